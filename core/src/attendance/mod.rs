@@ -1,0 +1,15 @@
+//! Attendance: scans, the rules that accept or refuse them, the durable batched writer,
+//! and the derivation of service minutes.
+//!
+//! - [`checkin`]: the pure, ordered rules that turn a scanned code into a decision;
+//! - [`writer`]: group commit, so thousands of concurrent scans share a few transactions
+//!   and each is acknowledged only after its row is durable;
+//! - [`minutes`]: the pure function from scans to credited minutes.
+
+pub mod checkin;
+pub mod minutes;
+pub mod writer;
+
+pub use minutes::{Direction, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};
+pub mod board;
+pub mod scan;

@@ -1,0 +1,318 @@
+//! The scan use case: from a volunteer's request to a durable, idempotent answer.
+//!
+//! The path, in order:
+//! 1. shape checks (bounded text, valid coordinates) — a malformed request writes nothing;
+//! 2. the volunteer's stripe lock, so one volunteer's concurrent scans (a double tap, a
+//!    retry racing its original) are decided one after the other on this instance;
+//! 3. the code: readable, authentic, fresh ([`checkin::judge_code`]) — no I/O;
+//! 4. the activity and the volunteer's presence there, from the caches;
+//! 5. the rules ([`checkin::decide`]);
+//! 6. the row, accepted or refused, with the exact answer, through the group-commit
+//!    writer — the answer leaves only after the commit;
+//! 7. if the nonce had been used before, the stored answer is returned instead, so a
+//!    retry is answered identically and never counts twice.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::checkin::{self, Refusal};
+use super::minutes::{Direction, ScanFact, Schedule, derive_minutes};
+use crate::activity::{shanghai_time, to_shanghai};
+use crate::cache::{PresenceFact, PresenceLookup};
+use crate::error::{CoreError, ErrorCode, Problem};
+use crate::geo::LatLng;
+use crate::hourmark::{Hourmark, validate_device_id};
+use crate::store::{NewScan, StoredAnswer};
+
+/// Longest scanned text accepted: a URL with a token is under 100 characters.
+const MAX_SCANNED_TEXT: usize = 512;
+
+/// A scan as the phone sends it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The scanned text: the code's URL, or the bare token.
+    pub code: String,
+    /// A UUID the phone makes once per scan and reuses for every retry of it.
+    pub nonce: Uuid,
+    /// The phone's clock when it scanned, RFC 3339.
+    pub client_time: DateTime<Utc>,
+    /// Where the phone was, if the volunteer allowed it.
+    #[serde(default)]
+    pub location: Option<ScanLocation>,
+    /// The device, 1–64 printable ASCII characters.
+    pub device_id: String,
+}
+
+/// A position fix from the phone.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanLocation {
+    /// WGS-84 latitude.
+    pub lat: f64,
+    /// WGS-84 longitude.
+    pub lng: f64,
+    /// Reported accuracy, metres (0–100 000).
+    pub accuracy_m: f64,
+}
+
+/// What an accepted scan did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// The volunteer is now checked in.
+    CheckedIn,
+    /// The volunteer is now checked out.
+    CheckedOut,
+}
+
+/// The volunteer's session at the activity, as of this scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionSoFar {
+    /// Whether they are checked in now.
+    pub inside: bool,
+    /// Since when, if inside (+08:00).
+    #[schema(value_type = Option<String>)]
+    pub checked_in_at: Option<String>,
+    /// Check-in/check-out pairs so far, including an open one.
+    pub pairs: u32,
+    /// Minutes so far, counting an open session up to now.
+    pub minutes_so_far: u32,
+}
+
+/// The answer to an accepted scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScanReceipt {
+    /// Checked in or out.
+    pub outcome: ScanOutcome,
+    /// The recorded scan's id.
+    pub scan_id: Uuid,
+    /// When the server took the scan (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub server_time: DateTime<Utc>,
+    /// The activity.
+    pub activity_id: i64,
+    /// Its name.
+    pub activity_name: String,
+    /// The gate's name.
+    pub gate: String,
+    /// The session so far.
+    pub session: SessionSoFar,
+    /// Minutes credited at this activity from completed check-in/check-out pairs.
+    pub minutes_credited: u32,
+    /// A sentence to show the volunteer.
+    pub message: String,
+}
+
+impl ScanRequest {
+    fn validate(&self) -> Result<(), CoreError> {
+        if self.code.is_empty() || self.code.len() > MAX_SCANNED_TEXT {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "code 须为 1 至 512 个字符"));
+        }
+        validate_device_id(Some(&self.device_id))?;
+        if let Some(loc) = &self.location {
+            let point = LatLng { lat: loc.lat, lng: loc.lng };
+            if !point.is_valid() || !loc.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&loc.accuracy_m) {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "location 坐标或精度超出范围"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Hourmark {
+    /// Takes a volunteer's scan. Returns the answer to send (accepted or refused), which
+    /// is durable when this returns; `Err` only for malformed requests and outages, which
+    /// are not recorded and may be retried with the same nonce.
+    #[tracing::instrument(skip_all, fields(volunteer_id, nonce = %request.nonce))]
+    pub async fn scan(&self, volunteer_id: i64, request: ScanRequest) -> Result<StoredAnswer, CoreError> {
+        request.validate()?;
+        let inner = self.inner();
+        let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
+        let _one_at_a_time = inner.scan_stripes[stripe].lock().await;
+
+        // Milliseconds are what every store keeps exactly; the answer must match the row.
+        let now = self.now().trunc_subsecs(3);
+        let mut record = NewScan {
+            id: Uuid::now_v7(),
+            volunteer_id,
+            client_nonce: request.nonce,
+            activity_id: None,
+            gate: None,
+            direction: None,
+            outcome: String::new(),
+            server_time: now,
+            client_time: Some(request.client_time),
+            code_window: None,
+            key_id: None,
+            distance_m: None,
+            accuracy_m: request.location.map(|l| l.accuracy_m),
+            device_id: Some(request.device_id.clone()),
+            answer: StoredAnswer { status: 0, body: String::new() },
+        };
+
+        let verdict = self.judge(&request, now, &mut record).await?;
+        let appended = match verdict {
+            Ok((receipt, fact)) => {
+                record.direction = Some(fact.direction);
+                record.outcome = serde_json::to_value(receipt.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                record.answer = StoredAnswer { status: 200, body: to_json(&receipt)? };
+                Some(fact)
+            }
+            Err(refusal) => {
+                let mut problem = Problem::new(refusal.code, refusal.detail);
+                problem.scan_id = Some(record.id);
+                problem.server_time = Some(to_shanghai(now).to_rfc3339());
+                record.outcome = refusal.code.as_str().to_owned();
+                record.answer = StoredAnswer { status: refusal.code.status(), body: to_json(&problem)? };
+                None
+            }
+        };
+
+        let activity_id = record.activity_id;
+        let answer = record.answer.clone();
+        if !inner.writer.write(record).await? {
+            tracing::debug!("nonce seen before; replaying the stored answer");
+            return inner
+                .store
+                .find_scan_answer(volunteer_id, request.nonce)
+                .await?
+                .ok_or_else(|| CoreError::Internal("a conflicting nonce has no stored answer".into()));
+        }
+        if let (Some(fact), Some(activity_id)) = (appended, activity_id)
+            && let Err(e) = inner.cache.presence_append(activity_id, volunteer_id, fact).await
+        {
+            // The row is committed; only the cache is behind. It catches up when the
+            // activity's presence is next loaded.
+            tracing::warn!(error = %e, activity_id, "could not record presence in the cache");
+        }
+        Ok(answer)
+    }
+
+    /// Applies the rules. The outer `Result` is for outages; the inner one is the verdict.
+    async fn judge(
+        &self,
+        request: &ScanRequest,
+        now: DateTime<Utc>,
+        record: &mut NewScan,
+    ) -> Result<Result<(ScanReceipt, PresenceFact), Refusal>, CoreError> {
+        let settings = self.settings();
+        let Some(token) = crate::qr::token_from_scanned(&request.code) else {
+            return Ok(Err(Refusal {
+                code: ErrorCode::CodeUnreadable,
+                detail: "这不是本平台的签到码，请扫描活动现场展示的二维码".into(),
+            }));
+        };
+        let claims = match checkin::judge_code(self.inner().keys.verify(token), &settings.code_windows, now) {
+            Ok(claims) => claims,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        record.key_id = Some(claims.key_id);
+        record.code_window = Some(claims.window);
+        let Some(activity) = self.activity(i64::from(claims.activity_id)).await? else {
+            return Ok(Err(Refusal {
+                code: ErrorCode::CodeInvalid, detail: "签到码所指的活动不存在".into()
+            }));
+        };
+        record.activity_id = Some(activity.id);
+        record.gate = Some(claims.gate);
+        if let Some(loc) = request.location {
+            record.distance_m = Some(activity.location.distance_m(&LatLng { lat: loc.lat, lng: loc.lng }));
+        }
+
+        let earlier = self.presence(activity.id, record.volunteer_id).await?;
+        let facts: Vec<ScanFact> = earlier.iter().map(|f| ScanFact { at: f.at, direction: f.direction }).collect();
+        let accepted = match checkin::decide(&claims, &activity, &facts, &settings.checkin, now) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+
+        let fact = PresenceFact { scan_id: record.id, at: now, direction: accepted.direction };
+        let mut all = facts;
+        all.push(ScanFact { at: now, direction: accepted.direction });
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let live = derive_minutes(&all, &schedule, &settings.checkin.minutes, Some(now));
+        let settled = derive_minutes(&all, &schedule, &settings.checkin.minutes, None);
+        let (outcome, message) = match accepted.direction {
+            Direction::In => (ScanOutcome::CheckedIn, format!("签到成功：{} · {}", activity.name, accepted.gate_name)),
+            Direction::Out => (
+                ScanOutcome::CheckedOut,
+                format!("签退成功：{}，本次活动累计 {} 分钟", activity.name, settled.total_minutes),
+            ),
+        };
+        let receipt = ScanReceipt {
+            outcome,
+            scan_id: record.id,
+            server_time: now,
+            activity_id: activity.id,
+            activity_name: activity.name.clone(),
+            gate: accepted.gate_name,
+            session: SessionSoFar {
+                inside: live.is_inside(),
+                checked_in_at: live.open_since.map(|t| to_shanghai(t).to_rfc3339()),
+                pairs: u32::try_from(live.pairs.len()).unwrap_or(u32::MAX),
+                minutes_so_far: live.total_minutes,
+            },
+            minutes_credited: settled.total_minutes,
+            message,
+        };
+        Ok(Ok((receipt, fact)))
+    }
+
+    /// A volunteer's accepted scans at an activity, from the cache when it has them.
+    async fn presence(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
+        let inner = self.inner();
+        match inner.cache.presence_get(activity_id, volunteer_id).await {
+            Ok(PresenceLookup::Loaded(facts)) => return Ok(facts),
+            Ok(PresenceLookup::NotLoaded) => {
+                // Load the whole activity once (coalesced across concurrent requests here):
+                // in an arrival burst every volunteer's first scan would otherwise miss.
+                let loaded = inner
+                    .presence_loads
+                    .try_get_with(activity_id, async {
+                        let scans = inner.store.accepted_scans(activity_id, None).await?;
+                        let mut by_volunteer: std::collections::HashMap<i64, Vec<PresenceFact>> =
+                            std::collections::HashMap::new();
+                        for s in scans {
+                            by_volunteer.entry(s.volunteer_id).or_default().push(PresenceFact {
+                                scan_id: s.id,
+                                at: s.at,
+                                direction: s.direction,
+                            });
+                        }
+                        inner.cache.presence_load(activity_id, by_volunteer.into_iter().collect()).await
+                    })
+                    .await;
+                match loaded {
+                    Ok(()) => {
+                        if let Ok(PresenceLookup::Loaded(facts)) =
+                            inner.cache.presence_get(activity_id, volunteer_id).await
+                        {
+                            return Ok(facts);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, activity_id, "presence load failed; reading one volunteer"),
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, activity_id, "cache unavailable; reading presence from the store"),
+        }
+        // Fallback: this volunteer only, straight from the store.
+        Ok(inner
+            .store
+            .accepted_scans(activity_id, Some(volunteer_id))
+            .await?
+            .into_iter()
+            .map(|s| PresenceFact { scan_id: s.id, at: s.at, direction: s.direction })
+            .collect())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, CoreError> {
+    serde_json::to_string(value).map_err(|e| CoreError::Internal(format!("cannot serialise an answer: {e}")))
+}

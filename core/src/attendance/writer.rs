@@ -1,0 +1,84 @@
+//! Group commit for scans.
+//!
+//! Every scan must be durable before it is acknowledged, but a commit per scan would cap
+//! the server at the disk's fsync rate. Requests therefore hand their row to a collector
+//! task and wait; the collector takes whatever has queued up (up to `max_batch`), writes it
+//! in one transaction, and answers every waiter after the commit. Under light load a batch
+//! is one scan and nothing waits for company; under a burst, batches grow by themselves.
+//! Up to `in_flight` batches commit concurrently, so one batch's fsync overlaps the next
+//! batch's collection (PostgreSQL); SQLite has one writer and gains nothing from more.
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::error::{CoreError, ErrorCode};
+use crate::store::{NewScan, Store};
+
+type Reply = oneshot::Sender<Result<bool, ErrorCode>>;
+
+/// A handle to the collector; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ScanWriter {
+    queue: mpsc::Sender<(NewScan, Reply)>,
+}
+
+impl ScanWriter {
+    /// Starts the collector on the current runtime.
+    pub fn spawn(store: Arc<dyn Store>, max_batch: usize, in_flight: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        // The queue holds a few batches' worth; beyond that, senders wait (backpressure).
+        let (queue, mut rx) = mpsc::channel::<(NewScan, Reply)>(max_batch * 4);
+        let permits = Arc::new(Semaphore::new(in_flight.max(1)));
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(max_batch);
+            // recv_many waits for at least one item and then takes what is already queued.
+            while rx.recv_many(&mut batch, max_batch).await > 0 {
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                // While we waited for a permit more may have queued: top the batch up.
+                while batch.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let work = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (scans, replies): (Vec<NewScan>, Vec<Reply>) = work.into_iter().unzip();
+                    let result = store.insert_scans(&scans).await;
+                    drop(permit);
+                    match result {
+                        Ok(written) => {
+                            for (reply, fresh) in replies.into_iter().zip(written) {
+                                let _ = reply.send(Ok(fresh));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, scans = scans.len(), "scan batch failed; nothing acknowledged");
+                            for reply in replies {
+                                let _ = reply.send(Err(ErrorCode::Unavailable));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { queue }
+    }
+
+    /// Writes one scan durably. `Ok(true)`: written now; `Ok(false)`: the volunteer had
+    /// already used this nonce and the earlier scan stands.
+    pub async fn write(&self, scan: NewScan) -> Result<bool, CoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send((scan, tx))
+            .await
+            .map_err(|_| CoreError::refused(ErrorCode::Unavailable, "服务正在重启，请稍后重试"))?;
+        match rx.await {
+            Ok(Ok(fresh)) => Ok(fresh),
+            Ok(Err(code)) => Err(CoreError::refused(code, "记录暂时无法保存，请稍后重试（重试不会重复计时）")),
+            Err(_) => Err(CoreError::refused(ErrorCode::Unavailable, "服务正在重启，请稍后重试")),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The in-process cache, for a single server on the embedded default.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::Expiry;
+
+use super::{Cache, CacheResult, PRESENCE_TTL, PresenceFact, PresenceLookup};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Arc<[u8]>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &String, value: &Entry, _created_at: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _updated_at: Instant,
+        _left: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// One activity's presence: whether it has been loaded, and each volunteer's facts.
+#[derive(Debug, Default)]
+struct ActivityPresence {
+    loaded: bool,
+    by_volunteer: HashMap<i64, Vec<PresenceFact>>,
+}
+
+impl ActivityPresence {
+    fn merge(&mut self, volunteer_id: i64, facts: impl IntoIterator<Item = PresenceFact>) {
+        let known = self.by_volunteer.entry(volunteer_id).or_default();
+        for fact in facts {
+            if !known.iter().any(|k| k.scan_id == fact.scan_id) {
+                known.push(fact);
+            }
+        }
+    }
+}
+
+/// Bounded in-process cache built on moka.
+#[derive(Clone)]
+pub struct MemoryCache {
+    values: moka::future::Cache<String, Entry>,
+    presence: moka::future::Cache<i64, Arc<Mutex<ActivityPresence>>>,
+}
+
+impl std::fmt::Debug for MemoryCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCache").field("values", &self.values.entry_count()).finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryCache {
+    /// A cache holding at most 200 000 values and 1 000 activities' presence.
+    pub fn new() -> Self {
+        Self {
+            values: moka::future::Cache::builder().max_capacity(200_000).expire_after(PerEntryTtl).build(),
+            presence: moka::future::Cache::builder().max_capacity(1_000).time_to_idle(PRESENCE_TTL).build(),
+        }
+    }
+
+    async fn activity(&self, activity_id: i64) -> Arc<Mutex<ActivityPresence>> {
+        self.presence.get_with(activity_id, async { Arc::default() }).await
+    }
+}
+
+fn lock(p: &Mutex<ActivityPresence>) -> std::sync::MutexGuard<'_, ActivityPresence> {
+    p.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
+        Ok(self.values.get(key).await.map(|e| e.value.to_vec()))
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> CacheResult<()> {
+        self.values.insert(key.to_owned(), Entry { value: value.into(), ttl }).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> CacheResult<()> {
+        self.values.invalidate(key).await;
+        Ok(())
+    }
+
+    async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup> {
+        let Some(activity) = self.presence.get(&activity_id).await else {
+            return Ok(PresenceLookup::NotLoaded);
+        };
+        let presence = lock(&activity);
+        Ok(if presence.loaded {
+            PresenceLookup::Loaded(presence.by_volunteer.get(&volunteer_id).cloned().unwrap_or_default())
+        } else {
+            PresenceLookup::NotLoaded
+        })
+    }
+
+    async fn presence_load(&self, activity_id: i64, facts: Vec<(i64, Vec<PresenceFact>)>) -> CacheResult<()> {
+        let activity = self.activity(activity_id).await;
+        let mut presence = lock(&activity);
+        for (volunteer_id, facts) in facts {
+            presence.merge(volunteer_id, facts);
+        }
+        presence.loaded = true;
+        Ok(())
+    }
+
+    async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()> {
+        let activity = self.activity(activity_id).await;
+        lock(&activity).merge(volunteer_id, [fact]);
+        Ok(())
+    }
+}

@@ -1,0 +1,326 @@
+//! The stable error codes every client switches on, and the core's error type.
+//!
+//! A code, once published, keeps its meaning and its HTTP status forever: the mini program
+//! in volunteers' pockets is updated slowly. The `detail` sentences are for people and may
+//! be reworded; clients never parse them.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error code Hourmark answers with, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // --- request shape ---
+    /// 400: the body is not JSON at all.
+    MalformedJson,
+    /// 422: JSON, but with wrong types, missing or unknown fields, or invalid values.
+    InvalidBody,
+    /// 413: the body is larger than the 16 KiB every endpoint accepts.
+    PayloadTooLarge,
+    /// 415: the body is not declared as `application/json`.
+    UnsupportedMediaType,
+    /// 400: a query string or path parameter is malformed.
+    InvalidParameter,
+    /// 404: no such route, or no such thing (or not one the caller may know of).
+    NotFound,
+    /// 405: the route exists but not with this method.
+    MethodNotAllowed,
+
+    // --- who is asking ---
+    /// 401: no bearer token, or one that is unknown, malformed or expired.
+    Unauthenticated,
+    /// 403: authenticated, but this role may not do this.
+    Forbidden,
+    /// 401: the bootstrap token is wrong or has been used.
+    BootstrapTokenInvalid,
+
+    // --- conflicts ---
+    /// 409: a volunteer with this phone number is already registered.
+    PhoneTaken,
+    /// 409: an organisation with this name exists.
+    OrganisationNameTaken,
+
+    // --- scan refusals ---
+    /// 422: the scanned text is not a Hourmark code at all.
+    CodeUnreadable,
+    /// 422: the code looks like ours but its signature, key or layout is wrong (forged or damaged).
+    CodeInvalid,
+    /// 422: the code was shown too long ago; the screen has already moved on.
+    CodeExpired,
+    /// 422: the code claims a time window that has not begun by the server's clock.
+    CodeNotYetValid,
+    /// 409: check-in for this activity has not opened yet.
+    ActivityNotOpen,
+    /// 409: the activity is over; no more scans are taken.
+    ActivityEnded,
+    /// 409: an arrival code while already checked in, or a departure code while not checked in.
+    WrongDirection,
+    /// 409: the same volunteer scanned again within moments of the last accepted scan.
+    RepeatScan,
+
+    // --- the server ---
+    /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
+    Unavailable,
+    /// 500: something went wrong that is not the caller's fault.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and for the test that pins their statuses.
+    pub const ALL: [ErrorCode; 22] = [
+        Self::MalformedJson,
+        Self::InvalidBody,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidParameter,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::BootstrapTokenInvalid,
+        Self::PhoneTaken,
+        Self::OrganisationNameTaken,
+        Self::CodeUnreadable,
+        Self::CodeInvalid,
+        Self::CodeExpired,
+        Self::CodeNotYetValid,
+        Self::ActivityNotOpen,
+        Self::ActivityEnded,
+        Self::WrongDirection,
+        Self::RepeatScan,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// The snake_case code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidBody => "invalid_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::BootstrapTokenInvalid => "bootstrap_token_invalid",
+            Self::PhoneTaken => "phone_taken",
+            Self::OrganisationNameTaken => "organisation_name_taken",
+            Self::CodeUnreadable => "code_unreadable",
+            Self::CodeInvalid => "code_invalid",
+            Self::CodeExpired => "code_expired",
+            Self::CodeNotYetValid => "code_not_yet_valid",
+            Self::ActivityNotOpen => "activity_not_open",
+            Self::ActivityEnded => "activity_ended",
+            Self::WrongDirection => "wrong_direction",
+            Self::RepeatScan => "repeat_scan",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status this code is always sent with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::InvalidParameter => 400,
+            Self::Unauthenticated | Self::BootstrapTokenInvalid => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PhoneTaken
+            | Self::OrganisationNameTaken
+            | Self::ActivityNotOpen
+            | Self::ActivityEnded
+            | Self::WrongDirection
+            | Self::RepeatScan => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::InvalidBody
+            | Self::CodeUnreadable
+            | Self::CodeInvalid
+            | Self::CodeExpired
+            | Self::CodeNotYetValid => 422,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
+        }
+    }
+
+    /// A short human title (Chinese: most of the people reading it are).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "请求内容不是有效的 JSON",
+            Self::InvalidBody => "请求内容有误",
+            Self::PayloadTooLarge => "请求内容过大",
+            Self::UnsupportedMediaType => "请求内容类型应为 application/json",
+            Self::InvalidParameter => "请求参数有误",
+            Self::NotFound => "未找到",
+            Self::MethodNotAllowed => "不支持该请求方法",
+            Self::Unauthenticated => "未登录或登录已失效",
+            Self::Forbidden => "无权进行此操作",
+            Self::BootstrapTokenInvalid => "初始化令牌无效或已使用",
+            Self::PhoneTaken => "该手机号已注册",
+            Self::OrganisationNameTaken => "该组织名称已存在",
+            Self::CodeUnreadable => "这不是本平台的签到码",
+            Self::CodeInvalid => "签到码无效",
+            Self::CodeExpired => "签到码已过期",
+            Self::CodeNotYetValid => "签到码尚未生效",
+            Self::ActivityNotOpen => "活动尚未开放签到",
+            Self::ActivityEnded => "活动已结束",
+            Self::WrongDirection => "签到/签退方向不符",
+            Self::RepeatScan => "请勿重复扫码",
+            Self::Unavailable => "服务繁忙，请稍后重试",
+            Self::Internal => "服务器内部错误",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from the core: either a refusal with a stable code and a sentence for the
+/// person, or an internal failure whose detail is logged and never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The request was refused; `detail` is a sentence for the user.
+    #[error("{code}: {detail}")]
+    Refused {
+        /// The stable code.
+        code: ErrorCode,
+        /// A human sentence (Chinese).
+        detail: String,
+    },
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+    /// The cache failed.
+    #[error("cache: {0}")]
+    Cache(String),
+    /// Anything else that is the server's fault.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// A refusal with the code's title as its sentence.
+    pub fn code(code: ErrorCode) -> Self {
+        Self::Refused { code, detail: code.title().to_owned() }
+    }
+
+    /// A refusal with a specific sentence.
+    pub fn refused(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Refused { code, detail: detail.into() }
+    }
+
+    /// The stable code this error is answered with.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::Refused { code, .. } => *code,
+            Self::Storage(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            Self::Storage(_) | Self::Cache(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_their_names_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert!(seen.insert(code.as_str()), "duplicate {code}");
+            assert!(!code.title().is_empty());
+        }
+    }
+
+    /// Pins every code's status: changing one breaks clients in the field.
+    #[test]
+    fn statuses_are_pinned() {
+        let pinned: Vec<(&str, u16)> = ErrorCode::ALL.iter().map(|c| (c.as_str(), c.status())).collect();
+        assert_eq!(
+            pinned,
+            vec![
+                ("malformed_json", 400),
+                ("invalid_body", 422),
+                ("payload_too_large", 413),
+                ("unsupported_media_type", 415),
+                ("invalid_parameter", 400),
+                ("not_found", 404),
+                ("method_not_allowed", 405),
+                ("unauthenticated", 401),
+                ("forbidden", 403),
+                ("bootstrap_token_invalid", 401),
+                ("phone_taken", 409),
+                ("organisation_name_taken", 409),
+                ("code_unreadable", 422),
+                ("code_invalid", 422),
+                ("code_expired", 422),
+                ("code_not_yet_valid", 422),
+                ("activity_not_open", 409),
+                ("activity_ended", 409),
+                ("wrong_direction", 409),
+                ("repeat_scan", 409),
+                ("unavailable", 503),
+                ("internal", 500),
+            ]
+        );
+    }
+}
+
+/// An RFC 9457 problem document: the body of every error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:hourmark:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the code (Chinese).
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened, for a person (Chinese).
+    pub detail: String,
+    /// The stable code clients switch on.
+    #[schema(value_type = ErrorCode)]
+    pub code: String,
+    /// For refused scans: the id under which the refusal was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<uuid::Uuid>,
+    /// For refused scans: the server's time, +08:00.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time: Option<String>,
+}
+
+impl Problem {
+    /// A problem for `code` with a sentence.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("urn:hourmark:problem:{code}"),
+            title: code.title().to_owned(),
+            status: code.status(),
+            detail: detail.into(),
+            code: code.as_str().to_owned(),
+            scan_id: None,
+            server_time: None,
+        }
+    }
+}
+
+impl From<&CoreError> for Problem {
+    fn from(e: &CoreError) -> Self {
+        match e {
+            CoreError::Refused { code, detail } => Problem::new(*code, detail.clone()),
+            other => {
+                let code = other.error_code();
+                Problem::new(code, code.title())
+            }
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! [`Hourmark`]: the application context every HTTP handler and job works through.
+//!
+//! It owns the store, the cache, the QR key ring, the clock and the settings, and offers
+//! the use cases as methods. Cloning it is cheap (one `Arc`).
+//!
+//! Hot-path lookups are layered: a small in-process cache with a short lifetime in front
+//! of the shared cache (Redis or in-process), in front of the store. Bearer-token grants
+//! and activities are read on every scan, so they must not cost a network round trip each
+//! time; their local copies live seconds, which bounds how stale another instance's view
+//! can be.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::activity::{Activity, CodeMode, NewActivity, shanghai_time};
+use crate::attendance::checkin::CheckinPolicy;
+use crate::attendance::writer::ScanWriter;
+use crate::cache::Cache;
+use crate::clock::Clock;
+use crate::error::{CoreError, ErrorCode};
+use crate::identity::{
+    BearerToken, NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer,
+    normalise_phone, validate_person_name,
+};
+use crate::qr::{CodeDirection, CodeWindows, KeyRing};
+use crate::store::Store;
+
+/// What the core needs to know beyond its services. The server's `Config` fills it in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Rotation period and how many earlier windows are still accepted.
+    pub code_windows: CodeWindows,
+    /// The URL prefix codes are put behind, e.g. `HTTPS://HM.EXAMPLE.CN/S/`.
+    pub code_base_url: String,
+    /// The check-in and minutes rules.
+    pub checkin: CheckinPolicy,
+    /// How long a volunteer's bearer token lives.
+    pub volunteer_token_ttl: Duration,
+    /// How long a staff bearer token lives.
+    pub staff_token_ttl: Duration,
+    /// Largest group commit of scans.
+    pub scan_batch_max: usize,
+    /// Scan batches committing at once.
+    pub scan_batches_in_flight: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            code_windows: CodeWindows { secs: 15, accept_previous: 1 },
+            code_base_url: "HTTP://127.0.0.1:8080/S/".to_owned(),
+            checkin: CheckinPolicy::default(),
+            volunteer_token_ttl: Duration::days(30),
+            staff_token_ttl: Duration::hours(12),
+            scan_batch_max: 512,
+            scan_batches_in_flight: 2,
+        }
+    }
+}
+
+/// How long the in-process copies of hot values live.
+const LOCAL_TOKEN_TTL: StdDuration = StdDuration::from_secs(30);
+const LOCAL_ACTIVITY_TTL: StdDuration = StdDuration::from_secs(5);
+/// How long the shared cache keeps an activity snapshot.
+const SHARED_ACTIVITY_TTL: StdDuration = StdDuration::from_secs(300);
+/// Number of per-volunteer locks that serialise one volunteer's concurrent scans.
+const SCAN_STRIPES: usize = 4096;
+
+/// The application context.
+#[derive(Clone)]
+pub struct Hourmark {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) keys: KeyRing,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+    pub(crate) writer: ScanWriter,
+    local_grants: moka::future::Cache<TokenHash, TokenGrant>,
+    local_activities: moka::future::Cache<i64, Arc<Activity>>,
+    /// Coalesces concurrent presence loads of one activity on this instance.
+    pub(crate) presence_loads: moka::future::Cache<i64, ()>,
+    pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl std::fmt::Debug for Hourmark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hourmark")
+            .field("store", &self.inner.store)
+            .field("cache", &self.inner.cache)
+            .field("keys", &self.inner.keys)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bearer token just issued, with whom it belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// The bearer token. Shown once; only its hash is stored.
+    pub access_token: String,
+    /// When it stops working (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A staff member with a fresh token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffWithToken {
+    /// The staff member.
+    pub staff: Staff,
+    /// Their token.
+    #[serde(flatten)]
+    pub token: IssuedToken,
+}
+
+/// A volunteer with a fresh token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VolunteerWithToken {
+    /// The volunteer.
+    pub volunteer: Volunteer,
+    /// Their token.
+    #[serde(flatten)]
+    pub token: IssuedToken,
+}
+
+/// What an administrator sends to create a staff member.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: StaffRole,
+    /// Required for organisers; must be absent for administrators.
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+}
+
+/// What a volunteer sends to register.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVolunteer {
+    /// Their name, 1–50 characters.
+    pub name: String,
+    /// A mainland mobile number (11 digits; +86 and spaces allowed).
+    pub phone: String,
+    /// The device registering, at most 64 characters.
+    #[serde(default)]
+    pub device_id: Option<String>,
+}
+
+/// The code to show now at one gate and direction.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CurrentCode {
+    /// The signed token (34 characters).
+    pub token: String,
+    /// The URL the QR code holds.
+    pub url: String,
+    /// The gate number.
+    pub gate: u8,
+    /// The gate's name.
+    pub gate_name: String,
+    /// Toggle, arrival or departure.
+    pub direction: CodeDirection,
+    /// When this code's window began (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub window_start: DateTime<Utc>,
+    /// When the server stops accepting this code (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub expires_at: DateTime<Utc>,
+    /// Seconds until the screen should fetch the next code.
+    pub seconds_to_rotation: u32,
+}
+
+impl Hourmark {
+    /// Builds the context and starts the scan writer on the current runtime.
+    pub fn new(
+        store: Arc<dyn Store>,
+        cache: Arc<dyn Cache>,
+        keys: KeyRing,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        let writer = ScanWriter::spawn(store.clone(), settings.scan_batch_max, settings.scan_batches_in_flight);
+        let inner = Inner {
+            store,
+            cache,
+            keys,
+            clock,
+            writer,
+            local_grants: moka::future::Cache::builder().max_capacity(100_000).time_to_live(LOCAL_TOKEN_TTL).build(),
+            local_activities: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(LOCAL_ACTIVITY_TTL)
+                .build(),
+            presence_loads: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(StdDuration::from_secs(5))
+                .build(),
+            scan_stripes: (0..SCAN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            settings,
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The current time by the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// On an empty installation, issues the one-time token that creates the first
+    /// administrator. Returns `None` once an administrator exists. Each start issues a new
+    /// token (older unused ones keep working until an administrator exists).
+    pub async fn issue_bootstrap_token(&self, preset: Option<&str>) -> Result<Option<String>, CoreError> {
+        if self.inner.store.administrator_exists().await? {
+            return Ok(None);
+        }
+        let token = match preset {
+            Some(text) => BearerToken::from_presented(text).ok_or_else(|| {
+                CoreError::Internal("the preset bootstrap token must look like hm_ and 43 base64url characters".into())
+            })?,
+            None => BearerToken::generate()?,
+        };
+        match self.inner.store.put_bootstrap_token(&token.hash(), self.now()).await {
+            Ok(()) => {}
+            // The same preset on a restart is already stored: that is fine.
+            Err(CoreError::Storage(e)) if preset.is_some() && is_unique(&e) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Some(token.expose().to_owned()))
+    }
+
+    /// Spends the bootstrap token and creates the first administrator.
+    pub async fn redeem_bootstrap_token(&self, token: &str, name: &str) -> Result<StaffWithToken, CoreError> {
+        let name = validate_person_name(name)?;
+        let token =
+            BearerToken::from_presented(token).ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
+        let staff = self
+            .inner
+            .store
+            .redeem_bootstrap_token(&token.hash(), &name, self.now())
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
+        let issued = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
+        Ok(StaffWithToken { staff, token: issued })
+    }
+
+    async fn issue_token(&self, principal: Principal, ttl: Duration) -> Result<IssuedToken, CoreError> {
+        let token = BearerToken::generate()?;
+        let now = self.now();
+        let expires_at = now + ttl;
+        self.inner.store.put_access_token(&token.hash(), &principal, now, expires_at).await?;
+        Ok(IssuedToken { access_token: token.expose().to_owned(), expires_at })
+    }
+
+    /// Who a bearer token belongs to. Unknown, malformed and expired tokens are all
+    /// `unauthenticated`, indistinguishably.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
+        let unauthenticated = || CoreError::refused(ErrorCode::Unauthenticated, "登录已失效，请重新登录");
+        let token = BearerToken::from_presented(bearer).ok_or_else(unauthenticated)?;
+        let hash = token.hash();
+        let grant = match self.inner.local_grants.get(&hash).await {
+            Some(grant) => grant,
+            None => {
+                let key = format!("grant:{}", data_encoding::HEXLOWER.encode(&hash));
+                let shared = match self.inner.cache.get(&key).await {
+                    Ok(bytes) => bytes.and_then(|b| serde_json::from_slice::<TokenGrant>(&b).ok()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cache unavailable; reading the token from the store");
+                        None
+                    }
+                };
+                let grant = match shared {
+                    Some(grant) => grant,
+                    None => {
+                        let grant = self.inner.store.find_access_token(&hash).await?.ok_or_else(unauthenticated)?;
+                        if let Ok(bytes) = serde_json::to_vec(&grant) {
+                            let ttl = (grant.expires_at - self.now())
+                                .to_std()
+                                .unwrap_or_default()
+                                .min(StdDuration::from_secs(3600));
+                            if !ttl.is_zero()
+                                && let Err(e) = self.inner.cache.set(&key, &bytes, ttl).await
+                            {
+                                tracing::warn!(error = %e, "could not cache a token grant");
+                            }
+                        }
+                        grant
+                    }
+                };
+                self.inner.local_grants.insert(hash, grant).await;
+                grant
+            }
+        };
+        if grant.expires_at <= self.now() {
+            return Err(unauthenticated());
+        }
+        Ok(grant.principal)
+    }
+
+    /// Creates an organisation (administrators only).
+    pub async fn create_organisation(&self, by: &Principal, new: NewOrganisation) -> Result<Organisation, CoreError> {
+        require_administrator(by)?;
+        let new = new.validate()?;
+        self.inner.store.create_organisation(&new, self.now()).await
+    }
+
+    /// Lists organisations: all for administrators, their own for organisers.
+    pub async fn list_organisations(&self, by: &Principal) -> Result<Vec<Organisation>, CoreError> {
+        match by {
+            Principal::Staff { role: StaffRole::Administrator, .. } => self.inner.store.list_organisations().await,
+            Principal::Staff { organisation_id: Some(id), .. } => {
+                Ok(self.inner.store.get_organisation(*id).await?.into_iter().collect())
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// Creates a staff member and their first token (administrators only). Until passkeys
+    /// arrive, handing over this token is how a staff member gets in.
+    pub async fn create_staff(&self, by: &Principal, new: NewStaff) -> Result<StaffWithToken, CoreError> {
+        require_administrator(by)?;
+        let name = validate_person_name(&new.name)?;
+        match (new.role, new.organisation_id) {
+            (StaffRole::Organiser, None) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "组织人员须指定 organisation_id"));
+            }
+            (StaffRole::Administrator, Some(_)) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员不属于任何组织"));
+            }
+            (_, Some(id)) if self.inner.store.get_organisation(id).await?.is_none() => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
+            }
+            _ => {}
+        }
+        let staff = self.inner.store.create_staff(&name, new.role, new.organisation_id, self.now()).await?;
+        let token = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
+        Ok(StaffWithToken { staff, token })
+    }
+
+    /// Registers a volunteer and signs them in.
+    pub async fn register_volunteer(&self, new: NewVolunteer) -> Result<VolunteerWithToken, CoreError> {
+        let name = validate_person_name(&new.name)?;
+        let phone = normalise_phone(&new.phone)?;
+        let device_id = validate_device_id(new.device_id.as_deref())?;
+        let volunteer = self.inner.store.create_volunteer(&name, &phone, device_id, self.now()).await?;
+        let token = self
+            .issue_token(Principal::Volunteer { id: volunteer.id }, self.inner.settings.volunteer_token_ttl)
+            .await?;
+        Ok(VolunteerWithToken { volunteer, token })
+    }
+
+    /// Creates an activity in an organisation the caller manages.
+    pub async fn create_activity(&self, by: &Principal, new: NewActivity) -> Result<Activity, CoreError> {
+        let staff_id = require_manager_of(by, new.organisation_id)?;
+        let new = new.validate()?;
+        if self.inner.store.get_organisation(new.organisation_id).await?.is_none() {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
+        }
+        let activity = self.inner.store.create_activity(&new, staff_id, self.now()).await?;
+        if u32::try_from(activity.id).is_err() {
+            // Codes carry the id in 32 bits; four billion activities is far off, but say so.
+            return Err(CoreError::Internal("activity ids have outgrown the 32-bit code field".into()));
+        }
+        Ok(activity)
+    }
+
+    /// An activity, if it exists (no access check: internal and scan-path use).
+    pub async fn activity(&self, id: i64) -> Result<Option<Arc<Activity>>, CoreError> {
+        if let Some(a) = self.inner.local_activities.get(&id).await {
+            return Ok(Some(a));
+        }
+        let key = format!("activity:{id}");
+        let shared = match self.inner.cache.get(&key).await {
+            Ok(bytes) => bytes.and_then(|b| serde_json::from_slice::<Activity>(&b).ok()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unavailable; reading the activity from the store");
+                None
+            }
+        };
+        let activity = match shared {
+            Some(a) => a,
+            None => {
+                let Some(a) = self.inner.store.get_activity(id).await? else { return Ok(None) };
+                if let Ok(bytes) = serde_json::to_vec(&a)
+                    && let Err(e) = self.inner.cache.set(&key, &bytes, SHARED_ACTIVITY_TTL).await
+                {
+                    tracing::warn!(error = %e, "could not cache an activity");
+                }
+                a
+            }
+        };
+        let activity = Arc::new(activity);
+        self.inner.local_activities.insert(id, activity.clone()).await;
+        Ok(Some(activity))
+    }
+
+    /// An activity the caller may manage; others' activities are `not_found`, so their
+    /// existence is not revealed.
+    pub async fn managed_activity(&self, by: &Principal, id: i64) -> Result<Arc<Activity>, CoreError> {
+        let not_found = || CoreError::refused(ErrorCode::NotFound, "活动不存在");
+        let activity = self.activity(id).await?.ok_or_else(not_found)?;
+        match by {
+            Principal::Staff { role: StaffRole::Administrator, .. } => Ok(activity),
+            Principal::Staff { organisation_id: Some(org), .. } if *org == activity.organisation_id => Ok(activity),
+            Principal::Staff { .. } => Err(not_found()),
+            Principal::Volunteer { .. } => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// The code to show now at `gate` for `direction`.
+    pub async fn current_code(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        gate: u8,
+        direction: CodeDirection,
+    ) -> Result<CurrentCode, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let gate_name = activity
+            .gates
+            .get(usize::from(gate))
+            .ok_or_else(|| CoreError::refused(ErrorCode::InvalidParameter, format!("活动没有编号为 {gate} 的入口")))?
+            .clone();
+        let fits = matches!(
+            (activity.code_mode, direction),
+            (CodeMode::Toggle, CodeDirection::Toggle)
+                | (CodeMode::Separate, CodeDirection::Arrival | CodeDirection::Departure)
+        );
+        if !fits {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidParameter,
+                match activity.code_mode {
+                    CodeMode::Toggle => "该活动使用单一签到码：direction 须为 toggle",
+                    CodeMode::Separate => "该活动分设签到码与签退码：direction 须为 arrival 或 departure",
+                },
+            ));
+        }
+        let activity_id =
+            u32::try_from(activity.id).map_err(|_| CoreError::Internal("activity id exceeds 32 bits".into()))?;
+        let now = self.now();
+        let windows = &self.inner.settings.code_windows;
+        let window = windows.window_at(now);
+        let signed = self
+            .inner
+            .keys
+            .sign(activity_id, gate, direction, window)
+            .map_err(|e| CoreError::refused(ErrorCode::InvalidParameter, e.to_string()))?;
+        Ok(CurrentCode {
+            url: crate::qr::code_url(&self.inner.settings.code_base_url, &signed.token),
+            token: signed.token,
+            gate,
+            gate_name,
+            direction,
+            window_start: windows.window_start(window),
+            expires_at: windows.expires_at(window),
+            seconds_to_rotation: windows.seconds_to_rotation(now),
+        })
+    }
+}
+
+fn is_unique(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+fn staff_principal(staff: &Staff) -> Principal {
+    Principal::Staff { id: staff.id, role: staff.role, organisation_id: staff.organisation_id }
+}
+
+fn require_administrator(by: &Principal) -> Result<(), CoreError> {
+    match by {
+        Principal::Staff { role: StaffRole::Administrator, .. } => Ok(()),
+        _ => Err(CoreError::code(ErrorCode::Forbidden)),
+    }
+}
+
+/// The staff id of a caller who may manage `organisation_id`'s activities.
+fn require_manager_of(by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
+    match by {
+        Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
+        Principal::Staff { id, organisation_id: Some(org), .. } if *org == organisation_id => Ok(*id),
+        _ => Err(CoreError::code(ErrorCode::Forbidden)),
+    }
+}
+
+/// Device ids are opaque but bounded: at most 64 printable ASCII characters.
+pub(crate) fn validate_device_id(device_id: Option<&str>) -> Result<Option<&str>, CoreError> {
+    match device_id {
+        Some(d) if d.is_empty() || d.len() > 64 || !d.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(CoreError::refused(ErrorCode::InvalidBody, "device_id 须为 1 至 64 个可见 ASCII 字符"))
+        }
+        other => Ok(other),
+    }
+}

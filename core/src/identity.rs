@@ -1,0 +1,231 @@
+//! Who is asking: organisations, staff, volunteers and their bearer tokens.
+//!
+//! This is the minimum the attendance core needs. Full identity (ID numbers, consent,
+//! WeChat login, passkeys, regional scopes) builds on these types later.
+
+use chrono::{DateTime, Utc};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{CoreError, ErrorCode};
+
+/// A staff member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Runs the installation: creates organisations and staff.
+    Administrator,
+    /// Staff of one organisation: creates activities, shows codes, watches attendance.
+    Organiser,
+}
+
+impl StaffRole {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Administrator => "administrator",
+            Self::Organiser => "organiser",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "administrator" => Some(Self::Administrator),
+            "organiser" => Some(Self::Organiser),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller behind a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// A staff member.
+    Staff {
+        /// Staff id.
+        id: i64,
+        /// Their role.
+        role: StaffRole,
+        /// Their organisation (none for administrators).
+        organisation_id: Option<i64>,
+    },
+    /// A volunteer.
+    Volunteer {
+        /// Volunteer id.
+        id: i64,
+    },
+}
+
+/// A recording organisation (minimal here; its approval workflow comes later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Organisation {
+    /// Its id.
+    pub id: i64,
+    /// Its name, unique.
+    pub name: String,
+    /// GB/T 2260 region code of the civil-affairs department it answers to.
+    pub region_code: String,
+}
+
+/// What an administrator sends to create an organisation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    /// 1–100 characters.
+    pub name: String,
+    /// Six-digit GB/T 2260 code, e.g. "530102" (Kunming, Wuhua district).
+    pub region_code: String,
+}
+
+impl NewOrganisation {
+    /// Trims and checks the fields.
+    pub fn validate(mut self) -> Result<Self, CoreError> {
+        self.name = self.name.trim().to_owned();
+        if self.name.is_empty() || self.name.chars().count() > 100 {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "name 须为 1 至 100 个字符"));
+        }
+        if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "region_code 须为 6 位行政区划代码"));
+        }
+        Ok(self)
+    }
+}
+
+/// A staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Staff {
+    /// Their id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: StaffRole,
+    /// Their organisation (none for administrators).
+    pub organisation_id: Option<i64>,
+}
+
+/// A volunteer (name and phone only here; full identity comes later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Volunteer {
+    /// Their id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their mobile number, normalised to 11 digits.
+    pub phone: String,
+}
+
+/// Trims a name and checks its length.
+pub fn validate_person_name(name: &str) -> Result<String, CoreError> {
+    let name = name.trim();
+    let len = name.chars().count();
+    if len == 0 || len > 50 || name.chars().any(char::is_control) {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "姓名须为 1 至 50 个字符"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Normalises a mainland mobile number: strips spaces, dashes and a +86/0086 prefix, then
+/// requires 11 digits starting with 1 and a second digit 3–9.
+pub fn normalise_phone(phone: &str) -> Result<String, CoreError> {
+    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
+    let b = digits.as_bytes();
+    if b.len() == 11 && b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
+        Ok(digits.to_owned())
+    } else {
+        Err(CoreError::refused(ErrorCode::InvalidBody, "手机号格式不正确"))
+    }
+}
+
+/// A bearer token as handed to its owner once. Only its SHA-256 is ever stored, so a
+/// database leak does not hand out sessions.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+/// The stored form of a token: SHA-256 of its text.
+pub type TokenHash = [u8; 32];
+
+impl BearerToken {
+    /// A fresh token: `hm_` and 32 random bytes in base64url (no padding).
+    pub fn generate() -> Result<Self, CoreError> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new().fill(&mut bytes).map_err(|_| CoreError::Internal("system random source failed".into()))?;
+        Ok(Self(format!("hm_{}", data_encoding::BASE64URL_NOPAD.encode(&bytes))))
+    }
+
+    /// Wraps text a client presented. Returns `None` for text that cannot be one of ours,
+    /// so obviously bad tokens never reach the cache or the database.
+    pub fn from_presented(text: &str) -> Option<Self> {
+        let body = text.strip_prefix("hm_")?;
+        (body.len() == 43 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| Self(text.to_owned()))
+    }
+
+    /// The text to give the owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash under which it is stored.
+    pub fn hash(&self) -> TokenHash {
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
+    }
+}
+
+/// A stored token's owner and lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenGrant {
+    /// Who it authenticates.
+    pub principal: Principal,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_normalised_or_refused() {
+        assert_eq!(normalise_phone("138 0000 1234").expect("ok"), "13800001234");
+        assert_eq!(normalise_phone("+86-139-0000-1234").expect("ok"), "13900001234");
+        assert_eq!(normalise_phone("008615900001234").expect("ok"), "15900001234");
+        for bad in ["", "12800001234", "1380000123", "138000012345", "1380000123a", "２３８００００１２３４"]
+        {
+            assert!(normalise_phone(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_hash_and_refuse_garbage() {
+        let t = BearerToken::generate().expect("random");
+        assert!(t.expose().starts_with("hm_"));
+        let again = BearerToken::from_presented(t.expose()).expect("our own shape");
+        assert_eq!(again.hash(), t.hash());
+        assert_ne!(BearerToken::generate().expect("random").hash(), t.hash());
+        assert!(BearerToken::from_presented("hm_short").is_none());
+        assert!(BearerToken::from_presented(&t.expose()[3..]).is_none());
+        assert!(!format!("{t:?}").contains(&t.expose()[3..]));
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(validate_person_name("  张三 ").expect("ok"), "张三");
+        assert!(validate_person_name("").is_err());
+        assert!(validate_person_name(&"李".repeat(51)).is_err());
+        assert!(validate_person_name("a\u{0}b").is_err());
+    }
+}

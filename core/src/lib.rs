@@ -1,0 +1,28 @@
+//! Hourmark's domain: what a scan means, how minutes are derived, and where it all is kept.
+//!
+//! This crate knows nothing of HTTP. The two HTTP surfaces (`hourmark-mini-program-api`
+//! for volunteers, `hourmark-server` for staff) translate requests into calls on
+//! [`Hourmark`], the application context, and [`ErrorCode`]s into problem+json answers.
+//!
+//! Modules own one part of the domain each:
+//! - [`qr`]: rotating signed codes (token codec, key ring, windows, rendering);
+//! - [`attendance`]: scans, the check-in rules, the batched durable writer, minutes;
+//! - [`activity`]: activities, categories, code modes;
+//! - [`identity`]: organisations, staff, volunteers, bearer tokens;
+//! - [`store`]: the storage trait and its PostgreSQL and SQLite implementations;
+//! - [`cache`]: the cache trait and its in-process and Redis implementations.
+
+pub mod activity;
+pub mod attendance;
+pub mod cache;
+pub mod clock;
+pub mod error;
+pub mod geo;
+pub mod hourmark;
+pub mod identity;
+pub mod qr;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{CoreError, ErrorCode};
+pub use hourmark::{Hourmark, Settings};

@@ -1,0 +1,198 @@
+//! Storage: one trait, two engines.
+//!
+//! PostgreSQL is the production store; SQLite is the embedded default, so Hourmark runs on
+//! a bare machine. Both implement [`Store`] with the same behaviour (the end-to-end suite
+//! runs against each), and each is free to use its engine's strengths on the hot path:
+//! PostgreSQL inserts a whole batch of scans with one `unnest` statement, SQLite with one
+//! multi-row insert on its single writer connection.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::activity::{Activity, NewActivity};
+use crate::attendance::Direction;
+use crate::error::CoreError;
+use crate::identity::{NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer};
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, CoreError>;
+
+/// A scan to record, accepted or refused, with the answer the volunteer gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewScan {
+    /// Assigned by the server before the write (UUIDv7: time-ordered).
+    pub id: Uuid,
+    /// Who scanned.
+    pub volunteer_id: i64,
+    /// The client's idempotency key; unique per volunteer.
+    pub client_nonce: Uuid,
+    /// The activity the code named, when the code could be read.
+    pub activity_id: Option<i64>,
+    /// The gate the code named.
+    pub gate: Option<u8>,
+    /// Set for accepted scans only.
+    pub direction: Option<Direction>,
+    /// `checked_in`, `checked_out`, or the refusal's error code.
+    pub outcome: String,
+    /// When the server took the scan.
+    pub server_time: DateTime<Utc>,
+    /// What the phone's clock said.
+    pub client_time: Option<DateTime<Utc>>,
+    /// The code's time window.
+    pub code_window: Option<u32>,
+    /// The key id the code was signed with.
+    pub key_id: Option<u8>,
+    /// Distance from the activity's location, metres. The position itself is not kept.
+    pub distance_m: Option<f64>,
+    /// The phone's reported accuracy, metres.
+    pub accuracy_m: Option<f64>,
+    /// The device the scan came from.
+    pub device_id: Option<String>,
+    /// The exact answer, replayed for a retry with the same nonce.
+    pub answer: StoredAnswer,
+}
+
+/// An answer as sent: HTTP status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body, verbatim.
+    pub body: String,
+}
+
+/// An accepted scan, as the minutes derivation and the live board read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedScan {
+    /// The scan's id.
+    pub id: Uuid,
+    /// Who.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// When the server took it.
+    pub at: DateTime<Utc>,
+    /// In or out.
+    pub direction: Direction,
+}
+
+/// Everything Hourmark keeps, behind one interface.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Whether any administrator exists (if not, a bootstrap token is issued at start-up).
+    async fn administrator_exists(&self) -> StoreResult<bool>;
+    /// Stores a fresh bootstrap token's hash.
+    async fn put_bootstrap_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Spends an unused bootstrap token and creates the first administrator, atomically.
+    /// `None` when the token is unknown or already spent.
+    async fn redeem_bootstrap_token(
+        &self,
+        hash: &TokenHash,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Staff>>;
+
+    /// Creates an organisation; a taken name is `organisation_name_taken`.
+    async fn create_organisation(&self, new: &NewOrganisation, at: DateTime<Utc>) -> StoreResult<Organisation>;
+    /// One organisation.
+    async fn get_organisation(&self, id: i64) -> StoreResult<Option<Organisation>>;
+    /// All organisations, by id.
+    async fn list_organisations(&self) -> StoreResult<Vec<Organisation>>;
+
+    /// Creates a staff member.
+    async fn create_staff(
+        &self,
+        name: &str,
+        role: StaffRole,
+        organisation_id: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Staff>;
+
+    /// Registers a volunteer; a taken phone number is `phone_taken`.
+    async fn create_volunteer(
+        &self,
+        name: &str,
+        phone: &str,
+        device_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Volunteer>;
+
+    /// Stores a bearer token's hash for `principal`.
+    async fn put_access_token(
+        &self,
+        hash: &TokenHash,
+        principal: &Principal,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Looks a token up by hash (expired ones too: the caller judges expiry by its clock).
+    async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>>;
+
+    /// Creates an activity from validated input.
+    async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity>;
+    /// One activity.
+    async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>>;
+
+    /// Records a batch of scans in one transaction, committed before it returns. For each
+    /// input, `true` if it was written, `false` if that volunteer had already used its nonce
+    /// (the earlier scan stands; see [`Store::find_scan_answer`]).
+    async fn insert_scans(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>>;
+    /// The answer recorded for a volunteer's nonce.
+    async fn find_scan_answer(&self, volunteer_id: i64, nonce: Uuid) -> StoreResult<Option<StoredAnswer>>;
+    /// Accepted scans of an activity (of one volunteer, if given), in server-time order.
+    async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>>;
+    /// How many scans (accepted and refused) a volunteer has made: for tests and audits.
+    async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64>;
+}
+
+/// Opens the store a URL names: `postgres://…` / `postgresql://…`, or `sqlite:…`.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(CoreError::Internal(format!(
+            "unsupported database URL scheme in {:?}: use postgres:// or sqlite:",
+            url.split(':').next().unwrap_or_default()
+        )))
+    }
+}
+
+/// Whether an error is a unique-constraint violation (both engines report it so).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// Parses a stored direction.
+fn parse_direction(s: &str) -> StoreResult<Direction> {
+    match s {
+        "in" => Ok(Direction::In),
+        "out" => Ok(Direction::Out),
+        other => Err(CoreError::Internal(format!("stored direction {other:?}"))),
+    }
+}
+
+/// The stored name of a direction.
+fn direction_str(d: Direction) -> &'static str {
+    match d {
+        Direction::In => "in",
+        Direction::Out => "out",
+    }
+}
+
+fn corrupt(what: &str) -> CoreError {
+    CoreError::Internal(format!("stored {what} does not parse"))
+}

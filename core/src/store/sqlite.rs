@@ -1,0 +1,400 @@
+//! The SQLite store: the embedded default, so Hourmark runs with no other service.
+//!
+//! SQLite allows one writer at a time, so every write goes through a pool of exactly one
+//! connection (no `SQLITE_BUSY` storms under load) while reads use their own pool. The
+//! database runs in WAL mode with `synchronous = FULL`: a commit is on disk before the
+//! scan is acknowledged, and readers never block the writer. Times are stored as integer
+//! milliseconds (UTC) so they order exactly.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use super::{
+    AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, corrupt, direction_str, is_unique_violation,
+    parse_direction,
+};
+use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
+use crate::error::{CoreError, ErrorCode};
+use crate::geo::LatLng;
+use crate::identity::{NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// SQLite with one writer connection and a small pool of readers.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt("timestamp"))
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder if missing) the database a `sqlite:` URL names.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(Self { write, read })
+    }
+}
+
+/// The activity columns every query returns, as a literal so queries stay `&'static str`.
+macro_rules! activity_columns {
+    () => {
+        "id, organisation_id, name, category, recipients, content, address, latitude, longitude, \
+         radius_m, starts_at, ends_at, gates, code_mode, created_by"
+    };
+}
+
+fn activity_from_row(row: &SqliteRow) -> StoreResult<Activity> {
+    let gates: String = row.try_get("gates")?;
+    Ok(Activity {
+        id: row.try_get("id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        name: row.try_get("name")?,
+        category: ServiceCategory::parse(row.try_get("category")?).ok_or_else(|| corrupt("category"))?,
+        recipients: row.try_get("recipients")?,
+        content: row.try_get("content")?,
+        address: row.try_get("address")?,
+        location: LatLng { lat: row.try_get("latitude")?, lng: row.try_get("longitude")? },
+        radius_m: u32::try_from(row.try_get::<i64, _>("radius_m")?).map_err(|_| corrupt("radius"))?,
+        starts_at: from_ms(row.try_get("starts_at")?)?,
+        ends_at: from_ms(row.try_get("ends_at")?)?,
+        gates: serde_json::from_str(&gates).map_err(|_| corrupt("gates"))?,
+        code_mode: CodeMode::parse(row.try_get("code_mode")?).ok_or_else(|| corrupt("code mode"))?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn staff_from_row(row: &SqliteRow) -> StoreResult<Staff> {
+    Ok(Staff {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
+        organisation_id: row.try_get("organisation_id")?,
+    })
+}
+
+fn organisation_from_row(row: &SqliteRow) -> StoreResult<Organisation> {
+    Ok(Organisation { id: row.try_get("id")?, name: row.try_get("name")?, region_code: row.try_get("region_code")? })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.write).await.map_err(|e| CoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    async fn administrator_exists(&self) -> StoreResult<bool> {
+        let row = sqlx::query(r"select exists (select 1 from staff where role = 'administrator') as present")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get::<bool, _>("present")?)
+    }
+
+    async fn put_bootstrap_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(r"insert into bootstrap_token (token_hash, created_at) values (?1, ?2)")
+            .bind(hash.as_slice())
+            .bind(ms(at))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_bootstrap_token(
+        &self,
+        hash: &TokenHash,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Staff>> {
+        let mut tx = self.write.begin().await?;
+        let spent = sqlx::query(
+            r"update bootstrap_token set used_at = ?2
+              where token_hash = ?1 and used_at is null
+                and not exists (select 1 from staff where role = 'administrator')",
+        )
+        .bind(hash.as_slice())
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        if spent.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            r"insert into staff (name, role, created_at) values (?1, 'administrator', ?2)
+              returning id, name, role, organisation_id",
+        )
+        .bind(name)
+        .bind(ms(at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let staff = staff_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(staff))
+    }
+
+    async fn create_organisation(&self, new: &NewOrganisation, at: DateTime<Utc>) -> StoreResult<Organisation> {
+        let row = sqlx::query(
+            r"insert into organisation (name, region_code, created_at) values (?1, ?2, ?3)
+              returning id, name, region_code",
+        )
+        .bind(&new.name)
+        .bind(&new.region_code)
+        .bind(ms(at))
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { CoreError::code(ErrorCode::OrganisationNameTaken) } else { e.into() }
+        })?;
+        organisation_from_row(&row)
+    }
+
+    async fn get_organisation(&self, id: i64) -> StoreResult<Option<Organisation>> {
+        let row = sqlx::query(r"select id, name, region_code from organisation where id = ?1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(organisation_from_row).transpose()
+    }
+
+    async fn list_organisations(&self) -> StoreResult<Vec<Organisation>> {
+        let rows =
+            sqlx::query(r"select id, name, region_code from organisation order by id").fetch_all(&self.read).await?;
+        rows.iter().map(organisation_from_row).collect()
+    }
+
+    async fn create_staff(
+        &self,
+        name: &str,
+        role: StaffRole,
+        organisation_id: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Staff> {
+        let row = sqlx::query(
+            r"insert into staff (name, role, organisation_id, created_at) values (?1, ?2, ?3, ?4)
+              returning id, name, role, organisation_id",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(organisation_id)
+        .bind(ms(at))
+        .fetch_one(&self.write)
+        .await?;
+        staff_from_row(&row)
+    }
+
+    async fn create_volunteer(
+        &self,
+        name: &str,
+        phone: &str,
+        device_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Volunteer> {
+        let row = sqlx::query(
+            r"insert into volunteer (name, phone, device_id, created_at) values (?1, ?2, ?3, ?4)
+              returning id, name, phone",
+        )
+        .bind(name)
+        .bind(phone)
+        .bind(device_id)
+        .bind(ms(at))
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { CoreError::code(ErrorCode::PhoneTaken) } else { e.into() })?;
+        Ok(Volunteer { id: row.try_get("id")?, name: row.try_get("name")?, phone: row.try_get("phone")? })
+    }
+
+    async fn put_access_token(
+        &self,
+        hash: &TokenHash,
+        principal: &Principal,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (staff_id, volunteer_id) = match principal {
+            Principal::Staff { id, .. } => (Some(*id), None),
+            Principal::Volunteer { id } => (None, Some(*id)),
+        };
+        sqlx::query(
+            r"insert into access_token (token_hash, staff_id, volunteer_id, created_at, expires_at)
+              values (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(hash.as_slice())
+        .bind(staff_id)
+        .bind(volunteer_id)
+        .bind(ms(at))
+        .bind(ms(expires_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>> {
+        let row = sqlx::query(
+            r"select t.expires_at, t.volunteer_id, s.id as staff_id, s.role, s.organisation_id
+              from access_token t left join staff s on s.id = t.staff_id
+              where t.token_hash = ?1",
+        )
+        .bind(hash.as_slice())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let principal = match row.try_get::<Option<i64>, _>("volunteer_id")? {
+            Some(id) => Principal::Volunteer { id },
+            None => Principal::Staff {
+                id: row.try_get("staff_id")?,
+                role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
+                organisation_id: row.try_get("organisation_id")?,
+            },
+        };
+        Ok(Some(TokenGrant { principal, expires_at: from_ms(row.try_get("expires_at")?)? }))
+    }
+
+    async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity> {
+        let gates = serde_json::to_string(&new.gates).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let row = sqlx::query(concat!(
+            r"insert into activity (organisation_id, name, category, recipients, content, address, latitude, longitude,
+                                    radius_m, starts_at, ends_at, gates, code_mode, created_by, created_at)
+              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+              returning ",
+            activity_columns!()
+        ))
+        .bind(new.organisation_id)
+        .bind(&new.name)
+        .bind(new.category.as_str())
+        .bind(&new.recipients)
+        .bind(&new.content)
+        .bind(&new.address)
+        .bind(new.location.lat)
+        .bind(new.location.lng)
+        .bind(i64::from(new.radius_m))
+        .bind(ms(new.starts_at))
+        .bind(ms(new.ends_at))
+        .bind(gates)
+        .bind(new.code_mode.as_str())
+        .bind(created_by)
+        .bind(ms(at))
+        .fetch_one(&self.write)
+        .await?;
+        activity_from_row(&row)
+    }
+
+    async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>> {
+        let row = sqlx::query(concat!("select ", activity_columns!(), " from activity where id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(activity_from_row).transpose()
+    }
+
+    async fn insert_scans(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>> {
+        if scans.is_empty() {
+            return Ok(Vec::new());
+        }
+        // 17 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
+        let mut written = std::collections::HashSet::with_capacity(scans.len());
+        let mut tx = self.write.begin().await?;
+        for chunk in scans.chunks(1024) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time, \
+                 client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer, created_at) ",
+            );
+            query.push_values(chunk, |mut row, s| {
+                row.push_bind(s.id)
+                    .push_bind(s.volunteer_id)
+                    .push_bind(s.client_nonce)
+                    .push_bind(s.activity_id)
+                    .push_bind(s.gate.map(i64::from))
+                    .push_bind(s.direction.map(direction_str))
+                    .push_bind(s.outcome.as_str())
+                    .push_bind(ms(s.server_time))
+                    .push_bind(s.client_time.map(ms))
+                    .push_bind(s.code_window.map(i64::from))
+                    .push_bind(s.key_id.map(i64::from))
+                    .push_bind(s.distance_m)
+                    .push_bind(s.accuracy_m)
+                    .push_bind(s.device_id.as_deref())
+                    .push_bind(i64::from(s.answer.status))
+                    .push_bind(s.answer.body.as_str())
+                    .push_bind(ms(s.server_time));
+            });
+            query.push(" on conflict (volunteer_id, client_nonce) do nothing returning id");
+            for row in query.build().fetch_all(&mut *tx).await? {
+                written.insert(row.try_get::<Uuid, _>("id")?);
+            }
+        }
+        tx.commit().await?;
+        Ok(scans.iter().map(|s| written.contains(&s.id)).collect())
+    }
+
+    async fn find_scan_answer(&self, volunteer_id: i64, nonce: Uuid) -> StoreResult<Option<StoredAnswer>> {
+        let row = sqlx::query(r"select answer_status, answer from scan where volunteer_id = ?1 and client_nonce = ?2")
+            .bind(volunteer_id)
+            .bind(nonce)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| {
+            Ok(StoredAnswer {
+                status: u16::try_from(row.try_get::<i64, _>("answer_status")?).map_err(|_| corrupt("status"))?,
+                body: row.try_get("answer")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>> {
+        let rows = sqlx::query(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = ?1 and s.direction is not null and (?2 is null or s.volunteer_id = ?2)
+              order by s.server_time, s.id",
+        )
+        .bind(activity_id)
+        .bind(volunteer_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AcceptedScan {
+                    id: row.try_get("id")?,
+                    volunteer_id: row.try_get("volunteer_id")?,
+                    volunteer_name: row.try_get("name")?,
+                    at: from_ms(row.try_get("server_time")?)?,
+                    direction: parse_direction(row.try_get("direction")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {
+        let row = sqlx::query(r"select count(*) as n from scan where volunteer_id = ?1")
+            .bind(volunteer_id)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

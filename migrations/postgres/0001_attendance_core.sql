@@ -1,0 +1,91 @@
+-- The attendance core: organisations, staff, volunteers, access tokens, activities and scans.
+-- Append-only: never edit this file once applied; add a new migration instead.
+
+create table organisation (
+    id bigint generated always as identity constraint organisation_pk primary key,
+    name text not null,
+    region_code text not null,
+    created_at timestamptz not null default now(),
+    constraint organisation_name_uq unique (name)
+);
+
+create table staff (
+    id bigint generated always as identity constraint staff_pk primary key,
+    organisation_id bigint constraint staff_organisation_fk references organisation (id),
+    name text not null,
+    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser')),
+    created_at timestamptz not null default now(),
+    constraint staff_organiser_has_organisation_ck check (role = 'administrator' or organisation_id is not null)
+);
+
+create table volunteer (
+    id bigint generated always as identity constraint volunteer_pk primary key,
+    name text not null,
+    phone text not null,
+    device_id text,
+    created_at timestamptz not null default now(),
+    constraint volunteer_phone_uq unique (phone)
+);
+
+-- One-time token that creates the first administrator. Only its SHA-256 is stored.
+create table bootstrap_token (
+    token_hash bytea constraint bootstrap_token_pk primary key,
+    created_at timestamptz not null default now(),
+    used_at timestamptz
+);
+
+-- Bearer tokens for staff and volunteers. Only the SHA-256 of a token is stored.
+create table access_token (
+    token_hash bytea constraint access_token_pk primary key,
+    staff_id bigint constraint access_token_staff_fk references staff (id),
+    volunteer_id bigint constraint access_token_volunteer_fk references volunteer (id),
+    created_at timestamptz not null default now(),
+    expires_at timestamptz not null,
+    constraint access_token_one_principal_ck check ((staff_id is null) <> (volunteer_id is null))
+);
+
+create table activity (
+    id bigint generated always as identity constraint activity_pk primary key,
+    organisation_id bigint not null constraint activity_organisation_fk references organisation (id),
+    name text not null,
+    category text not null,
+    recipients text not null,
+    content text not null,
+    address text not null,
+    latitude double precision not null,
+    longitude double precision not null,
+    radius_m integer not null,
+    starts_at timestamptz not null,
+    ends_at timestamptz not null,
+    gates text not null,
+    code_mode text not null constraint activity_code_mode_ck check (code_mode in ('toggle', 'separate')),
+    created_by bigint not null constraint activity_created_by_fk references staff (id),
+    created_at timestamptz not null default now(),
+    constraint activity_window_ck check (ends_at > starts_at)
+);
+
+-- Every scan a volunteer made, accepted or refused. `answer` is the exact response the
+-- volunteer got, so a retry with the same nonce is answered identically.
+create table scan (
+    id uuid constraint scan_pk primary key,
+    volunteer_id bigint not null constraint scan_volunteer_fk references volunteer (id),
+    client_nonce uuid not null,
+    activity_id bigint constraint scan_activity_fk references activity (id),
+    gate smallint,
+    direction text constraint scan_direction_ck check (direction in ('in', 'out')),
+    outcome text not null,
+    server_time timestamptz not null,
+    client_time timestamptz,
+    code_window bigint,
+    key_id smallint,
+    distance_m double precision,
+    accuracy_m double precision,
+    device_id text,
+    answer_status smallint not null,
+    answer text not null,
+    created_at timestamptz not null default now(),
+    constraint scan_nonce_uq unique (volunteer_id, client_nonce),
+    constraint scan_accepted_has_direction_ck check ((direction is null) = (outcome not in ('checked_in', 'checked_out')))
+);
+
+create index scan_activity_accepted_ix on scan (activity_id, volunteer_id, server_time) where direction is not null;

@@ -1,0 +1,89 @@
+-- The attendance core: organisations, staff, volunteers, access tokens, activities and scans.
+-- Append-only: never edit this file once applied; add a new migration instead.
+-- Times are integer milliseconds since the Unix epoch (UTC), so they order and compare
+-- exactly; UUIDs are 16-byte blobs.
+
+create table organisation (
+    id integer constraint organisation_pk primary key,
+    name text not null,
+    region_code text not null,
+    created_at integer not null,
+    constraint organisation_name_uq unique (name)
+) strict;
+
+create table staff (
+    id integer constraint staff_pk primary key,
+    organisation_id integer constraint staff_organisation_fk references organisation (id),
+    name text not null,
+    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser')),
+    created_at integer not null,
+    constraint staff_organiser_has_organisation_ck check (role = 'administrator' or organisation_id is not null)
+) strict;
+
+create table volunteer (
+    id integer constraint volunteer_pk primary key,
+    name text not null,
+    phone text not null,
+    device_id text,
+    created_at integer not null,
+    constraint volunteer_phone_uq unique (phone)
+) strict;
+
+create table bootstrap_token (
+    token_hash blob constraint bootstrap_token_pk primary key,
+    created_at integer not null,
+    used_at integer
+) strict;
+
+create table access_token (
+    token_hash blob constraint access_token_pk primary key,
+    staff_id integer constraint access_token_staff_fk references staff (id),
+    volunteer_id integer constraint access_token_volunteer_fk references volunteer (id),
+    created_at integer not null,
+    expires_at integer not null,
+    constraint access_token_one_principal_ck check ((staff_id is null) <> (volunteer_id is null))
+) strict;
+
+create table activity (
+    id integer constraint activity_pk primary key,
+    organisation_id integer not null constraint activity_organisation_fk references organisation (id),
+    name text not null,
+    category text not null,
+    recipients text not null,
+    content text not null,
+    address text not null,
+    latitude real not null,
+    longitude real not null,
+    radius_m integer not null,
+    starts_at integer not null,
+    ends_at integer not null,
+    gates text not null,
+    code_mode text not null constraint activity_code_mode_ck check (code_mode in ('toggle', 'separate')),
+    created_by integer not null constraint activity_created_by_fk references staff (id),
+    created_at integer not null,
+    constraint activity_window_ck check (ends_at > starts_at)
+) strict;
+
+create table scan (
+    id blob constraint scan_pk primary key,
+    volunteer_id integer not null constraint scan_volunteer_fk references volunteer (id),
+    client_nonce blob not null,
+    activity_id integer constraint scan_activity_fk references activity (id),
+    gate integer,
+    direction text constraint scan_direction_ck check (direction in ('in', 'out')),
+    outcome text not null,
+    server_time integer not null,
+    client_time integer,
+    code_window integer,
+    key_id integer,
+    distance_m real,
+    accuracy_m real,
+    device_id text,
+    answer_status integer not null,
+    answer text not null,
+    created_at integer not null,
+    constraint scan_nonce_uq unique (volunteer_id, client_nonce),
+    constraint scan_accepted_has_direction_ck check ((direction is null) = (outcome not in ('checked_in', 'checked_out')))
+) strict;
+
+create index scan_activity_accepted_ix on scan (activity_id, volunteer_id, server_time) where direction is not null;

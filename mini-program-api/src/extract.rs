@@ -1,0 +1,150 @@
+//! Extractors that turn bad input into stable problem codes instead of axum's plain-text
+//! rejections, and that authenticate the caller.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use hourmark_core::Hourmark;
+use hourmark_core::error::ErrorCode;
+use hourmark_core::identity::Principal;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON body. Not JSON → `malformed_json`; wrong types, missing or unknown fields →
+/// `invalid_body` (naming the field); too big → `payload_too_large`; wrong media type →
+/// `unsupported_media_type`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::refused(ErrorCode::InvalidBody, format!("请求内容有误：{}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::refused(ErrorCode::MalformedJson, "请求内容不是有效的 JSON"),
+        JsonRejection::MissingJsonContentType(_) => ApiError::code(ErrorCode::UnsupportedMediaType),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::refused(ErrorCode::PayloadTooLarge, "请求内容超过 16 KiB")
+        }
+        other => ApiError::refused(ErrorCode::MalformedJson, format!("无法读取请求内容：{}", other.body_text())),
+    }
+}
+
+/// A query string, with `invalid_parameter` for bad values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e: QueryRejection| ApiError::refused(ErrorCode::InvalidParameter, e.body_text()))
+    }
+}
+
+/// A path parameter, with `invalid_parameter` for values that do not parse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| ApiError::refused(ErrorCode::InvalidParameter, e.body_text()))
+    }
+}
+
+/// Any authenticated caller (`Authorization: Bearer hm_…`).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Principal);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let hourmark = Hourmark::from_ref(state);
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "请先登录"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "Authorization 须为 Bearer 令牌"))?;
+        Ok(Self(hourmark.authenticate(token).await?))
+    }
+}
+
+/// An authenticated volunteer; staff tokens are `forbidden` here.
+#[derive(Debug, Clone, Copy)]
+pub struct VolunteerCaller(pub i64);
+
+impl<S> FromRequestParts<S> for VolunteerCaller
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await?.0 {
+            Principal::Volunteer { id } => Ok(Self(id)),
+            Principal::Staff { .. } => Err(ApiError::refused(ErrorCode::Forbidden, "此接口仅供志愿者使用")),
+        }
+    }
+}
+
+/// An authenticated staff member; volunteer tokens are `forbidden` here.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffCaller(pub Principal);
+
+impl<S> FromRequestParts<S> for StaffCaller
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await?.0 {
+            p @ Principal::Staff { .. } => Ok(Self(p)),
+            Principal::Volunteer { .. } => Err(ApiError::refused(ErrorCode::Forbidden, "此接口仅供工作人员使用")),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `/mp/v1`: volunteer registration and scanning.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hourmark_core::Hourmark;
+use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
+use hourmark_core::error::Problem;
+use hourmark_core::hourmark::{NewVolunteer, VolunteerWithToken};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{Json, VolunteerCaller};
+use crate::problem::{ApiError, PROBLEM_JSON, json_response};
+
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new().routes(routes!(register_volunteer)).routes(routes!(scan))
+}
+
+/// Register a volunteer and sign them in.
+///
+/// Name and phone are enough for now; full identity (ID number, consent, WeChat login)
+/// comes later. The answer carries a bearer token for the scan endpoint.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/volunteers",
+    tag = "volunteers",
+    request_body = NewVolunteer,
+    responses(
+        (status = 201, description = "Registered", body = VolunteerWithToken),
+        (status = 409, description = "`phone_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn register_volunteer(
+    State(hourmark): State<Hourmark>,
+    Json(new): Json<NewVolunteer>,
+) -> Result<(StatusCode, axum::Json<VolunteerWithToken>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.register_volunteer(new).await?)))
+}
+
+/// Scan a code.
+///
+/// Send the scanned text with a fresh `nonce` (UUID) per scan; on a timeout, retry with
+/// the *same* nonce: the answer is then the one already recorded, and the scan never
+/// counts twice. An accepted scan answers 200 with a receipt; a refused one answers with a
+/// problem whose `code` says why (and the refusal is recorded too). Every answer is
+/// durable before it is sent.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/scans",
+    tag = "scans",
+    request_body = ScanRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Checked in or out", body = ScanReceipt),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn scan(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(request): Json<ScanRequest>,
+) -> Result<Response, ApiError> {
+    let answer = hourmark.scan(volunteer_id, request).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let media_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
+    Ok(json_response(status, answer.body.into_bytes(), media_type).into_response())
+}

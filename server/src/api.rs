@@ -1,0 +1,307 @@
+//! `/api/v1`: the staff API — bootstrap, organisations, staff, activities, the rotating
+//! code, and the live attendance board.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hourmark_core::Hourmark;
+use hourmark_core::activity::{Activity, NewActivity};
+use hourmark_core::attendance::board::{ActivityTotals, VolunteerSession};
+use hourmark_core::error::{ErrorCode, Problem};
+use hourmark_core::hourmark::{CurrentCode, NewStaff, StaffWithToken};
+use hourmark_core::identity::{NewOrganisation, Organisation};
+use hourmark_core::qr::CodeDirection;
+use hourmark_mini_program_api::ApiError;
+use hourmark_mini_program_api::extract::{Json, Path, Query, StaffCaller};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(bootstrap))
+        .routes(routes!(create_organisation, list_organisations))
+        .routes(routes!(create_staff))
+        .routes(routes!(create_activity))
+        .routes(routes!(get_activity))
+        .routes(routes!(current_code))
+        .routes(routes!(current_code_svg))
+        .routes(routes!(current_code_png))
+        .routes(routes!(activity_sessions))
+        .routes(routes!(activity_totals))
+}
+
+/// Health of the server process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: &'static str,
+}
+
+/// Liveness probe.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn health() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+/// The bootstrap request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapRequest {
+    /// The one-time token printed at first start.
+    pub token: String,
+    /// The first administrator's name.
+    pub name: String,
+}
+
+/// Create the first administrator with the one-time bootstrap token.
+#[utoipa::path(
+    post, path = "/api/v1/bootstrap", tag = "staff", request_body = BootstrapRequest,
+    responses(
+        (status = 201, body = StaffWithToken),
+        (status = 401, description = "`bootstrap_token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn bootstrap(
+    State(hourmark): State<Hourmark>,
+    Json(request): Json<BootstrapRequest>,
+) -> Result<(StatusCode, axum::Json<StaffWithToken>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.redeem_bootstrap_token(&request.token, &request.name).await?)))
+}
+
+/// Create a recording organisation (administrators).
+#[utoipa::path(
+    post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Organisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_organisation(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(new): Json<NewOrganisation>,
+) -> Result<(StatusCode, axum::Json<Organisation>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.create_organisation(&by, new).await?)))
+}
+
+/// List organisations (all for administrators, their own for organisers).
+#[utoipa::path(
+    get, path = "/api/v1/organisations", tag = "organisations", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<Organisation>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_organisations(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<Vec<Organisation>>, ApiError> {
+    Ok(axum::Json(hourmark.list_organisations(&by).await?))
+}
+
+/// Create a staff member and their first bearer token (administrators).
+#[utoipa::path(
+    post, path = "/api/v1/staff", tag = "staff", request_body = NewStaff, security(("bearer" = [])),
+    responses(
+        (status = 201, body = StaffWithToken),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_staff(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(new): Json<NewStaff>,
+) -> Result<(StatusCode, axum::Json<StaffWithToken>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.create_staff(&by, new).await?)))
+}
+
+/// Create an activity in an organisation you manage.
+#[utoipa::path(
+    post, path = "/api/v1/activities", tag = "activities", request_body = NewActivity, security(("bearer" = [])),
+    responses(
+        (status = 201, body = Activity),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_activity(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(new): Json<NewActivity>,
+) -> Result<(StatusCode, axum::Json<Activity>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.create_activity(&by, new).await?)))
+}
+
+/// One activity you manage.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}", tag = "activities", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Activity),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also for other organisations' activities)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_activity(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Activity>, ApiError> {
+    Ok(axum::Json(hourmark.managed_activity(&by, id).await?.as_ref().clone()))
+}
+
+/// Which code to show.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CodeQuery {
+    /// Gate number (index into the activity's gates), default 0.
+    #[serde(default)]
+    pub gate: u8,
+    /// `toggle` for single-code activities; `arrival` or `departure` otherwise. Default `toggle`.
+    #[serde(default = "default_direction")]
+    #[param(value_type = Option<CodeDirection>)]
+    pub direction: CodeDirection,
+    /// PNG only: pixels per module, 1–40 (default 8).
+    #[serde(default)]
+    pub scale: Option<u32>,
+}
+
+fn default_direction() -> CodeDirection {
+    CodeDirection::Toggle
+}
+
+async fn code_for(
+    hourmark: &Hourmark,
+    by: &hourmark_core::identity::Principal,
+    id: i64,
+    q: &CodeQuery,
+) -> Result<CurrentCode, ApiError> {
+    Ok(hourmark.current_code(by, id, q.gate, q.direction).await?)
+}
+
+/// The code to show now, as JSON: the organiser screen polls this every
+/// `seconds_to_rotation` seconds.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/code", tag = "codes", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), CodeQuery),
+    responses(
+        (status = 200, body = CurrentCode),
+        (status = 400, description = "`invalid_parameter` (no such gate, or a direction the activity does not use)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn current_code(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<CodeQuery>,
+) -> Result<axum::Json<CurrentCode>, ApiError> {
+    Ok(axum::Json(code_for(&hourmark, &by, id, &q).await?))
+}
+
+fn image(code: &CurrentCode, media_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    // The image is stale at the next rotation; never let a proxy keep it longer.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&code.seconds_to_rotation.to_string()) {
+        headers.insert("x-seconds-to-rotation", v);
+    }
+    response
+}
+
+/// The code to show now, as an SVG image.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/code.svg", tag = "codes", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), CodeQuery),
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String, headers(("x-seconds-to-rotation" = u32, description = "Seconds until the next code"))),
+        (status = "4XX", description = "as for `/code`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn current_code_svg(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
+    let code = code_for(&hourmark, &by, id, &q).await?;
+    let svg = hourmark_core::qr::render_svg(&code.url)
+        .map_err(|e| ApiError(hourmark_core::CoreError::Internal(format!("QR rendering failed: {e}"))))?;
+    Ok(image(&code, "image/svg+xml", svg.into_bytes()))
+}
+
+/// The code to show now, as a PNG image.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/code.png", tag = "codes", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), CodeQuery),
+    responses(
+        (status = 200, content_type = "image/png", body = Vec<u8>, headers(("x-seconds-to-rotation" = u32, description = "Seconds until the next code"))),
+        (status = "4XX", description = "as for `/code`; `invalid_parameter` for a scale outside 1–40", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn current_code_png(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
+    let scale = q.scale.unwrap_or(8);
+    if !(1..=40).contains(&scale) {
+        return Err(ApiError::refused(ErrorCode::InvalidParameter, "scale 须在 1 至 40 之间"));
+    }
+    let code = code_for(&hourmark, &by, id, &q).await?;
+    let png = hourmark_core::qr::render_png(&code.url, scale)
+        .map_err(|e| ApiError(hourmark_core::CoreError::Internal(format!("QR rendering failed: {e}"))))?;
+    Ok(image(&code, "image/png", png))
+}
+
+/// Every volunteer's session at an activity: pairs, minutes, what could not be paired.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/sessions", tag = "attendance", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<VolunteerSession>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_sessions(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<VolunteerSession>>, ApiError> {
+    Ok(axum::Json(hourmark.activity_sessions(&by, id).await?))
+}
+
+/// Live totals: inside now, arrived, left, minutes so far.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/totals", tag = "attendance", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = ActivityTotals),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_totals(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<ActivityTotals>, ApiError> {
+    Ok(axum::Json(hourmark.activity_totals(&by, id).await?))
+}

@@ -1,0 +1,234 @@
+//! Configuration: one typed struct, from built-in defaults, then an optional TOML file
+//! (`hourmark.toml`, or the file `HOURMARK_CONFIG` names), then `HOURMARK_*` variables.
+//!
+//! The defaults run Hourmark on a bare machine: SQLite under `./data`, the in-process
+//! cache, 127.0.0.1:8080, and a QR master key generated into `./data/qr-keys` on first
+//! start. Production sets `HOURMARK_DATABASE_URL`, `HOURMARK_REDIS_URL`, `HOURMARK_QR_KEYS`
+//! and `HOURMARK_CODE_BASE_URL`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use hourmark_core::Settings;
+use hourmark_core::attendance::MinutesPolicy;
+use hourmark_core::attendance::checkin::CheckinPolicy;
+use hourmark_core::qr::{CodeWindows, KeyRing};
+use serde::{Deserialize, Serialize};
+
+/// A secret string: usable, but never printed.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything an operator can set. Each field is also an environment variable:
+/// `HOURMARK_` and the field name in capitals (e.g. `HOURMARK_DATABASE_URL`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite:<path>` (the default, `sqlite:data/hourmark.db`) or `postgres://…`.
+    pub database_url: String,
+    /// `redis://…` to share the cache across instances; unset: an in-process cache.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several installations can share one Redis.
+    pub redis_prefix: String,
+    /// Folder for the SQLite file and generated keys.
+    pub data_dir: PathBuf,
+    /// QR master keys, `id:base64,id:base64`. Unset: read or create `<data_dir>/qr-keys`.
+    /// Every instance must have the same keys. To rotate, add a key with a higher id and
+    /// keep the old one until its codes have expired (seconds).
+    pub qr_keys: Option<Secret>,
+    /// Which of `qr_keys` signs new codes; unset: the highest id.
+    pub qr_current_key: Option<u8>,
+    /// The URL prefix printed in QR codes. Upper case keeps the QR small (alphanumeric
+    /// mode). Unset: `HTTP://<listen>/S/`.
+    pub code_base_url: Option<String>,
+    /// Seconds per code window (rotation period).
+    pub code_window_secs: u32,
+    /// Earlier windows still accepted (covers the time between display and scan).
+    pub code_accept_previous: u32,
+    /// Minutes before the scheduled start that check-in opens.
+    pub checkin_opens_before_minutes: i64,
+    /// Seconds after an accepted scan within which another is refused as a repeat (0: off).
+    pub repeat_scan_guard_secs: i64,
+    /// Minutes before the scheduled start that already count (default 0).
+    pub early_grace_minutes: i64,
+    /// Minutes after the scheduled end that still count (default 30).
+    pub late_grace_minutes: i64,
+    /// Credited check-in/check-out pairs per volunteer per day (default 3).
+    pub max_pairs_per_day: u32,
+    /// Largest group commit of scans.
+    pub scan_batch_max: usize,
+    /// Scan batches committing concurrently; unset: 2 on PostgreSQL, 1 on SQLite.
+    pub scan_batches_in_flight: Option<usize>,
+    /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
+    /// one, for scripted first starts. Used only while no administrator exists.
+    pub bootstrap_token: Option<Secret>,
+    /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite:data/hourmark.db".to_owned(),
+            redis_url: None,
+            redis_prefix: "hourmark".to_owned(),
+            data_dir: PathBuf::from("data"),
+            qr_keys: None,
+            qr_current_key: None,
+            code_base_url: None,
+            code_window_secs: 15,
+            code_accept_previous: 1,
+            checkin_opens_before_minutes: 60,
+            repeat_scan_guard_secs: 60,
+            early_grace_minutes: 0,
+            late_grace_minutes: 30,
+            max_pairs_per_day: 3,
+            scan_batch_max: 512,
+            scan_batches_in_flight: None,
+            bootstrap_token: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file, then the environment, and checks the result.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("HOURMARK_CONFIG").unwrap_or_else(|_| "hourmark.toml".to_owned());
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("HOURMARK_").ignore(&["CONFIG"]))
+            .extract()
+            .context("configuration is invalid (check hourmark.toml and the HOURMARK_* variables)")?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses settings that cannot work, saying what to fix.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !(5..=300).contains(&self.code_window_secs) {
+            bail!("HOURMARK_CODE_WINDOW_SECS must be between 5 and 300, not {}", self.code_window_secs);
+        }
+        if self.code_accept_previous > 20 {
+            bail!("HOURMARK_CODE_ACCEPT_PREVIOUS must be at most 20, not {}", self.code_accept_previous);
+        }
+        if self.scan_batch_max == 0 || self.scan_batch_max > 5_000 {
+            bail!("HOURMARK_SCAN_BATCH_MAX must be between 1 and 5000");
+        }
+        for (name, v) in [
+            ("HOURMARK_CHECKIN_OPENS_BEFORE_MINUTES", self.checkin_opens_before_minutes),
+            ("HOURMARK_REPEAT_SCAN_GUARD_SECS", self.repeat_scan_guard_secs),
+            ("HOURMARK_EARLY_GRACE_MINUTES", self.early_grace_minutes),
+            ("HOURMARK_LATE_GRACE_MINUTES", self.late_grace_minutes),
+        ] {
+            if !(0..=24 * 60).contains(&v) {
+                bail!("{name} must be between 0 and 1440, not {v}");
+            }
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("HOURMARK_DATABASE_URL must start with sqlite: or postgres://");
+        }
+        Ok(())
+    }
+
+    /// Whether the store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// The QR key ring: from `qr_keys`, or from `<data_dir>/qr-keys`, created on first use.
+    pub fn key_ring(&self) -> anyhow::Result<KeyRing> {
+        let spec = match &self.qr_keys {
+            Some(Secret(spec)) => spec.clone(),
+            None => {
+                let path = self.data_dir.join("qr-keys");
+                match std::fs::read_to_string(&path) {
+                    Ok(spec) => spec.trim().to_owned(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::create_dir_all(&self.data_dir)
+                            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+                        let spec = KeyRing::generate_spec();
+                        write_private(&path, &spec)?;
+                        tracing::warn!(path = %path.display(), "generated a QR master key; set HOURMARK_QR_KEYS when running several instances");
+                        spec
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+                }
+            }
+        };
+        KeyRing::parse(&spec, self.qr_current_key).map_err(|e| anyhow::anyhow!("HOURMARK_QR_KEYS is invalid: {e}"))
+    }
+
+    /// The core's settings.
+    pub fn settings(&self) -> Settings {
+        let minutes = chrono::Duration::minutes;
+        Settings {
+            code_windows: CodeWindows { secs: self.code_window_secs, accept_previous: self.code_accept_previous },
+            code_base_url: self.code_base_url.clone().unwrap_or_else(|| format!("HTTP://{}/S/", self.listen)),
+            checkin: CheckinPolicy {
+                opens_before: minutes(self.checkin_opens_before_minutes),
+                repeat_guard: chrono::Duration::seconds(self.repeat_scan_guard_secs),
+                minutes: MinutesPolicy {
+                    early_grace: minutes(self.early_grace_minutes),
+                    late_grace: minutes(self.late_grace_minutes),
+                    max_pairs_per_day: self.max_pairs_per_day,
+                },
+            },
+            scan_batch_max: self.scan_batch_max,
+            scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
+            ..Settings::default()
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_their_own_checks_and_debug_hides_secrets() {
+        let mut config = Config::default();
+        config.check().expect("defaults are valid");
+        config.qr_keys = Some(Secret("1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0".into()));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert_eq!(config.settings().code_base_url, "HTTP://127.0.0.1:8080/S/");
+    }
+
+    #[test]
+    fn impossible_settings_are_refused_with_the_variable_to_fix() {
+        let config = Config { code_window_secs: 1, ..Config::default() };
+        assert!(config.check().expect_err("too short").to_string().contains("HOURMARK_CODE_WINDOW_SECS"));
+        let config = Config { database_url: "mysql://x".into(), ..Config::default() };
+        assert!(config.check().expect_err("scheme").to_string().contains("HOURMARK_DATABASE_URL"));
+        let config = Config { late_grace_minutes: -1, ..Config::default() };
+        assert!(config.check().is_err());
+    }
+}

@@ -1,0 +1,84 @@
+//! The Hourmark server: configuration, the staff API, the API description, and the
+//! launch sequence. `main` is thin; tests build the same app with [`build`], bind port 0
+//! and call [`serve`] with their own shutdown signal.
+
+pub mod api;
+pub mod config;
+pub mod docs;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use hourmark_core::{Clock, Hourmark};
+use hourmark_mini_program_api::{MAX_BODY_BYTES, problem};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+/// Opens the store (migrating it), the cache and the key ring, and builds the context.
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hourmark> {
+    let store = hourmark_core::store::connect(&config.database_url)
+        .await
+        .with_context(|| "cannot open the database named by HOURMARK_DATABASE_URL")?;
+    store.migrate().await.context("database migration failed")?;
+    let cache = hourmark_core::cache::connect(config.redis_url.as_deref(), &config.redis_prefix)
+        .await
+        .context("cannot connect to the Redis named by HOURMARK_REDIS_URL")?;
+    let keys = config.key_ring()?;
+    Ok(Hourmark::new(store, cache, keys, clock, config.settings()))
+}
+
+/// The whole HTTP app: staff API, mini-program API, API description and docs page.
+pub fn router(hourmark: Hourmark) -> Router {
+    let (api, openapi) = docs::api_router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    api.merge(docs::docs_router(openapi))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            problem::problem_response(&hourmark_core::error::Problem::new(
+                hourmark_core::ErrorCode::Internal,
+                "服务器内部错误",
+            ))
+        }))
+        .with_state(hourmark)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    hourmark: Hourmark,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(hourmark)).with_graceful_shutdown(shutdown).await.context("server failed")
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,60 @@
+//! `hourmark`: run the server (default), or apply migrations and exit.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hourmark_core::SystemClock;
+use hourmark_server::Config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "hourmark", version, about = "Volunteer attendance and service records")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load()?;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let store = hourmark_core::store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
+            let preset = config.bootstrap_token.as_ref().map(|s| s.0.as_str());
+            if let Some(token) = hourmark.issue_bootstrap_token(preset).await? {
+                // Printed, not logged: it is a one-time secret for the person starting the server.
+                println!(
+                    "\nNo administrator exists yet. Create the first one with this one-time token:\n\n  \
+                     curl -X POST http://{}/api/v1/bootstrap -H 'content-type: application/json' \\\n    \
+                     -d '{{\"token\":\"{token}\",\"name\":\"Your Name\"}}'\n",
+                    config.listen
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (set HOURMARK_LISTEN)", config.listen))?;
+            tracing::info!(address = %config.listen, database = %config.database_url.split(':').next().unwrap_or(""),
+                redis = config.redis_url.is_some(), "Hourmark is listening; API docs at /docs");
+            hourmark_server::serve(hourmark, listener, hourmark_server::shutdown_signal()).await
+        }
+    }
+}
