@@ -1,1 +1,408 @@
-//! placeholder
+//! Test support: a real Hourmark server on a real store and cache, one per test.
+//!
+//! [`TestApp::spawn`] gives each test its own database (a fresh PostgreSQL database, or a
+//! fresh SQLite file), its own Redis key prefix, a free port, and a [`ManualClock`] the
+//! test moves by hand. External services are real: PostgreSQL and Redis must be running
+//! (the README's test command starts them when they are not).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use hourmark_core::{Hourmark, ManualClock};
+use hourmark_server::Config;
+use hourmark_server::config::Secret;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// The storage and cache pairing a test runs on. Every storage test runs on both stores,
+/// and with them every cache test on both caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite with the in-process cache: the embedded default.
+    Sqlite,
+    /// PostgreSQL with Redis: production.
+    Postgres,
+}
+
+/// The QR key ring every test server shares unless a test says otherwise.
+pub const TEST_QR_KEYS: &str = "1:dGVzdC1tYXN0ZXIta2V5LW9uZS0zMi1ieXRlcy1sb25nISE=";
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HOURMARK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The Redis tests use.
+pub fn redis_url() -> String {
+    std::env::var("HOURMARK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh, empty database for one test; dropped when the value is.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL Hourmark is given.
+    pub url: String,
+    postgres_name: Option<String>,
+    sqlite_dir: Option<PathBuf>,
+}
+
+impl TestDatabase {
+    /// Creates an empty database on `backend`.
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("hourmark-test-{}", Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                Self {
+                    url: format!("sqlite:{}", dir.join("hourmark.db").display()),
+                    postgres_name: None,
+                    sqlite_dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("hourmark_test_{}", Uuid::new_v4().simple());
+                let admin = postgres_admin_url();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("PostgreSQL must be running for the tests (see README)");
+                sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .await
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+                Self { url: format!("{base}/{name}"), postgres_name: Some(name), sqlite_dir: None }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(dir) = self.sqlite_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.postgres_name.take() {
+            // Drop runs outside any runtime guarantee; a short-lived thread does the async work.
+            let admin = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                        let _ = sqlx::Executor::execute(
+                            &mut conn,
+                            sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")),
+                        )
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The instant test clocks start at: Saturday 5 December 2026, 09:00 in Kunming.
+pub fn start_of_tests() -> DateTime<Utc> {
+    hourmark_core::activity::parse_local_or_offset("2026-12-05T09:00:00+08:00").expect("valid")
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The server's clock.
+    pub clock: ManualClock,
+    /// The server's context, for looking behind the API.
+    pub hourmark: Hourmark,
+    /// Which backend it runs on.
+    pub backend: Backend,
+    /// The configuration it was built from.
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    database: Option<Arc<TestDatabase>>,
+}
+
+impl TestApp {
+    /// A server on a fresh database.
+    pub async fn spawn(backend: Backend) -> Self {
+        let database = Arc::new(TestDatabase::create(backend).await);
+        Self::spawn_with(backend, database, Uuid::new_v4().simple().to_string(), |_| {}).await
+    }
+
+    /// A server on a given database and Redis prefix (to run several instances as one),
+    /// with a chance to change the configuration.
+    pub async fn spawn_with(
+        backend: Backend,
+        database: Arc<TestDatabase>,
+        redis_prefix: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let mut config = Config {
+            database_url: database.url.clone(),
+            redis_url: (backend == Backend::Postgres).then(redis_url),
+            redis_prefix: format!("hourmark-test:{redis_prefix}"),
+            qr_keys: Some(Secret(TEST_QR_KEYS.into())),
+            data_dir: std::env::temp_dir().join("hourmark-test-data-unused"),
+            code_base_url: Some("HTTPS://HM.EXAMPLE.CN/S/".into()),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        config.check().expect("test configuration is valid");
+        let clock = ManualClock::new(start_of_tests());
+        let hourmark = hourmark_server::build(&config, Arc::new(clock.clone())).await.expect("server builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn({
+            let hourmark = hourmark.clone();
+            async move {
+                hourmark_server::serve(hourmark, listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server runs");
+            }
+        });
+        Self {
+            base_url,
+            client: reqwest::Client::new(),
+            clock,
+            hourmark,
+            backend,
+            config,
+            shutdown: Some(tx),
+            server: Some(server),
+            database: Some(database),
+        }
+    }
+
+    /// The shared database handle, to start a second instance on it.
+    pub fn database(&self) -> Arc<TestDatabase> {
+        self.database.clone().expect("database is held until drop")
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Full URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A JSON request; returns status and body (JSON, or `Value::Null` if not JSON).
+    pub async fn call(&self, method: reqwest::Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::from(request.send().await.expect("request sent")).await
+    }
+
+    /// GET with a bearer token.
+    pub async fn get(&self, path: &str, bearer: &str) -> Answer {
+        self.call(reqwest::Method::GET, path, Some(bearer), None).await
+    }
+
+    /// POST JSON with an optional bearer token.
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Answer {
+        self.call(reqwest::Method::POST, path, bearer, Some(body)).await
+    }
+
+    /// Issues a bootstrap token and spends it: the first administrator's bearer token.
+    pub async fn administrator(&self) -> String {
+        let token = self.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("no admin yet");
+        let answer = self.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员"})).await;
+        answer.expect_status(201);
+        answer.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// A fresh organisation (administrator token, name) → id.
+    pub async fn organisation(&self, admin: &str, name: &str) -> i64 {
+        let answer =
+            self.post("/api/v1/organisations", Some(admin), json!({"name": name, "region_code": "530102"})).await;
+        answer.expect_status(201);
+        answer.body["id"].as_i64().expect("id")
+    }
+
+    /// An organiser of `organisation_id` → their token.
+    pub async fn organiser(&self, admin: &str, organisation_id: i64) -> String {
+        let answer = self
+            .post(
+                "/api/v1/staff",
+                Some(admin),
+                json!({"name": "李组织", "role": "organiser", "organisation_id": organisation_id}),
+            )
+            .await;
+        answer.expect_status(201);
+        answer.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// An activity from 08:00 to 17:00 on the test day, with overrides merged in.
+    pub async fn activity(&self, staff: &str, organisation_id: i64, overrides: Value) -> Value {
+        let mut body = json!({
+            "organisation_id": organisation_id,
+            "name": "翠湖公园清洁",
+            "category": "environment",
+            "recipients": "市民",
+            "content": "捡拾垃圾、劝导文明游园",
+            "address": "昆明市五华区翠湖公园",
+            "location": {"lat": 25.047, "lng": 102.704},
+            "radius_m": 300,
+            "starts_at": "2026-12-05T08:00:00+08:00",
+            "ends_at": "2026-12-05T17:00:00+08:00",
+            "gates": ["北门", "南门"],
+        });
+        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let answer = self.post("/api/v1/activities", Some(staff), body).await;
+        answer.expect_status(201);
+        answer.body
+    }
+
+    /// A registered volunteer → (id, token).
+    pub async fn volunteer(&self, name: &str, phone: &str) -> (i64, String) {
+        let answer = self.post("/mp/v1/volunteers", None, json!({"name": name, "phone": phone})).await;
+        answer.expect_status(201);
+        (
+            answer.body["volunteer"]["id"].as_i64().expect("id"),
+            answer.body["access_token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// The current code's JSON.
+    pub async fn code(&self, staff: &str, activity_id: i64, gate: u8, direction: &str) -> Value {
+        let answer =
+            self.get(&format!("/api/v1/activities/{activity_id}/code?gate={gate}&direction={direction}"), staff).await;
+        answer.expect_status(200);
+        answer.body
+    }
+
+    /// A scan with a fresh nonce.
+    pub async fn scan(&self, volunteer: &str, code: &str) -> Answer {
+        self.scan_with_nonce(volunteer, code, Uuid::new_v4()).await
+    }
+
+    /// A scan with a given nonce.
+    pub async fn scan_with_nonce(&self, volunteer: &str, code: &str, nonce: Uuid) -> Answer {
+        self.post(
+            "/mp/v1/scans",
+            Some(volunteer),
+            json!({
+                "code": code,
+                "nonce": nonce,
+                "client_time": self.clock_now().to_rfc3339(),
+                "device_id": "test-phone-1",
+                "location": {"lat": 25.0471, "lng": 102.7041, "accuracy_m": 12.0},
+            }),
+        )
+        .await
+    }
+
+    /// The server's current time.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        hourmark_core::Clock::now(&self.clock)
+    }
+
+    /// Moves the server's clock.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Scans recorded for a volunteer (accepted and refused), straight from the store.
+    pub async fn scans_recorded(&self, volunteer_id: i64) -> i64 {
+        self.hourmark.store().count_scans(volunteer_id).await.expect("count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// `content-type`.
+    pub content_type: String,
+    /// The body as JSON (`Null` if it was not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub raw: Vec<u8>,
+}
+
+impl Answer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let raw = response.bytes().await.expect("body").to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Self { status, content_type, body, raw }
+    }
+
+    /// Panics with the body if the status differs.
+    #[track_caller]
+    pub fn expect_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", String::from_utf8_lossy(&self.raw));
+        self
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
+        self.expect_status(status);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", String::from_utf8_lossy(&self.raw));
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert_eq!(self.body["type"], format!("urn:hourmark:problem:{code}"));
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a human sentence is required");
+        self
+    }
+}
+
+/// Runs an async test body once per backend: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::TestApp::spawn($crate::Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::TestApp::spawn($crate::Backend::Postgres).await).await
+            }
+        }
+    };
+}

@@ -59,6 +59,9 @@ pub struct Config {
     pub code_accept_previous: u32,
     /// Minutes before the scheduled start that check-in opens.
     pub checkin_opens_before_minutes: i64,
+    /// Minutes after the scheduled end that departures are still taken (arrivals stop at the
+    /// end). At least the late grace.
+    pub checkout_closes_after_minutes: i64,
     /// Seconds after an accepted scan within which another is refused as a repeat (0: off).
     pub repeat_scan_guard_secs: i64,
     /// Minutes before the scheduled start that already count (default 0).
@@ -92,6 +95,7 @@ impl Default for Config {
             code_window_secs: 15,
             code_accept_previous: 1,
             checkin_opens_before_minutes: 60,
+            checkout_closes_after_minutes: 120,
             repeat_scan_guard_secs: 60,
             early_grace_minutes: 0,
             late_grace_minutes: 30,
@@ -133,10 +137,14 @@ impl Config {
             ("HOURMARK_REPEAT_SCAN_GUARD_SECS", self.repeat_scan_guard_secs),
             ("HOURMARK_EARLY_GRACE_MINUTES", self.early_grace_minutes),
             ("HOURMARK_LATE_GRACE_MINUTES", self.late_grace_minutes),
+            ("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES", self.checkout_closes_after_minutes),
         ] {
             if !(0..=24 * 60).contains(&v) {
                 bail!("{name} must be between 0 and 1440, not {v}");
             }
+        }
+        if self.checkout_closes_after_minutes < self.late_grace_minutes {
+            bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
@@ -184,6 +192,7 @@ impl Config {
             checkin: CheckinPolicy {
                 opens_before: minutes(self.checkin_opens_before_minutes),
                 repeat_guard: chrono::Duration::seconds(self.repeat_scan_guard_secs),
+                checkout_closes_after: minutes(self.checkout_closes_after_minutes),
                 minutes: MinutesPolicy {
                     early_grace: minutes(self.early_grace_minutes),
                     late_grace: minutes(self.late_grace_minutes),

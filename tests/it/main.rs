@@ -1,1 +1,43 @@
+//! End-to-end tests: the real server against real SQLite, PostgreSQL and Redis.
+//! One test binary; a module per feature. Time is moved by hand, never slept.
 
+mod access;
+mod bad_input;
+mod bootstrap;
+mod cache;
+mod codes;
+mod durability;
+mod instances;
+mod openapi;
+mod scans;
+
+use hourmark_tests::TestApp;
+use serde_json::json;
+
+/// A ready activity with its staff and one volunteer.
+#[derive(Debug)]
+pub struct Event {
+    pub admin: String,
+    pub organisation_id: i64,
+    pub organiser: String,
+    pub activity_id: i64,
+    pub volunteer_id: i64,
+    pub volunteer: String,
+}
+
+/// Sets up an organisation, an organiser, an activity in `code_mode` and a volunteer.
+pub async fn event(app: &TestApp, code_mode: &str) -> Event {
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let organiser = app.organiser(&admin, organisation_id).await;
+    let activity = app.activity(&organiser, organisation_id, json!({"code_mode": code_mode})).await;
+    let (volunteer_id, volunteer) = app.volunteer("张三", "13800001234").await;
+    Event {
+        admin,
+        organisation_id,
+        organiser,
+        activity_id: activity["id"].as_i64().expect("id"),
+        volunteer_id,
+        volunteer,
+    }
+}

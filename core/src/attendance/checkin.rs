@@ -20,7 +20,11 @@ pub struct CheckinPolicy {
     /// A second scan by the same volunteer within this time of their last accepted scan is
     /// refused as a repeat rather than toggling them straight back out. Zero turns it off.
     pub repeat_guard: Duration,
-    /// The minutes policy; its late grace also bounds how long after the end scans are taken.
+    /// How long after the scheduled end departures are still taken (arrivals stop at the
+    /// end). Longer than the minutes policy's late grace on purpose: a volunteer who stays
+    /// late must still be able to close the session; the minutes are clipped anyway.
+    pub checkout_closes_after: Duration,
+    /// The minutes policy.
     pub minutes: MinutesPolicy,
 }
 
@@ -29,6 +33,7 @@ impl Default for CheckinPolicy {
         Self {
             opens_before: Duration::minutes(60),
             repeat_guard: Duration::seconds(60),
+            checkout_closes_after: Duration::minutes(120),
             minutes: MinutesPolicy::default(),
         }
     }
@@ -103,14 +108,14 @@ pub fn decide(
     }
 
     let opens = activity.starts_at - policy.opens_before;
-    let closes = activity.ends_at + policy.minutes.late_grace;
     if now < opens {
         return Err(Refusal::new(
             ErrorCode::ActivityNotOpen,
             format!("活动将于 {} 开放签到", to_shanghai(opens).format("%m月%d日 %H:%M")),
         ));
     }
-    if now > closes {
+    let checkout_closes = activity.ends_at + policy.checkout_closes_after;
+    if now > checkout_closes {
         return Err(Refusal::new(ErrorCode::ActivityEnded, "活动已结束，不再接受扫码"));
     }
 
@@ -137,6 +142,9 @@ pub fn decide(
             return Err(Refusal::new(ErrorCode::WrongDirection, "您尚未签到，请先扫描签到码"));
         }
     };
+    if direction == Direction::In && now > activity.ends_at {
+        return Err(Refusal::new(ErrorCode::ActivityEnded, "活动已结束，不能再签到"));
+    }
     Ok(Accepted { direction, gate_name })
 }
 
@@ -241,11 +249,21 @@ mod tests {
             ErrorCode::ActivityNotOpen
         );
         assert!(decide(&c, &a, &[], &p, at("2026-12-05T07:00")).is_ok());
-        assert!(decide(&c, &a, &[], &p, at("2026-12-05T17:30")).is_ok());
+        // Arrivals stop at the scheduled end...
+        assert_eq!(decide(&c, &a, &[], &p, at("2026-12-05T17:00")).expect("in").direction, Direction::In);
         assert_eq!(
-            decide(&c, &a, &[], &p, at("2026-12-05T17:30:01")).expect_err("late").code,
+            decide(&c, &a, &[], &p, at("2026-12-05T17:00:01")).expect_err("late").code,
             ErrorCode::ActivityEnded
         );
+        // ...departures are taken for two hours more, so a late stayer can close the session.
+        let inside = [fact("2026-12-05T09:00", Direction::In)];
+        assert_eq!(decide(&c, &a, &inside, &p, at("2026-12-05T19:00")).expect("out").direction, Direction::Out);
+        assert_eq!(
+            decide(&c, &a, &inside, &p, at("2026-12-05T19:00:01")).expect_err("too late").code,
+            ErrorCode::ActivityEnded
+        );
+        let depart = claims(CodeDirection::Departure, 0);
+        assert!(decide(&depart, &activity(CodeMode::Separate), &inside, &p, at("2026-12-05T18:30")).is_ok());
     }
 
     #[test]

@@ -109,6 +109,9 @@ impl Store for PostgresStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Option<Staff>> {
         let mut tx = self.pool.begin().await?;
+        // Two different outstanding tokens redeemed at once must still make one
+        // administrator: serialise redemptions for the length of the transaction.
+        sqlx::query(r"select pg_advisory_xact_lock(7240001)").execute(&mut *tx).await?;
         let spent = sqlx::query(
             r"update bootstrap_token set used_at = $2
               where token_hash = $1 and used_at is null

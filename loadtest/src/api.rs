@@ -1,0 +1,378 @@
+//! The slice of Hourmark's HTTP API the simulator speaks, typed just enough to drive it.
+//!
+//! Deliberately independent of the server's crates: the simulator must see the API exactly
+//! as a phone or an organiser's screen does, through JSON over HTTP, so a change in the
+//! wire format shows up here as a failure instead of being hidden by shared types.
+//!
+//! Every exchange reads the whole body before the clock stops, because a scan is only
+//! "answered" for the volunteer once the phone has the answer in hand.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use reqwest::{Client, RequestBuilder, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How a request could fail before the server answered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TransportError {
+    /// No answer within `--request-timeout`.
+    Timeout,
+    /// The connection could not be made (server down, port wrong, out of sockets).
+    Connect,
+    /// Anything else: reset connection, truncated body, ...
+    Other,
+}
+
+impl TransportError {
+    fn classify(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_connect() {
+            Self::Connect
+        } else {
+            Self::Other
+        }
+    }
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// What the server said, with the body decoded as far as the status allows.
+#[derive(Debug)]
+pub enum Reply<T> {
+    /// The expected success status with a body of the expected shape.
+    Ok(T),
+    /// An `application/problem+json` answer with its stable `code`.
+    Problem { status: StatusCode, code: String, detail: String },
+    /// Any other answer: an unexpected status, or a body that did not parse.
+    Unexpected { status: StatusCode },
+}
+
+impl<T> Reply<T> {
+    /// The HTTP status of the answer, for reporting.
+    pub fn status(&self, ok: StatusCode) -> StatusCode {
+        match self {
+            Self::Ok(_) => ok,
+            Self::Problem { status, .. } | Self::Unexpected { status } => *status,
+        }
+    }
+
+    /// The success value, or an error naming what failed and why (for setup steps, where
+    /// any refusal ends the run).
+    fn into_result(self, what: &str) -> Result<T> {
+        match self {
+            Self::Ok(v) => Ok(v),
+            Self::Problem { status, code, detail } => {
+                let hint = match code.as_str() {
+                    "unauthenticated" | "forbidden" => " (is the staff token an administrator's, and current?)",
+                    _ => "",
+                };
+                bail!("{what} was refused: HTTP {status}, code `{code}`: {detail}{hint}")
+            }
+            Self::Unexpected { status } => bail!("{what} got an unexpected answer: HTTP {status}"),
+        }
+    }
+}
+
+/// One answered request and how long the answer took, body included.
+#[derive(Debug)]
+pub struct Timed<T> {
+    /// What the server said.
+    pub reply: Reply<T>,
+    /// From just before sending to the last byte of the body.
+    pub latency: Duration,
+}
+
+#[derive(Deserialize)]
+struct ProblemBody {
+    code: String,
+    #[serde(default)]
+    detail: String,
+}
+
+#[derive(Deserialize)]
+struct WithToken {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+struct WithId {
+    id: i64,
+}
+
+/// The organiser screen's view of the current code.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrentCode {
+    /// The URL the QR code holds: what a phone's scanner reads and sends.
+    pub url: String,
+    /// Seconds until the screen should fetch the next code.
+    pub seconds_to_rotation: u32,
+}
+
+/// What an accepted scan did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// The volunteer is now inside.
+    CheckedIn,
+    /// The volunteer has left.
+    CheckedOut,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScanReceipt {
+    pub outcome: ScanOutcome,
+}
+
+/// A phone's position fix.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy_m: f64,
+}
+
+#[derive(Serialize)]
+struct ScanBody<'a> {
+    code: &'a str,
+    nonce: Uuid,
+    client_time: String,
+    device_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
+}
+
+/// Checks that `--base-url` is plain HTTP(S) on this machine and returns it without a
+/// trailing slash.
+///
+/// The simulator is a load generator: pointed at the wrong host it is indistinguishable
+/// from an attack, and its numbers only mean something with client and server side by
+/// side. So it refuses anything but a loopback address or `localhost`.
+pub fn loopback_base(raw: &str) -> Result<String> {
+    let url = Url::parse(raw).with_context(|| format!("--base-url {raw:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("--base-url must be http:// or https://, not {}://", url.scheme());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("--base-url must not have a query or fragment");
+    }
+    // `host_str` writes IPv6 addresses in brackets.
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    if !loopback {
+        bail!(
+            "--base-url must name this machine (127.0.0.0/8, [::1] or localhost): the simulator only loads a local server"
+        );
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A client for one server, shared by every simulated phone.
+#[derive(Debug, Clone)]
+pub struct Api {
+    client: Client,
+    base: Arc<str>,
+}
+
+impl Api {
+    /// A client with a connection pool for `connections` phones at once, HTTP/1.1 only
+    /// (what the mini-program's `wx.request` speaks), no proxy and no redirects: it only
+    /// ever talks to `base`.
+    pub fn new(base: String, connections: usize, request_timeout: Duration) -> Result<Self> {
+        let client = Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(connections)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(request_timeout.min(Duration::from_secs(5)))
+            .timeout(request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("hourmark-loadtest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self { client, base: base.into() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends, reads the whole body, and decodes it: `T` on `ok`, a problem's `code` otherwise.
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        ok: StatusCode,
+    ) -> Result<Timed<T>, TransportError> {
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| TransportError::classify(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| TransportError::classify(&e))?;
+        let latency = started.elapsed();
+        let reply = if status == ok {
+            match serde_json::from_slice::<T>(&body) {
+                Ok(v) => Reply::Ok(v),
+                Err(_) => Reply::Unexpected { status },
+            }
+        } else {
+            match serde_json::from_slice::<ProblemBody>(&body) {
+                Ok(p) => Reply::Problem { status, code: p.code, detail: p.detail },
+                Err(_) => Reply::Unexpected { status },
+            }
+        };
+        Ok(Timed { reply, latency })
+    }
+
+    /// A setup step: any transport error or refusal is fatal and explained.
+    async fn setup<T: DeserializeOwned>(&self, what: &str, request: RequestBuilder, ok: StatusCode) -> Result<T> {
+        let timed = self.exchange::<T>(request, ok).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{what} failed before the server answered ({}); is the server running at {}?",
+                e.name(),
+                self.base
+            )
+        })?;
+        timed.reply.into_result(what)
+    }
+
+    /// Redeems the one-time bootstrap token and returns the new administrator's bearer token.
+    pub async fn bootstrap(&self, token: &str) -> Result<String> {
+        let request = self
+            .client
+            .post(self.url("/api/v1/bootstrap"))
+            .json(&serde_json::json!({ "token": token, "name": "Load Test" }));
+        let timed = self.exchange::<WithToken>(request, StatusCode::CREATED).await.map_err(|e| {
+            anyhow::anyhow!(
+                "bootstrap failed before the server answered ({}); is the server running at {}?",
+                e.name(),
+                self.base
+            )
+        })?;
+        match timed.reply {
+            Reply::Problem { code, .. } if code == "bootstrap_token_invalid" => bail!(
+                "the server refused the bootstrap token (bootstrap_token_invalid): it is one-time and has probably \
+                 been used already; pass an administrator's token with --staff-token instead"
+            ),
+            other => Ok(other.into_result("bootstrap")?.access_token),
+        }
+    }
+
+    /// Creates an organisation and returns its id.
+    pub async fn create_organisation(&self, staff: &str, name: &str) -> Result<i64> {
+        let request = self
+            .client
+            .post(self.url("/api/v1/organisations"))
+            .bearer_auth(staff)
+            .json(&serde_json::json!({ "name": name, "region_code": "530102" }));
+        Ok(self.setup::<WithId>("creating the organisation", request, StatusCode::CREATED).await?.id)
+    }
+
+    /// Creates a toggle-mode large event with one gate around `location`, and returns its id.
+    pub async fn create_activity(
+        &self,
+        staff: &str,
+        organisation_id: i64,
+        name: &str,
+        location: Location,
+        starts_at: &str,
+        ends_at: &str,
+    ) -> Result<i64> {
+        let request = self.client.post(self.url("/api/v1/activities")).bearer_auth(staff).json(&serde_json::json!({
+            "organisation_id": organisation_id,
+            "name": name,
+            "category": "large_event",
+            "recipients": "市民",
+            "content": "大型活动志愿服务",
+            "address": "昆明",
+            "location": { "lat": location.lat, "lng": location.lng },
+            "radius_m": 2000,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "gates": ["北门"],
+            "code_mode": "toggle",
+        }));
+        Ok(self.setup::<WithId>("creating the activity", request, StatusCode::CREATED).await?.id)
+    }
+
+    /// The code gate 0 shows now, as the organiser screen fetches it.
+    pub async fn current_code(&self, staff: &str, activity_id: i64) -> Result<CurrentCode> {
+        let request = self
+            .client
+            .get(self.url(&format!("/api/v1/activities/{activity_id}/code")))
+            .query(&[("gate", "0"), ("direction", "toggle")])
+            .bearer_auth(staff);
+        self.setup::<CurrentCode>("fetching the current code", request, StatusCode::OK).await
+    }
+
+    /// Registers a volunteer; on success the reply holds their bearer token.
+    pub async fn register_volunteer(
+        &self,
+        name: &str,
+        phone: &str,
+        device_id: &str,
+    ) -> Result<Timed<String>, TransportError> {
+        let request = self
+            .client
+            .post(self.url("/mp/v1/volunteers"))
+            .json(&serde_json::json!({ "name": name, "phone": phone, "device_id": device_id }));
+        let timed = self.exchange::<WithToken>(request, StatusCode::CREATED).await?;
+        let reply = match timed.reply {
+            Reply::Ok(w) => Reply::Ok(w.access_token),
+            Reply::Problem { status, code, detail } => Reply::Problem { status, code, detail },
+            Reply::Unexpected { status } => Reply::Unexpected { status },
+        };
+        Ok(Timed { reply, latency: timed.latency })
+    }
+
+    /// One scan of `code` by the volunteer holding `token`, with a fresh nonce.
+    pub async fn scan(
+        &self,
+        token: &str,
+        code: &str,
+        device_id: &str,
+        location: Option<Location>,
+    ) -> Result<Timed<ScanReceipt>, TransportError> {
+        let body = ScanBody {
+            code,
+            nonce: Uuid::new_v4(),
+            client_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            device_id,
+            location,
+        };
+        let request = self.client.post(self.url("/mp/v1/scans")).bearer_auth(token).json(&body);
+        self.exchange::<ScanReceipt>(request, StatusCode::OK).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_bases_are_accepted() {
+        assert_eq!(loopback_base("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(loopback_base("http://localhost:1/prefix/").unwrap(), "http://localhost:1/prefix");
+        assert!(loopback_base("http://127.9.9.9").is_ok());
+        assert!(loopback_base("http://[::1]:80").is_ok());
+        assert!(loopback_base("http://10.0.0.1:8080").is_err());
+        assert!(loopback_base("http://example.com").is_err());
+        assert!(loopback_base("ftp://127.0.0.1").is_err());
+        assert!(loopback_base("not a url").is_err());
+    }
+}

@@ -1,0 +1,40 @@
+//! The first administrator: a one-time token, no default password.
+
+use hourmark_tests::on_both_backends;
+use serde_json::json;
+
+on_both_backends! {
+    async fn bootstrap_token_creates_one_administrator_once(app: TestApp) {
+        let token = app.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("empty installation");
+        let wrong = format!("hm_{}", "A".repeat(43));
+        app.post("/api/v1/bootstrap", None, json!({"token": wrong, "name": "甲"})).await
+            .expect_problem(401, "bootstrap_token_invalid");
+        app.post("/api/v1/bootstrap", None, json!({"token": "not-a-token", "name": "甲"})).await
+            .expect_problem(401, "bootstrap_token_invalid");
+
+        let first = app.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员"})).await;
+        first.expect_status(201);
+        assert_eq!(first.body["staff"]["role"], "administrator");
+        let admin = first.body["access_token"].as_str().expect("token");
+        app.get("/api/v1/organisations", admin).await.expect_status(200);
+
+        // Spent: neither the same token nor a new one works once an administrator exists.
+        app.post("/api/v1/bootstrap", None, json!({"token": token, "name": "乙"})).await
+            .expect_problem(401, "bootstrap_token_invalid");
+        assert_eq!(app.hourmark.issue_bootstrap_token(None).await.expect("issue"), None);
+    }
+}
+
+on_both_backends! {
+    async fn two_outstanding_tokens_still_make_only_one_administrator(app: TestApp) {
+        let a = app.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("token");
+        let b = app.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("token");
+        let (ra, rb) = tokio::join!(
+            app.post("/api/v1/bootstrap", None, json!({"token": a, "name": "甲"})),
+            app.post("/api/v1/bootstrap", None, json!({"token": b, "name": "乙"})),
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 401], "exactly one bootstrap may succeed: {ra:?} {rb:?}");
+    }
+}

@@ -1,0 +1,96 @@
+//! The API description stays in step with the routes and the error codes.
+
+use hourmark_core::ErrorCode;
+use hourmark_tests::{Backend, TestApp};
+use serde_json::Value;
+
+/// Routes served outside the API description, on purpose.
+const UNDOCUMENTED: &[&str] = &["/openapi.json", "/docs"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_routed_and_every_error_code_is_documented() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = app.client.get(app.url("/openapi.json")).send().await.expect("doc");
+    assert_eq!(doc.status().as_u16(), 200);
+    let doc: Value = doc.json().await.expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("path item") {
+            operations += 1;
+            assert!(
+                operation["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} documents answers"
+            );
+            let concrete = path.replace("{id}", "1");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let response = app.client.request(method.clone(), app.url(&concrete)).send().await.expect("sent");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            // Unauthenticated or empty requests are refused, but never as "no such route".
+            assert!(
+                !(status == 405 || (status == 404 && body["detail"] == "没有这个接口")),
+                "{method} {path} is documented but not routed ({status} {body})"
+            );
+        }
+    }
+    assert!(operations >= 13, "found only {operations} operations");
+
+    // The router has no route the document lacks: probe each known route prefix.
+    for probe in ["/mp/v1/volunteers", "/mp/v1/scans", "/api/v1/activities", "/api/v1/bootstrap", "/healthz"] {
+        assert!(paths.contains_key(probe), "{probe} must be documented");
+    }
+    for path in UNDOCUMENTED {
+        assert!(!paths.contains_key(*path));
+    }
+
+    // Every error code the server can send is in the ErrorCode schema, and no other.
+    let documented: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(documented, all);
+    // Every scan refusal code is named in the scan operation's answers.
+    let scan = doc["paths"]["/mp/v1/scans"]["post"]["responses"].to_string();
+    for code in [
+        "code_unreadable",
+        "code_invalid",
+        "code_expired",
+        "code_not_yet_valid",
+        "activity_not_open",
+        "activity_ended",
+        "wrong_direction",
+        "repeat_scan",
+        "unauthenticated",
+        "invalid_body",
+        "malformed_json",
+        "payload_too_large",
+        "unavailable",
+    ] {
+        assert!(scan.contains(code), "scan answers must document {code}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_works_without_internet() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let page = app.client.get(app.url("/docs/")).send().await.expect("docs");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("swagger"), "Swagger UI page");
+    // Every script and stylesheet is served by Hourmark itself.
+    for attr in ["src=\"http", "href=\"http", "src='http", "href='http"] {
+        assert!(!html.contains(attr), "the docs page loads something from outside: {attr}");
+    }
+    let initializer = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.expect("js");
+    assert_eq!(initializer.status().as_u16(), 200);
+    assert!(initializer.text().await.expect("js").contains("/openapi.json"));
+    let bundle = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.expect("bundle");
+    assert_eq!(bundle.status().as_u16(), 200);
+}

@@ -1,0 +1,259 @@
+//! Scanning end to end: check-in and check-out, minutes, idempotency, refusals recorded.
+
+use chrono::Duration;
+use hourmark_tests::on_both_backends;
+use uuid::Uuid;
+
+use crate::event;
+
+on_both_backends! {
+    async fn toggle_code_checks_in_then_out_and_credits_minutes(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let code = app.code(&e.organiser, e.activity_id, 1, "toggle").await;
+        let url = code["url"].as_str().expect("url");
+
+        let arrival = app.scan(&e.volunteer, url).await;
+        arrival.expect_status(200);
+        assert_eq!(arrival.content_type, "application/json");
+        assert_eq!(arrival.body["outcome"], "checked_in");
+        assert_eq!(arrival.body["gate"], "南门");
+        assert_eq!(arrival.body["activity_id"], e.activity_id);
+        assert_eq!(arrival.body["server_time"], "2026-12-05T09:00:00+08:00");
+        assert_eq!(arrival.body["session"]["inside"], true);
+        assert_eq!(arrival.body["minutes_credited"], 0);
+
+        app.advance(Duration::minutes(150));
+        let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await;
+        let departure = app.scan(&e.volunteer, code["url"].as_str().expect("url")).await;
+        departure.expect_status(200);
+        assert_eq!(departure.body["outcome"], "checked_out");
+        assert_eq!(departure.body["gate"], "北门");
+        assert_eq!(departure.body["session"]["inside"], false);
+        assert_eq!(departure.body["minutes_credited"], 150);
+        assert_eq!(departure.body["session"]["pairs"], 1);
+
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        sessions.expect_status(200);
+        let list = sessions.body.as_array().expect("array");
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["volunteer_id"], e.volunteer_id);
+        assert_eq!(list[0]["volunteer_name"], "张三");
+        assert_eq!(list[0]["minutes_credited"], 150);
+        assert_eq!(list[0]["inside"], false);
+
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &e.organiser).await;
+        totals.expect_status(200);
+        assert_eq!(totals.body["arrived"], 1);
+        assert_eq!(totals.body["left"], 1);
+        assert_eq!(totals.body["inside_now"], 0);
+        assert_eq!(totals.body["minutes_credited"], 150);
+        assert_eq!(totals.body["accepted_scans"], 2);
+    }
+}
+
+on_both_backends! {
+    async fn live_totals_count_who_is_inside_and_minutes_so_far(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let (_, second) = app.volunteer("李四", "13900001234").await;
+        let (_, third) = app.volunteer("王五", "13700001234").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        for v in [&e.volunteer, &second, &third] {
+            app.scan(v, &url).await.expect_status(200);
+        }
+        app.advance(Duration::minutes(40));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&third, &url).await.expect_status(200);
+        app.advance(Duration::minutes(20));
+
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &e.organiser).await;
+        totals.expect_status(200);
+        assert_eq!(totals.body["arrived"], 3);
+        assert_eq!(totals.body["inside_now"], 2);
+        assert_eq!(totals.body["left"], 1);
+        // Two still inside for 60 minutes each, one who left after 40.
+        assert_eq!(totals.body["minutes_so_far"], 160);
+        assert_eq!(totals.body["minutes_credited"], 40);
+    }
+}
+
+on_both_backends! {
+    async fn early_arrival_earns_nothing_and_late_stay_is_clipped(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T07:30:00+08:00").expect("time"));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T17:45:00+08:00").expect("time"));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let out = app.scan(&e.volunteer, &url).await;
+        out.expect_status(200);
+        // 08:00 (not 07:30) to 17:30 (end plus 30 minutes' grace, not 17:45).
+        assert_eq!(out.body["minutes_credited"], 570);
+    }
+}
+
+on_both_backends! {
+    async fn separate_codes_refuse_the_wrong_direction(app: TestApp) {
+        let e = event(&app, "separate").await;
+        let arrive = app.code(&e.organiser, e.activity_id, 0, "arrival").await["url"].as_str().expect("url").to_owned();
+        let depart = app.code(&e.organiser, e.activity_id, 0, "departure").await["url"].as_str().expect("url").to_owned();
+        app.get(&format!("/api/v1/activities/{}/code?direction=toggle", e.activity_id), &e.organiser).await
+            .expect_problem(400, "invalid_parameter");
+
+        app.scan(&e.volunteer, &depart).await.expect_problem(409, "wrong_direction");
+        app.scan(&e.volunteer, &arrive).await.expect_status(200);
+        app.advance(Duration::minutes(5));
+        let arrive = app.code(&e.organiser, e.activity_id, 0, "arrival").await["url"].as_str().expect("url").to_owned();
+        let depart = app.code(&e.organiser, e.activity_id, 0, "departure").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &arrive).await.expect_problem(409, "wrong_direction");
+        let out = app.scan(&e.volunteer, &depart).await;
+        out.expect_status(200);
+        assert_eq!(out.body["outcome"], "checked_out");
+        assert_eq!(out.body["minutes_credited"], 5);
+        // Every scan is kept, the refused ones too.
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 4);
+    }
+}
+
+on_both_backends! {
+    async fn a_double_tap_is_a_repeat_not_a_checkout(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(Duration::seconds(3));
+        let again = app.scan(&e.volunteer, &url).await;
+        again.expect_problem(409, "repeat_scan");
+        assert!(again.body["scan_id"].is_string(), "a refusal names the recorded scan");
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        assert_eq!(sessions.body[0]["inside"], true);
+    }
+}
+
+on_both_backends! {
+    async fn a_retry_with_the_same_nonce_gets_the_same_answer_and_counts_once(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let nonce = Uuid::new_v4();
+        let first = app.scan_with_nonce(&e.volunteer, &url, nonce).await;
+        first.expect_status(200);
+        // Later, even after the state changed, the retry is answered as the original was.
+        app.advance(Duration::seconds(20));
+        let retry = app.scan_with_nonce(&e.volunteer, &url, nonce).await;
+        assert_eq!(retry.status, 200);
+        assert_eq!(retry.raw, first.raw, "the identical answer");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 1);
+
+        // A refused scan's retry is refused identically, and also recorded once.
+        app.advance(Duration::minutes(10));
+        let stale = Uuid::new_v4();
+        let refused = app.scan_with_nonce(&e.volunteer, &url, stale).await;
+        refused.expect_problem(422, "code_expired");
+        let refused_again = app.scan_with_nonce(&e.volunteer, &url, stale).await;
+        assert_eq!(refused_again.raw, refused.raw);
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    }
+}
+
+on_both_backends! {
+    async fn racing_retries_of_one_nonce_count_once(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let nonce = Uuid::new_v4();
+        let answers = race_same_scan(&app, &e.volunteer, &url, nonce, 12).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+            assert_eq!(body, &answers[0].1, "every racer gets the identical answer");
+        }
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 1);
+    }
+}
+
+on_both_backends! {
+    async fn an_old_code_is_refused_and_the_refusal_is_kept(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        // The window it was shown in and the one after are fine...
+        app.advance(Duration::seconds(15));
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        // ...a replay ten minutes later is not.
+        app.advance(Duration::minutes(10));
+        let replay = app.scan(&e.volunteer, &url).await;
+        replay.expect_problem(422, "code_expired");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        assert_eq!(sessions.body[0]["inside"], true, "a refused scan does not check anyone out");
+    }
+}
+
+on_both_backends! {
+    async fn a_code_from_the_future_is_refused(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        app.advance(Duration::minutes(2));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.advance(Duration::minutes(-2));
+        app.scan(&e.volunteer, &url).await.expect_problem(422, "code_not_yet_valid");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 1);
+    }
+}
+
+on_both_backends! {
+    async fn scans_outside_the_activity_window_are_refused(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        // Opens 60 minutes before the 08:00 start.
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T06:59:00+08:00").expect("time"));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_problem(409, "activity_not_open");
+        // No arrivals after the 17:00 end; departures until two hours after it.
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T16:00:00+08:00").expect("time"));
+        let (_, late) = app.volunteer("迟到", "13600001234").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T17:01:00+08:00").expect("time"));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&late, &url).await.expect_problem(409, "activity_ended");
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-05T19:00:01+08:00").expect("time"));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_problem(409, "activity_ended");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 3);
+    }
+}
+
+on_both_backends! {
+    async fn bare_tokens_and_lower_case_scans_work(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await;
+        let token = code["token"].as_str().expect("token").to_lowercase();
+        let answer = app.scan(&e.volunteer, &token).await;
+        answer.expect_status(200);
+        assert_eq!(answer.body["outcome"], "checked_in");
+    }
+}
+
+/// Sends the same scan from many tasks at once and collects (status, body) of each.
+async fn race_same_scan(
+    app: &hourmark_tests::TestApp,
+    volunteer: &str,
+    url: &str,
+    nonce: Uuid,
+    n: usize,
+) -> Vec<(u16, Vec<u8>)> {
+    let body = serde_json::json!({
+        "code": url,
+        "nonce": nonce,
+        "client_time": app.clock_now().to_rfc3339(),
+        "device_id": "test-phone-1",
+    });
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let request = app.client.post(app.url("/mp/v1/scans")).bearer_auth(volunteer).json(&body);
+            tokio::spawn(async move {
+                let response = request.send().await.expect("sent");
+                (response.status().as_u16(), response.bytes().await.expect("body").to_vec())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
