@@ -166,8 +166,13 @@ async fn run(cli: Cli) -> Result<()> {
         let stop = Arc::clone(&stop);
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing the requests in flight, then reporting");
+                eprintln!("interrupted: finishing the requests in flight, then reporting (Ctrl-C again to quit now)");
                 stop.interrupt();
+            }
+            // Listening for Ctrl-C replaced its default action: a second one must still end the run.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted twice: quitting without a report");
+                std::process::exit(130);
             }
         }
     });
