@@ -65,6 +65,8 @@ impl Default for Settings {
 /// How long the in-process copies of hot values live.
 const LOCAL_TOKEN_TTL: StdDuration = StdDuration::from_secs(30);
 const LOCAL_ACTIVITY_TTL: StdDuration = StdDuration::from_secs(5);
+/// How long the shared cache keeps a bearer-token grant (never past its expiry).
+const SHARED_GRANT_TTL: StdDuration = StdDuration::from_secs(24 * 3600);
 /// How long the shared cache keeps an activity snapshot.
 const SHARED_ACTIVITY_TTL: StdDuration = StdDuration::from_secs(300);
 /// Number of per-volunteer locks that serialise one volunteer's concurrent scans.
@@ -274,21 +276,43 @@ impl Hourmark {
         let token = BearerToken::generate()?;
         let now = self.now();
         let expires_at = now + ttl;
-        self.inner.store.put_access_token(&token.hash(), &principal, now, expires_at).await?;
+        let hash = token.hash();
+        self.inner.store.put_access_token(&hash, &principal, now, expires_at).await?;
+        // A volunteer usually registers at the gate and scans at once: have the grant ready.
+        self.share_grant(&hash, &TokenGrant { principal, expires_at }).await;
         Ok(IssuedToken { access_token: token.expose().to_owned(), expires_at })
+    }
+
+    fn grant_key(hash: &TokenHash) -> String {
+        format!("grant:{}", data_encoding::HEXLOWER.encode(hash))
+    }
+
+    /// Puts a grant in the shared cache until it expires (at most a day). Best effort.
+    async fn share_grant(&self, hash: &TokenHash, grant: &TokenGrant) {
+        let ttl = (grant.expires_at - self.now()).to_std().unwrap_or_default().min(SHARED_GRANT_TTL);
+        if ttl.is_zero() {
+            return;
+        }
+        match serde_json::to_vec(grant) {
+            Ok(bytes) => {
+                if let Err(e) = self.inner.cache.set(&Self::grant_key(hash), &bytes, ttl).await {
+                    tracing::warn!(error = %e, "could not cache a token grant");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not encode a token grant"),
+        }
     }
 
     /// Who a bearer token belongs to. Unknown, malformed and expired tokens are all
     /// `unauthenticated`, indistinguishably.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
-        let unauthenticated = || CoreError::refused(ErrorCode::Unauthenticated, "登录已失效，请重新登录");
+        let unauthenticated = || CoreError::refused(ErrorCode::Unauthenticated, "未登录或登录已失效，请重新登录");
         let token = BearerToken::from_presented(bearer).ok_or_else(unauthenticated)?;
         let hash = token.hash();
         let grant = match self.inner.local_grants.get(&hash).await {
             Some(grant) => grant,
             None => {
-                let key = format!("grant:{}", data_encoding::HEXLOWER.encode(&hash));
-                let shared = match self.inner.cache.get(&key).await {
+                let shared = match self.inner.cache.get(&Self::grant_key(&hash)).await {
                     Ok(bytes) => bytes.and_then(|b| serde_json::from_slice::<TokenGrant>(&b).ok()),
                     Err(e) => {
                         tracing::warn!(error = %e, "cache unavailable; reading the token from the store");
@@ -299,17 +323,7 @@ impl Hourmark {
                     Some(grant) => grant,
                     None => {
                         let grant = self.inner.store.find_access_token(&hash).await?.ok_or_else(unauthenticated)?;
-                        if let Ok(bytes) = serde_json::to_vec(&grant) {
-                            let ttl = (grant.expires_at - self.now())
-                                .to_std()
-                                .unwrap_or_default()
-                                .min(StdDuration::from_secs(3600));
-                            if !ttl.is_zero()
-                                && let Err(e) = self.inner.cache.set(&key, &bytes, ttl).await
-                            {
-                                tracing::warn!(error = %e, "could not cache a token grant");
-                            }
-                        }
+                        self.share_grant(&hash, &grant).await;
                         grant
                     }
                 };

@@ -39,9 +39,6 @@ use crate::rss::RssSampler;
 use crate::sim::{CodeScreen, RunId, ScanPlan, ScreenReport, Stop};
 use crate::stats::{Phase, PhaseReport, kb_to_mb};
 
-/// How often a sustained run says how far it has got.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-
 /// Where the simulated event takes place (Kunming): the activity's centre, and where the
 /// phones say they are.
 const EVENT_AT: Location = Location { lat: 25.04, lng: 102.71, accuracy_m: 15.0 };
@@ -100,6 +97,13 @@ struct Cli {
     #[arg(long, overrides_with = "location")]
     no_location: bool,
 
+    /// Offered load in scans per second (0: as fast as the server answers). With a rate the
+    /// run is open-loop: each scan has a scheduled send time, and its latency is counted
+    /// from that time, so a server that falls behind is charged for the wait (no
+    /// coordinated omission). `--concurrency` still caps the scans in flight.
+    #[arg(long, default_value_t = 0, value_name = "SCANS_PER_SEC", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    rate: u32,
+
     /// Give up on a request after this many seconds (counted as a transport error). A
     /// sustained run ends at most this long after --duration.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=120))]
@@ -116,6 +120,7 @@ struct Summary {
     volunteers_requested: u32,
     volunteers_registered: usize,
     concurrency: u32,
+    rate: u32,
     duration_secs: u64,
     location: bool,
     interrupted: bool,
@@ -216,7 +221,12 @@ async fn run(cli: Cli) -> Result<()> {
         eprintln!("no volunteer could register: skipping the scans");
     } else if !stop.interrupted() {
         let screen = CodeScreen::start(api.clone(), Arc::clone(&staff), activity_id).await?;
-        let plan = ScanPlan { volunteers: volunteers.into(), concurrency, location: use_location.then_some(EVENT_AT) };
+        let plan = ScanPlan {
+            volunteers: volunteers.into(),
+            concurrency,
+            location: use_location.then_some(EVENT_AT),
+            pacer: (cli.rate > 0).then(|| Arc::new(sim::Pacer::new(cli.rate))),
+        };
         let scan_phases = scan(&api, &plan, &screen, &stop, cli.duration, sampler.as_ref()).await?;
         screen_report = Some(screen.stop().await);
         phases.extend(scan_phases);
@@ -247,6 +257,7 @@ async fn run(cli: Cli) -> Result<()> {
         volunteers_requested: cli.volunteers,
         volunteers_registered: registered,
         concurrency: cli.concurrency,
+        rate: cli.rate,
         duration_secs: cli.duration,
         location: use_location,
         interrupted: stop.interrupted(),
@@ -284,47 +295,42 @@ async fn scan(
     let mut arrivals = Phase::new("arrivals", Some(api::ScanOutcome::CheckedIn));
     let mut departures = Phase::new("departures", Some(api::ScanOutcome::CheckedOut));
     let mut whole = Phase::new(format!("sustained ({duration} s)"), None);
-    let rounds = if sustained { u32::MAX } else { 2 };
-    let mut last_progress = Instant::now();
-    for round in 0..rounds {
+    if sustained {
+        let run = sim::scan_continuous(api, plan, &screen.current, stop).await?;
+        let peak = sampler.map(RssSampler::take_peak);
+        let total = (run.arrivals.requests + run.departures.requests).max(1) as f64;
+        // Arrivals and departures interleave here; each phase is charged its share of the time.
+        let share = |t: &stats::Tally| run.wall.mul_f64(t.requests as f64 / total);
+        let (a_wall, d_wall) = (share(&run.arrivals), share(&run.departures));
+        whole.add(run.arrivals.clone(), Duration::ZERO, 0, peak);
+        whole.add(run.departures.clone(), Duration::ZERO, run.rounds, None);
+        arrivals.add(run.arrivals, a_wall, run.rounds.div_ceil(2), peak);
+        departures.add(run.departures, d_wall, run.rounds / 2, peak);
+        whole.wall = started.elapsed();
+        eprintln!("{:.0} s: {} rounds begun, {} scans", started.elapsed().as_secs_f64(), run.rounds, total as u64);
+        return Ok(vec![arrivals, departures, whole]);
+    }
+    // One arrival round, then one departure round, each over the whole crowd.
+    for (expected, phase) in
+        [(api::ScanOutcome::CheckedIn, &mut arrivals), (api::ScanOutcome::CheckedOut, &mut departures)]
+    {
         if stop.now() {
             break;
         }
-        let expected = sim::expected(round);
         let r = sim::scan_round(api, plan, &screen.current, stop).await?;
         let peak = sampler.map(RssSampler::take_peak);
+        let label = if expected == api::ScanOutcome::CheckedIn { "arrivals" } else { "departures" };
+        let (n, secs, ok) = (r.tally.requests, r.wall.as_secs_f64(), r.tally.accepted);
         let cut = if r.complete { "" } else { " (cut short)" };
-        if !sustained {
-            let label = if expected == api::ScanOutcome::CheckedIn { "arrivals" } else { "departures" };
-            let (n, secs, ok) = (r.tally.requests, r.wall.as_secs_f64(), r.tally.accepted);
-            eprintln!("{label}: {n} scans in {secs:.1} s, {ok} accepted{cut}");
-        } else if last_progress.elapsed() >= PROGRESS_EVERY || stop.now() {
-            last_progress = Instant::now();
-            let (n, ok) = (whole.tally.requests + r.tally.requests, whole.tally.accepted + r.tally.accepted);
-            let secs = started.elapsed().as_secs_f64();
-            eprintln!("{secs:.0} s: {} rounds, {n} scans, {ok} accepted{cut}", round + 1);
-        }
+        eprintln!("{label}: {n} scans in {secs:.1} s, {ok} accepted{cut}");
         let no_answer = r.tally.requests > 0 && r.tally.latencies_us.is_empty();
-        if sustained {
-            // The sustained phase needs its own copy of the samples to sort.
-            whole.add(r.tally.clone(), r.wall, 1, peak);
-        }
-        let phase = if expected == api::ScanOutcome::CheckedIn { &mut arrivals } else { &mut departures };
         phase.add(r.tally, r.wall, 1, peak);
         if no_answer {
             eprintln!("the server answered none of the round's scans: stopping");
             break;
         }
     }
-    if sustained {
-        // Wall-clock time of the whole run, gaps between rounds included.
-        whole.wall = started.elapsed();
-    }
-    let mut phases = vec![arrivals, departures];
-    if sustained {
-        phases.push(whole);
-    }
-    Ok(phases)
+    Ok(vec![arrivals, departures])
 }
 
 /// The human summary: a table with one row per phase, then the details.
@@ -332,12 +338,17 @@ fn render(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nHourmark load test: {}, activity {}, {} of {} volunteers registered, concurrency {}, {}, location {}{}",
+        "\nHourmark load test: {}, activity {}, {} of {} volunteers registered, concurrency {}, {}, {}, location {}{}",
         s.base_url,
         s.activity_id,
         s.volunteers_registered,
         s.volunteers_requested,
         s.concurrency,
+        if s.rate == 0 {
+            "closed loop (as fast as answered)".to_owned()
+        } else {
+            format!("open loop at {} scans/s", s.rate)
+        },
         if s.duration_secs == 0 {
             "one arrival and one departure round".to_owned()
         } else {

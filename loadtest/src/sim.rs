@@ -251,6 +251,33 @@ pub struct ScanPlan {
     pub concurrency: usize,
     /// The event's position, when scans carry a location.
     pub location: Option<Location>,
+    /// Paces scans to a fixed rate (open loop); `None` sends as fast as answers come.
+    pub pacer: Option<Arc<Pacer>>,
+}
+
+/// Hands out evenly spaced send times for a target rate, across all workers and rounds.
+#[derive(Debug)]
+pub struct Pacer {
+    start: Instant,
+    interval: Duration,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Pacer {
+    /// A pacer for `rate` scans per second, starting now.
+    pub fn new(rate: u32) -> Self {
+        Self {
+            start: Instant::now(),
+            interval: Duration::from_secs(1) / rate.max(1),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The next scan's scheduled send time.
+    fn next_slot(&self) -> Instant {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.start + self.interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }
 
 /// Every volunteer scans the current code once, `plan.concurrency` at a time.
@@ -274,9 +301,18 @@ pub async fn scan_round(
                 let Some(volunteer) = plan.volunteers.get(index) else { break };
                 let url = Arc::clone(&code.borrow());
                 let location = plan.location.map(|l| jitter(l, index));
+                // Open loop: wait for this scan's slot, and charge any lateness to its latency.
+                let lag = match &plan.pacer {
+                    Some(pacer) => {
+                        let slot = pacer.next_slot();
+                        tokio::time::sleep_until(slot.into()).await;
+                        Instant::now().saturating_duration_since(slot)
+                    }
+                    None => Duration::ZERO,
+                };
                 match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
                     Ok(timed) => {
-                        tally.record(&timed.reply, StatusCode::OK, timed.latency);
+                        tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
                         if let Reply::Ok(receipt) = &timed.reply {
                             tally.record_outcome(receipt.outcome);
                         }
@@ -293,6 +329,80 @@ pub async fn scan_round(
     }
     let complete = tally.requests == count as u64;
     Ok(Round { tally, wall: started.elapsed(), complete })
+}
+
+/// What a continuous run recorded, split by the direction each scan was meant to go.
+#[derive(Debug)]
+pub struct Continuous {
+    /// Scans of arrival rounds (even rounds).
+    pub arrivals: Tally,
+    /// Scans of departure rounds (odd rounds).
+    pub departures: Tally,
+    /// Full passes over the crowd begun.
+    pub rounds: u32,
+    /// From the first request to the last answer.
+    pub wall: Duration,
+}
+
+/// Scans until `stop` with one pool of workers and no pause between rounds: scan `i` is
+/// volunteer `i % n` in round `i / n`. A sustained run needs this: if workers waited for
+/// each round's slowest scan before starting the next, every round boundary would idle
+/// the pool and then release a burst, which measures the simulator, not the server.
+pub async fn scan_continuous(
+    api: &Api,
+    plan: &ScanPlan,
+    code: &watch::Receiver<Arc<str>>,
+    stop: &Arc<Stop>,
+) -> Result<Continuous> {
+    let count = plan.volunteers.len().max(1);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..plan.concurrency.min(count) {
+        let (api, plan, code, next, stop) =
+            (api.clone(), plan.clone(), code.clone(), Arc::clone(&next), Arc::clone(stop));
+        workers.spawn(async move {
+            let (mut arrivals, mut departures) = (Tally::default(), Tally::default());
+            while !stop.now() {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let (round, index) = (i / count, i % count);
+                let Some(volunteer) = plan.volunteers.get(index) else { break };
+                let lag = match &plan.pacer {
+                    Some(pacer) => {
+                        let slot = pacer.next_slot();
+                        tokio::time::sleep_until(slot.into()).await;
+                        Instant::now().saturating_duration_since(slot)
+                    }
+                    None => Duration::ZERO,
+                };
+                let arrival = expected(u32::try_from(round).unwrap_or(u32::MAX)) == ScanOutcome::CheckedIn;
+                let tally = if arrival { &mut arrivals } else { &mut departures };
+                let url = Arc::clone(&code.borrow());
+                let location = plan.location.map(|l| jitter(l, index));
+                match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
+                    Ok(timed) => {
+                        tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
+                        if let Reply::Ok(receipt) = &timed.reply {
+                            tally.record_outcome(receipt.outcome);
+                        }
+                    }
+                    Err(e) => tally.record_transport_error(e),
+                }
+            }
+            (arrivals, departures)
+        });
+    }
+    let (mut arrivals, mut departures) = (Tally::default(), Tally::default());
+    while let Some(joined) = workers.join_next().await {
+        let (a, d) = joined.context("a scanning worker panicked")?;
+        arrivals.merge(a);
+        departures.merge(d);
+    }
+    let total = next
+        .load(Ordering::Relaxed)
+        .min(usize::try_from(arrivals.requests + departures.requests).unwrap_or(usize::MAX));
+    let rounds = u32::try_from(total.div_ceil(count)).unwrap_or(u32::MAX);
+    Ok(Continuous { arrivals, departures, rounds, wall: started.elapsed() })
 }
 
 /// Spreads the crowd over about 100 m around the gate, with the accuracy a phone reports

@@ -14,7 +14,11 @@ use crate::extract::{Json, VolunteerCaller};
 use crate::problem::{ApiError, PROBLEM_JSON, json_response};
 
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
-    OpenApiRouter::new().routes(routes!(register_volunteer)).routes(routes!(scan))
+    OpenApiRouter::new()
+        .routes(routes!(register_volunteer))
+        .routes(routes!(scan))
+        .routes(routes!(scan_page))
+        .routes(routes!(scan_page_upper))
 }
 
 /// Register a volunteer and sign them in.
@@ -72,4 +76,35 @@ pub(crate) async fn scan(
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let media_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
     Ok(json_response(status, answer.body.into_bytes(), media_type).into_response())
+}
+
+/// The page a phone camera opens from the QR code's URL: a web stand-in for the mini
+/// program that registers the volunteer once and then submits the scan (with a nonce
+/// kept until an answer arrives, so retries on a weak network never count twice).
+const SCAN_PAGE: &str = include_str!("scan.html");
+
+fn scan_page_response() -> Response {
+    let mut response = axum::response::Html(SCAN_PAGE).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The web stand-in page for a scanned code (lower-case path).
+#[utoipa::path(
+    get, path = "/s/{token}", tag = "scans",
+    params(("token" = String, Path, description = "The code's token")),
+    responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
+)]
+pub(crate) async fn scan_page(axum::extract::Path(_token): axum::extract::Path<String>) -> Response {
+    scan_page_response()
+}
+
+/// The web stand-in page for a scanned code, as QR codes spell it (upper case keeps them small).
+#[utoipa::path(
+    get, path = "/S/{token}", tag = "scans",
+    params(("token" = String, Path, description = "The code's token")),
+    responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
+)]
+pub(crate) async fn scan_page_upper(axum::extract::Path(_token): axum::extract::Path<String>) -> Response {
+    scan_page_response()
 }

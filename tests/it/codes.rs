@@ -40,6 +40,17 @@ on_both_backends! {
         app.get(&format!("/api/v1/activities/{}/code.png?scale=0", e.activity_id), &e.organiser).await
             .expect_problem(400, "invalid_parameter");
 
+        // A phone camera opening the URL gets the web stand-in page, which posts the scan.
+        let path = url.trim_start_matches("HTTPS://HM.EXAMPLE.CN");
+        for path in [path.to_owned(), path.replace("/S/", "/s/")] {
+            let page = app.client.get(app.url(&path)).send().await.expect("page");
+            assert_eq!(page.status().as_u16(), 200, "{path}");
+            assert!(page.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
+            let html = page.text().await.expect("html");
+            assert!(html.contains("/mp/v1/scans") && html.contains("nonce"), "the page submits scans with a nonce");
+            assert!(!html.contains("src=\"http"), "no outside resources");
+        }
+
         // A window later the code has changed.
         app.advance(Duration::seconds(15));
         let next = app.code(&e.organiser, e.activity_id, 1, "toggle").await;

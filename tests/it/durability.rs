@@ -168,3 +168,27 @@ async fn kill_nine_loses_no_acknowledged_scan_sqlite() {
 async fn kill_nine_loses_no_acknowledged_scan_postgres() {
     kill_nine_loses_no_acknowledged_scan(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_subcommand_prepares_an_empty_database_and_bad_config_is_named() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let output = tokio::process::Command::new(server_binary())
+        .arg("migrate")
+        .env("HOURMARK_DATABASE_URL", &database.url)
+        .env("HOURMARK_LOG", "warn")
+        .output()
+        .await
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let store = hourmark_core::store::connect(&database.url).await.expect("opens");
+    assert!(!store.administrator_exists().await.expect("the schema is there"));
+
+    let output = tokio::process::Command::new(server_binary())
+        .env("HOURMARK_DATABASE_URL", &database.url)
+        .env("HOURMARK_CODE_WINDOW_SECS", "1")
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success(), "a 1-second code window must be refused");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HOURMARK_CODE_WINDOW_SECS"));
+}
