@@ -1,6 +1,6 @@
 //! Activities: what volunteers serve at, when and where, and how its codes work.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, SubsecRound, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -196,8 +196,11 @@ impl NewActivity {
         fn text(field: &str, value: &mut String, max: usize) -> Result<(), CoreError> {
             *value = value.trim().to_owned();
             let len = value.chars().count();
-            if len == 0 || len > max {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
+            if len == 0 || len > max || value.chars().any(char::is_control) {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    format!("{field} 须为 1 至 {max} 个字符，且不含控制字符"),
+                ));
             }
             Ok(())
         }
@@ -211,6 +214,12 @@ impl NewActivity {
         if !(10..=50_000).contains(&self.radius_m) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "radius_m 须在 10 至 50000 米之间"));
         }
+        let sane = |t: DateTime<Utc>| (2000..=2100).contains(&t.with_timezone(&Shanghai).year());
+        if !sane(self.starts_at) || !sane(self.ends_at) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "活动时间须在 2000 至 2100 年之间"));
+        }
+        self.starts_at = self.starts_at.trunc_subsecs(3);
+        self.ends_at = self.ends_at.trunc_subsecs(3);
         if self.ends_at <= self.starts_at {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "结束时间须晚于开始时间"));
         }
@@ -318,6 +327,9 @@ mod tests {
             Box::new(|a| a.ends_at = a.starts_at + chrono::Duration::days(32)),
             Box::new(|a| a.gates = vec!["北门".into(), "北门".into()]),
             Box::new(|a| a.gates = (0..65).map(|i| i.to_string()).collect()),
+            Box::new(|a| a.name = "清洁\u{0}".into()),
+            Box::new(|a| a.starts_at = parse_local_or_offset("1899-12-05T08:00").expect("parses")),
+            Box::new(|a| a.ends_at = parse_local_or_offset("2101-01-01T00:00").expect("parses")),
         ];
         for (i, mutate) in cases.iter().enumerate() {
             let mut a = new_activity();

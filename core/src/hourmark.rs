@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -104,7 +104,7 @@ impl std::fmt::Debug for Hourmark {
 }
 
 /// A bearer token just issued, with whom it belongs to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct IssuedToken {
     /// The bearer token. Shown once; only its hash is stored.
     pub access_token: String,
@@ -112,6 +112,15 @@ pub struct IssuedToken {
     #[serde(with = "shanghai_time")]
     #[schema(value_type = String)]
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A staff member with a fresh token.
@@ -230,9 +239,10 @@ impl Hourmark {
         &self.inner.settings
     }
 
-    /// The current time by the injected clock.
+    /// The current time by the injected clock, to the millisecond: what both stores keep
+    /// exactly, so an answer never shows a time the database would round.
     pub fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+        self.inner.clock.now().trunc_subsecs(3)
     }
 
     /// On an empty installation, issues the one-time token that creates the first

@@ -84,7 +84,7 @@ impl NewOrganisation {
     /// Trims and checks the fields.
     pub fn validate(mut self) -> Result<Self, CoreError> {
         self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
+        if self.name.is_empty() || self.name.chars().count() > 100 || self.name.chars().any(char::is_control) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "name 须为 1 至 100 个字符"));
         }
         if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {

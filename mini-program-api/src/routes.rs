@@ -95,7 +95,7 @@ fn scan_page_response() -> Response {
     params(("token" = String, Path, description = "The code's token")),
     responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
 )]
-pub(crate) async fn scan_page(axum::extract::Path(_token): axum::extract::Path<String>) -> Response {
+pub(crate) async fn scan_page() -> Response {
     scan_page_response()
 }
 
@@ -105,6 +105,6 @@ pub(crate) async fn scan_page(axum::extract::Path(_token): axum::extract::Path<S
     params(("token" = String, Path, description = "The code's token")),
     responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
 )]
-pub(crate) async fn scan_page_upper(axum::extract::Path(_token): axum::extract::Path<String>) -> Response {
+pub(crate) async fn scan_page_upper() -> Response {
     scan_page_response()
 }

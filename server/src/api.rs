@@ -47,13 +47,19 @@ async fn health() -> axum::Json<Health> {
 }
 
 /// The bootstrap request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapRequest {
     /// The one-time token printed at first start.
     pub token: String,
     /// The first administrator's name.
     pub name: String,
+}
+
+impl std::fmt::Debug for BootstrapRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapRequest").field("token", &"<redacted>").field("name", &self.name).finish()
+    }
 }
 
 /// Create the first administrator with the one-time bootstrap token.

@@ -31,7 +31,9 @@ impl std::fmt::Debug for Secret {
 
 /// Everything an operator can set. Each field is also an environment variable:
 /// `HOURMARK_` and the field name in capitals (e.g. `HOURMARK_DATABASE_URL`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// `Debug` hides secrets: keys, the bootstrap token, and passwords inside the URLs.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address and port to listen on.
@@ -79,6 +81,36 @@ pub struct Config {
     pub bootstrap_token: Option<Secret>,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
     pub log: String,
+}
+
+/// A URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("data_dir", &self.data_dir)
+            .field("qr_keys", &self.qr_keys)
+            .field("qr_current_key", &self.qr_current_key)
+            .field("code_base_url", &self.code_base_url)
+            .field("code_window_secs", &self.code_window_secs)
+            .field("code_accept_previous", &self.code_accept_previous)
+            .field("bootstrap_token", &self.bootstrap_token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -145,6 +177,9 @@ impl Config {
         }
         if self.checkout_closes_after_minutes < self.late_grace_minutes {
             bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
+        }
+        if self.database_url.starts_with("sqlite:") && self.database_url.contains(":memory:") {
+            bail!("HOURMARK_DATABASE_URL cannot be an in-memory SQLite database: scans must survive a restart");
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
@@ -226,8 +261,12 @@ mod tests {
         let mut config = Config::default();
         config.check().expect("defaults are valid");
         config.qr_keys = Some(Secret("1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0".into()));
+        config.database_url = "postgres://hourmark:hunter2@db.internal:5432/hourmark".into();
+        config.redis_url = Some("redis://:swordfish@cache.internal:6379".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert!(!shown.contains("hunter2") && !shown.contains("swordfish"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
         assert_eq!(config.settings().code_base_url, "HTTP://127.0.0.1:8080/S/");
     }
 
@@ -238,6 +277,8 @@ mod tests {
         let config = Config { database_url: "mysql://x".into(), ..Config::default() };
         assert!(config.check().expect_err("scheme").to_string().contains("HOURMARK_DATABASE_URL"));
         let config = Config { late_grace_minutes: -1, ..Config::default() };
+        assert!(config.check().is_err());
+        let config = Config { database_url: "sqlite::memory:".into(), ..Config::default() };
         assert!(config.check().is_err());
     }
 }

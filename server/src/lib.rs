@@ -29,6 +29,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let cache = hourmark_core::cache::connect(config.redis_url.as_deref(), &config.redis_prefix)
         .await
         .context("cannot connect to the Redis named by HOURMARK_REDIS_URL")?;
+    if config.is_postgres() && config.redis_url.is_none() {
+        tracing::warn!(
+            "PostgreSQL without Redis: fine for one instance, but several instances would not see \
+             each other's scans in their caches; set HOURMARK_REDIS_URL when running more than one"
+        );
+    }
     let keys = config.key_ring()?;
     Ok(Hourmark::new(store, cache, keys, clock, config.settings()))
 }

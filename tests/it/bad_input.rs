@@ -31,6 +31,15 @@ on_both_backends! {
         // Someone else's QR code entirely.
         app.scan(&e.volunteer, "https://example.com/some/page").await.expect_problem(422, "code_unreadable");
 
+        // This activity's code relabelled as another, existing activity's: the MAC is keyed
+        // per activity, so the relabelled code is a forgery.
+        let other_activity = app.activity(&e.organiser, e.organisation_id, json!({"name": "另一个活动"})).await;
+        let other_id = u32::try_from(other_activity["id"].as_i64().expect("id")).expect("small");
+        let mut bytes = data_encoding::BASE32_NOPAD.decode(token.as_bytes()).expect("base32");
+        bytes[2..6].copy_from_slice(&other_id.to_be_bytes());
+        let relabelled = data_encoding::BASE32_NOPAD.encode(&bytes);
+        app.scan(&e.volunteer, &relabelled).await.expect_problem(422, "code_invalid");
+
         // Signed for another activity id with our key, but that activity does not exist.
         let keys = hourmark_core::qr::KeyRing::parse(hourmark_tests::TEST_QR_KEYS, None).expect("keys");
         let window = app.hourmark.settings().code_windows.window_at(app.clock_now());
@@ -47,7 +56,7 @@ on_both_backends! {
         app.scan(&e.volunteer, &format!("{url}?{}", "x".repeat(600))).await.expect_problem(422, "invalid_body");
         assert_eq!(app.scans_recorded(e.volunteer_id).await, before);
         // The refusals that are about the code are kept, with their reasons.
-        assert_eq!(before, 6);
+        assert_eq!(before, 7);
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
         assert_eq!(sessions.body, json!([]), "no refused scan counts as attendance");
     }
@@ -78,6 +87,8 @@ on_both_backends! {
             (json!({"code": "X", "client_time": "2026-12-05T09:00:00+08:00", "device_id": "p"}).to_string().into(), json_ct, 422, "invalid_body"),
             (json!({"code": "X", "nonce": Uuid::new_v4(), "client_time": "2026-12-05T09:00:00+08:00", "device_id": "p", "location": {"lat": 95.0, "lng": 0.0, "accuracy_m": 5.0}}).to_string().into(), json_ct, 422, "invalid_body"),
             (json!({"code": "X", "nonce": Uuid::new_v4(), "client_time": "2026-12-05T09:00:00+08:00", "device_id": ""}).to_string().into(), json_ct, 422, "invalid_body"),
+            (json!({"code": "X", "nonce": Uuid::new_v4(), "client_time": "-5000-01-01T00:00:00Z", "device_id": "p"}).to_string().into(), json_ct, 422, "invalid_body"),
+            (json!({"code": "X", "nonce": Uuid::new_v4(), "client_time": "+275000-01-01T00:00:00Z", "device_id": "p"}).to_string().into(), json_ct, 422, "invalid_body"),
             (format!(r#"{{"code": "{}"}}"#, "A".repeat(17 * 1024)).into(), json_ct, 413, "payload_too_large"),
             (scan_body("X").to_string().into(), None, 415, "unsupported_media_type"),
             (scan_body("X").to_string().into(), Some("text/plain"), 415, "unsupported_media_type"),

@@ -1,5 +1,9 @@
 //! A scan the server acknowledged is committed: `kill -9` of the real binary in the middle
 //! of a burst loses none of the answers it had already sent.
+//!
+//! This proves "answered only after commit". Surviving a power cut also needs the commit
+//! to reach the disk, which is the engines' setting: PostgreSQL's default
+//! `synchronous_commit = on`, and SQLite's `synchronous = FULL` that the store sets.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

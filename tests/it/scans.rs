@@ -228,6 +228,71 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn a_forgotten_check_out_does_not_credit_the_night(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let multi_day = app.activity(&e.organiser, e.organisation_id, serde_json::json!({
+            "name": "三天志愿服务", "ends_at": "2026-12-07T17:00:00+08:00"
+        })).await;
+        let id = multi_day["id"].as_i64().expect("id");
+        // Staff tokens last a working day; over three days the screen is the server's own.
+        let screen = hourmark_core::identity::Principal::Staff {
+            id: 1,
+            role: hourmark_core::identity::StaffRole::Administrator,
+            organisation_id: None,
+        };
+        let code = async || {
+            app.hourmark.current_code(&screen, id, 0, hourmark_core::qr::CodeDirection::Toggle).await.expect("code").url
+        };
+        app.scan(&e.volunteer, &code().await).await.expect_status(200);
+        // The volunteer leaves without scanning; next morning's scan is an arrival.
+        app.clock.set(hourmark_core::activity::parse_local_or_offset("2026-12-06T08:30:00+08:00").expect("time"));
+        let morning = app.scan(&e.volunteer, &code().await).await;
+        morning.expect_status(200);
+        assert_eq!(morning.body["outcome"], "checked_in");
+        assert_eq!(morning.body["minutes_credited"], 0);
+        app.advance(Duration::hours(2));
+        let out = app.scan(&e.volunteer, &code().await).await;
+        assert_eq!(out.body["outcome"], "checked_out");
+        assert_eq!(out.body["minutes_credited"], 120);
+        let sessions = app.hourmark.activity_sessions(&screen, id).await.expect("sessions");
+        assert_eq!(sessions[0].unpaired.len(), 1);
+        assert_eq!(sessions[0].unpaired[0].reason, hourmark_core::attendance::minutes::UnpairedReason::MissingOut);
+    }
+}
+
+on_both_backends! {
+    async fn one_bad_row_does_not_fail_the_scans_committed_with_it(app: TestApp) {
+        use hourmark_core::store::{NewScan, StoredAnswer};
+        let e = event(&app, "toggle").await;
+        let row = |activity_id: i64| NewScan {
+            id: Uuid::now_v7(),
+            volunteer_id: e.volunteer_id,
+            client_nonce: Uuid::new_v4(),
+            activity_id: Some(activity_id),
+            gate: Some(0),
+            direction: None,
+            outcome: "code_expired".into(),
+            server_time: app.clock_now(),
+            client_time: None,
+            code_window: None,
+            key_id: None,
+            distance_m: None,
+            accuracy_m: None,
+            device_id: None,
+            answer: StoredAnswer { status: 422, body: "{}".into() },
+        };
+        let writer = hourmark_core::attendance::writer::ScanWriter::spawn(app.hourmark.store().clone(), 64, 1);
+        // An activity that does not exist violates a foreign key: that row fails, alone.
+        let (good, bad, also_good) =
+            tokio::join!(writer.write(row(e.activity_id)), writer.write(row(999_999)), writer.write(row(e.activity_id)));
+        assert!(good.expect("written"));
+        assert!(also_good.expect("written"));
+        assert!(bad.is_err());
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    }
+}
+
 /// Sends the same scan from many tasks at once and collects (status, body) of each.
 async fn race_same_scan(
     app: &hourmark_tests::TestApp,

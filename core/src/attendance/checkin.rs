@@ -84,6 +84,15 @@ pub struct Accepted {
     pub gate_name: String,
 }
 
+/// How long an open check-in from an earlier local day stays current.
+const STALE_AFTER: Duration = Duration::hours(12);
+
+fn is_stale_check_in(since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    use chrono_tz::Asia::Shanghai;
+    let day = |t: DateTime<Utc>| t.with_timezone(&Shanghai).date_naive();
+    day(since) < day(now) && now - since > STALE_AFTER
+}
+
 /// Decides an authentic, fresh code for a known activity, given the volunteer's accepted
 /// scans there so far.
 pub fn decide(
@@ -131,7 +140,12 @@ pub fn decide(
     }
 
     let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
-    let inside = derive_minutes(earlier, &schedule, &policy.minutes, Some(now)).is_inside();
+    let open_since = derive_minutes(earlier, &schedule, &policy.minutes, Some(now)).open_since;
+    // A check-in left open on an earlier day and long ago is a forgotten check-out, not a
+    // night of service: today's scan starts a new session (the minutes rules report the old
+    // one as missing its check-out). The hours bound keeps an overnight shift (in at 23:00,
+    // out at 01:00) one session.
+    let inside = open_since.is_some_and(|since| !is_stale_check_in(since, now));
     let direction = match (claims.direction, inside) {
         (CodeDirection::Toggle, false) | (CodeDirection::Arrival, false) => Direction::In,
         (CodeDirection::Toggle, true) | (CodeDirection::Departure, true) => Direction::Out,
@@ -264,6 +278,36 @@ mod tests {
         );
         let depart = claims(CodeDirection::Departure, 0);
         assert!(decide(&depart, &activity(CodeMode::Separate), &inside, &p, at("2026-12-05T18:30")).is_ok());
+    }
+
+    #[test]
+    fn a_check_in_forgotten_yesterday_does_not_turn_today_into_a_check_out() {
+        let mut a = activity(CodeMode::Toggle);
+        a.ends_at = at("2026-12-07T17:00");
+        let p = CheckinPolicy::default();
+        let forgotten = [fact("2026-12-05T09:00", Direction::In)];
+        let next_morning = at("2026-12-06T08:30");
+        let toggle = claims(CodeDirection::Toggle, 0);
+        assert_eq!(decide(&toggle, &a, &forgotten, &p, next_morning).expect("in").direction, Direction::In);
+        a.code_mode = CodeMode::Separate;
+        let arrive = claims(CodeDirection::Arrival, 0);
+        let depart = claims(CodeDirection::Departure, 0);
+        assert_eq!(decide(&arrive, &a, &forgotten, &p, next_morning).expect("in").direction, Direction::In);
+        assert_eq!(
+            decide(&depart, &a, &forgotten, &p, next_morning).expect_err("not in today").code,
+            ErrorCode::WrongDirection
+        );
+    }
+
+    #[test]
+    fn an_overnight_shift_stays_one_session() {
+        let mut a = activity(CodeMode::Toggle);
+        a.starts_at = at("2026-12-05T20:00");
+        a.ends_at = at("2026-12-06T02:00");
+        let late = [fact("2026-12-05T23:00", Direction::In)];
+        let out =
+            decide(&claims(CodeDirection::Toggle, 0), &a, &late, &CheckinPolicy::default(), at("2026-12-06T01:00"));
+        assert_eq!(out.expect("out").direction, Direction::Out);
     }
 
     #[test]

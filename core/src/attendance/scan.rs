@@ -12,7 +12,7 @@
 //! 7. if the nonce had been used before, the stored answer is returned instead, so a
 //!    retry is answered identically and never counts twice.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -112,6 +112,12 @@ impl ScanRequest {
         if self.code.is_empty() || self.code.len() > MAX_SCANNED_TEXT {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "code 须为 1 至 512 个字符"));
         }
+        // A phone's clock can be wrong, and that is evidence worth keeping; a date no phone
+        // could show is garbage (and PostgreSQL cannot store years before 4713 BC).
+        let year = self.client_time.year();
+        if !(2000..=2100).contains(&year) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "client_time 须为 2000 至 2100 年间的时间"));
+        }
         validate_device_id(Some(&self.device_id))?;
         if let Some(loc) = &self.location {
             let point = LatLng { lat: loc.lat, lng: loc.lng };
@@ -127,15 +133,25 @@ impl Hourmark {
     /// Takes a volunteer's scan. Returns the answer to send (accepted or refused), which
     /// is durable when this returns; `Err` only for malformed requests and outages, which
     /// are not recorded and may be retried with the same nonce.
-    #[tracing::instrument(skip_all, fields(volunteer_id, nonce = %request.nonce))]
+    ///
+    /// The work runs in its own task: a phone that gives up and disconnects must not
+    /// cancel a scan half-way (committed but not yet in the presence cache, or its
+    /// volunteer's lock released while the row is still queued).
     pub async fn scan(&self, volunteer_id: i64, request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
+        let this = self.clone();
+        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request).await })
+            .await
+            .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+    }
+
+    #[tracing::instrument(skip_all, fields(volunteer_id, nonce = %request.nonce))]
+    async fn scan_to_completion(&self, volunteer_id: i64, request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         let inner = self.inner();
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
         let _one_at_a_time = inner.scan_stripes[stripe].lock().await;
 
-        // Milliseconds are what every store keeps exactly; the answer must match the row.
-        let now = self.now().trunc_subsecs(3);
+        let now = self.now();
         let mut record = NewScan {
             id: Uuid::now_v7(),
             volunteer_id,
@@ -179,20 +195,42 @@ impl Hourmark {
         let answer = record.answer.clone();
         if !inner.writer.write(record).await? {
             tracing::debug!("nonce seen before; replaying the stored answer");
-            return inner
+            let stored = inner
                 .store
                 .find_scan_answer(volunteer_id, request.nonce)
                 .await?
-                .ok_or_else(|| CoreError::Internal("a conflicting nonce has no stored answer".into()));
+                .ok_or_else(|| CoreError::Internal("a conflicting nonce has no stored answer".into()))?;
+            // The original request may have died between its commit and its presence
+            // update; merging the stored fact again is harmless and closes that gap.
+            if stored.status == 200
+                && let Ok(receipt) = serde_json::from_str::<ScanReceipt>(&stored.body)
+            {
+                let direction = match receipt.outcome {
+                    ScanOutcome::CheckedIn => Direction::In,
+                    ScanOutcome::CheckedOut => Direction::Out,
+                };
+                let fact = PresenceFact { scan_id: receipt.scan_id, at: receipt.server_time, direction };
+                self.record_presence(receipt.activity_id, volunteer_id, fact).await;
+            }
+            return Ok(stored);
         }
-        if let (Some(fact), Some(activity_id)) = (appended, activity_id)
-            && let Err(e) = inner.cache.presence_append(activity_id, volunteer_id, fact).await
-        {
-            // The row is committed; only the cache is behind. It catches up when the
-            // activity's presence is next loaded.
-            tracing::warn!(error = %e, activity_id, "could not record presence in the cache");
+        if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
+            self.record_presence(activity_id, volunteer_id, fact).await;
         }
         Ok(answer)
+    }
+
+    /// Adds a committed scan to the presence cache. If that fails, the activity's presence
+    /// is dropped instead, so the next scan reloads it from the store rather than deciding
+    /// in or out on a stale entry.
+    async fn record_presence(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) {
+        let cache = &self.inner().cache;
+        if let Err(e) = cache.presence_append(activity_id, volunteer_id, fact).await {
+            tracing::warn!(error = %e, activity_id, "could not record presence; dropping the activity's cached presence");
+            if let Err(e) = cache.presence_forget(activity_id).await {
+                tracing::error!(error = %e, activity_id, "could not drop stale presence either");
+            }
+        }
     }
 
     /// Applies the rules. The outer `Result` is for outages; the inner one is the verdict.

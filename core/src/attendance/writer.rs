@@ -23,6 +23,19 @@ pub struct ScanWriter {
     queue: mpsc::Sender<(NewScan, Reply)>,
 }
 
+fn single_outcome(result: Result<Vec<bool>, CoreError>) -> Result<bool, ErrorCode> {
+    match result {
+        Ok(written) => Ok(written.first().copied().unwrap_or(false)),
+        Err(e) => {
+            tracing::error!(error = %e, "a scan could not be written; not acknowledged");
+            Err(match e.error_code() {
+                ErrorCode::Unavailable => ErrorCode::Unavailable,
+                _ => ErrorCode::Internal,
+            })
+        }
+    }
+}
+
 impl ScanWriter {
     /// Starts the collector on the current runtime.
     pub fn spawn(store: Arc<dyn Store>, max_batch: usize, in_flight: usize) -> Self {
@@ -47,20 +60,25 @@ impl ScanWriter {
                 tokio::spawn(async move {
                     let (scans, replies): (Vec<NewScan>, Vec<Reply>) = work.into_iter().unzip();
                     let result = store.insert_scans(&scans).await;
-                    drop(permit);
                     match result {
                         Ok(written) => {
                             for (reply, fresh) in replies.into_iter().zip(written) {
                                 let _ = reply.send(Ok(fresh));
                             }
                         }
-                        Err(e) => {
-                            tracing::error!(error = %e, scans = scans.len(), "scan batch failed; nothing acknowledged");
-                            for reply in replies {
-                                let _ = reply.send(Err(ErrorCode::Unavailable));
+                        Err(e) if scans.len() > 1 => {
+                            // One bad row must not fail its neighbours: write them one by one.
+                            tracing::warn!(error = %e, scans = scans.len(), "scan batch failed; retrying its scans singly");
+                            for (scan, reply) in scans.iter().zip(replies) {
+                                let single = store.insert_scans(std::slice::from_ref(scan)).await;
+                                let _ = reply.send(single_outcome(single));
                             }
                         }
+                        Err(e) => {
+                            let _ = replies.into_iter().next().map(|r| r.send(single_outcome(Err(e))));
+                        }
                     }
+                    drop(permit);
                 });
             }
         });
@@ -77,7 +95,10 @@ impl ScanWriter {
             .map_err(|_| CoreError::refused(ErrorCode::Unavailable, "服务正在重启，请稍后重试"))?;
         match rx.await {
             Ok(Ok(fresh)) => Ok(fresh),
-            Ok(Err(code)) => Err(CoreError::refused(code, "记录暂时无法保存，请稍后重试（重试不会重复计时）")),
+            Ok(Err(ErrorCode::Unavailable)) => {
+                Err(CoreError::refused(ErrorCode::Unavailable, "记录暂时无法保存，请稍后重试（重试不会重复计时）"))
+            }
+            Ok(Err(code)) => Err(CoreError::refused(code, "记录无法保存")),
             Err(_) => Err(CoreError::refused(ErrorCode::Unavailable, "服务正在重启，请稍后重试")),
         }
     }

@@ -131,4 +131,9 @@ impl Cache for MemoryCache {
         lock(&activity).merge(volunteer_id, [fact]);
         Ok(())
     }
+
+    async fn presence_forget(&self, activity_id: i64) -> CacheResult<()> {
+        self.presence.invalidate(&activity_id).await;
+        Ok(())
+    }
 }

@@ -90,6 +90,9 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     async fn presence_load(&self, activity_id: i64, facts: Vec<(i64, Vec<PresenceFact>)>) -> CacheResult<()>;
     /// Merges one newly committed scan.
     async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()>;
+    /// Drops an activity's presence, so the next scan there reloads it from the store.
+    /// Used when an append could not be made: a stale entry would misjudge in/out.
+    async fn presence_forget(&self, activity_id: i64) -> CacheResult<()>;
 }
 
 /// How long an activity's presence stays cached after its last change.

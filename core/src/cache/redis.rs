@@ -16,8 +16,9 @@ use crate::error::CoreError;
 /// The hash field that marks an activity's presence as loaded.
 const LOADED_FIELD: &str = "_";
 
-/// Merges `;`-separated facts into hash fields, skipping facts already there, and refreshes
-/// the key's lifetime. KEYS[1]: the hash. ARGV[1]: lifetime in ms. Then field/facts pairs.
+/// Merges `;`-separated facts into hash fields, skipping facts whose scan id (the part
+/// before the first `:`) is already there, and refreshes the key's lifetime. KEYS[1]: the
+/// hash. ARGV[1]: lifetime in ms. Then field/facts pairs.
 const MERGE_SCRIPT: &str = r"
 local key = KEYS[1]
 for i = 2, #ARGV, 2 do
@@ -27,7 +28,8 @@ for i = 2, #ARGV, 2 do
     cur = add
   else
     for tok in string.gmatch(add, '[^;]+') do
-      if not string.find(';' .. cur .. ';', ';' .. tok .. ';', 1, true) then
+      local id = string.match(tok, '^[^:]+')
+      if not string.find(';' .. cur, ';' .. id .. ':', 1, true) then
         cur = cur .. ';' .. tok
       end
     end
@@ -147,5 +149,10 @@ impl Cache for RedisCache {
 
     async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()> {
         self.run_merge(activity_id, vec![(volunteer_id.to_string(), fact.encode())]).await
+    }
+
+    async fn presence_forget(&self, activity_id: i64) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        conn.del(self.presence_key(activity_id)).await.map_err(cache_error)
     }
 }

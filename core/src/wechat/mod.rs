@@ -1,0 +1,32 @@
+//! WeChat mini-program login: turning the codes a mini program obtains into identities.
+//!
+//! A volunteer opens the mini program, which calls `wx.login` and sends us the short-lived
+//! code; [`WeChatClient::code_to_session`] exchanges it with WeChat for the user's `openid`
+//! (and `unionid`, if any). When the volunteer registers, the `getPhoneNumber` button yields
+//! another code, which [`WeChatClient::phone_number`] exchanges for a verified phone number,
+//! using the app's access token (cached and refreshed here, because WeChat limits how often it
+//! may be fetched and each fetch invalidates the previous token).
+//!
+//! The module owns the failure vocabulary too: [`WeChatError`] folds WeChat's errcodes and
+//! transport failures into the few cases the HTTP layer answers with, each with a stable
+//! [`code`](WeChatError::code) and a [`retryable`](WeChatError::retryable) flag.
+//!
+//! Secrets stay secret: the app secret, session keys and access tokens are never printed by
+//! `Debug`, never serializable, and never part of an error message.
+//!
+//! [`standin`] is a local fake of WeChat's API for tests, here and in other crates.
+
+mod client;
+mod config;
+mod error;
+mod secret;
+pub mod standin;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{MAX_CODE_LEN, WeChatClient, WxPhone, WxSession};
+pub use config::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeChatConfig};
+pub use error::WeChatError;
+pub use secret::{Secret, SessionKey};
