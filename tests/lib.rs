@@ -28,6 +28,40 @@ pub enum Backend {
 
 /// The QR key ring every test server shares unless a test says otherwise.
 pub const TEST_QR_KEYS: &str = "1:dGVzdC1tYXN0ZXIta2V5LW9uZS0zMi1ieXRlcy1sb25nISE=";
+/// Personal-data sealing keys for test servers (32 bytes).
+pub const TEST_PII_KEYS: &str = "1:cGlpLXNlYWxpbmcta2V5LW9uZS0zMi1ieXRlcyEhISE=";
+/// The personal-data lookup key for test servers.
+pub const TEST_PII_LOOKUP_KEY: &str = "cGlpLWxvb2t1cC1rZXktdGhpcnR5LXR3by1ieXRlcyE=";
+
+/// A valid resident ID number (Kunming, Wuhua district) for a birth date `YYYYMMDD` and
+/// a sequence number: the check character computed as GB 11643 prescribes.
+pub fn resident_id(birth: &str, sequence: u16) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!("530102{birth}{:03}", sequence % 1000);
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = char::from(b"10X98765432"[(sum % 11) as usize]);
+    format!("{body}{check}")
+}
+
+/// A different valid adult resident ID number on every call.
+pub fn next_resident_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let birth = format!("19{:02}{:02}{:02}", 60 + (n / 28_000) % 30, 1 + (n / 1_000 / 28) % 12, 1 + (n / 1_000) % 28);
+    resident_id(&birth, u16::try_from(n % 1_000).unwrap_or(0))
+}
+
+/// A registration body for an adult with every consent given.
+pub fn registration(name: &str, phone: &str, id_number: &str) -> Value {
+    json!({
+        "name": name,
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "phone": phone,
+        "skills": ["急救"],
+        "consent": {"notice_version": "2026-11", "record": true, "publicity": true, "location": true},
+    })
+}
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {
@@ -147,6 +181,8 @@ impl TestApp {
             redis_url: (backend == Backend::Postgres).then(redis_url),
             redis_prefix: format!("hourmark-test:{redis_prefix}"),
             qr_keys: Some(Secret(TEST_QR_KEYS.into())),
+            pii_keys: Some(Secret(TEST_PII_KEYS.into())),
+            pii_lookup_key: Some(Secret(TEST_PII_LOOKUP_KEY.into())),
             data_dir: std::env::temp_dir().join("hourmark-test-data-unused"),
             code_base_url: Some("HTTPS://HM.EXAMPLE.CN/S/".into()),
             ..Config::default()
@@ -279,7 +315,7 @@ impl TestApp {
 
     /// A registered volunteer → (id, token).
     pub async fn volunteer(&self, name: &str, phone: &str) -> (i64, String) {
-        let answer = self.post("/mp/v1/volunteers", None, json!({"name": name, "phone": phone})).await;
+        let answer = self.post("/mp/v1/volunteers", None, registration(name, phone, &next_resident_id())).await;
         answer.expect_status(201);
         (
             answer.body["volunteer"]["id"].as_i64().expect("id"),

@@ -40,6 +40,14 @@ pub enum ErrorCode {
     PhoneTaken,
     /// 409: an organisation with this name exists.
     OrganisationNameTaken,
+    /// 409: this ID number is already registered: one person, one volunteer.
+    IdNumberTaken,
+
+    // --- identity ---
+    /// 422: the ID number fails its format, region, birth-date or check-character rules.
+    IdNumberInvalid,
+    /// 422: a required consent (processing for the service record) was not given.
+    ConsentRequired,
 
     // --- scan refusals ---
     /// 422: the scanned text is not a Hourmark code at all.
@@ -68,7 +76,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -81,6 +89,9 @@ impl ErrorCode {
         Self::BootstrapTokenInvalid,
         Self::PhoneTaken,
         Self::OrganisationNameTaken,
+        Self::IdNumberTaken,
+        Self::IdNumberInvalid,
+        Self::ConsentRequired,
         Self::CodeUnreadable,
         Self::CodeInvalid,
         Self::CodeExpired,
@@ -108,6 +119,9 @@ impl ErrorCode {
             Self::BootstrapTokenInvalid => "bootstrap_token_invalid",
             Self::PhoneTaken => "phone_taken",
             Self::OrganisationNameTaken => "organisation_name_taken",
+            Self::IdNumberTaken => "id_number_taken",
+            Self::IdNumberInvalid => "id_number_invalid",
+            Self::ConsentRequired => "consent_required",
             Self::CodeUnreadable => "code_unreadable",
             Self::CodeInvalid => "code_invalid",
             Self::CodeExpired => "code_expired",
@@ -131,6 +145,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => 405,
             Self::PhoneTaken
             | Self::OrganisationNameTaken
+            | Self::IdNumberTaken
             | Self::ActivityNotOpen
             | Self::ActivityEnded
             | Self::WrongDirection
@@ -138,6 +153,8 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::InvalidBody
+            | Self::IdNumberInvalid
+            | Self::ConsentRequired
             | Self::CodeUnreadable
             | Self::CodeInvalid
             | Self::CodeExpired
@@ -162,6 +179,9 @@ impl ErrorCode {
             Self::BootstrapTokenInvalid => "初始化令牌无效或已使用",
             Self::PhoneTaken => "该手机号已注册",
             Self::OrganisationNameTaken => "该组织名称已存在",
+            Self::IdNumberTaken => "该证件号码已注册",
+            Self::IdNumberInvalid => "证件号码有误",
+            Self::ConsentRequired => "需要您的同意",
             Self::CodeUnreadable => "这不是本平台的签到码",
             Self::CodeInvalid => "签到码无效",
             Self::CodeExpired => "签到码已过期",
@@ -285,6 +305,9 @@ mod tests {
                 ("bootstrap_token_invalid", 401),
                 ("phone_taken", 409),
                 ("organisation_name_taken", 409),
+                ("id_number_taken", 409),
+                ("id_number_invalid", 422),
+                ("consent_required", 422),
                 ("code_unreadable", 422),
                 ("code_invalid", 422),
                 ("code_expired", 422),

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -22,9 +22,11 @@ use crate::attendance::writer::ScanWriter;
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::{CoreError, ErrorCode};
+use crate::identity::id_number::{IdNumberError, mask_phone};
+use crate::identity::pii::{PiiField, PiiVault};
 use crate::identity::{
-    BearerToken, NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer,
-    normalise_phone, validate_person_name,
+    BearerToken, ConsentPurpose, ConsentRecord, Gender, IdNumber, IdType, NewOrganisation, Organisation, Principal,
+    Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, VolunteerProfile, normalise_phone, validate_person_name,
 };
 use crate::qr::{CodeDirection, CodeWindows, KeyRing};
 use crate::store::Store;
@@ -82,6 +84,7 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) cache: Arc<dyn Cache>,
     pub(crate) keys: KeyRing,
+    pub(crate) vault: PiiVault,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) writer: ScanWriter,
@@ -136,8 +139,8 @@ pub struct StaffWithToken {
 /// A volunteer with a fresh token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VolunteerWithToken {
-    /// The volunteer.
-    pub volunteer: Volunteer,
+    /// The volunteer (ID and phone numbers masked).
+    pub volunteer: VolunteerProfile,
     /// Their token.
     #[serde(flatten)]
     pub token: IssuedToken,
@@ -156,17 +159,64 @@ pub struct NewStaff {
     pub organisation_id: Option<i64>,
 }
 
-/// What a volunteer sends to register.
+/// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ConsentAnswers {
+    /// The version of the privacy notice shown, 1–32 characters.
+    pub notice_version: String,
+    /// Processing for the service record: required.
+    pub record: bool,
+    /// Publishing a masked name and hours on publicity boards.
+    #[serde(default)]
+    pub publicity: bool,
+    /// Using the phone's location when scanning (only the distance to the venue is kept).
+    #[serde(default)]
+    pub location: bool,
+}
+
+/// What a volunteer sends to register: what the rule asks a record to hold.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewVolunteer {
-    /// Their name, 1–50 characters.
+    /// Name, 1–50 characters.
     pub name: String,
+    /// The kind of ID document.
+    pub id_type: IdType,
+    /// The ID number. Resident ID numbers are checked (region, birth date, check
+    /// character; a lower-case x is accepted; 15-digit numbers are converted).
+    pub id_number: String,
     /// A mainland mobile number (11 digits; +86 and spaces allowed).
     pub phone: String,
+    /// GB/T 2261.1 gender code; derived from a resident ID number, required otherwise.
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    /// `YYYY-MM`; derived from a resident ID number, required otherwise.
+    #[serde(default)]
+    pub birth_month: Option<String>,
+    /// Skills (特长), at most 20, each 1–30 characters.
+    #[serde(default)]
+    pub skills: Vec<String>,
     /// The device registering, at most 64 characters.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// The consents.
+    pub consent: ConsentAnswers,
+}
+
+impl std::fmt::Debug for NewVolunteer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewVolunteer").field("id_type", &self.id_type).finish_non_exhaustive()
+    }
+}
+
+/// A volunteer's own view of their data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyData {
+    /// Everything held about them, unmasked.
+    pub volunteer: VolunteerProfile,
+    /// Their consent history, oldest first.
+    pub consents: Vec<ConsentRecord>,
 }
 
 /// The code to show now at one gate and direction.
@@ -200,6 +250,7 @@ impl Hourmark {
         store: Arc<dyn Store>,
         cache: Arc<dyn Cache>,
         keys: KeyRing,
+        vault: PiiVault,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
@@ -208,6 +259,7 @@ impl Hourmark {
             store,
             cache,
             keys,
+            vault,
             clock,
             writer,
             local_grants: moka::future::Cache::builder().max_capacity(100_000).time_to_live(LOCAL_TOKEN_TTL).build(),
@@ -387,16 +439,128 @@ impl Hourmark {
         Ok(StaffWithToken { staff, token })
     }
 
-    /// Registers a volunteer and signs them in.
+    /// Registers a volunteer and signs them in. One person, one volunteer: a second
+    /// registration with the same ID number is refused, found by keyed hash.
     pub async fn register_volunteer(&self, new: NewVolunteer) -> Result<VolunteerWithToken, CoreError> {
+        let now = self.now();
+        let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         let name = validate_person_name(&new.name)?;
         let phone = normalise_phone(&new.phone)?;
-        let device_id = validate_device_id(new.device_id.as_deref())?;
-        let volunteer = self.inner.store.create_volunteer(&name, &phone, device_id, self.now()).await?;
-        let token = self
-            .issue_token(Principal::Volunteer { id: volunteer.id }, self.inner.settings.volunteer_token_ttl)
-            .await?;
-        Ok(VolunteerWithToken { volunteer, token })
+        let id_number = IdNumber::parse(new.id_type, &new.id_number, today)
+            .map_err(|e: IdNumberError| CoreError::refused(ErrorCode::IdNumberInvalid, e.message_zh()))?;
+        let (gender, birth_month) = match (id_number.gender(), id_number.birth_date()) {
+            (Some(gender), Some(birth)) => {
+                let derived = birth.format("%Y-%m").to_string();
+                if new.gender.is_some_and(|g| g != gender) || new.birth_month.as_ref().is_some_and(|m| *m != derived) {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "性别或出生年月与身份证号码不符"));
+                }
+                (gender, derived)
+            }
+            _ => {
+                let (Some(gender), Some(month)) = (new.gender, new.birth_month.as_deref()) else {
+                    return Err(CoreError::refused(
+                        ErrorCode::InvalidBody,
+                        "该证件类型须同时填写 gender 与 birth_month",
+                    ));
+                };
+                (gender, validate_birth_month(month, today)?)
+            }
+        };
+        let skills = validate_skills(new.skills)?;
+        let device_id = validate_device_id(new.device_id.as_deref())?.map(str::to_owned);
+        let consent = &new.consent;
+        let version = consent.notice_version.trim();
+        if version.is_empty() || version.chars().count() > 32 || version.chars().any(char::is_control) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "consent.notice_version 须为 1 至 32 个字符"));
+        }
+        if !consent.record {
+            return Err(CoreError::refused(
+                ErrorCode::ConsentRequired,
+                "登记志愿服务记录须同意为记录之目的处理您的个人信息",
+            ));
+        }
+        let consents: Vec<ConsentRecord> = [
+            (ConsentPurpose::Record, consent.record),
+            (ConsentPurpose::Publicity, consent.publicity),
+            (ConsentPurpose::Location, consent.location),
+        ]
+        .into_iter()
+        .map(|(purpose, granted)| ConsentRecord {
+            purpose,
+            granted,
+            notice_version: version.to_owned(),
+            recorded_at: now,
+        })
+        .collect();
+
+        let vault = &self.inner.vault;
+        let seal = |field, value: &str| vault.seal(field, value).map_err(|e| CoreError::Internal(e.to_string()));
+        let mut row = StoredVolunteer {
+            id: 0,
+            volunteer_number: String::new(),
+            name,
+            gender,
+            birth_month,
+            id_type: id_number.id_type(),
+            id_number_sealed: seal(PiiField::IdNumber, id_number.as_str())?,
+            id_number_lookup: vault.lookup(PiiField::IdNumber, id_number.as_str()),
+            phone_sealed: seal(PiiField::Phone, &phone)?,
+            phone_lookup: vault.lookup(PiiField::Phone, &phone),
+            skills,
+            device_id,
+        };
+        let mut attempts = 0;
+        let stored = loop {
+            row.volunteer_number = new_volunteer_number()?;
+            match self.inner.store.create_volunteer(&row, &consents, now).await {
+                Err(CoreError::Internal(m)) if m == crate::store::VOLUNTEER_NUMBER_TAKEN && attempts < 5 => {
+                    attempts += 1
+                }
+                other => break other?,
+            }
+        };
+        let token =
+            self.issue_token(Principal::Volunteer { id: stored.id }, self.inner.settings.volunteer_token_ttl).await?;
+        Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
+    }
+
+    /// A volunteer's own data, unmasked, with their consent history.
+    pub async fn my_data(&self, volunteer_id: i64) -> Result<MyData, CoreError> {
+        let stored = self
+            .inner
+            .store
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "志愿者不存在"))?;
+        Ok(MyData { volunteer: self.profile(&stored, true)?, consents: self.inner.store.consents(volunteer_id).await? })
+    }
+
+    /// Builds the shown form of a volunteer: unmasked only for their own view.
+    fn profile(&self, v: &StoredVolunteer, own: bool) -> Result<VolunteerProfile, CoreError> {
+        let vault = &self.inner.vault;
+        let open = |field, sealed: &str| vault.open(field, sealed).map_err(|e| CoreError::Internal(e.to_string()));
+        let id_plain = open(PiiField::IdNumber, &v.id_number_sealed)?;
+        let phone_plain = open(PiiField::Phone, &v.phone_sealed)?;
+        let (id_number, phone) = if own {
+            (id_plain, phone_plain)
+        } else {
+            let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+            let masked = IdNumber::parse(v.id_type, &id_plain, today)
+                .map(|n| n.masked())
+                .unwrap_or_else(|_| "*".repeat(id_plain.chars().count()));
+            (masked, mask_phone(&phone_plain))
+        };
+        Ok(VolunteerProfile {
+            id: v.id,
+            volunteer_number: v.volunteer_number.clone(),
+            name: v.name.clone(),
+            gender: v.gender,
+            birth_month: v.birth_month.clone(),
+            id_type: v.id_type,
+            id_number,
+            phone,
+            skills: v.skills.clone(),
+        })
     }
 
     /// Creates an activity in an organisation the caller manages.
@@ -530,6 +694,47 @@ fn require_manager_of(by: &Principal, organisation_id: i64) -> Result<i64, CoreE
         Principal::Staff { id, organisation_id: Some(org), .. } if *org == organisation_id => Ok(*id),
         _ => Err(CoreError::code(ErrorCode::Forbidden)),
     }
+}
+
+/// A fresh public volunteer number: 12 random digits, the first not zero. Random, so it
+/// reveals nothing of the ID number or of the registration order.
+fn new_volunteer_number() -> Result<String, CoreError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CoreError::Internal("system random source failed".into()))?;
+    let n = u128::from_le_bytes(bytes);
+    Ok(format!("{}{:011}", 1 + n % 9, (n / 9) % 100_000_000_000))
+}
+
+/// `YYYY-MM`, a real month, not in the future, not before 1900.
+fn validate_birth_month(month: &str, today: chrono::NaiveDate) -> Result<String, CoreError> {
+    let bad = || CoreError::refused(ErrorCode::InvalidBody, "birth_month 须为 YYYY-MM 格式的过去年月");
+    let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+    if month.len() != 7 || first > today || first.year() < 1900 {
+        return Err(bad());
+    }
+    Ok(month.to_owned())
+}
+
+/// At most 20 skills, each 1–30 characters with no control characters; trimmed, blanks dropped.
+fn validate_skills(skills: Vec<String>) -> Result<Vec<String>, CoreError> {
+    if skills.len() > 20 {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "skills 最多 20 项"));
+    }
+    skills
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.chars().count() > 30 || s.chars().any(char::is_control) {
+                Err(CoreError::refused(ErrorCode::InvalidBody, "每项 skills 须为 1 至 30 个字符"))
+            } else {
+                Ok(s)
+            }
+        })
+        .collect()
 }
 
 /// Device ids are opaque but bounded: at most 64 printable ASCII characters.

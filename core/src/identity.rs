@@ -10,6 +10,11 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 
+pub mod id_number;
+pub mod pii;
+
+pub use id_number::{Gender, IdNumber, IdType};
+
 /// A staff member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -107,15 +112,106 @@ pub struct Staff {
     pub organisation_id: Option<i64>,
 }
 
-/// A volunteer (name and phone only here; full identity comes later).
+/// A volunteer as shown: to themselves in full, to everyone else with the ID and phone
+/// numbers masked (ID 6 + **** + 4, phone 3 + **** + 4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Volunteer {
-    /// Their id.
+pub struct VolunteerProfile {
+    /// Internal id.
     pub id: i64,
-    /// Their name.
+    /// The volunteer number: shown wherever an identifier is needed publicly. Random, not
+    /// derived from the ID number.
+    pub volunteer_number: String,
+    /// Name.
     pub name: String,
-    /// Their mobile number, normalised to 11 digits.
+    /// GB/T 2261.1 code: 0 unknown, 1 male, 2 female, 9 unstated.
+    pub gender: Gender,
+    /// Birth year and month, `YYYY-MM`.
+    pub birth_month: String,
+    /// The kind of ID document.
+    pub id_type: IdType,
+    /// The ID number, masked unless this is the volunteer's own view.
+    pub id_number: String,
+    /// The mobile number, masked unless this is the volunteer's own view.
     pub phone: String,
+    /// Skills (特长), as the volunteer listed them.
+    pub skills: Vec<String>,
+}
+
+/// What a consent is for. Each is asked and recorded separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentPurpose {
+    /// Processing for the service record itself (required to register).
+    Record,
+    /// Publishing a masked name and hours on publicity boards.
+    Publicity,
+    /// Using the phone's location at scan time (only the distance is kept).
+    Location,
+}
+
+impl ConsentPurpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Record => "record",
+            Self::Publicity => "publicity",
+            Self::Location => "location",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "record" => Some(Self::Record),
+            "publicity" => Some(Self::Publicity),
+            "location" => Some(Self::Location),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded consent decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsentRecord {
+    /// What for.
+    pub purpose: ConsentPurpose,
+    /// Given (true) or withheld/withdrawn (false).
+    pub granted: bool,
+    /// The version of the notice the volunteer was shown.
+    pub notice_version: String,
+    /// When (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A volunteer row as stored: personal numbers sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVolunteer {
+    /// Internal id (0 before insertion).
+    pub id: i64,
+    /// Public volunteer number.
+    pub volunteer_number: String,
+    /// Name.
+    pub name: String,
+    /// Gender.
+    pub gender: Gender,
+    /// `YYYY-MM`.
+    pub birth_month: String,
+    /// ID document kind.
+    pub id_type: IdType,
+    /// Sealed ID number.
+    pub id_number_sealed: String,
+    /// Keyed hash of the normalised ID number.
+    pub id_number_lookup: [u8; 32],
+    /// Sealed mobile number.
+    pub phone_sealed: String,
+    /// Keyed hash of the normalised mobile number.
+    pub phone_lookup: [u8; 32],
+    /// Skills.
+    pub skills: Vec<String>,
+    /// The device that registered.
+    pub device_id: Option<String>,
 }
 
 /// Trims a name and checks its length.

@@ -10,7 +10,8 @@
 //! - [`activity`]: activities, categories, code modes;
 //! - [`identity`]: organisations, staff, volunteers, bearer tokens;
 //! - [`store`]: the storage trait and its PostgreSQL and SQLite implementations;
-//! - [`cache`]: the cache trait and its in-process and Redis implementations.
+//! - [`cache`]: the cache trait and its in-process and Redis implementations;
+//! - [`wechat`]: the client for WeChat's mini-program login API (and its local stand-in).
 
 pub mod activity;
 pub mod attendance;
@@ -22,6 +23,7 @@ pub mod hourmark;
 pub mod identity;
 pub mod qr;
 pub mod store;
+pub mod wechat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, ErrorCode};

@@ -183,6 +183,20 @@ pub fn loopback_base(raw: &str) -> Result<String> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// A valid resident ID number (GB 11643 check character) derived from a phone number, so
+/// each simulated volunteer has their own: the birth date (1960 onwards) and the sequence
+/// number together take 15 million values.
+pub fn resident_id_for(phone: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let n: u64 =
+        phone.bytes().filter(u8::is_ascii_digit).fold(0, |n, b| n.wrapping_mul(10).wrapping_add(u64::from(b - b'0')));
+    let first = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default();
+    let birth = first + chrono::Duration::days(i64::try_from(n % 15_000).unwrap_or(0));
+    let body = format!("530102{}{:03}", birth.format("%Y%m%d"), (n / 15_000) % 1_000);
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
 /// A client for one server, shared by every simulated phone.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -327,10 +341,14 @@ impl Api {
         phone: &str,
         device_id: &str,
     ) -> Result<Timed<String>, TransportError> {
-        let request = self
-            .client
-            .post(self.url("/mp/v1/volunteers"))
-            .json(&serde_json::json!({ "name": name, "phone": phone, "device_id": device_id }));
+        let request = self.client.post(self.url("/mp/v1/volunteers")).json(&serde_json::json!({
+            "name": name,
+            "id_type": "resident_id",
+            "id_number": resident_id_for(phone),
+            "phone": phone,
+            "device_id": device_id,
+            "consent": { "notice_version": "loadtest", "record": true, "publicity": false, "location": true },
+        }));
         let timed = self.exchange::<WithToken>(request, StatusCode::CREATED).await?;
         let reply = match timed.reply {
             Reply::Ok(w) => Reply::Ok(w.access_token),
@@ -363,6 +381,14 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_resident_ids_are_valid_and_distinct() {
+        assert_eq!(resident_id_for("13800001234").len(), 18);
+        let ids: std::collections::HashSet<String> =
+            (0..20_000).map(|i| resident_id_for(&format!("138{i:08}"))).collect();
+        assert_eq!(ids.len(), 20_000);
+    }
 
     #[test]
     fn only_loopback_bases_are_accepted() {

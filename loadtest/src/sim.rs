@@ -125,7 +125,9 @@ pub async fn register(
                                     volunteers.push(Volunteer { token, device_id });
                                     break;
                                 }
-                                Reply::Problem { code, .. } if code == "phone_taken" => phone = random_phone(),
+                                Reply::Problem { code, .. } if code == "phone_taken" || code == "id_number_taken" => {
+                                    phone = random_phone();
+                                }
                                 _ => break,
                             }
                         }

@@ -18,14 +18,40 @@ create table staff (
     constraint staff_organiser_has_organisation_ck check (role = 'administrator' or organisation_id is not null)
 );
 
+-- A volunteer. The ID and phone numbers are sealed (AEAD, key id inside each value; the
+-- keys live in configuration, not here) and found by keyed hash (`*_lookup`), so one
+-- person registers once without anyone decrypting rows to check.
 create table volunteer (
     id bigint generated always as identity constraint volunteer_pk primary key,
+    volunteer_number text not null,
     name text not null,
-    phone text not null,
+    gender smallint not null constraint volunteer_gender_ck check (gender in (0, 1, 2, 9)),
+    birth_month text not null,
+    id_type text not null,
+    id_number_sealed text not null,
+    id_number_lookup bytea not null,
+    phone_sealed text not null,
+    phone_lookup bytea not null,
+    skills text not null,
     device_id text,
     created_at timestamptz not null default now(),
-    constraint volunteer_phone_uq unique (phone)
+    constraint volunteer_number_uq unique (volunteer_number),
+    constraint volunteer_id_number_uq unique (id_number_lookup),
+    constraint volunteer_phone_uq unique (phone_lookup)
 );
+
+-- Consent, per purpose, append-only: the newest row for a purpose is the volunteer's
+-- current choice; withdrawing adds a row with granted = false.
+create table consent (
+    id bigint generated always as identity constraint consent_pk primary key,
+    volunteer_id bigint not null constraint consent_volunteer_fk references volunteer (id),
+    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location')),
+    granted boolean not null,
+    notice_version text not null,
+    recorded_at timestamptz not null
+);
+
+create index consent_volunteer_ix on consent (volunteer_id, purpose, recorded_at);
 
 -- One-time token that creates the first administrator. Only its SHA-256 is stored.
 create table bootstrap_token (

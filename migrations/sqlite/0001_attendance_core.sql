@@ -20,14 +20,40 @@ create table staff (
     constraint staff_organiser_has_organisation_ck check (role = 'administrator' or organisation_id is not null)
 ) strict;
 
+-- A volunteer. The ID and phone numbers are sealed (AEAD, key id inside each value; the
+-- keys live in configuration, not here) and found by keyed hash (`*_lookup`), so one
+-- person registers once without anyone decrypting rows to check.
 create table volunteer (
     id integer constraint volunteer_pk primary key,
+    volunteer_number text not null,
     name text not null,
-    phone text not null,
+    gender integer not null constraint volunteer_gender_ck check (gender in (0, 1, 2, 9)),
+    birth_month text not null,
+    id_type text not null,
+    id_number_sealed text not null,
+    id_number_lookup blob not null,
+    phone_sealed text not null,
+    phone_lookup blob not null,
+    skills text not null,
     device_id text,
     created_at integer not null,
-    constraint volunteer_phone_uq unique (phone)
+    constraint volunteer_number_uq unique (volunteer_number),
+    constraint volunteer_id_number_uq unique (id_number_lookup),
+    constraint volunteer_phone_uq unique (phone_lookup)
 ) strict;
+
+-- Consent, per purpose, append-only: the newest row for a purpose is the volunteer's
+-- current choice; withdrawing adds a row with granted = 0.
+create table consent (
+    id integer constraint consent_pk primary key,
+    volunteer_id integer not null constraint consent_volunteer_fk references volunteer (id),
+    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location')),
+    granted integer not null,
+    notice_version text not null,
+    recorded_at integer not null
+) strict;
+
+create index consent_volunteer_ix on consent (volunteer_id, purpose, recorded_at);
 
 create table bootstrap_token (
     token_hash blob constraint bootstrap_token_pk primary key,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
-use hourmark_core::hourmark::{NewVolunteer, VolunteerWithToken};
+use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,6 +16,7 @@ use crate::problem::{ApiError, PROBLEM_JSON, json_response};
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(register_volunteer))
+        .routes(routes!(my_data))
         .routes(routes!(scan))
         .routes(routes!(scan_page))
         .routes(routes!(scan_page_upper))
@@ -23,8 +24,10 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
 
 /// Register a volunteer and sign them in.
 ///
-/// Name and phone are enough for now; full identity (ID number, consent, WeChat login)
-/// comes later. The answer carries a bearer token for the scan endpoint.
+/// Records what the rule asks (name, gender, birth month, ID type and number, skills,
+/// phone) and the volunteer's consents, each separately. ID and phone numbers are sealed
+/// at rest and masked in the answer. The answer carries a bearer token for the scan
+/// endpoint.
 #[utoipa::path(
     post,
     path = "/mp/v1/volunteers",
@@ -32,8 +35,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     request_body = NewVolunteer,
     responses(
         (status = 201, description = "Registered", body = VolunteerWithToken),
-        (status = 409, description = "`phone_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`id_number_taken` (one person, one volunteer), `phone_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`id_number_invalid`, `consent_required`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -42,6 +45,26 @@ pub(crate) async fn register_volunteer(
     Json(new): Json<NewVolunteer>,
 ) -> Result<(StatusCode, axum::Json<VolunteerWithToken>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.register_volunteer(new).await?)))
+}
+
+/// Everything held about the signed-in volunteer, unmasked, with their consent history.
+/// The answer is the volunteer's copy of their data (个人信息保护法 Art. 45).
+#[utoipa::path(
+    get,
+    path = "/mp/v1/me",
+    tag = "volunteers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyData),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn my_data(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<MyData>, ApiError> {
+    Ok(axum::Json(hourmark.my_data(volunteer_id).await?))
 }
 
 /// Scan a code.

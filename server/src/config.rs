@@ -15,6 +15,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
+use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::qr::{CodeWindows, KeyRing};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,15 @@ pub struct Config {
     pub qr_keys: Option<Secret>,
     /// Which of `qr_keys` signs new codes; unset: the highest id.
     pub qr_current_key: Option<u8>,
+    /// Keys sealing ID and phone numbers at rest, `id:base64,…` (32 bytes each). Unset
+    /// (with `pii_lookup_key`): read or create `<data_dir>/pii-keys`. To rotate, add a key
+    /// with a higher id; values sealed under older keys still open while those stay listed.
+    pub pii_keys: Option<Secret>,
+    /// Which of `pii_keys` seals new values; unset: the highest id.
+    pub pii_current_key: Option<u8>,
+    /// Key of the keyed hash that finds an ID or phone number without decrypting (base64,
+    /// at least 32 bytes). Never change it once volunteers are registered.
+    pub pii_lookup_key: Option<Secret>,
     /// The URL prefix printed in QR codes. Upper case keeps the QR small (alphanumeric
     /// mode). Unset: `HTTP://<listen>/S/`.
     pub code_base_url: Option<String>,
@@ -105,6 +115,8 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("qr_keys", &self.qr_keys)
             .field("qr_current_key", &self.qr_current_key)
+            .field("pii_keys", &self.pii_keys)
+            .field("pii_lookup_key", &self.pii_lookup_key)
             .field("code_base_url", &self.code_base_url)
             .field("code_window_secs", &self.code_window_secs)
             .field("code_accept_previous", &self.code_accept_previous)
@@ -123,6 +135,9 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             qr_keys: None,
             qr_current_key: None,
+            pii_keys: None,
+            pii_current_key: None,
+            pii_lookup_key: None,
             code_base_url: None,
             code_window_secs: 15,
             code_accept_previous: 1,
@@ -216,6 +231,38 @@ impl Config {
             }
         };
         KeyRing::parse(&spec, self.qr_current_key).map_err(|e| anyhow::anyhow!("HOURMARK_QR_KEYS is invalid: {e}"))
+    }
+
+    /// The personal-data vault: from `pii_keys` and `pii_lookup_key`, or from
+    /// `<data_dir>/pii-keys` (two lines), created on first use.
+    pub fn pii_vault(&self) -> anyhow::Result<PiiVault> {
+        let (keys, lookup) = match (&self.pii_keys, &self.pii_lookup_key) {
+            (Some(Secret(k)), Some(Secret(l))) => (k.clone(), l.clone()),
+            (None, None) => {
+                let path = self.data_dir.join("pii-keys");
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let mut lines = text.lines();
+                        match (lines.next(), lines.next()) {
+                            (Some(k), Some(l)) => (k.trim().to_owned(), l.trim().to_owned()),
+                            _ => bail!("{} must hold two lines: the sealing keys and the lookup key", path.display()),
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::create_dir_all(&self.data_dir)
+                            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+                        let (k, l) = PiiVault::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+                        write_private(&path, &format!("{k}\n{l}\n"))?;
+                        tracing::warn!(path = %path.display(), "generated personal-data keys; back them up: without them ID and phone numbers cannot be read");
+                        (k, l)
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+                }
+            }
+            _ => bail!("set both HOURMARK_PII_KEYS and HOURMARK_PII_LOOKUP_KEY, or neither"),
+        };
+        PiiVault::parse(&keys, self.pii_current_key, &lookup)
+            .map_err(|e| anyhow::anyhow!("HOURMARK_PII_KEYS / HOURMARK_PII_LOOKUP_KEY: {e}"))
     }
 
     /// The core's settings.

@@ -36,7 +36,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
         );
     }
     let keys = config.key_ring()?;
-    Ok(Hourmark::new(store, cache, keys, clock, config.settings()))
+    let vault = config.pii_vault()?;
+    Ok(Hourmark::new(store, cache, keys, vault, clock, config.settings()))
 }
 
 /// The whole HTTP app: staff API, mini-program API, API description and docs page.

@@ -128,14 +128,16 @@ on_both_backends! {
 on_both_backends! {
     async fn registration_and_activity_input_is_checked(app: TestApp) {
         let e = event(&app, "toggle").await;
-        app.post("/mp/v1/volunteers", None, json!({"name": "重复", "phone": "+86 138 0000 1234"})).await
+        let fresh_id = hourmark_tests::next_resident_id();
+        app.post("/mp/v1/volunteers", None, hourmark_tests::registration("重复", "+86 138 0000 1234", &fresh_id)).await
             .expect_problem(409, "phone_taken");
-        app.post("/mp/v1/volunteers", None, json!({"name": "甲", "phone": "12345"})).await
+        app.post("/mp/v1/volunteers", None, hourmark_tests::registration("甲", "12345", &fresh_id)).await
             .expect_problem(422, "invalid_body");
-        app.post("/mp/v1/volunteers", None, json!({"name": "", "phone": "13500001234"})).await
+        app.post("/mp/v1/volunteers", None, hourmark_tests::registration("", "13500001234", &fresh_id)).await
             .expect_problem(422, "invalid_body");
-        app.post("/mp/v1/volunteers", None, json!({"name": "甲", "phone": 13500001234_i64})).await
-            .expect_problem(422, "invalid_body");
+        let mut numeric_phone = hourmark_tests::registration("甲", "13500001234", &fresh_id);
+        numeric_phone["phone"] = json!(13500001234_i64);
+        app.post("/mp/v1/volunteers", None, numeric_phone).await.expect_problem(422, "invalid_body");
         let bad_activity = json!({
             "organisation_id": e.organisation_id, "name": "x", "category": "gardening", "recipients": "r",
             "content": "c", "address": "a", "location": {"lat": 25.0, "lng": 102.0}, "radius_m": 100,

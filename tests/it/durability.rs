@@ -43,6 +43,8 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
         .env("HOURMARK_LISTEN", format!("127.0.0.1:{port}"))
         .env("HOURMARK_DATABASE_URL", &database.url)
         .env("HOURMARK_QR_KEYS", TEST_QR_KEYS)
+        .env("HOURMARK_PII_KEYS", hourmark_tests::TEST_PII_KEYS)
+        .env("HOURMARK_PII_LOOKUP_KEY", hourmark_tests::TEST_PII_LOOKUP_KEY)
         .env("HOURMARK_BOOTSTRAP_TOKEN", &bootstrap)
         .env("HOURMARK_DATA_DIR", &data_dir)
         .env("HOURMARK_REPEAT_SCAN_GUARD_SECS", "0")
@@ -108,8 +110,12 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
 
     let mut volunteers = Vec::new();
     for i in 0..24 {
-        let v = post("/mp/v1/volunteers", None, json!({"name": format!("志愿者{i}"), "phone": format!("139{:08}", i)}))
-            .await;
+        let body = hourmark_tests::registration(
+            &format!("志愿者{i}"),
+            &format!("139{:08}", i),
+            &hourmark_tests::next_resident_id(),
+        );
+        let v = post("/mp/v1/volunteers", None, body).await;
         volunteers
             .push((v["volunteer"]["id"].as_i64().expect("id"), v["access_token"].as_str().expect("t").to_owned()));
     }

@@ -7,6 +7,7 @@ mod bootstrap;
 mod cache;
 mod codes;
 mod durability;
+mod identity;
 mod instances;
 mod openapi;
 mod scans;

@@ -15,7 +15,10 @@ use uuid::Uuid;
 use crate::activity::{Activity, NewActivity};
 use crate::attendance::Direction;
 use crate::error::CoreError;
-use crate::identity::{NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer};
+use crate::error::ErrorCode;
+use crate::identity::{
+    ConsentRecord, NewOrganisation, Organisation, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash,
+};
 
 mod postgres;
 mod sqlite;
@@ -120,14 +123,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> StoreResult<Staff>;
 
-    /// Registers a volunteer; a taken phone number is `phone_taken`.
+    /// Registers a volunteer with their consents, in one transaction. A registered ID number
+    /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
+    /// is reported as [`VOLUNTEER_NUMBER_TAKEN`] for the caller to draw another.
     async fn create_volunteer(
         &self,
-        name: &str,
-        phone: &str,
-        device_id: Option<&str>,
+        volunteer: &StoredVolunteer,
+        consents: &[ConsentRecord],
         at: DateTime<Utc>,
-    ) -> StoreResult<Volunteer>;
+    ) -> StoreResult<StoredVolunteer>;
+    /// One volunteer.
+    async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
+    /// A volunteer's consent history, oldest first.
+    async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
 
     /// Stores a bearer token's hash for `principal`.
     async fn put_access_token(
@@ -169,6 +177,36 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
             url.split(':').next().unwrap_or_default()
         )))
     }
+}
+
+/// The detail of the refusal a store gives when a fresh volunteer number is already taken.
+pub const VOLUNTEER_NUMBER_TAKEN: &str = "volunteer_number_taken";
+
+/// Maps a unique violation on the volunteer table to its refusal. PostgreSQL names the
+/// constraint; SQLite names the column in its message.
+fn volunteer_conflict(e: sqlx::Error) -> CoreError {
+    let sqlx::Error::Database(db) = &e else { return e.into() };
+    if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return e.into();
+    }
+    let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
+    if what.contains("id_number") {
+        CoreError::code(ErrorCode::IdNumberTaken)
+    } else if what.contains("phone") {
+        CoreError::code(ErrorCode::PhoneTaken)
+    } else if what.contains("volunteer_number") {
+        CoreError::Internal(VOLUNTEER_NUMBER_TAKEN.to_owned())
+    } else {
+        e.into()
+    }
+}
+
+fn skills_json(skills: &[String]) -> String {
+    serde_json::to_string(skills).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn parse_skills(json: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|_| corrupt("skills"))
 }
 
 /// Whether an error is a unique-constraint violation (both engines report it so).

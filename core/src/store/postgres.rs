@@ -10,12 +10,15 @@ use uuid::Uuid;
 
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, corrupt, direction_str, is_unique_violation,
-    parse_direction,
+    parse_direction, parse_skills, skills_json, volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
-use crate::identity::{NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash, Volunteer};
+use crate::identity::{
+    ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, Principal, Staff, StaffRole,
+    StoredVolunteer, TokenGrant, TokenHash,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -208,23 +211,102 @@ impl Store for PostgresStore {
 
     async fn create_volunteer(
         &self,
-        name: &str,
-        phone: &str,
-        device_id: Option<&str>,
+        v: &StoredVolunteer,
+        consents: &[ConsentRecord],
         at: DateTime<Utc>,
-    ) -> StoreResult<Volunteer> {
+    ) -> StoreResult<StoredVolunteer> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            r"insert into volunteer (name, phone, device_id, created_at) values ($1, $2, $3, $4)
-              returning id, name, phone",
+            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                                    id_number_lookup, phone_sealed, phone_lookup, skills, device_id, created_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+              returning id",
         )
-        .bind(name)
-        .bind(phone)
-        .bind(device_id)
+        .bind(&v.volunteer_number)
+        .bind(&v.name)
+        .bind(i16::from(v.gender.code()))
+        .bind(&v.birth_month)
+        .bind(v.id_type.as_str())
+        .bind(&v.id_number_sealed)
+        .bind(v.id_number_lookup.as_slice())
+        .bind(&v.phone_sealed)
+        .bind(v.phone_lookup.as_slice())
+        .bind(skills_json(&v.skills))
+        .bind(v.device_id.as_deref())
         .bind(at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(|e| if is_unique_violation(&e) { CoreError::code(ErrorCode::PhoneTaken) } else { e.into() })?;
-        Ok(Volunteer { id: row.try_get("id")?, name: row.try_get("name")?, phone: row.try_get("phone")? })
+        .map_err(volunteer_conflict)?;
+        let id: i64 = row.try_get("id")?;
+        for c in consents {
+            sqlx::query(
+                r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at)
+                  values ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(c.purpose.as_str())
+            .bind(c.granted)
+            .bind(&c.notice_version)
+            .bind(c.recorded_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(StoredVolunteer { id, ..v.clone() })
+    }
+
+    async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>> {
+        let row = sqlx::query(
+            r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
+                     phone_sealed, phone_lookup, skills, device_id
+              from volunteer where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let lookup = |name: &str| -> StoreResult<[u8; 32]> {
+            let bytes: Vec<u8> = row.try_get(name)?;
+            bytes.try_into().map_err(|_| corrupt("lookup hash"))
+        };
+        Ok(Some(StoredVolunteer {
+            id: row.try_get("id")?,
+            volunteer_number: row.try_get("volunteer_number")?,
+            name: row.try_get("name")?,
+            gender: u8::try_from(row.try_get::<i16, _>("gender")?)
+                .ok()
+                .and_then(Gender::from_code)
+                .ok_or_else(|| corrupt("gender"))?,
+            birth_month: row.try_get("birth_month")?,
+            id_type: IdType::parse(row.try_get("id_type")?).ok_or_else(|| corrupt("id type"))?,
+            id_number_sealed: row.try_get("id_number_sealed")?,
+            id_number_lookup: lookup("id_number_lookup")?,
+            phone_sealed: row.try_get("phone_sealed")?,
+            phone_lookup: lookup("phone_lookup")?,
+            skills: parse_skills(row.try_get("skills")?)?,
+            device_id: row.try_get("device_id")?,
+        }))
+    }
+
+    async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>> {
+        let rows = sqlx::query(
+            r"select purpose, granted, notice_version, recorded_at from consent
+              where volunteer_id = $1 order by recorded_at, id",
+        )
+        .bind(volunteer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConsentRecord {
+                    purpose: ConsentPurpose::parse(row.try_get("purpose")?)
+                        .ok_or_else(|| corrupt("consent purpose"))?,
+                    granted: row.try_get("granted")?,
+                    notice_version: row.try_get("notice_version")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn put_access_token(

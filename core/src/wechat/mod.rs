@@ -20,6 +20,7 @@ mod client;
 mod config;
 mod error;
 mod secret;
+#[cfg(any(test, feature = "wechat-standin"))]
 pub mod standin;
 mod token;
 
