@@ -63,6 +63,12 @@ pub fn registration(name: &str, phone: &str, id_number: &str) -> Value {
     })
 }
 
+/// An HTTP client for the tests (reqwest needs the TLS provider installed first).
+pub fn http_client() -> reqwest::Client {
+    hourmark_core::wechat::install_tls_provider();
+    reqwest::Client::new()
+}
+
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("HOURMARK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -206,7 +212,7 @@ impl TestApp {
         });
         Self {
             base_url,
-            client: reqwest::Client::new(),
+            client: http_client(),
             clock,
             hourmark,
             backend,

@@ -49,6 +49,28 @@ pub enum ErrorCode {
     /// 422: a required consent (processing for the service record) was not given.
     ConsentRequired,
 
+    // --- WeChat login ---
+    /// 503: this server has no WeChat app configured.
+    WechatNotConfigured,
+    /// 503: WeChat answered "system busy" (-1); retry.
+    WechatBusy,
+    /// 422: the wx.login code is invalid, expired or used (40029); call wx.login again.
+    WechatCodeInvalid,
+    /// 429: WeChat rate-limited this app (45011); retry later.
+    WechatRateLimited,
+    /// 403: WeChat blocked this user as high-risk (40226).
+    WechatUserBlocked,
+    /// 504: WeChat did not answer in time; retry.
+    WechatTimeout,
+    /// 502: WeChat could not be reached or answered garbage; retry.
+    WechatUnavailable,
+    /// 502: WeChat answered an error not listed above.
+    WechatError,
+    /// 422: the WeChat registration ticket is forged, damaged or expired; log in again.
+    RegistrationTicketInvalid,
+    /// 409: this WeChat account is already bound to a volunteer.
+    WechatAlreadyBound,
+
     // --- scan refusals ---
     /// 422: the scanned text is not a Hourmark code at all.
     CodeUnreadable,
@@ -76,7 +98,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 35] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -92,6 +114,16 @@ impl ErrorCode {
         Self::IdNumberTaken,
         Self::IdNumberInvalid,
         Self::ConsentRequired,
+        Self::WechatNotConfigured,
+        Self::WechatBusy,
+        Self::WechatCodeInvalid,
+        Self::WechatRateLimited,
+        Self::WechatUserBlocked,
+        Self::WechatTimeout,
+        Self::WechatUnavailable,
+        Self::WechatError,
+        Self::RegistrationTicketInvalid,
+        Self::WechatAlreadyBound,
         Self::CodeUnreadable,
         Self::CodeInvalid,
         Self::CodeExpired,
@@ -122,6 +154,16 @@ impl ErrorCode {
             Self::IdNumberTaken => "id_number_taken",
             Self::IdNumberInvalid => "id_number_invalid",
             Self::ConsentRequired => "consent_required",
+            Self::WechatNotConfigured => "wechat_not_configured",
+            Self::WechatBusy => "wechat_busy",
+            Self::WechatCodeInvalid => "wechat_code_invalid",
+            Self::WechatRateLimited => "wechat_rate_limited",
+            Self::WechatUserBlocked => "wechat_user_blocked",
+            Self::WechatTimeout => "wechat_timeout",
+            Self::WechatUnavailable => "wechat_unavailable",
+            Self::WechatError => "wechat_error",
+            Self::RegistrationTicketInvalid => "registration_ticket_invalid",
+            Self::WechatAlreadyBound => "wechat_already_bound",
             Self::CodeUnreadable => "code_unreadable",
             Self::CodeInvalid => "code_invalid",
             Self::CodeExpired => "code_expired",
@@ -161,6 +203,16 @@ impl ErrorCode {
             | Self::CodeNotYetValid => 422,
             Self::Internal => 500,
             Self::Unavailable => 503,
+            Self::WechatNotConfigured => 503,
+            Self::WechatBusy => 503,
+            Self::WechatCodeInvalid => 422,
+            Self::WechatRateLimited => 429,
+            Self::WechatUserBlocked => 403,
+            Self::WechatTimeout => 504,
+            Self::WechatUnavailable => 502,
+            Self::WechatError => 502,
+            Self::RegistrationTicketInvalid => 422,
+            Self::WechatAlreadyBound => 409,
         }
     }
 
@@ -182,6 +234,16 @@ impl ErrorCode {
             Self::IdNumberTaken => "该证件号码已注册",
             Self::IdNumberInvalid => "证件号码有误",
             Self::ConsentRequired => "需要您的同意",
+            Self::WechatNotConfigured => "本服务未配置微信登录",
+            Self::WechatBusy => "微信服务繁忙，请稍后重试",
+            Self::WechatCodeInvalid => "微信登录凭证无效或已使用，请重新登录",
+            Self::WechatRateLimited => "微信登录过于频繁，请稍后再试",
+            Self::WechatUserBlocked => "微信账号存在风险，已被限制登录",
+            Self::WechatTimeout => "微信服务响应超时，请重试",
+            Self::WechatUnavailable => "暂时无法连接微信服务，请重试",
+            Self::WechatError => "微信服务返回错误",
+            Self::RegistrationTicketInvalid => "登记凭证无效或已过期，请重新登录",
+            Self::WechatAlreadyBound => "该微信账号已绑定志愿者",
             Self::CodeUnreadable => "这不是本平台的签到码",
             Self::CodeInvalid => "签到码无效",
             Self::CodeExpired => "签到码已过期",
@@ -308,6 +370,16 @@ mod tests {
                 ("id_number_taken", 409),
                 ("id_number_invalid", 422),
                 ("consent_required", 422),
+                ("wechat_not_configured", 503),
+                ("wechat_busy", 503),
+                ("wechat_code_invalid", 422),
+                ("wechat_rate_limited", 429),
+                ("wechat_user_blocked", 403),
+                ("wechat_timeout", 504),
+                ("wechat_unavailable", 502),
+                ("wechat_error", 502),
+                ("registration_ticket_invalid", 422),
+                ("wechat_already_bound", 409),
                 ("code_unreadable", 422),
                 ("code_invalid", 422),
                 ("code_expired", 422),

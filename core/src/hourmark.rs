@@ -48,6 +48,10 @@ pub struct Settings {
     pub scan_batch_max: usize,
     /// Scan batches committing at once.
     pub scan_batches_in_flight: usize,
+    /// The WeChat login client, when the server has a mini-program app configured.
+    pub wechat: Option<crate::wechat::WeChatClient>,
+    /// Whether the development login (by phone number, no WeChat) is on.
+    pub dev_login: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +64,8 @@ impl Default for Settings {
             staff_token_ttl: Duration::hours(12),
             scan_batch_max: 512,
             scan_batches_in_flight: 2,
+            wechat: None,
+            dev_login: false,
         }
     }
 }
@@ -202,6 +208,9 @@ pub struct NewVolunteer {
     pub device_id: Option<String>,
     /// The consents.
     pub consent: ConsentAnswers,
+    /// From a WeChat login of an account not yet registered: binds that account.
+    #[serde(default)]
+    pub wechat_ticket: Option<String>,
 }
 
 impl std::fmt::Debug for NewVolunteer {
@@ -291,6 +300,11 @@ impl Hourmark {
         &self.inner.settings
     }
 
+    /// The personal-data vault.
+    pub(crate) fn vault(&self) -> &PiiVault {
+        &self.inner.vault
+    }
+
     /// The current time by the injected clock, to the millisecond: what both stores keep
     /// exactly, so an answer never shows a time the database would round.
     pub fn now(&self) -> DateTime<Utc> {
@@ -334,7 +348,7 @@ impl Hourmark {
         Ok(StaffWithToken { staff, token: issued })
     }
 
-    async fn issue_token(&self, principal: Principal, ttl: Duration) -> Result<IssuedToken, CoreError> {
+    pub(crate) async fn issue_token(&self, principal: Principal, ttl: Duration) -> Result<IssuedToken, CoreError> {
         let token = BearerToken::generate()?;
         let now = self.now();
         let expires_at = now + ttl;
@@ -493,6 +507,7 @@ impl Hourmark {
         })
         .collect();
 
+        let wechat = new.wechat_ticket.as_deref().map(|t| self.open_ticket(t)).transpose()?;
         let vault = &self.inner.vault;
         let seal = |field, value: &str| vault.seal(field, value).map_err(|e| CoreError::Internal(e.to_string()));
         let mut row = StoredVolunteer {
@@ -512,7 +527,7 @@ impl Hourmark {
         let mut attempts = 0;
         let stored = loop {
             row.volunteer_number = new_volunteer_number()?;
-            match self.inner.store.create_volunteer(&row, &consents, now).await {
+            match self.inner.store.create_volunteer(&row, &consents, wechat.as_ref(), now).await {
                 Err(CoreError::Internal(m)) if m == crate::store::VOLUNTEER_NUMBER_TAKEN && attempts < 5 => {
                     attempts += 1
                 }
@@ -535,32 +550,32 @@ impl Hourmark {
         Ok(MyData { volunteer: self.profile(&stored, true)?, consents: self.inner.store.consents(volunteer_id).await? })
     }
 
+    /// The masked form of a volunteer's own (unmasked) profile.
+    pub(crate) fn masked(&self, mut own: VolunteerProfile) -> VolunteerProfile {
+        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        own.id_number = IdNumber::parse(own.id_type, &own.id_number, today)
+            .map(|n| n.masked())
+            .unwrap_or_else(|_| "*".repeat(own.id_number.chars().count()));
+        own.phone = mask_phone(&own.phone);
+        own
+    }
+
     /// Builds the shown form of a volunteer: unmasked only for their own view.
     fn profile(&self, v: &StoredVolunteer, own: bool) -> Result<VolunteerProfile, CoreError> {
         let vault = &self.inner.vault;
         let open = |field, sealed: &str| vault.open(field, sealed).map_err(|e| CoreError::Internal(e.to_string()));
-        let id_plain = open(PiiField::IdNumber, &v.id_number_sealed)?;
-        let phone_plain = open(PiiField::Phone, &v.phone_sealed)?;
-        let (id_number, phone) = if own {
-            (id_plain, phone_plain)
-        } else {
-            let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-            let masked = IdNumber::parse(v.id_type, &id_plain, today)
-                .map(|n| n.masked())
-                .unwrap_or_else(|_| "*".repeat(id_plain.chars().count()));
-            (masked, mask_phone(&phone_plain))
-        };
-        Ok(VolunteerProfile {
+        let profile = VolunteerProfile {
             id: v.id,
             volunteer_number: v.volunteer_number.clone(),
             name: v.name.clone(),
             gender: v.gender,
             birth_month: v.birth_month.clone(),
             id_type: v.id_type,
-            id_number,
-            phone,
+            id_number: open(PiiField::IdNumber, &v.id_number_sealed)?,
+            phone: open(PiiField::Phone, &v.phone_sealed)?,
             skills: v.skills.clone(),
-        })
+        };
+        Ok(if own { profile } else { self.masked(profile) })
     }
 
     /// Creates an activity in an organisation the caller manages.

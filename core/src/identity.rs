@@ -185,6 +185,15 @@ pub struct ConsentRecord {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A WeChat account (for this mini program) to bind to a volunteer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeChatIdentity {
+    /// The user's id within this app.
+    pub openid: String,
+    /// The user's id across the organisation's apps, when WeChat gives one.
+    pub unionid: Option<String>,
+}
+
 /// A volunteer row as stored: personal numbers sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVolunteer {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod geo;
 pub mod hourmark;
 pub mod identity;
+pub mod login;
 pub mod qr;
 pub mod store;
 pub mod wechat;

@@ -209,6 +209,9 @@ impl Api {
     /// (what the mini-program's `wx.request` speaks), no proxy and no redirects: it only
     /// ever talks to `base`.
     pub fn new(base: String, connections: usize, request_timeout: Duration) -> Result<Self> {
+        // reqwest is built without a TLS provider of its own (see the workspace); plain HTTP
+        // still needs one installed before a client is built.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .http1_only()
             .pool_max_idle_per_host(connections)

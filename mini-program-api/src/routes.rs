@@ -7,6 +7,7 @@ use hourmark_core::Hourmark;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
+use hourmark_core::login::{DevLoginRequest, LoginAnswer, WeChatLoginRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,6 +18,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(register_volunteer))
         .routes(routes!(my_data))
+        .routes(routes!(login_wechat))
+        .routes(routes!(login_dev))
         .routes(routes!(scan))
         .routes(routes!(scan_page))
         .routes(routes!(scan_page_upper))
@@ -35,8 +38,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     request_body = NewVolunteer,
     responses(
         (status = 201, description = "Registered", body = VolunteerWithToken),
-        (status = 409, description = "`id_number_taken` (one person, one volunteer), `phone_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`id_number_invalid`, `consent_required`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`id_number_taken` (one person, one volunteer), `phone_taken`, `wechat_already_bound`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`id_number_invalid`, `consent_required`, `registration_ticket_invalid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -45,6 +48,53 @@ pub(crate) async fn register_volunteer(
     Json(new): Json<NewVolunteer>,
 ) -> Result<(StatusCode, axum::Json<VolunteerWithToken>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.register_volunteer(new).await?)))
+}
+
+/// Sign in with WeChat: send the code from `wx.login`.
+///
+/// A WeChat account already bound to a volunteer gets a bearer token; one not yet
+/// registered gets a `registration_ticket` (30 minutes) to pass as `wechat_ticket` when
+/// registering. WeChat's `session_key` never leaves the server.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/wechat",
+    tag = "volunteers",
+    request_body = WeChatLoginRequest,
+    responses(
+        (status = 200, body = LoginAnswer),
+        (status = 403, description = "`wechat_user_blocked`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wechat_code_invalid` (call wx.login again), `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`wechat_rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`wechat_unavailable`, `wechat_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`wechat_busy` (retry), `wechat_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`wechat_timeout` (retry)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn login_wechat(
+    State(hourmark): State<Hourmark>,
+    Json(request): Json<WeChatLoginRequest>,
+) -> Result<axum::Json<LoginAnswer>, ApiError> {
+    Ok(axum::Json(hourmark.login_wechat(request).await?))
+}
+
+/// Development login by phone number, without WeChat. Answers `not_found` unless the
+/// server runs with `HOURMARK_DEV_LOGIN=true` (refused in production).
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/dev",
+    tag = "volunteers",
+    request_body = DevLoginRequest,
+    responses(
+        (status = 200, body = LoginAnswer),
+        (status = 404, description = "`not_found`: disabled, or no volunteer has this phone", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn login_dev(
+    State(hourmark): State<Hourmark>,
+    Json(request): Json<DevLoginRequest>,
+) -> Result<axum::Json<LoginAnswer>, ApiError> {
+    Ok(axum::Json(hourmark.login_dev(request).await?))
 }
 
 /// Everything held about the signed-in volunteer, unmasked, with their consent history.

@@ -17,6 +17,7 @@ use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::qr::{CodeWindows, KeyRing};
+use hourmark_core::wechat::{WeChatClient, WeChatConfig};
 use serde::{Deserialize, Serialize};
 
 /// A secret string: usable, but never printed.
@@ -86,6 +87,18 @@ pub struct Config {
     pub scan_batch_max: usize,
     /// Scan batches committing concurrently; unset: 2 on PostgreSQL, 1 on SQLite.
     pub scan_batches_in_flight: Option<usize>,
+    /// The WeChat mini program's AppID; with `wechat_secret`, turns on WeChat login.
+    pub wechat_appid: Option<String>,
+    /// The mini program's AppSecret.
+    pub wechat_secret: Option<Secret>,
+    /// WeChat's API base URL (tests point it at a local stand-in).
+    pub wechat_base_url: String,
+    /// Timeout of one call to WeChat, milliseconds.
+    pub wechat_timeout_ms: u64,
+    /// The development login (by phone number, no WeChat). Never in production.
+    pub dev_login: bool,
+    /// This is a production installation: refuses development shortcuts.
+    pub production: bool,
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
@@ -121,6 +134,10 @@ impl std::fmt::Debug for Config {
             .field("code_window_secs", &self.code_window_secs)
             .field("code_accept_previous", &self.code_accept_previous)
             .field("bootstrap_token", &self.bootstrap_token)
+            .field("wechat_appid", &self.wechat_appid)
+            .field("wechat_secret", &self.wechat_secret)
+            .field("dev_login", &self.dev_login)
+            .field("production", &self.production)
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +167,12 @@ impl Default for Config {
             scan_batch_max: 512,
             scan_batches_in_flight: None,
             bootstrap_token: None,
+            wechat_appid: None,
+            wechat_secret: None,
+            wechat_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
+            wechat_timeout_ms: 5_000,
+            dev_login: false,
+            production: false,
             log: "info".to_owned(),
         }
     }
@@ -189,6 +212,15 @@ impl Config {
             if !(0..=24 * 60).contains(&v) {
                 bail!("{name} must be between 0 and 1440, not {v}");
             }
+        }
+        if self.dev_login && self.production {
+            bail!("HOURMARK_DEV_LOGIN cannot be on when HOURMARK_PRODUCTION is set");
+        }
+        if self.wechat_appid.is_some() != self.wechat_secret.is_some() {
+            bail!("set both HOURMARK_WECHAT_APPID and HOURMARK_WECHAT_SECRET, or neither");
+        }
+        if !(100..=60_000).contains(&self.wechat_timeout_ms) {
+            bail!("HOURMARK_WECHAT_TIMEOUT_MS must be between 100 and 60000");
         }
         if self.checkout_closes_after_minutes < self.late_grace_minutes {
             bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
@@ -265,6 +297,17 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("HOURMARK_PII_KEYS / HOURMARK_PII_LOOKUP_KEY: {e}"))
     }
 
+    /// The WeChat login client, when an app is configured. Talks TLS with ring's provider.
+    pub fn wechat_client(&self) -> anyhow::Result<Option<WeChatClient>> {
+        let (Some(appid), Some(Secret(secret))) = (&self.wechat_appid, &self.wechat_secret) else { return Ok(None) };
+        let timeout = std::time::Duration::from_millis(self.wechat_timeout_ms);
+        let http = hourmark_core::wechat::http_client(timeout).context("cannot build the HTTP client for WeChat")?;
+        let mut wechat = WeChatConfig::new(appid.clone(), secret.clone());
+        wechat.base_url = self.wechat_base_url.trim_end_matches('/').to_owned();
+        wechat.timeout = timeout;
+        Ok(Some(WeChatClient::new(wechat, http)))
+    }
+
     /// The core's settings.
     pub fn settings(&self) -> Settings {
         let minutes = chrono::Duration::minutes;
@@ -283,6 +326,7 @@ impl Config {
             },
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
+            dev_login: self.dev_login,
             ..Settings::default()
         }
     }
@@ -327,5 +371,11 @@ mod tests {
         assert!(config.check().is_err());
         let config = Config { database_url: "sqlite::memory:".into(), ..Config::default() };
         assert!(config.check().is_err());
+        let config = Config { dev_login: true, production: true, ..Config::default() };
+        assert!(config.check().expect_err("dev in production").to_string().contains("HOURMARK_DEV_LOGIN"));
+        let config = Config { dev_login: true, ..Config::default() };
+        assert!(config.check().is_ok(), "development login is fine outside production");
+        let config = Config { wechat_appid: Some("wx123".into()), ..Config::default() };
+        assert!(config.check().expect_err("half configured").to_string().contains("HOURMARK_WECHAT_SECRET"));
     }
 }

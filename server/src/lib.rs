@@ -35,9 +35,14 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
              each other's scans in their caches; set HOURMARK_REDIS_URL when running more than one"
         );
     }
+    if config.dev_login {
+        tracing::warn!("the development login is ON: anyone who knows a volunteer's phone number can sign in as them");
+    }
     let keys = config.key_ring()?;
     let vault = config.pii_vault()?;
-    Ok(Hourmark::new(store, cache, keys, vault, clock, config.settings()))
+    let mut settings = config.settings();
+    settings.wechat = config.wechat_client()?;
+    Ok(Hourmark::new(store, cache, keys, vault, clock, settings))
 }
 
 /// The whole HTTP app: staff API, mini-program API, API description and docs page.

@@ -59,7 +59,7 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
             .env("HOURMARK_REDIS_PREFIX", format!("hourmark-test:{}", Uuid::new_v4().simple()));
     }
     let mut child = command.spawn().expect("server starts");
-    let client = reqwest::Client::new();
+    let client = hourmark_tests::http_client();
     let mut up = false;
     for _ in 0..300 {
         if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {

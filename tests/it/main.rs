@@ -9,6 +9,7 @@ mod codes;
 mod durability;
 mod identity;
 mod instances;
+mod login;
 mod openapi;
 mod scans;
 

@@ -23,6 +23,8 @@ pub enum PiiField {
     IdNumber,
     /// A mobile phone number (normalised).
     Phone,
+    /// A WeChat registration ticket (an openid waiting to be bound).
+    WeChatTicket,
 }
 
 impl PiiField {
@@ -30,6 +32,7 @@ impl PiiField {
         match self {
             Self::IdNumber => b"id_number",
             Self::Phone => b"phone",
+            Self::WeChatTicket => b"wechat_ticket",
         }
     }
 }

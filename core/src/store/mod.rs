@@ -18,6 +18,7 @@ use crate::error::CoreError;
 use crate::error::ErrorCode;
 use crate::identity::{
     ConsentRecord, NewOrganisation, Organisation, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash,
+    WeChatIdentity,
 };
 
 mod postgres;
@@ -126,12 +127,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Registers a volunteer with their consents, in one transaction. A registered ID number
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
     /// is reported as [`VOLUNTEER_NUMBER_TAKEN`] for the caller to draw another.
+    /// With `wechat`, the WeChat account is bound in the same transaction; an account
+    /// already bound is `wechat_already_bound`.
     async fn create_volunteer(
         &self,
         volunteer: &StoredVolunteer,
         consents: &[ConsentRecord],
+        wechat: Option<&WeChatIdentity>,
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer>;
+    /// The volunteer a WeChat account is bound to.
+    async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>>;
+    /// The volunteer with this phone number's lookup hash.
+    async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
     /// A volunteer's consent history, oldest first.
@@ -190,7 +198,9 @@ fn volunteer_conflict(e: sqlx::Error) -> CoreError {
         return e.into();
     }
     let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
-    if what.contains("id_number") {
+    if what.contains("wechat_binding") {
+        CoreError::code(ErrorCode::WechatAlreadyBound)
+    } else if what.contains("id_number") {
         CoreError::code(ErrorCode::IdNumberTaken)
     } else if what.contains("phone") {
         CoreError::code(ErrorCode::PhoneTaken)

@@ -17,7 +17,7 @@ use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
 use crate::identity::{
     ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, Principal, Staff, StaffRole,
-    StoredVolunteer, TokenGrant, TokenHash,
+    StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -213,6 +213,7 @@ impl Store for PostgresStore {
         &self,
         v: &StoredVolunteer,
         consents: &[ConsentRecord],
+        wechat: Option<&WeChatIdentity>,
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.pool.begin().await?;
@@ -251,8 +252,36 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(w) = wechat {
+            sqlx::query(
+                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)",
+            )
+            .bind(&w.openid)
+            .bind(w.unionid.as_deref())
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(volunteer_conflict)?;
+        }
         tx.commit().await?;
         Ok(StoredVolunteer { id, ..v.clone() })
+    }
+
+    async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(r"select volunteer_id from wechat_binding where openid = $1")
+            .bind(openid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("volunteer_id")).transpose()?)
+    }
+
+    async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(r"select id from volunteer where phone_lookup = $1")
+            .bind(phone_lookup.as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>> {

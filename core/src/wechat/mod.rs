@@ -31,3 +31,17 @@ pub use client::{MAX_CODE_LEN, WeChatClient, WxPhone, WxSession};
 pub use config::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeChatConfig};
 pub use error::WeChatError;
 pub use secret::{Secret, SessionKey};
+
+/// An HTTP client for calling WeChat (or anything else over TLS) with ring as the TLS
+/// crypto provider. reqwest is built without a built-in provider (its default, aws-lc,
+/// compiles C we do not want), so the provider is installed process-wide first; every
+/// reqwest client in the process then works, for plain HTTP too.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    install_tls_provider();
+    reqwest::Client::builder().timeout(timeout).build()
+}
+
+/// Installs ring as the process's TLS crypto provider (a no-op once one is installed).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -10,7 +10,8 @@ use super::*;
 
 async fn setup() -> (StandIn, WeChatClient) {
     let standin = StandIn::start().await;
-    let client = WeChatClient::new(standin.config(), reqwest::Client::new());
+    let client =
+        WeChatClient::new(standin.config(), super::http_client(std::time::Duration::from_secs(5)).expect("client"));
     (standin, client)
 }
 
@@ -96,14 +97,15 @@ async fn an_unknown_errcode_is_an_upstream_error() {
 async fn wrong_credentials_are_refused_like_wechat_does() {
     let standin = StandIn::start().await;
     let wrong_secret = WeChatConfig { secret: Secret::new("not-the-secret"), ..standin.config() };
-    let client = WeChatClient::new(wrong_secret, reqwest::Client::new());
+    let client =
+        WeChatClient::new(wrong_secret, super::http_client(std::time::Duration::from_secs(5)).expect("client"));
     standin.add_login_code("code-1", "openid-1", None);
     let error = client.code_to_session("code-1").await.unwrap_err();
     assert!(matches!(error, WeChatError::Upstream { errcode: 40125, .. }), "{error:?}");
     assert!(!error.to_string().contains("not-the-secret"));
 
     let wrong_appid = WeChatConfig { appid: "wxsomeoneelse".into(), ..standin.config() };
-    let client = WeChatClient::new(wrong_appid, reqwest::Client::new());
+    let client = WeChatClient::new(wrong_appid, super::http_client(std::time::Duration::from_secs(5)).expect("client"));
     let error = client.phone_number("phone-1").await.unwrap_err();
     assert!(matches!(error, WeChatError::Upstream { errcode: 40013, .. }), "{error:?}");
 }
@@ -112,7 +114,7 @@ async fn wrong_credentials_are_refused_like_wechat_does() {
 async fn a_slow_answer_times_out() {
     let standin = StandIn::start().await;
     let config = WeChatConfig { timeout: Duration::from_millis(200), ..standin.config() };
-    let client = WeChatClient::new(config, reqwest::Client::new());
+    let client = WeChatClient::new(config, super::http_client(std::time::Duration::from_secs(5)).expect("client"));
     standin.add_login_code("code-1", "openid-1", None);
     standin.set_latency(Duration::from_secs(1));
     let started = Instant::now();
@@ -158,7 +160,7 @@ async fn an_unreachable_host_means_unavailable_and_the_secret_stays_out_of_the_e
         base_url: format!("http://127.0.0.1:{port}/"),
         ..WeChatConfig::new("wxapp", "super-secret-value")
     };
-    let client = WeChatClient::new(config, reqwest::Client::new());
+    let client = WeChatClient::new(config, super::http_client(std::time::Duration::from_secs(5)).expect("client"));
     let error = client.code_to_session("code-1").await.unwrap_err();
     assert_eq!(unexpected_or_unavailable(&error), "unavailable", "{error:?}");
     assert!(!error.to_string().contains("super-secret-value"), "{error}");
@@ -349,7 +351,10 @@ async fn a_phone_number_for_another_appid_is_refused() {
 async fn debug_output_shows_no_secret() {
     let (standin, client) = setup().await;
     let config = WeChatConfig::new("wxapp", "super-secret-value");
-    let printed = format!("{config:?} {config:#?} {:?}", WeChatClient::new(config.clone(), reqwest::Client::new()));
+    let printed = format!(
+        "{config:?} {config:#?} {:?}",
+        WeChatClient::new(config.clone(), super::http_client(std::time::Duration::from_secs(5)).expect("client"))
+    );
     assert!(!printed.contains("super-secret-value"), "{printed}");
     assert!(printed.contains("wxapp") && printed.contains("<redacted>"), "{printed}");
 

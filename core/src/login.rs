@@ -1,0 +1,166 @@
+//! Signing volunteers in: WeChat mini-program login, and a development login.
+//!
+//! WeChat: the phone calls `wx.login` and sends us the short-lived code; we exchange it
+//! (`jscode2session`) for the user's `openid` and a `session_key` that never leaves the
+//! server (we do not even keep it: nothing here needs WeChat-encrypted data). A bound
+//! `openid` gets Hourmark's own bearer token. An unbound one gets a *registration ticket*:
+//! the openid sealed with the personal-data vault and a 30-minute expiry, which the
+//! registration request hands back to bind the new volunteer. The ticket needs no storage
+//! and cannot be forged or read.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::{Hourmark, IssuedToken};
+use crate::identity::pii::PiiField;
+use crate::identity::{Principal, VolunteerProfile, WeChatIdentity, normalise_phone};
+use crate::wechat::WeChatError;
+
+/// How long a registration ticket stays good.
+const TICKET_TTL: Duration = Duration::minutes(30);
+
+/// A WeChat login request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeChatLoginRequest {
+    /// The code from `wx.login` (single use, valid five minutes).
+    pub code: String,
+}
+
+/// A development login request (only when the server enables it).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevLoginRequest {
+    /// A registered volunteer's phone number.
+    pub phone: String,
+}
+
+/// The answer to a login.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LoginAnswer {
+    /// Whether this WeChat account already belongs to a volunteer.
+    pub registered: bool,
+    /// For a registered volunteer: who (numbers masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volunteer: Option<VolunteerProfile>,
+    /// For a registered volunteer: the bearer token.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub token: Option<IssuedToken>,
+    /// For an account not yet registered: pass this as `wechat_ticket` when registering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_ticket: Option<String>,
+    /// When the ticket stops working (+08:00).
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_shanghai_time")]
+    #[schema(value_type = Option<String>)]
+    pub ticket_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Ticket {
+    openid: String,
+    unionid: Option<String>,
+    expires_ms: i64,
+}
+
+fn wechat_refusal(e: &WeChatError) -> CoreError {
+    let code = match e {
+        WeChatError::Busy => ErrorCode::WechatBusy,
+        WeChatError::InvalidCode => ErrorCode::WechatCodeInvalid,
+        WeChatError::RateLimited => ErrorCode::WechatRateLimited,
+        WeChatError::Blocked => ErrorCode::WechatUserBlocked,
+        WeChatError::Timeout => ErrorCode::WechatTimeout,
+        WeChatError::Unavailable { .. } => ErrorCode::WechatUnavailable,
+        _ => ErrorCode::WechatError,
+    };
+    tracing::warn!(error = %e, code = %code, "WeChat login failed");
+    CoreError::code(code)
+}
+
+impl Hourmark {
+    /// Exchanges a `wx.login` code: a token for a bound account, a registration ticket
+    /// otherwise.
+    pub async fn login_wechat(&self, request: WeChatLoginRequest) -> Result<LoginAnswer, CoreError> {
+        let client = self.settings().wechat.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatNotConfigured))?;
+        let session = client.code_to_session(&request.code).await.map_err(|e| wechat_refusal(&e))?;
+        match self.store().volunteer_by_openid(&session.openid).await? {
+            Some(volunteer_id) => self.signed_in(volunteer_id).await,
+            None => {
+                let expires_at = self.now() + TICKET_TTL;
+                let ticket = Ticket {
+                    openid: session.openid,
+                    unionid: session.unionid,
+                    expires_ms: expires_at.timestamp_millis(),
+                };
+                let json = serde_json::to_string(&ticket).map_err(|e| CoreError::Internal(e.to_string()))?;
+                let sealed =
+                    self.vault().seal(PiiField::WeChatTicket, &json).map_err(|e| CoreError::Internal(e.to_string()))?;
+                Ok(LoginAnswer {
+                    registered: false,
+                    volunteer: None,
+                    token: None,
+                    registration_ticket: Some(sealed),
+                    ticket_expires_at: Some(expires_at),
+                })
+            }
+        }
+    }
+
+    /// Signs a registered volunteer in by phone number, without WeChat: for local
+    /// development only. The server refuses to start with it on in production.
+    pub async fn login_dev(&self, request: DevLoginRequest) -> Result<LoginAnswer, CoreError> {
+        if !self.settings().dev_login {
+            return Err(CoreError::refused(ErrorCode::NotFound, "没有这个接口"));
+        }
+        let phone = normalise_phone(&request.phone)?;
+        let lookup = self.vault().lookup(PiiField::Phone, &phone);
+        let volunteer_id = self
+            .store()
+            .volunteer_by_phone(&lookup)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "该手机号尚未登记"))?;
+        self.signed_in(volunteer_id).await
+    }
+
+    async fn signed_in(&self, volunteer_id: i64) -> Result<LoginAnswer, CoreError> {
+        let data = self.my_data(volunteer_id).await?;
+        let token =
+            self.issue_token(Principal::Volunteer { id: volunteer_id }, self.settings().volunteer_token_ttl).await?;
+        Ok(LoginAnswer {
+            registered: true,
+            volunteer: Some(self.masked(data.volunteer)),
+            token: Some(token),
+            registration_ticket: None,
+            ticket_expires_at: None,
+        })
+    }
+
+    /// Opens a registration ticket: the WeChat account it binds, if it is authentic and
+    /// unexpired.
+    pub(crate) fn open_ticket(&self, ticket: &str) -> Result<WeChatIdentity, CoreError> {
+        let invalid = || CoreError::code(ErrorCode::RegistrationTicketInvalid);
+        if ticket.len() > 2048 {
+            return Err(invalid());
+        }
+        let json = self.vault().open(PiiField::WeChatTicket, ticket).map_err(|_| invalid())?;
+        let ticket: Ticket = serde_json::from_str(&json).map_err(|_| invalid())?;
+        if ticket.expires_ms <= self.now().timestamp_millis() {
+            return Err(invalid());
+        }
+        Ok(WeChatIdentity { openid: ticket.openid, unionid: ticket.unionid })
+    }
+}
+
+/// Serde for optional instants shown in +08:00.
+mod optional_shanghai_time {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&crate::activity::to_shanghai(*t).to_rfc3339()),
+            None => s.serialize_none(),
+        }
+    }
+}

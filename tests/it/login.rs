@@ -1,0 +1,143 @@
+//! WeChat mini-program login against a local stand-in that speaks WeChat's documented
+//! protocol (errors, single-use codes, slowness), and the development login's guard.
+
+use std::time::Duration;
+
+use hourmark_core::wechat::standin::{Api, Fault, StandIn};
+use hourmark_tests::{Backend, TestApp, TestDatabase, next_resident_id, registration};
+use serde_json::json;
+use uuid::Uuid;
+
+async fn app_with_wechat(backend: Backend, standin: &StandIn, timeout_ms: u64) -> TestApp {
+    let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+    TestApp::spawn_with(backend, database, Uuid::new_v4().simple().to_string(), |c| {
+        c.wechat_appid = Some(StandIn::APPID.into());
+        c.wechat_secret = Some(hourmark_server::config::Secret(StandIn::SECRET.into()));
+        c.wechat_base_url = standin.base_url();
+        c.wechat_timeout_ms = timeout_ms;
+    })
+    .await
+}
+
+async fn first_login_registers_then_logs_in(backend: Backend) {
+    let standin = StandIn::start().await;
+    let app = app_with_wechat(backend, &standin, 2_000).await;
+    standin.add_login_code("code-1", "openid-zhang", Some("unionid-zhang"));
+    let first = app.post("/mp/v1/login/wechat", None, json!({"code": "code-1"})).await;
+    first.expect_status(200);
+    assert_eq!(first.body["registered"], false);
+    assert!(first.body.get("access_token").is_none());
+    let ticket = first.body["registration_ticket"].as_str().expect("ticket").to_owned();
+    assert!(!ticket.contains("openid-zhang"), "the ticket does not show the openid");
+    let raw = String::from_utf8_lossy(&first.raw).to_string();
+    assert!(!raw.contains("session_key") && !raw.contains("standin-session"), "the session key stays on the server");
+
+    // The same code again is spent, as at WeChat.
+    app.post("/mp/v1/login/wechat", None, json!({"code": "code-1"})).await.expect_problem(422, "wechat_code_invalid");
+
+    let mut body = registration("张三", "13800005555", &next_resident_id());
+    body["wechat_ticket"] = json!(ticket);
+    let registered = app.post("/mp/v1/volunteers", None, body).await;
+    registered.expect_status(201);
+    // A ticket binds one volunteer only.
+    let mut again = registration("李四", "13800006666", &next_resident_id());
+    again["wechat_ticket"] = json!(ticket);
+    app.post("/mp/v1/volunteers", None, again).await.expect_problem(409, "wechat_already_bound");
+
+    standin.add_login_code("code-2", "openid-zhang", Some("unionid-zhang"));
+    let second = app.post("/mp/v1/login/wechat", None, json!({"code": "code-2"})).await;
+    second.expect_status(200);
+    assert_eq!(second.body["registered"], true);
+    assert_eq!(second.body["volunteer"]["phone"], "138****5555");
+    let token = second.body["access_token"].as_str().expect("token");
+    let mine = app.get("/mp/v1/me", token).await;
+    mine.expect_status(200);
+    assert_eq!(mine.body["volunteer"]["name"], "张三");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_login_registers_then_logs_in_sqlite() {
+    first_login_registers_then_logs_in(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_login_registers_then_logs_in_postgres() {
+    first_login_registers_then_logs_in(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechat_errors_become_clear_client_errors() {
+    let standin = StandIn::start().await;
+    let app = app_with_wechat(Backend::Sqlite, &standin, 300).await;
+    standin.add_login_code("good", "openid-1", None);
+    for (errcode, status, code) in [
+        (-1, 503, "wechat_busy"),
+        (45011, 429, "wechat_rate_limited"),
+        (40226, 403, "wechat_user_blocked"),
+        (40163, 502, "wechat_error"),
+    ] {
+        standin.fail_next(Api::JsCode2Session, 1, Fault::Errcode(errcode));
+        app.post("/mp/v1/login/wechat", None, json!({"code": "good"})).await.expect_problem(status, code);
+    }
+    standin.fail_next(Api::JsCode2Session, 1, Fault::HttpStatus(500));
+    app.post("/mp/v1/login/wechat", None, json!({"code": "good"})).await.expect_problem(502, "wechat_unavailable");
+    standin.fail_next(Api::JsCode2Session, 1, Fault::Body("<html>gateway</html>".into()));
+    app.post("/mp/v1/login/wechat", None, json!({"code": "good"})).await.expect_problem(502, "wechat_unavailable");
+    // Slow beyond the timeout: a clear, retryable answer, not a hung request.
+    standin.set_latency(Duration::from_millis(1_000));
+    app.post("/mp/v1/login/wechat", None, json!({"code": "good"})).await.expect_problem(504, "wechat_timeout");
+    standin.set_latency(Duration::ZERO);
+    // None of the failures spent the code.
+    app.post("/mp/v1/login/wechat", None, json!({"code": "good"})).await.expect_status(200);
+    // Malformed codes never reach WeChat.
+    let calls = standin.jscode2session_calls();
+    app.post("/mp/v1/login/wechat", None, json!({"code": ""})).await.expect_problem(422, "wechat_code_invalid");
+    app.post("/mp/v1/login/wechat", None, json!({"code": "x".repeat(500)}))
+        .await
+        .expect_problem(422, "wechat_code_invalid");
+    app.post("/mp/v1/login/wechat", None, json!({"code": 5})).await.expect_problem(422, "invalid_body");
+    assert_eq!(standin.jscode2session_calls(), calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_expired_tickets_are_refused() {
+    let standin = StandIn::start().await;
+    let app = app_with_wechat(Backend::Sqlite, &standin, 2_000).await;
+    standin.add_login_code("c", "openid-2", None);
+    let ticket = app.post("/mp/v1/login/wechat", None, json!({"code": "c"})).await.body["registration_ticket"]
+        .as_str()
+        .expect("ticket")
+        .to_owned();
+    let mut forged = ticket.clone().into_bytes();
+    let i = forged.len() - 3;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    for bad in [String::from_utf8(forged).expect("ascii"), "v1.1.AAAA".into(), "nonsense".into()] {
+        let mut body = registration("王五", "13800007777", &next_resident_id());
+        body["wechat_ticket"] = json!(bad);
+        app.post("/mp/v1/volunteers", None, body).await.expect_problem(422, "registration_ticket_invalid");
+    }
+    app.advance(chrono::Duration::minutes(31));
+    let mut body = registration("王五", "13800007777", &next_resident_id());
+    body["wechat_ticket"] = json!(ticket);
+    app.post("/mp/v1/volunteers", None, body).await.expect_problem(422, "registration_ticket_invalid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_without_wechat_configured_and_the_development_login() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.post("/mp/v1/login/wechat", None, json!({"code": "c"})).await.expect_problem(503, "wechat_not_configured");
+    let (_, _) = app.volunteer("张三", "13800008888").await;
+    // Off unless configured: indistinguishable from a missing route.
+    app.post("/mp/v1/login/dev", None, json!({"phone": "13800008888"})).await.expect_problem(404, "not_found");
+
+    let database = std::sync::Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let dev =
+        TestApp::spawn_with(Backend::Sqlite, database, Uuid::new_v4().simple().to_string(), |c| c.dev_login = true)
+            .await;
+    dev.volunteer("李四", "13800009999").await;
+    let answer = dev.post("/mp/v1/login/dev", None, json!({"phone": "138 0000 9999"})).await;
+    answer.expect_status(200);
+    assert_eq!(answer.body["registered"], true);
+    assert!(answer.body["access_token"].as_str().is_some());
+    dev.post("/mp/v1/login/dev", None, json!({"phone": "13800001111"})).await.expect_problem(404, "not_found");
+}
