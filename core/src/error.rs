@@ -48,6 +48,10 @@ pub enum ErrorCode {
     IdNumberInvalid,
     /// 422: a required consent (processing for the service record) was not given.
     ConsentRequired,
+    /// 403: the volunteer withdrew consent to processing for the record; nothing is recorded.
+    ConsentWithdrawn,
+    /// 403: a volunteer under 18 needs a guardian's consent recorded before taking part.
+    GuardianConsentRequired,
 
     // --- WeChat login ---
     /// 503: this server has no WeChat app configured.
@@ -98,7 +102,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 37] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -114,6 +118,8 @@ impl ErrorCode {
         Self::IdNumberTaken,
         Self::IdNumberInvalid,
         Self::ConsentRequired,
+        Self::ConsentWithdrawn,
+        Self::GuardianConsentRequired,
         Self::WechatNotConfigured,
         Self::WechatBusy,
         Self::WechatCodeInvalid,
@@ -154,6 +160,8 @@ impl ErrorCode {
             Self::IdNumberTaken => "id_number_taken",
             Self::IdNumberInvalid => "id_number_invalid",
             Self::ConsentRequired => "consent_required",
+            Self::ConsentWithdrawn => "consent_withdrawn",
+            Self::GuardianConsentRequired => "guardian_consent_required",
             Self::WechatNotConfigured => "wechat_not_configured",
             Self::WechatBusy => "wechat_busy",
             Self::WechatCodeInvalid => "wechat_code_invalid",
@@ -202,6 +210,8 @@ impl ErrorCode {
             | Self::CodeExpired
             | Self::CodeNotYetValid => 422,
             Self::Internal => 500,
+            Self::ConsentWithdrawn => 403,
+            Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
             Self::WechatNotConfigured => 503,
             Self::WechatBusy => 503,
@@ -234,6 +244,8 @@ impl ErrorCode {
             Self::IdNumberTaken => "该证件号码已注册",
             Self::IdNumberInvalid => "证件号码有误",
             Self::ConsentRequired => "需要您的同意",
+            Self::ConsentWithdrawn => "您已撤回个人信息处理同意",
+            Self::GuardianConsentRequired => "需要监护人同意",
             Self::WechatNotConfigured => "本服务未配置微信登录",
             Self::WechatBusy => "微信服务繁忙，请稍后重试",
             Self::WechatCodeInvalid => "微信登录凭证无效或已使用，请重新登录",
@@ -370,6 +382,8 @@ mod tests {
                 ("id_number_taken", 409),
                 ("id_number_invalid", 422),
                 ("consent_required", 422),
+                ("consent_withdrawn", 403),
+                ("guardian_consent_required", 403),
                 ("wechat_not_configured", 503),
                 ("wechat_busy", 503),
                 ("wechat_code_invalid", 422),

@@ -96,6 +96,7 @@ pub(crate) struct Inner {
     pub(crate) writer: ScanWriter,
     local_grants: moka::future::Cache<TokenHash, TokenGrant>,
     local_activities: moka::future::Cache<i64, Arc<Activity>>,
+    pub(crate) local_permissions: moka::future::Cache<i64, crate::identity::consent::ScanPermission>,
     /// Coalesces concurrent presence loads of one activity on this instance.
     pub(crate) presence_loads: moka::future::Cache<i64, ()>,
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
@@ -275,6 +276,10 @@ impl Hourmark {
             local_activities: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(LOCAL_ACTIVITY_TTL)
+                .build(),
+            local_permissions: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(crate::privacy::LOCAL_PERMISSION_TTL)
                 .build(),
             presence_loads: moka::future::Cache::builder()
                 .max_capacity(10_000)

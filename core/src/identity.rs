@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 
+pub mod consent;
 pub mod id_number;
 pub mod pii;
 
@@ -147,6 +148,8 @@ pub enum ConsentPurpose {
     Publicity,
     /// Using the phone's location at scan time (only the distance is kept).
     Location,
+    /// A guardian's consent for a minor (recorded with the guardian's details).
+    Guardian,
 }
 
 impl ConsentPurpose {
@@ -156,6 +159,7 @@ impl ConsentPurpose {
             Self::Record => "record",
             Self::Publicity => "publicity",
             Self::Location => "location",
+            Self::Guardian => "guardian",
         }
     }
 
@@ -165,6 +169,7 @@ impl ConsentPurpose {
             "record" => Some(Self::Record),
             "publicity" => Some(Self::Publicity),
             "location" => Some(Self::Location),
+            "guardian" => Some(Self::Guardian),
             _ => None,
         }
     }

@@ -22,6 +22,7 @@ pub mod geo;
 pub mod hourmark;
 pub mod identity;
 pub mod login;
+pub mod privacy;
 pub mod qr;
 pub mod store;
 pub mod wechat;

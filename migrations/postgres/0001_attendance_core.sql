@@ -45,9 +45,11 @@ create table volunteer (
 create table consent (
     id bigint generated always as identity constraint consent_pk primary key,
     volunteer_id bigint not null constraint consent_volunteer_fk references volunteer (id),
-    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location')),
+    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location', 'guardian')),
     granted boolean not null,
     notice_version text not null,
+    -- For a guardian's consent: who gave it (name, relation, phone), sealed like the ID.
+    detail_sealed text,
     recorded_at timestamptz not null
 );
 

@@ -47,9 +47,11 @@ create table volunteer (
 create table consent (
     id integer constraint consent_pk primary key,
     volunteer_id integer not null constraint consent_volunteer_fk references volunteer (id),
-    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location')),
+    purpose text not null constraint consent_purpose_ck check (purpose in ('record', 'publicity', 'location', 'guardian')),
     granted integer not null,
     notice_version text not null,
+    -- For a guardian's consent: who gave it (name, relation, phone), sealed like the ID.
+    detail_sealed text,
     recorded_at integer not null
 ) strict;
 

@@ -8,6 +8,7 @@ use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, WeChatLoginRequest};
+use hourmark_core::privacy::{ConsentChange, GuardianConsent};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,6 +19,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(register_volunteer))
         .routes(routes!(my_data))
+        .routes(routes!(change_consent))
+        .routes(routes!(guardian_consent))
         .routes(routes!(login_wechat))
         .routes(routes!(login_dev))
         .routes(routes!(scan))
@@ -117,6 +120,50 @@ pub(crate) async fn my_data(
     Ok(axum::Json(hourmark.my_data(volunteer_id).await?))
 }
 
+/// Give or withdraw one consent (`record`, `publicity`, `location`). It takes effect for
+/// the next scan. Answers with the volunteer's data and consent history.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/me/consents",
+    tag = "volunteers",
+    request_body = ConsentChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyData),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn change_consent(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(change): Json<ConsentChange>,
+) -> Result<axum::Json<MyData>, ApiError> {
+    Ok(axum::Json(hourmark.change_consent(volunteer_id, change).await?))
+}
+
+/// Record a guardian's consent for a volunteer under 18 (required before they take part;
+/// for under-14s, before any processing beyond registration).
+#[utoipa::path(
+    post,
+    path = "/mp/v1/me/guardian-consent",
+    tag = "volunteers",
+    request_body = GuardianConsent,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyData),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn guardian_consent(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(consent): Json<GuardianConsent>,
+) -> Result<axum::Json<MyData>, ApiError> {
+    Ok(axum::Json(hourmark.record_guardian_consent(volunteer_id, consent).await?))
+}
+
 /// Scan a code.
 ///
 /// Send the scanned text with a fresh `nonce` (UUID) per scan; on a timeout, retry with
@@ -133,7 +180,7 @@ pub(crate) async fn my_data(
     responses(
         (status = 200, description = "Checked in or out", body = ScanReceipt),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),

@@ -6,6 +6,7 @@ mod bad_input;
 mod bootstrap;
 mod cache;
 mod codes;
+mod consent;
 mod durability;
 mod identity;
 mod instances;

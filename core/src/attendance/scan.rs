@@ -137,8 +137,28 @@ impl Hourmark {
     /// The work runs in its own task: a phone that gives up and disconnects must not
     /// cancel a scan half-way (committed but not yet in the presence cache, or its
     /// volunteer's lock released while the row is still queued).
-    pub async fn scan(&self, volunteer_id: i64, request: ScanRequest) -> Result<StoredAnswer, CoreError> {
+    ///
+    /// A volunteer who withdrew consent to processing, or a minor without a guardian's
+    /// consent, is refused before anything is recorded: recording would be the processing
+    /// they have not allowed. Without location consent the position is dropped unread.
+    pub async fn scan(&self, volunteer_id: i64, mut request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
+        let permission = self.scan_permission(volunteer_id).await?;
+        if !permission.record {
+            return Err(CoreError::refused(
+                ErrorCode::ConsentWithdrawn,
+                "您已撤回个人信息处理同意，重新同意后方可签到",
+            ));
+        }
+        if permission.needs_guardian {
+            return Err(CoreError::refused(
+                ErrorCode::GuardianConsentRequired,
+                "未满十八周岁的志愿者须经监护人同意后方可参加活动",
+            ));
+        }
+        if !permission.location {
+            request.location = None;
+        }
         let this = self.clone();
         tokio::spawn(async move { this.scan_to_completion(volunteer_id, request).await })
             .await

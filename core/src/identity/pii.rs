@@ -25,6 +25,8 @@ pub enum PiiField {
     Phone,
     /// A WeChat registration ticket (an openid waiting to be bound).
     WeChatTicket,
+    /// Who gave a guardian's consent.
+    GuardianDetail,
 }
 
 impl PiiField {
@@ -33,6 +35,7 @@ impl PiiField {
             Self::IdNumber => b"id_number",
             Self::Phone => b"phone",
             Self::WeChatTicket => b"wechat_ticket",
+            Self::GuardianDetail => b"guardian_detail",
         }
     }
 }

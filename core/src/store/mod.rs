@@ -144,6 +144,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
     /// A volunteer's consent history, oldest first.
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
+    /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).
+    async fn add_consent(
+        &self,
+        volunteer_id: i64,
+        consent: &ConsentRecord,
+        detail_sealed: Option<&str>,
+    ) -> StoreResult<()>;
 
     /// Stores a bearer token's hash for `principal`.
     async fn put_access_token(

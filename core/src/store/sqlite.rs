@@ -269,6 +269,27 @@ impl Store for SqliteStore {
         Ok(StoredVolunteer { id, ..v.clone() })
     }
 
+    async fn add_consent(
+        &self,
+        volunteer_id: i64,
+        consent: &ConsentRecord,
+        detail_sealed: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into consent (volunteer_id, purpose, granted, notice_version, detail_sealed, recorded_at)
+              values (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(volunteer_id)
+        .bind(consent.purpose.as_str())
+        .bind(consent.granted)
+        .bind(&consent.notice_version)
+        .bind(detail_sealed)
+        .bind(ms(consent.recorded_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>> {
         let row = sqlx::query(r"select volunteer_id from wechat_binding where openid = ?1")
             .bind(openid)

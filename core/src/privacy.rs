@@ -1,0 +1,159 @@
+//! A volunteer's say over their data: changing consents, a guardian's consent for a
+//! minor, and what the scan path may do as a result.
+//!
+//! The scan path reads a volunteer's [`ScanPermission`] on every scan, so it is cached
+//! like a token grant: seconds in-process, minutes in the shared cache, rebuilt from the
+//! consent history in the store. A change drops both copies on the instance that made it;
+//! other instances see it within [`LOCAL_PERMISSION_TTL`].
+
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::{Hourmark, MyData};
+use crate::identity::consent::{ConsentState, ScanPermission, age_band, latest_birth_date};
+use crate::identity::pii::PiiField;
+use crate::identity::{ConsentPurpose, ConsentRecord, IdNumber, normalise_phone, validate_person_name};
+
+/// How long an instance keeps a volunteer's scan permission without asking the shared cache.
+pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
+const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(600);
+
+/// A change of one consent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChange {
+    /// `record`, `publicity` or `location` (a guardian's consent has its own request).
+    pub purpose: ConsentPurpose,
+    /// Give (true) or withdraw (false).
+    pub granted: bool,
+    /// The version of the notice shown, 1–32 characters.
+    pub notice_version: String,
+}
+
+/// A guardian's consent for a volunteer under 18.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianConsent {
+    /// The guardian's name.
+    pub guardian_name: String,
+    /// How they are related (父亲, 母亲, 其他监护人 …), 1–20 characters.
+    pub relation: String,
+    /// The guardian's mobile number.
+    pub guardian_phone: String,
+    /// The version of the notice the guardian was shown, 1–32 characters.
+    pub notice_version: String,
+}
+
+impl std::fmt::Debug for GuardianConsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardianConsent").field("relation", &self.relation).finish_non_exhaustive()
+    }
+}
+
+fn notice_version(v: &str) -> Result<String, CoreError> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > 32 || v.chars().any(char::is_control) {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "notice_version 须为 1 至 32 个字符"));
+    }
+    Ok(v.to_owned())
+}
+
+impl Hourmark {
+    /// Gives or withdraws one consent; it takes effect for the next scan.
+    pub async fn change_consent(&self, volunteer_id: i64, change: ConsentChange) -> Result<MyData, CoreError> {
+        if change.purpose == ConsentPurpose::Guardian {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "监护人同意请通过 guardian-consent 提交"));
+        }
+        let record = ConsentRecord {
+            purpose: change.purpose,
+            granted: change.granted,
+            notice_version: notice_version(&change.notice_version)?,
+            recorded_at: self.now(),
+        };
+        self.store().add_consent(volunteer_id, &record, None).await?;
+        self.forget_permission(volunteer_id).await;
+        self.my_data(volunteer_id).await
+    }
+
+    /// Records a guardian's consent (who gave it is sealed like an ID number).
+    pub async fn record_guardian_consent(
+        &self,
+        volunteer_id: i64,
+        consent: GuardianConsent,
+    ) -> Result<MyData, CoreError> {
+        let name = validate_person_name(&consent.guardian_name)?;
+        let relation = consent.relation.trim();
+        if relation.is_empty() || relation.chars().count() > 20 || relation.chars().any(char::is_control) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "relation 须为 1 至 20 个字符"));
+        }
+        let phone = normalise_phone(&consent.guardian_phone)?;
+        let detail = serde_json::json!({ "name": name, "relation": relation, "phone": phone }).to_string();
+        let sealed =
+            self.vault().seal(PiiField::GuardianDetail, &detail).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let record = ConsentRecord {
+            purpose: ConsentPurpose::Guardian,
+            granted: true,
+            notice_version: notice_version(&consent.notice_version)?,
+            recorded_at: self.now(),
+        };
+        self.store().add_consent(volunteer_id, &record, Some(&sealed)).await?;
+        self.forget_permission(volunteer_id).await;
+        self.my_data(volunteer_id).await
+    }
+
+    /// What the scan path may do for this volunteer.
+    pub(crate) async fn scan_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
+        let local = &self.inner().local_permissions;
+        if let Some(p) = local.get(&volunteer_id).await {
+            return Ok(p);
+        }
+        let key = format!("permission:{volunteer_id}");
+        let cache = &self.inner().cache;
+        let shared = cache.get(&key).await.ok().flatten().and_then(|b| serde_json::from_slice(&b).ok());
+        let permission = match shared {
+            Some(p) => p,
+            None => {
+                let p = self.compute_permission(volunteer_id).await?;
+                if let Ok(bytes) = serde_json::to_vec(&p)
+                    && let Err(e) = cache.set(&key, &bytes, SHARED_PERMISSION_TTL).await
+                {
+                    tracing::warn!(error = %e, "could not cache a scan permission");
+                }
+                p
+            }
+        };
+        local.insert(volunteer_id, permission).await;
+        Ok(permission)
+    }
+
+    async fn compute_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
+        let v = self
+            .store()
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
+        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        // The exact birth date when the ID carries one, else the youngest the month allows.
+        let exact = self
+            .vault()
+            .open(PiiField::IdNumber, &v.id_number_sealed)
+            .ok()
+            .and_then(|plain| IdNumber::parse(v.id_type, &plain, today).ok())
+            .and_then(|n| n.birth_date());
+        let birth = exact
+            .or_else(|| latest_birth_date(&v.birth_month))
+            .ok_or_else(|| CoreError::Internal("a stored birth month does not parse".into()))?;
+        let state = ConsentState::from_history(&self.store().consents(volunteer_id).await?);
+        Ok(ScanPermission::decide(state, age_band(birth, today)))
+    }
+
+    async fn forget_permission(&self, volunteer_id: i64) {
+        self.inner().local_permissions.invalidate(&volunteer_id).await;
+        if let Err(e) = self.inner().cache.delete(&format!("permission:{volunteer_id}")).await {
+            tracing::warn!(error = %e, volunteer_id, "could not drop a cached scan permission");
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Consent takes effect: minors need a guardian (tested at the birthdays), a withdrawn
+//! record consent stops recording, a withdrawn location consent stops using location.
+
+use hourmark_tests::{TestApp, on_both_backends, registration, resident_id};
+use serde_json::json;
+
+use crate::event;
+
+/// Registers someone born on `birth` (YYYYMMDD) and returns (id, token).
+async fn born(app: &TestApp, birth: &str, phone: &str, sequence: u16) -> (i64, String) {
+    let answer = app.post("/mp/v1/volunteers", None, registration("小明", phone, &resident_id(birth, sequence))).await;
+    answer.expect_status(201);
+    (answer.body["volunteer"]["id"].as_i64().expect("id"), answer.body["access_token"].as_str().expect("t").to_owned())
+}
+
+/// The stored distance of a volunteer's only scan, read behind the API.
+async fn stored_distance(app: &TestApp, volunteer_id: i64) -> Option<f64> {
+    let url = &app.config.database_url;
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query_scalar("select distance_m from scan where volunteer_id = $1")
+            .bind(volunteer_id)
+            .fetch_one(&pool)
+            .await
+            .expect("one scan")
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        sqlx::query_scalar("select distance_m from scan where volunteer_id = ?1")
+            .bind(volunteer_id)
+            .fetch_one(&pool)
+            .await
+            .expect("one scan")
+    }
+}
+
+on_both_backends! {
+    async fn minors_take_part_only_with_a_guardians_consent(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        // The test day is 2026-12-05.
+        let cases = [
+            ("20121206", "13600000001", Some("guardian_consent_required")), // 13: turns 14 tomorrow
+            ("20121205", "13600000002", Some("guardian_consent_required")), // 14 today
+            ("20081206", "13600000003", Some("guardian_consent_required")), // 17: turns 18 tomorrow
+            ("20081205", "13600000004", None),                              // 18 today
+        ];
+        let mut under_14 = None;
+        for (i, (birth, phone, refusal)) in cases.into_iter().enumerate() {
+            let (id, token) = born(&app, birth, phone, u16::try_from(i).expect("small") * 2 + 1).await;
+            let answer = app.scan(&token, &url).await;
+            match refusal {
+                Some(code) => {
+                    answer.expect_problem(403, code);
+                    assert_eq!(app.scans_recorded(id).await, 0, "born {birth}: nothing recorded");
+                }
+                None => {
+                    answer.expect_status(200);
+                }
+            }
+            if i == 0 {
+                under_14 = Some((id, token));
+            }
+        }
+        let (id, token) = under_14.expect("first case");
+        let consent = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
+        let mine = app.post("/mp/v1/me/guardian-consent", Some(&token), consent).await;
+        mine.expect_status(200);
+        assert!(!String::from_utf8_lossy(&mine.raw).contains("13911112222"), "the guardian's phone is not echoed");
+        let answer = app.scan(&token, &url).await;
+        answer.expect_status(200);
+        assert_eq!(app.scans_recorded(id).await, 1);
+    }
+}
+
+on_both_backends! {
+    async fn withdrawing_consent_takes_effect_at_the_next_scan(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let withdraw = |purpose: &str, granted: bool| json!({"purpose": purpose, "granted": granted, "notice_version": "2026-11"});
+
+        // Location withdrawn: the scan counts, the position is not used.
+        let (quiet_id, quiet) = app.volunteer("安静", "13600001111").await;
+        let mine = app.post("/mp/v1/me/consents", Some(&quiet), withdraw("location", false)).await;
+        mine.expect_status(200);
+        assert_eq!(mine.body["consents"].as_array().map(Vec::len), Some(4), "history is kept");
+        app.scan(&quiet, &url).await.expect_status(200);
+        assert_eq!(stored_distance(&app, quiet_id).await, None);
+        // With consent, only the distance to the venue is kept.
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        let distance = stored_distance(&app, e.volunteer_id).await.expect("distance kept");
+        assert!((0.0..100.0).contains(&distance), "{distance}");
+
+        // Record consent withdrawn: refused, and nothing recorded.
+        let (id, token) = app.volunteer("撤回", "13600002222").await;
+        app.post("/mp/v1/me/consents", Some(&token), withdraw("record", false)).await.expect_status(200);
+        app.scan(&token, &url).await.expect_problem(403, "consent_withdrawn");
+        assert_eq!(app.scans_recorded(id).await, 0);
+        app.post("/mp/v1/me/consents", Some(&token), withdraw("record", true)).await.expect_status(200);
+        app.scan(&token, &url).await.expect_status(200);
+
+        // Bad requests change nothing.
+        app.post("/mp/v1/me/consents", Some(&token), withdraw("guardian", true)).await.expect_problem(422, "invalid_body");
+        app.post("/mp/v1/me/consents", Some(&token), withdraw("marketing", true)).await.expect_problem(422, "invalid_body");
+        app.post("/mp/v1/me/consents", Some(&token), json!({"purpose": "location", "granted": true, "notice_version": ""})).await
+            .expect_problem(422, "invalid_body");
+        let bad_guardian = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "123", "notice_version": "v"});
+        app.post("/mp/v1/me/guardian-consent", Some(&token), bad_guardian).await.expect_problem(422, "invalid_body");
+        let mine = app.get("/mp/v1/me", &token).await;
+        assert_eq!(mine.body["consents"].as_array().map(Vec::len), Some(5));
+    }
+}
