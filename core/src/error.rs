@@ -93,6 +93,9 @@ pub enum ErrorCode {
     /// 409: the same volunteer scanned again within moments of the last accepted scan.
     RepeatScan,
 
+    /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
+    RateLimited,
+
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable,
@@ -102,7 +105,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -138,6 +141,7 @@ impl ErrorCode {
         Self::ActivityEnded,
         Self::WrongDirection,
         Self::RepeatScan,
+        Self::RateLimited,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -180,6 +184,7 @@ impl ErrorCode {
             Self::ActivityEnded => "activity_ended",
             Self::WrongDirection => "wrong_direction",
             Self::RepeatScan => "repeat_scan",
+            Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -210,6 +215,7 @@ impl ErrorCode {
             | Self::CodeExpired
             | Self::CodeNotYetValid => 422,
             Self::Internal => 500,
+            Self::RateLimited => 429,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
@@ -264,6 +270,7 @@ impl ErrorCode {
             Self::ActivityEnded => "活动已结束",
             Self::WrongDirection => "签到/签退方向不符",
             Self::RepeatScan => "请勿重复扫码",
+            Self::RateLimited => "请求过于频繁，请稍后再试",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -287,6 +294,12 @@ pub enum CoreError {
         code: ErrorCode,
         /// A human sentence (Chinese).
         detail: String,
+    },
+    /// Too many requests; the client may retry after this many seconds.
+    #[error("rate limited; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the window resets.
+        retry_after_secs: u64,
     },
     /// Storage failed.
     #[error("storage: {0}")]
@@ -314,6 +327,7 @@ impl CoreError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             Self::Refused { code, .. } => *code,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Storage(e) if is_outage(e) => ErrorCode::Unavailable,
             Self::Cache(_) => ErrorCode::Unavailable,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
@@ -402,6 +416,7 @@ mod tests {
                 ("activity_ended", 409),
                 ("wrong_direction", 409),
                 ("repeat_scan", 409),
+                ("rate_limited", 429),
                 ("unavailable", 503),
                 ("internal", 500),
             ]
@@ -451,6 +466,9 @@ impl From<&CoreError> for Problem {
     fn from(e: &CoreError) -> Self {
         match e {
             CoreError::Refused { code, detail } => Problem::new(*code, detail.clone()),
+            CoreError::RateLimited { retry_after_secs } => {
+                Problem::new(ErrorCode::RateLimited, format!("请求过于频繁，请 {retry_after_secs} 秒后再试"))
+            }
             other => {
                 let code = other.error_code();
                 Problem::new(code, code.title())

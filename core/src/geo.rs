@@ -34,6 +34,40 @@ impl LatLng {
     }
 }
 
+/// The geofence verdict on one position fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Geofence {
+    /// Within the radius.
+    Inside,
+    /// Beyond the radius.
+    Outside,
+    /// The fix's accuracy is worse than the radius: it cannot tell.
+    PoorFix,
+}
+
+impl Geofence {
+    /// Judges a fix `distance_m` from the centre with `accuracy_m`, against `radius_m`.
+    pub fn judge(distance_m: f64, accuracy_m: f64, radius_m: f64) -> Self {
+        if accuracy_m > radius_m {
+            Self::PoorFix
+        } else if distance_m > radius_m {
+            Self::Outside
+        } else {
+            Self::Inside
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inside => "inside",
+            Self::Outside => "outside",
+            Self::PoorFix => "poor_fix",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +80,15 @@ mod tests {
         let d = green_lake.distance_m(&station);
         assert!((3_300.0..3_700.0).contains(&d), "got {d}");
         assert_eq!(green_lake.distance_m(&green_lake), 0.0);
+    }
+
+    #[test]
+    fn geofence_verdicts_on_both_sides_of_each_threshold() {
+        assert_eq!(Geofence::judge(299.0, 20.0, 300.0), Geofence::Inside);
+        assert_eq!(Geofence::judge(300.0, 20.0, 300.0), Geofence::Inside);
+        assert_eq!(Geofence::judge(300.5, 20.0, 300.0), Geofence::Outside);
+        assert_eq!(Geofence::judge(10.0, 300.0, 300.0), Geofence::Inside);
+        assert_eq!(Geofence::judge(10.0, 300.5, 300.0), Geofence::PoorFix);
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub struct Settings {
     pub wechat: Option<crate::wechat::WeChatClient>,
     /// Whether the development login (by phone number, no WeChat) is on.
     pub dev_login: bool,
+    /// Rate limits.
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// Whether to take the client address from the last `X-Forwarded-For` hop (only
+    /// behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +71,8 @@ impl Default for Settings {
             scan_batches_in_flight: 2,
             wechat: None,
             dev_login: false,
+            rate_limits: crate::ratelimit::RateLimits::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -303,6 +310,11 @@ impl Hourmark {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The cache.
+    pub(crate) fn cache(&self) -> &Arc<dyn Cache> {
+        &self.inner.cache
     }
 
     /// The personal-data vault.

@@ -24,6 +24,7 @@ pub mod identity;
 pub mod login;
 pub mod privacy;
 pub mod qr;
+pub mod ratelimit;
 pub mod store;
 pub mod wechat;
 

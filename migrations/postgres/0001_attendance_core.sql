@@ -106,8 +106,11 @@ create table scan (
     client_time timestamptz,
     code_window bigint,
     key_id smallint,
+    -- Where the phone was, kept only as far as the geofence check needs: the distance to
+    -- the venue, the fix's accuracy and the verdict. Never the position itself.
     distance_m double precision,
     accuracy_m double precision,
+    geofence text constraint scan_geofence_ck check (geofence in ('inside', 'outside', 'poor_fix')),
     device_id text,
     answer_status smallint not null,
     answer text not null,

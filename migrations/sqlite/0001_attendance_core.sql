@@ -104,8 +104,11 @@ create table scan (
     client_time integer,
     code_window integer,
     key_id integer,
+    -- Where the phone was, kept only as far as the geofence check needs: the distance to
+    -- the venue, the fix's accuracy and the verdict. Never the position itself.
     distance_m real,
     accuracy_m real,
+    geofence text constraint scan_geofence_ck check (geofence in ('inside', 'outside', 'poor_fix')),
     device_id text,
     answer_status integer not null,
     answer text not null,

@@ -84,6 +84,41 @@ where
     }
 }
 
+/// The client's address, for rate limits: the connection's peer, or the last
+/// `X-Forwarded-For` hop when the server is configured to trust its proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let hourmark = Hourmark::from_ref(state);
+        if hourmark.settings().trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|hop| hop.trim().parse().ok())
+                .last()
+        {
+            return Ok(Self(ip));
+        }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Ok(Self(peer))
+    }
+}
+
 /// Any authenticated caller (`Authorization: Bearer hm_…`).
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Principal);

@@ -32,10 +32,16 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if !matches!(self.0, CoreError::Refused { .. }) {
+        if !matches!(self.0, CoreError::Refused { .. } | CoreError::RateLimited { .. }) {
             tracing::error!(error = %self.0, "request failed");
         }
-        problem_response(&Problem::from(&self.0))
+        let mut response = problem_response(&Problem::from(&self.0));
+        if let CoreError::RateLimited { retry_after_secs } = self.0
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -12,7 +12,7 @@ use hourmark_core::privacy::{ConsentChange, GuardianConsent};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{Json, VolunteerCaller};
+use crate::extract::{ClientAddress, Json, VolunteerCaller};
 use crate::problem::{ApiError, PROBLEM_JSON, json_response};
 
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
@@ -42,14 +42,17 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     responses(
         (status = 201, description = "Registered", body = VolunteerWithToken),
         (status = 409, description = "`id_number_taken` (one person, one volunteer), `phone_taken`, `wechat_already_bound`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id_number_invalid`, `consent_required`, `registration_ticket_invalid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn register_volunteer(
     State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
     Json(new): Json<NewVolunteer>,
 ) -> Result<(StatusCode, axum::Json<VolunteerWithToken>), ApiError> {
+    hourmark.limit("register", &client.to_string(), hourmark.settings().rate_limits.registration_per_client).await?;
     Ok((StatusCode::CREATED, axum::Json(hourmark.register_volunteer(new).await?)))
 }
 
@@ -67,7 +70,7 @@ pub(crate) async fn register_volunteer(
         (status = 200, body = LoginAnswer),
         (status = 403, description = "`wechat_user_blocked`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wechat_code_invalid` (call wx.login again), `invalid_body`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`wechat_rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`wechat_rate_limited`; `rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`wechat_unavailable`, `wechat_error`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`wechat_busy` (retry), `wechat_not_configured`", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "`wechat_timeout` (retry)", body = Problem, content_type = "application/problem+json"),
@@ -75,8 +78,10 @@ pub(crate) async fn register_volunteer(
 )]
 pub(crate) async fn login_wechat(
     State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
     Json(request): Json<WeChatLoginRequest>,
 ) -> Result<axum::Json<LoginAnswer>, ApiError> {
+    hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
     Ok(axum::Json(hourmark.login_wechat(request).await?))
 }
 
@@ -90,13 +95,16 @@ pub(crate) async fn login_wechat(
     responses(
         (status = 200, body = LoginAnswer),
         (status = 404, description = "`not_found`: disabled, or no volunteer has this phone", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn login_dev(
     State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
     Json(request): Json<DevLoginRequest>,
 ) -> Result<axum::Json<LoginAnswer>, ApiError> {
+    hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
     Ok(axum::Json(hourmark.login_dev(request).await?))
 }
 
@@ -183,6 +191,7 @@ pub(crate) async fn guardian_consent(
         (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: not recorded; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

@@ -12,7 +12,7 @@ use hourmark_core::hourmark::{CurrentCode, NewStaff, StaffWithToken};
 use hourmark_core::identity::{NewOrganisation, Organisation};
 use hourmark_core::qr::CodeDirection;
 use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, Query, StaffCaller};
+use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,13 +68,16 @@ impl std::fmt::Debug for BootstrapRequest {
     responses(
         (status = 201, body = StaffWithToken),
         (status = 401, description = "`bootstrap_token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn bootstrap(
     State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
     Json(request): Json<BootstrapRequest>,
 ) -> Result<(StatusCode, axum::Json<StaffWithToken>), ApiError> {
+    hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
     Ok((StatusCode::CREATED, axum::Json(hourmark.redeem_bootstrap_token(&request.token, &request.name).await?)))
 }
 

@@ -17,6 +17,7 @@ use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::qr::{CodeWindows, KeyRing};
+use hourmark_core::ratelimit::{Limit, RateLimits};
 use hourmark_core::wechat::{WeChatClient, WeChatConfig};
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,16 @@ pub struct Config {
     pub scan_batch_max: usize,
     /// Scan batches committing concurrently; unset: 2 on PostgreSQL, 1 on SQLite.
     pub scan_batches_in_flight: Option<usize>,
+    /// Registrations per client address per minute (0: no limit).
+    pub rate_registrations_per_minute: u64,
+    /// Logins (and bootstrap attempts) per client address per minute (0: no limit).
+    pub rate_logins_per_minute: u64,
+    /// Scans per volunteer per minute (0: no limit). Not per address: carriers put
+    /// thousands of phones behind one.
+    pub rate_scans_per_volunteer_per_minute: u64,
+    /// Take the client address from the last `X-Forwarded-For` hop: only behind a proxy
+    /// that sets it, or clients could pick their own address.
+    pub trust_forwarded_for: bool,
     /// The WeChat mini program's AppID; with `wechat_secret`, turns on WeChat login.
     pub wechat_appid: Option<String>,
     /// The mini program's AppSecret.
@@ -167,6 +178,10 @@ impl Default for Config {
             scan_batch_max: 512,
             scan_batches_in_flight: None,
             bootstrap_token: None,
+            rate_registrations_per_minute: 120,
+            rate_logins_per_minute: 300,
+            rate_scans_per_volunteer_per_minute: 30,
+            trust_forwarded_for: false,
             wechat_appid: None,
             wechat_secret: None,
             wechat_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
@@ -327,6 +342,12 @@ impl Config {
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
             dev_login: self.dev_login,
+            rate_limits: RateLimits {
+                registration_per_client: Limit::per_minute(self.rate_registrations_per_minute),
+                login_per_client: Limit::per_minute(self.rate_logins_per_minute),
+                scans_per_volunteer: Limit::per_minute(self.rate_scans_per_volunteer_per_minute),
+            },
+            trust_forwarded_for: self.trust_forwarded_for,
             ..Settings::default()
         }
     }

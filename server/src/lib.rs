@@ -69,7 +69,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(hourmark)).with_graceful_shutdown(shutdown).await.context("server failed")
+    // The peer address feeds the per-client rate limits.
+    let app = router(hourmark).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -78,3 +78,13 @@ async fn a_load_racing_an_append_loses_nothing_in_either_order() {
         assert_eq!(got.len(), 2, "{name}");
     }
 }
+
+#[tokio::test]
+async fn hit_counters_count_per_key() {
+    for (name, cache) in caches().await {
+        for expected in 1..=3 {
+            assert_eq!(cache.hit("a", Duration::from_secs(60)).await.expect("hit"), expected, "{name}");
+        }
+        assert_eq!(cache.hit("b", Duration::from_secs(60)).await.expect("hit"), 1, "{name}: keys are separate");
+    }
+}

@@ -13,19 +13,19 @@ async fn born(app: &TestApp, birth: &str, phone: &str, sequence: u16) -> (i64, S
     (answer.body["volunteer"]["id"].as_i64().expect("id"), answer.body["access_token"].as_str().expect("t").to_owned())
 }
 
-/// The stored distance of a volunteer's only scan, read behind the API.
-async fn stored_distance(app: &TestApp, volunteer_id: i64) -> Option<f64> {
+/// The stored distance and geofence verdict of a volunteer's only scan, read behind the API.
+async fn stored_location(app: &TestApp, volunteer_id: i64) -> (Option<f64>, Option<String>) {
     let url = &app.config.database_url;
     if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.expect("connect");
-        sqlx::query_scalar("select distance_m from scan where volunteer_id = $1")
+        sqlx::query_as("select distance_m, geofence from scan where volunteer_id = $1")
             .bind(volunteer_id)
             .fetch_one(&pool)
             .await
             .expect("one scan")
     } else {
         let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
-        sqlx::query_scalar("select distance_m from scan where volunteer_id = ?1")
+        sqlx::query_as("select distance_m, geofence from scan where volunteer_id = ?1")
             .bind(volunteer_id)
             .fetch_one(&pool)
             .await
@@ -84,11 +84,13 @@ on_both_backends! {
         mine.expect_status(200);
         assert_eq!(mine.body["consents"].as_array().map(Vec::len), Some(4), "history is kept");
         app.scan(&quiet, &url).await.expect_status(200);
-        assert_eq!(stored_distance(&app, quiet_id).await, None);
+        assert_eq!(stored_location(&app, quiet_id).await, (None, None));
         // With consent, only the distance to the venue is kept.
         app.scan(&e.volunteer, &url).await.expect_status(200);
-        let distance = stored_distance(&app, e.volunteer_id).await.expect("distance kept");
+        let (distance, verdict) = stored_location(&app, e.volunteer_id).await;
+        let distance = distance.expect("distance kept");
         assert!((0.0..100.0).contains(&distance), "{distance}");
+        assert_eq!(verdict.as_deref(), Some("inside"), "12 m accuracy, 15 m away, 300 m radius");
 
         // Record consent withdrawn: refused, and nothing recorded.
         let (id, token) = app.volunteer("撤回", "13600002222").await;

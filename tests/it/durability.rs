@@ -48,6 +48,7 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
         .env("HOURMARK_BOOTSTRAP_TOKEN", &bootstrap)
         .env("HOURMARK_DATA_DIR", &data_dir)
         .env("HOURMARK_REPEAT_SCAN_GUARD_SECS", "0")
+        .env("HOURMARK_RATE_SCANS_PER_VOLUNTEER_PER_MINUTE", "0")
         .env("HOURMARK_LOG", "warn")
         .env_remove("HOURMARK_REDIS_URL")
         .stdout(Stdio::null())

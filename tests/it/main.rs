@@ -12,6 +12,7 @@ mod identity;
 mod instances;
 mod login;
 mod openapi;
+mod ratelimit;
 mod scans;
 
 use hourmark_tests::TestApp;

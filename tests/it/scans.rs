@@ -279,6 +279,7 @@ on_both_backends! {
             key_id: None,
             distance_m: None,
             accuracy_m: None,
+            geofence: None,
             device_id: None,
             answer: StoredAnswer { status: 422, body: "{}".into() },
         };

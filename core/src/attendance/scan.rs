@@ -22,7 +22,7 @@ use super::minutes::{Direction, ScanFact, Schedule, derive_minutes};
 use crate::activity::{shanghai_time, to_shanghai};
 use crate::cache::{PresenceFact, PresenceLookup};
 use crate::error::{CoreError, ErrorCode, Problem};
-use crate::geo::LatLng;
+use crate::geo::{Geofence, LatLng};
 use crate::hourmark::{Hourmark, validate_device_id};
 use crate::store::{NewScan, StoredAnswer};
 
@@ -143,6 +143,7 @@ impl Hourmark {
     /// they have not allowed. Without location consent the position is dropped unread.
     pub async fn scan(&self, volunteer_id: i64, mut request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
+        self.limit("scan", &volunteer_id.to_string(), self.settings().rate_limits.scans_per_volunteer).await?;
         let permission = self.scan_permission(volunteer_id).await?;
         if !permission.record {
             return Err(CoreError::refused(
@@ -186,6 +187,7 @@ impl Hourmark {
             key_id: None,
             distance_m: None,
             accuracy_m: request.location.map(|l| l.accuracy_m),
+            geofence: None,
             device_id: Some(request.device_id.clone()),
             answer: StoredAnswer { status: 0, body: String::new() },
         };
@@ -281,7 +283,9 @@ impl Hourmark {
         record.activity_id = Some(activity.id);
         record.gate = Some(claims.gate);
         if let Some(loc) = request.location {
-            record.distance_m = Some(activity.location.distance_m(&LatLng { lat: loc.lat, lng: loc.lng }));
+            let distance = activity.location.distance_m(&LatLng { lat: loc.lat, lng: loc.lng });
+            record.distance_m = Some(distance);
+            record.geofence = Some(Geofence::judge(distance, loc.accuracy_m, f64::from(activity.radius_m)));
         }
 
         let earlier = self.presence(activity.id, record.volunteer_id).await?;

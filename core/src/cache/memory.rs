@@ -51,10 +51,25 @@ impl ActivityPresence {
     }
 }
 
+#[derive(Debug, Clone)]
+struct Counter {
+    hits: Arc<std::sync::atomic::AtomicU64>,
+    ttl: Duration,
+}
+
+struct CounterTtl;
+
+impl Expiry<String, Counter> for CounterTtl {
+    fn expire_after_create(&self, _key: &String, value: &Counter, _created_at: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
 /// Bounded in-process cache built on moka.
 #[derive(Clone)]
 pub struct MemoryCache {
     values: moka::future::Cache<String, Entry>,
+    counters: moka::future::Cache<String, Counter>,
     presence: moka::future::Cache<i64, Arc<Mutex<ActivityPresence>>>,
 }
 
@@ -75,6 +90,7 @@ impl MemoryCache {
     pub fn new() -> Self {
         Self {
             values: moka::future::Cache::builder().max_capacity(200_000).expire_after(PerEntryTtl).build(),
+            counters: moka::future::Cache::builder().max_capacity(200_000).expire_after(CounterTtl).build(),
             presence: moka::future::Cache::builder().max_capacity(1_000).time_to_idle(PRESENCE_TTL).build(),
         }
     }
@@ -102,6 +118,11 @@ impl Cache for MemoryCache {
     async fn delete(&self, key: &str) -> CacheResult<()> {
         self.values.invalidate(key).await;
         Ok(())
+    }
+
+    async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
+        let counter = self.counters.get_with(key.to_owned(), async { Counter { hits: Arc::default(), ttl } }).await;
+        Ok(counter.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
     }
 
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup> {

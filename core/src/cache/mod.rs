@@ -83,6 +83,9 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> CacheResult<()>;
     /// Removes a value.
     async fn delete(&self, key: &str) -> CacheResult<()>;
+    /// Adds one to the counter `key`, which lives for `ttl` from its first hit, and
+    /// returns the new count (rate limits count hits in fixed windows with this).
+    async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64>;
 
     /// One volunteer's presence at an activity.
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup>;

@@ -111,6 +111,23 @@ impl Cache for RedisCache {
         conn.del(self.value_key(key)).await.map_err(cache_error)
     }
 
+    async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // INCR and the expiry in one round trip; NX keeps the first hit's expiry.
+        let (hits, _): (u64, i64) = redis::pipe()
+            .atomic()
+            .incr(format!("{}:hits:{key}", self.prefix), 1)
+            .cmd("PEXPIRE")
+            .arg(format!("{}:hits:{key}", self.prefix))
+            .arg(millis)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await
+            .map_err(cache_error)?;
+        Ok(hits)
+    }
+
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup> {
         let mut conn = self.conn.clone();
         let (loaded, facts): (Option<String>, Option<String>) = redis::cmd("HMGET")

@@ -59,6 +59,8 @@ pub struct NewScan {
     pub distance_m: Option<f64>,
     /// The phone's reported accuracy, metres.
     pub accuracy_m: Option<f64>,
+    /// The geofence verdict, when a location was used.
+    pub geofence: Option<crate::geo::Geofence>,
     /// The device the scan came from.
     pub device_id: Option<String>,
     /// The exact answer, replayed for a retry with the same nonce.

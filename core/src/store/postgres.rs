@@ -451,10 +451,11 @@ impl Store for PostgresStore {
         // `returning` tells which rows were new.
         let rows = sqlx::query(
             r"insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
-                                client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer)
+                                client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer,
+                                geofence)
               select * from unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[],
                                    $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::smallint[],
-                                   $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[])
+                                   $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[])
               on conflict (volunteer_id, client_nonce) do nothing
               returning id",
         )
@@ -474,6 +475,7 @@ impl Store for PostgresStore {
         .bind(scans.iter().map(|s| s.device_id.as_deref()).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.answer.status as i16).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.answer.body.as_str()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.geofence.map(crate::geo::Geofence::as_str)).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
         let written: std::collections::HashSet<Uuid> =

@@ -1,0 +1,75 @@
+//! Rate limits: fixed windows counted in the cache, so every instance sharing Redis
+//! shares the counts. A cache outage fails open: refusing all logins because Redis is
+//! down would turn a speed problem into an outage.
+//!
+//! Limits are per client address for the unauthenticated endpoints (registration, login)
+//! and per volunteer for scanning. Scanning is deliberately not limited per address:
+//! mobile carriers put thousands of phones behind one address (CGNAT), and an event's
+//! Wi-Fi does the same.
+
+use std::time::Duration;
+
+use crate::error::CoreError;
+use crate::hourmark::Hourmark;
+
+/// At most `max` requests per `per`; `max = 0` turns the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Requests allowed per window.
+    pub max: u64,
+    /// The window.
+    pub per: Duration,
+}
+
+impl Limit {
+    /// `max` per minute.
+    pub const fn per_minute(max: u64) -> Self {
+        Self { max, per: Duration::from_secs(60) }
+    }
+}
+
+/// The limits in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Registrations per client address.
+    pub registration_per_client: Limit,
+    /// Logins (and bootstrap attempts) per client address.
+    pub login_per_client: Limit,
+    /// Scans per volunteer.
+    pub scans_per_volunteer: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            registration_per_client: Limit::per_minute(120),
+            login_per_client: Limit::per_minute(300),
+            scans_per_volunteer: Limit::per_minute(30),
+        }
+    }
+}
+
+impl Hourmark {
+    /// Counts one request by `subject` under `scope`; `rate_limited` with the seconds to
+    /// wait once the window's allowance is used up.
+    pub async fn limit(&self, scope: &str, subject: &str, limit: Limit) -> Result<(), CoreError> {
+        if limit.max == 0 {
+            return Ok(());
+        }
+        let window = i64::try_from(limit.per.as_secs().max(1)).unwrap_or(i64::MAX);
+        let now = self.now().timestamp();
+        let index = now.div_euclid(window);
+        let key = format!("limit:{scope}:{subject}:{index}");
+        let ttl = Duration::from_secs(u64::try_from(window).unwrap_or(u64::MAX).saturating_add(1));
+        match self.cache().hit(&key, ttl).await {
+            Ok(hits) if hits > limit.max => Err(CoreError::RateLimited {
+                retry_after_secs: u64::try_from((index + 1) * window - now).unwrap_or(1).max(1),
+            }),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, scope, "rate limit not checked: cache unavailable");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Rate limits: 429 with Retry-After, nothing written, windows reset, shared across
+//! instances through Redis.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, TestDatabase, next_resident_id, registration};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::event;
+
+async fn limited(backend: Backend, database: Arc<TestDatabase>, prefix: &str) -> TestApp {
+    TestApp::spawn_with(backend, database, prefix.to_owned(), |c| {
+        c.rate_registrations_per_minute = 3;
+        c.rate_scans_per_volunteer_per_minute = 2;
+        c.rate_logins_per_minute = 2;
+        c.dev_login = true;
+    })
+    .await
+}
+
+async fn limits_answer_429_and_reset(backend: Backend) {
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let app = limited(backend, database, &Uuid::new_v4().simple().to_string()).await;
+    // The clock sits at the start of a minute, so the window is whole.
+    let e = event(&app, "toggle").await; // one registration
+    app.volunteer("二号", "13500000002").await;
+    app.volunteer("三号", "13500000003").await;
+    let refused = app.post("/mp/v1/volunteers", None, registration("四号", "13500000004", &next_resident_id())).await;
+    refused.expect_problem(429, "rate_limited");
+    let retry_after = app
+        .client
+        .post(app.url("/mp/v1/volunteers"))
+        .json(&registration("四号", "13500000004", &next_resident_id()))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(retry_after.headers()["retry-after"], "60");
+    app.advance(Duration::seconds(60));
+    // Nothing was written by the refusals: the phone is free.
+    app.post("/mp/v1/volunteers", None, registration("四号", "13500000004", &next_resident_id()))
+        .await
+        .expect_status(201);
+
+    // Scans: per volunteer, not recorded when refused, others unaffected.
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    app.scan(&e.volunteer, &url).await.expect_problem(409, "repeat_scan");
+    app.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
+    assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    let (other_id, other) = app.volunteer("五号", "13500000005").await;
+    app.scan(&other, &url).await.expect_status(200);
+    assert_eq!(app.scans_recorded(other_id).await, 1);
+
+    // Logins per client address.
+    for _ in 0..2 {
+        app.post("/mp/v1/login/dev", None, json!({"phone": "13500000005"})).await.expect_status(200);
+    }
+    app.post("/mp/v1/login/dev", None, json!({"phone": "13500000005"})).await.expect_problem(429, "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_429_and_reset_sqlite() {
+    limits_answer_429_and_reset(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_429_and_reset_postgres() {
+    limits_answer_429_and_reset(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_redis_share_the_counts() {
+    let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let prefix = Uuid::new_v4().simple().to_string();
+    let a = limited(Backend::Postgres, database.clone(), &prefix).await;
+    let b = limited(Backend::Postgres, database, &prefix).await;
+    a.post("/mp/v1/volunteers", None, registration("甲", "13500000011", &next_resident_id())).await.expect_status(201);
+    b.post("/mp/v1/volunteers", None, registration("乙", "13500000012", &next_resident_id())).await.expect_status(201);
+    a.post("/mp/v1/volunteers", None, registration("丙", "13500000013", &next_resident_id())).await.expect_status(201);
+    b.post("/mp/v1/volunteers", None, registration("丁", "13500000014", &next_resident_id()))
+        .await
+        .expect_problem(429, "rate_limited");
+}
