@@ -106,7 +106,7 @@ where
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|hop| hop.trim().parse().ok())
-                .last()
+                .next_back()
         {
             return Ok(Self(ip));
         }

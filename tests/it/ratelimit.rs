@@ -83,3 +83,24 @@ async fn instances_sharing_redis_share_the_counts() {
         .await
         .expect_problem(429, "rate_limited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
+    let database = Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, database, Uuid::new_v4().simple().to_string(), |c| {
+        c.rate_registrations_per_minute = 1;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    let register = |phone: &'static str, forwarded: &'static str| {
+        app.client
+            .post(app.url("/mp/v1/volunteers"))
+            .header("x-forwarded-for", forwarded)
+            .json(&registration("甲", phone, &next_resident_id()))
+            .send()
+    };
+    // The proxy appends the real client last; what the client itself claims comes first.
+    assert_eq!(register("13500000021", "10.9.9.9, 203.0.113.1").await.expect("sent").status().as_u16(), 201);
+    assert_eq!(register("13500000022", "203.0.113.2").await.expect("sent").status().as_u16(), 201);
+    assert_eq!(register("13500000023", "10.9.9.9, 203.0.113.1").await.expect("sent").status().as_u16(), 429);
+}
