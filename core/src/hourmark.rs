@@ -535,7 +535,9 @@ impl Hourmark {
             birth_month,
             id_type: id_number.id_type(),
             id_number_sealed: seal(PiiField::IdNumber, id_number.as_str())?,
-            id_number_lookup: vault.lookup(PiiField::IdNumber, id_number.as_str()),
+            // The document type is part of what is unique: a passport and a permit may share digits.
+            id_number_lookup: vault
+                .lookup(PiiField::IdNumber, &format!("{}:{}", id_number.id_type().as_str(), id_number.as_str())),
             phone_sealed: seal(PiiField::Phone, &phone)?,
             phone_lookup: vault.lookup(PiiField::Phone, &phone),
             skills,

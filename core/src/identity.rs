@@ -114,8 +114,8 @@ pub struct Staff {
 }
 
 /// A volunteer as shown: to themselves in full, to everyone else with the ID and phone
-/// numbers masked (ID 6 + **** + 4, phone 3 + **** + 4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// numbers masked (ID 6 + **** + 4, phone 3 + **** + 4). `Debug` never shows the numbers.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VolunteerProfile {
     /// Internal id.
     pub id: i64,
@@ -136,6 +136,16 @@ pub struct VolunteerProfile {
     pub phone: String,
     /// Skills (特长), as the volunteer listed them.
     pub skills: Vec<String>,
+}
+
+impl std::fmt::Debug for VolunteerProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VolunteerProfile")
+            .field("id", &self.id)
+            .field("volunteer_number", &self.volunteer_number)
+            .field("id_type", &self.id_type)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a consent is for. Each is asked and recorded separately.
@@ -190,13 +200,19 @@ pub struct ConsentRecord {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// A WeChat account (for this mini program) to bind to a volunteer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A WeChat account (for this mini program) to bind to a volunteer. `Debug` hides the ids.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeChatIdentity {
     /// The user's id within this app.
     pub openid: String,
     /// The user's id across the organisation's apps, when WeChat gives one.
     pub unionid: Option<String>,
+}
+
+impl std::fmt::Debug for WeChatIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeChatIdentity(<redacted>)")
+    }
 }
 
 /// A volunteer row as stored: personal numbers sealed.

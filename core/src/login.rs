@@ -21,20 +21,32 @@ use crate::wechat::WeChatError;
 /// How long a registration ticket stays good.
 const TICKET_TTL: Duration = Duration::minutes(30);
 
-/// A WeChat login request.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A WeChat login request. `Debug` hides the code.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeChatLoginRequest {
     /// The code from `wx.login` (single use, valid five minutes).
     pub code: String,
 }
 
-/// A development login request (only when the server enables it).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A development login request (only when the server enables it). `Debug` hides the phone.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevLoginRequest {
     /// A registered volunteer's phone number.
     pub phone: String,
+}
+
+impl std::fmt::Debug for WeChatLoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeChatLoginRequest(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for DevLoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DevLoginRequest(<redacted>)")
+    }
 }
 
 /// The answer to a login.

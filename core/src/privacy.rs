@@ -13,13 +13,17 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::{Hourmark, MyData};
-use crate::identity::consent::{ConsentState, ScanPermission, age_band, latest_birth_date};
+use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
-use crate::identity::{ConsentPurpose, ConsentRecord, IdNumber, normalise_phone, validate_person_name};
+use crate::identity::{
+    ConsentPurpose, ConsentRecord, IdNumber, StoredVolunteer, normalise_phone, validate_person_name,
+};
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
-const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(600);
+/// Short on purpose: a permission computed from a history read just before a consent
+/// change can be written back after that change dropped it; this bounds how long.
+const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(60);
 
 /// A change of one consent.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -90,6 +94,17 @@ impl Hourmark {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "relation 须为 1 至 20 个字符"));
         }
         let phone = normalise_phone(&consent.guardian_phone)?;
+        let v = self
+            .store()
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
+        if self.age_band_of(&v) == AgeBand::Adult {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "成年志愿者无需监护人同意"));
+        }
+        if self.vault().lookup(PiiField::Phone, &phone) == v.phone_lookup {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "监护人手机号不能与志愿者本人相同"));
+        }
         let detail = serde_json::json!({ "name": name, "relation": relation, "phone": phone }).to_string();
         let sealed =
             self.vault().seal(PiiField::GuardianDetail, &detail).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -135,19 +150,22 @@ impl Hourmark {
             .get_volunteer(volunteer_id)
             .await?
             .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
+        let state = ConsentState::from_history(&self.store().consents(volunteer_id).await?);
+        Ok(ScanPermission::decide(state, self.age_band_of(&v)))
+    }
+
+    /// A volunteer's age band today: from the exact birth date when the ID carries one,
+    /// else the youngest the birth month allows.
+    fn age_band_of(&self, v: &StoredVolunteer) -> AgeBand {
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-        // The exact birth date when the ID carries one, else the youngest the month allows.
         let exact = self
             .vault()
             .open(PiiField::IdNumber, &v.id_number_sealed)
             .ok()
             .and_then(|plain| IdNumber::parse(v.id_type, &plain, today).ok())
             .and_then(|n| n.birth_date());
-        let birth = exact
-            .or_else(|| latest_birth_date(&v.birth_month))
-            .ok_or_else(|| CoreError::Internal("a stored birth month does not parse".into()))?;
-        let state = ConsentState::from_history(&self.store().consents(volunteer_id).await?);
-        Ok(ScanPermission::decide(state, age_band(birth, today)))
+        // An unreadable birth month is treated as a child's: the protective default.
+        exact.or_else(|| latest_birth_date(&v.birth_month)).map_or(AgeBand::Under14, |birth| age_band(birth, today))
     }
 
     async fn forget_permission(&self, volunteer_id: i64) {

@@ -35,7 +35,7 @@ where
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => {
-            ApiError::refused(ErrorCode::InvalidBody, format!("请求内容有误：{}", e.body_text()))
+            ApiError::refused(ErrorCode::InvalidBody, format!("请求内容有误：{}", without_values(&e.body_text())))
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::refused(ErrorCode::MalformedJson, "请求内容不是有效的 JSON"),
         JsonRejection::MissingJsonContentType(_) => ApiError::code(ErrorCode::UnsupportedMediaType),
@@ -43,6 +43,36 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ApiError::refused(ErrorCode::PayloadTooLarge, "请求内容超过 16 KiB")
         }
         other => ApiError::refused(ErrorCode::MalformedJson, format!("无法读取请求内容：{}", other.body_text())),
+    }
+}
+
+/// serde's messages quote the offending value (`invalid type: integer `13800001234``):
+/// the field path and the expectation say enough, and a value may be an ID or phone number
+/// that must not travel back through gateways' logs.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '`' if !quoted => {
+                quoted = true;
+                out.push('…');
+            }
+            '`' => quoted = false,
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_values_are_dropped_from_messages() {
+        let m = "phone: invalid type: integer `13800001234`, expected a string at line 1 column 30";
+        assert_eq!(super::without_values(m), "phone: invalid type: integer …, expected a string at line 1 column 30");
+        assert_eq!(super::without_values("unknown field `extra`"), "unknown field …");
     }
 }
 

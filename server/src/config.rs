@@ -261,6 +261,11 @@ impl Config {
     pub fn key_ring(&self) -> anyhow::Result<KeyRing> {
         let spec = match &self.qr_keys {
             Some(Secret(spec)) => spec.clone(),
+            None if self.is_postgres() || self.production => {
+                bail!(
+                    "set HOURMARK_QR_KEYS: with PostgreSQL or in production every instance needs the same keys, from configuration"
+                )
+            }
             None => {
                 let path = self.data_dir.join("qr-keys");
                 match std::fs::read_to_string(&path) {
@@ -285,6 +290,10 @@ impl Config {
     pub fn pii_vault(&self) -> anyhow::Result<PiiVault> {
         let (keys, lookup) = match (&self.pii_keys, &self.pii_lookup_key) {
             (Some(Secret(k)), Some(Secret(l))) => (k.clone(), l.clone()),
+            (None, None) if self.is_postgres() || self.production => bail!(
+                "set HOURMARK_PII_KEYS and HOURMARK_PII_LOOKUP_KEY: with PostgreSQL or in production every instance \
+                 needs the same keys, from configuration (a generated key on one instance would lock the others out)"
+            ),
             (None, None) => {
                 let path = self.data_dir.join("pii-keys");
                 match std::fs::read_to_string(&path) {

@@ -137,7 +137,10 @@ on_both_backends! {
             .expect_problem(422, "invalid_body");
         let mut numeric_phone = hourmark_tests::registration("甲", "13500001234", &fresh_id);
         numeric_phone["phone"] = json!(13500001234_i64);
-        app.post("/mp/v1/volunteers", None, numeric_phone).await.expect_problem(422, "invalid_body");
+        let refused = app.post("/mp/v1/volunteers", None, numeric_phone).await;
+        refused.expect_problem(422, "invalid_body");
+        let detail = refused.body["detail"].as_str().expect("detail");
+        assert!(detail.contains("phone") && !detail.contains("13500001234"), "names the field, not the value: {detail}");
         let bad_activity = json!({
             "organisation_id": e.organisation_id, "name": "x", "category": "gardening", "recipients": "r",
             "content": "c", "address": "a", "location": {"lat": 25.0, "lng": 102.0}, "radius_m": 100,

@@ -62,6 +62,11 @@ on_both_backends! {
             }
         }
         let (id, token) = under_14.expect("first case");
+        // The child's own phone is not a guardian's, and adults need no guardian.
+        let own = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13600000001", "notice_version": "2026-11"});
+        app.post("/mp/v1/me/guardian-consent", Some(&token), own).await.expect_problem(422, "invalid_body");
+        let adult = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
+        app.post("/mp/v1/me/guardian-consent", Some(&e.volunteer), adult).await.expect_problem(422, "invalid_body");
         let consent = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
         let mine = app.post("/mp/v1/me/guardian-consent", Some(&token), consent).await;
         mine.expect_status(200);

@@ -45,10 +45,15 @@ async fn limits_answer_429_and_reset(backend: Backend) {
 
     // Scans: per volunteer, not recorded when refused, others unaffected.
     let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
-    app.scan(&e.volunteer, &url).await.expect_status(200);
+    let first_nonce = Uuid::new_v4();
+    let first = app.scan_with_nonce(&e.volunteer, &url, first_nonce).await;
+    first.expect_status(200);
     app.scan(&e.volunteer, &url).await.expect_problem(409, "repeat_scan");
     app.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
     assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    // Over the limit, a retry of a recorded scan still gets its original answer.
+    let retry = app.scan_with_nonce(&e.volunteer, &url, first_nonce).await;
+    assert_eq!(retry.raw, first.raw);
     let (other_id, other) = app.volunteer("五号", "13500000005").await;
     app.scan(&other, &url).await.expect_status(200);
     assert_eq!(app.scans_recorded(other_id).await, 1);

@@ -143,6 +143,30 @@ impl Hourmark {
     /// they have not allowed. Without location consent the position is dropped unread.
     pub async fn scan(&self, volunteer_id: i64, mut request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
+        match self.may_scan(volunteer_id).await {
+            Ok(location) => {
+                if !location {
+                    request.location = None;
+                }
+            }
+            Err(refusal) => {
+                // A retry of a scan recorded before the limit or the consent change still
+                // gets its original answer.
+                return match self.store().find_scan_answer(volunteer_id, request.nonce).await {
+                    Ok(Some(stored)) => Ok(stored),
+                    _ => Err(refusal),
+                };
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request).await })
+            .await
+            .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+    }
+
+    /// The checks that come before a scan is even judged: the rate limit and consent.
+    /// `Ok(location allowed)`.
+    async fn may_scan(&self, volunteer_id: i64) -> Result<bool, CoreError> {
         self.limit("scan", &volunteer_id.to_string(), self.settings().rate_limits.scans_per_volunteer).await?;
         let permission = self.scan_permission(volunteer_id).await?;
         if !permission.record {
@@ -157,13 +181,7 @@ impl Hourmark {
                 "未满十八周岁的志愿者须经监护人同意后方可参加活动",
             ));
         }
-        if !permission.location {
-            request.location = None;
-        }
-        let this = self.clone();
-        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request).await })
-            .await
-            .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+        Ok(permission.location)
     }
 
     #[tracing::instrument(skip_all, fields(volunteer_id, nonce = %request.nonce))]

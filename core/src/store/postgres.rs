@@ -341,7 +341,7 @@ impl Store for PostgresStore {
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>> {
         let rows = sqlx::query(
             r"select purpose, granted, notice_version, recorded_at from consent
-              where volunteer_id = $1 order by recorded_at, id",
+              where volunteer_id = $1 order by id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.pool)
