@@ -555,6 +555,7 @@ impl Hourmark {
         };
         let token =
             self.issue_token(Principal::Volunteer { id: stored.id }, self.inner.settings.volunteer_token_ttl).await?;
+        self.share_permission(&stored, &consents).await;
         Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
     }
 

@@ -21,9 +21,13 @@ use crate::identity::{
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
-/// Short on purpose: a permission computed from a history read just before a consent
-/// change can be written back after that change dropped it; this bounds how long.
-const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(60);
+/// Long, so a crowd's permissions do not all expire together and send every volunteer's
+/// consent history to the database at once (that stampede cost seconds of latency under
+/// load). Changes drop the entry explicitly instead, twice (see `forget_permission`).
+const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(3600);
+/// A permission computed from a history read just before a change can be written back just
+/// after the change dropped it; dropping it again this much later clears such a write.
+const SECOND_FORGET_AFTER: StdDuration = StdDuration::from_secs(2);
 
 /// A change of one consent.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -144,6 +148,18 @@ impl Hourmark {
         Ok(permission)
     }
 
+    /// Caches the permission of a volunteer just registered: they usually scan at once,
+    /// and an arrival burst of fresh registrations must not read every consent history.
+    pub(crate) async fn share_permission(&self, v: &StoredVolunteer, consents: &[ConsentRecord]) {
+        let permission = ScanPermission::decide(ConsentState::from_history(consents), self.age_band_of(v));
+        if let Ok(bytes) = serde_json::to_vec(&permission)
+            && let Err(e) = self.inner().cache.set(&format!("permission:{}", v.id), &bytes, SHARED_PERMISSION_TTL).await
+        {
+            tracing::warn!(error = %e, "could not cache a scan permission");
+        }
+        self.inner().local_permissions.insert(v.id, permission).await;
+    }
+
     async fn compute_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
         let v = self
             .store()
@@ -169,6 +185,15 @@ impl Hourmark {
     }
 
     async fn forget_permission(&self, volunteer_id: i64) {
+        self.forget_permission_once(volunteer_id).await;
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(SECOND_FORGET_AFTER).await;
+            this.forget_permission_once(volunteer_id).await;
+        });
+    }
+
+    async fn forget_permission_once(&self, volunteer_id: i64) {
         self.inner().local_permissions.invalidate(&volunteer_id).await;
         if let Err(e) = self.inner().cache.delete(&format!("permission:{volunteer_id}")).await {
             tracing::warn!(error = %e, volunteer_id, "could not drop a cached scan permission");

@@ -40,20 +40,12 @@ redis.call('PEXPIRE', key, ARGV[1])
 return 1
 ";
 
-/// Counts a hit; the first hit of a key sets its lifetime. KEYS[1]: the counter. ARGV[1]: ms.
-const HIT_SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-";
-
 /// Redis behind a self-reconnecting multiplexed connection, every key under a prefix.
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     merge: redis::Script,
-    hit_script: redis::Script,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -74,12 +66,7 @@ impl RedisCache {
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(5)));
         let conn = ConnectionManager::new_with_config(client, config).await.map_err(cache_error)?;
-        Ok(Self {
-            conn,
-            prefix: prefix.to_owned(),
-            merge: redis::Script::new(MERGE_SCRIPT),
-            hit_script: redis::Script::new(HIT_SCRIPT),
-        })
+        Ok(Self { conn, prefix: prefix.to_owned(), merge: redis::Script::new(MERGE_SCRIPT) })
     }
 
     fn value_key(&self, key: &str) -> String {
@@ -126,15 +113,15 @@ impl Cache for RedisCache {
 
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
         let mut conn = self.conn.clone();
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        // INCR and, on the first hit, the expiry: one round trip, and no PEXPIRE NX (Redis 7+).
-        let hits: u64 = self
-            .hit_script
-            .key(format!("{}:hits:{key}", self.prefix))
-            .arg(millis)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(cache_error)?;
+        let key = format!("{}:hits:{key}", self.prefix);
+        // A plain INCR on the hot path (cheaper for Redis than a script); the first hit
+        // sets the lifetime. Should a process die between the two, the key only outlives
+        // its window, which is never counted again: it can never block anyone.
+        let hits: u64 = conn.incr(&key, 1).await.map_err(cache_error)?;
+        if hits == 1 {
+            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+            let _: bool = conn.pexpire(&key, millis).await.map_err(cache_error)?;
+        }
         Ok(hits)
     }
 
