@@ -543,18 +543,22 @@ impl Hourmark {
             skills,
             device_id,
         };
+        let bearer = BearerToken::generate()?;
+        let expires_at = now + self.inner.settings.volunteer_token_ttl;
         let mut attempts = 0;
         let stored = loop {
             row.volunteer_number = new_volunteer_number()?;
-            match self.inner.store.create_volunteer(&row, &consents, wechat.as_ref(), now).await {
+            let token = (&bearer.hash(), expires_at);
+            match self.inner.store.create_volunteer(&row, &consents, wechat.as_ref(), token, now).await {
                 Err(CoreError::Internal(m)) if m == crate::store::VOLUNTEER_NUMBER_TAKEN && attempts < 5 => {
                     attempts += 1
                 }
                 other => break other?,
             }
         };
-        let token =
-            self.issue_token(Principal::Volunteer { id: stored.id }, self.inner.settings.volunteer_token_ttl).await?;
+        let grant = TokenGrant { principal: Principal::Volunteer { id: stored.id }, expires_at };
+        self.share_grant(&bearer.hash(), &grant).await;
+        let token = IssuedToken { access_token: bearer.expose().to_owned(), expires_at };
         self.share_permission(&stored, &consents).await;
         Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
     }

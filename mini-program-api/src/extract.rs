@@ -69,6 +69,19 @@ fn without_values(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: std::net::IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let other: std::net::IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(super::rate_subject(a), super::rate_subject(b));
+        assert_ne!(super::rate_subject(a), super::rate_subject(other));
+        let v4: std::net::IpAddr = "203.0.113.7".parse().expect("ip");
+        assert_eq!(super::rate_subject(v4), v4);
+        let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().expect("ip");
+        assert_eq!(super::rate_subject(mapped), v4);
+    }
+
+    #[test]
     fn quoted_values_are_dropped_from_messages() {
         let m = "phone: invalid type: integer `13800001234`, expected a string at line 1 column 30";
         assert_eq!(super::without_values(m), "phone: invalid type: integer …, expected a string at line 1 column 30");
@@ -115,9 +128,25 @@ where
 }
 
 /// The client's address, for rate limits: the connection's peer, or the last
-/// `X-Forwarded-For` hop when the server is configured to trust its proxy.
+/// `X-Forwarded-For` hop when the server is configured to trust its proxy (only the last:
+/// what comes before it is whatever the client claimed). IPv6 addresses are cut to their
+/// /64, since one subscriber is usually given a whole /64.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub std::net::IpAddr);
+
+/// An address as rate limits count it: IPv4 as is, IPv6 by its /64 prefix.
+fn rate_subject(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
 
 impl<S> FromRequestParts<S> for ClientAddress
 where
@@ -135,17 +164,17 @@ where
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
-                .filter_map(|hop| hop.trim().parse().ok())
                 .next_back()
+                .and_then(|hop| hop.trim().parse().ok())
         {
-            return Ok(Self(ip));
+            return Ok(Self(rate_subject(ip)));
         }
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        Ok(Self(peer))
+        Ok(Self(rate_subject(peer)))
     }
 }
 

@@ -108,4 +108,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
     assert_eq!(register("13500000021", "10.9.9.9, 203.0.113.1").await.expect("sent").status().as_u16(), 201);
     assert_eq!(register("13500000022", "203.0.113.2").await.expect("sent").status().as_u16(), 201);
     assert_eq!(register("13500000023", "10.9.9.9, 203.0.113.1").await.expect("sent").status().as_u16(), 429);
+    // A last hop that does not parse is not skipped in favour of what the client wrote.
+    assert_eq!(register("13500000024", "203.0.113.9, unknown").await.expect("sent").status().as_u16(), 201);
+    assert_eq!(register("13500000025", "203.0.113.8, garbage").await.expect("sent").status().as_u16(), 429);
 }

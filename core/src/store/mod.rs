@@ -130,12 +130,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
     /// is reported as [`VOLUNTEER_NUMBER_TAKEN`] for the caller to draw another.
     /// With `wechat`, the WeChat account is bound in the same transaction; an account
-    /// already bound is `wechat_already_bound`.
+    /// already bound is `wechat_already_bound`. The volunteer's first bearer token
+    /// (`token`: hash and expiry) is stored in the same transaction too, so a registration
+    /// never commits without a way to sign in.
     async fn create_volunteer(
         &self,
         volunteer: &StoredVolunteer,
         consents: &[ConsentRecord],
         wechat: Option<&WeChatIdentity>,
+        token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer>;
     /// The volunteer a WeChat account is bound to.

@@ -214,6 +214,7 @@ impl Store for PostgresStore {
         v: &StoredVolunteer,
         consents: &[ConsentRecord],
         wechat: Option<&WeChatIdentity>,
+        token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.pool.begin().await?;
@@ -264,6 +265,15 @@ impl Store for PostgresStore {
             .await
             .map_err(volunteer_conflict)?;
         }
+        sqlx::query(
+            r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values ($1, $2, $3, $4)",
+        )
+        .bind(token.0.as_slice())
+        .bind(id)
+        .bind(at)
+        .bind(token.1)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(StoredVolunteer { id, ..v.clone() })
     }

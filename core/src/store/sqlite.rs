@@ -215,6 +215,7 @@ impl Store for SqliteStore {
         v: &StoredVolunteer,
         consents: &[ConsentRecord],
         wechat: Option<&WeChatIdentity>,
+        token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.write.begin().await?;
@@ -265,6 +266,15 @@ impl Store for SqliteStore {
             .await
             .map_err(volunteer_conflict)?;
         }
+        sqlx::query(
+            r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values (?1, ?2, ?3, ?4)",
+        )
+        .bind(token.0.as_slice())
+        .bind(id)
+        .bind(ms(at))
+        .bind(ms(token.1))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(StoredVolunteer { id, ..v.clone() })
     }
