@@ -380,6 +380,14 @@ impl Hourmark {
         format!("grant:{}", data_encoding::HEXLOWER.encode(hash))
     }
 
+    /// Drops a revoked token's grant from this instance and from the shared cache.
+    pub(crate) async fn forget_grant(&self, hash: &TokenHash) {
+        self.inner.local_grants.invalidate(hash).await;
+        if let Err(e) = self.inner.cache.delete(&Self::grant_key(hash)).await {
+            tracing::warn!(error = %e, "could not drop a revoked token from the cache");
+        }
+    }
+
     /// Puts a grant in the shared cache until it expires (at most a day). Best effort.
     async fn share_grant(&self, hash: &TokenHash, grant: &TokenGrant) {
         let ttl = (grant.expires_at - self.now()).to_std().unwrap_or_default().min(SHARED_GRANT_TTL);

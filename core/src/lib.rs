@@ -25,6 +25,7 @@ pub mod login;
 pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
+pub mod sessions;
 pub mod store;
 pub mod wechat;
 

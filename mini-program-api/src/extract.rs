@@ -182,6 +182,20 @@ where
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Principal);
 
+/// The bearer token's text, from the `Authorization` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "请先登录"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "Authorization 须为 Bearer 令牌"))
+}
+
 impl<S> FromRequestParts<S> for Caller
 where
     Hourmark: FromRef<S>,
@@ -191,17 +205,34 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let hourmark = Hourmark::from_ref(state);
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "请先登录"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::refused(ErrorCode::Unauthenticated, "Authorization 须为 Bearer 令牌"))?;
-        Ok(Self(hourmark.authenticate(token).await?))
+        Ok(Self(hourmark.authenticate(bearer(parts)?).await?))
+    }
+}
+
+/// The authenticated caller and the hash of the token they used: for listing and ending
+/// sessions, where "this session" matters.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentSession {
+    /// Who.
+    pub principal: Principal,
+    /// The hash of the token this request came with.
+    pub token_hash: hourmark_core::identity::TokenHash,
+}
+
+impl<S> FromRequestParts<S> for CurrentSession
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let hourmark = Hourmark::from_ref(state);
+        let text = bearer(parts)?;
+        let principal = hourmark.authenticate(text).await?;
+        let token = hourmark_core::identity::BearerToken::from_presented(text)
+            .ok_or_else(|| ApiError::code(ErrorCode::Unauthenticated))?;
+        Ok(Self { principal, token_hash: token.hash() })
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod extract;
 pub mod problem;
 mod routes;
+pub mod sessions;
 
 use hourmark_core::Hourmark;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,5 +21,5 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The mini-program routes, under `/mp/v1`, with their OpenAPI description.
 pub fn router() -> OpenApiRouter<Hourmark> {
-    routes::router()
+    routes::router().merge(sessions::volunteer_router())
 }

@@ -47,6 +47,7 @@ impl Modify for BearerAuth {
 pub fn api_router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
+        .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }
 

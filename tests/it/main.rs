@@ -14,6 +14,7 @@ mod login;
 mod openapi;
 mod ratelimit;
 mod scans;
+mod sessions;
 
 use hourmark_tests::TestApp;
 use serde_json::json;

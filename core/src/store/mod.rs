@@ -165,8 +165,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Looks a token up by hash (expired ones too: the caller judges expiry by its clock).
+    /// Looks a token up by hash (expired ones too: the caller judges expiry by its clock;
+    /// revoked ones never).
     async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>>;
+    /// A principal's unrevoked tokens (expired ones too), newest first.
+    async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>>;
+    /// Revokes a principal's tokens: those in `only`, or all when `only` is `None`.
+    /// Returns the hashes revoked now.
+    async fn revoke_access_tokens(
+        &self,
+        principal: &Principal,
+        only: Option<&TokenHash>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<TokenHash>>;
 
     /// Creates an activity from validated input.
     async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity>;
@@ -183,6 +194,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>>;
     /// How many scans (accepted and refused) a volunteer has made: for tests and audits.
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64>;
+}
+
+/// A stored session (bearer token) as its owner may see it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The token's hash.
+    pub hash: TokenHash,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The owner column and id of a principal's tokens.
+fn token_owner(principal: &Principal) -> (&'static str, i64) {
+    match principal {
+        Principal::Staff { id, .. } => ("staff_id", *id),
+        Principal::Volunteer { id } => ("volunteer_id", *id),
+    }
+}
+
+fn hash_from(bytes: Vec<u8>) -> StoreResult<TokenHash> {
+    bytes.try_into().map_err(|_| corrupt("token hash"))
 }
 
 /// Opens the store a URL names: `postgres://…` / `postgresql://…`, or `sqlite:…`.

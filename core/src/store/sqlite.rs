@@ -16,8 +16,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, corrupt, direction_str, is_unique_violation,
-    parse_direction, parse_skills, skills_json, volunteer_conflict,
+    AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
+    is_unique_violation, parse_direction, parse_skills, skills_json, token_owner, volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::error::{CoreError, ErrorCode};
@@ -399,7 +399,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             r"select t.expires_at, t.volunteer_id, s.id as staff_id, s.role, s.organisation_id
               from access_token t left join staff s on s.id = t.staff_id
-              where t.token_hash = ?1",
+              where t.revoked_at is null and t.token_hash = ?1",
         )
         .bind(hash.as_slice())
         .fetch_optional(&self.read)
@@ -414,6 +414,47 @@ impl Store for SqliteStore {
             },
         };
         Ok(Some(TokenGrant { principal, expires_at: from_ms(row.try_get("expires_at")?)? }))
+    }
+
+    async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>> {
+        let (column, id) = token_owner(principal);
+        let sql = if column == "staff_id" {
+            r"select token_hash, created_at, expires_at from access_token
+              where staff_id = ?1 and revoked_at is null order by created_at desc"
+        } else {
+            r"select token_hash, created_at, expires_at from access_token
+              where volunteer_id = ?1 and revoked_at is null order by created_at desc"
+        };
+        let rows = sqlx::query(sql).bind(id).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredSession {
+                    hash: hash_from(row.try_get("token_hash")?)?,
+                    created_at: from_ms(row.try_get("created_at")?)?,
+                    expires_at: from_ms(row.try_get("expires_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_access_tokens(
+        &self,
+        principal: &Principal,
+        only: Option<&TokenHash>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<TokenHash>> {
+        let (column, id) = token_owner(principal);
+        let sql = if column == "staff_id" {
+            r"update access_token set revoked_at = ?1
+              where staff_id = ?2 and revoked_at is null and (?3 is null or token_hash = ?3)
+              returning token_hash"
+        } else {
+            r"update access_token set revoked_at = ?1
+              where volunteer_id = ?2 and revoked_at is null and (?3 is null or token_hash = ?3)
+              returning token_hash"
+        };
+        let rows = sqlx::query(sql).bind(ms(at)).bind(id).bind(only.map(|h| h.to_vec())).fetch_all(&self.write).await?;
+        rows.into_iter().map(|row| hash_from(row.try_get("token_hash")?)).collect()
     }
 
     async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity> {

@@ -1,0 +1,91 @@
+//! Sessions: a principal's bearer tokens, listed and revoked. A session is shown by an id
+//! derived from the token's hash, never by the token. Revoking drops the grant from the
+//! shared cache and this instance's copy; other instances stop accepting it within their
+//! in-process grant lifetime (seconds).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::activity::shanghai_time;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::{Principal, TokenHash};
+
+/// One session as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Identifies the session (16 hex digits of its token's hash).
+    pub session_id: String,
+    /// When it began (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+    /// When it ends by itself (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub expires_at: DateTime<Utc>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// How many sessions a sign-out ended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignedOut {
+    /// Sessions ended.
+    pub ended: usize,
+}
+
+fn session_id(hash: &TokenHash) -> String {
+    data_encoding::HEXLOWER.encode(&hash[..8])
+}
+
+impl Hourmark {
+    /// The principal's live sessions, newest first.
+    pub async fn sessions(&self, principal: &Principal, current: &TokenHash) -> Result<Vec<SessionView>, CoreError> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .list_access_tokens(principal)
+            .await?
+            .into_iter()
+            .filter(|s| s.expires_at > now)
+            .map(|s| SessionView {
+                session_id: session_id(&s.hash),
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+                current: &s.hash == current,
+            })
+            .collect())
+    }
+
+    /// Ends one of the principal's sessions by its id.
+    pub async fn end_session(&self, principal: &Principal, id: &str) -> Result<SignedOut, CoreError> {
+        let target = self
+            .store()
+            .list_access_tokens(principal)
+            .await?
+            .into_iter()
+            .find(|s| session_id(&s.hash) == id)
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个会话"))?;
+        self.revoke(principal, Some(&target.hash)).await
+    }
+
+    /// Ends the current session, or every session of the principal.
+    pub async fn sign_out(
+        &self,
+        principal: &Principal,
+        current: &TokenHash,
+        everywhere: bool,
+    ) -> Result<SignedOut, CoreError> {
+        self.revoke(principal, (!everywhere).then_some(current)).await
+    }
+
+    async fn revoke(&self, principal: &Principal, only: Option<&TokenHash>) -> Result<SignedOut, CoreError> {
+        let revoked = self.store().revoke_access_tokens(principal, only, self.now()).await?;
+        for hash in &revoked {
+            self.forget_grant(hash).await;
+        }
+        Ok(SignedOut { ended: revoked.len() })
+    }
+}
