@@ -95,6 +95,10 @@ pub enum ErrorCode {
 
     /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
     RateLimited,
+    /// 403: the scan came from a device other than the one the volunteer bound; recorded as refused.
+    DeviceNotBound,
+    /// 409: the volunteer bound a device too recently to bind another.
+    DeviceRebindTooSoon,
 
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
@@ -105,7 +109,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 40] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -142,6 +146,8 @@ impl ErrorCode {
         Self::WrongDirection,
         Self::RepeatScan,
         Self::RateLimited,
+        Self::DeviceNotBound,
+        Self::DeviceRebindTooSoon,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -185,6 +191,8 @@ impl ErrorCode {
             Self::WrongDirection => "wrong_direction",
             Self::RepeatScan => "repeat_scan",
             Self::RateLimited => "rate_limited",
+            Self::DeviceNotBound => "device_not_bound",
+            Self::DeviceRebindTooSoon => "device_rebind_too_soon",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -216,6 +224,8 @@ impl ErrorCode {
             | Self::CodeNotYetValid => 422,
             Self::Internal => 500,
             Self::RateLimited => 429,
+            Self::DeviceNotBound => 403,
+            Self::DeviceRebindTooSoon => 409,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
@@ -271,6 +281,8 @@ impl ErrorCode {
             Self::WrongDirection => "签到/签退方向不符",
             Self::RepeatScan => "请勿重复扫码",
             Self::RateLimited => "请求过于频繁，请稍后再试",
+            Self::DeviceNotBound => "请使用已绑定的设备扫码",
+            Self::DeviceRebindTooSoon => "更换设备过于频繁",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -417,6 +429,8 @@ mod tests {
                 ("wrong_direction", 409),
                 ("repeat_scan", 409),
                 ("rate_limited", 429),
+                ("device_not_bound", 403),
+                ("device_rebind_too_soon", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

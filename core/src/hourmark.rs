@@ -54,6 +54,8 @@ pub struct Settings {
     pub dev_login: bool,
     /// Rate limits.
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// How long after binding a device a volunteer must wait to bind another.
+    pub device_rebind_cooldown: Duration,
     /// Whether to take the client address from the last `X-Forwarded-For` hop (only
     /// behind a proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -72,6 +74,7 @@ impl Default for Settings {
             wechat: None,
             dev_login: false,
             rate_limits: crate::ratelimit::RateLimits::default(),
+            device_rebind_cooldown: Duration::hours(24),
             trust_forwarded_for: false,
         }
     }
@@ -549,6 +552,7 @@ impl Hourmark {
             phone_sealed: seal(PiiField::Phone, &phone)?,
             phone_lookup: vault.lookup(PiiField::Phone, &phone),
             skills,
+            device_bound_at: device_id.as_ref().map(|_| now),
             device_id,
         };
         let bearer = BearerToken::generate()?;

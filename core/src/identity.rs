@@ -240,8 +240,10 @@ pub struct StoredVolunteer {
     pub phone_lookup: [u8; 32],
     /// Skills.
     pub skills: Vec<String>,
-    /// The device that registered.
+    /// The bound device: scans come from it.
     pub device_id: Option<String>,
+    /// When it was bound (re-binding has a cool-down).
+    pub device_bound_at: Option<DateTime<Utc>>,
 }
 
 /// Trims a name and checks its length.

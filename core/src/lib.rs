@@ -15,6 +15,7 @@
 
 pub mod activity;
 pub mod attendance;
+pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod error;

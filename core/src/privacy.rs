@@ -11,6 +11,7 @@ use std::time::Duration as StdDuration;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::{Hourmark, MyData};
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
@@ -144,20 +145,21 @@ impl Hourmark {
                 p
             }
         };
-        local.insert(volunteer_id, permission).await;
+        local.insert(volunteer_id, permission.clone()).await;
         Ok(permission)
     }
 
     /// Caches the permission of a volunteer just registered: they usually scan at once,
     /// and an arrival burst of fresh registrations must not read every consent history.
     pub(crate) async fn share_permission(&self, v: &StoredVolunteer, consents: &[ConsentRecord]) {
-        let permission = ScanPermission::decide(ConsentState::from_history(consents), self.age_band_of(v));
+        let mut permission = ScanPermission::decide(ConsentState::from_history(consents), self.age_band_of(v));
+        permission.device = v.device_id.clone();
         if let Ok(bytes) = serde_json::to_vec(&permission)
             && let Err(e) = self.inner().cache.set(&format!("permission:{}", v.id), &bytes, SHARED_PERMISSION_TTL).await
         {
             tracing::warn!(error = %e, "could not cache a scan permission");
         }
-        self.inner().local_permissions.insert(v.id, permission).await;
+        self.inner().local_permissions.insert(v.id, permission.clone()).await;
     }
 
     async fn compute_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
@@ -167,7 +169,9 @@ impl Hourmark {
             .await?
             .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
         let state = ConsentState::from_history(&self.store().consents(volunteer_id).await?);
-        Ok(ScanPermission::decide(state, self.age_band_of(&v)))
+        let mut permission = ScanPermission::decide(state, self.age_band_of(&v));
+        permission.device = v.device_id;
+        Ok(permission)
     }
 
     /// A volunteer's age band today: from the exact birth date when the ID carries one,
@@ -182,6 +186,44 @@ impl Hourmark {
             .and_then(|n| n.birth_date());
         // An unreadable birth month is treated as a child's: the protective default.
         exact.or_else(|| latest_birth_date(&v.birth_month)).map_or(AgeBand::Under14, |birth| age_band(birth, today))
+    }
+
+    /// Binds the volunteer to a new device, at most once per cool-down, audited.
+    pub async fn rebind_device(&self, volunteer_id: i64, device_id: &str) -> Result<(), CoreError> {
+        crate::hourmark::validate_device_id(Some(device_id))?;
+        let v = self
+            .store()
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
+        if v.device_id.as_deref() == Some(device_id) {
+            return Ok(());
+        }
+        let now = self.now();
+        if let Some(bound_at) = v.device_bound_at {
+            let allowed_from = bound_at + self.settings().device_rebind_cooldown;
+            if now < allowed_from {
+                return Err(CoreError::refused(
+                    ErrorCode::DeviceRebindTooSoon,
+                    format!(
+                        "更换设备过于频繁，请于 {} 之后再试",
+                        crate::activity::to_shanghai(allowed_from).format("%m月%d日 %H:%M")
+                    ),
+                ));
+            }
+        }
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "volunteer".into(),
+            actor_id: Some(volunteer_id),
+            action: "device_rebound".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: Some(volunteer_id),
+            detail: serde_json::json!({ "from": v.device_id, "to": device_id }),
+        };
+        self.store().rebind_device(volunteer_id, device_id, &audit).await?;
+        self.forget_permission(volunteer_id).await;
+        Ok(())
     }
 
     async fn forget_permission(&self, volunteer_id: i64) {

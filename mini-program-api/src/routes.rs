@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(my_data))
         .routes(routes!(change_consent))
         .routes(routes!(guardian_consent))
+        .routes(routes!(rebind_device))
         .routes(routes!(login_wechat))
         .routes(routes!(login_dev))
         .routes(routes!(scan))
@@ -172,6 +173,38 @@ pub(crate) async fn guardian_consent(
     Ok(axum::Json(hourmark.record_guardian_consent(volunteer_id, consent).await?))
 }
 
+/// The device to bind.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceBinding {
+    /// The new device's id, 1–64 printable ASCII characters.
+    pub device_id: String,
+}
+
+/// Bind a new device (a new phone). Scans then have to come from it. Allowed once per
+/// cool-down (24 hours by default) and written to the audit log.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/me/device",
+    tag = "volunteers",
+    request_body = DeviceBinding,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Bound"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`device_rebind_too_soon`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn rebind_device(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(binding): Json<DeviceBinding>,
+) -> Result<StatusCode, ApiError> {
+    hourmark.rebind_device(volunteer_id, &binding.device_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Scan a code.
 ///
 /// Send the scanned text with a fresh `nonce` (UUID) per scan; on a timeout, retry with
@@ -188,7 +221,7 @@ pub(crate) async fn guardian_consent(
     responses(
         (status = 200, description = "Checked in or out", body = ScanReceipt),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: not recorded; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),

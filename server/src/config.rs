@@ -95,6 +95,8 @@ pub struct Config {
     /// Scans per volunteer per minute (0: no limit). Not per address: carriers put
     /// thousands of phones behind one.
     pub rate_scans_per_volunteer_per_minute: u64,
+    /// Hours a volunteer must wait after binding a device before binding another.
+    pub device_rebind_cooldown_hours: i64,
     /// Take the client address from the last `X-Forwarded-For` hop: only behind a proxy
     /// that sets it, or clients could pick their own address.
     pub trust_forwarded_for: bool,
@@ -182,6 +184,7 @@ impl Default for Config {
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
             trust_forwarded_for: false,
+            device_rebind_cooldown_hours: 24,
             wechat_appid: None,
             wechat_secret: None,
             wechat_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
@@ -227,6 +230,9 @@ impl Config {
             if !(0..=24 * 60).contains(&v) {
                 bail!("{name} must be between 0 and 1440, not {v}");
             }
+        }
+        if !(0..=24 * 365).contains(&self.device_rebind_cooldown_hours) {
+            bail!("HOURMARK_DEVICE_REBIND_COOLDOWN_HOURS must be between 0 and 8760");
         }
         if self.dev_login && self.production {
             bail!("HOURMARK_DEV_LOGIN cannot be on when HOURMARK_PRODUCTION is set");
@@ -357,6 +363,7 @@ impl Config {
                 scans_per_volunteer: Limit::per_minute(self.rate_scans_per_volunteer_per_minute),
             },
             trust_forwarded_for: self.trust_forwarded_for,
+            device_rebind_cooldown: chrono::Duration::hours(self.device_rebind_cooldown_hours),
             ..Settings::default()
         }
     }

@@ -7,6 +7,7 @@ mod bootstrap;
 mod cache;
 mod codes;
 mod consent;
+mod device;
 mod durability;
 mod identity;
 mod instances;

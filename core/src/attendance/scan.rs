@@ -143,11 +143,12 @@ impl Hourmark {
     /// they have not allowed. Without location consent the position is dropped unread.
     pub async fn scan(&self, volunteer_id: i64, mut request: ScanRequest) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
-        match self.may_scan(volunteer_id).await {
-            Ok(location) => {
-                if !location {
+        let bound_device = match self.may_scan(volunteer_id).await {
+            Ok(permission) => {
+                if !permission.location {
                     request.location = None;
                 }
+                permission.device
             }
             Err(refusal) => {
                 // A retry of a scan recorded before the limit or the consent change still
@@ -157,16 +158,15 @@ impl Hourmark {
                     _ => Err(refusal),
                 };
             }
-        }
+        };
         let this = self.clone();
-        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request).await })
+        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request, bound_device).await })
             .await
             .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
     }
 
     /// The checks that come before a scan is even judged: the rate limit and consent.
-    /// `Ok(location allowed)`.
-    async fn may_scan(&self, volunteer_id: i64) -> Result<bool, CoreError> {
+    async fn may_scan(&self, volunteer_id: i64) -> Result<crate::identity::consent::ScanPermission, CoreError> {
         self.limit("scan", &volunteer_id.to_string(), self.settings().rate_limits.scans_per_volunteer).await?;
         let permission = self.scan_permission(volunteer_id).await?;
         if !permission.record {
@@ -181,11 +181,16 @@ impl Hourmark {
                 "未满十八周岁的志愿者须经监护人同意后方可参加活动",
             ));
         }
-        Ok(permission.location)
+        Ok(permission)
     }
 
     #[tracing::instrument(skip_all, fields(volunteer_id, nonce = %request.nonce))]
-    async fn scan_to_completion(&self, volunteer_id: i64, request: ScanRequest) -> Result<StoredAnswer, CoreError> {
+    async fn scan_to_completion(
+        &self,
+        volunteer_id: i64,
+        request: ScanRequest,
+        bound_device: Option<String>,
+    ) -> Result<StoredAnswer, CoreError> {
         let inner = self.inner();
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
         let _one_at_a_time = inner.scan_stripes[stripe].lock().await;
@@ -210,7 +215,14 @@ impl Hourmark {
             answer: StoredAnswer { status: 0, body: String::new() },
         };
 
-        let verdict = self.judge(&request, now, &mut record).await?;
+        let verdict = match bound_device {
+            // Another device: kept as a refused scan, the evidence of a shared account.
+            Some(bound) if bound != request.device_id => Ok(Err(Refusal {
+                code: ErrorCode::DeviceNotBound,
+                detail: "请使用已绑定的手机扫码；如已更换手机，请先在“我的”中更换绑定设备".into(),
+            })),
+            _ => self.judge(&request, now, &mut record).await,
+        }?;
         let appended = match verdict {
             Ok((receipt, fact)) => {
                 record.direction = Some(fact.direction);

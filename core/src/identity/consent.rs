@@ -78,7 +78,7 @@ impl ConsentState {
 }
 
 /// What the scan path needs to know about a volunteer, decided once and cached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanPermission {
     /// The record consent stands.
     pub record: bool,
@@ -86,6 +86,9 @@ pub struct ScanPermission {
     pub needs_guardian: bool,
     /// The phone's location may be used.
     pub location: bool,
+    /// The device scans must come from, when one is bound.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 impl ScanPermission {
@@ -97,6 +100,7 @@ impl ScanPermission {
             record: state.record,
             needs_guardian: !guardian_ok,
             location: state.location && (band != AgeBand::Under14 || state.guardian),
+            device: None,
         }
     }
 }
@@ -153,7 +157,7 @@ mod tests {
         let full = ConsentState { record: true, publicity: false, location: true, guardian: false };
         let with_guardian = ConsentState { guardian: true, ..full };
         let adult = ScanPermission::decide(full, AgeBand::Adult);
-        assert_eq!(adult, ScanPermission { record: true, needs_guardian: false, location: true });
+        assert_eq!(adult, ScanPermission { record: true, needs_guardian: false, location: true, device: None });
         let minor = ScanPermission::decide(full, AgeBand::Minor);
         assert!(minor.needs_guardian);
         assert!(minor.location, "a 14-17 year old's own location consent counts");
@@ -161,7 +165,7 @@ mod tests {
         assert!(child.needs_guardian);
         assert!(!child.location, "an under-14's location needs the guardian too");
         let child = ScanPermission::decide(with_guardian, AgeBand::Under14);
-        assert_eq!(child, ScanPermission { record: true, needs_guardian: false, location: true });
+        assert_eq!(child, ScanPermission { record: true, needs_guardian: false, location: true, device: None });
         let withdrawn = ScanPermission::decide(ConsentState { record: false, ..with_guardian }, AgeBand::Adult);
         assert!(!withdrawn.record);
     }

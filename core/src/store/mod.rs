@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::activity::{Activity, NewActivity};
 use crate::attendance::Direction;
+use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::error::ErrorCode;
 use crate::identity::{
@@ -149,6 +150,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
     /// A volunteer's consent history, oldest first.
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
+    /// Binds a volunteer to a device and records the audit entry, in one transaction.
+    async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()>;
+    /// Audit entries about a subject, oldest first.
+    async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>>;
     /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).
     async fn add_consent(
         &self,

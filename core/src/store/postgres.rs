@@ -13,6 +13,7 @@ use super::{
     is_unique_violation, parse_direction, parse_skills, skills_json, token_owner, volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
+use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
 use crate::identity::{
@@ -220,8 +221,9 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                    id_number_lookup, phone_sealed, phone_lookup, skills, device_id, created_at)
-              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                    id_number_lookup, phone_sealed, phone_lookup, skills, device_id, created_at,
+                                    device_bound_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
               returning id",
         )
         .bind(&v.volunteer_number)
@@ -236,6 +238,7 @@ impl Store for PostgresStore {
         .bind(skills_json(&v.skills))
         .bind(v.device_id.as_deref())
         .bind(at)
+        .bind(v.device_id.as_ref().map(|_| at))
         .fetch_one(&mut *tx)
         .await
         .map_err(volunteer_conflict)?;
@@ -278,6 +281,56 @@ impl Store for PostgresStore {
         Ok(StoredVolunteer { id, ..v.clone() })
     }
 
+    async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(r"update volunteer set device_id = $1, device_bound_at = $2 where id = $3")
+            .bind(device_id)
+            .bind(audit.at)
+            .bind(volunteer_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
+              values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(audit.at)
+        .bind(&audit.actor_kind)
+        .bind(audit.actor_id)
+        .bind(&audit.action)
+        .bind(&audit.subject_kind)
+        .bind(audit.subject_id)
+        .bind(audit.detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            r"select at, actor_kind, actor_id, action, subject_kind, subject_id, detail from audit_event
+              where subject_kind = $1 and subject_id = $2 order by id",
+        )
+        .bind(subject_kind)
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let detail: String = row.try_get("detail")?;
+                Ok(AuditEvent {
+                    at: row.try_get("at")?,
+                    actor_kind: row.try_get("actor_kind")?,
+                    actor_id: row.try_get("actor_id")?,
+                    action: row.try_get("action")?,
+                    subject_kind: row.try_get("subject_kind")?,
+                    subject_id: row.try_get("subject_id")?,
+                    detail: serde_json::from_str(&detail).map_err(|_| corrupt("audit detail"))?,
+                })
+            })
+            .collect()
+    }
+
     async fn add_consent(
         &self,
         volunteer_id: i64,
@@ -318,7 +371,7 @@ impl Store for PostgresStore {
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>> {
         let row = sqlx::query(
             r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
-                     phone_sealed, phone_lookup, skills, device_id
+                     phone_sealed, phone_lookup, skills, device_id, device_bound_at
               from volunteer where id = $1",
         )
         .bind(id)
@@ -345,6 +398,7 @@ impl Store for PostgresStore {
             phone_lookup: lookup("phone_lookup")?,
             skills: parse_skills(row.try_get("skills")?)?,
             device_id: row.try_get("device_id")?,
+            device_bound_at: row.try_get("device_bound_at")?,
         }))
     }
 
