@@ -17,8 +17,17 @@ use crate::hourmark::{Hourmark, MyData};
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
 use crate::identity::{
-    ConsentPurpose, ConsentRecord, IdNumber, StoredVolunteer, normalise_phone, validate_person_name,
+    ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
+    validate_person_name,
 };
+
+/// The staff id of an administrator.
+fn require_administrator(by: &Principal) -> Result<i64, CoreError> {
+    match by {
+        Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
+        _ => Err(CoreError::code(ErrorCode::Forbidden)),
+    }
+}
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
@@ -224,6 +233,39 @@ impl Hourmark {
         self.store().rebind_device(volunteer_id, device_id, &audit).await?;
         self.forget_permission(volunteer_id).await;
         Ok(())
+    }
+
+    /// A volunteer as staff see them: numbers masked. Administrators only, until officers'
+    /// regional scopes arrive.
+    pub async fn volunteer_for_staff(&self, by: &Principal, volunteer_id: i64) -> Result<VolunteerProfile, CoreError> {
+        require_administrator(by)?;
+        let data = self.my_data(volunteer_id).await?;
+        Ok(self.masked(data.volunteer))
+    }
+
+    /// A volunteer's personal data in clear, for staff: the read is written to the audit
+    /// log first, and nothing is shown if it cannot be.
+    pub async fn reveal_personal_data(&self, by: &Principal, volunteer_id: i64) -> Result<VolunteerProfile, CoreError> {
+        let staff_id = require_administrator(by)?;
+        let data = self.my_data(volunteer_id).await?;
+        self.store()
+            .add_audit(&AuditEvent {
+                at: self.now(),
+                actor_kind: "staff".into(),
+                actor_id: Some(staff_id),
+                action: "personal_data_read".into(),
+                subject_kind: "volunteer".into(),
+                subject_id: Some(volunteer_id),
+                detail: serde_json::json!({ "fields": ["id_number", "phone"] }),
+            })
+            .await?;
+        Ok(data.volunteer)
+    }
+
+    /// The audit log about a volunteer (administrators).
+    pub async fn volunteer_audit(&self, by: &Principal, volunteer_id: i64) -> Result<Vec<AuditEvent>, CoreError> {
+        require_administrator(by)?;
+        self.store().audit_events("volunteer", volunteer_id).await
     }
 
     async fn forget_permission(&self, volunteer_id: i64) {

@@ -31,6 +31,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(current_code_png))
         .routes(routes!(activity_sessions))
         .routes(routes!(activity_totals))
+        .routes(routes!(volunteer))
+        .routes(routes!(volunteer_personal_data))
+        .routes(routes!(volunteer_audit))
 }
 
 /// Health of the server process.
@@ -313,4 +316,62 @@ async fn activity_totals(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ActivityTotals>, ApiError> {
     Ok(axum::Json(hourmark.activity_totals(&by, id).await?))
+}
+
+/// A volunteer, with ID and phone numbers masked (administrators).
+#[utoipa::path(
+    get, path = "/api/v1/volunteers/{id}", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Volunteer id")),
+    responses(
+        (status = 200, body = hourmark_core::identity::VolunteerProfile),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn volunteer(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<hourmark_core::identity::VolunteerProfile>, ApiError> {
+    Ok(axum::Json(hourmark.volunteer_for_staff(&by, id).await?))
+}
+
+/// A volunteer's ID and phone numbers in clear (administrators). Every call is written to
+/// the audit log before anything is shown.
+#[utoipa::path(
+    get, path = "/api/v1/volunteers/{id}/personal-data", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Volunteer id")),
+    responses(
+        (status = 200, body = hourmark_core::identity::VolunteerProfile),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn volunteer_personal_data(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<hourmark_core::identity::VolunteerProfile>, ApiError> {
+    Ok(axum::Json(hourmark.reveal_personal_data(&by, id).await?))
+}
+
+/// The audit log about a volunteer: device changes, staff reads of their personal data
+/// (administrators).
+#[utoipa::path(
+    get, path = "/api/v1/volunteers/{id}/audit", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Volunteer id")),
+    responses(
+        (status = 200, body = Vec<hourmark_core::audit::AuditEvent>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn volunteer_audit(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<hourmark_core::audit::AuditEvent>>, ApiError> {
+    Ok(axum::Json(hourmark.volunteer_audit(&by, id).await?))
 }

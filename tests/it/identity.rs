@@ -107,3 +107,34 @@ on_both_backends! {
         app.post("/mp/v1/volunteers", None, registration("丙", "13700008888", &good)).await.expect_status(201);
     }
 }
+
+on_both_backends! {
+    async fn staff_see_masked_numbers_and_every_plaintext_read_is_audited(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let id = e.volunteer_id;
+        let masked = app.get(&format!("/api/v1/volunteers/{id}"), &e.admin).await;
+        masked.expect_status(200);
+        assert_eq!(masked.body["phone"], "138****1234");
+        assert!(masked.body["id_number"].as_str().is_some_and(|n| n.contains("********")));
+        assert!(app.get(&format!("/api/v1/volunteers/{id}/audit"), &e.admin).await.body.as_array().is_some_and(Vec::is_empty));
+
+        let clear = app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &e.admin).await;
+        clear.expect_status(200);
+        assert_eq!(clear.body["phone"], "13800001234");
+        let audit = app.get(&format!("/api/v1/volunteers/{id}/audit"), &e.admin).await;
+        audit.expect_status(200);
+        let entries = audit.body.as_array().expect("entries");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["action"], "personal_data_read");
+        assert_eq!(entries[0]["actor_kind"], "staff");
+        assert!(!String::from_utf8_lossy(&audit.raw).contains("13800001234"), "the log names fields, not values");
+
+        // Organisers and volunteers may not; and their attempts read nothing.
+        app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &e.organiser).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &e.volunteer).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/volunteers/{id}"), &e.organiser).await.expect_problem(403, "forbidden");
+        let audit = app.get(&format!("/api/v1/volunteers/{id}/audit"), &e.admin).await;
+        assert_eq!(audit.body.as_array().map(Vec::len), Some(1));
+        app.get("/api/v1/volunteers/424242/personal-data", &e.admin).await.expect_problem(404, "not_found");
+    }
+}

@@ -152,6 +152,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
     /// Binds a volunteer to a device and records the audit entry, in one transaction.
     async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()>;
+    /// Appends an audit entry on its own (for reads, which change nothing else).
+    async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
     /// Audit entries about a subject, oldest first.
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>>;
     /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).

@@ -307,6 +307,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
+              values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(ms(audit.at))
+        .bind(&audit.actor_kind)
+        .bind(audit.actor_id)
+        .bind(&audit.action)
+        .bind(&audit.subject_kind)
+        .bind(audit.subject_id)
+        .bind(audit.detail.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query(
             r"select at, actor_kind, actor_id, action, subject_kind, subject_id, detail from audit_event
