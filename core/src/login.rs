@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, IssuedToken};
+use crate::hourmark::{Hourmark, IssuedToken, MyData};
 use crate::identity::pii::PiiField;
 use crate::identity::{Principal, VolunteerProfile, WeChatIdentity, normalise_phone};
 use crate::wechat::WeChatError;
@@ -46,6 +46,20 @@ impl std::fmt::Debug for WeChatLoginRequest {
 impl std::fmt::Debug for DevLoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DevLoginRequest(<redacted>)")
+    }
+}
+
+/// A phone-number code from the mini program's `getPhoneNumber` button.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneBindingRequest {
+    /// The code (single use).
+    pub code: String,
+}
+
+impl std::fmt::Debug for PhoneBindingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhoneBindingRequest(<redacted>)")
     }
 }
 
@@ -146,6 +160,34 @@ impl Hourmark {
             registration_ticket: None,
             ticket_expires_at: None,
         })
+    }
+
+    /// Replaces the volunteer's phone number with the one WeChat has verified for them
+    /// (`getuserphonenumber`; WeChat's access token is cached and refreshed by the client).
+    pub async fn bind_wechat_phone(
+        &self,
+        volunteer_id: i64,
+        request: PhoneBindingRequest,
+    ) -> Result<MyData, CoreError> {
+        let client = self.settings().wechat.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatNotConfigured))?;
+        let phone = client.phone_number(&request.code).await.map_err(|e| wechat_refusal(&e))?;
+        if phone.country_code.trim_start_matches('+') != "86" {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "目前仅支持中国大陆手机号"));
+        }
+        let normalised = normalise_phone(&phone.pure_phone_number)?;
+        let sealed = self.vault().seal(PiiField::Phone, &normalised).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let lookup = self.vault().lookup(PiiField::Phone, &normalised);
+        let audit = crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "volunteer".into(),
+            actor_id: Some(volunteer_id),
+            action: "phone_bound".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: Some(volunteer_id),
+            detail: serde_json::json!({ "source": "wechat" }),
+        };
+        self.store().update_phone(volunteer_id, &sealed, &lookup, &audit).await?;
+        self.my_data(volunteer_id).await
     }
 
     /// Opens a registration ticket: the WeChat account it binds, if it is authentic and

@@ -7,7 +7,7 @@ use hourmark_core::Hourmark;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
-use hourmark_core::login::{DevLoginRequest, LoginAnswer, WeChatLoginRequest};
+use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
 use hourmark_core::privacy::{ConsentChange, GuardianConsent};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(change_consent))
         .routes(routes!(guardian_consent))
         .routes(routes!(rebind_device))
+        .routes(routes!(bind_phone))
         .routes(routes!(login_wechat))
         .routes(routes!(login_dev))
         .routes(routes!(scan))
@@ -171,6 +172,32 @@ pub(crate) async fn guardian_consent(
     Json(consent): Json<GuardianConsent>,
 ) -> Result<axum::Json<MyData>, ApiError> {
     Ok(axum::Json(hourmark.record_guardian_consent(volunteer_id, consent).await?))
+}
+
+/// Replace the phone number with the one WeChat verified (the code from the mini
+/// program's `getPhoneNumber` button). Written to the audit log.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/me/phone",
+    tag = "volunteers",
+    request_body = PhoneBindingRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyData),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`phone_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wechat_code_invalid`, `invalid_body` (not a mainland number)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`wechat_unavailable`, `wechat_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`wechat_busy`, `wechat_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`wechat_timeout`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn bind_phone(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(request): Json<PhoneBindingRequest>,
+) -> Result<axum::Json<MyData>, ApiError> {
+    Ok(axum::Json(hourmark.bind_wechat_phone(volunteer_id, request).await?))
 }
 
 /// The device to bind.

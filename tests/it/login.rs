@@ -141,3 +141,28 @@ async fn login_without_wechat_configured_and_the_development_login() {
     assert!(answer.body["access_token"].as_str().is_some());
     dev.post("/mp/v1/login/dev", None, json!({"phone": "13800001111"})).await.expect_problem(404, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wechat_verified_phone_number_replaces_the_old_one() {
+    let standin = StandIn::start().await;
+    let app = app_with_wechat(Backend::Sqlite, &standin, 2_000).await;
+    let (id, token) = app.volunteer("张三", "13800001234").await;
+    let (_, _) = app.volunteer("李四", "13900009999").await;
+    standin.add_phone_code("p1", "13700001111");
+    standin.add_phone_code("p2", "13700002222");
+    standin.add_phone_code("taken", "13900009999");
+
+    let bound = app.post("/mp/v1/me/phone", Some(&token), json!({"code": "p1"})).await;
+    bound.expect_status(200);
+    assert_eq!(bound.body["volunteer"]["phone"], "13700001111");
+    // WeChat's access token is fetched once and reused; an expired one is refreshed.
+    standin.expire_access_token();
+    app.post("/mp/v1/me/phone", Some(&token), json!({"code": "p2"})).await.expect_status(200);
+    assert_eq!(standin.token_fetches(), 2);
+    app.post("/mp/v1/me/phone", Some(&token), json!({"code": "p2"})).await.expect_problem(422, "wechat_code_invalid");
+    app.post("/mp/v1/me/phone", Some(&token), json!({"code": "taken"})).await.expect_problem(409, "phone_taken");
+    let mine = app.get("/mp/v1/me", &token).await;
+    assert_eq!(mine.body["volunteer"]["phone"], "13700002222", "a refused binding changed nothing");
+    let audit = app.hourmark.store().audit_events("volunteer", id).await.expect("audit");
+    assert_eq!(audit.iter().filter(|a| a.action == "phone_bound").count(), 2);
+}

@@ -152,6 +152,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
     /// Binds a volunteer to a device and records the audit entry, in one transaction.
     async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()>;
+    /// Replaces a volunteer's phone number and records the audit entry, in one transaction;
+    /// a number another volunteer has is `phone_taken`.
+    async fn update_phone(
+        &self,
+        volunteer_id: i64,
+        sealed: &str,
+        lookup: &[u8; 32],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     /// Appends an audit entry on its own (for reads, which change nothing else).
     async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
     /// Audit entries about a subject, oldest first.

@@ -107,6 +107,24 @@ fn organisation_from_row(row: &SqliteRow) -> StoreResult<Organisation> {
     Ok(Organisation { id: row.try_get("id")?, name: row.try_get("name")?, region_code: row.try_get("region_code")? })
 }
 
+/// Appends an audit entry on a connection (inside the caller's transaction, if any).
+async fn insert_audit(conn: &mut sqlx::SqliteConnection, audit: &AuditEvent) -> StoreResult<()> {
+    sqlx::query(
+        r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
+          values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(ms(audit.at))
+    .bind(&audit.actor_kind)
+    .bind(audit.actor_id)
+    .bind(&audit.action)
+    .bind(&audit.subject_kind)
+    .bind(audit.subject_id)
+    .bind(audit.detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -290,38 +308,34 @@ impl Store for SqliteStore {
             .bind(volunteer_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(ms(audit.at))
-        .bind(&audit.actor_kind)
-        .bind(audit.actor_id)
-        .bind(&audit.action)
-        .bind(&audit.subject_kind)
-        .bind(audit.subject_id)
-        .bind(audit.detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_phone(
+        &self,
+        volunteer_id: i64,
+        sealed: &str,
+        lookup: &[u8; 32],
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(r"update volunteer set phone_sealed = ?1, phone_lookup = ?2 where id = ?3")
+            .bind(sealed)
+            .bind(lookup.as_slice())
+            .bind(volunteer_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(volunteer_conflict)?;
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(ms(audit.at))
-        .bind(&audit.actor_kind)
-        .bind(audit.actor_id)
-        .bind(&audit.action)
-        .bind(&audit.subject_kind)
-        .bind(audit.subject_id)
-        .bind(audit.detail.to_string())
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let mut conn = self.write.acquire().await?;
+        insert_audit(&mut conn, audit).await
     }
 
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
