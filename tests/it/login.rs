@@ -40,9 +40,12 @@ async fn first_login_registers_then_logs_in(backend: Backend) {
     let registered = app.post("/mp/v1/volunteers", None, body).await;
     registered.expect_status(201);
     // A ticket binds one volunteer only.
-    let mut again = registration("李四", "13800006666", &next_resident_id());
+    let li_id = next_resident_id();
+    let mut again = registration("李四", "13800006666", &li_id);
     again["wechat_ticket"] = json!(ticket);
     app.post("/mp/v1/volunteers", None, again).await.expect_problem(409, "wechat_already_bound");
+    // The refused registration rolled back whole: 李四's ID and phone are still free.
+    app.post("/mp/v1/volunteers", None, registration("李四", "13800006666", &li_id)).await.expect_status(201);
 
     standin.add_login_code("code-2", "openid-zhang", Some("unionid-zhang"));
     let second = app.post("/mp/v1/login/wechat", None, json!({"code": "code-2"})).await;
