@@ -301,26 +301,7 @@ pub async fn scan_round(
             while !stop.now() {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(volunteer) = plan.volunteers.get(index) else { break };
-                let url = Arc::clone(&code.borrow());
-                let location = plan.location.map(|l| jitter(l, index));
-                // Open loop: wait for this scan's slot, and charge any lateness to its latency.
-                let lag = match &plan.pacer {
-                    Some(pacer) => {
-                        let slot = pacer.next_slot();
-                        tokio::time::sleep_until(slot.into()).await;
-                        Instant::now().saturating_duration_since(slot)
-                    }
-                    None => Duration::ZERO,
-                };
-                match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
-                    Ok(timed) => {
-                        tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
-                        if let Reply::Ok(receipt) = &timed.reply {
-                            tally.record_outcome(receipt.outcome);
-                        }
-                    }
-                    Err(e) => tally.record_transport_error(e),
-                }
+                scan_once(&api, &plan, &code, volunteer, index, &mut tally).await;
             }
             tally
         });
@@ -369,27 +350,9 @@ pub async fn scan_continuous(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let (round, index) = (i / count, i % count);
                 let Some(volunteer) = plan.volunteers.get(index) else { break };
-                let lag = match &plan.pacer {
-                    Some(pacer) => {
-                        let slot = pacer.next_slot();
-                        tokio::time::sleep_until(slot.into()).await;
-                        Instant::now().saturating_duration_since(slot)
-                    }
-                    None => Duration::ZERO,
-                };
                 let arrival = expected(u32::try_from(round).unwrap_or(u32::MAX)) == ScanOutcome::CheckedIn;
                 let tally = if arrival { &mut arrivals } else { &mut departures };
-                let url = Arc::clone(&code.borrow());
-                let location = plan.location.map(|l| jitter(l, index));
-                match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
-                    Ok(timed) => {
-                        tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
-                        if let Reply::Ok(receipt) = &timed.reply {
-                            tally.record_outcome(receipt.outcome);
-                        }
-                    }
-                    Err(e) => tally.record_transport_error(e),
-                }
+                scan_once(&api, &plan, &code, volunteer, index, tally).await;
             }
             (arrivals, departures)
         });
@@ -405,6 +368,37 @@ pub async fn scan_continuous(
         .min(usize::try_from(arrivals.requests + departures.requests).unwrap_or(usize::MAX));
     let rounds = u32::try_from(total.div_ceil(count)).unwrap_or(u32::MAX);
     Ok(Continuous { arrivals, departures, rounds, wall: started.elapsed() })
+}
+
+/// One phone's scan: waits for its slot when paced (open loop, lateness charged to the
+/// latency), sends the current code, and records the answer.
+async fn scan_once(
+    api: &Api,
+    plan: &ScanPlan,
+    code: &watch::Receiver<Arc<str>>,
+    volunteer: &Volunteer,
+    index: usize,
+    tally: &mut Tally,
+) {
+    let lag = match &plan.pacer {
+        Some(pacer) => {
+            let slot = pacer.next_slot();
+            tokio::time::sleep_until(slot.into()).await;
+            Instant::now().saturating_duration_since(slot)
+        }
+        None => Duration::ZERO,
+    };
+    let url = Arc::clone(&code.borrow());
+    let location = plan.location.map(|l| jitter(l, index));
+    match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
+        Ok(timed) => {
+            tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
+            if let Reply::Ok(receipt) = &timed.reply {
+                tally.record_outcome(receipt.outcome);
+            }
+        }
+        Err(e) => tally.record_transport_error(e),
+    }
 }
 
 /// Spreads the crowd over about 100 m around the gate, with the accuracy a phone reports
