@@ -283,6 +283,20 @@ pub mod shanghai_time {
         let s = String::deserialize(d)?;
         super::parse_local_or_offset(&s).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 date-time"))
     }
+
+    /// The same for optional instants.
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        /// Serialises as RFC 3339 in +08:00, or null.
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ on_both_backends! {
         assert_eq!(list[0]["volunteer_name"], "张三");
         assert_eq!(list[0]["minutes_credited"], 150);
         assert_eq!(list[0]["inside"], false);
+        assert_eq!(list[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:00:00+08:00", "times as people on site read them");
+        assert_eq!(list[0]["pairs"][0]["checked_out_at"], "2026-12-05T11:30:00+08:00");
 
         let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &e.organiser).await;
         totals.expect_status(200);

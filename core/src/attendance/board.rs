@@ -25,7 +25,8 @@ pub struct VolunteerSession {
     pub volunteer_name: String,
     /// Whether they are checked in now.
     pub inside: bool,
-    /// Since when, if inside.
+    /// Since when, if inside (+08:00).
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
     #[schema(value_type = Option<String>)]
     pub checked_in_at: Option<DateTime<Utc>>,
     /// Minutes from completed pairs.

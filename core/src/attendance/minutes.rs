@@ -121,6 +121,7 @@ pub struct MinutesReport {
     /// Check-in of the session still open at `now`. Always `None` when no `now` was given:
     /// a settlement has no one inside, the open check-in is reported as
     /// [`UnpairedReason::MissingOut`] instead.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
     pub open_since: Option<DateTime<Utc>>,
 }
 
@@ -136,16 +137,20 @@ impl MinutesReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CreditedPair {
     /// The check-in scan.
+    #[serde(serialize_with = "crate::activity::shanghai_time::serialize")]
     pub checked_in_at: DateTime<Utc>,
     /// The check-out scan; `None` for a session still open, credited provisionally up to
     /// `now`.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
     pub checked_out_at: Option<DateTime<Utc>>,
     /// Start of the credited part of the pair, after clipping to the credit window. `None`
     /// when nothing of the pair was credited: it lies outside the window, has zero length, or
     /// is excess.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
     pub credited_from: Option<DateTime<Utc>>,
     /// End of the credited part of the pair; `None` exactly when `credited_from` is. A
     /// credited part shorter than a minute is still reported, with 0 minutes.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
     pub credited_to: Option<DateTime<Utc>>,
     /// Whole minutes (floor) of the credited part.
     pub minutes: u32,
@@ -157,6 +162,7 @@ pub struct CreditedPair {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct UnpairedScan {
     /// When the scan happened.
+    #[serde(serialize_with = "crate::activity::shanghai_time::serialize")]
     pub at: DateTime<Utc>,
     /// Arrival or departure.
     pub direction: Direction,
@@ -1038,7 +1044,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({
-                "at": "2026-10-01T00:00:00Z",
+                "at": "2026-10-01T08:00:00+08:00",
                 "direction": "in",
                 "reason": "out_without_in",
             })
