@@ -142,6 +142,14 @@ pub struct Activity {
     pub code_mode: CodeMode,
     /// The staff member who created it.
     pub created_by: i64,
+    /// Whether its organisation may record now (approved, not revoked): check-in opens
+    /// only then.
+    #[serde(default = "approved_unless_known")]
+    pub organisation_approved: bool,
+}
+
+fn approved_unless_known() -> bool {
+    true
 }
 
 /// What staff send to create an activity.

@@ -40,6 +40,10 @@ pub enum ErrorCode {
     PhoneTaken,
     /// 409: an organisation with this name exists.
     OrganisationNameTaken,
+    /// 409: the activity's organisation is not approved (or was revoked): no check-in.
+    OrganisationNotApproved,
+    /// 409: the organisation is not in a state this step applies to.
+    OrganisationStatusConflict,
     /// 409: this ID number is already registered: one person, one volunteer.
     IdNumberTaken,
 
@@ -109,7 +113,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 42] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -122,6 +126,8 @@ impl ErrorCode {
         Self::BootstrapTokenInvalid,
         Self::PhoneTaken,
         Self::OrganisationNameTaken,
+        Self::OrganisationNotApproved,
+        Self::OrganisationStatusConflict,
         Self::IdNumberTaken,
         Self::IdNumberInvalid,
         Self::ConsentRequired,
@@ -167,6 +173,8 @@ impl ErrorCode {
             Self::BootstrapTokenInvalid => "bootstrap_token_invalid",
             Self::PhoneTaken => "phone_taken",
             Self::OrganisationNameTaken => "organisation_name_taken",
+            Self::OrganisationNotApproved => "organisation_not_approved",
+            Self::OrganisationStatusConflict => "organisation_status_conflict",
             Self::IdNumberTaken => "id_number_taken",
             Self::IdNumberInvalid => "id_number_invalid",
             Self::ConsentRequired => "consent_required",
@@ -224,6 +232,8 @@ impl ErrorCode {
             | Self::CodeNotYetValid => 422,
             Self::Internal => 500,
             Self::RateLimited => 429,
+            Self::OrganisationNotApproved => 409,
+            Self::OrganisationStatusConflict => 409,
             Self::DeviceNotBound => 403,
             Self::DeviceRebindTooSoon => 409,
             Self::ConsentWithdrawn => 403,
@@ -257,6 +267,8 @@ impl ErrorCode {
             Self::BootstrapTokenInvalid => "初始化令牌无效或已使用",
             Self::PhoneTaken => "该手机号已注册",
             Self::OrganisationNameTaken => "该组织名称已存在",
+            Self::OrganisationNotApproved => "该组织尚无记录资格",
+            Self::OrganisationStatusConflict => "组织当前状态不允许此操作",
             Self::IdNumberTaken => "该证件号码已注册",
             Self::IdNumberInvalid => "证件号码有误",
             Self::ConsentRequired => "需要您的同意",
@@ -405,6 +417,8 @@ mod tests {
                 ("bootstrap_token_invalid", 401),
                 ("phone_taken", 409),
                 ("organisation_name_taken", 409),
+                ("organisation_not_approved", 409),
+                ("organisation_status_conflict", 409),
                 ("id_number_taken", 409),
                 ("id_number_invalid", 422),
                 ("consent_required", 422),

@@ -171,9 +171,12 @@ pub struct NewStaff {
     pub name: String,
     /// Their role.
     pub role: StaffRole,
-    /// Required for organisers; must be absent for administrators.
+    /// Required for organisers; absent otherwise.
     #[serde(default)]
     pub organisation_id: Option<i64>,
+    /// Required for officers (GB/T 2260, six digits); absent otherwise.
+    #[serde(default)]
+    pub region_code: Option<String>,
 }
 
 /// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
@@ -445,13 +448,19 @@ impl Hourmark {
     pub async fn create_organisation(&self, by: &Principal, new: NewOrganisation) -> Result<Organisation, CoreError> {
         require_administrator(by)?;
         let new = new.validate()?;
-        self.inner.store.create_organisation(&new, self.now()).await
+        // Created by the installation's administrator: approved from the start. Others apply.
+        self.inner.store.create_organisation(&new, crate::identity::OrganisationStatus::Approved, self.now()).await
     }
 
     /// Lists organisations: all for administrators, their own for organisers.
     pub async fn list_organisations(&self, by: &Principal) -> Result<Vec<Organisation>, CoreError> {
         match by {
-            Principal::Staff { role: StaffRole::Administrator, .. } => self.inner.store.list_organisations().await,
+            Principal::Staff { role: StaffRole::Administrator, .. } => self.inner.store.list_organisations(None).await,
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let region = self.officer_region(*id).await?;
+                let all = self.inner.store.list_organisations(None).await?;
+                Ok(all.into_iter().filter(|o| crate::identity::region_covers(&region, &o.region_code)).collect())
+            }
             Principal::Staff { organisation_id: Some(id), .. } => {
                 Ok(self.inner.store.get_organisation(*id).await?.into_iter().collect())
             }
@@ -468,15 +477,23 @@ impl Hourmark {
             (StaffRole::Organiser, None) => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "组织人员须指定 organisation_id"));
             }
-            (StaffRole::Administrator, Some(_)) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员不属于任何组织"));
+            (StaffRole::Administrator | StaffRole::Officer, Some(_)) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员和民政工作人员不属于任何组织"));
             }
             (_, Some(id)) if self.inner.store.get_organisation(id).await?.is_none() => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
             }
             _ => {}
         }
-        let staff = self.inner.store.create_staff(&name, new.role, new.organisation_id, self.now()).await?;
+        let region = match (new.role, new.region_code.as_deref()) {
+            (StaffRole::Officer, Some(code)) if crate::identity::is_region_code(code) => Some(code),
+            (StaffRole::Officer, _) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "民政工作人员须指定 6 位 region_code"));
+            }
+            (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政工作人员有 region_code")),
+            (_, None) => None,
+        };
+        let staff = self.inner.store.create_staff(&name, new.role, new.organisation_id, region, self.now()).await?;
         let token = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
         Ok(StaffWithToken { staff, token })
     }
@@ -657,6 +674,14 @@ impl Hourmark {
         let activity = Arc::new(activity);
         self.inner.local_activities.insert(id, activity.clone()).await;
         Ok(Some(activity))
+    }
+
+    /// Drops an activity's cached snapshot here and in the shared cache.
+    pub(crate) async fn forget_activity(&self, id: i64) {
+        self.inner.local_activities.invalidate(&id).await;
+        if let Err(e) = self.inner.cache.delete(&format!("activity:{id}")).await {
+            tracing::warn!(error = %e, activity_id = id, "could not drop a cached activity");
+        }
     }
 
     /// An activity the caller may manage; others' activities are `not_found`, so their

@@ -24,6 +24,9 @@ pub enum StaffRole {
     Administrator,
     /// Staff of one organisation: creates activities, shows codes, watches attendance.
     Organiser,
+    /// A civil-affairs officer of one region: checks, approves and revokes recording
+    /// organisations there.
+    Officer,
 }
 
 impl StaffRole {
@@ -32,6 +35,7 @@ impl StaffRole {
         match self {
             Self::Administrator => "administrator",
             Self::Organiser => "organiser",
+            Self::Officer => "officer",
         }
     }
 
@@ -40,6 +44,7 @@ impl StaffRole {
         match s {
             "administrator" => Some(Self::Administrator),
             "organiser" => Some(Self::Organiser),
+            "officer" => Some(Self::Officer),
             _ => None,
         }
     }
@@ -65,7 +70,74 @@ pub enum Principal {
     },
 }
 
-/// A recording organisation (minimal here; its approval workflow comes later).
+/// What kind of recording organisation, which decides who approves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationKind {
+    /// Approved by the civil-affairs department one level above its region's.
+    #[default]
+    General,
+    /// A university volunteer group: approved through the provincial Youth League.
+    University,
+}
+
+/// Where an organisation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationStatus {
+    /// 申报: applied to its region's civil-affairs department.
+    Applied,
+    /// Checked by that department; waiting for approval by the level above.
+    Checked,
+    /// Approved: on the public list, may record.
+    Approved,
+    /// 撤销记录资格: may no longer record; its history stays.
+    Revoked,
+}
+
+impl OrganisationStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Checked => "checked",
+            Self::Approved => "approved",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "applied" => Some(Self::Applied),
+            "checked" => Some(Self::Checked),
+            "approved" => Some(Self::Approved),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+impl OrganisationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::General => "general",
+            Self::University => "university",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "general" => Some(Self::General),
+            "university" => Some(Self::University),
+            _ => None,
+        }
+    }
+}
+
+/// A recording organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Organisation {
     /// Its id.
@@ -74,6 +146,10 @@ pub struct Organisation {
     pub name: String,
     /// GB/T 2260 region code of the civil-affairs department it answers to.
     pub region_code: String,
+    /// General or university group.
+    pub kind: OrganisationKind,
+    /// Applied, checked, approved or revoked.
+    pub status: OrganisationStatus,
 }
 
 /// What an administrator sends to create an organisation.
@@ -84,6 +160,9 @@ pub struct NewOrganisation {
     pub name: String,
     /// Six-digit GB/T 2260 code, e.g. "530102" (Kunming, Wuhua district).
     pub region_code: String,
+    /// `general` (default) or `university`.
+    #[serde(default)]
+    pub kind: OrganisationKind,
 }
 
 impl NewOrganisation {
@@ -109,8 +188,42 @@ pub struct Staff {
     pub name: String,
     /// Their role.
     pub role: StaffRole,
-    /// Their organisation (none for administrators).
+    /// Their organisation (organisers only).
     pub organisation_id: Option<i64>,
+    /// Their region (officers only), GB/T 2260.
+    pub region_code: Option<String>,
+}
+
+/// Whether a region code is well formed: six digits.
+pub fn is_region_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The region one level above: county → prefecture (XXXX00), prefecture → province
+/// (XX0000), province → none.
+pub fn parent_region(code: &str) -> Option<String> {
+    if !is_region_code(code) || code.ends_with("0000") {
+        None
+    } else if code.ends_with("00") {
+        Some(format!("{}0000", &code[..2]))
+    } else {
+        Some(format!("{}00", &code[..4]))
+    }
+}
+
+/// Whether an officer of `officer_region` oversees `region`: a province its whole
+/// province, a prefecture its prefecture, a county itself.
+pub fn region_covers(officer_region: &str, region: &str) -> bool {
+    if !is_region_code(officer_region) || !is_region_code(region) {
+        return false;
+    }
+    if officer_region.ends_with("0000") {
+        officer_region[..2] == region[..2]
+    } else if officer_region.ends_with("00") {
+        officer_region[..4] == region[..4]
+    } else {
+        officer_region == region
+    }
 }
 
 /// A volunteer as shown: to themselves in full, to everyone else with the ID and phone
@@ -325,6 +438,20 @@ pub struct TokenGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_nest_province_prefecture_county() {
+        assert_eq!(parent_region("530102").as_deref(), Some("530100"));
+        assert_eq!(parent_region("530100").as_deref(), Some("530000"));
+        assert_eq!(parent_region("530000"), None);
+        assert_eq!(parent_region("53010"), None);
+        assert!(region_covers("530000", "530102"));
+        assert!(region_covers("530100", "530102"));
+        assert!(!region_covers("530100", "530202"));
+        assert!(region_covers("530102", "530102"));
+        assert!(!region_covers("530102", "530103"));
+        assert!(!region_covers("510000", "530102"));
+    }
 
     #[test]
     fn phone_numbers_are_normalised_or_refused() {

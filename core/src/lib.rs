@@ -23,6 +23,7 @@ pub mod geo;
 pub mod hourmark;
 pub mod identity;
 pub mod login;
+pub mod organisation;
 pub mod privacy;
 pub mod qr;
 pub mod ratelimit;

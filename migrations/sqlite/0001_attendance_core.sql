@@ -7,17 +7,36 @@ create table organisation (
     id integer constraint organisation_pk primary key,
     name text not null,
     region_code text not null,
+    -- University volunteer groups are approved through the provincial Youth League.
+    kind text not null default 'general' constraint organisation_kind_ck check (kind in ('general', 'university')),
+    -- 申报 (applied) → checked by the region's department → approved by the level above;
+    -- revoked (撤销记录资格) keeps all history. Created by an administrator: approved.
+    status text not null default 'approved'
+        constraint organisation_status_ck check (status in ('applied', 'checked', 'approved', 'revoked')),
     created_at integer not null,
     constraint organisation_name_uq unique (name)
+) strict;
+
+-- Every step of an organisation's approval and revocation, with who and why.
+create table organisation_event (
+    id integer constraint organisation_event_pk primary key,
+    organisation_id integer not null constraint organisation_event_organisation_fk references organisation (id),
+    staff_id integer,
+    action text not null,
+    reason text,
+    at integer not null
 ) strict;
 
 create table staff (
     id integer constraint staff_pk primary key,
     organisation_id integer constraint staff_organisation_fk references organisation (id),
     name text not null,
-    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser')),
+    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser', 'officer')),
+    -- A civil-affairs officer's GB/T 2260 region: province XX0000, prefecture XXXX00, county.
+    region_code text,
     created_at integer not null,
-    constraint staff_organiser_has_organisation_ck check (role = 'administrator' or organisation_id is not null)
+    constraint staff_organiser_has_organisation_ck check (role <> 'organiser' or organisation_id is not null),
+    constraint staff_officer_has_region_ck check ((role = 'officer') = (region_code is not null))
 ) strict;
 
 -- A volunteer. The ID and phone numbers are sealed (AEAD, key id inside each value; the

@@ -23,6 +23,11 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(health))
         .routes(routes!(bootstrap))
         .routes(routes!(create_organisation, list_organisations))
+        .routes(routes!(apply_organisation))
+        .routes(routes!(check_organisation))
+        .routes(routes!(approve_organisation))
+        .routes(routes!(revoke_organisation))
+        .routes(routes!(public_organisations))
         .routes(routes!(create_staff))
         .routes(routes!(create_activity))
         .routes(routes!(get_activity))
@@ -374,4 +379,98 @@ async fn volunteer_audit(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<hourmark_core::audit::AuditEvent>>, ApiError> {
     Ok(axum::Json(hourmark.volunteer_audit(&by, id).await?))
+}
+
+/// Apply (申报) as a recording organisation, to the civil-affairs department of
+/// `region_code`. No account needed; rate-limited per client address.
+#[utoipa::path(
+    post, path = "/api/v1/organisations/applications", tag = "organisations", request_body = NewOrganisation,
+    responses(
+        (status = 201, body = Organisation),
+        (status = 409, description = "`organisation_name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn apply_organisation(
+    State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
+    Json(new): Json<NewOrganisation>,
+) -> Result<(StatusCode, axum::Json<Organisation>), ApiError> {
+    hourmark.limit("register", &client.to_string(), hourmark.settings().rate_limits.registration_per_client).await?;
+    Ok((StatusCode::CREATED, axum::Json(hourmark.apply_organisation(new).await?)))
+}
+
+/// Check an application: an officer of the organisation's own region.
+#[utoipa::path(
+    post, path = "/api/v1/organisations/{id}/check", tag = "organisations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Organisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an officer, or not of this region", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such organisation in the officer's region", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_status_conflict`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn check_organisation(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Organisation>, ApiError> {
+    Ok(axum::Json(hourmark.check_organisation(&by, id).await?))
+}
+
+/// Approve a checked application: an officer one level above the organisation's region
+/// (a provincial officer, for the Youth League, for university groups).
+#[utoipa::path(
+    post, path = "/api/v1/organisations/{id}/approve", tag = "organisations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Organisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not the approving level", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_status_conflict`: not checked yet, or already decided", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn approve_organisation(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Organisation>, ApiError> {
+    Ok(axum::Json(hourmark.approve_organisation(&by, id).await?))
+}
+
+/// Revoke an organisation's recording qualification (撤销记录资格) with a reason: its
+/// activities stop taking scans at once; its history stays.
+#[utoipa::path(
+    post, path = "/api/v1/organisations/{id}/revoke", tag = "organisations", security(("bearer" = [])),
+    request_body = hourmark_core::organisation::Revocation,
+    params(("id" = i64, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Organisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_status_conflict`: already revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn revoke_organisation(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(revocation): Json<hourmark_core::organisation::Revocation>,
+) -> Result<axum::Json<Organisation>, ApiError> {
+    Ok(axum::Json(hourmark.revoke_organisation(&by, id, revocation).await?))
+}
+
+/// The public list of approved recording organisations.
+#[utoipa::path(
+    get, path = "/api/v1/public/organisations", tag = "organisations",
+    responses((status = 200, body = Vec<Organisation>))
+)]
+async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::Json<Vec<Organisation>>, ApiError> {
+    Ok(axum::Json(hourmark.approved_organisations().await?))
 }

@@ -13,6 +13,7 @@ mod identity;
 mod instances;
 mod login;
 mod openapi;
+mod organisations;
 mod ratelimit;
 mod scans;
 mod sessions;

@@ -102,6 +102,9 @@ pub fn decide(
     policy: &CheckinPolicy,
     now: DateTime<Utc>,
 ) -> Result<Accepted, Refusal> {
+    if !activity.organisation_approved {
+        return Err(Refusal::new(ErrorCode::OrganisationNotApproved, "该组织尚未获得或已被撤销记录资格，不能签到"));
+    }
     let gate_name = activity
         .gates
         .get(usize::from(claims.gate))
@@ -188,6 +191,7 @@ mod tests {
             gates: vec!["北门".into(), "南门".into()],
             code_mode: mode,
             created_by: 1,
+            organisation_approved: true,
         }
     }
 
@@ -308,6 +312,14 @@ mod tests {
         let out =
             decide(&claims(CodeDirection::Toggle, 0), &a, &late, &CheckinPolicy::default(), at("2026-12-06T01:00"));
         assert_eq!(out.expect("out").direction, Direction::Out);
+    }
+
+    #[test]
+    fn an_organisation_without_the_qualification_opens_no_check_in() {
+        let mut a = activity(CodeMode::Toggle);
+        a.organisation_approved = false;
+        let err = decide(&claims(CodeDirection::Toggle, 0), &a, &[], &CheckinPolicy::default(), at("2026-12-05T09:00"));
+        assert_eq!(err.expect_err("not approved").code, ErrorCode::OrganisationNotApproved);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::error::ErrorCode;
 use crate::identity::{
-    ConsentRecord, NewOrganisation, Organisation, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash,
-    WeChatIdentity,
+    ConsentRecord, NewOrganisation, Organisation, OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer,
+    TokenGrant, TokenHash, WeChatIdentity,
 };
 
 mod postgres;
@@ -111,19 +111,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> StoreResult<Option<Staff>>;
 
-    /// Creates an organisation; a taken name is `organisation_name_taken`.
-    async fn create_organisation(&self, new: &NewOrganisation, at: DateTime<Utc>) -> StoreResult<Organisation>;
+    /// Creates an organisation in `status`; a taken name is `organisation_name_taken`.
+    async fn create_organisation(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Organisation>;
+    /// Moves an organisation from one of `from` to `to`, recording who did it and why, in
+    /// one transaction. `None` when it was not in one of `from` (nothing changes).
+    #[allow(clippy::too_many_arguments)]
+    async fn change_organisation_status(
+        &self,
+        id: i64,
+        from: &[OrganisationStatus],
+        to: OrganisationStatus,
+        staff_id: i64,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Organisation>>;
+    /// The ids of an organisation's activities.
+    async fn activity_ids_of(&self, organisation_id: i64) -> StoreResult<Vec<i64>>;
     /// One organisation.
     async fn get_organisation(&self, id: i64) -> StoreResult<Option<Organisation>>;
-    /// All organisations, by id.
-    async fn list_organisations(&self) -> StoreResult<Vec<Organisation>>;
+    /// Organisations (in one status, if given), by id.
+    async fn list_organisations(&self, status: Option<OrganisationStatus>) -> StoreResult<Vec<Organisation>>;
 
-    /// Creates a staff member.
+    /// One staff member.
+    async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>>;
+    /// Creates a staff member (`region_code` for officers).
     async fn create_staff(
         &self,
         name: &str,
         role: StaffRole,
         organisation_id: Option<i64>,
+        region_code: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<Staff>;
 

@@ -24,8 +24,8 @@ use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
 use crate::identity::{
-    ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, Principal, Staff, StaffRole,
-    StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
+    ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind, OrganisationStatus,
+    Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -91,6 +91,7 @@ fn activity_from_row(row: &SqliteRow) -> StoreResult<Activity> {
         gates: serde_json::from_str(&gates).map_err(|_| corrupt("gates"))?,
         code_mode: CodeMode::parse(row.try_get("code_mode")?).ok_or_else(|| corrupt("code mode"))?,
         created_by: row.try_get("created_by")?,
+        organisation_approved: row.try_get("organisation_approved")?,
     })
 }
 
@@ -100,11 +101,18 @@ fn staff_from_row(row: &SqliteRow) -> StoreResult<Staff> {
         name: row.try_get("name")?,
         role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
         organisation_id: row.try_get("organisation_id")?,
+        region_code: row.try_get("region_code")?,
     })
 }
 
 fn organisation_from_row(row: &SqliteRow) -> StoreResult<Organisation> {
-    Ok(Organisation { id: row.try_get("id")?, name: row.try_get("name")?, region_code: row.try_get("region_code")? })
+    Ok(Organisation {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        region_code: row.try_get("region_code")?,
+        kind: OrganisationKind::parse(row.try_get("kind")?).ok_or_else(|| corrupt("organisation kind"))?,
+        status: OrganisationStatus::parse(row.try_get("status")?).ok_or_else(|| corrupt("organisation status"))?,
+    })
 }
 
 /// Appends an audit entry on a connection (inside the caller's transaction, if any).
@@ -168,7 +176,7 @@ impl Store for SqliteStore {
         }
         let row = sqlx::query(
             r"insert into staff (name, role, created_at) values (?1, 'administrator', ?2)
-              returning id, name, role, organisation_id",
+              returning id, name, role, organisation_id, region_code",
         )
         .bind(name)
         .bind(ms(at))
@@ -179,13 +187,20 @@ impl Store for SqliteStore {
         Ok(Some(staff))
     }
 
-    async fn create_organisation(&self, new: &NewOrganisation, at: DateTime<Utc>) -> StoreResult<Organisation> {
+    async fn create_organisation(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Organisation> {
         let row = sqlx::query(
-            r"insert into organisation (name, region_code, created_at) values (?1, ?2, ?3)
-              returning id, name, region_code",
+            r"insert into organisation (name, region_code, kind, status, created_at) values (?1, ?2, ?3, ?4, ?5)
+              returning id, name, region_code, kind, status",
         )
         .bind(&new.name)
         .bind(&new.region_code)
+        .bind(new.kind.as_str())
+        .bind(status.as_str())
         .bind(ms(at))
         .fetch_one(&self.write)
         .await
@@ -195,18 +210,80 @@ impl Store for SqliteStore {
         organisation_from_row(&row)
     }
 
+    async fn change_organisation_status(
+        &self,
+        id: i64,
+        from: &[OrganisationStatus],
+        to: OrganisationStatus,
+        staff_id: i64,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Organisation>> {
+        let mut tx = self.write.begin().await?;
+        let current =
+            sqlx::query(r"select status from organisation where id = ?1").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(current) = current else { return Ok(None) };
+        let status =
+            OrganisationStatus::parse(current.try_get("status")?).ok_or_else(|| corrupt("organisation status"))?;
+        if !from.contains(&status) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            r"update organisation set status = ?1 where id = ?2 and status = ?3
+              returning id, name, region_code, kind, status",
+        )
+        .bind(to.as_str())
+        .bind(id)
+        .bind(status.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        sqlx::query(
+            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(id)
+        .bind(staff_id)
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(organisation_from_row(&row)?))
+    }
+
+    async fn activity_ids_of(&self, organisation_id: i64) -> StoreResult<Vec<i64>> {
+        let rows = sqlx::query(r"select id from activity where organisation_id = ?1 order by id")
+            .bind(organisation_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     async fn get_organisation(&self, id: i64) -> StoreResult<Option<Organisation>> {
-        let row = sqlx::query(r"select id, name, region_code from organisation where id = ?1")
+        let row = sqlx::query(r"select id, name, region_code, kind, status from organisation where id = ?1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(organisation_from_row).transpose()
     }
 
-    async fn list_organisations(&self) -> StoreResult<Vec<Organisation>> {
-        let rows =
-            sqlx::query(r"select id, name, region_code from organisation order by id").fetch_all(&self.read).await?;
+    async fn list_organisations(&self, status: Option<OrganisationStatus>) -> StoreResult<Vec<Organisation>> {
+        let rows = sqlx::query(
+            r"select id, name, region_code, kind, status from organisation where (?1 is null or status = ?1) order by id",
+        )
+        .bind(status.map(OrganisationStatus::as_str))
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(organisation_from_row).collect()
+    }
+
+    async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>> {
+        let row = sqlx::query(r"select id, name, role, organisation_id, region_code from staff where id = ?1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(staff_from_row).transpose()
     }
 
     async fn create_staff(
@@ -214,15 +291,17 @@ impl Store for SqliteStore {
         name: &str,
         role: StaffRole,
         organisation_id: Option<i64>,
+        region_code: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<Staff> {
         let row = sqlx::query(
-            r"insert into staff (name, role, organisation_id, created_at) values (?1, ?2, ?3, ?4)
-              returning id, name, role, organisation_id",
+            r"insert into staff (name, role, organisation_id, region_code, created_at) values (?1, ?2, ?3, ?4, ?5)
+              returning id, name, role, organisation_id, region_code",
         )
         .bind(name)
         .bind(role.as_str())
         .bind(organisation_id)
+        .bind(region_code)
         .bind(ms(at))
         .fetch_one(&self.write)
         .await?;
@@ -544,13 +623,12 @@ impl Store for SqliteStore {
 
     async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity> {
         let gates = serde_json::to_string(&new.gates).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let row = sqlx::query(concat!(
+        let row = sqlx::query(
             r"insert into activity (organisation_id, name, category, recipients, content, address, latitude, longitude,
                                     radius_m, starts_at, ends_at, gates, code_mode, created_by, created_at)
               values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-              returning ",
-            activity_columns!()
-        ))
+              returning id",
+        )
         .bind(new.organisation_id)
         .bind(&new.name)
         .bind(new.category.as_str())
@@ -568,14 +646,20 @@ impl Store for SqliteStore {
         .bind(ms(at))
         .fetch_one(&self.write)
         .await?;
-        activity_from_row(&row)
+        let id: i64 = row.try_get("id")?;
+        self.get_activity(id).await?.ok_or_else(|| CoreError::Internal("a new activity vanished".into()))
     }
 
     async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>> {
-        let row = sqlx::query(concat!("select ", activity_columns!(), " from activity where id = ?1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(concat!(
+            "select ",
+            activity_columns!(),
+            ", (select o.status = 'approved' from organisation o where o.id = activity.organisation_id)
+               as organisation_approved from activity where id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
         row.as_ref().map(activity_from_row).transpose()
     }
 

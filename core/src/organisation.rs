@@ -1,0 +1,130 @@
+//! Recording organisations' approval (云南省志愿服务记录实施办法, point 1): an organisation
+//! applies (申报) to its region's civil-affairs department, which checks it; the level
+//! above approves it (the provincial Youth League, represented by a provincial officer,
+//! for university groups); approved organisations are listed publicly. Revoking the
+//! recording qualification (撤销记录资格) stops new recording at once and keeps history.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::{
+    NewOrganisation, Organisation, OrganisationKind, OrganisationStatus, Principal, StaffRole, parent_region,
+    region_covers,
+};
+
+/// Why an organisation's qualification is revoked.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// The reason, 1–500 characters (e.g. 弄虚作假).
+    pub reason: String,
+}
+
+impl Hourmark {
+    /// An officer's region; anyone else is `forbidden`.
+    pub(crate) async fn officer_region(&self, staff_id: i64) -> Result<String, CoreError> {
+        self.store()
+            .get_staff(staff_id)
+            .await?
+            .filter(|s| s.role == StaffRole::Officer)
+            .and_then(|s| s.region_code)
+            .ok_or_else(|| CoreError::code(ErrorCode::Forbidden))
+    }
+
+    async fn officer_of(&self, by: &Principal) -> Result<(i64, String), CoreError> {
+        match by {
+            Principal::Staff { id, role: StaffRole::Officer, .. } => Ok((*id, self.officer_region(*id).await?)),
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// An application from an organisation (no account needed).
+    pub async fn apply_organisation(&self, new: NewOrganisation) -> Result<Organisation, CoreError> {
+        let new = new.validate()?;
+        self.store().create_organisation(&new, OrganisationStatus::Applied, self.now()).await
+    }
+
+    /// The approved organisations: the public list.
+    pub async fn approved_organisations(&self) -> Result<Vec<Organisation>, CoreError> {
+        self.store().list_organisations(Some(OrganisationStatus::Approved)).await
+    }
+
+    async fn organisation_in_scope(&self, region: &str, id: i64) -> Result<Organisation, CoreError> {
+        let org = self.store().get_organisation(id).await?;
+        // An organisation outside the officer's region is as good as unknown to them.
+        org.filter(|o| region_covers(region, &o.region_code))
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个组织"))
+    }
+
+    async fn transition(
+        &self,
+        staff_id: i64,
+        org: &Organisation,
+        from: &[OrganisationStatus],
+        to: OrganisationStatus,
+        reason: Option<&str>,
+    ) -> Result<Organisation, CoreError> {
+        self.store().change_organisation_status(org.id, from, to, staff_id, reason, self.now()).await?.ok_or_else(
+            || {
+                CoreError::refused(
+                    ErrorCode::OrganisationStatusConflict,
+                    format!("该组织当前为 {}，不能进行此操作", org.status.as_str()),
+                )
+            },
+        )
+    }
+
+    /// The region's department checks an application.
+    pub async fn check_organisation(&self, by: &Principal, id: i64) -> Result<Organisation, CoreError> {
+        let (staff_id, region) = self.officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, id).await?;
+        if org.region_code != region {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "应由组织所在地的民政部门审核"));
+        }
+        self.transition(staff_id, &org, &[OrganisationStatus::Applied], OrganisationStatus::Checked, None).await
+    }
+
+    /// The level above approves a checked application (the province for university groups).
+    pub async fn approve_organisation(&self, by: &Principal, id: i64) -> Result<Organisation, CoreError> {
+        let (staff_id, region) = self.officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, id).await?;
+        let approver = match org.kind {
+            OrganisationKind::General => parent_region(&org.region_code),
+            OrganisationKind::University => Some(format!("{}0000", &org.region_code[..2])),
+        };
+        if approver.as_deref() != Some(region.as_str()) {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "应由上一级民政部门（高校志愿组织由省级共青团）批准"));
+        }
+        let approved =
+            self.transition(staff_id, &org, &[OrganisationStatus::Checked], OrganisationStatus::Approved, None).await?;
+        // Activities created while it applied were cached as not approved.
+        for activity_id in self.store().activity_ids_of(org.id).await? {
+            self.forget_activity(activity_id).await;
+        }
+        Ok(approved)
+    }
+
+    /// Revokes an organisation's recording qualification: its activities stop taking scans
+    /// at once (their cached snapshots are dropped); history stays.
+    pub async fn revoke_organisation(
+        &self,
+        by: &Principal,
+        id: i64,
+        revocation: Revocation,
+    ) -> Result<Organisation, CoreError> {
+        let reason = revocation.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 500 个字符"));
+        }
+        let (staff_id, region) = self.officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, id).await?;
+        let from = [OrganisationStatus::Applied, OrganisationStatus::Checked, OrganisationStatus::Approved];
+        let revoked = self.transition(staff_id, &org, &from, OrganisationStatus::Revoked, Some(reason)).await?;
+        for activity_id in self.store().activity_ids_of(org.id).await? {
+            self.forget_activity(activity_id).await;
+        }
+        Ok(revoked)
+    }
+}
