@@ -15,6 +15,7 @@ mod login;
 mod openapi;
 mod organisations;
 mod ratelimit;
+mod roles;
 mod scans;
 mod sessions;
 

@@ -1,0 +1,173 @@
+//! Every endpoint against every role, from one table: allowed, forbidden, or not found
+//! for what a role may not even know exists. A second check keeps the table in step with
+//! the API description, so a new endpoint cannot be added without deciding who may call it.
+
+use std::collections::BTreeSet;
+
+use hourmark_tests::{TestApp, next_resident_id, on_both_backends, registration};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The callers, in the order of each row's expectations.
+const ROLES: [&str; 6] = ["anonymous", "volunteer", "organiser", "other_organiser", "officer", "administrator"];
+
+struct Row {
+    method: Method,
+    /// The documented path, e.g. `/api/v1/activities/{id}`.
+    template: &'static str,
+    /// Statuses for each of `ROLES`.
+    expect: [u16; 6],
+}
+
+fn row(method: Method, template: &'static str, expect: [u16; 6]) -> Row {
+    Row { method, template, expect }
+}
+
+/// The table. Rows that change state come in an order that keeps later rows meaningful;
+/// the sign-outs are last.
+fn table() -> Vec<Row> {
+    use Method as M;
+    let managed = [401, 403, 200, 404, 404, 200];
+    let admin_only = [401, 403, 403, 403, 403, 200];
+    let volunteer_only = [401, 200, 403, 403, 403, 403];
+    vec![
+        row(M::GET, "/healthz", [200; 6]),
+        row(M::GET, "/S/{token}", [200; 6]),
+        row(M::GET, "/s/{token}", [200; 6]),
+        row(M::GET, "/api/v1/public/organisations", [200; 6]),
+        row(M::POST, "/api/v1/bootstrap", [401; 6]),
+        row(M::POST, "/mp/v1/login/wechat", [503; 6]),
+        row(M::POST, "/mp/v1/login/dev", [404; 6]),
+        row(M::POST, "/mp/v1/volunteers", [201; 6]),
+        row(M::POST, "/api/v1/organisations/applications", [201; 6]),
+        row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/organisations", [401, 403, 403, 403, 403, 201]),
+        row(M::POST, "/api/v1/staff", admin_only.map(|s| if s == 200 { 201 } else { s })),
+        row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201]),
+        row(M::GET, "/api/v1/activities/{id}", managed),
+        row(M::GET, "/api/v1/activities/{id}/code", managed),
+        row(M::GET, "/api/v1/activities/{id}/code.svg", managed),
+        row(M::GET, "/api/v1/activities/{id}/code.png", managed),
+        row(M::GET, "/api/v1/activities/{id}/sessions", managed),
+        row(M::GET, "/api/v1/activities/{id}/totals", managed),
+        // The officer is of the organisation's own region: checking is theirs (409: it is
+        // already approved), approving is the level above's.
+        row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403]),
+        row(M::POST, "/api/v1/organisations/{id}/approve", [401, 403, 403, 403, 403, 403]),
+        row(M::GET, "/api/v1/volunteers/{id}", admin_only),
+        row(M::GET, "/api/v1/volunteers/{id}/personal-data", admin_only),
+        row(M::GET, "/api/v1/volunteers/{id}/audit", admin_only),
+        row(M::GET, "/mp/v1/me", volunteer_only),
+        row(M::POST, "/mp/v1/me/consents", volunteer_only),
+        row(M::POST, "/mp/v1/me/guardian-consent", [401, 422, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/device", [401, 204, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/phone", [401, 503, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/scans", [401, 422, 403, 403, 403, 403]),
+        row(M::GET, "/mp/v1/me/sessions", volunteer_only),
+        row(M::DELETE, "/mp/v1/me/sessions/{session_id}", [401, 404, 403, 403, 403, 403]),
+        row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200]),
+        row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404]),
+        // The other organisation's activity exists for the officer's revocation below.
+        row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403]),
+        row(M::POST, "/mp/v1/me/sign-out", [401, 200, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/sign-out-everywhere", [401, 401, 403, 403, 403, 403]),
+        row(M::POST, "/api/v1/me/sign-out", [401, 401, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/sign-out-everywhere", [401, 401, 401, 401, 401, 401]),
+    ]
+}
+
+on_both_backends! {
+    async fn every_endpoint_against_every_role(app: TestApp) {
+        let admin = app.administrator().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let other_org = app.organisation(&admin, "滇池保护志愿队").await;
+        let organiser = app.organiser(&admin, org).await;
+        let other = app.organiser(&admin, other_org).await;
+        let officer = {
+            let a = app.post("/api/v1/staff", Some(&admin), json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+            a.body["access_token"].as_str().expect("token").to_owned()
+        };
+        let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
+        let (volunteer_id, volunteer) = app.volunteer("张三", "13800001234").await;
+        let tokens: [Option<&str>; 6] =
+            [None, Some(&volunteer), Some(&organiser), Some(&other), Some(&officer), Some(&admin)];
+
+        let mut serial = 0u32;
+        for r in table() {
+            for (i, (role, token)) in ROLES.iter().zip(tokens).enumerate() {
+                serial += 1;
+                let (path, body) = concrete(&r, activity, org, other_org, volunteer_id, serial);
+                let answer = app.call(r.method.clone(), &path, token, body).await;
+                assert_eq!(
+                    answer.status, r.expect[i],
+                    "{} {} as {role}: {}", r.method, r.template, String::from_utf8_lossy(&answer.raw)
+                );
+                if answer.status >= 400 {
+                    assert_eq!(answer.content_type, "application/problem+json", "{} {} as {role}", r.method, r.template);
+                }
+            }
+        }
+    }
+}
+
+/// A row's path and body for one call.
+fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, serial: u32) -> (String, Option<Value>) {
+    let organisation = if r.template.ends_with("/revoke") { other_org } else { org };
+    let id = if r.template.starts_with("/api/v1/activities/") {
+        activity
+    } else if r.template.starts_with("/api/v1/organisations/{id}") {
+        organisation
+    } else {
+        volunteer
+    };
+    let path = r
+        .template
+        .replace("{id}", &id.to_string())
+        .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .replace("{session_id}", "0000000000000000");
+    let body = match (r.method.as_str(), r.template) {
+        ("GET" | "DELETE", _) => None,
+        (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲"})),
+        (_, "/mp/v1/login/wechat") => Some(json!({"code": "c"})),
+        (_, "/mp/v1/login/dev") => Some(json!({"phone": "13800001234"})),
+        (_, "/mp/v1/volunteers") => Some(registration("甲", &format!("1370000{serial:04}"), &next_resident_id())),
+        (_, "/api/v1/organisations/applications") | (_, "/api/v1/organisations") => {
+            Some(json!({"name": format!("组织{serial}"), "region_code": "530102"}))
+        }
+        (_, "/api/v1/staff") => Some(json!({"name": "乙", "role": "organiser", "organisation_id": org})),
+        (_, "/api/v1/activities") => Some(json!({
+            "organisation_id": org, "name": "活动", "category": "environment", "recipients": "市民",
+            "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
+            "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00"
+        })),
+        (_, "/mp/v1/me/consents") => Some(json!({"purpose": "publicity", "granted": true, "notice_version": "v"})),
+        (_, "/mp/v1/me/guardian-consent") => Some(json!({
+            "guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "v"
+        })),
+        (_, "/mp/v1/me/device") => Some(json!({"device_id": "role-phone"})),
+        (_, "/mp/v1/me/phone") => Some(json!({"code": "c"})),
+        (_, "/mp/v1/scans") => Some(json!({
+            "code": "not-ours", "nonce": uuid::Uuid::new_v4(), "client_time": "2026-12-05T09:00:00+08:00",
+            "device_id": "role-phone"
+        })),
+        (_, t) if t.ends_with("/revoke") => Some(json!({"reason": "弄虚作假"})),
+        _ => Some(json!({})),
+    };
+    (path, body)
+}
+
+/// The table covers every operation the API description lists, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_role_table_covers_every_documented_operation() {
+    let app = TestApp::spawn(hourmark_tests::Backend::Sqlite).await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.expect("doc").json().await.expect("json");
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| item.as_object().expect("item").keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let tabled: BTreeSet<(String, String)> =
+        table().iter().map(|r| (r.method.as_str().to_owned(), r.template.to_owned())).collect();
+    assert_eq!(documented, tabled, "every documented operation needs a row in the role table");
+}
