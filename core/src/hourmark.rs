@@ -177,6 +177,20 @@ pub struct NewStaff {
     /// Required for officers (GB/T 2260, six digits); absent otherwise.
     #[serde(default)]
     pub region_code: Option<String>,
+    /// Required for recorders: their certificate; absent otherwise.
+    #[serde(default)]
+    pub qualification: Option<crate::identity::RecorderQualification>,
+}
+
+/// A staff member's own view of themselves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffProfile {
+    /// Who.
+    pub staff: Staff,
+    /// For recorders: whether the qualification is valid today (a lapsed recorder may
+    /// still read, but not finalise or issue anything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualification_valid: Option<bool>,
 }
 
 /// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
@@ -474,8 +488,8 @@ impl Hourmark {
         require_administrator(by)?;
         let name = validate_person_name(&new.name)?;
         match (new.role, new.organisation_id) {
-            (StaffRole::Organiser, None) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "组织人员须指定 organisation_id"));
+            (StaffRole::Organiser | StaffRole::Recorder, None) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "组织人员和记录员须指定 organisation_id"));
             }
             (StaffRole::Administrator | StaffRole::Officer, Some(_)) => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员和民政工作人员不属于任何组织"));
@@ -493,9 +507,51 @@ impl Hourmark {
             (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政工作人员有 region_code")),
             (_, None) => None,
         };
-        let staff = self.inner.store.create_staff(&name, new.role, new.organisation_id, region, self.now()).await?;
+        let qualification = match (new.role, new.qualification.as_ref()) {
+            (StaffRole::Recorder, Some(q)) => {
+                let number = q.certificate_number.trim();
+                if number.is_empty() || number.chars().count() > 40 || number.chars().any(char::is_control) {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "certificate_number 须为 1 至 40 个字符"));
+                }
+                if q.review_due_on < q.issued_on {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "年审日期不能早于发证日期"));
+                }
+                Some(q)
+            }
+            (StaffRole::Recorder, None) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "记录员须持证上岗：请填写 qualification"));
+            }
+            (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有记录员有 qualification")),
+            (_, None) => None,
+        };
+        let staff = self
+            .inner
+            .store
+            .create_staff(&name, new.role, new.organisation_id, region, qualification, self.now())
+            .await?;
         let token = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
         Ok(StaffWithToken { staff, token })
+    }
+
+    /// The caller's own staff record.
+    pub async fn staff_profile(&self, by: &Principal) -> Result<StaffProfile, CoreError> {
+        let Principal::Staff { id, .. } = by else { return Err(CoreError::code(ErrorCode::Forbidden)) };
+        let staff =
+            self.inner.store.get_staff(*id).await?.ok_or_else(|| CoreError::code(ErrorCode::Unauthenticated))?;
+        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        let qualification_valid = staff.qualification.as_ref().map(|q| q.valid_on(today));
+        Ok(StaffProfile { staff, qualification_valid })
+    }
+
+    /// The staff id of a recorder whose qualification is valid today: the gate for
+    /// finalising and issuing. A lapsed recorder is `forbidden` here and may still read.
+    pub async fn require_qualified_recorder(&self, by: &Principal) -> Result<i64, CoreError> {
+        let profile = self.staff_profile(by).await?;
+        match (profile.staff.role, profile.qualification_valid) {
+            (StaffRole::Recorder, Some(true)) => Ok(profile.staff.id),
+            (StaffRole::Recorder, _) => Err(CoreError::refused(ErrorCode::Forbidden, "记录员资格已过期，请完成年审")),
+            _ => Err(CoreError::refused(ErrorCode::Forbidden, "只有持证记录员可以进行此操作")),
+        }
     }
 
     /// Registers a volunteer and signs them in. One person, one volunteer: a second

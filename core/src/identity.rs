@@ -24,6 +24,9 @@ pub enum StaffRole {
     Administrator,
     /// Staff of one organisation: creates activities, shows codes, watches attendance.
     Organiser,
+    /// A certified recorder (记录员) of one organisation: reviews, evaluates, finalises
+    /// (from later issues), only while the qualification is valid.
+    Recorder,
     /// A civil-affairs officer of one region: checks, approves and revokes recording
     /// organisations there.
     Officer,
@@ -35,6 +38,7 @@ impl StaffRole {
         match self {
             Self::Administrator => "administrator",
             Self::Organiser => "organiser",
+            Self::Recorder => "recorder",
             Self::Officer => "officer",
         }
     }
@@ -44,6 +48,7 @@ impl StaffRole {
         match s {
             "administrator" => Some(Self::Administrator),
             "organiser" => Some(Self::Organiser),
+            "recorder" => Some(Self::Recorder),
             "officer" => Some(Self::Officer),
             _ => None,
         }
@@ -192,6 +197,29 @@ pub struct Staff {
     pub organisation_id: Option<i64>,
     /// Their region (officers only), GB/T 2260.
     pub region_code: Option<String>,
+    /// Their certificate (recorders only).
+    pub qualification: Option<RecorderQualification>,
+}
+
+/// A recorder's certificate: trained and examined by civil affairs, reviewed yearly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecorderQualification {
+    /// Certificate number, 1–40 characters.
+    pub certificate_number: String,
+    /// Issue date.
+    #[schema(value_type = String, format = Date)]
+    pub issued_on: chrono::NaiveDate,
+    /// The annual review is due by this date; after it the qualification has lapsed.
+    #[schema(value_type = String, format = Date)]
+    pub review_due_on: chrono::NaiveDate,
+}
+
+impl RecorderQualification {
+    /// Valid from the issue date through the review due date (Asia/Shanghai days).
+    pub fn valid_on(&self, today: chrono::NaiveDate) -> bool {
+        self.issued_on <= today && today <= self.review_due_on
+    }
 }
 
 /// Whether a region code is well formed: six digits.
@@ -438,6 +466,20 @@ pub struct TokenGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_qualification_lapses_the_day_after_its_review_is_due() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let q = RecorderQualification {
+            certificate_number: "YN-2025-0001".into(),
+            issued_on: d("2025-12-01"),
+            review_due_on: d("2026-12-01"),
+        };
+        assert!(!q.valid_on(d("2025-11-30")));
+        assert!(q.valid_on(d("2025-12-01")));
+        assert!(q.valid_on(d("2026-12-01")));
+        assert!(!q.valid_on(d("2026-12-02")));
+    }
 
     #[test]
     fn regions_nest_province_prefecture_county() {

@@ -31,11 +31,18 @@ create table staff (
     id integer constraint staff_pk primary key,
     organisation_id integer constraint staff_organisation_fk references organisation (id),
     name text not null,
-    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser', 'officer')),
+    role text not null constraint staff_role_ck check (role in ('administrator', 'organiser', 'recorder', 'officer')),
     -- A civil-affairs officer's GB/T 2260 region: province XX0000, prefecture XXXX00, county.
     region_code text,
     created_at integer not null,
-    constraint staff_organiser_has_organisation_ck check (role <> 'organiser' or organisation_id is not null),
+    -- A recorder's certificate (持证上岗) and its annual review (年审), as YYYY-MM-DD.
+    certificate_number text,
+    certificate_issued_on text,
+    review_due_on text,
+    constraint staff_organiser_has_organisation_ck check (role not in ('organiser', 'recorder') or organisation_id is not null),
+    constraint staff_recorder_has_certificate_ck check (
+        (role = 'recorder') = (certificate_number is not null and certificate_issued_on is not null and review_due_on is not null)
+    ),
     constraint staff_officer_has_region_ck check ((role = 'officer') = (region_code is not null))
 ) strict;
 

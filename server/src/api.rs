@@ -36,6 +36,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(current_code_png))
         .routes(routes!(activity_sessions))
         .routes(routes!(activity_totals))
+        .routes(routes!(staff_me))
         .routes(routes!(volunteer))
         .routes(routes!(volunteer_personal_data))
         .routes(routes!(volunteer_audit))
@@ -473,4 +474,21 @@ async fn revoke_organisation(
 )]
 async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::Json<Vec<Organisation>>, ApiError> {
     Ok(axum::Json(hourmark.approved_organisations().await?))
+}
+
+/// The signed-in staff member: role, organisation or region, and for recorders the
+/// certificate and whether it is valid today.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "staff", security(("bearer" = [])),
+    responses(
+        (status = 200, body = hourmark_core::hourmark::StaffProfile),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn staff_me(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<hourmark_core::hourmark::StaffProfile>, ApiError> {
+    Ok(axum::Json(hourmark.staff_profile(&by).await?))
 }

@@ -104,3 +104,48 @@ on_both_backends! {
             .expect_problem(409, "organisation_name_taken");
     }
 }
+
+on_both_backends! {
+    async fn recorders_carry_a_certificate_that_lapses_after_its_review_date(app: TestApp) {
+        let admin = app.administrator().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let recorder = |due: &str| json!({
+            "name": "王记录", "role": "recorder", "organisation_id": org,
+            "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": due}
+        });
+        // The test day is 2026-12-05.
+        let current = app.post("/api/v1/staff", Some(&admin), recorder("2026-12-05")).await;
+        current.expect_status(201);
+        let current = current.body["access_token"].as_str().expect("token").to_owned();
+        let lapsed = app.post("/api/v1/staff", Some(&admin), recorder("2026-12-04")).await;
+        lapsed.expect_status(201);
+        let lapsed = lapsed.body["access_token"].as_str().expect("token").to_owned();
+
+        let me = app.get("/api/v1/me", &current).await;
+        me.expect_status(200);
+        assert_eq!(me.body["staff"]["role"], "recorder");
+        assert_eq!(me.body["staff"]["qualification"]["certificate_number"], "YN-2025-0001");
+        assert_eq!(me.body["qualification_valid"], true);
+        assert_eq!(app.get("/api/v1/me", &lapsed).await.body["qualification_valid"], false);
+        // Finalising and issuing (later issues) are gated on a valid qualification.
+        let current_principal = app.hourmark.authenticate(&current).await.expect("signed in");
+        let lapsed_principal = app.hourmark.authenticate(&lapsed).await.expect("signed in");
+        assert!(app.hourmark.require_qualified_recorder(&current_principal).await.is_ok());
+        let refused = app.hourmark.require_qualified_recorder(&lapsed_principal).await.expect_err("lapsed");
+        assert_eq!(refused.error_code(), hourmark_core::ErrorCode::Forbidden);
+        let admin_principal = app.hourmark.authenticate(&admin).await.expect("signed in");
+        assert!(app.hourmark.require_qualified_recorder(&admin_principal).await.is_err());
+
+        // A lapsed recorder still reads.
+        let activity = app.activity(&admin, org, json!({})).await["id"].as_i64().expect("id");
+        app.get(&format!("/api/v1/activities/{activity}/sessions"), &lapsed).await.expect_status(200);
+
+        // A recorder needs a certificate; nobody else has one.
+        app.post("/api/v1/staff", Some(&admin), json!({"name": "x", "role": "recorder", "organisation_id": org})).await
+            .expect_problem(422, "invalid_body");
+        let mut organiser = recorder("2026-12-05");
+        organiser["role"] = json!("organiser");
+        app.post("/api/v1/staff", Some(&admin), organiser).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/staff", Some(&admin), recorder("2025-11-30")).await.expect_problem(422, "invalid_body");
+    }
+}

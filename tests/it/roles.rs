@@ -65,6 +65,7 @@ fn table() -> Vec<Row> {
         row(M::POST, "/mp/v1/scans", [401, 422, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/sessions", volunteer_only),
         row(M::DELETE, "/mp/v1/me/sessions/{session_id}", [401, 404, 403, 403, 403, 403]),
+        row(M::GET, "/api/v1/me", [401, 403, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200]),
         row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404]),
         // The other organisation's activity exists for the officer's revocation below.

@@ -139,13 +139,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One staff member.
     async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>>;
-    /// Creates a staff member (`region_code` for officers).
+    /// Creates a staff member (`region_code` for officers, `qualification` for recorders).
     async fn create_staff(
         &self,
         name: &str,
         role: StaffRole,
         organisation_id: Option<i64>,
         region_code: Option<&str>,
+        qualification: Option<&crate::identity::RecorderQualification>,
         at: DateTime<Utc>,
     ) -> StoreResult<Staff>;
 

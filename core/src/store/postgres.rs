@@ -86,6 +86,20 @@ fn organisation_from_row(row: &PgRow) -> StoreResult<Organisation> {
     })
 }
 
+fn qualification_from_row(row: &PgRow) -> StoreResult<Option<crate::identity::RecorderQualification>> {
+    let number: Option<String> = row.try_get("certificate_number")?;
+    let Some(certificate_number) = number else { return Ok(None) };
+    let date = |column: &str| -> StoreResult<chrono::NaiveDate> {
+        let text: String = row.try_get(column)?;
+        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| corrupt("certificate date"))
+    };
+    Ok(Some(crate::identity::RecorderQualification {
+        certificate_number,
+        issued_on: date("certificate_issued_on")?,
+        review_due_on: date("review_due_on")?,
+    }))
+}
+
 fn staff_from_row(row: &PgRow) -> StoreResult<Staff> {
     Ok(Staff {
         id: row.try_get("id")?,
@@ -93,6 +107,7 @@ fn staff_from_row(row: &PgRow) -> StoreResult<Staff> {
         role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
         organisation_id: row.try_get("organisation_id")?,
         region_code: row.try_get("region_code")?,
+        qualification: qualification_from_row(row)?,
     })
 }
 
@@ -160,7 +175,7 @@ impl Store for PostgresStore {
         }
         let row = sqlx::query(
             r"insert into staff (name, role, created_at) values ($1, 'administrator', $2)
-              returning id, name, role, organisation_id, region_code",
+              returning id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on",
         )
         .bind(name)
         .bind(at)
@@ -263,7 +278,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>> {
-        let row = sqlx::query(r"select id, name, role, organisation_id, region_code from staff where id = $1")
+        let row = sqlx::query(r"select id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on from staff where id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -276,16 +291,22 @@ impl Store for PostgresStore {
         role: StaffRole,
         organisation_id: Option<i64>,
         region_code: Option<&str>,
+        qualification: Option<&crate::identity::RecorderQualification>,
         at: DateTime<Utc>,
     ) -> StoreResult<Staff> {
         let row = sqlx::query(
-            r"insert into staff (name, role, organisation_id, region_code, created_at) values ($1, $2, $3, $4, $5)
-              returning id, name, role, organisation_id, region_code",
+            r"insert into staff (name, role, organisation_id, region_code, certificate_number, certificate_issued_on,
+                                 review_due_on, created_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8)
+              returning id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on",
         )
         .bind(name)
         .bind(role.as_str())
         .bind(organisation_id)
         .bind(region_code)
+        .bind(qualification.map(|q| q.certificate_number.clone()))
+        .bind(qualification.map(|q| q.issued_on.format("%Y-%m-%d").to_string()))
+        .bind(qualification.map(|q| q.review_due_on.format("%Y-%m-%d").to_string()))
         .bind(at)
         .fetch_one(&self.pool)
         .await?;
