@@ -43,7 +43,8 @@ const SECOND_FORGET_AFTER: StdDuration = StdDuration::from_secs(2);
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentChange {
-    /// `record`, `publicity` or `location` (a guardian's consent has its own request).
+    /// `record`, `publicity` or `location`; `guardian` only to withdraw (a guardian's
+    /// consent is given through its own request).
     pub purpose: ConsentPurpose,
     /// Give (true) or withdraw (false).
     pub granted: bool,
@@ -82,7 +83,9 @@ fn notice_version(v: &str) -> Result<String, CoreError> {
 impl Hourmark {
     /// Gives or withdraws one consent; it takes effect for the next scan.
     pub async fn change_consent(&self, volunteer_id: i64, change: ConsentChange) -> Result<MyData, CoreError> {
-        if change.purpose == ConsentPurpose::Guardian {
+        // A guardian's consent is given through its own request (who gave it is recorded);
+        // withdrawing it is a plain consent change, and takes effect at the next scan.
+        if change.purpose == ConsentPurpose::Guardian && change.granted {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "监护人同意请通过 guardian-consent 提交"));
         }
         let record = ConsentRecord {

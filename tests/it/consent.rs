@@ -74,6 +74,14 @@ on_both_backends! {
         let answer = app.scan(&token, &url).await;
         answer.expect_status(200);
         assert_eq!(app.scans_recorded(id).await, 1);
+
+        // The guardian's consent can be withdrawn; the child may then no longer take part.
+        let withdraw = json!({"purpose": "guardian", "granted": false, "notice_version": "2026-11"});
+        app.post("/mp/v1/me/consents", Some(&token), withdraw).await.expect_status(200);
+        app.advance(chrono::Duration::minutes(2));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&token, &url).await.expect_problem(403, "guardian_consent_required");
+        assert_eq!(app.scans_recorded(id).await, 1);
     }
 }
 
