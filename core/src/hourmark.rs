@@ -364,7 +364,7 @@ impl Hourmark {
         match self.inner.store.put_bootstrap_token(&token.hash(), self.now()).await {
             Ok(()) => {}
             // The same preset on a restart is already stored: that is fine.
-            Err(CoreError::Storage(e)) if preset.is_some() && is_unique(&e) => {}
+            Err(CoreError::Storage(e)) if preset.is_some() && crate::store::is_unique_violation(&e) => {}
             Err(e) => return Err(e),
         }
         Ok(Some(token.expose().to_owned()))
@@ -804,17 +804,14 @@ impl Hourmark {
     }
 }
 
-fn is_unique(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
-}
-
 fn staff_principal(staff: &Staff) -> Principal {
     Principal::Staff { id: staff.id, role: staff.role, organisation_id: staff.organisation_id }
 }
 
-fn require_administrator(by: &Principal) -> Result<(), CoreError> {
+/// The staff id of an administrator; anyone else is `forbidden`.
+pub(crate) fn require_administrator(by: &Principal) -> Result<i64, CoreError> {
     match by {
-        Principal::Staff { role: StaffRole::Administrator, .. } => Ok(()),
+        Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
         _ => Err(CoreError::code(ErrorCode::Forbidden)),
     }
 }

@@ -78,7 +78,10 @@ pub struct LoginAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_ticket: Option<String>,
     /// When the ticket stops working (+08:00).
-    #[serde(skip_serializing_if = "Option::is_none", with = "optional_shanghai_time")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
     #[schema(value_type = Option<String>)]
     pub ticket_expires_at: Option<DateTime<Utc>>,
 }
@@ -203,18 +206,5 @@ impl Hourmark {
             return Err(invalid());
         }
         Ok(WeChatIdentity { openid: ticket.openid, unionid: ticket.unionid })
-    }
-}
-
-/// Serde for optional instants shown in +08:00.
-mod optional_shanghai_time {
-    use chrono::{DateTime, Utc};
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&crate::activity::to_shanghai(*t).to_rfc3339()),
-            None => s.serialize_none(),
-        }
     }
 }

@@ -13,21 +13,13 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, MyData};
+use crate::hourmark::{Hourmark, MyData, require_administrator};
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
 use crate::identity::{
-    ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
+    ConsentPurpose, ConsentRecord, IdNumber, Principal, StoredVolunteer, VolunteerProfile, normalise_phone,
     validate_person_name,
 };
-
-/// The staff id of an administrator.
-fn require_administrator(by: &Principal) -> Result<i64, CoreError> {
-    match by {
-        Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
-        _ => Err(CoreError::code(ErrorCode::Forbidden)),
-    }
-}
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);

@@ -305,7 +305,7 @@ fn parse_skills(json: &str) -> StoreResult<Vec<String>> {
 }
 
 /// Whether an error is a unique-constraint violation (both engines report it so).
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
