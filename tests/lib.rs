@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use hourmark_core::{Hourmark, ManualClock};
@@ -15,6 +16,9 @@ use hourmark_server::config::Secret;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+pub use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
 /// The storage and cache pairing a test runs on. Every storage test runs on both stores,
 /// and with them every cache test on both caches.
@@ -147,6 +151,31 @@ pub fn start_of_tests() -> DateTime<Utc> {
     hourmark_core::activity::parse_local_or_offset("2026-12-05T09:00:00+08:00").expect("valid")
 }
 
+/// The origin the test server's passkeys are bound to (the default for port 8080).
+pub fn staff_origin() -> Url {
+    Url::parse("http://localhost:8080").expect("valid origin")
+}
+
+/// A software authenticator that performs real passkey ceremonies (it claims user
+/// verification, as a phone's screen lock would).
+pub fn authenticator() -> SoftPasskey {
+    SoftPasskey::new(true)
+}
+
+/// Answers a registration start (`{ceremony_id, options}`) with `authenticator`.
+pub fn register(authenticator: &mut SoftPasskey, start: &Value) -> Value {
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).expect("creation options");
+    let credential = authenticator.do_registration(staff_origin(), options).expect("the authenticator registers");
+    serde_json::to_value(credential).expect("credential serialises")
+}
+
+/// A login no other test staff member has.
+pub fn next_login() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("staff.{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct TestApp {
@@ -265,12 +294,66 @@ impl TestApp {
         self.call(reqwest::Method::POST, path, bearer, Some(body)).await
     }
 
-    /// Issues a bootstrap token and spends it: the first administrator's bearer token.
+    /// Issues a bootstrap token, spends it and enrols the administrator's passkey: the
+    /// first administrator's bearer token.
     pub async fn administrator(&self) -> String {
         let token = self.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("no admin yet");
-        let answer = self.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员"})).await;
+        let answer =
+            self.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员", "login": "admin"})).await;
         answer.expect_status(201);
-        answer.body["access_token"].as_str().expect("token").to_owned()
+        let invite = answer.body["invite"]["token"].as_str().expect("invite").to_owned();
+        let enrolled = self.enrol(&invite, &mut authenticator()).await;
+        enrolled.expect_status(201);
+        enrolled.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Starts and finishes a passkey enrolment with an invite token on `authenticator`.
+    pub async fn enrol(&self, invite: &str, authenticator: &mut SoftPasskey) -> Answer {
+        let start = self.post("/api/v1/invites/passkey/start", None, json!({ "invite": invite })).await;
+        if start.status != 200 {
+            return start;
+        }
+        let credential = register(authenticator, &start.body);
+        self.post(
+            "/api/v1/invites/passkey/finish",
+            None,
+            json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential }),
+        )
+        .await
+    }
+
+    /// Starts and finishes a sign-in as `login` with `authenticator`; `None` when the
+    /// authenticator holds none of the credentials the server offered.
+    pub async fn sign_in(&self, login: &str, authenticator: &mut SoftPasskey) -> Option<Answer> {
+        let start = self.post("/api/v1/sign-in/passkey/start", None, json!({ "login": login })).await;
+        start.expect_status(200);
+        let options: RequestChallengeResponse =
+            serde_json::from_value(start.body["options"].clone()).expect("request options");
+        match authenticator.do_authentication(staff_origin(), options) {
+            Ok(credential) => Some(
+                self.post(
+                    "/api/v1/sign-in/passkey/finish",
+                    None,
+                    json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential }),
+                )
+                .await,
+            ),
+            Err(_) => None,
+        }
+    }
+
+    /// Creates a staff member (`body` as `POST /api/v1/staff` takes it; a unique login is
+    /// added when missing) and enrols their passkey → their bearer token.
+    pub async fn staff(&self, admin: &str, mut body: Value) -> String {
+        if body.get("login").is_none() {
+            body["login"] = json!(next_login());
+        }
+        let answer = self.post("/api/v1/staff", Some(admin), body).await;
+        answer.expect_status(201);
+        let invite = answer.body["invite"]["token"].as_str().expect("invite").to_owned();
+        let enrolled = self.enrol(&invite, &mut authenticator()).await;
+        enrolled.expect_status(201);
+        enrolled.body["access_token"].as_str().expect("token").to_owned()
     }
 
     /// A fresh organisation (administrator token, name) → id.
@@ -283,15 +366,7 @@ impl TestApp {
 
     /// An organiser of `organisation_id` → their token.
     pub async fn organiser(&self, admin: &str, organisation_id: i64) -> String {
-        let answer = self
-            .post(
-                "/api/v1/staff",
-                Some(admin),
-                json!({"name": "李组织", "role": "organiser", "organisation_id": organisation_id}),
-            )
-            .await;
-        answer.expect_status(201);
-        answer.body["access_token"].as_str().expect("token").to_owned()
+        self.staff(admin, json!({"name": "李组织", "role": "organiser", "organisation_id": organisation_id})).await
     }
 
     /// An activity from 08:00 to 17:00 on the test day, with overrides merged in.

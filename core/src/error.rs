@@ -104,6 +104,21 @@ pub enum ErrorCode {
     /// 409: the volunteer bound a device too recently to bind another.
     DeviceRebindTooSoon,
 
+    // --- staff passkeys ---
+    /// 410: the invite link is unknown, expired or already used.
+    InviteInvalid,
+    /// 400: the passkey ceremony is unknown, expired, already finished, or not the caller's.
+    CeremonyInvalid,
+    /// 401: the passkey's answer did not verify (wrong challenge, origin, signature or
+    /// counter, a replayed assertion), or no such staff member: sign-in failed.
+    PasskeyRejected,
+    /// 409: this passkey is already registered.
+    PasskeyExists,
+    /// 409: the only passkey of an account cannot be removed (nobody could sign in).
+    LastPasskey,
+    /// 409: another staff member already signs in with this login.
+    LoginTaken,
+
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable,
@@ -113,7 +128,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 48] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -154,6 +169,12 @@ impl ErrorCode {
         Self::RateLimited,
         Self::DeviceNotBound,
         Self::DeviceRebindTooSoon,
+        Self::InviteInvalid,
+        Self::CeremonyInvalid,
+        Self::PasskeyRejected,
+        Self::PasskeyExists,
+        Self::LastPasskey,
+        Self::LoginTaken,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -201,6 +222,12 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::DeviceNotBound => "device_not_bound",
             Self::DeviceRebindTooSoon => "device_rebind_too_soon",
+            Self::InviteInvalid => "invite_invalid",
+            Self::CeremonyInvalid => "ceremony_invalid",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::PasskeyExists => "passkey_exists",
+            Self::LastPasskey => "last_passkey",
+            Self::LoginTaken => "login_taken",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -236,6 +263,10 @@ impl ErrorCode {
             Self::OrganisationStatusConflict => 409,
             Self::DeviceNotBound => 403,
             Self::DeviceRebindTooSoon => 409,
+            Self::InviteInvalid => 410,
+            Self::CeremonyInvalid => 400,
+            Self::PasskeyRejected => 401,
+            Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
@@ -295,6 +326,12 @@ impl ErrorCode {
             Self::RateLimited => "请求过于频繁，请稍后再试",
             Self::DeviceNotBound => "请使用已绑定的设备扫码",
             Self::DeviceRebindTooSoon => "更换设备过于频繁",
+            Self::InviteInvalid => "邀请链接无效、已过期或已被使用",
+            Self::CeremonyInvalid => "通行密钥操作已过期，请重新开始",
+            Self::PasskeyRejected => "通行密钥验证失败",
+            Self::PasskeyExists => "该通行密钥已登记",
+            Self::LastPasskey => "不能删除唯一的通行密钥",
+            Self::LoginTaken => "该登录名已被使用",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -445,6 +482,12 @@ mod tests {
                 ("rate_limited", 429),
                 ("device_not_bound", 403),
                 ("device_rebind_too_soon", 409),
+                ("invite_invalid", 410),
+                ("ceremony_invalid", 400),
+                ("passkey_rejected", 401),
+                ("passkey_exists", 409),
+                ("last_passkey", 409),
+                ("login_taken", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

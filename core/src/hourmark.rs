@@ -15,6 +15,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::activity::{Activity, CodeMode, NewActivity, shanghai_time};
 use crate::attendance::checkin::CheckinPolicy;
@@ -59,6 +60,8 @@ pub struct Settings {
     /// Whether to take the client address from the last `X-Forwarded-For` hop (only
     /// behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Staff passkeys: the relying party and the invite links.
+    pub passkeys: crate::passkeys::PasskeySettings,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             rate_limits: crate::ratelimit::RateLimits::default(),
             device_rebind_cooldown: Duration::hours(24),
             trust_forwarded_for: false,
+            passkeys: crate::passkeys::PasskeySettings::default(),
         }
     }
 }
@@ -169,6 +173,8 @@ pub struct VolunteerWithToken {
 pub struct NewStaff {
     /// Their name.
     pub name: String,
+    /// The name they will sign in with: 3–32 lower-case letters, digits, `.`, `_`, `-`.
+    pub login: String,
     /// Their role.
     pub role: StaffRole,
     /// Required for organisers; absent otherwise.
@@ -180,6 +186,25 @@ pub struct NewStaff {
     /// Required for recorders: their certificate; absent otherwise.
     #[serde(default)]
     pub qualification: Option<crate::identity::RecorderQualification>,
+}
+
+/// A staff member as the store creates them.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffRecord<'a> {
+    /// Their name.
+    pub name: &'a str,
+    /// Their (validated) login.
+    pub login: &'a str,
+    /// Their role.
+    pub role: StaffRole,
+    /// Their organisation.
+    pub organisation_id: Option<i64>,
+    /// An officer's region.
+    pub region_code: Option<&'a str>,
+    /// A recorder's certificate.
+    pub qualification: Option<&'a crate::identity::RecorderQualification>,
+    /// The user handle their passkeys will carry.
+    pub webauthn_user_id: Uuid,
 }
 
 /// A staff member's own view of themselves.
@@ -370,19 +395,36 @@ impl Hourmark {
         Ok(Some(token.expose().to_owned()))
     }
 
-    /// Spends the bootstrap token and creates the first administrator.
-    pub async fn redeem_bootstrap_token(&self, token: &str, name: &str) -> Result<StaffWithToken, CoreError> {
+    /// Spends the bootstrap token and creates the first administrator, with the invite
+    /// that enrols their first passkey (in the same transaction: a spent bootstrap token
+    /// always leaves a way in).
+    pub async fn redeem_bootstrap_token(
+        &self,
+        token: &str,
+        name: &str,
+        login: &str,
+    ) -> Result<crate::passkeys::StaffWithInvite, CoreError> {
         let name = validate_person_name(name)?;
+        let login = crate::passkeys::validate_login(login)?;
         let token =
             BearerToken::from_presented(token).ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
+        let (invite, new_invite) = self.new_invite(None)?;
+        let record = StaffRecord {
+            name: &name,
+            login: &login,
+            role: StaffRole::Administrator,
+            organisation_id: None,
+            region_code: None,
+            qualification: None,
+            webauthn_user_id: Uuid::new_v4(),
+        };
         let staff = self
             .inner
             .store
-            .redeem_bootstrap_token(&token.hash(), &name, self.now())
+            .redeem_bootstrap_token(&token.hash(), &record, &new_invite)
             .await?
             .ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
-        let issued = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
-        Ok(StaffWithToken { staff, token: issued })
+        Ok(crate::passkeys::StaffWithInvite { staff, invite })
     }
 
     pub(crate) async fn issue_token(&self, principal: Principal, ttl: Duration) -> Result<IssuedToken, CoreError> {
@@ -482,14 +524,22 @@ impl Hourmark {
         }
     }
 
-    /// Creates a staff member and their first token (administrators only). Until passkeys
-    /// arrive, handing over this token is how a staff member gets in.
-    pub async fn create_staff(&self, by: &Principal, new: NewStaff) -> Result<StaffWithToken, CoreError> {
-        require_administrator(by)?;
+    /// Creates a staff member and the invite that enrols their first passkey
+    /// (administrators only). Handing over the invite link is how a staff member gets in.
+    pub async fn create_staff(
+        &self,
+        by: &Principal,
+        new: NewStaff,
+    ) -> Result<crate::passkeys::StaffWithInvite, CoreError> {
+        let admin = require_administrator(by)?;
         let name = validate_person_name(&new.name)?;
+        let login = crate::passkeys::validate_login(&new.login)?;
         match (new.role, new.organisation_id) {
-            (StaffRole::Organiser | StaffRole::Recorder, None) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "组织人员和记录员须指定 organisation_id"));
+            (StaffRole::Organiser | StaffRole::Recorder | StaffRole::Leader, None) => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    "组织人员、记录员和活动负责人须指定 organisation_id",
+                ));
             }
             (StaffRole::Administrator | StaffRole::Officer, Some(_)) => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员和民政工作人员不属于任何组织"));
@@ -524,13 +574,23 @@ impl Hourmark {
             (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有记录员有 qualification")),
             (_, None) => None,
         };
-        let staff = self
-            .inner
-            .store
-            .create_staff(&name, new.role, new.organisation_id, region, qualification, self.now())
-            .await?;
-        let token = self.issue_token(staff_principal(&staff), self.inner.settings.staff_token_ttl).await?;
-        Ok(StaffWithToken { staff, token })
+        let (invite, new_invite) = self.new_invite(Some(admin))?;
+        let record = StaffRecord {
+            name: &name,
+            login: &login,
+            role: new.role,
+            organisation_id: new.organisation_id,
+            region_code: region,
+            qualification,
+            webauthn_user_id: Uuid::new_v4(),
+        };
+        let staff = match self.inner.store.create_staff(&record, &new_invite, self.now()).await {
+            Err(CoreError::Storage(e)) if crate::store::is_unique_violation(&e) => {
+                return Err(CoreError::code(ErrorCode::LoginTaken));
+            }
+            other => other?,
+        };
+        Ok(crate::passkeys::StaffWithInvite { staff, invite })
     }
 
     /// The caller's own staff record.
@@ -747,10 +807,51 @@ impl Hourmark {
         let activity = self.activity(id).await?.ok_or_else(not_found)?;
         match by {
             Principal::Staff { role: StaffRole::Administrator, .. } => Ok(activity),
+            // A leader sees only the activities they lead; the rest of the organisation's
+            // activities do not exist for them.
+            Principal::Staff { id, role: StaffRole::Leader, organisation_id: Some(org) }
+                if *org == activity.organisation_id =>
+            {
+                if self.inner.store.is_activity_leader(activity.id, *id).await? {
+                    Ok(activity)
+                } else {
+                    Err(not_found())
+                }
+            }
             Principal::Staff { organisation_id: Some(org), .. } if *org == activity.organisation_id => Ok(activity),
             Principal::Staff { .. } => Err(not_found()),
             Principal::Volunteer { .. } => Err(CoreError::code(ErrorCode::Forbidden)),
         }
+    }
+
+    /// Makes `staff_id`, a leader of the activity's organisation, one of its leaders
+    /// (the organisation's organisers and recorders, and administrators). Idempotent.
+    pub async fn assign_leader(&self, by: &Principal, activity_id: i64, staff_id: i64) -> Result<(), CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        require_manager_of(by, activity.organisation_id)?;
+        let leader = self.inner.store.get_staff(staff_id).await?;
+        match leader {
+            Some(s) if s.role == StaffRole::Leader && s.organisation_id == Some(activity.organisation_id) => {}
+            _ => return Err(CoreError::refused(ErrorCode::InvalidBody, "只能指派本组织的活动负责人")),
+        }
+        self.inner.store.assign_activity_leader(activity_id, staff_id, self.now()).await
+    }
+
+    /// Ends `staff_id`'s leadership of the activity. `not_found` if they were not leading it.
+    pub async fn unassign_leader(&self, by: &Principal, activity_id: i64, staff_id: i64) -> Result<(), CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        require_manager_of(by, activity.organisation_id)?;
+        if self.inner.store.remove_activity_leader(activity_id, staff_id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::code(ErrorCode::NotFound))
+        }
+    }
+
+    /// The activity's leaders.
+    pub async fn activity_leaders(&self, by: &Principal, activity_id: i64) -> Result<Vec<Staff>, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        self.inner.store.activity_leaders(activity_id).await
     }
 
     /// The code to show now at `gate` for `direction`.
@@ -804,7 +905,7 @@ impl Hourmark {
     }
 }
 
-fn staff_principal(staff: &Staff) -> Principal {
+pub(crate) fn staff_principal(staff: &Staff) -> Principal {
     Principal::Staff { id: staff.id, role: staff.role, organisation_id: staff.organisation_id }
 }
 
@@ -820,6 +921,8 @@ pub(crate) fn require_administrator(by: &Principal) -> Result<i64, CoreError> {
 fn require_manager_of(by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
     match by {
         Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
+        // Leaders run the activities they are given; they do not create or assign.
+        Principal::Staff { role: StaffRole::Leader, .. } => Err(CoreError::code(ErrorCode::Forbidden)),
         Principal::Staff { id, organisation_id: Some(org), .. } if *org == organisation_id => Ok(*id),
         _ => Err(CoreError::code(ErrorCode::Forbidden)),
     }

@@ -27,6 +27,9 @@ pub enum StaffRole {
     /// A certified recorder (记录员) of one organisation: reviews, evaluates, finalises
     /// (from later issues), only while the qualification is valid.
     Recorder,
+    /// An activity leader (活动负责人) of one organisation: shows the code and watches
+    /// attendance at the activities they are assigned to, and nothing else.
+    Leader,
     /// A civil-affairs officer of one region: checks, approves and revokes recording
     /// organisations there.
     Officer,
@@ -39,6 +42,7 @@ impl StaffRole {
             Self::Administrator => "administrator",
             Self::Organiser => "organiser",
             Self::Recorder => "recorder",
+            Self::Leader => "leader",
             Self::Officer => "officer",
         }
     }
@@ -49,6 +53,7 @@ impl StaffRole {
             "administrator" => Some(Self::Administrator),
             "organiser" => Some(Self::Organiser),
             "recorder" => Some(Self::Recorder),
+            "leader" => Some(Self::Leader),
             "officer" => Some(Self::Officer),
             _ => None,
         }
@@ -191,9 +196,11 @@ pub struct Staff {
     pub id: i64,
     /// Their name.
     pub name: String,
+    /// The name they sign in with.
+    pub login: String,
     /// Their role.
     pub role: StaffRole,
-    /// Their organisation (organisers only).
+    /// Their organisation (organisers, recorders and leaders).
     pub organisation_id: Option<i64>,
     /// Their region (officers only), GB/T 2260.
     pub region_code: Option<String>,

@@ -24,6 +24,7 @@ pub mod hourmark;
 pub mod identity;
 pub mod login;
 pub mod organisation;
+pub mod passkeys;
 pub mod privacy;
 pub mod qr;
 pub mod ratelimit;

@@ -103,6 +103,22 @@ struct ProblemBody {
 }
 
 #[derive(Deserialize)]
+struct Invite {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct WithInvite {
+    invite: Invite,
+}
+
+#[derive(Deserialize)]
+struct EnrolmentStart {
+    ceremony_id: String,
+    options: webauthn_authenticator_rs::prelude::CreationChallengeResponse,
+}
+
+#[derive(Deserialize)]
 struct WithToken {
     access_token: String,
 }
@@ -268,26 +284,50 @@ impl Api {
         timed.reply.into_result(what)
     }
 
-    /// Redeems the one-time bootstrap token and returns the new administrator's bearer token.
-    pub async fn bootstrap(&self, token: &str) -> Result<String> {
+    /// Redeems the one-time bootstrap token, enrols a throwaway software passkey with the
+    /// invite it returns, and gives back the new administrator's bearer token (valid for
+    /// the staff token lifetime, 12 h by default). `staff_origin` must be the server's
+    /// `HOURMARK_STAFF_ORIGIN`: passkeys are bound to it.
+    pub async fn bootstrap(&self, token: &str, staff_origin: &str) -> Result<String> {
+        use webauthn_authenticator_rs::prelude::{Url as OriginUrl, WebauthnAuthenticator};
         let request = self
             .client
             .post(self.url("/api/v1/bootstrap"))
-            .json(&serde_json::json!({ "token": token, "name": "Load Test" }));
-        let timed = self.exchange::<WithToken>(request, StatusCode::CREATED).await.map_err(|e| {
+            .json(&serde_json::json!({ "token": token, "name": "Load Test", "login": "loadtest" }));
+        let timed = self.exchange::<WithInvite>(request, StatusCode::CREATED).await.map_err(|e| {
             anyhow::anyhow!(
                 "bootstrap failed before the server answered ({}); is the server running at {}?",
                 e.name(),
                 self.base
             )
         })?;
-        match timed.reply {
+        let invite = match timed.reply {
             Reply::Problem { code, .. } if code == "bootstrap_token_invalid" => bail!(
                 "the server refused the bootstrap token (bootstrap_token_invalid): it is one-time and has probably \
                  been used already; pass an administrator's token with --staff-token instead"
             ),
-            other => Ok(other.into_result("bootstrap")?.access_token),
-        }
+            other => other.into_result("bootstrap")?.invite.token,
+        };
+        let request =
+            self.client.post(self.url("/api/v1/invites/passkey/start")).json(&serde_json::json!({ "invite": invite }));
+        let start: EnrolmentStart = self.setup("starting the passkey enrolment", request, StatusCode::OK).await?;
+        let origin = OriginUrl::parse(staff_origin).context("--staff-origin is not a URL")?;
+        let credential = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true)
+            .do_registration(origin, start.options)
+            .map_err(|e| anyhow::anyhow!("the software passkey could not register: {e:?}"))?;
+        let request = self.client.post(self.url("/api/v1/invites/passkey/finish")).json(&serde_json::json!({
+            "ceremony_id": start.ceremony_id,
+            "credential": credential,
+            "label": "loadtest",
+        }));
+        let enrolled: WithToken = self
+            .setup(
+                "finishing the passkey enrolment (is --staff-origin the server's HOURMARK_STAFF_ORIGIN?)",
+                request,
+                StatusCode::CREATED,
+            )
+            .await?;
+        Ok(enrolled.access_token)
     }
 
     /// Creates an organisation and returns its id.

@@ -58,6 +58,11 @@ struct Cli {
     #[arg(long, value_name = "TOKEN")]
     bootstrap_token: Option<String>,
 
+    /// The server's staff origin (`HOURMARK_STAFF_ORIGIN`), which the bootstrapped
+    /// administrator's software passkey is bound to. Default: `http://localhost:<port>`.
+    #[arg(long, value_name = "URL")]
+    staff_origin: Option<String>,
+
     /// An administrator's bearer token (use this once the bootstrap token has been redeemed).
     #[arg(long, value_name = "TOKEN")]
     staff_token: Option<String>,
@@ -189,8 +194,13 @@ async fn run(cli: Cli) -> Result<()> {
     let staff: Arc<str> = match (&cli.bootstrap_token, &cli.staff_token) {
         (_, Some(token)) => token.as_str().into(),
         (Some(token), None) => {
-            let staff = api.bootstrap(token).await?;
-            eprintln!("bootstrapped an administrator; rerun against this database with --staff-token {staff}");
+            let port = reqwest::Url::parse(&cli.base_url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(80);
+            let origin = cli.staff_origin.clone().unwrap_or_else(|| format!("http://localhost:{port}"));
+            let staff = api.bootstrap(token, &origin).await?;
+            eprintln!(
+                "bootstrapped an administrator; for 12 hours you can rerun against this database with \
+                 --staff-token {staff}"
+            );
             staff.into()
         }
         (None, None) => bail!("pass --bootstrap-token or --staff-token"),

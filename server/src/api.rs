@@ -8,8 +8,9 @@ use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, NewActivity};
 use hourmark_core::attendance::board::{ActivityTotals, VolunteerSession};
 use hourmark_core::error::{ErrorCode, Problem};
-use hourmark_core::hourmark::{CurrentCode, NewStaff, StaffWithToken};
+use hourmark_core::hourmark::{CurrentCode, NewStaff};
 use hourmark_core::identity::{NewOrganisation, Organisation};
+use hourmark_core::passkeys::StaffWithInvite;
 use hourmark_core::qr::CodeDirection;
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller};
@@ -31,6 +32,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(create_staff))
         .routes(routes!(create_activity))
         .routes(routes!(get_activity))
+        .routes(routes!(activity_leaders))
+        .routes(routes!(assign_leader, unassign_leader))
         .routes(routes!(current_code))
         .routes(routes!(current_code_svg))
         .routes(routes!(current_code_png))
@@ -63,19 +66,26 @@ pub struct BootstrapRequest {
     pub token: String,
     /// The first administrator's name.
     pub name: String,
+    /// The name they will sign in with (3–32 lower-case letters, digits, `.`, `_`, `-`).
+    pub login: String,
 }
 
 impl std::fmt::Debug for BootstrapRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootstrapRequest").field("token", &"<redacted>").field("name", &self.name).finish()
+        f.debug_struct("BootstrapRequest")
+            .field("token", &"<redacted>")
+            .field("name", &self.name)
+            .field("login", &self.login)
+            .finish()
     }
 }
 
-/// Create the first administrator with the one-time bootstrap token.
+/// Create the first administrator with the one-time bootstrap token. The answer holds
+/// the invite link that enrols their first passkey (open it to sign in).
 #[utoipa::path(
     post, path = "/api/v1/bootstrap", tag = "staff", request_body = BootstrapRequest,
     responses(
-        (status = 201, body = StaffWithToken),
+        (status = 201, body = StaffWithInvite),
         (status = 401, description = "`bootstrap_token_invalid`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -85,9 +95,10 @@ async fn bootstrap(
     State(hourmark): State<Hourmark>,
     ClientAddress(client): ClientAddress,
     Json(request): Json<BootstrapRequest>,
-) -> Result<(StatusCode, axum::Json<StaffWithToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<StaffWithInvite>), ApiError> {
     hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
-    Ok((StatusCode::CREATED, axum::Json(hourmark.redeem_bootstrap_token(&request.token, &request.name).await?)))
+    let created = hourmark.redeem_bootstrap_token(&request.token, &request.name, &request.login).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
 /// Create a recording organisation (administrators).
@@ -126,11 +137,13 @@ async fn list_organisations(
     Ok(axum::Json(hourmark.list_organisations(&by).await?))
 }
 
-/// Create a staff member and their first bearer token (administrators).
+/// Create a staff member and the invite link that enrols their first passkey
+/// (administrators). Hand the link over; it works once.
 #[utoipa::path(
     post, path = "/api/v1/staff", tag = "staff", request_body = NewStaff, security(("bearer" = [])),
     responses(
-        (status = 201, body = StaffWithToken),
+        (status = 201, body = StaffWithInvite),
+        (status = 409, description = "`login_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -140,7 +153,7 @@ async fn create_staff(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Json(new): Json<NewStaff>,
-) -> Result<(StatusCode, axum::Json<StaffWithToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<StaffWithInvite>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.create_staff(&by, new).await?)))
 }
 
@@ -160,6 +173,67 @@ async fn create_activity(
     Json(new): Json<NewActivity>,
 ) -> Result<(StatusCode, axum::Json<Activity>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.create_activity(&by, new).await?)))
+}
+
+/// The activity's leaders (活动负责人).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/leaders", tag = "activities", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<hourmark_core::identity::Staff>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also for activities you do not manage or lead)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_leaders(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<hourmark_core::identity::Staff>>, ApiError> {
+    Ok(axum::Json(hourmark.activity_leaders(&by, id).await?))
+}
+
+/// Make a leader of the organisation one of the activity's leaders (organisers,
+/// recorders, administrators). A leader may then show its code and watch its attendance.
+#[utoipa::path(
+    put, path = "/api/v1/activities/{id}/leaders/{staff_id}", tag = "activities", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), ("staff_id" = i64, Path, description = "The leader's staff id")),
+    responses(
+        (status = 204, description = "Assigned (or already was)"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (leaders do not assign)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body` (not a leader of this organisation)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn assign_leader(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, staff_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    hourmark.assign_leader(&by, id, staff_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End a leader's assignment to the activity.
+#[utoipa::path(
+    delete, path = "/api/v1/activities/{id}/leaders/{staff_id}", tag = "activities", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), ("staff_id" = i64, Path, description = "The leader's staff id")),
+    responses(
+        (status = 204, description = "No longer a leader of it"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also: was not leading it)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn unassign_leader(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, staff_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    hourmark.unassign_leader(&by, id, staff_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One activity you manage.

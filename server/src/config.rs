@@ -16,6 +16,7 @@ use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
+use hourmark_core::passkeys::PasskeySettings;
 use hourmark_core::qr::{CodeWindows, KeyRing};
 use hourmark_core::ratelimit::{Limit, RateLimits};
 use hourmark_core::wechat::{WeChatClient, WeChatConfig};
@@ -112,6 +113,15 @@ pub struct Config {
     pub dev_login: bool,
     /// This is a production installation: refuses development shortcuts.
     pub production: bool,
+    /// The origin staff open the web pages at (invite links, passkey sign-in), e.g.
+    /// `https://hm.example.cn`. Passkeys are bound to it: browsers allow them only on
+    /// HTTPS origins and on `localhost`. Unset: `http://localhost:<listen port>`.
+    pub staff_origin: Option<String>,
+    /// The passkey relying-party id: the origin's host (the default) or a parent domain.
+    /// Changing it later makes every enrolled passkey unusable.
+    pub passkey_rp_id: Option<String>,
+    /// Hours an invite link stays valid.
+    pub invite_ttl_hours: i64,
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
@@ -180,6 +190,9 @@ impl Default for Config {
             scan_batch_max: 512,
             scan_batches_in_flight: None,
             bootstrap_token: None,
+            staff_origin: None,
+            passkey_rp_id: None,
+            invite_ttl_hours: 72,
             rate_registrations_per_minute: 120,
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
@@ -234,6 +247,10 @@ impl Config {
         if !(0..=24 * 365).contains(&self.device_rebind_cooldown_hours) {
             bail!("HOURMARK_DEVICE_REBIND_COOLDOWN_HOURS must be between 0 and 8760");
         }
+        if !(1..=24 * 30).contains(&self.invite_ttl_hours) {
+            bail!("HOURMARK_INVITE_TTL_HOURS must be between 1 and 720");
+        }
+        self.passkey_settings()?;
         if self.dev_login && self.production {
             bail!("HOURMARK_DEV_LOGIN cannot be on when HOURMARK_PRODUCTION is set");
         }
@@ -336,6 +353,13 @@ impl Config {
         wechat.base_url = self.wechat_base_url.trim_end_matches('/').to_owned();
         wechat.timeout = timeout;
         Ok(Some(WeChatClient::new(wechat, http)))
+    }
+
+    /// The passkey relying party and invite links, from `staff_origin` and `passkey_rp_id`.
+    pub fn passkey_settings(&self) -> anyhow::Result<PasskeySettings> {
+        let origin = self.staff_origin.clone().unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()));
+        PasskeySettings::new(&origin, self.passkey_rp_id.as_deref(), chrono::Duration::hours(self.invite_ttl_hours))
+            .map_err(|e| anyhow::anyhow!("HOURMARK_STAFF_ORIGIN / HOURMARK_PASSKEY_RP_ID: {e}"))
     }
 
     /// The core's settings.

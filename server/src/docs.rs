@@ -29,6 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "attendance", description = "Live attendance"),
         (name = "organisations", description = "Recording organisations"),
         (name = "staff", description = "Staff and bootstrap"),
+        (name = "passkeys", description = "Staff sign-in with passkeys: invites, sign-in, managing passkeys"),
         (name = "operations", description = "Health"),
     )
 )]
@@ -47,6 +48,7 @@ impl Modify for BearerAuth {
 pub fn api_router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
+        .merge(crate::passkeys::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod docs;
+pub mod passkeys;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let vault = config.pii_vault()?;
     let mut settings = config.settings();
     settings.wechat = config.wechat_client()?;
+    settings.passkeys = config.passkey_settings()?;
     Ok(Hourmark::new(store, cache, keys, vault, clock, settings))
 }
 

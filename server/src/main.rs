@@ -45,7 +45,8 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "\nNo administrator exists yet. Create the first one with this one-time token:\n\n  \
                      curl -X POST http://{}/api/v1/bootstrap -H 'content-type: application/json' \\\n    \
-                     -d '{{\"token\":\"{token}\",\"name\":\"Your Name\"}}'\n",
+                     -d '{{\"token\":\"{token}\",\"name\":\"Your Name\",\"login\":\"admin\"}}'\n\n\
+                     then open the invite \"url\" it answers with in a browser to enrol your passkey.\n",
                     config.listen
                 );
             }

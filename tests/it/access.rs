@@ -31,7 +31,7 @@ on_both_backends! {
         // Only administrators create organisations and staff.
         app.post("/api/v1/organisations", Some(&outsider), json!({"name": "新组织", "region_code": "530102"})).await
             .expect_problem(403, "forbidden");
-        app.post("/api/v1/staff", Some(&outsider), json!({"name": "x", "role": "administrator"})).await
+        app.post("/api/v1/staff", Some(&outsider), json!({"name": "x", "login": "outsider.admin", "role": "administrator"})).await
             .expect_problem(403, "forbidden");
         let listed = app.get("/api/v1/organisations", &outsider).await;
         assert_eq!(listed.body.as_array().map(Vec::len), Some(1));

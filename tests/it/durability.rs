@@ -46,6 +46,7 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
         .env("HOURMARK_PII_KEYS", hourmark_tests::TEST_PII_KEYS)
         .env("HOURMARK_PII_LOOKUP_KEY", hourmark_tests::TEST_PII_LOOKUP_KEY)
         .env("HOURMARK_BOOTSTRAP_TOKEN", &bootstrap)
+        .env("HOURMARK_STAFF_ORIGIN", hourmark_tests::staff_origin().as_str())
         .env("HOURMARK_DATA_DIR", &data_dir)
         .env("HOURMARK_REPEAT_SCAN_GUARD_SECS", "0")
         .env("HOURMARK_RATE_SCANS_PER_VOLUNTEER_PER_MINUTE", "0")
@@ -82,7 +83,15 @@ async fn kill_nine_loses_no_acknowledged_scan(backend: Backend) {
             r.json::<Value>().await.expect("json")
         }
     };
-    let admin = post("/api/v1/bootstrap", None, json!({"token": bootstrap, "name": "管理员"})).await;
+    let admin = post("/api/v1/bootstrap", None, json!({"token": bootstrap, "name": "管理员", "login": "admin"})).await;
+    let start = post("/api/v1/invites/passkey/start", None, json!({"invite": admin["invite"]["token"]})).await;
+    let credential = hourmark_tests::register(&mut hourmark_tests::authenticator(), &start);
+    let admin = post(
+        "/api/v1/invites/passkey/finish",
+        None,
+        json!({"ceremony_id": start["ceremony_id"], "credential": credential}),
+    )
+    .await;
     let admin = admin["access_token"].as_str().expect("token").to_owned();
     let org = post("/api/v1/organisations", Some(&admin), json!({"name": "压力测试", "region_code": "530102"})).await;
     let now = chrono::Utc::now();

@@ -6,10 +6,7 @@ use hourmark_tests::on_both_backends;
 use serde_json::json;
 
 async fn officer(app: &hourmark_tests::TestApp, admin: &str, region: &str) -> String {
-    let answer =
-        app.post("/api/v1/staff", Some(admin), json!({"name": "民政", "role": "officer", "region_code": region})).await;
-    answer.expect_status(201);
-    answer.body["access_token"].as_str().expect("token").to_owned()
+    app.staff(admin, json!({"name": "民政", "role": "officer", "region_code": region})).await
 }
 
 on_both_backends! {
@@ -19,7 +16,7 @@ on_both_backends! {
         let panlong = officer(&app, &admin, "530103").await;
         let kunming = officer(&app, &admin, "530100").await;
         let yunnan = officer(&app, &admin, "530000").await;
-        app.post("/api/v1/staff", Some(&admin), json!({"name": "x", "role": "officer"})).await
+        app.post("/api/v1/staff", Some(&admin), json!({"name": "x", "login": "officer.x", "role": "officer"})).await
             .expect_problem(422, "invalid_body");
 
         let applied = app.post("/api/v1/organisations/applications", None,
@@ -110,16 +107,12 @@ on_both_backends! {
         let admin = app.administrator().await;
         let org = app.organisation(&admin, "翠湖志愿者协会").await;
         let recorder = |due: &str| json!({
-            "name": "王记录", "role": "recorder", "organisation_id": org,
+            "name": "王记录", "login": hourmark_tests::next_login(), "role": "recorder", "organisation_id": org,
             "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": due}
         });
         // The test day is 2026-12-05.
-        let current = app.post("/api/v1/staff", Some(&admin), recorder("2026-12-05")).await;
-        current.expect_status(201);
-        let current = current.body["access_token"].as_str().expect("token").to_owned();
-        let lapsed = app.post("/api/v1/staff", Some(&admin), recorder("2026-12-04")).await;
-        lapsed.expect_status(201);
-        let lapsed = lapsed.body["access_token"].as_str().expect("token").to_owned();
+        let current = app.staff(&admin, recorder("2026-12-05")).await;
+        let lapsed = app.staff(&admin, recorder("2026-12-04")).await;
 
         let me = app.get("/api/v1/me", &current).await;
         me.expect_status(200);
@@ -141,7 +134,7 @@ on_both_backends! {
         app.get(&format!("/api/v1/activities/{activity}/sessions"), &lapsed).await.expect_status(200);
 
         // A recorder needs a certificate; nobody else has one.
-        app.post("/api/v1/staff", Some(&admin), json!({"name": "x", "role": "recorder", "organisation_id": org})).await
+        app.post("/api/v1/staff", Some(&admin), json!({"name": "x", "login": "recorder.x", "role": "recorder", "organisation_id": org})).await
             .expect_problem(422, "invalid_body");
         let mut organiser = recorder("2026-12-05");
         organiser["role"] = json!("organiser");

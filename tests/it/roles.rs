@@ -43,8 +43,24 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/organisations", [401, 403, 403, 403, 403, 201]),
         row(M::POST, "/api/v1/staff", admin_only.map(|s| if s == 200 { 201 } else { s })),
+        // Staff id 1 is the administrator.
+        row(M::POST, "/api/v1/staff/{id}/invites", admin_only.map(|s| if s == 200 { 201 } else { s })),
+        row(M::POST, "/api/v1/invites/passkey/start", [410; 6]),
+        row(M::POST, "/api/v1/invites/passkey/finish", [422; 6]),
+        row(M::POST, "/api/v1/sign-in/passkey/start", [200; 6]),
+        row(M::POST, "/api/v1/sign-in/passkey/finish", [422; 6]),
+        row(M::GET, "/staff/enrol", [200; 6]),
+        row(M::GET, "/staff/sign-in", [200; 6]),
+        row(M::GET, "/api/v1/me/passkeys", [401, 403, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/passkeys/start", [401, 403, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/passkeys/finish", [401, 403, 422, 422, 422, 422]),
+        row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404]),
         row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201]),
         row(M::GET, "/api/v1/activities/{id}", managed),
+        row(M::GET, "/api/v1/activities/{id}/leaders", managed),
+        // Staff 1 is the administrator, not a leader: assigning them is refused.
+        row(M::PUT, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 422, 404, 404, 422]),
+        row(M::DELETE, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/activities/{id}/code", managed),
         row(M::GET, "/api/v1/activities/{id}/code.svg", managed),
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
@@ -85,8 +101,7 @@ on_both_backends! {
         let organiser = app.organiser(&admin, org).await;
         let other = app.organiser(&admin, other_org).await;
         let officer = {
-            let a = app.post("/api/v1/staff", Some(&admin), json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
-            a.body["access_token"].as_str().expect("token").to_owned()
+            app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await
         };
         let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
         let (volunteer_id, volunteer) = app.volunteer("张三", "13800001234").await;
@@ -116,6 +131,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     let organisation = if r.template.ends_with("/revoke") { other_org } else { org };
     let id = if r.template.starts_with("/api/v1/activities/") {
         activity
+    } else if r.template.starts_with("/api/v1/staff/") {
+        1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
         organisation
     } else {
@@ -125,17 +142,23 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .template
         .replace("{id}", &id.to_string())
         .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .replace("{session_id}", "0000000000000000");
+        .replace("{session_id}", "0000000000000000")
+        .replace("{staff_id}", "1")
+        .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
-        (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲"})),
+        (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲", "login": "someone"})),
         (_, "/mp/v1/login/wechat") => Some(json!({"code": "c"})),
+        (_, "/api/v1/invites/passkey/start") => Some(json!({"invite": "hm_not-an-invite"})),
+        (_, "/api/v1/sign-in/passkey/start") => Some(json!({"login": "nobody"})),
         (_, "/mp/v1/login/dev") => Some(json!({"phone": "13800001234"})),
         (_, "/mp/v1/volunteers") => Some(registration("甲", &format!("1370000{serial:04}"), &next_resident_id())),
         (_, "/api/v1/organisations/applications") | (_, "/api/v1/organisations") => {
             Some(json!({"name": format!("组织{serial}"), "region_code": "530102"}))
         }
-        (_, "/api/v1/staff") => Some(json!({"name": "乙", "role": "organiser", "organisation_id": org})),
+        (_, "/api/v1/staff") => {
+            Some(json!({"name": "乙", "login": format!("role.{serial}"), "role": "organiser", "organisation_id": org}))
+        }
         (_, "/api/v1/activities") => Some(json!({
             "organisation_id": org, "name": "活动", "category": "environment", "recipients": "市民",
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,

@@ -120,6 +120,10 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
+    async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
+        Ok(self.values.remove(key).await.map(|e| e.value.to_vec()))
+    }
+
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
         let counter = self.counters.get_with(key.to_owned(), async { Counter { hits: Arc::default(), ttl } }).await;
         Ok(counter.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)

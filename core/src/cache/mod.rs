@@ -83,6 +83,8 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> CacheResult<()>;
     /// Removes a value.
     async fn delete(&self, key: &str) -> CacheResult<()>;
+    /// Removes a value and returns it, atomically: of two concurrent takes, one gets it.
+    async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;
     /// Adds one to the counter `key`, which lives for `ttl` from its first hit, and
     /// returns the new count (rate limits count hits in fixed windows with this).
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64>;

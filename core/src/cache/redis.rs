@@ -111,6 +111,11 @@ impl Cache for RedisCache {
         conn.del(self.value_key(key)).await.map_err(cache_error)
     }
 
+    async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
+        let mut conn = self.conn.clone();
+        conn.get_del(self.value_key(key)).await.map_err(cache_error)
+    }
+
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
         let mut conn = self.conn.clone();
         let key = format!("{}:hits:{key}", self.prefix);

@@ -169,6 +169,17 @@ impl PiiVault {
         String::from_utf8(plain.to_vec()).map_err(|_| PiiError::Corrupt)
     }
 
+    /// A secret derived from the lookup key for another purpose (`label` names it), so
+    /// every instance derives the same one without another key to configure.
+    pub(crate) fn derive_secret(&self, label: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.inner.lookup);
+        ctx.update(b"derive\0");
+        ctx.update(label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
     /// The keyed hash a normalised value is found by.
     pub fn lookup(&self, field: PiiField, normalised: &str) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.inner.lookup);

@@ -17,10 +17,12 @@ use crate::attendance::Direction;
 use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::error::ErrorCode;
+use crate::hourmark::StaffRecord;
 use crate::identity::{
-    ConsentRecord, NewOrganisation, Organisation, OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer,
-    TokenGrant, TokenHash, WeChatIdentity,
+    ConsentRecord, NewOrganisation, Organisation, OrganisationStatus, Principal, Staff, StoredVolunteer, TokenGrant,
+    TokenHash, WeChatIdentity,
 };
+use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 
 mod postgres;
 mod sqlite;
@@ -102,13 +104,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn administrator_exists(&self) -> StoreResult<bool>;
     /// Stores a fresh bootstrap token's hash.
     async fn put_bootstrap_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Spends an unused bootstrap token and creates the first administrator, atomically.
-    /// `None` when the token is unknown or already spent.
+    /// Spends an unused bootstrap token and creates the first administrator with the
+    /// invite for their first passkey, atomically. `None` when the token is unknown or
+    /// already spent.
     async fn redeem_bootstrap_token(
         &self,
         hash: &TokenHash,
-        name: &str,
-        at: DateTime<Utc>,
+        admin: &StaffRecord<'_>,
+        invite: &NewInvite,
     ) -> StoreResult<Option<Staff>>;
 
     /// Creates an organisation in `status`; a taken name is `organisation_name_taken`.
@@ -139,16 +142,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One staff member.
     async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>>;
-    /// Creates a staff member (`region_code` for officers, `qualification` for recorders).
-    async fn create_staff(
+    /// Creates a staff member with the invite for their first passkey, in one
+    /// transaction. A taken login is a unique violation.
+    async fn create_staff(&self, staff: &StaffRecord<'_>, invite: &NewInvite, at: DateTime<Utc>) -> StoreResult<Staff>;
+    /// Makes a staff member one of an activity's leaders (no-op if already).
+    async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends a leadership; `false` if there was none.
+    async fn remove_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool>;
+    /// Whether a staff member leads an activity.
+    async fn is_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool>;
+    /// An activity's leaders, by id.
+    async fn activity_leaders(&self, activity_id: i64) -> StoreResult<Vec<Staff>>;
+    /// A staff member with their passkey user handle.
+    async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
+    /// The staff member who signs in as `login`.
+    async fn staff_account_by_login(&self, login: &str) -> StoreResult<Option<StaffAccount>>;
+    /// Stores another invite for a staff member, with its audit entry.
+    async fn add_invite(&self, staff_id: i64, invite: &NewInvite, audit: &AuditEvent) -> StoreResult<()>;
+    /// The staff member an invite is for, if it is unused and unexpired at `at`.
+    async fn invited_staff(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<Option<i64>>;
+    /// Stores a passkey with its audit entry; with `invite`, spends that invite in the same
+    /// transaction. `false` (nothing stored) when the invite is no longer usable at the
+    /// passkey's `created_at`. A credential id already registered is a unique violation.
+    async fn add_passkey(
         &self,
-        name: &str,
-        role: StaffRole,
-        organisation_id: Option<i64>,
-        region_code: Option<&str>,
-        qualification: Option<&crate::identity::RecorderQualification>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Staff>;
+        passkey: &StoredPasskey,
+        invite: Option<&TokenHash>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// A staff member's passkeys, oldest first.
+    async fn passkeys(&self, staff_id: i64) -> StoreResult<Vec<StoredPasskey>>;
+    /// Records a sign-in with a passkey: its updated credential (counter) and the time.
+    async fn passkey_used(&self, id: Uuid, credential: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes one of a staff member's passkeys, never the last, with its audit entry.
+    async fn remove_passkey(&self, staff_id: i64, id: Uuid, audit: &AuditEvent) -> StoreResult<PasskeyRemoval>;
 
     /// Registers a volunteer with their consents, in one transaction. A registered ID number
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision

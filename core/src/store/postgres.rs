@@ -16,10 +16,12 @@ use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
+use crate::hourmark::StaffRecord;
 use crate::identity::{
     ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind, OrganisationStatus,
     Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
+use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -76,6 +78,63 @@ fn activity_from_row(row: &PgRow) -> StoreResult<Activity> {
     })
 }
 
+/// The staff columns every query returns.
+macro_rules! staff_columns {
+    () => {
+        "id, name, login, role, organisation_id, region_code, certificate_number, certificate_issued_on, \
+         review_due_on, webauthn_user_id"
+    };
+}
+
+fn account_from_row(row: &PgRow) -> StoreResult<StaffAccount> {
+    Ok(StaffAccount { staff: staff_from_row(row)?, webauthn_user_id: row.try_get("webauthn_user_id")? })
+}
+
+/// Inserts a staff member and their first invite on a transaction.
+async fn insert_staff(
+    conn: &mut sqlx::PgConnection,
+    staff: &StaffRecord<'_>,
+    invite: &NewInvite,
+) -> StoreResult<Staff> {
+    let q = staff.qualification;
+    let row = sqlx::query(concat!(
+        r"insert into staff (name, login, role, organisation_id, region_code, certificate_number,
+                             certificate_issued_on, review_due_on, webauthn_user_id, created_at)
+          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+          returning ",
+        staff_columns!()
+    ))
+    .bind(staff.name)
+    .bind(staff.login)
+    .bind(staff.role.as_str())
+    .bind(staff.organisation_id)
+    .bind(staff.region_code)
+    .bind(q.map(|q| q.certificate_number.clone()))
+    .bind(q.map(|q| q.issued_on.format("%Y-%m-%d").to_string()))
+    .bind(q.map(|q| q.review_due_on.format("%Y-%m-%d").to_string()))
+    .bind(staff.webauthn_user_id)
+    .bind(invite.created_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let created = staff_from_row(&row)?;
+    insert_invite(conn, created.id, invite).await?;
+    Ok(created)
+}
+
+async fn insert_invite(conn: &mut sqlx::PgConnection, staff_id: i64, invite: &NewInvite) -> StoreResult<()> {
+    sqlx::query(
+        r"insert into staff_invite (token_hash, staff_id, created_by, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(invite.hash.as_slice())
+    .bind(staff_id)
+    .bind(invite.created_by)
+    .bind(invite.created_at)
+    .bind(invite.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 fn organisation_from_row(row: &PgRow) -> StoreResult<Organisation> {
     Ok(Organisation {
         id: row.try_get("id")?,
@@ -104,6 +163,7 @@ fn staff_from_row(row: &PgRow) -> StoreResult<Staff> {
     Ok(Staff {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
+        login: row.try_get("login")?,
         role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
         organisation_id: row.try_get("organisation_id")?,
         region_code: row.try_get("region_code")?,
@@ -154,9 +214,10 @@ impl Store for PostgresStore {
     async fn redeem_bootstrap_token(
         &self,
         hash: &TokenHash,
-        name: &str,
-        at: DateTime<Utc>,
+        admin: &StaffRecord<'_>,
+        invite: &NewInvite,
     ) -> StoreResult<Option<Staff>> {
+        let at = invite.created_at;
         let mut tx = self.pool.begin().await?;
         // Two different outstanding tokens redeemed at once must still make one
         // administrator: serialise redemptions for the length of the transaction.
@@ -173,15 +234,7 @@ impl Store for PostgresStore {
         if spent.rows_affected() != 1 {
             return Ok(None);
         }
-        let row = sqlx::query(
-            r"insert into staff (name, role, created_at) values ($1, 'administrator', $2)
-              returning id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on",
-        )
-        .bind(name)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let staff = staff_from_row(&row)?;
+        let staff = insert_staff(&mut tx, admin, invite).await?;
         tx.commit().await?;
         Ok(Some(staff))
     }
@@ -278,7 +331,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>> {
-        let row = sqlx::query(r"select id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on from staff where id = $1")
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -287,30 +340,182 @@ impl Store for PostgresStore {
 
     async fn create_staff(
         &self,
-        name: &str,
-        role: StaffRole,
-        organisation_id: Option<i64>,
-        region_code: Option<&str>,
-        qualification: Option<&crate::identity::RecorderQualification>,
-        at: DateTime<Utc>,
+        staff: &StaffRecord<'_>,
+        invite: &NewInvite,
+        _at: DateTime<Utc>,
     ) -> StoreResult<Staff> {
-        let row = sqlx::query(
-            r"insert into staff (name, role, organisation_id, region_code, certificate_number, certificate_issued_on,
-                                 review_due_on, created_at)
-              values ($1, $2, $3, $4, $5, $6, $7, $8)
-              returning id, name, role, organisation_id, region_code, certificate_number, certificate_issued_on, review_due_on",
+        let mut tx = self.pool.begin().await?;
+        let staff = insert_staff(&mut tx, staff, invite).await?;
+        tx.commit().await?;
+        Ok(staff)
+    }
+
+    async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into activity_leader (activity_id, staff_id, assigned_at) values ($1, $2, $3)
+              on conflict (activity_id, staff_id) do nothing",
         )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(organisation_id)
-        .bind(region_code)
-        .bind(qualification.map(|q| q.certificate_number.clone()))
-        .bind(qualification.map(|q| q.issued_on.format("%Y-%m-%d").to_string()))
-        .bind(qualification.map(|q| q.review_due_on.format("%Y-%m-%d").to_string()))
+        .bind(activity_id)
+        .bind(staff_id)
         .bind(at)
-        .fetch_one(&self.pool)
+        .execute(&self.pool)
         .await?;
-        staff_from_row(&row)
+        Ok(())
+    }
+
+    async fn remove_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool> {
+        let removed = sqlx::query(r"delete from activity_leader where activity_id = $1 and staff_id = $2")
+            .bind(activity_id)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(removed.rows_affected() == 1)
+    }
+
+    async fn is_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(r"select 1 as one from activity_leader where activity_id = $1 and staff_id = $2")
+            .bind(activity_id)
+            .bind(staff_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn activity_leaders(&self, activity_id: i64) -> StoreResult<Vec<Staff>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            staff_columns!(),
+            " from staff where id in (select staff_id from activity_leader where activity_id = $1) order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(staff_from_row).collect()
+    }
+
+    async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn staff_account_by_login(&self, login: &str) -> StoreResult<Option<StaffAccount>> {
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where login = $1"))
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn add_invite(&self, staff_id: i64, invite: &NewInvite, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_invite(&mut tx, staff_id, invite).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn invited_staff(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            r"select staff_id from staff_invite where token_hash = $1 and used_at is null and expires_at > $2",
+        )
+        .bind(hash.as_slice())
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("staff_id")).transpose()?)
+    }
+
+    async fn add_passkey(
+        &self,
+        passkey: &StoredPasskey,
+        invite: Option<&TokenHash>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(hash) = invite {
+            let spent = sqlx::query(
+                r"update staff_invite set used_at = $3
+                  where token_hash = $1 and staff_id = $2 and used_at is null and expires_at > $3",
+            )
+            .bind(hash.as_slice())
+            .bind(passkey.staff_id)
+            .bind(passkey.created_at)
+            .execute(&mut *tx)
+            .await?;
+            if spent.rows_affected() != 1 {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            r"insert into staff_passkey (id, staff_id, credential_id, credential, label, created_at)
+              values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(passkey.id)
+        .bind(passkey.staff_id)
+        .bind(&passkey.credential_id)
+        .bind(&passkey.credential)
+        .bind(&passkey.label)
+        .bind(passkey.created_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn passkeys(&self, staff_id: i64) -> StoreResult<Vec<StoredPasskey>> {
+        let rows = sqlx::query(
+            r"select id, staff_id, credential_id, credential, label, created_at, last_used_at from staff_passkey
+              where staff_id = $1 order by created_at, id",
+        )
+        .bind(staff_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredPasskey {
+                    id: row.try_get("id")?,
+                    staff_id: row.try_get("staff_id")?,
+                    credential_id: row.try_get("credential_id")?,
+                    credential: row.try_get("credential")?,
+                    label: row.try_get("label")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn passkey_used(&self, id: Uuid, credential: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(r"update staff_passkey set credential = $2, last_used_at = $3 where id = $1")
+            .bind(id)
+            .bind(credential)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_passkey(&self, staff_id: i64, id: Uuid, audit: &AuditEvent) -> StoreResult<PasskeyRemoval> {
+        let mut tx = self.pool.begin().await?;
+        // Lock the owner's passkeys so two removals at once cannot both see "not the last".
+        let ids: Vec<Uuid> = sqlx::query_scalar(r"select id from staff_passkey where staff_id = $1 for update")
+            .bind(staff_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        if !ids.contains(&id) {
+            return Ok(PasskeyRemoval::NotFound);
+        }
+        if ids.len() == 1 {
+            return Ok(PasskeyRemoval::Last);
+        }
+        sqlx::query(r"delete from staff_passkey where id = $1").bind(id).execute(&mut *tx).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(PasskeyRemoval::Removed)
     }
 
     async fn create_volunteer(
