@@ -13,11 +13,11 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, MyData, require_administrator};
+use crate::hourmark::{Hourmark, MyData};
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
 use crate::identity::{
-    ConsentPurpose, ConsentRecord, IdNumber, Principal, StoredVolunteer, VolunteerProfile, normalise_phone,
+    ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
     validate_person_name,
 };
 
@@ -230,10 +230,30 @@ impl Hourmark {
         Ok(())
     }
 
-    /// A volunteer as staff see them: numbers masked. Administrators only, until officers'
-    /// regional scopes arrive.
+    /// The staff id of someone who may look at a volunteer: administrators, and
+    /// civil-affairs officers of a region where the volunteer has served (an accepted scan
+    /// at an activity of an organisation there). To other officers the volunteer does not
+    /// exist (`not_found`); anyone else is `forbidden`.
+    async fn require_volunteer_overseer(&self, by: &Principal, volunteer_id: i64) -> Result<i64, CoreError> {
+        match by {
+            Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let region = self.officer_region(*id).await?;
+                let served = self.store().volunteer_service_regions(volunteer_id).await?;
+                if served.iter().any(|r| crate::identity::region_covers(&region, r)) {
+                    Ok(*id)
+                } else {
+                    Err(CoreError::refused(ErrorCode::NotFound, "志愿者不存在"))
+                }
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// A volunteer as staff see them: numbers masked. Administrators, and officers of a
+    /// region where the volunteer has served.
     pub async fn volunteer_for_staff(&self, by: &Principal, volunteer_id: i64) -> Result<VolunteerProfile, CoreError> {
-        require_administrator(by)?;
+        self.require_volunteer_overseer(by, volunteer_id).await?;
         let data = self.my_data(volunteer_id).await?;
         Ok(self.masked(data.volunteer))
     }
@@ -241,7 +261,7 @@ impl Hourmark {
     /// A volunteer's personal data in clear, for staff: the read is written to the audit
     /// log first, and nothing is shown if it cannot be.
     pub async fn reveal_personal_data(&self, by: &Principal, volunteer_id: i64) -> Result<VolunteerProfile, CoreError> {
-        let staff_id = require_administrator(by)?;
+        let staff_id = self.require_volunteer_overseer(by, volunteer_id).await?;
         let data = self.my_data(volunteer_id).await?;
         self.store()
             .add_audit(&AuditEvent {
@@ -257,9 +277,10 @@ impl Hourmark {
         Ok(data.volunteer)
     }
 
-    /// The audit log about a volunteer (administrators).
+    /// The audit log about a volunteer: every staff read of their numbers in clear, device
+    /// changes, corrections (administrators, and officers where the volunteer served).
     pub async fn volunteer_audit(&self, by: &Principal, volunteer_id: i64) -> Result<Vec<AuditEvent>, CoreError> {
-        require_administrator(by)?;
+        self.require_volunteer_overseer(by, volunteer_id).await?;
         self.store().audit_events("volunteer", volunteer_id).await
     }
 

@@ -398,7 +398,8 @@ async fn activity_totals(
     Ok(axum::Json(hourmark.activity_totals(&by, id).await?))
 }
 
-/// A volunteer, with ID and phone numbers masked (administrators).
+/// A volunteer, with ID and phone numbers masked (administrators; civil-affairs officers
+/// of a region where the volunteer has served).
 #[utoipa::path(
     get, path = "/api/v1/volunteers/{id}", tag = "staff", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Volunteer id")),
@@ -417,8 +418,9 @@ async fn volunteer(
     Ok(axum::Json(hourmark.volunteer_for_staff(&by, id).await?))
 }
 
-/// A volunteer's ID and phone numbers in clear (administrators). Every call is written to
-/// the audit log before anything is shown.
+/// A volunteer's ID and phone numbers in clear (administrators; officers of a region where
+/// the volunteer has served). Every call is written to the audit log before anything is
+/// shown.
 #[utoipa::path(
     get, path = "/api/v1/volunteers/{id}/personal-data", tag = "staff", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Volunteer id")),
@@ -437,8 +439,8 @@ async fn volunteer_personal_data(
     Ok(axum::Json(hourmark.reveal_personal_data(&by, id).await?))
 }
 
-/// The audit log about a volunteer: device changes, staff reads of their personal data
-/// (administrators).
+/// The audit log about a volunteer: device changes, staff reads of their personal data,
+/// corrections (administrators; officers of a region where the volunteer has served).
 #[utoipa::path(
     get, path = "/api/v1/volunteers/{id}/audit", tag = "staff", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Volunteer id")),
@@ -446,6 +448,7 @@ async fn volunteer_personal_data(
         (status = 200, body = Vec<hourmark_core::audit::AuditEvent>),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also: an officer's region where they never served)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn volunteer_audit(

@@ -138,3 +138,45 @@ on_both_backends! {
         app.get("/api/v1/volunteers/424242/personal-data", &e.admin).await.expect_problem(404, "not_found");
     }
 }
+
+on_both_backends! {
+    async fn officers_oversee_volunteers_who_served_in_their_region(app: TestApp) {
+        // The organisation is in Wuhua district (530102), Kunming.
+        let e = crate::event(&app, "toggle").await;
+        let id = e.volunteer_id;
+        let officer = |region: &'static str| {
+            let app = &app;
+            let admin = e.admin.clone();
+            async move { app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": region})).await }
+        };
+        let wuhua = officer("530102").await;
+        let yunnan = officer("530000").await;
+        let panlong = officer("530103").await;
+
+        // Before the volunteer serves there, no officer knows of them.
+        for token in [&wuhua, &yunnan, &panlong] {
+            app.get(&format!("/api/v1/volunteers/{id}"), token).await.expect_problem(404, "not_found");
+        }
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+
+        // The district's officer and the province's see them; the neighbouring district's does not.
+        app.get(&format!("/api/v1/volunteers/{id}"), &wuhua).await.expect_status(200);
+        app.get(&format!("/api/v1/volunteers/{id}"), &yunnan).await.expect_status(200);
+        app.get(&format!("/api/v1/volunteers/{id}"), &panlong).await.expect_problem(404, "not_found");
+        app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &panlong).await.expect_problem(404, "not_found");
+        app.get(&format!("/api/v1/volunteers/{id}/audit"), &panlong).await.expect_problem(404, "not_found");
+
+        // An officer's read in clear is audited like anyone's, and the audit is theirs to read.
+        let clear = app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &wuhua).await;
+        clear.expect_status(200);
+        assert_eq!(clear.body["phone"], "13800001234");
+        let audit = app.get(&format!("/api/v1/volunteers/{id}/audit"), &yunnan).await;
+        audit.expect_status(200);
+        let reads: Vec<_> =
+            audit.body.as_array().expect("entries").iter().filter(|e| e["action"] == "personal_data_read").collect();
+        assert_eq!(reads.len(), 1, "the refused reads wrote nothing: {}", audit.body);
+        let wuhua_id = app.get("/api/v1/me", &wuhua).await.body["staff"]["id"].clone();
+        assert_eq!(reads[0]["actor_id"], wuhua_id);
+    }
+}

@@ -70,9 +70,10 @@ fn table() -> Vec<Row> {
         // already approved), approving is the level above's.
         row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403]),
         row(M::POST, "/api/v1/organisations/{id}/approve", [401, 403, 403, 403, 403, 403]),
-        row(M::GET, "/api/v1/volunteers/{id}", admin_only),
-        row(M::GET, "/api/v1/volunteers/{id}/personal-data", admin_only),
-        row(M::GET, "/api/v1/volunteers/{id}/audit", admin_only),
+        // The volunteer has not served in the officer's region: to them, no such volunteer.
+        row(M::GET, "/api/v1/volunteers/{id}", [401, 403, 403, 403, 404, 200]),
+        row(M::GET, "/api/v1/volunteers/{id}/personal-data", [401, 403, 403, 403, 404, 200]),
+        row(M::GET, "/api/v1/volunteers/{id}/audit", [401, 403, 403, 403, 404, 200]),
         row(M::GET, "/mp/v1/me", volunteer_only),
         row(M::POST, "/mp/v1/me/consents", volunteer_only),
         row(M::POST, "/mp/v1/me/guardian-consent", [401, 422, 403, 403, 403, 403]),

@@ -153,6 +153,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn is_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool>;
     /// An activity's leaders, by id.
     async fn activity_leaders(&self, activity_id: i64) -> StoreResult<Vec<Staff>>;
+    /// The regions (GB/T 2260) of the organisations whose activities a volunteer has an
+    /// accepted scan at: where they served, and so which officers oversee them.
+    async fn volunteer_service_regions(&self, volunteer_id: i64) -> StoreResult<Vec<String>>;
     /// A staff member with their passkey user handle.
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
     /// The staff member who signs in as `login`.

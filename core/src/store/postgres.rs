@@ -393,6 +393,19 @@ impl Store for PostgresStore {
         rows.iter().map(staff_from_row).collect()
     }
 
+    async fn volunteer_service_regions(&self, volunteer_id: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            r"select distinct o.region_code from scan s
+              join activity a on a.id = s.activity_id
+              join organisation o on o.id = a.organisation_id
+              where s.volunteer_id = $1 and s.direction is not null
+              order by o.region_code",
+        )
+        .bind(volunteer_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {
         let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = $1"))
             .bind(id)
