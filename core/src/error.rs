@@ -119,6 +119,12 @@ pub enum ErrorCode {
     /// 409: another staff member already signs in with this login.
     LoginTaken,
 
+    // --- corrections ---
+    /// 409: five correction requests are already waiting; wait for a decision.
+    CorrectionsPending,
+    /// 409: this correction request has already been decided.
+    CorrectionDecided,
+
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable,
@@ -128,7 +134,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 48] = [
+    pub const ALL: [ErrorCode; 50] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -175,6 +181,8 @@ impl ErrorCode {
         Self::PasskeyExists,
         Self::LastPasskey,
         Self::LoginTaken,
+        Self::CorrectionsPending,
+        Self::CorrectionDecided,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -228,6 +236,8 @@ impl ErrorCode {
             Self::PasskeyExists => "passkey_exists",
             Self::LastPasskey => "last_passkey",
             Self::LoginTaken => "login_taken",
+            Self::CorrectionsPending => "corrections_pending",
+            Self::CorrectionDecided => "correction_decided",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -267,6 +277,7 @@ impl ErrorCode {
             Self::CeremonyInvalid => 400,
             Self::PasskeyRejected => 401,
             Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
+            Self::CorrectionsPending | Self::CorrectionDecided => 409,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
@@ -332,6 +343,8 @@ impl ErrorCode {
             Self::PasskeyExists => "该通行密钥已登记",
             Self::LastPasskey => "不能删除唯一的通行密钥",
             Self::LoginTaken => "该登录名已被使用",
+            Self::CorrectionsPending => "已有更正申请等待处理",
+            Self::CorrectionDecided => "该更正申请已处理",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -488,6 +501,8 @@ mod tests {
                 ("passkey_exists", 409),
                 ("last_passkey", 409),
                 ("login_taken", 409),
+                ("corrections_pending", 409),
+                ("correction_decided", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

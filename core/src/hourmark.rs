@@ -941,7 +941,7 @@ fn new_volunteer_number() -> Result<String, CoreError> {
 }
 
 /// `YYYY-MM`, a real month, not in the future, not before 1900.
-fn validate_birth_month(month: &str, today: chrono::NaiveDate) -> Result<String, CoreError> {
+pub(crate) fn validate_birth_month(month: &str, today: chrono::NaiveDate) -> Result<String, CoreError> {
     let bad = || CoreError::refused(ErrorCode::InvalidBody, "birth_month 须为 YYYY-MM 格式的过去年月");
     let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
     if month.len() != 7 || first > today || first.year() < 1900 {
@@ -951,7 +951,7 @@ fn validate_birth_month(month: &str, today: chrono::NaiveDate) -> Result<String,
 }
 
 /// At most 20 skills, each 1–30 characters with no control characters; trimmed, blanks dropped.
-fn validate_skills(skills: Vec<String>) -> Result<Vec<String>, CoreError> {
+pub(crate) fn validate_skills(skills: Vec<String>) -> Result<Vec<String>, CoreError> {
     if skills.len() > 20 {
         return Err(CoreError::refused(ErrorCode::InvalidBody, "skills 最多 20 项"));
     }

@@ -18,6 +18,7 @@ pub mod attendance;
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod corrections;
 pub mod error;
 pub mod geo;
 pub mod hourmark;

@@ -25,7 +25,7 @@ use crate::identity::{
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
 /// Long, so a crowd's permissions do not all expire together and send every volunteer's
 /// consent history to the database at once (that stampede cost seconds of latency under
-/// load). Changes drop the entry explicitly instead, twice (see `forget_permission`).
+/// load). Changes drop the entry explicitly instead, twice (see `forget_scan_permission`).
 const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(3600);
 /// A permission computed from a history read just before a change can be written back just
 /// after the change dropped it; dropping it again this much later clears such a write.
@@ -87,7 +87,7 @@ impl Hourmark {
             recorded_at: self.now(),
         };
         self.store().add_consent(volunteer_id, &record, None).await?;
-        self.forget_permission(volunteer_id).await;
+        self.forget_scan_permission(volunteer_id).await;
         self.my_data(volunteer_id).await
     }
 
@@ -124,7 +124,7 @@ impl Hourmark {
             recorded_at: self.now(),
         };
         self.store().add_consent(volunteer_id, &record, Some(&sealed)).await?;
-        self.forget_permission(volunteer_id).await;
+        self.forget_scan_permission(volunteer_id).await;
         self.my_data(volunteer_id).await
     }
 
@@ -226,7 +226,7 @@ impl Hourmark {
             detail: serde_json::json!({ "from": v.device_id, "to": device_id }),
         };
         self.store().rebind_device(volunteer_id, device_id, &audit).await?;
-        self.forget_permission(volunteer_id).await;
+        self.forget_scan_permission(volunteer_id).await;
         Ok(())
     }
 
@@ -234,7 +234,7 @@ impl Hourmark {
     /// civil-affairs officers of a region where the volunteer has served (an accepted scan
     /// at an activity of an organisation there). To other officers the volunteer does not
     /// exist (`not_found`); anyone else is `forbidden`.
-    async fn require_volunteer_overseer(&self, by: &Principal, volunteer_id: i64) -> Result<i64, CoreError> {
+    pub(crate) async fn require_volunteer_overseer(&self, by: &Principal, volunteer_id: i64) -> Result<i64, CoreError> {
         match by {
             Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
             Principal::Staff { id, role: StaffRole::Officer, .. } => {
@@ -284,7 +284,9 @@ impl Hourmark {
         self.store().audit_events("volunteer", volunteer_id).await
     }
 
-    async fn forget_permission(&self, volunteer_id: i64) {
+    /// Drops a volunteer's cached scan permission here and in the shared cache (again a
+    /// moment later, to beat a racing reload).
+    pub(crate) async fn forget_scan_permission(&self, volunteer_id: i64) {
         self.forget_permission_once(volunteer_id).await;
         let this = self.clone();
         tokio::spawn(async move {

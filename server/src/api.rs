@@ -43,6 +43,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(volunteer))
         .routes(routes!(volunteer_personal_data))
         .routes(routes!(volunteer_audit))
+        .routes(routes!(open_corrections))
+        .routes(routes!(decide_correction))
 }
 
 /// Health of the server process.
@@ -457,6 +459,47 @@ async fn volunteer_audit(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<hourmark_core::audit::AuditEvent>>, ApiError> {
     Ok(axum::Json(hourmark.volunteer_audit(&by, id).await?))
+}
+
+/// Correction requests waiting for a decision: all for administrators; for officers,
+/// those of volunteers who served in their region.
+#[utoipa::path(
+    get, path = "/api/v1/corrections", tag = "staff", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<hourmark_core::corrections::CorrectionRequest>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn open_corrections(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<Vec<hourmark_core::corrections::CorrectionRequest>>, ApiError> {
+    Ok(axum::Json(hourmark.open_corrections(&by).await?))
+}
+
+/// Accept a correction request (the change is applied to the volunteer's record) or
+/// reject it, with a reason the volunteer sees. Once; audited.
+#[utoipa::path(
+    post, path = "/api/v1/corrections/{id}/decision", tag = "staff",
+    request_body = hourmark_core::corrections::CorrectionDecision, security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Correction request id")),
+    responses(
+        (status = 200, body = hourmark_core::corrections::CorrectionRequest),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also: an officer's region where the volunteer never served)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`correction_decided`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide_correction(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(decision): Json<hourmark_core::corrections::CorrectionDecision>,
+) -> Result<axum::Json<hourmark_core::corrections::CorrectionRequest>, ApiError> {
+    Ok(axum::Json(hourmark.decide_correction(&by, id, decision).await?))
 }
 
 /// Apply (申报) as a recording organisation, to the civil-affairs department of

@@ -7,6 +7,7 @@ mod bootstrap;
 mod cache;
 mod codes;
 mod consent;
+mod corrections;
 mod device;
 mod durability;
 mod identity;

@@ -75,6 +75,12 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/volunteers/{id}/personal-data", [401, 403, 403, 403, 404, 200]),
         row(M::GET, "/api/v1/volunteers/{id}/audit", [401, 403, 403, 403, 404, 200]),
         row(M::GET, "/mp/v1/me", volunteer_only),
+        row(M::GET, "/mp/v1/me/export", volunteer_only),
+        row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403]),
+        row(M::GET, "/mp/v1/me/corrections", volunteer_only),
+        row(M::GET, "/api/v1/corrections", [401, 403, 403, 403, 200, 200]),
+        // The volunteer's request (id 1) is outside the officer's view: they never served there.
+        row(M::POST, "/api/v1/corrections/{id}/decision", [401, 403, 403, 403, 404, 200]),
         row(M::POST, "/mp/v1/me/consents", volunteer_only),
         row(M::POST, "/mp/v1/me/guardian-consent", [401, 422, 403, 403, 403, 403]),
         row(M::POST, "/mp/v1/me/device", [401, 204, 403, 403, 403, 403]),
@@ -132,7 +138,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     let organisation = if r.template.ends_with("/revoke") { other_org } else { org };
     let id = if r.template.starts_with("/api/v1/activities/") {
         activity
-    } else if r.template.starts_with("/api/v1/staff/") {
+    } else if r.template.starts_with("/api/v1/staff/") || r.template.starts_with("/api/v1/corrections/") {
         1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
         organisation
@@ -165,6 +171,10 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
             "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00"
         })),
+        (_, "/mp/v1/me/corrections") => {
+            Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))
+        }
+        (_, "/api/v1/corrections/{id}/decision") => Some(json!({"accept": false, "reason": "核实无误"})),
         (_, "/mp/v1/me/consents") => Some(json!({"purpose": "publicity", "granted": true, "notice_version": "v"})),
         (_, "/mp/v1/me/guardian-consent") => Some(json!({
             "guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "v"

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::activity::{Activity, NewActivity};
 use crate::attendance::Direction;
 use crate::audit::AuditEvent;
+use crate::corrections::{CorrectionField, CorrectionRequest, CorrectionStatus, MyScan, VolunteerChange};
 use crate::error::CoreError;
 use crate::error::ErrorCode;
 use crate::hourmark::StaffRecord;
@@ -156,6 +157,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The regions (GB/T 2260) of the organisations whose activities a volunteer has an
     /// accepted scan at: where they served, and so which officers oversee them.
     async fn volunteer_service_regions(&self, volunteer_id: i64) -> StoreResult<Vec<String>>;
+    /// Files a correction request.
+    async fn add_correction(
+        &self,
+        volunteer_id: i64,
+        field: CorrectionField,
+        requested_value: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CorrectionRequest>;
+    /// One correction request.
+    async fn get_correction(&self, id: i64) -> StoreResult<Option<CorrectionRequest>>;
+    /// A volunteer's correction requests, oldest first.
+    async fn corrections_of(&self, volunteer_id: i64) -> StoreResult<Vec<CorrectionRequest>>;
+    /// Requests waiting for a decision, oldest first (at most 1000).
+    async fn open_corrections(&self) -> StoreResult<Vec<CorrectionRequest>>;
+    /// Decides an open request: applies `change` to the volunteer and writes `audit`, in
+    /// one transaction. `None` (nothing changed) if it was no longer open.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_correction(
+        &self,
+        id: i64,
+        status: CorrectionStatus,
+        decided_by: i64,
+        reason: &str,
+        at: DateTime<Utc>,
+        change: Option<&VolunteerChange>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<CorrectionRequest>>;
+    /// A volunteer's scans, accepted or refused, oldest first, with activity names.
+    async fn volunteer_scans(&self, volunteer_id: i64) -> StoreResult<Vec<MyScan>>;
     /// A staff member with their passkey user handle.
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
     /// The staff member who signs in as `login`.

@@ -1,0 +1,85 @@
+//! `/mp/v1/me/export` and `/mp/v1/me/corrections`: a volunteer takes a copy of everything
+//! held about them, and asks for what is wrong to be corrected.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hourmark_core::Hourmark;
+use hourmark_core::corrections::{CorrectionRequest, MyDataExport, NewCorrection};
+use hourmark_core::error::Problem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{Json, VolunteerCaller};
+use crate::problem::ApiError;
+
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new().routes(routes!(export)).routes(routes!(request_correction, my_corrections))
+}
+
+/// Download everything held about you: profile (unmasked), consents, every scan, correction
+/// requests, and who did what with your data. Served as an attachment.
+#[utoipa::path(
+    get, path = "/mp/v1/me/export", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyDataExport, description = "A JSON file (`Content-Disposition: attachment`)"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn export(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<Response, ApiError> {
+    let export = hourmark.export_my_data(volunteer_id).await?;
+    let filename = format!(
+        "attachment; filename=\"hourmark-{}-{}.json\"",
+        export.data.volunteer.volunteer_number,
+        hourmark_core::activity::to_shanghai(export.generated_at).format("%Y%m%d")
+    );
+    let mut response = axum::Json(export).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&filename) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Ask for something held about you to be corrected: name, skills, or (for other ID
+/// types than the resident ID) gender and birth month; `other` for anything else.
+/// Staff accept it (the change is applied) or reject it with a reason.
+#[utoipa::path(
+    post, path = "/mp/v1/me/corrections", tag = "volunteers", request_body = NewCorrection,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CorrectionRequest),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`corrections_pending` (five are waiting already)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (also: a value that could not be applied), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn request_correction(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(new): Json<NewCorrection>,
+) -> Result<(StatusCode, axum::Json<CorrectionRequest>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.request_correction(volunteer_id, new).await?)))
+}
+
+/// Your correction requests and their decisions.
+#[utoipa::path(
+    get, path = "/mp/v1/me/corrections", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<CorrectionRequest>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn my_corrections(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<Vec<CorrectionRequest>>, ApiError> {
+    Ok(axum::Json(hourmark.my_corrections(volunteer_id).await?))
+}
