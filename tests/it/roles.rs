@@ -9,17 +9,27 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The callers, in the order of each row's expectations.
-const ROLES: [&str; 6] = ["anonymous", "volunteer", "organiser", "other_organiser", "officer", "administrator"];
+const ROLES: [&str; 8] = [
+    "anonymous",
+    "volunteer",
+    "organiser",
+    "other_organiser",
+    "officer",
+    "administrator",
+    // A recorder of the organisation with a valid certificate, and a leader of the activity.
+    "recorder",
+    "leader",
+];
 
 struct Row {
     method: Method,
     /// The documented path, e.g. `/api/v1/activities/{id}`.
     template: &'static str,
     /// Statuses for each of `ROLES`.
-    expect: [u16; 6],
+    expect: [u16; 8],
 }
 
-fn row(method: Method, template: &'static str, expect: [u16; 6]) -> Row {
+fn row(method: Method, template: &'static str, expect: [u16; 8]) -> Row {
     Row { method, template, expect }
 }
 
@@ -27,40 +37,40 @@ fn row(method: Method, template: &'static str, expect: [u16; 6]) -> Row {
 /// the sign-outs are last.
 fn table() -> Vec<Row> {
     use Method as M;
-    let managed = [401, 403, 200, 404, 404, 200];
-    let admin_only = [401, 403, 403, 403, 403, 200];
-    let volunteer_only = [401, 200, 403, 403, 403, 403];
+    let managed = [401, 403, 200, 404, 404, 200, 200, 200];
+    let admin_only = [401, 403, 403, 403, 403, 200, 403, 403];
+    let volunteer_only = [401, 200, 403, 403, 403, 403, 403, 403];
     vec![
-        row(M::GET, "/healthz", [200; 6]),
-        row(M::GET, "/S/{token}", [200; 6]),
-        row(M::GET, "/s/{token}", [200; 6]),
-        row(M::GET, "/api/v1/public/organisations", [200; 6]),
-        row(M::POST, "/api/v1/bootstrap", [401; 6]),
-        row(M::POST, "/mp/v1/login/wechat", [503; 6]),
-        row(M::POST, "/mp/v1/login/dev", [404; 6]),
-        row(M::POST, "/mp/v1/volunteers", [201; 6]),
-        row(M::POST, "/api/v1/organisations/applications", [201; 6]),
-        row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200]),
-        row(M::POST, "/api/v1/organisations", [401, 403, 403, 403, 403, 201]),
+        row(M::GET, "/healthz", [200; 8]),
+        row(M::GET, "/S/{token}", [200; 8]),
+        row(M::GET, "/s/{token}", [200; 8]),
+        row(M::GET, "/api/v1/public/organisations", [200; 8]),
+        row(M::POST, "/api/v1/bootstrap", [401; 8]),
+        row(M::POST, "/mp/v1/login/wechat", [503; 8]),
+        row(M::POST, "/mp/v1/login/dev", [404; 8]),
+        row(M::POST, "/mp/v1/volunteers", [201; 8]),
+        row(M::POST, "/api/v1/organisations/applications", [201; 8]),
+        row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/organisations", [401, 403, 403, 403, 403, 201, 403, 403]),
         row(M::POST, "/api/v1/staff", admin_only.map(|s| if s == 200 { 201 } else { s })),
         // Staff id 1 is the administrator.
         row(M::POST, "/api/v1/staff/{id}/invites", admin_only.map(|s| if s == 200 { 201 } else { s })),
-        row(M::POST, "/api/v1/invites/passkey/start", [410; 6]),
-        row(M::POST, "/api/v1/invites/passkey/finish", [422; 6]),
-        row(M::POST, "/api/v1/sign-in/passkey/start", [200; 6]),
-        row(M::POST, "/api/v1/sign-in/passkey/finish", [422; 6]),
-        row(M::GET, "/staff/enrol", [200; 6]),
-        row(M::GET, "/staff/sign-in", [200; 6]),
-        row(M::GET, "/api/v1/me/passkeys", [401, 403, 200, 200, 200, 200]),
-        row(M::POST, "/api/v1/me/passkeys/start", [401, 403, 200, 200, 200, 200]),
-        row(M::POST, "/api/v1/me/passkeys/finish", [401, 403, 422, 422, 422, 422]),
-        row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404]),
-        row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201]),
+        row(M::POST, "/api/v1/invites/passkey/start", [410; 8]),
+        row(M::POST, "/api/v1/invites/passkey/finish", [422; 8]),
+        row(M::POST, "/api/v1/sign-in/passkey/start", [200; 8]),
+        row(M::POST, "/api/v1/sign-in/passkey/finish", [422; 8]),
+        row(M::GET, "/staff/enrol", [200; 8]),
+        row(M::GET, "/staff/sign-in", [200; 8]),
+        row(M::GET, "/api/v1/me/passkeys", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/passkeys/start", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/passkeys/finish", [401, 403, 422, 422, 422, 422, 422, 422]),
+        row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201, 201, 403]),
         row(M::GET, "/api/v1/activities/{id}", managed),
         row(M::GET, "/api/v1/activities/{id}/leaders", managed),
         // Staff 1 is the administrator, not a leader: assigning them is refused.
-        row(M::PUT, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 422, 404, 404, 422]),
-        row(M::DELETE, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 404, 404, 404, 404]),
+        row(M::PUT, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 422, 404, 404, 422, 422, 403]),
+        row(M::DELETE, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::GET, "/api/v1/activities/{id}/code", managed),
         row(M::GET, "/api/v1/activities/{id}/code.svg", managed),
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
@@ -68,35 +78,35 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/totals", managed),
         // The officer is of the organisation's own region: checking is theirs (409: it is
         // already approved), approving is the level above's.
-        row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403]),
-        row(M::POST, "/api/v1/organisations/{id}/approve", [401, 403, 403, 403, 403, 403]),
+        row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403, 403, 403]),
+        row(M::POST, "/api/v1/organisations/{id}/approve", [401, 403, 403, 403, 403, 403, 403, 403]),
         // The volunteer has not served in the officer's region: to them, no such volunteer.
-        row(M::GET, "/api/v1/volunteers/{id}", [401, 403, 403, 403, 404, 200]),
-        row(M::GET, "/api/v1/volunteers/{id}/personal-data", [401, 403, 403, 403, 404, 200]),
-        row(M::GET, "/api/v1/volunteers/{id}/audit", [401, 403, 403, 403, 404, 200]),
+        row(M::GET, "/api/v1/volunteers/{id}", [401, 403, 403, 403, 404, 200, 403, 403]),
+        row(M::GET, "/api/v1/volunteers/{id}/personal-data", [401, 403, 403, 403, 404, 200, 403, 403]),
+        row(M::GET, "/api/v1/volunteers/{id}/audit", [401, 403, 403, 403, 404, 200, 403, 403]),
         row(M::GET, "/mp/v1/me", volunteer_only),
         row(M::GET, "/mp/v1/me/export", volunteer_only),
-        row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/corrections", volunteer_only),
-        row(M::GET, "/api/v1/corrections", [401, 403, 403, 403, 200, 200]),
+        row(M::GET, "/api/v1/corrections", [401, 403, 403, 403, 200, 200, 403, 403]),
         // The volunteer's request (id 1) is outside the officer's view: they never served there.
-        row(M::POST, "/api/v1/corrections/{id}/decision", [401, 403, 403, 403, 404, 200]),
+        row(M::POST, "/api/v1/corrections/{id}/decision", [401, 403, 403, 403, 404, 200, 403, 403]),
         row(M::POST, "/mp/v1/me/consents", volunteer_only),
-        row(M::POST, "/mp/v1/me/guardian-consent", [401, 422, 403, 403, 403, 403]),
-        row(M::POST, "/mp/v1/me/device", [401, 204, 403, 403, 403, 403]),
-        row(M::POST, "/mp/v1/me/phone", [401, 503, 403, 403, 403, 403]),
-        row(M::POST, "/mp/v1/scans", [401, 422, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/guardian-consent", [401, 422, 403, 403, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/device", [401, 204, 403, 403, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/phone", [401, 503, 403, 403, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/scans", [401, 422, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/sessions", volunteer_only),
-        row(M::DELETE, "/mp/v1/me/sessions/{session_id}", [401, 404, 403, 403, 403, 403]),
-        row(M::GET, "/api/v1/me", [401, 403, 200, 200, 200, 200]),
-        row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200]),
-        row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404]),
+        row(M::DELETE, "/mp/v1/me/sessions/{session_id}", [401, 404, 403, 403, 403, 403, 403, 403]),
+        row(M::GET, "/api/v1/me", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
         // The other organisation's activity exists for the officer's revocation below.
-        row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403]),
-        row(M::POST, "/mp/v1/me/sign-out", [401, 200, 403, 403, 403, 403]),
-        row(M::POST, "/mp/v1/me/sign-out-everywhere", [401, 401, 403, 403, 403, 403]),
-        row(M::POST, "/api/v1/me/sign-out", [401, 401, 200, 200, 200, 200]),
-        row(M::POST, "/api/v1/me/sign-out-everywhere", [401, 401, 401, 401, 401, 401]),
+        row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/sign-out", [401, 200, 403, 403, 403, 403, 403, 403]),
+        row(M::POST, "/mp/v1/me/sign-out-everywhere", [401, 401, 403, 403, 403, 403, 403, 403]),
+        row(M::POST, "/api/v1/me/sign-out", [401, 401, 200, 200, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/sign-out-everywhere", [401, 401, 401, 401, 401, 401, 401, 401]),
     ]
 }
 
@@ -112,8 +122,25 @@ on_both_backends! {
         };
         let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
         let (volunteer_id, volunteer) = app.volunteer("张三", "13800001234").await;
-        let tokens: [Option<&str>; 6] =
-            [None, Some(&volunteer), Some(&organiser), Some(&other), Some(&officer), Some(&admin)];
+        let recorder = app.staff(&admin, json!({
+            "name": "王记录", "role": "recorder", "organisation_id": org,
+            "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+        })).await;
+        let leader = app.staff(&admin, json!({"name": "赵领队", "role": "leader", "organisation_id": org})).await;
+        let leader_id = app.get("/api/v1/me", &leader).await.body["staff"]["id"].as_i64().expect("id");
+        app.call(Method::PUT, &format!("/api/v1/activities/{activity}/leaders/{leader_id}"), Some(&organiser), None)
+            .await
+            .expect_status(204);
+        let tokens: [Option<&str>; 8] = [
+            None,
+            Some(&volunteer),
+            Some(&organiser),
+            Some(&other),
+            Some(&officer),
+            Some(&admin),
+            Some(&recorder),
+            Some(&leader),
+        ];
 
         let mut serial = 0u32;
         for r in table() {
