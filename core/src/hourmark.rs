@@ -183,6 +183,9 @@ pub struct NewStaff {
     /// Required for officers (GB/T 2260, six digits); absent otherwise.
     #[serde(default)]
     pub region_code: Option<String>,
+    /// For officers: `civil_affairs` (the default) or `youth_league`; absent otherwise.
+    #[serde(default)]
+    pub agency: Option<crate::identity::Agency>,
     /// Required for recorders: their certificate; absent otherwise.
     #[serde(default)]
     pub qualification: Option<crate::identity::RecorderQualification>,
@@ -201,6 +204,8 @@ pub struct StaffRecord<'a> {
     pub organisation_id: Option<i64>,
     /// An officer's region.
     pub region_code: Option<&'a str>,
+    /// An officer's body.
+    pub agency: Option<crate::identity::Agency>,
     /// A recorder's certificate.
     pub qualification: Option<&'a crate::identity::RecorderQualification>,
     /// The user handle their passkeys will carry.
@@ -415,6 +420,7 @@ impl Hourmark {
             role: StaffRole::Administrator,
             organisation_id: None,
             region_code: None,
+            agency: None,
             qualification: None,
             webauthn_user_id: Uuid::new_v4(),
         };
@@ -508,14 +514,22 @@ impl Hourmark {
         self.inner.store.create_organisation(&new, crate::identity::OrganisationStatus::Approved, self.now()).await
     }
 
-    /// Lists organisations: all for administrators, their own for organisers.
+    /// Lists organisations: all for administrators; their region's for officers (only
+    /// university groups for the Youth League); their own for organisation staff.
     pub async fn list_organisations(&self, by: &Principal) -> Result<Vec<Organisation>, CoreError> {
         match by {
             Principal::Staff { role: StaffRole::Administrator, .. } => self.inner.store.list_organisations(None).await,
             Principal::Staff { id, role: StaffRole::Officer, .. } => {
-                let region = self.officer_region(*id).await?;
+                let (region, agency) = self.officer(*id).await?;
                 let all = self.inner.store.list_organisations(None).await?;
-                Ok(all.into_iter().filter(|o| crate::identity::region_covers(&region, &o.region_code)).collect())
+                Ok(all
+                    .into_iter()
+                    .filter(|o| crate::identity::region_covers(&region, &o.region_code))
+                    .filter(|o| {
+                        agency == crate::identity::Agency::CivilAffairs
+                            || o.kind == crate::identity::OrganisationKind::University
+                    })
+                    .collect())
             }
             Principal::Staff { organisation_id: Some(id), .. } => {
                 Ok(self.inner.store.get_organisation(*id).await?.into_iter().collect())
@@ -557,6 +571,13 @@ impl Hourmark {
             (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政工作人员有 region_code")),
             (_, None) => None,
         };
+        let agency = match (new.role, new.agency) {
+            (StaffRole::Officer, agency) => Some(agency.unwrap_or(crate::identity::Agency::CivilAffairs)),
+            (_, Some(_)) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政和共青团工作人员有 agency"));
+            }
+            (_, None) => None,
+        };
         let qualification = match (new.role, new.qualification.as_ref()) {
             (StaffRole::Recorder, Some(q)) => {
                 let number = q.certificate_number.trim();
@@ -581,6 +602,7 @@ impl Hourmark {
             role: new.role,
             organisation_id: new.organisation_id,
             region_code: region,
+            agency,
             qualification,
             webauthn_user_id: Uuid::new_v4(),
         };

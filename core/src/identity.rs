@@ -60,6 +60,37 @@ impl StaffRole {
     }
 }
 
+/// The body an officer speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Agency {
+    /// The civil-affairs department (民政部门) of the officer's region: checks, approves
+    /// and revokes recording organisations, oversees volunteers and records.
+    CivilAffairs,
+    /// The Communist Youth League committee (共青团) of the officer's region: approves
+    /// university volunteer groups at the provincial level, and nothing else.
+    YouthLeague,
+}
+
+impl Agency {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CivilAffairs => "civil_affairs",
+            Self::YouthLeague => "youth_league",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "civil_affairs" => Some(Self::CivilAffairs),
+            "youth_league" => Some(Self::YouthLeague),
+            _ => None,
+        }
+    }
+}
+
 /// The authenticated caller behind a bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -204,6 +235,9 @@ pub struct Staff {
     pub organisation_id: Option<i64>,
     /// Their region (officers only), GB/T 2260.
     pub region_code: Option<String>,
+    /// The body they speak for (officers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<Agency>,
     /// Their certificate (recorders only).
     pub qualification: Option<RecorderQualification>,
 }

@@ -1,7 +1,7 @@
 //! Recording organisations' approval (云南省志愿服务记录实施办法, point 1): an organisation
 //! applies (申报) to its region's civil-affairs department, which checks it; the level
-//! above approves it (the provincial Youth League, represented by a provincial officer,
-//! for university groups); approved organisations are listed publicly. Revoking the
+//! above approves it (the provincial Youth League committee for university groups);
+//! approved organisations are listed publicly. Revoking the
 //! recording qualification (撤销记录资格) stops new recording at once and keeps history.
 
 use serde::Deserialize;
@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::{
-    NewOrganisation, Organisation, OrganisationKind, OrganisationStatus, Principal, StaffRole, parent_region,
-    region_covers,
+    Agency, NewOrganisation, Organisation, OrganisationKind, OrganisationStatus, Principal, Staff, StaffRole,
+    parent_region, region_covers,
 };
 
 /// Why an organisation's qualification is revoked.
@@ -23,20 +23,40 @@ pub struct Revocation {
 }
 
 impl Hourmark {
-    /// An officer's region; anyone else is `forbidden`.
-    pub(crate) async fn officer_region(&self, staff_id: i64) -> Result<String, CoreError> {
-        self.store()
-            .get_staff(staff_id)
-            .await?
-            .filter(|s| s.role == StaffRole::Officer)
-            .and_then(|s| s.region_code)
-            .ok_or_else(|| CoreError::code(ErrorCode::Forbidden))
+    /// An officer's region and body; anyone else is `forbidden`.
+    pub(crate) async fn officer(&self, staff_id: i64) -> Result<(String, Agency), CoreError> {
+        let staff = self.store().get_staff(staff_id).await?.filter(|s| s.role == StaffRole::Officer);
+        match staff {
+            Some(Staff { region_code: Some(region), agency, .. }) => {
+                Ok((region, agency.unwrap_or(Agency::CivilAffairs)))
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
     }
 
-    async fn officer_of(&self, by: &Principal) -> Result<(i64, String), CoreError> {
+    /// A civil-affairs officer's region; anyone else (a Youth League officer too) is
+    /// `forbidden`. Civil affairs oversees volunteers and their records.
+    pub(crate) async fn officer_region(&self, staff_id: i64) -> Result<String, CoreError> {
+        match self.officer(staff_id).await? {
+            (region, Agency::CivilAffairs) => Ok(region),
+            (_, Agency::YouthLeague) => Err(CoreError::refused(ErrorCode::Forbidden, "此操作由民政部门办理")),
+        }
+    }
+
+    async fn officer_of(&self, by: &Principal) -> Result<(i64, String, Agency), CoreError> {
         match by {
-            Principal::Staff { id, role: StaffRole::Officer, .. } => Ok((*id, self.officer_region(*id).await?)),
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let (region, agency) = self.officer(*id).await?;
+                Ok((*id, region, agency))
+            }
             _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    async fn civil_affairs_officer_of(&self, by: &Principal) -> Result<(i64, String), CoreError> {
+        match self.officer_of(by).await? {
+            (id, region, Agency::CivilAffairs) => Ok((id, region)),
+            _ => Err(CoreError::refused(ErrorCode::Forbidden, "此操作由民政部门办理")),
         }
     }
 
@@ -51,10 +71,12 @@ impl Hourmark {
         self.store().list_organisations(Some(OrganisationStatus::Approved)).await
     }
 
-    async fn organisation_in_scope(&self, region: &str, id: i64) -> Result<Organisation, CoreError> {
+    async fn organisation_in_scope(&self, region: &str, agency: Agency, id: i64) -> Result<Organisation, CoreError> {
         let org = self.store().get_organisation(id).await?;
-        // An organisation outside the officer's region is as good as unknown to them.
+        // An organisation outside the officer's region (or, for the Youth League, one that
+        // is not a university group) is as good as unknown to them.
         org.filter(|o| region_covers(region, &o.region_code))
+            .filter(|o| agency == Agency::CivilAffairs || o.kind == OrganisationKind::University)
             .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个组织"))
     }
 
@@ -78,23 +100,24 @@ impl Hourmark {
 
     /// The region's department checks an application.
     pub async fn check_organisation(&self, by: &Principal, id: i64) -> Result<Organisation, CoreError> {
-        let (staff_id, region) = self.officer_of(by).await?;
-        let org = self.organisation_in_scope(&region, id).await?;
+        let (staff_id, region) = self.civil_affairs_officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, Agency::CivilAffairs, id).await?;
         if org.region_code != region {
             return Err(CoreError::refused(ErrorCode::Forbidden, "应由组织所在地的民政部门审核"));
         }
         self.transition(staff_id, &org, &[OrganisationStatus::Applied], OrganisationStatus::Checked, None).await
     }
 
-    /// The level above approves a checked application (the province for university groups).
+    /// Approves a checked application: the civil-affairs department one level above, or
+    /// for a university group the provincial Youth League committee.
     pub async fn approve_organisation(&self, by: &Principal, id: i64) -> Result<Organisation, CoreError> {
-        let (staff_id, region) = self.officer_of(by).await?;
-        let org = self.organisation_in_scope(&region, id).await?;
+        let (staff_id, region, agency) = self.officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, agency, id).await?;
         let approver = match org.kind {
-            OrganisationKind::General => parent_region(&org.region_code),
-            OrganisationKind::University => Some(format!("{}0000", &org.region_code[..2])),
+            OrganisationKind::General => (parent_region(&org.region_code), Agency::CivilAffairs),
+            OrganisationKind::University => (Some(format!("{}0000", &org.region_code[..2])), Agency::YouthLeague),
         };
-        if approver.as_deref() != Some(region.as_str()) {
+        if approver != (Some(region), agency) {
             return Err(CoreError::refused(ErrorCode::Forbidden, "应由上一级民政部门（高校志愿组织由省级共青团）批准"));
         }
         let approved =
@@ -118,8 +141,8 @@ impl Hourmark {
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 500 个字符"));
         }
-        let (staff_id, region) = self.officer_of(by).await?;
-        let org = self.organisation_in_scope(&region, id).await?;
+        let (staff_id, region) = self.civil_affairs_officer_of(by).await?;
+        let org = self.organisation_in_scope(&region, Agency::CivilAffairs, id).await?;
         let from = [OrganisationStatus::Applied, OrganisationStatus::Checked, OrganisationStatus::Approved];
         let revoked = self.transition(staff_id, &org, &from, OrganisationStatus::Revoked, Some(reason)).await?;
         for activity_id in self.store().activity_ids_of(org.id).await? {

@@ -28,6 +28,7 @@ const BEFORE_PASSKEYS: &[&str] = &[
     "insert into organisation (name, region_code, created_at) values ('翠湖', '530102', 0)",
     "insert into staff (name, role, created_at) values ('管理员', 'administrator', 0)",
     "insert into staff (organisation_id, name, role, created_at) values (1, '李组织', 'organiser', 0)",
+    "insert into staff (name, role, region_code, created_at) values ('民政', 'officer', '530102', 0)",
     "insert into access_token (token_hash, staff_id, created_at, expires_at) values (X'00', 1, 0, 1)",
 ];
 
@@ -84,6 +85,10 @@ async fn staff_survive_the_passkey_migration(backend: Backend) {
     assert_eq!(organiser.staff.organisation_id, Some(1));
     assert_ne!(admin.webauthn_user_id, organiser.webauthn_user_id, "each gets their own user handle");
     assert_eq!(store.get_activity(1).await.expect("read").expect("activity").created_by, 2);
+    // Officers from before agencies existed speak for civil affairs.
+    let officer = store.get_staff(3).await.expect("read").expect("the officer survived");
+    assert_eq!(officer.agency, Some(hourmark_core::identity::Agency::CivilAffairs));
+    assert_eq!(admin.staff.agency, None);
     // The administrator can be re-invited to enrol a passkey.
     let by_login = store.staff_account_by_login("staff1").await.expect("read").expect("found");
     assert_eq!(by_login.staff.id, 1);

@@ -81,20 +81,59 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn university_groups_are_approved_by_the_province(app: TestApp) {
+    async fn university_groups_are_approved_by_the_provincial_youth_league(app: TestApp) {
         let admin = app.administrator().await;
         let wuhua = officer(&app, &admin, "530102").await;
         let kunming = officer(&app, &admin, "530100").await;
         let yunnan = officer(&app, &admin, "530000").await;
+        let league = |region: &'static str| {
+            let (app, admin) = (&app, admin.clone());
+            async move {
+                app.staff(&admin, json!({"name": "团委", "role": "officer", "region_code": region, "agency": "youth_league"}))
+                    .await
+            }
+        };
+        let yunnan_league = league("530000").await;
+        let kunming_league = league("530100").await;
+        assert_eq!(app.get("/api/v1/me", &yunnan_league).await.body["staff"]["agency"], "youth_league");
+        assert_eq!(app.get("/api/v1/me", &yunnan).await.body["staff"]["agency"], "civil_affairs");
+
         let applied = app.post("/api/v1/organisations/applications", None,
             json!({"name": "云南大学青年志愿者协会", "region_code": "530102", "kind": "university"})).await;
         let id = applied.body["id"].as_i64().expect("id");
-        app.post(&format!("/api/v1/organisations/{id}/check"), Some(&wuhua), json!({})).await.expect_status(200);
-        app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&kunming), json!({})).await
+        let general = app.post("/api/v1/organisations/applications", None,
+            json!({"name": "翠湖社区志愿服务站", "region_code": "530102"})).await.body["id"].as_i64().expect("id");
+        // The region's civil-affairs department checks; the League does not.
+        app.post(&format!("/api/v1/organisations/{id}/check"), Some(&yunnan_league), json!({})).await
             .expect_problem(403, "forbidden");
-        let approved = app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&yunnan), json!({})).await;
+        app.post(&format!("/api/v1/organisations/{id}/check"), Some(&wuhua), json!({})).await.expect_status(200);
+        app.post(&format!("/api/v1/organisations/{general}/check"), Some(&wuhua), json!({})).await.expect_status(200);
+        // The League sees the university group, not the general one.
+        let listed = app.get("/api/v1/organisations", &yunnan_league).await;
+        let ids: Vec<i64> = listed.body.as_array().expect("list").iter().filter_map(|o| o["id"].as_i64()).collect();
+        assert_eq!(ids, vec![id]);
+
+        // Approval: the provincial League; not civil affairs at any level, not a city League.
+        for wrong in [&kunming, &yunnan, &kunming_league] {
+            app.post(&format!("/api/v1/organisations/{id}/approve"), Some(wrong), json!({})).await
+                .expect_problem(403, "forbidden");
+        }
+        let approved = app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&yunnan_league), json!({})).await;
         approved.expect_status(200);
         assert_eq!(approved.body["kind"], "university");
+        // The League approves nothing else, revokes nothing, and oversees no volunteers.
+        app.post(&format!("/api/v1/organisations/{general}/approve"), Some(&kunming_league), json!({})).await
+            .expect_problem(404, "not_found");
+        app.post(&format!("/api/v1/organisations/{id}/revoke"), Some(&yunnan_league), json!({"reason": "x"})).await
+            .expect_problem(403, "forbidden");
+        app.get("/api/v1/corrections", &yunnan_league).await.expect_problem(403, "forbidden");
+        app.post(&format!("/api/v1/organisations/{general}/approve"), Some(&kunming), json!({})).await
+            .expect_status(200);
+
+        // Only officers speak for a body.
+        app.post("/api/v1/staff", Some(&admin),
+            json!({"name": "x", "login": "org.x", "role": "administrator", "agency": "youth_league"})).await
+            .expect_problem(422, "invalid_body");
         app.post("/api/v1/organisations/applications", None, json!({"name": "x", "region_code": "5301"})).await
             .expect_problem(422, "invalid_body");
         app.post("/api/v1/organisations/applications", None, json!({"name": "云南大学青年志愿者协会", "region_code": "530102"})).await

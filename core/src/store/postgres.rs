@@ -19,8 +19,8 @@ use crate::error::{CoreError, ErrorCode};
 use crate::geo::LatLng;
 use crate::hourmark::StaffRecord;
 use crate::identity::{
-    ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind, OrganisationStatus,
-    Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
+    Agency, ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind,
+    OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 
@@ -83,7 +83,7 @@ fn activity_from_row(row: &PgRow) -> StoreResult<Activity> {
 macro_rules! staff_columns {
     () => {
         "id, name, login, role, organisation_id, region_code, certificate_number, certificate_issued_on, \
-         review_due_on, webauthn_user_id"
+         review_due_on, webauthn_user_id, agency"
     };
 }
 
@@ -100,8 +100,8 @@ async fn insert_staff(
     let q = staff.qualification;
     let row = sqlx::query(concat!(
         r"insert into staff (name, login, role, organisation_id, region_code, certificate_number,
-                             certificate_issued_on, review_due_on, webauthn_user_id, created_at)
-          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                             certificate_issued_on, review_due_on, webauthn_user_id, created_at, agency)
+          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
           returning ",
         staff_columns!()
     ))
@@ -115,6 +115,7 @@ async fn insert_staff(
     .bind(q.map(|q| q.review_due_on.format("%Y-%m-%d").to_string()))
     .bind(staff.webauthn_user_id)
     .bind(invite.created_at)
+    .bind(staff.agency.map(Agency::as_str))
     .fetch_one(&mut *conn)
     .await?;
     let created = staff_from_row(&row)?;
@@ -215,6 +216,10 @@ fn staff_from_row(row: &PgRow) -> StoreResult<Staff> {
         role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
         organisation_id: row.try_get("organisation_id")?,
         region_code: row.try_get("region_code")?,
+        agency: match row.try_get::<Option<String>, _>("agency")? {
+            Some(a) => Some(Agency::parse(&a).ok_or_else(|| corrupt("agency"))?),
+            None => None,
+        },
         qualification: qualification_from_row(row)?,
     })
 }
