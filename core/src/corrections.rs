@@ -198,6 +198,8 @@ pub struct MyDataExport {
     pub data: MyData,
     /// Every scan, accepted or refused, oldest first.
     pub scans: Vec<MyScan>,
+    /// Extra fields given with their own consent, and that consent's history.
+    pub extra_fields: crate::extra_fields::MyExtraFields,
     /// Correction requests and their decisions.
     pub corrections: Vec<CorrectionRequest>,
     /// Who did what with their data (device changes, staff reads in clear, corrections).
@@ -221,6 +223,7 @@ impl Hourmark {
             generated_at: self.now(),
             data,
             scans: self.store().volunteer_scans(volunteer_id).await?,
+            extra_fields: self.my_extra_fields(volunteer_id).await?,
             corrections: self.store().corrections_of(volunteer_id).await?,
             audit: self.store().audit_events("volunteer", volunteer_id).await?,
         })

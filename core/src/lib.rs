@@ -20,6 +20,7 @@ pub mod cache;
 pub mod clock;
 pub mod corrections;
 pub mod error;
+pub mod extra_fields;
 pub mod geo;
 pub mod hourmark;
 pub mod identity;

@@ -10,11 +10,17 @@ use hourmark_core::error::Problem;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{Json, VolunteerCaller};
+use crate::extract::{Json, Path, VolunteerCaller};
 use crate::problem::ApiError;
+use hourmark_core::extra_fields::{ExtraField, GiveExtraField, MyExtraFields, WithdrawExtraField};
 
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
-    OpenApiRouter::new().routes(routes!(export)).routes(routes!(request_correction, my_corrections))
+    OpenApiRouter::new()
+        .routes(routes!(export))
+        .routes(routes!(request_correction, my_corrections))
+        .routes(routes!(my_extra_fields))
+        .routes(routes!(give_extra_field))
+        .routes(routes!(withdraw_extra_field))
 }
 
 /// Download everything held about you: profile (unmasked), consents, every scan, correction
@@ -82,4 +88,65 @@ async fn my_corrections(
     VolunteerCaller(volunteer_id): VolunteerCaller,
 ) -> Result<axum::Json<Vec<CorrectionRequest>>, ApiError> {
     Ok(axum::Json(hourmark.my_corrections(volunteer_id).await?))
+}
+
+/// The extra fields you chose to give (e-mail, education, political status, employer),
+/// each with its own consent, and that consent's history.
+#[utoipa::path(
+    get, path = "/mp/v1/me/extra-fields", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = MyExtraFields),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn my_extra_fields(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<MyExtraFields>, ApiError> {
+    Ok(axum::Json(hourmark.my_extra_fields(volunteer_id).await?))
+}
+
+/// Give (or change) one extra field: this records your consent to that field alone.
+#[utoipa::path(
+    put, path = "/mp/v1/me/extra-fields/{field}", tag = "volunteers", request_body = GiveExtraField,
+    security(("bearer" = [])),
+    params(("field" = ExtraField, Path, description = "`email`, `education`, `political_status` or `employer`")),
+    responses(
+        (status = 200, body = MyExtraFields),
+        (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn give_extra_field(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Path(field): Path<ExtraField>,
+    Json(give): Json<GiveExtraField>,
+) -> Result<axum::Json<MyExtraFields>, ApiError> {
+    Ok(axum::Json(hourmark.give_extra_field(volunteer_id, field, give).await?))
+}
+
+/// Withdraw consent to one extra field: its value is erased at once.
+#[utoipa::path(
+    post, path = "/mp/v1/me/extra-fields/{field}/withdraw", tag = "volunteers", request_body = WithdrawExtraField,
+    security(("bearer" = [])),
+    params(("field" = ExtraField, Path, description = "`email`, `education`, `political_status` or `employer`")),
+    responses(
+        (status = 200, body = MyExtraFields),
+        (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn withdraw_extra_field(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Path(field): Path<ExtraField>,
+    Json(withdraw): Json<WithdrawExtraField>,
+) -> Result<axum::Json<MyExtraFields>, ApiError> {
+    Ok(axum::Json(hourmark.withdraw_extra_field(volunteer_id, field, withdraw).await?))
 }

@@ -124,3 +124,62 @@ on_both_backends! {
         assert_eq!(mine.body["consents"].as_array().map(Vec::len), Some(5));
     }
 }
+
+on_both_backends! {
+    async fn each_extra_field_has_its_own_consent_and_withdrawing_erases_it(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let none = app.get("/mp/v1/me/extra-fields", &e.volunteer).await;
+        none.expect_status(200);
+        assert_eq!(none.body, json!({"fields": [], "consents": []}), "nothing extra unless given");
+
+        let give = |field: &str, value: &str| {
+            let path = format!("/mp/v1/me/extra-fields/{field}");
+            let body = json!({"value": value, "notice_version": "2026-11-extra"});
+            let (app, token) = (&app, e.volunteer.clone());
+            async move { app.call(reqwest::Method::PUT, &path, Some(&token), Some(body)).await }
+        };
+        give("employer", "云南大学").await.expect_status(200);
+        let given = give("email", "zhang@example.cn").await;
+        given.expect_status(200);
+        let fields = given.body["fields"].as_array().expect("fields");
+        assert_eq!(fields.len(), 2);
+        assert_eq!(given.body["consents"].as_array().map(Vec::len), Some(2), "one consent per field");
+        // Bad input changes nothing.
+        give("email", "not-an-email").await.expect_problem(422, "invalid_body");
+        give("religion", "x").await.expect_problem(400, "invalid_parameter");
+        app.call(reqwest::Method::PUT, "/mp/v1/me/extra-fields/email", Some(&e.admin),
+            Some(json!({"value": "a@b.cn", "notice_version": "v"}))).await.expect_problem(403, "forbidden");
+
+        // Sealed at rest: the stored value is not the plain text.
+        let plain_in_db = match app.backend {
+            hourmark_tests::Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query_scalar::<_, String>("select value_sealed from extra_field").fetch_all(&pool).await
+            }
+            hourmark_tests::Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query_scalar::<_, String>("select value_sealed from extra_field").fetch_all(&pool).await
+            }
+        }
+        .expect("read");
+        assert_eq!(plain_in_db.len(), 2);
+        assert!(plain_in_db.iter().all(|v| !v.contains("云南大学") && !v.contains("zhang@")), "{plain_in_db:?}");
+
+        // Withdrawing one erases it alone, and is recorded.
+        let withdrawn = app
+            .post("/mp/v1/me/extra-fields/email/withdraw", Some(&e.volunteer), json!({"notice_version": "2026-11-extra"}))
+            .await;
+        withdrawn.expect_status(200);
+        let fields = withdrawn.body["fields"].as_array().expect("fields");
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0]["field"], "employer");
+        assert_eq!(fields[0]["value"], "云南大学");
+        let consents = withdrawn.body["consents"].as_array().expect("consents");
+        assert_eq!(consents.last().expect("last")["granted"], false);
+        assert_eq!(consents.last().expect("last")["field"], "email");
+
+        // The download carries them too.
+        let export = app.get("/mp/v1/me/export", &e.volunteer).await;
+        assert_eq!(export.body["extra_fields"]["fields"][0]["value"], "云南大学");
+    }
+}

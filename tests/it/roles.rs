@@ -86,6 +86,9 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/volunteers/{id}/audit", [401, 403, 403, 403, 404, 200, 403, 403]),
         row(M::GET, "/mp/v1/me", volunteer_only),
         row(M::GET, "/mp/v1/me/export", volunteer_only),
+        row(M::GET, "/mp/v1/me/extra-fields", volunteer_only),
+        row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
+        row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
         row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/corrections", volunteer_only),
         row(M::GET, "/api/v1/corrections", [401, 403, 403, 403, 200, 200, 403, 403]),
@@ -178,6 +181,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .replace("{session_id}", "0000000000000000")
         .replace("{staff_id}", "1")
+        .replace("{field}", "employer")
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
@@ -198,6 +202,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
             "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00"
         })),
+        (_, "/mp/v1/me/extra-fields/{field}") => Some(json!({"value": "云南大学", "notice_version": "v"})),
+        (_, "/mp/v1/me/extra-fields/{field}/withdraw") => Some(json!({"notice_version": "v"})),
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))
         }

@@ -27,6 +27,8 @@ pub enum PiiField {
     WeChatTicket,
     /// Who gave a guardian's consent.
     GuardianDetail,
+    /// A personal field given with its own consent (e-mail, employer…).
+    Extra,
 }
 
 impl PiiField {
@@ -36,6 +38,7 @@ impl PiiField {
             Self::Phone => b"phone",
             Self::WeChatTicket => b"wechat_ticket",
             Self::GuardianDetail => b"guardian_detail",
+            Self::Extra => b"extra_field",
         }
     }
 }

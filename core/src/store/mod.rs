@@ -18,6 +18,7 @@ use crate::audit::AuditEvent;
 use crate::corrections::{CorrectionField, CorrectionRequest, CorrectionStatus, MyScan, VolunteerChange};
 use crate::error::CoreError;
 use crate::error::ErrorCode;
+use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::hourmark::StaffRecord;
 use crate::identity::{
     ConsentRecord, NewOrganisation, Organisation, OrganisationStatus, Principal, Staff, StoredVolunteer, TokenGrant,
@@ -187,6 +188,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<CorrectionRequest>>;
     /// A volunteer's scans, accepted or refused, oldest first, with activity names.
     async fn volunteer_scans(&self, volunteer_id: i64) -> StoreResult<Vec<MyScan>>;
+    /// Records a consent decision about an extra field and, in the same transaction, stores
+    /// its sealed value (`Some`) or erases it (`None`).
+    async fn set_extra_field(
+        &self,
+        volunteer_id: i64,
+        consent: &ExtraFieldConsent,
+        sealed: Option<&str>,
+    ) -> StoreResult<()>;
+    /// A volunteer's extra fields (sealed values) and their consent history.
+    async fn extra_fields(
+        &self,
+        volunteer_id: i64,
+    ) -> StoreResult<(Vec<(ExtraField, String, DateTime<Utc>)>, Vec<ExtraFieldConsent>)>;
     /// A staff member with their passkey user handle.
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
     /// The staff member who signs in as `login`.

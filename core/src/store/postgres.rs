@@ -16,6 +16,7 @@ use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
 use crate::corrections::{CorrectionField, CorrectionRequest, CorrectionStatus, MyScan, VolunteerChange};
 use crate::error::{CoreError, ErrorCode};
+use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::geo::LatLng;
 use crate::hourmark::StaffRecord;
 use crate::identity::{
@@ -570,6 +571,89 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn set_extra_field(
+        &self,
+        volunteer_id: i64,
+        consent: &ExtraFieldConsent,
+        sealed: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            r"insert into extra_field_consent (volunteer_id, field, granted, notice_version, recorded_at)
+              values ($1, $2, $3, $4, $5)",
+        )
+        .bind(volunteer_id)
+        .bind(consent.field.as_str())
+        .bind(consent.granted)
+        .bind(&consent.notice_version)
+        .bind(consent.recorded_at)
+        .execute(&mut *tx)
+        .await?;
+        match sealed {
+            Some(sealed) => {
+                sqlx::query(
+                    r"insert into extra_field (volunteer_id, field, value_sealed, updated_at) values ($1, $2, $3, $4)
+                      on conflict (volunteer_id, field) do update set value_sealed = excluded.value_sealed,
+                                                                      updated_at = excluded.updated_at",
+                )
+                .bind(volunteer_id)
+                .bind(consent.field.as_str())
+                .bind(sealed)
+                .bind(consent.recorded_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(r"delete from extra_field where volunteer_id = $1 and field = $2")
+                    .bind(volunteer_id)
+                    .bind(consent.field.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn extra_fields(
+        &self,
+        volunteer_id: i64,
+    ) -> StoreResult<(Vec<(ExtraField, String, DateTime<Utc>)>, Vec<ExtraFieldConsent>)> {
+        let field = |row: &_| -> StoreResult<ExtraField> {
+            let name: String = Row::try_get(row, "field")?;
+            ExtraField::parse(&name).ok_or_else(|| corrupt("extra field"))
+        };
+        let rows = sqlx::query(
+            r"select field, value_sealed, updated_at from extra_field where volunteer_id = $1 order by field",
+        )
+        .bind(volunteer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let values = rows
+            .iter()
+            .map(|row| Ok((field(row)?, row.try_get("value_sealed")?, row.try_get("updated_at")?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(
+            r"select field, granted, notice_version, recorded_at from extra_field_consent
+              where volunteer_id = $1 order by recorded_at, id",
+        )
+        .bind(volunteer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let consents = rows
+            .iter()
+            .map(|row| {
+                Ok(ExtraFieldConsent {
+                    field: field(row)?,
+                    granted: row.try_get("granted")?,
+                    notice_version: row.try_get("notice_version")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((values, consents))
     }
 
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {

@@ -1,0 +1,193 @@
+//! Personal fields beyond what the rule requires. The record holds name, gender, birth
+//! month, ID, skills and contact; "any other personal field only with the volunteer's own
+//! consent". So each extra field is offered on its own: giving it records a consent for
+//! that field (with the notice version), and withdrawing the consent erases the value in
+//! the same transaction. Values are sealed at rest like the ID number.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Hourmark;
+use crate::error::{CoreError, ErrorCode};
+use crate::identity::pii::PiiField;
+
+/// A field the volunteer may choose to give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraField {
+    /// E-mail address (电子邮箱).
+    Email,
+    /// Education (学历).
+    Education,
+    /// Political status (政治面貌).
+    PoliticalStatus,
+    /// Employer or school (工作单位或学校).
+    Employer,
+}
+
+impl ExtraField {
+    /// Every extra field.
+    pub const ALL: [ExtraField; 4] = [Self::Email, Self::Education, Self::PoliticalStatus, Self::Employer];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Education => "education",
+            Self::PoliticalStatus => "political_status",
+            Self::Employer => "employer",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    fn validate(self, value: &str) -> Result<String, CoreError> {
+        let value = value.trim();
+        let len = value.chars().count();
+        let bad = |why: &str| CoreError::refused(ErrorCode::InvalidBody, why.to_owned());
+        if len == 0 || len > 100 || value.chars().any(char::is_control) {
+            return Err(bad("value 须为 1 至 100 个字符"));
+        }
+        if self == Self::Email {
+            let (local, domain) = value.split_once('@').ok_or_else(|| bad("电子邮箱格式不正确"))?;
+            if local.is_empty() || !domain.contains('.') || domain.starts_with('.') || value.contains(' ') {
+                return Err(bad("电子邮箱格式不正确"));
+            }
+        }
+        Ok(value.to_owned())
+    }
+}
+
+/// One extra field the volunteer has given.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExtraFieldValue {
+    /// Which.
+    pub field: ExtraField,
+    /// Its value.
+    pub value: String,
+    /// Last given or changed.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One consent decision about an extra field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ExtraFieldConsent {
+    /// Which field.
+    pub field: ExtraField,
+    /// Given (`true`) or withdrawn.
+    pub granted: bool,
+    /// The notice shown.
+    pub notice_version: String,
+    /// When.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Giving (or changing) an extra field: the value and the notice the volunteer agreed to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GiveExtraField {
+    /// The value, 1–100 characters.
+    pub value: String,
+    /// The version of the notice shown for this field.
+    pub notice_version: String,
+}
+
+impl std::fmt::Debug for GiveExtraField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GiveExtraField").field("notice_version", &self.notice_version).finish_non_exhaustive()
+    }
+}
+
+/// Withdrawing consent to an extra field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawExtraField {
+    /// The version of the notice shown when withdrawing.
+    pub notice_version: String,
+}
+
+/// The extra fields a volunteer has given, and every consent decision about them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyExtraFields {
+    /// Current values.
+    pub fields: Vec<ExtraFieldValue>,
+    /// Consent history, oldest first.
+    pub consents: Vec<ExtraFieldConsent>,
+}
+
+fn validate_notice(version: &str) -> Result<String, CoreError> {
+    let v = version.trim();
+    if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "notice_version 须为 1 至 40 个字符"));
+    }
+    Ok(v.to_owned())
+}
+
+impl Hourmark {
+    /// Gives (or changes) an extra field, recording consent to it.
+    pub async fn give_extra_field(
+        &self,
+        volunteer_id: i64,
+        field: ExtraField,
+        give: GiveExtraField,
+    ) -> Result<MyExtraFields, CoreError> {
+        let value = field.validate(&give.value)?;
+        let notice = validate_notice(&give.notice_version)?;
+        let sealed = self.vault().seal(PiiField::Extra, &value).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let consent = ExtraFieldConsent { field, granted: true, notice_version: notice, recorded_at: self.now() };
+        self.store().set_extra_field(volunteer_id, &consent, Some(&sealed)).await?;
+        self.my_extra_fields(volunteer_id).await
+    }
+
+    /// Withdraws consent to an extra field and erases its value, in one transaction.
+    pub async fn withdraw_extra_field(
+        &self,
+        volunteer_id: i64,
+        field: ExtraField,
+        withdraw: WithdrawExtraField,
+    ) -> Result<MyExtraFields, CoreError> {
+        let notice = validate_notice(&withdraw.notice_version)?;
+        let consent = ExtraFieldConsent { field, granted: false, notice_version: notice, recorded_at: self.now() };
+        self.store().set_extra_field(volunteer_id, &consent, None).await?;
+        self.my_extra_fields(volunteer_id).await
+    }
+
+    /// The volunteer's extra fields (opened) and their consent history.
+    pub async fn my_extra_fields(&self, volunteer_id: i64) -> Result<MyExtraFields, CoreError> {
+        let (stored, consents) = self.store().extra_fields(volunteer_id).await?;
+        let fields = stored
+            .into_iter()
+            .map(|(field, sealed, updated_at)| {
+                let value =
+                    self.vault().open(PiiField::Extra, &sealed).map_err(|e| CoreError::Internal(e.to_string()))?;
+                Ok(ExtraFieldValue { field, value, updated_at })
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        Ok(MyExtraFields { fields, consents })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_bounded_and_emails_look_like_emails() {
+        assert_eq!(ExtraField::Employer.validate(" 云南大学 ").expect("ok"), "云南大学");
+        assert!(ExtraField::Education.validate("").is_err());
+        assert!(ExtraField::Education.validate(&"本".repeat(101)).is_err());
+        assert!(ExtraField::Email.validate("zhang@example.cn").is_ok());
+        for bad in ["zhang", "@example.cn", "zhang@example", "zhang@.cn", "zh ang@example.cn"] {
+            assert!(ExtraField::Email.validate(bad).is_err(), "{bad}");
+        }
+        assert!(ExtraField::ALL.iter().all(|f| ExtraField::parse(f.as_str()) == Some(*f)));
+    }
+}
