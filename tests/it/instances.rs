@@ -49,3 +49,33 @@ async fn two_instances_share_presence_and_idempotency() {
         assert_eq!(a.scans_recorded(e.volunteer_id).await, before + 1);
     }
 }
+
+/// A passkey ceremony started on one instance finishes on the other (the state is in
+/// Redis), and only once: the finish takes the state, whichever instance it reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_ceremony_spans_instances_and_counts_once() {
+    use serde_json::json;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let admin = a.administrator().await;
+    let created =
+        a.post("/api/v1/staff", Some(&admin), json!({"name": "甲", "login": "jia", "role": "administrator"})).await;
+    let invite = created.body["invite"]["token"].as_str().expect("invite").to_owned();
+    let mut phone = hourmark_tests::authenticator();
+    let start = a.post("/api/v1/invites/passkey/start", None, json!({"invite": invite})).await;
+    let credential = hourmark_tests::register(&mut phone, &start.body);
+    let finish = json!({"ceremony_id": start.body["ceremony_id"], "credential": credential});
+    b.post("/api/v1/invites/passkey/finish", None, finish.clone()).await.expect_status(201);
+    a.post("/api/v1/invites/passkey/finish", None, finish).await.expect_problem(400, "ceremony_invalid");
+
+    // Sign-in: start on B, finish on A; the replay on B finds nothing.
+    let start = b.post("/api/v1/sign-in/passkey/start", None, json!({"login": "jia"})).await;
+    let options = serde_json::from_value(start.body["options"].clone()).expect("options");
+    let answer = phone.do_authentication(hourmark_tests::staff_origin(), options).expect("answers");
+    let finish = json!({"ceremony_id": start.body["ceremony_id"], "credential": answer});
+    a.post("/api/v1/sign-in/passkey/finish", None, finish.clone()).await.expect_status(200);
+    b.post("/api/v1/sign-in/passkey/finish", None, finish).await.expect_problem(400, "ceremony_invalid");
+}
