@@ -30,6 +30,7 @@ pub mod passkeys;
 pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
+pub mod review;
 pub mod sessions;
 pub mod store;
 pub mod wechat;

@@ -392,7 +392,7 @@ fn add_minutes(per_day: &mut BTreeMap<NaiveDate, u32>, day: NaiveDate, minutes: 
 
 /// The Asia/Shanghai calendar day of `at`, or its UTC day if the local date is not
 /// representable (within hours of the end of chrono's range).
-fn local_day(at: DateTime<Utc>) -> NaiveDate {
+pub fn local_day(at: DateTime<Utc>) -> NaiveDate {
     let utc = at.naive_utc();
     let offset = Shanghai.offset_from_utc_datetime(&utc).fix();
     utc.checked_add_offset(offset).unwrap_or(utc).date()
