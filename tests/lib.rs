@@ -294,6 +294,20 @@ impl TestApp {
         self.call(reqwest::Method::POST, path, bearer, Some(body)).await
     }
 
+    /// The first administrator's bearer token and the authenticator holding their passkey
+    /// (login `admin`), to sign in again after the token expires.
+    pub async fn administrator_with_passkey(&self) -> (String, SoftPasskey) {
+        let token = self.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("no admin yet");
+        let answer =
+            self.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员", "login": "admin"})).await;
+        answer.expect_status(201);
+        let invite = answer.body["invite"]["token"].as_str().expect("invite").to_owned();
+        let mut passkey = authenticator();
+        let enrolled = self.enrol(&invite, &mut passkey).await;
+        enrolled.expect_status(201);
+        (enrolled.body["access_token"].as_str().expect("token").to_owned(), passkey)
+    }
+
     /// Issues a bootstrap token, spends it and enrols the administrator's passkey: the
     /// first administrator's bearer token.
     pub async fn administrator(&self) -> String {

@@ -119,6 +119,20 @@ pub enum ErrorCode {
     /// 409: another staff member already signs in with this login.
     LoginTaken,
 
+    // --- review ---
+    /// 409: the flag has already been resolved.
+    FlagResolved,
+    /// 409: the activity is finalised; only a recorded correction changes it now.
+    ActivityFinalised,
+    /// 409: flags are still open; resolve them before finalising.
+    FlagsOpen,
+    /// 422: hand-set minutes above the activity's scheduled minutes for that day.
+    MinutesOverCap,
+    /// 409: the late entry has already been decided.
+    LateEntryDecided,
+    /// 403: the recorder who asked for a late entry cannot approve it.
+    SameRecorder,
+
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
     CorrectionsPending,
@@ -134,7 +148,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 56] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -181,6 +195,12 @@ impl ErrorCode {
         Self::PasskeyExists,
         Self::LastPasskey,
         Self::LoginTaken,
+        Self::FlagResolved,
+        Self::ActivityFinalised,
+        Self::FlagsOpen,
+        Self::MinutesOverCap,
+        Self::LateEntryDecided,
+        Self::SameRecorder,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
         Self::Unavailable,
@@ -238,6 +258,12 @@ impl ErrorCode {
             Self::LoginTaken => "login_taken",
             Self::CorrectionsPending => "corrections_pending",
             Self::CorrectionDecided => "correction_decided",
+            Self::FlagResolved => "flag_resolved",
+            Self::ActivityFinalised => "activity_finalised",
+            Self::FlagsOpen => "flags_open",
+            Self::MinutesOverCap => "minutes_over_cap",
+            Self::LateEntryDecided => "late_entry_decided",
+            Self::SameRecorder => "same_recorder",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -278,6 +304,9 @@ impl ErrorCode {
             Self::PasskeyRejected => 401,
             Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
             Self::CorrectionsPending | Self::CorrectionDecided => 409,
+            Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
+            Self::MinutesOverCap => 422,
+            Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
             Self::Unavailable => 503,
@@ -345,6 +374,12 @@ impl ErrorCode {
             Self::LoginTaken => "该登录名已被使用",
             Self::CorrectionsPending => "已有更正申请等待处理",
             Self::CorrectionDecided => "该更正申请已处理",
+            Self::FlagResolved => "该标记已处理",
+            Self::ActivityFinalised => "活动已完成审核定稿",
+            Self::FlagsOpen => "仍有未处理的标记",
+            Self::MinutesOverCap => "时长超过当日计划时长",
+            Self::LateEntryDecided => "该补录申请已处理",
+            Self::SameRecorder => "补录须由另一名记录员审批",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -501,6 +536,12 @@ mod tests {
                 ("passkey_exists", 409),
                 ("last_passkey", 409),
                 ("login_taken", 409),
+                ("flag_resolved", 409),
+                ("activity_finalised", 409),
+                ("flags_open", 409),
+                ("minutes_over_cap", 422),
+                ("late_entry_decided", 409),
+                ("same_recorder", 403),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
                 ("unavailable", 503),

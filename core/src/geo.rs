@@ -66,6 +66,16 @@ impl Geofence {
             Self::PoorFix => "poor_fix",
         }
     }
+
+    /// Parses a stored verdict.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "inside" => Some(Self::Inside),
+            "outside" => Some(Self::Outside),
+            "poor_fix" => Some(Self::PoorFix),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

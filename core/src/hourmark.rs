@@ -111,6 +111,9 @@ pub(crate) struct Inner {
     local_grants: moka::future::Cache<TokenHash, TokenGrant>,
     local_activities: moka::future::Cache<i64, Arc<Activity>>,
     pub(crate) local_permissions: moka::future::Cache<i64, crate::identity::consent::ScanPermission>,
+    /// Activities' review settings, read by the scan path's per-scan rules. Another
+    /// instance's change is seen within [`LOCAL_ACTIVITY_TTL`].
+    pub(crate) review_settings: moka::future::Cache<i64, crate::review::ReviewSettings>,
     /// Coalesces concurrent presence loads of one activity on this instance.
     pub(crate) presence_loads: moka::future::Cache<i64, ()>,
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
@@ -337,6 +340,10 @@ impl Hourmark {
             local_permissions: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(crate::privacy::LOCAL_PERMISSION_TTL)
+                .build(),
+            review_settings: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(LOCAL_ACTIVITY_TTL)
                 .build(),
             presence_loads: moka::future::Cache::builder()
                 .max_capacity(10_000)
@@ -940,7 +947,7 @@ pub(crate) fn require_administrator(by: &Principal) -> Result<i64, CoreError> {
 }
 
 /// The staff id of a caller who may manage `organisation_id`'s activities.
-fn require_manager_of(by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
+pub(crate) fn require_manager_of(by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
     match by {
         Principal::Staff { id, role: StaffRole::Administrator, .. } => Ok(*id),
         // Leaders run the activities they are given; they do not create or assign.

@@ -259,9 +259,10 @@ pub(crate) async fn rebind_device(
 pub(crate) async fn scan(
     State(hourmark): State<Hourmark>,
     VolunteerCaller(volunteer_id): VolunteerCaller,
+    ClientAddress(client): ClientAddress,
     Json(request): Json<ScanRequest>,
 ) -> Result<Response, ApiError> {
-    let answer = hourmark.scan(volunteer_id, request).await?;
+    let answer = hourmark.scan(volunteer_id, request, Some(client)).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let media_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
     Ok(json_response(status, answer.body.into_bytes(), media_type).into_response())

@@ -19,6 +19,7 @@ mod openapi;
 mod organisations;
 mod passkeys;
 mod ratelimit;
+mod review;
 mod roles;
 mod scans;
 mod sessions;

@@ -76,6 +76,11 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
         row(M::GET, "/api/v1/activities/{id}/totals", managed),
+        // Review: not for leaders; the officer is of the organisation's region.
+        row(M::GET, "/api/v1/activities/{id}/review", [401, 403, 200, 404, 200, 200, 200, 403]),
+        row(M::PUT, "/api/v1/activities/{id}/review/settings", [401, 403, 200, 404, 404, 200, 200, 403]),
+        // No flag 1 on a quiet activity.
+        row(M::POST, "/api/v1/activities/{id}/flags/{flag_id}/resolution", [401, 403, 404, 404, 404, 404, 404, 403]),
         // The officer is of the organisation's own region: checking is theirs (409: it is
         // already approved), approving is the level above's.
         row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403, 403, 403]),
@@ -182,6 +187,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{session_id}", "0000000000000000")
         .replace("{staff_id}", "1")
         .replace("{field}", "employer")
+        .replace("{flag_id}", "1")
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
@@ -204,6 +210,10 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         })),
         (_, "/mp/v1/me/extra-fields/{field}") => Some(json!({"value": "云南大学", "notice_version": "v"})),
         (_, "/mp/v1/me/extra-fields/{field}/withdraw") => Some(json!({"notice_version": "v"})),
+        (_, "/api/v1/activities/{id}/review/settings") => Some(json!({"left_open_policy": "credit_nothing"})),
+        (_, "/api/v1/activities/{id}/flags/{flag_id}/resolution") => {
+            Some(json!({"decision": "accept", "reason": "核实无误"}))
+        }
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))
         }

@@ -283,6 +283,7 @@ on_both_backends! {
             accuracy_m: None,
             geofence: None,
             device_id: None,
+            network: None,
             answer: StoredAnswer { status: 422, body: "{}".into() },
         };
         let writer = hourmark_core::attendance::writer::ScanWriter::spawn(app.hourmark.store().clone(), 64, 1);

@@ -141,7 +141,15 @@ impl Hourmark {
     /// A volunteer who withdrew consent to processing, or a minor without a guardian's
     /// consent, is refused before anything is recorded: recording would be the processing
     /// they have not allowed. Without location consent the position is dropped unread.
-    pub async fn scan(&self, volunteer_id: i64, mut request: ScanRequest) -> Result<StoredAnswer, CoreError> {
+    ///
+    /// `client` is the address the scan came from (IPv6 by its /64): only a keyed digest of
+    /// it is kept, for the burst rule.
+    pub async fn scan(
+        &self,
+        volunteer_id: i64,
+        mut request: ScanRequest,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
         let bound_device = match self.may_scan(volunteer_id).await {
             Ok(permission) => {
@@ -160,7 +168,8 @@ impl Hourmark {
             }
         };
         let this = self.clone();
-        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request, bound_device).await })
+        let network = client.map(|ip| self.vault().network_digest(&ip.to_string()));
+        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request, bound_device, network).await })
             .await
             .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
     }
@@ -190,6 +199,7 @@ impl Hourmark {
         volunteer_id: i64,
         request: ScanRequest,
         bound_device: Option<String>,
+        network: Option<String>,
     ) -> Result<StoredAnswer, CoreError> {
         let inner = self.inner();
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
@@ -212,6 +222,7 @@ impl Hourmark {
             accuracy_m: request.location.map(|l| l.accuracy_m),
             geofence: None,
             device_id: Some(request.device_id.clone()),
+            network,
             answer: StoredAnswer { status: 0, body: String::new() },
         };
 
@@ -245,6 +256,20 @@ impl Hourmark {
 
         let activity_id = record.activity_id;
         let answer = record.answer.clone();
+        // What the per-scan rules need, kept before the record goes to the writer.
+        let evidence = appended.map(|fact| crate::review::rules::ScanEvidence {
+            id: record.id,
+            volunteer_id,
+            at: record.server_time,
+            direction: Some(fact.direction),
+            client_time: record.client_time,
+            code_shown_at: record.code_window.map(|w| self.settings().code_windows.window_start(w)),
+            distance_m: record.distance_m,
+            accuracy_m: record.accuracy_m,
+            geofence: record.geofence,
+            device_id: record.device_id.clone(),
+            network: record.network.clone(),
+        });
         if !inner.writer.write(record).await? {
             tracing::debug!("nonce seen before; replaying the stored answer");
             let stored = inner
@@ -268,6 +293,9 @@ impl Hourmark {
         }
         if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
             self.record_presence(activity_id, volunteer_id, fact).await;
+            if let (Some(evidence), Ok(Some(activity))) = (evidence, self.activity(activity_id).await) {
+                self.flag_scan(&activity, &evidence).await;
+            }
         }
         Ok(answer)
     }

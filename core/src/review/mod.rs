@@ -1,4 +1,591 @@
-//! Review: the anomaly rules, the flags they raise, a recorder's decisions on them, and
-//! finalising an activity once nothing is left unresolved.
+//! Review: the anomaly rules, the flags they raise, a recorder's decisions on them, closing
+//! sessions left open, and (in [`finalise`]) fixing an activity's minutes once nothing is
+//! left unresolved.
+//!
+//! Rules run twice. As a scan arrives, the rules one scan can be judged by alone run in the
+//! scan's own task, after its commit, and cost nothing unless a location, clock or upload
+//! delay is out of line (most scans). Over the whole activity, every rule runs whenever a
+//! reviewer opens the activity's review and when left-open sessions are closed. Both raise
+//! flags keyed so that a finding raised twice is stored once.
 
 pub mod rules;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::activity::Activity;
+use crate::attendance::minutes::local_day;
+use crate::attendance::{Direction, ScanFact, Schedule, derive_minutes};
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::{Agency, Principal, StaffRole};
+use rules::{ActivityFacts, Finding, OtherSession, Reviewer, RuleCode, RuleParams, ScanEvidence, Severity};
+
+/// What happens to a session still open after the activity (and its grace) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftOpenPolicy {
+    /// Credit up to the scheduled end, and flag it (the default: the volunteer probably
+    /// served and forgot to scan out).
+    #[default]
+    CreditToEnd,
+    /// Credit nothing, and flag it.
+    CreditNothing,
+}
+
+impl LeftOpenPolicy {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreditToEnd => "credit_to_end",
+            Self::CreditNothing => "credit_nothing",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "credit_to_end" => Some(Self::CreditToEnd),
+            "credit_nothing" => Some(Self::CreditNothing),
+            _ => None,
+        }
+    }
+}
+
+/// An activity's review settings: rule parameters and the left-open policy.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// The rules' parameters (any omitted keep their defaults).
+    pub params: RuleParams,
+    /// What to do with sessions left open.
+    pub left_open_policy: LeftOpenPolicy,
+}
+
+/// Where a flag stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagStatus {
+    /// Waiting for a decision.
+    Open,
+    /// The scan-derived minutes stand.
+    Accepted,
+    /// The day's minutes were set by hand.
+    Adjusted,
+    /// The day earns nothing.
+    Rejected,
+}
+
+impl FlagStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Adjusted => "adjusted",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "accepted" => Self::Accepted,
+            "adjusted" => Self::Adjusted,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// A raised flag and its resolution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Flag {
+    /// Its id.
+    pub id: i64,
+    /// The activity.
+    pub activity_id: i64,
+    /// Whose session.
+    pub volunteer_id: i64,
+    /// The rule.
+    pub rule: RuleCode,
+    /// How serious.
+    pub severity: Severity,
+    /// Who must resolve it.
+    pub reviewer: Reviewer,
+    /// The local day it concerns.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// What the rule judged: values and thresholds.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// What it means (Chinese).
+    pub explanation: String,
+    /// Raised when.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub raised_at: DateTime<Utc>,
+    /// Where it stands.
+    pub status: FlagStatus,
+    /// Resolved by (staff id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<i64>,
+    /// Resolved when.
+    #[serde(
+        serialize_with = "crate::activity::shanghai_time::option::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution_reason: Option<String>,
+    /// For `adjusted`: the day's minutes set by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjusted_minutes: Option<u32>,
+}
+
+/// A finding to store as a flag.
+#[derive(Debug, Clone)]
+pub struct NewFlag {
+    /// The activity.
+    pub activity_id: i64,
+    /// The finding.
+    pub finding: Finding,
+    /// Raised when.
+    pub raised_at: DateTime<Utc>,
+}
+
+/// A reviewer's decision on a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The scan-derived minutes stand.
+    Accept,
+    /// Set the day's minutes by hand (`minutes`, at most the day's scheduled minutes).
+    Adjust,
+    /// The day earns nothing.
+    Reject,
+}
+
+/// A decision with its reason.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagResolution {
+    /// Accept, adjust or reject.
+    pub decision: Decision,
+    /// For `adjust`: the day's minutes.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    /// Why, 1–500 characters.
+    pub reason: String,
+}
+
+/// One of an activity's scans, as a reviewer sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewScan {
+    /// The scan.
+    pub id: uuid::Uuid,
+    /// When.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub at: DateTime<Utc>,
+    /// In or out.
+    pub direction: Option<Direction>,
+    /// Outcome code.
+    pub outcome: String,
+    /// Geofence verdict.
+    pub geofence: Option<String>,
+    /// Distance to the venue, metres.
+    pub distance_m: Option<f64>,
+    /// The device.
+    pub device_id: Option<String>,
+}
+
+/// A volunteer's day at the activity with its flags and the evidence behind them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlaggedDay {
+    /// Who.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// The local day.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// Minutes the scans earn that day.
+    pub scan_minutes: u32,
+    /// The most that may be credited that day: the scheduled minutes within it.
+    pub scheduled_minutes: u32,
+    /// The flags.
+    pub flags: Vec<Flag>,
+    /// The volunteer's scans that day.
+    pub scans: Vec<ReviewScan>,
+}
+
+/// An activity's review: its flagged days and how many flags are still open.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActivityReview {
+    /// The activity.
+    pub activity_id: i64,
+    /// Flags waiting for a decision.
+    pub open_flags: u32,
+    /// The activity's settings.
+    pub settings: ReviewSettings,
+    /// Every day with a flag.
+    pub days: Vec<FlaggedDay>,
+}
+
+/// A scan as the store hands it to review.
+#[derive(Debug, Clone)]
+pub struct StoredScanEvidence {
+    /// The rules' view.
+    pub evidence: ScanEvidence,
+    /// The volunteer's name.
+    pub volunteer_name: String,
+    /// Outcome code.
+    pub outcome: String,
+    /// The code window (for when it was shown).
+    pub code_window: Option<u32>,
+}
+
+/// An accepted scan at another activity, with that activity's venue and schedule.
+#[derive(Debug, Clone)]
+pub struct ScanElsewhere {
+    /// Who.
+    pub volunteer_id: i64,
+    /// Where.
+    pub activity_id: i64,
+    /// The venue.
+    pub venue: crate::geo::LatLng,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// In or out.
+    pub direction: Direction,
+}
+
+/// The minutes scheduled within one local day: what hand-set minutes may never exceed.
+pub fn scheduled_minutes_on(schedule: &Schedule, day: NaiveDate) -> u32 {
+    use chrono::TimeZone;
+    let start_of = |d: NaiveDate| {
+        chrono_tz::Asia::Shanghai
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (Some(day_start), Some(day_end)) = (start_of(day), day.succ_opt().and_then(start_of)) else { return 0 };
+    let from = schedule.starts_at.max(day_start);
+    let to = schedule.ends_at.min(day_end);
+    u32::try_from((to - from).num_minutes().max(0)).unwrap_or(u32::MAX)
+}
+
+fn validate_reason(reason: &str) -> Result<String, CoreError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 500 个字符"));
+    }
+    Ok(reason.to_owned())
+}
+
+impl Hourmark {
+    /// An activity's review settings (the defaults when none were set).
+    pub async fn review_settings(&self, activity_id: i64) -> Result<ReviewSettings, CoreError> {
+        if let Some(settings) = self.inner().review_settings.get(&activity_id).await {
+            return Ok(settings);
+        }
+        let settings = self.store().review_settings(activity_id).await?.unwrap_or_default();
+        self.inner().review_settings.insert(activity_id, settings).await;
+        Ok(settings)
+    }
+
+    /// Sets an activity's rule parameters and left-open policy (its organisers, recorders
+    /// and administrators).
+    pub async fn put_review_settings(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        settings: ReviewSettings,
+    ) -> Result<ReviewSettings, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let staff_id = crate::hourmark::require_manager_of(by, activity.organisation_id)?;
+        settings.params.validate().map_err(|why| CoreError::refused(ErrorCode::InvalidBody, why))?;
+        self.store().put_review_settings(activity_id, &settings, staff_id, self.now()).await?;
+        self.inner().review_settings.invalidate(&activity_id).await;
+        Ok(settings)
+    }
+
+    /// The activity as the rules see it.
+    fn activity_facts(activity: &Activity) -> ActivityFacts {
+        ActivityFacts {
+            id: activity.id,
+            schedule: Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at },
+            venue: activity.location,
+            radius_m: activity.radius_m,
+        }
+    }
+
+    /// Runs the per-scan rules on a just-committed accepted scan. Called from the scan's own
+    /// task; a failure is logged, never the volunteer's problem (the activity pass will
+    /// raise the same flags).
+    pub(crate) async fn flag_scan(&self, activity: &Activity, scan: &ScanEvidence) {
+        let quick_look = matches!(scan.geofence, Some(crate::geo::Geofence::Outside | crate::geo::Geofence::PoorFix))
+            || scan.geofence.is_none()
+            || scan.client_time.is_some_and(|c| (c - scan.at).num_seconds().abs() > 30)
+            || scan.code_shown_at.is_some_and(|s| (scan.at - s).num_seconds() > 30);
+        if !quick_look {
+            return;
+        }
+        let result = async {
+            let settings = self.review_settings(activity.id).await?;
+            let findings = rules::scan_findings(&Self::activity_facts(activity), &settings.params, scan);
+            self.raise(activity.id, findings).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, activity_id = activity.id, "could not flag a scan; the activity pass will");
+        }
+    }
+
+    async fn raise(&self, activity_id: i64, findings: Vec<Finding>) -> Result<usize, CoreError> {
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        let now = self.now();
+        let flags: Vec<NewFlag> =
+            findings.into_iter().map(|finding| NewFlag { activity_id, finding, raised_at: now }).collect();
+        self.store().raise_flags(&flags).await
+    }
+
+    /// Every rule over the whole activity; returns how many new flags were raised.
+    pub async fn evaluate_activity(&self, activity: &Activity) -> Result<usize, CoreError> {
+        let settings = self.review_settings(activity.id).await?;
+        let stored = self.store().scan_evidence(activity.id).await?;
+        let windows = self.settings().code_windows;
+        let scans: Vec<ScanEvidence> = stored
+            .into_iter()
+            .map(|s| {
+                let mut evidence = s.evidence;
+                evidence.code_shown_at = s.code_window.map(|w| windows.window_start(w));
+                evidence
+            })
+            .collect();
+        let elsewhere =
+            sessions_elsewhere(&self.store().scans_elsewhere(activity.id).await?, &self.settings().checkin.minutes);
+        let findings = rules::activity_findings(
+            &Self::activity_facts(activity),
+            &settings.params,
+            &self.settings().checkin.minutes,
+            &scans,
+            &elsewhere,
+        );
+        self.raise(activity.id, findings).await
+    }
+
+    /// An activity a reviewer may look at: administrators; the organisation's organisers
+    /// and recorders (not leaders); civil-affairs officers of its region.
+    pub(crate) async fn reviewable_activity(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<std::sync::Arc<Activity>, CoreError> {
+        let not_found = || CoreError::refused(ErrorCode::NotFound, "活动不存在");
+        let activity = self.activity(activity_id).await?.ok_or_else(not_found)?;
+        match by {
+            Principal::Staff { role: StaffRole::Administrator, .. } => Ok(activity),
+            Principal::Staff { role: StaffRole::Leader, .. } => Err(CoreError::code(ErrorCode::Forbidden)),
+            Principal::Staff { role: StaffRole::Officer, id, .. } => {
+                let region = self.officer_region(*id).await.map_err(|_| not_found())?;
+                let org = self.store().get_organisation(activity.organisation_id).await?.ok_or_else(not_found)?;
+                if crate::identity::region_covers(&region, &org.region_code) { Ok(activity) } else { Err(not_found()) }
+            }
+            Principal::Staff { organisation_id: Some(org), .. } if *org == activity.organisation_id => Ok(activity),
+            Principal::Staff { .. } => Err(not_found()),
+            Principal::Volunteer { .. } => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// The activity's review: runs every rule first, so it is current, then lists each
+    /// flagged day with its scans.
+    pub async fn activity_review(&self, by: &Principal, activity_id: i64) -> Result<ActivityReview, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        if !self.store().is_finalised(activity_id).await? {
+            self.evaluate_activity(&activity).await?;
+        }
+        let settings = self.review_settings(activity_id).await?;
+        let flags = self.store().flags(activity_id).await?;
+        let scans = self.store().scan_evidence(activity_id).await?;
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let policy = &self.settings().checkin.minutes;
+        let mut facts: BTreeMap<i64, (String, Vec<ScanFact>)> = BTreeMap::new();
+        for s in &scans {
+            let entry = facts.entry(s.evidence.volunteer_id).or_insert_with(|| (s.volunteer_name.clone(), Vec::new()));
+            if let Some(direction) = s.evidence.direction {
+                entry.1.push(ScanFact { at: s.evidence.at, direction });
+            }
+        }
+        let mut days: BTreeMap<(i64, NaiveDate), Vec<Flag>> = BTreeMap::new();
+        for flag in flags {
+            days.entry((flag.volunteer_id, flag.day)).or_default().push(flag);
+        }
+        let open_flags = days.values().flatten().filter(|f| f.status == FlagStatus::Open).count();
+        let days = days
+            .into_iter()
+            .map(|((volunteer_id, day), flags)| {
+                let (volunteer_name, own) = facts.get(&volunteer_id).cloned().unwrap_or_default();
+                let report = derive_minutes(&own, &schedule, policy, None);
+                let scan_minutes = report.per_day.iter().find(|d| d.day == day).map_or(0, |d| d.minutes);
+                let day_scans = scans
+                    .iter()
+                    .filter(|s| s.evidence.volunteer_id == volunteer_id && local_day(s.evidence.at) == day)
+                    .map(|s| ReviewScan {
+                        id: s.evidence.id,
+                        at: s.evidence.at,
+                        direction: s.evidence.direction,
+                        outcome: s.outcome.clone(),
+                        geofence: s.evidence.geofence.map(|g| g.as_str().to_owned()),
+                        distance_m: s.evidence.distance_m,
+                        device_id: s.evidence.device_id.clone(),
+                    })
+                    .collect();
+                FlaggedDay {
+                    volunteer_id,
+                    volunteer_name,
+                    day,
+                    scan_minutes,
+                    scheduled_minutes: scheduled_minutes_on(&schedule, day),
+                    flags,
+                    scans: day_scans,
+                }
+            })
+            .collect();
+        Ok(ActivityReview { activity_id, open_flags: u32::try_from(open_flags).unwrap_or(u32::MAX), settings, days })
+    }
+
+    /// Resolves a flag: a qualified recorder of the organisation for the organisation's
+    /// flags, a civil-affairs officer of its region for theirs. Once; audited; hand-set
+    /// minutes never exceed the day's scheduled minutes.
+    pub async fn resolve_flag(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        flag_id: i64,
+        resolution: FlagResolution,
+    ) -> Result<Flag, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        let flag = self
+            .store()
+            .get_flag(flag_id)
+            .await?
+            .filter(|f| f.activity_id == activity_id)
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个标记"))?;
+        let staff_id = match flag.reviewer {
+            Reviewer::Organisation => {
+                let id = self.require_qualified_recorder(by).await?;
+                if !matches!(by, Principal::Staff { organisation_id: Some(org), .. } if *org == activity.organisation_id)
+                {
+                    return Err(CoreError::code(ErrorCode::Forbidden));
+                }
+                id
+            }
+            Reviewer::CivilAffairs => match by {
+                Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                    let (_, agency) = self.officer(*id).await?;
+                    if agency != Agency::CivilAffairs {
+                        return Err(CoreError::code(ErrorCode::Forbidden));
+                    }
+                    *id
+                }
+                _ => return Err(CoreError::refused(ErrorCode::Forbidden, "单日超过 12 小时的服务须由民政部门审核")),
+            },
+        };
+        let reason = validate_reason(&resolution.reason)?;
+        if self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::code(ErrorCode::ActivityFinalised));
+        }
+        if flag.status != FlagStatus::Open {
+            return Err(CoreError::code(ErrorCode::FlagResolved));
+        }
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let cap = scheduled_minutes_on(&schedule, flag.day);
+        let (status, minutes) = match (resolution.decision, resolution.minutes) {
+            (Decision::Accept, None) => (FlagStatus::Accepted, None),
+            (Decision::Reject, None) => (FlagStatus::Rejected, None),
+            (Decision::Adjust, Some(m)) if m <= cap => (FlagStatus::Adjusted, Some(m)),
+            (Decision::Adjust, Some(m)) => {
+                return Err(CoreError::refused(
+                    ErrorCode::MinutesOverCap,
+                    format!("调整后的时长 {m} 分钟超过当日计划时长 {cap} 分钟"),
+                ));
+            }
+            (Decision::Adjust, None) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "调整须填写 minutes"));
+            }
+            (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有调整需要 minutes")),
+        };
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: format!("flag_{}", status.as_str()),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity_id),
+            detail: serde_json::json!({
+                "flag_id": flag_id, "rule": flag.rule, "volunteer_id": flag.volunteer_id, "day": flag.day,
+                "minutes": minutes, "reason": reason,
+            }),
+        };
+        self.store()
+            .resolve_flag(flag_id, status, staff_id, &reason, minutes, self.now(), &audit)
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::FlagResolved))
+    }
+}
+
+/// Pairs of accepted scans at other activities, per volunteer and activity.
+fn sessions_elsewhere(scans: &[ScanElsewhere], policy: &crate::attendance::MinutesPolicy) -> Vec<OtherSession> {
+    let mut groups: BTreeMap<(i64, i64), (crate::geo::LatLng, Schedule, Vec<ScanFact>)> = BTreeMap::new();
+    for s in scans {
+        groups
+            .entry((s.volunteer_id, s.activity_id))
+            .or_insert_with(|| (s.venue, s.schedule, Vec::new()))
+            .2
+            .push(ScanFact { at: s.at, direction: s.direction });
+    }
+    let mut sessions = Vec::new();
+    for ((volunteer_id, activity_id), (venue, schedule, facts)) in groups {
+        for pair in derive_minutes(&facts, &schedule, policy, None).pairs {
+            if let Some(out) = pair.checked_out_at {
+                sessions.push(OtherSession {
+                    activity_id,
+                    venue,
+                    volunteer_id,
+                    checked_in_at: pair.checked_in_at,
+                    checked_out_at: out,
+                });
+            }
+        }
+    }
+    sessions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduled_minutes_are_split_by_local_day() {
+        let t = |s: &str| -> DateTime<Utc> { s.parse().expect("time") };
+        // 2026-12-05 20:00 to 2026-12-06 02:00 (+08:00).
+        let schedule = Schedule { starts_at: t("2026-12-05T12:00:00Z"), ends_at: t("2026-12-05T18:00:00Z") };
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert_eq!(scheduled_minutes_on(&schedule, d("2026-12-05")), 240);
+        assert_eq!(scheduled_minutes_on(&schedule, d("2026-12-06")), 120);
+        assert_eq!(scheduled_minutes_on(&schedule, d("2026-12-07")), 0);
+    }
+}

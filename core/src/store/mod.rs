@@ -25,6 +25,7 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 mod postgres;
 mod sqlite;
@@ -68,6 +69,8 @@ pub struct NewScan {
     pub geofence: Option<crate::geo::Geofence>,
     /// The device the scan came from.
     pub device_id: Option<String>,
+    /// A keyed digest of the client's network address (never the address).
+    pub network: Option<String>,
     /// The exact answer, replayed for a retry with the same nonce.
     pub answer: StoredAnswer,
 }
@@ -201,6 +204,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         volunteer_id: i64,
     ) -> StoreResult<(Vec<(ExtraField, String, DateTime<Utc>)>, Vec<ExtraFieldConsent>)>;
+    /// An activity's review settings, if any were set.
+    async fn review_settings(&self, activity_id: i64) -> StoreResult<Option<ReviewSettings>>;
+    /// Sets an activity's review settings.
+    async fn put_review_settings(
+        &self,
+        activity_id: i64,
+        settings: &ReviewSettings,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Stores flags, skipping any already raised (same activity, volunteer, rule and key);
+    /// returns how many were new.
+    async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize>;
+    /// An activity's flags, by volunteer, day and id.
+    async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>>;
+    /// One flag.
+    async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>>;
+    /// Resolves an open flag with its audit entry; `None` (nothing changed) if it was no
+    /// longer open.
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve_flag(
+        &self,
+        id: i64,
+        status: FlagStatus,
+        by: i64,
+        reason: &str,
+        minutes: Option<u32>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Flag>>;
+    /// Every scan at an activity, accepted or refused, in time order, with names.
+    async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>>;
+    /// Accepted scans at other activities by the volunteers who scanned at this one, within
+    /// a day of it.
+    async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>>;
+    /// Whether an activity has been finalised.
+    async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool>;
     /// A staff member with their passkey user handle.
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
     /// The staff member who signs in as `login`.

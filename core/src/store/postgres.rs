@@ -24,6 +24,8 @@ use crate::identity::{
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::review::rules::{Reviewer, RuleCode, ScanEvidence, Severity};
+use crate::review::{Flag, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -183,6 +185,64 @@ async fn apply_volunteer_change(
     };
     query.execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The flag columns every query returns.
+macro_rules! flag_columns {
+    () => {
+        "id, activity_id, volunteer_id, rule, severity, reviewer, local_day, evidence, explanation, raised_at, status, \
+         resolved_by, resolved_at, resolution_reason, adjusted_minutes"
+    };
+}
+
+fn severity_str(s: Severity) -> &'static str {
+    match s {
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+    }
+}
+
+fn reviewer_str(r: Reviewer) -> &'static str {
+    match r {
+        Reviewer::Organisation => "organisation",
+        Reviewer::CivilAffairs => "civil_affairs",
+    }
+}
+
+fn flag_from_row(row: &PgRow) -> StoreResult<Flag> {
+    let rule: String = row.try_get("rule")?;
+    let severity: String = row.try_get("severity")?;
+    let reviewer: String = row.try_get("reviewer")?;
+    let day: String = row.try_get("local_day")?;
+    let evidence: String = row.try_get("evidence")?;
+    let status: String = row.try_get("status")?;
+    Ok(Flag {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        rule: RuleCode::parse(&rule).ok_or_else(|| corrupt("rule"))?,
+        severity: match severity.as_str() {
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            _ => return Err(corrupt("severity")),
+        },
+        reviewer: match reviewer.as_str() {
+            "organisation" => Reviewer::Organisation,
+            "civil_affairs" => Reviewer::CivilAffairs,
+            _ => return Err(corrupt("reviewer")),
+        },
+        day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| corrupt("flag day"))?,
+        evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("flag evidence"))?,
+        explanation: row.try_get("explanation")?,
+        raised_at: row.try_get("raised_at")?,
+        status: FlagStatus::parse(&status).ok_or_else(|| corrupt("flag status"))?,
+        resolved_by: row.try_get("resolved_by")?,
+        resolved_at: row.try_get("resolved_at")?,
+        resolution_reason: row.try_get("resolution_reason")?,
+        adjusted_minutes: row.try_get::<Option<i32>, _>("adjusted_minutes")?.and_then(|m| u32::try_from(m).ok()),
+    })
 }
 
 fn organisation_from_row(row: &PgRow) -> StoreResult<Organisation> {
@@ -654,6 +714,205 @@ impl Store for PostgresStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((values, consents))
+    }
+
+    async fn review_settings(&self, activity_id: i64) -> StoreResult<Option<ReviewSettings>> {
+        let row = sqlx::query(r"select params, left_open_policy from activity_review_settings where activity_id = $1")
+            .bind(activity_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let params: String = row.try_get("params")?;
+            let policy: String = row.try_get("left_open_policy")?;
+            Ok(ReviewSettings {
+                params: serde_json::from_str(&params).map_err(|_| corrupt("rule parameters"))?,
+                left_open_policy: LeftOpenPolicy::parse(&policy).ok_or_else(|| corrupt("left-open policy"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_review_settings(
+        &self,
+        activity_id: i64,
+        settings: &ReviewSettings,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let params = serde_json::to_string(&settings.params).map_err(|e| CoreError::Internal(e.to_string()))?;
+        sqlx::query(
+            r"insert into activity_review_settings (activity_id, params, left_open_policy, updated_by, updated_at)
+              values ($1, $2, $3, $4, $5)
+              on conflict (activity_id) do update set params = excluded.params,
+                  left_open_policy = excluded.left_open_policy, updated_by = excluded.updated_by,
+                  updated_at = excluded.updated_at",
+        )
+        .bind(activity_id)
+        .bind(params)
+        .bind(settings.left_open_policy.as_str())
+        .bind(by)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await?;
+        let mut raised = 0;
+        for flag in flags {
+            let f = &flag.finding;
+            let done = sqlx::query(
+                r"insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, dedupe_key,
+                                           evidence, explanation, raised_at)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                  on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing",
+            )
+            .bind(flag.activity_id)
+            .bind(f.volunteer_id)
+            .bind(f.rule.as_str())
+            .bind(severity_str(f.rule.severity()))
+            .bind(reviewer_str(f.rule.reviewer()))
+            .bind(f.day.format("%Y-%m-%d").to_string())
+            .bind(&f.key)
+            .bind(f.values.to_string())
+            .bind(&f.explanation)
+            .bind(flag.raised_at)
+            .execute(&mut *tx)
+            .await?;
+            raised += done.rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(raised)
+    }
+
+    async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            flag_columns!(),
+            " from review_flag where activity_id = $1 order by volunteer_id, local_day, id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>> {
+        let row = sqlx::query(concat!("select ", flag_columns!(), " from review_flag where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(flag_from_row).transpose()
+    }
+
+    async fn resolve_flag(
+        &self,
+        id: i64,
+        status: FlagStatus,
+        by: i64,
+        reason: &str,
+        minutes: Option<u32>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Flag>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            r"update review_flag set status = $2, resolved_by = $3, resolution_reason = $4,
+                                     adjusted_minutes = $5, resolved_at = $6
+              where id = $1 and status = 'open' returning ",
+            flag_columns!()
+        ))
+        .bind(id)
+        .bind(status.as_str())
+        .bind(by)
+        .bind(reason)
+        .bind(minutes.map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let flag = flag_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(flag))
+    }
+
+    async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
+        let rows = sqlx::query(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window,
+                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = $1 order by s.server_time, s.id",
+        )
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let direction: Option<String> = row.try_get("direction")?;
+                let geofence: Option<String> = row.try_get("geofence")?;
+                Ok(StoredScanEvidence {
+                    evidence: ScanEvidence {
+                        id: row.try_get("id")?,
+                        volunteer_id: row.try_get("volunteer_id")?,
+                        at: row.try_get("server_time")?,
+                        direction: direction.as_deref().map(parse_direction).transpose()?,
+                        client_time: row.try_get("client_time")?,
+                        code_shown_at: None,
+                        distance_m: row.try_get("distance_m")?,
+                        accuracy_m: row.try_get("accuracy_m")?,
+                        geofence: geofence.as_deref().and_then(crate::geo::Geofence::parse),
+                        device_id: row.try_get("device_id")?,
+                        network: row.try_get("client_network")?,
+                    },
+                    volunteer_name: row.try_get("name")?,
+                    outcome: row.try_get("outcome")?,
+                    code_window: row.try_get::<Option<i64>, _>("code_window")?.and_then(|w| u32::try_from(w).ok()),
+                })
+            })
+            .collect()
+    }
+
+    async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>> {
+        let rows = sqlx::query(
+            r"select s.volunteer_id, s.activity_id, a.latitude, a.longitude, a.starts_at, a.ends_at, s.server_time,
+                     s.direction
+              from scan s
+              join activity a on a.id = s.activity_id
+              join activity here on here.id = $1
+              where s.direction is not null and s.activity_id <> $1
+                and s.server_time between here.starts_at - interval '1 day' and here.ends_at + interval '1 day'
+                and s.volunteer_id in (select volunteer_id from scan where activity_id = $1 and direction is not null)
+              order by s.volunteer_id, s.activity_id, s.server_time",
+        )
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let direction: String = row.try_get("direction")?;
+                Ok(ScanElsewhere {
+                    volunteer_id: row.try_get("volunteer_id")?,
+                    activity_id: row.try_get("activity_id")?,
+                    venue: LatLng { lat: row.try_get("latitude")?, lng: row.try_get("longitude")? },
+                    schedule: crate::attendance::Schedule {
+                        starts_at: row.try_get("starts_at")?,
+                        ends_at: row.try_get("ends_at")?,
+                    },
+                    at: row.try_get("server_time")?,
+                    direction: parse_direction(&direction)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(r"select 1 as one from activity_finalisation where activity_id = $1")
+            .bind(activity_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {
@@ -1146,10 +1405,11 @@ impl Store for PostgresStore {
         let rows = sqlx::query(
             r"insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
                                 client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer,
-                                geofence)
+                                geofence, client_network)
               select * from unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[],
                                    $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::smallint[],
-                                   $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[])
+                                   $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[],
+                                   $18::text[])
               on conflict (volunteer_id, client_nonce) do nothing
               returning id",
         )
@@ -1170,6 +1430,7 @@ impl Store for PostgresStore {
         .bind(scans.iter().map(|s| s.answer.status as i16).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.answer.body.as_str()).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.geofence.map(crate::geo::Geofence::as_str)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.network.as_deref()).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
         let written: std::collections::HashSet<Uuid> =

@@ -1,0 +1,178 @@
+//! Review end to end: rules raise flags as scans arrive and over the whole activity; a
+//! recorder (or, for the longest days, a civil-affairs officer) resolves each once.
+
+use chrono::Duration;
+use hourmark_tests::{TestApp, on_both_backends};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::event;
+
+/// A recorder of `organisation_id` with a valid certificate.
+pub async fn recorder(app: &TestApp, admin: &str, organisation_id: i64) -> String {
+    app.staff(admin, json!({
+        "name": "王记录", "role": "recorder", "organisation_id": organisation_id,
+        "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+    }))
+    .await
+}
+
+/// Scans `code` from `location` (`None`: no location).
+async fn scan_from(app: &TestApp, volunteer: &str, code: &str, location: Option<Value>) -> hourmark_tests::Answer {
+    let mut body = json!({
+        "code": code, "nonce": Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(), "device_id": "test-phone-1",
+    });
+    if let Some(location) = location {
+        body["location"] = location;
+    }
+    app.post("/mp/v1/scans", Some(volunteer), body).await
+}
+
+async fn code_url(app: &TestApp, staff: &str, activity_id: i64) -> String {
+    app.code(staff, activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned()
+}
+
+fn rules(review: &Value) -> Vec<String> {
+    let mut rules: Vec<String> = review["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .flat_map(|d| {
+            d["flags"].as_array().expect("flags").iter().map(|f| f["rule"].as_str().expect("rule").to_owned())
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+on_both_backends! {
+    async fn a_recorder_resolves_each_flag_once_within_the_cap(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        // About 1.1 km north of the venue: outside its 300 m.
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        scan_from(&app, &e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await, Some(far)).await
+            .expect_status(200);
+        // Raised as the scan arrived, before anyone looks.
+        let raised = app.hourmark.store().flags(e.activity_id).await.expect("flags");
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].rule.as_str(), "outside_geofence");
+
+        app.advance(Duration::hours(4));
+        app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await).await.expect_status(200);
+
+        let review = app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &recorder).await;
+        review.expect_status(200);
+        assert_eq!(rules(&review.body), vec!["outside_geofence"]);
+        assert_eq!(review.body["open_flags"], 1);
+        let day = &review.body["days"][0];
+        assert_eq!(day["scan_minutes"], 240);
+        assert_eq!(day["scheduled_minutes"], 540);
+        assert_eq!(day["scans"].as_array().map(Vec::len), Some(2), "the evidence: the day's scans");
+        let flag = &day["flags"][0];
+        assert_eq!(flag["severity"], "medium");
+        assert!(flag["explanation"].as_str().is_some_and(|x| x.contains("超出 300 米")), "{flag}");
+        assert!(flag["evidence"]["distance_m"].as_f64().is_some_and(|d| d > 1000.0));
+        let resolve = format!("/api/v1/activities/{}/flags/{}/resolution", e.activity_id, flag["id"]);
+
+        // Only a qualified recorder of the organisation decides; bad decisions change nothing.
+        app.post(&resolve, Some(&e.organiser), json!({"decision": "accept", "reason": "核实"})).await
+            .expect_problem(403, "forbidden");
+        app.post(&resolve, Some(&recorder), json!({"decision": "adjust", "minutes": 541, "reason": "按计划"})).await
+            .expect_problem(422, "minutes_over_cap");
+        app.post(&resolve, Some(&recorder), json!({"decision": "adjust", "reason": "按计划"})).await
+            .expect_problem(422, "invalid_body");
+        app.post(&resolve, Some(&recorder), json!({"decision": "accept", "minutes": 10, "reason": "核实"})).await
+            .expect_problem(422, "invalid_body");
+        app.post(&resolve, Some(&recorder), json!({"decision": "accept", "reason": ""})).await
+            .expect_problem(422, "invalid_body");
+
+        let adjusted =
+            app.post(&resolve, Some(&recorder), json!({"decision": "adjust", "minutes": 180, "reason": "在停车场引导，已核实"})).await;
+        adjusted.expect_status(200);
+        assert_eq!(adjusted.body["status"], "adjusted");
+        assert_eq!(adjusted.body["adjusted_minutes"], 180);
+        app.post(&resolve, Some(&recorder), json!({"decision": "reject", "reason": "再看"})).await
+            .expect_problem(409, "flag_resolved");
+
+        // Audited with who, when and why; looking again raises nothing new.
+        let audit = app.hourmark.store().audit_events("activity", e.activity_id).await.expect("audit");
+        let entry = audit.iter().find(|a| a.action == "flag_adjusted").expect("audited");
+        assert_eq!(entry.detail["reason"], "在停车场引导，已核实");
+        let again = app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &recorder).await;
+        assert_eq!(rules(&again.body), vec!["outside_geofence"]);
+        assert_eq!(again.body["open_flags"], 0);
+
+        // Another organisation's staff do not see it; leaders do not review.
+        let other_org = app.organisation(&e.admin, "别的组织").await;
+        let other = recorder_of(&app, &e.admin, other_org).await;
+        app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &other).await.expect_problem(404, "not_found");
+        app.post(&resolve, Some(&other), json!({"decision": "accept", "reason": "x"})).await
+            .expect_problem(404, "not_found");
+    }
+}
+
+async fn recorder_of(app: &TestApp, admin: &str, org: i64) -> String {
+    recorder(app, admin, org).await
+}
+
+on_both_backends! {
+    async fn an_activity_can_require_a_location(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let settings = format!("/api/v1/activities/{}/review/settings", e.activity_id);
+        app.call(reqwest::Method::PUT, &settings, Some(&e.organiser),
+            Some(json!({"params": {"require_location": true, "late_upload_secs": 5}}))).await
+            .expect_problem(422, "invalid_body");
+        let set = app.call(reqwest::Method::PUT, &settings, Some(&e.organiser),
+            Some(json!({"params": {"require_location": true}, "left_open_policy": "credit_nothing"}))).await;
+        set.expect_status(200);
+        assert_eq!(set.body["params"]["min_session_minutes"], 10, "omitted parameters keep their defaults");
+        scan_from(&app, &e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await, None).await.expect_status(200);
+        let raised = app.hourmark.store().flags(e.activity_id).await.expect("flags");
+        assert_eq!(raised.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), vec!["location_missing"]);
+    }
+}
+
+on_both_backends! {
+    async fn days_over_twelve_hours_are_for_civil_affairs(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let long = app
+            .activity(&organiser, org, json!({
+                "name": "马拉松保障", "starts_at": "2026-12-05T09:00:00+08:00", "ends_at": "2026-12-05T23:30:00+08:00"
+            }))
+            .await["id"]
+            .as_i64()
+            .expect("id");
+        let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+        app.scan(&volunteer, &code_url(&app, &organiser, long).await).await.expect_status(200);
+        // Staff tokens last 12 hours: the administrator signs in again in the evening.
+        app.advance(Duration::minutes(12 * 60 + 1));
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        app.scan(&volunteer, &code_url(&app, &organiser, long).await).await.expect_status(200);
+        let recorder = recorder(&app, &admin, org).await;
+        let wuhua = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let panlong = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530103"})).await;
+
+        let review = app.get(&format!("/api/v1/activities/{long}/review"), &wuhua).await;
+        review.expect_status(200);
+        assert_eq!(rules(&review.body), vec!["daily_over_officer_limit"]);
+        let flag = &review.body["days"][0]["flags"][0];
+        assert_eq!(flag["reviewer"], "civil_affairs");
+        assert_eq!(flag["severity"], "high");
+        assert_eq!(flag["evidence"]["minutes"], 721);
+        let resolve = format!("/api/v1/activities/{long}/flags/{}/resolution", flag["id"]);
+        app.post(&resolve, Some(&recorder), json!({"decision": "accept", "reason": "核实"})).await
+            .expect_problem(403, "forbidden");
+        app.post(&resolve, Some(&panlong), json!({"decision": "accept", "reason": "核实"})).await
+            .expect_problem(404, "not_found");
+        let accepted = app.post(&resolve, Some(&wuhua), json!({"decision": "accept", "reason": "赛事保障，已核实"})).await;
+        accepted.expect_status(200);
+        assert_eq!(accepted.body["status"], "accepted");
+    }
+}
