@@ -843,7 +843,7 @@ impl Store for SqliteStore {
         .bind(status.as_str())
         .bind(by)
         .bind(reason)
-        .bind(minutes.map(|m| i64::from(m)))
+        .bind(minutes.map(i64::from))
         .bind(ms(at))
         .fetch_optional(&mut *tx)
         .await?;
