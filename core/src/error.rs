@@ -132,6 +132,8 @@ pub enum ErrorCode {
     LateEntryDecided,
     /// 403: the recorder who asked for a late entry cannot approve it.
     SameRecorder,
+    /// 409: the activity's check-out window has not closed yet.
+    ActivityInProgress,
 
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
@@ -148,7 +150,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 56] = [
+    pub const ALL: [ErrorCode; 57] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -201,6 +203,7 @@ impl ErrorCode {
         Self::MinutesOverCap,
         Self::LateEntryDecided,
         Self::SameRecorder,
+        Self::ActivityInProgress,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
         Self::Unavailable,
@@ -264,6 +267,7 @@ impl ErrorCode {
             Self::MinutesOverCap => "minutes_over_cap",
             Self::LateEntryDecided => "late_entry_decided",
             Self::SameRecorder => "same_recorder",
+            Self::ActivityInProgress => "activity_in_progress",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -306,6 +310,7 @@ impl ErrorCode {
             Self::CorrectionsPending | Self::CorrectionDecided => 409,
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
+            Self::ActivityInProgress => 409,
             Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
@@ -380,6 +385,7 @@ impl ErrorCode {
             Self::MinutesOverCap => "时长超过当日计划时长",
             Self::LateEntryDecided => "该补录申请已处理",
             Self::SameRecorder => "补录须由另一名记录员审批",
+            Self::ActivityInProgress => "活动尚未结束签退",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -542,6 +548,7 @@ mod tests {
                 ("minutes_over_cap", 422),
                 ("late_entry_decided", 409),
                 ("same_recorder", 403),
+                ("activity_in_progress", 409),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
                 ("unavailable", 503),

@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(my_extra_fields))
         .routes(routes!(give_extra_field))
         .routes(routes!(withdraw_extra_field))
+        .routes(routes!(my_notifications))
 }
 
 /// Download everything held about you: profile (unmasked), consents, every scan, correction
@@ -149,4 +150,21 @@ async fn withdraw_extra_field(
     Json(withdraw): Json<WithdrawExtraField>,
 ) -> Result<axum::Json<MyExtraFields>, ApiError> {
     Ok(axum::Json(hourmark.withdraw_extra_field(volunteer_id, field, withdraw).await?))
+}
+
+/// Messages for you: a session the system closed because you did not scan out, decisions
+/// on your hours. Newest first.
+#[utoipa::path(
+    get, path = "/mp/v1/me/notifications", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<hourmark_core::review::closing::Notification>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn my_notifications(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<Vec<hourmark_core::review::closing::Notification>>, ApiError> {
+    Ok(axum::Json(hourmark.my_notifications(volunteer_id).await?))
 }

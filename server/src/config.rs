@@ -125,6 +125,8 @@ pub struct Config {
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
+    /// Seconds between runs of the periodic jobs (closing sessions left open); 0: off.
+    pub job_interval_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
     pub log: String,
 }
@@ -204,6 +206,7 @@ impl Default for Config {
             wechat_timeout_ms: 5_000,
             dev_login: false,
             production: false,
+            job_interval_secs: 60,
             log: "info".to_owned(),
         }
     }

@@ -77,6 +77,21 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
 }
 
+/// The periodic jobs, every `interval` until the process ends: closing sessions left open
+/// after their activity. Safe on every instance at once (each job is idempotent).
+pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match hourmark.close_left_open_sessions().await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "closed left-open sessions"),
+            Err(e) => tracing::warn!(error = %e, "closing left-open sessions failed; will retry"),
+        }
+    }
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

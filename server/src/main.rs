@@ -55,6 +55,12 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {} (set HOURMARK_LISTEN)", config.listen))?;
             tracing::info!(address = %config.listen, database = %config.database_url.split(':').next().unwrap_or(""),
                 redis = config.redis_url.is_some(), "Hourmark is listening; API docs at /docs");
+            if config.job_interval_secs > 0 {
+                tokio::spawn(hourmark_server::run_jobs(
+                    hourmark.clone(),
+                    std::time::Duration::from_secs(config.job_interval_secs),
+                ));
+            }
             hourmark_server::serve(hourmark, listener, hourmark_server::shutdown_signal()).await
         }
     }

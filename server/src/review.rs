@@ -2,8 +2,12 @@
 //! them, and each activity's rule settings.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
+use hourmark_core::review::finalise::{
+    Finalisation, FinalisedSession, LateEntry, LateEntryDecision, NewLateEntry, SessionCorrection,
+};
 use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
@@ -15,6 +19,11 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(activity_review))
         .routes(routes!(put_review_settings))
         .routes(routes!(resolve_flag))
+        .routes(routes!(request_late_entry, late_entries))
+        .routes(routes!(decide_late_entry))
+        .routes(routes!(finalise))
+        .routes(routes!(finalisation))
+        .routes(routes!(correct_session))
 }
 
 /// The activity's review: every rule is run over it first, then each flagged day is listed
@@ -87,4 +96,137 @@ async fn resolve_flag(
     Json(resolution): Json<FlagResolution>,
 ) -> Result<axum::Json<Flag>, ApiError> {
     Ok(axum::Json(hourmark.resolve_flag(&by, id, flag_id, resolution).await?))
+}
+
+/// Ask for a late entry (补录) for a volunteer who served but could not scan, with
+/// evidence (a qualified recorder of the organisation). Another recorder must approve it.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/late-entries", tag = "review", request_body = NewLateEntry,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 201, body = LateEntry),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not a qualified recorder of the organisation)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`minutes_over_cap`, `invalid_body` (also: the day already has scan minutes)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn request_late_entry(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(new): Json<NewLateEntry>,
+) -> Result<(StatusCode, axum::Json<LateEntry>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.request_late_entry(&by, id, new).await?)))
+}
+
+/// The activity's late entries.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/late-entries", tag = "review", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<LateEntry>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn late_entries(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<LateEntry>>, ApiError> {
+    Ok(axum::Json(hourmark.late_entries(&by, id).await?))
+}
+
+/// Approve or reject a late entry: a qualified recorder other than the one who asked.
+/// Once; audited.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/late-entries/{entry_id}/decision", tag = "review",
+    request_body = LateEntryDecision, security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), ("entry_id" = i64, Path, description = "Late entry id")),
+    responses(
+        (status = 200, body = LateEntry),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`, `same_recorder`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`late_entry_decided`, `activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide_late_entry(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, entry_id)): Path<(i64, i64)>,
+    Json(decision): Json<LateEntryDecision>,
+) -> Result<axum::Json<LateEntry>, ApiError> {
+    Ok(axum::Json(hourmark.decide_late_entry(&by, id, entry_id, decision).await?))
+}
+
+/// Finalise the activity (a qualified recorder of the organisation): after its check-out
+/// window, with every flag and late entry decided. Fixes each volunteer's minutes per day
+/// (what the scans earned, what counts, and which decided it) for publicity.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/finalise", tag = "review", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 201, body = Finalisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (also: a lapsed certificate)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`flags_open`, `activity_in_progress`, `activity_finalised`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn finalise(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, axum::Json<Finalisation>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.finalise_activity(&by, id).await?)))
+}
+
+/// The finalised sessions of an activity.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/finalisation", tag = "review", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Finalisation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also: not finalised yet)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn finalisation(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Finalisation>, ApiError> {
+    Ok(axum::Json(hourmark.finalisation(&by, id).await?))
+}
+
+/// Correct a finalised session: the old and new minutes and the reason are recorded and
+/// audited (a qualified recorder of the organisation; at most the day's scheduled minutes).
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/session-corrections", tag = "review", request_body = SessionCorrection,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = FinalisedSession),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (no such finalised session)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn correct_session(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(correction): Json<SessionCorrection>,
+) -> Result<axum::Json<FinalisedSession>, ApiError> {
+    Ok(axum::Json(hourmark.correct_session(&by, id, correction).await?))
 }

@@ -79,3 +79,26 @@ async fn a_passkey_ceremony_spans_instances_and_counts_once() {
     a.post("/api/v1/sign-in/passkey/finish", None, finish.clone()).await.expect_status(200);
     b.post("/api/v1/sign-in/passkey/finish", None, finish).await.expect_problem(400, "ceremony_invalid");
 }
+
+/// Two instances closing the same left-open sessions at once write each check-out,
+/// flag and message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_close_left_open_sessions_once() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let url = a.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    a.scan(&e.volunteer, &url).await.expect_status(200);
+    a.advance(Duration::hours(11));
+    b.advance(Duration::hours(11));
+    for _ in 0..3 {
+        let (x, y) = tokio::join!(a.hourmark.close_left_open_sessions(), b.hourmark.close_left_open_sessions());
+        x.expect("a closes");
+        y.expect("b closes");
+    }
+    assert_eq!(a.scans_recorded(e.volunteer_id).await, 2, "one check-in, one system check-out");
+    let flags = a.hourmark.store().flags(e.activity_id).await.expect("flags");
+    assert_eq!(flags.iter().filter(|f| f.rule.as_str() == "left_open").count(), 1);
+    assert_eq!(a.get("/mp/v1/me/notifications", &e.volunteer).await.body.as_array().map(Vec::len), Some(1));
+}

@@ -176,3 +176,129 @@ on_both_backends! {
         assert_eq!(accepted.body["status"], "accepted");
     }
 }
+
+on_both_backends! {
+    async fn sessions_left_open_are_closed_once_flagged_and_the_volunteer_told(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let strict = app
+            .activity(&e.organiser, e.organisation_id, json!({"name": "不计时活动"}))
+            .await["id"]
+            .as_i64()
+            .expect("id");
+        app.call(reqwest::Method::PUT, &format!("/api/v1/activities/{strict}/review/settings"), Some(&e.organiser),
+            Some(json!({"left_open_policy": "credit_nothing"}))).await.expect_status(200);
+        let (_, other) = app.volunteer("李四", "13800005678").await;
+        app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await).await.expect_status(200);
+        app.scan(&other, &code_url(&app, &e.organiser, strict).await).await.expect_status(200);
+
+        // 17:00 end, departures until 19:00: nothing is closed before then.
+        app.advance(Duration::hours(9) + Duration::minutes(59));
+        assert_eq!(app.hourmark.close_left_open_sessions().await.expect("job"), 0);
+        app.advance(Duration::minutes(2));
+        assert_eq!(app.hourmark.close_left_open_sessions().await.expect("job"), 2);
+        assert_eq!(app.hourmark.close_left_open_sessions().await.expect("job"), 0, "each activity once");
+
+        // Credited up to the scheduled end (08:00 check-in opened; scanned in at 09:00).
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        assert_eq!(sessions.body[0]["minutes_credited"], 480);
+        let strict_sessions = app.get(&format!("/api/v1/activities/{strict}/sessions"), &e.organiser).await;
+        assert_eq!(strict_sessions.body[0]["minutes_credited"], 0, "credit nothing");
+        for activity in [e.activity_id, strict] {
+            let flags = app.hourmark.store().flags(activity).await.expect("flags");
+            assert!(flags.iter().any(|f| f.rule.as_str() == "left_open"), "{flags:?}");
+        }
+        let told = app.get("/mp/v1/me/notifications", &e.volunteer).await;
+        told.expect_status(200);
+        assert_eq!(told.body.as_array().map(Vec::len), Some(1));
+        assert!(told.body[0]["body"].as_str().is_some_and(|b| b.contains("系统已按活动结束时间为您签退")));
+        let told = app.get("/mp/v1/me/notifications", &other).await;
+        assert!(told.body[0]["body"].as_str().is_some_and(|b| b.contains("暂不计时长")));
+        // A scan after the close is no longer taken, and the closing wrote one check-out.
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    }
+}
+
+on_both_backends! {
+    async fn finalising_waits_for_every_decision_and_fixes_the_minutes(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let first = recorder(&app, &e.admin, e.organisation_id).await;
+        let second = recorder(&app, &e.admin, e.organisation_id).await;
+        let lapsed = app.staff(&e.admin, json!({
+            "name": "过期", "role": "recorder", "organisation_id": e.organisation_id,
+            "qualification": {"certificate_number": "YN-2024-0009", "issued_on": "2024-12-01", "review_due_on": "2025-12-01"}
+        })).await;
+        let (other_id, _) = app.volunteer("李四", "13800005678").await;
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        scan_from(&app, &e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await, Some(far)).await
+            .expect_status(200);
+        app.advance(Duration::hours(4));
+        app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await).await.expect_status(200);
+
+        // 补录 for someone who could not scan: capped, not for a day with scans, and approved
+        // by another recorder.
+        let entries = format!("/api/v1/activities/{}/late-entries", e.activity_id);
+        let entry = |volunteer: i64, minutes: u32| json!({
+            "volunteer_id": volunteer, "day": "2026-12-05", "minutes": minutes,
+            "evidence": "纸质签到表第 3 页", "reason": "手机没电无法扫码"
+        });
+        app.post(&entries, Some(&first), entry(other_id, 541)).await.expect_problem(422, "minutes_over_cap");
+        app.post(&entries, Some(&first), entry(e.volunteer_id, 60)).await.expect_problem(422, "invalid_body");
+        app.post(&entries, Some(&e.organiser), entry(other_id, 120)).await.expect_problem(403, "forbidden");
+        let asked = app.post(&entries, Some(&first), entry(other_id, 120)).await;
+        asked.expect_status(201);
+        let decide = format!("{entries}/{}/decision", asked.body["id"]);
+        app.post(&decide, Some(&first), json!({"approve": true, "reason": "核实"})).await
+            .expect_problem(403, "same_recorder");
+
+        let finalise = format!("/api/v1/activities/{}/finalise", e.activity_id);
+        app.post(&finalise, Some(&first), json!({})).await.expect_problem(409, "activity_in_progress");
+        app.advance(Duration::hours(6) + Duration::minutes(1)); // 19:01: departures closed
+        app.post(&finalise, Some(&first), json!({})).await.expect_problem(409, "flags_open");
+        app.post(&finalise, Some(&lapsed), json!({})).await.expect_problem(403, "forbidden");
+        app.post(&finalise, Some(&e.organiser), json!({})).await.expect_problem(403, "forbidden");
+        assert!(!app.hourmark.store().is_finalised(e.activity_id).await.expect("read"));
+
+        app.post(&decide, Some(&second), json!({"approve": true, "reason": "签到表属实"})).await.expect_status(200);
+        app.post(&decide, Some(&second), json!({"approve": false, "reason": "再看"})).await
+            .expect_problem(409, "late_entry_decided");
+        let review = app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &first).await;
+        let flag = review.body["days"][0]["flags"][0].clone();
+        assert_eq!(flag["rule"], "outside_geofence");
+        app.post(&format!("/api/v1/activities/{}/flags/{}/resolution", e.activity_id, flag["id"]), Some(&first),
+            json!({"decision": "adjust", "minutes": 200, "reason": "迟到 40 分钟，按实际"})).await.expect_status(200);
+
+        let done = app.post(&finalise, Some(&first), json!({})).await;
+        done.expect_status(201);
+        let sessions = done.body["sessions"].as_array().expect("sessions");
+        assert_eq!(sessions.len(), 2, "{sessions:?}");
+        let of = |id: i64| sessions.iter().find(|s| s["volunteer_id"] == id).expect("session").clone();
+        assert_eq!(of(e.volunteer_id)["scan_minutes"], 240, "the scans' minutes are kept apart");
+        assert_eq!(of(e.volunteer_id)["final_minutes"], 200);
+        assert_eq!(of(e.volunteer_id)["source"], "adjusted");
+        assert_eq!(of(other_id)["final_minutes"], 120);
+        assert_eq!(of(other_id)["source"], "late_entry");
+
+        // Finalised: nothing changes but through a recorded correction.
+        app.post(&finalise, Some(&second), json!({})).await.expect_problem(409, "activity_finalised");
+        app.post(&entries, Some(&first), entry(other_id, 30)).await.expect_problem(409, "activity_finalised");
+        let corrections = format!("/api/v1/activities/{}/session-corrections", e.activity_id);
+        let correction = |minutes: u32| json!({
+            "volunteer_id": e.volunteer_id, "day": "2026-12-05", "minutes": minutes, "reason": "复核后更正"
+        });
+        app.post(&corrections, Some(&first), correction(541)).await.expect_problem(422, "minutes_over_cap");
+        app.post(&corrections, Some(&e.organiser), correction(210)).await.expect_problem(403, "forbidden");
+        app.post(&corrections, Some(&first), json!({
+            "volunteer_id": other_id, "day": "2026-12-06", "minutes": 0, "reason": "x"
+        })).await.expect_problem(404, "not_found");
+        let corrected = app.post(&corrections, Some(&second), correction(210)).await;
+        corrected.expect_status(200);
+        assert_eq!(corrected.body["final_minutes"], 210);
+        let shown = app.get(&format!("/api/v1/activities/{}/finalisation", e.activity_id), &first).await;
+        let shown = shown.body["sessions"].as_array().expect("sessions").clone();
+        assert!(shown.iter().any(|s| s["volunteer_id"] == e.volunteer_id && s["final_minutes"] == 210));
+        let audit = app.hourmark.store().audit_events("activity", e.activity_id).await.expect("audit");
+        for action in ["late_entry_approved", "flag_adjusted", "activity_finalised", "session_corrected"] {
+            assert!(audit.iter().any(|a| a.action == action), "{action} is audited");
+        }
+    }
+}

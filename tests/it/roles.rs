@@ -81,6 +81,18 @@ fn table() -> Vec<Row> {
         row(M::PUT, "/api/v1/activities/{id}/review/settings", [401, 403, 200, 404, 404, 200, 200, 403]),
         // No flag 1 on a quiet activity.
         row(M::POST, "/api/v1/activities/{id}/flags/{flag_id}/resolution", [401, 403, 404, 404, 404, 404, 404, 403]),
+        // Late entries are a recorder's; the one who asked may not approve (403 same_recorder).
+        row(M::POST, "/api/v1/activities/{id}/late-entries", [401, 403, 403, 404, 403, 403, 201, 403]),
+        row(M::GET, "/api/v1/activities/{id}/late-entries", [401, 403, 200, 404, 200, 200, 200, 403]),
+        row(
+            M::POST,
+            "/api/v1/activities/{id}/late-entries/{entry_id}/decision",
+            [401, 403, 403, 404, 403, 403, 403, 403],
+        ),
+        // The activity is still running: finalising waits for its check-out window.
+        row(M::POST, "/api/v1/activities/{id}/finalise", [401, 403, 403, 404, 403, 403, 409, 403]),
+        row(M::GET, "/api/v1/activities/{id}/finalisation", [401, 403, 404, 404, 404, 404, 404, 403]),
+        row(M::POST, "/api/v1/activities/{id}/session-corrections", [401, 403, 403, 404, 403, 403, 404, 403]),
         // The officer is of the organisation's own region: checking is theirs (409: it is
         // already approved), approving is the level above's.
         row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403, 403, 403]),
@@ -92,6 +104,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me", volunteer_only),
         row(M::GET, "/mp/v1/me/export", volunteer_only),
         row(M::GET, "/mp/v1/me/extra-fields", volunteer_only),
+        row(M::GET, "/mp/v1/me/notifications", volunteer_only),
         row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
         row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
         row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),
@@ -188,6 +201,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{staff_id}", "1")
         .replace("{field}", "employer")
         .replace("{flag_id}", "1")
+        .replace("{entry_id}", "1")
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
@@ -213,6 +227,15 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/activities/{id}/review/settings") => Some(json!({"left_open_policy": "credit_nothing"})),
         (_, "/api/v1/activities/{id}/flags/{flag_id}/resolution") => {
             Some(json!({"decision": "accept", "reason": "核实无误"}))
+        }
+        (_, "/api/v1/activities/{id}/late-entries") => Some(json!({
+            "volunteer_id": volunteer, "day": "2026-12-05", "minutes": 60, "evidence": "签到表", "reason": "手机没电"
+        })),
+        (_, "/api/v1/activities/{id}/late-entries/{entry_id}/decision") => {
+            Some(json!({"approve": true, "reason": "核实"}))
+        }
+        (_, "/api/v1/activities/{id}/session-corrections") => {
+            Some(json!({"volunteer_id": volunteer, "day": "2026-12-05", "minutes": 60, "reason": "更正"}))
         }
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))

@@ -1,6 +1,6 @@
-//! Review: the anomaly rules, the flags they raise, a recorder's decisions on them, closing
-//! sessions left open, and (in [`finalise`]) fixing an activity's minutes once nothing is
-//! left unresolved.
+//! Review: the anomaly rules, the flags they raise, a recorder's decisions on them,
+//! [`closing`] sessions left open, and [`finalise`]: late entries and fixing an activity's
+//! minutes once nothing is left unresolved.
 //!
 //! Rules run twice. As a scan arrives, the rules one scan can be judged by alone run in the
 //! scan's own task, after its commit, and cost nothing unless a location, clock or upload
@@ -8,6 +8,8 @@
 //! reviewer opens the activity's review and when left-open sessions are closed. Both raise
 //! flags keyed so that a finding raised twice is stored once.
 
+pub mod closing;
+pub mod finalise;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -286,11 +288,16 @@ pub fn scheduled_minutes_on(schedule: &Schedule, day: NaiveDate) -> u32 {
 }
 
 fn validate_reason(reason: &str) -> Result<String, CoreError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 500 个字符"));
+    bounded(reason, 500, "reason")
+}
+
+/// Trimmed text of 1 to `max` characters, no control characters but newlines.
+fn bounded(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
     }
-    Ok(reason.to_owned())
+    Ok(text.to_owned())
 }
 
 impl Hourmark {

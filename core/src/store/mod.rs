@@ -25,6 +25,10 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::review::closing::{NewNotification, Notification};
+use crate::review::finalise::{
+    Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
+};
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 mod postgres;
@@ -241,6 +245,59 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>>;
     /// Whether an activity has been finalised.
     async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool>;
+    /// Activities that ended before `cutoff` and have not been closed, oldest first.
+    async fn activities_to_close(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+    /// Marks an activity's left-open sessions closed (no-op if already).
+    async fn mark_closed(&self, activity_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores notifications, skipping any already written (same volunteer and key).
+    async fn add_notifications(&self, notifications: &[NewNotification]) -> StoreResult<()>;
+    /// A volunteer's notifications, newest first (at most 100).
+    async fn notifications(&self, volunteer_id: i64) -> StoreResult<Vec<Notification>>;
+    /// Files a late entry.
+    async fn add_late_entry(
+        &self,
+        activity_id: i64,
+        new: &NewLateEntry,
+        evidence: &str,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<LateEntry>;
+    /// An activity's late entries, oldest first.
+    async fn late_entries(&self, activity_id: i64) -> StoreResult<Vec<LateEntry>>;
+    /// Decides an open late entry with its audit entry; `None` if no longer open.
+    async fn decide_late_entry(
+        &self,
+        id: i64,
+        status: LateEntryStatus,
+        by: i64,
+        reason: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<LateEntry>>;
+    /// Finalises an activity with its sessions and audit entry, in one transaction; `false`
+    /// (nothing written) if it was already finalised.
+    async fn finalise(
+        &self,
+        activity_id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        sessions: &[FinalisedSession],
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// A finalised activity and its sessions.
+    async fn finalisation(&self, activity_id: i64) -> StoreResult<Option<Finalisation>>;
+    /// Corrects a finalised session, recording the correction and its audit entry in one
+    /// transaction; `None` if there is no such finalised session.
+    async fn correct_session(
+        &self,
+        activity_id: i64,
+        correction: &SessionCorrection,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<FinalisedSession>>;
     /// A staff member with their passkey user handle.
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>>;
     /// The staff member who signs in as `login`.

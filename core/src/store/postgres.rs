@@ -24,6 +24,10 @@ use crate::identity::{
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::review::closing::{NewNotification, Notification};
+use crate::review::finalise::{
+    Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
+};
 use crate::review::rules::{Reviewer, RuleCode, ScanEvidence, Severity};
 use crate::review::{Flag, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
@@ -242,6 +246,52 @@ fn flag_from_row(row: &PgRow) -> StoreResult<Flag> {
         resolved_at: row.try_get("resolved_at")?,
         resolution_reason: row.try_get("resolution_reason")?,
         adjusted_minutes: row.try_get::<Option<i32>, _>("adjusted_minutes")?.and_then(|m| u32::try_from(m).ok()),
+    })
+}
+
+/// The late-entry columns every query returns.
+macro_rules! late_entry_columns {
+    () => {
+        "id, activity_id, volunteer_id, local_day, minutes, evidence, reason, requested_by, requested_at, status, \
+         decided_by, decision_reason"
+    };
+}
+
+fn parse_day(text: &str) -> StoreResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt("day"))
+}
+
+fn late_entry_from_row(row: &PgRow) -> StoreResult<LateEntry> {
+    let day: String = row.try_get("local_day")?;
+    let status: String = row.try_get("status")?;
+    Ok(LateEntry {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        day: parse_day(&day)?,
+        minutes: u32::try_from(row.try_get::<i32, _>("minutes")?).map_err(|_| corrupt("minutes"))?,
+        evidence: row.try_get("evidence")?,
+        reason: row.try_get("reason")?,
+        requested_by: row.try_get("requested_by")?,
+        requested_at: row.try_get("requested_at")?,
+        status: LateEntryStatus::parse(&status).ok_or_else(|| corrupt("late entry status"))?,
+        decided_by: row.try_get("decided_by")?,
+        decision_reason: row.try_get("decision_reason")?,
+    })
+}
+
+fn finalised_from_row(row: &PgRow) -> StoreResult<FinalisedSession> {
+    let day: String = row.try_get("local_day")?;
+    let source: String = row.try_get("source")?;
+    let minutes = |column: &str| -> StoreResult<u32> {
+        u32::try_from(row.try_get::<i32, _>(column)?).map_err(|_| corrupt("minutes"))
+    };
+    Ok(FinalisedSession {
+        volunteer_id: row.try_get("volunteer_id")?,
+        day: parse_day(&day)?,
+        scan_minutes: minutes("scan_minutes")?,
+        final_minutes: minutes("final_minutes")?,
+        source: MinutesSource::parse(&source).ok_or_else(|| corrupt("minutes source"))?,
     })
 }
 
@@ -913,6 +963,242 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn activities_to_close(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            r"select a.id from activity a
+              where a.ends_at < $1 and not exists (select 1 from activity_closure c where c.activity_id = a.id)
+              order by a.ends_at, a.id limit $2",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn mark_closed(&self, activity_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(r"insert into activity_closure (activity_id, closed_at) values ($1, $2) on conflict do nothing")
+            .bind(activity_id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_notifications(&self, notifications: &[NewNotification]) -> StoreResult<()> {
+        if notifications.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for n in notifications {
+            sqlx::query(
+                r"insert into notification (volunteer_id, dedupe_key, body, created_at) values ($1, $2, $3, $4)
+                  on conflict (volunteer_id, dedupe_key) do nothing",
+            )
+            .bind(n.volunteer_id)
+            .bind(&n.key)
+            .bind(&n.body)
+            .bind(n.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn notifications(&self, volunteer_id: i64) -> StoreResult<Vec<Notification>> {
+        let rows = sqlx::query(
+            r"select body, created_at from notification where volunteer_id = $1 order by created_at desc, id desc limit 100",
+        )
+        .bind(volunteer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(Notification { body: row.try_get("body")?, created_at: row.try_get("created_at")? }))
+            .collect()
+    }
+
+    async fn add_late_entry(
+        &self,
+        activity_id: i64,
+        new: &NewLateEntry,
+        evidence: &str,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<LateEntry> {
+        let row = sqlx::query(concat!(
+            r"insert into late_entry (activity_id, volunteer_id, local_day, minutes, evidence, reason, requested_by,
+                                      requested_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
+            late_entry_columns!()
+        ))
+        .bind(activity_id)
+        .bind(new.volunteer_id)
+        .bind(new.day.format("%Y-%m-%d").to_string())
+        .bind(i32::try_from(new.minutes).unwrap_or(i32::MAX))
+        .bind(evidence)
+        .bind(reason)
+        .bind(by)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        late_entry_from_row(&row)
+    }
+
+    async fn late_entries(&self, activity_id: i64) -> StoreResult<Vec<LateEntry>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            late_entry_columns!(),
+            " from late_entry where activity_id = $1 order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(late_entry_from_row).collect()
+    }
+
+    async fn decide_late_entry(
+        &self,
+        id: i64,
+        status: LateEntryStatus,
+        by: i64,
+        reason: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<LateEntry>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            r"update late_entry set status = $2, decided_by = $3, decision_reason = $4, decided_at = $5
+              where id = $1 and status = 'open' returning ",
+            late_entry_columns!()
+        ))
+        .bind(id)
+        .bind(status.as_str())
+        .bind(by)
+        .bind(reason)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let entry = late_entry_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(entry))
+    }
+
+    async fn finalise(
+        &self,
+        activity_id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        sessions: &[FinalisedSession],
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            r"insert into activity_finalisation (activity_id, finalised_by, finalised_at) values ($1, $2, $3)
+              on conflict do nothing",
+        )
+        .bind(activity_id)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for s in sessions {
+            sqlx::query(
+                r"insert into finalised_session (activity_id, volunteer_id, local_day, scan_minutes, final_minutes, source)
+                  values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(activity_id)
+            .bind(s.volunteer_id)
+            .bind(s.day.format("%Y-%m-%d").to_string())
+            .bind(i32::try_from(s.scan_minutes).unwrap_or(i32::MAX))
+            .bind(i32::try_from(s.final_minutes).unwrap_or(i32::MAX))
+            .bind(s.source.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn finalisation(&self, activity_id: i64) -> StoreResult<Option<Finalisation>> {
+        let Some(row) =
+            sqlx::query(r"select finalised_by, finalised_at from activity_finalisation where activity_id = $1")
+                .bind(activity_id)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let (finalised_by, finalised_at) = (row.try_get("finalised_by")?, row.try_get("finalised_at")?);
+        let rows = sqlx::query(
+            r"select volunteer_id, local_day, scan_minutes, final_minutes, source from finalised_session
+              where activity_id = $1 order by volunteer_id, local_day",
+        )
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let sessions = rows.iter().map(finalised_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(Finalisation { activity_id, finalised_by, finalised_at, sessions }))
+    }
+
+    async fn correct_session(
+        &self,
+        activity_id: i64,
+        correction: &SessionCorrection,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<FinalisedSession>> {
+        let day = correction.day.format("%Y-%m-%d").to_string();
+        let mut tx = self.pool.begin().await?;
+        let old: Option<i32> = sqlx::query_scalar(
+            r"select final_minutes from finalised_session where activity_id = $1 and volunteer_id = $2 and local_day = $3",
+        )
+        .bind(activity_id)
+        .bind(correction.volunteer_id)
+        .bind(&day)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(old) = old else { return Ok(None) };
+        sqlx::query(
+            r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
+                                              corrected_by, corrected_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(activity_id)
+        .bind(correction.volunteer_id)
+        .bind(&day)
+        .bind(old)
+        .bind(i32::try_from(correction.minutes).unwrap_or(i32::MAX))
+        .bind(reason)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            r"update finalised_session set final_minutes = $4
+              where activity_id = $1 and volunteer_id = $2 and local_day = $3
+              returning volunteer_id, local_day, scan_minutes, final_minutes, source",
+        )
+        .bind(activity_id)
+        .bind(correction.volunteer_id)
+        .bind(&day)
+        .bind(i32::try_from(correction.minutes).unwrap_or(i32::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        let corrected = finalised_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(corrected))
     }
 
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {

@@ -1,0 +1,452 @@
+//! Late entries (补录) and finalising.
+//!
+//! A late entry gives minutes to a volunteer who served but could not scan: asked for with
+//! evidence by a recorder, approved by a different recorder, capped like any hand-set
+//! minutes by the day's scheduled minutes. Finalising, by a recorder with a valid
+//! certificate once the check-out window has passed and nothing is left open, fixes each
+//! volunteer's minutes per day, keeping what the scans earned apart from what counts and
+//! saying which decided it; after that only a recorded correction changes a session.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{FlagStatus, scheduled_minutes_on, validate_reason};
+use crate::attendance::{ScanFact, Schedule, derive_minutes};
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::Principal;
+
+/// A request for a late entry.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLateEntry {
+    /// Who served.
+    pub volunteer_id: i64,
+    /// The local day they served.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// Minutes served, at most the day's scheduled minutes.
+    pub minutes: u32,
+    /// The evidence (photos' references, a sign-in sheet, a witness), 1–1000 characters.
+    pub evidence: String,
+    /// Why they could not scan, 1–500 characters.
+    pub reason: String,
+}
+
+/// Where a late entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LateEntryStatus {
+    /// Waiting for a second recorder.
+    Open,
+    /// Approved: the minutes count.
+    Approved,
+    /// Rejected.
+    Rejected,
+}
+
+impl LateEntryStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// A late entry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LateEntry {
+    /// Its id.
+    pub id: i64,
+    /// The activity.
+    pub activity_id: i64,
+    /// Who served.
+    pub volunteer_id: i64,
+    /// The day.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// Minutes.
+    pub minutes: u32,
+    /// Evidence.
+    pub evidence: String,
+    /// Why.
+    pub reason: String,
+    /// Asked for by (staff id).
+    pub requested_by: i64,
+    /// Asked for when.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub requested_at: DateTime<Utc>,
+    /// Where it stands.
+    pub status: LateEntryStatus,
+    /// Decided by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<i64>,
+    /// The decision's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
+}
+
+/// A decision on a late entry.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LateEntryDecision {
+    /// Approve or reject.
+    pub approve: bool,
+    /// Why, 1–500 characters.
+    pub reason: String,
+}
+
+/// Which decided a finalised session's minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MinutesSource {
+    /// The scans, as derived.
+    Scans,
+    /// A reviewer's adjustment.
+    Adjusted,
+    /// A reviewer rejected the day.
+    Rejected,
+    /// An approved late entry.
+    LateEntry,
+}
+
+impl MinutesSource {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scans => "scans",
+            Self::Adjusted => "adjusted",
+            Self::Rejected => "rejected",
+            Self::LateEntry => "late_entry",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "scans" => Self::Scans,
+            "adjusted" => Self::Adjusted,
+            "rejected" => Self::Rejected,
+            "late_entry" => Self::LateEntry,
+            _ => return None,
+        })
+    }
+}
+
+/// One volunteer's finalised day at an activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FinalisedSession {
+    /// Who.
+    pub volunteer_id: i64,
+    /// The local day.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// What the scans earned.
+    pub scan_minutes: u32,
+    /// What counts.
+    pub final_minutes: u32,
+    /// Which decided it.
+    pub source: MinutesSource,
+}
+
+/// An activity's finalisation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Finalisation {
+    /// The activity.
+    pub activity_id: i64,
+    /// By whom (staff id).
+    pub finalised_by: i64,
+    /// When.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub finalised_at: DateTime<Utc>,
+    /// Every volunteer's days.
+    pub sessions: Vec<FinalisedSession>,
+}
+
+/// A correction to a finalised session.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCorrection {
+    /// Whose session.
+    pub volunteer_id: i64,
+    /// Which day.
+    #[schema(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    /// The corrected minutes, at most the day's scheduled minutes.
+    pub minutes: u32,
+    /// Why, 1–500 characters.
+    pub reason: String,
+}
+
+impl Hourmark {
+    /// Asks for a late entry (a qualified recorder of the organisation).
+    pub async fn request_late_entry(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        new: NewLateEntry,
+    ) -> Result<LateEntry, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
+        let evidence = super::bounded(&new.evidence, 1000, "evidence")?;
+        let reason = validate_reason(&new.reason)?;
+        if self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::code(ErrorCode::ActivityFinalised));
+        }
+        if self.store().get_volunteer(new.volunteer_id).await?.is_none() {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
+        }
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let cap = scheduled_minutes_on(&schedule, new.day);
+        if new.minutes == 0 || new.minutes > cap {
+            return Err(CoreError::refused(
+                ErrorCode::MinutesOverCap,
+                format!("补录时长须为 1 至 {cap} 分钟（当日计划时长）"),
+            ));
+        }
+        let scans = self.store().accepted_scans(activity_id, Some(new.volunteer_id)).await?;
+        let facts: Vec<ScanFact> = scans.iter().map(|s| ScanFact { at: s.at, direction: s.direction }).collect();
+        let report = derive_minutes(&facts, &schedule, &self.settings().checkin.minutes, None);
+        if report.per_day.iter().any(|d| d.day == new.day && d.minutes > 0) {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidBody,
+                "该志愿者当日已有扫码时长；如需更改，请在审核中调整",
+            ));
+        }
+        self.store().add_late_entry(activity_id, &new, &evidence, &reason, staff_id, self.now()).await
+    }
+
+    /// An activity's late entries.
+    pub async fn late_entries(&self, by: &Principal, activity_id: i64) -> Result<Vec<LateEntry>, CoreError> {
+        self.reviewable_activity(by, activity_id).await?;
+        self.store().late_entries(activity_id).await
+    }
+
+    /// Approves or rejects a late entry: a qualified recorder other than the one who asked.
+    pub async fn decide_late_entry(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        entry_id: i64,
+        decision: LateEntryDecision,
+    ) -> Result<LateEntry, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
+        let reason = validate_reason(&decision.reason)?;
+        let entry = self
+            .store()
+            .late_entries(activity_id)
+            .await?
+            .into_iter()
+            .find(|e| e.id == entry_id)
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个补录申请"))?;
+        if self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::code(ErrorCode::ActivityFinalised));
+        }
+        if entry.status != LateEntryStatus::Open {
+            return Err(CoreError::code(ErrorCode::LateEntryDecided));
+        }
+        if entry.requested_by == staff_id {
+            return Err(CoreError::code(ErrorCode::SameRecorder));
+        }
+        let status = if decision.approve { LateEntryStatus::Approved } else { LateEntryStatus::Rejected };
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: format!("late_entry_{}", status.as_str()),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity_id),
+            detail: serde_json::json!({
+                "late_entry_id": entry_id, "volunteer_id": entry.volunteer_id, "day": entry.day,
+                "minutes": entry.minutes, "reason": reason,
+            }),
+        };
+        self.store()
+            .decide_late_entry(entry_id, status, staff_id, &reason, self.now(), &audit)
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::LateEntryDecided))
+    }
+
+    /// The staff id of a recorder of `organisation_id` whose certificate is valid today.
+    async fn require_recorder_of(&self, by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
+        let id = self.require_qualified_recorder(by).await?;
+        match by {
+            Principal::Staff { organisation_id: Some(org), .. } if *org == organisation_id => Ok(id),
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// Finalises an activity: a qualified recorder of its organisation, after its check-out
+    /// window, with no flag or late entry left open. Closes left-open sessions and runs
+    /// every rule first, so nothing slips through between the last look and now.
+    pub async fn finalise_activity(&self, by: &Principal, activity_id: i64) -> Result<Finalisation, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
+        if self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::code(ErrorCode::ActivityFinalised));
+        }
+        let now = self.now();
+        let window_closes = activity.ends_at + self.settings().checkin.checkout_closes_after;
+        if now < window_closes {
+            return Err(CoreError::refused(
+                ErrorCode::ActivityInProgress,
+                format!(
+                    "签退时段至 {} 结束，之后方可定稿",
+                    crate::activity::to_shanghai(window_closes).format("%m月%d日 %H:%M")
+                ),
+            ));
+        }
+        self.close_activity(&activity).await?;
+        let flags = self.store().flags(activity_id).await?;
+        let entries = self.store().late_entries(activity_id).await?;
+        let open_flags = flags.iter().filter(|f| f.status == FlagStatus::Open).count();
+        let open_entries = entries.iter().filter(|e| e.status == LateEntryStatus::Open).count();
+        if open_flags + open_entries > 0 {
+            return Err(CoreError::refused(
+                ErrorCode::FlagsOpen,
+                format!("仍有 {open_flags} 个标记和 {open_entries} 个补录申请未处理"),
+            ));
+        }
+
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let scans = self.store().accepted_scans(activity_id, None).await?;
+        let mut facts: BTreeMap<i64, Vec<ScanFact>> = BTreeMap::new();
+        for s in &scans {
+            facts.entry(s.volunteer_id).or_default().push(ScanFact { at: s.at, direction: s.direction });
+        }
+        let mut days: BTreeMap<(i64, NaiveDate), FinalisedSession> = BTreeMap::new();
+        for (volunteer_id, facts) in facts {
+            for d in derive_minutes(&facts, &schedule, &self.settings().checkin.minutes, None).per_day {
+                days.insert(
+                    (volunteer_id, d.day),
+                    FinalisedSession {
+                        volunteer_id,
+                        day: d.day,
+                        scan_minutes: d.minutes,
+                        final_minutes: d.minutes,
+                        source: MinutesSource::Scans,
+                    },
+                );
+            }
+        }
+        // Reviewers' decisions, oldest first so the last adjustment of a day stands; a
+        // rejection of the day wins over any adjustment.
+        let mut resolved: Vec<_> = flags.iter().filter(|f| f.status != FlagStatus::Accepted).collect();
+        resolved.sort_by_key(|f| (f.resolved_at, f.id));
+        for flag in resolved {
+            let session = days.entry((flag.volunteer_id, flag.day)).or_insert(FinalisedSession {
+                volunteer_id: flag.volunteer_id,
+                day: flag.day,
+                scan_minutes: 0,
+                final_minutes: 0,
+                source: MinutesSource::Scans,
+            });
+            match (flag.status, session.source) {
+                (_, MinutesSource::Rejected) => {}
+                (FlagStatus::Rejected, _) => {
+                    session.final_minutes = 0;
+                    session.source = MinutesSource::Rejected;
+                }
+                (FlagStatus::Adjusted, _) => {
+                    let cap = scheduled_minutes_on(&schedule, flag.day);
+                    session.final_minutes = flag.adjusted_minutes.unwrap_or(0).min(cap);
+                    session.source = MinutesSource::Adjusted;
+                }
+                _ => {}
+            }
+        }
+        for entry in entries.iter().filter(|e| e.status == LateEntryStatus::Approved) {
+            let cap = scheduled_minutes_on(&schedule, entry.day);
+            days.entry((entry.volunteer_id, entry.day)).or_insert(FinalisedSession {
+                volunteer_id: entry.volunteer_id,
+                day: entry.day,
+                scan_minutes: 0,
+                final_minutes: entry.minutes.min(cap),
+                source: MinutesSource::LateEntry,
+            });
+        }
+        let sessions: Vec<FinalisedSession> = days.into_values().collect();
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "activity_finalised".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity_id),
+            detail: serde_json::json!({
+                "sessions": sessions.len(),
+                "final_minutes": sessions.iter().map(|s| u64::from(s.final_minutes)).sum::<u64>(),
+            }),
+        };
+        if !self.store().finalise(activity_id, staff_id, now, &sessions, &audit).await? {
+            return Err(CoreError::code(ErrorCode::ActivityFinalised));
+        }
+        Ok(Finalisation { activity_id, finalised_by: staff_id, finalised_at: now, sessions })
+    }
+
+    /// A finalised activity's sessions (reviewers).
+    pub async fn finalisation(&self, by: &Principal, activity_id: i64) -> Result<Finalisation, CoreError> {
+        self.reviewable_activity(by, activity_id).await?;
+        self.store()
+            .finalisation(activity_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动尚未定稿"))
+    }
+
+    /// Corrects a finalised session, recording the old and new minutes and why (a
+    /// qualified recorder of the organisation).
+    pub async fn correct_session(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        correction: SessionCorrection,
+    ) -> Result<FinalisedSession, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
+        let reason = validate_reason(&correction.reason)?;
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let cap = scheduled_minutes_on(&schedule, correction.day);
+        if correction.minutes > cap {
+            return Err(CoreError::refused(
+                ErrorCode::MinutesOverCap,
+                format!("更正后的时长超过当日计划时长 {cap} 分钟"),
+            ));
+        }
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "session_corrected".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity_id),
+            detail: serde_json::json!({
+                "volunteer_id": correction.volunteer_id, "day": correction.day, "minutes": correction.minutes,
+                "reason": reason,
+            }),
+        };
+        self.store()
+            .correct_session(activity_id, &correction, &reason, staff_id, self.now(), &audit)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这条已定稿的服务记录"))
+    }
+}
