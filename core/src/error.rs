@@ -134,6 +134,8 @@ pub enum ErrorCode {
     SameRecorder,
     /// 409: the activity's check-out window has not closed yet.
     ActivityInProgress,
+    /// 409: the complaint has already been decided (or is past this step).
+    ComplaintDecided,
 
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
@@ -150,7 +152,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 57] = [
+    pub const ALL: [ErrorCode; 58] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -204,6 +206,7 @@ impl ErrorCode {
         Self::LateEntryDecided,
         Self::SameRecorder,
         Self::ActivityInProgress,
+        Self::ComplaintDecided,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
         Self::Unavailable,
@@ -268,6 +271,7 @@ impl ErrorCode {
             Self::LateEntryDecided => "late_entry_decided",
             Self::SameRecorder => "same_recorder",
             Self::ActivityInProgress => "activity_in_progress",
+            Self::ComplaintDecided => "complaint_decided",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -310,7 +314,7 @@ impl ErrorCode {
             Self::CorrectionsPending | Self::CorrectionDecided => 409,
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
-            Self::ActivityInProgress => 409,
+            Self::ActivityInProgress | Self::ComplaintDecided => 409,
             Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
@@ -386,6 +390,7 @@ impl ErrorCode {
             Self::LateEntryDecided => "该补录申请已处理",
             Self::SameRecorder => "补录须由另一名记录员审批",
             Self::ActivityInProgress => "活动尚未结束签退",
+            Self::ComplaintDecided => "该投诉已处理",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -549,6 +554,7 @@ mod tests {
                 ("late_entry_decided", 409),
                 ("same_recorder", 403),
                 ("activity_in_progress", 409),
+                ("complaint_decided", 409),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
                 ("unavailable", 503),

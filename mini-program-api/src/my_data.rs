@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(give_extra_field))
         .routes(routes!(withdraw_extra_field))
         .routes(routes!(my_notifications))
+        .routes(routes!(my_record))
 }
 
 /// Download everything held about you: profile (unmasked), consents, every scan, correction
@@ -167,4 +168,21 @@ async fn my_notifications(
     VolunteerCaller(volunteer_id): VolunteerCaller,
 ) -> Result<axum::Json<Vec<hourmark_core::review::closing::Notification>>, ApiError> {
     Ok(axum::Json(hourmark.my_notifications(volunteer_id).await?))
+}
+
+/// Your record: finalised service by day, evaluations, verified complaints, training and
+/// awards.
+#[utoipa::path(
+    get, path = "/mp/v1/me/record", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = hourmark_core::review::record::VolunteerRecord),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn my_record(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<hourmark_core::review::record::VolunteerRecord>, ApiError> {
+    Ok(axum::Json(hourmark.volunteer_record(volunteer_id).await?))
 }

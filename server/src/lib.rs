@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod docs;
 pub mod passkeys;
+pub mod record;
 pub mod review;
 
 use std::future::Future;

@@ -93,6 +93,19 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/activities/{id}/finalise", [401, 403, 403, 404, 403, 403, 409, 403]),
         row(M::GET, "/api/v1/activities/{id}/finalisation", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::POST, "/api/v1/activities/{id}/session-corrections", [401, 403, 403, 404, 403, 403, 404, 403]),
+        // The record: the volunteer never served at the activity, so a recorder may not
+        // evaluate them (422).
+        row(M::PUT, "/api/v1/activities/{id}/evaluations/{volunteer_id}", [401, 403, 403, 404, 403, 403, 422, 403]),
+        row(M::GET, "/api/v1/activities/{id}/evaluations", [401, 403, 200, 404, 200, 200, 200, 403]),
+        row(M::PUT, "/api/v1/activities/{id}/satisfaction", [401, 403, 403, 404, 403, 403, 200, 403]),
+        // Complaint 1 is the organiser's: they open the investigation; only a decider may
+        // decide (the officer of the region dismisses it); others no longer can.
+        row(M::POST, "/api/v1/complaints", [401, 403, 201, 403, 201, 201, 201, 403]),
+        row(M::POST, "/api/v1/complaints/{id}/investigation", [401, 403, 200, 404, 409, 409, 409, 404]),
+        row(M::POST, "/api/v1/complaints/{id}/decision", [401, 403, 403, 404, 200, 409, 409, 404]),
+        row(M::POST, "/api/v1/volunteers/{id}/trainings", [401, 403, 201, 201, 403, 403, 201, 403]),
+        row(M::POST, "/api/v1/volunteers/{id}/awards", [401, 403, 201, 201, 403, 403, 201, 403]),
+        row(M::GET, "/api/v1/volunteers/{id}/record", [401, 403, 403, 403, 404, 200, 403, 403]),
         // The officer is of the organisation's own region: checking is theirs (409: it is
         // already approved), approving is the level above's.
         row(M::POST, "/api/v1/organisations/{id}/check", [401, 403, 403, 403, 409, 403, 403, 403]),
@@ -105,6 +118,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/export", volunteer_only),
         row(M::GET, "/mp/v1/me/extra-fields", volunteer_only),
         row(M::GET, "/mp/v1/me/notifications", volunteer_only),
+        row(M::GET, "/mp/v1/me/record", volunteer_only),
         row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
         row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
         row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),
@@ -186,7 +200,10 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     let organisation = if r.template.ends_with("/revoke") { other_org } else { org };
     let id = if r.template.starts_with("/api/v1/activities/") {
         activity
-    } else if r.template.starts_with("/api/v1/staff/") || r.template.starts_with("/api/v1/corrections/") {
+    } else if r.template.starts_with("/api/v1/staff/")
+        || r.template.starts_with("/api/v1/corrections/")
+        || r.template.starts_with("/api/v1/complaints/")
+    {
         1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
         organisation
@@ -202,6 +219,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{field}", "employer")
         .replace("{flag_id}", "1")
         .replace("{entry_id}", "1")
+        .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
@@ -236,6 +254,19 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         }
         (_, "/api/v1/activities/{id}/session-corrections") => {
             Some(json!({"volunteer_id": volunteer, "day": "2026-12-05", "minutes": 60, "reason": "更正"}))
+        }
+        (_, "/api/v1/activities/{id}/evaluations/{volunteer_id}") => Some(json!({"grade": "good", "comment": "认真"})),
+        (_, "/api/v1/activities/{id}/satisfaction") => Some(json!({"score": 5, "respondents": 12, "comment": "满意"})),
+        (_, "/api/v1/complaints") => Some(json!({
+            "volunteer_id": volunteer, "activity_id": activity, "complainant": "王女士 13912345678", "description": "迟到"
+        })),
+        (_, "/api/v1/complaints/{id}/investigation") => Some(json!({"note": "询问当事人"})),
+        (_, "/api/v1/complaints/{id}/decision") => Some(json!({"verified": false, "reason": "查无实据"})),
+        (_, "/api/v1/volunteers/{id}/trainings") => {
+            Some(json!({"title": "急救培训", "held_on": "2026-11-01", "hours": 4}))
+        }
+        (_, "/api/v1/volunteers/{id}/awards") => {
+            Some(json!({"title": "优秀志愿者", "awarded_by": "五华区民政局", "awarded_on": "2026-10-01"}))
         }
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))

@@ -288,7 +288,7 @@ impl Hourmark {
     }
 
     /// The staff id of a recorder of `organisation_id` whose certificate is valid today.
-    async fn require_recorder_of(&self, by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
+    pub(crate) async fn require_recorder_of(&self, by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
         let id = self.require_qualified_recorder(by).await?;
         match by {
             Principal::Staff { organisation_id: Some(org), .. } if *org == organisation_id => Ok(id),

@@ -10,6 +10,7 @@
 
 pub mod closing;
 pub mod finalise;
+pub mod record;
 pub mod rules;
 
 use std::collections::BTreeMap;
