@@ -293,8 +293,8 @@ impl Hourmark {
         }
         if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
             self.record_presence(activity_id, volunteer_id, fact).await;
-            if let (Some(evidence), Ok(Some(activity))) = (evidence, self.activity(activity_id).await) {
-                self.flag_scan(&activity, &evidence).await;
+            if let Some(evidence) = evidence {
+                self.flag_scan(activity_id, &evidence).await;
             }
         }
         Ok(answer)

@@ -341,7 +341,7 @@ impl Hourmark {
     /// Runs the per-scan rules on a just-committed accepted scan. Called from the scan's own
     /// task; a failure is logged, never the volunteer's problem (the activity pass will
     /// raise the same flags).
-    pub(crate) async fn flag_scan(&self, activity: &Activity, scan: &ScanEvidence) {
+    pub(crate) async fn flag_scan(&self, activity_id: i64, scan: &ScanEvidence) {
         let quick_look = matches!(scan.geofence, Some(crate::geo::Geofence::Outside | crate::geo::Geofence::PoorFix))
             || scan.geofence.is_none()
             || scan.client_time.is_some_and(|c| (c - scan.at).num_seconds().abs() > 30)
@@ -350,13 +350,14 @@ impl Hourmark {
             return;
         }
         let result = async {
-            let settings = self.review_settings(activity.id).await?;
-            let findings = rules::scan_findings(&Self::activity_facts(activity), &settings.params, scan);
-            self.raise(activity.id, findings).await
+            let Some(activity) = self.activity(activity_id).await? else { return Ok(0) };
+            let settings = self.review_settings(activity_id).await?;
+            let findings = rules::scan_findings(&Self::activity_facts(&activity), &settings.params, scan);
+            self.raise(activity_id, findings).await
         }
         .await;
         if let Err(e) = result {
-            tracing::warn!(error = %e, activity_id = activity.id, "could not flag a scan; the activity pass will");
+            tracing::warn!(error = %e, activity_id, "could not flag a scan; the activity pass will");
         }
     }
 
