@@ -17,6 +17,7 @@ pub mod activity;
 pub mod attendance;
 pub mod audit;
 pub mod cache;
+pub mod calendar;
 pub mod clock;
 pub mod corrections;
 pub mod error;
