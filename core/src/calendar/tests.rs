@@ -10,12 +10,17 @@ fn national() -> Calendar {
     Calendar::national(&[])
 }
 
+/// A year's check: Spring Festival off (from, to), its make-up days, National Day off, its
+/// make-up days.
+type NoticeCheck =
+    (i32, (&'static str, &'static str), &'static [&'static str], (&'static str, &'static str), &'static [&'static str]);
+
 /// Each year: a Spring Festival range off, the National Day range off, and their make-up
 /// working days, as the notices state them.
 #[test]
 fn every_year_matches_its_notice() {
     // (year, spring festival off, spring make-up days, national day off, national make-up days)
-    let notices: &[(i32, (&str, &str), &[&str], (&str, &str), &[&str])] = &[
+    let notices: &[NoticeCheck] = &[
         (
             2015,
             ("2015-02-18", "2015-02-24"),
