@@ -29,6 +29,7 @@ pub mod login;
 pub mod organisation;
 pub mod passkeys;
 pub mod privacy;
+pub mod publicity;
 pub mod qr;
 pub mod ratelimit;
 pub mod review;

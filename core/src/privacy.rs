@@ -178,6 +178,15 @@ impl Hourmark {
         Ok(permission)
     }
 
+    /// The name a public board may show: masked (张*三), and only for a volunteer who
+    /// consented to publicity; under 14, only with their guardian's consent too.
+    pub(crate) async fn publicity_name(&self, volunteer_id: i64) -> Result<Option<String>, CoreError> {
+        let Some(v) = self.store().get_volunteer(volunteer_id).await? else { return Ok(None) };
+        let state = ConsentState::from_history(&self.store().consents(volunteer_id).await?);
+        let allowed = state.publicity && (self.age_band_of(&v) != AgeBand::Under14 || state.guardian);
+        Ok(allowed.then(|| crate::identity::id_number::mask_name(&v.name)))
+    }
+
     /// A volunteer's age band today: from the exact birth date when the ID carries one,
     /// else the youngest the birth month allows.
     fn age_band_of(&self, v: &StoredVolunteer) -> AgeBand {

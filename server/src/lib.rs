@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod docs;
 pub mod passkeys;
+pub mod publicity;
 pub mod record;
 pub mod review;
 
@@ -79,7 +80,8 @@ pub async fn serve(
 }
 
 /// The periodic jobs, every `interval` until the process ends: closing sessions left open
-/// after their activity. Safe on every instance at once (each job is idempotent).
+/// after their activity, and moving ended publicity periods into the register. Safe on
+/// every instance at once (each job is idempotent).
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -89,6 +91,11 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "closed left-open sessions"),
             Err(e) => tracing::warn!(error = %e, "closing left-open sessions failed; will retry"),
+        }
+        match hourmark.advance_publicity().await {
+            Ok(0) => {}
+            Ok(recorded) => tracing::info!(recorded, "publicity periods ended: entries recorded in the register"),
+            Err(e) => tracing::warn!(error = %e, "moving publicity into the register failed; will retry"),
         }
     }
 }

@@ -21,6 +21,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check the whole register's hash chain and report the first broken link (exit code
+    /// 1 if there is one).
+    VerifyRegister,
 }
 
 #[tokio::main]
@@ -36,6 +39,25 @@ async fn main() -> anyhow::Result<()> {
             store.migrate().await?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::VerifyRegister => {
+            let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
+            let check = hourmark.verify_register().await?;
+            match check.first_broken {
+                None => {
+                    println!("register intact: {} entries, every link holds", check.entries);
+                    Ok(())
+                }
+                Some(seq) => {
+                    println!(
+                        "register BROKEN at entry {seq}: its content, hash or link to entry {} does not hold \
+                         ({} entries read)",
+                        seq - 1,
+                        check.entries
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Serve => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;

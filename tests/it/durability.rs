@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// The `hourmark` binary built next to this test binary.
-fn server_binary() -> std::path::PathBuf {
+pub fn server_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
     let bin = dir.join("hourmark");

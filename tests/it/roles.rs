@@ -45,6 +45,14 @@ fn table() -> Vec<Row> {
         row(M::GET, "/S/{token}", [200; 8]),
         row(M::GET, "/s/{token}", [200; 8]),
         row(M::GET, "/api/v1/public/organisations", [200; 8]),
+        row(M::GET, "/api/v1/public/publicity", [200; 8]),
+        row(M::GET, "/publicity", [200; 8]),
+        row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
+        // A year already shipped is refused (422) to those who may add years.
+        row(M::POST, "/api/v1/calendar/years", [401, 403, 403, 403, 422, 422, 403, 403]),
+        // The officer (Wuhua, 530102) sets their own district's day; the administrator has
+        // no region to set one for.
+        row(M::PUT, "/api/v1/calendar/overlays", [401, 403, 403, 403, 200, 403, 403, 403]),
         row(M::POST, "/api/v1/bootstrap", [401; 8]),
         row(M::POST, "/mp/v1/login/wechat", [503; 8]),
         row(M::POST, "/mp/v1/login/dev", [404; 8]),
@@ -267,6 +275,12 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         }
         (_, "/api/v1/volunteers/{id}/awards") => {
             Some(json!({"title": "优秀志愿者", "awarded_by": "五华区民政局", "awarded_on": "2026-10-01"}))
+        }
+        (_, "/api/v1/calendar/years") => {
+            Some(serde_json::from_str(include_str!("../../calendar/national/2025.json")).expect("json"))
+        }
+        (_, "/api/v1/calendar/overlays") => {
+            Some(json!({"region_code": "530102", "day": "2026-07-23", "kind": "off", "name": "火把节"}))
         }
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))

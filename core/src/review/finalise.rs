@@ -398,7 +398,14 @@ impl Hourmark {
                 "final_minutes": sessions.iter().map(|s| u64::from(s.final_minutes)).sum::<u64>(),
             }),
         };
-        if !self.store().finalise(activity_id, staff_id, now, &sessions, &audit).await? {
+        let organisation = self
+            .store()
+            .get_organisation(activity.organisation_id)
+            .await?
+            .ok_or_else(|| CoreError::Internal("the activity's organisation is missing".into()))?;
+        let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        let publicity = self.publicity_for(&organisation.region_code, &sessions, today).await?;
+        if !self.store().finalise(activity_id, staff_id, now, &sessions, &publicity, &audit).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }
         Ok(Finalisation { activity_id, finalised_by: staff_id, finalised_at: now, sessions })

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::activity::{Activity, NewActivity};
 use crate::attendance::Direction;
 use crate::audit::AuditEvent;
+use crate::calendar::{Overlay, YearArrangement};
 use crate::corrections::{CorrectionField, CorrectionRequest, CorrectionStatus, MyScan, VolunteerChange};
 use crate::error::CoreError;
 use crate::error::ErrorCode;
@@ -25,6 +26,7 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::publicity::{NewPublicity, PublicityRow, RegisterRow};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
@@ -276,16 +278,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> StoreResult<Option<LateEntry>>;
-    /// Finalises an activity with its sessions and audit entry, in one transaction; `false`
-    /// (nothing written) if it was already finalised.
+    /// Finalises an activity with its sessions, their publicity and the audit entry, in one
+    /// transaction; `false` (nothing written) if it was already finalised.
+    #[allow(clippy::too_many_arguments)]
     async fn finalise(
         &self,
         activity_id: i64,
         by: i64,
         at: DateTime<Utc>,
         sessions: &[FinalisedSession],
+        publicity: &[NewPublicity],
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+    /// Years of the national calendar added by officers.
+    async fn calendar_years(&self) -> StoreResult<Vec<YearArrangement>>;
+    /// Adds a year; `false` if that year is already there.
+    async fn add_calendar_year(&self, year: &YearArrangement, by: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Every regional overlay.
+    async fn calendar_overlays(&self) -> StoreResult<Vec<Overlay>>;
+    /// Sets (or replaces) a region's overlay for a day.
+    async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Entries in publicity or held, oldest first.
+    async fn publicity_in_progress(&self, limit: i64) -> StoreResult<Vec<PublicityRow>>;
+    /// Entries held for the calendar.
+    async fn publicity_held(&self) -> StoreResult<Vec<PublicityRow>>;
+    /// Gives a held entry its period's end.
+    async fn set_publicity_end(&self, id: i64, ends_on: chrono::NaiveDate) -> StoreResult<()>;
+    /// Entries whose period ended before `today`.
+    async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>>;
+    /// Appends a publicity entry to the register (chained to the last entry) and marks it
+    /// recorded, in one transaction serialised against other appends; `false` if it was
+    /// already recorded.
+    async fn append_register(&self, publicity_entry_id: i64, content: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Register entries after `after`, in order.
+    async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.
     async fn finalisation(&self, activity_id: i64) -> StoreResult<Option<Finalisation>>;
     /// Corrects a finalised session, recording the correction and its audit entry in one

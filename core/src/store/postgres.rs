@@ -14,6 +14,7 @@ use super::{
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
+use crate::calendar::{Overlay, OverlayKind, YearArrangement};
 use crate::corrections::{CorrectionField, CorrectionRequest, CorrectionStatus, MyScan, VolunteerChange};
 use crate::error::{CoreError, ErrorCode};
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
@@ -24,6 +25,7 @@ use crate::identity::{
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
+use crate::publicity::{NewPublicity, PublicityRow, PublicityStatus, RegisterRow};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
@@ -339,6 +341,39 @@ fn complaint_from_row(row: &PgRow) -> StoreResult<Complaint> {
         investigation: row.try_get("investigation")?,
         decided_by: row.try_get("decided_by")?,
         decision_reason: row.try_get("decision_reason")?,
+    })
+}
+
+/// The publicity columns, with the activity's and organisation's names.
+macro_rules! publicity_select {
+    () => {
+        "select p.id, p.activity_id, p.volunteer_id, p.local_day, p.minutes, p.published_on, p.working_days, \
+         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code \
+         from publicity_entry p join activity a on a.id = p.activity_id join organisation o on o.id = a.organisation_id"
+    };
+}
+
+fn publicity_from_row(row: &PgRow) -> StoreResult<PublicityRow> {
+    let day: String = row.try_get("local_day")?;
+    let published_on: String = row.try_get("published_on")?;
+    let ends_on: Option<String> = row.try_get("ends_on")?;
+    let status: String = row.try_get("status")?;
+    let count = |column: &str| -> StoreResult<u32> {
+        u32::try_from(row.try_get::<i32, _>(column)?).map_err(|_| corrupt("count"))
+    };
+    Ok(PublicityRow {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        day: parse_day(&day)?,
+        minutes: count("minutes")?,
+        published_on: parse_day(&published_on)?,
+        working_days: count("working_days")?,
+        ends_on: ends_on.as_deref().map(parse_day).transpose()?,
+        status: PublicityStatus::parse(&status).ok_or_else(|| corrupt("publicity status"))?,
+        activity_name: row.try_get("activity_name")?,
+        organisation_name: row.try_get("organisation_name")?,
+        region_code: row.try_get("region_code")?,
     })
 }
 
@@ -1141,6 +1176,7 @@ impl Store for PostgresStore {
         by: i64,
         at: DateTime<Utc>,
         sessions: &[FinalisedSession],
+        publicity: &[NewPublicity],
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
@@ -1167,6 +1203,24 @@ impl Store for PostgresStore {
             .bind(i32::try_from(s.scan_minutes).unwrap_or(i32::MAX))
             .bind(i32::try_from(s.final_minutes).unwrap_or(i32::MAX))
             .bind(s.source.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for p in publicity {
+            sqlx::query(
+                r"insert into publicity_entry (activity_id, volunteer_id, local_day, minutes, published_on, working_days,
+                                               ends_on, status, created_at)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(activity_id)
+            .bind(p.volunteer_id)
+            .bind(p.day.format("%Y-%m-%d").to_string())
+            .bind(i32::try_from(p.minutes).unwrap_or(i32::MAX))
+            .bind(p.published_on.format("%Y-%m-%d").to_string())
+            .bind(i32::try_from(p.working_days).unwrap_or(i32::MAX))
+            .bind(p.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
+            .bind(if p.ends_on.is_some() { "in_publicity" } else { "held" })
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         }
@@ -1532,6 +1586,160 @@ impl Store for PostgresStore {
                     activity_name: row.try_get("name")?,
                     day: parse_day(&day)?,
                     minutes: u32::try_from(row.try_get::<i32, _>("final_minutes")?).map_err(|_| corrupt("minutes"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn calendar_years(&self) -> StoreResult<Vec<YearArrangement>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar(r"select data from calendar_year order by year").fetch_all(&self.pool).await?;
+        rows.iter().map(|data| serde_json::from_str(data).map_err(|_| corrupt("calendar year"))).collect()
+    }
+
+    async fn add_calendar_year(&self, year: &YearArrangement, by: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let data = serde_json::to_string(year).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let done = sqlx::query(
+            r"insert into calendar_year (year, data, added_by, added_at) values ($1, $2, $3, $4)
+              on conflict (year) do nothing",
+        )
+        .bind(year.year)
+        .bind(data)
+        .bind(by)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn calendar_overlays(&self) -> StoreResult<Vec<Overlay>> {
+        let rows = sqlx::query(r"select region_code, day, kind, name from calendar_overlay order by region_code, day")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let day: String = row.try_get("day")?;
+                let kind: String = row.try_get("kind")?;
+                Ok(Overlay {
+                    region_code: row.try_get("region_code")?,
+                    day: parse_day(&day)?,
+                    kind: OverlayKind::parse(&kind).ok_or_else(|| corrupt("overlay kind"))?,
+                    name: row.try_get("name")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into calendar_overlay (region_code, day, kind, name, created_by, created_at)
+              values ($1, $2, $3, $4, $5, $6)
+              on conflict (region_code, day) do update set kind = excluded.kind, name = excluded.name,
+                  created_by = excluded.created_by, created_at = excluded.created_at",
+        )
+        .bind(&overlay.region_code)
+        .bind(overlay.day.format("%Y-%m-%d").to_string())
+        .bind(overlay.kind.as_str())
+        .bind(&overlay.name)
+        .bind(by)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn publicity_in_progress(&self, limit: i64) -> StoreResult<Vec<PublicityRow>> {
+        let rows = sqlx::query(concat!(
+            publicity_select!(),
+            " where p.status in ('in_publicity', 'held') order by p.id limit $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(publicity_from_row).collect()
+    }
+
+    async fn publicity_held(&self) -> StoreResult<Vec<PublicityRow>> {
+        let rows = sqlx::query(concat!(publicity_select!(), " where p.status = 'held' order by p.id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(publicity_from_row).collect()
+    }
+
+    async fn set_publicity_end(&self, id: i64, ends_on: chrono::NaiveDate) -> StoreResult<()> {
+        sqlx::query(
+            r"update publicity_entry set ends_on = $2, status = 'in_publicity' where id = $1 and status = 'held'",
+        )
+        .bind(id)
+        .bind(ends_on.format("%Y-%m-%d").to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>> {
+        let rows = sqlx::query(concat!(
+            publicity_select!(),
+            " where p.status = 'in_publicity' and p.ends_on < $1 order by p.id"
+        ))
+        .bind(today.format("%Y-%m-%d").to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(publicity_from_row).collect()
+    }
+
+    async fn append_register(&self, publicity_entry_id: i64, content: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select pg_advisory_xact_lock(7240002)").execute(&mut *tx).await?;
+        let marked = sqlx::query(
+            r"update publicity_entry set status = 'recorded', recorded_at = $2 where id = $1 and status = 'in_publicity'",
+        )
+        .bind(publicity_entry_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let last = sqlx::query(r"select seq, hash from register_entry order by seq desc limit 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (seq, previous): (i64, Vec<u8>) = match last {
+            Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get("hash")?),
+            None => (1, crate::publicity::GENESIS.to_vec()),
+        };
+        let hash = crate::publicity::chain_hash(&previous, content);
+        sqlx::query(
+            r"insert into register_entry (seq, kind, publicity_entry_id, content, previous_hash, hash, created_at)
+              values ($1, 'original', $2, $3, $4, $5, $6)",
+        )
+        .bind(seq)
+        .bind(publicity_entry_id)
+        .bind(content)
+        .bind(&previous)
+        .bind(hash.as_slice())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
+        let rows = sqlx::query(
+            r"select seq, content, previous_hash, hash from register_entry where seq > $1 order by seq limit $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RegisterRow {
+                    seq: row.try_get("seq")?,
+                    content: row.try_get("content")?,
+                    previous_hash: row.try_get("previous_hash")?,
+                    hash: row.try_get("hash")?,
                 })
             })
             .collect()

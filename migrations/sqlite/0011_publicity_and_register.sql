@@ -1,0 +1,53 @@
+-- Publicity (公示) and the register. Finalised sessions are published for N working days
+-- (by the organisation's region's calendar); then they enter the append-only register,
+-- each entry carrying the hash of the one before it.
+
+-- National years added by an officer without a release, and regional overlays.
+create table calendar_year (
+    year integer constraint calendar_year_pk primary key,
+    data text not null,
+    added_by integer not null constraint calendar_year_staff_fk references staff (id),
+    added_at integer not null
+) strict;
+
+create table calendar_overlay (
+    id integer constraint calendar_overlay_pk primary key,
+    region_code text not null,
+    day text not null,
+    kind text not null constraint calendar_overlay_kind_ck check (kind in ('off', 'work')),
+    name text not null,
+    created_by integer not null constraint calendar_overlay_staff_fk references staff (id),
+    created_at integer not null,
+    constraint calendar_overlay_uq unique (region_code, day)
+) strict;
+
+create table publicity_entry (
+    id integer constraint publicity_entry_pk primary key,
+    activity_id integer not null constraint publicity_entry_activity_fk references activity (id),
+    volunteer_id integer not null constraint publicity_entry_volunteer_fk references volunteer (id),
+    local_day text not null,
+    minutes integer not null,
+    published_on text not null,
+    working_days integer not null,
+    -- The last working day of the period; null while the calendar lacks the year (held).
+    ends_on text,
+    status text not null constraint publicity_entry_status_ck check (status in ('in_publicity', 'held', 'recorded')),
+    created_at integer not null,
+    recorded_at integer,
+    constraint publicity_entry_uq unique (activity_id, volunteer_id, local_day)
+) strict;
+
+create index publicity_entry_status_ix on publicity_entry (status, ends_on);
+
+-- The register: append-only. Corrections are reversal and replacement entries. `hash` is
+-- SHA-256 over the previous entry's hash and this entry's canonical content.
+create table register_entry (
+    seq integer constraint register_entry_pk primary key,
+    kind text not null constraint register_entry_kind_ck check (kind in ('original', 'reversal', 'replacement')),
+    publicity_entry_id integer constraint register_entry_publicity_fk references publicity_entry (id),
+    content text not null,
+    previous_hash blob not null,
+    hash blob not null,
+    created_at integer not null,
+    constraint register_entry_publicity_uq unique (publicity_entry_id, kind)
+) strict;

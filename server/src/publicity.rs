@@ -1,0 +1,154 @@
+//! Publicity: the public board (JSON and a plain HTML page), and the working-day calendar
+//! officers keep current.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hourmark_core::Hourmark;
+use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
+use hourmark_core::error::Problem;
+use hourmark_core::publicity::BoardLine;
+use hourmark_mini_program_api::ApiError;
+use hourmark_mini_program_api::extract::{Json, StaffCaller};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new()
+        .routes(routes!(board))
+        .routes(routes!(board_page))
+        .routes(routes!(calendar_years, add_calendar_year))
+        .routes(routes!(put_calendar_overlay))
+}
+
+/// What is in publicity (公示) now: activity, organisation, day, a masked name for
+/// volunteers who consented to publicity (`志愿者` otherwise) and hours. Never an ID or
+/// phone number.
+#[utoipa::path(
+    get, path = "/api/v1/public/publicity", tag = "publicity",
+    responses((status = 200, body = Vec<BoardLine>))
+)]
+async fn board(State(hourmark): State<Hourmark>) -> Result<axum::Json<Vec<BoardLine>>, ApiError> {
+    Ok(axum::Json(hourmark.publicity_board().await?))
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The public board as a plain HTML page (for a notice board screen or a phone).
+#[utoipa::path(
+    get, path = "/publicity", tag = "publicity",
+    responses((status = 200, description = "The board", content_type = "text/html", body = String))
+)]
+async fn board_page(State(hourmark): State<Hourmark>) -> Result<Response, ApiError> {
+    let lines = hourmark.publicity_board().await?;
+    let mut rows = String::new();
+    for l in &lines {
+        let ends = match l.ends_on {
+            Some(day) => day.format("%Y-%m-%d").to_string(),
+            None => "待公布节假日安排".to_owned(),
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>\n",
+            escape(&l.activity),
+            escape(&l.organisation),
+            l.day.format("%Y-%m-%d"),
+            escape(&l.name),
+            l.hours,
+            ends
+        ));
+    }
+    if lines.is_empty() {
+        rows.push_str("<tr><td colspan=\"6\">目前没有公示中的记录</td></tr>\n");
+    }
+    let page = format!(
+        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>志愿服务记录公示</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:1rem}}table{{border-collapse:collapse;width:100%}}\
+         td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}</style></head><body>\
+         <h1>志愿服务记录公示</h1><p>公示期内如有异议，请向组织方或当地民政部门反映。</p>\
+         <table><thead><tr><th>活动</th><th>组织</th><th>日期</th><th>志愿者</th><th>时长（小时）</th>\
+         <th>公示截止</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n"
+    );
+    let mut response = axum::response::Html(page).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// A year the calendar knows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarYear {
+    /// The year.
+    pub year: i32,
+    /// The State Council notice it follows.
+    pub notice: Notice,
+}
+
+/// The years the working-day calendar knows, with their notices.
+#[utoipa::path(
+    get, path = "/api/v1/calendar/years", tag = "publicity", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<CalendarYear>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn calendar_years(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(_by): StaffCaller,
+) -> Result<axum::Json<Vec<CalendarYear>>, ApiError> {
+    let years = hourmark.calendar_years().await?;
+    Ok(axum::Json(years.into_iter().map(|(year, notice)| CalendarYear { year, notice }).collect()))
+}
+
+/// Add a newly published year's national arrangement (administrators and civil-affairs
+/// officers): no release needed. Held publicity periods resume once their year is known.
+#[utoipa::path(
+    post, path = "/api/v1/calendar/years", tag = "publicity", request_body = YearArrangement,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = YearArrangement),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (also: unsound, or already known), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn add_calendar_year(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(year): Json<YearArrangement>,
+) -> Result<axum::Json<YearArrangement>, ApiError> {
+    Ok(axum::Json(hourmark.add_calendar_year(&by, year).await?))
+}
+
+/// Set a regional day off or working day (a civil-affairs officer, for their region or a
+/// region below it), e.g. Chuxiong's 火把节.
+#[utoipa::path(
+    put, path = "/api/v1/calendar/overlays", tag = "publicity", request_body = Overlay,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Overlay),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_calendar_overlay(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(overlay): Json<Overlay>,
+) -> Result<axum::Json<Overlay>, ApiError> {
+    Ok(axum::Json(hourmark.put_calendar_overlay(&by, overlay).await?))
+}

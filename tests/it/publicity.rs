@@ -1,0 +1,182 @@
+//! Publicity (公示) and the register: finalised days are published for three working days
+//! by the region's calendar, shown on a public board with masked names, then recorded in a
+//! hash-chained register whose tampering is detected.
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, next_resident_id, on_both_backends, registration};
+use serde_json::json;
+
+use crate::review::recorder;
+
+/// Resolves every open flag of an activity (accept) and finalises it.
+async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json::Value {
+    let review = app.get(&format!("/api/v1/activities/{activity_id}/review"), recorder).await;
+    for day in review.body["days"].as_array().expect("days") {
+        for flag in day["flags"].as_array().expect("flags") {
+            if flag["status"] == "open" {
+                app.post(
+                    &format!("/api/v1/activities/{activity_id}/flags/{}/resolution", flag["id"]),
+                    Some(recorder),
+                    json!({"decision": "accept", "reason": "核实"}),
+                )
+                .await
+                .expect_status(200);
+            }
+        }
+    }
+    let done = app.post(&format!("/api/v1/activities/{activity_id}/finalise"), Some(recorder), json!({})).await;
+    done.expect_status(201);
+    done.body
+}
+
+async fn tamper(app: &TestApp) {
+    let sql =
+        "update register_entry set content = replace(content, '\"minutes\":180', '\"minutes\":600') where seq = 1";
+    match app.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("tamper");
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("tamper");
+        }
+    }
+}
+
+on_both_backends! {
+    async fn finalised_days_are_published_then_recorded_in_a_chained_register(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let mut private = registration("李四", "13800005678", &next_resident_id());
+        private["consent"]["publicity"] = json!(false);
+        let other = app.post("/mp/v1/volunteers", None, private).await;
+        other.expect_status(201);
+        let other = other.body["access_token"].as_str().expect("token").to_owned();
+        for (volunteer, _) in [(&e.volunteer, 0), (&other, 1)] {
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(volunteer, &url).await.expect_status(200);
+        }
+        app.advance(Duration::hours(3));
+        for volunteer in [&e.volunteer, &other] {
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(volunteer, &url).await.expect_status(200);
+        }
+        app.advance(Duration::hours(8)); // 20:00, Saturday 5 December 2026
+        finalise(&app, &recorder, e.activity_id).await;
+
+        // Published on Saturday: Monday to Wednesday are the three working days.
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        board.expect_status(200);
+        let lines = board.body.as_array().expect("lines");
+        assert_eq!(lines.len(), 2);
+        let names: Vec<&str> = lines.iter().map(|l| l["name"].as_str().expect("name")).collect();
+        assert!(names.contains(&"张*"), "a consenting volunteer's masked name: {names:?}");
+        assert!(names.contains(&"志愿者"), "an anonymous line otherwise: {names:?}");
+        assert!(lines.iter().all(|l| l["ends_on"] == "2026-12-09" && l["hours"] == 3.0 && l["status"] == "in_publicity"));
+        assert!(!String::from_utf8_lossy(&board.raw).contains("1380000"), "never a phone number");
+        assert!(!String::from_utf8_lossy(&board.raw).contains("张三"), "never a full name");
+        let page = app.client.get(app.url("/publicity")).send().await.expect("page").text().await.expect("html");
+        assert!(page.contains("张*") && page.contains("2026-12-09"), "{page}");
+
+        // Not before the period's last working day has ended.
+        app.advance(Duration::days(4)); // Wednesday 9 December, 20:00
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0);
+        app.advance(Duration::hours(4)); // Thursday 10 December, 00:00
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 2);
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0, "each entry once");
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body.as_array().map(Vec::len), Some(0));
+
+        // The register: what, who, where, minutes, leader and recorder; a chain that holds.
+        let entries = app.hourmark.register_entries(0, 10).await.expect("register");
+        assert_eq!(entries.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(&entries[0].content).expect("json");
+        assert_eq!(first["minutes"], 180);
+        assert_eq!(first["activity_name"], "翠湖公园清洁");
+        assert_eq!(first["recorder"], "王记录");
+        assert_eq!(first["organisation_name"], "翠湖志愿者协会");
+        assert_eq!(entries[1].previous_hash, entries[0].hash, "each entry carries the hash of the one before");
+        let check = app.hourmark.verify_register().await.expect("verify");
+        assert_eq!((check.entries, check.first_broken), (2, None));
+
+        // Changing a row in the database breaks the chain at that row, and the command says so.
+        tamper(&app).await;
+        let check = app.hourmark.verify_register().await.expect("verify");
+        assert_eq!(check.first_broken, Some(1));
+        let mut command = std::process::Command::new(crate::durability::server_binary());
+        command
+            .arg("verify-register")
+            .env("HOURMARK_DATABASE_URL", &app.config.database_url)
+            .env("HOURMARK_QR_KEYS", hourmark_tests::TEST_QR_KEYS)
+            .env("HOURMARK_PII_KEYS", hourmark_tests::TEST_PII_KEYS)
+            .env("HOURMARK_PII_LOOKUP_KEY", hourmark_tests::TEST_PII_LOOKUP_KEY)
+            .env("HOURMARK_LOG", "warn")
+            .env_remove("HOURMARK_REDIS_URL");
+        let out = command.output().expect("runs");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at entry 1"), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+on_both_backends! {
+    async fn a_period_in_a_year_without_data_is_held_until_the_year_is_added(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let activity = app
+            .activity(&organiser, org, json!({
+                "name": "岁末慰问", "starts_at": "2026-12-28T08:00:00+08:00", "ends_at": "2026-12-28T17:00:00+08:00"
+            }))
+            .await["id"]
+            .as_i64()
+            .expect("id");
+        let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+        app.advance(Duration::days(23)); // Monday 28 December 2026, 09:00
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        let recorder = recorder(&app, &admin, org).await;
+        for _ in 0..2 {
+            let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(&volunteer, &url).await.expect_status(200);
+            app.advance(Duration::hours(2));
+        }
+        app.advance(Duration::hours(6));
+        finalise(&app, &recorder, activity).await;
+
+        // The last week of 2026 needs the 2027 notice: held, and the board says so.
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body[0]["status"], "held");
+        assert!(board.body[0].get("ends_on").is_none_or(serde_json::Value::is_null));
+        app.advance(Duration::days(10));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0, "never assumed plain weekdays");
+
+        // An officer adds the newly published year; the period then runs from the day of
+        // publication. (A sketch of 2027: New Year's Day off.)
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let officer = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let organiser = app.organiser(&admin, org).await;
+        let year = json!({
+            "year": 2027,
+            "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "document": null, "published": null, "url": null},
+            "holidays": [{"name": "元旦", "days": ["2027-01-01"]}],
+            "workdays": []
+        });
+        app.post("/api/v1/calendar/years", Some(&organiser), year.clone()).await.expect_problem(403, "forbidden");
+        let mut unsound = year.clone();
+        unsound["workdays"] = json!([{"name": "x", "days": ["2027-01-06"]}]);
+        app.post("/api/v1/calendar/years", Some(&officer), unsound).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/calendar/years", Some(&officer), year.clone()).await.expect_status(200);
+        app.post("/api/v1/calendar/years", Some(&officer), year).await.expect_problem(422, "invalid_body");
+        // Published Monday 28 December: 29, 30, 31 December are the three working days.
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+        let years = app.get("/api/v1/calendar/years", &officer).await;
+        assert!(years.body.as_array().expect("years").iter().any(|y| y["year"] == 2027));
+    }
+}
