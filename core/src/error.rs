@@ -137,6 +137,14 @@ pub enum ErrorCode {
     /// 409: the complaint has already been decided (or is past this step).
     ComplaintDecided,
 
+    // --- publicity ---
+    /// 409: the entry is not in publicity (its period has ended, or it is recorded).
+    NotInPublicity,
+    /// 403: a staff member may not object to a decision they made themselves.
+    OwnDecision,
+    /// 409: the objection has already been decided.
+    ObjectionDecided,
+
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
     CorrectionsPending,
@@ -152,7 +160,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 58] = [
+    pub const ALL: [ErrorCode; 61] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -207,6 +215,9 @@ impl ErrorCode {
         Self::SameRecorder,
         Self::ActivityInProgress,
         Self::ComplaintDecided,
+        Self::NotInPublicity,
+        Self::OwnDecision,
+        Self::ObjectionDecided,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
         Self::Unavailable,
@@ -272,6 +283,9 @@ impl ErrorCode {
             Self::SameRecorder => "same_recorder",
             Self::ActivityInProgress => "activity_in_progress",
             Self::ComplaintDecided => "complaint_decided",
+            Self::NotInPublicity => "not_in_publicity",
+            Self::OwnDecision => "own_decision",
+            Self::ObjectionDecided => "objection_decided",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -315,6 +329,8 @@ impl ErrorCode {
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
             Self::ActivityInProgress | Self::ComplaintDecided => 409,
+            Self::NotInPublicity | Self::ObjectionDecided => 409,
+            Self::OwnDecision => 403,
             Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
@@ -391,6 +407,9 @@ impl ErrorCode {
             Self::SameRecorder => "补录须由另一名记录员审批",
             Self::ActivityInProgress => "活动尚未结束签退",
             Self::ComplaintDecided => "该投诉已处理",
+            Self::NotInPublicity => "该记录不在公示期内",
+            Self::OwnDecision => "不能对自己作出的决定提出异议",
+            Self::ObjectionDecided => "该异议已处理",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -555,6 +574,9 @@ mod tests {
                 ("same_recorder", 403),
                 ("activity_in_progress", 409),
                 ("complaint_decided", 409),
+                ("not_in_publicity", 409),
+                ("own_decision", 403),
+                ("objection_decided", 409),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
                 ("unavailable", 503),

@@ -40,7 +40,8 @@ create table publicity_entry (
 create index publicity_entry_status_ix on publicity_entry (status, ends_on);
 
 -- The register: append-only. Corrections are reversal and replacement entries. `hash` is
--- SHA-256 over the previous entry's hash and this entry's canonical content.
+-- SHA-256 over the previous entry's hash and this entry's canonical content. Triggers
+-- refuse any update or delete, whatever path it comes by.
 create table register_entry (
     seq integer constraint register_entry_pk primary key,
     kind text not null constraint register_entry_kind_ck check (kind in ('original', 'reversal', 'replacement')),
@@ -48,6 +49,36 @@ create table register_entry (
     content text not null,
     previous_hash blob not null,
     hash blob not null,
-    created_at integer not null,
-    constraint register_entry_publicity_uq unique (publicity_entry_id, kind)
+    created_at integer not null
 ) strict;
+
+-- One original entry per publicity entry; corrections may come more than once.
+create unique index register_entry_original_uq on register_entry (publicity_entry_id) where kind = 'original';
+
+
+create trigger register_entry_no_update before update on register_entry
+begin
+    select raise(abort, 'the register is append-only: corrections are reversal and replacement entries');
+end;
+
+create trigger register_entry_no_delete before delete on register_entry
+begin
+    select raise(abort, 'the register is append-only: corrections are reversal and replacement entries');
+end;
+
+-- Objections (异议) to an entry in publicity. The objector's contact details are sealed.
+create table objection (
+    id integer constraint objection_pk primary key,
+    publicity_entry_id integer not null constraint objection_publicity_fk references publicity_entry (id),
+    contact_sealed text not null,
+    reason text not null,
+    raised_by_staff integer constraint objection_staff_fk references staff (id),
+    raised_at integer not null,
+    status text not null default 'open' constraint objection_status_ck check (status in ('open', 'upheld', 'dismissed')),
+    decided_by integer constraint objection_decided_by_fk references staff (id),
+    decided_at integer,
+    decision_reason text,
+    corrected_minutes integer
+) strict;
+
+create index objection_entry_ix on objection (publicity_entry_id, status);

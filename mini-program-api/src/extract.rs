@@ -209,6 +209,27 @@ where
     }
 }
 
+/// A caller who may be anonymous: `None` without an `Authorization` header; a header
+/// that does not authenticate is still `unauthenticated` (a bad token is never ignored).
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeCaller(pub Option<Principal>);
+
+impl<S> FromRequestParts<S> for MaybeCaller
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(Self(None));
+        }
+        let hourmark = Hourmark::from_ref(state);
+        Ok(Self(Some(hourmark.authenticate(bearer(parts)?).await?)))
+    }
+}
+
 /// The authenticated caller and the hash of the token they used: for listing and ending
 /// sessions, where "this session" matters.
 #[derive(Debug, Clone, Copy)]

@@ -2,14 +2,16 @@
 //! officers keep current.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
 use hourmark_core::error::Problem;
 use hourmark_core::publicity::BoardLine;
+use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, StaffCaller};
+use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, StaffCaller};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +23,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(board_page))
         .routes(routes!(calendar_years, add_calendar_year))
         .routes(routes!(put_calendar_overlay))
+        .routes(routes!(raise_objection))
+        .routes(routes!(activity_objections))
+        .routes(routes!(decide_objection))
 }
 
 /// What is in publicity (公示) now: activity, organisation, day, a masked name for
@@ -151,4 +156,75 @@ async fn put_calendar_overlay(
     Json(overlay): Json<Overlay>,
 ) -> Result<axum::Json<Overlay>, ApiError> {
     Ok(axum::Json(hourmark.put_calendar_overlay(&by, overlay).await?))
+}
+
+/// Object (异议) to an entry in publicity: anyone may, during its period, with contact
+/// details that stay private. An open objection holds the entry past its period until a
+/// recorder decides. Staff may not object to a decision of their own.
+#[utoipa::path(
+    post, path = "/api/v1/public/publicity/{entry_id}/objections", tag = "publicity", request_body = NewObjection,
+    params(("entry_id" = i64, Path, description = "The board line's `entry_id`")),
+    responses(
+        (status = 201, body = Objection),
+        (status = 401, description = "`unauthenticated` (a bad token: without one, anonymous)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`own_decision`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_in_publicity` (after the period, or recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn raise_objection(
+    State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
+    MaybeCaller(by): MaybeCaller,
+    Path(entry_id): Path<i64>,
+    Json(new): Json<NewObjection>,
+) -> Result<(StatusCode, axum::Json<Objection>), ApiError> {
+    hourmark.limit("register", &client.to_string(), hourmark.settings().rate_limits.registration_per_client).await?;
+    Ok((StatusCode::CREATED, axum::Json(hourmark.raise_objection(by.as_ref(), entry_id, new).await?)))
+}
+
+/// The objections to an activity's published entries (reviewers; never the contact).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/objections", tag = "publicity", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<Objection>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_objections(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<Objection>>, ApiError> {
+    Ok(axum::Json(hourmark.activity_objections(&by, id).await?))
+}
+
+/// Uphold an objection (the session is corrected and that entry's publicity starts again)
+/// or dismiss it, with a reason: a qualified recorder of the organisation. Once; audited.
+#[utoipa::path(
+    post, path = "/api/v1/objections/{id}/decision", tag = "publicity", request_body = ObjectionDecision,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Objection id")),
+    responses(
+        (status = 200, body = Objection),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`objection_decided`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide_objection(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(decision): Json<ObjectionDecision>,
+) -> Result<axum::Json<Objection>, ApiError> {
+    Ok(axum::Json(hourmark.decide_objection(&by, id, decision).await?))
 }

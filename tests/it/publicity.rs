@@ -29,16 +29,26 @@ async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json
     done.body
 }
 
+/// Edits the first register entry behind the application's back. The append-only triggers
+/// refuse the edit and a delete; someone with the rights to drop them gets through.
 async fn tamper(app: &TestApp) {
     let sql =
         "update register_entry set content = replace(content, '\"minutes\":180', '\"minutes\":600') where seq = 1";
     match app.backend {
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+            let refused = sqlx::query(sql).execute(&pool).await.expect_err("append-only");
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+            sqlx::query("delete from register_entry").execute(&pool).await.expect_err("append-only");
+            sqlx::query("drop trigger register_entry_no_update on register_entry").execute(&pool).await.expect("drop");
             sqlx::query(sql).execute(&pool).await.expect("tamper");
         }
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+            let refused = sqlx::query(sql).execute(&pool).await.expect_err("append-only");
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+            sqlx::query("delete from register_entry").execute(&pool).await.expect_err("append-only");
+            sqlx::query("drop trigger register_entry_no_update").execute(&pool).await.expect("drop");
             sqlx::query(sql).execute(&pool).await.expect("tamper");
         }
     }
@@ -178,5 +188,88 @@ on_both_backends! {
         assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
         let years = app.get("/api/v1/calendar/years", &officer).await;
         assert!(years.body.as_array().expect("years").iter().any(|y| y["year"] == 2027));
+    }
+}
+
+on_both_backends! {
+    async fn an_objection_holds_the_entry_until_a_recorder_decides(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
+        let recorder = recorder(&app, &admin, org).await;
+        let (_, zhang_token) = app.volunteer("张三", "13800001234").await;
+        let (_, li_token) = app.volunteer("李四", "13800005678").await;
+        for _ in 0..2 {
+            for volunteer in [&zhang_token, &li_token] {
+                let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+                app.scan(volunteer, &url).await.expect_status(200);
+            }
+            app.advance(Duration::hours(3));
+        }
+        app.advance(Duration::hours(5)); // 20:00
+        finalise(&app, &recorder, activity).await;
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        let entry = |name: &str| {
+            board.body.as_array().expect("lines").iter().find(|l| l["name"] == name).expect("line")["entry_id"].clone()
+        };
+        let (zhang, li) = (entry("张*"), entry("李*"));
+        let object = |entry: &serde_json::Value| format!("/api/v1/public/publicity/{entry}/objections");
+        let body = json!({"contact": "王先生 13912345678", "reason": "张三当天下午才到"});
+
+        // The recorder who finalised may not object to their own decision; bad input changes nothing.
+        app.post(&object(&zhang), Some(&recorder), body.clone()).await.expect_problem(403, "own_decision");
+        app.post(&object(&zhang), None, json!({"contact": "x", "reason": ""})).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/public/publicity/999999/objections", None, body.clone()).await.expect_problem(404, "not_found");
+        let raised = app.post(&object(&zhang), None, body.clone()).await;
+        raised.expect_status(201);
+        assert!(!String::from_utf8_lossy(&raised.raw).contains("13912345678"), "the objector's contact stays private");
+
+        // The period ends on Wednesday; the objected entry waits, the other is recorded.
+        app.advance(Duration::days(4) + Duration::hours(4)); // Thursday 10 December, 00:00
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+        app.post(&object(&li), None, body.clone()).await.expect_problem(409, "not_in_publicity");
+        app.post(&object(&zhang), None, body.clone()).await.expect_problem(409, "not_in_publicity");
+
+        // Days later the staff sign in again; a recorder upholds it: the session is corrected
+        // and its publicity starts again.
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        let deciding = crate::review::recorder(&app, &admin, org).await;
+        let listed = app.get(&format!("/api/v1/activities/{activity}/objections"), &deciding).await;
+        assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+        assert!(!String::from_utf8_lossy(&listed.raw).contains("13912345678"));
+        let decide = format!("/api/v1/objections/{}/decision", listed.body[0]["id"]);
+        app.post(&decide, Some(&organiser), json!({"uphold": true, "minutes": 150, "reason": "核实"})).await
+            .expect_problem(403, "forbidden");
+        app.post(&decide, Some(&deciding), json!({"uphold": true, "minutes": 541, "reason": "核实"})).await
+            .expect_problem(422, "minutes_over_cap");
+        app.post(&decide, Some(&deciding), json!({"uphold": true, "reason": "核实"})).await
+            .expect_problem(422, "invalid_body");
+        let upheld = app.post(&decide, Some(&deciding), json!({"uphold": true, "minutes": 150, "reason": "下午一点才到"})).await;
+        upheld.expect_status(200);
+        assert_eq!(upheld.body["status"], "upheld");
+        app.post(&decide, Some(&deciding), json!({"uphold": false, "reason": "再议"})).await
+            .expect_problem(409, "objection_decided");
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        let line = &board.body[0];
+        assert_eq!((line["name"].as_str(), line["hours"].as_f64()), (Some("张*"), Some(2.5)));
+        assert_eq!(line["ends_on"], "2026-12-15", "published again Thursday: Friday, Monday, Tuesday");
+        let finalised = app.get(&format!("/api/v1/activities/{activity}/finalisation"), &deciding).await;
+        assert!(finalised.body["sessions"].as_array().expect("sessions").iter().any(|s| s["final_minutes"] == 150));
+
+        // After the new period it is recorded with the corrected minutes.
+        app.advance(Duration::days(6));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+        let entries = app.hourmark.register_entries(0, 10).await.expect("register");
+        let minutes: Vec<i64> = entries
+            .iter()
+            .map(|e| serde_json::from_str::<serde_json::Value>(&e.content).expect("json")["minutes"].as_i64().expect("m"))
+            .collect();
+        assert_eq!(minutes, vec![180, 150]);
+        assert_eq!(app.hourmark.verify_register().await.expect("verify").first_broken, None);
     }
 }

@@ -47,6 +47,10 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/public/organisations", [200; 8]),
         row(M::GET, "/api/v1/public/publicity", [200; 8]),
         row(M::GET, "/publicity", [200; 8]),
+        // Nothing is in publicity in the role table's world.
+        row(M::POST, "/api/v1/public/publicity/{entry_id}/objections", [404; 8]),
+        row(M::GET, "/api/v1/activities/{id}/objections", [401, 403, 200, 404, 200, 200, 200, 403]),
+        row(M::POST, "/api/v1/objections/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
         // A year already shipped is refused (422) to those who may add years.
         row(M::POST, "/api/v1/calendar/years", [401, 403, 403, 403, 422, 422, 403, 403]),
@@ -211,6 +215,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     } else if r.template.starts_with("/api/v1/staff/")
         || r.template.starts_with("/api/v1/corrections/")
         || r.template.starts_with("/api/v1/complaints/")
+        || r.template.starts_with("/api/v1/objections/")
     {
         1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
@@ -282,6 +287,10 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/calendar/overlays") => {
             Some(json!({"region_code": "530102", "day": "2026-07-23", "kind": "off", "name": "火把节"}))
         }
+        (_, "/api/v1/public/publicity/{entry_id}/objections") => {
+            Some(json!({"contact": "王先生 13912345678", "reason": "时长有误"}))
+        }
+        (_, "/api/v1/objections/{id}/decision") => Some(json!({"uphold": false, "reason": "核实无误"})),
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))
         }

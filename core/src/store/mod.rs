@@ -26,7 +26,7 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, PublicityRow, RegisterRow};
+use crate::publicity::{NewPublicity, Objection, PublicityRow, RegisterRow, Restart};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
@@ -310,6 +310,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// recorded, in one transaction serialised against other appends; `false` if it was
     /// already recorded.
     async fn append_register(&self, publicity_entry_id: i64, content: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// One publicity entry.
+    async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>>;
+    /// Stores an objection.
+    async fn add_objection(
+        &self,
+        entry_id: i64,
+        contact_sealed: &str,
+        reason: &str,
+        raised_by: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Objection>;
+    /// One objection.
+    async fn objection(&self, id: i64) -> StoreResult<Option<Objection>>;
+    /// The objections to an activity's entries.
+    async fn objections_of_activity(&self, activity_id: i64) -> StoreResult<Vec<Objection>>;
+    /// Decides an open objection with its audit entry, in one transaction: with `restart`
+    /// (upheld), the finalised session is corrected (and the correction recorded) and the
+    /// entry's publicity starts again. `None` if the objection was no longer open.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_objection(
+        &self,
+        id: i64,
+        entry: &PublicityRow,
+        by: i64,
+        reason: &str,
+        restart: Option<&Restart>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Objection>>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

@@ -25,7 +25,7 @@ use crate::identity::{
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, PublicityRow, PublicityStatus, RegisterRow};
+use crate::publicity::{NewPublicity, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterRow, Restart};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
@@ -374,6 +374,27 @@ fn publicity_from_row(row: &PgRow) -> StoreResult<PublicityRow> {
         activity_name: row.try_get("activity_name")?,
         organisation_name: row.try_get("organisation_name")?,
         region_code: row.try_get("region_code")?,
+    })
+}
+
+/// The objection columns every query returns (never the contact).
+macro_rules! objection_columns {
+    () => {
+        "id, publicity_entry_id, reason, status, raised_at, decided_by, decision_reason, corrected_minutes"
+    };
+}
+
+fn objection_from_row(row: &PgRow) -> StoreResult<Objection> {
+    let status: String = row.try_get("status")?;
+    Ok(Objection {
+        id: row.try_get("id")?,
+        entry_id: row.try_get("publicity_entry_id")?,
+        reason: row.try_get("reason")?,
+        status: ObjectionStatus::parse(&status).ok_or_else(|| corrupt("objection status"))?,
+        raised_at: row.try_get("raised_at")?,
+        decided_by: row.try_get("decided_by")?,
+        decision_reason: row.try_get("decision_reason")?,
+        corrected_minutes: row.try_get::<Option<i32>, _>("corrected_minutes")?.and_then(|m| u32::try_from(m).ok()),
     })
 }
 
@@ -1680,7 +1701,9 @@ impl Store for PostgresStore {
     async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status = 'in_publicity' and p.ends_on < $1 order by p.id"
+            " where p.status = 'in_publicity' and p.ends_on < $1 \
+              and not exists (select 1 from objection j where j.publicity_entry_id = p.id and j.status = 'open') \
+              order by p.id"
         ))
         .bind(today.format("%Y-%m-%d").to_string())
         .fetch_all(&self.pool)
@@ -1723,6 +1746,126 @@ impl Store for PostgresStore {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>> {
+        let row =
+            sqlx::query(concat!(publicity_select!(), " where p.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(publicity_from_row).transpose()
+    }
+
+    async fn add_objection(
+        &self,
+        entry_id: i64,
+        contact_sealed: &str,
+        reason: &str,
+        raised_by: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Objection> {
+        let row = sqlx::query(concat!(
+            r"insert into objection (publicity_entry_id, contact_sealed, reason, raised_by_staff, raised_at)
+              values ($1, $2, $3, $4, $5) returning ",
+            objection_columns!()
+        ))
+        .bind(entry_id)
+        .bind(contact_sealed)
+        .bind(reason)
+        .bind(raised_by)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        objection_from_row(&row)
+    }
+
+    async fn objection(&self, id: i64) -> StoreResult<Option<Objection>> {
+        let row = sqlx::query(concat!("select ", objection_columns!(), " from objection where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(objection_from_row).transpose()
+    }
+
+    async fn objections_of_activity(&self, activity_id: i64) -> StoreResult<Vec<Objection>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            objection_columns!(),
+            " from objection where publicity_entry_id in (select id from publicity_entry where activity_id = $1) order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(objection_from_row).collect()
+    }
+
+    async fn decide_objection(
+        &self,
+        id: i64,
+        entry: &PublicityRow,
+        by: i64,
+        reason: &str,
+        restart: Option<&Restart>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Objection>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            r"update objection set status = $2, decided_by = $3, decision_reason = $4, decided_at = $5,
+                                   corrected_minutes = $6
+              where id = $1 and status = 'open' returning ",
+            objection_columns!()
+        ))
+        .bind(id)
+        .bind(if restart.is_some() { "upheld" } else { "dismissed" })
+        .bind(by)
+        .bind(reason)
+        .bind(at)
+        .bind(restart.map(|r| i32::try_from(r.minutes).unwrap_or(i32::MAX)))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let objection = objection_from_row(&row)?;
+        if let Some(restart) = restart {
+            let day = entry.day.format("%Y-%m-%d").to_string();
+            sqlx::query(
+                r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
+                                                  corrected_by, corrected_at)
+                  select activity_id, volunteer_id, local_day, final_minutes, $4, $5, $6, $7
+                  from finalised_session where activity_id = $1 and volunteer_id = $2 and local_day = $3",
+            )
+            .bind(entry.activity_id)
+            .bind(entry.volunteer_id)
+            .bind(&day)
+            .bind(i32::try_from(restart.minutes).unwrap_or(i32::MAX))
+            .bind(reason)
+            .bind(by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                r"update finalised_session set final_minutes = $4
+                  where activity_id = $1 and volunteer_id = $2 and local_day = $3",
+            )
+            .bind(entry.activity_id)
+            .bind(entry.volunteer_id)
+            .bind(&day)
+            .bind(i32::try_from(restart.minutes).unwrap_or(i32::MAX))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5
+                  where id = $1",
+            )
+            .bind(entry.id)
+            .bind(i32::try_from(restart.minutes).unwrap_or(i32::MAX))
+            .bind(restart.published_on.format("%Y-%m-%d").to_string())
+            .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
+            .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(objection))
     }
 
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
