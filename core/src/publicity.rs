@@ -164,11 +164,94 @@ pub struct RegisterContent {
     pub organisation_name: String,
 }
 
+/// What kind of register entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterKind {
+    /// A publicity entry recorded at the end of its period.
+    Original,
+    /// Cancels the entry it names (its minutes count negative).
+    Reversal,
+    /// Takes the reversed entry's place with corrected content.
+    Replacement,
+}
+
+impl RegisterKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Reversal => "reversal",
+            Self::Replacement => "replacement",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "original" => Self::Original,
+            "reversal" => Self::Reversal,
+            "replacement" => Self::Replacement,
+            _ => return None,
+        })
+    }
+}
+
+/// An entry to append.
+#[derive(Debug, Clone)]
+pub struct NewRegisterEntry {
+    /// Original, reversal or replacement.
+    pub kind: RegisterKind,
+    /// The publicity entry it records.
+    pub publicity_entry_id: i64,
+    /// Copied from the content, for reports.
+    pub organisation_id: i64,
+    /// Copied from the content, for reports.
+    pub volunteer_id: i64,
+    /// Copied from the content (negative for a reversal).
+    pub minutes: i64,
+    /// Canonical JSON: what the hash covers.
+    pub content: String,
+}
+
+/// A reversal's content: which entry it cancels, why, and that entry's content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reversal {
+    /// The cancelled entry.
+    pub reverses: i64,
+    /// Why.
+    pub reason: String,
+    /// What it cancels.
+    pub entry: serde_json::Value,
+}
+
+/// A replacement's content: the corrected entry, which one it replaces and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replacement {
+    /// The reversed entry.
+    pub replaces: i64,
+    /// Why.
+    pub reason: String,
+    /// The corrected content.
+    #[serde(flatten)]
+    pub content: RegisterContent,
+}
+
 /// A stored register entry.
 #[derive(Debug, Clone)]
 pub struct RegisterRow {
     /// Its position in the chain, from 1.
     pub seq: i64,
+    /// Original, reversal or replacement.
+    pub kind: RegisterKind,
+    /// The publicity entry it records.
+    pub publicity_entry_id: Option<i64>,
+    /// Copied from the content.
+    pub organisation_id: i64,
+    /// Copied from the content.
+    pub volunteer_id: i64,
+    /// Copied from the content (negative for a reversal).
+    pub minutes: i64,
     /// Canonical JSON.
     pub content: String,
     /// The previous entry's hash (zeros for the first).
@@ -194,6 +277,19 @@ pub fn chain_hash(previous: &[u8], content: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
     out
+}
+
+/// Whether the columns copied out of an entry's content still say what the content says
+/// (the hash covers the content, so a changed column shows here).
+fn columns_agree(row: &RegisterRow) -> bool {
+    let Ok(content) = serde_json::from_str::<serde_json::Value>(&row.content) else { return false };
+    let (entry, sign) = match row.kind {
+        RegisterKind::Reversal => (&content["entry"], -1),
+        _ => (&content, 1),
+    };
+    entry["organisation_id"].as_i64() == Some(row.organisation_id)
+        && entry["volunteer_id"].as_i64() == Some(row.volunteer_id)
+        && entry["minutes"].as_i64().map(|m| m * sign) == Some(row.minutes)
 }
 
 /// The first link of the chain points at this.
@@ -278,16 +374,23 @@ impl Hourmark {
         }
         let mut recorded = 0;
         for row in self.store().publicity_due(today).await? {
-            let content = self.register_content(&row).await?;
-            let json = serde_json::to_string(&content).map_err(|e| CoreError::Internal(e.to_string()))?;
-            if self.store().append_register(row.id, &json, self.now()).await? {
+            let content = self.register_content(&row, row.minutes).await?;
+            let entry = NewRegisterEntry {
+                kind: RegisterKind::Original,
+                publicity_entry_id: row.id,
+                organisation_id: content.organisation_id,
+                volunteer_id: content.volunteer_id,
+                minutes: i64::from(content.minutes),
+                content: serde_json::to_string(&content).map_err(|e| CoreError::Internal(e.to_string()))?,
+            };
+            if self.store().append_register(&[entry], Some(row.id), self.now()).await? {
                 recorded += 1;
             }
         }
         Ok(recorded)
     }
 
-    async fn register_content(&self, row: &PublicityRow) -> Result<RegisterContent, CoreError> {
+    async fn register_content(&self, row: &PublicityRow, minutes: u32) -> Result<RegisterContent, CoreError> {
         let activity = self
             .store()
             .get_activity(row.activity_id)
@@ -320,7 +423,7 @@ impl Hourmark {
             place: activity.address,
             recipients: activity.recipients,
             content: activity.content,
-            minutes: row.minutes,
+            minutes,
             evaluation,
             leaders,
             recorder,
@@ -345,7 +448,8 @@ impl Hourmark {
                 entries += 1;
                 let holds = row.seq == expected_seq
                     && row.previous_hash == previous
-                    && row.hash == chain_hash(&row.previous_hash, &row.content);
+                    && row.hash == chain_hash(&row.previous_hash, &row.content)
+                    && columns_agree(&row);
                 if !holds {
                     return Ok(RegisterCheck { entries, first_broken: Some(row.seq) });
                 }
@@ -429,6 +533,69 @@ impl Hourmark {
             _ => Err(CoreError::code(crate::error::ErrorCode::Forbidden)),
         }
     }
+}
+
+impl Hourmark {
+    /// Carries a corrected finalised session to its publicity and the register: an entry
+    /// still in publicity starts again with the corrected minutes; one already recorded gets
+    /// a reversal of the entry that stood and a replacement, both naming the reason.
+    pub(crate) async fn carry_correction(
+        &self,
+        activity_id: i64,
+        session: &crate::review::finalise::FinalisedSession,
+        reason: &str,
+    ) -> Result<(), CoreError> {
+        let Some(entry) = self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
+        else {
+            return Ok(());
+        };
+        match entry.status {
+            PublicityStatus::Recorded => {
+                let standing = self
+                    .store()
+                    .standing_register_entry(entry.id)
+                    .await?
+                    .ok_or_else(|| CoreError::Internal("a recorded entry is not in the register".into()))?;
+                let old: serde_json::Value =
+                    serde_json::from_str(&standing.content).map_err(|e| CoreError::Internal(e.to_string()))?;
+                let reversal = Reversal { reverses: standing.seq, reason: reason.to_owned(), entry: old };
+                let content = self.register_content(&entry, session.final_minutes).await?;
+                let replacement = Replacement { replaces: standing.seq, reason: reason.to_owned(), content };
+                let entries = [
+                    NewRegisterEntry {
+                        kind: RegisterKind::Reversal,
+                        publicity_entry_id: entry.id,
+                        organisation_id: standing.organisation_id,
+                        volunteer_id: standing.volunteer_id,
+                        minutes: -standing.minutes,
+                        content: canonical(&reversal)?,
+                    },
+                    NewRegisterEntry {
+                        kind: RegisterKind::Replacement,
+                        publicity_entry_id: entry.id,
+                        organisation_id: replacement.content.organisation_id,
+                        volunteer_id: replacement.content.volunteer_id,
+                        minutes: i64::from(replacement.content.minutes),
+                        content: canonical(&replacement)?,
+                    },
+                ];
+                self.store().append_register(&entries, None, self.now()).await?;
+            }
+            PublicityStatus::InPublicity | PublicityStatus::Held => {
+                let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+                let ends_on =
+                    self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
+                let restart = Restart { minutes: session.final_minutes, published_on: today, ends_on };
+                self.store().restart_publicity(entry.id, &restart).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Canonical JSON of a register entry's content.
+fn canonical<T: Serialize>(value: &T) -> Result<String, CoreError> {
+    serde_json::to_string(value).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

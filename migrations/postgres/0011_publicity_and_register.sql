@@ -46,6 +46,11 @@ create table register_entry (
     seq bigint constraint register_entry_pk primary key,
     kind text not null constraint register_entry_kind_ck check (kind in ('original', 'reversal', 'replacement')),
     publicity_entry_id bigint constraint register_entry_publicity_fk references publicity_entry (id),
+    -- Copied out of `content` so reports can select by them; verification checks they agree.
+    organisation_id bigint not null,
+    volunteer_id bigint not null,
+    -- Negative for a reversal.
+    minutes integer not null,
     content text not null,
     previous_hash bytea not null,
     hash bytea not null,
@@ -82,3 +87,38 @@ create table objection (
 );
 
 create index objection_entry_ix on objection (publicity_entry_id, status);
+
+-- Publicity periods longer than the default 3 working days, for a province (its region
+-- code) or an organisation (`org:<id>`); the organisation's setting wins.
+create table publicity_rule (
+    scope text constraint publicity_rule_pk primary key,
+    working_days integer not null constraint publicity_rule_days_ck check (working_days between 3 and 30),
+    set_by bigint not null constraint publicity_rule_staff_fk references staff (id),
+    set_at timestamptz not null
+);
+
+-- Reporting to civil affairs: register entries go in batches to the county-level
+-- department of the organisation's region, which confirms them or returns them.
+create table report_batch (
+    id bigint generated always as identity constraint report_batch_pk primary key,
+    organisation_id bigint not null constraint report_batch_organisation_fk references organisation (id),
+    county_code text not null,
+    status text not null constraint report_batch_status_ck check (status in ('submitted', 'confirmed', 'returned')),
+    entries integer not null,
+    minutes integer not null,
+    submitted_by bigint not null constraint report_batch_submitted_by_fk references staff (id),
+    submitted_at timestamptz not null,
+    decided_by bigint constraint report_batch_decided_by_fk references staff (id),
+    decided_at timestamptz,
+    reason text
+);
+
+create index report_batch_county_ix on report_batch (county_code, status);
+
+create table report_item (
+    batch_id bigint not null constraint report_item_batch_fk references report_batch (id),
+    register_seq bigint not null constraint report_item_register_fk references register_entry (seq),
+    constraint report_item_pk primary key (batch_id, register_seq)
+);
+
+create index report_item_seq_ix on report_item (register_seq);

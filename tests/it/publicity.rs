@@ -199,7 +199,7 @@ on_both_backends! {
         let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
         let recorder = recorder(&app, &admin, org).await;
         let (_, zhang_token) = app.volunteer("张三", "13800001234").await;
-        let (_, li_token) = app.volunteer("李四", "13800005678").await;
+        let (li_id, li_token) = app.volunteer("李四", "13800005678").await;
         for _ in 0..2 {
             for volunteer in [&zhang_token, &li_token] {
                 let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
@@ -271,5 +271,26 @@ on_both_backends! {
             .collect();
         assert_eq!(minutes, vec![180, 150]);
         assert_eq!(app.hourmark.verify_register().await.expect("verify").first_broken, None);
+
+        // A recorded entry is corrected by reversal and replacement, never by editing.
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let recorder = crate::review::recorder(&app, &admin, org).await;
+        app.post(&format!("/api/v1/activities/{activity}/session-corrections"), Some(&recorder),
+            json!({"volunteer_id": li_id, "day": "2026-12-05", "minutes": 170, "reason": "复核签到表后更正"})).await
+            .expect_status(200);
+        let entries = app.hourmark.register_entries(0, 10).await.expect("register");
+        let kinds: Vec<(&str, i64)> = entries.iter().map(|e| (e.kind.as_str(), e.minutes)).collect();
+        assert_eq!(kinds, vec![("original", 180), ("original", 150), ("reversal", -180), ("replacement", 170)]);
+        let reversal: serde_json::Value = serde_json::from_str(&entries[2].content).expect("json");
+        assert_eq!((reversal["reverses"].as_i64(), reversal["reason"].as_str()), (Some(1), Some("复核签到表后更正")));
+        let replacement: serde_json::Value = serde_json::from_str(&entries[3].content).expect("json");
+        assert_eq!((replacement["replaces"].as_i64(), replacement["minutes"].as_i64()), (Some(1), Some(170)));
+        assert_eq!(app.hourmark.verify_register().await.expect("verify"), hourmark_core::publicity::RegisterCheck {
+            entries: 4,
+            first_broken: None
+        });
     }
 }

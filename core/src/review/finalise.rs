@@ -451,9 +451,12 @@ impl Hourmark {
                 "reason": reason,
             }),
         };
-        self.store()
+        let corrected = self
+            .store()
             .correct_session(activity_id, &correction, &reason, staff_id, self.now(), &audit)
             .await?
-            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这条已定稿的服务记录"))
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这条已定稿的服务记录"))?;
+        self.carry_correction(activity_id, &corrected, &reason).await?;
+        Ok(corrected)
     }
 }

@@ -26,7 +26,7 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, Objection, PublicityRow, RegisterRow, Restart};
+use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterRow, Restart};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
@@ -306,12 +306,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn set_publicity_end(&self, id: i64, ends_on: chrono::NaiveDate) -> StoreResult<()>;
     /// Entries whose period ended before `today`.
     async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>>;
-    /// Appends a publicity entry to the register (chained to the last entry) and marks it
-    /// recorded, in one transaction serialised against other appends; `false` if it was
-    /// already recorded.
-    async fn append_register(&self, publicity_entry_id: i64, content: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Appends entries to the register, each chained to the one before, in one transaction
+    /// serialised against other appends. With `recording`, that publicity entry is marked
+    /// recorded in the same transaction, and nothing is written (`false`) if it already was.
+    async fn append_register(
+        &self,
+        entries: &[NewRegisterEntry],
+        recording: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The entry that currently stands for a publicity entry (its original or latest
+    /// replacement), if it is in the register.
+    async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>>;
     /// One publicity entry.
     async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>>;
+    /// The publicity entry of a volunteer's finalised day.
+    async fn publicity_entry_for(
+        &self,
+        activity_id: i64,
+        volunteer_id: i64,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Option<PublicityRow>>;
+    /// Starts an entry's publicity again with corrected minutes (not once recorded).
+    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<()>;
     /// Stores an objection.
     async fn add_objection(
         &self,

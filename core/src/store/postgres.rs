@@ -25,7 +25,10 @@ use crate::identity::{
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterRow, Restart};
+use crate::publicity::{
+    NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterKind,
+    RegisterRow, Restart,
+};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
@@ -395,6 +398,28 @@ fn objection_from_row(row: &PgRow) -> StoreResult<Objection> {
         decided_by: row.try_get("decided_by")?,
         decision_reason: row.try_get("decision_reason")?,
         corrected_minutes: row.try_get::<Option<i32>, _>("corrected_minutes")?.and_then(|m| u32::try_from(m).ok()),
+    })
+}
+
+/// The register columns every query returns.
+macro_rules! register_columns {
+    () => {
+        "seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes, content, previous_hash, hash"
+    };
+}
+
+fn register_from_row(row: &PgRow) -> StoreResult<RegisterRow> {
+    let kind: String = row.try_get("kind")?;
+    Ok(RegisterRow {
+        seq: row.try_get("seq")?,
+        kind: RegisterKind::parse(&kind).ok_or_else(|| corrupt("register kind"))?,
+        publicity_entry_id: row.try_get("publicity_entry_id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        minutes: i64::from(row.try_get::<i32, _>("minutes")?),
+        content: row.try_get("content")?,
+        previous_hash: row.try_get("previous_hash")?,
+        hash: row.try_get("hash")?,
     })
 }
 
@@ -1711,47 +1736,110 @@ impl Store for PostgresStore {
         rows.iter().map(publicity_from_row).collect()
     }
 
-    async fn append_register(&self, publicity_entry_id: i64, content: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn append_register(
+        &self,
+        entries: &[NewRegisterEntry],
+        recording: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select pg_advisory_xact_lock(7240002)").execute(&mut *tx).await?;
-        let marked = sqlx::query(
-            r"update publicity_entry set status = 'recorded', recorded_at = $2 where id = $1 and status = 'in_publicity'",
-        )
-        .bind(publicity_entry_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() != 1 {
-            return Ok(false);
+        if let Some(publicity_entry_id) = recording {
+            let marked = sqlx::query(
+                r"update publicity_entry set status = 'recorded', recorded_at = $2
+                  where id = $1 and status = 'in_publicity'",
+            )
+            .bind(publicity_entry_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            if marked.rows_affected() != 1 {
+                return Ok(false);
+            }
         }
         let last = sqlx::query(r"select seq, hash from register_entry order by seq desc limit 1")
             .fetch_optional(&mut *tx)
             .await?;
-        let (seq, previous): (i64, Vec<u8>) = match last {
-            Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get("hash")?),
-            None => (1, crate::publicity::GENESIS.to_vec()),
+        let (mut seq, mut previous): (i64, Vec<u8>) = match last {
+            Some(row) => (row.try_get("seq")?, row.try_get("hash")?),
+            None => (0, crate::publicity::GENESIS.to_vec()),
         };
-        let hash = crate::publicity::chain_hash(&previous, content);
-        sqlx::query(
-            r"insert into register_entry (seq, kind, publicity_entry_id, content, previous_hash, hash, created_at)
-              values ($1, 'original', $2, $3, $4, $5, $6)",
-        )
-        .bind(seq)
-        .bind(publicity_entry_id)
-        .bind(content)
-        .bind(&previous)
-        .bind(hash.as_slice())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        for entry in entries {
+            seq += 1;
+            let hash = crate::publicity::chain_hash(&previous, &entry.content);
+            sqlx::query(
+                r"insert into register_entry (seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes,
+                                              content, previous_hash, hash, created_at)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(seq)
+            .bind(entry.kind.as_str())
+            .bind(entry.publicity_entry_id)
+            .bind(entry.organisation_id)
+            .bind(entry.volunteer_id)
+            .bind(i32::try_from(entry.minutes).unwrap_or_default())
+            .bind(&entry.content)
+            .bind(&previous)
+            .bind(hash.as_slice())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            previous = hash.to_vec();
+        }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>> {
+        let row = sqlx::query(concat!(
+            "select ",
+            register_columns!(),
+            " from register_entry where publicity_entry_id = $1 and kind in ('original', 'replacement') \
+              order by seq desc limit 1"
+        ))
+        .bind(publicity_entry_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(register_from_row).transpose()
     }
 
     async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>> {
         let row =
             sqlx::query(concat!(publicity_select!(), " where p.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(publicity_from_row).transpose()
+    }
+
+    async fn publicity_entry_for(
+        &self,
+        activity_id: i64,
+        volunteer_id: i64,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Option<PublicityRow>> {
+        let row = sqlx::query(concat!(
+            publicity_select!(),
+            " where p.activity_id = $1 and p.volunteer_id = $2 and p.local_day = $3"
+        ))
+        .bind(activity_id)
+        .bind(volunteer_id)
+        .bind(day.format("%Y-%m-%d").to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(publicity_from_row).transpose()
+    }
+
+    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<()> {
+        sqlx::query(
+            r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5
+              where id = $1 and status <> 'recorded'",
+        )
+        .bind(id)
+        .bind(i32::try_from(restart.minutes).unwrap_or(i32::MAX))
+        .bind(restart.published_on.format("%Y-%m-%d").to_string())
+        .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn add_objection(
@@ -1869,23 +1957,16 @@ impl Store for PostgresStore {
     }
 
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
-        let rows = sqlx::query(
-            r"select seq, content, previous_hash, hash from register_entry where seq > $1 order by seq limit $2",
-        )
+        let rows = sqlx::query(concat!(
+            "select ",
+            register_columns!(),
+            " from register_entry where seq > $1 order by seq limit $2"
+        ))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RegisterRow {
-                    seq: row.try_get("seq")?,
-                    content: row.try_get("content")?,
-                    previous_hash: row.try_get("previous_hash")?,
-                    hash: row.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(register_from_row).collect()
     }
 
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {
