@@ -465,7 +465,7 @@ fn register_from_row(row: &SqliteRow) -> StoreResult<RegisterRow> {
         publicity_entry_id: row.try_get("publicity_entry_id")?,
         organisation_id: row.try_get("organisation_id")?,
         volunteer_id: row.try_get("volunteer_id")?,
-        minutes: i64::from(row.try_get::<i64, _>("minutes")?),
+        minutes: row.try_get::<i64, _>("minutes")?,
         content: row.try_get("content")?,
         previous_hash: row.try_get("previous_hash")?,
         hash: row.try_get("hash")?,
@@ -1795,7 +1795,7 @@ impl Store for SqliteStore {
             .bind(entry.publicity_entry_id)
             .bind(entry.organisation_id)
             .bind(entry.volunteer_id)
-            .bind(i64::try_from(entry.minutes).unwrap_or_default())
+            .bind(entry.minutes)
             .bind(&entry.content)
             .bind(&previous)
             .bind(hash.as_slice())
