@@ -144,6 +144,10 @@ pub enum ErrorCode {
     OwnDecision,
     /// 409: the objection has already been decided.
     ObjectionDecided,
+    /// 409: every register entry of the organisation has been sent already.
+    NothingToReport,
+    /// 409: the batch has already been confirmed or returned.
+    BatchDecided,
 
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
@@ -160,7 +164,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 61] = [
+    pub const ALL: [ErrorCode; 63] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -218,6 +222,8 @@ impl ErrorCode {
         Self::NotInPublicity,
         Self::OwnDecision,
         Self::ObjectionDecided,
+        Self::NothingToReport,
+        Self::BatchDecided,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
         Self::Unavailable,
@@ -286,6 +292,8 @@ impl ErrorCode {
             Self::NotInPublicity => "not_in_publicity",
             Self::OwnDecision => "own_decision",
             Self::ObjectionDecided => "objection_decided",
+            Self::NothingToReport => "nothing_to_report",
+            Self::BatchDecided => "batch_decided",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -329,7 +337,7 @@ impl ErrorCode {
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
             Self::ActivityInProgress | Self::ComplaintDecided => 409,
-            Self::NotInPublicity | Self::ObjectionDecided => 409,
+            Self::NotInPublicity | Self::ObjectionDecided | Self::NothingToReport | Self::BatchDecided => 409,
             Self::OwnDecision => 403,
             Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
@@ -410,6 +418,8 @@ impl ErrorCode {
             Self::NotInPublicity => "该记录不在公示期内",
             Self::OwnDecision => "不能对自己作出的决定提出异议",
             Self::ObjectionDecided => "该异议已处理",
+            Self::NothingToReport => "没有待报送的记录",
+            Self::BatchDecided => "该报送批次已处理",
             Self::Unavailable => "服务繁忙，请稍后重试",
             Self::Internal => "服务器内部错误",
         }
@@ -577,6 +587,8 @@ mod tests {
                 ("not_in_publicity", 409),
                 ("own_decision", 403),
                 ("objection_decided", 409),
+                ("nothing_to_report", 409),
+                ("batch_decided", 409),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
                 ("unavailable", 503),

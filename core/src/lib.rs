@@ -32,6 +32,7 @@ pub mod privacy;
 pub mod publicity;
 pub mod qr;
 pub mod ratelimit;
+pub mod reporting;
 pub mod review;
 pub mod sessions;
 pub mod store;

@@ -28,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "codes", description = "The rotating QR code an organiser screen shows"),
         (name = "attendance", description = "Live attendance"),
         (name = "publicity", description = "公示: the public board, and the working-day calendar"),
+        (name = "reporting", description = "Reporting register entries to civil affairs, confirmation, exports"),
         (name = "record", description = "A volunteer's record beyond hours: evaluations, complaints, training, awards"),
         (name = "review", description = "Flags raised by the anomaly rules, their resolution, and finalising"),
         (name = "organisations", description = "Recording organisations"),
@@ -55,6 +56,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::review::router())
         .merge(crate::record::router())
         .merge(crate::publicity::router())
+        .merge(crate::reporting::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

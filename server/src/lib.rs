@@ -8,6 +8,7 @@ pub mod docs;
 pub mod passkeys;
 pub mod publicity;
 pub mod record;
+pub mod reporting;
 pub mod review;
 
 use std::future::Future;

@@ -21,6 +21,7 @@ mod passkeys;
 mod publicity;
 mod ratelimit;
 mod record;
+mod reporting;
 pub mod review;
 mod roles;
 mod scans;

@@ -50,6 +50,12 @@ fn table() -> Vec<Row> {
         // Nothing is in publicity in the role table's world.
         row(M::POST, "/api/v1/public/publicity/{entry_id}/objections", [404; 8]),
         row(M::GET, "/api/v1/activities/{id}/objections", [401, 403, 200, 404, 200, 200, 200, 403]),
+        // Reporting: the register is empty here, so there is nothing to send (409).
+        row(M::POST, "/api/v1/organisations/{id}/report-batches", [401, 403, 409, 404, 404, 409, 409, 404]),
+        row(M::GET, "/api/v1/report-batches", [401, 403, 200, 200, 200, 200, 200, 403]),
+        row(M::POST, "/api/v1/report-batches/{id}/confirm", [401, 403, 403, 403, 404, 403, 403, 403]),
+        row(M::POST, "/api/v1/report-batches/{id}/return", [401, 403, 403, 403, 404, 403, 403, 403]),
+        row(M::GET, "/api/v1/report-batches/{id}/export.csv", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::POST, "/api/v1/objections/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
         // A year already shipped is refused (422) to those who may add years.
@@ -216,6 +222,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         || r.template.starts_with("/api/v1/corrections/")
         || r.template.starts_with("/api/v1/complaints/")
         || r.template.starts_with("/api/v1/objections/")
+        || r.template.starts_with("/api/v1/report-batches/")
     {
         1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
@@ -290,6 +297,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/public/publicity/{entry_id}/objections") => {
             Some(json!({"contact": "王先生 13912345678", "reason": "时长有误"}))
         }
+        (_, "/api/v1/report-batches/{id}/return") => Some(json!({"reason": "时长有误"})),
         (_, "/api/v1/objections/{id}/decision") => Some(json!({"uphold": false, "reason": "核实无误"})),
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))

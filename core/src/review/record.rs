@@ -289,6 +289,9 @@ pub struct VolunteerRecord {
     pub sessions: Vec<RecordSession>,
     /// Their sum.
     pub total_minutes: u64,
+    /// The minutes that count for certificates, stars and the time bank: those in the
+    /// register that civil affairs confirmed.
+    pub confirmed_minutes: i64,
     /// Evaluations.
     pub evaluations: Vec<Evaluation>,
     /// Verified complaints.
@@ -584,6 +587,7 @@ impl Hourmark {
         Ok(VolunteerRecord {
             volunteer_id,
             total_minutes: sessions.iter().map(|s| u64::from(s.minutes)).sum(),
+            confirmed_minutes: self.store().confirmed_minutes(volunteer_id).await?,
             sessions,
             evaluations: self.store().evaluations_of(volunteer_id).await?,
             complaints: complaints.into_iter().filter(|c| c.status == ComplaintStatus::Verified).collect(),

@@ -27,6 +27,7 @@ use crate::identity::{
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterRow, Restart};
+use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
@@ -356,6 +357,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Objection>>;
+    /// Puts every register entry of an organisation not in a submitted or confirmed batch
+    /// into a new submitted batch for `county_code`, in one transaction serialised against
+    /// other batches; `None` when there is nothing to send.
+    async fn create_batch(
+        &self,
+        organisation_id: i64,
+        county_code: &str,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<ReportBatch>>;
+    /// Every batch, by id.
+    async fn report_batches(&self) -> StoreResult<Vec<ReportBatch>>;
+    /// A page of a batch's register entries after `after`, in order.
+    async fn batch_entries(&self, batch_id: i64, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
+    /// Confirms or returns a submitted batch with its audit entry; `None` if it was no
+    /// longer submitted.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_batch(
+        &self,
+        id: i64,
+        to: BatchStatus,
+        by: i64,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ReportBatch>>;
+    /// A volunteer's minutes in confirmed batches.
+    async fn confirmed_minutes(&self, volunteer_id: i64) -> StoreResult<i64>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

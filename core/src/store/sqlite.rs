@@ -36,6 +36,7 @@ use crate::publicity::{
     NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterKind,
     RegisterRow, Restart,
 };
+use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
     Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
@@ -469,6 +470,29 @@ fn register_from_row(row: &SqliteRow) -> StoreResult<RegisterRow> {
         content: row.try_get("content")?,
         previous_hash: row.try_get("previous_hash")?,
         hash: row.try_get("hash")?,
+    })
+}
+
+/// The batch columns every query returns.
+macro_rules! batch_columns {
+    () => {
+        "id, organisation_id, county_code, status, entries, minutes, submitted_by, submitted_at, decided_by, reason"
+    };
+}
+
+fn batch_from_row(row: &SqliteRow) -> StoreResult<ReportBatch> {
+    let status: String = row.try_get("status")?;
+    Ok(ReportBatch {
+        id: row.try_get("id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        county_code: row.try_get("county_code")?,
+        status: BatchStatus::parse(&status).ok_or_else(|| corrupt("batch status"))?,
+        entries: u32::try_from(row.try_get::<i64, _>("entries")?).map_err(|_| corrupt("entries"))?,
+        minutes: row.try_get::<i64, _>("minutes")?,
+        submitted_by: row.try_get("submitted_by")?,
+        submitted_at: from_ms(row.try_get("submitted_at")?)?,
+        decided_by: row.try_get("decided_by")?,
+        reason: row.try_get("reason")?,
     })
 }
 
@@ -1972,6 +1996,117 @@ impl Store for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(objection))
+    }
+
+    async fn create_batch(
+        &self,
+        organisation_id: i64,
+        county_code: &str,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<ReportBatch>> {
+        let mut tx = self.write.begin().await?;
+        // The single writer connection serialises batches.
+        let rows = sqlx::query(
+            r"select seq, minutes from register_entry r
+              where r.organisation_id = ?1
+                and not exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
+                                where i.register_seq = r.seq and b.status in ('submitted', 'confirmed'))
+              order by seq",
+        )
+        .bind(organisation_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let seqs = rows.iter().map(|r| r.try_get::<i64, _>("seq")).collect::<Result<Vec<_>, _>>()?;
+        let minutes: i64 = rows.iter().map(|r| r.try_get::<i64, _>("minutes")).sum::<Result<i64, _>>()?;
+        let row = sqlx::query(concat!(
+            r"insert into report_batch (organisation_id, county_code, status, entries, minutes, submitted_by, submitted_at)
+              values (?1, ?2, 'submitted', ?3, ?4, ?5, ?6) returning ",
+            batch_columns!()
+        ))
+        .bind(organisation_id)
+        .bind(county_code)
+        .bind(i64::try_from(seqs.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(minutes).unwrap_or(i64::MAX))
+        .bind(by)
+        .bind(ms(at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let batch = batch_from_row(&row)?;
+        for seq in seqs {
+            sqlx::query(r"insert into report_item (batch_id, register_seq) values (?1, ?2)")
+                .bind(batch.id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(batch))
+    }
+
+    async fn report_batches(&self) -> StoreResult<Vec<ReportBatch>> {
+        let rows = sqlx::query(concat!("select ", batch_columns!(), " from report_batch order by id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(batch_from_row).collect()
+    }
+
+    async fn batch_entries(&self, batch_id: i64, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            register_columns!(),
+            " from register_entry where seq in (select register_seq from report_item where batch_id = ?1) \
+              and seq > ?2 order by seq limit ?3"
+        ))
+        .bind(batch_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(register_from_row).collect()
+    }
+
+    async fn decide_batch(
+        &self,
+        id: i64,
+        to: BatchStatus,
+        by: i64,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ReportBatch>> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(concat!(
+            r"update report_batch set status = ?2, decided_by = ?3, reason = ?4, decided_at = ?5
+              where id = ?1 and status = 'submitted' returning ",
+            batch_columns!()
+        ))
+        .bind(id)
+        .bind(to.as_str())
+        .bind(by)
+        .bind(reason)
+        .bind(ms(at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let batch = batch_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(batch))
+    }
+
+    async fn confirmed_minutes(&self, volunteer_id: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            r"select coalesce(sum(r.minutes), 0) from register_entry r
+              where r.volunteer_id = ?1 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
+                                                 where i.register_seq = r.seq and b.status = 'confirmed')",
+        )
+        .bind(volunteer_id)
+        .fetch_one(&self.read)
+        .await?)
     }
 
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {

@@ -1,0 +1,203 @@
+//! Reporting to civil affairs: an organisation sends its register entries in batches to
+//! the county-level civil-affairs department of its region, which confirms a batch
+//! (确认无误) or returns it with reasons for correction. Only entries in a confirmed batch
+//! count for certificates, stars and the time bank, and only they may be published beyond
+//! the organisation; a returned batch's entries may be sent again.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::{Agency, Principal, StaffRole};
+use crate::publicity::RegisterRow;
+
+/// Where a batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Sent; waiting for the county's department.
+    Submitted,
+    /// Confirmed: its entries count.
+    Confirmed,
+    /// Returned with reasons: its entries may be sent again once corrected.
+    Returned,
+}
+
+impl BatchStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Confirmed => "confirmed",
+            Self::Returned => "returned",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "submitted" => Self::Submitted,
+            "confirmed" => Self::Confirmed,
+            "returned" => Self::Returned,
+            _ => return None,
+        })
+    }
+}
+
+/// A batch of register entries sent to civil affairs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportBatch {
+    /// Its id.
+    pub id: i64,
+    /// Whose entries.
+    pub organisation_id: i64,
+    /// The county-level department it went to (GB/T 2260).
+    pub county_code: String,
+    /// Where it stands.
+    pub status: BatchStatus,
+    /// How many register entries.
+    pub entries: u32,
+    /// Their minutes (reversals count negative).
+    pub minutes: i64,
+    /// Sent by.
+    pub submitted_by: i64,
+    /// Sent when.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub submitted_at: DateTime<Utc>,
+    /// Decided by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<i64>,
+    /// The reasons a batch was returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Returning a batch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchReturn {
+    /// What must be corrected, 1–1000 characters.
+    pub reason: String,
+}
+
+impl Hourmark {
+    /// Sends every register entry of the organisation not yet sent (or returned) to its
+    /// county's department (the organisation's organisers and recorders, administrators).
+    pub async fn submit_batch(&self, by: &Principal, organisation_id: i64) -> Result<ReportBatch, CoreError> {
+        let staff_id = match by {
+            Principal::Staff { id, role: StaffRole::Administrator, .. } => *id,
+            Principal::Staff { id, role: StaffRole::Organiser | StaffRole::Recorder, organisation_id: Some(org) }
+                if *org == organisation_id =>
+            {
+                *id
+            }
+            Principal::Staff { .. } => return Err(CoreError::refused(ErrorCode::NotFound, "没有这个组织")),
+            Principal::Volunteer { .. } => return Err(CoreError::code(ErrorCode::Forbidden)),
+        };
+        let org = self
+            .store()
+            .get_organisation(organisation_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个组织"))?;
+        self.store()
+            .create_batch(org.id, &org.region_code, staff_id, self.now())
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::NothingToReport))
+    }
+
+    /// The batches the caller may see: an organisation's own, a department's within its
+    /// region, all for administrators.
+    pub async fn report_batches(&self, by: &Principal) -> Result<Vec<ReportBatch>, CoreError> {
+        let all = self.store().report_batches().await?;
+        match by {
+            Principal::Staff { role: StaffRole::Administrator, .. } => Ok(all),
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let region = self.officer_region(*id).await?;
+                Ok(all.into_iter().filter(|b| crate::identity::region_covers(&region, &b.county_code)).collect())
+            }
+            Principal::Staff {
+                organisation_id: Some(org), role: StaffRole::Organiser | StaffRole::Recorder, ..
+            } => Ok(all.into_iter().filter(|b| b.organisation_id == *org).collect()),
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// A batch the caller may see (`not_found` otherwise).
+    pub async fn report_batch(&self, by: &Principal, id: i64) -> Result<ReportBatch, CoreError> {
+        self.report_batches(by)
+            .await?
+            .into_iter()
+            .find(|b| b.id == id)
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个报送批次"))
+    }
+
+    /// A page of a batch's register entries, in order (for exports).
+    pub async fn batch_entries(
+        &self,
+        by: &Principal,
+        id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RegisterRow>, CoreError> {
+        self.report_batch(by, id).await?;
+        self.store().batch_entries(id, after, limit).await
+    }
+
+    /// Confirms (确认无误) or returns a submitted batch: a civil-affairs officer whose
+    /// region covers the batch's county. Once; audited.
+    pub async fn decide_batch(
+        &self,
+        by: &Principal,
+        id: i64,
+        returned: Option<BatchReturn>,
+    ) -> Result<ReportBatch, CoreError> {
+        let Principal::Staff { id: staff_id, role: StaffRole::Officer, .. } = by else {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "报送批次由民政部门确认"));
+        };
+        let (region, agency) = self.officer(*staff_id).await?;
+        if agency != Agency::CivilAffairs {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "报送批次由民政部门确认"));
+        }
+        let batch = self.report_batch(by, id).await?;
+        debug_assert!(crate::identity::region_covers(&region, &batch.county_code));
+        let reason = match &returned {
+            Some(r) => {
+                let reason = r.reason.trim();
+                if reason.is_empty()
+                    || reason.chars().count() > 1000
+                    || reason.chars().any(|c| c.is_control() && c != '\n')
+                {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 1000 个字符"));
+                }
+                Some(reason.to_owned())
+            }
+            None => None,
+        };
+        if batch.status != BatchStatus::Submitted {
+            return Err(CoreError::code(ErrorCode::BatchDecided));
+        }
+        let to = if reason.is_some() { BatchStatus::Returned } else { BatchStatus::Confirmed };
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(*staff_id),
+            action: format!("report_batch_{}", to.as_str()),
+            subject_kind: "organisation".into(),
+            subject_id: Some(batch.organisation_id),
+            detail: serde_json::json!({ "batch_id": id, "entries": batch.entries, "reason": reason }),
+        };
+        self.store()
+            .decide_batch(id, to, *staff_id, reason.as_deref(), self.now(), &audit)
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::BatchDecided))
+    }
+
+    /// A volunteer's minutes that count: those in confirmed batches.
+    pub async fn confirmed_minutes(&self, volunteer_id: i64) -> Result<i64, CoreError> {
+        self.store().confirmed_minutes(volunteer_id).await
+    }
+}
