@@ -2030,7 +2030,7 @@ impl Store for SqliteStore {
         .bind(organisation_id)
         .bind(county_code)
         .bind(i64::try_from(seqs.len()).unwrap_or(i64::MAX))
-        .bind(i64::try_from(minutes).unwrap_or(i64::MAX))
+        .bind(minutes)
         .bind(by)
         .bind(ms(at))
         .fetch_one(&mut *tx)
