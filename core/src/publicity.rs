@@ -106,6 +106,20 @@ pub struct PublicityRow {
     pub region_code: String,
 }
 
+/// How long publicity lasts for an organisation or a province.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicityDays {
+    /// The organisation it applies to (wins over its province's setting).
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    /// Or the province (XX0000) it applies to.
+    #[serde(default)]
+    pub province_code: Option<String>,
+    /// Working days, 3 to 30.
+    pub working_days: u32,
+}
+
 /// One line of the public board.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BoardLine {
@@ -310,15 +324,62 @@ impl Hourmark {
         Ok(Calendar::national(&added).with_overlays(&overlays))
     }
 
+    /// How many working days an organisation's publicity lasts: its own setting, else its
+    /// province's, else [`DEFAULT_WORKING_DAYS`].
+    pub async fn publicity_days(&self, organisation: &crate::identity::Organisation) -> Result<u32, CoreError> {
+        if let Some(days) = self.store().publicity_rule(&format!("org:{}", organisation.id)).await? {
+            return Ok(days);
+        }
+        let province = format!("{}0000", &organisation.region_code[..2.min(organisation.region_code.len())]);
+        Ok(self.store().publicity_rule(&province).await?.unwrap_or(DEFAULT_WORKING_DAYS))
+    }
+
+    /// Sets how many working days publicity lasts (at least 3) for an organisation
+    /// (administrators, civil-affairs officers of its region) or a province
+    /// (administrators, the province's civil-affairs officers).
+    pub async fn set_publicity_days(&self, by: &Principal, rule: PublicityDays) -> Result<PublicityDays, CoreError> {
+        if !(DEFAULT_WORKING_DAYS..=30).contains(&rule.working_days) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "working_days 须为 3 至 30"));
+        }
+        let (staff_id, region) = self.require_calendar_editor(by).await?;
+        let (scope, covered) = match (&rule.organisation_id, &rule.province_code) {
+            (Some(id), None) => {
+                let org = self
+                    .store()
+                    .get_organisation(*id)
+                    .await?
+                    .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个组织"))?;
+                (format!("org:{id}"), org.region_code)
+            }
+            (None, Some(code)) if crate::identity::is_region_code(code) && code.ends_with("0000") => {
+                (code.clone(), code.clone())
+            }
+            _ => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    "须指定 organisation_id 或省级 province_code（XX0000）之一",
+                ));
+            }
+        };
+        if let Some(region) = region
+            && !(crate::identity::region_covers(&region, &covered)
+                && (rule.organisation_id.is_some() || region.ends_with("0000")))
+        {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "只能设置本辖区的公示期"));
+        }
+        self.store().put_publicity_rule(&scope, rule.working_days, staff_id, self.now()).await?;
+        Ok(rule)
+    }
+
     /// The publicity entries for an activity's finalised days published `today`.
     pub(crate) async fn publicity_for(
         &self,
-        organisation_region: &str,
+        organisation: &crate::identity::Organisation,
         sessions: &[crate::review::finalise::FinalisedSession],
         today: NaiveDate,
     ) -> Result<Vec<NewPublicity>, CoreError> {
-        let calendar = self.calendar_for(organisation_region).await?;
-        let working_days = DEFAULT_WORKING_DAYS;
+        let calendar = self.calendar_for(&organisation.region_code).await?;
+        let working_days = self.publicity_days(organisation).await?;
         let ends_on = match calendar.nth_working_day_after(today, working_days) {
             Ok(day) => Some(day),
             Err(CalendarGap { year }) => {

@@ -24,6 +24,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(calendar_years, add_calendar_year))
         .routes(routes!(put_calendar_overlay))
         .routes(routes!(raise_objection))
+        .routes(routes!(set_publicity_days))
         .routes(routes!(activity_objections))
         .routes(routes!(decide_objection))
 }
@@ -227,4 +228,25 @@ async fn decide_objection(
     Json(decision): Json<ObjectionDecision>,
 ) -> Result<axum::Json<Objection>, ApiError> {
     Ok(axum::Json(hourmark.decide_objection(&by, id, decision).await?))
+}
+
+/// Set how many working days publicity lasts (at least 3) for an organisation or a
+/// province: administrators, or civil-affairs officers for their own region.
+#[utoipa::path(
+    put, path = "/api/v1/publicity/working-days", tag = "publicity",
+    request_body = hourmark_core::publicity::PublicityDays, security(("bearer" = [])),
+    responses(
+        (status = 200, body = hourmark_core::publicity::PublicityDays),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn set_publicity_days(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Json(rule): Json<hourmark_core::publicity::PublicityDays>,
+) -> Result<axum::Json<hourmark_core::publicity::PublicityDays>, ApiError> {
+    Ok(axum::Json(hourmark.set_publicity_days(&by, rule).await?))
 }

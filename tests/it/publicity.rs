@@ -294,3 +294,39 @@ on_both_backends! {
         });
     }
 }
+
+on_both_backends! {
+    async fn a_province_or_an_organisation_may_lengthen_publicity(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let wuhua = app.staff(&e.admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let panlong = app.staff(&e.admin, json!({"name": "民政", "role": "officer", "region_code": "530103"})).await;
+        let set = |token: &str, body: serde_json::Value| {
+            let (app, token) = (&app, token.to_owned());
+            async move { app.call(reqwest::Method::PUT, "/api/v1/publicity/working-days", Some(&token), Some(body)).await }
+        };
+        set(&e.admin, json!({"province_code": "530000", "working_days": 2})).await.expect_problem(422, "invalid_body");
+        set(&e.admin, json!({"working_days": 4})).await.expect_problem(422, "invalid_body");
+        set(&wuhua, json!({"province_code": "530000", "working_days": 4})).await.expect_problem(403, "forbidden");
+        set(&panlong, json!({"organisation_id": e.organisation_id, "working_days": 5})).await
+            .expect_problem(403, "forbidden");
+        set(&e.organiser, json!({"organisation_id": e.organisation_id, "working_days": 5})).await
+            .expect_problem(403, "forbidden");
+        set(&e.admin, json!({"province_code": "530000", "working_days": 4})).await.expect_status(200);
+        let org = app.hourmark.store().get_organisation(e.organisation_id).await.expect("read").expect("org");
+        assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 4, "the province's setting");
+        set(&wuhua, json!({"organisation_id": e.organisation_id, "working_days": 5})).await.expect_status(200);
+        assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 5, "the organisation's wins");
+
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(Duration::hours(3));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(Duration::hours(8));
+        finalise(&app, &recorder, e.activity_id).await;
+        // Published Saturday 5 December: Monday 7 to Friday 11 are the five working days.
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body[0]["ends_on"], "2026-12-11");
+    }
+}

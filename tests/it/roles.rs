@@ -53,6 +53,8 @@ fn table() -> Vec<Row> {
         // Reporting: the register is empty here, so there is nothing to send (409).
         row(M::POST, "/api/v1/organisations/{id}/report-batches", [401, 403, 409, 404, 404, 409, 409, 404]),
         row(M::GET, "/api/v1/report-batches", [401, 403, 200, 200, 200, 200, 200, 403]),
+        // The officer (Wuhua) sets their organisation's period; the administrator may too.
+        row(M::PUT, "/api/v1/publicity/working-days", [401, 403, 403, 403, 200, 200, 403, 403]),
         row(M::POST, "/api/v1/report-batches/{id}/confirm", [401, 403, 403, 403, 404, 403, 403, 403]),
         row(M::POST, "/api/v1/report-batches/{id}/return", [401, 403, 403, 403, 404, 403, 403, 403]),
         row(M::GET, "/api/v1/report-batches/{id}/export.csv", [401, 403, 404, 404, 404, 404, 404, 403]),
@@ -297,6 +299,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/public/publicity/{entry_id}/objections") => {
             Some(json!({"contact": "王先生 13912345678", "reason": "时长有误"}))
         }
+        (_, "/api/v1/publicity/working-days") => Some(json!({"organisation_id": org, "working_days": 5})),
         (_, "/api/v1/report-batches/{id}/return") => Some(json!({"reason": "时长有误"})),
         (_, "/api/v1/objections/{id}/decision") => Some(json!({"uphold": false, "reason": "核实无误"})),
         (_, "/mp/v1/me/corrections") => {

@@ -404,7 +404,7 @@ impl Hourmark {
             .await?
             .ok_or_else(|| CoreError::Internal("the activity's organisation is missing".into()))?;
         let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-        let publicity = self.publicity_for(&organisation.region_code, &sessions, today).await?;
+        let publicity = self.publicity_for(&organisation, &sessions, today).await?;
         if !self.store().finalise(activity_id, staff_id, now, &sessions, &publicity, &audit).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }

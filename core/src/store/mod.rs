@@ -385,6 +385,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<ReportBatch>>;
     /// A volunteer's minutes in confirmed batches.
     async fn confirmed_minutes(&self, volunteer_id: i64) -> StoreResult<i64>;
+    /// The publicity period set for a scope (`org:<id>` or a province's region code).
+    async fn publicity_rule(&self, scope: &str) -> StoreResult<Option<u32>>;
+    /// Sets the publicity period for a scope.
+    async fn put_publicity_rule(&self, scope: &str, working_days: u32, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

@@ -2109,6 +2109,29 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn publicity_rule(&self, scope: &str) -> StoreResult<Option<u32>> {
+        let days: Option<i64> = sqlx::query_scalar(r"select working_days from publicity_rule where scope = ?1")
+            .bind(scope)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(days.and_then(|d| u32::try_from(d).ok()))
+    }
+
+    async fn put_publicity_rule(&self, scope: &str, working_days: u32, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into publicity_rule (scope, working_days, set_by, set_at) values (?1, ?2, ?3, ?4)
+              on conflict (scope) do update set working_days = excluded.working_days, set_by = excluded.set_by,
+                  set_at = excluded.set_at",
+        )
+        .bind(scope)
+        .bind(i64::from(working_days))
+        .bind(by)
+        .bind(ms(at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
         let rows = sqlx::query(concat!(
             "select ",
