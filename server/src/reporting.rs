@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(confirm_batch))
         .routes(routes!(return_batch))
         .routes(routes!(export_csv))
+        .routes(routes!(export_xlsx))
 }
 
 /// Send the organisation's register entries not yet sent to the county-level civil-affairs
@@ -126,10 +127,11 @@ fn csv_field(value: &serde_json::Value) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn csv_line(row: &RegisterRow) -> String {
+/// The export's columns for one register entry, in [`CSV_HEADER`]'s order.
+fn export_fields(row: &RegisterRow) -> [serde_json::Value; 14] {
     let content: serde_json::Value = serde_json::from_str(&row.content).unwrap_or_default();
     let entry = if row.kind == hourmark_core::publicity::RegisterKind::Reversal { &content["entry"] } else { &content };
-    let fields = [
+    let fields: [serde_json::Value; 14] = [
         serde_json::json!(row.seq),
         serde_json::json!(match row.kind {
             hourmark_core::publicity::RegisterKind::Original => "登记",
@@ -149,6 +151,11 @@ fn csv_line(row: &RegisterRow) -> String {
         entry["recorder"].clone(),
         entry["organisation_name"].clone(),
     ];
+    fields
+}
+
+fn csv_line(row: &RegisterRow) -> String {
+    let fields = export_fields(row);
     let mut line = fields.iter().map(csv_field).collect::<Vec<_>>().join(",");
     line.push_str("\r\n");
     line
@@ -204,4 +211,107 @@ async fn export_csv(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// Every batch the caller may see as an XLSX workbook, one sheet per batch (Chinese
+/// headers). Sheets are written in constant memory (a row at a time, the rest in temporary
+/// files) and the finished file is streamed, so a province-wide export stays small in
+/// memory.
+#[utoipa::path(
+    get, path = "/api/v1/report-batches/export.xlsx", tag = "reporting", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn export_xlsx(State(hourmark): State<Hourmark>, StaffCaller(by): StaffCaller) -> Result<Response, ApiError> {
+    let batches = hourmark.report_batches(&by).await?;
+    let path = std::env::temp_dir().join(format!("hourmark-export-{}.xlsx", uuid::Uuid::new_v4().simple()));
+    let runtime = tokio::runtime::Handle::current();
+    let written = path.clone();
+    // The workbook is synchronous and writes files: build it on a blocking thread, which
+    // waits for each page from the store in turn.
+    tokio::task::spawn_blocking(move || write_workbook(&runtime, &hourmark, &by, &batches, &written))
+        .await
+        .map_err(|e| hourmark_core::CoreError::Internal(format!("export task failed: {e}")))??;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| hourmark_core::CoreError::Internal(format!("export file: {e}")))?;
+    // The open handle keeps the data readable; the name can go now.
+    let _ = tokio::fs::remove_file(&path).await;
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    );
+    headers
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hourmark-report.xlsx\""));
+    Ok(response)
+}
+
+fn write_workbook(
+    runtime: &tokio::runtime::Handle,
+    hourmark: &Hourmark,
+    by: &Principal,
+    batches: &[ReportBatch],
+    path: &std::path::Path,
+) -> Result<(), hourmark_core::CoreError> {
+    use rust_xlsxwriter::Workbook;
+    const PAGE: i64 = 500;
+    let xlsx = |e: rust_xlsxwriter::XlsxError| hourmark_core::CoreError::Internal(format!("xlsx: {e}"));
+    let headers: Vec<&str> = CSV_HEADER.trim_end().split(',').collect();
+    let mut workbook = Workbook::new();
+    if batches.is_empty() {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("报送").map_err(xlsx)?;
+        for (col, title) in (0u16..).zip(&headers) {
+            sheet.write_string(0, col, *title).map_err(xlsx)?;
+        }
+    }
+    for batch in batches {
+        let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx)?;
+        let status = match batch.status {
+            hourmark_core::reporting::BatchStatus::Submitted => "待确认",
+            hourmark_core::reporting::BatchStatus::Confirmed => "已确认",
+            hourmark_core::reporting::BatchStatus::Returned => "已退回",
+        };
+        sheet.set_name(format!("批次{}（{status}）", batch.id)).map_err(xlsx)?;
+        for (col, title) in (0u16..).zip(&headers) {
+            sheet.write_string(0, col, *title).map_err(xlsx)?;
+        }
+        let mut row_number = 1u32;
+        let mut after = 0;
+        loop {
+            let rows = runtime.block_on(hourmark.batch_entries(by, batch.id, after, PAGE))?;
+            for row in &rows {
+                for (col, value) in (0u16..).zip(export_fields(row).iter()) {
+                    match value {
+                        serde_json::Value::Number(n) => {
+                            sheet.write_number(row_number, col, n.as_f64().unwrap_or_default()).map_err(xlsx)?;
+                        }
+                        serde_json::Value::Null => {}
+                        serde_json::Value::Array(items) => {
+                            let text =
+                                items.iter().filter_map(serde_json::Value::as_str).collect::<Vec<_>>().join("、");
+                            sheet.write_string(row_number, col, text).map_err(xlsx)?;
+                        }
+                        serde_json::Value::String(s) => {
+                            sheet.write_string(row_number, col, s).map_err(xlsx)?;
+                        }
+                        other => {
+                            sheet.write_string(row_number, col, other.to_string()).map_err(xlsx)?;
+                        }
+                    }
+                }
+                row_number += 1;
+            }
+            match rows.last() {
+                Some(last) if rows.len() as i64 == PAGE => after = last.seq,
+                _ => break,
+            }
+        }
+    }
+    workbook.save(path).map_err(xlsx)
 }

@@ -84,5 +84,21 @@ on_both_backends! {
         assert_eq!(lines.next(), None);
         let outside = app.get(&format!("/api/v1/report-batches/{batch}/export.csv"), &panlong).await;
         outside.expect_problem(404, "not_found");
+
+        // The workbook: one sheet per batch the officer may see (a zip, as XLSX files are).
+        let xlsx = app
+            .client
+            .get(app.url("/api/v1/report-batches/export.xlsx"))
+            .bearer_auth(&kunming)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(xlsx.status(), 200);
+        assert_eq!(
+            xlsx.headers()["content-type"],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        let bytes = xlsx.bytes().await.expect("bytes");
+        assert!(bytes.starts_with(b"PK\x03\x04") && bytes.len() > 1000, "{} bytes", bytes.len());
     }
 }

@@ -58,6 +58,7 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/report-batches/{id}/confirm", [401, 403, 403, 403, 404, 403, 403, 403]),
         row(M::POST, "/api/v1/report-batches/{id}/return", [401, 403, 403, 403, 404, 403, 403, 403]),
         row(M::GET, "/api/v1/report-batches/{id}/export.csv", [401, 403, 404, 404, 404, 404, 404, 403]),
+        row(M::GET, "/api/v1/report-batches/export.xlsx", [401, 403, 200, 200, 200, 200, 200, 403]),
         row(M::POST, "/api/v1/objections/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
         // A year already shipped is refused (422) to those who may add years.
