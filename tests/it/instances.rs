@@ -102,3 +102,48 @@ async fn two_instances_close_left_open_sessions_once() {
     assert_eq!(flags.iter().filter(|f| f.rule.as_str() == "left_open").count(), 1);
     assert_eq!(a.get("/mp/v1/me/notifications", &e.volunteer).await.body.as_array().map(Vec::len), Some(1));
 }
+
+/// Two instances moving the same ended publicity periods into the register at once write
+/// each entry once, in one unbroken chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_record_each_entry_once_in_one_chain() {
+    use serde_json::json;
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let recorder = crate::review::recorder(&a, &e.admin, e.organisation_id).await;
+    let mut volunteers = vec![e.volunteer.clone()];
+    for n in 0..4 {
+        volunteers.push(a.volunteer(&format!("志愿者{n}"), &format!("1390000000{n}")).await.1);
+    }
+    for _ in 0..2 {
+        for volunteer in &volunteers {
+            let url = a.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            a.scan(volunteer, &url).await.expect_status(200);
+        }
+        a.advance(Duration::hours(3));
+    }
+    a.advance(Duration::hours(5));
+    let review = a.get(&format!("/api/v1/activities/{}/review", e.activity_id), &recorder).await;
+    for day in review.body["days"].as_array().expect("days") {
+        for flag in day["flags"].as_array().expect("flags") {
+            a.post(
+                &format!("/api/v1/activities/{}/flags/{}/resolution", e.activity_id, flag["id"]),
+                Some(&recorder),
+                json!({"decision": "accept", "reason": "核实"}),
+            )
+            .await
+            .expect_status(200);
+        }
+    }
+    a.post(&format!("/api/v1/activities/{}/finalise", e.activity_id), Some(&recorder), json!({}))
+        .await
+        .expect_status(201);
+    a.advance(Duration::days(5));
+    b.advance(Duration::hours(11) + Duration::days(5));
+    let (x, y) = tokio::join!(a.hourmark.advance_publicity(), b.hourmark.advance_publicity());
+    assert_eq!(x.expect("a") + y.expect("b"), 5, "five entries, each recorded by one instance");
+    let check = a.hourmark.verify_register().await.expect("verify");
+    assert_eq!((check.entries, check.first_broken), (5, None));
+}

@@ -224,6 +224,7 @@ on_both_backends! {
         let raised = app.post(&object(&zhang), None, body.clone()).await;
         raised.expect_status(201);
         assert!(!String::from_utf8_lossy(&raised.raw).contains("13912345678"), "the objector's contact stays private");
+        app.post(&object(&zhang), None, json!({"contact": "匿名", "reason": "我觉得时长太长"})).await.expect_status(201);
 
         // The period ends on Wednesday; the objected entry waits, the other is recorded.
         app.advance(Duration::days(4) + Duration::hours(4)); // Thursday 10 December, 00:00
@@ -240,9 +241,17 @@ on_both_backends! {
         let organiser = app.organiser(&admin, org).await;
         let deciding = crate::review::recorder(&app, &admin, org).await;
         let listed = app.get(&format!("/api/v1/activities/{activity}/objections"), &deciding).await;
-        assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+        assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
         assert!(!String::from_utf8_lossy(&listed.raw).contains("13912345678"));
         let decide = format!("/api/v1/objections/{}/decision", listed.body[0]["id"]);
+        // The second is dismissed with a reason; the first still holds the entry.
+        let dismiss = format!("/api/v1/objections/{}/decision", listed.body[1]["id"]);
+        let dismissed = app.post(&dismiss, Some(&deciding), json!({"uphold": false, "reason": "签到记录与现场照片一致"})).await;
+        dismissed.expect_status(200);
+        assert_eq!(dismissed.body["status"], "dismissed");
+        app.post(&dismiss, Some(&deciding), json!({"uphold": false, "reason": "x"})).await
+            .expect_problem(409, "objection_decided");
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0, "still held by the open objection");
         app.post(&decide, Some(&organiser), json!({"uphold": true, "minutes": 150, "reason": "核实"})).await
             .expect_problem(403, "forbidden");
         app.post(&decide, Some(&deciding), json!({"uphold": true, "minutes": 541, "reason": "核实"})).await
@@ -324,9 +333,20 @@ on_both_backends! {
         let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
         app.scan(&e.volunteer, &url).await.expect_status(200);
         app.advance(Duration::hours(8));
+        // The district declares Monday 7 December a local holiday; the next district does not
+        // get to, and another district's holiday does not count here.
+        let overlay = |region: &str| json!({"region_code": region, "day": "2026-12-07", "kind": "off", "name": "民族节日"});
+        let put = |token: &str, body: serde_json::Value| {
+            let (app, token) = (&app, token.to_owned());
+            async move { app.call(reqwest::Method::PUT, "/api/v1/calendar/overlays", Some(&token), Some(body)).await }
+        };
+        put(&wuhua, overlay("530103")).await.expect_problem(403, "forbidden");
+        put(&panlong, overlay("530103")).await.expect_status(200);
+        put(&wuhua, overlay("530102")).await.expect_status(200);
         finalise(&app, &recorder, e.activity_id).await;
-        // Published Saturday 5 December: Monday 7 to Friday 11 are the five working days.
+        // Published Saturday 5 December: Tuesday 8 to Monday 14 are the five working days
+        // (Monday 7 is the district's holiday).
         let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
-        assert_eq!(board.body[0]["ends_on"], "2026-12-11");
+        assert_eq!(board.body[0]["ends_on"], "2026-12-14");
     }
 }
