@@ -496,6 +496,72 @@ fn batch_from_row(row: &SqliteRow) -> StoreResult<ReportBatch> {
     })
 }
 
+/// Sets a finalised session's minutes and records the correction (old and new minutes,
+/// who, when, why) on a transaction; `None` if there is no such finalised session.
+async fn correct_finalised(
+    conn: &mut sqlx::SqliteConnection,
+    (activity_id, volunteer_id, day): (i64, i64, chrono::NaiveDate),
+    minutes: u32,
+    reason: &str,
+    by: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<Option<FinalisedSession>> {
+    let day = day.format("%Y-%m-%d").to_string();
+    let old: Option<i64> = sqlx::query_scalar(
+        r"select final_minutes from finalised_session where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
+    )
+    .bind(activity_id)
+    .bind(volunteer_id)
+    .bind(&day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(old) = old else { return Ok(None) };
+    sqlx::query(
+        r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
+                                          corrected_by, corrected_at)
+          values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(activity_id)
+    .bind(volunteer_id)
+    .bind(&day)
+    .bind(old)
+    .bind(i64::from(minutes))
+    .bind(reason)
+    .bind(by)
+    .bind(ms(at))
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(
+        r"update finalised_session set final_minutes = ?4
+          where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3
+          returning volunteer_id, local_day, scan_minutes, final_minutes, source",
+    )
+    .bind(activity_id)
+    .bind(volunteer_id)
+    .bind(&day)
+    .bind(i64::from(minutes))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Some(finalised_from_row(&row)?))
+}
+
+/// Starts a publicity entry's period again with corrected minutes, on a connection (not
+/// once it is recorded).
+async fn restart_entry(conn: &mut sqlx::SqliteConnection, id: i64, restart: &Restart) -> StoreResult<()> {
+    sqlx::query(
+        r"update publicity_entry set minutes = ?2, published_on = ?3, ends_on = ?4, status = ?5
+          where id = ?1 and status <> 'recorded'",
+    )
+    .bind(id)
+    .bind(i64::from(restart.minutes))
+    .bind(restart.published_on.format("%Y-%m-%d").to_string())
+    .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
+    .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 fn organisation_from_row(row: &SqliteRow) -> StoreResult<Organisation> {
     Ok(Organisation {
         id: row.try_get("id")?,
@@ -1347,44 +1413,11 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> StoreResult<Option<FinalisedSession>> {
-        let day = correction.day.format("%Y-%m-%d").to_string();
         let mut tx = self.write.begin().await?;
-        let old: Option<i64> = sqlx::query_scalar(
-            r"select final_minutes from finalised_session where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
-        )
-        .bind(activity_id)
-        .bind(correction.volunteer_id)
-        .bind(&day)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(old) = old else { return Ok(None) };
-        sqlx::query(
-            r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
-                                              corrected_by, corrected_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(activity_id)
-        .bind(correction.volunteer_id)
-        .bind(&day)
-        .bind(old)
-        .bind(i64::from(correction.minutes))
-        .bind(reason)
-        .bind(by)
-        .bind(ms(at))
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(
-            r"update finalised_session set final_minutes = ?4
-              where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3
-              returning volunteer_id, local_day, scan_minutes, final_minutes, source",
-        )
-        .bind(activity_id)
-        .bind(correction.volunteer_id)
-        .bind(&day)
-        .bind(i64::from(correction.minutes))
-        .fetch_one(&mut *tx)
-        .await?;
-        let corrected = finalised_from_row(&row)?;
+        let session = (activity_id, correction.volunteer_id, correction.day);
+        let Some(corrected) = correct_finalised(&mut tx, session, correction.minutes, reason, by, at).await? else {
+            return Ok(None);
+        };
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(corrected))
@@ -1870,18 +1903,8 @@ impl Store for SqliteStore {
     }
 
     async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<()> {
-        sqlx::query(
-            r"update publicity_entry set minutes = ?2, published_on = ?3, ends_on = ?4, status = ?5
-              where id = ?1 and status <> 'recorded'",
-        )
-        .bind(id)
-        .bind(i64::from(restart.minutes))
-        .bind(restart.published_on.format("%Y-%m-%d").to_string())
-        .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
-        .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let mut conn = self.write.acquire().await?;
+        restart_entry(&mut conn, id, restart).await
     }
 
     async fn add_objection(
@@ -1955,43 +1978,9 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let objection = objection_from_row(&row)?;
         if let Some(restart) = restart {
-            let day = entry.day.format("%Y-%m-%d").to_string();
-            sqlx::query(
-                r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
-                                                  corrected_by, corrected_at)
-                  select activity_id, volunteer_id, local_day, final_minutes, ?4, ?5, ?6, ?7
-                  from finalised_session where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
-            )
-            .bind(entry.activity_id)
-            .bind(entry.volunteer_id)
-            .bind(&day)
-            .bind(i64::from(restart.minutes))
-            .bind(reason)
-            .bind(by)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                r"update finalised_session set final_minutes = ?4
-                  where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
-            )
-            .bind(entry.activity_id)
-            .bind(entry.volunteer_id)
-            .bind(&day)
-            .bind(i64::from(restart.minutes))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                r"update publicity_entry set minutes = ?2, published_on = ?3, ends_on = ?4, status = ?5
-                  where id = ?1",
-            )
-            .bind(entry.id)
-            .bind(i64::from(restart.minutes))
-            .bind(restart.published_on.format("%Y-%m-%d").to_string())
-            .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
-            .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
-            .execute(&mut *tx)
-            .await?;
+            let session = (entry.activity_id, entry.volunteer_id, entry.day);
+            correct_finalised(&mut tx, session, restart.minutes, reason, by, at).await?;
+            restart_entry(&mut tx, entry.id, restart).await?;
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
