@@ -576,6 +576,26 @@ impl Hourmark {
         Ok(overlay)
     }
 
+    /// Removes a regional day off or working day set by mistake (civil-affairs officers,
+    /// for their region or one below it). `not_found` if there was none.
+    pub async fn remove_calendar_overlay(
+        &self,
+        by: &crate::identity::Principal,
+        region_code: &str,
+        day: NaiveDate,
+    ) -> Result<(), CoreError> {
+        let (_, region) = self.require_calendar_editor(by).await?;
+        match region {
+            Some(region) if crate::identity::region_covers(&region, region_code) => {}
+            _ => return Err(CoreError::refused(ErrorCode::Forbidden, "只能设置本辖区的节假日")),
+        }
+        if self.store().remove_calendar_overlay(region_code, day).await? {
+            Ok(())
+        } else {
+            Err(CoreError::refused(ErrorCode::NotFound, "没有这条地方节假日设置"))
+        }
+    }
+
     /// The years the calendar knows, with their notices.
     pub async fn calendar_years(&self) -> Result<Vec<(i32, crate::calendar::Notice)>, CoreError> {
         let added = self.store().calendar_years().await?;

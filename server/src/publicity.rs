@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(board_page))
         .routes(routes!(calendar_years, add_calendar_year))
         .routes(routes!(put_calendar_overlay))
+        .routes(routes!(remove_calendar_overlay))
         .routes(routes!(raise_objection))
         .routes(routes!(set_publicity_days))
         .routes(routes!(activity_objections))
@@ -249,4 +250,29 @@ async fn set_publicity_days(
     Json(rule): Json<hourmark_core::publicity::PublicityDays>,
 ) -> Result<axum::Json<hourmark_core::publicity::PublicityDays>, ApiError> {
     Ok(axum::Json(hourmark.set_publicity_days(&by, rule).await?))
+}
+
+/// Remove a regional day off or working day set by mistake (a civil-affairs officer, for
+/// their region or a region below it). Periods already computed keep their end.
+#[utoipa::path(
+    delete, path = "/api/v1/calendar/overlays/{region_code}/{day}", tag = "publicity", security(("bearer" = [])),
+    params(
+        ("region_code" = String, Path, description = "GB/T 2260 region code"),
+        ("day" = String, Path, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn remove_calendar_overlay(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((region_code, day)): Path<(String, chrono::NaiveDate)>,
+) -> Result<StatusCode, ApiError> {
+    hourmark.remove_calendar_overlay(&by, &region_code, day).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

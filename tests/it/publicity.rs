@@ -343,6 +343,15 @@ on_both_backends! {
         put(&wuhua, overlay("530103")).await.expect_problem(403, "forbidden");
         put(&panlong, overlay("530103")).await.expect_status(200);
         put(&wuhua, overlay("530102")).await.expect_status(200);
+        // One set by mistake is removed; removing it twice is not found.
+        put(&wuhua, json!({"region_code": "530102", "day": "2026-12-08", "kind": "off", "name": "误设"})).await
+            .expect_status(200);
+        let remove = "/api/v1/calendar/overlays/530102/2026-12-08";
+        app.call(reqwest::Method::DELETE, remove, Some(&panlong), None).await.expect_problem(403, "forbidden");
+        app.call(reqwest::Method::DELETE, remove, Some(&wuhua), None).await.expect_status(204);
+        app.call(reqwest::Method::DELETE, remove, Some(&wuhua), None).await.expect_problem(404, "not_found");
+        app.call(reqwest::Method::DELETE, "/api/v1/calendar/overlays/530102/not-a-day", Some(&wuhua), None).await
+            .expect_problem(400, "invalid_parameter");
         finalise(&app, &recorder, e.activity_id).await;
         // Published Saturday 5 December: Tuesday 8 to Monday 14 are the five working days
         // (Monday 7 is the district's holiday).

@@ -66,6 +66,7 @@ fn table() -> Vec<Row> {
         // The officer (Wuhua, 530102) sets their own district's day; the administrator has
         // no region to set one for.
         row(M::PUT, "/api/v1/calendar/overlays", [401, 403, 403, 403, 200, 403, 403, 403]),
+        row(M::DELETE, "/api/v1/calendar/overlays/{region_code}/{day}", [401, 403, 403, 403, 204, 403, 403, 403]),
         row(M::POST, "/api/v1/bootstrap", [401; 8]),
         row(M::POST, "/mp/v1/login/wechat", [503; 8]),
         row(M::POST, "/mp/v1/login/dev", [404; 8]),
@@ -241,6 +242,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{staff_id}", "1")
         .replace("{field}", "employer")
         .replace("{flag_id}", "1")
+        .replace("{region_code}", "530102")
+        .replace("{day}", "2026-07-23")
         .replace("{entry_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");

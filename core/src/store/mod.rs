@@ -297,6 +297,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn add_calendar_year(&self, year: &YearArrangement, by: i64, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Every regional overlay.
     async fn calendar_overlays(&self) -> StoreResult<Vec<Overlay>>;
+    /// Removes a region's overlay for a day; `false` if there was none.
+    async fn remove_calendar_overlay(&self, region_code: &str, day: chrono::NaiveDate) -> StoreResult<bool>;
     /// Sets (or replaces) a region's overlay for a day.
     async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Entries in publicity or held, oldest first.

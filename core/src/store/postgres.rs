@@ -1733,6 +1733,15 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn remove_calendar_overlay(&self, region_code: &str, day: chrono::NaiveDate) -> StoreResult<bool> {
+        let removed = sqlx::query(r"delete from calendar_overlay where region_code = $1 and day = $2")
+            .bind(region_code)
+            .bind(day.format("%Y-%m-%d").to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(removed.rows_affected() == 1)
+    }
+
     async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             r"insert into calendar_overlay (region_code, day, kind, name, created_by, created_at)
