@@ -99,6 +99,17 @@ on_both_backends! {
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         );
         let bytes = xlsx.bytes().await.expect("bytes");
-        assert!(bytes.starts_with(b"PK\x03\x04") && bytes.len() > 1000, "{} bytes", bytes.len());
+        let mut workbook = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX is a zip");
+        let mut read = |name: &str| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut workbook.by_name(name).expect(name), &mut text).expect("utf-8");
+            text
+        };
+        let sheets = read("xl/workbook.xml");
+        assert!(sheets.contains("批次1（已退回）") && sheets.contains("批次2（已确认）"), "{sheets}");
+        let confirmed = read("xl/worksheets/sheet2.xml");
+        for cell in ["登记序号", "时长（分钟）", "张三", "翠湖公园清洁", "2026-12-05", "<v>180</v>"] {
+            assert!(confirmed.contains(cell), "{cell} in {confirmed}");
+        }
     }
 }
