@@ -324,14 +324,14 @@ impl Hourmark {
         Ok(Calendar::national(&added).with_overlays(&overlays))
     }
 
-    /// How many working days an organisation's publicity lasts: its own setting, else its
-    /// province's, else [`DEFAULT_WORKING_DAYS`].
+    /// How many working days an organisation's publicity lasts: the longest of its own
+    /// setting, its province's and [`DEFAULT_WORKING_DAYS`] (an organisation may lengthen
+    /// its province's period, never shorten it).
     pub async fn publicity_days(&self, organisation: &crate::identity::Organisation) -> Result<u32, CoreError> {
-        if let Some(days) = self.store().publicity_rule(&format!("org:{}", organisation.id)).await? {
-            return Ok(days);
-        }
+        let own = self.store().publicity_rule(&format!("org:{}", organisation.id)).await?;
         let province = format!("{}0000", &organisation.region_code[..2.min(organisation.region_code.len())]);
-        Ok(self.store().publicity_rule(&province).await?.unwrap_or(DEFAULT_WORKING_DAYS))
+        let provincial = self.store().publicity_rule(&province).await?;
+        Ok(own.unwrap_or(0).max(provincial.unwrap_or(0)).max(DEFAULT_WORKING_DAYS))
     }
 
     /// Sets how many working days publicity lasts (at least 3) for an organisation
@@ -533,15 +533,15 @@ impl Hourmark {
 }
 
 impl Hourmark {
-    /// Adds a newly published national year (administrators and civil-affairs officers):
-    /// no release needed. A year already known is refused.
+    /// Adds a newly published national year (administrators: it changes every period in
+    /// the country): no release needed. A year already known is refused.
     pub async fn add_calendar_year(
         &self,
         by: &crate::identity::Principal,
         year: crate::calendar::YearArrangement,
     ) -> Result<crate::calendar::YearArrangement, CoreError> {
         use crate::error::ErrorCode;
-        let staff_id = self.require_calendar_editor(by).await?.0;
+        let staff_id = crate::hourmark::require_administrator(by)?;
         year.validate().map_err(|why| CoreError::refused(ErrorCode::InvalidBody, why))?;
         if Calendar::national(&[]).years().contains_key(&year.year) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{} 年的安排已随系统提供", year.year)));
@@ -889,6 +889,7 @@ impl Hourmark {
                         format!("更正后的时长超过当日计划时长 {cap} 分钟"),
                     ));
                 }
+                self.require_within_organisation_limit(entry.activity_id, minutes).await?;
                 let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
                 let ends_on =
                     self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();

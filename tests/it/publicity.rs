@@ -178,12 +178,14 @@ on_both_backends! {
             "holidays": [{"name": "元旦", "days": ["2027-01-01"]}],
             "workdays": []
         });
+        // A national year changes every period in the country: administrators only.
         app.post("/api/v1/calendar/years", Some(&organiser), year.clone()).await.expect_problem(403, "forbidden");
+        app.post("/api/v1/calendar/years", Some(&officer), year.clone()).await.expect_problem(403, "forbidden");
         let mut unsound = year.clone();
         unsound["workdays"] = json!([{"name": "x", "days": ["2027-01-06"]}]);
-        app.post("/api/v1/calendar/years", Some(&officer), unsound).await.expect_problem(422, "invalid_body");
-        app.post("/api/v1/calendar/years", Some(&officer), year.clone()).await.expect_status(200);
-        app.post("/api/v1/calendar/years", Some(&officer), year).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/calendar/years", Some(&admin), unsound).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/calendar/years", Some(&admin), year.clone()).await.expect_status(200);
+        app.post("/api/v1/calendar/years", Some(&admin), year).await.expect_problem(422, "invalid_body");
         // Published Monday 28 December: 29, 30, 31 December are the three working days.
         assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
         let years = app.get("/api/v1/calendar/years", &officer).await;
@@ -324,8 +326,10 @@ on_both_backends! {
         set(&e.admin, json!({"province_code": "530000", "working_days": 4})).await.expect_status(200);
         let org = app.hourmark.store().get_organisation(e.organisation_id).await.expect("read").expect("org");
         assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 4, "the province's setting");
+        set(&wuhua, json!({"organisation_id": e.organisation_id, "working_days": 3})).await.expect_status(200);
+        assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 4, "an organisation cannot shorten it");
         set(&wuhua, json!({"organisation_id": e.organisation_id, "working_days": 5})).await.expect_status(200);
-        assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 5, "the organisation's wins");
+        assert_eq!(app.hourmark.publicity_days(&org).await.expect("days"), 5, "but may lengthen it");
 
         let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
         app.scan(&e.volunteer, &url).await.expect_status(200);

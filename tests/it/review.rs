@@ -174,6 +174,17 @@ on_both_backends! {
         let accepted = app.post(&resolve, Some(&wuhua), json!({"decision": "accept", "reason": "赛事保障，已核实"})).await;
         accepted.expect_status(200);
         assert_eq!(accepted.body["status"], "accepted");
+
+        // Nor may a recorder set more than 12 hours by hand: a late entry of 13 hours is
+        // civil affairs' to decide, 12 hours is the recorder's.
+        let (other_id, _) = app.volunteer("李四", "13800005678").await;
+        let entry = |minutes: u32| json!({
+            "volunteer_id": other_id, "day": "2026-12-05", "minutes": minutes,
+            "evidence": "签到表", "reason": "手机没电"
+        });
+        let entries = format!("/api/v1/activities/{long}/late-entries");
+        app.post(&entries, Some(&recorder), entry(780)).await.expect_problem(403, "forbidden");
+        app.post(&entries, Some(&recorder), entry(720)).await.expect_status(201);
     }
 }
 
@@ -197,6 +208,9 @@ on_both_backends! {
         app.advance(Duration::minutes(2));
         assert_eq!(app.hourmark.close_left_open_sessions().await.expect("job"), 2);
         assert_eq!(app.hourmark.close_left_open_sessions().await.expect("job"), 0, "each activity once");
+        // The policy that decided the closing can no longer change.
+        app.call(reqwest::Method::PUT, &format!("/api/v1/activities/{strict}/review/settings"), Some(&e.organiser),
+            Some(json!({"left_open_policy": "credit_to_end"}))).await.expect_problem(409, "activity_ended");
 
         // Credited up to the scheduled end (08:00 check-in opened; scanned in at 09:00).
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;

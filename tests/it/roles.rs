@@ -61,8 +61,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/report-batches/export.xlsx", [401, 403, 200, 200, 200, 200, 200, 403]),
         row(M::POST, "/api/v1/objections/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
-        // A year already shipped is refused (422) to those who may add years.
-        row(M::POST, "/api/v1/calendar/years", [401, 403, 403, 403, 422, 422, 403, 403]),
+        // Only administrators add national years; one already shipped is refused (422).
+        row(M::POST, "/api/v1/calendar/years", [401, 403, 403, 403, 403, 422, 403, 403]),
         // The officer (Wuhua, 530102) sets their own district's day; the administrator has
         // no region to set one for.
         row(M::PUT, "/api/v1/calendar/overlays", [401, 403, 403, 403, 200, 403, 403, 403]),
@@ -120,13 +120,13 @@ fn table() -> Vec<Row> {
         row(M::PUT, "/api/v1/activities/{id}/evaluations/{volunteer_id}", [401, 403, 403, 404, 403, 403, 422, 403]),
         row(M::GET, "/api/v1/activities/{id}/evaluations", [401, 403, 200, 404, 200, 200, 200, 403]),
         row(M::PUT, "/api/v1/activities/{id}/satisfaction", [401, 403, 403, 404, 403, 403, 200, 403]),
-        // Complaint 1 is the organiser's: they open the investigation; only a decider may
-        // decide (the officer of the region dismisses it); others no longer can.
-        row(M::POST, "/api/v1/complaints", [401, 403, 201, 403, 201, 201, 201, 403]),
-        row(M::POST, "/api/v1/complaints/{id}/investigation", [401, 403, 200, 404, 409, 409, 409, 404]),
-        row(M::POST, "/api/v1/complaints/{id}/decision", [401, 403, 403, 404, 200, 409, 409, 404]),
-        row(M::POST, "/api/v1/volunteers/{id}/trainings", [401, 403, 201, 201, 403, 403, 201, 403]),
-        row(M::POST, "/api/v1/volunteers/{id}/awards", [401, 403, 201, 201, 403, 403, 201, 403]),
+        // The volunteer never served with either organisation: nobody may write a complaint,
+        // training or award into their record (422), and so there is no complaint 1.
+        row(M::POST, "/api/v1/complaints", [401, 403, 422, 403, 422, 422, 422, 403]),
+        row(M::POST, "/api/v1/complaints/{id}/investigation", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::POST, "/api/v1/complaints/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::POST, "/api/v1/volunteers/{id}/trainings", [401, 403, 422, 422, 403, 403, 422, 403]),
+        row(M::POST, "/api/v1/volunteers/{id}/awards", [401, 403, 422, 422, 403, 403, 422, 403]),
         row(M::GET, "/api/v1/volunteers/{id}/record", [401, 403, 403, 403, 404, 200, 403, 403]),
         // The officer is of the organisation's own region: checking is theirs (409: it is
         // already approved), approving is the level above's.

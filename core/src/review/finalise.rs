@@ -223,6 +223,7 @@ impl Hourmark {
                 format!("补录时长须为 1 至 {cap} 分钟（当日计划时长）"),
             ));
         }
+        self.require_within_organisation_limit(activity_id, new.minutes).await?;
         let scans = self.store().accepted_scans(activity_id, Some(new.volunteer_id)).await?;
         let facts: Vec<ScanFact> = scans.iter().map(|s| ScanFact { at: s.at, direction: s.direction }).collect();
         let report = derive_minutes(&facts, &schedule, &self.settings().checkin.minutes, None);
@@ -439,6 +440,7 @@ impl Hourmark {
                 format!("更正后的时长超过当日计划时长 {cap} 分钟"),
             ));
         }
+        self.require_within_organisation_limit(activity_id, correction.minutes).await?;
         let audit = AuditEvent {
             at: self.now(),
             actor_kind: "staff".into(),

@@ -323,9 +323,32 @@ impl Hourmark {
         let activity = self.managed_activity(by, activity_id).await?;
         let staff_id = crate::hourmark::require_manager_of(by, activity.organisation_id)?;
         settings.params.validate().map_err(|why| CoreError::refused(ErrorCode::InvalidBody, why))?;
+        // Once its left-open sessions are closed, changing the policy would change what was
+        // already decided.
+        if self.store().is_closed(activity_id).await? || self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::refused(ErrorCode::ActivityEnded, "活动已结束，不能再更改审核设置"));
+        }
         self.store().put_review_settings(activity_id, &settings, staff_id, self.now()).await?;
         self.inner().review_settings.invalidate(&activity_id).await;
         Ok(settings)
+    }
+
+    /// Hand-set minutes above the activity's civil-affairs review limit (12 h by default)
+    /// are for a civil-affairs officer alone: a recorder may not adjust, correct, uphold or
+    /// enter a day past what the 12-hour rule would send to civil affairs.
+    pub(crate) async fn require_within_organisation_limit(
+        &self,
+        activity_id: i64,
+        minutes: u32,
+    ) -> Result<(), CoreError> {
+        let limit = self.review_settings(activity_id).await?.params.officer_review_minutes;
+        if minutes > limit {
+            return Err(CoreError::refused(
+                ErrorCode::Forbidden,
+                format!("单日超过 {} 小时的时长须由民政部门审核", limit / 60),
+            ));
+        }
+        Ok(())
     }
 
     /// The activity as the rules see it.
@@ -525,7 +548,12 @@ impl Hourmark {
         let (status, minutes) = match (resolution.decision, resolution.minutes) {
             (Decision::Accept, None) => (FlagStatus::Accepted, None),
             (Decision::Reject, None) => (FlagStatus::Rejected, None),
-            (Decision::Adjust, Some(m)) if m <= cap => (FlagStatus::Adjusted, Some(m)),
+            (Decision::Adjust, Some(m)) if m <= cap => {
+                if flag.reviewer == Reviewer::Organisation {
+                    self.require_within_organisation_limit(activity_id, m).await?;
+                }
+                (FlagStatus::Adjusted, Some(m))
+            }
             (Decision::Adjust, Some(m)) => {
                 return Err(CoreError::refused(
                     ErrorCode::MinutesOverCap,

@@ -426,6 +426,14 @@ impl Hourmark {
         if self.store().get_volunteer(new.volunteer_id).await?.is_none() {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
         }
+        // A complaint enters a record only through an organisation the volunteer served.
+        let served = match new.activity_id {
+            Some(activity_id) => self.served_at(activity_id, new.volunteer_id).await?,
+            None => self.store().served_with_organisation(new.volunteer_id, organisation_id).await?,
+        };
+        if !served {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "该志愿者未在所涉活动或本组织服务"));
+        }
         let sealed =
             self.vault().seal(PiiField::Extra, &complainant).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store()
@@ -534,7 +542,7 @@ impl Hourmark {
         if !(1..=200).contains(&new.hours) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "hours 须为 1 至 200"));
         }
-        self.require_volunteer(volunteer_id).await?;
+        self.require_own_volunteer(volunteer_id, organisation_id).await?;
         self.store()
             .add_training(volunteer_id, organisation_id, &title, new.held_on, new.hours, staff_id, self.now())
             .await
@@ -546,7 +554,7 @@ impl Hourmark {
         let staff_id = self.record_keeper(by, organisation_id).await?;
         let title = bounded(&new.title, 100, "title")?;
         let awarded_by = bounded(&new.awarded_by, 100, "awarded_by")?;
-        self.require_volunteer(volunteer_id).await?;
+        self.require_own_volunteer(volunteer_id, organisation_id).await?;
         self.store()
             .add_award(volunteer_id, organisation_id, &title, &awarded_by, new.awarded_on, staff_id, self.now())
             .await
@@ -561,11 +569,16 @@ impl Hourmark {
         }
     }
 
-    async fn require_volunteer(&self, volunteer_id: i64) -> Result<(), CoreError> {
-        match self.store().get_volunteer(volunteer_id).await? {
-            Some(_) => Ok(()),
-            None => Err(CoreError::refused(ErrorCode::NotFound, "志愿者不存在")),
+    /// The volunteer exists and has served with the organisation: an organisation writes
+    /// only into the records of its own volunteers.
+    async fn require_own_volunteer(&self, volunteer_id: i64, organisation_id: i64) -> Result<(), CoreError> {
+        if self.store().get_volunteer(volunteer_id).await?.is_none() {
+            return Err(CoreError::refused(ErrorCode::NotFound, "志愿者不存在"));
         }
+        if !self.store().served_with_organisation(volunteer_id, organisation_id).await? {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "该志愿者未在本组织服务"));
+        }
+        Ok(())
     }
 
     /// A volunteer's record, as staff see it (administrators and officers of a region

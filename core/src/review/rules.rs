@@ -583,7 +583,7 @@ fn session_findings(
                 RuleCode::DailyOverOfficerLimit,
                 volunteer_id,
                 day.day,
-                "day".to_owned(),
+                format!("day:{}", day.day),
                 json!({ "minutes": minutes, "limit": params.officer_review_minutes }),
                 format!(
                     "当日服务 {:.1} 小时，超过 {} 小时，须民政部门审核",
@@ -596,7 +596,7 @@ fn session_findings(
                 RuleCode::DailyOverOrganisationLimit,
                 volunteer_id,
                 day.day,
-                "day".to_owned(),
+                format!("day:{}", day.day),
                 json!({ "minutes": minutes, "limit": params.organisation_review_minutes }),
                 format!(
                     "当日服务 {:.1} 小时，超过 {} 小时，须组织审核",
@@ -632,7 +632,7 @@ fn session_findings(
             RuleCode::TooManyPairs,
             volunteer_id,
             day,
-            "pairs".to_owned(),
+            format!("pairs:{day}"),
             json!({ "excess_pairs": excess, "max_pairs_per_day": policy.max_pairs_per_day }),
             format!("当日签到签退超过 {} 次，多出的 {} 次未计时长", policy.max_pairs_per_day, excess),
         ));

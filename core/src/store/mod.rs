@@ -247,6 +247,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Accepted scans at other activities by the volunteers who scanned at this one, within
     /// a day of it.
     async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>>;
+    /// Whether a volunteer has served with an organisation: an accepted scan at one of its
+    /// activities, or an approved late entry there.
+    async fn served_with_organisation(&self, volunteer_id: i64, organisation_id: i64) -> StoreResult<bool>;
+    /// Whether an activity's left-open sessions have been closed.
+    async fn is_closed(&self, activity_id: i64) -> StoreResult<bool>;
     /// Whether an activity has been finalised.
     async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool>;
     /// Activities that ended before `cutoff` and have not been closed, oldest first.

@@ -1191,6 +1191,30 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn served_with_organisation(&self, volunteer_id: i64, organisation_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            r"select 1 as one where exists (
+                  select 1 from scan s join activity a on a.id = s.activity_id
+                  where s.volunteer_id = ?1 and a.organisation_id = ?2 and s.direction is not null)
+              or exists (
+                  select 1 from late_entry l join activity a on a.id = l.activity_id
+                  where l.volunteer_id = ?1 and a.organisation_id = ?2 and l.status = 'approved')",
+        )
+        .bind(volunteer_id)
+        .bind(organisation_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn is_closed(&self, activity_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(r"select 1 as one from activity_closure where activity_id = ?1")
+            .bind(activity_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool> {
         let row = sqlx::query(r"select 1 as one from activity_finalisation where activity_id = ?1")
             .bind(activity_id)
@@ -1541,21 +1565,22 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         let current: Option<String> =
             sqlx::query_scalar(r"select status from complaint where id = ?1").bind(id).fetch_optional(&mut *tx).await?;
-        if !current.as_deref().and_then(ComplaintStatus::parse).is_some_and(|s| from.contains(&s)) {
+        let Some(current) = current.as_deref().and_then(ComplaintStatus::parse).filter(|s| from.contains(s)) else {
             return Ok(None);
-        }
+        };
         let query = if to == ComplaintStatus::Investigating {
             sqlx::query(concat!(
-                r"update complaint set status = ?2, investigation = ?3 where id = ?1 returning ",
+                r"update complaint set status = ?2, investigation = ?3 where id = ?1 and status = ?4 returning ",
                 complaint_columns!()
             ))
             .bind(id)
             .bind(to.as_str())
             .bind(text)
+            .bind(current.as_str())
         } else {
             sqlx::query(concat!(
                 r"update complaint set status = ?2, decision_reason = ?3, decided_by = ?4, decided_at = ?5
-                  where id = ?1 returning ",
+                  where id = ?1 and status = ?6 returning ",
                 complaint_columns!()
             ))
             .bind(id)
@@ -1563,8 +1588,9 @@ impl Store for SqliteStore {
             .bind(text)
             .bind(by)
             .bind(ms(at))
+            .bind(current.as_str())
         };
-        let row = query.fetch_one(&mut *tx).await?;
+        let Some(row) = query.fetch_optional(&mut *tx).await? else { return Ok(None) };
         let complaint = complaint_from_row(&row)?;
         if let Some(audit) = audit {
             insert_audit(&mut tx, audit).await?;

@@ -247,3 +247,20 @@ fn parameters_are_checked() {
     }
     assert!(RuleCode::ALL.iter().all(|r| RuleCode::parse(r.as_str()) == Some(*r)));
 }
+
+#[test]
+fn each_long_day_of_a_multi_day_activity_is_flagged_on_its_own() {
+    // A three-day camp: 14 hours credited on each of two days.
+    let camp = ActivityFacts { schedule: Schedule { starts_at: at(-120), ends_at: at(3 * 24 * 60) }, ..activity() };
+    let day_two = 24 * 60 - 120;
+    let scans = vec![
+        scan(1, -120, Direction::In),
+        scan(1, -120 + 14 * 60, Direction::Out),
+        scan(1, day_two, Direction::In),
+        scan(1, day_two + 14 * 60, Direction::Out),
+    ];
+    let found = activity_findings(&camp, &RuleParams::default(), &MinutesPolicy::default(), &scans, &[]);
+    let long: Vec<_> = found.iter().filter(|f| f.rule == RuleCode::DailyOverOfficerLimit).collect();
+    assert_eq!(long.len(), 2, "{found:?}");
+    assert_ne!(long[0].key, long[1].key, "one flag per day, stored separately");
+}
