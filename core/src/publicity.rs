@@ -281,12 +281,24 @@ pub struct RegisterCheck {
     pub entries: u64,
     /// The first entry whose link or hash does not hold, if any.
     pub first_broken: Option<i64>,
+    /// Publicity entries marked recorded that have no original in the register (an entry
+    /// removed from the end of the chain leaves one of these behind).
+    pub recorded_without_entry: u64,
 }
 
-/// The hash an entry must carry: SHA-256 over the previous hash and the content.
-pub fn chain_hash(previous: &[u8], content: &str) -> [u8; 32] {
+impl RegisterCheck {
+    /// Whether the register holds: every link, and every recorded entry present.
+    pub fn holds(&self) -> bool {
+        self.first_broken.is_none() && self.recorded_without_entry == 0
+    }
+}
+
+/// The hash an entry must carry: SHA-256 over the previous hash, the entry's kind and
+/// publicity entry, and its content.
+pub fn chain_hash(previous: &[u8], kind: RegisterKind, publicity_entry_id: Option<i64>, content: &str) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(previous);
+    ctx.update(format!("{}\n{}\n", kind.as_str(), publicity_entry_id.unwrap_or(0)).as_bytes());
     ctx.update(content.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
@@ -297,6 +309,14 @@ pub fn chain_hash(previous: &[u8], content: &str) -> [u8; 32] {
 /// (the hash covers the content, so a changed column shows here).
 fn columns_agree(row: &RegisterRow) -> bool {
     let Ok(content) = serde_json::from_str::<serde_json::Value>(&row.content) else { return false };
+    let shape = match row.kind {
+        RegisterKind::Original => content.get("reverses").is_none() && content.get("replaces").is_none(),
+        RegisterKind::Reversal => content["reverses"].is_i64(),
+        RegisterKind::Replacement => content["replaces"].is_i64(),
+    };
+    if !shape {
+        return false;
+    }
     let (entry, sign) = match row.kind {
         RegisterKind::Reversal => (&content["entry"], -1),
         _ => (&content, 1),
@@ -503,16 +523,18 @@ impl Hourmark {
         loop {
             let page = self.store().register_page(after, 1000).await?;
             if page.is_empty() {
-                return Ok(RegisterCheck { entries, first_broken: None });
+                let recorded_without_entry = self.store().recorded_without_register_entry().await?;
+                return Ok(RegisterCheck { entries, first_broken: None, recorded_without_entry });
             }
             for row in page {
                 entries += 1;
                 let holds = row.seq == expected_seq
                     && row.previous_hash == previous
-                    && row.hash == chain_hash(&row.previous_hash, &row.content)
+                    && row.hash == chain_hash(&row.previous_hash, row.kind, row.publicity_entry_id, &row.content)
                     && columns_agree(&row);
                 if !holds {
-                    return Ok(RegisterCheck { entries, first_broken: Some(row.seq) });
+                    let recorded_without_entry = self.store().recorded_without_register_entry().await?;
+                    return Ok(RegisterCheck { entries, first_broken: Some(row.seq), recorded_without_entry });
                 }
                 previous = row.hash;
                 expected_seq += 1;
@@ -685,12 +707,15 @@ mod tests {
 
     #[test]
     fn each_hash_covers_the_previous_one_and_the_content() {
-        let first = chain_hash(&GENESIS, "{\"a\":1}");
-        let second = chain_hash(&first, "{\"a\":2}");
+        let hash = |previous: &[u8], content: &str| chain_hash(previous, RegisterKind::Original, Some(1), content);
+        let first = hash(&GENESIS, "{\"a\":1}");
+        let second = hash(&first, "{\"a\":2}");
         assert_ne!(first, second);
-        assert_eq!(chain_hash(&GENESIS, "{\"a\":1}"), first, "deterministic");
-        assert_ne!(chain_hash(&GENESIS, "{\"a\":3}"), first, "content matters");
-        assert_ne!(chain_hash(&second, "{\"a\":1}"), first, "the link matters");
+        assert_eq!(hash(&GENESIS, "{\"a\":1}"), first, "deterministic");
+        assert_ne!(hash(&GENESIS, "{\"a\":3}"), first, "content matters");
+        assert_ne!(hash(&second, "{\"a\":1}"), first, "the link matters");
+        assert_ne!(chain_hash(&GENESIS, RegisterKind::Replacement, Some(1), "{\"a\":1}"), first, "the kind matters");
+        assert_ne!(chain_hash(&GENESIS, RegisterKind::Original, Some(2), "{\"a\":1}"), first, "the entry matters");
     }
 }
 

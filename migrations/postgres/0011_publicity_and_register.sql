@@ -71,6 +71,9 @@ $$;
 create trigger register_entry_no_update before update or delete on register_entry
     for each statement execute function register_entry_append_only();
 
+create trigger register_entry_no_truncate before truncate on register_entry
+    for each statement execute function register_entry_append_only();
+
 -- Objections (异议) to an entry in publicity. The objector's contact details are sealed.
 create table objection (
     id bigint generated always as identity constraint objection_pk primary key,

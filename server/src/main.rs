@@ -43,21 +43,26 @@ async fn main() -> anyhow::Result<()> {
         Command::VerifyRegister => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
             let check = hourmark.verify_register().await?;
-            match check.first_broken {
-                None => {
-                    println!("register intact: {} entries, every link holds", check.entries);
-                    Ok(())
-                }
-                Some(seq) => {
-                    println!(
-                        "register BROKEN at entry {seq}: its content, hash or link to entry {} does not hold \
-                         ({} entries read)",
-                        seq - 1,
-                        check.entries
-                    );
-                    std::process::exit(1);
-                }
+            if let Some(seq) = check.first_broken {
+                println!(
+                    "register BROKEN at entry {seq}: its content, hash or link to entry {} does not hold \
+                     ({} entries read)",
+                    seq - 1,
+                    check.entries
+                );
             }
+            if check.recorded_without_entry > 0 {
+                println!(
+                    "register INCOMPLETE: {} publicity entries are marked recorded but are not in it \
+                     (entries removed from its end?)",
+                    check.recorded_without_entry
+                );
+            }
+            if !check.holds() {
+                std::process::exit(1);
+            }
+            println!("register intact: {} entries, every link holds", check.entries);
+            Ok(())
         }
         Command::Serve => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;

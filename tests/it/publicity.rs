@@ -29,8 +29,9 @@ async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json
     done.body
 }
 
-/// Edits the first register entry behind the application's back. The append-only triggers
-/// refuse the edit and a delete; someone with the rights to drop them gets through.
+/// Edits the first register entry and removes the last, behind the application's back.
+/// The append-only triggers refuse the edit and a delete; someone with the rights to drop
+/// them gets through.
 async fn tamper(app: &TestApp) {
     let sql =
         "update register_entry set content = replace(content, '\"minutes\":180', '\"minutes\":600') where seq = 1";
@@ -42,6 +43,7 @@ async fn tamper(app: &TestApp) {
             sqlx::query("delete from register_entry").execute(&pool).await.expect_err("append-only");
             sqlx::query("drop trigger register_entry_no_update on register_entry").execute(&pool).await.expect("drop");
             sqlx::query(sql).execute(&pool).await.expect("tamper");
+            sqlx::query("delete from register_entry where seq = 2").execute(&pool).await.expect("remove the last");
         }
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
@@ -49,7 +51,9 @@ async fn tamper(app: &TestApp) {
             assert!(refused.to_string().contains("append-only"), "{refused}");
             sqlx::query("delete from register_entry").execute(&pool).await.expect_err("append-only");
             sqlx::query("drop trigger register_entry_no_update").execute(&pool).await.expect("drop");
+            sqlx::query("drop trigger register_entry_no_delete").execute(&pool).await.expect("drop");
             sqlx::query(sql).execute(&pool).await.expect("tamper");
+            sqlx::query("delete from register_entry where seq = 2").execute(&pool).await.expect("remove the last");
         }
     }
 }
@@ -114,6 +118,7 @@ on_both_backends! {
         tamper(&app).await;
         let check = app.hourmark.verify_register().await.expect("verify");
         assert_eq!(check.first_broken, Some(1));
+        assert_eq!(check.recorded_without_entry, 1, "the removed last entry is missed too");
         let mut command = std::process::Command::new(crate::durability::server_binary());
         command
             .arg("verify-register")
@@ -125,7 +130,8 @@ on_both_backends! {
             .env_remove("HOURMARK_REDIS_URL");
         let out = command.output().expect("runs");
         assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at entry 1"), "{}", String::from_utf8_lossy(&out.stdout));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("BROKEN at entry 1") && said.contains("INCOMPLETE: 1"), "{said}");
     }
 }
 
@@ -301,7 +307,8 @@ on_both_backends! {
         assert_eq!((replacement["replaces"].as_i64(), replacement["minutes"].as_i64()), (Some(1), Some(170)));
         assert_eq!(app.hourmark.verify_register().await.expect("verify"), hourmark_core::publicity::RegisterCheck {
             entries: 4,
-            first_broken: None
+            first_broken: None,
+            recorded_without_entry: 0,
         });
     }
 }

@@ -396,6 +396,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn publicity_rule(&self, scope: &str) -> StoreResult<Option<u32>>;
     /// Sets the publicity period for a scope.
     async fn put_publicity_rule(&self, scope: &str, working_days: u32, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// How many publicity entries are marked recorded but have no original register entry.
+    async fn recorded_without_register_entry(&self) -> StoreResult<u64>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

@@ -1876,7 +1876,8 @@ impl Store for SqliteStore {
         };
         for entry in entries {
             seq += 1;
-            let hash = crate::publicity::chain_hash(&previous, &entry.content);
+            let hash =
+                crate::publicity::chain_hash(&previous, entry.kind, Some(entry.publicity_entry_id), &entry.content);
             sqlx::query(
                 r"insert into register_entry (seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes,
                                               content, previous_hash, hash, created_at)
@@ -2154,6 +2155,16 @@ impl Store for SqliteStore {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    async fn recorded_without_register_entry(&self) -> StoreResult<u64> {
+        let missing: i64 = sqlx::query_scalar(
+            r"select count(*) from publicity_entry p where p.status = 'recorded'
+              and not exists (select 1 from register_entry r where r.publicity_entry_id = p.id and r.kind = 'original')",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(missing).unwrap_or_default())
     }
 
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
