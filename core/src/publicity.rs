@@ -228,6 +228,30 @@ pub struct NewRegisterEntry {
     pub content: String,
 }
 
+/// What must still hold, under the register's serialisation, for an append to go ahead.
+#[derive(Debug, Clone)]
+pub enum RegisterGuard {
+    /// Recording a publicity entry at the end of its period: it is still in publicity
+    /// with these minutes and publication day (not restarted meanwhile), and no objection
+    /// to it is open. It is marked recorded in the same transaction.
+    Recording {
+        /// The publicity entry.
+        entry_id: i64,
+        /// Its minutes when the content was built.
+        minutes: u32,
+        /// Its publication day when the content was built.
+        published_on: NaiveDate,
+    },
+    /// Correcting a recorded entry: the entry that stands for it is still `seq` (no other
+    /// correction got there first).
+    Standing {
+        /// The publicity entry.
+        entry_id: i64,
+        /// The original or replacement that stood when the correction was built.
+        seq: i64,
+    },
+}
+
 /// A reversal's content: which entry it cancels, why, and that entry's content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reversal {
@@ -464,7 +488,9 @@ impl Hourmark {
                 minutes: i64::from(content.minutes),
                 content: serde_json::to_string(&content).map_err(|e| CoreError::Internal(e.to_string()))?,
             };
-            if self.store().append_register(&[entry], Some(row.id), self.now()).await? {
+            let guard =
+                RegisterGuard::Recording { entry_id: row.id, minutes: row.minutes, published_on: row.published_on };
+            if self.store().append_register(&[entry], &guard, self.now()).await? {
                 recorded += 1;
             }
         }
@@ -648,51 +674,79 @@ impl Hourmark {
         session: &crate::review::finalise::FinalisedSession,
         reason: &str,
     ) -> Result<(), CoreError> {
-        let Some(entry) = self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
-        else {
-            return Ok(());
-        };
-        match entry.status {
-            PublicityStatus::Recorded => {
-                let standing = self
-                    .store()
-                    .standing_register_entry(entry.id)
-                    .await?
-                    .ok_or_else(|| CoreError::Internal("a recorded entry is not in the register".into()))?;
-                let old: serde_json::Value =
-                    serde_json::from_str(&standing.content).map_err(|e| CoreError::Internal(e.to_string()))?;
-                let reversal = Reversal { reverses: standing.seq, reason: reason.to_owned(), entry: old };
-                let content = self.register_content(&entry, session.final_minutes).await?;
-                let replacement = Replacement { replaces: standing.seq, reason: reason.to_owned(), content };
-                let entries = [
-                    NewRegisterEntry {
-                        kind: RegisterKind::Reversal,
-                        publicity_entry_id: entry.id,
-                        organisation_id: standing.organisation_id,
-                        volunteer_id: standing.volunteer_id,
-                        minutes: -standing.minutes,
-                        content: canonical(&reversal)?,
-                    },
-                    NewRegisterEntry {
-                        kind: RegisterKind::Replacement,
-                        publicity_entry_id: entry.id,
-                        organisation_id: replacement.content.organisation_id,
-                        volunteer_id: replacement.content.volunteer_id,
-                        minutes: i64::from(replacement.content.minutes),
-                        content: canonical(&replacement)?,
-                    },
-                ];
-                self.store().append_register(&entries, None, self.now()).await?;
-            }
-            PublicityStatus::InPublicity | PublicityStatus::Held => {
-                let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                let ends_on =
-                    self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
-                let restart = Restart { minutes: session.final_minutes, published_on: today, ends_on };
-                self.store().restart_publicity(entry.id, &restart).await?;
+        // A race with the register job or another correction is retried with fresh state.
+        for _ in 0..3 {
+            let Some(entry) = self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
+            else {
+                // A day finalised with no minutes was never published: publish it now.
+                if session.final_minutes > 0 {
+                    let activity = self
+                        .store()
+                        .get_activity(activity_id)
+                        .await?
+                        .ok_or_else(|| CoreError::Internal("a corrected activity is missing".into()))?;
+                    let organisation = self
+                        .store()
+                        .get_organisation(activity.organisation_id)
+                        .await?
+                        .ok_or_else(|| CoreError::Internal("the activity's organisation is missing".into()))?;
+                    let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+                    let publicity = self.publicity_for(&organisation, std::slice::from_ref(session), today).await?;
+                    for p in &publicity {
+                        self.store().add_publicity(activity_id, p, self.now()).await?;
+                    }
+                }
+                return Ok(());
+            };
+            let done = match entry.status {
+                PublicityStatus::Recorded => {
+                    let standing = self
+                        .store()
+                        .standing_register_entry(entry.id)
+                        .await?
+                        .ok_or_else(|| CoreError::Internal("a recorded entry is not in the register".into()))?;
+                    let old: serde_json::Value =
+                        serde_json::from_str(&standing.content).map_err(|e| CoreError::Internal(e.to_string()))?;
+                    let reversal = Reversal { reverses: standing.seq, reason: reason.to_owned(), entry: old };
+                    let content = self.register_content(&entry, session.final_minutes).await?;
+                    let replacement = Replacement { replaces: standing.seq, reason: reason.to_owned(), content };
+                    let entries = [
+                        NewRegisterEntry {
+                            kind: RegisterKind::Reversal,
+                            publicity_entry_id: entry.id,
+                            organisation_id: standing.organisation_id,
+                            volunteer_id: standing.volunteer_id,
+                            minutes: -standing.minutes,
+                            content: canonical(&reversal)?,
+                        },
+                        NewRegisterEntry {
+                            kind: RegisterKind::Replacement,
+                            publicity_entry_id: entry.id,
+                            organisation_id: replacement.content.organisation_id,
+                            volunteer_id: replacement.content.volunteer_id,
+                            minutes: i64::from(replacement.content.minutes),
+                            content: canonical(&replacement)?,
+                        },
+                    ];
+                    let guard = RegisterGuard::Standing { entry_id: entry.id, seq: standing.seq };
+                    self.store().append_register(&entries, &guard, self.now()).await?
+                }
+                PublicityStatus::InPublicity | PublicityStatus::Held => {
+                    let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+                    let ends_on = self
+                        .calendar_for(&entry.region_code)
+                        .await?
+                        .nth_working_day_after(today, entry.working_days)
+                        .ok();
+                    let restart = Restart { minutes: session.final_minutes, published_on: today, ends_on };
+                    self.store().restart_publicity(entry.id, &restart).await?
+                }
+            };
+            if done {
+                return Ok(());
             }
         }
-        Ok(())
+        Err(CoreError::refused(ErrorCode::Unavailable, "登记簿正忙，请稍后重试更正"))
     }
 }
 
@@ -869,7 +923,10 @@ impl Hourmark {
             }
         }
         let sealed = self.vault().seal(PiiField::Extra, &contact).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store().add_objection(entry_id, &sealed, &reason, raised_by, self.now()).await
+        self.store()
+            .add_objection(entry_id, &sealed, &reason, raised_by, self.now())
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::NotInPublicity))
     }
 
     /// The objections to an activity's entries (reviewers).

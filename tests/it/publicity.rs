@@ -370,3 +370,40 @@ on_both_backends! {
         assert_eq!(board.body[0]["ends_on"], "2026-12-14");
     }
 }
+
+on_both_backends! {
+    async fn a_day_corrected_up_from_nothing_is_published(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let second = recorder_again(&app, &e.admin, e.organisation_id).await;
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let scan = json!({"code": url, "nonce": uuid::Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(),
+            "device_id": "test-phone-1", "location": far});
+        app.post("/mp/v1/scans", Some(&e.volunteer), scan).await.expect_status(200);
+        app.advance(Duration::hours(3));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(Duration::hours(8));
+        // The recorder rejects the day (outside the geofence): it earns nothing, so nothing is published.
+        let review = app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &recorder).await;
+        let flag = review.body["days"][0]["flags"][0]["id"].clone();
+        app.post(&format!("/api/v1/activities/{}/flags/{flag}/resolution", e.activity_id), Some(&recorder),
+            json!({"decision": "reject", "reason": "不在现场"})).await.expect_status(200);
+        app.post(&format!("/api/v1/activities/{}/finalise", e.activity_id), Some(&recorder), json!({})).await
+            .expect_status(201);
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body.as_array().map(Vec::len), Some(0));
+        // Evidence turns up: the correction publishes the day.
+        app.post(&format!("/api/v1/activities/{}/session-corrections", e.activity_id), Some(&second),
+            json!({"volunteer_id": e.volunteer_id, "day": "2026-12-05", "minutes": 120, "reason": "照片证明在场"})).await
+            .expect_status(200);
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body.as_array().map(Vec::len), Some(1));
+        assert_eq!(board.body[0]["hours"], 2.0);
+    }
+}
+
+async fn recorder_again(app: &TestApp, admin: &str, org: i64) -> String {
+    crate::review::recorder(app, admin, org).await
+}

@@ -26,7 +26,7 @@ use crate::identity::{
     TokenHash, WeChatIdentity,
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterRow, Restart};
+use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
@@ -315,12 +315,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Entries whose period ended before `today`.
     async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>>;
     /// Appends entries to the register, each chained to the one before, in one transaction
-    /// serialised against other appends. With `recording`, that publicity entry is marked
-    /// recorded in the same transaction, and nothing is written (`false`) if it already was.
+    /// serialised against other appends, if `guard` still holds under that serialisation
+    /// (`false`, nothing written, if not).
     async fn append_register(
         &self,
         entries: &[NewRegisterEntry],
-        recording: Option<i64>,
+        guard: &RegisterGuard,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// The entry that currently stands for a publicity entry (its original or latest
@@ -328,6 +328,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>>;
     /// One publicity entry.
     async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>>;
+    /// Publishes one more finalised day (no-op if that day is already published).
+    async fn add_publicity(&self, activity_id: i64, publicity: &NewPublicity, at: DateTime<Utc>) -> StoreResult<()>;
     /// The publicity entry of a volunteer's finalised day.
     async fn publicity_entry_for(
         &self,
@@ -335,9 +337,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         volunteer_id: i64,
         day: chrono::NaiveDate,
     ) -> StoreResult<Option<PublicityRow>>;
-    /// Starts an entry's publicity again with corrected minutes (not once recorded).
-    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<()>;
-    /// Stores an objection.
+    /// Starts an entry's publicity again with corrected minutes; `false` if it has been
+    /// recorded meanwhile.
+    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<bool>;
+    /// Stores an objection, unless the entry has been recorded meanwhile (`None`).
     async fn add_objection(
         &self,
         entry_id: i64,
@@ -345,7 +348,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         reason: &str,
         raised_by: Option<i64>,
         at: DateTime<Utc>,
-    ) -> StoreResult<Objection>;
+    ) -> StoreResult<Option<Objection>>;
     /// One objection.
     async fn objection(&self, id: i64) -> StoreResult<Option<Objection>>;
     /// The objections to an activity's entries.

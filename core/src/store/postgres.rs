@@ -26,8 +26,8 @@ use crate::identity::{
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{
-    NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterKind,
-    RegisterRow, Restart,
+    NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterGuard,
+    RegisterKind, RegisterRow, Restart,
 };
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::closing::{NewNotification, Notification};
@@ -499,8 +499,8 @@ async fn correct_finalised(
 
 /// Starts a publicity entry's period again with corrected minutes, on a connection (not
 /// once it is recorded).
-async fn restart_entry(conn: &mut sqlx::PgConnection, id: i64, restart: &Restart) -> StoreResult<()> {
-    sqlx::query(
+async fn restart_entry(conn: &mut sqlx::PgConnection, id: i64, restart: &Restart) -> StoreResult<bool> {
+    let restarted = sqlx::query(
         r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5
           where id = $1 and status <> 'recorded'",
     )
@@ -511,7 +511,7 @@ async fn restart_entry(conn: &mut sqlx::PgConnection, id: i64, restart: &Restart
     .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(restarted.rows_affected() == 1)
 }
 
 fn organisation_from_row(row: &PgRow) -> StoreResult<Organisation> {
@@ -1832,23 +1832,39 @@ impl Store for PostgresStore {
     async fn append_register(
         &self,
         entries: &[NewRegisterEntry],
-        recording: Option<i64>,
+        guard: &RegisterGuard,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select pg_advisory_xact_lock(7240002)").execute(&mut *tx).await?;
-        if let Some(publicity_entry_id) = recording {
-            let marked = sqlx::query(
-                r"update publicity_entry set status = 'recorded', recorded_at = $2
-                  where id = $1 and status = 'in_publicity'",
-            )
-            .bind(publicity_entry_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            if marked.rows_affected() != 1 {
-                return Ok(false);
+        let holds = match guard {
+            RegisterGuard::Recording { entry_id, minutes, published_on } => {
+                let marked = sqlx::query(
+                    r"update publicity_entry set status = 'recorded', recorded_at = $2
+                      where id = $1 and status = 'in_publicity' and minutes = $3 and published_on = $4
+                        and not exists (select 1 from objection j where j.publicity_entry_id = $1 and j.status = 'open')",
+                )
+                .bind(entry_id)
+                .bind(at)
+                .bind(i32::try_from(*minutes).unwrap_or(i32::MAX))
+                .bind(published_on.format("%Y-%m-%d").to_string())
+                .execute(&mut *tx)
+                .await?;
+                marked.rows_affected() == 1
             }
+            RegisterGuard::Standing { entry_id, seq } => {
+                let standing: Option<i64> = sqlx::query_scalar(
+                    r"select max(seq) from register_entry
+                      where publicity_entry_id = $1 and kind in ('original', 'replacement')",
+                )
+                .bind(entry_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                standing == Some(*seq)
+            }
+        };
+        if !holds {
+            return Ok(false);
         }
         let last = sqlx::query(r"select seq, hash from register_entry order by seq desc limit 1")
             .fetch_optional(&mut *tx)
@@ -1903,6 +1919,27 @@ impl Store for PostgresStore {
         row.as_ref().map(publicity_from_row).transpose()
     }
 
+    async fn add_publicity(&self, activity_id: i64, p: &NewPublicity, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"insert into publicity_entry (activity_id, volunteer_id, local_day, minutes, published_on, working_days,
+                                           ends_on, status, created_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+              on conflict (activity_id, volunteer_id, local_day) do nothing",
+        )
+        .bind(activity_id)
+        .bind(p.volunteer_id)
+        .bind(p.day.format("%Y-%m-%d").to_string())
+        .bind(i32::try_from(p.minutes).unwrap_or(i32::MAX))
+        .bind(p.published_on.format("%Y-%m-%d").to_string())
+        .bind(i32::try_from(p.working_days).unwrap_or(i32::MAX))
+        .bind(p.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(if p.ends_on.is_some() { "in_publicity" } else { "held" })
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn publicity_entry_for(
         &self,
         activity_id: i64,
@@ -1921,7 +1958,7 @@ impl Store for PostgresStore {
         row.as_ref().map(publicity_from_row).transpose()
     }
 
-    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<()> {
+    async fn restart_publicity(&self, id: i64, restart: &Restart) -> StoreResult<bool> {
         let mut conn = self.pool.acquire().await?;
         restart_entry(&mut conn, id, restart).await
     }
@@ -1933,7 +1970,17 @@ impl Store for PostgresStore {
         reason: &str,
         raised_by: Option<i64>,
         at: DateTime<Utc>,
-    ) -> StoreResult<Objection> {
+    ) -> StoreResult<Option<Objection>> {
+        let mut tx = self.pool.begin().await?;
+        // Lock the entry: the register job's marking waits for this objection, or this
+        // objection sees the entry recorded.
+        let status: Option<String> = sqlx::query_scalar(r"select status from publicity_entry where id = $1 for update")
+            .bind(entry_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if status.as_deref() != Some("in_publicity") && status.as_deref() != Some("held") {
+            return Ok(None);
+        }
         let row = sqlx::query(concat!(
             r"insert into objection (publicity_entry_id, contact_sealed, reason, raised_by_staff, raised_at)
               values ($1, $2, $3, $4, $5) returning ",
@@ -1944,9 +1991,11 @@ impl Store for PostgresStore {
         .bind(reason)
         .bind(raised_by)
         .bind(at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        objection_from_row(&row)
+        let objection = objection_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(objection))
     }
 
     async fn objection(&self, id: i64) -> StoreResult<Option<Objection>> {
