@@ -445,10 +445,11 @@ impl Hourmark {
             .collect())
     }
 
-    /// The public board: every entry in publicity or held, with masked names only for
-    /// volunteers who consented (and, under 14, whose guardian did).
-    pub async fn publicity_board(&self) -> Result<Vec<BoardLine>, CoreError> {
-        let rows = self.store().publicity_in_progress(1000).await?;
+    /// A page of the public board: entries in publicity or held, after entry `after`, at
+    /// most `limit` (1–500), with masked names only for volunteers who consented (and,
+    /// under 14, whose guardian did).
+    pub async fn publicity_board(&self, after: i64, limit: i64) -> Result<Vec<BoardLine>, CoreError> {
+        let rows = self.store().publicity_in_progress(after, limit.clamp(1, 500)).await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
             let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| "志愿者".to_owned());

@@ -11,7 +11,7 @@ use hourmark_core::error::Problem;
 use hourmark_core::publicity::BoardLine;
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, StaffCaller};
+use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,15 +30,37 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(decide_objection))
 }
 
-/// What is in publicity (公示) now: activity, organisation, day, a masked name for
-/// volunteers who consented to publicity (`志愿者` otherwise) and hours. Never an ID or
-/// phone number.
+/// A page of the board.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BoardPage {
+    /// Show entries after this `entry_id` (the last one of the previous page); default 0.
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many lines, 1–500; default 200.
+    #[serde(default = "default_board_limit")]
+    pub limit: i64,
+}
+
+fn default_board_limit() -> i64 {
+    200
+}
+
+/// What is in publicity (公示) now, a page at a time (oldest first): activity,
+/// organisation, day, a masked name for volunteers who consented to publicity (`志愿者`
+/// otherwise) and hours. Never an ID or phone number.
 #[utoipa::path(
-    get, path = "/api/v1/public/publicity", tag = "publicity",
-    responses((status = 200, body = Vec<BoardLine>))
+    get, path = "/api/v1/public/publicity", tag = "publicity", params(BoardPage),
+    responses(
+        (status = 200, body = Vec<BoardLine>),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+    )
 )]
-async fn board(State(hourmark): State<Hourmark>) -> Result<axum::Json<Vec<BoardLine>>, ApiError> {
-    Ok(axum::Json(hourmark.publicity_board().await?))
+async fn board(
+    State(hourmark): State<Hourmark>,
+    Query(page): Query<BoardPage>,
+) -> Result<axum::Json<Vec<BoardLine>>, ApiError> {
+    Ok(axum::Json(hourmark.publicity_board(page.after, page.limit).await?))
 }
 
 fn escape(text: &str) -> String {
@@ -56,11 +78,21 @@ fn escape(text: &str) -> String {
 
 /// The public board as a plain HTML page (for a notice board screen or a phone).
 #[utoipa::path(
-    get, path = "/publicity", tag = "publicity",
-    responses((status = 200, description = "The board", content_type = "text/html", body = String))
+    get, path = "/publicity", tag = "publicity", params(BoardPage),
+    responses(
+        (status = 200, description = "The board", content_type = "text/html", body = String),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+    )
 )]
-async fn board_page(State(hourmark): State<Hourmark>) -> Result<Response, ApiError> {
-    let lines = hourmark.publicity_board().await?;
+async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPage>) -> Result<Response, ApiError> {
+    let limit = page.limit.clamp(1, 500);
+    let lines = hourmark.publicity_board(page.after, limit).await?;
+    let next = match lines.last() {
+        Some(last) if lines.len() as i64 == limit => {
+            format!("<p><a href=\"/publicity?after={}&amp;limit={limit}\">下一页</a></p>", last.entry_id)
+        }
+        _ => String::new(),
+    };
     let mut rows = String::new();
     for l in &lines {
         let ends = match l.ends_on {
@@ -87,7 +119,7 @@ async fn board_page(State(hourmark): State<Hourmark>) -> Result<Response, ApiErr
          td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}</style></head><body>\
          <h1>志愿服务记录公示</h1><p>公示期内如有异议，请向组织方或当地民政部门反映。</p>\
          <table><thead><tr><th>活动</th><th>组织</th><th>日期</th><th>志愿者</th><th>时长（小时）</th>\
-         <th>公示截止</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n"
+         <th>公示截止</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
     );
     let mut response = axum::response::Html(page).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -90,6 +90,17 @@ on_both_backends! {
         assert!(lines.iter().all(|l| l["ends_on"] == "2026-12-09" && l["hours"] == 3.0 && l["status"] == "in_publicity"));
         assert!(!String::from_utf8_lossy(&board.raw).contains("1380000"), "never a phone number");
         assert!(!String::from_utf8_lossy(&board.raw).contains("张三"), "never a full name");
+        // A page at a time.
+        let first = app.call(reqwest::Method::GET, "/api/v1/public/publicity?limit=1", None, None).await;
+        assert_eq!(first.body.as_array().map(Vec::len), Some(1));
+        let after = first.body[0]["entry_id"].as_i64().expect("id");
+        let next = app.call(reqwest::Method::GET, &format!("/api/v1/public/publicity?after={after}&limit=1"), None, None).await;
+        assert_eq!(next.body.as_array().map(Vec::len), Some(1));
+        assert_ne!(next.body[0]["entry_id"], first.body[0]["entry_id"]);
+        app.call(reqwest::Method::GET, "/api/v1/public/publicity?limit=many", None, None).await
+            .expect_problem(400, "invalid_parameter");
+        let paged = app.client.get(app.url("/publicity?limit=1")).send().await.expect("page").text().await.expect("html");
+        assert!(paged.contains("下一页"), "{paged}");
         let page = app.client.get(app.url("/publicity")).send().await.expect("page").text().await.expect("html");
         assert!(page.contains("张*") && page.contains("2026-12-09"), "{page}");
 

@@ -41,6 +41,15 @@ on_both_backends! {
         app.post(&submit, Some(&organiser), json!({})).await.expect_problem(409, "nothing_to_report");
         let batch = sent.body["id"].clone();
 
+        // A correction while the batch is pending: its reversal and replacement wait for
+        // the original's batch to be decided.
+        let recorder = crate::review::recorder(&app, &admin, org).await;
+        let (volunteer_id, _) = (app.get("/mp/v1/me", &volunteer).await.body["volunteer"]["id"].clone(), ());
+        app.post(&format!("/api/v1/activities/{activity}/session-corrections"), Some(&recorder),
+            json!({"volunteer_id": volunteer_id, "day": "2026-12-05", "minutes": 150, "reason": "复核"})).await
+            .expect_status(200);
+        app.post(&submit, Some(&organiser), json!({})).await.expect_problem(409, "nothing_to_report");
+
         // Only the county's department (or one above it) decides; outside it, no such batch.
         app.post(&format!("/api/v1/report-batches/{batch}/confirm"), Some(&panlong), json!({})).await
             .expect_problem(404, "not_found");
@@ -56,14 +65,15 @@ on_both_backends! {
             .expect_problem(409, "batch_decided");
         assert_eq!(app.get("/mp/v1/me/record", &volunteer).await.body["confirmed_minutes"], 0, "returned: not counted");
 
-        // Sent again and confirmed: now it counts.
+        // Sent again, with the correction, and confirmed: now it counts, corrected.
         let again = app.post(&submit, Some(&organiser), json!({})).await;
         again.expect_status(201);
+        assert_eq!((again.body["entries"].as_i64(), again.body["minutes"].as_i64()), (Some(3), Some(150)));
         let batch = again.body["id"].clone();
         let confirmed = app.post(&format!("/api/v1/report-batches/{batch}/confirm"), Some(&wuhua), json!({})).await;
         confirmed.expect_status(200);
         assert_eq!(confirmed.body["status"], "confirmed");
-        assert_eq!(app.get("/mp/v1/me/record", &volunteer).await.body["confirmed_minutes"], 180);
+        assert_eq!(app.get("/mp/v1/me/record", &volunteer).await.body["confirmed_minutes"], 150);
 
         // The export: CSV with Chinese headers, streamed.
         let export = app
@@ -78,9 +88,11 @@ on_both_backends! {
         let text = export.text().await.expect("text");
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("\u{feff}登记序号,类型,志愿者编号,姓名,活动,服务日期,地点,服务对象,服务内容,时长（分钟）,服务评价,负责人,记录人,组织"));
-        let line = lines.next().expect("one entry");
+        let line = lines.next().expect("the original");
         assert!(line.starts_with("\"1\",\"登记\",") && line.contains("\"张三\"") && line.contains("\"180\""), "{line}");
         assert!(line.contains("\"翠湖公园清洁\",\"2026-12-05\""), "{line}");
+        assert!(lines.next().is_some_and(|l| l.starts_with("\"2\",\"冲销\",") && l.contains("\"-180\"")));
+        assert!(lines.next().is_some_and(|l| l.starts_with("\"3\",\"更正\",") && l.contains("\"150\"")));
         assert_eq!(lines.next(), None);
         let outside = app.get(&format!("/api/v1/report-batches/{batch}/export.csv"), &panlong).await;
         outside.expect_problem(404, "not_found");

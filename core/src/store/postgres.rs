@@ -1787,11 +1787,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn publicity_in_progress(&self, limit: i64) -> StoreResult<Vec<PublicityRow>> {
+    async fn publicity_in_progress(&self, after: i64, limit: i64) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status in ('in_publicity', 'held') order by p.id limit $1"
+            " where p.status in ('in_publicity', 'held') and p.id > $1 order by p.id limit $2"
         ))
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -2065,7 +2066,7 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select pg_advisory_xact_lock(7240003)").execute(&mut *tx).await?;
         let rows = sqlx::query(
-            r"select seq, minutes from register_entry r
+            r"select seq, minutes, kind, content from register_entry r
               where r.organisation_id = $1
                 and not exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                                 where i.register_seq = r.seq and b.status in ('submitted', 'confirmed'))
@@ -2074,6 +2075,32 @@ impl Store for PostgresStore {
         .bind(organisation_id)
         .fetch_all(&mut *tx)
         .await?;
+        // A correction waits while the entry it corrects is in a batch still pending: a
+        // batch never confirms a reversal without what it reverses.
+        let pending: std::collections::HashSet<i64> = sqlx::query_scalar(
+            r"select i.register_seq from report_item i join report_batch b on b.id = i.batch_id
+              where b.status = 'submitted'",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let corrects = if kind == "original" {
+                None
+            } else {
+                let content: String = row.try_get("content")?;
+                let content: serde_json::Value =
+                    serde_json::from_str(&content).map_err(|_| corrupt("register content"))?;
+                content["reverses"].as_i64().or_else(|| content["replaces"].as_i64())
+            };
+            if corrects.is_none_or(|seq| !pending.contains(&seq)) {
+                kept.push(row);
+            }
+        }
+        let rows = kept;
         if rows.is_empty() {
             return Ok(None);
         }
