@@ -471,6 +471,13 @@ impl Hourmark {
     /// and moves every entry whose period has ended into the register. Idempotent; safe on
     /// every instance at once. Returns how many entries entered the register.
     pub async fn advance_publicity(&self) -> Result<usize, CoreError> {
+        // First, carry any correction a crash left half done: the finalised session is the
+        // truth, publicity and the register follow it.
+        for (activity_id, session) in self.store().unpublished_corrections(100).await? {
+            tracing::warn!(activity_id, volunteer_id = session.volunteer_id, day = %session.day,
+                "carrying a correction that did not reach publicity or the register");
+            self.carry_correction(activity_id, &session, "补记：已定稿记录的更正").await?;
+        }
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         for row in self.store().publicity_held().await? {
             let calendar = self.calendar_for(&row.region_code).await?;

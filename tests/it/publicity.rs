@@ -321,6 +321,26 @@ on_both_backends! {
             first_broken: None,
             recorded_without_entry: 0,
         });
+
+        // A correction that committed but crashed before reaching the register (simulated by
+        // changing the finalised session alone) is carried by the next run of the job.
+        let sql = "update finalised_session set final_minutes = 160 where final_minutes = 170";
+        match app.backend {
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query(sql).execute(&pool).await.expect("half a correction");
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query(sql).execute(&pool).await.expect("half a correction");
+            }
+        }
+        app.hourmark.advance_publicity().await.expect("job");
+        app.hourmark.advance_publicity().await.expect("job again");
+        let entries = app.hourmark.register_entries(0, 10).await.expect("register");
+        let kinds: Vec<(&str, i64)> = entries.iter().map(|e| (e.kind.as_str(), e.minutes)).collect();
+        assert_eq!(kinds[4..], [("reversal", -170), ("replacement", 160)], "carried once: {kinds:?}");
+        assert!(app.hourmark.verify_register().await.expect("verify").holds());
     }
 }
 

@@ -401,6 +401,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_publicity_rule(&self, scope: &str, working_days: u32, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// How many publicity entries are marked recorded but have no original register entry.
     async fn recorded_without_register_entry(&self) -> StoreResult<u64>;
+    /// Finalised days whose publicity or register does not show their final minutes (a
+    /// correction interrupted between its two steps), at most `limit`: the day's
+    /// finalised session.
+    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession)>>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

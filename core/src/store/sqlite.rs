@@ -2243,6 +2243,27 @@ impl Store for SqliteStore {
         Ok(u64::try_from(missing).unwrap_or_default())
     }
 
+    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession)>> {
+        let rows = sqlx::query(
+            r"select f.activity_id, f.volunteer_id, f.local_day, f.scan_minutes, f.final_minutes, f.source
+              from finalised_session f
+              left join publicity_entry p
+                on p.activity_id = f.activity_id and p.volunteer_id = f.volunteer_id and p.local_day = f.local_day
+              where (p.id is null and f.final_minutes > 0)
+                 or (p.status in ('in_publicity', 'held') and p.minutes <> f.final_minutes)
+                 or (p.status = 'recorded' and f.final_minutes <> (
+                        select r.minutes from register_entry r
+                        where r.publicity_entry_id = p.id and r.kind in ('original', 'replacement')
+                        order by r.seq desc limit 1))
+              order by f.activity_id, f.volunteer_id, f.local_day
+              limit ?1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("activity_id")?, finalised_from_row(row)?))).collect()
+    }
+
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
         let rows = sqlx::query(concat!(
             "select ",
