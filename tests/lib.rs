@@ -311,14 +311,7 @@ impl TestApp {
     /// Issues a bootstrap token, spends it and enrols the administrator's passkey: the
     /// first administrator's bearer token.
     pub async fn administrator(&self) -> String {
-        let token = self.hourmark.issue_bootstrap_token(None).await.expect("issue").expect("no admin yet");
-        let answer =
-            self.post("/api/v1/bootstrap", None, json!({"token": token, "name": "管理员", "login": "admin"})).await;
-        answer.expect_status(201);
-        let invite = answer.body["invite"]["token"].as_str().expect("invite").to_owned();
-        let enrolled = self.enrol(&invite, &mut authenticator()).await;
-        enrolled.expect_status(201);
-        enrolled.body["access_token"].as_str().expect("token").to_owned()
+        self.administrator_with_passkey().await.0
     }
 
     /// Starts and finishes a passkey enrolment with an invite token on `authenticator`.

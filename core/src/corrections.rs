@@ -15,7 +15,7 @@ use crate::Hourmark;
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::MyData;
-use crate::identity::{Gender, IdType, Principal, StaffRole, validate_person_name};
+use crate::identity::{Gender, IdType, Principal, StaffRole, bounded_text, validate_person_name};
 
 /// At most this many requests may wait for a decision per volunteer.
 const MAX_OPEN_PER_VOLUNTEER: usize = 5;
@@ -204,15 +204,6 @@ pub struct MyDataExport {
     pub corrections: Vec<CorrectionRequest>,
     /// Who did what with their data (device changes, staff reads in clear, corrections).
     pub audit: Vec<AuditEvent>,
-}
-
-fn bounded_text(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
-    let text = text.trim();
-    let len = text.chars().count();
-    if len == 0 || len > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
-    }
-    Ok(text.to_owned())
 }
 
 impl Hourmark {

@@ -438,6 +438,16 @@ pub fn validate_person_name(name: &str) -> Result<String, CoreError> {
     Ok(name.to_owned())
 }
 
+/// Free text a person types (a reason, a comment, evidence): trimmed, 1 to `max`
+/// characters, no control characters but newlines; `field` names it in the refusal.
+pub(crate) fn bounded_text(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
+    }
+    Ok(text.to_owned())
+}
+
 /// Normalises a mainland mobile number: strips spaces, dashes and a +86/0086 prefix, then
 /// requires 11 digits starting with 1 and a second digit 3–9.
 pub fn normalise_phone(phone: &str) -> Result<String, CoreError> {

@@ -581,11 +581,6 @@ impl Hourmark {
     pub async fn register_entries(&self, after: i64, limit: i64) -> Result<Vec<RegisterRow>, CoreError> {
         self.store().register_page(after, limit).await
     }
-
-    /// When an activity was finalised, for the record.
-    pub async fn published_at(&self, activity_id: i64) -> Result<Option<DateTime<Utc>>, CoreError> {
-        Ok(self.store().finalisation(activity_id).await?.map(|f| f.finalised_at))
-    }
 }
 
 impl Hourmark {
@@ -880,14 +875,6 @@ pub struct Restart {
     pub ends_on: Option<NaiveDate>,
 }
 
-fn trimmed(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
-    }
-    Ok(text.to_owned())
-}
-
 impl Hourmark {
     /// Raises an objection to an entry in publicity: anyone may, during the period (and
     /// while it is held). A staff member who decided that volunteer's day (finalised it or
@@ -898,8 +885,8 @@ impl Hourmark {
         entry_id: i64,
         new: NewObjection,
     ) -> Result<Objection, CoreError> {
-        let contact = trimmed(&new.contact, 200, "contact")?;
-        let reason = trimmed(&new.reason, 1000, "reason")?;
+        let contact = crate::identity::bounded_text(&new.contact, 200, "contact")?;
+        let reason = crate::identity::bounded_text(&new.reason, 1000, "reason")?;
         let entry = self
             .store()
             .publicity_entry(entry_id)
@@ -964,7 +951,7 @@ impl Hourmark {
             .ok_or_else(|| CoreError::Internal("an objection's entry is missing".into()))?;
         let activity = self.reviewable_activity(by, entry.activity_id).await?;
         let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
-        let reason = trimmed(&decision.reason, 500, "reason")?;
+        let reason = crate::identity::bounded_text(&decision.reason, 500, "reason")?;
         if objection.status != ObjectionStatus::Open {
             return Err(CoreError::code(ErrorCode::ObjectionDecided));
         }

@@ -164,19 +164,7 @@ impl Hourmark {
         }
         let batch = self.report_batch(by, id).await?;
         debug_assert!(crate::identity::region_covers(&region, &batch.county_code));
-        let reason = match &returned {
-            Some(r) => {
-                let reason = r.reason.trim();
-                if reason.is_empty()
-                    || reason.chars().count() > 1000
-                    || reason.chars().any(|c| c.is_control() && c != '\n')
-                {
-                    return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 1000 个字符"));
-                }
-                Some(reason.to_owned())
-            }
-            None => None,
-        };
+        let reason = returned.map(|r| crate::identity::bounded_text(&r.reason, 1000, "reason")).transpose()?;
         if batch.status != BatchStatus::Submitted {
             return Err(CoreError::code(ErrorCode::BatchDecided));
         }
@@ -194,10 +182,5 @@ impl Hourmark {
             .decide_batch(id, to, *staff_id, reason.as_deref(), self.now(), &audit)
             .await?
             .ok_or_else(|| CoreError::code(ErrorCode::BatchDecided))
-    }
-
-    /// A volunteer's minutes that count: those in confirmed batches.
-    pub async fn confirmed_minutes(&self, volunteer_id: i64) -> Result<i64, CoreError> {
-        self.store().confirmed_minutes(volunteer_id).await
     }
 }

@@ -406,7 +406,7 @@ on_both_backends! {
     async fn a_day_corrected_up_from_nothing_is_published(app: TestApp) {
         let e = crate::event(&app, "toggle").await;
         let recorder = recorder(&app, &e.admin, e.organisation_id).await;
-        let second = recorder_again(&app, &e.admin, e.organisation_id).await;
+        let second = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
         let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
         let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
         let scan = json!({"code": url, "nonce": uuid::Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(),
@@ -433,8 +433,4 @@ on_both_backends! {
         assert_eq!(board.body.as_array().map(Vec::len), Some(1));
         assert_eq!(board.body[0]["hours"], 2.0);
     }
-}
-
-async fn recorder_again(app: &TestApp, admin: &str, org: i64) -> String {
-    crate::review::recorder(app, admin, org).await
 }

@@ -44,7 +44,7 @@ on_both_backends! {
         // A correction while the batch is pending: its reversal and replacement wait for
         // the original's batch to be decided.
         let recorder = crate::review::recorder(&app, &admin, org).await;
-        let (volunteer_id, _) = (app.get("/mp/v1/me", &volunteer).await.body["volunteer"]["id"].clone(), ());
+        let volunteer_id = app.get("/mp/v1/me", &volunteer).await.body["volunteer"]["id"].clone();
         app.post(&format!("/api/v1/activities/{activity}/session-corrections"), Some(&recorder),
             json!({"volunteer_id": volunteer_id, "day": "2026-12-05", "minutes": 150, "reason": "复核"})).await
             .expect_status(200);

@@ -105,15 +105,11 @@ on_both_backends! {
 
         // Another organisation's staff do not see it; leaders do not review.
         let other_org = app.organisation(&e.admin, "别的组织").await;
-        let other = recorder_of(&app, &e.admin, other_org).await;
+        let other = crate::review::recorder(&app, &e.admin, other_org).await;
         app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &other).await.expect_problem(404, "not_found");
         app.post(&resolve, Some(&other), json!({"decision": "accept", "reason": "x"})).await
             .expect_problem(404, "not_found");
     }
-}
-
-async fn recorder_of(app: &TestApp, admin: &str, org: i64) -> String {
-    recorder(app, admin, org).await
 }
 
 on_both_backends! {

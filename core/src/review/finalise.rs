@@ -207,7 +207,7 @@ impl Hourmark {
     ) -> Result<LateEntry, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
         let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
-        let evidence = super::bounded(&new.evidence, 1000, "evidence")?;
+        let evidence = crate::identity::bounded_text(&new.evidence, 1000, "evidence")?;
         let reason = validate_reason(&new.reason)?;
         if self.store().is_finalised(activity_id).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));

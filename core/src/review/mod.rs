@@ -289,16 +289,7 @@ pub fn scheduled_minutes_on(schedule: &Schedule, day: NaiveDate) -> u32 {
 }
 
 fn validate_reason(reason: &str) -> Result<String, CoreError> {
-    bounded(reason, 500, "reason")
-}
-
-/// Trimmed text of 1 to `max` characters, no control characters but newlines.
-fn bounded(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
-    }
-    Ok(text.to_owned())
+    crate::identity::bounded_text(reason, 500, "reason")
 }
 
 impl Hourmark {
@@ -365,10 +356,11 @@ impl Hourmark {
     /// task; a failure is logged, never the volunteer's problem (the activity pass will
     /// raise the same flags).
     pub(crate) async fn flag_scan(&self, activity_id: i64, scan: &ScanEvidence) {
-        let quick_look = matches!(scan.geofence, Some(crate::geo::Geofence::Outside | crate::geo::Geofence::PoorFix))
-            || scan.geofence.is_none()
-            || scan.client_time.is_some_and(|c| (c - scan.at).num_seconds().abs() > 30)
-            || scan.code_shown_at.is_some_and(|s| (scan.at - s).num_seconds() > 30);
+        // Below the least any activity may set, no per-scan rule can fire: most scans stop here.
+        let least = rules::RuleParams::LEAST_DELAY_SECS;
+        let quick_look = scan.geofence != Some(crate::geo::Geofence::Inside)
+            || scan.client_time.is_some_and(|c| (c - scan.at).num_seconds().abs() > least)
+            || scan.code_shown_at.is_some_and(|s| (scan.at - s).num_seconds() > least);
         if !quick_look {
             return;
         }
@@ -396,15 +388,19 @@ impl Hourmark {
 
     /// Every rule over the whole activity; returns how many new flags were raised.
     pub async fn evaluate_activity(&self, activity: &Activity) -> Result<usize, CoreError> {
-        let settings = self.review_settings(activity.id).await?;
         let stored = self.store().scan_evidence(activity.id).await?;
+        self.evaluate_scans(activity, &stored).await
+    }
+
+    /// Every rule over an activity whose scans are already loaded.
+    async fn evaluate_scans(&self, activity: &Activity, stored: &[StoredScanEvidence]) -> Result<usize, CoreError> {
+        let settings = self.review_settings(activity.id).await?;
         let windows = self.settings().code_windows;
         let scans: Vec<ScanEvidence> = stored
-            .into_iter()
-            .map(|s| {
-                let mut evidence = s.evidence;
-                evidence.code_shown_at = s.code_window.map(|w| windows.window_start(w));
-                evidence
+            .iter()
+            .map(|s| ScanEvidence {
+                code_shown_at: s.code_window.map(|w| windows.window_start(w)),
+                ..s.evidence.clone()
             })
             .collect();
         let elsewhere =
@@ -446,12 +442,12 @@ impl Hourmark {
     /// flagged day with its scans.
     pub async fn activity_review(&self, by: &Principal, activity_id: i64) -> Result<ActivityReview, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
+        let scans = self.store().scan_evidence(activity_id).await?;
         if !self.store().is_finalised(activity_id).await? {
-            self.evaluate_activity(&activity).await?;
+            self.evaluate_scans(&activity, &scans).await?;
         }
         let settings = self.review_settings(activity_id).await?;
         let flags = self.store().flags(activity_id).await?;
-        let scans = self.store().scan_evidence(activity_id).await?;
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
         let mut facts: BTreeMap<i64, (String, Vec<ScanFact>)> = BTreeMap::new();
@@ -517,14 +513,7 @@ impl Hourmark {
             .filter(|f| f.activity_id == activity_id)
             .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个标记"))?;
         let staff_id = match flag.reviewer {
-            Reviewer::Organisation => {
-                let id = self.require_qualified_recorder(by).await?;
-                if !matches!(by, Principal::Staff { organisation_id: Some(org), .. } if *org == activity.organisation_id)
-                {
-                    return Err(CoreError::code(ErrorCode::Forbidden));
-                }
-                id
-            }
+            Reviewer::Organisation => self.require_recorder_of(by, activity.organisation_id).await?,
             Reviewer::CivilAffairs => match by {
                 Principal::Staff { id, role: StaffRole::Officer, .. } => {
                     let (_, agency) = self.officer(*id).await?;

@@ -7,10 +7,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{bounded, validate_reason};
+use super::validate_reason;
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
+use crate::identity::bounded_text;
 use crate::identity::pii::PiiField;
 use crate::identity::{Agency, Principal, StaffRole};
 
@@ -314,7 +315,7 @@ impl Hourmark {
     ) -> Result<Evaluation, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
         let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
-        let comment = bounded(&new.comment, 500, "comment")?;
+        let comment = bounded_text(&new.comment, 500, "comment")?;
         if !self.served_at(activity_id, volunteer_id).await? {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "该志愿者未在本活动服务"));
         }
@@ -371,7 +372,8 @@ impl Hourmark {
         if !(1..=5).contains(&satisfaction.score) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "score 须为 1 至 5"));
         }
-        let satisfaction = Satisfaction { comment: bounded(&satisfaction.comment, 500, "comment")?, ..satisfaction };
+        let satisfaction =
+            Satisfaction { comment: bounded_text(&satisfaction.comment, 500, "comment")?, ..satisfaction };
         self.store().put_satisfaction(activity_id, &satisfaction, staff_id, self.now()).await?;
         Ok(satisfaction)
     }
@@ -421,8 +423,8 @@ impl Hourmark {
             (None, Principal::Volunteer { .. }) => return Err(CoreError::code(ErrorCode::Forbidden)),
         };
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let complainant = bounded(&new.complainant, 200, "complainant")?;
-        let description = bounded(&new.description, 1000, "description")?;
+        let complainant = bounded_text(&new.complainant, 200, "complainant")?;
+        let description = bounded_text(&new.description, 1000, "description")?;
         if self.store().get_volunteer(new.volunteer_id).await?.is_none() {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
         }
@@ -473,7 +475,7 @@ impl Hourmark {
         investigation: Investigation,
     ) -> Result<Complaint, CoreError> {
         let (_, staff_id) = self.complaint_in_reach(by, id).await?;
-        let note = bounded(&investigation.note, 1000, "note")?;
+        let note = bounded_text(&investigation.note, 1000, "note")?;
         self.store()
             .complaint_step(
                 id,
@@ -538,7 +540,7 @@ impl Hourmark {
     ) -> Result<Training, CoreError> {
         let organisation_id = self.keeper_organisation(by).await?;
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let title = bounded(&new.title, 100, "title")?;
+        let title = bounded_text(&new.title, 100, "title")?;
         if !(1..=200).contains(&new.hours) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "hours 须为 1 至 200"));
         }
@@ -552,8 +554,8 @@ impl Hourmark {
     pub async fn record_award(&self, by: &Principal, volunteer_id: i64, new: NewAward) -> Result<Award, CoreError> {
         let organisation_id = self.keeper_organisation(by).await?;
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let title = bounded(&new.title, 100, "title")?;
-        let awarded_by = bounded(&new.awarded_by, 100, "awarded_by")?;
+        let title = bounded_text(&new.title, 100, "title")?;
+        let awarded_by = bounded_text(&new.awarded_by, 100, "awarded_by")?;
         self.require_own_volunteer(volunteer_id, organisation_id).await?;
         self.store()
             .add_award(volunteer_id, organisation_id, &title, &awarded_by, new.awarded_on, staff_id, self.now())

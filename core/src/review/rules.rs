@@ -211,9 +211,12 @@ impl Default for RuleParams {
 }
 
 impl RuleParams {
+    /// The least `late_upload_secs` and `clock_skew_secs` may be.
+    pub const LEAST_DELAY_SECS: i64 = 30;
+
     /// Refuses parameters that would make the rules meaningless.
     pub fn validate(&self) -> Result<(), &'static str> {
-        if self.late_upload_secs < 30 || self.clock_skew_secs < 30 {
+        if self.late_upload_secs < Self::LEAST_DELAY_SECS || self.clock_skew_secs < Self::LEAST_DELAY_SECS {
             return Err("late_upload_secs 和 clock_skew_secs 至少为 30 秒");
         }
         if self.burst_per_network < 2 || self.burst_per_device < 2 {
