@@ -383,6 +383,10 @@ on_both_backends! {
             async move { app.call(reqwest::Method::PUT, "/api/v1/calendar/overlays", Some(&token), Some(body)).await }
         };
         put(&wuhua, overlay("530103")).await.expect_problem(403, "forbidden");
+        put(&wuhua, json!({"region_code": "530102", "day": "2026-12-07", "kind": "sometimes", "name": "x"})).await
+            .expect_problem(422, "invalid_body");
+        put(&wuhua, json!({"region_code": "530102", "day": "2026-12-07", "kind": "off", "name": ""})).await
+            .expect_problem(422, "invalid_body");
         put(&panlong, overlay("530103")).await.expect_status(200);
         put(&wuhua, overlay("530102")).await.expect_status(200);
         // One set by mistake is removed; removing it twice is not found.

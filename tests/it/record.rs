@@ -54,6 +54,8 @@ on_both_backends! {
         assert!(!String::from_utf8_lossy(&verified.raw).contains("13912345678"), "the complainant stays private");
         let dismissed = app.post("/api/v1/complaints", Some(&e.organiser), file("迟到")).await;
         let (v, d) = (verified.body["id"].clone(), dismissed.body["id"].clone());
+        app.post(&format!("/api/v1/complaints/{v}/investigation"), Some(&e.organiser), json!({"note": ""})).await
+            .expect_problem(422, "invalid_body");
         app.post(&format!("/api/v1/complaints/{v}/investigation"), Some(&e.organiser), json!({"note": "调取监控"})).await
             .expect_status(200);
         app.post(&format!("/api/v1/complaints/{v}/decision"), Some(&e.organiser),

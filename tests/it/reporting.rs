@@ -57,6 +57,8 @@ on_both_backends! {
             .expect_problem(403, "forbidden");
         assert!(app.get("/api/v1/report-batches", &panlong).await.body.as_array().is_some_and(Vec::is_empty));
         assert_eq!(app.get("/api/v1/report-batches", &kunming).await.body.as_array().map(Vec::len), Some(1));
+        app.post(&format!("/api/v1/report-batches/{batch}/return"), Some(&wuhua), json!({"reason": "  "})).await
+            .expect_problem(422, "invalid_body");
         let returned = app.post(&format!("/api/v1/report-batches/{batch}/return"), Some(&wuhua),
             json!({"reason": "请补充服务对象"})).await;
         returned.expect_status(200);
