@@ -147,3 +147,126 @@ async fn two_instances_record_each_entry_once_in_one_chain() {
     let check = a.hourmark.verify_register().await.expect("verify");
     assert_eq!((check.entries, check.first_broken), (5, None));
 }
+
+/// Two instances, one volunteer, `(a, b)`: a pair of servers as one, with `adjust` applied
+/// to both.
+async fn pair(adjust: impl Fn(&mut hourmark_server::Config)) -> (TestApp, TestApp) {
+    let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(Backend::Postgres).await);
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    let a = TestApp::spawn_with(Backend::Postgres, database.clone(), prefix.clone(), &adjust).await;
+    let b = TestApp::spawn_with(Backend::Postgres, database, prefix, &adjust).await;
+    (a, b)
+}
+
+/// What a receipt said, for replaying against the record.
+#[derive(Debug)]
+struct Receipt {
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// Replays every receipt a volunteer got against what the store holds: each accepted
+/// receipt is a recorded accepted scan, in one sequence that alternates in and out, and
+/// what each receipt said of the session is what that sequence gives at its place; each
+/// refusal is recorded as refused; the sessions view finds nothing unpaired.
+async fn receipts_agree_with_the_record(app: &TestApp, e: &crate::Event, receipts: &[Receipt]) {
+    let record = app.hourmark.store().accepted_scans(e.activity_id, Some(e.volunteer_id)).await.expect("record");
+    let mut accepted: Vec<&Receipt> = receipts.iter().filter(|r| r.status == 200).collect();
+    accepted.sort_by_key(|r| r.body["server_time"].as_str().expect("time").to_owned());
+    assert_eq!(accepted.len(), record.len(), "every accepted receipt is one accepted scan in the record");
+    for (k, (receipt, scan)) in accepted.iter().zip(&record).enumerate() {
+        let position = k + 1;
+        assert_eq!(receipt.body["scan_id"], scan.id.to_string(), "receipt {position} is the record's scan {position}");
+        let expected = if position % 2 == 1 { "checked_in" } else { "checked_out" };
+        assert_eq!(receipt.body["outcome"], expected, "scan {position} of one sequence: {receipts:?}");
+        assert_eq!(receipt.body["session"]["inside"], position % 2 == 1, "receipt {position}: inside");
+        assert_eq!(receipt.body["session"]["pairs"], position.div_ceil(2), "receipt {position}: pairs so far");
+    }
+    // A scan overtaken again and again by the other instance's scans is answered 503 (retry
+    // with the same nonce) and recorded nowhere; every other answer is recorded.
+    let mut unrecorded = 0;
+    for refused in receipts.iter().filter(|r| r.status != 200) {
+        if refused.status == 503 {
+            assert_eq!(refused.body["code"], "unavailable");
+            unrecorded += 1;
+        } else {
+            assert_eq!(refused.body["code"], "repeat_scan", "only a repeat may be refused here: {refused:?}");
+        }
+    }
+    assert_eq!(app.scans_recorded(e.volunteer_id).await, i64::try_from(receipts.len() - unrecorded).expect("count"));
+    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+    sessions.expect_status(200);
+    let unpaired = sessions.body.to_string();
+    assert!(
+        !unpaired.contains("repeated_in") && !unpaired.contains("out_without_in"),
+        "the record pairs every scan: {unpaired}"
+    );
+}
+
+async fn toggle_url(app: &TestApp, e: &crate::Event) -> String {
+    app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned()
+}
+
+/// With the repeat guard on, two different-nonce scans from one volunteer reaching two
+/// instances at the same moment are decided in one order: one is taken, the other is the
+/// repeat of it, never two check-ins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_scans_at_two_instances_are_decided_in_one_order() {
+    let (a, b) = pair(|_| {}).await;
+    let e = event(&a, "toggle").await;
+    let mut receipts = Vec::new();
+    for round in 0..12 {
+        a.advance(Duration::minutes(2));
+        b.advance(Duration::minutes(2));
+        let url = toggle_url(&a, &e).await;
+        let (x, y) = tokio::join!(a.scan(&e.volunteer, &url), b.scan(&e.volunteer, &url));
+        let taken = [&x, &y].iter().filter(|r| r.status == 200).count();
+        assert_eq!(taken, 1, "round {round}: one of the two is taken ({} / {})", x.body, y.body);
+        receipts.push(Receipt { status: x.status, body: x.body.clone() });
+        receipts.push(Receipt { status: y.status, body: y.body.clone() });
+    }
+    receipts_agree_with_the_record(&a, &e, &receipts).await;
+}
+
+/// With the guard off, twenty scans split over two instances, all in flight at once while
+/// the clocks run: whatever the interleaving, the receipts tell one sequence and the
+/// record holds exactly that sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_over_two_instances_gives_receipts_that_agree_with_the_record() {
+    let (a, b) = pair(|c| {
+        c.repeat_scan_guard_secs = 0;
+        c.rate_scans_per_volunteer_per_minute = 0;
+    })
+    .await;
+    let e = event(&a, "toggle").await;
+    let mut receipts = Vec::new();
+    for burst in 0..3 {
+        a.advance(Duration::minutes(1));
+        b.advance(Duration::minutes(1));
+        let url = toggle_url(&a, &e).await;
+        // The clocks move a millisecond at a time while the scans are in flight, so the
+        // instances decide at different moments and race on the volunteer's next number.
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let ticker = tokio::spawn({
+            let (ca, cb, running) = (a.clock.clone(), b.clock.clone(), running.clone());
+            async move {
+                while running.load(std::sync::atomic::Ordering::Relaxed) {
+                    ca.advance(Duration::milliseconds(1));
+                    cb.advance(Duration::milliseconds(1));
+                    tokio::time::sleep(std::time::Duration::from_micros(300)).await;
+                }
+            }
+        });
+        let scans = (0..20).map(|n| {
+            let (app, volunteer, url) = (if n % 2 == 0 { &a } else { &b }, e.volunteer.clone(), url.clone());
+            async move { app.scan(&volunteer, &url).await }
+        });
+        let answers = futures_util::future::join_all(scans).await;
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
+        ticker.await.expect("ticker");
+        let taken = answers.iter().filter(|r| r.status == 200).count();
+        assert!(taken >= 2, "burst {burst}: scans are taken ({taken})");
+        receipts.extend(answers.iter().map(|r| Receipt { status: r.status, body: r.body.clone() }));
+        receipts_agree_with_the_record(&a, &e, &receipts).await;
+    }
+}

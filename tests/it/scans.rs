@@ -274,6 +274,7 @@ on_both_backends! {
             activity_id: Some(activity_id),
             gate: Some(0),
             direction: None,
+            seq: None,
             outcome: "code_expired".into(),
             server_time: app.clock_now(),
             client_time: None,

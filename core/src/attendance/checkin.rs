@@ -18,7 +18,8 @@ pub struct CheckinPolicy {
     /// allowed; whether it earns minutes is the minutes policy's business).
     pub opens_before: Duration,
     /// A second scan by the same volunteer within this time of their last accepted scan is
-    /// refused as a repeat rather than toggling them straight back out. Zero turns it off.
+    /// refused as a repeat rather than toggling them straight back out. Zero turns it off,
+    /// except for a scan in the very millisecond of the last one (or earlier), always a repeat.
     pub repeat_guard: Duration,
     /// How long after the scheduled end departures are still taken (arrivals stop at the
     /// end). Longer than the minutes policy's late grace on purpose: a volunteer who stays
@@ -131,10 +132,12 @@ pub fn decide(
         return Err(Refusal::new(ErrorCode::ActivityEnded, "活动已结束，不再接受扫码"));
     }
 
+    // A scan in the same millisecond as the last (or before it, by another instance's
+    // clock) is a repeat whatever the guard says: no one scans twice in a millisecond, and
+    // a zero-length pair would earn nothing but count against the day's pairs. It also keeps
+    // each volunteer's accepted scans strictly ordered in time as well as in sequence.
     if let Some(last) = earlier.iter().map(|f| f.at).max()
-        && policy.repeat_guard > Duration::zero()
-        && now >= last
-        && now - last < policy.repeat_guard
+        && (now <= last || (policy.repeat_guard > Duration::zero() && now - last < policy.repeat_guard))
     {
         return Err(Refusal::new(
             ErrorCode::RepeatScan,
@@ -235,6 +238,14 @@ mod tests {
         assert_eq!(out.direction, Direction::Out);
         let off = CheckinPolicy { repeat_guard: Duration::zero(), ..CheckinPolicy::default() };
         assert_eq!(decide(&c, &a, &earlier, &off, at("2026-12-05T07:50:01")).expect("out").direction, Direction::Out);
+        // Even with the guard off, no zero-length pair: the same millisecond is a repeat, and
+        // so is a time before the last scan (another instance's clock running behind).
+        let same = decide(&c, &a, &earlier, &off, at("2026-12-05T07:50")).expect_err("same ms");
+        assert_eq!(same.code, ErrorCode::RepeatScan);
+        let behind = decide(&c, &a, &earlier, &off, at("2026-12-05T07:49:59")).expect_err("behind");
+        assert_eq!(behind.code, ErrorCode::RepeatScan);
+        let next_ms = at("2026-12-05T07:50") + Duration::milliseconds(1);
+        assert_eq!(decide(&c, &a, &earlier, &off, next_ms).expect("1 ms later").direction, Direction::Out);
     }
 
     #[test]

@@ -10,7 +10,28 @@
 //! 6. the row, accepted or refused, with the exact answer, through the group-commit
 //!    writer — the answer leaves only after the commit;
 //! 7. if the nonce had been used before, the stored answer is returned instead, so a
-//!    retry is answered identically and never counts twice.
+//!    retry is answered identically and never counts twice;
+//! 8. if the volunteer's next scan number was taken meanwhile (by a scan decided on
+//!    another instance), the scan is decided again from step 5 on the store's state.
+//!
+//! One order per volunteer, across instances: the stripe lock orders a volunteer's scans
+//! on one instance only. Across instances, each accepted scan carries its number in the
+//! volunteer's sequence at the activity (earlier accepted scans + 1), unique in the store.
+//! Two instances that decided on the same state both claim the same number; the store
+//! keeps the first and the second decides again, on a state that now includes the first.
+//! So the accepted scans form one sequence, each decided on everything before it, and
+//! every receipt agrees with the record. A refusal changes no state, so a refusal decided
+//! on a state that a concurrent scan was just moving on is still a decision in that one
+//! order (just before the other scan) and needs no number.
+//!
+//! ```text
+//! phone ─► instance A: lock(volunteer) ─► cache: n scans ─► decide (#n+1) ─► writer ─┐
+//! phone ─► instance B: lock(volunteer) ─► cache: n scans ─► decide (#n+1) ─► writer ─┤
+//!                                                                                    ▼
+//!                                   store: unique (activity, volunteer, #): A's row wins
+//! B ◄─ taken ──────────────────────────────────────────────────────────────────────┘
+//! B: read the store (n+1 scans) ─► decide (#n+2) ─► writer ─► commit ─► answer
+//! ```
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -205,6 +226,36 @@ impl Hourmark {
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
         let _one_at_a_time = inner.scan_stripes[stripe].lock().await;
 
+        // The first decision uses the cached presence. If another instance took this
+        // volunteer's next scan number meanwhile, the write finds it taken and the scan is
+        // decided again on the store's state, which then includes the other scan.
+        let mut presence = PresenceSource::Cache;
+        for _ in 0..MAX_DECISIONS {
+            match self
+                .decide_and_write(volunteer_id, &request, bound_device.as_deref(), network.clone(), presence)
+                .await?
+            {
+                Written::Fresh(answer) => return Ok(answer),
+                Written::Replayed(answer) => return Ok(answer),
+                Written::Overtaken => {
+                    tracing::debug!("another instance moved this volunteer on; deciding again");
+                    presence = PresenceSource::Store;
+                }
+            }
+        }
+        Err(CoreError::refused(ErrorCode::Unavailable, "扫码过于频繁，请稍后重试（重试不会重复计时）"))
+    }
+
+    /// Decides one scan on the presence `source` gives and writes it.
+    async fn decide_and_write(
+        &self,
+        volunteer_id: i64,
+        request: &ScanRequest,
+        bound_device: Option<&str>,
+        network: Option<String>,
+        source: PresenceSource,
+    ) -> Result<Written, CoreError> {
+        let inner = self.inner();
         let now = self.now();
         let mut record = NewScan {
             id: Uuid::now_v7(),
@@ -213,6 +264,7 @@ impl Hourmark {
             activity_id: None,
             gate: None,
             direction: None,
+            seq: None,
             outcome: String::new(),
             server_time: now,
             client_time: Some(request.client_time),
@@ -232,7 +284,7 @@ impl Hourmark {
                 code: ErrorCode::DeviceNotBound,
                 detail: "请使用已绑定的手机扫码；如已更换手机，请先在“我的”中更换绑定设备".into(),
             })),
-            _ => self.judge(&request, now, &mut record).await,
+            _ => self.judge(request, now, &mut record, source).await,
         }?;
         let appended = match verdict {
             Ok((receipt, fact)) => {
@@ -271,12 +323,11 @@ impl Hourmark {
             network: record.network.clone(),
         });
         if !inner.writer.write(record).await? {
+            let Some(stored) = inner.store.find_scan_answer(volunteer_id, request.nonce).await? else {
+                // Not this nonce: the scan number was taken by a scan decided elsewhere.
+                return Ok(Written::Overtaken);
+            };
             tracing::debug!("nonce seen before; replaying the stored answer");
-            let stored = inner
-                .store
-                .find_scan_answer(volunteer_id, request.nonce)
-                .await?
-                .ok_or_else(|| CoreError::Internal("a conflicting nonce has no stored answer".into()))?;
             // The original request may have died between its commit and its presence
             // update; merging the stored fact again is harmless and closes that gap.
             if stored.status == 200
@@ -289,7 +340,7 @@ impl Hourmark {
                 let fact = PresenceFact { scan_id: receipt.scan_id, at: receipt.server_time, direction };
                 self.record_presence(receipt.activity_id, volunteer_id, fact).await;
             }
-            return Ok(stored);
+            return Ok(Written::Replayed(stored));
         }
         if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
             self.record_presence(activity_id, volunteer_id, fact).await;
@@ -297,7 +348,7 @@ impl Hourmark {
                 self.flag_scan(activity_id, &evidence).await;
             }
         }
-        Ok(answer)
+        Ok(Written::Fresh(answer))
     }
 
     /// Adds a committed scan to the presence cache. If that fails, the activity's presence
@@ -319,6 +370,7 @@ impl Hourmark {
         request: &ScanRequest,
         now: DateTime<Utc>,
         record: &mut NewScan,
+        source: PresenceSource,
     ) -> Result<Result<(ScanReceipt, PresenceFact), Refusal>, CoreError> {
         let settings = self.settings();
         let Some(token) = crate::qr::token_from_scanned(&request.code) else {
@@ -346,7 +398,10 @@ impl Hourmark {
             record.geofence = Some(Geofence::judge(distance, loc.accuracy_m, f64::from(activity.radius_m)));
         }
 
-        let earlier = self.presence(activity.id, record.volunteer_id).await?;
+        let earlier = match source {
+            PresenceSource::Cache => self.presence(activity.id, record.volunteer_id).await?,
+            PresenceSource::Store => self.presence_from_store(activity.id, record.volunteer_id).await?,
+        };
         let facts: Vec<ScanFact> = earlier.iter().map(|f| ScanFact { at: f.at, direction: f.direction }).collect();
         let accepted = match checkin::decide(&claims, &activity, &facts, &settings.checkin, now) {
             Ok(accepted) => accepted,
@@ -354,6 +409,7 @@ impl Hourmark {
         };
 
         let fact = PresenceFact { scan_id: record.id, at: now, direction: accepted.direction };
+        record.seq = Some(u32::try_from(facts.len()).unwrap_or(u32::MAX).saturating_add(1));
         let mut all = facts;
         all.push(ScanFact { at: now, direction: accepted.direction });
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
@@ -423,14 +479,54 @@ impl Hourmark {
             Err(e) => tracing::warn!(error = %e, activity_id, "cache unavailable; reading presence from the store"),
         }
         // Fallback: this volunteer only, straight from the store.
-        Ok(inner
-            .store
+        self.store_presence(activity_id, volunteer_id).await
+    }
+
+    /// A volunteer's accepted scans at an activity as the store has them, merged into the
+    /// cache as well: the cache missed at least one of them (another instance's scan whose
+    /// own update has not arrived, or never will if that instance died after its commit).
+    async fn presence_from_store(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
+        let facts = self.store_presence(activity_id, volunteer_id).await?;
+        for fact in &facts {
+            self.record_presence(activity_id, volunteer_id, *fact).await;
+        }
+        Ok(facts)
+    }
+
+    async fn store_presence(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
+        Ok(self
+            .store()
             .accepted_scans(activity_id, Some(volunteer_id))
             .await?
             .into_iter()
             .map(|s| PresenceFact { scan_id: s.id, at: s.at, direction: s.direction })
             .collect())
     }
+}
+
+/// How many times one scan is decided before the volunteer is asked to retry. Each new
+/// decision follows a scan of theirs committed elsewhere in the meantime, so more than a
+/// couple means someone is scanning as fast as the network allows.
+const MAX_DECISIONS: usize = 8;
+
+/// Where a decision reads the volunteer's earlier scans from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PresenceSource {
+    /// The presence cache: current unless another instance's scan is still in flight.
+    Cache,
+    /// The store, after the cache proved stale.
+    Store,
+}
+
+/// What became of a decided scan at the writer.
+#[derive(Debug)]
+enum Written {
+    /// Written now; this is its answer.
+    Fresh(StoredAnswer),
+    /// The nonce was used before: the original answer.
+    Replayed(StoredAnswer),
+    /// Another scan took this volunteer's next number first: decide again.
+    Overtaken,
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, CoreError> {

@@ -55,7 +55,11 @@ impl ScanWriter {
                         Err(_) => break,
                     }
                 }
-                let work = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                let mut work = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                // One volunteer order in every batch: concurrent batches (here, or on other
+                // instances) that collide on a volunteer's nonce or scan number then wait
+                // for each other in one direction and never deadlock.
+                work.sort_by_key(|(scan, _)| (scan.volunteer_id, scan.activity_id));
                 let store = store.clone();
                 tokio::spawn(async move {
                     let (scans, replies): (Vec<NewScan>, Vec<Reply>) = work.into_iter().unzip();

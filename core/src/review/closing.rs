@@ -93,7 +93,13 @@ impl Hourmark {
                 let closed_at = activity.ends_at.min(end_of_local_day(open.at) - chrono::Duration::seconds(1));
                 let credit = policy == LeftOpenPolicy::CreditToEnd && closed_at > open.at;
                 if credit {
-                    checkouts.push(self.system_checkout(activity.id, volunteer_id, open.at, closed_at));
+                    // The next number in the volunteer's sequence (no scan is taken once the
+                    // check-out window has closed, so nothing races it but another instance
+                    // closing the same session, whose identical row the nonce turns away).
+                    let seq = facts.len()
+                        + 1
+                        + checkouts.iter().filter(|c: &&NewScan| c.volunteer_id == volunteer_id).count();
+                    checkouts.push(self.system_checkout(activity.id, volunteer_id, open.at, closed_at, seq));
                 }
                 findings.push(Finding {
                     rule: RuleCode::LeftOpen,
@@ -146,6 +152,7 @@ impl Hourmark {
         volunteer_id: i64,
         checked_in_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        seq: usize,
     ) -> NewScan {
         let name = format!("{activity_id}:{volunteer_id}:{}", checked_in_at.timestamp_millis());
         NewScan {
@@ -155,6 +162,7 @@ impl Hourmark {
             activity_id: Some(activity_id),
             gate: None,
             direction: Some(Direction::Out),
+            seq: Some(u32::try_from(seq).unwrap_or(u32::MAX)),
             outcome: "checked_out".to_owned(),
             server_time: at,
             client_time: None,

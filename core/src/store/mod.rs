@@ -59,6 +59,10 @@ pub struct NewScan {
     pub gate: Option<u8>,
     /// Set for accepted scans only.
     pub direction: Option<Direction>,
+    /// For accepted scans: the volunteer's accepted scans at the activity before this one,
+    /// plus one. Unique per (activity, volunteer), so a decision made on a state another
+    /// instance has already moved on from cannot be written (see `attendance::scan`).
+    pub seq: Option<u32>,
     /// `checked_in`, `checked_out`, or the refusal's error code.
     pub outcome: String,
     /// When the server took the scan.

@@ -2746,17 +2746,19 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         // One statement for the whole batch: arrays in, one row per element out. `on conflict
-        // do nothing` makes a repeated nonce (even twice in one batch) a no-op, and
-        // `returning` tells which rows were new.
+        // do nothing` makes a repeated nonce (even twice in one batch) or a volunteer's scan
+        // number already taken by another instance a no-op, and `returning` tells which rows
+        // were new. The writer sorts the batch by volunteer, so two instances' batches take
+        // their index locks in one order and cannot deadlock.
         let rows = sqlx::query(
             r"insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
                                 client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer,
-                                geofence, client_network)
+                                geofence, client_network, seq)
               select * from unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[],
                                    $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::smallint[],
                                    $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[],
-                                   $18::text[])
-              on conflict (volunteer_id, client_nonce) do nothing
+                                   $18::text[], $19::integer[])
+              on conflict do nothing
               returning id",
         )
         .bind(scans.iter().map(|s| s.id).collect::<Vec<_>>())
@@ -2777,6 +2779,7 @@ impl Store for PostgresStore {
         .bind(scans.iter().map(|s| s.answer.body.as_str()).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.geofence.map(crate::geo::Geofence::as_str)).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.network.as_deref()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.seq.map(|n| i32::try_from(n).unwrap_or(i32::MAX))).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
         let written: std::collections::HashSet<Uuid> =

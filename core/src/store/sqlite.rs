@@ -2761,14 +2761,14 @@ impl Store for SqliteStore {
         if scans.is_empty() {
             return Ok(Vec::new());
         }
-        // 19 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
+        // 20 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
         let mut written = std::collections::HashSet::with_capacity(scans.len());
         let mut tx = self.write.begin().await?;
         for chunk in scans.chunks(1024) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time, \
                  client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer, created_at, \
-                 geofence, client_network) ",
+                 geofence, client_network, seq) ",
             );
             query.push_values(chunk, |mut row, s| {
                 row.push_bind(s.id)
@@ -2789,9 +2789,11 @@ impl Store for SqliteStore {
                     .push_bind(s.answer.body.as_str())
                     .push_bind(ms(s.server_time))
                     .push_bind(s.geofence.map(crate::geo::Geofence::as_str))
-                    .push_bind(s.network.as_deref());
+                    .push_bind(s.network.as_deref())
+                    .push_bind(s.seq.map(i64::from));
             });
-            query.push(" on conflict (volunteer_id, client_nonce) do nothing returning id");
+            // A repeated nonce, or a scan number already taken, writes nothing.
+            query.push(" on conflict do nothing returning id");
             for row in query.build().fetch_all(&mut *tx).await? {
                 written.insert(row.try_get::<Uuid, _>("id")?);
             }
