@@ -154,6 +154,11 @@ pub enum ErrorCode {
     CorrectionsPending,
     /// 409: this correction request has already been decided.
     CorrectionDecided,
+    /// 409: a correction of this finalised session already waits for a second recorder.
+    CorrectionPending,
+    /// 409: the session's minutes changed since the correction was proposed; reject it and
+    /// propose again.
+    CorrectionStale,
 
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
@@ -164,7 +169,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 63] = [
+    pub const ALL: [ErrorCode; 65] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -226,6 +231,8 @@ impl ErrorCode {
         Self::BatchDecided,
         Self::CorrectionsPending,
         Self::CorrectionDecided,
+        Self::CorrectionPending,
+        Self::CorrectionStale,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -281,6 +288,8 @@ impl ErrorCode {
             Self::LoginTaken => "login_taken",
             Self::CorrectionsPending => "corrections_pending",
             Self::CorrectionDecided => "correction_decided",
+            Self::CorrectionPending => "correction_pending",
+            Self::CorrectionStale => "correction_stale",
             Self::FlagResolved => "flag_resolved",
             Self::ActivityFinalised => "activity_finalised",
             Self::FlagsOpen => "flags_open",
@@ -333,7 +342,7 @@ impl ErrorCode {
             Self::CeremonyInvalid => 400,
             Self::PasskeyRejected => 401,
             Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
-            Self::CorrectionsPending | Self::CorrectionDecided => 409,
+            Self::CorrectionsPending | Self::CorrectionDecided | Self::CorrectionPending | Self::CorrectionStale => 409,
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
             Self::ActivityInProgress | Self::ComplaintDecided => 409,
@@ -407,6 +416,8 @@ impl ErrorCode {
             Self::LoginTaken => "该登录名已被使用",
             Self::CorrectionsPending => "已有更正申请等待处理",
             Self::CorrectionDecided => "该更正申请已处理",
+            Self::CorrectionPending => "已有待审批的更正",
+            Self::CorrectionStale => "记录已变化，更正申请已过时",
             Self::FlagResolved => "该标记已处理",
             Self::ActivityFinalised => "活动已完成审核定稿",
             Self::FlagsOpen => "仍有未处理的标记",
@@ -591,6 +602,8 @@ mod tests {
                 ("batch_decided", 409),
                 ("corrections_pending", 409),
                 ("correction_decided", 409),
+                ("correction_pending", 409),
+                ("correction_stale", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

@@ -26,6 +26,7 @@ pub mod geo;
 pub mod hourmark;
 pub mod identity;
 pub mod login;
+pub mod notification;
 pub mod organisation;
 pub mod passkeys;
 pub mod privacy;

@@ -104,6 +104,8 @@ pub struct PublicityRow {
     pub organisation_name: String,
     /// The organisation's region.
     pub region_code: String,
+    /// Why it was published again, if it was (a correction, an upheld objection).
+    pub restart_reason: Option<String>,
 }
 
 /// How long publicity lasts for an organisation or a province.
@@ -241,14 +243,9 @@ pub enum RegisterGuard {
         minutes: u32,
         /// Its publication day when the content was built.
         published_on: NaiveDate,
-    },
-    /// Correcting a recorded entry: the entry that stands for it is still `seq` (no other
-    /// correction got there first).
-    Standing {
-        /// The publicity entry.
-        entry_id: i64,
-        /// The original or replacement that stood when the correction was built.
-        seq: i64,
+        /// For an entry published again after a correction: the register entry that stood
+        /// for it when the reversal and replacement were built, still the one that stands.
+        standing: Option<i64>,
     },
 }
 
@@ -486,22 +483,45 @@ impl Hourmark {
             }
         }
         let mut recorded = 0;
+        let mut notices = Vec::new();
         for row in self.store().publicity_due(today).await? {
             let content = self.register_content(&row, row.minutes).await?;
-            let entry = NewRegisterEntry {
-                kind: RegisterKind::Original,
-                publicity_entry_id: row.id,
-                organisation_id: content.organisation_id,
-                volunteer_id: content.volunteer_id,
-                minutes: i64::from(content.minutes),
-                content: serde_json::to_string(&content).map_err(|e| CoreError::Internal(e.to_string()))?,
+            // An entry published again after a correction of what the register already
+            // holds: its period is over, so now the reversal and replacement go in.
+            let standing = self.store().standing_register_entry(row.id).await?;
+            let entries = match &standing {
+                None => vec![NewRegisterEntry {
+                    kind: RegisterKind::Original,
+                    publicity_entry_id: row.id,
+                    organisation_id: content.organisation_id,
+                    volunteer_id: content.volunteer_id,
+                    minutes: i64::from(content.minutes),
+                    content: canonical(&content)?,
+                }],
+                Some(standing) => {
+                    let reason = row.restart_reason.clone().unwrap_or_else(|| "更正".to_owned());
+                    correction_entries(row.id, standing, reason, content.clone())?
+                }
             };
-            let guard =
-                RegisterGuard::Recording { entry_id: row.id, minutes: row.minutes, published_on: row.published_on };
-            if self.store().append_register(&[entry], &guard, self.now()).await? {
+            let guard = RegisterGuard::Recording {
+                entry_id: row.id,
+                minutes: row.minutes,
+                published_on: row.published_on,
+                standing: standing.as_ref().map(|s| s.seq),
+            };
+            if self.store().append_register(&entries, &guard, self.now()).await? {
                 recorded += 1;
+                notices.push(crate::notification::HoursNotice::Recorded {
+                    volunteer_id: row.volunteer_id,
+                    activity: row.activity_name.clone(),
+                    day: row.day,
+                    minutes: row.minutes,
+                    entry_id: row.id,
+                    published_on: row.published_on,
+                });
             }
         }
+        self.notify_all(notices).await;
         Ok(recorded)
     }
 
@@ -668,89 +688,101 @@ impl Hourmark {
 }
 
 impl Hourmark {
-    /// Carries a corrected finalised session to its publicity and the register: an entry
-    /// still in publicity starts again with the corrected minutes; one already recorded gets
-    /// a reversal of the entry that stood and a replacement, both naming the reason.
+    /// Carries a corrected finalised session to publicity: the day is published again for
+    /// the full period with the corrected minutes, whether it is still in publicity or
+    /// already recorded. The register follows when that period ends (`advance_publicity`):
+    /// an original if it never was recorded, else a reversal of the entry that stands and
+    /// a replacement, both carrying `reason`.
     pub(crate) async fn carry_correction(
         &self,
         activity_id: i64,
         session: &crate::review::finalise::FinalisedSession,
         reason: &str,
     ) -> Result<(), CoreError> {
-        // A race with the register job or another correction is retried with fresh state.
-        for _ in 0..3 {
-            let Some(entry) = self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
-            else {
-                // A day finalised with no minutes was never published: publish it now.
-                if session.final_minutes > 0 {
-                    let activity = self
-                        .store()
-                        .get_activity(activity_id)
-                        .await?
-                        .ok_or_else(|| CoreError::Internal("a corrected activity is missing".into()))?;
-                    let organisation = self
-                        .store()
-                        .get_organisation(activity.organisation_id)
-                        .await?
-                        .ok_or_else(|| CoreError::Internal("the activity's organisation is missing".into()))?;
-                    let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                    let publicity = self.publicity_for(&organisation, std::slice::from_ref(session), today).await?;
-                    for p in &publicity {
-                        self.store().add_publicity(activity_id, p, self.now()).await?;
-                    }
+        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        let Some(entry) = self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
+        else {
+            // A day finalised with no minutes was never published: publish it now.
+            if session.final_minutes > 0 {
+                let activity = self
+                    .store()
+                    .get_activity(activity_id)
+                    .await?
+                    .ok_or_else(|| CoreError::Internal("a corrected activity is missing".into()))?;
+                let organisation = self
+                    .store()
+                    .get_organisation(activity.organisation_id)
+                    .await?
+                    .ok_or_else(|| CoreError::Internal("the activity's organisation is missing".into()))?;
+                let publicity = self.publicity_for(&organisation, std::slice::from_ref(session), today).await?;
+                for p in &publicity {
+                    self.store().add_publicity(activity_id, p, self.now()).await?;
                 }
-                return Ok(());
-            };
-            let done = match entry.status {
-                PublicityStatus::Recorded => {
-                    let standing = self
-                        .store()
-                        .standing_register_entry(entry.id)
-                        .await?
-                        .ok_or_else(|| CoreError::Internal("a recorded entry is not in the register".into()))?;
-                    let old: serde_json::Value =
-                        serde_json::from_str(&standing.content).map_err(|e| CoreError::Internal(e.to_string()))?;
-                    let reversal = Reversal { reverses: standing.seq, reason: reason.to_owned(), entry: old };
-                    let content = self.register_content(&entry, session.final_minutes).await?;
-                    let replacement = Replacement { replaces: standing.seq, reason: reason.to_owned(), content };
-                    let entries = [
-                        NewRegisterEntry {
-                            kind: RegisterKind::Reversal,
-                            publicity_entry_id: entry.id,
-                            organisation_id: standing.organisation_id,
-                            volunteer_id: standing.volunteer_id,
-                            minutes: -standing.minutes,
-                            content: canonical(&reversal)?,
-                        },
-                        NewRegisterEntry {
-                            kind: RegisterKind::Replacement,
-                            publicity_entry_id: entry.id,
-                            organisation_id: replacement.content.organisation_id,
-                            volunteer_id: replacement.content.volunteer_id,
-                            minutes: i64::from(replacement.content.minutes),
-                            content: canonical(&replacement)?,
-                        },
-                    ];
-                    let guard = RegisterGuard::Standing { entry_id: entry.id, seq: standing.seq };
-                    self.store().append_register(&entries, &guard, self.now()).await?
+                if let Some(entry) =
+                    self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
+                {
+                    self.notify_hours(publicity_started(&entry)).await;
                 }
-                PublicityStatus::InPublicity | PublicityStatus::Held => {
-                    let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                    let ends_on = self
-                        .calendar_for(&entry.region_code)
-                        .await?
-                        .nth_working_day_after(today, entry.working_days)
-                        .ok();
-                    let restart = Restart { minutes: session.final_minutes, published_on: today, ends_on };
-                    self.store().restart_publicity(entry.id, &restart).await?
-                }
-            };
-            if done {
-                return Ok(());
             }
+            return Ok(());
+        };
+        // A race with the register job is harmless: if it records the old minutes first,
+        // the restart makes that the entry a reversal will cancel; if the restart comes
+        // first, the job's guard (minutes and publication day) finds the entry changed.
+        let ends_on =
+            self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
+        let restart =
+            Restart { minutes: session.final_minutes, reason: Some(reason.to_owned()), published_on: today, ends_on };
+        if self.store().restart_publicity(entry.id, &restart).await? {
+            let restarted = PublicityRow { minutes: restart.minutes, published_on: today, ends_on, ..entry };
+            self.notify_hours(publicity_started(&restarted)).await;
         }
-        Err(CoreError::refused(ErrorCode::Unavailable, "登记簿正忙，请稍后重试更正"))
+        Ok(())
     }
+}
+
+/// What a volunteer is told when one of their days is published.
+pub(crate) fn publicity_started(entry: &PublicityRow) -> crate::notification::HoursNotice {
+    crate::notification::HoursNotice::PublicityStarted {
+        volunteer_id: entry.volunteer_id,
+        activity: entry.activity_name.clone(),
+        day: entry.day,
+        minutes: entry.minutes,
+        ends_on: entry.ends_on,
+        activity_id: entry.activity_id,
+        published_on: entry.published_on,
+    }
+}
+
+/// The reversal of the entry that `standing` is and its replacement with `content`.
+fn correction_entries(
+    entry_id: i64,
+    standing: &RegisterRow,
+    reason: String,
+    content: RegisterContent,
+) -> Result<Vec<NewRegisterEntry>, CoreError> {
+    let old: serde_json::Value =
+        serde_json::from_str(&standing.content).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let reversal = Reversal { reverses: standing.seq, reason: reason.clone(), entry: old };
+    let replacement = Replacement { replaces: standing.seq, reason, content };
+    Ok(vec![
+        NewRegisterEntry {
+            kind: RegisterKind::Reversal,
+            publicity_entry_id: entry_id,
+            organisation_id: standing.organisation_id,
+            volunteer_id: standing.volunteer_id,
+            minutes: -standing.minutes,
+            content: canonical(&reversal)?,
+        },
+        NewRegisterEntry {
+            kind: RegisterKind::Replacement,
+            publicity_entry_id: entry_id,
+            organisation_id: replacement.content.organisation_id,
+            volunteer_id: replacement.content.volunteer_id,
+            minutes: i64::from(replacement.content.minutes),
+            content: canonical(&replacement)?,
+        },
+    ])
 }
 
 /// Canonical JSON of a register entry's content.
@@ -869,6 +901,8 @@ pub struct ObjectionDecision {
 pub struct Restart {
     /// The corrected minutes.
     pub minutes: u32,
+    /// Why it is published again.
+    pub reason: Option<String>,
     /// Published again on.
     pub published_on: NaiveDate,
     /// The new period's last working day, if known.
@@ -955,6 +989,13 @@ impl Hourmark {
         if objection.status != ObjectionStatus::Open {
             return Err(CoreError::code(ErrorCode::ObjectionDecided));
         }
+        // An objection questions the finalisation: the recorder who made it does not judge it.
+        if self.store().finalisation(entry.activity_id).await?.is_some_and(|f| f.finalised_by == staff_id) {
+            return Err(CoreError::refused(
+                ErrorCode::OwnDecision,
+                "定稿的记录员不能处理针对本次定稿的异议，请由另一名记录员处理",
+            ));
+        }
         let now = self.now();
         let restart = match (decision.uphold, decision.minutes) {
             (true, Some(minutes)) => {
@@ -970,7 +1011,7 @@ impl Hourmark {
                 let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
                 let ends_on =
                     self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
-                Some(Restart { minutes, published_on: today, ends_on })
+                Some(Restart { minutes, reason: Some(reason.clone()), published_on: today, ends_on })
             }
             (true, None) => return Err(CoreError::refused(ErrorCode::InvalidBody, "支持异议须填写更正后的 minutes")),
             (false, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "驳回异议不需要 minutes")),
@@ -981,16 +1022,40 @@ impl Hourmark {
             actor_kind: "staff".into(),
             actor_id: Some(staff_id),
             action: if decision.uphold { "objection_upheld" } else { "objection_dismissed" }.into(),
-            subject_kind: "activity".into(),
-            subject_id: Some(entry.activity_id),
+            // Under the volunteer: an upheld objection corrects their hours, and they see
+            // every correction in their audit log and export.
+            subject_kind: "volunteer".into(),
+            subject_id: Some(entry.volunteer_id),
             detail: serde_json::json!({
-                "objection_id": objection_id, "entry_id": entry.id, "volunteer_id": entry.volunteer_id,
-                "day": entry.day, "minutes": restart.as_ref().map(|r| r.minutes), "reason": reason,
+                "objection_id": objection_id, "entry_id": entry.id, "activity_id": entry.activity_id,
+                "day": entry.day, "from_minutes": entry.minutes, "to_minutes": restart.as_ref().map(|r| r.minutes),
+                "reason": reason,
             }),
         };
-        self.store()
+        let decided = self
+            .store()
             .decide_objection(objection_id, &entry, staff_id, &reason, restart.as_ref(), now, &audit)
             .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::ObjectionDecided))
+            .ok_or_else(|| CoreError::code(ErrorCode::ObjectionDecided))?;
+        let mut notices = vec![crate::notification::HoursNotice::ObjectionDecided {
+            volunteer_id: entry.volunteer_id,
+            activity: entry.activity_name.clone(),
+            day: entry.day,
+            upheld: decision.uphold,
+            minutes: restart.as_ref().map(|r| r.minutes),
+            reason,
+            objection_id,
+        }];
+        if let Some(restart) = &restart {
+            let restarted = PublicityRow {
+                minutes: restart.minutes,
+                published_on: restart.published_on,
+                ends_on: restart.ends_on,
+                ..entry
+            };
+            notices.push(publicity_started(&restarted));
+        }
+        self.notify_all(notices).await;
+        Ok(decided)
     }
 }

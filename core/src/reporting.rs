@@ -178,9 +178,41 @@ impl Hourmark {
             subject_id: Some(batch.organisation_id),
             detail: serde_json::json!({ "batch_id": id, "entries": batch.entries, "reason": reason }),
         };
-        self.store()
+        let decided = self
+            .store()
             .decide_batch(id, to, *staff_id, reason.as_deref(), self.now(), &audit)
             .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::BatchDecided))
+            .ok_or_else(|| CoreError::code(ErrorCode::BatchDecided))?;
+        if to == BatchStatus::Confirmed {
+            self.notify_batch_confirmed(&decided).await?;
+        }
+        Ok(decided)
+    }
+
+    /// Tells each volunteer in a confirmed batch their confirmed minutes (net of reversals).
+    async fn notify_batch_confirmed(&self, batch: &ReportBatch) -> Result<(), CoreError> {
+        let organisation =
+            self.store().get_organisation(batch.organisation_id).await?.map(|o| o.name).unwrap_or_default();
+        let mut minutes: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = self.store().batch_entries(batch.id, after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for entry in &page {
+                *minutes.entry(entry.volunteer_id).or_default() += entry.minutes;
+            }
+        }
+        let notices = minutes
+            .into_iter()
+            .map(|(volunteer_id, minutes)| crate::notification::HoursNotice::BatchConfirmed {
+                volunteer_id,
+                batch_id: batch.id,
+                minutes,
+                organisation: organisation.clone(),
+            })
+            .collect();
+        self.notify_all(notices).await;
+        Ok(())
     }
 }

@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(give_extra_field))
         .routes(routes!(withdraw_extra_field))
         .routes(routes!(my_notifications))
+        .routes(routes!(mark_notifications_read))
         .routes(routes!(my_record))
 }
 
@@ -153,12 +154,16 @@ async fn withdraw_extra_field(
     Ok(axum::Json(hourmark.withdraw_extra_field(volunteer_id, field, withdraw).await?))
 }
 
-/// Messages for you: a session the system closed because you did not scan out, decisions
-/// on your hours. Newest first.
+/// Messages for you: a session the system closed because you did not scan out, and every
+/// decision on your hours (a flag decided, a late entry approved, a correction, publicity
+/// started and until when, an objection decided, recorded in the register, confirmed by
+/// civil affairs). Newest first, at most 100; `unread=true` for the unread only.
 #[utoipa::path(
     get, path = "/mp/v1/me/notifications", tag = "volunteers", security(("bearer" = [])),
+    params(NotificationQuery),
     responses(
-        (status = 200, body = Vec<hourmark_core::review::closing::Notification>),
+        (status = 200, body = Vec<hourmark_core::notification::Notification>),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
@@ -166,8 +171,45 @@ async fn withdraw_extra_field(
 async fn my_notifications(
     State(hourmark): State<Hourmark>,
     VolunteerCaller(volunteer_id): VolunteerCaller,
-) -> Result<axum::Json<Vec<hourmark_core::review::closing::Notification>>, ApiError> {
-    Ok(axum::Json(hourmark.my_notifications(volunteer_id).await?))
+    crate::extract::Query(query): crate::extract::Query<NotificationQuery>,
+) -> Result<axum::Json<Vec<hourmark_core::notification::Notification>>, ApiError> {
+    Ok(axum::Json(hourmark.my_notifications(volunteer_id, query.unread).await?))
+}
+
+/// Which notifications to list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct NotificationQuery {
+    /// Only the unread.
+    #[serde(default)]
+    unread: bool,
+}
+
+/// How many notifications were marked read.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MarkedRead {
+    /// Notifications that were unread and now are read.
+    marked: u64,
+}
+
+/// Mark notifications read: these `ids` (yours; others are ignored), or `all`.
+#[utoipa::path(
+    post, path = "/mp/v1/me/notifications/read", tag = "volunteers", security(("bearer" = [])),
+    request_body = hourmark_core::notification::MarkRead,
+    responses(
+        (status = 200, body = MarkedRead),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body` (neither or both of `ids` and `all`, or over 500 ids)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn mark_notifications_read(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Json(which): Json<hourmark_core::notification::MarkRead>,
+) -> Result<axum::Json<MarkedRead>, ApiError> {
+    Ok(axum::Json(MarkedRead { marked: hourmark.mark_notifications_read(volunteer_id, which).await? }))
 }
 
 /// Your record: finalised service by day, evaluations, verified complaints, training and

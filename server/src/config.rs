@@ -109,6 +109,10 @@ pub struct Config {
     pub wechat_base_url: String,
     /// Timeout of one call to WeChat, milliseconds.
     pub wechat_timeout_ms: u64,
+    /// The subscription-message template that tells volunteers what happened to their
+    /// hours (keywords `thing1` activity, `date2` day, `phrase3` status, `thing4` what
+    /// happened); unset: in-app notifications only.
+    pub wechat_notice_template_id: Option<String>,
     /// The development login (by phone number, no WeChat). Never in production.
     pub dev_login: bool,
     /// This is a production installation: refuses development shortcuts.
@@ -204,6 +208,7 @@ impl Default for Config {
             wechat_secret: None,
             wechat_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
             wechat_timeout_ms: 5_000,
+            wechat_notice_template_id: None,
             dev_login: false,
             production: false,
             job_interval_secs: 60,
@@ -262,6 +267,9 @@ impl Config {
         }
         if !(100..=60_000).contains(&self.wechat_timeout_ms) {
             bail!("HOURMARK_WECHAT_TIMEOUT_MS must be between 100 and 60000");
+        }
+        if self.wechat_notice_template_id.is_some() && self.wechat_appid.is_none() {
+            bail!("HOURMARK_WECHAT_NOTICE_TEMPLATE_ID needs HOURMARK_WECHAT_APPID and HOURMARK_WECHAT_SECRET");
         }
         if self.checkout_closes_after_minutes < self.late_grace_minutes {
             bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
@@ -355,6 +363,7 @@ impl Config {
         let mut wechat = WeChatConfig::new(appid.clone(), secret.clone());
         wechat.base_url = self.wechat_base_url.trim_end_matches('/').to_owned();
         wechat.timeout = timeout;
+        wechat.notice_template_id = self.wechat_notice_template_id.clone();
         Ok(Some(WeChatClient::new(wechat, http)))
     }
 

@@ -81,7 +81,8 @@ pub async fn serve(
 }
 
 /// The periodic jobs, every `interval` until the process ends: closing sessions left open
-/// after their activity, and moving ended publicity periods into the register. Safe on
+/// after their activity, moving ended publicity periods into the register, and sending
+/// the WeChat messages that notifications queued. Safe on
 /// every instance at once (each job is idempotent).
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
@@ -97,6 +98,11 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(0) => {}
             Ok(recorded) => tracing::info!(recorded, "publicity periods ended: entries recorded in the register"),
             Err(e) => tracing::warn!(error = %e, "moving publicity into the register failed; will retry"),
+        }
+        match hourmark.deliver_wechat_notices().await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "WeChat subscription messages sent"),
+            Err(e) => tracing::warn!(error = %e, "sending WeChat subscription messages failed; will retry"),
         }
     }
 }

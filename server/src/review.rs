@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
-use hourmark_core::review::finalise::{
-    Finalisation, FinalisedSession, LateEntry, LateEntryDecision, NewLateEntry, SessionCorrection,
-};
+use hourmark_core::review::correction::{CorrectionProposal, ProposalDecision};
+use hourmark_core::review::finalise::{Finalisation, LateEntry, LateEntryDecision, NewLateEntry, SessionCorrection};
 use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
@@ -23,7 +22,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(decide_late_entry))
         .routes(routes!(finalise))
         .routes(routes!(finalisation))
-        .routes(routes!(correct_session))
+        .routes(routes!(propose_session_correction, session_corrections))
+        .routes(routes!(decide_session_correction))
 }
 
 /// The activity's review: every rule is run over it first, then each flagged day is listed
@@ -207,26 +207,75 @@ async fn finalisation(
     Ok(axum::Json(hourmark.finalisation(&by, id).await?))
 }
 
-/// Correct a finalised session: the old and new minutes and the reason are recorded and
-/// audited (a qualified recorder of the organisation; at most the day's scheduled minutes).
+/// Propose a correction of a finalised session (a qualified recorder of the organisation;
+/// at most the day's scheduled minutes). Nothing changes until another qualified recorder
+/// approves it; then the day is published again for the full period, and the register
+/// takes the correction (reversal and replacement) only when that period ends.
 #[utoipa::path(
     post, path = "/api/v1/activities/{id}/session-corrections", tag = "review", request_body = SessionCorrection,
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),
     responses(
-        (status = 200, body = FinalisedSession),
+        (status = 201, body = CorrectionProposal),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (no such finalised session)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`correction_pending` (one already waits for a decision)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn correct_session(
+async fn propose_session_correction(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
     Json(correction): Json<SessionCorrection>,
-) -> Result<axum::Json<FinalisedSession>, ApiError> {
-    Ok(axum::Json(hourmark.correct_session(&by, id, correction).await?))
+) -> Result<(StatusCode, axum::Json<CorrectionProposal>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.propose_session_correction(&by, id, correction).await?)))
+}
+
+/// An activity's proposed, approved and rejected corrections, oldest first (reviewers).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/session-corrections", tag = "review", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<CorrectionProposal>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (volunteers, leaders)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also: another organisation's or region's)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn session_corrections(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<CorrectionProposal>>, ApiError> {
+    Ok(axum::Json(hourmark.session_correction_proposals(&by, id).await?))
+}
+
+/// Approve or reject a proposed correction: a qualified recorder of the organisation other
+/// than the one who proposed it. An approval changes the finalised minutes (the session
+/// then shows `corrected`), publishes the day again, tells the volunteer and is audited
+/// under the volunteer.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/session-corrections/{correction_id}/decision", tag = "review",
+    request_body = ProposalDecision, security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), ("correction_id" = i64, Path, description = "Proposal id")),
+    responses(
+        (status = 200, body = CorrectionProposal),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`; `same_recorder` (the proposer may not decide)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`correction_decided`; `correction_stale` (the session changed since)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide_session_correction(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, correction_id)): Path<(i64, i64)>,
+    Json(decision): Json<ProposalDecision>,
+) -> Result<axum::Json<CorrectionProposal>, ApiError> {
+    Ok(axum::Json(hourmark.decide_session_correction(&by, id, correction_id, decision).await?))
 }

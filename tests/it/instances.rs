@@ -270,3 +270,56 @@ async fn a_burst_over_two_instances_gives_receipts_that_agree_with_the_record() 
         receipts_agree_with_the_record(&a, &e, &receipts).await;
     }
 }
+
+/// Two instances sending WeChat messages at once send each once: a delivery is claimed
+/// before it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_send_each_wechat_message_once() {
+    use hourmark_core::wechat::standin::StandIn;
+    use serde_json::json;
+    let standin = StandIn::start().await;
+    let base_url = standin.base_url();
+    let (a, b) = pair(|c| {
+        c.wechat_appid = Some(StandIn::APPID.into());
+        c.wechat_secret = Some(hourmark_server::config::Secret(StandIn::SECRET.into()));
+        c.wechat_base_url = base_url.clone();
+        c.wechat_notice_template_id = Some("tmpl-hours".into());
+    })
+    .await;
+    let e = event(&a, "toggle").await;
+    let mut volunteers = Vec::new();
+    for n in 0..6 {
+        standin.add_login_code(&format!("code-{n}"), &format!("openid-{n}"), None);
+        let login = a.post("/mp/v1/login/wechat", None, json!({"code": format!("code-{n}")})).await;
+        let mut body =
+            hourmark_tests::registration("志愿者", &format!("1390000100{n}"), &hourmark_tests::next_resident_id());
+        body["wechat_ticket"] = login.body["registration_ticket"].clone();
+        let registered = a.post("/mp/v1/volunteers", None, body).await;
+        registered.expect_status(201);
+        volunteers.push(registered.body["access_token"].as_str().expect("token").to_owned());
+    }
+    for _ in 0..2 {
+        for volunteer in &volunteers {
+            a.scan(volunteer, &toggle_url(&a, &e).await).await.expect_status(200);
+        }
+        a.advance(Duration::hours(3));
+    }
+    a.advance(Duration::hours(5));
+    b.advance(Duration::hours(11));
+    let recorder = crate::review::recorder(&a, &e.admin, e.organisation_id).await;
+    crate::publicity::finalise(&a, &recorder, e.activity_id).await;
+    let (x, y) = tokio::join!(a.hourmark.deliver_wechat_notices(), b.hourmark.deliver_wechat_notices());
+    let sent = standin.sent_messages();
+    assert_eq!(x.expect("a") + y.expect("b"), sent.len(), "the instances sent what WeChat received");
+    // Each queued delivery was sent, and WeChat received exactly that many messages.
+    let pool = sqlx::PgPool::connect(&a.config.database_url).await.expect("connect");
+    let (queued, done): (i64, i64) =
+        sqlx::query_as("select count(*), count(*) filter (where status = 'sent') from wechat_delivery")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!((done, i64::try_from(sent.len()).expect("n")), (queued, queued), "each message once");
+    let to: std::collections::BTreeSet<&str> = sent.iter().map(|m| m.touser.as_str()).collect();
+    assert_eq!(to.len(), 6, "every volunteer told");
+    assert!(sent.iter().filter(|m| m.data["phrase3"] == "公示中").count() == 6, "one publicity message each");
+}

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::review::recorder;
 
 /// Resolves every open flag of an activity (accept) and finalises it.
-async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json::Value {
+pub(crate) async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json::Value {
     let review = app.get(&format!("/api/v1/activities/{activity_id}/review"), recorder).await;
     for day in review.body["days"].as_array().expect("days") {
         for flag in day["flags"].as_array().expect("flags") {
@@ -300,15 +300,26 @@ on_both_backends! {
         assert_eq!(minutes, vec![180, 150]);
         assert_eq!(app.hourmark.verify_register().await.expect("verify").first_broken, None);
 
-        // A recorded entry is corrected by reversal and replacement, never by editing.
+        // A recorded entry is corrected by reversal and replacement, never by editing; the
+        // correction needs a second recorder and is published again before the register
+        // takes it.
         let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
             .as_str()
             .expect("token")
             .to_owned();
         let recorder = crate::review::recorder(&app, &admin, org).await;
-        app.post(&format!("/api/v1/activities/{activity}/session-corrections"), Some(&recorder),
-            json!({"volunteer_id": li_id, "day": "2026-12-05", "minutes": 170, "reason": "复核签到表后更正"})).await
-            .expect_status(200);
+        let deciding = crate::review::recorder(&app, &admin, org).await;
+        let corrections = format!("/api/v1/activities/{activity}/session-corrections");
+        let proposed = app.post(&corrections, Some(&recorder),
+            json!({"volunteer_id": li_id, "day": "2026-12-05", "minutes": 170, "reason": "复核签到表后更正"})).await;
+        proposed.expect_status(201);
+        app.post(&format!("{corrections}/{}/decision", proposed.body["id"]), Some(&deciding),
+            json!({"approve": true, "reason": "签到表核实"})).await.expect_status(200);
+        assert_eq!(app.hourmark.register_entries(0, 10).await.expect("register").len(), 2, "not before publicity");
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board.body.as_array().map(Vec::len), Some(1), "published again: {}", board.body);
+        app.advance(Duration::days(7));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
         let entries = app.hourmark.register_entries(0, 10).await.expect("register");
         let kinds: Vec<(&str, i64)> = entries.iter().map(|e| (e.kind.as_str(), e.minutes)).collect();
         assert_eq!(kinds, vec![("original", 180), ("original", 150), ("reversal", -180), ("replacement", 170)]);
@@ -322,8 +333,9 @@ on_both_backends! {
             recorded_without_entry: 0,
         });
 
-        // A correction that committed but crashed before reaching the register (simulated by
-        // changing the finalised session alone) is carried by the next run of the job.
+        // A correction that committed but crashed before reaching publicity (simulated by
+        // changing the finalised session alone) is carried by the next run of the job:
+        // published again, then recorded once.
         let sql = "update finalised_session set final_minutes = 160 where final_minutes = 170";
         match app.backend {
             Backend::Postgres => {
@@ -335,6 +347,10 @@ on_both_backends! {
                 sqlx::query(sql).execute(&pool).await.expect("half a correction");
             }
         }
+        app.hourmark.advance_publicity().await.expect("job");
+        app.hourmark.advance_publicity().await.expect("job again");
+        assert_eq!(app.hourmark.register_entries(0, 10).await.expect("register").len(), 4, "not before publicity");
+        app.advance(Duration::days(7));
         app.hourmark.advance_publicity().await.expect("job");
         app.hourmark.advance_publicity().await.expect("job again");
         let entries = app.hourmark.register_entries(0, 10).await.expect("register");
@@ -430,9 +446,12 @@ on_both_backends! {
         let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
         assert_eq!(board.body.as_array().map(Vec::len), Some(0));
         // Evidence turns up: the correction publishes the day.
-        app.post(&format!("/api/v1/activities/{}/session-corrections", e.activity_id), Some(&second),
-            json!({"volunteer_id": e.volunteer_id, "day": "2026-12-05", "minutes": 120, "reason": "照片证明在场"})).await
-            .expect_status(200);
+        let corrections = format!("/api/v1/activities/{}/session-corrections", e.activity_id);
+        let proposed = app.post(&corrections, Some(&second),
+            json!({"volunteer_id": e.volunteer_id, "day": "2026-12-05", "minutes": 120, "reason": "照片证明在场"})).await;
+        proposed.expect_status(201);
+        app.post(&format!("{corrections}/{}/decision", proposed.body["id"]), Some(&recorder),
+            json!({"approve": true, "reason": "照片核实"})).await.expect_status(200);
         let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
         assert_eq!(board.body.as_array().map(Vec::len), Some(1));
         assert_eq!(board.body[0]["hours"], 2.0);

@@ -28,9 +28,6 @@ on_both_backends! {
             .expect("token")
             .to_owned();
         let organiser = app.organiser(&admin, org).await;
-        let wuhua = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
-        let kunming = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530100"})).await;
-        let panlong = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530103"})).await;
         assert_eq!(app.get("/mp/v1/me/record", &volunteer).await.body["confirmed_minutes"], 0);
 
         let submit = format!("/api/v1/organisations/{org}/report-batches");
@@ -44,10 +41,26 @@ on_both_backends! {
         // A correction while the batch is pending: its reversal and replacement wait for
         // the original's batch to be decided.
         let recorder = crate::review::recorder(&app, &admin, org).await;
+        let second = crate::review::recorder(&app, &admin, org).await;
         let volunteer_id = app.get("/mp/v1/me", &volunteer).await.body["volunteer"]["id"].clone();
-        app.post(&format!("/api/v1/activities/{activity}/session-corrections"), Some(&recorder),
-            json!({"volunteer_id": volunteer_id, "day": "2026-12-05", "minutes": 150, "reason": "复核"})).await
-            .expect_status(200);
+        let corrections = format!("/api/v1/activities/{activity}/session-corrections");
+        let proposed = app.post(&corrections, Some(&recorder),
+            json!({"volunteer_id": volunteer_id, "day": "2026-12-05", "minutes": 150, "reason": "复核"})).await;
+        proposed.expect_status(201);
+        app.post(&format!("{corrections}/{}/decision", proposed.body["id"]), Some(&second),
+            json!({"approve": true, "reason": "核实"})).await.expect_status(200);
+        // Published again: the register takes the correction when the new period ends. A
+        // week on, the staff sign in again.
+        app.advance(Duration::days(7));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        let wuhua = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let kunming = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530100"})).await;
+        let panlong = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530103"})).await;
         app.post(&submit, Some(&organiser), json!({})).await.expect_problem(409, "nothing_to_report");
 
         // Only the county's department (or one above it) decides; outside it, no such batch.

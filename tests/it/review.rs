@@ -300,15 +300,27 @@ on_both_backends! {
         app.post(&corrections, Some(&first), json!({
             "volunteer_id": other_id, "day": "2026-12-06", "minutes": 0, "reason": "x"
         })).await.expect_problem(404, "not_found");
-        let corrected = app.post(&corrections, Some(&second), correction(210)).await;
-        corrected.expect_status(200);
-        assert_eq!(corrected.body["final_minutes"], 210);
+        // One recorder proposes, another approves: only then does the session change.
+        let proposed = app.post(&corrections, Some(&second), correction(210)).await;
+        proposed.expect_status(201);
+        assert_eq!((proposed.body["status"].as_str(), proposed.body["from_minutes"].as_i64()), (Some("proposed"), Some(200)));
+        let decide = format!("{corrections}/{}/decision", proposed.body["id"]);
+        app.post(&decide, Some(&second), json!({"approve": true, "reason": "核实"})).await
+            .expect_problem(403, "same_recorder");
+        let approved = app.post(&decide, Some(&first), json!({"approve": true, "reason": "核实无误"})).await;
+        approved.expect_status(200);
+        assert_eq!(approved.body["status"], "approved");
         let shown = app.get(&format!("/api/v1/activities/{}/finalisation", e.activity_id), &first).await;
         let shown = shown.body["sessions"].as_array().expect("sessions").clone();
-        assert!(shown.iter().any(|s| s["volunteer_id"] == e.volunteer_id && s["final_minutes"] == 210));
+        assert!(shown.iter().any(|s| s["volunteer_id"] == e.volunteer_id && s["final_minutes"] == 210
+            && s["source"] == "corrected"), "{shown:?}");
         let audit = app.hourmark.store().audit_events("activity", e.activity_id).await.expect("audit");
-        for action in ["late_entry_approved", "flag_adjusted", "activity_finalised", "session_corrected"] {
+        for action in ["late_entry_approved", "flag_adjusted", "activity_finalised"] {
             assert!(audit.iter().any(|a| a.action == action), "{action} is audited");
+        }
+        let audit = app.hourmark.store().audit_events("volunteer", e.volunteer_id).await.expect("audit");
+        for action in ["session_correction_proposed", "session_corrected"] {
+            assert!(audit.iter().any(|a| a.action == action), "{action} is audited under the volunteer");
         }
     }
 }

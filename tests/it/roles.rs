@@ -115,6 +115,13 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/activities/{id}/finalise", [401, 403, 403, 404, 403, 403, 409, 403]),
         row(M::GET, "/api/v1/activities/{id}/finalisation", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::POST, "/api/v1/activities/{id}/session-corrections", [401, 403, 403, 404, 403, 403, 404, 403]),
+        row(M::GET, "/api/v1/activities/{id}/session-corrections", [401, 403, 200, 404, 200, 200, 200, 403]),
+        // No proposal 1: only the organisation's recorders get as far as looking.
+        row(
+            M::POST,
+            "/api/v1/activities/{id}/session-corrections/{correction_id}/decision",
+            [401, 403, 403, 404, 403, 403, 404, 403],
+        ),
         // The record: the volunteer never served at the activity, so a recorder may not
         // evaluate them (422).
         row(M::PUT, "/api/v1/activities/{id}/evaluations/{volunteer_id}", [401, 403, 403, 404, 403, 403, 422, 403]),
@@ -140,6 +147,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/export", volunteer_only),
         row(M::GET, "/mp/v1/me/extra-fields", volunteer_only),
         row(M::GET, "/mp/v1/me/notifications", volunteer_only),
+        row(M::POST, "/mp/v1/me/notifications/read", volunteer_only),
         row(M::GET, "/mp/v1/me/record", volunteer_only),
         row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
         row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
@@ -245,6 +253,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{region_code}", "530102")
         .replace("{day}", "2026-07-23")
         .replace("{entry_id}", "1")
+        .replace("{correction_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
     let body = match (r.method.as_str(), r.template) {
@@ -281,6 +290,10 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/activities/{id}/session-corrections") => {
             Some(json!({"volunteer_id": volunteer, "day": "2026-12-05", "minutes": 60, "reason": "更正"}))
         }
+        (_, "/api/v1/activities/{id}/session-corrections/{correction_id}/decision") => {
+            Some(json!({"approve": true, "reason": "核实"}))
+        }
+        (_, "/mp/v1/me/notifications/read") => Some(json!({"all": true})),
         (_, "/api/v1/activities/{id}/evaluations/{volunteer_id}") => Some(json!({"grade": "good", "comment": "认真"})),
         (_, "/api/v1/activities/{id}/satisfaction") => Some(json!({"score": 5, "respondents": 12, "comment": "满意"})),
         (_, "/api/v1/complaints") => Some(json!({

@@ -10,9 +10,7 @@
 //! the next run does it again, writing nothing twice.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::LeftOpenPolicy;
@@ -22,34 +20,11 @@ use crate::attendance::minutes::{UnpairedReason, local_day};
 use crate::attendance::{Direction, ScanFact, Schedule, derive_minutes};
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
+use crate::notification::{NewNotification, NotificationKind};
 use crate::store::{NewScan, StoredAnswer};
 
 /// Namespace of the system check-outs' nonces (UUIDv5 over activity, volunteer, check-in).
 const SYSTEM_CHECKOUT: Uuid = Uuid::from_u128(0x6b1d_1c64_52a4_4d5e_9a0e_7f1c_0c5e_a11d);
-
-/// A message to a volunteer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Notification {
-    /// What it says (Chinese).
-    pub body: String,
-    /// When.
-    #[serde(with = "crate::activity::shanghai_time")]
-    #[schema(value_type = String)]
-    pub created_at: DateTime<Utc>,
-}
-
-/// A notification to store, once per key.
-#[derive(Debug, Clone)]
-pub struct NewNotification {
-    /// Whom.
-    pub volunteer_id: i64,
-    /// What makes it the same notification if written again.
-    pub key: String,
-    /// What it says.
-    pub body: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
 
 /// The end of the local day of `at` (exclusive), or `at` itself if unrepresentable.
 fn end_of_local_day(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -106,7 +81,12 @@ impl Hourmark {
                     volunteer_id,
                     day: local_day(open.at),
                     key: key.clone(),
-                    values: json!({ "checked_in_at": open.at, "policy": policy, "closed_at": credit.then_some(closed_at) }),
+                    // +08:00, as every time shown to people.
+                    values: json!({
+                        "checked_in_at": crate::activity::to_shanghai(open.at).to_rfc3339(),
+                        "policy": policy,
+                        "closed_at": credit.then(|| crate::activity::to_shanghai(closed_at).to_rfc3339()),
+                    }),
                     explanation: if credit {
                         "未签退：系统按计划结束时间自动签退，请核实".to_owned()
                     } else {
@@ -117,6 +97,13 @@ impl Hourmark {
                 notices.push(NewNotification {
                     volunteer_id,
                     key: format!("left_open:{}:{key}", activity.id),
+                    kind: NotificationKind::LeftOpen,
+                    data: json!({
+                        "activity": activity.name, "day": local_day(open.at),
+                        "checked_in_at": crate::activity::to_shanghai(open.at).to_rfc3339(),
+                        "closed_at": credit.then(|| crate::activity::to_shanghai(closed_at).to_rfc3339()),
+                    }),
+                    push: self.settings().wechat.as_ref().is_some_and(|w| w.config().notice_template_id.is_some()),
                     body: if credit {
                         format!(
                             "您在“{}”{when} 签到后未签退，系统已按活动结束时间为您签退，时长待记录员核实。",
@@ -140,7 +127,7 @@ impl Hourmark {
             }
         }
         self.raise(activity.id, findings).await?;
-        self.store().add_notifications(&notices).await?;
+        self.store().add_notifications(&notices, now).await?;
         self.evaluate_activity(activity).await?;
         self.store().mark_closed(activity.id, now).await?;
         Ok(())
@@ -175,11 +162,6 @@ impl Hourmark {
             network: None,
             answer: StoredAnswer { status: 200, body: json!({ "closed_by_system": true }).to_string() },
         }
-    }
-
-    /// The volunteer's notifications, newest first.
-    pub async fn my_notifications(&self, volunteer_id: i64) -> Result<Vec<Notification>, CoreError> {
-        self.store().notifications(volunteer_id).await
     }
 }
 

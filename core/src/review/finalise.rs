@@ -126,6 +126,9 @@ pub enum MinutesSource {
     Rejected,
     /// An approved late entry.
     LateEntry,
+    /// Changed after finalising by an approved correction or an upheld objection (shown,
+    /// never stored: the stored source says what decided the minutes at finalising).
+    Corrected,
 }
 
 impl MinutesSource {
@@ -136,6 +139,7 @@ impl MinutesSource {
             Self::Adjusted => "adjusted",
             Self::Rejected => "rejected",
             Self::LateEntry => "late_entry",
+            Self::Corrected => "corrected",
         }
     }
 
@@ -146,6 +150,7 @@ impl MinutesSource {
             "adjusted" => Self::Adjusted,
             "rejected" => Self::Rejected,
             "late_entry" => Self::LateEntry,
+            "corrected" => Self::Corrected,
             _ => return None,
         })
     }
@@ -282,10 +287,22 @@ impl Hourmark {
                 "minutes": entry.minutes, "reason": reason,
             }),
         };
-        self.store()
+        let decided = self
+            .store()
             .decide_late_entry(entry_id, status, staff_id, &reason, self.now(), &audit)
             .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::LateEntryDecided))
+            .ok_or_else(|| CoreError::code(ErrorCode::LateEntryDecided))?;
+        if status == LateEntryStatus::Approved {
+            self.notify_hours(crate::notification::HoursNotice::LateEntryApproved {
+                volunteer_id: entry.volunteer_id,
+                activity: activity.name.clone(),
+                day: entry.day,
+                minutes: entry.minutes,
+                key: entry_id.to_string(),
+            })
+            .await;
+        }
+        Ok(decided)
     }
 
     /// The staff id of a recorder of `organisation_id` whose certificate is valid today.
@@ -409,6 +426,19 @@ impl Hourmark {
         if !self.store().finalise(activity_id, staff_id, now, &sessions, &publicity, &audit).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }
+        let notices = publicity
+            .iter()
+            .map(|p| crate::notification::HoursNotice::PublicityStarted {
+                volunteer_id: p.volunteer_id,
+                activity: activity.name.clone(),
+                day: p.day,
+                minutes: p.minutes,
+                ends_on: p.ends_on,
+                activity_id,
+                published_on: p.published_on,
+            })
+            .collect();
+        self.notify_all(notices).await;
         Ok(Finalisation { activity_id, finalised_by: staff_id, finalised_at: now, sessions })
     }
 
@@ -419,46 +449,5 @@ impl Hourmark {
             .finalisation(activity_id)
             .await?
             .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动尚未定稿"))
-    }
-
-    /// Corrects a finalised session, recording the old and new minutes and why (a
-    /// qualified recorder of the organisation).
-    pub async fn correct_session(
-        &self,
-        by: &Principal,
-        activity_id: i64,
-        correction: SessionCorrection,
-    ) -> Result<FinalisedSession, CoreError> {
-        let activity = self.reviewable_activity(by, activity_id).await?;
-        let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
-        let reason = validate_reason(&correction.reason)?;
-        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
-        let cap = scheduled_minutes_on(&schedule, correction.day);
-        if correction.minutes > cap {
-            return Err(CoreError::refused(
-                ErrorCode::MinutesOverCap,
-                format!("更正后的时长超过当日计划时长 {cap} 分钟"),
-            ));
-        }
-        self.require_within_organisation_limit(activity_id, correction.minutes).await?;
-        let audit = AuditEvent {
-            at: self.now(),
-            actor_kind: "staff".into(),
-            actor_id: Some(staff_id),
-            action: "session_corrected".into(),
-            subject_kind: "activity".into(),
-            subject_id: Some(activity_id),
-            detail: serde_json::json!({
-                "volunteer_id": correction.volunteer_id, "day": correction.day, "minutes": correction.minutes,
-                "reason": reason,
-            }),
-        };
-        let corrected = self
-            .store()
-            .correct_session(activity_id, &correction, &reason, staff_id, self.now(), &audit)
-            .await?
-            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这条已定稿的服务记录"))?;
-        self.carry_correction(activity_id, &corrected, &reason).await?;
-        Ok(corrected)
     }
 }

@@ -9,6 +9,7 @@
 //! flags keyed so that a finding raised twice is stored once.
 
 pub mod closing;
+pub mod correction;
 pub mod finalise;
 pub mod record;
 pub mod rules;
@@ -566,10 +567,34 @@ impl Hourmark {
                 "minutes": minutes, "reason": reason,
             }),
         };
-        self.store()
+        let resolved = self
+            .store()
             .resolve_flag(flag_id, status, staff_id, &reason, minutes, self.now(), &audit)
             .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::FlagResolved))
+            .ok_or_else(|| CoreError::code(ErrorCode::FlagResolved))?;
+        // What the day now earns, as the volunteer is told it.
+        let counted = match status {
+            FlagStatus::Adjusted => minutes.unwrap_or_default(),
+            FlagStatus::Rejected => 0,
+            _ => {
+                let scans = self.store().accepted_scans(activity_id, Some(flag.volunteer_id)).await?;
+                let facts: Vec<ScanFact> =
+                    scans.iter().map(|s| ScanFact { at: s.at, direction: s.direction }).collect();
+                let report = derive_minutes(&facts, &schedule, &self.settings().checkin.minutes, None);
+                report.per_day.iter().find(|d| d.day == flag.day).map_or(0, |d| d.minutes)
+            }
+        };
+        self.notify_hours(crate::notification::HoursNotice::FlagDecided {
+            volunteer_id: flag.volunteer_id,
+            activity: activity.name.clone(),
+            day: flag.day,
+            decision: status.as_str(),
+            minutes: counted,
+            reason,
+            key: flag_id.to_string(),
+        })
+        .await;
+        Ok(resolved)
     }
 }
 

@@ -25,13 +25,12 @@ use crate::identity::{
     ConsentRecord, NewOrganisation, Organisation, OrganisationStatus, Principal, Staff, StoredVolunteer, TokenGrant,
     TokenHash, WeChatIdentity,
 };
+use crate::notification::{DeliveryOutcome, NewNotification, Notification, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart};
 use crate::reporting::{BatchStatus, ReportBatch};
-use crate::review::closing::{NewNotification, Notification};
-use crate::review::finalise::{
-    Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry, SessionCorrection,
-};
+use crate::review::correction::{CorrectionProposal, Decided, NewProposal, Proposed};
+use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry};
 use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, RecordSession, Satisfaction, Training};
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
@@ -262,10 +261,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn activities_to_close(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
     /// Marks an activity's left-open sessions closed (no-op if already).
     async fn mark_closed(&self, activity_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Stores notifications, skipping any already written (same volunteer and key).
-    async fn add_notifications(&self, notifications: &[NewNotification]) -> StoreResult<()>;
-    /// A volunteer's notifications, newest first (at most 100).
-    async fn notifications(&self, volunteer_id: i64) -> StoreResult<Vec<Notification>>;
+    /// Stores notifications, skipping any already written (same volunteer and key), and
+    /// queues a WeChat delivery, due `now`, for each that asks for one.
+    async fn add_notifications(&self, notifications: &[NewNotification], now: DateTime<Utc>) -> StoreResult<()>;
+    /// A volunteer's notifications, newest first (at most 100), or only the unread.
+    async fn notifications(&self, volunteer_id: i64, unread_only: bool) -> StoreResult<Vec<Notification>>;
+    /// Marks a volunteer's notifications read (these, or all with `None`); how many changed.
+    async fn mark_notifications_read(
+        &self,
+        volunteer_id: i64,
+        ids: Option<&[i64]>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Claims up to `limit` WeChat deliveries due by `now`, moving their next attempt to
+    /// `lease_until` so no other instance takes them meanwhile.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<PendingDelivery>>;
+    /// Records what became of a delivery attempt.
+    async fn finish_delivery(
+        &self,
+        notification_id: i64,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Files a late entry.
     async fn add_late_entry(
         &self,
@@ -413,17 +435,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.
     async fn finalisation(&self, activity_id: i64) -> StoreResult<Option<Finalisation>>;
-    /// Corrects a finalised session, recording the correction and its audit entry in one
-    /// transaction; `None` if there is no such finalised session.
-    async fn correct_session(
+    /// Stores a proposed correction of a finalised session (from its current final minutes)
+    /// with its audit entry.
+    async fn propose_session_correction(&self, proposal: &NewProposal, audit: &AuditEvent) -> StoreResult<Proposed>;
+    /// An activity's correction proposals, oldest first.
+    async fn session_correction_proposals(&self, activity_id: i64) -> StoreResult<Vec<CorrectionProposal>>;
+    /// Decides a proposal: an approval corrects the finalised session (if its minutes are
+    /// still the proposal's `from`) and records the correction, proposer and approver; all
+    /// with the audit entry, in one transaction.
+    async fn decide_session_correction(
         &self,
-        activity_id: i64,
-        correction: &SessionCorrection,
-        reason: &str,
+        id: i64,
+        approve: bool,
         by: i64,
+        reason: &str,
         at: DateTime<Utc>,
         audit: &AuditEvent,
-    ) -> StoreResult<Option<FinalisedSession>>;
+    ) -> StoreResult<Decided>;
     /// Records (or replaces) an evaluation with its audit entry.
     async fn put_evaluation(&self, evaluation: &Evaluation, audit: &AuditEvent) -> StoreResult<()>;
     /// An activity's evaluations.

@@ -24,15 +24,16 @@ use crate::identity::{
     Agency, ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind,
     OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
 };
+use crate::notification::{DeliveryOutcome, NewNotification, Notification, NotificationKind, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{
     NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterGuard,
     RegisterKind, RegisterRow, Restart,
 };
 use crate::reporting::{BatchStatus, ReportBatch};
-use crate::review::closing::{NewNotification, Notification};
+use crate::review::correction::{CorrectionProposal, Decided, NewProposal, ProposalStatus, Proposed};
 use crate::review::finalise::{
-    Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry, SessionCorrection,
+    Finalisation, FinalisedSession, LateEntry, LateEntryStatus, MinutesSource, NewLateEntry,
 };
 use crate::review::record::{
     Award, Complaint, ComplaintStatus, Evaluation, Grade, RecordSession, Satisfaction, Training,
@@ -304,6 +305,37 @@ fn finalised_from_row(row: &PgRow) -> StoreResult<FinalisedSession> {
     })
 }
 
+/// The correction-proposal columns every query returns.
+macro_rules! proposal_columns {
+    () => {
+        "id, activity_id, volunteer_id, local_day, from_minutes, to_minutes, reason, proposed_by, proposed_at, \
+         status, decided_by, decided_at, decision_reason"
+    };
+}
+
+fn proposal_from_row(row: &PgRow) -> StoreResult<CorrectionProposal> {
+    let day: String = row.try_get("local_day")?;
+    let status: String = row.try_get("status")?;
+    let minutes = |column: &str| -> StoreResult<u32> {
+        u32::try_from(row.try_get::<i32, _>(column)?).map_err(|_| corrupt("minutes"))
+    };
+    Ok(CorrectionProposal {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        day: parse_day(&day)?,
+        from_minutes: minutes("from_minutes")?,
+        to_minutes: minutes("to_minutes")?,
+        reason: row.try_get("reason")?,
+        proposed_by: row.try_get("proposed_by")?,
+        proposed_at: row.try_get("proposed_at")?,
+        status: ProposalStatus::parse(&status).ok_or_else(|| corrupt("proposal status"))?,
+        decided_by: row.try_get("decided_by")?,
+        decided_at: row.try_get("decided_at")?,
+        decision_reason: row.try_get("decision_reason")?,
+    })
+}
+
 /// The evaluation columns every query returns.
 macro_rules! evaluation_columns {
     () => {
@@ -352,7 +384,7 @@ fn complaint_from_row(row: &PgRow) -> StoreResult<Complaint> {
 macro_rules! publicity_select {
     () => {
         "select p.id, p.activity_id, p.volunteer_id, p.local_day, p.minutes, p.published_on, p.working_days, \
-         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code \
+         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code, p.restart_reason \
          from publicity_entry p join activity a on a.id = p.activity_id join organisation o on o.id = a.organisation_id"
     };
 }
@@ -378,6 +410,7 @@ fn publicity_from_row(row: &PgRow) -> StoreResult<PublicityRow> {
         activity_name: row.try_get("activity_name")?,
         organisation_name: row.try_get("organisation_name")?,
         region_code: row.try_get("region_code")?,
+        restart_reason: row.try_get("restart_reason")?,
     })
 }
 
@@ -454,7 +487,7 @@ async fn correct_finalised(
     (activity_id, volunteer_id, day): (i64, i64, chrono::NaiveDate),
     minutes: u32,
     reason: &str,
-    by: i64,
+    (by, approved_by): (i64, Option<i64>),
     at: DateTime<Utc>,
 ) -> StoreResult<Option<FinalisedSession>> {
     let day = day.format("%Y-%m-%d").to_string();
@@ -470,8 +503,8 @@ async fn correct_finalised(
     let Some(old) = old else { return Ok(None) };
     sqlx::query(
         r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
-                                          corrected_by, corrected_at)
-          values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                          corrected_by, corrected_at, approved_by)
+          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(activity_id)
     .bind(volunteer_id)
@@ -481,12 +514,13 @@ async fn correct_finalised(
     .bind(reason)
     .bind(by)
     .bind(at)
+    .bind(approved_by)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(
         r"update finalised_session set final_minutes = $4
           where activity_id = $1 and volunteer_id = $2 and local_day = $3
-          returning volunteer_id, local_day, scan_minutes, final_minutes, source",
+          returning volunteer_id, local_day, scan_minutes, final_minutes, 'corrected' as source",
     )
     .bind(activity_id)
     .bind(volunteer_id)
@@ -497,18 +531,19 @@ async fn correct_finalised(
     Ok(Some(finalised_from_row(&row)?))
 }
 
-/// Starts a publicity entry's period again with corrected minutes, on a connection (not
-/// once it is recorded).
+/// Starts a publicity entry's period again with corrected minutes, on a connection. A
+/// recorded entry starts again too: its register entry stands until the new period ends.
 async fn restart_entry(conn: &mut sqlx::PgConnection, id: i64, restart: &Restart) -> StoreResult<bool> {
     let restarted = sqlx::query(
-        r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5
-          where id = $1 and status <> 'recorded'",
+        r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5, restart_reason = $6
+          where id = $1",
     )
     .bind(id)
     .bind(i32::try_from(restart.minutes).unwrap_or(i32::MAX))
     .bind(restart.published_on.format("%Y-%m-%d").to_string())
     .bind(restart.ends_on.map(|d| d.format("%Y-%m-%d").to_string()))
     .bind(if restart.ends_on.is_some() { "in_publicity" } else { "held" })
+    .bind(&restart.reason)
     .execute(&mut *conn)
     .await?;
     Ok(restarted.rows_affected() == 1)
@@ -1229,37 +1264,149 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn add_notifications(&self, notifications: &[NewNotification]) -> StoreResult<()> {
+    async fn add_notifications(&self, notifications: &[NewNotification], now: DateTime<Utc>) -> StoreResult<()> {
         if notifications.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
         for n in notifications {
-            sqlx::query(
-                r"insert into notification (volunteer_id, dedupe_key, body, created_at) values ($1, $2, $3, $4)
-                  on conflict (volunteer_id, dedupe_key) do nothing",
+            let id: Option<i64> = sqlx::query_scalar(
+                r"insert into notification (volunteer_id, dedupe_key, body, created_at, kind, data)
+                  values ($1, $2, $3, $4, $5, $6)
+                  on conflict (volunteer_id, dedupe_key) do nothing returning id",
             )
             .bind(n.volunteer_id)
             .bind(&n.key)
             .bind(&n.body)
             .bind(n.created_at)
-            .execute(&mut *tx)
+            .bind(n.kind.as_str())
+            .bind(n.data.to_string())
+            .fetch_optional(&mut *tx)
             .await?;
+            if let (Some(id), true) = (id, n.push) {
+                sqlx::query(r"insert into wechat_delivery (notification_id, next_attempt_at) values ($1, $2)")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn notifications(&self, volunteer_id: i64) -> StoreResult<Vec<Notification>> {
+    async fn notifications(&self, volunteer_id: i64, unread_only: bool) -> StoreResult<Vec<Notification>> {
         let rows = sqlx::query(
-            r"select body, created_at from notification where volunteer_id = $1 order by created_at desc, id desc limit 100",
+            r"select id, kind, body, data, created_at, read_at from notification
+              where volunteer_id = $1 and (not $2 or read_at is null)
+              order by created_at desc, id desc limit 100",
         )
         .bind(volunteer_id)
+        .bind(unread_only)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok(Notification { body: row.try_get("body")?, created_at: row.try_get("created_at")? }))
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let data: String = row.try_get("data")?;
+                Ok(Notification {
+                    id: row.try_get("id")?,
+                    kind: NotificationKind::parse(&kind).ok_or_else(|| corrupt("notification kind"))?,
+                    body: row.try_get("body")?,
+                    data: serde_json::from_str(&data).map_err(|_| corrupt("notification data"))?,
+                    created_at: row.try_get("created_at")?,
+                    read_at: row.try_get("read_at")?,
+                })
+            })
             .collect()
+    }
+
+    async fn mark_notifications_read(
+        &self,
+        volunteer_id: i64,
+        ids: Option<&[i64]>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            r"update notification set read_at = $2
+              where volunteer_id = $1 and read_at is null and ($3::bigint[] is null or id = any($3))",
+        )
+        .bind(volunteer_id)
+        .bind(at)
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<PendingDelivery>> {
+        // `skip locked`: instances running the job at once take different deliveries.
+        let rows = sqlx::query(
+            r"with claimed as (
+                  update wechat_delivery set next_attempt_at = $2
+                  where notification_id in (
+                      select notification_id from wechat_delivery
+                      where status = 'pending' and next_attempt_at <= $1
+                      order by next_attempt_at limit $3 for update skip locked)
+                  returning notification_id, attempts)
+              select c.notification_id, c.attempts, n.kind, n.body, n.data, w.openid
+              from claimed c join notification n on n.id = c.notification_id
+              left join wechat_binding w on w.volunteer_id = n.volunteer_id
+              order by c.notification_id",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let data: String = row.try_get("data")?;
+                Ok(PendingDelivery {
+                    notification_id: row.try_get("notification_id")?,
+                    openid: row.try_get("openid")?,
+                    kind: NotificationKind::parse(&kind).ok_or_else(|| corrupt("notification kind"))?,
+                    body: row.try_get("body")?,
+                    data: serde_json::from_str(&data).map_err(|_| corrupt("notification data"))?,
+                    attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).map_err(|_| corrupt("attempts"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_delivery(
+        &self,
+        notification_id: i64,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (status, next, error): (&str, Option<DateTime<Utc>>, Option<&str>) = match outcome {
+            DeliveryOutcome::Sent => ("sent", None, None),
+            DeliveryOutcome::Skipped(why) => ("skipped", None, Some(why)),
+            DeliveryOutcome::Retry(when, why) => ("pending", Some(*when), Some(why)),
+            DeliveryOutcome::Failed(why) => ("failed", None, Some(why)),
+        };
+        sqlx::query(
+            r"update wechat_delivery
+              set status = $2, attempts = attempts + case when $2 = 'skipped' then 0 else 1 end,
+                  next_attempt_at = coalesce($3, next_attempt_at), last_error = $4,
+                  finished_at = case when $2 = 'pending' then null else $5 end
+              where notification_id = $1",
+        )
+        .bind(notification_id)
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn add_late_entry(
@@ -1401,8 +1548,12 @@ impl Store for PostgresStore {
         };
         let (finalised_by, finalised_at) = (row.try_get("finalised_by")?, row.try_get("finalised_at")?);
         let rows = sqlx::query(
-            r"select volunteer_id, local_day, scan_minutes, final_minutes, source from finalised_session
-              where activity_id = $1 order by volunteer_id, local_day",
+            r"select f.volunteer_id, f.local_day, f.scan_minutes, f.final_minutes,
+                     case when exists (select 1 from session_correction c where c.activity_id = f.activity_id
+                                       and c.volunteer_id = f.volunteer_id and c.local_day = f.local_day)
+                          then 'corrected' else f.source end as source
+              from finalised_session f
+              where f.activity_id = $1 order by f.volunteer_id, f.local_day",
         )
         .bind(activity_id)
         .fetch_all(&self.pool)
@@ -1411,23 +1562,115 @@ impl Store for PostgresStore {
         Ok(Some(Finalisation { activity_id, finalised_by, finalised_at, sessions }))
     }
 
-    async fn correct_session(
+    async fn propose_session_correction(&self, proposal: &NewProposal, audit: &AuditEvent) -> StoreResult<Proposed> {
+        let mut tx = self.pool.begin().await?;
+        let day = proposal.day.format("%Y-%m-%d").to_string();
+        let current: Option<i32> = sqlx::query_scalar(
+            r"select final_minutes from finalised_session
+              where activity_id = $1 and volunteer_id = $2 and local_day = $3 for update",
+        )
+        .bind(proposal.activity_id)
+        .bind(proposal.volunteer_id)
+        .bind(&day)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = current else { return Ok(Proposed::NoSession) };
+        let row = sqlx::query(concat!(
+            r"insert into session_correction_proposal (activity_id, volunteer_id, local_day, from_minutes, to_minutes,
+                                                      reason, proposed_by, proposed_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8)
+              on conflict do nothing returning ",
+            proposal_columns!()
+        ))
+        .bind(proposal.activity_id)
+        .bind(proposal.volunteer_id)
+        .bind(&day)
+        .bind(current)
+        .bind(i32::try_from(proposal.to_minutes).unwrap_or(i32::MAX))
+        .bind(&proposal.reason)
+        .bind(proposal.proposed_by)
+        .bind(proposal.at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(Proposed::Pending) };
+        let stored = proposal_from_row(&row)?;
+        let mut audit = audit.clone();
+        audit.detail["from_minutes"] = stored.from_minutes.into();
+        audit.detail["proposal_id"] = stored.id.into();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Proposed::Open(stored))
+    }
+
+    async fn session_correction_proposals(&self, activity_id: i64) -> StoreResult<Vec<CorrectionProposal>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            proposal_columns!(),
+            " from session_correction_proposal where activity_id = $1 order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(proposal_from_row).collect()
+    }
+
+    async fn decide_session_correction(
         &self,
-        activity_id: i64,
-        correction: &SessionCorrection,
-        reason: &str,
+        id: i64,
+        approve: bool,
         by: i64,
+        reason: &str,
         at: DateTime<Utc>,
         audit: &AuditEvent,
-    ) -> StoreResult<Option<FinalisedSession>> {
+    ) -> StoreResult<Decided> {
         let mut tx = self.pool.begin().await?;
-        let session = (activity_id, correction.volunteer_id, correction.day);
-        let Some(corrected) = correct_finalised(&mut tx, session, correction.minutes, reason, by, at).await? else {
-            return Ok(None);
+        let row = sqlx::query(concat!(
+            "select ",
+            proposal_columns!(),
+            " from session_correction_proposal where id = $1 for update"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(Decided::NotFound) };
+        let proposal = proposal_from_row(&row)?;
+        if proposal.status != ProposalStatus::Proposed {
+            return Ok(Decided::AlreadyDecided);
+        }
+        let corrected = if approve {
+            let session = (proposal.activity_id, proposal.volunteer_id, proposal.day);
+            let current: Option<i32> = sqlx::query_scalar(
+                r"select final_minutes from finalised_session
+                  where activity_id = $1 and volunteer_id = $2 and local_day = $3 for update",
+            )
+            .bind(session.0)
+            .bind(session.1)
+            .bind(proposal.day.format("%Y-%m-%d").to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if current.and_then(|m| u32::try_from(m).ok()) != Some(proposal.from_minutes) {
+                return Ok(Decided::Stale);
+            }
+            let who = (proposal.proposed_by, Some(by));
+            correct_finalised(&mut tx, session, proposal.to_minutes, &proposal.reason, who, at).await?
+        } else {
+            None
         };
+        let row = sqlx::query(concat!(
+            r"update session_correction_proposal set status = $2, decided_by = $3, decided_at = $4, decision_reason = $5
+              where id = $1 returning ",
+            proposal_columns!()
+        ))
+        .bind(id)
+        .bind(if approve { "approved" } else { "rejected" })
+        .bind(by)
+        .bind(at)
+        .bind(reason)
+        .fetch_one(&mut *tx)
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(Some(corrected))
+        Ok(Decided::Done(proposal_from_row(&row)?, corrected))
     }
 
     async fn put_evaluation(&self, evaluation: &Evaluation, audit: &AuditEvent) -> StoreResult<()> {
@@ -1838,9 +2081,21 @@ impl Store for PostgresStore {
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select pg_advisory_xact_lock(7240002)").execute(&mut *tx).await?;
-        let holds = match guard {
-            RegisterGuard::Recording { entry_id, minutes, published_on } => {
-                let marked = sqlx::query(
+        let RegisterGuard::Recording { entry_id, minutes, published_on, standing } = guard;
+        // The entry that stands for this publicity entry now (an original or the latest
+        // replacement): still the one the reversal was built against, or none for a first
+        // recording.
+        let stands: Option<i64> = sqlx::query_scalar(
+            r"select max(seq) from register_entry
+              where publicity_entry_id = $1 and kind in ('original', 'replacement')",
+        )
+        .bind(entry_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if stands != *standing {
+            return Ok(false);
+        }
+        let marked = sqlx::query(
                     r"update publicity_entry set status = 'recorded', recorded_at = $2
                       where id = $1 and status = 'in_publicity' and minutes = $3 and published_on = $4
                         and not exists (select 1 from objection j where j.publicity_entry_id = $1 and j.status = 'open')",
@@ -1851,19 +2106,7 @@ impl Store for PostgresStore {
                 .bind(published_on.format("%Y-%m-%d").to_string())
                 .execute(&mut *tx)
                 .await?;
-                marked.rows_affected() == 1
-            }
-            RegisterGuard::Standing { entry_id, seq } => {
-                let standing: Option<i64> = sqlx::query_scalar(
-                    r"select max(seq) from register_entry
-                      where publicity_entry_id = $1 and kind in ('original', 'replacement')",
-                )
-                .bind(entry_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                standing == Some(*seq)
-            }
-        };
+        let holds = marked.rows_affected() == 1;
         if !holds {
             return Ok(false);
         }
@@ -2048,7 +2291,7 @@ impl Store for PostgresStore {
         let objection = objection_from_row(&row)?;
         if let Some(restart) = restart {
             let session = (entry.activity_id, entry.volunteer_id, entry.day);
-            correct_finalised(&mut tx, session, restart.minutes, reason, by, at).await?;
+            correct_finalised(&mut tx, session, restart.minutes, reason, (by, None), at).await?;
             restart_entry(&mut tx, entry.id, restart).await?;
         }
         insert_audit(&mut tx, audit).await?;

@@ -94,7 +94,81 @@ struct PhoneRequest<'a> {
     code: &'a str,
 }
 
+/// A subscription message (订阅消息) to one user: the template's keywords and their values.
+/// WeChat limits each keyword by its kind (`thing` 20 characters, `phrase` 5 Chinese
+/// characters, …); the caller fits the values to the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMessage {
+    /// The recipient's openid for this mini program.
+    pub touser: String,
+    /// The template id chosen in the mini program's console.
+    pub template_id: String,
+    /// The mini-program page the message opens, if any.
+    pub page: Option<String>,
+    /// Keyword (`thing1`, `date2`, …) → value.
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+/// The body of a `subscribeMessage.send` request.
+#[derive(Serialize)]
+struct SubscribeRequest<'a> {
+    touser: &'a str,
+    template_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<&'a str>,
+    miniprogram_state: &'static str,
+    lang: &'static str,
+    data: std::collections::BTreeMap<&'a str, KeywordValue<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeywordValue<'a> {
+    value: &'a str,
+}
+
+/// errcode 43101: the user has not subscribed to the template (or used up their one-time
+/// subscription): nothing to retry until they subscribe again.
+pub const NOT_SUBSCRIBED: i64 = 43101;
+
 impl WeChatClient {
+    /// Sends a subscription message (`subscribeMessage.send`).
+    ///
+    /// Uses the shared access token, refreshed and retried once if WeChat rejects it, as
+    /// [`phone_number`](Self::phone_number) does. [`NOT_SUBSCRIBED`] comes back as
+    /// `Upstream { errcode: 43101, .. }`.
+    pub async fn send_subscribe_message(&self, message: &SubscribeMessage) -> Result<(), WeChatError> {
+        let token = self.access_token(None).await?;
+        let result = match self.request_subscribe_send(&token, message).await {
+            Err(WeChatError::Upstream { errcode, .. }) if TOKEN_REJECTED.contains(&errcode) => {
+                tracing::info!(errcode, "WeChat rejected the access token; refreshing it and retrying once");
+                let fresh = self.access_token(Some(&token)).await?;
+                self.request_subscribe_send(&fresh, message).await
+            }
+            other => other,
+        };
+        log_failure("subscribeMessage.send", &result);
+        result
+    }
+
+    async fn request_subscribe_send(&self, token: &AccessToken, message: &SubscribeMessage) -> Result<(), WeChatError> {
+        let body = SubscribeRequest {
+            touser: &message.touser,
+            template_id: &message.template_id,
+            page: message.page.as_deref(),
+            miniprogram_state: "formal",
+            lang: "zh_CN",
+            data: message.data.iter().map(|(k, v)| (k.as_str(), KeywordValue { value: v })).collect(),
+        };
+        let request = self
+            .inner
+            .http
+            .post(self.url("/cgi-bin/message/subscribe/send"))
+            .query(&[("access_token", token.expose_secret())])
+            .json(&body);
+        let answer = self.exchange(request).await?;
+        checked_object(&answer).map(|_| ())
+    }
+
     /// A client for `config`, sending through `http`.
     ///
     /// The caller builds `http` so that TLS roots, proxies and connection pooling are decided

@@ -28,6 +28,9 @@ pub struct WeChatConfig {
     pub secret: Secret,
     /// The limit on each request to WeChat ([`DEFAULT_TIMEOUT`] unless changed).
     pub timeout: Duration,
+    /// The subscription-message template that tells volunteers what happened to their
+    /// hours; none: no WeChat messages (the in-app notifications stay).
+    pub notice_template_id: Option<String>,
 }
 
 impl WeChatConfig {
@@ -38,6 +41,7 @@ impl WeChatConfig {
             appid: appid.into(),
             secret: secret.into(),
             timeout: DEFAULT_TIMEOUT,
+            notice_template_id: None,
         }
     }
 }
@@ -49,6 +53,7 @@ impl fmt::Debug for WeChatConfig {
             .field("appid", &self.appid)
             .field("secret", &self.secret)
             .field("timeout", &self.timeout)
+            .field("notice_template_id", &self.notice_template_id)
             .finish()
     }
 }

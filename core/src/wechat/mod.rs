@@ -27,7 +27,7 @@ mod token;
 #[cfg(test)]
 mod tests;
 
-pub use client::{MAX_CODE_LEN, WeChatClient, WxPhone, WxSession};
+pub use client::{MAX_CODE_LEN, NOT_SUBSCRIBED, SubscribeMessage, WeChatClient, WxPhone, WxSession};
 pub use config::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeChatConfig};
 pub use error::WeChatError;
 pub use secret::{Secret, SessionKey};

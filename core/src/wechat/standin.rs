@@ -38,6 +38,21 @@ pub enum Api {
     Token,
     /// `POST /wxa/business/getuserphonenumber`.
     PhoneNumber,
+    /// `POST /cgi-bin/message/subscribe/send`.
+    SubscribeSend,
+}
+
+/// A subscription message the stand-in accepted, as WeChat would deliver it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// The recipient's openid.
+    pub touser: String,
+    /// The template.
+    pub template_id: String,
+    /// The mini-program page it opens.
+    pub page: Option<String>,
+    /// Each keyword's value.
+    pub data: std::collections::BTreeMap<String, String>,
 }
 
 /// A scripted misbehaviour, answered instead of the real answer.
@@ -85,6 +100,10 @@ struct Script {
     sessions_issued: u64,
     token_expires_in: i64,
     watermark_appid: Option<String>,
+    /// Subscription messages accepted, in order.
+    sent: Vec<SentMessage>,
+    /// Openids that have not subscribed (answered 43101, as WeChat does).
+    unsubscribed: std::collections::HashSet<String>,
 }
 
 impl StandIn {
@@ -123,6 +142,8 @@ impl StandIn {
                 sessions_issued: 0,
                 token_expires_in: 7200,
                 watermark_appid: None,
+                sent: Vec::new(),
+                unsubscribed: std::collections::HashSet::new(),
             }),
             jscode2session_calls: AtomicUsize::new(0),
             token_fetches: AtomicUsize::new(0),
@@ -132,6 +153,7 @@ impl StandIn {
             .route("/sns/jscode2session", get(jscode2session))
             .route("/cgi-bin/token", get(token))
             .route("/wxa/business/getuserphonenumber", post(phone_number))
+            .route("/cgi-bin/message/subscribe/send", post(subscribe_send))
             .with_state(Arc::clone(&shared));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -171,6 +193,16 @@ impl StandIn {
         let mut script = self.shared.script();
         let queue = script.faults.entry(api).or_default();
         queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// The subscription messages accepted so far, in order.
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        self.shared.script().sent.clone()
+    }
+
+    /// Makes `openid` a user who has not subscribed to any template (43101).
+    pub fn unsubscribe(&self, openid: &str) {
+        self.shared.script().unsubscribed.insert(openid.to_owned());
     }
 
     /// Delays every answer by `latency` (zero to stop).
@@ -364,4 +396,46 @@ async fn phone_number(
         },
     }))
     .into_response()
+}
+
+/// `subscribeMessage.send`, as documented: the access token in the query; `touser`,
+/// `template_id` and `data` (each keyword `{ "value": … }`) required; 43101 when the user
+/// has not subscribed; 47003 for a malformed `data`.
+async fn subscribe_send(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = shared.delay_or_fault(Api::SubscribeSend).await {
+        return fault;
+    }
+    let Some(presented) = query.get("access_token") else {
+        return wx_error(41001, "access_token missing");
+    };
+    let mut script = shared.script();
+    if script.access_token.as_ref() != Some(presented) {
+        return wx_error(40001, "invalid credential, access_token is invalid or not latest");
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return wx_error(47001, "data format error");
+    };
+    let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
+    let (Some(touser), Some(template_id)) = (text("touser"), text("template_id")) else {
+        return wx_error(47001, "data format error");
+    };
+    let mut data = std::collections::BTreeMap::new();
+    for (keyword, value) in body.get("data").and_then(Value::as_object).into_iter().flatten() {
+        let Some(value) = value.get("value").and_then(Value::as_str) else {
+            return wx_error(47003, "argument invalid! data.value invalid");
+        };
+        data.insert(keyword.clone(), value.to_owned());
+    }
+    if data.is_empty() {
+        return wx_error(47003, "argument invalid! data is empty");
+    }
+    if script.unsubscribed.contains(&touser) {
+        return wx_error(43101, "user refuse to accept the msg");
+    }
+    script.sent.push(SentMessage { touser, template_id, page: text("page"), data });
+    Json(json!({ "errcode": 0, "errmsg": "ok" })).into_response()
 }

@@ -1,0 +1,568 @@
+//! Telling volunteers what happened to their hours.
+//!
+//! Every decision on a volunteer's hours leaves them a notification: a flag accepted,
+//! adjusted or rejected; a late entry approved; a correction; publicity started (and when it
+//! ends); an objection upheld or dismissed; the day recorded in the register; a batch
+//! confirmed by civil affairs. Each is stored once per key (a decision written twice, or by
+//! two instances, notifies once), read in the app with read/unread, and, when the mini
+//! program has a notice template configured, queued for a WeChat subscription message.
+//!
+//! ```text
+//! decision ──(its own transaction)──► committed
+//!     └──► notify_hours ──► notification (+ wechat_delivery 'pending', same transaction)
+//!                                   │
+//!          delivery job (every instance, periodically) ── send ──► WeChat
+//!              sent ─► 'sent'   not subscribed ─► 'skipped'   error ─► retry later, then 'failed'
+//! ```
+//!
+//! A notification never blocks or undoes a decision: it is written after the decision
+//! commits, and a failure to write it is logged, not answered. WeChat is reached only by
+//! the job, never on a request's path.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::CoreError;
+use crate::hourmark::Hourmark;
+
+/// What a notification is about; clients switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A check-in was left open and closed by the system.
+    LeftOpen,
+    /// A reviewer decided a flag on a day: accepted, adjusted or rejected.
+    FlagDecided,
+    /// A late entry (补录) was approved.
+    LateEntryApproved,
+    /// A finalised day was corrected.
+    Corrected,
+    /// A day was published (公示), with the period's end.
+    PublicityStarted,
+    /// An objection to a day was upheld or dismissed.
+    ObjectionDecided,
+    /// A day entered the service register.
+    Recorded,
+    /// Civil affairs confirmed a reported batch holding the volunteer's days.
+    BatchConfirmed,
+}
+
+impl NotificationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LeftOpen => "left_open",
+            Self::FlagDecided => "flag_decided",
+            Self::LateEntryApproved => "late_entry_approved",
+            Self::Corrected => "corrected",
+            Self::PublicityStarted => "publicity_started",
+            Self::ObjectionDecided => "objection_decided",
+            Self::Recorded => "recorded",
+            Self::BatchConfirmed => "batch_confirmed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "left_open" => Self::LeftOpen,
+            "flag_decided" => Self::FlagDecided,
+            "late_entry_approved" => Self::LateEntryApproved,
+            "corrected" => Self::Corrected,
+            "publicity_started" => Self::PublicityStarted,
+            "objection_decided" => Self::ObjectionDecided,
+            "recorded" => Self::Recorded,
+            "batch_confirmed" => Self::BatchConfirmed,
+            _ => return None,
+        })
+    }
+
+    /// The status word of the WeChat message (a `phrase` keyword: at most 5 characters).
+    fn phrase(self) -> &'static str {
+        match self {
+            Self::LeftOpen => "未签退",
+            Self::FlagDecided => "已审核",
+            Self::LateEntryApproved => "补录通过",
+            Self::Corrected => "已更正",
+            Self::PublicityStarted => "公示中",
+            Self::ObjectionDecided => "异议已处理",
+            Self::Recorded => "已记录",
+            Self::BatchConfirmed => "民政确认",
+        }
+    }
+}
+
+/// A message to a volunteer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notification {
+    /// Its id (to mark it read).
+    pub id: i64,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// What it says (Chinese).
+    pub body: String,
+    /// The facts behind the sentence: activity, day, minutes, reason, period end, …
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+    /// When the volunteer read it (+08:00); absent while unread.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
+    #[schema(value_type = Option<String>)]
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A notification to store, once per key.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    /// Whom.
+    pub volunteer_id: i64,
+    /// What makes it the same notification if written again.
+    pub key: String,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// What it says.
+    pub body: String,
+    /// The facts behind it (JSON).
+    pub data: serde_json::Value,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Whether to queue a WeChat subscription message for it as well.
+    pub push: bool,
+}
+
+/// Which notifications to mark read.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// These (the volunteer's own; others are ignored), at most 500; or none with `all`.
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    /// Every notification so far.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The outcome of a decision on a volunteer's hours, as they are told it.
+#[derive(Debug, Clone)]
+pub enum HoursNotice {
+    /// A flag on a day was decided.
+    FlagDecided {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// `accepted`, `adjusted` or `rejected`.
+        decision: &'static str,
+        /// The minutes that now count for the day.
+        minutes: u32,
+        /// The reviewer's reason.
+        reason: String,
+        /// Dedupe key (the flag).
+        key: String,
+    },
+    /// A late entry was approved.
+    LateEntryApproved {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// The minutes entered.
+        minutes: u32,
+        /// Dedupe key (the entry).
+        key: String,
+    },
+    /// A finalised day was corrected.
+    Corrected {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// The minutes before.
+        from_minutes: u32,
+        /// The minutes now.
+        to_minutes: u32,
+        /// Why.
+        reason: String,
+        /// Dedupe key (the correction).
+        key: String,
+    },
+    /// A day was published (again, after a correction).
+    PublicityStarted {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// The minutes published.
+        minutes: u32,
+        /// The period's last working day; none while held for the calendar.
+        ends_on: Option<NaiveDate>,
+        /// The activity.
+        activity_id: i64,
+        /// Published on (part of the key: a restart is a new publication).
+        published_on: NaiveDate,
+    },
+    /// An objection to a day was decided.
+    ObjectionDecided {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// Upheld (the day was corrected and published again) or dismissed.
+        upheld: bool,
+        /// The corrected minutes, if upheld.
+        minutes: Option<u32>,
+        /// The recorder's reason.
+        reason: String,
+        /// The objection.
+        objection_id: i64,
+    },
+    /// A day entered the register.
+    Recorded {
+        /// Whom.
+        volunteer_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The day.
+        day: NaiveDate,
+        /// The minutes recorded.
+        minutes: u32,
+        /// The publicity entry.
+        entry_id: i64,
+        /// Its publication day (a day recorded again after a correction is told again).
+        published_on: NaiveDate,
+    },
+    /// Civil affairs confirmed a batch holding the volunteer's days.
+    BatchConfirmed {
+        /// Whom.
+        volunteer_id: i64,
+        /// The batch.
+        batch_id: i64,
+        /// The volunteer's minutes in it (net of reversals).
+        minutes: i64,
+        /// The organisation that reported it.
+        organisation: String,
+    },
+}
+
+/// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
+pub fn format_minutes(minutes: i64) -> String {
+    let sign = if minutes < 0 { "-" } else { "" };
+    let m = minutes.unsigned_abs();
+    match (m / 60, m % 60) {
+        (0, r) => format!("{sign}{r}分钟"),
+        (h, 0) => format!("{sign}{h}小时"),
+        (h, r) => format!("{sign}{h}小时{r}分"),
+    }
+}
+
+/// A day as people write it: `12月5日`.
+pub fn format_day(day: NaiveDate) -> String {
+    day.format("%-m月%-d日").to_string()
+}
+
+impl HoursNotice {
+    /// The notification to store.
+    pub fn into_new(self, at: DateTime<Utc>, push: bool) -> NewNotification {
+        let (volunteer_id, key, kind, body, data) = match self {
+            Self::FlagDecided { volunteer_id, activity, day, decision, minutes, reason, key } => {
+                let verdict = match decision {
+                    "accepted" => format!("审核通过，计{}", format_minutes(minutes.into())),
+                    "adjusted" => format!("时长调整为{}", format_minutes(minutes.into())),
+                    _ => "未予计入时长".to_owned(),
+                };
+                let body =
+                    format!("您在“{activity}”{}的服务记录经记录员审核：{verdict}。理由：{reason}", format_day(day));
+                let data = json!({"activity": activity, "day": day, "decision": decision, "minutes": minutes, "reason": reason});
+                (volunteer_id, format!("flag:{key}"), NotificationKind::FlagDecided, body, data)
+            }
+            Self::LateEntryApproved { volunteer_id, activity, day, minutes, key } => {
+                let body = format!(
+                    "您在“{activity}”{}的补录申请已获批准，计{}，将进入公示。",
+                    format_day(day),
+                    format_minutes(minutes.into())
+                );
+                let data = json!({"activity": activity, "day": day, "minutes": minutes});
+                (volunteer_id, format!("late_entry:{key}"), NotificationKind::LateEntryApproved, body, data)
+            }
+            Self::Corrected { volunteer_id, activity, day, from_minutes, to_minutes, reason, key } => {
+                let body = format!(
+                    "您在“{activity}”{}的服务时长已由{}更正为{}，将重新公示。理由：{reason}",
+                    format_day(day),
+                    format_minutes(from_minutes.into()),
+                    format_minutes(to_minutes.into())
+                );
+                let data = json!({"activity": activity, "day": day, "from_minutes": from_minutes,
+                    "to_minutes": to_minutes, "reason": reason});
+                (volunteer_id, key, NotificationKind::Corrected, body, data)
+            }
+            Self::PublicityStarted { volunteer_id, activity, day, minutes, ends_on, activity_id, published_on } => {
+                let until = match ends_on {
+                    Some(end) => format!("公示至{}，期间无异议即记入志愿服务记录", format_day(end)),
+                    None => "公示期待国务院节假日安排公布后确定".to_owned(),
+                };
+                let body = format!(
+                    "您在“{activity}”{}的服务时长{}已开始公示：{until}。",
+                    format_day(day),
+                    format_minutes(minutes.into())
+                );
+                let data = json!({"activity": activity, "activity_id": activity_id, "day": day, "minutes": minutes,
+                    "ends_on": ends_on, "published_on": published_on});
+                let key = format!("publicity:{activity_id}:{day}:{published_on}:{minutes}");
+                (volunteer_id, key, NotificationKind::PublicityStarted, body, data)
+            }
+            Self::ObjectionDecided { volunteer_id, activity, day, upheld, minutes, reason, objection_id } => {
+                let outcome = match (upheld, minutes) {
+                    (true, Some(m)) => format!("异议成立，时长更正为{}并重新公示", format_minutes(m.into())),
+                    (true, None) => "异议成立".to_owned(),
+                    (false, _) => "异议不成立，原记录不变".to_owned(),
+                };
+                let body = format!(
+                    "有人对您在“{activity}”{}的服务记录提出异议，经核实：{outcome}。理由：{reason}",
+                    format_day(day)
+                );
+                let data =
+                    json!({"activity": activity, "day": day, "upheld": upheld, "minutes": minutes, "reason": reason});
+                (volunteer_id, format!("objection:{objection_id}"), NotificationKind::ObjectionDecided, body, data)
+            }
+            Self::Recorded { volunteer_id, activity, day, minutes, entry_id, published_on } => {
+                let body = format!(
+                    "您在“{activity}”{}的服务时长{}公示期满，已记入志愿服务记录。",
+                    format_day(day),
+                    format_minutes(minutes.into())
+                );
+                let data =
+                    json!({"activity": activity, "day": day, "minutes": minutes, "publicity_entry_id": entry_id});
+                (volunteer_id, format!("recorded:{entry_id}:{published_on}"), NotificationKind::Recorded, body, data)
+            }
+            Self::BatchConfirmed { volunteer_id, batch_id, minutes, organisation } => {
+                let body = format!(
+                    "“{organisation}”报送的服务记录已经民政部门确认，其中您的服务时长{}。",
+                    format_minutes(minutes)
+                );
+                let data = json!({"batch_id": batch_id, "minutes": minutes, "organisation": organisation});
+                (volunteer_id, format!("batch:{batch_id}"), NotificationKind::BatchConfirmed, body, data)
+            }
+        };
+        NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
+    }
+}
+
+/// A WeChat delivery due for an attempt.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    /// The notification.
+    pub notification_id: i64,
+    /// The volunteer's openid, if they bound WeChat.
+    pub openid: Option<String>,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// What it says.
+    pub body: String,
+    /// The facts behind it.
+    pub data: serde_json::Value,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of a delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// WeChat took it.
+    Sent,
+    /// Not to be sent: no WeChat bound, or the volunteer has not subscribed.
+    Skipped(String),
+    /// Try again at this time.
+    Retry(DateTime<Utc>, String),
+    /// Given up.
+    Failed(String),
+}
+
+/// Attempts before a delivery is given up.
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 8;
+
+/// When to try again after `attempts` failures: 30 s doubling, at most an hour.
+pub fn retry_after(attempts: u32) -> Duration {
+    let seconds = 30_i64.saturating_mul(1_i64 << attempts.min(16));
+    Duration::seconds(seconds.min(3600))
+}
+
+/// The template's keywords for a notification. The template (服务时长变动提醒, chosen in the
+/// mini program's console) must have these four: `thing1` activity (20 characters),
+/// `date2` day, `phrase3` status (5 characters), `thing4` what happened (20 characters).
+pub fn subscribe_keywords(kind: NotificationKind, body: &str, data: &serde_json::Value) -> BTreeMap<String, String> {
+    let activity = data["activity"].as_str().or(data["organisation"].as_str()).unwrap_or("志愿服务");
+    let day = data["day"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map_or_else(|| "—".to_owned(), |d| d.format("%Y年%-m月%-d日").to_string());
+    BTreeMap::from([
+        ("thing1".to_owned(), truncate(activity, 20)),
+        ("date2".to_owned(), day),
+        ("phrase3".to_owned(), kind.phrase().to_owned()),
+        ("thing4".to_owned(), truncate(body, 20)),
+    ])
+}
+
+/// At most `max` characters, an ellipsis marking a cut.
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+impl Hourmark {
+    /// Whether notifications are also queued for WeChat.
+    fn pushes(&self) -> bool {
+        self.settings().wechat.as_ref().is_some_and(|w| w.config().notice_template_id.is_some())
+    }
+
+    /// Tells a volunteer what happened to their hours. Called after the decision has
+    /// committed; a failure is logged, never returned: the decision stands either way.
+    pub(crate) async fn notify_hours(&self, notice: HoursNotice) {
+        self.notify_all(vec![notice]).await;
+    }
+
+    /// [`notify_hours`](Self::notify_hours) for several at once.
+    pub(crate) async fn notify_all(&self, notices: Vec<HoursNotice>) {
+        if notices.is_empty() {
+            return;
+        }
+        let (now, push) = (self.now(), self.pushes());
+        let new: Vec<NewNotification> = notices.into_iter().map(|n| n.into_new(now, push)).collect();
+        if let Err(e) = self.store().add_notifications(&new, now).await {
+            tracing::error!(error = %e, count = new.len(), "could not store notifications; the decisions stand");
+        }
+    }
+
+    /// The volunteer's notifications, newest first (at most 100), or only the unread.
+    pub async fn my_notifications(&self, volunteer_id: i64, unread_only: bool) -> Result<Vec<Notification>, CoreError> {
+        self.store().notifications(volunteer_id, unread_only).await
+    }
+
+    /// Marks the volunteer's notifications read; returns how many changed.
+    pub async fn mark_notifications_read(&self, volunteer_id: i64, which: MarkRead) -> Result<u64, CoreError> {
+        use crate::error::ErrorCode;
+        if which.all != which.ids.is_empty() || which.ids.len() > 500 {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "须指定 ids（1 至 500 个）或 all: true 之一"));
+        }
+        let ids = (!which.all).then_some(which.ids.as_slice());
+        self.store().mark_notifications_read(volunteer_id, ids, self.now()).await
+    }
+
+    /// Works through due WeChat deliveries (at most 100 a run); returns how many were sent.
+    /// Idempotent enough for every instance: each delivery is claimed before it is sent, so
+    /// two instances do not send the same message.
+    pub async fn deliver_wechat_notices(&self) -> Result<usize, CoreError> {
+        let Some(wechat) = self.settings().wechat.clone() else { return Ok(0) };
+        let Some(template_id) = wechat.config().notice_template_id.clone() else { return Ok(0) };
+        let now = self.now();
+        let mut sent = 0;
+        for delivery in self.store().claim_deliveries(now, now + retry_after(0), 100).await? {
+            let outcome = match &delivery.openid {
+                None => DeliveryOutcome::Skipped("未绑定微信".to_owned()),
+                Some(openid) => {
+                    let message = crate::wechat::SubscribeMessage {
+                        touser: openid.clone(),
+                        template_id: template_id.clone(),
+                        page: Some("pages/hours/index".to_owned()),
+                        data: subscribe_keywords(delivery.kind, &delivery.body, &delivery.data),
+                    };
+                    match wechat.send_subscribe_message(&message).await {
+                        Ok(()) => DeliveryOutcome::Sent,
+                        Err(crate::wechat::WeChatError::Upstream {
+                            errcode: crate::wechat::NOT_SUBSCRIBED, ..
+                        }) => DeliveryOutcome::Skipped("用户未订阅".to_owned()),
+                        Err(e) if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS => {
+                            DeliveryOutcome::Failed(e.to_string())
+                        }
+                        Err(e) => DeliveryOutcome::Retry(now + retry_after(delivery.attempts + 1), e.to_string()),
+                    }
+                }
+            };
+            if outcome == DeliveryOutcome::Sent {
+                sent += 1;
+            }
+            self.store().finish_delivery(delivery.notification_id, &outcome, self.now()).await?;
+        }
+        Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_read_as_people_say_them() {
+        assert_eq!(format_minutes(0), "0分钟");
+        assert_eq!(format_minutes(1), "1分钟");
+        assert_eq!(format_minutes(60), "1小时");
+        assert_eq!(format_minutes(135), "2小时15分");
+        assert_eq!(format_minutes(-180), "-3小时");
+        assert_eq!(format_day(NaiveDate::from_ymd_opt(2026, 12, 5).expect("day")), "12月5日");
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(retry_after(0), Duration::seconds(30));
+        assert_eq!(retry_after(1), Duration::seconds(60));
+        assert_eq!(retry_after(6), Duration::seconds(1920));
+        assert_eq!(retry_after(7), Duration::hours(1));
+        assert_eq!(retry_after(40), Duration::hours(1));
+    }
+
+    #[test]
+    fn keywords_fit_the_template_limits() {
+        let notice = HoursNotice::Corrected {
+            volunteer_id: 1,
+            activity: "翠湖公园周末清洁与垃圾分类宣传志愿服务活动第二期".into(),
+            day: NaiveDate::from_ymd_opt(2026, 12, 5).expect("day"),
+            from_minutes: 180,
+            to_minutes: 150,
+            reason: "复核签到表".into(),
+            key: "correction:1".into(),
+        }
+        .into_new(Utc::now(), true);
+        let keywords = subscribe_keywords(notice.kind, &notice.body, &notice.data);
+        assert_eq!(keywords["date2"], "2026年12月5日");
+        assert_eq!(keywords["phrase3"], "已更正");
+        assert_eq!(keywords["thing1"].chars().count(), 20);
+        assert!(keywords["thing1"].ends_with('…'));
+        assert!(keywords["thing4"].chars().count() <= 20);
+        assert!(notice.body.contains("3小时更正为2小时30分"), "{}", notice.body);
+        for kind in [
+            NotificationKind::LeftOpen,
+            NotificationKind::FlagDecided,
+            NotificationKind::LateEntryApproved,
+            NotificationKind::Corrected,
+            NotificationKind::PublicityStarted,
+            NotificationKind::ObjectionDecided,
+            NotificationKind::Recorded,
+            NotificationKind::BatchConfirmed,
+        ] {
+            assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}
