@@ -18,11 +18,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
-use crate::calendar::{Calendar, CalendarGap};
+use crate::calendar::Calendar;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use crate::identity::pii::PiiField;
+
+mod period;
+pub use period::{PeriodStatus, PublicityPeriod};
 
 /// Working days a period lasts by default (云南省志愿服务记录实施办法: at least 3).
 pub const DEFAULT_WORKING_DAYS: u32 = 3;
@@ -424,13 +427,11 @@ impl Hourmark {
     ) -> Result<Vec<NewPublicity>, CoreError> {
         let calendar = self.calendar_for(&organisation.region_code).await?;
         let working_days = self.publicity_days(organisation).await?;
-        let ends_on = match calendar.nth_working_day_after(today, working_days) {
-            Ok(day) => Some(day),
-            Err(CalendarGap { year }) => {
-                tracing::warn!(year, "publicity held: the calendar has no data for {year}");
-                None
-            }
-        };
+        let period = PublicityPeriod::count(&calendar, today, working_days);
+        if let Some(year) = period.waiting_for_year {
+            tracing::warn!(year, "publicity held: the calendar has no data for {year}");
+        }
+        let ends_on = period.ends_on;
         Ok(sessions
             .iter()
             .filter(|s| s.final_minutes > 0)
@@ -481,7 +482,7 @@ impl Hourmark {
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         for row in self.store().publicity_held().await? {
             let calendar = self.calendar_for(&row.region_code).await?;
-            if let Ok(ends_on) = calendar.nth_working_day_after(row.published_on, row.working_days) {
+            if let Some(ends_on) = PublicityPeriod::count(&calendar, row.published_on, row.working_days).ends_on {
                 self.store().set_publicity_end(row.id, ends_on).await?;
             }
         }
@@ -736,11 +737,8 @@ impl Hourmark {
                 }
                 PublicityStatus::InPublicity | PublicityStatus::Held => {
                     let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                    let ends_on = self
-                        .calendar_for(&entry.region_code)
-                        .await?
-                        .nth_working_day_after(today, entry.working_days)
-                        .ok();
+                    let calendar = self.calendar_for(&entry.region_code).await?;
+                    let ends_on = PublicityPeriod::count(&calendar, today, entry.working_days).ends_on;
                     let restart = Restart { minutes: session.final_minutes, published_on: today, ends_on };
                     self.store().restart_publicity(entry.id, &restart).await?
                 }
@@ -968,8 +966,8 @@ impl Hourmark {
                 }
                 self.require_within_organisation_limit(entry.activity_id, minutes).await?;
                 let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                let ends_on =
-                    self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
+                let calendar = self.calendar_for(&entry.region_code).await?;
+                let ends_on = PublicityPeriod::count(&calendar, today, entry.working_days).ends_on;
                 Some(Restart { minutes, published_on: today, ends_on })
             }
             (true, None) => return Err(CoreError::refused(ErrorCode::InvalidBody, "支持异议须填写更正后的 minutes")),

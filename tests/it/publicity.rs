@@ -174,7 +174,7 @@ on_both_backends! {
         app.advance(Duration::hours(6));
         finalise(&app, &recorder, activity).await;
 
-        // The last week of 2026 needs the 2027 notice: held, and the board says so.
+        // Published Monday 28 December: the 29th needs the 2027 notice: held, and the board says so.
         let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
         assert_eq!(board.body[0]["status"], "held");
         assert!(board.body[0].get("ends_on").is_none_or(serde_json::Value::is_null));
