@@ -101,6 +101,8 @@ pub struct PublicityRow {
     pub ends_on: Option<NaiveDate>,
     /// Where it stands.
     pub status: PublicityStatus,
+    /// Whether an objection to it is open (it is not recorded until a recorder decides).
+    pub objection_open: bool,
     /// The activity's name.
     pub activity_name: String,
     /// The organisation's name.
@@ -139,11 +141,46 @@ pub struct BoardLine {
     pub name: String,
     /// Hours, to one decimal.
     pub hours: f64,
-    /// The last working day of the period; absent while held.
+    /// The last working day of the period (objections until its end); absent while held
+    /// for the calendar.
     #[schema(value_type = Option<String>, format = Date)]
     pub ends_on: Option<NaiveDate>,
-    /// `in_publicity`, or `held` (waiting for the calendar).
-    pub status: PublicityStatus,
+    /// `in_publicity`, `held` (waiting for the calendar) or `objection_pending`.
+    pub status: BoardStatus,
+}
+
+/// Where a line of the public board stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardStatus {
+    /// 公示中: in its period.
+    InPublicity,
+    /// 待公布节假日安排: waiting for a State Council notice the calendar lacks; no end yet.
+    Held,
+    /// 异议处理中: an objection is open; the entry is not recorded, even after `ends_on`,
+    /// until a recorder upholds (its publicity starts again) or dismisses it.
+    ObjectionPending,
+}
+
+impl BoardStatus {
+    /// Where an entry stands, as the public sees it: an open objection says more than the
+    /// period does, since it is what the recording waits for.
+    pub fn of(row: &PublicityRow) -> Self {
+        match row.status {
+            _ if row.objection_open => Self::ObjectionPending,
+            PublicityStatus::Held => Self::Held,
+            PublicityStatus::InPublicity | PublicityStatus::Recorded => Self::InPublicity,
+        }
+    }
+
+    /// What the board page says.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InPublicity => "公示中",
+            Self::Held => "待公布节假日安排",
+            Self::ObjectionPending => "异议处理中",
+        }
+    }
 }
 
 /// What a register entry records (its canonical JSON is what the hash covers).
@@ -454,6 +491,7 @@ impl Hourmark {
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
             let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| "志愿者".to_owned());
+            let status = BoardStatus::of(&row);
             lines.push(BoardLine {
                 entry_id: row.id,
                 activity: row.activity_name,
@@ -462,7 +500,7 @@ impl Hourmark {
                 name,
                 hours: (f64::from(row.minutes) / 6.0).round() / 10.0,
                 ends_on: row.ends_on,
-                status: row.status,
+                status,
             });
         }
         Ok(lines)

@@ -48,7 +48,9 @@ fn default_board_limit() -> i64 {
 
 /// What is in publicity (公示) now, a page at a time (oldest first): activity,
 /// organisation, day, a masked name for volunteers who consented to publicity (`志愿者`
-/// otherwise) and hours. Never an ID or phone number.
+/// otherwise), hours, the period's end and where the entry stands (`in_publicity`, `held`
+/// for the calendar, or `objection_pending` while an objection is open). Never an ID or
+/// phone number.
 #[utoipa::path(
     get, path = "/api/v1/public/publicity", tag = "publicity", params(BoardPage),
     responses(
@@ -97,20 +99,21 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
     for l in &lines {
         let ends = match l.ends_on {
             Some(day) => day.format("%Y-%m-%d").to_string(),
-            None => "待公布节假日安排".to_owned(),
+            None => "待定".to_owned(),
         };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&l.activity),
             escape(&l.organisation),
             l.day.format("%Y-%m-%d"),
             escape(&l.name),
             l.hours,
-            ends
+            ends,
+            l.status.label()
         ));
     }
     if lines.is_empty() {
-        rows.push_str("<tr><td colspan=\"6\">目前没有公示中的记录</td></tr>\n");
+        rows.push_str("<tr><td colspan=\"7\">目前没有公示中的记录</td></tr>\n");
     }
     let page = format!(
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
@@ -119,7 +122,7 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
          td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}</style></head><body>\
          <h1>志愿服务记录公示</h1><p>公示期内如有异议，请向组织方或当地民政部门反映。</p>\
          <table><thead><tr><th>活动</th><th>组织</th><th>日期</th><th>志愿者</th><th>时长（小时）</th>\
-         <th>公示截止</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
+         <th>公示截止</th><th>状态</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
     );
     let mut response = axum::response::Html(page).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
