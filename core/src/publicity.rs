@@ -30,6 +30,12 @@ pub use period::{PeriodStatus, PublicityPeriod};
 /// Working days a period lasts by default (云南省志愿服务记录实施办法: at least 3).
 pub const DEFAULT_WORKING_DAYS: u32 = 3;
 
+/// The longest period a province or an organisation may set, in working days.
+pub const MAX_WORKING_DAYS: u32 = 30;
+
+/// The most days the public calendar shows at once: a year, leap day included.
+pub const MAX_CALENDAR_DAYS: i64 = 366;
+
 /// Where a publicity entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +129,43 @@ pub struct PublicityDays {
     pub province_code: Option<String>,
     /// Working days, 3 to 30.
     pub working_days: u32,
+}
+
+/// A region's working-day calendar over a range of days.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionCalendar {
+    /// The region (GB/T 2260); its overlays and those of the regions above it apply.
+    pub region_code: String,
+    /// The first day shown.
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// The last day shown.
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Each day from `from` to `to`.
+    pub days: Vec<crate::calendar::CalendarDay>,
+}
+
+/// The period a publication would get.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodPreview {
+    /// The region whose calendar counts it.
+    pub region_code: String,
+    /// The organisation whose configured length was used, if one was asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<i64>,
+    /// The period.
+    #[serde(flatten)]
+    pub period: PublicityPeriod,
+}
+
+/// A region code as the public calendar takes it: six GB/T 2260 digits.
+fn require_region_code(region_code: &str) -> Result<(), CoreError> {
+    if crate::identity::is_region_code(region_code) {
+        Ok(())
+    } else {
+        Err(CoreError::refused(ErrorCode::RegionCodeInvalid, "region_code 须为六位数字的行政区划代码（GB/T 2260）"))
+    }
 }
 
 /// One line of the public board.
@@ -413,17 +456,26 @@ impl Hourmark {
     /// its province's period, never shorten it).
     pub async fn publicity_days(&self, organisation: &crate::identity::Organisation) -> Result<u32, CoreError> {
         let own = self.store().publicity_rule(&format!("org:{}", organisation.id)).await?;
-        let province = format!("{}0000", &organisation.region_code[..2.min(organisation.region_code.len())]);
+        Ok(own.unwrap_or(0).max(self.provincial_publicity_days(&organisation.region_code).await?))
+    }
+
+    /// How many working days publicity lasts in a region for an organisation without a
+    /// setting of its own: its province's setting, at least [`DEFAULT_WORKING_DAYS`].
+    async fn provincial_publicity_days(&self, region_code: &str) -> Result<u32, CoreError> {
+        let province = format!("{}0000", &region_code[..2.min(region_code.len())]);
         let provincial = self.store().publicity_rule(&province).await?;
-        Ok(own.unwrap_or(0).max(provincial.unwrap_or(0)).max(DEFAULT_WORKING_DAYS))
+        Ok(provincial.unwrap_or(0).max(DEFAULT_WORKING_DAYS))
     }
 
     /// Sets how many working days publicity lasts (at least 3) for an organisation
     /// (administrators, civil-affairs officers of its region) or a province
     /// (administrators, the province's civil-affairs officers).
     pub async fn set_publicity_days(&self, by: &Principal, rule: PublicityDays) -> Result<PublicityDays, CoreError> {
-        if !(DEFAULT_WORKING_DAYS..=30).contains(&rule.working_days) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "working_days 须为 3 至 30"));
+        if !(DEFAULT_WORKING_DAYS..=MAX_WORKING_DAYS).contains(&rule.working_days) {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidBody,
+                format!("working_days 须为 {DEFAULT_WORKING_DAYS} 至 {MAX_WORKING_DAYS}"),
+            ));
         }
         let (staff_id, region) = self.require_calendar_editor(by).await?;
         let (scope, covered) = match (&rule.organisation_id, &rule.province_code) {
@@ -690,6 +742,84 @@ impl Hourmark {
     pub async fn calendar_years(&self) -> Result<Vec<(i32, crate::calendar::Notice)>, CoreError> {
         let added = self.store().calendar_years().await?;
         Ok(Calendar::national(&added).years().iter().map(|(y, n)| (*y, n.clone())).collect())
+    }
+
+    /// A region's working-day calendar from `from` to `to` (both included, at most
+    /// [`MAX_CALENDAR_DAYS`]): each day, whether it counts and why, with the overlays of the
+    /// region and the regions above it, exactly as publicity periods there are counted.
+    /// Public: the calendar is public law and regional notices.
+    pub async fn region_calendar(
+        &self,
+        region_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<RegionCalendar, CoreError> {
+        require_region_code(region_code)?;
+        if to < from {
+            return Err(CoreError::refused(ErrorCode::DateRangeInvalid, "结束日期 to 早于开始日期 from"));
+        }
+        if (to - from).num_days() + 1 > MAX_CALENDAR_DAYS {
+            return Err(CoreError::refused(
+                ErrorCode::DateRangeInvalid,
+                format!("一次最多查询 {MAX_CALENDAR_DAYS} 天"),
+            ));
+        }
+        let calendar = self.calendar_for(region_code).await?;
+        let days = from.iter_days().take_while(|d| *d <= to).map(|d| calendar.describe(d)).collect();
+        Ok(RegionCalendar { region_code: region_code.to_owned(), from, to, days })
+    }
+
+    /// The period a publication on `published_on` (today, Asia/Shanghai, if absent) would
+    /// get, counted by the same rule a real publication is ([`PublicityPeriod::count`]):
+    /// for an approved organisation (its region and its configured length), or for a region
+    /// with `working_days` (3 to 30; the province's setting if absent). Public.
+    pub async fn preview_publicity_period(
+        &self,
+        region_code: Option<&str>,
+        organisation_id: Option<i64>,
+        working_days: Option<u32>,
+        published_on: Option<NaiveDate>,
+    ) -> Result<PeriodPreview, CoreError> {
+        let (region_code, working_days) = match (organisation_id, region_code, working_days) {
+            (Some(id), None, None) => {
+                let organisation = self
+                    .store()
+                    .get_organisation(id)
+                    .await?
+                    .filter(|o| o.status == crate::identity::OrganisationStatus::Approved)
+                    .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个记录机构"))?;
+                let days = self.publicity_days(&organisation).await?;
+                (organisation.region_code, days)
+            }
+            (Some(_), _, _) => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidParameter,
+                    "organisation_id 已决定地区和公示期长度，不能再指定 region_code 或 working_days",
+                ));
+            }
+            (None, Some(region), days) => {
+                require_region_code(region)?;
+                let days = match days {
+                    Some(n) if (DEFAULT_WORKING_DAYS..=MAX_WORKING_DAYS).contains(&n) => n,
+                    Some(_) => {
+                        return Err(CoreError::refused(
+                            ErrorCode::InvalidParameter,
+                            format!("working_days 须为 {DEFAULT_WORKING_DAYS} 至 {MAX_WORKING_DAYS}"),
+                        ));
+                    }
+                    None => self.provincial_publicity_days(region).await?,
+                };
+                (region.to_owned(), days)
+            }
+            (None, None, _) => {
+                return Err(CoreError::refused(ErrorCode::InvalidParameter, "须指定 region_code 或 organisation_id"));
+            }
+        };
+        let published_on =
+            published_on.unwrap_or_else(|| self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive());
+        let calendar = self.calendar_for(&region_code).await?;
+        let period = PublicityPeriod::count(&calendar, published_on, working_days);
+        Ok(PeriodPreview { region_code, organisation_id, period })
     }
 
     /// Administrators (no region) and civil-affairs officers (their region).

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
 use hourmark_core::error::Problem;
-use hourmark_core::publicity::BoardLine;
+use hourmark_core::publicity::{BoardLine, PeriodPreview, RegionCalendar};
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
@@ -22,6 +22,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(board))
         .routes(routes!(board_page))
         .routes(routes!(calendar_years, add_calendar_year))
+        .routes(routes!(public_calendar_days))
+        .routes(routes!(public_calendar_period))
         .routes(routes!(put_calendar_overlay))
         .routes(routes!(remove_calendar_overlay))
         .routes(routes!(raise_objection))
@@ -153,6 +155,85 @@ async fn calendar_years(
 ) -> Result<axum::Json<Vec<CalendarYear>>, ApiError> {
     let years = hourmark.calendar_years().await?;
     Ok(axum::Json(years.into_iter().map(|(year, notice)| CalendarYear { year, notice }).collect()))
+}
+
+/// The days of a region's calendar to show.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarRange {
+    /// The region, six GB/T 2260 digits (e.g. 532301); overlays of the region and of the
+    /// regions above it apply.
+    pub region_code: String,
+    /// The first day, YYYY-MM-DD.
+    #[param(value_type = String, format = Date)]
+    pub from: chrono::NaiveDate,
+    /// The last day, YYYY-MM-DD: at most 366 days from `from`, counting both.
+    #[param(value_type = String, format = Date)]
+    pub to: chrono::NaiveDate,
+}
+
+/// The working-day calendar publicity periods in a region are counted on: each day from
+/// `from` to `to`, whether it is a working day and why (weekday, weekend, a festival or a
+/// make-up working day of the State Council's notice, a regional day off or working day),
+/// or `unknown` where the notice it needs has not been added (from 29 December on, that
+/// includes the next year's notice). Public.
+#[utoipa::path(
+    get, path = "/api/v1/public/calendar/days", tag = "publicity", params(CalendarRange),
+    responses(
+        (status = 200, body = RegionCalendar),
+        (status = 400, description = "`region_code_invalid`; `date_range_invalid` (`to` before `from`, or more than 366 days); `invalid_parameter` (a missing parameter, or a day that is not YYYY-MM-DD)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn public_calendar_days(
+    State(hourmark): State<Hourmark>,
+    Query(range): Query<CalendarRange>,
+) -> Result<axum::Json<RegionCalendar>, ApiError> {
+    Ok(axum::Json(hourmark.region_calendar(&range.region_code, range.from, range.to).await?))
+}
+
+/// A publication to preview: a region and a length, or an organisation.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuestion {
+    /// The region, six GB/T 2260 digits (not with `organisation_id`).
+    #[serde(default)]
+    pub region_code: Option<String>,
+    /// Working days, 3 to 30 (not with `organisation_id`); the province's setting if absent.
+    #[serde(default)]
+    pub working_days: Option<u32>,
+    /// An approved organisation: its region and its configured length.
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    /// The day of publication, YYYY-MM-DD; today (Asia/Shanghai) if absent.
+    #[serde(default)]
+    #[param(value_type = Option<String>, format = Date)]
+    pub published_on: Option<chrono::NaiveDate>,
+}
+
+/// The publicity period a publication on a day would get: the working days counted, its
+/// last day and the day it would be recorded from, or that it would be held and for which
+/// year's State Council notice. Counted by the rule real publications use. Public.
+#[utoipa::path(
+    get, path = "/api/v1/public/calendar/period", tag = "publicity", params(PeriodQuestion),
+    responses(
+        (status = 200, body = PeriodPreview),
+        (status = 400, description = "`region_code_invalid`; `invalid_parameter` (neither `region_code` nor `organisation_id`, `organisation_id` with either of the others, `working_days` outside 3 to 30, a day that is not YYYY-MM-DD)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (no such approved organisation)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn public_calendar_period(
+    State(hourmark): State<Hourmark>,
+    Query(question): Query<PeriodQuestion>,
+) -> Result<axum::Json<PeriodPreview>, ApiError> {
+    let preview = hourmark
+        .preview_publicity_period(
+            question.region_code.as_deref(),
+            question.organisation_id,
+            question.working_days,
+            question.published_on,
+        )
+        .await?;
+    Ok(axum::Json(preview))
 }
 
 /// Add a newly published year's national arrangement (administrators and civil-affairs

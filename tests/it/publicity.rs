@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::review::recorder;
 
 /// Resolves every open flag of an activity (accept) and finalises it.
-async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json::Value {
+pub(crate) async fn finalise(app: &TestApp, recorder: &str, activity_id: i64) -> serde_json::Value {
     let review = app.get(&format!("/api/v1/activities/{activity_id}/review"), recorder).await;
     for day in review.body["days"].as_array().expect("days") {
         for flag in day["flags"].as_array().expect("flags") {
