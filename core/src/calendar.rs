@@ -162,7 +162,8 @@ pub struct CalendarGap {
 /// 元旦 is one day off, joined to a weekend next to it into at most three days; when
 /// 1 January is a Tuesday, that moves the Saturday before it, the 29th. The test
 /// `the_new_year_bound_is_the_earliest_day_any_notice_reached` checks this value against
-/// every shipped file, so a year added that reaches further back fails it.
+/// every shipped file, so a file shipped later that reaches further back fails it (a year
+/// an administrator adds through the API is not checked against it).
 pub const NEW_YEAR_REACHES_BACK_TO: u32 = 29;
 
 fn is_weekend(d: NaiveDate) -> bool {
