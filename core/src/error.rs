@@ -144,6 +144,11 @@ pub enum ErrorCode {
     OwnDecision,
     /// 409: the objection has already been decided.
     ObjectionDecided,
+    /// 400: a region code that is not six GB/T 2260 digits (the public calendar).
+    RegionCodeInvalid,
+    /// 400: a date range that ends before it starts, or is longer than the public calendar
+    /// shows at once (366 days).
+    DateRangeInvalid,
     /// 409: every register entry of the organisation has been sent already.
     NothingToReport,
     /// 409: the batch has already been confirmed or returned.
@@ -169,7 +174,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 65] = [
+    pub const ALL: [ErrorCode; 67] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -227,6 +232,8 @@ impl ErrorCode {
         Self::NotInPublicity,
         Self::OwnDecision,
         Self::ObjectionDecided,
+        Self::RegionCodeInvalid,
+        Self::DateRangeInvalid,
         Self::NothingToReport,
         Self::BatchDecided,
         Self::CorrectionsPending,
@@ -301,6 +308,8 @@ impl ErrorCode {
             Self::NotInPublicity => "not_in_publicity",
             Self::OwnDecision => "own_decision",
             Self::ObjectionDecided => "objection_decided",
+            Self::RegionCodeInvalid => "region_code_invalid",
+            Self::DateRangeInvalid => "date_range_invalid",
             Self::NothingToReport => "nothing_to_report",
             Self::BatchDecided => "batch_decided",
             Self::Unavailable => "unavailable",
@@ -348,6 +357,7 @@ impl ErrorCode {
             Self::ActivityInProgress | Self::ComplaintDecided => 409,
             Self::NotInPublicity | Self::ObjectionDecided | Self::NothingToReport | Self::BatchDecided => 409,
             Self::OwnDecision => 403,
+            Self::RegionCodeInvalid | Self::DateRangeInvalid => 400,
             Self::SameRecorder => 403,
             Self::ConsentWithdrawn => 403,
             Self::GuardianConsentRequired => 403,
@@ -429,6 +439,8 @@ impl ErrorCode {
             Self::NotInPublicity => "该记录不在公示期内",
             Self::OwnDecision => "不能对自己作出的决定提出异议",
             Self::ObjectionDecided => "该异议已处理",
+            Self::RegionCodeInvalid => "地区代码有误",
+            Self::DateRangeInvalid => "日期范围有误",
             Self::NothingToReport => "没有待报送的记录",
             Self::BatchDecided => "该报送批次已处理",
             Self::Unavailable => "服务繁忙，请稍后重试",
@@ -598,6 +610,8 @@ mod tests {
                 ("not_in_publicity", 409),
                 ("own_decision", 403),
                 ("objection_decided", 409),
+                ("region_code_invalid", 400),
+                ("date_range_invalid", 400),
                 ("nothing_to_report", 409),
                 ("batch_decided", 409),
                 ("corrections_pending", 409),

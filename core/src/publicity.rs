@@ -18,14 +18,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
-use crate::calendar::{Calendar, CalendarGap};
+use crate::calendar::Calendar;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use crate::identity::pii::PiiField;
 
+mod period;
+pub use period::{PeriodStatus, PublicityPeriod};
+
 /// Working days a period lasts by default (云南省志愿服务记录实施办法: at least 3).
 pub const DEFAULT_WORKING_DAYS: u32 = 3;
+
+/// The longest period a province or an organisation may set, in working days.
+pub const MAX_WORKING_DAYS: u32 = 30;
+
+/// The most days the public calendar shows at once: a year, leap day included.
+pub const MAX_CALENDAR_DAYS: i64 = 366;
 
 /// Where a publicity entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -98,6 +107,8 @@ pub struct PublicityRow {
     pub ends_on: Option<NaiveDate>,
     /// Where it stands.
     pub status: PublicityStatus,
+    /// Whether an objection to it is open (it is not recorded until a recorder decides).
+    pub objection_open: bool,
     /// The activity's name.
     pub activity_name: String,
     /// The organisation's name.
@@ -122,6 +133,43 @@ pub struct PublicityDays {
     pub working_days: u32,
 }
 
+/// A region's working-day calendar over a range of days.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionCalendar {
+    /// The region (GB/T 2260); its overlays and those of the regions above it apply.
+    pub region_code: String,
+    /// The first day shown.
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// The last day shown.
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Each day from `from` to `to`.
+    pub days: Vec<crate::calendar::CalendarDay>,
+}
+
+/// The period a publication would get.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodPreview {
+    /// The region whose calendar counts it.
+    pub region_code: String,
+    /// The organisation whose configured length was used, if one was asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<i64>,
+    /// The period.
+    #[serde(flatten)]
+    pub period: PublicityPeriod,
+}
+
+/// A region code as the public calendar takes it: six GB/T 2260 digits.
+fn require_region_code(region_code: &str) -> Result<(), CoreError> {
+    if crate::identity::is_region_code(region_code) {
+        Ok(())
+    } else {
+        Err(CoreError::refused(ErrorCode::RegionCodeInvalid, "region_code 须为六位数字的行政区划代码（GB/T 2260）"))
+    }
+}
+
 /// One line of the public board.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BoardLine {
@@ -138,11 +186,46 @@ pub struct BoardLine {
     pub name: String,
     /// Hours, to one decimal.
     pub hours: f64,
-    /// The last working day of the period; absent while held.
+    /// The last working day of the period (objections until its end); absent while held
+    /// for the calendar.
     #[schema(value_type = Option<String>, format = Date)]
     pub ends_on: Option<NaiveDate>,
-    /// `in_publicity`, or `held` (waiting for the calendar).
-    pub status: PublicityStatus,
+    /// `in_publicity`, `held` (waiting for the calendar) or `objection_pending`.
+    pub status: BoardStatus,
+}
+
+/// Where a line of the public board stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardStatus {
+    /// 公示中: in its period.
+    InPublicity,
+    /// 待公布节假日安排: waiting for a State Council notice the calendar lacks; no end yet.
+    Held,
+    /// 异议处理中: an objection is open; the entry is not recorded, even after `ends_on`,
+    /// until a recorder upholds (its publicity starts again) or dismisses it.
+    ObjectionPending,
+}
+
+impl BoardStatus {
+    /// Where an entry stands, as the public sees it: an open objection says more than the
+    /// period does, since it is what the recording waits for.
+    pub fn of(row: &PublicityRow) -> Self {
+        match row.status {
+            _ if row.objection_open => Self::ObjectionPending,
+            PublicityStatus::Held => Self::Held,
+            PublicityStatus::InPublicity | PublicityStatus::Recorded => Self::InPublicity,
+        }
+    }
+
+    /// What the board page says.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InPublicity => "公示中",
+            Self::Held => "待公布节假日安排",
+            Self::ObjectionPending => "异议处理中",
+        }
+    }
 }
 
 /// What a register entry records (its canonical JSON is what the hash covers).
@@ -370,17 +453,26 @@ impl Hourmark {
     /// its province's period, never shorten it).
     pub async fn publicity_days(&self, organisation: &crate::identity::Organisation) -> Result<u32, CoreError> {
         let own = self.store().publicity_rule(&format!("org:{}", organisation.id)).await?;
-        let province = format!("{}0000", &organisation.region_code[..2.min(organisation.region_code.len())]);
+        Ok(own.unwrap_or(0).max(self.provincial_publicity_days(&organisation.region_code).await?))
+    }
+
+    /// How many working days publicity lasts in a region for an organisation without a
+    /// setting of its own: its province's setting, at least [`DEFAULT_WORKING_DAYS`].
+    async fn provincial_publicity_days(&self, region_code: &str) -> Result<u32, CoreError> {
+        let province = format!("{}0000", &region_code[..2.min(region_code.len())]);
         let provincial = self.store().publicity_rule(&province).await?;
-        Ok(own.unwrap_or(0).max(provincial.unwrap_or(0)).max(DEFAULT_WORKING_DAYS))
+        Ok(provincial.unwrap_or(0).max(DEFAULT_WORKING_DAYS))
     }
 
     /// Sets how many working days publicity lasts (at least 3) for an organisation
     /// (administrators, civil-affairs officers of its region) or a province
     /// (administrators, the province's civil-affairs officers).
     pub async fn set_publicity_days(&self, by: &Principal, rule: PublicityDays) -> Result<PublicityDays, CoreError> {
-        if !(DEFAULT_WORKING_DAYS..=30).contains(&rule.working_days) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "working_days 须为 3 至 30"));
+        if !(DEFAULT_WORKING_DAYS..=MAX_WORKING_DAYS).contains(&rule.working_days) {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidBody,
+                format!("working_days 须为 {DEFAULT_WORKING_DAYS} 至 {MAX_WORKING_DAYS}"),
+            ));
         }
         let (staff_id, region) = self.require_calendar_editor(by).await?;
         let (scope, covered) = match (&rule.organisation_id, &rule.province_code) {
@@ -421,13 +513,11 @@ impl Hourmark {
     ) -> Result<Vec<NewPublicity>, CoreError> {
         let calendar = self.calendar_for(&organisation.region_code).await?;
         let working_days = self.publicity_days(organisation).await?;
-        let ends_on = match calendar.nth_working_day_after(today, working_days) {
-            Ok(day) => Some(day),
-            Err(CalendarGap { year }) => {
-                tracing::warn!(year, "publicity held: the calendar has no data for {year}");
-                None
-            }
-        };
+        let period = PublicityPeriod::count(&calendar, today, working_days);
+        if let Some(year) = period.waiting_for_year {
+            tracing::warn!(year, "publicity held: the calendar has no data for {year}");
+        }
+        let ends_on = period.ends_on;
         Ok(sessions
             .iter()
             .filter(|s| s.final_minutes > 0)
@@ -450,6 +540,7 @@ impl Hourmark {
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
             let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| "志愿者".to_owned());
+            let status = BoardStatus::of(&row);
             lines.push(BoardLine {
                 entry_id: row.id,
                 activity: row.activity_name,
@@ -458,7 +549,7 @@ impl Hourmark {
                 name,
                 hours: (f64::from(row.minutes) / 6.0).round() / 10.0,
                 ends_on: row.ends_on,
-                status: row.status,
+                status,
             });
         }
         Ok(lines)
@@ -478,7 +569,7 @@ impl Hourmark {
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         for row in self.store().publicity_held().await? {
             let calendar = self.calendar_for(&row.region_code).await?;
-            if let Ok(ends_on) = calendar.nth_working_day_after(row.published_on, row.working_days) {
+            if let Some(ends_on) = PublicityPeriod::count(&calendar, row.published_on, row.working_days).ends_on {
                 self.store().set_publicity_end(row.id, ends_on).await?;
             }
         }
@@ -673,6 +764,84 @@ impl Hourmark {
         Ok(Calendar::national(&added).years().iter().map(|(y, n)| (*y, n.clone())).collect())
     }
 
+    /// A region's working-day calendar from `from` to `to` (both included, at most
+    /// [`MAX_CALENDAR_DAYS`]): each day, whether it counts and why, with the overlays of the
+    /// region and the regions above it, exactly as publicity periods there are counted.
+    /// Public: the calendar is public law and regional notices.
+    pub async fn region_calendar(
+        &self,
+        region_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<RegionCalendar, CoreError> {
+        require_region_code(region_code)?;
+        if to < from {
+            return Err(CoreError::refused(ErrorCode::DateRangeInvalid, "结束日期 to 早于开始日期 from"));
+        }
+        if (to - from).num_days() + 1 > MAX_CALENDAR_DAYS {
+            return Err(CoreError::refused(
+                ErrorCode::DateRangeInvalid,
+                format!("一次最多查询 {MAX_CALENDAR_DAYS} 天"),
+            ));
+        }
+        let calendar = self.calendar_for(region_code).await?;
+        let days = from.iter_days().take_while(|d| *d <= to).map(|d| calendar.describe(d)).collect();
+        Ok(RegionCalendar { region_code: region_code.to_owned(), from, to, days })
+    }
+
+    /// The period a publication on `published_on` (today, Asia/Shanghai, if absent) would
+    /// get, counted by the same rule a real publication is ([`PublicityPeriod::count`]):
+    /// for an approved organisation (its region and its configured length), or for a region
+    /// with `working_days` (3 to 30; the province's setting if absent). Public.
+    pub async fn preview_publicity_period(
+        &self,
+        region_code: Option<&str>,
+        organisation_id: Option<i64>,
+        working_days: Option<u32>,
+        published_on: Option<NaiveDate>,
+    ) -> Result<PeriodPreview, CoreError> {
+        let (region_code, working_days) = match (organisation_id, region_code, working_days) {
+            (Some(id), None, None) => {
+                let organisation = self
+                    .store()
+                    .get_organisation(id)
+                    .await?
+                    .filter(|o| o.status == crate::identity::OrganisationStatus::Approved)
+                    .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个记录机构"))?;
+                let days = self.publicity_days(&organisation).await?;
+                (organisation.region_code, days)
+            }
+            (Some(_), _, _) => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidParameter,
+                    "organisation_id 已决定地区和公示期长度，不能再指定 region_code 或 working_days",
+                ));
+            }
+            (None, Some(region), days) => {
+                require_region_code(region)?;
+                let days = match days {
+                    Some(n) if (DEFAULT_WORKING_DAYS..=MAX_WORKING_DAYS).contains(&n) => n,
+                    Some(_) => {
+                        return Err(CoreError::refused(
+                            ErrorCode::InvalidParameter,
+                            format!("working_days 须为 {DEFAULT_WORKING_DAYS} 至 {MAX_WORKING_DAYS}"),
+                        ));
+                    }
+                    None => self.provincial_publicity_days(region).await?,
+                };
+                (region.to_owned(), days)
+            }
+            (None, None, _) => {
+                return Err(CoreError::refused(ErrorCode::InvalidParameter, "须指定 region_code 或 organisation_id"));
+            }
+        };
+        let published_on =
+            published_on.unwrap_or_else(|| self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive());
+        let calendar = self.calendar_for(&region_code).await?;
+        let period = PublicityPeriod::count(&calendar, published_on, working_days);
+        Ok(PeriodPreview { region_code, organisation_id, period })
+    }
+
     /// Administrators (no region) and civil-affairs officers (their region).
     async fn require_calendar_editor(
         &self,
@@ -729,8 +898,8 @@ impl Hourmark {
         // A race with the register job is harmless: if it records the old minutes first,
         // the restart makes that the entry a reversal will cancel; if the restart comes
         // first, the job's guard (minutes and publication day) finds the entry changed.
-        let ends_on =
-            self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
+        let calendar = self.calendar_for(&entry.region_code).await?;
+        let ends_on = PublicityPeriod::count(&calendar, today, entry.working_days).ends_on;
         let restart =
             Restart { minutes: session.final_minutes, reason: Some(reason.to_owned()), published_on: today, ends_on };
         if self.store().restart_publicity(entry.id, &restart).await? {
@@ -1009,8 +1178,8 @@ impl Hourmark {
                 }
                 self.require_within_organisation_limit(entry.activity_id, minutes).await?;
                 let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-                let ends_on =
-                    self.calendar_for(&entry.region_code).await?.nth_working_day_after(today, entry.working_days).ok();
+                let calendar = self.calendar_for(&entry.region_code).await?;
+                let ends_on = PublicityPeriod::count(&calendar, today, entry.working_days).ends_on;
                 Some(Restart { minutes, reason: Some(reason.clone()), published_on: today, ends_on })
             }
             (true, None) => return Err(CoreError::refused(ErrorCode::InvalidBody, "支持异议须填写更正后的 minutes")),

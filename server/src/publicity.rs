@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
 use hourmark_core::error::Problem;
-use hourmark_core::publicity::BoardLine;
+use hourmark_core::publicity::{BoardLine, PeriodPreview, RegionCalendar};
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
@@ -22,6 +22,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(board))
         .routes(routes!(board_page))
         .routes(routes!(calendar_years, add_calendar_year))
+        .routes(routes!(public_calendar_days))
+        .routes(routes!(public_calendar_period))
         .routes(routes!(put_calendar_overlay))
         .routes(routes!(remove_calendar_overlay))
         .routes(routes!(raise_objection))
@@ -48,7 +50,9 @@ fn default_board_limit() -> i64 {
 
 /// What is in publicity (公示) now, a page at a time (oldest first): activity,
 /// organisation, day, a masked name for volunteers who consented to publicity (`志愿者`
-/// otherwise) and hours. Never an ID or phone number.
+/// otherwise), hours, the period's end and where the entry stands (`in_publicity`, `held`
+/// for the calendar, or `objection_pending` while an objection is open). Never an ID or
+/// phone number.
 #[utoipa::path(
     get, path = "/api/v1/public/publicity", tag = "publicity", params(BoardPage),
     responses(
@@ -97,20 +101,21 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
     for l in &lines {
         let ends = match l.ends_on {
             Some(day) => day.format("%Y-%m-%d").to_string(),
-            None => "待公布节假日安排".to_owned(),
+            None => "待定".to_owned(),
         };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&l.activity),
             escape(&l.organisation),
             l.day.format("%Y-%m-%d"),
             escape(&l.name),
             l.hours,
-            ends
+            ends,
+            l.status.label()
         ));
     }
     if lines.is_empty() {
-        rows.push_str("<tr><td colspan=\"6\">目前没有公示中的记录</td></tr>\n");
+        rows.push_str("<tr><td colspan=\"7\">目前没有公示中的记录</td></tr>\n");
     }
     let page = format!(
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
@@ -119,7 +124,7 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
          td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}</style></head><body>\
          <h1>志愿服务记录公示</h1><p>公示期内如有异议，请向组织方或当地民政部门反映。</p>\
          <table><thead><tr><th>活动</th><th>组织</th><th>日期</th><th>志愿者</th><th>时长（小时）</th>\
-         <th>公示截止</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
+         <th>公示截止</th><th>状态</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
     );
     let mut response = axum::response::Html(page).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -150,6 +155,85 @@ async fn calendar_years(
 ) -> Result<axum::Json<Vec<CalendarYear>>, ApiError> {
     let years = hourmark.calendar_years().await?;
     Ok(axum::Json(years.into_iter().map(|(year, notice)| CalendarYear { year, notice }).collect()))
+}
+
+/// The days of a region's calendar to show.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarRange {
+    /// The region, six GB/T 2260 digits (e.g. 532301); overlays of the region and of the
+    /// regions above it apply.
+    pub region_code: String,
+    /// The first day, YYYY-MM-DD.
+    #[param(value_type = String, format = Date)]
+    pub from: chrono::NaiveDate,
+    /// The last day, YYYY-MM-DD: at most 366 days from `from`, counting both.
+    #[param(value_type = String, format = Date)]
+    pub to: chrono::NaiveDate,
+}
+
+/// The working-day calendar publicity periods in a region are counted on: each day from
+/// `from` to `to`, whether it is a working day and why (weekday, weekend, a festival or a
+/// make-up working day of the State Council's notice, a regional day off or working day),
+/// or `unknown` where the notice it needs has not been added (from 29 December on, that
+/// includes the next year's notice). Public.
+#[utoipa::path(
+    get, path = "/api/v1/public/calendar/days", tag = "publicity", params(CalendarRange),
+    responses(
+        (status = 200, body = RegionCalendar),
+        (status = 400, description = "`region_code_invalid`; `date_range_invalid` (`to` before `from`, or more than 366 days); `invalid_parameter` (a missing parameter, or a day that is not YYYY-MM-DD)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn public_calendar_days(
+    State(hourmark): State<Hourmark>,
+    Query(range): Query<CalendarRange>,
+) -> Result<axum::Json<RegionCalendar>, ApiError> {
+    Ok(axum::Json(hourmark.region_calendar(&range.region_code, range.from, range.to).await?))
+}
+
+/// A publication to preview: a region and a length, or an organisation.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuestion {
+    /// The region, six GB/T 2260 digits (not with `organisation_id`).
+    #[serde(default)]
+    pub region_code: Option<String>,
+    /// Working days, 3 to 30 (not with `organisation_id`); the province's setting if absent.
+    #[serde(default)]
+    pub working_days: Option<u32>,
+    /// An approved organisation: its region and its configured length.
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    /// The day of publication, YYYY-MM-DD; today (Asia/Shanghai) if absent.
+    #[serde(default)]
+    #[param(value_type = Option<String>, format = Date)]
+    pub published_on: Option<chrono::NaiveDate>,
+}
+
+/// The publicity period a publication on a day would get: the working days counted, its
+/// last day and the day it would be recorded from, or that it would be held and for which
+/// year's State Council notice. Counted by the rule real publications use. Public.
+#[utoipa::path(
+    get, path = "/api/v1/public/calendar/period", tag = "publicity", params(PeriodQuestion),
+    responses(
+        (status = 200, body = PeriodPreview),
+        (status = 400, description = "`region_code_invalid`; `invalid_parameter` (neither `region_code` nor `organisation_id`, `organisation_id` with either of the others, `working_days` outside 3 to 30, a day that is not YYYY-MM-DD)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (no such approved organisation)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn public_calendar_period(
+    State(hourmark): State<Hourmark>,
+    Query(question): Query<PeriodQuestion>,
+) -> Result<axum::Json<PeriodPreview>, ApiError> {
+    let preview = hourmark
+        .preview_publicity_period(
+            question.region_code.as_deref(),
+            question.organisation_id,
+            question.working_days,
+            question.published_on,
+        )
+        .await?;
+    Ok(axum::Json(preview))
 }
 
 /// Add a newly published year's national arrangement (administrators and civil-affairs

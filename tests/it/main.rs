@@ -5,6 +5,7 @@ mod access;
 mod bad_input;
 mod bootstrap;
 mod cache;
+mod calendar;
 mod codes;
 mod consent;
 mod corrections;

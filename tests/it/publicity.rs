@@ -174,7 +174,7 @@ on_both_backends! {
         app.advance(Duration::hours(6));
         finalise(&app, &recorder, activity).await;
 
-        // The last week of 2026 needs the 2027 notice: held, and the board says so.
+        // Published Monday 28 December: the 29th needs the 2027 notice: held, and the board says so.
         let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
         assert_eq!(board.body[0]["status"], "held");
         assert!(board.body[0].get("ends_on").is_none_or(serde_json::Value::is_null));
@@ -357,6 +357,70 @@ on_both_backends! {
         let kinds: Vec<(&str, i64)> = entries.iter().map(|e| (e.kind.as_str(), e.minutes)).collect();
         assert_eq!(kinds[4..], [("reversal", -170), ("replacement", 160)], "carried once: {kinds:?}");
         assert!(app.hourmark.verify_register().await.expect("verify").holds());
+    }
+}
+
+on_both_backends! {
+    async fn an_open_objection_shows_on_the_board_until_it_is_decided(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let (_, li) = app.volunteer("李四", "13800005678").await;
+        for _ in 0..2 {
+            for volunteer in [&e.volunteer, &li] {
+                let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+                app.scan(volunteer, &url).await.expect_status(200);
+            }
+            app.advance(Duration::hours(3));
+        }
+        app.advance(Duration::hours(5)); // 20:00, Saturday 5 December 2026
+        finalise(&app, &recorder, e.activity_id).await;
+        let board = || async { app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await };
+        let line = |board: &hourmark_tests::Answer, name: &str| {
+            let lines = board.body.as_array().expect("lines");
+            lines.iter().find(|l| l["name"] == name).map(|l| (l["status"].clone(), l["ends_on"].clone()))
+        };
+        let page = || async { app.client.get(app.url("/publicity")).send().await.expect("page").text().await.expect("html") };
+        let in_publicity = Some((json!("in_publicity"), json!("2026-12-09")));
+        let pending = Some((json!("objection_pending"), json!("2026-12-09")));
+        let now = board().await;
+        assert_eq!((line(&now, "张*"), line(&now, "李*")), (in_publicity.clone(), in_publicity.clone()));
+        let zhang = now.body.as_array().expect("lines").iter().find(|l| l["name"] == "张*").expect("line")["entry_id"].clone();
+        let object = format!("/api/v1/public/publicity/{zhang}/objections");
+
+        // A refused objection changes nothing on the board.
+        let body = json!({"contact": "王先生 13912345678", "reason": "张三当天下午才到"});
+        app.post(&object, Some(&recorder), body.clone()).await.expect_problem(403, "own_decision");
+        app.post(&object, None, json!({"contact": "x", "reason": ""})).await.expect_problem(422, "invalid_body");
+        assert_eq!(line(&board().await, "张*"), in_publicity);
+
+        // An open objection shows, with the period's end; the other entry is untouched.
+        app.post(&object, None, body.clone()).await.expect_status(201);
+        let now = board().await;
+        assert_eq!((line(&now, "张*"), line(&now, "李*")), (pending.clone(), in_publicity.clone()));
+        let html = page().await;
+        assert_eq!((html.matches("异议处理中").count(), html.matches("公示中").count()), (1, 1), "{html}");
+
+        // Dismissed, it is in publicity again; another objection holds it once more.
+        // (Decided by a recorder other than the one who finalised.)
+        let judge = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
+        let listed = app.get(&format!("/api/v1/activities/{}/objections", e.activity_id), &judge).await;
+        let dismiss = format!("/api/v1/objections/{}/decision", listed.body[0]["id"]);
+        app.post(&dismiss, Some(&judge), json!({"uphold": true, "reason": "x"})).await.expect_problem(422, "invalid_body");
+        assert_eq!(line(&board().await, "张*"), pending, "a refused decision leaves it pending");
+        app.post(&dismiss, Some(&judge), json!({"uphold": false, "reason": "签到记录与现场照片一致"})).await
+            .expect_status(200);
+        assert_eq!(line(&board().await, "张*"), in_publicity);
+        app.post(&object, None, json!({"contact": "匿名", "reason": "时长不对"})).await.expect_status(201);
+
+        // After the period's end the objected entry still waits, and still says why.
+        app.advance(Duration::days(4) + Duration::hours(4)); // Thursday 10 December, 00:00
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0);
+        let now = board().await;
+        assert_eq!(now.body.as_array().map(Vec::len), Some(1));
+        assert_eq!(line(&now, "张*"), pending, "held by the objection past its end");
+        let html = page().await;
+        assert!(html.contains("异议处理中") && html.contains("2026-12-09") && !html.contains("公示中"), "{html}");
     }
 }
 

@@ -47,6 +47,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/public/organisations", [200; 8]),
         row(M::GET, "/api/v1/public/publicity", [200; 8]),
         row(M::GET, "/publicity", [200; 8]),
+        row(M::GET, "/api/v1/public/calendar/days", [200; 8]),
+        row(M::GET, "/api/v1/public/calendar/period", [200; 8]),
         // Nothing is in publicity in the role table's world.
         row(M::POST, "/api/v1/public/publicity/{entry_id}/objections", [404; 8]),
         row(M::GET, "/api/v1/activities/{id}/objections", [401, 403, 200, 404, 200, 200, 200, 403]),
@@ -256,6 +258,12 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{correction_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
+    // Operations whose parameters are all in the query string.
+    let path = match r.template {
+        "/api/v1/public/calendar/days" => format!("{path}?region_code=530102&from=2026-12-01&to=2026-12-31"),
+        "/api/v1/public/calendar/period" => format!("{path}?organisation_id={org}"),
+        _ => path,
+    };
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
         (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲", "login": "someone"})),

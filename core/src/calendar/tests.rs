@@ -159,11 +159,84 @@ fn a_year_without_data_is_a_gap_never_plain_weekdays() {
     let calendar = national();
     assert_eq!(calendar.is_working_day(d("2027-03-10")), Err(CalendarGap { year: 2027 }));
     assert_eq!(calendar.is_working_day(d("2014-03-10")), Err(CalendarGap { year: 2014 }));
-    // The last week of 2026 waits for the 2027 notice (元旦 may move a weekend).
-    assert_eq!(calendar.is_working_day(d("2026-12-28")), Err(CalendarGap { year: 2027 }));
-    assert_eq!(calendar.is_working_day(d("2026-12-24")), Ok(true));
-    assert_eq!(calendar.nth_working_day_after(d("2026-12-21"), 3), Ok(d("2026-12-24")));
-    assert_eq!(calendar.nth_working_day_after(d("2026-12-22"), 3), Err(CalendarGap { year: 2027 }));
+    // From 29 December 2026 the days wait for the 2027 notice (元旦 may move a weekend);
+    // the days before it do not.
+    assert_eq!(calendar.is_working_day(d("2026-12-29")), Err(CalendarGap { year: 2027 }));
+    assert_eq!(calendar.is_working_day(d("2026-12-31")), Err(CalendarGap { year: 2027 }));
+    assert_eq!(calendar.is_working_day(d("2026-12-28")), Ok(true));
+    assert_eq!(calendar.is_working_day(d("2026-12-25")), Ok(true));
+    assert_eq!(calendar.is_working_day(d("2026-12-27")), Ok(false), "a Sunday");
+    // The example: 23, 24 and 25 December need nothing from 2027.
+    assert_eq!(calendar.nth_working_day_after(d("2026-12-22"), 3), Ok(d("2026-12-25")));
+    assert_eq!(calendar.nth_working_day_after(d("2026-12-23"), 3), Ok(d("2026-12-28")));
+    assert_eq!(calendar.nth_working_day_after(d("2026-12-24"), 3), Err(CalendarGap { year: 2027 }));
+    // Only the days the count needs are looked at: a gap after the last one does not matter.
+    assert_eq!(
+        calendar.working_days_after(d("2026-12-23"), 3),
+        Ok(vec![d("2026-12-24"), d("2026-12-25"), d("2026-12-28")])
+    );
+}
+
+/// The bound is exactly the earliest December day any shipped notice reached back to: a
+/// year added whose 元旦 reaches further back fails here, and so does a bound moved away
+/// from what the notices show.
+#[test]
+fn the_new_year_bound_is_the_earliest_day_any_notice_reached() {
+    let mut reached = Vec::new();
+    for text in NATIONAL {
+        let year: YearArrangement = serde_json::from_str(text).expect("parses");
+        let days = year.holidays.iter().chain(year.workdays.iter()).flat_map(|n| n.days.iter().copied());
+        for day in days.filter(|day| day.year() < year.year) {
+            assert_eq!(day.year(), year.year - 1, "{day} in the {} notice", year.year);
+            assert_eq!(day.month(), 12, "{day} in the {} notice", year.year);
+            assert!(day.day() >= NEW_YEAR_REACHES_BACK_TO, "{day} in the {} notice is before the bound", year.year);
+            reached.push(day);
+        }
+    }
+    reached.sort();
+    assert_eq!(reached, vec![d("2018-12-29"), d("2018-12-30"), d("2018-12-31"), d("2022-12-31")]);
+    assert_eq!(
+        reached.first().map(|day| day.day()),
+        Some(NEW_YEAR_REACHES_BACK_TO),
+        "the bound is no wider than needed"
+    );
+    // The day the 2019 notice made a working day is unknown without that notice; the day
+    // before it never needed one.
+    let without_2019 =
+        Calendar { years: national().years.into_iter().filter(|(y, _)| *y != 2019).collect(), ..national() };
+    assert_eq!(without_2019.is_working_day(d("2018-12-29")), Err(CalendarGap { year: 2019 }));
+    assert_eq!(without_2019.is_working_day(d("2018-12-28")), Ok(true));
+}
+
+#[test]
+fn each_day_says_why_it_is_or_is_not_a_working_day() {
+    let torch =
+        Overlay {
+            region_code: "532300".into(), day: d("2025-07-23"), kind: OverlayKind::Off, name: "火把节".into()
+        };
+    let extra =
+        Overlay { region_code: "532300".into(), day: d("2025-07-26"), kind: OverlayKind::Work, name: "补班".into() };
+    let calendar = national().with_overlays(&[torch, extra]);
+    let day = |s: &str| {
+        let c = calendar.describe(d(s));
+        (c.working, c.reason, c.name, c.waiting_for_year)
+    };
+    assert_eq!(day("2025-07-22"), (Some(true), DayReason::Weekday, None, None));
+    assert_eq!(day("2025-07-20"), (Some(false), DayReason::Weekend, None, None));
+    assert_eq!(day("2025-07-23"), (Some(false), DayReason::RegionalDayOff, Some("火把节".into()), None));
+    assert_eq!(day("2025-07-26"), (Some(true), DayReason::RegionalWorkingDay, Some("补班".into()), None));
+    assert_eq!(day("2025-10-01"), (Some(false), DayReason::Festival, Some("国庆节、中秋节".into()), None));
+    assert_eq!(day("2025-09-28"), (Some(true), DayReason::MakeUpDay, Some("国庆节、中秋节".into()), None));
+    assert_eq!(day("2018-12-29"), (Some(true), DayReason::MakeUpDay, Some("元旦".into()), None));
+    assert_eq!(day("2026-12-29"), (None, DayReason::Unknown, None, Some(2027)));
+    assert_eq!(day("2027-03-10"), (None, DayReason::Unknown, None, Some(2027)));
+    assert_eq!(day("2014-12-31"), (None, DayReason::Unknown, None, Some(2014)));
+    // What a day says agrees with what the count uses, day by day across two year ends.
+    let mut d0 = d("2025-12-01");
+    while d0 <= d("2027-01-10") {
+        assert_eq!(calendar.describe(d0).working, calendar.is_working_day(d0).ok(), "{d0}");
+        d0 = d0.succ_opt().expect("next");
+    }
 }
 
 #[test]

@@ -433,7 +433,8 @@ fn complaint_from_row(row: &SqliteRow) -> StoreResult<Complaint> {
 macro_rules! publicity_select {
     () => {
         "select p.id, p.activity_id, p.volunteer_id, p.local_day, p.minutes, p.published_on, p.working_days, \
-         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code, p.restart_reason \
+         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code, p.restart_reason, \
+         exists (select 1 from objection j where j.publicity_entry_id = p.id and j.status = 'open') as objection_open \
          from publicity_entry p join activity a on a.id = p.activity_id join organisation o on o.id = a.organisation_id"
     };
 }
@@ -456,6 +457,7 @@ fn publicity_from_row(row: &SqliteRow) -> StoreResult<PublicityRow> {
         working_days: count("working_days")?,
         ends_on: ends_on.as_deref().map(parse_day).transpose()?,
         status: PublicityStatus::parse(&status).ok_or_else(|| corrupt("publicity status"))?,
+        objection_open: row.try_get("objection_open")?,
         activity_name: row.try_get("activity_name")?,
         organisation_name: row.try_get("organisation_name")?,
         region_code: row.try_get("region_code")?,
