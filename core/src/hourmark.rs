@@ -53,6 +53,9 @@ pub struct Settings {
     pub wechat: Option<crate::wechat::WeChatClient>,
     /// Whether the development login (by phone number, no WeChat) is on.
     pub dev_login: bool,
+    /// A production installation: no development shortcuts (an administrator's new
+    /// organisation goes through application, check and approval like any other).
+    pub production: bool,
     /// Rate limits.
     pub rate_limits: crate::ratelimit::RateLimits,
     /// How long after binding a device a volunteer must wait to bind another.
@@ -76,6 +79,7 @@ impl Default for Settings {
             scan_batches_in_flight: 2,
             wechat: None,
             dev_login: false,
+            production: false,
             rate_limits: crate::ratelimit::RateLimits::default(),
             device_rebind_cooldown: Duration::hours(24),
             trust_forwarded_for: false,
@@ -513,12 +517,38 @@ impl Hourmark {
         Ok(grant.principal)
     }
 
-    /// Creates an organisation (administrators only).
+    /// Creates an organisation (administrators only), audited. In production it is an
+    /// application made on the organisation's behalf, checked and approved like any other:
+    /// the chain is the only way to the right to record. A development installation keeps
+    /// the shortcut that approves it at once (first sessions and tests rely on it), and the
+    /// audit log says it skipped the chain.
     pub async fn create_organisation(&self, by: &Principal, new: NewOrganisation) -> Result<Organisation, CoreError> {
-        require_administrator(by)?;
+        use crate::identity::OrganisationStatus;
+        let admin = require_administrator(by)?;
         let new = new.validate()?;
-        // Created by the installation's administrator: approved from the start. Others apply.
-        self.inner.store.create_organisation(&new, crate::identity::OrganisationStatus::Approved, self.now()).await
+        let (status, action, installation, reason) = if self.inner.settings.production {
+            (OrganisationStatus::Applied, "organisation_applied_for", "production", "管理员代为申报，须经审核和批准")
+        } else {
+            (
+                OrganisationStatus::Approved,
+                "organisation_approved_without_chain",
+                "development",
+                "开发环境：未经申报、审核和批准，直接批准",
+            )
+        };
+        let audit = crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(admin),
+            action: action.into(),
+            subject_kind: "organisation".into(),
+            subject_id: None,
+            detail: serde_json::json!({
+                "installation": installation, "reason": reason, "status": status.as_str(),
+                "name": new.name, "region_code": new.region_code, "kind": new.kind.as_str(),
+            }),
+        };
+        self.inner.store.create_organisation_audited(&new, status, admin, reason, &audit).await
     }
 
     /// Lists organisations: all for administrators; their region's for officers (only

@@ -103,7 +103,10 @@ async fn bootstrap(
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
-/// Create a recording organisation (administrators).
+/// Create a recording organisation (administrators; audited). In production
+/// (`HOURMARK_PRODUCTION`) it is an application made on the organisation's behalf
+/// (`status: applied`), to be checked and approved like any other; a development
+/// installation approves it at once and the audit log says the chain was skipped.
 #[utoipa::path(
     post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
     security(("bearer" = [])),

@@ -134,6 +134,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         status: OrganisationStatus,
         at: DateTime<Utc>,
     ) -> StoreResult<Organisation>;
+    /// Creates an organisation in `status` on a staff member's word, with the organisation
+    /// event (`reason`) and `audit` (its subject id set to the new organisation's), in one
+    /// transaction; a taken name is `organisation_name_taken`.
+    async fn create_organisation_audited(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        staff_id: i64,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Organisation>;
     /// Moves an organisation from one of `from` to `to`, recording who did it and why, in
     /// one transaction. `None` when it was not in one of `from` (nothing changes).
     #[allow(clippy::too_many_arguments)]

@@ -660,6 +660,45 @@ impl Store for SqliteStore {
         organisation_from_row(&row)
     }
 
+    async fn create_organisation_audited(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        staff_id: i64,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Organisation> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(
+            r"insert into organisation (name, region_code, kind, status, created_at) values (?1, ?2, ?3, ?4, ?5)
+              returning id, name, region_code, kind, status",
+        )
+        .bind(&new.name)
+        .bind(&new.region_code)
+        .bind(new.kind.as_str())
+        .bind(status.as_str())
+        .bind(ms(audit.at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { CoreError::code(ErrorCode::OrganisationNameTaken) } else { e.into() }
+        })?;
+        let organisation = organisation_from_row(&row)?;
+        sqlx::query(
+            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(organisation.id)
+        .bind(staff_id)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(ms(audit.at))
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &AuditEvent { subject_id: Some(organisation.id), ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok(organisation)
+    }
+
     async fn change_organisation_status(
         &self,
         id: i64,
