@@ -44,6 +44,8 @@ pub enum ErrorCode {
     OrganisationNotApproved,
     /// 409: the organisation is not in a state this step applies to.
     OrganisationStatusConflict,
+    /// 409: the organisation's recording qualification was revoked: it may plan nothing new.
+    OrganisationRevoked,
     /// 409: this ID number is already registered: one person, one volunteer.
     IdNumberTaken,
 
@@ -164,7 +166,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 63] = [
+    pub const ALL: [ErrorCode; 64] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -179,6 +181,7 @@ impl ErrorCode {
         Self::OrganisationNameTaken,
         Self::OrganisationNotApproved,
         Self::OrganisationStatusConflict,
+        Self::OrganisationRevoked,
         Self::IdNumberTaken,
         Self::IdNumberInvalid,
         Self::ConsentRequired,
@@ -247,6 +250,7 @@ impl ErrorCode {
             Self::OrganisationNameTaken => "organisation_name_taken",
             Self::OrganisationNotApproved => "organisation_not_approved",
             Self::OrganisationStatusConflict => "organisation_status_conflict",
+            Self::OrganisationRevoked => "organisation_revoked",
             Self::IdNumberTaken => "id_number_taken",
             Self::IdNumberInvalid => "id_number_invalid",
             Self::ConsentRequired => "consent_required",
@@ -327,6 +331,7 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::OrganisationNotApproved => 409,
             Self::OrganisationStatusConflict => 409,
+            Self::OrganisationRevoked => 409,
             Self::DeviceNotBound => 403,
             Self::DeviceRebindTooSoon => 409,
             Self::InviteInvalid => 410,
@@ -373,6 +378,7 @@ impl ErrorCode {
             Self::OrganisationNameTaken => "该组织名称已存在",
             Self::OrganisationNotApproved => "该组织尚无记录资格",
             Self::OrganisationStatusConflict => "组织当前状态不允许此操作",
+            Self::OrganisationRevoked => "该组织已被撤销记录资格",
             Self::IdNumberTaken => "该证件号码已注册",
             Self::IdNumberInvalid => "证件号码有误",
             Self::ConsentRequired => "需要您的同意",
@@ -544,6 +550,7 @@ mod tests {
                 ("organisation_name_taken", 409),
                 ("organisation_not_approved", 409),
                 ("organisation_status_conflict", 409),
+                ("organisation_revoked", 409),
                 ("id_number_taken", 409),
                 ("id_number_invalid", 422),
                 ("consent_required", 422),

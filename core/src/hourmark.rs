@@ -810,8 +810,17 @@ impl Hourmark {
     pub async fn create_activity(&self, by: &Principal, new: NewActivity) -> Result<Activity, CoreError> {
         let staff_id = require_manager_of(by, new.organisation_id)?;
         let new = new.validate()?;
-        if self.inner.store.get_organisation(new.organisation_id).await?.is_none() {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
+        match self.inner.store.get_organisation(new.organisation_id).await? {
+            None => return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在")),
+            // An applicant may plan while it waits for approval; a revoked organisation
+            // has lost the right to record, so nothing new starts under it.
+            Some(org) if org.status == crate::identity::OrganisationStatus::Revoked => {
+                return Err(CoreError::refused(
+                    ErrorCode::OrganisationRevoked,
+                    "该组织已被撤销记录资格，不能再创建活动",
+                ));
+            }
+            Some(_) => {}
         }
         let activity = self.inner.store.create_activity(&new, staff_id, self.now()).await?;
         if u32::try_from(activity.id).is_err() {

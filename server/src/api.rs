@@ -169,6 +169,7 @@ async fn create_staff(
         (status = 201, body = Activity),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_revoked`: the organisation lost its recording qualification", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -278,3 +278,30 @@ on_both_backends! {
         assert_eq!(app.hourmark.store().list_organisations(None).await.expect("list").len(), 2);
     }
 }
+
+on_both_backends! {
+    async fn a_revoked_organisation_creates_no_activities(app: TestApp) {
+        let admin = app.administrator().await;
+        let yunnan = officer(&app, &admin, "530000").await;
+        let id = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, id).await;
+        app.activity(&organiser, id, json!({})).await;
+        app.post(&format!("/api/v1/organisations/{id}/revoke"), Some(&yunnan), json!({"reason": "弄虚作假"})).await
+            .expect_status(200);
+
+        let body = json!({
+            "organisation_id": id, "name": "翠湖公园清洁", "category": "environment", "recipients": "市民",
+            "content": "捡拾垃圾", "address": "昆明市五华区翠湖公园", "location": {"lat": 25.047, "lng": 102.704},
+            "radius_m": 300, "starts_at": "2026-12-06T08:00:00+08:00", "ends_at": "2026-12-06T17:00:00+08:00",
+        });
+        for token in [&organiser, &admin] {
+            app.post("/api/v1/activities", Some(token), body.clone()).await.expect_problem(409, "organisation_revoked");
+        }
+        assert_eq!(app.hourmark.store().activity_ids_of(id).await.expect("ids").len(), 1, "nothing new was created");
+        // Another organisation's activities are unaffected.
+        let other = app.organisation(&admin, "滇池保护志愿队").await;
+        let mut elsewhere = body.clone();
+        elsewhere["organisation_id"] = json!(other);
+        app.post("/api/v1/activities", Some(&admin), elsewhere).await.expect_status(201);
+    }
+}
