@@ -121,6 +121,11 @@ pub enum ErrorCode {
     /// 409: another staff member already signs in with this login.
     LoginTaken,
 
+    // --- recorders' qualification ---
+    /// 409: the recorder's annual review is not due yet (it opens 90 days before the due
+    /// date), or this year's review is already recorded.
+    AnnualReviewNotDue,
+
     // --- review ---
     /// 409: the flag has already been resolved.
     FlagResolved,
@@ -166,7 +171,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 64] = [
+    pub const ALL: [ErrorCode; 65] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -214,6 +219,7 @@ impl ErrorCode {
         Self::PasskeyExists,
         Self::LastPasskey,
         Self::LoginTaken,
+        Self::AnnualReviewNotDue,
         Self::FlagResolved,
         Self::ActivityFinalised,
         Self::FlagsOpen,
@@ -283,6 +289,7 @@ impl ErrorCode {
             Self::PasskeyExists => "passkey_exists",
             Self::LastPasskey => "last_passkey",
             Self::LoginTaken => "login_taken",
+            Self::AnnualReviewNotDue => "annual_review_not_due",
             Self::CorrectionsPending => "corrections_pending",
             Self::CorrectionDecided => "correction_decided",
             Self::FlagResolved => "flag_resolved",
@@ -338,6 +345,7 @@ impl ErrorCode {
             Self::CeremonyInvalid => 400,
             Self::PasskeyRejected => 401,
             Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
+            Self::AnnualReviewNotDue => 409,
             Self::CorrectionsPending | Self::CorrectionDecided => 409,
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
@@ -411,6 +419,7 @@ impl ErrorCode {
             Self::PasskeyExists => "该通行密钥已登记",
             Self::LastPasskey => "不能删除唯一的通行密钥",
             Self::LoginTaken => "该登录名已被使用",
+            Self::AnnualReviewNotDue => "年审尚未到期",
             Self::CorrectionsPending => "已有更正申请等待处理",
             Self::CorrectionDecided => "该更正申请已处理",
             Self::FlagResolved => "该标记已处理",
@@ -583,6 +592,7 @@ mod tests {
                 ("passkey_exists", 409),
                 ("last_passkey", 409),
                 ("login_taken", 409),
+                ("annual_review_not_due", 409),
                 ("flag_resolved", 409),
                 ("activity_finalised", 409),
                 ("flags_open", 409),

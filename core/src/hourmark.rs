@@ -228,6 +228,22 @@ pub struct StaffProfile {
     /// still read, but not finalise or issue anything).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_valid: Option<bool>,
+    /// For recorders, from 30 days before the annual review is due, and once it has
+    /// lapsed: what to tell them, so the review is not missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualification_warning: Option<QualificationWarning>,
+}
+
+/// A recorder's warning that their annual review is due soon (or was missed).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QualificationWarning {
+    /// The sentence to show (Chinese).
+    pub message: String,
+    /// The review due date.
+    #[schema(value_type = String, format = Date)]
+    pub review_due_on: chrono::NaiveDate,
+    /// Days to it: 0 on the day, negative once lapsed.
+    pub days_left: i64,
 }
 
 /// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
@@ -615,17 +631,8 @@ impl Hourmark {
             }
             (_, None) => None,
         };
-        let qualification = match (new.role, new.qualification.as_ref()) {
-            (StaffRole::Recorder, Some(q)) => {
-                let number = q.certificate_number.trim();
-                if number.is_empty() || number.chars().count() > 40 || number.chars().any(char::is_control) {
-                    return Err(CoreError::refused(ErrorCode::InvalidBody, "certificate_number 须为 1 至 40 个字符"));
-                }
-                if q.review_due_on < q.issued_on {
-                    return Err(CoreError::refused(ErrorCode::InvalidBody, "年审日期不能早于发证日期"));
-                }
-                Some(q)
-            }
+        let qualification = match (new.role, new.qualification) {
+            (StaffRole::Recorder, Some(q)) => Some(crate::qualification::validate_certificate(q)?),
             (StaffRole::Recorder, None) => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "记录员须持证上岗：请填写 qualification"));
             }
@@ -640,7 +647,7 @@ impl Hourmark {
             organisation_id: new.organisation_id,
             region_code: region,
             agency,
-            qualification,
+            qualification: qualification.as_ref(),
             webauthn_user_id: Uuid::new_v4(),
         };
         let staff = match self.inner.store.create_staff(&record, &new_invite, self.now()).await {
@@ -659,7 +666,11 @@ impl Hourmark {
             self.inner.store.get_staff(*id).await?.ok_or_else(|| CoreError::code(ErrorCode::Unauthenticated))?;
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         let qualification_valid = staff.qualification.as_ref().map(|q| q.valid_on(today));
-        Ok(StaffProfile { staff, qualification_valid })
+        let qualification_warning = staff.qualification.as_ref().and_then(|q| {
+            let message = q.warning_on(today)?;
+            Some(QualificationWarning { message, review_due_on: q.review_due_on, days_left: q.days_left(today) })
+        });
+        Ok(StaffProfile { staff, qualification_valid, qualification_warning })
     }
 
     /// The staff id of a recorder whose qualification is valid today: the gate for

@@ -19,6 +19,7 @@ mod openapi;
 mod organisations;
 mod passkeys;
 mod publicity;
+mod qualification;
 mod ratelimit;
 mod record;
 mod reporting;

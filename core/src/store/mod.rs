@@ -27,6 +27,7 @@ use crate::identity::{
 };
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart};
+use crate::qualification::{NewQualificationEvent, QualificationEvent};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::closing::{NewNotification, Notification};
 use crate::review::finalise::{
@@ -169,6 +170,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates a staff member with the invite for their first passkey, in one
     /// transaction. A taken login is a unique violation.
     async fn create_staff(&self, staff: &StaffRecord<'_>, invite: &NewInvite, at: DateTime<Utc>) -> StoreResult<Staff>;
+    /// Every staff member, by id.
+    async fn list_staff(&self) -> StoreResult<Vec<Staff>>;
+    /// Gives a recorder `event.qualification` if they still hold `event.previous`, appending
+    /// the history entry and `audit`, in one transaction. `None` (nothing written) when
+    /// their certificate is no longer `event.previous`.
+    async fn record_qualification(
+        &self,
+        event: &NewQualificationEvent,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<QualificationEvent>>;
+    /// A recorder's qualification history, oldest first.
+    async fn qualification_history(&self, staff_id: i64) -> StoreResult<Vec<QualificationEvent>>;
     /// Makes a staff member one of an activity's leaders (no-op if already).
     async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Ends a leadership; `false` if there was none.
