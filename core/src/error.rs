@@ -44,6 +44,8 @@ pub enum ErrorCode {
     OrganisationNotApproved,
     /// 409: the organisation is not in a state this step applies to.
     OrganisationStatusConflict,
+    /// 409: the organisation's recording qualification was revoked: it may plan nothing new.
+    OrganisationRevoked,
     /// 409: this ID number is already registered: one person, one volunteer.
     IdNumberTaken,
 
@@ -119,6 +121,11 @@ pub enum ErrorCode {
     /// 409: another staff member already signs in with this login.
     LoginTaken,
 
+    // --- recorders' qualification ---
+    /// 409: the recorder's annual review is not due yet (it opens 90 days before the due
+    /// date), or this year's review is already recorded.
+    AnnualReviewNotDue,
+
     // --- review ---
     /// 409: the flag has already been resolved.
     FlagResolved,
@@ -174,7 +181,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 67] = [
+    pub const ALL: [ErrorCode; 69] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -189,6 +196,7 @@ impl ErrorCode {
         Self::OrganisationNameTaken,
         Self::OrganisationNotApproved,
         Self::OrganisationStatusConflict,
+        Self::OrganisationRevoked,
         Self::IdNumberTaken,
         Self::IdNumberInvalid,
         Self::ConsentRequired,
@@ -221,6 +229,7 @@ impl ErrorCode {
         Self::PasskeyExists,
         Self::LastPasskey,
         Self::LoginTaken,
+        Self::AnnualReviewNotDue,
         Self::FlagResolved,
         Self::ActivityFinalised,
         Self::FlagsOpen,
@@ -261,6 +270,7 @@ impl ErrorCode {
             Self::OrganisationNameTaken => "organisation_name_taken",
             Self::OrganisationNotApproved => "organisation_not_approved",
             Self::OrganisationStatusConflict => "organisation_status_conflict",
+            Self::OrganisationRevoked => "organisation_revoked",
             Self::IdNumberTaken => "id_number_taken",
             Self::IdNumberInvalid => "id_number_invalid",
             Self::ConsentRequired => "consent_required",
@@ -293,6 +303,7 @@ impl ErrorCode {
             Self::PasskeyExists => "passkey_exists",
             Self::LastPasskey => "last_passkey",
             Self::LoginTaken => "login_taken",
+            Self::AnnualReviewNotDue => "annual_review_not_due",
             Self::CorrectionsPending => "corrections_pending",
             Self::CorrectionDecided => "correction_decided",
             Self::CorrectionPending => "correction_pending",
@@ -345,12 +356,14 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::OrganisationNotApproved => 409,
             Self::OrganisationStatusConflict => 409,
+            Self::OrganisationRevoked => 409,
             Self::DeviceNotBound => 403,
             Self::DeviceRebindTooSoon => 409,
             Self::InviteInvalid => 410,
             Self::CeremonyInvalid => 400,
             Self::PasskeyRejected => 401,
             Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
+            Self::AnnualReviewNotDue => 409,
             Self::CorrectionsPending | Self::CorrectionDecided | Self::CorrectionPending | Self::CorrectionStale => 409,
             Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
             Self::MinutesOverCap => 422,
@@ -392,6 +405,7 @@ impl ErrorCode {
             Self::OrganisationNameTaken => "该组织名称已存在",
             Self::OrganisationNotApproved => "该组织尚无记录资格",
             Self::OrganisationStatusConflict => "组织当前状态不允许此操作",
+            Self::OrganisationRevoked => "该组织已被撤销记录资格",
             Self::IdNumberTaken => "该证件号码已注册",
             Self::IdNumberInvalid => "证件号码有误",
             Self::ConsentRequired => "需要您的同意",
@@ -424,6 +438,7 @@ impl ErrorCode {
             Self::PasskeyExists => "该通行密钥已登记",
             Self::LastPasskey => "不能删除唯一的通行密钥",
             Self::LoginTaken => "该登录名已被使用",
+            Self::AnnualReviewNotDue => "年审尚未到期",
             Self::CorrectionsPending => "已有更正申请等待处理",
             Self::CorrectionDecided => "该更正申请已处理",
             Self::CorrectionPending => "已有待审批的更正",
@@ -567,6 +582,7 @@ mod tests {
                 ("organisation_name_taken", 409),
                 ("organisation_not_approved", 409),
                 ("organisation_status_conflict", 409),
+                ("organisation_revoked", 409),
                 ("id_number_taken", 409),
                 ("id_number_invalid", 422),
                 ("consent_required", 422),
@@ -599,6 +615,7 @@ mod tests {
                 ("passkey_exists", 409),
                 ("last_passkey", 409),
                 ("login_taken", 409),
+                ("annual_review_not_due", 409),
                 ("flag_resolved", 409),
                 ("activity_finalised", 409),
                 ("flags_open", 409),

@@ -53,6 +53,9 @@ pub struct Settings {
     pub wechat: Option<crate::wechat::WeChatClient>,
     /// Whether the development login (by phone number, no WeChat) is on.
     pub dev_login: bool,
+    /// A production installation: no development shortcuts (an administrator's new
+    /// organisation goes through application, check and approval like any other).
+    pub production: bool,
     /// Rate limits.
     pub rate_limits: crate::ratelimit::RateLimits,
     /// How long after binding a device a volunteer must wait to bind another.
@@ -76,6 +79,7 @@ impl Default for Settings {
             scan_batches_in_flight: 2,
             wechat: None,
             dev_login: false,
+            production: false,
             rate_limits: crate::ratelimit::RateLimits::default(),
             device_rebind_cooldown: Duration::hours(24),
             trust_forwarded_for: false,
@@ -224,6 +228,22 @@ pub struct StaffProfile {
     /// still read, but not finalise or issue anything).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_valid: Option<bool>,
+    /// For recorders, from 30 days before the annual review is due, and once it has
+    /// lapsed: what to tell them, so the review is not missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualification_warning: Option<QualificationWarning>,
+}
+
+/// A recorder's warning that their annual review is due soon (or was missed).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QualificationWarning {
+    /// The sentence to show (Chinese).
+    pub message: String,
+    /// The review due date.
+    #[schema(value_type = String, format = Date)]
+    pub review_due_on: chrono::NaiveDate,
+    /// Days to it: 0 on the day, negative once lapsed.
+    pub days_left: i64,
 }
 
 /// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
@@ -513,12 +533,38 @@ impl Hourmark {
         Ok(grant.principal)
     }
 
-    /// Creates an organisation (administrators only).
+    /// Creates an organisation (administrators only), audited. In production it is an
+    /// application made on the organisation's behalf, checked and approved like any other:
+    /// the chain is the only way to the right to record. A development installation keeps
+    /// the shortcut that approves it at once (first sessions and tests rely on it), and the
+    /// audit log says it skipped the chain.
     pub async fn create_organisation(&self, by: &Principal, new: NewOrganisation) -> Result<Organisation, CoreError> {
-        require_administrator(by)?;
+        use crate::identity::OrganisationStatus;
+        let admin = require_administrator(by)?;
         let new = new.validate()?;
-        // Created by the installation's administrator: approved from the start. Others apply.
-        self.inner.store.create_organisation(&new, crate::identity::OrganisationStatus::Approved, self.now()).await
+        let (status, action, installation, reason) = if self.inner.settings.production {
+            (OrganisationStatus::Applied, "organisation_applied_for", "production", "管理员代为申报，须经审核和批准")
+        } else {
+            (
+                OrganisationStatus::Approved,
+                "organisation_approved_without_chain",
+                "development",
+                "开发环境：未经申报、审核和批准，直接批准",
+            )
+        };
+        let audit = crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(admin),
+            action: action.into(),
+            subject_kind: "organisation".into(),
+            subject_id: None,
+            detail: serde_json::json!({
+                "installation": installation, "reason": reason, "status": status.as_str(),
+                "name": new.name, "region_code": new.region_code, "kind": new.kind.as_str(),
+            }),
+        };
+        self.inner.store.create_organisation_audited(&new, status, admin, reason, &audit).await
     }
 
     /// Lists organisations: all for administrators; their region's for officers (only
@@ -585,17 +631,8 @@ impl Hourmark {
             }
             (_, None) => None,
         };
-        let qualification = match (new.role, new.qualification.as_ref()) {
-            (StaffRole::Recorder, Some(q)) => {
-                let number = q.certificate_number.trim();
-                if number.is_empty() || number.chars().count() > 40 || number.chars().any(char::is_control) {
-                    return Err(CoreError::refused(ErrorCode::InvalidBody, "certificate_number 须为 1 至 40 个字符"));
-                }
-                if q.review_due_on < q.issued_on {
-                    return Err(CoreError::refused(ErrorCode::InvalidBody, "年审日期不能早于发证日期"));
-                }
-                Some(q)
-            }
+        let qualification = match (new.role, new.qualification) {
+            (StaffRole::Recorder, Some(q)) => Some(crate::qualification::validate_certificate(q)?),
             (StaffRole::Recorder, None) => {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "记录员须持证上岗：请填写 qualification"));
             }
@@ -610,7 +647,7 @@ impl Hourmark {
             organisation_id: new.organisation_id,
             region_code: region,
             agency,
-            qualification,
+            qualification: qualification.as_ref(),
             webauthn_user_id: Uuid::new_v4(),
         };
         let staff = match self.inner.store.create_staff(&record, &new_invite, self.now()).await {
@@ -629,7 +666,11 @@ impl Hourmark {
             self.inner.store.get_staff(*id).await?.ok_or_else(|| CoreError::code(ErrorCode::Unauthenticated))?;
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         let qualification_valid = staff.qualification.as_ref().map(|q| q.valid_on(today));
-        Ok(StaffProfile { staff, qualification_valid })
+        let qualification_warning = staff.qualification.as_ref().and_then(|q| {
+            let message = q.warning_on(today)?;
+            Some(QualificationWarning { message, review_due_on: q.review_due_on, days_left: q.days_left(today) })
+        });
+        Ok(StaffProfile { staff, qualification_valid, qualification_warning })
     }
 
     /// The staff id of a recorder whose qualification is valid today: the gate for
@@ -780,8 +821,17 @@ impl Hourmark {
     pub async fn create_activity(&self, by: &Principal, new: NewActivity) -> Result<Activity, CoreError> {
         let staff_id = require_manager_of(by, new.organisation_id)?;
         let new = new.validate()?;
-        if self.inner.store.get_organisation(new.organisation_id).await?.is_none() {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
+        match self.inner.store.get_organisation(new.organisation_id).await? {
+            None => return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在")),
+            // An applicant may plan while it waits for approval; a revoked organisation
+            // has lost the right to record, so nothing new starts under it.
+            Some(org) if org.status == crate::identity::OrganisationStatus::Revoked => {
+                return Err(CoreError::refused(
+                    ErrorCode::OrganisationRevoked,
+                    "该组织已被撤销记录资格，不能再创建活动",
+                ));
+            }
+            Some(_) => {}
         }
         let activity = self.inner.store.create_activity(&new, staff_id, self.now()).await?;
         if u32::try_from(activity.id).is_err() {

@@ -261,6 +261,112 @@ impl RecorderQualification {
     pub fn valid_on(&self, today: chrono::NaiveDate) -> bool {
         self.issued_on <= today && today <= self.review_due_on
     }
+
+    /// Days from `today` to the review due date: 0 on the due day (still valid), negative
+    /// once it has lapsed.
+    pub fn days_left(&self, today: chrono::NaiveDate) -> i64 {
+        (self.review_due_on - today).num_days()
+    }
+
+    /// Where the qualification stands on `today`.
+    pub fn state_on(&self, today: chrono::NaiveDate) -> QualificationState {
+        let days_left = self.days_left(today);
+        if today < self.issued_on {
+            QualificationState::NotYetValid
+        } else if days_left < 0 {
+            QualificationState::Lapsed
+        } else if days_left <= REVIEW_WARNING_DAYS {
+            QualificationState::DueSoon
+        } else {
+            QualificationState::Valid
+        }
+    }
+
+    /// The review due date after an annual review (年审) passed on `reviewed_on`, or `None`
+    /// when no review is due yet (more than [`REVIEW_OPENS_DAYS`] days before the due date).
+    ///
+    /// The next review is a year after the old due date when the review was on time, so
+    /// reviewing a few weeks early costs the recorder nothing; and a year after the review
+    /// itself when the qualification had lapsed, so a lapsed recorder gets a whole year
+    /// back rather than one already partly gone. The window keeps one year's review from
+    /// being counted twice (a repeated request, two officers recording the same review).
+    /// 29 February moves to 28 February in a common year.
+    pub fn next_review_due_on(&self, reviewed_on: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        if (self.review_due_on - reviewed_on).num_days() > REVIEW_OPENS_DAYS {
+            return None;
+        }
+        self.review_due_on.max(reviewed_on).checked_add_months(chrono::Months::new(12))
+    }
+
+    /// The sentence a recorder sees from [`REVIEW_WARNING_DAYS`] days before the due date,
+    /// and once the qualification has lapsed; `None` otherwise.
+    pub fn warning_on(&self, today: chrono::NaiveDate) -> Option<String> {
+        let due = self.review_due_on.format("%Y年%m月%d日");
+        match (self.state_on(today), self.days_left(today)) {
+            (QualificationState::DueSoon, 0) => {
+                Some(format!("您的记录员资格今天（{due}）年审到期，请尽快参加年审，逾期将不能定稿和出具证明。"))
+            }
+            (QualificationState::DueSoon, days) => Some(format!(
+                "您的记录员资格将于 {due} 年审到期（还有 {days} 天），请及时参加年审，逾期将不能定稿和出具证明。"
+            )),
+            (QualificationState::Lapsed, _) => {
+                Some(format!("您的记录员资格已于 {due} 年审到期而失效，请尽快参加年审；年审通过后即可恢复。"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// From this many days before the review due date (the due day counted as 0), a recorder
+/// is warned and listed as `due_soon`.
+pub const REVIEW_WARNING_DAYS: i64 = 30;
+
+/// An annual review can be recorded from this many days before the due date: early enough
+/// for a department that reviews its recorders together once a year, never so early that
+/// one year's review could be counted for the next.
+pub const REVIEW_OPENS_DAYS: i64 = 90;
+
+/// Where a staff member's recorder qualification stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QualificationState {
+    /// Valid, the review more than 30 days away.
+    Valid,
+    /// Valid, the review due within 30 days (the due day included): the recorder is warned.
+    DueSoon,
+    /// The review due date has passed: no finalising, deciding or issuing until a review
+    /// or a renewal is recorded.
+    Lapsed,
+    /// The certificate's issue date has not come yet.
+    NotYetValid,
+    /// Not a recorder: no certificate.
+    None,
+}
+
+/// A staff member's qualification as an overseer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QualificationStatus {
+    /// Valid, due soon, lapsed, not yet valid, or none (not a recorder).
+    pub state: QualificationState,
+    /// The review due date (recorders only).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub review_due_on: Option<chrono::NaiveDate>,
+    /// Days to the due date: 0 on the day, negative once lapsed (recorders only).
+    pub days_left: Option<i64>,
+}
+
+impl QualificationStatus {
+    /// The status of `qualification` (none for staff without one) on `today`.
+    pub fn of(qualification: Option<&RecorderQualification>, today: chrono::NaiveDate) -> Self {
+        match qualification {
+            Some(q) => Self {
+                state: q.state_on(today),
+                review_due_on: Some(q.review_due_on),
+                days_left: Some(q.days_left(today)),
+            },
+            None => Self { state: QualificationState::None, review_due_on: None, days_left: None },
+        }
+    }
 }
 
 /// Whether a region code is well formed: six digits.
@@ -530,6 +636,57 @@ mod tests {
         assert!(q.valid_on(d("2025-12-01")));
         assert!(q.valid_on(d("2026-12-01")));
         assert!(!q.valid_on(d("2026-12-02")));
+    }
+
+    fn date(s: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn due_on(due: &str) -> RecorderQualification {
+        RecorderQualification {
+            certificate_number: "YN-2025-0001".into(),
+            issued_on: date("2025-12-01"),
+            review_due_on: date(due),
+        }
+    }
+
+    #[test]
+    fn a_qualification_is_due_soon_from_thirty_days_before_its_review() {
+        let q = due_on("2027-01-04");
+        assert_eq!(q.state_on(date("2026-12-04")), QualificationState::Valid);
+        assert_eq!(q.days_left(date("2026-12-04")), 31);
+        assert!(q.warning_on(date("2026-12-04")).is_none(), "31 days before: no warning yet");
+        assert_eq!(q.state_on(date("2026-12-05")), QualificationState::DueSoon);
+        let warning = q.warning_on(date("2026-12-05")).expect("30 days before: warned");
+        assert!(warning.contains("2027年01月04日") && warning.contains("30 天"), "{warning}");
+        assert_eq!(q.state_on(date("2027-01-04")), QualificationState::DueSoon);
+        assert!(q.warning_on(date("2027-01-04")).expect("due today").contains("今天"));
+        assert_eq!(q.state_on(date("2027-01-05")), QualificationState::Lapsed);
+        assert_eq!(q.days_left(date("2027-01-05")), -1);
+        assert!(q.warning_on(date("2027-01-05")).expect("lapsed").contains("失效"));
+        assert_eq!(q.state_on(date("2025-11-30")), QualificationState::NotYetValid);
+        assert!(q.warning_on(date("2025-11-30")).is_none());
+        let none = QualificationStatus::of(None, date("2026-12-05"));
+        assert_eq!((none.state, none.review_due_on, none.days_left), (QualificationState::None, None, None));
+        let some = QualificationStatus::of(Some(&q), date("2026-12-05"));
+        assert_eq!((some.state, some.days_left), (QualificationState::DueSoon, Some(30)));
+    }
+
+    #[test]
+    fn a_review_moves_the_due_date_on_a_year_from_the_later_of_due_date_and_review() {
+        let q = due_on("2026-12-31");
+        // On time, even weeks early: a year after the old due date.
+        assert_eq!(q.next_review_due_on(date("2026-12-05")), Some(date("2027-12-31")));
+        assert_eq!(q.next_review_due_on(date("2026-12-31")), Some(date("2027-12-31")));
+        // Lapsed: a year after the review.
+        assert_eq!(q.next_review_due_on(date("2027-02-10")), Some(date("2028-02-10")));
+        // Opens 90 days before the due date, not earlier: one year's review counts once.
+        assert_eq!(q.next_review_due_on(date("2026-10-02")), Some(date("2027-12-31")));
+        assert_eq!(q.next_review_due_on(date("2026-10-01")), None);
+        let reviewed = due_on("2027-12-31");
+        assert_eq!(reviewed.next_review_due_on(date("2026-12-05")), None, "already reviewed this year");
+        // 29 February has no anniversary in a common year.
+        assert_eq!(due_on("2028-02-29").next_review_due_on(date("2028-02-01")), Some(date("2029-02-28")));
     }
 
     #[test]

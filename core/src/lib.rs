@@ -9,6 +9,7 @@
 //! - [`attendance`]: scans, the check-in rules, the batched durable writer, minutes;
 //! - [`activity`]: activities, categories, code modes;
 //! - [`identity`]: organisations, staff, volunteers, bearer tokens;
+//! - [`qualification`]: recorders' annual reviews and renewals, and the staff overseers list;
 //! - [`store`]: the storage trait and its PostgreSQL and SQLite implementations;
 //! - [`cache`]: the cache trait and its in-process and Redis implementations;
 //! - [`wechat`]: the client for WeChat's mini-program login API (and its local stand-in).
@@ -32,6 +33,7 @@ pub mod passkeys;
 pub mod privacy;
 pub mod publicity;
 pub mod qr;
+pub mod qualification;
 pub mod ratelimit;
 pub mod reporting;
 pub mod review;

@@ -53,7 +53,7 @@ impl Hourmark {
         }
     }
 
-    async fn civil_affairs_officer_of(&self, by: &Principal) -> Result<(i64, String), CoreError> {
+    pub(crate) async fn civil_affairs_officer_of(&self, by: &Principal) -> Result<(i64, String), CoreError> {
         match self.officer_of(by).await? {
             (id, region, Agency::CivilAffairs) => Ok((id, region)),
             _ => Err(CoreError::refused(ErrorCode::Forbidden, "此操作由民政部门办理")),

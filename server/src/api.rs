@@ -9,9 +9,10 @@ use hourmark_core::activity::{Activity, NewActivity};
 use hourmark_core::attendance::board::{ActivityTotals, VolunteerSession};
 use hourmark_core::error::{ErrorCode, Problem};
 use hourmark_core::hourmark::{CurrentCode, NewStaff};
-use hourmark_core::identity::{NewOrganisation, Organisation};
+use hourmark_core::identity::{NewOrganisation, Organisation, RecorderQualification};
 use hourmark_core::passkeys::StaffWithInvite;
 use hourmark_core::qr::CodeDirection;
+use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationChange, QualificationHistory};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller};
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,10 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(approve_organisation))
         .routes(routes!(revoke_organisation))
         .routes(routes!(public_organisations))
-        .routes(routes!(create_staff))
+        .routes(routes!(create_staff, list_staff))
+        .routes(routes!(staff_qualification))
+        .routes(routes!(record_annual_review))
+        .routes(routes!(renew_certificate))
         .routes(routes!(create_activity))
         .routes(routes!(get_activity))
         .routes(routes!(activity_leaders))
@@ -103,7 +107,10 @@ async fn bootstrap(
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
-/// Create a recording organisation (administrators).
+/// Create a recording organisation (administrators; audited). In production
+/// (`HOURMARK_PRODUCTION`) it is an application made on the organisation's behalf
+/// (`status: applied`), to be checked and approved like any other; a development
+/// installation approves it at once and the audit log says the chain was skipped.
 #[utoipa::path(
     post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
     security(("bearer" = [])),
@@ -159,6 +166,97 @@ async fn create_staff(
     Ok((StatusCode::CREATED, axum::Json(hourmark.create_staff(&by, new).await?)))
 }
 
+/// The staff you oversee, each with role, organisation and where their recorder
+/// qualification stands today (`valid`, `due_soon` within 30 days, `lapsed`,
+/// `not_yet_valid`, or `none`), its due date and the days left: all staff for
+/// administrators; for civil-affairs officers, the staff of organisations in their region.
+#[utoipa::path(
+    get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<OverseenStaff>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an administrator or a civil-affairs officer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_staff(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<Vec<OverseenStaff>>, ApiError> {
+    Ok(axum::Json(hourmark.overseen_staff(&by).await?))
+}
+
+/// A recorder's qualification today and every annual review and renewal recorded
+/// (administrators; civil-affairs officers of the recorder's organisation's region).
+#[utoipa::path(
+    get, path = "/api/v1/staff/{id}/qualification", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The recorder's staff id")),
+    responses(
+        (status = 200, body = QualificationHistory),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn staff_qualification(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<QualificationHistory>, ApiError> {
+    Ok(axum::Json(hourmark.qualification_history(&by, id).await?))
+}
+
+/// Record an annual review (年审) passed: a civil-affairs officer whose region covers the
+/// recorder's organisation. The due date moves on a year from the old due date when the
+/// review was on time, from the review date when the qualification had lapsed (a lapsed
+/// recorder is qualified again at once, same login). A review can be recorded from 90
+/// days before the due date. Audited; kept in the recorder's history.
+#[utoipa::path(
+    post, path = "/api/v1/staff/{id}/qualification/reviews", tag = "staff", request_body = AnnualReview,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The recorder's staff id")),
+    responses(
+        (status = 201, body = QualificationChange),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a civil-affairs officer (administrators neither)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`annual_review_not_due`: more than 90 days before the due date (this year's review is recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (a review date in the future or before the certificate's issue), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn record_annual_review(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(review): Json<AnnualReview>,
+) -> Result<(StatusCode, axum::Json<QualificationChange>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.record_annual_review(&by, id, review).await?)))
+}
+
+/// Record a renewed certificate (new number, issue date, review due date): a
+/// civil-affairs officer whose region covers the recorder's organisation. A lapsed
+/// recorder is qualified again at once, same login. Audited; kept in the recorder's
+/// history.
+#[utoipa::path(
+    post, path = "/api/v1/staff/{id}/qualification/renewals", tag = "staff", request_body = RecorderQualification,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The recorder's staff id")),
+    responses(
+        (status = 201, body = QualificationChange),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a civil-affairs officer (administrators neither)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (the same number as now, issued in the future, due before today or before the issue), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn renew_certificate(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(renewal): Json<RecorderQualification>,
+) -> Result<(StatusCode, axum::Json<QualificationChange>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.renew_certificate(&by, id, renewal).await?)))
+}
+
 /// Create an activity in an organisation you manage.
 #[utoipa::path(
     post, path = "/api/v1/activities", tag = "activities", request_body = NewActivity, security(("bearer" = [])),
@@ -166,6 +264,7 @@ async fn create_staff(
         (status = 201, body = Activity),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_revoked`: the organisation lost its recording qualification", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -597,7 +696,8 @@ async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::
 }
 
 /// The signed-in staff member: role, organisation or region, and for recorders the
-/// certificate and whether it is valid today.
+/// certificate, whether it is valid today, and from 30 days before the annual review is
+/// due (and once it has lapsed) a warning with the due date.
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "staff", security(("bearer" = [])),
     responses(

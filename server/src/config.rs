@@ -115,7 +115,9 @@ pub struct Config {
     pub wechat_notice_template_id: Option<String>,
     /// The development login (by phone number, no WeChat). Never in production.
     pub dev_login: bool,
-    /// This is a production installation: refuses development shortcuts.
+    /// This is a production installation: refuses development shortcuts (the development
+    /// login; an administrator's organisation approved without application, check and
+    /// approval).
     pub production: bool,
     /// The origin staff open the web pages at (invite links, passkey sign-in), e.g.
     /// `https://hm.example.cn`. Passkeys are bound to it: browsers allow them only on
@@ -393,6 +395,7 @@ impl Config {
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
             dev_login: self.dev_login,
+            production: self.production,
             rate_limits: RateLimits {
                 registration_per_client: Limit::per_minute(self.rate_registrations_per_minute),
                 login_per_client: Limit::per_minute(self.rate_logins_per_minute),
@@ -432,6 +435,8 @@ mod tests {
         assert!(!shown.contains("hunter2") && !shown.contains("swordfish"), "{shown}");
         assert!(shown.contains("db.internal"), "{shown}");
         assert_eq!(config.settings().code_base_url, "HTTP://127.0.0.1:8080/S/");
+        assert!(!config.settings().production, "development unless told otherwise");
+        assert!(Config { production: true, ..Config::default() }.settings().production);
     }
 
     #[test]

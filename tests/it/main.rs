@@ -21,6 +21,7 @@ mod openapi;
 mod organisations;
 mod passkeys;
 pub mod publicity;
+mod qualification;
 mod ratelimit;
 mod record;
 mod reporting;

@@ -181,3 +181,127 @@ on_both_backends! {
         app.post("/api/v1/staff", Some(&admin), recorder("2025-11-30")).await.expect_problem(422, "invalid_body");
     }
 }
+
+/// In production an administrator's organisation is an application: it goes through check
+/// and approval like any other, and its activities take no scans until it is approved.
+async fn in_production_an_administrators_organisation_must_be_approved(backend: hourmark_tests::Backend) {
+    let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(backend).await);
+    let app = hourmark_tests::TestApp::spawn_with(backend, database, uuid::Uuid::new_v4().simple().to_string(), |c| {
+        c.production = true;
+    })
+    .await;
+    let admin = app.administrator().await;
+    let admin_id = app.get("/api/v1/me", &admin).await.body["staff"]["id"].as_i64().expect("id");
+    let wuhua = officer(&app, &admin, "530102").await;
+    let kunming = officer(&app, &admin, "530100").await;
+
+    let created = app
+        .post("/api/v1/organisations", Some(&admin), json!({"name": "翠湖志愿者协会", "region_code": "530102"}))
+        .await;
+    created.expect_status(201);
+    assert_eq!(created.body["status"], "applied");
+    let id = created.body["id"].as_i64().expect("id");
+    let public = app.call(reqwest::Method::GET, "/api/v1/public/organisations", None, None).await;
+    assert!(public.body.as_array().expect("list").iter().all(|o| o["id"] != id), "not public before approval");
+    let audit = app.hourmark.store().audit_events("organisation", id).await.expect("audit");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "organisation_applied_for");
+    assert_eq!(audit[0].actor_id, Some(admin_id));
+    assert_eq!(audit[0].detail["installation"], "production");
+
+    // It may plan, but hosts no scanning until the chain has run.
+    let organiser = app.organiser(&admin, id).await;
+    let activity = app.activity(&organiser, id, json!({})).await;
+    assert_eq!(activity["organisation_approved"], false);
+    let activity_id = activity["id"].as_i64().expect("id");
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let url = app.code(&organiser, activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&volunteer, &url).await.expect_problem(409, "organisation_not_approved");
+    // The administrator cannot approve it either: approval is the level above's.
+    app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&admin), json!({}))
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&kunming), json!({}))
+        .await
+        .expect_problem(409, "organisation_status_conflict");
+    app.scan(&volunteer, &url).await.expect_problem(409, "organisation_not_approved");
+
+    app.post(&format!("/api/v1/organisations/{id}/check"), Some(&wuhua), json!({})).await.expect_status(200);
+    let approved = app.post(&format!("/api/v1/organisations/{id}/approve"), Some(&kunming), json!({})).await;
+    approved.expect_status(200);
+    assert_eq!(approved.body["status"], "approved");
+    app.scan(&volunteer, &url).await.expect_status(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_production_an_administrators_organisation_must_be_approved_sqlite() {
+    in_production_an_administrators_organisation_must_be_approved(hourmark_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_production_an_administrators_organisation_must_be_approved_postgres() {
+    in_production_an_administrators_organisation_must_be_approved(hourmark_tests::Backend::Postgres).await;
+}
+
+on_both_backends! {
+    async fn in_development_an_administrators_organisation_is_approved_at_once_and_audited(app: TestApp) {
+        let admin = app.administrator().await;
+        let admin_id = app.get("/api/v1/me", &admin).await.body["staff"]["id"].as_i64().expect("id");
+        let created =
+            app.post("/api/v1/organisations", Some(&admin), json!({"name": "翠湖志愿者协会", "region_code": "530102"})).await;
+        created.expect_status(201);
+        assert_eq!(created.body["status"], "approved");
+        let id = created.body["id"].as_i64().expect("id");
+
+        let audit = app.hourmark.store().audit_events("organisation", id).await.expect("audit");
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        let entry = &audit[0];
+        assert_eq!(entry.action, "organisation_approved_without_chain");
+        assert_eq!((entry.actor_kind.as_str(), entry.actor_id), ("staff", Some(admin_id)));
+        assert_eq!(entry.at, app.hourmark.now());
+        assert_eq!(entry.detail["installation"], "development");
+        assert_eq!(entry.detail["status"], "approved");
+        assert!(entry.detail["reason"].as_str().is_some_and(|r| r.contains("开发环境")), "{}", entry.detail);
+
+        // Nothing is audited for a refused creation, nor for an application by the public.
+        app.post("/api/v1/organisations", Some(&admin), json!({"name": "翠湖志愿者协会", "region_code": "530102"})).await
+            .expect_problem(409, "organisation_name_taken");
+        let organiser = app.organiser(&admin, id).await;
+        app.post("/api/v1/organisations", Some(&organiser), json!({"name": "别的协会", "region_code": "530102"})).await
+            .expect_problem(403, "forbidden");
+        let applied = app.post("/api/v1/organisations/applications", None,
+            json!({"name": "别的协会", "region_code": "530102"})).await;
+        applied.expect_status(201);
+        let applied = applied.body["id"].as_i64().expect("id");
+        assert!(app.hourmark.store().audit_events("organisation", applied).await.expect("audit").is_empty());
+        assert_eq!(app.hourmark.store().audit_events("organisation", id).await.expect("audit").len(), 1);
+        assert_eq!(app.hourmark.store().list_organisations(None).await.expect("list").len(), 2);
+    }
+}
+
+on_both_backends! {
+    async fn a_revoked_organisation_creates_no_activities(app: TestApp) {
+        let admin = app.administrator().await;
+        let yunnan = officer(&app, &admin, "530000").await;
+        let id = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, id).await;
+        app.activity(&organiser, id, json!({})).await;
+        app.post(&format!("/api/v1/organisations/{id}/revoke"), Some(&yunnan), json!({"reason": "弄虚作假"})).await
+            .expect_status(200);
+
+        let body = json!({
+            "organisation_id": id, "name": "翠湖公园清洁", "category": "environment", "recipients": "市民",
+            "content": "捡拾垃圾", "address": "昆明市五华区翠湖公园", "location": {"lat": 25.047, "lng": 102.704},
+            "radius_m": 300, "starts_at": "2026-12-06T08:00:00+08:00", "ends_at": "2026-12-06T17:00:00+08:00",
+        });
+        for token in [&organiser, &admin] {
+            app.post("/api/v1/activities", Some(token), body.clone()).await.expect_problem(409, "organisation_revoked");
+        }
+        assert_eq!(app.hourmark.store().activity_ids_of(id).await.expect("ids").len(), 1, "nothing new was created");
+        // Another organisation's activities are unaffected.
+        let other = app.organisation(&admin, "滇池保护志愿队").await;
+        let mut elsewhere = body.clone();
+        elsewhere["organisation_id"] = json!(other);
+        app.post("/api/v1/activities", Some(&admin), elsewhere).await.expect_status(201);
+    }
+}

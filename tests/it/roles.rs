@@ -77,6 +77,14 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/organisations", [401, 403, 403, 403, 403, 201, 403, 403]),
         row(M::POST, "/api/v1/staff", admin_only.map(|s| if s == 200 { 201 } else { s })),
+        // Administrators and civil-affairs officers list the staff they oversee.
+        row(M::GET, "/api/v1/staff", [401, 403, 403, 403, 200, 200, 403, 403]),
+        // Staff 1 is the administrator: not a recorder, so there is no qualification to
+        // show (404); only civil affairs records reviews and renewals (an administrator
+        // neither), and to the officer the administrator is no recorder of theirs (404).
+        row(M::GET, "/api/v1/staff/{id}/qualification", [401, 403, 403, 403, 404, 404, 403, 403]),
+        row(M::POST, "/api/v1/staff/{id}/qualification/reviews", [401, 403, 403, 403, 404, 403, 403, 403]),
+        row(M::POST, "/api/v1/staff/{id}/qualification/renewals", [401, 403, 403, 403, 404, 403, 403, 403]),
         // Staff id 1 is the administrator.
         row(M::POST, "/api/v1/staff/{id}/invites", admin_only.map(|s| if s == 200 { 201 } else { s })),
         row(M::POST, "/api/v1/invites/passkey/start", [410; 8]),
@@ -278,6 +286,9 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/staff") => {
             Some(json!({"name": "乙", "login": format!("role.{serial}"), "role": "organiser", "organisation_id": org}))
         }
+        (_, "/api/v1/staff/{id}/qualification/renewals") => Some(
+            json!({"certificate_number": "YN-2026-0100", "issued_on": "2026-12-01", "review_due_on": "2027-12-01"}),
+        ),
         (_, "/api/v1/activities") => Some(json!({
             "organisation_id": org, "name": "活动", "category": "environment", "recipients": "市民",
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,

@@ -28,6 +28,7 @@ use crate::identity::{
 use crate::notification::{DeliveryOutcome, NewNotification, Notification, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart};
+use crate::qualification::{NewQualificationEvent, QualificationEvent};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::correction::{CorrectionProposal, Decided, NewProposal, Proposed};
 use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry};
@@ -137,6 +138,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         status: OrganisationStatus,
         at: DateTime<Utc>,
     ) -> StoreResult<Organisation>;
+    /// Creates an organisation in `status` on a staff member's word, with the organisation
+    /// event (`reason`) and `audit` (its subject id set to the new organisation's), in one
+    /// transaction; a taken name is `organisation_name_taken`.
+    async fn create_organisation_audited(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        staff_id: i64,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Organisation>;
     /// Moves an organisation from one of `from` to `to`, recording who did it and why, in
     /// one transaction. `None` when it was not in one of `from` (nothing changes).
     #[allow(clippy::too_many_arguments)]
@@ -161,6 +173,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates a staff member with the invite for their first passkey, in one
     /// transaction. A taken login is a unique violation.
     async fn create_staff(&self, staff: &StaffRecord<'_>, invite: &NewInvite, at: DateTime<Utc>) -> StoreResult<Staff>;
+    /// Every staff member, by id.
+    async fn list_staff(&self) -> StoreResult<Vec<Staff>>;
+    /// Gives a recorder `event.qualification` if they still hold `event.previous`, appending
+    /// the history entry and `audit`, in one transaction. `None` (nothing written) when
+    /// their certificate is no longer `event.previous`.
+    async fn record_qualification(
+        &self,
+        event: &NewQualificationEvent,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<QualificationEvent>>;
+    /// A recorder's qualification history, oldest first.
+    async fn qualification_history(&self, staff_id: i64) -> StoreResult<Vec<QualificationEvent>>;
     /// Makes a staff member one of an activity's leaders (no-op if already).
     async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Ends a leadership; `false` if there was none.

@@ -29,7 +29,8 @@ use crate::geo::LatLng;
 use crate::hourmark::StaffRecord;
 use crate::identity::{
     Agency, ConsentPurpose, ConsentRecord, Gender, IdType, NewOrganisation, Organisation, OrganisationKind,
-    OrganisationStatus, Principal, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash, WeChatIdentity,
+    OrganisationStatus, Principal, RecorderQualification, Staff, StaffRole, StoredVolunteer, TokenGrant, TokenHash,
+    WeChatIdentity,
 };
 use crate::notification::{DeliveryOutcome, NewNotification, Notification, NotificationKind, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
@@ -37,6 +38,7 @@ use crate::publicity::{
     NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterGuard,
     RegisterKind, RegisterRow, Restart,
 };
+use crate::qualification::{NewQualificationEvent, QualificationEvent, QualificationEventKind};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::correction::{CorrectionProposal, Decided, NewProposal, ProposalStatus, Proposed};
 use crate::review::finalise::{
@@ -142,6 +144,37 @@ fn staff_from_row(row: &SqliteRow) -> StoreResult<Staff> {
             None => None,
         },
         qualification: qualification_from_row(row)?,
+    })
+}
+
+/// The qualification-history columns every query returns.
+macro_rules! qualification_event_columns {
+    () => {
+        "id, staff_id, kind, reviewed_on, previous_certificate_number, previous_certificate_issued_on, \
+         previous_review_due_on, certificate_number, certificate_issued_on, review_due_on, recorded_by, created_at"
+    };
+}
+
+fn qualification_event_from_row(row: &SqliteRow) -> StoreResult<QualificationEvent> {
+    let day = |column: &str| -> StoreResult<chrono::NaiveDate> { parse_day(&row.try_get::<String, _>(column)?) };
+    let kind: String = row.try_get("kind")?;
+    Ok(QualificationEvent {
+        id: row.try_get("id")?,
+        staff_id: row.try_get("staff_id")?,
+        kind: QualificationEventKind::parse(&kind).ok_or_else(|| corrupt("qualification event kind"))?,
+        reviewed_on: row.try_get::<Option<String>, _>("reviewed_on")?.as_deref().map(parse_day).transpose()?,
+        previous: RecorderQualification {
+            certificate_number: row.try_get("previous_certificate_number")?,
+            issued_on: day("previous_certificate_issued_on")?,
+            review_due_on: day("previous_review_due_on")?,
+        },
+        qualification: RecorderQualification {
+            certificate_number: row.try_get("certificate_number")?,
+            issued_on: day("certificate_issued_on")?,
+            review_due_on: day("review_due_on")?,
+        },
+        recorded_by: row.try_get("recorded_by")?,
+        recorded_at: from_ms(row.try_get("created_at")?)?,
     })
 }
 
@@ -697,6 +730,45 @@ impl Store for SqliteStore {
         organisation_from_row(&row)
     }
 
+    async fn create_organisation_audited(
+        &self,
+        new: &NewOrganisation,
+        status: OrganisationStatus,
+        staff_id: i64,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Organisation> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(
+            r"insert into organisation (name, region_code, kind, status, created_at) values (?1, ?2, ?3, ?4, ?5)
+              returning id, name, region_code, kind, status",
+        )
+        .bind(&new.name)
+        .bind(&new.region_code)
+        .bind(new.kind.as_str())
+        .bind(status.as_str())
+        .bind(ms(audit.at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { CoreError::code(ErrorCode::OrganisationNameTaken) } else { e.into() }
+        })?;
+        let organisation = organisation_from_row(&row)?;
+        sqlx::query(
+            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(organisation.id)
+        .bind(staff_id)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(ms(audit.at))
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &AuditEvent { subject_id: Some(organisation.id), ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok(organisation)
+    }
+
     async fn change_organisation_status(
         &self,
         id: i64,
@@ -783,6 +855,78 @@ impl Store for SqliteStore {
         let staff = insert_staff(&mut tx, staff, invite).await?;
         tx.commit().await?;
         Ok(staff)
+    }
+
+    async fn list_staff(&self) -> StoreResult<Vec<Staff>> {
+        let rows =
+            sqlx::query(concat!("select ", staff_columns!(), " from staff order by id")).fetch_all(&self.read).await?;
+        rows.iter().map(staff_from_row).collect()
+    }
+
+    async fn record_qualification(
+        &self,
+        event: &NewQualificationEvent,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<QualificationEvent>> {
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let (previous, next) = (&event.previous, &event.qualification);
+        let mut tx = self.write.begin().await?;
+        // Only if the certificate is still the one the change was computed from: two
+        // officers recording the same review at once move the due date on once.
+        let changed = sqlx::query(
+            r"update staff set certificate_number = ?2, certificate_issued_on = ?3, review_due_on = ?4
+              where id = ?1 and role = 'recorder'
+                and certificate_number = ?5 and certificate_issued_on = ?6 and review_due_on = ?7",
+        )
+        .bind(event.staff_id)
+        .bind(&next.certificate_number)
+        .bind(day(next.issued_on))
+        .bind(day(next.review_due_on))
+        .bind(&previous.certificate_number)
+        .bind(day(previous.issued_on))
+        .bind(day(previous.review_due_on))
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(concat!(
+            r"insert into recorder_qualification_event (staff_id, kind, reviewed_on, previous_certificate_number,
+                  previous_certificate_issued_on, previous_review_due_on, certificate_number, certificate_issued_on,
+                  review_due_on, recorded_by, created_at)
+              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+              returning ",
+            qualification_event_columns!()
+        ))
+        .bind(event.staff_id)
+        .bind(event.kind.as_str())
+        .bind(event.reviewed_on.map(day))
+        .bind(&previous.certificate_number)
+        .bind(day(previous.issued_on))
+        .bind(day(previous.review_due_on))
+        .bind(&next.certificate_number)
+        .bind(day(next.issued_on))
+        .bind(day(next.review_due_on))
+        .bind(event.recorded_by)
+        .bind(ms(event.at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let recorded = qualification_event_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(recorded))
+    }
+
+    async fn qualification_history(&self, staff_id: i64) -> StoreResult<Vec<QualificationEvent>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            qualification_event_columns!(),
+            " from recorder_qualification_event where staff_id = ?1 order by id"
+        ))
+        .bind(staff_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(qualification_event_from_row).collect()
     }
 
     async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
