@@ -220,6 +220,8 @@ impl TestApp {
             pii_lookup_key: Some(Secret(TEST_PII_LOOKUP_KEY.into())),
             data_dir: std::env::temp_dir().join("hourmark-test-data-unused"),
             code_base_url: Some("HTTPS://HM.EXAMPLE.CN/S/".into()),
+            // Every problem a test provokes is checked against the API description.
+            check_error_docs: true,
             ..Config::default()
         };
         adjust(&mut config);

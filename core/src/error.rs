@@ -663,6 +663,12 @@ pub struct Problem {
     /// For refused scans: the server's time, +08:00.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_time: Option<String>,
+    /// For `invalid_body`: the field at fault, as a path (`location.lat`, `skills[0]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `invalid_body` on an enumeration: the values it accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -676,6 +682,8 @@ impl Problem {
             code: code.as_str().to_owned(),
             scan_id: None,
             server_time: None,
+            field: None,
+            allowed: None,
         }
     }
 }

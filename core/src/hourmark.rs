@@ -65,6 +65,9 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Staff passkeys: the relying party and the invite links.
     pub passkeys: crate::passkeys::PasskeySettings,
+    /// Development aid: every problem answer an operation's description does not list
+    /// becomes a 500 that says so (the tests run with it on).
+    pub check_error_docs: bool,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             device_rebind_cooldown: Duration::hours(24),
             trust_forwarded_for: false,
             passkeys: crate::passkeys::PasskeySettings::default(),
+            check_error_docs: false,
         }
     }
 }

@@ -22,27 +22,117 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+            Err(JsonRejection::JsonDataError(e)) => Err(body_error(&e.body_text()).into_response()),
+            Err(rejection) => Err(axum::response::IntoResponse::into_response(json_rejection(rejection))),
         }
     }
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonDataError(e) => {
-            ApiError::refused(ErrorCode::InvalidBody, format!("请求内容有误：{}", without_values(&e.body_text())))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::refused(ErrorCode::InvalidBody, body_error(&e.body_text()).detail),
         JsonRejection::JsonSyntaxError(_) => ApiError::refused(ErrorCode::MalformedJson, "请求内容不是有效的 JSON"),
         JsonRejection::MissingJsonContentType(_) => ApiError::code(ErrorCode::UnsupportedMediaType),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::refused(ErrorCode::PayloadTooLarge, "请求内容超过 16 KiB")
         }
         other => ApiError::refused(ErrorCode::MalformedJson, format!("无法读取请求内容：{}", other.body_text())),
+    }
+}
+
+/// What is wrong with a body that is JSON but not the expected shape, for the client to act
+/// on: the field (as a path such as `location.lat` or `skills[0]`), and for an enumeration
+/// the values it accepts. The offending value itself is never echoed (see [`without_values`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BodyError {
+    field: Option<String>,
+    allowed: Vec<String>,
+    detail: String,
+}
+
+impl BodyError {
+    /// The `invalid_body` problem, with `field` and `allowed` for the client to act on.
+    fn into_response(self) -> axum::response::Response {
+        let mut problem = hourmark_core::error::Problem::new(ErrorCode::InvalidBody, self.detail);
+        problem.field = self.field;
+        problem.allowed = (!self.allowed.is_empty()).then_some(self.allowed);
+        crate::problem::problem_response(&problem)
+    }
+}
+
+/// Reads serde's message (as axum words it, with serde_path_to_error's path) into a
+/// [`BodyError`] with a Chinese sentence.
+fn body_error(message: &str) -> BodyError {
+    let message = message.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(message);
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    };
+    // `path: inner`, where the path has no spaces; `.` (or nothing) is the body itself.
+    let (path, inner) = match message.split_once(": ") {
+        Some((path, inner)) if !path.is_empty() && !path.contains(' ') => (Some(path), inner),
+        _ => (None, message),
+    };
+    let path = path.filter(|p| *p != ".").map(str::to_owned);
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('`').skip(1).step_by(2).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    };
+    let (head, expected) = match inner.split_once(", expected ") {
+        Some((head, expected)) => (head, Some(expected)),
+        None => (inner, None),
+    };
+    let at = |field: &Option<String>| field.as_deref().map_or_else(String::new, |f| format!("字段 {f} "));
+    if head.starts_with("unknown variant") {
+        let allowed = expected.map(quoted).unwrap_or_default();
+        let detail = format!("请求内容有误：{}的取值不在允许范围内，可选值：{}", at(&path), allowed.join("、"));
+        return BodyError { field: path, allowed, detail };
+    }
+    if let Some(rest) = head.strip_prefix("unknown field ") {
+        // A field name is the client's own key, never a person's value: say it.
+        let name = quoted(rest).into_iter().next().unwrap_or_default();
+        let field = Some(join_path(path.as_deref(), name));
+        let allowed = expected.map(quoted).unwrap_or_default();
+        let detail = if allowed.is_empty() {
+            format!("请求内容有误：不接受字段 {}", field.as_deref().unwrap_or_default())
+        } else {
+            format!(
+                "请求内容有误：不接受字段 {}，可用字段：{}",
+                field.as_deref().unwrap_or_default(),
+                allowed.join("、")
+            )
+        };
+        return BodyError { field, allowed, detail };
+    }
+    if let Some(rest) = head.strip_prefix("missing field ") {
+        let name = quoted(rest).into_iter().next().unwrap_or_default();
+        let field = Some(join_path(path.as_deref(), name));
+        let detail = format!("请求内容有误：缺少字段 {}", field.as_deref().unwrap_or_default());
+        return BodyError { field, allowed: Vec::new(), detail };
+    }
+    if head.starts_with("invalid type") || head.starts_with("invalid value") || head.starts_with("invalid length") {
+        let wanted = expected.map(|e| format!("（应为 {}）", without_values(e))).unwrap_or_default();
+        let detail = format!("请求内容有误：{}的类型或取值无效{wanted}", at(&path));
+        return BodyError { field: path, allowed: Vec::new(), detail };
+    }
+    let detail = match &path {
+        Some(p) => format!("请求内容有误：字段 {p}：{}", without_values(inner)),
+        None => format!("请求内容有误：{}", without_values(inner)),
+    };
+    BodyError { field: path, allowed: Vec::new(), detail }
+}
+
+/// A field's path: serde_path_to_error puts an unknown field in the path already, a missing
+/// one not (it never got there).
+fn join_path(path: Option<&str>, name: String) -> String {
+    match path {
+        Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
+        Some(p) => format!("{p}.{name}"),
+        None => name,
     }
 }
 
@@ -79,6 +169,45 @@ mod tests {
         assert_eq!(super::rate_subject(v4), v4);
         let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().expect("ip");
         assert_eq!(super::rate_subject(mapped), v4);
+    }
+
+    #[test]
+    fn a_wrong_enumeration_value_names_the_field_and_the_values_allowed() {
+        let e = super::body_error(
+            "Failed to deserialize the JSON body into the target type: category: unknown variant `13800001234`, \
+             expected one of `environment`, `elderly` at line 1 column 42",
+        );
+        assert_eq!(e.field.as_deref(), Some("category"));
+        assert_eq!(e.allowed, ["environment", "elderly"]);
+        assert!(e.detail.contains("category") && e.detail.contains("environment、elderly"), "{}", e.detail);
+        assert!(!e.detail.contains("13800001234"), "the value given is never echoed");
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_are_named_with_their_path() {
+        let e = super::body_error(
+            "location.alt: unknown field `alt`, expected one of `lat`, `lng`, `accuracy_m` at line 1 column 9",
+        );
+        assert_eq!((e.field.as_deref(), e.allowed.len()), (Some("location.alt"), 3));
+        let e = super::body_error("location: missing field `lat` at line 1 column 9");
+        assert_eq!(e.field.as_deref(), Some("location.lat"));
+        let e = super::body_error(
+            "Failed to deserialize the JSON body into the target type: missing field `nonce` at line 1 column 2",
+        );
+        assert_eq!(e.field.as_deref(), Some("nonce"));
+        assert!(e.detail.contains("缺少字段 nonce"), "{}", e.detail);
+        let e = super::body_error(".: missing field `nonce` at line 1 column 2");
+        assert_eq!(e.field.as_deref(), Some("nonce"));
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_and_what_it_should_be_but_not_the_value() {
+        let e = super::body_error("phone: invalid type: integer `13800001234`, expected a string at line 1 column 30");
+        assert_eq!(e.field.as_deref(), Some("phone"));
+        assert!(e.detail.contains("phone") && e.detail.contains("a string"), "{}", e.detail);
+        assert!(!e.detail.contains("13800001234"));
+        let e = super::body_error("skills[1]: invalid type: null, expected a string at line 1 column 30");
+        assert_eq!(e.field.as_deref(), Some("skills[1]"));
     }
 
     #[test]

@@ -249,7 +249,7 @@ pub(crate) async fn rebind_device(
         (status = 200, description = "Checked in or out", body = ScanReceipt),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`, `organisation_not_approved` (not yet approved, or revoked)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: not recorded; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),

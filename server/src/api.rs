@@ -385,7 +385,8 @@ async fn code_for(
 }
 
 /// The code to show now, as JSON: the organiser screen polls this every
-/// `seconds_to_rotation` seconds.
+/// `seconds_to_rotation` seconds. Sent with `Cache-Control: no-store`: a cached answer
+/// would show an expired code.
 #[utoipa::path(
     get, path = "/api/v1/activities/{id}/code", tag = "codes", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id"), CodeQuery),
@@ -401,8 +402,11 @@ async fn current_code(
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
     Query(q): Query<CodeQuery>,
-) -> Result<axum::Json<CurrentCode>, ApiError> {
-    Ok(axum::Json(code_for(&hourmark, &by, id, &q).await?))
+) -> Result<Response, ApiError> {
+    let code = code_for(&hourmark, &by, id, &q).await?;
+    let mut response = axum::Json(code).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 fn image(code: &CurrentCode, media_type: &'static str, body: Vec<u8>) -> Response {
@@ -423,7 +427,7 @@ fn image(code: &CurrentCode, media_type: &'static str, body: Vec<u8>) -> Respons
     params(("id" = i64, Path, description = "Activity id"), CodeQuery),
     responses(
         (status = 200, content_type = "image/svg+xml", body = String, headers(("x-seconds-to-rotation" = u32, description = "Seconds until the next code"))),
-        (status = "4XX", description = "as for `/code`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "as for `/code`: `invalid_parameter`, `unauthenticated`, `forbidden`, `not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn current_code_svg(
@@ -444,7 +448,7 @@ async fn current_code_svg(
     params(("id" = i64, Path, description = "Activity id"), CodeQuery),
     responses(
         (status = 200, content_type = "image/png", body = Vec<u8>, headers(("x-seconds-to-rotation" = u32, description = "Seconds until the next code"))),
-        (status = "4XX", description = "as for `/code`; `invalid_parameter` for a scale outside 1–40", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "as for `/code`: `invalid_parameter` (also for a scale outside 1–40), `unauthenticated`, `forbidden`, `not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn current_code_png(

@@ -119,6 +119,9 @@ pub struct Config {
     /// login; an administrator's organisation approved without application, check and
     /// approval).
     pub production: bool,
+    /// Development aid: answer 500 for any problem an operation's description does not
+    /// list, naming it (the tests run with this on, so they check the description).
+    pub check_error_docs: bool,
     /// The origin staff open the web pages at (invite links, passkey sign-in), e.g.
     /// `https://hm.example.cn`. Passkeys are bound to it: browsers allow them only on
     /// HTTPS origins and on `localhost`. Unset: `http://localhost:<listen port>`.
@@ -213,6 +216,7 @@ impl Default for Config {
             wechat_notice_template_id: None,
             dev_login: false,
             production: false,
+            check_error_docs: false,
             job_interval_secs: 60,
             log: "info".to_owned(),
         }
@@ -403,6 +407,7 @@ impl Config {
             },
             trust_forwarded_for: self.trust_forwarded_for,
             device_rebind_cooldown: chrono::Duration::hours(self.device_rebind_cooldown_hours),
+            check_error_docs: self.check_error_docs,
             ..Settings::default()
         }
     }

@@ -54,9 +54,14 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
 /// The whole HTTP app: staff API, mini-program API, API description and docs page.
 pub fn router(hourmark: Hourmark) -> Router {
     let (api, openapi) = docs::api_router().split_for_parts();
-    let openapi = Arc::new(openapi);
-    api.merge(docs::docs_router(openapi))
-        .fallback(problem::not_found)
+    let openapi = docs::complete_error_responses(openapi);
+    let documented = Arc::new(docs::DocumentedAnswers::new(&openapi));
+    let check_docs = hourmark.settings().check_error_docs;
+    let mut api = api.merge(docs::docs_router(Arc::new(openapi)));
+    if check_docs {
+        api = api.layer(axum::middleware::from_fn_with_state(documented, docs::check_documented_answers));
+    }
+    api.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

@@ -331,7 +331,7 @@ async fn activity_objections(
     responses(
         (status = 200, body = Objection),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`; `own_decision` (the recorder who finalised the activity)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`objection_decided`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),

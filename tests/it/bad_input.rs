@@ -166,3 +166,42 @@ on_both_backends! {
         wrong_method.expect_problem(405, "method_not_allowed");
     }
 }
+
+on_both_backends! {
+    async fn a_body_of_the_wrong_shape_says_which_field_and_what_it_accepts(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let mut activity = json!({
+            "organisation_id": e.organisation_id, "name": "翠湖清洁", "category": "13800001234", "recipients": "市民",
+            "content": "捡拾垃圾", "address": "翠湖公园", "location": {"lat": 25.047, "lng": 102.704}, "radius_m": 300,
+            "starts_at": "2026-12-05T08:00", "ends_at": "2026-12-05T17:00"
+        });
+        let wrong = app.post("/api/v1/activities", Some(&e.organiser), activity.clone()).await;
+        wrong.expect_problem(422, "invalid_body");
+        assert_eq!(wrong.body["field"], "category");
+        let allowed: Vec<&str> = wrong.body["allowed"].as_array().expect("allowed").iter().filter_map(|v| v.as_str()).collect();
+        assert!(allowed.contains(&"environment") && allowed.contains(&"elderly_help"), "{allowed:?}");
+        let detail = wrong.body["detail"].as_str().expect("detail");
+        assert!(detail.contains("category") && detail.contains("environment"), "{detail}");
+        assert!(!String::from_utf8_lossy(&wrong.raw).contains("13800001234"), "the value given is not echoed");
+
+        activity["category"] = json!("environment");
+        activity["location"]["alt"] = json!(1900);
+        let unknown = app.post("/api/v1/activities", Some(&e.organiser), activity.clone()).await;
+        unknown.expect_problem(422, "invalid_body");
+        assert_eq!(unknown.body["field"], "location.alt");
+
+        activity["location"] = json!({"lat": "北纬25度", "lng": 102.704});
+        let mistyped = app.post("/api/v1/activities", Some(&e.organiser), activity.clone()).await;
+        mistyped.expect_problem(422, "invalid_body");
+        assert_eq!(mistyped.body["field"], "location.lat");
+        assert!(!String::from_utf8_lossy(&mistyped.raw).contains("北纬25度"));
+
+        let scan = json!({"code": "x", "client_time": "2026-12-05T09:00:00+08:00", "device_id": "phone-1"});
+        let missing = app.post("/mp/v1/scans", Some(&e.volunteer), scan).await;
+        missing.expect_problem(422, "invalid_body");
+        assert_eq!(missing.body["field"], "nonce");
+        // Nothing was created by any of them.
+        app.get(&format!("/api/v1/activities/{}", e.activity_id + 1), &e.organiser).await.expect_problem(404, "not_found");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 0);
+    }
+}

@@ -18,6 +18,10 @@ on_both_backends! {
         assert_eq!(code["window_start"], "2026-12-05T09:00:00+08:00");
         assert_eq!(code["expires_at"], "2026-12-05T09:00:30+08:00");
         assert_eq!(code["seconds_to_rotation"], 15);
+        // Projector screens poll the JSON: no cache may hand them an expired code.
+        let json = app.client.get(app.url(&format!("/api/v1/activities/{}/code?gate=1", e.activity_id)))
+            .bearer_auth(&e.organiser).send().await.expect("json");
+        assert_eq!(json.headers()["cache-control"], "no-store");
 
         let png = app.client.get(app.url(&format!("/api/v1/activities/{}/code.png?gate=1&scale=6", e.activity_id)))
             .bearer_auth(&e.organiser).send().await.expect("png");

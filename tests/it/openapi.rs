@@ -94,3 +94,96 @@ async fn the_docs_page_works_without_internet() {
     let bundle = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.expect("bundle");
     assert_eq!(bundle.status().as_u16(), 200);
 }
+
+/// Every operation lists the answers it shares with the others: 500 and 503 always; 401
+/// and 403 when it needs a token; 400 `invalid_parameter` with parameters; the four body
+/// answers with a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_documents_the_answers_it_shares() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.expect("doc").json().await.expect("json");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let responses = &operation["responses"];
+            let says = |status: &str, code: &str| {
+                responses[status]["description"].as_str().is_some_and(|d| d.contains(&format!("`{code}`")))
+            };
+            let at = format!("{method} {path}");
+            assert!(says("500", "internal") && says("503", "unavailable"), "{at}");
+            if operation.get("security").is_some() {
+                assert!(says("401", "unauthenticated") && says("403", "forbidden"), "{at}");
+            }
+            if path.contains('{') {
+                assert!(says("400", "invalid_parameter"), "{at}");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(says("400", "malformed_json") && says("413", "payload_too_large"), "{at}");
+                assert!(says("415", "unsupported_media_type") && says("422", "invalid_body"), "{at}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+/// One request of the bad-path drive: path, bearer token, (media type, body).
+type Try<'a> = (String, Option<&'a str>, Option<(&'a str, &'a str)>);
+
+/// Drives every documented operation down its bad paths (no token, the wrong kind of
+/// token, a path id beyond i64, a body that is not JSON, a body of the wrong media type):
+/// each answer is a problem the operation documents (the test server turns any other
+/// into a 500 naming it), and none is a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operations_bad_paths_give_documented_problems() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.expect("doc").json().await.expect("json");
+    let mut failures = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let concrete = |id: &str| {
+                let mut p = path.clone();
+                while let (Some(open), Some(close)) = (p.find('{'), p.find('}')) {
+                    p.replace_range(open..=close, id);
+                }
+                p
+            };
+            let has_body = operation.get("requestBody").is_some();
+            let mut tries: Vec<Try> = vec![
+                (concrete("1"), None, None),
+                (concrete("1"), Some(admin.as_str()), None),
+                (concrete("1"), Some(volunteer.as_str()), None),
+            ];
+            if path.contains('{') {
+                tries.push((concrete("9223372036854775808"), Some(admin.as_str()), None));
+                tries.push((concrete("9223372036854775808"), Some(volunteer.as_str()), None));
+            }
+            if has_body {
+                for token in [admin.as_str(), volunteer.as_str()] {
+                    tries.push((concrete("1"), Some(token), Some(("application/json", "{not json"))));
+                    tries.push((concrete("1"), Some(token), Some(("text/plain", "{}"))));
+                    tries.push((concrete("1"), Some(token), Some(("application/json", "{}"))));
+                }
+            }
+            for (url, token, body) in tries {
+                let mut request = app.client.request(method.clone(), app.url(&url));
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                if let Some((content_type, text)) = body {
+                    request = request.header("content-type", content_type).body(text.to_owned());
+                }
+                let response = request.send().await.expect("sent");
+                let status = response.status().as_u16();
+                if status >= 500 {
+                    let text = response.text().await.unwrap_or_default();
+                    failures.push(format!("{method} {url} ({body:?}): {status} {text}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} undocumented or failing answers:\n{}", failures.len(), failures.join("\n"));
+}
