@@ -164,9 +164,14 @@ pub fn authenticator() -> SoftPasskey {
 
 /// Answers a registration start (`{ceremony_id, options}`) with `authenticator`.
 pub fn register(authenticator: &mut SoftPasskey, start: &Value) -> Value {
+    register_at(staff_origin(), authenticator, start)
+}
+
+/// Answers a registration start for staff pages served from `origin`.
+pub fn register_at(origin: Url, authenticator: &mut SoftPasskey, start: &Value) -> Value {
     let options: CreationChallengeResponse =
         serde_json::from_value(start["options"].clone()).expect("creation options");
-    let credential = authenticator.do_registration(staff_origin(), options).expect("the authenticator registers");
+    let credential = authenticator.do_registration(origin, options).expect("the authenticator registers");
     serde_json::to_value(credential).expect("credential serialises")
 }
 
@@ -211,6 +216,35 @@ impl TestApp {
         redis_prefix: String,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::spawn_on(backend, database, redis_prefix, listener, adjust).await
+    }
+
+    /// A server for a real browser: its staff origin is `http://localhost:<port>`, since
+    /// browsers allow passkeys on `localhost` but never on an IP address. Browse
+    /// [`TestApp::browser_url`].
+    pub async fn spawn_for_browser(backend: Backend) -> Self {
+        let database = Arc::new(TestDatabase::create(backend).await);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        Self::spawn_on(backend, database, Uuid::new_v4().simple().to_string(), listener, |config| {
+            config.staff_origin = Some(format!("http://localhost:{port}"));
+        })
+        .await
+    }
+
+    /// The server's staff origin, as a browser must use it.
+    pub fn browser_url(&self) -> String {
+        self.hourmark.settings().passkeys.staff_origin.origin().ascii_serialization()
+    }
+
+    async fn spawn_on(
+        backend: Backend,
+        database: Arc<TestDatabase>,
+        redis_prefix: String,
+        listener: tokio::net::TcpListener,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config {
             database_url: database.url.clone(),
             redis_url: (backend == Backend::Postgres).then(redis_url),
@@ -228,7 +262,6 @@ impl TestApp {
         config.check().expect("test configuration is valid");
         let clock = ManualClock::new(start_of_tests());
         let hourmark = hourmark_server::build(&config, Arc::new(clock.clone())).await.expect("server builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn({
@@ -322,7 +355,8 @@ impl TestApp {
         if start.status != 200 {
             return start;
         }
-        let credential = register(authenticator, &start.body);
+        let origin = Url::parse(&self.browser_url()).expect("the staff origin is a URL");
+        let credential = register_at(origin, authenticator, &start.body);
         self.post(
             "/api/v1/invites/passkey/finish",
             None,
@@ -338,7 +372,8 @@ impl TestApp {
         start.expect_status(200);
         let options: RequestChallengeResponse =
             serde_json::from_value(start.body["options"].clone()).expect("request options");
-        match authenticator.do_authentication(staff_origin(), options) {
+        let origin = Url::parse(&self.browser_url()).expect("the staff origin is a URL");
+        match authenticator.do_authentication(origin, options) {
             Ok(credential) => Some(
                 self.post(
                     "/api/v1/sign-in/passkey/finish",

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     Forbidden,
     /// 401: the bootstrap token is wrong or has been used.
     BootstrapTokenInvalid,
+    /// 403: a state-changing request authenticated by the staff session cookie came
+    /// without the session's CSRF token (or with a wrong one), or from another origin.
+    /// Bearer-token clients never see it.
+    CsrfInvalid,
 
     // --- conflicts ---
     /// 409: a volunteer with this phone number is already registered.
@@ -181,7 +185,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 69] = [
+    pub const ALL: [ErrorCode; 70] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::PayloadTooLarge,
@@ -192,6 +196,7 @@ impl ErrorCode {
         Self::Unauthenticated,
         Self::Forbidden,
         Self::BootstrapTokenInvalid,
+        Self::CsrfInvalid,
         Self::PhoneTaken,
         Self::OrganisationNameTaken,
         Self::OrganisationNotApproved,
@@ -265,6 +270,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::CsrfInvalid => "csrf_invalid",
             Self::BootstrapTokenInvalid => "bootstrap_token_invalid",
             Self::PhoneTaken => "phone_taken",
             Self::OrganisationNameTaken => "organisation_name_taken",
@@ -333,7 +339,7 @@ impl ErrorCode {
         match self {
             Self::MalformedJson | Self::InvalidParameter => 400,
             Self::Unauthenticated | Self::BootstrapTokenInvalid => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::CsrfInvalid => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PhoneTaken
@@ -400,6 +406,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "不支持该请求方法",
             Self::Unauthenticated => "未登录或登录已失效",
             Self::Forbidden => "无权进行此操作",
+            Self::CsrfInvalid => "请求缺少有效的防伪令牌",
             Self::BootstrapTokenInvalid => "初始化令牌无效或已使用",
             Self::PhoneTaken => "该手机号已注册",
             Self::OrganisationNameTaken => "该组织名称已存在",
@@ -578,6 +585,7 @@ mod tests {
                 ("unauthenticated", 401),
                 ("forbidden", 403),
                 ("bootstrap_token_invalid", 401),
+                ("csrf_invalid", 403),
                 ("phone_taken", 409),
                 ("organisation_name_taken", 409),
                 ("organisation_not_approved", 409),

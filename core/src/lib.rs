@@ -20,6 +20,7 @@ pub mod audit;
 pub mod cache;
 pub mod calendar;
 pub mod clock;
+pub mod console;
 pub mod corrections;
 pub mod error;
 pub mod extra_fields;

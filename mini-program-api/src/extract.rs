@@ -378,7 +378,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let hourmark = Hourmark::from_ref(state);
-        let text = bearer(parts)?;
+        let text = bearer_or_session_cookie(parts, &hourmark)?;
         let principal = hourmark.authenticate(text).await?;
         let token = hourmark_core::identity::BearerToken::from_presented(text)
             .ok_or_else(|| ApiError::code(ErrorCode::Unauthenticated))?;
@@ -417,9 +417,69 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Caller::from_request_parts(parts, state).await?.0 {
+        let hourmark = Hourmark::from_ref(state);
+        let text = bearer_or_session_cookie(parts, &hourmark)?;
+        match hourmark.authenticate(text).await? {
             p @ Principal::Staff { .. } => Ok(Self(p)),
             Principal::Volunteer { .. } => Err(ApiError::refused(ErrorCode::Forbidden, "此接口仅供工作人员使用")),
         }
+    }
+}
+
+/// The cookie that carries a staff member's browser session: the same token a bearer
+/// would carry, HttpOnly so page scripts never see it.
+pub const STAFF_SESSION_COOKIE: &str = "hourmark_staff";
+
+/// The header in which a page sends its session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The staff session cookie's token, if the request carries one.
+pub fn staff_session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STAFF_SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// The token a staff request presents: the `Authorization` header when there is one
+/// (API clients; a bad header is never passed over for a cookie), else the session
+/// cookie. A state-changing request authenticated by the cookie must carry the session's
+/// CSRF token and, when the browser names an origin, come from the staff origin; without
+/// them it is `csrf_invalid` before anything is read or changed.
+fn bearer_or_session_cookie<'a>(parts: &'a Parts, hourmark: &Hourmark) -> Result<&'a str, ApiError> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return bearer(parts);
+    }
+    let Some(token) = staff_session_cookie(parts) else { return bearer(parts) };
+    if !parts.method.is_safe() {
+        check_csrf(parts, hourmark, token)?;
+    }
+    Ok(token)
+}
+
+/// Refuses a cookie-authenticated state change that lacks the session's CSRF token or
+/// comes from another origin than the staff pages'.
+fn check_csrf(parts: &Parts, hourmark: &Hourmark, token: &str) -> Result<(), ApiError> {
+    let staff_origin = hourmark.settings().passkeys.staff_origin.origin().ascii_serialization();
+    if let Some(origin) = parts.headers.get(header::ORIGIN)
+        && origin.to_str().ok() != Some(staff_origin.as_str())
+    {
+        return Err(ApiError::refused(ErrorCode::CsrfInvalid, "请求来自其他网站，已拒绝"));
+    }
+    let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    let valid = match (hourmark_core::identity::BearerToken::from_presented(token), presented) {
+        (Some(token), Some(presented)) => hourmark_core::console::csrf_matches(&token, presented),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::refused(ErrorCode::CsrfInvalid, "请求缺少有效的防伪令牌，请刷新页面后重试"))
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(scan))
         .routes(routes!(scan_page))
         .routes(routes!(scan_page_upper))
+        .routes(routes!(scan_page_script))
 }
 
 /// Register a volunteer and sign them in.
@@ -297,4 +298,23 @@ pub(crate) async fn scan_page() -> Response {
 )]
 pub(crate) async fn scan_page_upper() -> Response {
     scan_page_response()
+}
+
+const SCAN_SCRIPT: &str = include_str!("scan.js");
+
+/// The scan page's script: a file of its own, since the pages' Content-Security-Policy
+/// allows no inline script.
+#[utoipa::path(
+    get, path = "/mp/static/scan.js", tag = "scans",
+    responses((status = 200, description = "The scan page's script", content_type = "text/javascript", body = String))
+)]
+pub(crate) async fn scan_page_script() -> Response {
+    let mut response = SCAN_SCRIPT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
+    response
 }

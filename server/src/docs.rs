@@ -53,6 +53,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
         .merge(crate::passkeys::router())
+        .merge(crate::console::router())
         .merge(crate::review::router())
         .merge(crate::record::router())
         .merge(crate::publicity::router())

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod console;
 pub mod docs;
 pub mod passkeys;
 pub mod publicity;
@@ -63,6 +64,7 @@ pub fn router(hourmark: Hourmark) -> Router {
     }
     api.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn(console::security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

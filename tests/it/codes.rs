@@ -51,9 +51,13 @@ on_both_backends! {
             assert_eq!(page.status().as_u16(), 200, "{path}");
             assert!(page.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
             let html = page.text().await.expect("html");
-            assert!(html.contains("/mp/v1/scans") && html.contains("nonce"), "the page submits scans with a nonce");
+            assert!(html.contains("<script src=\"/mp/static/scan.js\">"), "the page's script is a served file");
             assert!(!html.contains("src=\"http"), "no outside resources");
         }
+
+        let script = app.client.get(app.url("/mp/static/scan.js")).send().await.expect("script");
+        let script = script.text().await.expect("text");
+        assert!(script.contains("/mp/v1/scans") && script.contains("nonce"), "the page submits scans with a nonce");
 
         // A window later the code has changed.
         app.advance(Duration::seconds(15));

@@ -8,6 +8,7 @@ mod cache;
 mod calendar;
 mod codes;
 mod consent;
+mod console;
 mod corrections;
 mod device;
 pub mod durability;

@@ -93,6 +93,18 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/sign-in/passkey/finish", [422; 8]),
         row(M::GET, "/staff/enrol", [200; 8]),
         row(M::GET, "/staff/sign-in", [200; 8]),
+        // Browser sessions begin only from a finished ceremony (an empty body: 422).
+        row(M::POST, "/api/v1/invites/passkey/finish-browser", [422; 8]),
+        row(M::POST, "/api/v1/sign-in/passkey/finish-browser", [422; 8]),
+        // Pages take only the session cookie: a bearer caller is sent to sign-in (303 → 200).
+        row(M::GET, "/", [200; 8]),
+        row(M::GET, "/console", [200; 8]),
+        row(M::GET, "/console/activities/new", [200; 8]),
+        row(M::GET, "/console/activities/{id}/projector", [200; 8]),
+        row(M::GET, "/console/static/{file}", [200; 8]),
+        row(M::GET, "/mp/static/scan.js", [200; 8]),
+        // The officer manages no activities: an empty list, not a refusal.
+        row(M::GET, "/api/v1/activities", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/me/passkeys", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/me/passkeys/start", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/me/passkeys/finish", [401, 403, 422, 422, 422, 422, 422, 422]),
@@ -182,6 +194,8 @@ fn table() -> Vec<Row> {
         row(M::POST, "/mp/v1/me/sign-out-everywhere", [401, 401, 403, 403, 403, 403, 403, 403]),
         row(M::POST, "/api/v1/me/sign-out", [401, 401, 200, 200, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/me/sign-out-everywhere", [401, 401, 401, 401, 401, 401, 401, 401]),
+        // Every session has ended by now; tests/it/console.rs signs a live one out.
+        row(M::POST, "/api/v1/console/sign-out", [401; 8]),
     ]
 }
 
@@ -265,7 +279,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{entry_id}", "1")
         .replace("{correction_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
-        .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000");
+        .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000")
+        .replace("{file}", "console.js");
     // Operations whose parameters are all in the query string.
     let path = match r.template {
         "/api/v1/public/calendar/days" => format!("{path}?region_code=530102&from=2026-12-01&to=2026-12-31"),

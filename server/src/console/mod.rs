@@ -1,0 +1,73 @@
+//! The staff console: server-rendered pages (minijinja templates compiled into the
+//! binary), the few scripts they need (served by Hourmark itself, never a CDN), the
+//! browser session (an HttpOnly cookie carrying a staff token, plus a CSRF token), and the
+//! security headers every HTML page gets.
+//!
+//! Pages read through the same use cases as the API, and every action a page offers is
+//! an API operation the page's script calls with the session cookie and the CSRF token:
+//!
+//! ```text
+//! browser                         Hourmark
+//!   │ passkey ceremony (start) ──►  /api/v1/sign-in/passkey/start
+//!   │ ceremony finish ───────────►  /api/v1/sign-in/passkey/finish-browser
+//!   │ ◄── Set-Cookie hourmark_staff=<token>; HttpOnly; SameSite=Strict
+//!   │     + {csrf_token} (the page keeps it; pages also carry it in a <meta>)
+//!   │ GET /console ──────────────►  page (cookie)
+//!   │ POST /api/v1/activities ───►  cookie + X-CSRF-Token (without it: csrf_invalid)
+//!   │ POST /api/v1/console/sign-out ► token revoked, cookie cleared
+//! ```
+
+mod pages;
+mod session;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use hourmark_core::Hourmark;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use session::ConsoleSession;
+
+/// The console's documented operations and its pages.
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new()
+        .routes(routes!(session::finish_sign_in_browser))
+        .routes(routes!(session::finish_enrolment_browser))
+        .routes(routes!(session::sign_out_browser))
+        .routes(routes!(pages::list_activities))
+        .routes(routes!(pages::landing))
+        .routes(routes!(pages::console_home))
+        .routes(routes!(pages::new_activity_page))
+        .routes(routes!(pages::projector_page))
+        .routes(routes!(pages::static_asset))
+}
+
+/// The Content-Security-Policy of every HTML page: scripts and everything else only from
+/// Hourmark itself, no inline script, never framed (a projector page in someone else's
+/// frame could be clickjacked). Inline styles stay allowed for the older pages' `<style>`
+/// blocks; they cannot run code. `blob:` images are the projector's QR codes.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Adds the security headers to every HTML answer (the console, the staff pages, the
+/// scan page, the public board, the API docs), whoever rendered it.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    if is_html {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    // Never let a browser guess a type: a JSON answer must not be run as a script.
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}

@@ -1,0 +1,323 @@
+//! The console's pages and their assets. Each page reads through the same use cases as
+//! the API; what a page changes, its script changes through the API.
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use hourmark_core::Hourmark;
+use hourmark_core::activity::{Activity, CodeMode, to_shanghai};
+use hourmark_core::error::Problem;
+use hourmark_core::identity::{Principal, StaffRole};
+use hourmark_mini_program_api::ApiError;
+use hourmark_mini_program_api::extract::{Path, Query, StaffCaller};
+use minijinja::{Environment, context};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+
+use super::ConsoleSession;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("templates/layout.html")),
+        ("landing.html", include_str!("templates/landing.html")),
+        ("activities.html", include_str!("templates/activities.html")),
+        ("activity_new.html", include_str!("templates/activity_new.html")),
+        ("projector.html", include_str!("templates/projector.html")),
+        ("not_found.html", include_str!("templates/not_found.html")),
+    ] {
+        // The templates are compiled in; a syntax error is caught by the page tests.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "console template does not parse");
+        }
+    }
+    env
+});
+
+fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
+    match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            // Pages show one person's data: never cached by anyone.
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "console page failed to render");
+            ApiError(hourmark_core::CoreError::Internal(format!("template {name}: {e}"))).into_response()
+        }
+    }
+}
+
+/// Every service category with its Chinese name, for the activity form.
+const CATEGORIES: [(&str, &str); 17] = [
+    ("poverty_relief", "扶贫济困"),
+    ("disability_help", "助残"),
+    ("elderly_help", "助老"),
+    ("child_care", "关爱儿童"),
+    ("community_service", "社区服务"),
+    ("teaching", "支教助学"),
+    ("health", "医疗卫生"),
+    ("science_outreach", "科学普及"),
+    ("culture_sport", "文化体育"),
+    ("environment", "环境保护"),
+    ("psychological_support", "心理疏导"),
+    ("legal_aid", "法律援助"),
+    ("large_event", "大型活动"),
+    ("disaster_relief", "救灾"),
+    ("emergency_rescue", "应急救援"),
+    ("public_safety", "公共安全"),
+    ("other_public_good", "其他公益"),
+];
+
+fn role_name(principal: &Principal) -> &'static str {
+    match principal {
+        Principal::Staff { role, .. } => match role {
+            StaffRole::Administrator => "管理员",
+            StaffRole::Organiser => "组织者",
+            StaffRole::Leader => "活动负责人",
+            StaffRole::Recorder => "记录员",
+            StaffRole::Officer => "主管部门",
+        },
+        Principal::Volunteer { .. } => "志愿者",
+    }
+}
+
+/// `12月5日 08:00`, in Kunming's time.
+fn chinese_time(t: DateTime<Utc>) -> String {
+    let local = to_shanghai(t);
+    format!("{}月{}日 {:02}:{:02}", local.month(), local.day(), local.hour(), local.minute())
+}
+
+/// One link to a projector page: a gate and the direction its code records.
+#[derive(Serialize)]
+struct ProjectorLink {
+    label: String,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct ActivityRow {
+    id: i64,
+    name: String,
+    address: String,
+    when: String,
+    projectors: Vec<ProjectorLink>,
+}
+
+fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
+    let mut links = Vec::new();
+    for (gate, gate_name) in activity.gates.iter().enumerate() {
+        let directions: &[(&str, &str)] = match activity.code_mode {
+            CodeMode::Toggle => &[("toggle", "签到/签退")],
+            CodeMode::Separate => &[("arrival", "签到"), ("departure", "签退")],
+        };
+        for (direction, label) in directions {
+            links.push(ProjectorLink {
+                label: format!("{gate_name} · {label}"),
+                href: format!("/console/activities/{}/projector?gate={gate}&direction={direction}", activity.id),
+            });
+        }
+    }
+    links
+}
+
+/// The activities the caller may manage (every organisation's for administrators, their
+/// organisation's for its staff, the ones they lead for activity leaders), soonest first.
+#[utoipa::path(
+    get, path = "/api/v1/activities", tag = "activities", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<Activity>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_activities(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<Vec<Activity>>, ApiError> {
+    let activities = hourmark.managed_activities(&by).await?;
+    Ok(axum::Json(activities.iter().map(|a| a.as_ref().clone()).collect()))
+}
+
+/// The landing page: sign-in, the public board, the API documentation.
+#[utoipa::path(
+    get, path = "/", tag = "staff",
+    responses((status = 200, description = "The landing page", content_type = "text/html", body = String))
+)]
+pub(super) async fn landing() -> Response {
+    render(StatusCode::OK, "landing.html", context! {})
+}
+
+/// The console's home: the caller's activities, today's first, then upcoming and past.
+#[utoipa::path(
+    get, path = "/console", tag = "staff",
+    responses(
+        (status = 200, description = "The activity list", content_type = "text/html", body = String),
+        (status = 303, description = "No session: to the sign-in page"),
+    )
+)]
+pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: ConsoleSession) -> Response {
+    let activities = match hourmark.managed_activities(&session.principal).await {
+        Ok(a) => a,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let now = hourmark.now();
+    let today = to_shanghai(now).date_naive();
+    let (mut current, mut upcoming, mut past) = (Vec::new(), Vec::new(), Vec::new());
+    for activity in &activities {
+        let row = ActivityRow {
+            id: activity.id,
+            name: activity.name.clone(),
+            address: activity.address.clone(),
+            when: format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),
+            projectors: projector_links(activity),
+        };
+        let starts = to_shanghai(activity.starts_at).date_naive();
+        let ends = to_shanghai(activity.ends_at).date_naive();
+        if starts <= today && today <= ends {
+            current.push(row);
+        } else if starts > today {
+            upcoming.push(row);
+        } else {
+            past.push(row);
+        }
+    }
+    past.reverse();
+    let may_create = matches!(
+        session.principal,
+        Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
+    );
+    render(
+        StatusCode::OK,
+        "activities.html",
+        context! {
+            csrf_token => session.csrf_token,
+            role => role_name(&session.principal),
+            today => current,
+            upcoming => upcoming,
+            past => past,
+            may_create => may_create,
+        },
+    )
+}
+
+/// The form that creates an activity (through `POST /api/v1/activities`).
+#[utoipa::path(
+    get, path = "/console/activities/new", tag = "staff",
+    responses(
+        (status = 200, description = "The activity form", content_type = "text/html", body = String),
+        (status = 303, description = "No session: to the sign-in page"),
+    )
+)]
+pub(super) async fn new_activity_page(State(hourmark): State<Hourmark>, session: ConsoleSession) -> Response {
+    let organisations = match hourmark.list_organisations(&session.principal).await {
+        Ok(o) => o,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let organisations: Vec<_> = organisations.into_iter().map(|o| context! { id => o.id, name => o.name }).collect();
+    let today = to_shanghai(hourmark.now()).date_naive().format("%Y-%m-%d").to_string();
+    render(
+        StatusCode::OK,
+        "activity_new.html",
+        context! {
+            csrf_token => session.csrf_token,
+            role => role_name(&session.principal),
+            organisations => organisations,
+            categories => CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect::<Vec<_>>(),
+            today => today,
+        },
+    )
+}
+
+/// Which gate and direction a projector shows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectorQuery {
+    /// Gate number (index into the activity's gates), default 0.
+    #[serde(default)]
+    pub gate: u8,
+    /// `toggle`, `arrival` or `departure` (default: `toggle`, or `arrival` for separate codes).
+    pub direction: Option<String>,
+}
+
+/// The projector page for one gate: the rotating code, full screen, with the activity's
+/// name, the direction, a countdown to the next code and the number inside now.
+#[utoipa::path(
+    get, path = "/console/activities/{id}/projector", tag = "codes",
+    params(("id" = i64, Path, description = "Activity id"), ProjectorQuery),
+    responses(
+        (status = 200, description = "The projector page", content_type = "text/html", body = String),
+        (status = 303, description = "No session: to the sign-in page"),
+        (status = 404, description = "No such activity of the caller's, or no such gate", content_type = "text/html", body = String),
+    )
+)]
+pub(super) async fn projector_page(
+    State(hourmark): State<Hourmark>,
+    session: ConsoleSession,
+    Path(id): Path<i64>,
+    Query(q): Query<ProjectorQuery>,
+) -> Response {
+    let Ok(activity) = hourmark.managed_activity(&session.principal, id).await else {
+        return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "活动不存在，或您无权管理它。" });
+    };
+    let Some(gate_name) = activity.gates.get(usize::from(q.gate)) else {
+        return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "该活动没有这个入口。" });
+    };
+    let direction = match (activity.code_mode, q.direction.as_deref()) {
+        (CodeMode::Toggle, None | Some("toggle")) => ("toggle", "签到/签退"),
+        (CodeMode::Separate, None | Some("arrival")) => ("arrival", "签到"),
+        (CodeMode::Separate, Some("departure")) => ("departure", "签退"),
+        _ => {
+            return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "该活动不使用这种二维码。" });
+        }
+    };
+    render(
+        StatusCode::OK,
+        "projector.html",
+        context! {
+            csrf_token => session.csrf_token,
+            activity_id => activity.id,
+            name => activity.name.clone(),
+            gate => q.gate,
+            gate_name => gate_name,
+            direction => direction.0,
+            direction_label => direction.1,
+        },
+    )
+}
+
+/// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
+const ASSETS: [(&str, &str, &str); 6] = [
+    ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
+    ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
+    ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
+    ("projector.js", "text/javascript; charset=utf-8", include_str!("static/projector.js")),
+    ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
+    ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
+];
+
+/// A console asset (script or style sheet).
+#[utoipa::path(
+    get, path = "/console/static/{file}", tag = "staff",
+    params(("file" = String, Path, description = "e.g. `console.js`")),
+    responses(
+        (status = 200, description = "The asset", content_type = "text/javascript", body = String),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn static_asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (_, media_type, body) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or_else(|| ApiError::refused(hourmark_core::ErrorCode::NotFound, "没有这个文件"))?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    // Short: a new release's scripts must reach open pages soon.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(response)
+}

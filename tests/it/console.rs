@@ -1,0 +1,327 @@
+//! The staff console: browser sessions (an HttpOnly cookie and a CSRF token), the pages'
+//! security headers, sign-in redirects, and the whole console in real Chromium.
+
+use hourmark_tests::{Backend, TestApp, authenticator, next_login, on_both_backends, register};
+use serde_json::{Value, json};
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    hourmark_tests::http_client();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// A browser session for a new organiser of `organisation_id`, begun through the
+/// enrolment page's operation: (the `Set-Cookie` header, the cookie pair, the CSRF token).
+async fn browser_session(app: &TestApp, admin: &str, organisation_id: i64) -> (String, String, String) {
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(admin),
+            json!({"name": "李组织", "login": next_login(), "role": "organiser", "organisation_id": organisation_id}),
+        )
+        .await;
+    created.expect_status(201);
+    let invite = created.body["invite"]["token"].as_str().expect("invite").to_owned();
+    let start = app.post("/api/v1/invites/passkey/start", None, json!({ "invite": invite })).await;
+    start.expect_status(200);
+    let credential = register(&mut authenticator(), &start.body);
+    let response = app
+        .client
+        .post(app.url("/api/v1/invites/passkey/finish-browser"))
+        .json(&json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential }))
+        .send()
+        .await
+        .expect("finish");
+    assert_eq!(response.status().as_u16(), 201);
+    let set_cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    let body: Value = response.json().await.expect("json");
+    assert!(body.get("access_token").is_none(), "the token stays in the HttpOnly cookie: {body}");
+    let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    (set_cookie, pair, csrf)
+}
+
+async fn post_with_cookie(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> reqwest::Response {
+    let mut request = app.client.post(app.url(path)).header("cookie", cookie).json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request")
+}
+
+async fn problem_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+fn activity_body(organisation_id: i64, name: &str) -> Value {
+    json!({
+        "organisation_id": organisation_id, "name": name, "category": "environment", "recipients": "市民",
+        "content": "捡拾垃圾", "address": "翠湖公园", "location": {"lat": 25.047, "lng": 102.704}, "radius_m": 300,
+        "starts_at": "2026-12-05T08:00", "ends_at": "2026-12-05T17:00",
+    })
+}
+
+async fn activity_names(app: &TestApp, admin: &str) -> Vec<String> {
+    let listed = app.get("/api/v1/activities", admin).await;
+    listed.expect_status(200);
+    listed.body.as_array().expect("list").iter().map(|a| a["name"].as_str().expect("name").to_owned()).collect()
+}
+
+on_both_backends! {
+    async fn a_cookie_session_changes_nothing_without_its_csrf_token(app: TestApp) {
+        let admin = app.administrator().await;
+        let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+        let (set_cookie, cookie, csrf) = browser_session(&app, &admin, organisation_id).await;
+        assert!(set_cookie.starts_with("hourmark_staff=hm_"), "{set_cookie}");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+            assert!(set_cookie.contains(attribute), "{attribute} missing: {set_cookie}");
+        }
+        assert!(!set_cookie.contains("Secure"), "no Secure on an http staff origin: {set_cookie}");
+
+        // Reading needs no CSRF token.
+        let listed = app.client.get(app.url("/api/v1/activities")).header("cookie", &cookie).send().await.expect("get");
+        assert_eq!(listed.status().as_u16(), 200);
+
+        let body = activity_body(organisation_id, "无令牌的活动");
+        let refused = [
+            post_with_cookie(&app, "/api/v1/activities", &cookie, &[], body.clone()).await,
+            post_with_cookie(&app, "/api/v1/activities", &cookie, &[("x-csrf-token", "AAAA")], body.clone()).await,
+            post_with_cookie(&app, "/api/v1/activities", &cookie, &[("x-csrf-token", &csrf[..csrf.len() - 1])], body.clone()).await,
+            // The right token from another site's page.
+            post_with_cookie(&app, "/api/v1/activities", &cookie, &[("x-csrf-token", &csrf), ("origin", "http://evil.example")], body.clone()).await,
+        ];
+        for response in refused {
+            assert_eq!(problem_code(response).await, (403, "csrf_invalid".to_owned()));
+        }
+        assert!(activity_names(&app, &admin).await.is_empty(), "nothing was created");
+
+        // A bad Authorization header is never passed over for the cookie.
+        let response = app.client.post(app.url("/api/v1/activities")).header("cookie", &cookie)
+            .header("authorization", "Bearer hm_nonsense").header("x-csrf-token", &csrf).json(&body).send().await.expect("post");
+        assert_eq!(problem_code(response).await, (401, "unauthenticated".to_owned()));
+
+        let origin = app.hourmark.settings().passkeys.staff_origin.origin().ascii_serialization();
+        let created = post_with_cookie(&app, "/api/v1/activities", &cookie,
+            &[("x-csrf-token", &csrf), ("origin", &origin)], activity_body(organisation_id, "页面创建的活动")).await;
+        assert_eq!(created.status().as_u16(), 201);
+        // Bearer clients need no CSRF token.
+        app.post("/api/v1/activities", Some(&admin), activity_body(organisation_id, "接口创建的活动")).await.expect_status(201);
+        assert_eq!(activity_names(&app, &admin).await, vec!["页面创建的活动", "接口创建的活动"]);
+
+        // Signing out needs the token too; then the cookie is cleared and dead.
+        let refused = post_with_cookie(&app, "/api/v1/console/sign-out", &cookie, &[], json!({})).await;
+        assert_eq!(problem_code(refused).await, (403, "csrf_invalid".to_owned()));
+        let still = app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.expect("me");
+        assert_eq!(still.status().as_u16(), 200, "a refused sign-out changed nothing");
+        let out = post_with_cookie(&app, "/api/v1/console/sign-out", &cookie, &[("x-csrf-token", &csrf)], json!({})).await;
+        assert_eq!(out.status().as_u16(), 200);
+        let cleared = out.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+        assert!(cleared.starts_with("hourmark_staff=;") && cleared.contains("Max-Age=0"), "{cleared}");
+        let gone = app.client.get(app.url("/api/v1/activities")).header("cookie", &cookie).send().await.expect("get");
+        assert_eq!(problem_code(gone).await, (401, "unauthenticated".to_owned()));
+        let page = no_redirects().get(app.url("/console")).header("cookie", &cookie).send().await.expect("page");
+        assert_eq!(page.status().as_u16(), 303);
+    }
+}
+
+on_both_backends! {
+    async fn the_projector_shows_only_the_callers_activities(app: TestApp) {
+        let admin = app.administrator().await;
+        let ours = app.organisation(&admin, "翠湖志愿者协会").await;
+        let theirs = app.organisation(&admin, "滇池志愿者协会").await;
+        let other_organiser = app.organiser(&admin, theirs).await;
+        let activity = app.activity(&other_organiser, theirs, json!({})).await;
+        let (_, cookie, _) = browser_session(&app, &admin, ours).await;
+        let client = no_redirects();
+        let page = |path: String| client.get(app.url(&path)).header("cookie", &cookie).send();
+        let id = activity["id"].as_i64().expect("id");
+        let foreign = page(format!("/console/activities/{id}/projector?gate=0")).await.expect("page");
+        assert_eq!(foreign.status().as_u16(), 404);
+        assert!(foreign.text().await.expect("text").contains("活动不存在"));
+        let listed = page("/console".into()).await.expect("page");
+        assert_eq!(listed.status().as_u16(), 200);
+        assert!(!listed.text().await.expect("text").contains("翠湖公园清洁"), "another organisation's activity is not listed");
+
+        let own = app.activity(&admin, ours, json!({"name": "我们的活动", "code_mode": "separate"})).await;
+        let own_id = own["id"].as_i64().expect("id");
+        let shown = page(format!("/console/activities/{own_id}/projector?gate=1&direction=departure")).await.expect("page");
+        assert_eq!(shown.status().as_u16(), 200);
+        let html = shown.text().await.expect("text");
+        assert!(html.contains("我们的活动") && html.contains("签退") && html.contains("南门"), "{html}");
+        for bad in ["gate=7", "gate=0&direction=toggle", "gate=x"] {
+            let refused = page(format!("/console/activities/{own_id}/projector?{bad}")).await.expect("page");
+            assert!(matches!(refused.status().as_u16(), 400 | 404), "{bad}: {}", refused.status());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_without_a_session_go_to_sign_in() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = no_redirects();
+    for (path, cookie) in [
+        ("/console", None),
+        ("/console/activities/new", None),
+        ("/console/activities/1/projector", None),
+        ("/console", Some("hourmark_staff=hm_not-a-real-token")),
+        ("/console", Some("hourmark_staff=hm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+    ] {
+        let mut request = client.get(app.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("page");
+        assert_eq!(response.status().as_u16(), 303, "{path} {cookie:?}");
+        assert_eq!(response.headers()["location"], format!("/staff/sign-in?next={path}").as_str());
+    }
+    // A volunteer's token is no staff session.
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let response = client
+        .get(app.url("/console"))
+        .header("cookie", format!("hourmark_staff={volunteer}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status().as_u16(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_has_the_security_headers_and_no_inline_script() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let (_, cookie, _) = browser_session(&app, &admin, organisation_id).await;
+    for path in
+        ["/", "/staff/sign-in", "/staff/enrol", "/publicity", "/S/ABC", "/console", "/console/activities/new", "/docs/"]
+    {
+        let response = app.client.get(app.url(path)).header("cookie", &cookie).send().await.expect("page");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let headers = response.headers().clone();
+        assert!(headers["content-type"].to_str().expect("ascii").starts_with("text/html"), "{path}");
+        let csp = headers["content-security-policy"].to_str().expect("ascii");
+        for directive in ["default-src 'self'", "script-src 'self';", "frame-ancestors 'none'", "object-src 'none'"] {
+            assert!(csp.contains(directive), "{path}: {directive} missing from {csp}");
+        }
+        assert!(!csp.split(';').any(|d| d.trim().starts_with("script-src") && d.contains("unsafe")), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        let html = response.text().await.expect("text");
+        if path != "/docs/" {
+            // Every script is a file of ours; none is inline, none from elsewhere.
+            for tag in html.split("<script").skip(1) {
+                let open = tag.split('>').next().unwrap_or_default();
+                assert!(open.contains("src=\"/"), "{path}: inline or foreign script <script{open}>");
+            }
+            assert!(path == "/publicity" || html.contains("<script"), "{path} uses a served script");
+        }
+    }
+    for (asset, media_type) in [
+        ("/console/static/console.js", "text/javascript; charset=utf-8"),
+        ("/console/static/staff.js", "text/javascript; charset=utf-8"),
+        ("/console/static/projector.js", "text/javascript; charset=utf-8"),
+        ("/console/static/console.css", "text/css; charset=utf-8"),
+        ("/mp/static/scan.js", "text/javascript; charset=utf-8"),
+    ] {
+        let response = app.client.get(app.url(asset)).send().await.expect("asset");
+        assert_eq!(response.status().as_u16(), 200, "{asset}");
+        assert_eq!(response.headers()["content-type"], media_type, "{asset}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+    app.call(reqwest::Method::GET, "/console/static/../Cargo.toml", None, None).await.expect_status(404);
+    app.call(reqwest::Method::GET, "/console/static/nothing.js", None, None).await.expect_problem(404, "not_found");
+}
+
+/// The console in real Chromium: enrol and sign in with a passkey on a virtual
+/// authenticator, sign out, be refused without the CSRF token, create an activity with
+/// the form, open its projector, and scan the code read back from the screenshot.
+/// Chromium and node come from `scripts/test`; without them this fails, never skips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let login = next_login();
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"name": "李组织", "login": login, "role": "organiser", "organisation_id": organisation_id}),
+        )
+        .await;
+    created.expect_status(201);
+    let invite = created.body["invite"]["token"].as_str().expect("invite");
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let artifacts = root.join("../target/browser-artifacts/console");
+    let input = json!({
+        "base": app.browser_url(), "invite": invite, "login": login,
+        "artifacts": artifacts, "activity_name": "翠湖公园清洁（控制台）",
+    });
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("browser/console.js"))
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+        panic!("the script prints JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
+    });
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+    assert!(output.status.success(), "{result:#}");
+    let base = app.browser_url();
+
+    assert_eq!(result["landing_links"], json!(["/staff/sign-in", "/publicity", "/docs"]));
+    assert_eq!(result["unauthenticated_url"], format!("{base}/staff/sign-in?next=/console"));
+    assert_eq!(result["after_enrol_url"], format!("{base}/console"));
+    assert_eq!(result["cookie"], json!({"httpOnly": true, "sameSite": "Strict", "secure": false}));
+    assert_eq!(result["cookie_visible_to_script"], false);
+    assert_eq!(result["cookie_after_sign_out"], false);
+    assert_eq!(result["after_sign_out_url"], format!("{base}/staff/sign-in?next=/console"));
+    assert_eq!(result["after_sign_in_url"], format!("{base}/console"));
+    assert_eq!(result["csrf_missing"], json!({"status": 403, "code": "csrf_invalid"}));
+    assert_eq!(result["csrf_wrong"], json!({"status": 403, "code": "csrf_invalid"}));
+
+    let activity_id = result["created_activity_id"].as_i64().expect("an activity was created");
+    assert_eq!(result["listed_today"], json!(["翠湖公园清洁（控制台）"]));
+    let stored = app.get(&format!("/api/v1/activities/{activity_id}"), &admin).await;
+    stored.expect_status(200);
+    assert_eq!(stored.body["gates"], json!(["北门", "南门"]));
+    assert_eq!(stored.body["starts_at"], "2026-12-05T08:00:00+08:00");
+    assert_eq!(activity_names(&app, &admin).await.len(), 1, "the refused posts created nothing");
+
+    assert_eq!(
+        result["projector_url"],
+        format!("{base}/console/activities/{activity_id}/projector?gate=0&direction=toggle")
+    );
+    assert_eq!(result["projector"]["name"], "翠湖公园清洁（控制台）");
+    assert_eq!(result["projector"]["mode"], "签到/签退");
+    assert_eq!(result["projector"]["inside_now"], "0");
+    let countdown: u32 = result["projector"]["countdown"].as_str().and_then(|c| c.parse().ok()).expect("a number");
+    assert!((1..=15).contains(&countdown), "countdown {countdown}");
+    let qr_side = result["projector"]["qr_box"]["height"].as_f64().expect("height");
+    assert!(qr_side >= 900.0, "the code fills most of a 1080p screen: {qr_side}px");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    // The code on the screenshot, read by a real decoder, is one the scan API accepts.
+    let shot = image::open(result["projector_shot"].as_str().expect("path")).expect("screenshot").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(shot);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one code on the projector");
+    let (_, url) = grids[0].decode().expect("decodes");
+    assert!(url.starts_with("HTTPS://HM.EXAMPLE.CN/S/"), "{url}");
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let scan = app.scan(&volunteer, &url).await;
+    scan.expect_status(200);
+    assert_eq!(scan.body["outcome"], "checked_in");
+    assert_eq!(scan.body["activity_id"], activity_id);
+    assert_eq!(scan.body["gate"], "北门");
+}
