@@ -74,6 +74,7 @@ const SHARED_ANSWERS: &[(Shared, &str, &str, &str)] = &[
     (Shared::Every, "503", "unavailable", "storage unreachable or overloaded; retry"),
     (Shared::Secured, "401", "unauthenticated", "no token, or an unknown or expired one"),
     (Shared::Secured, "403", "forbidden", "a token of the wrong kind (staff or volunteer), or a role that may not"),
+    (Shared::SecuredChange, "403", "csrf_invalid", "a change through the console's session cookie without its CSRF token"),
     (Shared::Parameters, "400", "invalid_parameter", "a malformed path or query parameter"),
     (Shared::Body, "400", "malformed_json", "the body is not JSON"),
     (Shared::Body, "413", "payload_too_large", "the body is over 16 KiB"),
@@ -86,6 +87,8 @@ const SHARED_ANSWERS: &[(Shared, &str, &str, &str)] = &[
 enum Shared {
     Every,
     Secured,
+    /// A secured operation that changes something (not GET).
+    SecuredChange,
     Parameters,
     Body,
 }
@@ -104,6 +107,7 @@ pub fn complete_error_responses(openapi: utoipa::openapi::OpenApi) -> utoipa::op
             let applies = |shared: Shared| match shared {
                 Shared::Every => true,
                 Shared::Secured => operation.contains_key("security"),
+                Shared::SecuredChange => operation.contains_key("security") && method != "get",
                 Shared::Parameters => {
                     path_has_parameters
                         || operation.get("parameters").and_then(|p| p.as_array()).is_some_and(|p| !p.is_empty())
