@@ -11,6 +11,7 @@ mod consent;
 mod corrections;
 mod device;
 pub mod durability;
+mod hardening;
 mod hours;
 mod identity;
 mod instances;

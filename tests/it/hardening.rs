@@ -1,0 +1,152 @@
+//! Hardening (issue 14): names and texts others read carry no hidden characters.
+//!
+//! Every kind of invisible or direction-changing character is refused with
+//! `text_invalid` wherever a person or organisation is named or a text is shown to
+//! others, and a refused request stores nothing.
+
+use chrono::Duration;
+use hourmark_tests::{next_login, next_resident_id, on_both_backends, registration};
+use serde_json::{Value, json};
+
+/// One of each kind the issue names: bidi override, embedding and isolates, zero-width
+/// space, byte-order mark, direction marks, a tag character, and a plain control.
+const HIDDEN: [char; 10] = [
+    '\u{202e}',
+    '\u{202a}',
+    '\u{2066}',
+    '\u{2069}',
+    '\u{200b}',
+    '\u{feff}',
+    '\u{200e}',
+    '\u{200f}',
+    '\u{e0041}',
+    '\u{7}',
+];
+
+/// "张<c>三丰": the name from the issue with the character in the middle.
+fn name_with(c: char) -> String {
+    format!("张{c}三丰")
+}
+
+/// Asserts a `text_invalid` refusal that names the character's code point.
+#[track_caller]
+fn expect_hidden(answer: &hourmark_tests::Answer, c: char) {
+    answer.expect_problem(422, "text_invalid");
+    let detail = answer.body["detail"].as_str().expect("detail");
+    assert!(detail.contains(&format!("U+{:04X}", u32::from(c))), "{detail}");
+}
+
+on_both_backends! {
+    async fn hidden_characters_in_names_and_activity_texts_are_refused_and_nothing_is_stored(app: TestApp) {
+        let admin = app.administrator().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let store = app.hourmark.store();
+        let staff_before = store.list_staff().await.expect("staff").len();
+        let organisations_before = store.list_organisations(None).await.expect("organisations").len();
+        let id_number = next_resident_id();
+        let login = next_login();
+        let activity = |field: &str, value: String| {
+            let mut body = json!({
+                "organisation_id": org, "name": "翠湖公园清洁", "category": "environment", "recipients": "市民",
+                "content": "捡拾垃圾", "address": "昆明市五华区翠湖公园", "location": {"lat": 25.047, "lng": 102.704},
+                "radius_m": 300, "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00",
+            });
+            body[field] = json!(value);
+            body
+        };
+        for c in HIDDEN {
+            // Registration: the volunteer's own name, and a skill shown to staff.
+            let answer = app.post("/mp/v1/volunteers", None, registration(&name_with(c), "13800001234", &id_number)).await;
+            expect_hidden(&answer, c);
+            let mut body = registration("张三丰", "13800001234", &id_number);
+            body["skills"] = json!([format!("急{c}救")]);
+            expect_hidden(&app.post("/mp/v1/volunteers", None, body).await, c);
+            // Staff creation.
+            let body = json!({"name": name_with(c), "login": login, "role": "organiser", "organisation_id": org});
+            expect_hidden(&app.post("/api/v1/staff", Some(&admin), body).await, c);
+            // An organisation's application, and an administrator's new organisation.
+            let body = json!({"name": format!("翠湖{c}社区志愿服务站"), "region_code": "530102"});
+            expect_hidden(&app.post("/api/v1/organisations/applications", None, body.clone()).await, c);
+            expect_hidden(&app.post("/api/v1/organisations", Some(&admin), body).await, c);
+            // Every text of an activity.
+            for field in ["name", "recipients", "content", "address"] {
+                let answer = app.post("/api/v1/activities", Some(&organiser), activity(field, format!("翠湖{c}清洁"))).await;
+                expect_hidden(&answer, c);
+                assert!(answer.body["detail"].as_str().expect("detail").contains(field), "{}", answer.body);
+            }
+        }
+        // Nothing was stored: the same phone, ID number and login are still free, the
+        // lists did not grow, the organisation has no activity.
+        assert_eq!(store.list_staff().await.expect("staff").len(), staff_before);
+        assert_eq!(store.list_organisations(None).await.expect("organisations").len(), organisations_before);
+        assert!(store.activity_ids_of(org).await.expect("activities").is_empty());
+        let registered = app.post("/mp/v1/volunteers", None, registration("张三丰", "13800001234", &id_number)).await;
+        registered.expect_status(201);
+        assert_eq!(registered.body["volunteer"]["name"], "张三丰");
+        let body = json!({"name": "王组织", "login": login, "role": "organiser", "organisation_id": org});
+        app.post("/api/v1/staff", Some(&admin), body).await.expect_status(201);
+
+        // A multi-line text keeps its newlines; a name does not take one.
+        let answer = app.post("/api/v1/activities", Some(&organiser), activity("content", "捡拾垃圾\n劝导文明游园".into())).await;
+        answer.expect_status(201);
+        assert_eq!(answer.body["content"], "捡拾垃圾\n劝导文明游园");
+        let answer = app.post("/api/v1/activities", Some(&organiser), activity("name", "翠湖\n清洁".into())).await;
+        expect_hidden(&answer, '\n');
+    }
+}
+
+on_both_backends! {
+    async fn names_are_stored_in_one_normal_form(app: TestApp) {
+        // "Zoë" typed with a combining diaeresis is stored precomposed, as every other
+        // spelling of it is, so the two cannot be told apart on a list.
+        let answer = app.post("/mp/v1/volunteers", None, registration("  Zoe\u{308} ", "13800002222", &next_resident_id())).await;
+        answer.expect_status(201);
+        assert_eq!(answer.body["volunteer"]["name"], "Zo\u{eb}");
+        let id = answer.body["volunteer"]["id"].as_i64().expect("id");
+        let stored = app.hourmark.store().get_volunteer(id).await.expect("read").expect("stored");
+        assert_eq!(stored.name, "Zo\u{eb}");
+        // And an organisation that differs from an existing one only in normal form is taken.
+        let admin = app.administrator().await;
+        app.organisation(&admin, "Café 志愿者协会").await;
+        let again = json!({"name": "Cafe\u{301} 志愿者协会", "region_code": "530102"});
+        app.post("/api/v1/organisations", Some(&admin), again).await.expect_problem(409, "organisation_name_taken");
+    }
+}
+
+on_both_backends! {
+    async fn hidden_characters_in_an_objection_are_refused_and_nothing_is_stored(app: TestApp) {
+        let admin = app.administrator().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
+        let recorder = crate::review::recorder(&app, &admin, org).await;
+        let (_, zhang) = app.volunteer("张三", "13800001234").await;
+        for _ in 0..2 {
+            let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(&zhang, &url).await.expect_status(200);
+            app.advance(Duration::hours(3));
+        }
+        app.advance(Duration::hours(5)); // 20:00
+        crate::publicity::finalise(&app, &recorder, activity).await;
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        let entry: Value = board.body[0]["entry_id"].clone();
+        let object = format!("/api/v1/public/publicity/{entry}/objections");
+        for c in HIDDEN {
+            let body = json!({"contact": "王先生", "reason": format!("张三当天{c}下午才到")});
+            let answer = app.post(&object, None, body).await;
+            expect_hidden(&answer, c);
+            assert!(answer.body["detail"].as_str().expect("detail").contains("reason"));
+            let body = json!({"contact": format!("王先生{c}"), "reason": "张三当天下午才到"});
+            expect_hidden(&app.post(&object, None, body).await, c);
+        }
+        let store = app.hourmark.store();
+        assert!(store.objections_of_activity(activity).await.expect("objections").is_empty(), "nothing stored");
+        let board_after = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        assert_eq!(board_after.body, board.body, "the board did not change");
+        // A clean objection with a line break in its reason is taken.
+        let body = json!({"contact": "王先生", "reason": "张三当天\n下午才到"});
+        app.post(&object, None, body).await.expect_status(201);
+        assert_eq!(store.objections_of_activity(activity).await.expect("objections").len(), 1);
+    }
+}
