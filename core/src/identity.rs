@@ -399,7 +399,8 @@ pub fn region_covers(officer_region: &str, region: &str) -> bool {
 }
 
 /// A volunteer as shown: to themselves in full, to everyone else with the ID and phone
-/// numbers masked (ID 6 + **** + 4, phone 3 + **** + 4). `Debug` never shows the numbers.
+/// numbers masked (ID: first and last characters only, [`IdNumber::masked`] says why;
+/// phone 3 + **** + 4). `Debug` never shows the numbers.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VolunteerProfile {
     /// Internal id.

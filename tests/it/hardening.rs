@@ -150,3 +150,30 @@ on_both_backends! {
         assert_eq!(store.objections_of_activity(activity).await.expect("objections").len(), 1);
     }
 }
+
+on_both_backends! {
+    async fn a_masked_id_number_shows_its_first_and_last_characters_only(app: TestApp) {
+        // The example: a man born in January 1980, registered in Wuhua district.
+        let id_number = hourmark_tests::resident_id("19800128", 1);
+        assert_eq!(id_number, "530102198001280015");
+        let masked = "5****************5";
+        let registered = app.post("/mp/v1/volunteers", None, registration("张三", "13800003333", &id_number)).await;
+        registered.expect_status(201);
+        assert_eq!(registered.body["volunteer"]["id_number"], masked);
+        assert_eq!(registered.body["volunteer"]["birth_month"], "1980-01", "the birth month is still shown");
+        let id = registered.body["volunteer"]["id"].as_i64().expect("id");
+
+        // The unaudited staff read shows the same, and neither the region nor the
+        // sequence; the audited reveal still shows the number in clear.
+        let admin = app.administrator().await;
+        let read = app.get(&format!("/api/v1/volunteers/{id}"), &admin).await;
+        read.expect_status(200);
+        assert_eq!(read.body["id_number"], masked);
+        assert_eq!(read.body["birth_month"], "1980-01");
+        let raw = String::from_utf8_lossy(&read.raw);
+        assert!(!raw.contains("530102") && !raw.contains("0015") && !raw.contains("19800128"), "{raw}");
+        let revealed = app.get(&format!("/api/v1/volunteers/{id}/personal-data"), &admin).await;
+        revealed.expect_status(200);
+        assert_eq!(revealed.body["id_number"], id_number);
+    }
+}
