@@ -475,6 +475,8 @@ pub struct Answer {
     pub body: Value,
     /// The raw body.
     pub raw: Vec<u8>,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -482,9 +484,10 @@ impl Answer {
         let status = response.status().as_u16();
         let content_type =
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let headers = response.headers().clone();
         let raw = response.bytes().await.expect("body").to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Self { status, content_type, body, raw }
+        Self { status, content_type, body, raw, headers }
     }
 
     /// Panics with the body if the status differs.

@@ -73,7 +73,7 @@ impl Default for Settings {
             code_windows: CodeWindows { secs: 15, accept_previous: 1 },
             code_base_url: "HTTP://127.0.0.1:8080/S/".to_owned(),
             checkin: CheckinPolicy::default(),
-            volunteer_token_ttl: Duration::days(30),
+            volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
             scan_batch_max: 512,
             scan_batches_in_flight: 2,

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod docs;
+pub mod no_store;
 pub mod passkeys;
 pub mod publicity;
 pub mod record;
@@ -58,6 +59,7 @@ pub fn router(hourmark: Hourmark) -> Router {
     api.merge(docs::docs_router(openapi))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn(no_store::no_store_by_default))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

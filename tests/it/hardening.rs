@@ -177,3 +177,90 @@ on_both_backends! {
         assert_eq!(revealed.body["id_number"], id_number);
     }
 }
+
+/// The answer's `Cache-Control`.
+fn cache_control(answer: &hourmark_tests::Answer) -> &str {
+    answer.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+on_both_backends! {
+    async fn answers_with_tokens_or_personal_data_are_not_stored_by_caches(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        // Registration (a token and the volunteer's data).
+        let registered = app.post("/mp/v1/volunteers", None, registration("张三", "13800004444", &next_resident_id())).await;
+        registered.expect_status(201);
+        assert_eq!(cache_control(&registered), "no-store");
+        let volunteer = registered.body["access_token"].as_str().expect("token").to_owned();
+        let id = registered.body["volunteer"]["id"].as_i64().expect("id");
+        // Passkey sign-in finish (a staff token).
+        let signed_in = app.sign_in("admin", &mut admin_key).await.expect("passkey");
+        signed_in.expect_status(200);
+        assert_eq!(cache_control(&signed_in), "no-store");
+        // The volunteer's own data, and its export.
+        for path in ["/mp/v1/me", "/mp/v1/me/export", "/mp/v1/me/sessions"] {
+            let answer = app.get(path, &volunteer).await;
+            answer.expect_status(200);
+            assert_eq!(cache_control(&answer), "no-store", "{path}");
+        }
+        // Staff reads of volunteers, masked and in clear, and a refusal.
+        for path in [format!("/api/v1/volunteers/{id}"), format!("/api/v1/volunteers/{id}/personal-data")] {
+            let answer = app.get(&path, &admin).await;
+            answer.expect_status(200);
+            assert_eq!(cache_control(&answer), "no-store", "{path}");
+        }
+        let refused = app.get(&format!("/api/v1/volunteers/{id}"), &volunteer).await;
+        refused.expect_problem(403, "forbidden");
+        assert_eq!(cache_control(&refused), "no-store");
+        // A handler that chose its own caching keeps it: the public board.
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        board.expect_status(200);
+        assert!(!cache_control(&board).is_empty());
+    }
+}
+
+on_both_backends! {
+    async fn a_volunteer_token_refreshes_once_and_the_old_one_is_refused(app: TestApp) {
+        let (_, token) = app.volunteer("张三", "13800005555").await;
+        let refreshed = app.post("/mp/v1/me/token/refresh", Some(&token), json!({})).await;
+        refreshed.expect_status(200);
+        assert_eq!(cache_control(&refreshed), "no-store");
+        let new = refreshed.body["access_token"].as_str().expect("token").to_owned();
+        assert_ne!(new, token);
+        // The new token lives a week from now (the default), the old one is refused at once
+        // and cannot refresh again.
+        let expires = chrono::DateTime::parse_from_rfc3339(refreshed.body["expires_at"].as_str().expect("expiry"))
+            .expect("RFC 3339");
+        assert_eq!(expires.with_timezone(&chrono::Utc), app.clock_now() + Duration::days(7));
+        app.get("/mp/v1/me", &token).await.expect_problem(401, "unauthenticated");
+        app.post("/mp/v1/me/token/refresh", Some(&token), json!({})).await.expect_problem(401, "unauthenticated");
+        app.get("/mp/v1/me", &new).await.expect_status(200);
+        let sessions = app.get("/mp/v1/me/sessions", &new).await;
+        assert_eq!(sessions.body.as_array().expect("sessions").len(), 1, "one session, not two");
+
+        // A token past its lifetime cannot refresh: log in again.
+        app.advance(Duration::days(7) + Duration::seconds(1));
+        app.get("/mp/v1/me", &new).await.expect_problem(401, "unauthenticated");
+        app.post("/mp/v1/me/token/refresh", Some(&new), json!({})).await.expect_problem(401, "unauthenticated");
+        // Staff tokens are not refreshed here.
+        let admin = app.administrator().await;
+        app.post("/mp/v1/me/token/refresh", Some(&admin), json!({})).await.expect_problem(403, "forbidden");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_volunteer_token_lifetime_is_configurable() {
+    let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(hourmark_tests::Backend::Sqlite).await);
+    let app = hourmark_tests::TestApp::spawn_with(hourmark_tests::Backend::Sqlite, database, "ttl".into(), |c| {
+        c.volunteer_token_ttl_hours = 2;
+    })
+    .await;
+    let (_, token) = app.volunteer("张三", "13800006666").await;
+    app.advance(Duration::minutes(119));
+    let refreshed = app.post("/mp/v1/me/token/refresh", Some(&token), json!({})).await;
+    refreshed.expect_status(200);
+    let new = refreshed.body["access_token"].as_str().expect("token").to_owned();
+    app.advance(Duration::minutes(119));
+    app.get("/mp/v1/me", &new).await.expect_status(200);
+    app.advance(Duration::minutes(2));
+    app.get("/mp/v1/me", &new).await.expect_problem(401, "unauthenticated");
+}
