@@ -465,6 +465,13 @@ mod tests {
         assert!(config.check().expect_err("dev in production").to_string().contains("HOURMARK_DEV_LOGIN"));
         let config = Config { dev_login: true, ..Config::default() };
         assert!(config.check().is_ok(), "development login is fine outside production");
+        // In production the sealing keys never come from the data folder (generated next
+        // to the database they protect): the server refuses to start and says what to set.
+        let dir = std::env::temp_dir().join(format!("hourmark-config-test-{}", std::process::id()));
+        let config = Config { production: true, data_dir: dir.clone(), ..Config::default() };
+        let refused = config.pii_vault().expect_err("no keys in production").to_string();
+        assert!(refused.contains("HOURMARK_PII_KEYS") && refused.contains("HOURMARK_PII_LOOKUP_KEY"), "{refused}");
+        assert!(!dir.join("pii-keys").exists(), "nothing generated");
         let config = Config { volunteer_token_ttl_hours: 0, ..Config::default() };
         assert!(config.check().expect_err("no lifetime").to_string().contains("HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS"));
         assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));

@@ -264,3 +264,76 @@ async fn the_volunteer_token_lifetime_is_configurable() {
     app.advance(Duration::minutes(2));
     app.get("/mp/v1/me", &new).await.expect_problem(401, "unauthenticated");
 }
+
+/// A second sealing key, for rotation.
+const SECOND_PII_KEY: &str = "2:c2Vjb25kLXBpaS1rZXktdGhpcnR5LXR3by1ieXRlcyE=";
+
+/// Every sealed value in the database, by table.column, straight from the engine.
+async fn sealed_values(app: &hourmark_tests::TestApp) -> Vec<(String, String)> {
+    use hourmark_core::identity::pii::SealedColumn;
+    let mut out = Vec::new();
+    for column in SealedColumn::ALL {
+        let sql = format!("select {} from {} where {0} is not null", column.column(), column.table());
+        let values: Vec<String> = match app.backend {
+            hourmark_tests::Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.expect("read")
+            }
+            hourmark_tests::Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.expect("read")
+            }
+        };
+        out.extend(values.into_iter().map(|v| (format!("{}.{}", column.table(), column.column()), v)));
+    }
+    out.sort();
+    out
+}
+
+on_both_backends! {
+    async fn rotating_the_pii_key_reseals_every_value_in_resumable_batches(app: TestApp) {
+        // Data under key 1: volunteers (ID and phone numbers) and an extra field.
+        let (_, zhang) = app.volunteer("张三", "13800007777").await;
+        let (_, li) = app.volunteer("李四", "13800008888").await;
+        app.post("/mp/v1/volunteers", None, registration("王五", "13800009999", &next_resident_id())).await
+            .expect_status(201);
+        let extra = json!({"value": "zhang@example.cn", "notice_version": "2026-11"});
+        let given = app.call(reqwest::Method::PUT, "/mp/v1/me/extra-fields/email", Some(&zhang), Some(extra)).await;
+        assert!(given.status < 300, "{}", given.body);
+        let before_me = app.get("/mp/v1/me", &zhang).await.body;
+        let before = sealed_values(&app).await;
+        assert_eq!(before.len(), 7, "three volunteers' ID and phone numbers, one extra field: {before:?}");
+        assert!(before.iter().all(|(_, v)| v.starts_with("v1.1.")));
+
+        // A second instance with key 2 added seals new values under it; old ones still open.
+        let rotated = hourmark_tests::TestApp::spawn_with(app.backend, app.database(), "rotation".into(), |c| {
+            c.pii_keys = Some(hourmark_server::config::Secret(format!("{},{SECOND_PII_KEY}", hourmark_tests::TEST_PII_KEYS)));
+        })
+        .await;
+        // Interrupted after two batches of two: the three ID numbers moved (two, then one),
+        // the rest still under key 1.
+        assert_eq!(rotated.hourmark.reseal_personal_data(2, Some(2)).await.expect("partial run"), 3);
+        let partial = sealed_values(&app).await;
+        let moved: Vec<_> = partial.iter().filter(|(_, v)| v.starts_with("v1.2.")).map(|(c, _)| c.as_str()).collect();
+        assert_eq!(moved, vec!["volunteer.id_number_sealed"; 3]);
+        // Run again: it picks up the rest.
+        let rest = rotated.hourmark.reseal_personal_data(2, None).await.expect("run");
+        assert_eq!(rest as usize, before.len() - 3);
+        let after = sealed_values(&app).await;
+        assert_eq!(after.len(), before.len());
+        assert!(after.iter().all(|(_, v)| v.starts_with("v1.2.")), "{after:?}");
+        // Readable, unchanged, through the API of the rotated instance.
+        assert_eq!(rotated.get("/mp/v1/me", &zhang).await.body["volunteer"], before_me["volunteer"]);
+        rotated.get("/mp/v1/me", &li).await.expect_status(200);
+        // A second run changes nothing.
+        assert_eq!(rotated.hourmark.reseal_personal_data(2, None).await.expect("idempotent"), 0);
+        assert_eq!(sealed_values(&app).await, after);
+
+        // Key 1 can now be retired: an instance with key 2 alone reads everything.
+        let retired = hourmark_tests::TestApp::spawn_with(app.backend, app.database(), "retired".into(), |c| {
+            c.pii_keys = Some(hourmark_server::config::Secret(SECOND_PII_KEY.into()));
+        })
+        .await;
+        assert_eq!(retired.get("/mp/v1/me", &zhang).await.body["volunteer"], before_me["volunteer"]);
+    }
+}
