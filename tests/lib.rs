@@ -220,6 +220,9 @@ impl TestApp {
             pii_lookup_key: Some(Secret(TEST_PII_LOOKUP_KEY.into())),
             data_dir: std::env::temp_dir().join("hourmark-test-data-unused"),
             code_base_url: Some("HTTPS://HM.EXAMPLE.CN/S/".into()),
+            // Many tests follow one volunteer across weeks of publicity without the mini
+            // program's refresh in between; the week-long default is tested on its own.
+            volunteer_token_ttl_hours: 24 * 30,
             ..Config::default()
         };
         adjust(&mut config);

@@ -226,11 +226,12 @@ on_both_backends! {
         assert_eq!(cache_control(&refreshed), "no-store");
         let new = refreshed.body["access_token"].as_str().expect("token").to_owned();
         assert_ne!(new, token);
-        // The new token lives a week from now (the default), the old one is refused at once
+        // The new token lives its full lifetime from now, the old one is refused at once
         // and cannot refresh again.
+        let lifetime = Duration::hours(app.config.volunteer_token_ttl_hours);
         let expires = chrono::DateTime::parse_from_rfc3339(refreshed.body["expires_at"].as_str().expect("expiry"))
             .expect("RFC 3339");
-        assert_eq!(expires.with_timezone(&chrono::Utc), app.clock_now() + Duration::days(7));
+        assert_eq!(expires.with_timezone(&chrono::Utc), app.clock_now() + lifetime);
         app.get("/mp/v1/me", &token).await.expect_problem(401, "unauthenticated");
         app.post("/mp/v1/me/token/refresh", Some(&token), json!({})).await.expect_problem(401, "unauthenticated");
         app.get("/mp/v1/me", &new).await.expect_status(200);
@@ -238,7 +239,7 @@ on_both_backends! {
         assert_eq!(sessions.body.as_array().expect("sessions").len(), 1, "one session, not two");
 
         // A token past its lifetime cannot refresh: log in again.
-        app.advance(Duration::days(7) + Duration::seconds(1));
+        app.advance(lifetime + Duration::seconds(1));
         app.get("/mp/v1/me", &new).await.expect_problem(401, "unauthenticated");
         app.post("/mp/v1/me/token/refresh", Some(&new), json!({})).await.expect_problem(401, "unauthenticated");
         // Staff tokens are not refreshed here.
@@ -248,9 +249,23 @@ on_both_backends! {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_volunteer_token_lifetime_is_configurable() {
-    let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(hourmark_tests::Backend::Sqlite).await);
-    let app = hourmark_tests::TestApp::spawn_with(hourmark_tests::Backend::Sqlite, database, "ttl".into(), |c| {
+async fn the_volunteer_token_lifetime_is_configurable_and_a_week_by_default() {
+    use hourmark_tests::{Backend, TestApp, TestDatabase};
+    // The default: a week.
+    let database = std::sync::Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, database, "ttl-default".into(), |c| {
+        c.volunteer_token_ttl_hours = hourmark_server::Config::default().volunteer_token_ttl_hours;
+    })
+    .await;
+    let (_, token) = app.volunteer("李四", "13800006667").await;
+    app.advance(Duration::days(7) - Duration::seconds(1));
+    app.get("/mp/v1/me", &token).await.expect_status(200);
+    app.advance(Duration::seconds(1));
+    app.get("/mp/v1/me", &token).await.expect_problem(401, "unauthenticated");
+
+    // Two hours when configured so.
+    let database = std::sync::Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, database, "ttl".into(), |c| {
         c.volunteer_token_ttl_hours = 2;
     })
     .await;
