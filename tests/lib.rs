@@ -256,6 +256,9 @@ impl TestApp {
             code_base_url: Some("HTTPS://HM.EXAMPLE.CN/S/".into()),
             // Every problem a test provokes is checked against the API description.
             check_error_docs: true,
+            // Many tests follow one volunteer across weeks of publicity without the mini
+            // program's refresh in between; the week-long default is tested on its own.
+            volunteer_token_ttl_hours: 24 * 30,
             ..Config::default()
         };
         adjust(&mut config);
@@ -512,6 +515,8 @@ pub struct Answer {
     pub body: Value,
     /// The raw body.
     pub raw: Vec<u8>,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -519,9 +524,10 @@ impl Answer {
         let status = response.status().as_u16();
         let content_type =
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let headers = response.headers().clone();
         let raw = response.bytes().await.expect("body").to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Self { status, content_type, body, raw }
+        Self { status, content_type, body, raw, headers }
     }
 
     /// Panics with the body if the status differs.

@@ -201,21 +201,15 @@ pub const MAX_GATES: usize = 64;
 impl NewActivity {
     /// Checks every field, trimming text, and fills in the default gate.
     pub fn validate(mut self) -> Result<Self, CoreError> {
-        fn text(field: &str, value: &mut String, max: usize) -> Result<(), CoreError> {
-            *value = value.trim().to_owned();
-            let len = value.chars().count();
-            if len == 0 || len > max || value.chars().any(char::is_control) {
-                return Err(CoreError::refused(
-                    ErrorCode::InvalidBody,
-                    format!("{field} 须为 1 至 {max} 个字符，且不含控制字符"),
-                ));
-            }
+        use crate::text::{Lines, clean};
+        fn text(field: &str, value: &mut String, max: usize, lines: Lines) -> Result<(), CoreError> {
+            *value = clean(value, max, field, lines)?;
             Ok(())
         }
-        text("name", &mut self.name, 100)?;
-        text("recipients", &mut self.recipients, 200)?;
-        text("content", &mut self.content, 2000)?;
-        text("address", &mut self.address, 200)?;
+        text("name", &mut self.name, 100, Lines::One)?;
+        text("recipients", &mut self.recipients, 200, Lines::One)?;
+        text("content", &mut self.content, 2000, Lines::Many)?;
+        text("address", &mut self.address, 200, Lines::One)?;
         if !self.location.is_valid() {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "location 坐标超出范围"));
         }
@@ -241,7 +235,7 @@ impl NewActivity {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "入口不能超过 64 个"));
         }
         for gate in &mut self.gates {
-            text("gates[]", gate, 40)?;
+            text("gates[]", gate, 40, Lines::One)?;
         }
         let mut distinct = self.gates.clone();
         distinct.sort();
@@ -349,7 +343,6 @@ mod tests {
             Box::new(|a| a.ends_at = a.starts_at + chrono::Duration::days(32)),
             Box::new(|a| a.gates = vec!["北门".into(), "北门".into()]),
             Box::new(|a| a.gates = (0..65).map(|i| i.to_string()).collect()),
-            Box::new(|a| a.name = "清洁\u{0}".into()),
             Box::new(|a| a.starts_at = parse_local_or_offset("1899-12-05T08:00").expect("parses")),
             Box::new(|a| a.ends_at = parse_local_or_offset("2101-01-01T00:00").expect("parses")),
         ];
@@ -358,6 +351,21 @@ mod tests {
             mutate(&mut a);
             let err = a.validate().expect_err(&format!("case {i} must be refused"));
             assert_eq!(err.error_code(), ErrorCode::InvalidBody, "case {i}");
+        }
+        // Hidden characters have their own code, in every text field.
+        let hidden: Vec<Mutation> = vec![
+            Box::new(|a| a.name = "清洁\u{0}".into()),
+            Box::new(|a| a.name = "翠湖\u{202e}清洁".into()),
+            Box::new(|a| a.recipients = "市民\u{200b}".into()),
+            Box::new(|a| a.content = "捡拾\u{2066}垃圾".into()),
+            Box::new(|a| a.address = "\u{feff}翠湖公园".into()),
+            Box::new(|a| a.gates = vec!["北门\u{200f}".into()]),
+        ];
+        for (i, mutate) in hidden.iter().enumerate() {
+            let mut a = new_activity();
+            mutate(&mut a);
+            let err = a.validate().expect_err(&format!("hidden case {i} must be refused"));
+            assert_eq!(err.error_code(), ErrorCode::TextInvalid, "hidden case {i}");
         }
     }
 

@@ -16,6 +16,10 @@ pub enum ErrorCode {
     MalformedJson,
     /// 422: JSON, but with wrong types, missing or unknown fields, or invalid values.
     InvalidBody,
+    /// 422: a name or text shown to others holds a character nobody can see or that changes
+    /// how its neighbours are shown (controls, format characters such as U+202E or U+200B,
+    /// line separators); the detail names the field and the code point. Nothing is stored.
+    TextInvalid,
     /// 413: the body is larger than the 16 KiB every endpoint accepts.
     PayloadTooLarge,
     /// 415: the body is not declared as `application/json`.
@@ -185,9 +189,10 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 70] = [
+    pub const ALL: [ErrorCode; 71] = [
         Self::MalformedJson,
         Self::InvalidBody,
+        Self::TextInvalid,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidParameter,
@@ -263,6 +268,7 @@ impl ErrorCode {
         match self {
             Self::MalformedJson => "malformed_json",
             Self::InvalidBody => "invalid_body",
+            Self::TextInvalid => "text_invalid",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidParameter => "invalid_parameter",
@@ -352,6 +358,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::InvalidBody
+            | Self::TextInvalid
             | Self::IdNumberInvalid
             | Self::ConsentRequired
             | Self::CodeUnreadable
@@ -399,6 +406,7 @@ impl ErrorCode {
         match self {
             Self::MalformedJson => "请求内容不是有效的 JSON",
             Self::InvalidBody => "请求内容有误",
+            Self::TextInvalid => "文字中含有不可见字符或控制字符",
             Self::PayloadTooLarge => "请求内容过大",
             Self::UnsupportedMediaType => "请求内容类型应为 application/json",
             Self::InvalidParameter => "请求参数有误",
@@ -577,6 +585,7 @@ mod tests {
             vec![
                 ("malformed_json", 400),
                 ("invalid_body", 422),
+                ("text_invalid", 422),
                 ("payload_too_large", 413),
                 ("unsupported_media_type", 415),
                 ("invalid_parameter", 400),

@@ -46,12 +46,9 @@ impl ExtraField {
     }
 
     fn validate(self, value: &str) -> Result<String, CoreError> {
-        let value = value.trim();
-        let len = value.chars().count();
+        let value = crate::identity::line_text(value, 100, "value")?;
+        let value = value.as_str();
         let bad = |why: &str| CoreError::refused(ErrorCode::InvalidBody, why.to_owned());
-        if len == 0 || len > 100 || value.chars().any(char::is_control) {
-            return Err(bad("value 须为 1 至 100 个字符"));
-        }
         if self == Self::Email {
             let (local, domain) = value.split_once('@').ok_or_else(|| bad("电子邮箱格式不正确"))?;
             if local.is_empty() || !domain.contains('.') || domain.starts_with('.') || value.contains(' ') {
@@ -124,11 +121,7 @@ pub struct MyExtraFields {
 }
 
 fn validate_notice(version: &str) -> Result<String, CoreError> {
-    let v = version.trim();
-    if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "notice_version 须为 1 至 40 个字符"));
-    }
-    Ok(v.to_owned())
+    crate::identity::line_text(version, 40, "notice_version")
 }
 
 impl Hourmark {

@@ -76,7 +76,7 @@ impl Default for Settings {
             code_windows: CodeWindows { secs: 15, accept_previous: 1 },
             code_base_url: "HTTP://127.0.0.1:8080/S/".to_owned(),
             checkin: CheckinPolicy::default(),
-            volunteer_token_ttl: Duration::days(30),
+            volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
             scan_batch_max: 512,
             scan_batches_in_flight: 2,
@@ -718,10 +718,7 @@ impl Hourmark {
         let skills = validate_skills(new.skills)?;
         let device_id = validate_device_id(new.device_id.as_deref())?.map(str::to_owned);
         let consent = &new.consent;
-        let version = consent.notice_version.trim();
-        if version.is_empty() || version.chars().count() > 32 || version.chars().any(char::is_control) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "consent.notice_version 须为 1 至 32 个字符"));
-        }
+        let version = &crate::identity::line_text(&consent.notice_version, 32, "consent.notice_version")?;
         if !consent.record {
             return Err(CoreError::refused(
                 ErrorCode::ConsentRequired,
@@ -1033,21 +1030,17 @@ pub(crate) fn validate_birth_month(month: &str, today: chrono::NaiveDate) -> Res
     Ok(month.to_owned())
 }
 
-/// At most 20 skills, each 1–30 characters with no control characters; trimmed, blanks dropped.
+/// At most 20 skills, each 1–30 characters with no hidden characters; NFC, trimmed,
+/// blanks dropped.
 pub(crate) fn validate_skills(skills: Vec<String>) -> Result<Vec<String>, CoreError> {
     if skills.len() > 20 {
         return Err(CoreError::refused(ErrorCode::InvalidBody, "skills 最多 20 项"));
     }
     skills
         .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            if s.chars().count() > 30 || s.chars().any(char::is_control) {
-                Err(CoreError::refused(ErrorCode::InvalidBody, "每项 skills 须为 1 至 30 个字符"))
-            } else {
-                Ok(s)
-            }
+            crate::text::clean_with(&s, 30, "skills", crate::text::Lines::One, Some("每项 skills 须为 1 至 30 个字符"))
         })
         .collect()
 }

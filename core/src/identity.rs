@@ -13,6 +13,7 @@ use crate::error::{CoreError, ErrorCode};
 pub mod consent;
 pub mod id_number;
 pub mod pii;
+mod reseal;
 
 pub use id_number::{Gender, IdNumber, IdType};
 
@@ -209,10 +210,7 @@ pub struct NewOrganisation {
 impl NewOrganisation {
     /// Trims and checks the fields.
     pub fn validate(mut self) -> Result<Self, CoreError> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 100 || self.name.chars().any(char::is_control) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "name 须为 1 至 100 个字符"));
-        }
+        self.name = line_text(&self.name, 100, "name")?;
         if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "region_code 须为 6 位行政区划代码"));
         }
@@ -402,7 +400,8 @@ pub fn region_covers(officer_region: &str, region: &str) -> bool {
 }
 
 /// A volunteer as shown: to themselves in full, to everyone else with the ID and phone
-/// numbers masked (ID 6 + **** + 4, phone 3 + **** + 4). `Debug` never shows the numbers.
+/// numbers masked (ID: first and last characters only, [`IdNumber::masked`] says why;
+/// phone 3 + **** + 4). `Debug` never shows the numbers.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VolunteerProfile {
     /// Internal id.
@@ -534,24 +533,22 @@ pub struct StoredVolunteer {
     pub device_bound_at: Option<DateTime<Utc>>,
 }
 
-/// Trims a name and checks its length.
+/// A person's name (volunteer, staff, guardian): NFC, trimmed, 1–50 characters, one line,
+/// no hidden characters ([`crate::text`] says why), so one name cannot pass for another.
 pub fn validate_person_name(name: &str) -> Result<String, CoreError> {
-    let name = name.trim();
-    let len = name.chars().count();
-    if len == 0 || len > 50 || name.chars().any(char::is_control) {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "姓名须为 1 至 50 个字符"));
-    }
-    Ok(name.to_owned())
+    crate::text::clean_with(name, 50, "姓名", crate::text::Lines::One, Some("姓名须为 1 至 50 个字符"))
 }
 
-/// Free text a person types (a reason, a comment, evidence): trimmed, 1 to `max`
-/// characters, no control characters but newlines; `field` names it in the refusal.
+/// A one-line text others read (a title, an address, a label): as
+/// [`validate_person_name`], 1 to `max` characters; `field` names it in the refusal.
+pub(crate) fn line_text(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
+    crate::text::clean(text, max, field, crate::text::Lines::One)
+}
+
+/// Free text a person types (a reason, a comment, evidence): NFC, trimmed, 1 to `max`
+/// characters, no hidden characters but newlines; `field` names it in the refusal.
 pub(crate) fn bounded_text(text: &str, max: usize, field: &str) -> Result<String, CoreError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{field} 须为 1 至 {max} 个字符")));
-    }
-    Ok(text.to_owned())
+    crate::text::clean(text, max, field, crate::text::Lines::Many)
 }
 
 /// Normalises a mainland mobile number: strips spaces, dashes and a +86/0086 prefix, then
@@ -732,5 +729,8 @@ mod tests {
         assert!(validate_person_name("").is_err());
         assert!(validate_person_name(&"李".repeat(51)).is_err());
         assert!(validate_person_name("a\u{0}b").is_err());
+        let err = validate_person_name("张\u{202e}三丰").expect_err("an override is refused");
+        assert_eq!(err.error_code(), ErrorCode::TextInvalid);
+        assert_eq!(validate_person_name("Jose\u{301}").expect("ok"), "Jos\u{e9}", "stored in NFC");
     }
 }

@@ -10,6 +10,7 @@
 //! - [`activity`]: activities, categories, code modes;
 //! - [`identity`]: organisations, staff, volunteers, bearer tokens;
 //! - [`qualification`]: recorders' annual reviews and renewals, and the staff overseers list;
+//! - [`text`]: names and free text shown to others (NFC, no hidden characters);
 //! - [`store`]: the storage trait and its PostgreSQL and SQLite implementations;
 //! - [`cache`]: the cache trait and its in-process and Redis implementations;
 //! - [`wechat`]: the client for WeChat's mini-program login API (and its local stand-in).
@@ -40,6 +41,7 @@ pub mod reporting;
 pub mod review;
 pub mod sessions;
 pub mod store;
+pub mod text;
 pub mod wechat;
 
 pub use clock::{Clock, ManualClock, SystemClock};

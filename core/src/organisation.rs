@@ -137,10 +137,7 @@ impl Hourmark {
         id: i64,
         revocation: Revocation,
     ) -> Result<Organisation, CoreError> {
-        let reason = revocation.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "reason 须为 1 至 500 个字符"));
-        }
+        let reason = &crate::identity::bounded_text(&revocation.reason, 500, "reason")?;
         let (staff_id, region) = self.civil_affairs_officer_of(by).await?;
         let org = self.organisation_in_scope(&region, Agency::CivilAffairs, id).await?;
         let from = [OrganisationStatus::Applied, OrganisationStatus::Checked, OrganisationStatus::Approved];

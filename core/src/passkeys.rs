@@ -304,10 +304,7 @@ pub fn validate_login(login: &str) -> Result<String, CoreError> {
 
 fn validate_label(label: Option<&str>) -> Result<String, CoreError> {
     let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("通行密钥");
-    if label.chars().count() > 40 || label.chars().any(char::is_control) {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "label 须为 1 至 40 个字符"));
-    }
-    Ok(label.to_owned())
+    crate::identity::line_text(label, 40, "label")
 }
 
 fn rejected(e: impl std::fmt::Display) -> CoreError {

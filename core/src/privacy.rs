@@ -65,11 +65,7 @@ impl std::fmt::Debug for GuardianConsent {
 }
 
 fn notice_version(v: &str) -> Result<String, CoreError> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > 32 || v.chars().any(char::is_control) {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "notice_version 须为 1 至 32 个字符"));
-    }
-    Ok(v.to_owned())
+    crate::identity::line_text(v, 32, "notice_version")
 }
 
 impl Hourmark {
@@ -98,10 +94,7 @@ impl Hourmark {
         consent: GuardianConsent,
     ) -> Result<MyData, CoreError> {
         let name = validate_person_name(&consent.guardian_name)?;
-        let relation = consent.relation.trim();
-        if relation.is_empty() || relation.chars().count() > 20 || relation.chars().any(char::is_control) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "relation 须为 1 至 20 个字符"));
-        }
+        let relation = &crate::identity::line_text(&consent.relation, 20, "relation")?;
         let phone = normalise_phone(&consent.guardian_phone)?;
         let v = self
             .store()

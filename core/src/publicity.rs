@@ -729,11 +729,8 @@ impl Hourmark {
         if !crate::identity::region_covers(&region, &overlay.region_code) {
             return Err(CoreError::refused(ErrorCode::Forbidden, "只能设置本辖区的节假日"));
         }
-        let name = overlay.name.trim();
-        if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "name 须为 1 至 40 个字符"));
-        }
-        let overlay = crate::calendar::Overlay { name: name.to_owned(), ..overlay };
+        let name = crate::identity::line_text(&overlay.name, 40, "name")?;
+        let overlay = crate::calendar::Overlay { name, ..overlay };
         self.store().put_calendar_overlay(&overlay, staff_id, self.now()).await?;
         Ok(overlay)
     }
@@ -1088,7 +1085,7 @@ impl Hourmark {
         entry_id: i64,
         new: NewObjection,
     ) -> Result<Objection, CoreError> {
-        let contact = crate::identity::bounded_text(&new.contact, 200, "contact")?;
+        let contact = crate::identity::line_text(&new.contact, 200, "contact")?;
         let reason = crate::identity::bounded_text(&new.reason, 1000, "reason")?;
         let entry = self
             .store()

@@ -352,11 +352,7 @@ impl Hourmark {
 /// A certificate as an administrator or officer types it: the number trimmed, 1–40
 /// characters; the review due no earlier than the issue.
 pub(crate) fn validate_certificate(mut q: RecorderQualification) -> Result<RecorderQualification, CoreError> {
-    q.certificate_number = q.certificate_number.trim().to_owned();
-    let number = &q.certificate_number;
-    if number.is_empty() || number.chars().count() > 40 || number.chars().any(char::is_control) {
-        return Err(CoreError::refused(ErrorCode::InvalidBody, "certificate_number 须为 1 至 40 个字符"));
-    }
+    q.certificate_number = crate::identity::line_text(&q.certificate_number, 40, "certificate_number")?;
     if q.review_due_on < q.issued_on {
         return Err(CoreError::refused(ErrorCode::InvalidBody, "年审日期不能早于发证日期"));
     }

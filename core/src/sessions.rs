@@ -81,6 +81,33 @@ impl Hourmark {
         self.revoke(principal, (!everywhere).then_some(current)).await
     }
 
+    /// Replaces a volunteer's token with a new one of the full lifetime and revokes the
+    /// one presented. Volunteer tokens are short-lived (a week by default) so that one
+    /// left on a lost or sold phone dies soon; a mini program in daily use refreshes and
+    /// never has to log in again. An expired or revoked token cannot refresh: it does not
+    /// authenticate in the first place.
+    pub async fn refresh_volunteer_token(
+        &self,
+        principal: &Principal,
+        current: &TokenHash,
+    ) -> Result<crate::hourmark::IssuedToken, CoreError> {
+        if !matches!(principal, Principal::Volunteer { .. }) {
+            return Err(CoreError::refused(ErrorCode::Forbidden, "此接口仅供志愿者使用"));
+        }
+        // The new token first: should revoking fail, the caller still holds a working one.
+        let issued = self.issue_token(*principal, self.settings().volunteer_token_ttl).await?;
+        let ended = self.revoke(principal, Some(current)).await?;
+        if ended.ended != 1 {
+            // Revoked between authentication and now (a sign-out elsewhere): no new token.
+            let hash = crate::identity::BearerToken::from_presented(&issued.access_token).map(|t| t.hash());
+            if let Some(hash) = hash {
+                self.revoke(principal, Some(&hash)).await?;
+            }
+            return Err(CoreError::refused(ErrorCode::Unauthenticated, "登录已失效，请重新登录"));
+        }
+        Ok(issued)
+    }
+
     async fn revoke(&self, principal: &Principal, only: Option<&TokenHash>) -> Result<SignedOut, CoreError> {
         let revoked = self.store().revoke_access_tokens(principal, only, self.now()).await?;
         for hash in &revoked {

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use hourmark_core::Hourmark;
 use hourmark_core::error::{ErrorCode, Problem};
+use hourmark_core::hourmark::IssuedToken;
 use hourmark_core::identity::Principal;
 use hourmark_core::sessions::{SessionView, SignedOut};
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +34,28 @@ pub fn volunteer_router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(volunteer_end_session))
         .routes(routes!(volunteer_sign_out))
         .routes(routes!(volunteer_sign_out_everywhere))
+        .routes(routes!(volunteer_refresh_token))
+}
+
+/// Refresh the volunteer's token: a new bearer token of the full lifetime
+/// (`HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS`, a week by default) in exchange for the one
+/// presented, which stops working at once. The mini program calls it when it starts, so
+/// a volunteer in daily use stays signed in while a token on a lost phone dies on its
+/// own. An expired or revoked token cannot refresh (`unauthenticated`): log in again.
+#[utoipa::path(
+    post, path = "/mp/v1/me/token/refresh", tag = "volunteers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = IssuedToken),
+        (status = 401, description = "`unauthenticated` (expired or revoked: log in again)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn volunteer_refresh_token(
+    State(hourmark): State<Hourmark>,
+    session: CurrentSession,
+) -> Result<axum::Json<IssuedToken>, ApiError> {
+    volunteer_only(&session)?;
+    Ok(axum::Json(hourmark.refresh_volunteer_token(&session.principal, &session.token_hash).await?))
 }
 
 /// `/api/v1/me/sessions…` for staff.

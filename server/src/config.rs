@@ -131,6 +131,10 @@ pub struct Config {
     pub passkey_rp_id: Option<String>,
     /// Hours an invite link stays valid.
     pub invite_ttl_hours: i64,
+    /// Hours a volunteer's bearer token lives (1 to 2160, default 168: a week). The mini
+    /// program refreshes it (`POST /mp/v1/me/token/refresh`); a token on a lost phone
+    /// dies on its own this long after its last refresh.
+    pub volunteer_token_ttl_hours: i64,
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
@@ -204,6 +208,7 @@ impl Default for Config {
             staff_origin: None,
             passkey_rp_id: None,
             invite_ttl_hours: 72,
+            volunteer_token_ttl_hours: 24 * 7,
             rate_registrations_per_minute: 120,
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
@@ -263,6 +268,12 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.invite_ttl_hours) {
             bail!("HOURMARK_INVITE_TTL_HOURS must be between 1 and 720");
+        }
+        if !(1..=24 * 90).contains(&self.volunteer_token_ttl_hours) {
+            bail!(
+                "HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS must be between 1 and 2160, not {}",
+                self.volunteer_token_ttl_hours
+            );
         }
         self.passkey_settings()?;
         if self.dev_login && self.production {
@@ -408,6 +419,7 @@ impl Config {
             trust_forwarded_for: self.trust_forwarded_for,
             device_rebind_cooldown: chrono::Duration::hours(self.device_rebind_cooldown_hours),
             check_error_docs: self.check_error_docs,
+            volunteer_token_ttl: chrono::Duration::hours(self.volunteer_token_ttl_hours),
             ..Settings::default()
         }
     }
@@ -458,6 +470,16 @@ mod tests {
         assert!(config.check().expect_err("dev in production").to_string().contains("HOURMARK_DEV_LOGIN"));
         let config = Config { dev_login: true, ..Config::default() };
         assert!(config.check().is_ok(), "development login is fine outside production");
+        // In production the sealing keys never come from the data folder (generated next
+        // to the database they protect): the server refuses to start and says what to set.
+        let dir = std::env::temp_dir().join(format!("hourmark-config-test-{}", std::process::id()));
+        let config = Config { production: true, data_dir: dir.clone(), ..Config::default() };
+        let refused = config.pii_vault().expect_err("no keys in production").to_string();
+        assert!(refused.contains("HOURMARK_PII_KEYS") && refused.contains("HOURMARK_PII_LOOKUP_KEY"), "{refused}");
+        assert!(!dir.join("pii-keys").exists(), "nothing generated");
+        let config = Config { volunteer_token_ttl_hours: 0, ..Config::default() };
+        assert!(config.check().expect_err("no lifetime").to_string().contains("HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS"));
+        assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));
         let config = Config { wechat_appid: Some("wx123".into()), ..Config::default() };
         assert!(config.check().expect_err("half configured").to_string().contains("HOURMARK_WECHAT_SECRET"));
     }

@@ -74,12 +74,18 @@ const SHARED_ANSWERS: &[(Shared, &str, &str, &str)] = &[
     (Shared::Every, "503", "unavailable", "storage unreachable or overloaded; retry"),
     (Shared::Secured, "401", "unauthenticated", "no token, or an unknown or expired one"),
     (Shared::Secured, "403", "forbidden", "a token of the wrong kind (staff or volunteer), or a role that may not"),
-    (Shared::SecuredChange, "403", "csrf_invalid", "a change through the console's session cookie without its CSRF token"),
+    (
+        Shared::SecuredChange,
+        "403",
+        "csrf_invalid",
+        "a change through the console's session cookie without its CSRF token",
+    ),
     (Shared::Parameters, "400", "invalid_parameter", "a malformed path or query parameter"),
     (Shared::Body, "400", "malformed_json", "the body is not JSON"),
     (Shared::Body, "413", "payload_too_large", "the body is over 16 KiB"),
     (Shared::Body, "415", "unsupported_media_type", "the body is not declared `application/json`"),
     (Shared::Body, "422", "invalid_body", "wrong types, missing or unknown fields, values out of range"),
+    (Shared::Body, "422", "text_invalid", "a text with invisible, direction-changing or control characters"),
 ];
 
 /// Which operations a shared answer applies to.

@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod console;
 pub mod docs;
+pub mod no_store;
 pub mod passkeys;
 pub mod publicity;
 pub mod record;
@@ -65,6 +66,7 @@ pub fn router(hourmark: Hourmark) -> Router {
     api.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn(console::security_headers))
+        .layer(axum::middleware::from_fn(no_store::no_store_by_default))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

@@ -24,6 +24,15 @@ enum Command {
     /// Check the whole register's hash chain and report the first broken link (exit code
     /// 1 if there is one).
     VerifyRegister,
+    /// Re-seal every sealed ID number, phone number and other personal value under the
+    /// current key (`HOURMARK_PII_CURRENT_KEY`, or the highest id in `HOURMARK_PII_KEYS`),
+    /// so older keys can be retired. Batches are committed as they go: an interrupted run
+    /// is simply run again, and a run with nothing to do changes nothing.
+    RotatePiiKey {
+        /// Values per batch (each batch is one transaction).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
 }
 
 #[tokio::main]
@@ -62,6 +71,12 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             println!("register intact: {} entries, every link holds", check.entries);
+            Ok(())
+        }
+        Command::RotatePiiKey { batch } => {
+            let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
+            let resealed = hourmark.reseal_personal_data(batch, None).await?;
+            println!("re-sealed {resealed} values; every sealed value is now under the current key");
             Ok(())
         }
         Command::Serve => {

@@ -12,6 +12,7 @@ mod console;
 mod corrections;
 mod device;
 pub mod durability;
+mod hardening;
 mod hours;
 mod identity;
 mod instances;

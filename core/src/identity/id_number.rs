@@ -254,20 +254,20 @@ impl IdNumber {
         Some(if (digit - b'0') % 2 == 1 { Gender::Male } else { Gender::Female })
     }
 
-    /// The number with its middle replaced by `*`, for display and logs.
+    /// The number as anyone but its holder sees it (staff, logs): the first and last
+    /// characters only, every other one `*` (`1****************X`, `E*******8`). The one
+    /// masking of ID numbers: every answer that shows a masked number uses it.
     ///
-    /// 18-character numbers keep the first 6 and last 4 characters (the usual form for
-    /// resident IDs: `110105********002X`); shorter ones keep at most 2 at each end and
-    /// never more than half of the number (`E1*****78`, `A***3`).
+    /// The birth month and gender are shown beside the number, so the mask must hide
+    /// enough on its own. The common form `110105********002X` does not: the hidden eight
+    /// digits are the birth date, whose month is shown, so about 31 days remain, and the
+    /// mod-11 check character leaves two or three of those. Keeping only the first and
+    /// last characters hides the region too: more than a million resident ID numbers fit
+    /// what one answer shows (the test `a_masked_resident_id_fits_over_a_million_numbers`
+    /// counts them). Other documents have no check character; the same rule leaves at
+    /// least three characters hidden (36³ ≈ 46 000 for the shortest passport number).
     pub fn masked(&self) -> String {
-        let len = self.number.chars().count();
-        let (head, tail) = if len >= 18 {
-            (6, 4)
-        } else {
-            let keep = (len / 4).min(2);
-            (keep, keep)
-        };
-        mask_middle(&self.number, head, tail)
+        mask_middle(&self.number, 1, 1)
     }
 }
 
@@ -748,17 +748,95 @@ mod tests {
 
     #[test]
     fn masked_hides_the_middle() {
-        assert_eq!(resident("11010519491231002X").unwrap().masked(), "110105********002X");
-        assert_eq!(resident("110105491231002").unwrap().masked(), "110105********002X");
+        assert_eq!(resident("11010519491231002X").unwrap().masked(), "1****************X");
+        assert_eq!(resident("110105491231002").unwrap().masked(), "1****************X");
         let other = |id_type, raw| IdNumber::parse(id_type, raw, today()).unwrap().masked();
-        assert_eq!(other(IdType::Passport, "E12345678"), "E1*****78");
+        assert_eq!(other(IdType::Passport, "E12345678"), "E*******8");
         assert_eq!(other(IdType::Passport, "AB123"), "A***3");
         assert_eq!(other(IdType::Passport, "AB1234"), "A****4");
         assert_eq!(other(IdType::Passport, "AB12345"), "A*****5");
-        assert_eq!(other(IdType::TaiwanPermit, "12345678"), "12****78");
-        assert_eq!(other(IdType::HkMacaoPermit, "M1234567890"), "M1*******90");
-        assert_eq!(other(IdType::ForeignPermanentResident, "USA110090110001"), "US***********01");
-        assert_eq!(other(IdType::ForeignPermanentResident, "911015202312310004"), "911015********0004");
+        assert_eq!(other(IdType::TaiwanPermit, "12345678"), "1******8");
+        assert_eq!(other(IdType::HkMacaoPermit, "M1234567890"), "M*********0");
+        assert_eq!(other(IdType::ForeignPermanentResident, "USA110090110001"), "U*************1");
+        assert_eq!(other(IdType::ForeignPermanentResident, "911015202312310004"), "9****************4");
+    }
+
+    /// How many resident ID numbers [`IdNumber::parse`] accepts that fit what a staff
+    /// member is shown of a volunteer: the masked number (`*` hides a character), the
+    /// birth month and the gender. Counted exactly: each part of the number (region,
+    /// birth date, sequence) is enumerated on its own into a histogram of its weighted sum
+    /// mod 11, and the parts are combined by the check character.
+    fn numbers_fitting(masked: &str, year: i32, month: u32, gender: Gender) -> u64 {
+        let shown: Vec<Option<u8>> = masked.bytes().map(|b| (b != b'*').then_some(b)).collect();
+        assert_eq!(shown.len(), 18);
+        let fits =
+            |at: usize, digits: &[u8]| digits.iter().enumerate().all(|(i, d)| shown[at + i].is_none_or(|s| s == *d));
+        let weigh = |at: usize, digits: &[u8]| -> usize {
+            let sum: u32 = digits.iter().enumerate().map(|(i, d)| u32::from(d - b'0') * WEIGHTS[at + i]).sum();
+            (sum % 11) as usize
+        };
+        let mut regions = [0u64; 11];
+        for code in 0..1_000_000u32 {
+            let digits = format!("{code:06}").into_bytes();
+            let mut probe = [b'0'; 17];
+            probe[..6].copy_from_slice(&digits);
+            if fits(0, &digits) && is_province_code(&probe) {
+                regions[weigh(0, &digits)] += 1;
+            }
+        }
+        let mut births = [0u64; 11];
+        let mut day = NaiveDate::from_ymd_opt(year, month, 1).expect("a month");
+        while day.month() == month && day <= today() {
+            let digits = day.format("%Y%m%d").to_string().into_bytes();
+            if fits(6, &digits) {
+                births[weigh(6, &digits)] += 1;
+            }
+            day = day.succ_opt().expect("a next day");
+        }
+        let mut sequences = [0u64; 11];
+        for n in 0..1000u32 {
+            let digits = format!("{n:03}").into_bytes();
+            let male = (digits[2] - b'0') % 2 == 1;
+            if fits(14, &digits) && male == (gender == Gender::Male) {
+                sequences[weigh(14, &digits)] += 1;
+            }
+        }
+        let mut count = 0;
+        for (r, nr) in regions.iter().enumerate() {
+            for (b, nb) in births.iter().enumerate() {
+                for (s, ns) in sequences.iter().enumerate() {
+                    let check = CHECK_CHARACTERS[(r + b + s) % 11];
+                    if shown[17].is_none_or(|c| c == check) {
+                        count += nr * nb * ns;
+                    }
+                }
+            }
+        }
+        count
+    }
+
+    #[test]
+    fn a_masked_resident_id_fits_over_a_million_numbers() {
+        // The example: 530102********0015, shown with birth month 1980-01, male.
+        let id = resident("530102198001280015").unwrap();
+        assert_eq!((id.gender(), id.birth_date().map(|d| d.month())), (Some(Gender::Male), Some(1)));
+        // The old form left two candidates: the audited reveal was a formality.
+        let old = numbers_fitting("530102********0015", 1980, 1, Gender::Male);
+        assert!((1..=3).contains(&old), "{old}");
+        // The count is right: the same answer by trying every birth day and sequence number.
+        let tried = (1..=31).filter(|day| resident(&format!("530102198001{day:02}0015")).is_ok()).count();
+        assert_eq!(u64::try_from(tried).unwrap(), old);
+        // What is shown now fits more than a million numbers: region, day and sequence
+        // are all hidden.
+        let now = numbers_fitting(&id.masked(), 1980, 1, Gender::Male);
+        assert!(now > 1_000_000, "{now}");
+        // And so for every resident ID, whatever its province, month and check character.
+        for raw in ["11010519491231002X", "650102200002290028", "810000199912310012"] {
+            let id = resident(raw).unwrap();
+            let birth = id.birth_date().unwrap();
+            let n = numbers_fitting(&id.masked(), birth.year(), birth.month(), id.gender().unwrap());
+            assert!(n > 100_000, "{raw}: {n}");
+        }
     }
 
     #[test]
@@ -778,7 +856,7 @@ mod tests {
         let debug = format!("{id:?}");
         assert!(!debug.contains("11010519491231002X"), "{debug}");
         assert!(!debug.contains("19491231"), "{debug}");
-        assert!(debug.contains("110105********002X"), "{debug}");
+        assert!(debug.contains("1****************X"), "{debug}");
         assert!(debug.contains("ResidentId"), "{debug}");
         let pretty = format!("{:#?}", IdNumber::parse(IdType::Passport, "E12345678", today()).unwrap());
         assert!(!pretty.contains("E12345678"), "{pretty}");

@@ -43,6 +43,70 @@ impl PiiField {
     }
 }
 
+/// Every stored column that holds a sealed value, with the field it is sealed as: what
+/// re-sealing under a new key walks. A new sealed column must be added here, or rotation
+/// would leave its values under the old key (the rotation test lists them too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    /// `volunteer.id_number_sealed`.
+    VolunteerIdNumber,
+    /// `volunteer.phone_sealed`.
+    VolunteerPhone,
+    /// `consent.detail_sealed` (who gave a guardian's consent; null for other consents).
+    GuardianDetail,
+    /// `extra_field.value_sealed`.
+    ExtraFieldValue,
+    /// `complaint.complainant_sealed`.
+    Complainant,
+    /// `objection.contact_sealed`.
+    ObjectionContact,
+}
+
+impl SealedColumn {
+    /// Every sealed column.
+    pub const ALL: [SealedColumn; 6] = [
+        Self::VolunteerIdNumber,
+        Self::VolunteerPhone,
+        Self::GuardianDetail,
+        Self::ExtraFieldValue,
+        Self::Complainant,
+        Self::ObjectionContact,
+    ];
+
+    /// The table (a fixed name, safe to put in SQL).
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::VolunteerIdNumber | Self::VolunteerPhone => "volunteer",
+            Self::GuardianDetail => "consent",
+            Self::ExtraFieldValue => "extra_field",
+            Self::Complainant => "complaint",
+            Self::ObjectionContact => "objection",
+        }
+    }
+
+    /// The column (a fixed name, safe to put in SQL).
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::VolunteerIdNumber => "id_number_sealed",
+            Self::VolunteerPhone => "phone_sealed",
+            Self::GuardianDetail => "detail_sealed",
+            Self::ExtraFieldValue => "value_sealed",
+            Self::Complainant => "complainant_sealed",
+            Self::ObjectionContact => "contact_sealed",
+        }
+    }
+
+    /// The field its values are sealed as.
+    pub fn field(self) -> PiiField {
+        match self {
+            Self::VolunteerIdNumber => PiiField::IdNumber,
+            Self::VolunteerPhone => PiiField::Phone,
+            Self::GuardianDetail => PiiField::GuardianDetail,
+            Self::ExtraFieldValue | Self::Complainant | Self::ObjectionContact => PiiField::Extra,
+        }
+    }
+}
+
 /// Why the vault could not be built or a value could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PiiError {
@@ -153,6 +217,22 @@ impl PiiVault {
         Ok(format!("v1.{}.{}", self.inner.current, B64URL.encode(&out)))
     }
 
+    /// The id of the key new values are sealed with.
+    pub fn current_key_id(&self) -> u8 {
+        self.inner.current
+    }
+
+    /// The prefix every value sealed under the current key starts with (`v1.<id>.`).
+    pub fn current_prefix(&self) -> String {
+        format!("v1.{}.", self.inner.current)
+    }
+
+    /// Opens a value sealed under any configured key and seals it again under the current
+    /// one, for key rotation. The plaintext never leaves this function.
+    pub fn reseal(&self, field: PiiField, sealed: &str) -> Result<String, PiiError> {
+        self.seal(field, &self.open(field, sealed)?)
+    }
+
     /// Opens a sealed value. Callers that show it to staff must write an audit entry.
     pub fn open(&self, field: PiiField, sealed: &str) -> Result<String, PiiError> {
         let mut parts = sealed.splitn(3, '.');
@@ -249,6 +329,11 @@ mod tests {
         assert!(both.seal(PiiField::Phone, "x").expect("seal").starts_with("v1.2."));
         assert_eq!(both.open(PiiField::Phone, &sealed).expect("old key still opens"), "13800001234");
         assert_eq!(vault(K2).open(PiiField::Phone, &sealed), Err(PiiError::UnknownKey(1)));
+        // Re-sealing moves a value to the current key without changing it.
+        let moved = both.reseal(PiiField::Phone, &sealed).expect("reseal");
+        assert!(moved.starts_with(&both.current_prefix()) && both.current_key_id() == 2, "{moved}");
+        assert_eq!(vault(K2).open(PiiField::Phone, &moved).expect("new key alone opens it"), "13800001234");
+        assert_eq!(both.reseal(PiiField::IdNumber, &sealed), Err(PiiError::Corrupt), "field-bound");
     }
 
     #[test]

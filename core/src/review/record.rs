@@ -11,9 +11,9 @@ use super::validate_reason;
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
-use crate::identity::bounded_text;
 use crate::identity::pii::PiiField;
 use crate::identity::{Agency, Principal, StaffRole};
+use crate::identity::{bounded_text, line_text};
 
 /// 服务质量评价: how well the volunteer served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -423,7 +423,7 @@ impl Hourmark {
             (None, Principal::Volunteer { .. }) => return Err(CoreError::code(ErrorCode::Forbidden)),
         };
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let complainant = bounded_text(&new.complainant, 200, "complainant")?;
+        let complainant = line_text(&new.complainant, 200, "complainant")?;
         let description = bounded_text(&new.description, 1000, "description")?;
         if self.store().get_volunteer(new.volunteer_id).await?.is_none() {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
@@ -540,7 +540,7 @@ impl Hourmark {
     ) -> Result<Training, CoreError> {
         let organisation_id = self.keeper_organisation(by).await?;
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let title = bounded_text(&new.title, 100, "title")?;
+        let title = line_text(&new.title, 100, "title")?;
         if !(1..=200).contains(&new.hours) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "hours 须为 1 至 200"));
         }
@@ -554,8 +554,8 @@ impl Hourmark {
     pub async fn record_award(&self, by: &Principal, volunteer_id: i64, new: NewAward) -> Result<Award, CoreError> {
         let organisation_id = self.keeper_organisation(by).await?;
         let staff_id = self.record_keeper(by, organisation_id).await?;
-        let title = bounded_text(&new.title, 100, "title")?;
-        let awarded_by = bounded_text(&new.awarded_by, 100, "awarded_by")?;
+        let title = line_text(&new.title, 100, "title")?;
+        let awarded_by = line_text(&new.awarded_by, 100, "awarded_by")?;
         self.require_own_volunteer(volunteer_id, organisation_id).await?;
         self.store()
             .add_award(volunteer_id, organisation_id, &title, &awarded_by, new.awarded_on, staff_id, self.now())

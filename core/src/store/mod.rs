@@ -594,6 +594,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
+    /// Up to `limit` values of a sealed column that do not start with `current_prefix`
+    /// (sealed under another key), for key rotation. Re-sealed values drop out of the
+    /// answer, so calling again after [`Store::replace_sealed_values`] moves on.
+    async fn sealed_values_not_under(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        current_prefix: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// Replaces sealed values (old, new) in one transaction. Each row is found by its old
+    /// value (unique: every seal has a fresh nonce), so a value changed meanwhile is left
+    /// alone. Returns how many rows changed.
+    async fn replace_sealed_values(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        pairs: &[(String, String)],
+    ) -> StoreResult<u64>;
     /// A volunteer's consent history, oldest first.
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
     /// Binds a volunteer to a device and records the audit entry, in one transaction.

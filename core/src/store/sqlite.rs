@@ -2963,6 +2963,41 @@ impl Store for SqliteStore {
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
+    async fn sealed_values_not_under(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        current_prefix: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        // Table and column come from a closed list of fixed names, never from input.
+        let (table, col) = (column.table(), column.column());
+        let sql = format!(
+            "select {col} from {table} where {col} is not null and substr({col}, 1, {len}) <> ?1 limit ?2",
+            len = current_prefix.len()
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(current_prefix).bind(limit).fetch_all(&self.read).await?)
+    }
+
+    async fn replace_sealed_values(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        pairs: &[(String, String)],
+    ) -> StoreResult<u64> {
+        let sql = format!("update {} set {col} = ?1 where {col} = ?2", column.table(), col = column.column());
+        let mut tx = self.write.begin().await?;
+        let mut changed = 0;
+        for (old, new) in pairs {
+            changed += sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(new)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>> {
         let row = sqlx::query(
             r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
