@@ -7,476 +7,210 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Every error code Hourmark answers with, in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
+/// Declares the error codes once: each variant with its documentation, its stable text,
+/// its HTTP status and its Chinese title; the enum, [`ErrorCode::ALL`], `as_str`, `status`
+/// and `title` are generated from this one table (the test at the bottom pins the statuses
+/// separately, so a change to one is a deliberate change to two places).
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = ($text:literal, $status:literal, $title:literal),)*) => {
+        /// Every error code Hourmark answers with, in one place.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and for the test that pins their statuses.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant,)*];
+
+            /// The stable snake_case code.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+
+            /// The HTTP status this code is always answered with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$variant => $status,)*
+                }
+            }
+
+            /// A short human title (Chinese: most of the people reading it are).
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     // --- request shape ---
     /// 400: the body is not JSON at all.
-    MalformedJson,
+    MalformedJson = ("malformed_json", 400, "请求内容不是有效的 JSON"),
     /// 422: JSON, but with wrong types, missing or unknown fields, or invalid values.
-    InvalidBody,
+    InvalidBody = ("invalid_body", 422, "请求内容有误"),
     /// 422: a name or text shown to others holds a character nobody can see or that changes
     /// how its neighbours are shown (controls, format characters such as U+202E or U+200B,
     /// line separators); the detail names the field and the code point. Nothing is stored.
-    TextInvalid,
+    TextInvalid = ("text_invalid", 422, "文字中含有不可见字符或控制字符"),
     /// 413: the body is larger than the 16 KiB every endpoint accepts.
-    PayloadTooLarge,
+    PayloadTooLarge = ("payload_too_large", 413, "请求内容过大"),
     /// 415: the body is not declared as `application/json`.
-    UnsupportedMediaType,
+    UnsupportedMediaType = ("unsupported_media_type", 415, "请求内容类型应为 application/json"),
     /// 400: a query string or path parameter is malformed.
-    InvalidParameter,
+    InvalidParameter = ("invalid_parameter", 400, "请求参数有误"),
     /// 404: no such route, or no such thing (or not one the caller may know of).
-    NotFound,
+    NotFound = ("not_found", 404, "未找到"),
     /// 405: the route exists but not with this method.
-    MethodNotAllowed,
-
+    MethodNotAllowed = ("method_not_allowed", 405, "不支持该请求方法"),
     // --- who is asking ---
     /// 401: no bearer token, or one that is unknown, malformed or expired.
-    Unauthenticated,
+    Unauthenticated = ("unauthenticated", 401, "未登录或登录已失效"),
     /// 403: authenticated, but this role may not do this.
-    Forbidden,
+    Forbidden = ("forbidden", 403, "无权进行此操作"),
     /// 401: the bootstrap token is wrong or has been used.
-    BootstrapTokenInvalid,
+    BootstrapTokenInvalid = ("bootstrap_token_invalid", 401, "初始化令牌无效或已使用"),
     /// 403: a state-changing request authenticated by the staff session cookie came
     /// without the session's CSRF token (or with a wrong one), or from another origin.
     /// Bearer-token clients never see it.
-    CsrfInvalid,
-
+    CsrfInvalid = ("csrf_invalid", 403, "请求缺少有效的防伪令牌"),
     // --- conflicts ---
     /// 409: a volunteer with this phone number is already registered.
-    PhoneTaken,
+    PhoneTaken = ("phone_taken", 409, "该手机号已注册"),
     /// 409: an organisation with this name exists.
-    OrganisationNameTaken,
+    OrganisationNameTaken = ("organisation_name_taken", 409, "该组织名称已存在"),
     /// 409: the activity's organisation is not approved (or was revoked): no check-in.
-    OrganisationNotApproved,
+    OrganisationNotApproved = ("organisation_not_approved", 409, "该组织尚无记录资格"),
     /// 409: the organisation is not in a state this step applies to.
-    OrganisationStatusConflict,
+    OrganisationStatusConflict = ("organisation_status_conflict", 409, "组织当前状态不允许此操作"),
     /// 409: the organisation's recording qualification was revoked: it may plan nothing new.
-    OrganisationRevoked,
+    OrganisationRevoked = ("organisation_revoked", 409, "该组织已被撤销记录资格"),
     /// 409: this ID number is already registered: one person, one volunteer.
-    IdNumberTaken,
-
+    IdNumberTaken = ("id_number_taken", 409, "该证件号码已注册"),
     // --- identity ---
     /// 422: the ID number fails its format, region, birth-date or check-character rules.
-    IdNumberInvalid,
+    IdNumberInvalid = ("id_number_invalid", 422, "证件号码有误"),
     /// 422: a required consent (processing for the service record) was not given.
-    ConsentRequired,
+    ConsentRequired = ("consent_required", 422, "需要您的同意"),
     /// 403: the volunteer withdrew consent to processing for the record; nothing is recorded.
-    ConsentWithdrawn,
+    ConsentWithdrawn = ("consent_withdrawn", 403, "您已撤回个人信息处理同意"),
     /// 403: a volunteer under 18 needs a guardian's consent recorded before taking part.
-    GuardianConsentRequired,
-
+    GuardianConsentRequired = ("guardian_consent_required", 403, "需要监护人同意"),
     // --- WeChat login ---
     /// 503: this server has no WeChat app configured.
-    WechatNotConfigured,
+    WechatNotConfigured = ("wechat_not_configured", 503, "本服务未配置微信登录"),
     /// 503: WeChat answered "system busy" (-1); retry.
-    WechatBusy,
+    WechatBusy = ("wechat_busy", 503, "微信服务繁忙，请稍后重试"),
     /// 422: the wx.login code is invalid, expired or used (40029); call wx.login again.
-    WechatCodeInvalid,
+    WechatCodeInvalid = ("wechat_code_invalid", 422, "微信登录凭证无效或已使用，请重新登录"),
     /// 429: WeChat rate-limited this app (45011); retry later.
-    WechatRateLimited,
+    WechatRateLimited = ("wechat_rate_limited", 429, "微信登录过于频繁，请稍后再试"),
     /// 403: WeChat blocked this user as high-risk (40226).
-    WechatUserBlocked,
+    WechatUserBlocked = ("wechat_user_blocked", 403, "微信账号存在风险，已被限制登录"),
     /// 504: WeChat did not answer in time; retry.
-    WechatTimeout,
+    WechatTimeout = ("wechat_timeout", 504, "微信服务响应超时，请重试"),
     /// 502: WeChat could not be reached or answered garbage; retry.
-    WechatUnavailable,
+    WechatUnavailable = ("wechat_unavailable", 502, "暂时无法连接微信服务，请重试"),
     /// 502: WeChat answered an error not listed above.
-    WechatError,
+    WechatError = ("wechat_error", 502, "微信服务返回错误"),
     /// 422: the WeChat registration ticket is forged, damaged or expired; log in again.
-    RegistrationTicketInvalid,
+    RegistrationTicketInvalid = ("registration_ticket_invalid", 422, "登记凭证无效或已过期，请重新登录"),
     /// 409: this WeChat account is already bound to a volunteer.
-    WechatAlreadyBound,
-
+    WechatAlreadyBound = ("wechat_already_bound", 409, "该微信账号已绑定志愿者"),
     // --- scan refusals ---
     /// 422: the scanned text is not a Hourmark code at all.
-    CodeUnreadable,
+    CodeUnreadable = ("code_unreadable", 422, "这不是本平台的签到码"),
     /// 422: the code looks like ours but its signature, key or layout is wrong (forged or damaged).
-    CodeInvalid,
+    CodeInvalid = ("code_invalid", 422, "签到码无效"),
     /// 422: the code was shown too long ago; the screen has already moved on.
-    CodeExpired,
+    CodeExpired = ("code_expired", 422, "签到码已过期"),
     /// 422: the code claims a time window that has not begun by the server's clock.
-    CodeNotYetValid,
+    CodeNotYetValid = ("code_not_yet_valid", 422, "签到码尚未生效"),
     /// 409: check-in for this activity has not opened yet.
-    ActivityNotOpen,
+    ActivityNotOpen = ("activity_not_open", 409, "活动尚未开放签到"),
     /// 409: the activity is over; no more scans are taken.
-    ActivityEnded,
+    ActivityEnded = ("activity_ended", 409, "活动已结束"),
     /// 409: an arrival code while already checked in, or a departure code while not checked in.
-    WrongDirection,
+    WrongDirection = ("wrong_direction", 409, "签到/签退方向不符"),
     /// 409: the same volunteer scanned again within moments of the last accepted scan.
-    RepeatScan,
-
+    RepeatScan = ("repeat_scan", 409, "请勿重复扫码"),
     /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
-    RateLimited,
+    RateLimited = ("rate_limited", 429, "请求过于频繁，请稍后再试"),
     /// 403: the scan came from a device other than the one the volunteer bound; recorded as refused.
-    DeviceNotBound,
+    DeviceNotBound = ("device_not_bound", 403, "请使用已绑定的设备扫码"),
     /// 409: the volunteer bound a device too recently to bind another.
-    DeviceRebindTooSoon,
-
+    DeviceRebindTooSoon = ("device_rebind_too_soon", 409, "更换设备过于频繁"),
     // --- staff passkeys ---
     /// 410: the invite link is unknown, expired or already used.
-    InviteInvalid,
+    InviteInvalid = ("invite_invalid", 410, "邀请链接无效、已过期或已被使用"),
     /// 400: the passkey ceremony is unknown, expired, already finished, or not the caller's.
-    CeremonyInvalid,
+    CeremonyInvalid = ("ceremony_invalid", 400, "通行密钥操作已过期，请重新开始"),
     /// 401: the passkey's answer did not verify (wrong challenge, origin, signature or
     /// counter, a replayed assertion), or no such staff member: sign-in failed.
-    PasskeyRejected,
+    PasskeyRejected = ("passkey_rejected", 401, "通行密钥验证失败"),
     /// 409: this passkey is already registered.
-    PasskeyExists,
+    PasskeyExists = ("passkey_exists", 409, "该通行密钥已登记"),
     /// 409: the only passkey of an account cannot be removed (nobody could sign in).
-    LastPasskey,
+    LastPasskey = ("last_passkey", 409, "不能删除唯一的通行密钥"),
     /// 409: another staff member already signs in with this login.
-    LoginTaken,
-
+    LoginTaken = ("login_taken", 409, "该登录名已被使用"),
     // --- recorders' qualification ---
     /// 409: the recorder's annual review is not due yet (it opens 90 days before the due
     /// date), or this year's review is already recorded.
-    AnnualReviewNotDue,
-
+    AnnualReviewNotDue = ("annual_review_not_due", 409, "年审尚未到期"),
     // --- review ---
     /// 409: the flag has already been resolved.
-    FlagResolved,
+    FlagResolved = ("flag_resolved", 409, "该标记已处理"),
     /// 409: the activity is finalised; only a recorded correction changes it now.
-    ActivityFinalised,
+    ActivityFinalised = ("activity_finalised", 409, "活动已完成审核定稿"),
     /// 409: flags are still open; resolve them before finalising.
-    FlagsOpen,
+    FlagsOpen = ("flags_open", 409, "仍有未处理的标记"),
     /// 422: hand-set minutes above the activity's scheduled minutes for that day.
-    MinutesOverCap,
+    MinutesOverCap = ("minutes_over_cap", 422, "时长超过当日计划时长"),
     /// 409: the late entry has already been decided.
-    LateEntryDecided,
+    LateEntryDecided = ("late_entry_decided", 409, "该补录申请已处理"),
     /// 403: the recorder who asked for a late entry cannot approve it.
-    SameRecorder,
+    SameRecorder = ("same_recorder", 403, "补录须由另一名记录员审批"),
     /// 409: the activity's check-out window has not closed yet.
-    ActivityInProgress,
+    ActivityInProgress = ("activity_in_progress", 409, "活动尚未结束签退"),
     /// 409: the complaint has already been decided (or is past this step).
-    ComplaintDecided,
-
+    ComplaintDecided = ("complaint_decided", 409, "该投诉已处理"),
     // --- publicity ---
     /// 409: the entry is not in publicity (its period has ended, or it is recorded).
-    NotInPublicity,
+    NotInPublicity = ("not_in_publicity", 409, "该记录不在公示期内"),
     /// 403: a staff member may not object to a decision they made themselves.
-    OwnDecision,
+    OwnDecision = ("own_decision", 403, "不能对自己作出的决定提出异议"),
     /// 409: the objection has already been decided.
-    ObjectionDecided,
+    ObjectionDecided = ("objection_decided", 409, "该异议已处理"),
     /// 400: a region code that is not six GB/T 2260 digits (the public calendar).
-    RegionCodeInvalid,
+    RegionCodeInvalid = ("region_code_invalid", 400, "地区代码有误"),
     /// 400: a date range that ends before it starts, or is longer than the public calendar
     /// shows at once (366 days).
-    DateRangeInvalid,
+    DateRangeInvalid = ("date_range_invalid", 400, "日期范围有误"),
     /// 409: every register entry of the organisation has been sent already.
-    NothingToReport,
+    NothingToReport = ("nothing_to_report", 409, "没有待报送的记录"),
     /// 409: the batch has already been confirmed or returned.
-    BatchDecided,
-
+    BatchDecided = ("batch_decided", 409, "该报送批次已处理"),
     // --- corrections ---
     /// 409: five correction requests are already waiting; wait for a decision.
-    CorrectionsPending,
+    CorrectionsPending = ("corrections_pending", 409, "已有更正申请等待处理"),
     /// 409: this correction request has already been decided.
-    CorrectionDecided,
+    CorrectionDecided = ("correction_decided", 409, "该更正申请已处理"),
     /// 409: a correction of this finalised session already waits for a second recorder.
-    CorrectionPending,
+    CorrectionPending = ("correction_pending", 409, "已有待审批的更正"),
     /// 409: the session's minutes changed since the correction was proposed; reject it and
     /// propose again.
-    CorrectionStale,
-
+    CorrectionStale = ("correction_stale", 409, "记录已变化，更正申请已过时"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
-    Unavailable,
+    Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
     /// 500: something went wrong that is not the caller's fault.
-    Internal,
-}
-
-impl ErrorCode {
-    /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 71] = [
-        Self::MalformedJson,
-        Self::InvalidBody,
-        Self::TextInvalid,
-        Self::PayloadTooLarge,
-        Self::UnsupportedMediaType,
-        Self::InvalidParameter,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::Unauthenticated,
-        Self::Forbidden,
-        Self::BootstrapTokenInvalid,
-        Self::CsrfInvalid,
-        Self::PhoneTaken,
-        Self::OrganisationNameTaken,
-        Self::OrganisationNotApproved,
-        Self::OrganisationStatusConflict,
-        Self::OrganisationRevoked,
-        Self::IdNumberTaken,
-        Self::IdNumberInvalid,
-        Self::ConsentRequired,
-        Self::ConsentWithdrawn,
-        Self::GuardianConsentRequired,
-        Self::WechatNotConfigured,
-        Self::WechatBusy,
-        Self::WechatCodeInvalid,
-        Self::WechatRateLimited,
-        Self::WechatUserBlocked,
-        Self::WechatTimeout,
-        Self::WechatUnavailable,
-        Self::WechatError,
-        Self::RegistrationTicketInvalid,
-        Self::WechatAlreadyBound,
-        Self::CodeUnreadable,
-        Self::CodeInvalid,
-        Self::CodeExpired,
-        Self::CodeNotYetValid,
-        Self::ActivityNotOpen,
-        Self::ActivityEnded,
-        Self::WrongDirection,
-        Self::RepeatScan,
-        Self::RateLimited,
-        Self::DeviceNotBound,
-        Self::DeviceRebindTooSoon,
-        Self::InviteInvalid,
-        Self::CeremonyInvalid,
-        Self::PasskeyRejected,
-        Self::PasskeyExists,
-        Self::LastPasskey,
-        Self::LoginTaken,
-        Self::AnnualReviewNotDue,
-        Self::FlagResolved,
-        Self::ActivityFinalised,
-        Self::FlagsOpen,
-        Self::MinutesOverCap,
-        Self::LateEntryDecided,
-        Self::SameRecorder,
-        Self::ActivityInProgress,
-        Self::ComplaintDecided,
-        Self::NotInPublicity,
-        Self::OwnDecision,
-        Self::ObjectionDecided,
-        Self::RegionCodeInvalid,
-        Self::DateRangeInvalid,
-        Self::NothingToReport,
-        Self::BatchDecided,
-        Self::CorrectionsPending,
-        Self::CorrectionDecided,
-        Self::CorrectionPending,
-        Self::CorrectionStale,
-        Self::Unavailable,
-        Self::Internal,
-    ];
-
-    /// The snake_case code as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "malformed_json",
-            Self::InvalidBody => "invalid_body",
-            Self::TextInvalid => "text_invalid",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidParameter => "invalid_parameter",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "forbidden",
-            Self::CsrfInvalid => "csrf_invalid",
-            Self::BootstrapTokenInvalid => "bootstrap_token_invalid",
-            Self::PhoneTaken => "phone_taken",
-            Self::OrganisationNameTaken => "organisation_name_taken",
-            Self::OrganisationNotApproved => "organisation_not_approved",
-            Self::OrganisationStatusConflict => "organisation_status_conflict",
-            Self::OrganisationRevoked => "organisation_revoked",
-            Self::IdNumberTaken => "id_number_taken",
-            Self::IdNumberInvalid => "id_number_invalid",
-            Self::ConsentRequired => "consent_required",
-            Self::ConsentWithdrawn => "consent_withdrawn",
-            Self::GuardianConsentRequired => "guardian_consent_required",
-            Self::WechatNotConfigured => "wechat_not_configured",
-            Self::WechatBusy => "wechat_busy",
-            Self::WechatCodeInvalid => "wechat_code_invalid",
-            Self::WechatRateLimited => "wechat_rate_limited",
-            Self::WechatUserBlocked => "wechat_user_blocked",
-            Self::WechatTimeout => "wechat_timeout",
-            Self::WechatUnavailable => "wechat_unavailable",
-            Self::WechatError => "wechat_error",
-            Self::RegistrationTicketInvalid => "registration_ticket_invalid",
-            Self::WechatAlreadyBound => "wechat_already_bound",
-            Self::CodeUnreadable => "code_unreadable",
-            Self::CodeInvalid => "code_invalid",
-            Self::CodeExpired => "code_expired",
-            Self::CodeNotYetValid => "code_not_yet_valid",
-            Self::ActivityNotOpen => "activity_not_open",
-            Self::ActivityEnded => "activity_ended",
-            Self::WrongDirection => "wrong_direction",
-            Self::RepeatScan => "repeat_scan",
-            Self::RateLimited => "rate_limited",
-            Self::DeviceNotBound => "device_not_bound",
-            Self::DeviceRebindTooSoon => "device_rebind_too_soon",
-            Self::InviteInvalid => "invite_invalid",
-            Self::CeremonyInvalid => "ceremony_invalid",
-            Self::PasskeyRejected => "passkey_rejected",
-            Self::PasskeyExists => "passkey_exists",
-            Self::LastPasskey => "last_passkey",
-            Self::LoginTaken => "login_taken",
-            Self::AnnualReviewNotDue => "annual_review_not_due",
-            Self::CorrectionsPending => "corrections_pending",
-            Self::CorrectionDecided => "correction_decided",
-            Self::CorrectionPending => "correction_pending",
-            Self::CorrectionStale => "correction_stale",
-            Self::FlagResolved => "flag_resolved",
-            Self::ActivityFinalised => "activity_finalised",
-            Self::FlagsOpen => "flags_open",
-            Self::MinutesOverCap => "minutes_over_cap",
-            Self::LateEntryDecided => "late_entry_decided",
-            Self::SameRecorder => "same_recorder",
-            Self::ActivityInProgress => "activity_in_progress",
-            Self::ComplaintDecided => "complaint_decided",
-            Self::NotInPublicity => "not_in_publicity",
-            Self::OwnDecision => "own_decision",
-            Self::ObjectionDecided => "objection_decided",
-            Self::RegionCodeInvalid => "region_code_invalid",
-            Self::DateRangeInvalid => "date_range_invalid",
-            Self::NothingToReport => "nothing_to_report",
-            Self::BatchDecided => "batch_decided",
-            Self::Unavailable => "unavailable",
-            Self::Internal => "internal",
-        }
-    }
-
-    /// The HTTP status this code is always sent with.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::MalformedJson | Self::InvalidParameter => 400,
-            Self::Unauthenticated | Self::BootstrapTokenInvalid => 401,
-            Self::Forbidden | Self::CsrfInvalid => 403,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::PhoneTaken
-            | Self::OrganisationNameTaken
-            | Self::IdNumberTaken
-            | Self::ActivityNotOpen
-            | Self::ActivityEnded
-            | Self::WrongDirection
-            | Self::RepeatScan => 409,
-            Self::PayloadTooLarge => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::InvalidBody
-            | Self::TextInvalid
-            | Self::IdNumberInvalid
-            | Self::ConsentRequired
-            | Self::CodeUnreadable
-            | Self::CodeInvalid
-            | Self::CodeExpired
-            | Self::CodeNotYetValid => 422,
-            Self::Internal => 500,
-            Self::RateLimited => 429,
-            Self::OrganisationNotApproved => 409,
-            Self::OrganisationStatusConflict => 409,
-            Self::OrganisationRevoked => 409,
-            Self::DeviceNotBound => 403,
-            Self::DeviceRebindTooSoon => 409,
-            Self::InviteInvalid => 410,
-            Self::CeremonyInvalid => 400,
-            Self::PasskeyRejected => 401,
-            Self::PasskeyExists | Self::LastPasskey | Self::LoginTaken => 409,
-            Self::AnnualReviewNotDue => 409,
-            Self::CorrectionsPending | Self::CorrectionDecided | Self::CorrectionPending | Self::CorrectionStale => 409,
-            Self::FlagResolved | Self::ActivityFinalised | Self::FlagsOpen | Self::LateEntryDecided => 409,
-            Self::MinutesOverCap => 422,
-            Self::ActivityInProgress | Self::ComplaintDecided => 409,
-            Self::NotInPublicity | Self::ObjectionDecided | Self::NothingToReport | Self::BatchDecided => 409,
-            Self::OwnDecision => 403,
-            Self::RegionCodeInvalid | Self::DateRangeInvalid => 400,
-            Self::SameRecorder => 403,
-            Self::ConsentWithdrawn => 403,
-            Self::GuardianConsentRequired => 403,
-            Self::Unavailable => 503,
-            Self::WechatNotConfigured => 503,
-            Self::WechatBusy => 503,
-            Self::WechatCodeInvalid => 422,
-            Self::WechatRateLimited => 429,
-            Self::WechatUserBlocked => 403,
-            Self::WechatTimeout => 504,
-            Self::WechatUnavailable => 502,
-            Self::WechatError => 502,
-            Self::RegistrationTicketInvalid => 422,
-            Self::WechatAlreadyBound => 409,
-        }
-    }
-
-    /// A short human title (Chinese: most of the people reading it are).
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "请求内容不是有效的 JSON",
-            Self::InvalidBody => "请求内容有误",
-            Self::TextInvalid => "文字中含有不可见字符或控制字符",
-            Self::PayloadTooLarge => "请求内容过大",
-            Self::UnsupportedMediaType => "请求内容类型应为 application/json",
-            Self::InvalidParameter => "请求参数有误",
-            Self::NotFound => "未找到",
-            Self::MethodNotAllowed => "不支持该请求方法",
-            Self::Unauthenticated => "未登录或登录已失效",
-            Self::Forbidden => "无权进行此操作",
-            Self::CsrfInvalid => "请求缺少有效的防伪令牌",
-            Self::BootstrapTokenInvalid => "初始化令牌无效或已使用",
-            Self::PhoneTaken => "该手机号已注册",
-            Self::OrganisationNameTaken => "该组织名称已存在",
-            Self::OrganisationNotApproved => "该组织尚无记录资格",
-            Self::OrganisationStatusConflict => "组织当前状态不允许此操作",
-            Self::OrganisationRevoked => "该组织已被撤销记录资格",
-            Self::IdNumberTaken => "该证件号码已注册",
-            Self::IdNumberInvalid => "证件号码有误",
-            Self::ConsentRequired => "需要您的同意",
-            Self::ConsentWithdrawn => "您已撤回个人信息处理同意",
-            Self::GuardianConsentRequired => "需要监护人同意",
-            Self::WechatNotConfigured => "本服务未配置微信登录",
-            Self::WechatBusy => "微信服务繁忙，请稍后重试",
-            Self::WechatCodeInvalid => "微信登录凭证无效或已使用，请重新登录",
-            Self::WechatRateLimited => "微信登录过于频繁，请稍后再试",
-            Self::WechatUserBlocked => "微信账号存在风险，已被限制登录",
-            Self::WechatTimeout => "微信服务响应超时，请重试",
-            Self::WechatUnavailable => "暂时无法连接微信服务，请重试",
-            Self::WechatError => "微信服务返回错误",
-            Self::RegistrationTicketInvalid => "登记凭证无效或已过期，请重新登录",
-            Self::WechatAlreadyBound => "该微信账号已绑定志愿者",
-            Self::CodeUnreadable => "这不是本平台的签到码",
-            Self::CodeInvalid => "签到码无效",
-            Self::CodeExpired => "签到码已过期",
-            Self::CodeNotYetValid => "签到码尚未生效",
-            Self::ActivityNotOpen => "活动尚未开放签到",
-            Self::ActivityEnded => "活动已结束",
-            Self::WrongDirection => "签到/签退方向不符",
-            Self::RepeatScan => "请勿重复扫码",
-            Self::RateLimited => "请求过于频繁，请稍后再试",
-            Self::DeviceNotBound => "请使用已绑定的设备扫码",
-            Self::DeviceRebindTooSoon => "更换设备过于频繁",
-            Self::InviteInvalid => "邀请链接无效、已过期或已被使用",
-            Self::CeremonyInvalid => "通行密钥操作已过期，请重新开始",
-            Self::PasskeyRejected => "通行密钥验证失败",
-            Self::PasskeyExists => "该通行密钥已登记",
-            Self::LastPasskey => "不能删除唯一的通行密钥",
-            Self::LoginTaken => "该登录名已被使用",
-            Self::AnnualReviewNotDue => "年审尚未到期",
-            Self::CorrectionsPending => "已有更正申请等待处理",
-            Self::CorrectionDecided => "该更正申请已处理",
-            Self::CorrectionPending => "已有待审批的更正",
-            Self::CorrectionStale => "记录已变化，更正申请已过时",
-            Self::FlagResolved => "该标记已处理",
-            Self::ActivityFinalised => "活动已完成审核定稿",
-            Self::FlagsOpen => "仍有未处理的标记",
-            Self::MinutesOverCap => "时长超过当日计划时长",
-            Self::LateEntryDecided => "该补录申请已处理",
-            Self::SameRecorder => "补录须由另一名记录员审批",
-            Self::ActivityInProgress => "活动尚未结束签退",
-            Self::ComplaintDecided => "该投诉已处理",
-            Self::NotInPublicity => "该记录不在公示期内",
-            Self::OwnDecision => "不能对自己作出的决定提出异议",
-            Self::ObjectionDecided => "该异议已处理",
-            Self::RegionCodeInvalid => "地区代码有误",
-            Self::DateRangeInvalid => "日期范围有误",
-            Self::NothingToReport => "没有待报送的记录",
-            Self::BatchDecided => "该报送批次已处理",
-            Self::Unavailable => "服务繁忙，请稍后重试",
-            Self::Internal => "服务器内部错误",
-        }
-    }
+    Internal = ("internal", 500, "服务器内部错误"),
 }
 
 impl std::fmt::Display for ErrorCode {
