@@ -120,24 +120,10 @@ pub enum OverlayKind {
     Work,
 }
 
-impl OverlayKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::Work => "work",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "off" => Some(Self::Off),
-            "work" => Some(Self::Work),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(OverlayKind {
+    Off => "off",
+    Work => "work",
+});
 
 /// The calendar has no data for the year a question needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -36,30 +36,13 @@ pub enum CorrectionField {
     Other,
 }
 
-impl CorrectionField {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Gender => "gender",
-            Self::BirthMonth => "birth_month",
-            Self::Skills => "skills",
-            Self::Other => "other",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "name" => Self::Name,
-            "gender" => Self::Gender,
-            "birth_month" => Self::BirthMonth,
-            "skills" => Self::Skills,
-            "other" => Self::Other,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(CorrectionField {
+    Name => "name",
+    Gender => "gender",
+    BirthMonth => "birth_month",
+    Skills => "skills",
+    Other => "other",
+});
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -73,26 +56,11 @@ pub enum CorrectionStatus {
     Rejected,
 }
 
-impl CorrectionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Accepted => "accepted",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "accepted" => Self::Accepted,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(CorrectionStatus {
+    Open => "open",
+    Accepted => "accepted",
+    Rejected => "rejected",
+});
 
 /// A volunteer's request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -36,30 +36,13 @@ pub enum StaffRole {
     Officer,
 }
 
-impl StaffRole {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Administrator => "administrator",
-            Self::Organiser => "organiser",
-            Self::Recorder => "recorder",
-            Self::Leader => "leader",
-            Self::Officer => "officer",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "administrator" => Some(Self::Administrator),
-            "organiser" => Some(Self::Organiser),
-            "recorder" => Some(Self::Recorder),
-            "leader" => Some(Self::Leader),
-            "officer" => Some(Self::Officer),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(StaffRole {
+    Administrator => "administrator",
+    Organiser => "organiser",
+    Recorder => "recorder",
+    Leader => "leader",
+    Officer => "officer",
+});
 
 /// The body an officer speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -73,24 +56,10 @@ pub enum Agency {
     YouthLeague,
 }
 
-impl Agency {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CivilAffairs => "civil_affairs",
-            Self::YouthLeague => "youth_league",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "civil_affairs" => Some(Self::CivilAffairs),
-            "youth_league" => Some(Self::YouthLeague),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(Agency {
+    CivilAffairs => "civil_affairs",
+    YouthLeague => "youth_league",
+});
 
 /// The authenticated caller behind a bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,47 +106,17 @@ pub enum OrganisationStatus {
     Revoked,
 }
 
-impl OrganisationStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Checked => "checked",
-            Self::Approved => "approved",
-            Self::Revoked => "revoked",
-        }
-    }
+crate::stored_names!(OrganisationStatus {
+    Applied => "applied",
+    Checked => "checked",
+    Approved => "approved",
+    Revoked => "revoked",
+});
 
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "applied" => Some(Self::Applied),
-            "checked" => Some(Self::Checked),
-            "approved" => Some(Self::Approved),
-            "revoked" => Some(Self::Revoked),
-            _ => None,
-        }
-    }
-}
-
-impl OrganisationKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::General => "general",
-            Self::University => "university",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "general" => Some(Self::General),
-            "university" => Some(Self::University),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(OrganisationKind {
+    General => "general",
+    University => "university",
+});
 
 /// A recording organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -449,28 +388,12 @@ pub enum ConsentPurpose {
     Guardian,
 }
 
-impl ConsentPurpose {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Record => "record",
-            Self::Publicity => "publicity",
-            Self::Location => "location",
-            Self::Guardian => "guardian",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "record" => Some(Self::Record),
-            "publicity" => Some(Self::Publicity),
-            "location" => Some(Self::Location),
-            "guardian" => Some(Self::Guardian),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(ConsentPurpose {
+    Record => "record",
+    Publicity => "publicity",
+    Location => "location",
+    Guardian => "guardian",
+});
 
 /// One recorded consent decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

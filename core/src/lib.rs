@@ -41,6 +41,7 @@ pub mod reporting;
 pub mod review;
 pub mod sessions;
 pub mod store;
+pub mod stored;
 pub mod text;
 pub mod wechat;
 

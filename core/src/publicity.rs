@@ -48,26 +48,11 @@ pub enum PublicityStatus {
     Recorded,
 }
 
-impl PublicityStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InPublicity => "in_publicity",
-            Self::Held => "held",
-            Self::Recorded => "recorded",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "in_publicity" => Self::InPublicity,
-            "held" => Self::Held,
-            "recorded" => Self::Recorded,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(PublicityStatus {
+    InPublicity => "in_publicity",
+    Held => "held",
+    Recorded => "recorded",
+});
 
 /// A finalised day to publish.
 #[derive(Debug, Clone)]
@@ -275,26 +260,11 @@ pub enum RegisterKind {
     Replacement,
 }
 
-impl RegisterKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Original => "original",
-            Self::Reversal => "reversal",
-            Self::Replacement => "replacement",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "original" => Self::Original,
-            "reversal" => Self::Reversal,
-            "replacement" => Self::Replacement,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(RegisterKind {
+    Original => "original",
+    Reversal => "reversal",
+    Replacement => "replacement",
+});
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -1002,26 +972,11 @@ pub enum ObjectionStatus {
     Dismissed,
 }
 
-impl ObjectionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Upheld => "upheld",
-            Self::Dismissed => "dismissed",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "upheld" => Self::Upheld,
-            "dismissed" => Self::Dismissed,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(ObjectionStatus {
+    Open => "open",
+    Upheld => "upheld",
+    Dismissed => "dismissed",
+});
 
 /// An objection (the objector's contact details are never shown).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -31,24 +31,10 @@ pub enum QualificationEventKind {
     Renewal,
 }
 
-impl QualificationEventKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AnnualReview => "annual_review",
-            Self::Renewal => "renewal",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "annual_review" => Some(Self::AnnualReview),
-            "renewal" => Some(Self::Renewal),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(QualificationEventKind {
+    AnnualReview => "annual_review",
+    Renewal => "renewal",
+});
 
 /// An annual review passed.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -26,26 +26,11 @@ pub enum BatchStatus {
     Returned,
 }
 
-impl BatchStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::Confirmed => "confirmed",
-            Self::Returned => "returned",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "submitted" => Self::Submitted,
-            "confirmed" => Self::Confirmed,
-            "returned" => Self::Returned,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(BatchStatus {
+    Submitted => "submitted",
+    Confirmed => "confirmed",
+    Returned => "returned",
+});
 
 /// A batch of register entries sent to civil affairs.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -42,26 +42,11 @@ pub enum ProposalStatus {
     Rejected,
 }
 
-impl ProposalStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposed => "proposed",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "proposed" => Self::Proposed,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(ProposalStatus {
+    Proposed => "proposed",
+    Approved => "approved",
+    Rejected => "rejected",
+});
 
 /// A correction of a finalised session, from its proposal to its decision.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -49,26 +49,11 @@ pub enum LateEntryStatus {
     Rejected,
 }
 
-impl LateEntryStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(LateEntryStatus {
+    Open => "open",
+    Approved => "approved",
+    Rejected => "rejected",
+});
 
 /// A late entry.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -131,30 +116,13 @@ pub enum MinutesSource {
     Corrected,
 }
 
-impl MinutesSource {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scans => "scans",
-            Self::Adjusted => "adjusted",
-            Self::Rejected => "rejected",
-            Self::LateEntry => "late_entry",
-            Self::Corrected => "corrected",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "scans" => Self::Scans,
-            "adjusted" => Self::Adjusted,
-            "rejected" => Self::Rejected,
-            "late_entry" => Self::LateEntry,
-            "corrected" => Self::Corrected,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(MinutesSource {
+    Scans => "scans",
+    Adjusted => "adjusted",
+    Rejected => "rejected",
+    LateEntry => "late_entry",
+    Corrected => "corrected",
+});
 
 /// One volunteer's finalised day at an activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

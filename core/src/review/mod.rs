@@ -41,24 +41,10 @@ pub enum LeftOpenPolicy {
     CreditNothing,
 }
 
-impl LeftOpenPolicy {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreditToEnd => "credit_to_end",
-            Self::CreditNothing => "credit_nothing",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "credit_to_end" => Some(Self::CreditToEnd),
-            "credit_nothing" => Some(Self::CreditNothing),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(LeftOpenPolicy {
+    CreditToEnd => "credit_to_end",
+    CreditNothing => "credit_nothing",
+});
 
 /// An activity's review settings: rule parameters and the left-open policy.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
@@ -84,28 +70,12 @@ pub enum FlagStatus {
     Rejected,
 }
 
-impl FlagStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Accepted => "accepted",
-            Self::Adjusted => "adjusted",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "accepted" => Self::Accepted,
-            "adjusted" => Self::Adjusted,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(FlagStatus {
+    Open => "open",
+    Accepted => "accepted",
+    Adjusted => "adjusted",
+    Rejected => "rejected",
+});
 
 /// A raised flag and its resolution.
 #[derive(Debug, Clone, Serialize, ToSchema)]

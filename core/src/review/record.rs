@@ -29,28 +29,12 @@ pub enum Grade {
     Fail,
 }
 
-impl Grade {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Excellent => "excellent",
-            Self::Good => "good",
-            Self::Pass => "pass",
-            Self::Fail => "fail",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "excellent" => Self::Excellent,
-            "good" => Self::Good,
-            "pass" => Self::Pass,
-            "fail" => Self::Fail,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(Grade {
+    Excellent => "excellent",
+    Good => "good",
+    Pass => "pass",
+    Fail => "fail",
+});
 
 /// An evaluation to record.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -107,28 +91,12 @@ pub enum ComplaintStatus {
     Dismissed,
 }
 
-impl ComplaintStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Filed => "filed",
-            Self::Investigating => "investigating",
-            Self::Verified => "verified",
-            Self::Dismissed => "dismissed",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "filed" => Self::Filed,
-            "investigating" => Self::Investigating,
-            "verified" => Self::Verified,
-            "dismissed" => Self::Dismissed,
-            _ => return None,
-        })
-    }
-}
+crate::stored_names!(ComplaintStatus {
+    Filed => "filed",
+    Investigating => "investigating",
+    Verified => "verified",
+    Dismissed => "dismissed",
+});
 
 /// A complaint to file.
 #[derive(Deserialize, ToSchema)]
