@@ -237,9 +237,9 @@ pub enum CoreError {
         /// Seconds until the window resets.
         retry_after_secs: u64,
     },
-    /// Storage failed.
-    #[error("storage: {0}")]
-    Storage(#[from] sqlx::Error),
+    /// Storage failed (the store says how: a named conflict, an outage, or other).
+    #[error("{0}")]
+    Storage(#[from] crate::store::StorageError),
     /// The cache failed.
     #[error("cache: {0}")]
     Cache(String),
@@ -264,34 +264,10 @@ impl CoreError {
         match self {
             Self::Refused { code, .. } => *code,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Storage(e) if is_outage(e) => ErrorCode::Unavailable,
+            Self::Storage(crate::store::StorageError::Outage(_)) => ErrorCode::Unavailable,
             Self::Cache(_) => ErrorCode::Unavailable,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
-    }
-}
-
-/// Whether a storage error means "not reachable right now" (retry later, same nonce)
-/// rather than "this request is wrong": lost connections, a closed or exhausted pool,
-/// and the SQLSTATE classes for connection failures, shutdown and serialization conflicts.
-fn is_outage(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08")
-                || c.starts_with("57P0")
-                || c == "40001"
-                || c == "40P01"
-                || c == "53300"
-                || c == "5"
-                || c == "6"
-        }),
-        _ => false,
     }
 }
 

@@ -425,7 +425,7 @@ impl Hourmark {
         match self.inner.store.put_bootstrap_token(&token.hash(), self.now()).await {
             Ok(()) => {}
             // The same preset on a restart is already stored: that is fine.
-            Err(CoreError::Storage(e)) if preset.is_some() && crate::store::is_unique_violation(&e) => {}
+            Err(CoreError::Storage(e)) if preset.is_some() && matches!(e, crate::store::StorageError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
         Ok(Some(token.expose().to_owned()))
@@ -655,7 +655,7 @@ impl Hourmark {
             webauthn_user_id: Uuid::new_v4(),
         };
         let staff = match self.inner.store.create_staff(&record, &new_invite, self.now()).await {
-            Err(CoreError::Storage(e)) if crate::store::is_unique_violation(&e) => {
+            Err(CoreError::Storage(crate::store::StorageError::Conflict(_))) => {
                 return Err(CoreError::code(ErrorCode::LoginTaken));
             }
             other => other?,
@@ -766,9 +766,7 @@ impl Hourmark {
             row.volunteer_number = new_volunteer_number()?;
             let token = (&bearer.hash(), expires_at);
             match self.inner.store.create_volunteer(&row, &consents, wechat.as_ref(), token, now).await {
-                Err(CoreError::Internal(m)) if m == crate::store::VOLUNTEER_NUMBER_TAKEN && attempts < 5 => {
-                    attempts += 1
-                }
+                Err(CoreError::Storage(e)) if e.is_conflict_on("volunteer_number") && attempts < 5 => attempts += 1,
                 other => break other?,
             }
         };

@@ -471,7 +471,7 @@ impl Hourmark {
         match self.store().add_passkey(&stored, invite, &audit).await {
             Ok(true) => Ok(stored.summary()),
             Ok(false) => Err(CoreError::code(ErrorCode::InviteInvalid)),
-            Err(CoreError::Storage(e)) if crate::store::is_unique_violation(&e) => {
+            Err(CoreError::Storage(crate::store::StorageError::Conflict(_))) => {
                 Err(CoreError::code(ErrorCode::PasskeyExists))
             }
             Err(e) => Err(e),

@@ -575,7 +575,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Registers a volunteer with their consents, in one transaction. A registered ID number
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
-    /// is reported as [`VOLUNTEER_NUMBER_TAKEN`] for the caller to draw another.
+    /// is reported as a [`StorageError::Conflict`] on `volunteer_number` for the caller to draw another.
     /// With `wechat`, the WeChat account is bound in the same transaction; an account
     /// already bound is `wechat_already_bound`. The volunteer's first bearer token
     /// (`token`: hash and expiry) is stored in the same transaction too, so a registration
@@ -712,27 +712,92 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
-/// The detail of the refusal a store gives when a fresh volunteer number is already taken.
-pub const VOLUNTEER_NUMBER_TAKEN: &str = "volunteer_number_taken";
+/// How storage failed, without the driver's types: the domain needs to know only whether
+/// a named unique constraint refused the write (to answer with its own code), whether the
+/// database is unreachable right now (503: retry with the same nonce), or neither.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// A unique constraint refused the write: PostgreSQL's constraint name, or SQLite's
+    /// message (which names the table and columns).
+    #[error("storage conflict on {0}")]
+    Conflict(String),
+    /// Not reachable right now: lost connections, a closed or exhausted pool, connection
+    /// failures, shutdown, serialization conflicts, a busy SQLite file.
+    #[error("storage unavailable: {0}")]
+    Outage(String),
+    /// Anything else (logged, answered as `internal`).
+    #[error("storage: {0}")]
+    Other(String),
+}
+
+impl StorageError {
+    /// Whether a unique constraint whose name (or SQLite message) contains `name` refused
+    /// the write.
+    pub fn is_conflict_on(&self, name: &str) -> bool {
+        matches!(self, Self::Conflict(what) if what.contains(name))
+    }
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
+        {
+            return Self::Conflict(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()));
+        }
+        if is_outage(&e) { Self::Outage(e.to_string()) } else { Self::Other(e.to_string()) }
+    }
+}
+
+impl From<sqlx::Error> for CoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for CoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Storage(StorageError::Other(format!("migration: {e}")))
+    }
+}
+
+/// Whether a driver error means "not reachable right now" rather than "this request is
+/// wrong": lost connections, a closed or exhausted pool, and the SQLSTATE classes for
+/// connection failures, shutdown and serialization conflicts (SQLite: busy, locked).
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P0")
+                || c == "40001"
+                || c == "40P01"
+                || c == "53300"
+                || c == "5"
+                || c == "6"
+        }),
+        _ => false,
+    }
+}
 
 /// Maps a unique violation on the volunteer table to its refusal. PostgreSQL names the
-/// constraint; SQLite names the column in its message.
+/// constraint; SQLite names the column in its message. A taken volunteer number stays a
+/// storage conflict (`volunteer_number`), for the caller to draw another.
 fn volunteer_conflict(e: sqlx::Error) -> CoreError {
-    let sqlx::Error::Database(db) = &e else { return e.into() };
-    if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
-        return e.into();
-    }
-    let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
-    if what.contains("wechat_binding") {
+    let e = StorageError::from(e);
+    if e.is_conflict_on("wechat_binding") {
         CoreError::code(ErrorCode::WechatAlreadyBound)
-    } else if what.contains("id_number") {
+    } else if e.is_conflict_on("id_number") {
         CoreError::code(ErrorCode::IdNumberTaken)
-    } else if what.contains("phone") {
+    } else if e.is_conflict_on("phone") {
         CoreError::code(ErrorCode::PhoneTaken)
-    } else if what.contains("volunteer_number") {
-        CoreError::Internal(VOLUNTEER_NUMBER_TAKEN.to_owned())
     } else {
-        e.into()
+        CoreError::Storage(e)
     }
 }
 
@@ -744,7 +809,7 @@ fn parse_skills(json: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(json).map_err(|_| corrupt("skills"))
 }
 
-/// Whether an error is a unique-constraint violation (both engines report it so).
+/// Whether a driver error is a unique-constraint violation (both engines report it so).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
