@@ -14,6 +14,21 @@
 //! racing on one link leave exactly one passkey. Sign-in does not reveal whether a login
 //! exists: an unknown login gets a challenge listing credential ids derived from the
 //! login (stable, so repeated probes see the same ones), and then fails like a wrong key.
+//!
+//! ```text
+//! enrolment (invite)                          sign-in
+//! browser ── start {invite} ──► server        browser ── start {login} ──► server
+//!            server: invite valid? ─ no: invite_invalid   server: known login? ─ no: decoy
+//!            cache[ceremony] = state (6 min)              cache[ceremony] = state (6 min)
+//! browser ◄─ {ceremony_id, options} ──        browser ◄─ {ceremony_id, options} ──
+//! authenticator: create credential            authenticator: sign challenge
+//! browser ── finish {ceremony_id, cred} ─►    browser ── finish {ceremony_id, answer} ─►
+//!            take cache[ceremony] (GETDEL) ─ gone: ceremony_invalid (replays end here)
+//!            verify (origin, RP id, challenge; counter on sign-in) ─ bad: passkey_rejected
+//!            one transaction: passkey stored,   counter moved on, session token issued
+//!              invite spent, session issued
+//! browser ◄─ token (API) / HttpOnly cookie + CSRF token (console) ──
+//! ```
 
 use std::sync::Arc;
 
