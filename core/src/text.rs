@@ -30,13 +30,23 @@ pub enum Lines {
     Many,
 }
 
+/// Letters and marks that draw nothing although they are not format characters: the
+/// Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the blank Braille pattern (U+2800), the
+/// combining grapheme joiner (U+034F) and the variation selectors. "张\u{3164}三" would
+/// otherwise look exactly like "张三".
+fn draws_nothing(c: char) -> bool {
+    matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' | '\u{034F}')
+        | ('\u{FE00}'..='\u{FE0F}').contains(&c)
+        | ('\u{E0100}'..='\u{E01EF}').contains(&c)
+}
+
 /// The first character that may not appear in a text shown to others, if any.
 pub fn hidden_character(text: &str, lines: Lines) -> Option<char> {
     text.chars().find(|&c| {
         if c == '\n' && lines == Lines::Many {
             return false;
         }
-        matches!(
+        draws_nothing(c) || matches!(
             c.general_category(),
             GeneralCategory::Control
                 | GeneralCategory::Format
@@ -111,6 +121,12 @@ mod tests {
             '\u{2029}', // PARAGRAPH SEPARATOR
             '\r',
             '\t',
+            '\u{3164}', // HANGUL FILLER: a letter that draws nothing
+            '\u{115f}', // HANGUL CHOSEONG FILLER
+            '\u{ffa0}', // HALFWIDTH HANGUL FILLER
+            '\u{2800}', // BRAILLE PATTERN BLANK
+            '\u{034f}', // COMBINING GRAPHEME JOINER
+            '\u{fe0f}', // VARIATION SELECTOR-16
         ];
         for c in kinds {
             for lines in [Lines::One, Lines::Many] {
