@@ -106,6 +106,12 @@ pub enum ErrorCode {
     WrongDirection,
     /// 409: the same volunteer scanned again within moments of the last accepted scan.
     RepeatScan,
+    /// 422: the pending-scan ticket sent with a scan is forged, damaged, or for another code;
+    /// nothing is recorded.
+    ScanTicketInvalid,
+    /// 422: the pending-scan ticket is older than the server allows (10 minutes by default):
+    /// scan the code on the screen again; nothing is recorded.
+    ScanTicketExpired,
 
     /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
     RateLimited,
@@ -189,7 +195,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and for the test that pins their statuses.
-    pub const ALL: [ErrorCode; 71] = [
+    pub const ALL: [ErrorCode; 73] = [
         Self::MalformedJson,
         Self::InvalidBody,
         Self::TextInvalid,
@@ -230,6 +236,8 @@ impl ErrorCode {
         Self::ActivityEnded,
         Self::WrongDirection,
         Self::RepeatScan,
+        Self::ScanTicketInvalid,
+        Self::ScanTicketExpired,
         Self::RateLimited,
         Self::DeviceNotBound,
         Self::DeviceRebindTooSoon,
@@ -306,6 +314,8 @@ impl ErrorCode {
             Self::ActivityEnded => "activity_ended",
             Self::WrongDirection => "wrong_direction",
             Self::RepeatScan => "repeat_scan",
+            Self::ScanTicketInvalid => "scan_ticket_invalid",
+            Self::ScanTicketExpired => "scan_ticket_expired",
             Self::RateLimited => "rate_limited",
             Self::DeviceNotBound => "device_not_bound",
             Self::DeviceRebindTooSoon => "device_rebind_too_soon",
@@ -364,7 +374,9 @@ impl ErrorCode {
             | Self::CodeUnreadable
             | Self::CodeInvalid
             | Self::CodeExpired
-            | Self::CodeNotYetValid => 422,
+            | Self::CodeNotYetValid
+            | Self::ScanTicketInvalid
+            | Self::ScanTicketExpired => 422,
             Self::Internal => 500,
             Self::RateLimited => 429,
             Self::OrganisationNotApproved => 409,
@@ -444,6 +456,8 @@ impl ErrorCode {
             Self::ActivityEnded => "活动已结束",
             Self::WrongDirection => "签到/签退方向不符",
             Self::RepeatScan => "请勿重复扫码",
+            Self::ScanTicketInvalid => "扫码凭证无效",
+            Self::ScanTicketExpired => "扫码凭证已过期",
             Self::RateLimited => "请求过于频繁，请稍后再试",
             Self::DeviceNotBound => "请使用已绑定的设备扫码",
             Self::DeviceRebindTooSoon => "更换设备过于频繁",
@@ -623,6 +637,8 @@ mod tests {
                 ("activity_ended", 409),
                 ("wrong_direction", 409),
                 ("repeat_scan", 409),
+                ("scan_ticket_invalid", 422),
+                ("scan_ticket_expired", 422),
                 ("rate_limited", 429),
                 ("device_not_bound", 403),
                 ("device_rebind_too_soon", 409),

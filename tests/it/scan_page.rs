@@ -1,0 +1,156 @@
+//! The volunteer's scan page and the operations behind it: reading a code before anything
+//! is asked, the pending-scan ticket that keeps a slow first registration's scan, and the
+//! page itself in real Chromium on a phone-sized screen.
+
+use chrono::Duration;
+use hourmark_tests::{Answer, TestApp, on_both_backends};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::event;
+
+/// The bare token of a code's URL.
+fn token_of(code: &Value) -> String {
+    code["token"].as_str().expect("token").to_owned()
+}
+
+async fn read(app: &TestApp, token: &str) -> Answer {
+    app.call(reqwest::Method::GET, &format!("/mp/v1/codes/{token}"), None, None).await
+}
+
+async fn scan_with_ticket(app: &TestApp, volunteer: &str, code: &str, ticket: &str) -> Answer {
+    app.post(
+        "/mp/v1/scans",
+        Some(volunteer),
+        json!({
+            "code": code,
+            "nonce": Uuid::new_v4(),
+            "client_time": app.clock_now().to_rfc3339(),
+            "device_id": "test-phone-1",
+            "pending_ticket": ticket,
+        }),
+    )
+    .await
+}
+
+/// Flips one character of a base32 token to another valid one.
+fn tampered(token: &str) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+on_both_backends! {
+    async fn a_code_is_read_before_anything_is_asked(app: TestApp) {
+        let e = event(&app, "separate").await;
+        let code = app.code(&e.organiser, e.activity_id, 1, "departure").await;
+        let token = token_of(&code);
+
+        let reading = read(&app, &token).await;
+        reading.expect_status(200);
+        assert_eq!(reading.body["activity_id"], e.activity_id);
+        assert_eq!(reading.body["organisation_name"], "翠湖志愿者协会");
+        assert_eq!(reading.body["gate"], "南门");
+        assert_eq!(reading.body["direction"], "departure");
+        assert_eq!(reading.body["fresh"], true);
+        assert_eq!(reading.body["read_at"], "2026-12-05T09:00:00+08:00");
+        assert_eq!(reading.body["ticket_expires_at"], "2026-12-05T09:10:00+08:00");
+        assert!(reading.body["pending_ticket"].as_str().is_some_and(|t| t.len() < 64));
+        let text = reading.body.to_string();
+        assert!(!text.contains("张三") && !text.contains("1380000"), "nothing personal: {text}");
+        // The whole URL reads the same as the bare token.
+        let url = code["url"].as_str().expect("url");
+        read(&app, &urlencoding(url)).await.expect_status(200);
+
+        read(&app, &tampered(&token)).await.expect_problem(422, "code_invalid");
+        read(&app, &urlencoding("你好")).await.expect_problem(422, "code_unreadable");
+        app.advance(Duration::seconds(60));
+        read(&app, &token).await.expect_problem(422, "code_expired");
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 0, "reading records nothing");
+    }
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+on_both_backends! {
+    async fn a_slow_first_registration_keeps_its_scan_at_the_opening_time(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await;
+        let token = token_of(&code);
+        let opened = read(&app, &token).await;
+        opened.expect_status(200);
+        let ticket = opened.body["pending_ticket"].as_str().expect("ticket").to_owned();
+
+        // Five minutes filling in the form: the code itself has long expired.
+        app.advance(Duration::minutes(5));
+        let (volunteer_id, volunteer) = app.volunteer("李四", "13900005678").await;
+        app.scan(&volunteer, &token).await.expect_problem(422, "code_expired");
+        let scan = scan_with_ticket(&app, &volunteer, &token, &ticket).await;
+        scan.expect_status(200);
+        assert_eq!(scan.body["outcome"], "checked_in");
+        assert_eq!(scan.body["server_time"], "2026-12-05T09:00:00+08:00", "taken when the page opened");
+        assert_eq!(scan.body["session"]["checked_in_at"], "2026-12-05T09:00:00+08:00");
+
+        // The same ticket again (another nonce): not a second scan.
+        scan_with_ticket(&app, &volunteer, &token, &ticket).await.expect_problem(409, "repeat_scan");
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        let list = sessions.body.as_array().expect("array");
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["volunteer_id"], volunteer_id);
+        assert_eq!(list[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:00:00+08:00");
+    }
+}
+
+on_both_backends! {
+    async fn a_ticket_is_not_placed_before_a_later_accepted_scan(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let token = token_of(&app.code(&e.organiser, e.activity_id, 0, "toggle").await);
+        let ticket = read(&app, &token).await.body["pending_ticket"].as_str().expect("ticket").to_owned();
+        app.advance(Duration::minutes(3));
+        // Meanwhile the volunteer scanned a fresh code the ordinary way.
+        let fresh = token_of(&app.code(&e.organiser, e.activity_id, 0, "toggle").await);
+        app.scan(&e.volunteer, &fresh).await.expect_status(200);
+        app.advance(Duration::minutes(2));
+        let late = scan_with_ticket(&app, &e.volunteer, &token, &ticket).await;
+        late.expect_problem(409, "repeat_scan");
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+        assert_eq!(sessions.body[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:03:00+08:00");
+        assert_eq!(sessions.body[0]["inside"], true, "the back-dated scan did not check them out");
+    }
+}
+
+on_both_backends! {
+    async fn bad_tickets_are_refused_with_their_codes_and_nothing_is_recorded(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let north = token_of(&app.code(&e.organiser, e.activity_id, 0, "toggle").await);
+        let south = token_of(&app.code(&e.organiser, e.activity_id, 1, "toggle").await);
+        let ticket = read(&app, &north).await.body["pending_ticket"].as_str().expect("ticket").to_owned();
+        let (ms, tag) = ticket.split_once('.').expect("two parts");
+
+        let forged = format!("{ms}.{}", "A".repeat(tag.len()));
+        scan_with_ticket(&app, &e.volunteer, &north, &forged).await.expect_problem(422, "scan_ticket_invalid");
+        let moved = format!("{}.{tag}", ms.parse::<i64>().expect("ms") - 60_000);
+        scan_with_ticket(&app, &e.volunteer, &north, &moved).await.expect_problem(422, "scan_ticket_invalid");
+        scan_with_ticket(&app, &e.volunteer, &south, &ticket).await.expect_problem(422, "scan_ticket_invalid");
+        scan_with_ticket(&app, &e.volunteer, &tampered(&north), &ticket)
+            .await
+            .expect_problem(422, "scan_ticket_invalid");
+        scan_with_ticket(&app, &e.volunteer, &north, "garbage").await.expect_problem(422, "scan_ticket_invalid");
+
+        app.advance(Duration::minutes(11));
+        let expired = scan_with_ticket(&app, &e.volunteer, &north, &ticket).await;
+        expired.expect_problem(422, "scan_ticket_expired");
+        assert!(expired.body["detail"].as_str().expect("detail").contains("10 分钟"), "{}", expired.body);
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 0, "no bad ticket left a scan behind");
+
+        // Exactly at the bound it still counts (a fresh read, ten minutes later).
+        let fresh = token_of(&app.code(&e.organiser, e.activity_id, 0, "toggle").await);
+        let ticket = read(&app, &fresh).await.body["pending_ticket"].as_str().expect("ticket").to_owned();
+        app.advance(Duration::minutes(10));
+        scan_with_ticket(&app, &e.volunteer, &fresh, &ticket).await.expect_status(200);
+        assert_eq!(app.scans_recorded(e.volunteer_id).await, 1);
+    }
+}
