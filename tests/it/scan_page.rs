@@ -154,3 +154,88 @@ on_both_backends! {
         assert_eq!(app.scans_recorded(e.volunteer_id).await, 1);
     }
 }
+
+/// The scan page as volunteers meet it, in Chromium at 390×844: a forged and an expired
+/// code said before any form, a slow first registration that keeps its scan, a check-out,
+/// a repeat as a calm note, a registration too slow for its ticket, and a minor with a
+/// guardian. Screenshots in `target/browser-artifacts/scan-page/`.
+#[tokio::test]
+async fn the_scan_page_in_chromium() {
+    use hourmark_tests::{Backend, resident_id};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let e = event(&app, "toggle").await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let artifacts = root.join("../target/browser-artifacts/scan-page");
+    let input = json!({
+        "base": app.browser_url(), "artifacts": artifacts,
+        "adult": {"name": "李四", "id_number": resident_id("19900101", 31), "phone": "13900007777"},
+        "too_slow": {"name": "赵六", "id_number": resident_id("19850505", 41), "phone": "13900008888"},
+        "minor": {"name": "王小明", "id_number": resident_id("20100601", 51), "phone": "13900009999"},
+    });
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("browser/scan_page.js"))
+        .arg(input.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut result = Value::Null;
+    while let Some(line) = lines.next_line().await.expect("reads") {
+        let message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
+        let answer = match message["op"].as_str() {
+            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("advance") => {
+                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
+                json!({"now": app.clock_now()})
+            }
+            _ => {
+                result = message;
+                break;
+            }
+        };
+        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+    }
+    child.wait().await.expect("node ends");
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+
+    // Forged and expired: said before any form.
+    assert_eq!(result["forged"]["form_shown"], false, "{result:#}");
+    assert_eq!(result["forged"]["class"], "card err");
+    assert_eq!(result["expired"]["title"], "签到码已过期");
+    assert_eq!(result["expired"]["form_shown"], false);
+    // The code read first: what it names, and until when the scan is held.
+    assert_eq!(result["opened"]["kind"], "签到/签退");
+    assert_eq!(result["opened"]["name"], "翠湖公园清洁");
+    assert_eq!(result["opened"]["organisation"], "翠湖志愿者协会");
+    assert_eq!(result["opened"]["hold"], "扫码时间已记为 09:01，请在 09:11 前完成登记。");
+    assert_eq!(result["opened"]["privacy_links"], json!(["/privacy"]));
+    // Five minutes in the form: checked in at the opening time.
+    assert_eq!(result["slow"]["time"], "09:01");
+    assert_eq!(result["slow"]["state"], "在场，自 09:01 起 · 北门");
+    assert_eq!(result["slow"]["next"], "离开时再次扫码签退");
+    assert!(result["slow"]["page_title"].as_str().expect("title").starts_with("签到成功"));
+    assert_eq!(result["check_out"]["state"], "已签退，本活动累计 2小时15分 · 北门");
+    assert!(result["check_out"]["page_title"].as_str().expect("title").starts_with("签退成功"));
+    assert_eq!(result["repeat"]["class"], "card note", "a repeat is a calm note, not an error");
+    assert_eq!(result["repeat"]["state"], "已签退，本活动累计 2小时15分");
+    // Eleven minutes: refused with its code, nothing recorded.
+    assert_eq!(result["too_slow"]["class"], "card err");
+    assert_eq!(result["too_slow"]["next"], "您的登记已保存，重新扫码即可签到/签退");
+    // The minor: the guardian step, then checked in.
+    assert_eq!(result["guardian_privacy_links"], json!(["/privacy"]));
+    assert_eq!(result["minor"]["next"], "离开时再次扫码签退");
+    assert_eq!(result["privacy_version"], "2026-12");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+    let names: Vec<&str> =
+        sessions.body.as_array().expect("array").iter().filter_map(|s| s["volunteer_name"].as_str()).collect();
+    assert_eq!(names.len(), 2, "the adult and the minor; the too-slow scan recorded nothing: {names:?}");
+    assert!(!names.contains(&"赵六"), "{names:?}");
+}

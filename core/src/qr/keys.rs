@@ -213,7 +213,7 @@ impl KeyRing {
     /// one) keeps a ticket from ever being read as a code signature or the other way round.
     pub fn pending_scan_key(&self, key_id: u8) -> Option<hmac::Key> {
         let master = self.inner.keys.iter().find(|k| k.id == key_id)?;
-        let info = [&PENDING_SCAN_INFO[..]];
+        let info = [PENDING_SCAN_INFO];
         let okm = master.prk.expand(&info, hmac::HMAC_SHA256).expect("a 32-byte HKDF-SHA256 output is always in range");
         Some(hmac::Key::from(okm))
     }
