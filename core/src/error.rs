@@ -139,6 +139,12 @@ error_codes! {
     WrongDirection = ("wrong_direction", 409, "签到/签退方向不符"),
     /// 409: the same volunteer scanned again within moments of the last accepted scan.
     RepeatScan = ("repeat_scan", 409, "请勿重复扫码"),
+    /// 422: the pending-scan ticket sent with a scan is forged, damaged, or for another code;
+    /// nothing is recorded.
+    ScanTicketInvalid = ("scan_ticket_invalid", 422, "扫码凭证无效"),
+    /// 422: the pending-scan ticket is older than the server allows (10 minutes by default):
+    /// scan the code on the screen again; nothing is recorded.
+    ScanTicketExpired = ("scan_ticket_expired", 422, "扫码凭证已过期"),
     /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
     RateLimited = ("rate_limited", 429, "请求过于频繁，请稍后再试"),
     /// 403: the scan came from a device other than the one the volunteer bound; recorded as refused.
@@ -333,6 +339,8 @@ mod tests {
                 ("activity_ended", 409),
                 ("wrong_direction", 409),
                 ("repeat_scan", 409),
+                ("scan_ticket_invalid", 422),
+                ("scan_ticket_expired", 422),
                 ("rate_limited", 429),
                 ("device_not_bound", 403),
                 ("device_rebind_too_soon", 409),

@@ -41,6 +41,9 @@ pub struct Settings {
     pub code_base_url: String,
     /// The check-in and minutes rules.
     pub checkin: CheckinPolicy,
+    /// How long a pending-scan ticket keeps a scan valid while the volunteer registers
+    /// (see [`crate::attendance::ticket`]).
+    pub pending_scan_ttl: Duration,
     /// How long a volunteer's bearer token lives.
     pub volunteer_token_ttl: Duration,
     /// How long a staff bearer token lives.
@@ -76,6 +79,7 @@ impl Default for Settings {
             code_windows: CodeWindows { secs: 15, accept_previous: 1 },
             code_base_url: "HTTP://127.0.0.1:8080/S/".to_owned(),
             checkin: CheckinPolicy::default(),
+            pending_scan_ttl: Duration::minutes(10),
             volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
             scan_batch_max: 512,

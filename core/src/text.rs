@@ -46,13 +46,14 @@ pub fn hidden_character(text: &str, lines: Lines) -> Option<char> {
         if c == '\n' && lines == Lines::Many {
             return false;
         }
-        draws_nothing(c) || matches!(
-            c.general_category(),
-            GeneralCategory::Control
-                | GeneralCategory::Format
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator
-        )
+        draws_nothing(c)
+            || matches!(
+                c.general_category(),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            )
     })
 }
 

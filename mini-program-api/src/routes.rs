@@ -1,9 +1,11 @@
 //! `/mp/v1`: volunteer registration and scanning.
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
+use hourmark_core::attendance::reading::CodeReading;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
@@ -25,10 +27,12 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(bind_phone))
         .routes(routes!(login_wechat))
         .routes(routes!(login_dev))
+        .routes(routes!(read_code))
         .routes(routes!(scan))
         .routes(routes!(scan_page))
         .routes(routes!(scan_page_upper))
         .routes(routes!(scan_page_script))
+        .routes(routes!(privacy_notice))
 }
 
 /// Register a volunteer and sign them in.
@@ -233,6 +237,30 @@ pub(crate) async fn rebind_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Read a scanned code before scanning: what it names, and whether it is still fresh.
+///
+/// Public: the scan page calls it first, before it knows who is scanning, to show the
+/// activity, organisation, gate and 签到/签退, and to say so before any form when the code
+/// is forged, damaged or stale. Nothing is recorded and nothing personal is returned. A
+/// fresh code's answer carries a `pending_ticket`: send it with the scan and the scan is
+/// taken as of this moment even if registering first takes a few minutes.
+#[utoipa::path(
+    get,
+    path = "/mp/v1/codes/{token}",
+    tag = "scans",
+    params(("token" = String, Path, description = "The code's token, or its whole URL, URL-encoded")),
+    responses(
+        (status = 200, description = "A fresh code and what it names", body = CodeReading),
+        (status = 422, description = "`code_unreadable`, `code_invalid` (forged, damaged, or naming no activity or gate), `code_expired`, `code_not_yet_valid`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn read_code(
+    State(hourmark): State<Hourmark>,
+    Path(token): Path<String>,
+) -> Result<axum::Json<CodeReading>, ApiError> {
+    Ok(axum::Json(hourmark.read_code(&token).await?))
+}
+
 /// Scan a code.
 ///
 /// Send the scanned text with a fresh `nonce` (UUID) per scan; on a timeout, retry with
@@ -251,7 +279,7 @@ pub(crate) async fn rebind_device(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`, `organisation_not_approved` (not yet approved, or revoked)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`; `scan_ticket_invalid`, `scan_ticket_expired` (a bad `pending_ticket`: nothing recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: not recorded; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -316,5 +344,21 @@ pub(crate) async fn scan_page_script() -> Response {
         axum::http::HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
     headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// The privacy notice every form on the volunteer's pages links to. Its version is the
+/// `notice_version` recorded with each consent given on those pages.
+const PRIVACY_NOTICE: &str = include_str!("privacy.html");
+
+/// The privacy notice for volunteers and guardians: what is kept, why, for how long, and
+/// how to withdraw.
+#[utoipa::path(
+    get, path = "/privacy", tag = "volunteers",
+    responses((status = 200, description = "The privacy notice (HTML)", content_type = "text/html", body = String))
+)]
+pub(crate) async fn privacy_notice() -> Response {
+    let mut response = axum::response::Html(PRIVACY_NOTICE).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
     response
 }

@@ -1,15 +1,38 @@
 // The scan page's script (served, never inline: the pages' CSP forbids inline script).
-// Stand-in for the mini program: registers once, then posts the scanned code with a nonce
-// kept until an answer arrives, so a retry on a weak network never counts twice.
+// Stand-in for the mini program. In order: read the code (GET /mp/v1/codes/{token}) and
+// show what it names, or why it is no good, before asking anything; register once if
+// needed; get a guardian's consent for a minor; then post the scan with the pending-scan
+// ticket from the reading (so a slow form does not lose it) and a nonce kept until an
+// answer arrives (so a retry on a weak network never counts twice).
 (function () {
-  // The privacy notice this page shows; recorded with each consent.
-  var NOTICE_VERSION = '2026-11';
+  // The privacy notice (/privacy) this page links to; recorded with each consent.
+  var NOTICE_VERSION = '2026-12';
   var token = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() || '');
   var store = window.localStorage;
-  var statusBox = document.getElementById('status');
-  var retry = document.getElementById('retry');
-  var form = document.getElementById('register');
-  function say(text, cls) { statusBox.textContent = text; statusBox.className = cls || ''; }
+  var session = window.sessionStorage;
+  var $ = function (id) { return document.getElementById(id); };
+  var reading = null;
+
+  function show(kind, title, opts) {
+    opts = opts || {};
+    $('outcome').className = 'card ' + kind;
+    $('outcome-title').textContent = title;
+    $('outcome-time').hidden = !opts.time;
+    $('outcome-time').textContent = opts.time || '';
+    $('outcome-state').textContent = opts.state || '';
+    $('outcome-next').textContent = opts.next || '';
+    $('retry').hidden = !opts.retry;
+  }
+  // Times arrive as +08:00 RFC 3339 text: read them as written.
+  function hhmm(t) { return t ? t.slice(11, 16) : ''; }
+  function day(t) { return Number(t.slice(5, 7)) + '月' + Number(t.slice(8, 10)) + '日'; }
+  function duration(min) {
+    var h = Math.floor(min / 60), m = min % 60;
+    if (!h) return m + '分钟';
+    return h + '小时' + (m ? m + '分' : '');
+  }
+  function directionWord(d) { return d === 'arrival' ? '签到' : d === 'departure' ? '签退' : '签到/签退'; }
+
   function deviceId() {
     var id = store.getItem('hourmark.device');
     if (!id) { id = 'web-' + uuid(); store.setItem('hourmark.device', id); }
@@ -29,55 +52,124 @@
       }, function () { resolve(null); }, { timeout: 5000, maximumAge: 30000 });
     });
   }
+  function call(method, url, body, auth) {
+    var headers = { 'content-type': 'application/json' };
+    if (auth) headers.authorization = 'Bearer ' + store.getItem('hourmark.token');
+    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
+  }
+
+  // 1. Read the code: what it names, or why it cannot be used.
+  function readCode() {
+    call('GET', '/mp/v1/codes/' + encodeURIComponent(token)).then(function (a) {
+      if (a.status !== 200) {
+        document.title = a.body.title || '签到码无效';
+        show('err', a.body.title || '签到码无效', { state: a.body.detail, next: '请扫描活动现场屏幕上正在显示的二维码' });
+        return;
+      }
+      reading = a.body;
+      // Kept for this tab, so a visit to the privacy notice and back keeps the scan.
+      var kept = session.getItem('hourmark.reading.' + token);
+      if (kept) reading = JSON.parse(kept); else session.setItem('hourmark.reading.' + token, JSON.stringify(reading));
+      var word = directionWord(reading.direction);
+      document.title = word + ' · ' + reading.activity_name;
+      $('kind').textContent = word;
+      $('kind').className = 'kind' + (reading.direction === 'departure' ? ' out' : '');
+      $('activity-name').textContent = reading.activity_name;
+      $('organisation').textContent = reading.organisation_name;
+      $('where').textContent = reading.gate + (reading.address ? ' · ' + reading.address : '');
+      $('when').textContent = day(reading.starts_at) + ' ' + hhmm(reading.starts_at) + '–' + hhmm(reading.ends_at);
+      $('code-card').hidden = false;
+      if (store.getItem('hourmark.token')) { scan(); return; }
+      $('hold-note').textContent = '扫码时间已记为 ' + hhmm(reading.read_at) + '，请在 ' + hhmm(reading.ticket_expires_at) + ' 前完成登记。';
+      show('', '请先登记', { state: '登记后自动完成' + word + '。' });
+      $('register').hidden = false;
+    }).catch(function () {
+      show('err', '网络不畅', { state: '无法读取签到码，请检查网络后重试', retry: true });
+      $('retry').onclick = readCode;
+    });
+  }
+
+  // 2. The scan, with the reading's ticket.
   function scan() {
-    retry.hidden = true;
-    say('正在提交……');
+    show('', '正在提交……');
     var nonceKey = 'hourmark.nonce.' + token;
     var nonce = store.getItem(nonceKey);
     if (!nonce) { nonce = uuid(); store.setItem(nonceKey, nonce); }
     position().then(function (loc) {
       var body = { code: token, nonce: nonce, client_time: new Date().toISOString(), device_id: deviceId() };
+      if (reading && reading.pending_ticket) body.pending_ticket = reading.pending_ticket;
       if (loc) body.location = loc;
-      return fetch('/mp/v1/scans', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer ' + store.getItem('hourmark.token') },
-        body: JSON.stringify(body)
-      });
-    }).then(function (r) {
-      return r.json().then(function (j) { return { status: r.status, body: j }; });
+      return call('POST', '/mp/v1/scans', body, true);
     }).then(function (a) {
-      if (a.status === 503) { say(a.body.detail || '服务繁忙，请重试', 'err'); retry.hidden = false; return; }
+      if (a.status === 503) { show('err', '服务繁忙', { state: a.body.detail, retry: true }); $('retry').onclick = scan; return; }
       store.removeItem(nonceKey);
-      if (a.status === 401) { store.removeItem('hourmark.token'); form.hidden = false; say('请重新登记', 'err'); return; }
-      if (a.status === 200) say(a.body.message, 'ok'); else say(a.body.detail || a.body.title, 'err');
-    }).catch(function () { say('网络不畅，请点击重试（不会重复计时）', 'err'); retry.hidden = false; });
+      if (a.status === 401) { store.removeItem('hourmark.token'); $('register').hidden = false; show('err', '请重新登记'); return; }
+      if (a.status === 200) return done(a.body);
+      var code = a.body.code;
+      if (code === 'guardian_consent_required') { $('guardian').hidden = false; show('', '还差一步', { state: a.body.detail }); return; }
+      if (code === 'repeat_scan') return repeat(a.body);
+      document.title = a.body.title || '扫码未成功';
+      // The detail already says to scan again; after a registration, add that it is kept.
+      var next = code === 'scan_ticket_expired' ? '您的登记已保存，重新扫码即可' + directionWord(reading && reading.direction) : '';
+      show('err', a.body.title || '扫码未成功', { state: a.body.detail, next: next });
+    }).catch(function () { show('err', '网络不畅', { state: '请点击重试（不会重复计时）', retry: true }); $('retry').onclick = scan; });
   }
-  var idType = document.getElementById('id_type');
-  idType.addEventListener('change', function () {
-    document.getElementById('self_declared').hidden = idType.value === 'resident_id';
-  });
-  function value(id) { return document.getElementById(id).value; }
-  function checked(id) { return document.getElementById(id).checked; }
-  form.addEventListener('submit', function (ev) {
+
+  function stateText(r) {
+    if (r.session.inside) return '在场，自 ' + hhmm(r.session.checked_in_at) + ' 起';
+    return '已签退，本活动累计 ' + duration(r.minutes_credited);
+  }
+  function done(r) {
+    store.setItem('hourmark.last.' + r.activity_id, JSON.stringify(r));
+    var inside = r.outcome === 'checked_in';
+    document.title = (inside ? '签到成功' : '签退成功') + ' · ' + r.activity_name;
+    $('register').hidden = true; $('guardian').hidden = true;
+    show('ok', inside ? '签到成功' : '签退成功', {
+      time: hhmm(r.server_time), state: stateText(r) + ' · ' + r.gate,
+      next: inside ? '离开时再次扫码签退' : '感谢您的服务！'
+    });
+  }
+  // A repeat within the guard is not a failure: say so calmly, with the state we know.
+  function repeat(problem) {
+    document.title = '已扫码';
+    var last = reading && store.getItem('hourmark.last.' + reading.activity_id);
+    var r = last ? JSON.parse(last) : null;
+    show('note', '您刚刚已扫码，无需重复', {
+      time: r ? hhmm(r.server_time) : '',
+      state: r ? stateText(r) : problem.detail,
+      next: r && r.session.inside ? '离开时再次扫码签退' : ''
+    });
+  }
+
+  var idType = $('id_type');
+  idType.addEventListener('change', function () { $('self_declared').hidden = idType.value === 'resident_id'; });
+  function value(id) { return $(id).value.trim(); }
+  $('register').addEventListener('submit', function (ev) {
     ev.preventDefault();
-    say('正在登记……');
+    show('', '正在登记……');
     var body = {
       name: value('name'), id_type: idType.value, id_number: value('id_number'), phone: value('phone'),
       device_id: deviceId(),
-      consent: { notice_version: NOTICE_VERSION, record: checked('c_record'), publicity: checked('c_publicity'), location: checked('c_location') }
+      consent: { notice_version: NOTICE_VERSION, record: $('c_record').checked, publicity: $('c_publicity').checked, location: $('c_location').checked }
     };
     if (idType.value !== 'resident_id') { body.gender = Number(value('gender')); body.birth_month = value('birth_month'); }
-    fetch('/mp/v1/volunteers', {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body)
-    }).then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); })
-      .then(function (a) {
-        if (a.status !== 201) { say(a.body.detail || a.body.title, 'err'); return; }
-        store.setItem('hourmark.token', a.body.access_token);
-        form.hidden = true;
-        scan();
-      }).catch(function () { say('网络不畅，请稍后再试', 'err'); });
+    call('POST', '/mp/v1/volunteers', body).then(function (a) {
+      if (a.status !== 201) { show('err', a.body.title || '登记未成功', { state: a.body.detail }); return; }
+      store.setItem('hourmark.token', a.body.access_token);
+      $('register').hidden = true;
+      scan();
+    }).catch(function () { show('err', '网络不畅', { state: '请稍后再试' }); });
   });
-  retry.addEventListener('click', scan);
-  if (store.getItem('hourmark.token')) scan(); else { form.hidden = false; say(''); }
+  $('guardian').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    show('', '正在提交监护人同意……');
+    var body = { guardian_name: value('g_name'), relation: value('g_relation'), guardian_phone: value('g_phone'), notice_version: NOTICE_VERSION };
+    call('POST', '/mp/v1/me/guardian-consent', body, true).then(function (a) {
+      if (a.status !== 200) { show('err', a.body.title || '提交未成功', { state: a.body.detail }); return; }
+      $('guardian').hidden = true;
+      scan();
+    }).catch(function () { show('err', '网络不畅', { state: '请稍后再试' }); });
+  });
+  readCode();
 })();

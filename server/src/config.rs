@@ -79,6 +79,10 @@ pub struct Config {
     pub checkout_closes_after_minutes: i64,
     /// Seconds after an accepted scan within which another is refused as a repeat (0: off).
     pub repeat_scan_guard_secs: i64,
+    /// Minutes a scan made when the scan page opened stays valid while a first-time
+    /// volunteer registers (the pending-scan ticket; default 10, 1–60). Longer widens what
+    /// a forwarded page link is worth; the scan is always recorded at the opening time.
+    pub pending_scan_minutes: i64,
     /// Minutes before the scheduled start that already count (default 0).
     pub early_grace_minutes: i64,
     /// Minutes after the scheduled end that still count (default 30).
@@ -199,6 +203,7 @@ impl Default for Config {
             checkin_opens_before_minutes: 60,
             checkout_closes_after_minutes: 120,
             repeat_scan_guard_secs: 60,
+            pending_scan_minutes: 10,
             early_grace_minutes: 0,
             late_grace_minutes: 30,
             max_pairs_per_day: 3,
@@ -262,6 +267,9 @@ impl Config {
             if !(0..=24 * 60).contains(&v) {
                 bail!("{name} must be between 0 and 1440, not {v}");
             }
+        }
+        if !(1..=60).contains(&self.pending_scan_minutes) {
+            bail!("HOURMARK_PENDING_SCAN_MINUTES must be between 1 and 60, not {}", self.pending_scan_minutes);
         }
         if !(0..=24 * 365).contains(&self.device_rebind_cooldown_hours) {
             bail!("HOURMARK_DEVICE_REBIND_COOLDOWN_HOURS must be between 0 and 8760");
@@ -407,6 +415,7 @@ impl Config {
                     max_pairs_per_day: self.max_pairs_per_day,
                 },
             },
+            pending_scan_ttl: minutes(self.pending_scan_minutes),
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
             dev_login: self.dev_login,

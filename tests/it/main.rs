@@ -29,6 +29,7 @@ mod record;
 mod reporting;
 pub mod review;
 mod roles;
+mod scan_page;
 mod scans;
 mod sessions;
 

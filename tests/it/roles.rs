@@ -103,6 +103,9 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
+        row(M::GET, "/privacy", [200; 8]),
+        // The role table's token is not a code any key signed.
+        row(M::GET, "/mp/v1/codes/{token}", [422; 8]),
         // The officer manages no activities: an empty list, not a refusal.
         row(M::GET, "/api/v1/activities", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/me/passkeys", [401, 403, 200, 200, 200, 200, 200, 200]),

@@ -4,7 +4,9 @@
 //! - [`checkin`]: the pure, ordered rules that turn a scanned code into a decision;
 //! - [`writer`]: group commit, so thousands of concurrent scans share a few transactions
 //!   and each is acknowledged only after its row is durable;
-//! - [`minutes`]: the pure function from scans to credited minutes.
+//! - [`minutes`]: the pure function from scans to credited minutes;
+//! - [`reading`] and [`ticket`]: reading a code before scanning, and the pending-scan
+//!   ticket that keeps a scan valid while a first-time volunteer registers.
 
 pub mod checkin;
 pub mod minutes;
@@ -12,4 +14,6 @@ pub mod writer;
 
 pub use minutes::{Direction, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};
 pub mod board;
+pub mod reading;
 pub mod scan;
+pub mod ticket;

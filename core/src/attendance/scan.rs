@@ -65,6 +65,13 @@ pub struct ScanRequest {
     pub location: Option<ScanLocation>,
     /// The device, 1–64 printable ASCII characters.
     pub device_id: String,
+    /// The `pending_ticket` from reading this code (`GET /mp/v1/codes/{token}`), if the
+    /// page read it first: the scan is then judged and recorded as of the moment it was
+    /// read, up to 10 minutes (configurable) later, so registering first loses nothing.
+    /// A forged ticket, one for another code or an expired one is refused and nothing is
+    /// recorded; a ticket older than the volunteer's last accepted scan is a `repeat_scan`.
+    #[serde(default)]
+    pub pending_ticket: Option<String>,
 }
 
 /// A position fix from the phone.
@@ -172,6 +179,7 @@ impl Hourmark {
         client: Option<std::net::IpAddr>,
     ) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
+        let taken_at = self.pending_scan_time(&request)?;
         let bound_device = match self.may_scan(volunteer_id).await {
             Ok(permission) => {
                 if !permission.location {
@@ -190,9 +198,44 @@ impl Hourmark {
         };
         let this = self.clone();
         let network = client.map(|ip| self.vault().network_digest(&ip.to_string()));
-        tokio::spawn(async move { this.scan_to_completion(volunteer_id, request, bound_device, network).await })
-            .await
-            .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+        tokio::spawn(
+            async move { this.scan_to_completion(volunteer_id, request, bound_device, network, taken_at).await },
+        )
+        .await
+        .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+    }
+
+    /// The time a scan with a pending-scan ticket is taken at: the ticket's, if it is
+    /// authentic, for this very code and within the bound (see [`super::ticket`]). A bad
+    /// ticket is refused like a malformed request: nothing is recorded, since the scan was
+    /// never judged.
+    fn pending_scan_time(&self, request: &ScanRequest) -> Result<Option<DateTime<Utc>>, CoreError> {
+        use super::ticket::{TicketError, verify_ticket};
+        let Some(ticket) = request.pending_ticket.as_deref() else { return Ok(None) };
+        let invalid =
+            || CoreError::refused(ErrorCode::ScanTicketInvalid, "扫码凭证无效或不属于此签到码，请重新扫描现场的二维码");
+        let token = crate::qr::token_from_scanned(&request.code).ok_or_else(invalid)?;
+        // The ticket is keyed by the master key that signed the code; a code that does not
+        // verify names no key, and its ticket cannot be authentic.
+        let claims = self.inner().keys.verify(token).map_err(|_| invalid())?;
+        match verify_ticket(
+            &self.inner().keys,
+            claims.key_id,
+            token,
+            ticket,
+            self.now(),
+            self.settings().pending_scan_ttl,
+        ) {
+            Ok(at) => Ok(Some(at)),
+            Err(TicketError::Invalid) => Err(invalid()),
+            Err(TicketError::Expired) => Err(CoreError::refused(
+                ErrorCode::ScanTicketExpired,
+                format!(
+                    "打开页面已超过 {} 分钟，这次扫码已失效，请重新扫描现场的二维码",
+                    self.settings().pending_scan_ttl.num_minutes()
+                ),
+            )),
+        }
     }
 
     /// The checks that come before a scan is even judged: the rate limit and consent.
@@ -221,6 +264,7 @@ impl Hourmark {
         request: ScanRequest,
         bound_device: Option<String>,
         network: Option<String>,
+        taken_at: Option<DateTime<Utc>>,
     ) -> Result<StoredAnswer, CoreError> {
         let inner = self.inner();
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
@@ -232,7 +276,7 @@ impl Hourmark {
         let mut presence = PresenceSource::Cache;
         for _ in 0..MAX_DECISIONS {
             match self
-                .decide_and_write(volunteer_id, &request, bound_device.as_deref(), network.clone(), presence)
+                .decide_and_write(volunteer_id, &request, bound_device.as_deref(), network.clone(), presence, taken_at)
                 .await?
             {
                 Written::Fresh(answer) => return Ok(answer),
@@ -254,9 +298,12 @@ impl Hourmark {
         bound_device: Option<&str>,
         network: Option<String>,
         source: PresenceSource,
+        taken_at: Option<DateTime<Utc>>,
     ) -> Result<Written, CoreError> {
         let inner = self.inner();
-        let now = self.now();
+        // A scan with a pending-scan ticket is decided and recorded at the ticket's time;
+        // the ordering rule then refuses it as a repeat if an accepted scan came after.
+        let now = taken_at.unwrap_or_else(|| self.now());
         let mut record = NewScan {
             id: Uuid::now_v7(),
             volunteer_id,

@@ -25,6 +25,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 /// issued, so bump it only together with the token version byte.
 pub const HKDF_SALT: &[u8] = b"hourmark qr v1";
 
+/// HKDF info of the pending-scan ticket key (see [`KeyRing::pending_scan_key`]).
+const PENDING_SCAN_INFO: &[u8] = b"hourmark pending scan v1";
+
 /// Minimum length of a master secret in bytes.
 ///
 /// 32 bytes (256 bits) is the full strength HKDF-SHA256 can carry; anything
@@ -201,6 +204,18 @@ impl KeyRing {
     pub(super) fn activity_key(&self, key_id: u8, activity_id: u32) -> Option<hmac::Key> {
         let master = self.inner.keys.iter().find(|k| k.id == key_id)?;
         Some(master.activity_key(activity_id))
+    }
+
+    /// The HMAC key for pending-scan tickets under master key `key_id` (the key that
+    /// signed the code the ticket is for), or `None` if that key is not in the ring.
+    ///
+    /// Its own HKDF info (longer than the 4-byte activity infos, so it can never equal
+    /// one) keeps a ticket from ever being read as a code signature or the other way round.
+    pub fn pending_scan_key(&self, key_id: u8) -> Option<hmac::Key> {
+        let master = self.inner.keys.iter().find(|k| k.id == key_id)?;
+        let info = [PENDING_SCAN_INFO];
+        let okm = master.prk.expand(&info, hmac::HMAC_SHA256).expect("a 32-byte HKDF-SHA256 output is always in range");
+        Some(hmac::Key::from(okm))
     }
 
     /// The current key's id and its HMAC key for `activity_id`.
