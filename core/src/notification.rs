@@ -394,6 +394,9 @@ pub enum DeliveryOutcome {
     Failed(String),
 }
 
+/// Deliveries one run claims and sends (one after another).
+const CLAIM_SIZE: u32 = 20;
+
 /// Attempts before a delivery is given up.
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 8;
 
@@ -470,7 +473,7 @@ impl Hourmark {
         self.store().mark_notifications_read(volunteer_id, ids, self.now()).await
     }
 
-    /// Works through due WeChat deliveries (at most 100 a run); returns how many were sent.
+    /// Works through due WeChat deliveries (at most 20 a run); returns how many were sent.
     /// Idempotent enough for every instance: each delivery is claimed before it is sent, so
     /// two instances do not send the same message.
     pub async fn deliver_wechat_notices(&self) -> Result<usize, CoreError> {
@@ -478,7 +481,12 @@ impl Hourmark {
         let Some(template_id) = wechat.config().notice_template_id.clone() else { return Ok(0) };
         let now = self.now();
         let mut sent = 0;
-        for delivery in self.store().claim_deliveries(now, now + retry_after(0), 100).await? {
+        // A claim holds its deliveries for longer than the run can take (each send is at
+        // most three calls within WeChat's timeout), so no other instance takes them while
+        // this one is still sending; a run that dies leaves them to the next after the hold.
+        let hold = Duration::from_std(wechat.config().timeout * 3 * CLAIM_SIZE).unwrap_or(Duration::minutes(10))
+            + Duration::minutes(1);
+        for delivery in self.store().claim_deliveries(now, now + hold, i64::from(CLAIM_SIZE)).await? {
             let outcome = match &delivery.openid {
                 None => DeliveryOutcome::Skipped("未绑定微信".to_owned()),
                 Some(openid) => {
@@ -496,7 +504,9 @@ impl Hourmark {
                         Err(e) if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS => {
                             DeliveryOutcome::Failed(e.to_string())
                         }
-                        Err(e) => DeliveryOutcome::Retry(now + retry_after(delivery.attempts + 1), e.to_string()),
+                        Err(e) => {
+                            DeliveryOutcome::Retry(self.now() + retry_after(delivery.attempts + 1), e.to_string())
+                        }
                     }
                 }
             };

@@ -534,7 +534,12 @@ impl Hourmark {
         for (activity_id, session) in self.store().unpublished_corrections(100).await? {
             tracing::warn!(activity_id, volunteer_id = session.volunteer_id, day = %session.day,
                 "carrying a correction that did not reach publicity or the register");
-            self.carry_correction(activity_id, &session, "补记：已定稿记录的更正").await?;
+            // One day that cannot be carried (its activity gone, the store failing on it)
+            // must not stop every other entry from reaching the register: log it, go on.
+            if let Err(e) = self.carry_correction(activity_id, &session, "补记：已定稿记录的更正").await {
+                tracing::error!(error = %e, activity_id, volunteer_id = session.volunteer_id,
+                    "could not carry a correction; the next run tries again");
+            }
         }
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         for row in self.store().publicity_held().await? {

@@ -96,6 +96,7 @@ pub async fn serve(
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut delivering: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tick.tick().await;
         match hourmark.close_left_open_sessions().await {
@@ -108,10 +109,17 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(recorded) => tracing::info!(recorded, "publicity periods ended: entries recorded in the register"),
             Err(e) => tracing::warn!(error = %e, "moving publicity into the register failed; will retry"),
         }
-        match hourmark.deliver_wechat_notices().await {
-            Ok(0) => {}
-            Ok(sent) => tracing::info!(sent, "WeChat subscription messages sent"),
-            Err(e) => tracing::warn!(error = %e, "sending WeChat subscription messages failed; will retry"),
+        // WeChat is slow when it is slow: its messages go in their own task, so an outage
+        // there never holds up closing sessions or recording publicity.
+        if delivering.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
+            let hourmark = hourmark.clone();
+            delivering = Some(tokio::spawn(async move {
+                match hourmark.deliver_wechat_notices().await {
+                    Ok(0) => {}
+                    Ok(sent) => tracing::info!(sent, "WeChat subscription messages sent"),
+                    Err(e) => tracing::warn!(error = %e, "sending WeChat subscription messages failed; will retry"),
+                }
+            }));
         }
     }
 }

@@ -120,7 +120,24 @@ impl Hourmark {
             }
         }
         if !checkouts.is_empty() {
-            self.store().insert_scans(&checkouts).await?;
+            let written = self.store().insert_scans(&checkouts).await?;
+            for (checkout, written) in checkouts.iter().zip(written) {
+                // Not written and not already there (another instance closing the same
+                // session writes the identical row): a scan committed after the read above
+                // took the number. Leave the activity for the next run, which reads again,
+                // rather than flag and tell the volunteer about a session that may not be
+                // open any more.
+                if !written
+                    && self.store().find_scan_answer(checkout.volunteer_id, checkout.client_nonce).await?.is_none()
+                {
+                    tracing::warn!(
+                        activity_id = activity.id,
+                        volunteer_id = checkout.volunteer_id,
+                        "a scan arrived while closing left-open sessions; closing again next run"
+                    );
+                    return Ok(());
+                }
+            }
             // The cached presence does not know of these check-outs.
             if let Err(e) = self.cache().presence_forget(activity.id).await {
                 tracing::warn!(error = %e, activity_id = activity.id, "could not drop presence after closing sessions");

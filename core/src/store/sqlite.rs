@@ -1565,7 +1565,7 @@ impl Store for SqliteStore {
               set status = ?2, attempts = attempts + case when ?2 = 'skipped' then 0 else 1 end,
                   next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4,
                   finished_at = case when ?2 = 'pending' then null else ?5 end
-              where notification_id = ?1",
+              where notification_id = ?1 and status = 'pending'",
         )
         .bind(notification_id)
         .bind(status)
