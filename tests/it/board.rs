@@ -1,0 +1,158 @@
+//! The live board: a snapshot through the API, and server-sent events that say when it
+//! changed, on every instance, for the people who may see the totals.
+
+use std::time::Duration as Wait;
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, on_both_backends};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::event;
+
+/// What the brief promises a board: the scan shows within two seconds.
+const WITHIN: Wait = Wait::from_secs(2);
+
+async fn code_url(app: &TestApp, staff: &str, activity_id: i64, gate: u8) -> String {
+    app.code(staff, activity_id, gate, "toggle").await["url"].as_str().expect("url").to_owned()
+}
+
+/// Two instances on one PostgreSQL and one Redis: a scan taken by A is pushed to a board
+/// watching B, and B's snapshot already counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let path = format!("/api/v1/activities/{}/events", e.activity_id);
+    let mut board = b.events(&path, &e.organiser).await;
+    board.next_named("ready", WITHIN).await.expect("the stream says it is subscribed");
+
+    let url = code_url(&a, &e.organiser, e.activity_id, 1).await;
+    let receipt = a.scan(&e.volunteer, &url).await;
+    receipt.expect_status(200);
+    let pushed = board.next_named("scan", WITHIN).await.expect("the scan at A reaches B's board within 2 s");
+    assert_eq!(pushed.id, receipt.body["scan_id"].as_str().expect("scan id"), "the event carries the scan's id");
+    assert_eq!(pushed.data["activity_id"], e.activity_id);
+    assert_eq!(pushed.data["volunteer_id"], e.volunteer_id);
+    assert_eq!(pushed.data["direction"], "in");
+    assert_eq!(pushed.data["gate"], 1);
+
+    let snapshot = b.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
+    snapshot.expect_status(200);
+    assert_eq!(snapshot.body["totals"]["inside_now"], 1);
+    assert_eq!(snapshot.body["gates"][1]["name"], "南门");
+    assert_eq!(snapshot.body["gates"][1]["inside"], 1);
+    assert_eq!(snapshot.body["still_inside"][0]["volunteer_name"], "张三");
+    assert_eq!(snapshot.body["last_scan_id"], receipt.body["scan_id"]);
+
+    // And the other way round, on a second board at A: B's scan reaches it.
+    let mut board_a = a.events(&path, &e.organiser).await;
+    board_a.next_named("ready", WITHIN).await.expect("ready");
+    a.advance(Duration::minutes(20));
+    b.advance(Duration::minutes(20));
+    let url = code_url(&b, &e.organiser, e.activity_id, 0).await;
+    let out = b.scan(&e.volunteer, &url).await;
+    out.expect_status(200);
+    let pushed = board_a.next_named("scan", WITHIN).await.expect("B's scan reaches A's board");
+    assert_eq!(pushed.data["direction"], "out");
+    assert_eq!(pushed.id, out.body["scan_id"].as_str().expect("scan id"));
+}
+
+on_both_backends! {
+    /// One instance (in-process events on SQLite, Redis on PostgreSQL): the board follows
+    /// arrivals, departures and flags, and sees nothing of other activities.
+    async fn the_board_follows_scans_and_flags_live(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let other = app.activity(&e.organiser, e.organisation_id, json!({"name": "翠湖巡河"})).await["id"]
+            .as_i64()
+            .expect("id");
+        let mut board = app.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+        board.next_named("ready", WITHIN).await.expect("ready");
+
+        // A scan at another activity is not this board's business.
+        let (_, someone) = app.volunteer("李四", "13800005678").await;
+        app.scan(&someone, &code_url(&app, &e.organiser, other, 0).await).await.expect_status(200);
+        // Far from the venue: a scan, then an anomaly flag, both pushed.
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        let code = code_url(&app, &e.organiser, e.activity_id, 0).await;
+        let body = json!({
+            "code": code, "nonce": Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(),
+            "device_id": "test-phone-1", "location": far,
+        });
+        let arrival = app.post("/mp/v1/scans", Some(&e.volunteer), body).await;
+        arrival.expect_status(200);
+        let pushed = board.next_within(WITHIN).await.expect("an event within 2 s");
+        assert_eq!(pushed.name, "scan", "the other activity's scan was not sent here: {pushed:?}");
+        assert_eq!(pushed.data["activity_id"], e.activity_id);
+        assert_eq!(pushed.id, arrival.body["scan_id"].as_str().expect("id"));
+        let flagged = board.next_named("flags", WITHIN).await.expect("the flag is pushed as it is raised");
+        assert_eq!(flagged.data["raised"], 1);
+
+        app.advance(Duration::minutes(135));
+        let departure = app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id, 0).await).await;
+        departure.expect_status(200);
+        let pushed = board.next_named("scan", WITHIN).await.expect("the departure is pushed");
+        assert_eq!(pushed.data["direction"], "out");
+
+        let snapshot = app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
+        snapshot.expect_status(200);
+        let s = &snapshot.body;
+        assert_eq!(s["totals"]["arrived"], 1);
+        assert_eq!(s["totals"]["inside_now"], 0);
+        assert_eq!(s["totals"]["minutes_credited"], 135);
+        assert_eq!(s["still_inside"].as_array().map(Vec::len), Some(0));
+        assert_eq!(s["gates"][0]["inside"], 0);
+        assert_eq!(s["flags"][0]["rule"], "outside_geofence");
+        assert_eq!(s["flags"][0]["volunteer_name"], "张三");
+        // The last 30 minutes: the departure in the newest minute, the arrival long before.
+        let minutes = s["minutes"].as_array().expect("minutes");
+        assert_eq!(minutes.len(), 30);
+        assert_eq!(minutes[29]["departures"], 1);
+        assert_eq!(minutes.iter().map(|m| m["arrivals"].as_u64().unwrap_or(9)).sum::<u64>(), 0);
+        assert_eq!(s["last_scan_id"], departure.body["scan_id"]);
+    }
+}
+
+on_both_backends! {
+    /// Watching is for the people who may see the totals: a leader of another activity is
+    /// refused exactly as the totals refuse them (404: it does not exist for them).
+    async fn only_those_who_see_the_totals_may_watch(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let led = app.activity(&e.organiser, e.organisation_id, json!({"name": "翠湖巡河"})).await["id"]
+            .as_i64()
+            .expect("id");
+        let leader = app
+            .staff(&e.admin, json!({"name": "赵领队", "role": "leader", "organisation_id": e.organisation_id}))
+            .await;
+        let leader_id = app.get("/api/v1/me", &leader).await.body["staff"]["id"].as_i64().expect("id");
+        app.call(reqwest::Method::PUT, &format!("/api/v1/activities/{led}/leaders/{leader_id}"), Some(&e.organiser), None)
+            .await
+            .expect_status(204);
+
+        let watch = |id: i64| format!("/api/v1/activities/{id}/events");
+        // Their own activity: yes.
+        let mut own = app.events(&watch(led), &leader).await;
+        own.next_named("ready", WITHIN).await.expect("ready");
+        app.get(&format!("/api/v1/activities/{led}/board"), &leader).await.expect_status(200);
+        // Another activity of the same organisation: as the totals answer.
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &leader).await;
+        totals.expect_problem(404, "not_found");
+        let refused = app.open_stream(&watch(e.activity_id), Some(&leader)).await;
+        assert_eq!(refused.status().as_u16(), 404);
+        let body: serde_json::Value = refused.json().await.expect("problem");
+        assert_eq!(body["code"], "not_found");
+        app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &leader).await.expect_problem(404, "not_found");
+        // Nobody, and a volunteer.
+        assert_eq!(app.open_stream(&watch(e.activity_id), None).await.status().as_u16(), 401);
+        assert_eq!(app.open_stream(&watch(e.activity_id), Some(&e.volunteer)).await.status().as_u16(), 403);
+        // No such activity.
+        assert_eq!(app.open_stream(&watch(999_999), Some(&e.organiser)).await.status().as_u16(), 404);
+
+        // And the refused leader's own stream hears nothing of the other activity.
+        app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id, 0).await).await.expect_status(200);
+        let heard = own.next_within(Wait::from_millis(700)).await;
+        assert!(heard.is_none(), "a scan elsewhere reached the leader's board: {heard:?}");
+    }
+}
