@@ -156,3 +156,88 @@ on_both_backends! {
         assert!(heard.is_none(), "a scan elsewhere reached the leader's board: {heard:?}");
     }
 }
+
+/// The board in real Chromium on a tablet (1280×800), as the organiser: opened from the
+/// activity list, it shows a volunteer's scan made through the API within 2 s, and the
+/// anomaly flag the scan raised. Screenshots under `target/browser-artifacts/board/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_in_chromium() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"name": "李组织", "login": hourmark_tests::next_login(), "role": "organiser", "organisation_id": organisation_id}),
+        )
+        .await;
+    created.expect_status(201);
+    let invite = created.body["invite"]["token"].as_str().expect("invite").to_owned();
+    let activity_id =
+        app.activity(&admin, organisation_id, json!({"name": "翠湖公园清洁"})).await["id"].as_i64().expect("id");
+
+    // A morning so far: five volunteers arrive over a few minutes at both gates, two leave.
+    let names = ["王芳", "刘洋", "陈静", "杨帆", "赵磊"];
+    let mut tokens = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (_, token) = app.volunteer(name, &format!("1390000{:04}", 100 + i)).await;
+        let gate = u8::try_from(i % 2).expect("gate");
+        app.scan(&token, &code_url(&app, &admin, activity_id, gate).await).await.expect_status(200);
+        app.advance(Duration::minutes(3));
+        tokens.push(token);
+    }
+    for token in &tokens[..2] {
+        app.advance(Duration::minutes(2));
+        app.scan(token, &code_url(&app, &admin, activity_id, 0).await).await.expect_status(200);
+    }
+    app.advance(Duration::minutes(1));
+
+    // The live scan: 张三, from about 1.1 km away (so it raises a flag too).
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let scan = json!({
+        "code": code_url(&app, &admin, activity_id, 1).await, "nonce": Uuid::new_v4(),
+        "client_time": app.clock_now().to_rfc3339(), "device_id": "test-phone-1",
+        "location": {"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0},
+    });
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = json!({
+        "base": app.browser_url(), "invite": invite, "activity_id": activity_id,
+        "volunteer": volunteer, "volunteer_name": "张三", "scan": scan,
+        "artifacts": root.join("../target/browser-artifacts/board"),
+    });
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("browser/board.js"))
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("the script prints JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
+        });
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+    assert!(output.status.success(), "{result:#}");
+
+    assert_eq!(result["board_url"], format!("{}/console/activities/{activity_id}/board", app.browser_url()));
+    assert_eq!(result["before"]["inside_now"], "3 人");
+    assert_eq!(result["before"]["still_inside"], json!(["陈静（北门）", "杨帆（南门）", "赵磊（北门）"]));
+    assert_eq!(result["before"]["flags"], "0");
+    assert_eq!(result["scan_status"], 200);
+    let shown = result["shown_after_ms"].as_u64().expect("timed");
+    assert!(shown < 2000, "the scan took {shown} ms to reach the board");
+    assert!(result["flag_after_ms"].as_u64().expect("timed") < 2000, "{result:#}");
+    assert_eq!(result["after"]["inside_now"], "4 人");
+    assert_eq!(result["after"]["last_scan_event_id"], result["scan_id"], "the event named the scan");
+    assert_eq!(result["after"]["gates"], json!(["北门2 人", "南门2 人"]));
+    let last = result["after"]["still_inside"].as_array().and_then(|a| a.last()).expect("someone inside");
+    assert_eq!(last, &json!("张三（南门）12月5日 09:20 起，已 0分"));
+    assert_eq!(result["after"]["flags"].as_array().map(Vec::len), Some(1));
+    assert!(result["after"]["flags"][0].as_str().is_some_and(|f| f.starts_with("张三：")), "{result:#}");
+    assert_eq!(result["after"]["bars"], 30);
+    assert_eq!(result["after"]["status"], "实时更新中");
+    assert_eq!(result["failed_loads"], json!([]), "every page asset loads");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+}

@@ -101,6 +101,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console", [200; 8]),
         row(M::GET, "/console/activities/new", [200; 8]),
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
+        row(M::GET, "/console/activities/{id}/board", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         // The officer manages no activities: an empty list, not a refusal.
