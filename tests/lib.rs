@@ -333,7 +333,16 @@ impl TestApp {
 
     /// A server-sent event stream that must open (200, `text/event-stream`).
     pub async fn events(&self, path: &str, bearer: &str) -> EventStream {
-        let response = self.open_stream(path, Some(bearer)).await;
+        self.events_after(path, bearer, None).await
+    }
+
+    /// [`TestApp::events`], as a client reconnecting after the event `last_event_id`.
+    pub async fn events_after(&self, path: &str, bearer: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut request = self.client.get(self.url(path)).header("accept", "text/event-stream").bearer_auth(bearer);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.expect("request sent");
         assert_eq!(response.status().as_u16(), 200, "{path}");
         let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(content_type.starts_with("text/event-stream"), "{content_type}");

@@ -94,6 +94,9 @@ impl LiveEvent {
 #[derive(Debug, Clone)]
 pub struct LiveEvents {
     local: broadcast::Sender<LiveEvent>,
+    /// Set at shutdown: open streams end, so a graceful shutdown does not wait for boards
+    /// that would otherwise never hang up.
+    closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// With Redis, events go out through this queue and come back through the
     /// subscription, so this instance's boards see them the same way as everyone else's.
     outbound: Option<mpsc::Sender<LiveEvent>>,
@@ -102,7 +105,7 @@ pub struct LiveEvents {
 impl LiveEvents {
     /// Events for this process only.
     pub fn in_process() -> Self {
-        Self { local: broadcast::channel(BOARD_BACKLOG).0, outbound: None }
+        Self { local: broadcast::channel(BOARD_BACKLOG).0, closing: Default::default(), outbound: None }
     }
 
     /// Events fanned out through Redis pub/sub on the channel `<prefix>:live`. Returns once
@@ -117,7 +120,7 @@ impl LiveEvents {
         let (outbound, queue) = mpsc::channel(PUBLISH_QUEUE);
         let publisher = redis::aio::ConnectionManager::new(client).await.map_err(cache_error)?;
         tokio::spawn(publish(publisher, channel, queue));
-        Ok(Self { local, outbound: Some(outbound) })
+        Ok(Self { local, closing: Default::default(), outbound: Some(outbound) })
     }
 
     /// Publishes without waiting: a full queue drops the event (boards resync on their
@@ -138,6 +141,19 @@ impl LiveEvents {
     /// Every event from now on (this instance's and, with Redis, every other's).
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.local.subscribe()
+    }
+
+    /// Ends every open stream (at shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes when [`LiveEvents::close`] has been called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        }
     }
 }
 

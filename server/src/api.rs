@@ -527,7 +527,8 @@ async fn activity_board(
 /// Server-sent events for an activity's board (the same people as the totals): `ready`
 /// once subscribed, then `scan` for each accepted scan and `flags` when anomaly flags are
 /// raised, each with its id; `resync` when events were lost (the board then fetches
-/// `/board` again, as it should on every reconnect). Works across instances through Redis.
+/// `/board` again, as it should on every reconnect; a request with `Last-Event-ID` gets
+/// one at once). Works across instances through Redis. Streams end when the server shuts down.
 #[utoipa::path(
     get, path = "/api/v1/activities/{id}/events", tag = "attendance", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),
@@ -541,6 +542,7 @@ async fn activity_events(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
@@ -568,7 +570,21 @@ async fn activity_events(
         }
     });
     use futures_util::StreamExt;
-    Ok(Sse::new(ready.chain(live)).keep_alive(KeepAlive::default()).into_response())
+    // A client that says which event it saw last (EventSource does on reconnecting) may have
+    // missed some since: it is told to resync from the store straight away.
+    let resync = headers.contains_key("last-event-id").then(|| {
+        let event = hourmark_core::live::LiveEvent {
+            activity_id: id,
+            id: uuid::Uuid::now_v7(),
+            change: hourmark_core::live::LiveChange::Resync,
+        };
+        Ok(Event::default()
+            .id(event.id.to_string())
+            .event(event.name())
+            .data(serde_json::to_string(&event).unwrap_or_default()))
+    });
+    let stream = ready.chain(futures_util::stream::iter(resync)).chain(live).take_until(hourmark.live_streams_closed());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// A volunteer, with ID and phone numbers masked (administrators; civil-affairs officers

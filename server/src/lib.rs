@@ -88,7 +88,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // The peer address feeds the per-client rate limits.
+    let live = hourmark.clone();
     let app = router(hourmark).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Boards' event streams never end on their own: close them when shutdown begins, or
+    // the graceful shutdown would wait for every open board.
+    let shutdown = async move {
+        shutdown.await;
+        live.end_live_streams();
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
 }
 

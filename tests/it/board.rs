@@ -241,3 +241,25 @@ async fn the_board_in_chromium() {
     assert_eq!(result["failed_loads"], json!([]), "every page asset loads");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 }
+
+on_both_backends! {
+    /// A board reconnecting after an event it saw is told at once to resync from the store;
+    /// a fresh one is not. And a server shutting down ends open streams instead of waiting
+    /// for boards that never hang up.
+    async fn reconnecting_boards_resync_and_shutdown_ends_streams(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let path = format!("/api/v1/activities/{}/events", e.activity_id);
+        let seen = Uuid::now_v7().to_string();
+        let mut again = app.events_after(&path, &e.organiser, Some(&seen)).await;
+        assert_eq!(again.next_within(WITHIN).await.expect("ready").name, "ready");
+        let resync = again.next_within(WITHIN).await.expect("a resync");
+        assert_eq!(resync.name, "resync");
+        assert_eq!(resync.data["activity_id"], e.activity_id);
+        let mut fresh = app.events(&path, &e.organiser).await;
+        assert_eq!(fresh.next_within(WITHIN).await.expect("ready").name, "ready");
+        assert!(fresh.next_within(Wait::from_millis(500)).await.is_none(), "nothing to catch up on");
+
+        tokio::time::timeout(Wait::from_secs(5), app.stop()).await.expect("shutdown does not wait for open boards");
+        assert!(fresh.next_within(WITHIN).await.is_none(), "the stream ended");
+    }
+}

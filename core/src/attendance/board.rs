@@ -295,4 +295,14 @@ impl Hourmark {
         self.managed_activity(by, activity_id).await?;
         Ok(self.inner().live.subscribe())
     }
+
+    /// Completes when the server is shutting down: live streams end then.
+    pub fn live_streams_closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.inner().live.closed()
+    }
+
+    /// Ends every live stream, so a graceful shutdown need not wait for boards to hang up.
+    pub fn end_live_streams(&self) {
+        self.inner().live.close();
+    }
 }
