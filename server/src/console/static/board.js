@@ -38,6 +38,11 @@
     return li;
   }
 
+  // A list, or one quiet line saying it is empty.
+  function fill(list, items, empty) {
+    $(list).replaceChildren(...(items.length ? items : [item([["span", "empty", empty]])]));
+  }
+
   function render(board) {
     const t = board.totals;
     $("inside-now").textContent = t.inside_now + " 人";
@@ -65,29 +70,33 @@
     }
 
     $("inside-count").textContent = String(board.still_inside.length);
-    $("still-inside").replaceChildren(...board.still_inside.map((p) => item([
+    fill("still-inside", board.still_inside.map((p) => item([
       ["span", "name", p.volunteer_name + (p.gate_name ? "（" + p.gate_name + "）" : "")],
       ["span", "since", day(p.since) + " " + clock(p.since) + " 起，已 " + duration(p.minutes_inside)],
-    ])));
+    ])), "目前无人在场。");
 
     $("flag-count").textContent = String(board.flags.length);
-    $("flags").replaceChildren(...board.flags.map((f) => item([
+    fill("flags", board.flags.map((f) => item([
       ["strong", f.severity === "high" ? "high" : "", (f.volunteer_name || "志愿者") + "：" + f.explanation],
       ["span", "when", day(f.raised_at) + " " + clock(f.raised_at) + " 提出"],
-    ])));
+    ])), "暂无异常。");
 
     root.dataset.lastScanId = board.last_scan_id || "";
     root.dataset.acceptedScans = String(t.accepted_scans);
   }
 
-  // One fetch at a time; events that arrive meanwhile cause exactly one more.
+  // One fetch at a time, at most one a second: in an arrival burst a board refetches
+  // once a second, not once a scan. Events that arrive meanwhile cause exactly one more.
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   async function refresh() {
     if (fetching) { again = true; return; }
     fetching = true;
     try {
       do {
         again = false;
+        const started = Date.now();
         render(await window.hourmark.api("GET", "/api/v1/activities/" + id + "/board"));
+        if (again) await pause(Math.max(0, 1000 - (Date.now() - started)));
       } while (again);
     } catch (e) {
       status.textContent = "无法获取看板数据：" + e.message;
