@@ -169,13 +169,23 @@ fn cache_error(e: redis::RedisError) -> CoreError {
     CoreError::Cache(e.to_string())
 }
 
-/// Sends queued events to Redis, one after the other on its own connection.
+/// Most events sent to Redis in one pipeline.
+const PUBLISH_BATCH: usize = 256;
+
+/// Sends queued events to Redis on its own connection; whatever queued up during one
+/// round trip goes in the next, as one pipeline, so an arrival burst costs few round trips.
 async fn publish(mut conn: redis::aio::ConnectionManager, channel: String, mut queue: mpsc::Receiver<LiveEvent>) {
-    while let Some(event) = queue.recv().await {
-        let Ok(text) = serde_json::to_string(&event) else { continue };
-        let sent: Result<i64, _> = redis::AsyncCommands::publish(&mut conn, &channel, text).await;
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for event in batch.drain(..) {
+            if let Ok(text) = serde_json::to_string(&event) {
+                pipe.publish(&channel, text).ignore();
+            }
+        }
+        let sent: Result<(), _> = pipe.query_async(&mut conn).await;
         if let Err(e) = sent {
-            tracing::warn!(error = %e, "could not publish a live event");
+            tracing::warn!(error = %e, "could not publish live events; boards resync on their next snapshot");
         }
     }
 }
