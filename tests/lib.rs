@@ -322,6 +322,33 @@ impl TestApp {
         Answer::from(request.send().await.expect("request sent")).await
     }
 
+    /// Opens a server-sent event stream with a bearer token, without reading it.
+    pub async fn open_stream(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path)).header("accept", "text/event-stream");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A server-sent event stream that must open (200, `text/event-stream`).
+    pub async fn events(&self, path: &str, bearer: &str) -> EventStream {
+        self.events_after(path, bearer, None).await
+    }
+
+    /// [`TestApp::events`], as a client reconnecting after the event `last_event_id`.
+    pub async fn events_after(&self, path: &str, bearer: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut request = self.client.get(self.url(path)).header("accept", "text/event-stream").bearer_auth(bearer);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+        EventStream { response, buffer: String::new() }
+    }
+
     /// GET with a bearer token.
     pub async fn get(&self, path: &str, bearer: &str) -> Answer {
         self.call(reqwest::Method::GET, path, Some(bearer), None).await
@@ -572,4 +599,66 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerEvent {
+    /// Its `event:` name.
+    pub name: String,
+    /// Its `id:`.
+    pub id: String,
+    /// Its `data:`, as JSON.
+    pub data: Value,
+}
+
+/// An open server-sent event stream.
+#[derive(Debug)]
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event (keep-alive comments skipped), if one arrives within `within`.
+    pub async fn next_within(&mut self, within: std::time::Duration) -> Option<ServerEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = ServerEvent { name: "message".into(), id: String::new(), data: Value::Null };
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event.name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        event.id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && event.id.is_empty() && event.name == "message" {
+                    continue; // a keep-alive comment
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                return Some(event);
+            }
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event with this name within `within`, skipping others.
+    pub async fn next_named(&mut self, name: &str, within: std::time::Duration) -> Option<ServerEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = self.next_within(left).await?;
+            if event.name == name {
+                return Some(event);
+            }
+        }
+    }
 }

@@ -120,6 +120,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) writer: ScanWriter,
+    /// Where boards' live events are published.
+    pub(crate) live: crate::live::LiveEvents,
     local_grants: moka::future::Cache<TokenHash, TokenGrant>,
     local_activities: moka::future::Cache<i64, Arc<Activity>>,
     pub(crate) local_permissions: moka::future::Cache<i64, crate::identity::consent::ScanPermission>,
@@ -351,6 +353,7 @@ impl Hourmark {
         vault: PiiVault,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        live: crate::live::LiveEvents,
     ) -> Self {
         let writer = ScanWriter::spawn(store.clone(), settings.scan_batch_max, settings.scan_batches_in_flight);
         let inner = Inner {
@@ -360,6 +363,7 @@ impl Hourmark {
             vault,
             clock,
             writer,
+            live,
             local_grants: moka::future::Cache::builder().max_capacity(100_000).time_to_live(LOCAL_TOKEN_TTL).build(),
             local_activities: moka::future::Cache::builder()
                 .max_capacity(10_000)

@@ -28,6 +28,7 @@ pub mod extra_fields;
 pub mod geo;
 pub mod hourmark;
 pub mod identity;
+pub mod live;
 pub mod login;
 pub mod notification;
 pub mod organisation;

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, NewActivity};
-use hourmark_core::attendance::board::{ActivityTotals, VolunteerSession};
+use hourmark_core::attendance::board::{ActivityBoard, ActivityTotals, VolunteerSession};
 use hourmark_core::error::{ErrorCode, Problem};
 use hourmark_core::hourmark::{CurrentCode, NewStaff};
 use hourmark_core::identity::{NewOrganisation, Organisation, RecorderQualification};
@@ -43,6 +43,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(current_code_png))
         .routes(routes!(activity_sessions))
         .routes(routes!(activity_totals))
+        .routes(routes!(activity_board))
+        .routes(routes!(activity_events))
         .routes(routes!(staff_me))
         .routes(routes!(volunteer))
         .routes(routes!(volunteer_personal_data))
@@ -501,6 +503,88 @@ async fn activity_totals(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ActivityTotals>, ApiError> {
     Ok(axum::Json(hourmark.activity_totals(&by, id).await?))
+}
+
+/// The live board: totals, inside now per gate, arrivals and departures per minute, who
+/// has not checked out, and anomaly flags (the same people as the totals).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/board", tag = "attendance", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = ActivityBoard),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_board(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<ActivityBoard>, ApiError> {
+    Ok(axum::Json(hourmark.activity_board(&by, id).await?))
+}
+
+/// Server-sent events for an activity's board (the same people as the totals): `ready`
+/// once subscribed, then `scan` for each accepted scan and `flags` when anomaly flags are
+/// raised, each with its id; `resync` when events were lost (the board then fetches
+/// `/board` again, as it should on every reconnect; a request with `Last-Event-ID` gets
+/// one at once). Works across instances through Redis. Streams end when the server shuts down.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/events", tag = "attendance", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, description = "The event stream; each `data` is a `LiveEvent`", content_type = "text/event-stream", body = hourmark_core::live::LiveEvent),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn activity_events(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+
+    let events = hourmark.watch_activity(&by, id).await?;
+    let ready = futures_util::stream::once(async {
+        Ok::<_, std::convert::Infallible>(Event::default().event("ready").data("{}"))
+    });
+    let live = futures_util::stream::unfold(events, move |mut events| async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(event) if event.concerns(id) => event,
+                Ok(_) => continue,
+                // This board fell behind: what it missed is in the store.
+                Err(RecvError::Lagged(_)) => hourmark_core::live::LiveEvent {
+                    activity_id: id,
+                    id: uuid::Uuid::now_v7(),
+                    change: hourmark_core::live::LiveChange::Resync,
+                },
+                Err(RecvError::Closed) => return None,
+            };
+            let data = serde_json::to_string(&event).unwrap_or_default();
+            let sse = Event::default().id(event.id.to_string()).event(event.name()).data(data);
+            return Some((Ok(sse), events));
+        }
+    });
+    use futures_util::StreamExt;
+    // A client that says which event it saw last (EventSource does on reconnecting) may have
+    // missed some since: it is told to resync from the store straight away.
+    let resync = headers.contains_key("last-event-id").then(|| {
+        let event = hourmark_core::live::LiveEvent {
+            activity_id: id,
+            id: uuid::Uuid::now_v7(),
+            change: hourmark_core::live::LiveChange::Resync,
+        };
+        Ok(Event::default()
+            .id(event.id.to_string())
+            .event(event.name())
+            .data(serde_json::to_string(&event).unwrap_or_default()))
+    });
+    let stream = ready.chain(futures_util::stream::iter(resync)).chain(live).take_until(hourmark.live_streams_closed());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// A volunteer, with ID and phone numbers masked (administrators; civil-affairs officers

@@ -36,6 +36,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let cache = hourmark_core::cache::connect(config.redis_url.as_deref(), &config.redis_prefix)
         .await
         .context("cannot connect to the Redis named by HOURMARK_REDIS_URL")?;
+    let live = hourmark_core::live::connect(config.redis_url.as_deref(), &config.redis_prefix)
+        .await
+        .context("cannot subscribe to live events on the Redis named by HOURMARK_REDIS_URL")?;
     if config.is_postgres() && config.redis_url.is_none() {
         tracing::warn!(
             "PostgreSQL without Redis: fine for one instance, but several instances would not see \
@@ -50,7 +53,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let mut settings = config.settings();
     settings.wechat = config.wechat_client()?;
     settings.passkeys = config.passkey_settings()?;
-    Ok(Hourmark::new(store, cache, keys, vault, clock, settings))
+    Ok(Hourmark::new(store, cache, keys, vault, clock, settings, live))
 }
 
 /// The whole HTTP app: staff API, mini-program API, API description and docs page.
@@ -85,7 +88,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // The peer address feeds the per-client rate limits.
+    let live = hourmark.clone();
     let app = router(hourmark).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Boards' event streams never end on their own: close them when shutdown begins, or
+    // the graceful shutdown would wait for every open board.
+    let shutdown = async move {
+        shutdown.await;
+        live.end_live_streams();
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
 }
 

@@ -199,9 +199,19 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
     let admin = app.administrator().await;
     let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
     let (_, cookie, _) = browser_session(&app, &admin, organisation_id).await;
-    for path in
-        ["/", "/staff/sign-in", "/staff/enrol", "/publicity", "/S/ABC", "/console", "/console/activities/new", "/docs/"]
-    {
+    let activity = app.activity(&admin, organisation_id, json!({})).await["id"].as_i64().expect("id");
+    let board = format!("/console/activities/{activity}/board");
+    for path in [
+        "/",
+        "/staff/sign-in",
+        "/staff/enrol",
+        "/publicity",
+        "/S/ABC",
+        "/console",
+        "/console/activities/new",
+        &board,
+        "/docs/",
+    ] {
         let response = app.client.get(app.url(path)).header("cookie", &cookie).send().await.expect("page");
         assert_eq!(response.status().as_u16(), 200, "{path}");
         let headers = response.headers().clone();
@@ -225,6 +235,7 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
     }
     for (asset, media_type) in [
         ("/console/static/console.js", "text/javascript; charset=utf-8"),
+        ("/console/static/board.js", "text/javascript; charset=utf-8"),
         ("/console/static/staff.js", "text/javascript; charset=utf-8"),
         ("/console/static/projector.js", "text/javascript; charset=utf-8"),
         ("/console/static/console.css", "text/css; charset=utf-8"),

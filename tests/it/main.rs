@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod board;
 mod bootstrap;
 mod cache;
 mod calendar;

@@ -101,6 +101,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console", [200; 8]),
         row(M::GET, "/console/activities/new", [200; 8]),
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
+        row(M::GET, "/console/activities/{id}/board", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
@@ -123,6 +124,9 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
         row(M::GET, "/api/v1/activities/{id}/totals", managed),
+        row(M::GET, "/api/v1/activities/{id}/board", managed),
+        // An open stream never ends: for 200 only the status and type are checked.
+        row(M::GET, "/api/v1/activities/{id}/events", managed),
         // Review: not for leaders; the officer is of the organisation's region.
         row(M::GET, "/api/v1/activities/{id}/review", [401, 403, 200, 404, 200, 200, 200, 403]),
         row(M::PUT, "/api/v1/activities/{id}/review/settings", [401, 403, 200, 404, 404, 200, 200, 403]),
@@ -241,6 +245,13 @@ on_both_backends! {
             for (i, (role, token)) in ROLES.iter().zip(tokens).enumerate() {
                 serial += 1;
                 let (path, body) = concrete(&r, activity, org, other_org, volunteer_id, serial);
+                if r.template.ends_with("/events") && r.expect[i] == 200 {
+                    let stream = app.open_stream(&path, token).await;
+                    assert_eq!(stream.status().as_u16(), 200, "{} {} as {role}", r.method, r.template);
+                    let content_type = stream.headers().get("content-type").and_then(|v| v.to_str().ok());
+                    assert_eq!(content_type, Some("text/event-stream"), "{} as {role}", r.template);
+                    continue;
+                }
                 let answer = app.call(r.method.clone(), &path, token, body).await;
                 assert_eq!(
                     answer.status, r.expect[i],

@@ -6,15 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::minutes::{CreditedPair, ScanFact, Schedule, UnpairedScan, derive_minutes};
-use crate::activity::shanghai_time;
+use crate::activity::{Activity, shanghai_time};
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
+use crate::store::AcceptedScan;
 
 /// One volunteer's session at an activity.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -79,7 +80,11 @@ impl Hourmark {
     ) -> Result<(Vec<VolunteerSession>, usize), CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
         let scans = self.store().accepted_scans(activity.id, None).await?;
-        let scan_count = scans.len();
+        Ok((self.sessions_of(&activity, &scans), scans.len()))
+    }
+
+    /// Each volunteer's session, from the activity's accepted scans in time order.
+    fn sessions_of(&self, activity: &Activity, scans: &[AcceptedScan]) -> Vec<VolunteerSession> {
         let mut by_volunteer: BTreeMap<i64, (String, Vec<ScanFact>)> = BTreeMap::new();
         for s in scans {
             by_volunteer
@@ -91,7 +96,7 @@ impl Hourmark {
         let now = self.now();
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
-        let sessions = by_volunteer
+        by_volunteer
             .into_iter()
             .map(|(volunteer_id, (volunteer_name, facts))| {
                 let live = derive_minutes(&facts, &schedule, policy, Some(now));
@@ -107,16 +112,19 @@ impl Hourmark {
                     unpaired: settled.unpaired,
                 }
             })
-            .collect();
-        Ok((sessions, scan_count))
+            .collect()
     }
 
     /// Live totals for an activity the caller manages.
     pub async fn activity_totals(&self, by: &Principal, activity_id: i64) -> Result<ActivityTotals, CoreError> {
         let (sessions, scan_count) = self.sessions_and_scan_count(by, activity_id).await?;
+        Ok(self.totals_of(activity_id, &sessions, scan_count))
+    }
+
+    fn totals_of(&self, activity_id: i64, sessions: &[VolunteerSession], scan_count: usize) -> ActivityTotals {
         let arrived = sessions.iter().filter(|s| !s.pairs.is_empty() || s.inside).count();
         let inside_now = sessions.iter().filter(|s| s.inside).count();
-        Ok(ActivityTotals {
+        ActivityTotals {
             activity_id,
             inside_now: u32::try_from(inside_now).unwrap_or(u32::MAX),
             arrived: u32::try_from(arrived).unwrap_or(u32::MAX),
@@ -125,6 +133,176 @@ impl Hourmark {
             minutes_credited: sessions.iter().map(|s| u64::from(s.minutes_credited)).sum(),
             accepted_scans: scan_count as u64,
             as_of: self.now(),
+        }
+    }
+}
+
+/// How many minutes the board's arrivals-and-departures row covers, ending now.
+pub const BOARD_MINUTES: i64 = 30;
+
+/// Volunteers inside now at one gate (by the gate of their last check-in).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GateCount {
+    /// The gate number.
+    pub gate: u8,
+    /// Its name.
+    pub name: String,
+    /// Inside now, having come in there.
+    pub inside: u32,
+}
+
+/// Arrivals and departures in one minute.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MinuteCount {
+    /// The minute's start (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub minute: DateTime<Utc>,
+    /// Check-ins in it.
+    pub arrivals: u32,
+    /// Check-outs in it.
+    pub departures: u32,
+}
+
+/// Someone who has not checked out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StillInside {
+    /// The volunteer.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// Checked in since (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub since: DateTime<Utc>,
+    /// Minutes since then.
+    pub minutes_inside: u32,
+    /// The gate they came in at.
+    pub gate_name: Option<String>,
+}
+
+/// An anomaly flag as the board shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BoardFlag {
+    /// The flag.
+    #[serde(flatten)]
+    pub flag: crate::review::Flag,
+    /// Whose session.
+    pub volunteer_name: String,
+}
+
+/// Everything the live board shows, as of now. Live events say when to fetch it again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActivityBoard {
+    /// The activity's name.
+    pub activity_name: String,
+    /// The totals.
+    pub totals: ActivityTotals,
+    /// Inside now per gate.
+    pub gates: Vec<GateCount>,
+    /// Arrivals and departures per minute over the last [`BOARD_MINUTES`] minutes, oldest first.
+    pub minutes: Vec<MinuteCount>,
+    /// Who has not checked out, longest inside first.
+    pub still_inside: Vec<StillInside>,
+    /// Anomaly flags, newest first.
+    pub flags: Vec<BoardFlag>,
+    /// The id of the last accepted scan included: events up to it are already counted.
+    pub last_scan_id: Option<uuid::Uuid>,
+}
+
+impl Hourmark {
+    /// The live board of an activity the caller manages (the same people as the totals).
+    pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<ActivityBoard, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let scans = self.store().accepted_scans(activity.id, None).await?;
+        let sessions = self.sessions_of(&activity, &scans);
+        let totals = self.totals_of(activity.id, &sessions, scans.len());
+        let now = self.now();
+
+        let mut last_in_gate: BTreeMap<i64, Option<u8>> = BTreeMap::new();
+        for s in scans.iter().filter(|s| s.direction == super::Direction::In) {
+            last_in_gate.insert(s.volunteer_id, s.gate);
+        }
+        let mut gates: Vec<GateCount> = activity
+            .gates
+            .iter()
+            .enumerate()
+            .map(|(i, name)| GateCount { gate: u8::try_from(i).unwrap_or(u8::MAX), name: name.clone(), inside: 0 })
+            .collect();
+        let mut still_inside = Vec::new();
+        for session in sessions.iter().filter(|s| s.inside) {
+            let gate = last_in_gate.get(&session.volunteer_id).copied().flatten();
+            if let Some(count) = gate.and_then(|g| gates.get_mut(usize::from(g))) {
+                count.inside += 1;
+            }
+            let since = session.checked_in_at.unwrap_or(now);
+            still_inside.push(StillInside {
+                volunteer_id: session.volunteer_id,
+                volunteer_name: session.volunteer_name.clone(),
+                since,
+                minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
+                gate_name: gate.and_then(|g| activity.gates.get(usize::from(g)).cloned()),
+            });
+        }
+        still_inside.sort_by_key(|s| (s.since, s.volunteer_id));
+
+        let this_minute = now.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap_or(now);
+        let first = this_minute - chrono::TimeDelta::minutes(BOARD_MINUTES - 1);
+        let mut minutes: Vec<MinuteCount> = (0..BOARD_MINUTES)
+            .map(|i| MinuteCount { minute: first + chrono::TimeDelta::minutes(i), arrivals: 0, departures: 0 })
+            .collect();
+        for s in scans.iter().filter(|s| s.at >= first) {
+            let Ok(i) = usize::try_from((s.at - first).num_minutes()) else { continue };
+            if let Some(m) = minutes.get_mut(i) {
+                match s.direction {
+                    super::Direction::In => m.arrivals += 1,
+                    super::Direction::Out => m.departures += 1,
+                }
+            }
+        }
+
+        let names: BTreeMap<i64, &str> = sessions.iter().map(|s| (s.volunteer_id, s.volunteer_name.as_str())).collect();
+        let mut flags: Vec<BoardFlag> = self
+            .store()
+            .flags(activity.id)
+            .await?
+            .into_iter()
+            .map(|flag| BoardFlag {
+                volunteer_name: names.get(&flag.volunteer_id).copied().unwrap_or("").to_owned(),
+                flag,
+            })
+            .collect();
+        flags.sort_by(|a, b| b.flag.raised_at.cmp(&a.flag.raised_at).then(b.flag.id.cmp(&a.flag.id)));
+
+        Ok(ActivityBoard {
+            activity_name: activity.name.clone(),
+            totals,
+            gates,
+            minutes,
+            still_inside,
+            flags,
+            last_scan_id: scans.iter().map(|s| s.id).max(),
         })
+    }
+
+    /// The live events of an activity the caller manages, from now on. The caller should
+    /// fetch [`Hourmark::activity_board`] after subscribing, so nothing falls in between.
+    pub async fn watch_activity(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<tokio::sync::broadcast::Receiver<crate::live::LiveEvent>, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        Ok(self.inner().live.subscribe())
+    }
+
+    /// Completes when the server is shutting down: live streams end then.
+    pub fn live_streams_closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.inner().live.closed()
+    }
+
+    /// Ends every live stream, so a graceful shutdown need not wait for boards to hang up.
+    pub fn end_live_streams(&self) {
+        self.inner().live.close();
     }
 }

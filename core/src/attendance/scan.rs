@@ -354,6 +354,7 @@ impl Hourmark {
         };
 
         let activity_id = record.activity_id;
+        let gate = record.gate;
         let answer = record.answer.clone();
         // What the per-scan rules need, kept before the record goes to the writer.
         let evidence = appended.map(|fact| crate::review::rules::ScanEvidence {
@@ -391,6 +392,12 @@ impl Hourmark {
         }
         if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
             self.record_presence(activity_id, volunteer_id, fact).await;
+            // After the commit, never awaiting a board: the event is queued or dropped.
+            self.inner().live.publish(crate::live::LiveEvent {
+                activity_id,
+                id: fact.scan_id,
+                change: crate::live::LiveChange::Scan { volunteer_id, gate, direction: fact.direction, at: fact.at },
+            });
             if let Some(evidence) = evidence {
                 self.flag_scan(activity_id, &evidence).await;
             }

@@ -354,7 +354,15 @@ impl Hourmark {
         let now = self.now();
         let flags: Vec<NewFlag> =
             findings.into_iter().map(|finding| NewFlag { activity_id, finding, raised_at: now }).collect();
-        self.store().raise_flags(&flags).await
+        let raised = self.store().raise_flags(&flags).await?;
+        if raised > 0 {
+            self.inner().live.publish(crate::live::LiveEvent {
+                activity_id,
+                id: uuid::Uuid::now_v7(),
+                change: crate::live::LiveChange::Flags { raised },
+            });
+        }
+        Ok(raised)
     }
 
     /// Every rule over the whole activity; returns how many new flags were raised.

@@ -109,6 +109,8 @@ pub struct AcceptedScan {
     pub at: DateTime<Utc>,
     /// In or out.
     pub direction: Direction,
+    /// The gate it was taken at.
+    pub gate: Option<u8>,
 }
 
 /// Everything Hourmark keeps, behind one interface.

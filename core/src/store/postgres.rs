@@ -3228,7 +3228,7 @@ impl Store for PostgresStore {
 
     async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>> {
         let rows = sqlx::query(
-            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate
               from scan s join volunteer v on v.id = s.volunteer_id
               where s.activity_id = $1 and s.direction is not null and ($2::bigint is null or s.volunteer_id = $2)
               order by s.server_time, s.id",
@@ -3245,6 +3245,7 @@ impl Store for PostgresStore {
                     volunteer_name: row.try_get("name")?,
                     at: row.try_get("server_time")?,
                     direction: parse_direction(row.try_get("direction")?)?,
+                    gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
                 })
             })
             .collect()

@@ -41,6 +41,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(pages::console_home))
         .routes(routes!(pages::new_activity_page))
         .routes(routes!(pages::projector_page))
+        .routes(routes!(pages::board_page))
         .routes(routes!(pages::static_asset))
 }
 

@@ -27,6 +27,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("activities.html", include_str!("templates/activities.html")),
         ("activity_new.html", include_str!("templates/activity_new.html")),
         ("projector.html", include_str!("templates/projector.html")),
+        ("board.html", include_str!("templates/board.html")),
         ("not_found.html", include_str!("templates/not_found.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
@@ -106,6 +107,7 @@ struct ActivityRow {
     address: String,
     when: String,
     projectors: Vec<ProjectorLink>,
+    board: String,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -175,6 +177,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             address: activity.address.clone(),
             when: format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),
             projectors: projector_links(activity),
+            board: format!("/console/activities/{}/board", activity.id),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -290,12 +293,44 @@ pub(super) async fn projector_page(
     )
 }
 
+/// The live board of an activity: inside now per gate, arrivals and departures per
+/// minute, who has not checked out, anomaly flags; pushed by server-sent events.
+#[utoipa::path(
+    get, path = "/console/activities/{id}/board", tag = "attendance",
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, description = "The live board", content_type = "text/html", body = String),
+        (status = 303, description = "No session: to the sign-in page"),
+        (status = 404, description = "No such activity of the caller's", content_type = "text/html", body = String),
+    )
+)]
+pub(super) async fn board_page(
+    State(hourmark): State<Hourmark>,
+    session: ConsoleSession,
+    Path(id): Path<i64>,
+) -> Response {
+    let Ok(activity) = hourmark.managed_activity(&session.principal, id).await else {
+        return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "活动不存在，或您无权查看它。" });
+    };
+    render(
+        StatusCode::OK,
+        "board.html",
+        context! {
+            csrf_token => session.csrf_token,
+            role => role_name(&session.principal),
+            activity_id => activity.id,
+            name => activity.name.clone(),
+        },
+    )
+}
+
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 6] = [
+const ASSETS: [(&str, &str, &str); 7] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
     ("projector.js", "text/javascript; charset=utf-8", include_str!("static/projector.js")),
+    ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
 ];

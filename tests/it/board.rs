@@ -1,0 +1,265 @@
+//! The live board: a snapshot through the API, and server-sent events that say when it
+//! changed, on every instance, for the people who may see the totals.
+
+use std::time::Duration as Wait;
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, on_both_backends};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::event;
+
+/// What the brief promises a board: the scan shows within two seconds.
+const WITHIN: Wait = Wait::from_secs(2);
+
+async fn code_url(app: &TestApp, staff: &str, activity_id: i64, gate: u8) -> String {
+    app.code(staff, activity_id, gate, "toggle").await["url"].as_str().expect("url").to_owned()
+}
+
+/// Two instances on one PostgreSQL and one Redis: a scan taken by A is pushed to a board
+/// watching B, and B's snapshot already counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let path = format!("/api/v1/activities/{}/events", e.activity_id);
+    let mut board = b.events(&path, &e.organiser).await;
+    board.next_named("ready", WITHIN).await.expect("the stream says it is subscribed");
+
+    let url = code_url(&a, &e.organiser, e.activity_id, 1).await;
+    let receipt = a.scan(&e.volunteer, &url).await;
+    receipt.expect_status(200);
+    let pushed = board.next_named("scan", WITHIN).await.expect("the scan at A reaches B's board within 2 s");
+    assert_eq!(pushed.id, receipt.body["scan_id"].as_str().expect("scan id"), "the event carries the scan's id");
+    assert_eq!(pushed.data["activity_id"], e.activity_id);
+    assert_eq!(pushed.data["volunteer_id"], e.volunteer_id);
+    assert_eq!(pushed.data["direction"], "in");
+    assert_eq!(pushed.data["gate"], 1);
+
+    let snapshot = b.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
+    snapshot.expect_status(200);
+    assert_eq!(snapshot.body["totals"]["inside_now"], 1);
+    assert_eq!(snapshot.body["gates"][1]["name"], "南门");
+    assert_eq!(snapshot.body["gates"][1]["inside"], 1);
+    assert_eq!(snapshot.body["still_inside"][0]["volunteer_name"], "张三");
+    assert_eq!(snapshot.body["last_scan_id"], receipt.body["scan_id"]);
+
+    // And the other way round, on a second board at A: B's scan reaches it.
+    let mut board_a = a.events(&path, &e.organiser).await;
+    board_a.next_named("ready", WITHIN).await.expect("ready");
+    a.advance(Duration::minutes(20));
+    b.advance(Duration::minutes(20));
+    let url = code_url(&b, &e.organiser, e.activity_id, 0).await;
+    let out = b.scan(&e.volunteer, &url).await;
+    out.expect_status(200);
+    let pushed = board_a.next_named("scan", WITHIN).await.expect("B's scan reaches A's board");
+    assert_eq!(pushed.data["direction"], "out");
+    assert_eq!(pushed.id, out.body["scan_id"].as_str().expect("scan id"));
+}
+
+on_both_backends! {
+    /// One instance (in-process events on SQLite, Redis on PostgreSQL): the board follows
+    /// arrivals, departures and flags, and sees nothing of other activities.
+    async fn the_board_follows_scans_and_flags_live(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let other = app.activity(&e.organiser, e.organisation_id, json!({"name": "翠湖巡河"})).await["id"]
+            .as_i64()
+            .expect("id");
+        let mut board = app.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+        board.next_named("ready", WITHIN).await.expect("ready");
+
+        // A scan at another activity is not this board's business.
+        let (_, someone) = app.volunteer("李四", "13800005678").await;
+        app.scan(&someone, &code_url(&app, &e.organiser, other, 0).await).await.expect_status(200);
+        // Far from the venue: a scan, then an anomaly flag, both pushed.
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        let code = code_url(&app, &e.organiser, e.activity_id, 0).await;
+        let body = json!({
+            "code": code, "nonce": Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(),
+            "device_id": "test-phone-1", "location": far,
+        });
+        let arrival = app.post("/mp/v1/scans", Some(&e.volunteer), body).await;
+        arrival.expect_status(200);
+        let pushed = board.next_within(WITHIN).await.expect("an event within 2 s");
+        assert_eq!(pushed.name, "scan", "the other activity's scan was not sent here: {pushed:?}");
+        assert_eq!(pushed.data["activity_id"], e.activity_id);
+        assert_eq!(pushed.id, arrival.body["scan_id"].as_str().expect("id"));
+        let flagged = board.next_named("flags", WITHIN).await.expect("the flag is pushed as it is raised");
+        assert_eq!(flagged.data["raised"], 1);
+
+        app.advance(Duration::minutes(135));
+        let departure = app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id, 0).await).await;
+        departure.expect_status(200);
+        let pushed = board.next_named("scan", WITHIN).await.expect("the departure is pushed");
+        assert_eq!(pushed.data["direction"], "out");
+
+        let snapshot = app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
+        snapshot.expect_status(200);
+        let s = &snapshot.body;
+        assert_eq!(s["totals"]["arrived"], 1);
+        assert_eq!(s["totals"]["inside_now"], 0);
+        assert_eq!(s["totals"]["minutes_credited"], 135);
+        assert_eq!(s["still_inside"].as_array().map(Vec::len), Some(0));
+        assert_eq!(s["gates"][0]["inside"], 0);
+        assert_eq!(s["flags"][0]["rule"], "outside_geofence");
+        assert_eq!(s["flags"][0]["volunteer_name"], "张三");
+        // The last 30 minutes: the departure in the newest minute, the arrival long before.
+        let minutes = s["minutes"].as_array().expect("minutes");
+        assert_eq!(minutes.len(), 30);
+        assert_eq!(minutes[29]["departures"], 1);
+        assert_eq!(minutes.iter().map(|m| m["arrivals"].as_u64().unwrap_or(9)).sum::<u64>(), 0);
+        assert_eq!(s["last_scan_id"], departure.body["scan_id"]);
+    }
+}
+
+on_both_backends! {
+    /// Watching is for the people who may see the totals: a leader of another activity is
+    /// refused exactly as the totals refuse them (404: it does not exist for them).
+    async fn only_those_who_see_the_totals_may_watch(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let led = app.activity(&e.organiser, e.organisation_id, json!({"name": "翠湖巡河"})).await["id"]
+            .as_i64()
+            .expect("id");
+        let leader = app
+            .staff(&e.admin, json!({"name": "赵领队", "role": "leader", "organisation_id": e.organisation_id}))
+            .await;
+        let leader_id = app.get("/api/v1/me", &leader).await.body["staff"]["id"].as_i64().expect("id");
+        app.call(reqwest::Method::PUT, &format!("/api/v1/activities/{led}/leaders/{leader_id}"), Some(&e.organiser), None)
+            .await
+            .expect_status(204);
+
+        let watch = |id: i64| format!("/api/v1/activities/{id}/events");
+        // Their own activity: yes.
+        let mut own = app.events(&watch(led), &leader).await;
+        own.next_named("ready", WITHIN).await.expect("ready");
+        app.get(&format!("/api/v1/activities/{led}/board"), &leader).await.expect_status(200);
+        // Another activity of the same organisation: as the totals answer.
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &leader).await;
+        totals.expect_problem(404, "not_found");
+        let refused = app.open_stream(&watch(e.activity_id), Some(&leader)).await;
+        assert_eq!(refused.status().as_u16(), 404);
+        let body: serde_json::Value = refused.json().await.expect("problem");
+        assert_eq!(body["code"], "not_found");
+        app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &leader).await.expect_problem(404, "not_found");
+        // Nobody, and a volunteer.
+        assert_eq!(app.open_stream(&watch(e.activity_id), None).await.status().as_u16(), 401);
+        assert_eq!(app.open_stream(&watch(e.activity_id), Some(&e.volunteer)).await.status().as_u16(), 403);
+        // No such activity.
+        assert_eq!(app.open_stream(&watch(999_999), Some(&e.organiser)).await.status().as_u16(), 404);
+
+        // And the refused leader's own stream hears nothing of the other activity.
+        app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id, 0).await).await.expect_status(200);
+        let heard = own.next_within(Wait::from_millis(700)).await;
+        assert!(heard.is_none(), "a scan elsewhere reached the leader's board: {heard:?}");
+    }
+}
+
+/// The board in real Chromium on a tablet (1280×800), as the organiser: opened from the
+/// activity list, it shows a volunteer's scan made through the API within 2 s, and the
+/// anomaly flag the scan raised. Screenshots under `target/browser-artifacts/board/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_in_chromium() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"name": "李组织", "login": hourmark_tests::next_login(), "role": "organiser", "organisation_id": organisation_id}),
+        )
+        .await;
+    created.expect_status(201);
+    let invite = created.body["invite"]["token"].as_str().expect("invite").to_owned();
+    let activity_id =
+        app.activity(&admin, organisation_id, json!({"name": "翠湖公园清洁"})).await["id"].as_i64().expect("id");
+
+    // A morning so far: five volunteers arrive over a few minutes at both gates, two leave.
+    let names = ["王芳", "刘洋", "陈静", "杨帆", "赵磊"];
+    let mut tokens = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (_, token) = app.volunteer(name, &format!("1390000{:04}", 100 + i)).await;
+        let gate = u8::try_from(i % 2).expect("gate");
+        app.scan(&token, &code_url(&app, &admin, activity_id, gate).await).await.expect_status(200);
+        app.advance(Duration::minutes(3));
+        tokens.push(token);
+    }
+    for token in &tokens[..2] {
+        app.advance(Duration::minutes(2));
+        app.scan(token, &code_url(&app, &admin, activity_id, 0).await).await.expect_status(200);
+    }
+    app.advance(Duration::minutes(1));
+
+    // The live scan: 张三, from about 1.1 km away (so it raises a flag too).
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    let scan = json!({
+        "code": code_url(&app, &admin, activity_id, 1).await, "nonce": Uuid::new_v4(),
+        "client_time": app.clock_now().to_rfc3339(), "device_id": "test-phone-1",
+        "location": {"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0},
+    });
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = json!({
+        "base": app.browser_url(), "invite": invite, "activity_id": activity_id,
+        "volunteer": volunteer, "volunteer_name": "张三", "scan": scan,
+        "artifacts": root.join("../target/browser-artifacts/board"),
+    });
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("browser/board.js"))
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("the script prints JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
+        });
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+    assert!(output.status.success(), "{result:#}");
+
+    assert_eq!(result["board_url"], format!("{}/console/activities/{activity_id}/board", app.browser_url()));
+    assert_eq!(result["before"]["inside_now"], "3 人");
+    assert_eq!(result["before"]["still_inside"], json!(["陈静（北门）", "杨帆（南门）", "赵磊（北门）"]));
+    assert_eq!(result["before"]["flags"], "0");
+    assert_eq!(result["scan_status"], 200);
+    let shown = result["shown_after_ms"].as_u64().expect("timed");
+    assert!(shown < 2000, "the scan took {shown} ms to reach the board");
+    assert!(result["flag_after_ms"].as_u64().expect("timed") < 2000, "{result:#}");
+    assert_eq!(result["after"]["inside_now"], "4 人");
+    assert_eq!(result["after"]["last_scan_event_id"], result["scan_id"], "the event named the scan");
+    assert_eq!(result["after"]["gates"], json!(["北门2 人", "南门2 人"]));
+    let last = result["after"]["still_inside"].as_array().and_then(|a| a.last()).expect("someone inside");
+    assert_eq!(last, &json!("张三（南门）12月5日 09:20 起，已 0分"));
+    assert_eq!(result["after"]["flags"].as_array().map(Vec::len), Some(1));
+    assert!(result["after"]["flags"][0].as_str().is_some_and(|f| f.starts_with("张三：")), "{result:#}");
+    assert_eq!(result["after"]["bars"], 30);
+    assert_eq!(result["after"]["status"], "实时更新中");
+    assert_eq!(result["failed_loads"], json!([]), "every page asset loads");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+}
+
+on_both_backends! {
+    /// A board reconnecting after an event it saw is told at once to resync from the store;
+    /// a fresh one is not. And a server shutting down ends open streams instead of waiting
+    /// for boards that never hang up.
+    async fn reconnecting_boards_resync_and_shutdown_ends_streams(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let path = format!("/api/v1/activities/{}/events", e.activity_id);
+        let seen = Uuid::now_v7().to_string();
+        let mut again = app.events_after(&path, &e.organiser, Some(&seen)).await;
+        assert_eq!(again.next_within(WITHIN).await.expect("ready").name, "ready");
+        let resync = again.next_within(WITHIN).await.expect("a resync");
+        assert_eq!(resync.name, "resync");
+        assert_eq!(resync.data["activity_id"], e.activity_id);
+        let mut fresh = app.events(&path, &e.organiser).await;
+        assert_eq!(fresh.next_within(WITHIN).await.expect("ready").name, "ready");
+        assert!(fresh.next_within(Wait::from_millis(500)).await.is_none(), "nothing to catch up on");
+
+        tokio::time::timeout(Wait::from_secs(5), app.stop()).await.expect("shutdown does not wait for open boards");
+        assert!(fresh.next_within(WITHIN).await.is_none(), "the stream ended");
+    }
+}
