@@ -531,12 +531,14 @@ impl Hourmark {
     pub async fn advance_publicity(&self) -> Result<usize, CoreError> {
         // First, carry any correction a crash left half done: the finalised session is the
         // truth, publicity and the register follow it.
-        for (activity_id, session) in self.store().unpublished_corrections(100).await? {
+        for (activity_id, session, reason) in self.store().unpublished_corrections(100).await? {
             tracing::warn!(activity_id, volunteer_id = session.volunteer_id, day = %session.day,
                 "carrying a correction that did not reach publicity or the register");
             // One day that cannot be carried (its activity gone, the store failing on it)
             // must not stop every other entry from reaching the register: log it, go on.
-            if let Err(e) = self.carry_correction(activity_id, &session, "补记：已定稿记录的更正").await {
+            // The correction's own reason goes to the register, not a made-up one.
+            let reason = reason.unwrap_or_else(|| "补记：已定稿记录的更正".to_owned());
+            if let Err(e) = self.carry_correction(activity_id, &session, &reason).await {
                 tracing::error!(error = %e, activity_id, volunteer_id = session.volunteer_id,
                     "could not carry a correction; the next run tries again");
             }

@@ -247,7 +247,12 @@ impl Hourmark {
                         key: format!("correction:{proposal_id}"),
                     })
                     .await;
-                    self.carry_correction(activity_id, &session, &proposal.reason).await?;
+                    // The approval has committed: if publishing again fails now, the
+                    // publicity job carries it (with this reason) on its next run, so the
+                    // recorder is answered with the decision, not an error to retry.
+                    if let Err(e) = self.carry_correction(activity_id, &session, &proposal.reason).await {
+                        tracing::error!(error = %e, proposal_id, "could not publish a correction again; the job will");
+                    }
                 }
                 Ok(decided)
             }

@@ -455,8 +455,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn recorded_without_register_entry(&self) -> StoreResult<u64>;
     /// Finalised days whose publicity or register does not show their final minutes (a
     /// correction interrupted between its two steps), at most `limit`: the day's
-    /// finalised session.
-    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession)>>;
+    /// finalised session, and the reason of its latest correction, if any.
+    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession, Option<String>)>>;
     /// Register entries after `after`, in order.
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
     /// A finalised activity and its sessions.

@@ -2633,9 +2633,13 @@ impl Store for SqliteStore {
         Ok(u64::try_from(missing).unwrap_or_default())
     }
 
-    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession)>> {
+    async fn unpublished_corrections(&self, limit: i64) -> StoreResult<Vec<(i64, FinalisedSession, Option<String>)>> {
         let rows = sqlx::query(
-            r"select f.activity_id, f.volunteer_id, f.local_day, f.scan_minutes, f.final_minutes, f.source
+            r"select f.activity_id, f.volunteer_id, f.local_day, f.scan_minutes, f.final_minutes, f.source,
+                     (select c.reason from session_correction c
+                      where c.activity_id = f.activity_id and c.volunteer_id = f.volunteer_id
+                        and c.local_day = f.local_day
+                      order by c.id desc limit 1) as reason
               from finalised_session f
               left join publicity_entry p
                 on p.activity_id = f.activity_id and p.volunteer_id = f.volunteer_id and p.local_day = f.local_day
@@ -2651,7 +2655,9 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(|row| Ok((row.try_get("activity_id")?, finalised_from_row(row)?))).collect()
+        rows.iter()
+            .map(|row| Ok((row.try_get("activity_id")?, finalised_from_row(row)?, row.try_get("reason")?)))
+            .collect()
     }
 
     async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>> {
