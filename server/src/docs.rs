@@ -64,7 +64,28 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
 
 /// `/openapi.json` and `/docs`.
 pub fn docs_router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<Hourmark> {
-    SwaggerUi::new("/docs").url("/openapi.json", openapi.as_ref().clone()).into()
+    let docs: Router<Hourmark> = SwaggerUi::new("/docs").url("/openapi.json", openapi.as_ref().clone()).into();
+    docs.layer(axum::middleware::from_fn(docs_errors_as_problems))
+}
+
+/// The docs page's file server answers a missing file with a bare 404; every other error
+/// of Hourmark's is problem+json, so this one is too.
+async fn docs_errors_as_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if response.status() == axum::http::StatusCode::NOT_FOUND && !is_problem {
+        return hourmark_mini_program_api::problem::problem_response(&Problem::new(
+            ErrorCode::NotFound,
+            "没有这个文件",
+        ));
+    }
+    response
 }
 
 /// Answers every operation can give, added to the description so each operation lists

@@ -93,6 +93,12 @@ async fn the_docs_page_works_without_internet() {
     assert!(initializer.text().await.expect("js").contains("/openapi.json"));
     let bundle = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.expect("bundle");
     assert_eq!(bundle.status().as_u16(), 200);
+    // A file the docs do not have is a problem like every other error.
+    let missing = app.client.get(app.url("/docs/no-such-file.js")).send().await.expect("missing");
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    let body: Value = missing.json().await.expect("json");
+    assert_eq!(body["code"], "not_found");
 }
 
 /// Every operation lists the answers it shares with the others: 500 and 503 always; 401
