@@ -116,3 +116,27 @@ impl Hourmark {
         Ok(SignedOut { ended: revoked.len() })
     }
 }
+
+impl Hourmark {
+    /// A bearer token for a staff member's scripts and API clients (curl, a spreadsheet
+    /// import): a session of its own, as long as a sign-in's, listed and revocable with the
+    /// others, audited. The console's cookie never leaves the browser, so this is how a
+    /// signed-in person gets a token to use elsewhere.
+    pub async fn issue_api_token(&self, by: &Principal) -> Result<crate::hourmark::IssuedToken, CoreError> {
+        let Principal::Staff { id, .. } = by else {
+            return Err(CoreError::refused(crate::error::ErrorCode::Forbidden, "此接口仅供工作人员使用"));
+        };
+        let issued = self.issue_token(by.clone(), self.settings().staff_token_ttl).await?;
+        let audit = crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(*id),
+            action: "api_token_issued".into(),
+            subject_kind: "staff".into(),
+            subject_id: Some(*id),
+            detail: serde_json::json!({ "expires_at": issued.expires_at }),
+        };
+        self.store().add_audit(&audit).await?;
+        Ok(issued)
+    }
+}

@@ -336,3 +336,37 @@ async fn the_console_in_chromium() {
     assert_eq!(scan.body["activity_id"], activity_id);
     assert_eq!(scan.body["gate"], "北门");
 }
+
+on_both_backends! {
+    async fn a_signed_in_browser_gets_an_api_token_for_scripts(app: TestApp) {
+        let admin = app.administrator().await;
+        let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+        let (_, cookie, csrf) = browser_session(&app, &admin, organisation_id).await;
+        let path = "/api/v1/me/api-tokens";
+
+        // Like every change through the cookie: not without the CSRF token.
+        let refused = post_with_cookie(&app, path, &cookie, &[], json!({})).await;
+        assert_eq!(problem_code(refused).await, (403, "csrf_invalid".to_owned()));
+        app.post(path, None, json!({})).await.expect_problem(401, "unauthenticated");
+        let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+        app.post(path, Some(&volunteer), json!({})).await.expect_problem(403, "forbidden");
+
+        let issued = post_with_cookie(&app, path, &cookie, &[("x-csrf-token", &csrf)], json!({})).await;
+        assert_eq!(issued.status().as_u16(), 201);
+        assert_eq!(issued.headers()["cache-control"], "no-store");
+        let issued: Value = issued.json().await.expect("json");
+        let token = issued["access_token"].as_str().expect("token").to_owned();
+        // The token works as a bearer (no CSRF token needed) and is the same person.
+        let me = app.get("/api/v1/me", &token).await;
+        me.expect_status(200);
+        let created = app.post("/api/v1/activities", Some(&token), activity_body(organisation_id, "用令牌创建")).await;
+        created.expect_status(201);
+        assert!(activity_names(&app, &admin).await.contains(&"用令牌创建".to_owned()));
+        // It is a session of its own: listed, and revocable without ending the browser's.
+        let sessions = app.get("/api/v1/me/sessions", &token).await;
+        assert!(sessions.body.as_array().is_some_and(|s| s.len() >= 2), "{}", sessions.body);
+        let staff_id = me.body["staff"]["id"].as_i64().expect("id");
+        let audit = app.hourmark.store().audit_events("staff", staff_id).await.expect("audit");
+        assert!(audit.iter().any(|a| a.action == "api_token_issued"));
+    }
+}

@@ -197,6 +197,8 @@ fn table() -> Vec<Row> {
         row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
         // The other organisation's activity exists for the officer's revocation below.
         row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403, 403, 403]),
+        // Any staff member may have a bearer token for scripts; not a volunteer.
+        row(M::POST, "/api/v1/me/api-tokens", [401, 403, 201, 201, 201, 201, 201, 201]),
         // Refreshing replaces the volunteer's token: the old one is refused from here on.
         row(M::POST, "/mp/v1/me/token/refresh", [401, 200, 403, 403, 403, 403, 403, 403]),
         row(M::POST, "/mp/v1/me/sign-out", [401, 401, 403, 403, 403, 403, 403, 403]),

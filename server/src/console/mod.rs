@@ -36,6 +36,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(session::finish_sign_in_browser))
         .routes(routes!(session::finish_enrolment_browser))
         .routes(routes!(session::sign_out_browser))
+        .routes(routes!(session::issue_api_token))
         .routes(routes!(pages::list_activities))
         .routes(routes!(pages::landing))
         .routes(routes!(pages::console_home))

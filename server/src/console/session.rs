@@ -145,6 +145,24 @@ pub(super) async fn sign_out_browser(
     Ok((headers, axum::Json(ended)))
 }
 
+/// A bearer token for your scripts and API clients (curl, imports): a session of its own,
+/// as long as a sign-in's, shown once, listed and revocable under `/api/v1/me/sessions`,
+/// audited. From the console it needs the CSRF token, like every state change.
+#[utoipa::path(
+    post, path = "/api/v1/me/api-tokens", tag = "staff", security(("bearer" = [])),
+    responses(
+        (status = 201, body = hourmark_core::hourmark::IssuedToken),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`csrf_invalid` (cookie without the CSRF token, or from another origin); `forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn issue_api_token(
+    State(hourmark): State<Hourmark>,
+    session: CurrentSession,
+) -> Result<(StatusCode, axum::Json<hourmark_core::hourmark::IssuedToken>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.issue_api_token(&session.principal).await?)))
+}
+
 /// A staff member signed in to this browser, for console pages. Without a live session
 /// the visitor is sent to the sign-in page, which brings them back here afterwards.
 #[derive(Debug, Clone)]

@@ -35,5 +35,18 @@ window.hourmark = (function () {
       location.assign("/staff/sign-in");
     });
   }
+  // A bearer token for curl and other API clients, shown once in a prompt to copy.
+  const apiToken = document.getElementById("api-token");
+  if (apiToken) {
+    apiToken.addEventListener("click", async () => {
+      try {
+        const issued = await api("POST", "/api/v1/me/api-tokens");
+        window.prompt("API 令牌（只显示一次，有效至 " + issued.expires_at.replace("T", " ").slice(0, 16) + "）：",
+          issued.access_token);
+      } catch (e) {
+        window.alert(e.message);
+      }
+    });
+  }
   return { api, csrfToken };
 })();
