@@ -126,7 +126,7 @@ impl Hourmark {
         let Principal::Staff { id, .. } = by else {
             return Err(CoreError::refused(crate::error::ErrorCode::Forbidden, "此接口仅供工作人员使用"));
         };
-        let issued = self.issue_token(by.clone(), self.settings().staff_token_ttl).await?;
+        let issued = self.issue_token(*by, self.settings().staff_token_ttl).await?;
         let audit = crate::audit::AuditEvent {
             at: self.now(),
             actor_kind: "staff".into(),
