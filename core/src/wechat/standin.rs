@@ -94,8 +94,12 @@ struct Script {
     phone_codes: HashMap<String, String>,
     faults: HashMap<Api, VecDeque<Fault>>,
     latency: Duration,
-    /// The only access token accepted; `None` after `expire_access_token`.
+    /// The latest access token; `None` after `expire_access_token`.
     access_token: Option<String>,
+    /// The token before it, still accepted as WeChat accepts the old token for five
+    /// minutes after a new one is fetched (several instances each fetching their own must
+    /// not lock each other out at once).
+    previous_access_token: Option<String>,
     tokens_issued: u64,
     sessions_issued: u64,
     token_expires_in: i64,
@@ -104,6 +108,13 @@ struct Script {
     sent: Vec<SentMessage>,
     /// Openids that have not subscribed (answered 43101, as WeChat does).
     unsubscribed: std::collections::HashSet<String>,
+}
+
+impl Script {
+    /// Whether `presented` is the latest access token or the one before it.
+    fn accepts(&self, presented: &str) -> bool {
+        [&self.access_token, &self.previous_access_token].iter().any(|t| t.as_deref() == Some(presented))
+    }
 }
 
 impl StandIn {
@@ -138,6 +149,7 @@ impl StandIn {
                 faults: HashMap::new(),
                 latency: Duration::ZERO,
                 access_token: None,
+                previous_access_token: None,
                 tokens_issued: 0,
                 sessions_issued: 0,
                 token_expires_in: 7200,
@@ -213,7 +225,9 @@ impl StandIn {
     /// Invalidates the current access token: the next phone-number call presenting it is
     /// answered with errcode 40001.
     pub fn expire_access_token(&self) {
-        self.shared.script().access_token = None;
+        let mut script = self.shared.script();
+        script.access_token = None;
+        script.previous_access_token = None;
     }
 
     /// The `expires_in` of the access tokens issued from now on (7200 unless changed).
@@ -355,7 +369,7 @@ async fn token(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<St
     let mut script = shared.script();
     script.tokens_issued += 1;
     let access_token = format!("standin-access-token-{}", script.tokens_issued);
-    script.access_token = Some(access_token.clone());
+    script.previous_access_token = script.access_token.replace(access_token.clone());
     Json(json!({ "access_token": access_token, "expires_in": script.token_expires_in })).into_response()
 }
 
@@ -375,7 +389,7 @@ async fn phone_number(
         .ok()
         .and_then(|body| body.get("code").and_then(Value::as_str).map(str::to_owned));
     let mut script = shared.script();
-    if script.access_token.as_ref() != Some(presented) {
+    if !script.accepts(presented) {
         return wx_error(40001, "invalid credential, access_token is invalid or not latest");
     }
     let Some(code) = code else {
@@ -413,7 +427,7 @@ async fn subscribe_send(
         return wx_error(41001, "access_token missing");
     };
     let mut script = shared.script();
-    if script.access_token.as_ref() != Some(presented) {
+    if !script.accepts(presented) {
         return wx_error(40001, "invalid credential, access_token is invalid or not latest");
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
