@@ -71,8 +71,8 @@ on_both_backends! {
         assert_eq!((&all.body[0]["activity_id"], &all.body[1]["activity_id"]), (&json!(t.park), &json!(t.care_home)));
         assert_eq!(all.body[0]["organisation_id"], t.organisation_id);
 
-        let app = &app;
-        let by = |query: String| async move { names(&public(app, &format!("/api/v1/public/publicity?{query}")).await) };
+        let shared = &app;
+        let by = |query: String| async move { names(&public(shared, &format!("/api/v1/public/publicity?{query}")).await) };
         assert_eq!(by(format!("activity_id={}", t.care_home)).await, ["未公开姓名"]);
         assert_eq!(by(format!("activity_id={}", t.park)).await, ["张*"]);
         assert_eq!(by(format!("organisation_id={}", t.organisation_id)).await, ["张*", "未公开姓名"]);
