@@ -96,6 +96,8 @@ pub struct PublicityRow {
     pub objection_open: bool,
     /// The activity's name.
     pub activity_name: String,
+    /// The organisation running the activity.
+    pub organisation_id: i64,
     /// The organisation's name.
     pub organisation_name: String,
     /// The organisation's region.
@@ -155,22 +157,58 @@ fn require_region_code(region_code: &str) -> Result<(), CoreError> {
     }
 }
 
+/// What the board shows instead of a name when the volunteer (or, under 14, the
+/// guardian) did not consent to publicity: plainly says a name is withheld, so nobody
+/// reads it as a person called 志愿者.
+pub const UNNAMED: &str = "未公开姓名";
+
+/// Which entries of the public board to show; every part optional, all parts must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardFilter {
+    /// Only this organisation's activities.
+    pub organisation_id: Option<i64>,
+    /// Only this activity.
+    pub activity_id: Option<i64>,
+    /// Only this day served.
+    pub day: Option<NaiveDate>,
+}
+
+impl BoardFilter {
+    /// Ids are positive: a zero or negative one is a mistake in the link, said so rather
+    /// than answered with an empty board.
+    fn check(&self) -> Result<(), CoreError> {
+        for (name, id) in [("organisation_id", self.organisation_id), ("activity_id", self.activity_id)] {
+            if id.is_some_and(|id| id <= 0) {
+                return Err(CoreError::refused(ErrorCode::InvalidParameter, format!("{name} 须为正整数")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One line of the public board.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BoardLine {
     /// The entry (to raise an objection against).
     pub entry_id: i64,
+    /// The activity (to filter the board by).
+    pub activity_id: i64,
     /// The activity.
     pub activity: String,
+    /// The organisation (to filter the board by).
+    pub organisation_id: i64,
     /// The organisation.
     pub organisation: String,
     /// The day served.
     #[schema(value_type = String, format = Date)]
     pub day: NaiveDate,
-    /// `张*三` for volunteers who consented to publicity; `志愿者` otherwise.
+    /// `张*三` for volunteers who consented to publicity; `未公开姓名` otherwise.
     pub name: String,
-    /// Hours, to one decimal.
+    /// Hours, to one decimal: kept for older clients; a few minutes round to `0.0`, so
+    /// show `minutes` instead.
     pub hours: f64,
+    /// The minutes served, exactly.
+    pub minutes: u32,
     /// The last working day of the period (objections until its end); absent while held
     /// for the calendar.
     #[schema(value_type = Option<String>, format = Date)]
@@ -502,22 +540,31 @@ impl Hourmark {
             .collect())
     }
 
-    /// A page of the public board: entries in publicity or held, after entry `after`, at
-    /// most `limit` (1–500), with masked names only for volunteers who consented (and,
-    /// under 14, whose guardian did).
-    pub async fn publicity_board(&self, after: i64, limit: i64) -> Result<Vec<BoardLine>, CoreError> {
-        let rows = self.store().publicity_in_progress(after, limit.clamp(1, 500)).await?;
+    /// A page of the public board: entries in publicity or held that match `filter`,
+    /// after entry `after`, at most `limit` (1–500), with masked names only for volunteers
+    /// who consented (and, under 14, whose guardian did).
+    pub async fn publicity_board(
+        &self,
+        after: i64,
+        limit: i64,
+        filter: &BoardFilter,
+    ) -> Result<Vec<BoardLine>, CoreError> {
+        filter.check()?;
+        let rows = self.store().publicity_in_progress(after, limit.clamp(1, 500), filter).await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
-            let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| "志愿者".to_owned());
+            let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| UNNAMED.to_owned());
             let status = BoardStatus::of(&row);
             lines.push(BoardLine {
                 entry_id: row.id,
+                activity_id: row.activity_id,
                 activity: row.activity_name,
+                organisation_id: row.organisation_id,
                 organisation: row.organisation_name,
                 day: row.day,
                 name,
                 hours: (f64::from(row.minutes) / 6.0).round() / 10.0,
+                minutes: row.minutes,
                 ends_on: row.ends_on,
                 status,
             });

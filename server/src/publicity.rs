@@ -1,14 +1,15 @@
-//! Publicity: the public board (JSON and a plain HTML page), and the working-day calendar
+//! Publicity: the public board (JSON, and a page for phones with an objection form), and the working-day calendar
 //! officers keep current.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hourmark_core::Hourmark;
 use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
 use hourmark_core::error::Problem;
-use hourmark_core::publicity::{BoardLine, PeriodPreview, RegionCalendar};
+use hourmark_core::notification::{format_day, format_minutes};
+use hourmark_core::publicity::{BoardFilter, BoardLine, BoardStatus, PeriodPreview, RegionCalendar, UNNAMED};
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
@@ -32,7 +33,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(decide_objection))
 }
 
-/// A page of the board.
+/// A page of the board, optionally narrowed to an organisation, an activity or a day.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct BoardPage {
@@ -42,91 +43,162 @@ pub struct BoardPage {
     /// At most this many lines, 1–500; default 200.
     #[serde(default = "default_board_limit")]
     pub limit: i64,
+    /// Only this organisation's entries (its `organisation_id` on a board line); positive.
+    #[serde(default, deserialize_with = "blank_is_absent")]
+    #[param(value_type = Option<i64>)]
+    pub organisation_id: Option<i64>,
+    /// Only this activity's entries (its `activity_id` on a board line); positive.
+    #[serde(default, deserialize_with = "blank_is_absent")]
+    #[param(value_type = Option<i64>)]
+    pub activity_id: Option<i64>,
+    /// Only entries for this day served, YYYY-MM-DD.
+    #[serde(default, deserialize_with = "blank_is_absent")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub day: Option<chrono::NaiveDate>,
+}
+
+impl BoardPage {
+    fn filter(&self) -> BoardFilter {
+        BoardFilter { organisation_id: self.organisation_id, activity_id: self.activity_id, day: self.day }
+    }
+
+    /// The filter as a query string to carry onto the next page's link (ids and a day
+    /// need no escaping).
+    fn filter_query(&self) -> String {
+        let mut query = String::new();
+        if let Some(id) = self.organisation_id {
+            query.push_str(&format!("&organisation_id={id}"));
+        }
+        if let Some(id) = self.activity_id {
+            query.push_str(&format!("&activity_id={id}"));
+        }
+        if let Some(day) = self.day {
+            query.push_str(&format!("&day={}", day.format("%Y-%m-%d")));
+        }
+        query
+    }
+}
+
+/// An empty value counts as absent: the page's filter form sends `day=` when no day is
+/// chosen, and that is no filter, not a bad day.
+fn blank_is_absent<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 fn default_board_limit() -> i64 {
     200
 }
 
-/// What is in publicity (公示) now, a page at a time (oldest first): activity,
-/// organisation, day, a masked name for volunteers who consented to publicity (`志愿者`
-/// otherwise), hours, the period's end and where the entry stands (`in_publicity`, `held`
-/// for the calendar, or `objection_pending` while an objection is open). Never an ID or
-/// phone number.
+/// What is in publicity (公示) now, a page at a time (oldest first), optionally only an
+/// organisation's, an activity's or a day's: activity, organisation, day, a masked name
+/// for volunteers who consented to publicity (`未公开姓名` otherwise), minutes (and hours
+/// to one decimal, for older clients), the period's end and where the entry stands
+/// (`in_publicity`, `held` for the calendar, or `objection_pending` while an objection is
+/// open). Never an ID or phone number.
 #[utoipa::path(
     get, path = "/api/v1/public/publicity", tag = "publicity", params(BoardPage),
     responses(
         (status = 200, body = Vec<BoardLine>),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_parameter` (a number or day that does not parse, an id that is not positive)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn board(
     State(hourmark): State<Hourmark>,
     Query(page): Query<BoardPage>,
 ) -> Result<axum::Json<Vec<BoardLine>>, ApiError> {
-    Ok(axum::Json(hourmark.publicity_board(page.after, page.limit).await?))
+    Ok(axum::Json(hourmark.publicity_board(page.after, page.limit, &page.filter()).await?))
 }
 
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+/// One card of the board page, as the template shows it.
+#[derive(Serialize)]
+struct BoardCard {
+    entry_id: i64,
+    activity_id: i64,
+    activity: String,
+    organisation_id: i64,
+    organisation: String,
+    day: String,
+    name: String,
+    named: bool,
+    duration: String,
+    ends_on: String,
+    status: &'static str,
+    status_class: &'static str,
+    objectable: bool,
 }
 
-/// The public board as a plain HTML page (for a notice board screen or a phone).
+/// The public board as a page for a phone (cards; wider cards side by side on a wide
+/// screen), with the same filters as the JSON and an objection form on each entry that
+/// its script posts to the objection operation.
 #[utoipa::path(
     get, path = "/publicity", tag = "publicity", params(BoardPage),
     responses(
         (status = 200, description = "The board", content_type = "text/html", body = String),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_parameter` (a number or day that does not parse, an id that is not positive)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPage>) -> Result<Response, ApiError> {
     let limit = page.limit.clamp(1, 500);
-    let lines = hourmark.publicity_board(page.after, limit).await?;
+    let lines = hourmark.publicity_board(page.after, limit, &page.filter()).await?;
+    let today = hourmark_core::activity::to_shanghai(hourmark.now()).date_naive();
     let next = match lines.last() {
         Some(last) if lines.len() as i64 == limit => {
-            format!("<p><a href=\"/publicity?after={}&amp;limit={limit}\">下一页</a></p>", last.entry_id)
+            Some(format!("/publicity?after={}&limit={limit}{}", last.entry_id, page.filter_query()))
         }
-        _ => String::new(),
+        _ => None,
     };
-    let mut rows = String::new();
-    for l in &lines {
-        let ends = match l.ends_on {
-            Some(day) => day.format("%Y-%m-%d").to_string(),
-            None => "待定".to_owned(),
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&l.activity),
-            escape(&l.organisation),
-            l.day.format("%Y-%m-%d"),
-            escape(&l.name),
-            l.hours,
-            ends,
-            l.status.label()
-        ));
-    }
-    if lines.is_empty() {
-        rows.push_str("<tr><td colspan=\"7\">目前没有公示中的记录</td></tr>\n");
-    }
-    let page = format!(
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>志愿服务记录公示</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:1rem}}table{{border-collapse:collapse;width:100%}}\
-         td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}</style></head><body>\
-         <h1>志愿服务记录公示</h1><p>公示期内如有异议，请向组织方或当地民政部门反映。</p>\
-         <table><thead><tr><th>活动</th><th>组织</th><th>日期</th><th>志愿者</th><th>时长（小时）</th>\
-         <th>公示截止</th><th>状态</th></tr></thead><tbody>\n{rows}</tbody></table>{next}</body></html>\n"
+    // The filter's names come from the lines it matched; with none, the number says which.
+    let organisation = page
+        .organisation_id
+        .map(|id| lines.first().map_or_else(|| format!("组织编号 {id}"), |l| l.organisation.clone()));
+    let activity =
+        page.activity_id.map(|id| lines.first().map_or_else(|| format!("活动编号 {id}"), |l| l.activity.clone()));
+    let cards: Vec<BoardCard> = lines
+        .into_iter()
+        .map(|l| BoardCard {
+            entry_id: l.entry_id,
+            activity_id: l.activity_id,
+            activity: l.activity,
+            organisation_id: l.organisation_id,
+            organisation: l.organisation,
+            day: format_day(l.day),
+            named: l.name != UNNAMED,
+            name: l.name,
+            duration: format_minutes(i64::from(l.minutes)),
+            ends_on: l.ends_on.map_or_else(|| "待定".to_owned(), format_day),
+            status: l.status.label(),
+            status_class: match l.status {
+                BoardStatus::InPublicity => "open",
+                BoardStatus::Held => "held",
+                BoardStatus::ObjectionPending => "pending",
+            },
+            objectable: l.ends_on.is_none_or(|end| today <= end),
+        })
+        .collect();
+    let mut response = crate::console::render(
+        StatusCode::OK,
+        "publicity.html",
+        minijinja::context! {
+            cards => cards,
+            next => next,
+            organisation_id => page.organisation_id,
+            organisation => organisation,
+            activity_id => page.activity_id,
+            activity => activity,
+            day => page.day.map(|d| d.format("%Y-%m-%d").to_string()),
+            filtered => page.organisation_id.is_some() || page.activity_id.is_some() || page.day.is_some(),
+        },
     );
-    let mut response = axum::response::Html(page).into_response();
+    // Public and the same for everyone, but it changes as entries are objected to.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }

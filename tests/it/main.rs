@@ -24,6 +24,7 @@ mod openapi;
 mod organisations;
 mod passkeys;
 pub mod publicity;
+mod publicity_page;
 mod qualification;
 mod ratelimit;
 mod record;

@@ -27,7 +27,9 @@ use crate::identity::{
 };
 use crate::notification::{DeliveryOutcome, NewNotification, Notification, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
-use crate::publicity::{NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart};
+use crate::publicity::{
+    BoardFilter, NewPublicity, NewRegisterEntry, Objection, PublicityRow, RegisterGuard, RegisterRow, Restart,
+};
 use crate::qualification::{NewQualificationEvent, QualificationEvent};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::review::correction::{CorrectionProposal, Decided, NewProposal, Proposed};
@@ -358,8 +360,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn remove_calendar_overlay(&self, region_code: &str, day: chrono::NaiveDate) -> StoreResult<bool>;
     /// Sets (or replaces) a region's overlay for a day.
     async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Entries in publicity or held with ids after `after`, oldest first.
-    async fn publicity_in_progress(&self, after: i64, limit: i64) -> StoreResult<Vec<PublicityRow>>;
+    /// Entries in publicity or held with ids after `after` that match `filter`, oldest
+    /// first.
+    async fn publicity_in_progress(
+        &self,
+        after: i64,
+        limit: i64,
+        filter: &BoardFilter,
+    ) -> StoreResult<Vec<PublicityRow>>;
     /// Entries held for the calendar.
     async fn publicity_held(&self) -> StoreResult<Vec<PublicityRow>>;
     /// Gives a held entry its period's end.

@@ -35,8 +35,8 @@ use crate::identity::{
 use crate::notification::{DeliveryOutcome, NewNotification, Notification, NotificationKind, PendingDelivery};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::publicity::{
-    NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus, RegisterGuard,
-    RegisterKind, RegisterRow, Restart,
+    BoardFilter, NewPublicity, NewRegisterEntry, Objection, ObjectionStatus, PublicityRow, PublicityStatus,
+    RegisterGuard, RegisterKind, RegisterRow, Restart,
 };
 use crate::qualification::{NewQualificationEvent, QualificationEvent, QualificationEventKind};
 use crate::reporting::{BatchStatus, ReportBatch};
@@ -466,7 +466,7 @@ fn complaint_from_row(row: &SqliteRow) -> StoreResult<Complaint> {
 macro_rules! publicity_select {
     () => {
         "select p.id, p.activity_id, p.volunteer_id, p.local_day, p.minutes, p.published_on, p.working_days, \
-         p.ends_on, p.status, a.name as activity_name, o.name as organisation_name, o.region_code, p.restart_reason, \
+         p.ends_on, p.status, a.name as activity_name, a.organisation_id, o.name as organisation_name, o.region_code, p.restart_reason, \
          exists (select 1 from objection j where j.publicity_entry_id = p.id and j.status = 'open') as objection_open \
          from publicity_entry p join activity a on a.id = p.activity_id join organisation o on o.id = a.organisation_id"
     };
@@ -492,6 +492,7 @@ fn publicity_from_row(row: &SqliteRow) -> StoreResult<PublicityRow> {
         status: PublicityStatus::parse(&status).ok_or_else(|| corrupt("publicity status"))?,
         objection_open: row.try_get("objection_open")?,
         activity_name: row.try_get("activity_name")?,
+        organisation_id: row.try_get("organisation_id")?,
         organisation_name: row.try_get("organisation_name")?,
         region_code: row.try_get("region_code")?,
         restart_reason: row.try_get("restart_reason")?,
@@ -2194,13 +2195,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn publicity_in_progress(&self, after: i64, limit: i64) -> StoreResult<Vec<PublicityRow>> {
+    async fn publicity_in_progress(
+        &self,
+        after: i64,
+        limit: i64,
+        filter: &BoardFilter,
+    ) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status in ('in_publicity', 'held') and p.id > ?1 order by p.id limit ?2"
+            " where p.status in ('in_publicity', 'held') and p.id > ?1 \
+              and (?3 is null or a.organisation_id = ?3) and (?4 is null or p.activity_id = ?4) \
+              and (?5 is null or p.local_day = ?5) \
+              order by p.id limit ?2"
         ))
         .bind(after)
         .bind(limit)
+        .bind(filter.organisation_id)
+        .bind(filter.activity_id)
+        .bind(filter.day.map(|d| d.format("%Y-%m-%d").to_string()))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(publicity_from_row).collect()

@@ -28,6 +28,7 @@ use hourmark_core::Hourmark;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub(crate) use pages::render;
 pub use session::ConsoleSession;
 
 /// The console's documented operations and its pages.

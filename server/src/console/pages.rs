@@ -29,6 +29,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("projector.html", include_str!("templates/projector.html")),
         ("board.html", include_str!("templates/board.html")),
         ("not_found.html", include_str!("templates/not_found.html")),
+        ("publicity.html", include_str!("templates/publicity.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -38,7 +39,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
+pub(crate) fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
     match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -325,7 +326,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 7] = [
+const ASSETS: [(&str, &str, &str); 9] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
@@ -333,6 +334,8 @@ const ASSETS: [(&str, &str, &str); 7] = [
     ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
+    ("publicity.js", "text/javascript; charset=utf-8", include_str!("static/publicity.js")),
+    ("publicity.css", "text/css; charset=utf-8", include_str!("static/publicity.css")),
 ];
 
 /// A console asset (script or style sheet).
