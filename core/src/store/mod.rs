@@ -35,6 +35,7 @@ use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEnt
 use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, RecordSession, Satisfaction, Training};
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
+pub mod backup;
 mod postgres;
 mod sqlite;
 
