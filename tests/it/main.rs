@@ -27,6 +27,7 @@ mod passkeys;
 pub mod publicity;
 mod qualification;
 mod ratelimit;
+mod readiness;
 mod record;
 mod reporting;
 pub mod review;
