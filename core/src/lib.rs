@@ -38,6 +38,7 @@ pub mod publicity;
 pub mod qr;
 pub mod qualification;
 pub mod ratelimit;
+pub mod readiness;
 pub mod reporting;
 pub mod review;
 pub mod sessions;

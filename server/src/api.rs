@@ -23,6 +23,7 @@ use utoipa_axum::routes;
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(readiness))
         .routes(routes!(bootstrap))
         .routes(routes!(create_organisation, list_organisations))
         .routes(routes!(apply_organisation))
@@ -64,6 +65,28 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 async fn health() -> axum::Json<Health> {
     axum::Json(Health { status: "ok" })
+}
+
+/// This instance is ready to serve.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ready` in a 200 answer.
+    pub status: &'static str,
+}
+
+/// Readiness probe: 200 when the database answers with every migration this build knows
+/// applied and the cache answers (Redis `PING` when configured); otherwise 503 naming what
+/// is not ready. `/healthz` only says the process answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = Readiness),
+        (status = 503, description = "`unavailable`: the detail names the database, its pending migrations or the cache", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn readiness(State(hourmark): State<Hourmark>) -> Result<axum::Json<Readiness>, ApiError> {
+    hourmark.readiness().await?;
+    Ok(axum::Json(Readiness { status: "ready" }))
 }
 
 /// The bootstrap request.

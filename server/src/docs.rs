@@ -34,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "organisations", description = "Recording organisations"),
         (name = "staff", description = "Staff and bootstrap"),
         (name = "passkeys", description = "Staff sign-in with passkeys: invites, sign-in, managing passkeys"),
-        (name = "operations", description = "Health"),
+        (name = "operations", description = "Health and readiness"),
     )
 )]
 struct ApiDoc;

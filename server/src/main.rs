@@ -1,4 +1,5 @@
-//! `hourmark`: run the server (default), or apply migrations and exit.
+//! `hourmark`: run the server (default), or one of the operators' commands (migrate,
+//! verify the register, re-seal personal data, back up and restore SQLite).
 
 use std::sync::Arc;
 
@@ -33,6 +34,22 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
+    /// SQLite only: write a consistent copy of the database to FILE (a new file), safe
+    /// while the server runs. PostgreSQL: see the README (pg_dump, point-in-time recovery).
+    Backup {
+        /// The backup file to create; an existing file is never overwritten.
+        file: std::path::PathBuf,
+    },
+    /// SQLite only: restore the backup FILE as the configured database, then check its
+    /// register. The database must not exist unless `--force` is given (stop every server
+    /// on it first).
+    Restore {
+        /// A backup written by `hourmark backup`.
+        file: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[tokio::main]
@@ -49,29 +66,17 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::VerifyRegister => {
-            let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
-            let check = hourmark.verify_register().await?;
-            if let Some(seq) = check.first_broken {
-                println!(
-                    "register BROKEN at entry {seq}: its content, hash or link to entry {} does not hold \
-                     ({} entries read)",
-                    seq - 1,
-                    check.entries
-                );
-            }
-            if check.recorded_without_entry > 0 {
-                println!(
-                    "register INCOMPLETE: {} publicity entries are marked recorded but are not in it \
-                     (entries removed from its end?)",
-                    check.recorded_without_entry
-                );
-            }
-            if !check.holds() {
-                std::process::exit(1);
-            }
-            println!("register intact: {} entries, every link holds", check.entries);
+        Command::VerifyRegister => verify_register(&config).await,
+        Command::Backup { file } => {
+            refuse(hourmark_core::store::backup::backup_sqlite(&config.database_url, &file).await);
+            println!("backed up to {}", file.display());
             Ok(())
+        }
+        Command::Restore { file, force } => {
+            let restored =
+                refuse(hourmark_core::store::backup::restore_sqlite(&file, &config.database_url, force).await);
+            println!("restored {} as {}", file.display(), restored.display());
+            verify_register(&config).await
         }
         Command::RotatePiiKey { batch } => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
@@ -104,6 +109,44 @@ async fn main() -> anyhow::Result<()> {
                 ));
             }
             hourmark_server::serve(hourmark, listener, hourmark_server::shutdown_signal()).await
+        }
+    }
+}
+
+/// Checks the register's hash chain and reports it; exits with code 1 if a link fails.
+async fn verify_register(config: &Config) -> anyhow::Result<()> {
+    let hourmark = hourmark_server::build(config, Arc::new(SystemClock)).await?;
+    let check = hourmark.verify_register().await?;
+    if let Some(seq) = check.first_broken {
+        println!(
+            "register BROKEN at entry {seq}: its content, hash or link to entry {} does not hold \
+             ({} entries read)",
+            seq - 1,
+            check.entries
+        );
+    }
+    if check.recorded_without_entry > 0 {
+        println!(
+            "register INCOMPLETE: {} publicity entries are marked recorded but are not in it \
+             (entries removed from its end?)",
+            check.recorded_without_entry
+        );
+    }
+    if !check.holds() {
+        std::process::exit(1);
+    }
+    println!("register intact: {} entries, every link holds", check.entries);
+    Ok(())
+}
+
+/// The value, or the refusal's message on standard error and exit code 2: a refused
+/// backup or restore has changed nothing, and says what to do instead.
+fn refuse<T>(result: Result<T, hourmark_core::store::backup::BackupError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => {
+            eprintln!("hourmark: {e}");
+            std::process::exit(2);
         }
     }
 }

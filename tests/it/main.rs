@@ -2,6 +2,7 @@
 //! One test binary; a module per feature. Time is moved by hand, never slept.
 
 mod access;
+mod backup;
 mod bad_input;
 mod board;
 mod bootstrap;
@@ -27,6 +28,7 @@ pub mod publicity;
 mod publicity_page;
 mod qualification;
 mod ratelimit;
+mod readiness;
 mod record;
 mod reporting;
 pub mod review;

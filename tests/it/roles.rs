@@ -42,6 +42,7 @@ fn table() -> Vec<Row> {
     let volunteer_only = [401, 200, 403, 403, 403, 403, 403, 403];
     vec![
         row(M::GET, "/healthz", [200; 8]),
+        row(M::GET, "/readyz", [200; 8]),
         row(M::GET, "/S/{token}", [200; 8]),
         row(M::GET, "/s/{token}", [200; 8]),
         row(M::GET, "/api/v1/public/organisations", [200; 8]),

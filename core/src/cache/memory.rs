@@ -106,6 +106,10 @@ fn lock(p: &Mutex<ActivityPresence>) -> std::sync::MutexGuard<'_, ActivityPresen
 
 #[async_trait]
 impl Cache for MemoryCache {
+    async fn ping(&self) -> CacheResult<()> {
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
         Ok(self.values.get(key).await.map(|e| e.value.to_vec()))
     }

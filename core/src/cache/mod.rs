@@ -98,6 +98,9 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     /// Drops an activity's presence, so the next scan there reloads it from the store.
     /// Used when an append could not be made: a stale entry would misjudge in/out.
     async fn presence_forget(&self, activity_id: i64) -> CacheResult<()>;
+
+    /// Whether the cache answers (Redis `PING`), for the readiness probe.
+    async fn ping(&self) -> CacheResult<()>;
 }
 
 /// How long an activity's presence stays cached after its last change.

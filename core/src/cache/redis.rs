@@ -95,6 +95,11 @@ fn join(facts: &[PresenceFact]) -> String {
 
 #[async_trait]
 impl Cache for RedisCache {
+    async fn ping(&self) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ()).map_err(cache_error)
+    }
+
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
         conn.get(self.value_key(key)).await.map_err(cache_error)

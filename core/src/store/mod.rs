@@ -37,6 +37,7 @@ use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEnt
 use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, RecordSession, Satisfaction, Training};
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
+pub mod backup;
 mod postgres;
 mod sqlite;
 
@@ -120,6 +121,9 @@ pub struct AcceptedScan {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
+    /// The versions of this build's migrations the database has not applied (empty when
+    /// it is up to date). Fails when the database does not answer.
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
 
     /// Whether any administrator exists (if not, a bootstrap token is issued at start-up).
     async fn administrator_exists(&self) -> StoreResult<bool>;
@@ -706,6 +710,15 @@ fn token_owner(principal: &Principal) -> (&'static str, i64) {
 
 fn hash_from(bytes: Vec<u8>) -> StoreResult<TokenHash> {
     bytes.try_into().map_err(|_| corrupt("token hash"))
+}
+
+/// The up migrations of `migrator` whose versions are not in `applied`.
+fn pending(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<i64> {
+    migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+        .map(|m| m.version)
+        .collect()
 }
 
 /// Opens the store a URL names: `postgres://…` / `postgresql://…`, or `sqlite:…`.

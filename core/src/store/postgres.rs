@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
-    is_unique_violation, parse_direction, parse_skills, skills_json, token_owner, volunteer_conflict,
+    is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner, volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
@@ -647,6 +647,12 @@ async fn insert_audit(conn: &mut sqlx::PgConnection, audit: &AuditEvent) -> Stor
 impl Store for PostgresStore {
     async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await.map_err(|e| CoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("select version from _sqlx_migrations where success").fetch_all(&self.pool).await?;
+        Ok(pending(&MIGRATOR, &applied))
     }
 
     async fn administrator_exists(&self) -> StoreResult<bool> {
