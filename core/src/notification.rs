@@ -51,36 +51,18 @@ pub enum NotificationKind {
     BatchConfirmed,
 }
 
+crate::stored_names!(NotificationKind {
+    LeftOpen => "left_open",
+    FlagDecided => "flag_decided",
+    LateEntryApproved => "late_entry_approved",
+    Corrected => "corrected",
+    PublicityStarted => "publicity_started",
+    ObjectionDecided => "objection_decided",
+    Recorded => "recorded",
+    BatchConfirmed => "batch_confirmed",
+});
+
 impl NotificationKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LeftOpen => "left_open",
-            Self::FlagDecided => "flag_decided",
-            Self::LateEntryApproved => "late_entry_approved",
-            Self::Corrected => "corrected",
-            Self::PublicityStarted => "publicity_started",
-            Self::ObjectionDecided => "objection_decided",
-            Self::Recorded => "recorded",
-            Self::BatchConfirmed => "batch_confirmed",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "left_open" => Self::LeftOpen,
-            "flag_decided" => Self::FlagDecided,
-            "late_entry_approved" => Self::LateEntryApproved,
-            "corrected" => Self::Corrected,
-            "publicity_started" => Self::PublicityStarted,
-            "objection_decided" => Self::ObjectionDecided,
-            "recorded" => Self::Recorded,
-            "batch_confirmed" => Self::BatchConfirmed,
-            _ => return None,
-        })
-    }
-
     /// The status word of the WeChat message (a `phrase` keyword: at most 5 characters).
     fn phrase(self) -> &'static str {
         match self {
