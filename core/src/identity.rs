@@ -13,6 +13,7 @@ use crate::error::{CoreError, ErrorCode};
 pub mod consent;
 pub mod id_number;
 pub mod pii;
+pub mod registration;
 mod reseal;
 
 pub use id_number::{Gender, IdNumber, IdType};
