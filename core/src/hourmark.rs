@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::activity::{Activity, CodeMode, NewActivity, shanghai_time};
 use crate::attendance::checkin::CheckinPolicy;
@@ -24,15 +23,13 @@ use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::{CoreError, ErrorCode};
 use crate::identity::pii::PiiVault;
-use crate::identity::{
-    BearerToken, NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash,
-    validate_person_name,
-};
+use crate::identity::{BearerToken, NewOrganisation, Organisation, Principal, Staff, StaffRole, TokenGrant, TokenHash};
 use crate::qr::{CodeDirection, CodeWindows, KeyRing};
 use crate::store::Store;
 
 pub use crate::identity::registration::{ConsentAnswers, MyData, NewVolunteer, VolunteerWithToken};
 pub(crate) use crate::identity::registration::{validate_birth_month, validate_skills};
+pub use crate::identity::staff::{NewStaff, QualificationWarning, StaffProfile, StaffRecord, StaffWithToken};
 
 /// What the core needs to know beyond its services. The server's `Config` fills it in.
 #[derive(Debug, Clone)]
@@ -166,88 +163,6 @@ impl std::fmt::Debug for IssuedToken {
     }
 }
 
-/// A staff member with a fresh token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StaffWithToken {
-    /// The staff member.
-    pub staff: Staff,
-    /// Their token.
-    #[serde(flatten)]
-    pub token: IssuedToken,
-}
-
-/// What an administrator sends to create a staff member.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaff {
-    /// Their name.
-    pub name: String,
-    /// The name they will sign in with: 3–32 lower-case letters, digits, `.`, `_`, `-`.
-    pub login: String,
-    /// Their role.
-    pub role: StaffRole,
-    /// Required for organisers; absent otherwise.
-    #[serde(default)]
-    pub organisation_id: Option<i64>,
-    /// Required for officers (GB/T 2260, six digits); absent otherwise.
-    #[serde(default)]
-    pub region_code: Option<String>,
-    /// For officers: `civil_affairs` (the default) or `youth_league`; absent otherwise.
-    #[serde(default)]
-    pub agency: Option<crate::identity::Agency>,
-    /// Required for recorders: their certificate; absent otherwise.
-    #[serde(default)]
-    pub qualification: Option<crate::identity::RecorderQualification>,
-}
-
-/// A staff member as the store creates them.
-#[derive(Debug, Clone, Copy)]
-pub struct StaffRecord<'a> {
-    /// Their name.
-    pub name: &'a str,
-    /// Their (validated) login.
-    pub login: &'a str,
-    /// Their role.
-    pub role: StaffRole,
-    /// Their organisation.
-    pub organisation_id: Option<i64>,
-    /// An officer's region.
-    pub region_code: Option<&'a str>,
-    /// An officer's body.
-    pub agency: Option<crate::identity::Agency>,
-    /// A recorder's certificate.
-    pub qualification: Option<&'a crate::identity::RecorderQualification>,
-    /// The user handle their passkeys will carry.
-    pub webauthn_user_id: Uuid,
-}
-
-/// A staff member's own view of themselves.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StaffProfile {
-    /// Who.
-    pub staff: Staff,
-    /// For recorders: whether the qualification is valid today (a lapsed recorder may
-    /// still read, but not finalise or issue anything).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub qualification_valid: Option<bool>,
-    /// For recorders, from 30 days before the annual review is due, and once it has
-    /// lapsed: what to tell them, so the review is not missed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub qualification_warning: Option<QualificationWarning>,
-}
-
-/// A recorder's warning that their annual review is due soon (or was missed).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct QualificationWarning {
-    /// The sentence to show (Chinese).
-    pub message: String,
-    /// The review due date.
-    #[schema(value_type = String, format = Date)]
-    pub review_due_on: chrono::NaiveDate,
-    /// Days to it: 0 on the day, negative once lapsed.
-    pub days_left: i64,
-}
-
 /// The code to show now at one gate and direction.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CurrentCode {
@@ -344,61 +259,6 @@ impl Hourmark {
     /// exactly, so an answer never shows a time the database would round.
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now().trunc_subsecs(3)
-    }
-
-    /// On an empty installation, issues the one-time token that creates the first
-    /// administrator. Returns `None` once an administrator exists. Each start issues a new
-    /// token (older unused ones keep working until an administrator exists).
-    pub async fn issue_bootstrap_token(&self, preset: Option<&str>) -> Result<Option<String>, CoreError> {
-        if self.inner.store.administrator_exists().await? {
-            return Ok(None);
-        }
-        let token = match preset {
-            Some(text) => BearerToken::from_presented(text).ok_or_else(|| {
-                CoreError::Internal("the preset bootstrap token must look like hm_ and 43 base64url characters".into())
-            })?,
-            None => BearerToken::generate()?,
-        };
-        match self.inner.store.put_bootstrap_token(&token.hash(), self.now()).await {
-            Ok(()) => {}
-            // The same preset on a restart is already stored: that is fine.
-            Err(CoreError::Storage(e)) if preset.is_some() && matches!(e, crate::store::StorageError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-        Ok(Some(token.expose().to_owned()))
-    }
-
-    /// Spends the bootstrap token and creates the first administrator, with the invite
-    /// that enrols their first passkey (in the same transaction: a spent bootstrap token
-    /// always leaves a way in).
-    pub async fn redeem_bootstrap_token(
-        &self,
-        token: &str,
-        name: &str,
-        login: &str,
-    ) -> Result<crate::passkeys::StaffWithInvite, CoreError> {
-        let name = validate_person_name(name)?;
-        let login = crate::passkeys::validate_login(login)?;
-        let token =
-            BearerToken::from_presented(token).ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
-        let (invite, new_invite) = self.new_invite(None)?;
-        let record = StaffRecord {
-            name: &name,
-            login: &login,
-            role: StaffRole::Administrator,
-            organisation_id: None,
-            region_code: None,
-            agency: None,
-            qualification: None,
-            webauthn_user_id: Uuid::new_v4(),
-        };
-        let staff = self
-            .inner
-            .store
-            .redeem_bootstrap_token(&token.hash(), &record, &new_invite)
-            .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::BootstrapTokenInvalid))?;
-        Ok(crate::passkeys::StaffWithInvite { staff, invite })
     }
 
     pub(crate) async fn issue_token(&self, principal: Principal, ttl: Duration) -> Result<IssuedToken, CoreError> {
@@ -529,99 +389,6 @@ impl Hourmark {
                 Ok(self.inner.store.get_organisation(*id).await?.into_iter().collect())
             }
             _ => Err(CoreError::code(ErrorCode::Forbidden)),
-        }
-    }
-
-    /// Creates a staff member and the invite that enrols their first passkey
-    /// (administrators only). Handing over the invite link is how a staff member gets in.
-    pub async fn create_staff(
-        &self,
-        by: &Principal,
-        new: NewStaff,
-    ) -> Result<crate::passkeys::StaffWithInvite, CoreError> {
-        let admin = require_administrator(by)?;
-        let name = validate_person_name(&new.name)?;
-        let login = crate::passkeys::validate_login(&new.login)?;
-        match (new.role, new.organisation_id) {
-            (StaffRole::Organiser | StaffRole::Recorder | StaffRole::Leader, None) => {
-                return Err(CoreError::refused(
-                    ErrorCode::InvalidBody,
-                    "组织人员、记录员和活动负责人须指定 organisation_id",
-                ));
-            }
-            (StaffRole::Administrator | StaffRole::Officer, Some(_)) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "管理员和民政工作人员不属于任何组织"));
-            }
-            (_, Some(id)) if self.inner.store.get_organisation(id).await?.is_none() => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 所指的组织不存在"));
-            }
-            _ => {}
-        }
-        let region = match (new.role, new.region_code.as_deref()) {
-            (StaffRole::Officer, Some(code)) if crate::identity::is_region_code(code) => Some(code),
-            (StaffRole::Officer, _) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "民政工作人员须指定 6 位 region_code"));
-            }
-            (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政工作人员有 region_code")),
-            (_, None) => None,
-        };
-        let agency = match (new.role, new.agency) {
-            (StaffRole::Officer, agency) => Some(agency.unwrap_or(crate::identity::Agency::CivilAffairs)),
-            (_, Some(_)) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "只有民政和共青团工作人员有 agency"));
-            }
-            (_, None) => None,
-        };
-        let qualification = match (new.role, new.qualification) {
-            (StaffRole::Recorder, Some(q)) => Some(crate::qualification::validate_certificate(q)?),
-            (StaffRole::Recorder, None) => {
-                return Err(CoreError::refused(ErrorCode::InvalidBody, "记录员须持证上岗：请填写 qualification"));
-            }
-            (_, Some(_)) => return Err(CoreError::refused(ErrorCode::InvalidBody, "只有记录员有 qualification")),
-            (_, None) => None,
-        };
-        let (invite, new_invite) = self.new_invite(Some(admin))?;
-        let record = StaffRecord {
-            name: &name,
-            login: &login,
-            role: new.role,
-            organisation_id: new.organisation_id,
-            region_code: region,
-            agency,
-            qualification: qualification.as_ref(),
-            webauthn_user_id: Uuid::new_v4(),
-        };
-        let staff = match self.inner.store.create_staff(&record, &new_invite, self.now()).await {
-            Err(CoreError::Storage(crate::store::StorageError::Conflict(_))) => {
-                return Err(CoreError::code(ErrorCode::LoginTaken));
-            }
-            other => other?,
-        };
-        Ok(crate::passkeys::StaffWithInvite { staff, invite })
-    }
-
-    /// The caller's own staff record.
-    pub async fn staff_profile(&self, by: &Principal) -> Result<StaffProfile, CoreError> {
-        let Principal::Staff { id, .. } = by else { return Err(CoreError::code(ErrorCode::Forbidden)) };
-        let staff =
-            self.inner.store.get_staff(*id).await?.ok_or_else(|| CoreError::code(ErrorCode::Unauthenticated))?;
-        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-        let qualification_valid = staff.qualification.as_ref().map(|q| q.valid_on(today));
-        let qualification_warning = staff.qualification.as_ref().and_then(|q| {
-            let message = q.warning_on(today)?;
-            Some(QualificationWarning { message, review_due_on: q.review_due_on, days_left: q.days_left(today) })
-        });
-        Ok(StaffProfile { staff, qualification_valid, qualification_warning })
-    }
-
-    /// The staff id of a recorder whose qualification is valid today: the gate for
-    /// finalising and issuing. A lapsed recorder is `forbidden` here and may still read.
-    pub async fn require_qualified_recorder(&self, by: &Principal) -> Result<i64, CoreError> {
-        let profile = self.staff_profile(by).await?;
-        match (profile.staff.role, profile.qualification_valid) {
-            (StaffRole::Recorder, Some(true)) => Ok(profile.staff.id),
-            (StaffRole::Recorder, _) => Err(CoreError::refused(ErrorCode::Forbidden, "记录员资格已过期，请完成年审")),
-            _ => Err(CoreError::refused(ErrorCode::Forbidden, "只有持证记录员可以进行此操作")),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod id_number;
 pub mod pii;
 pub mod registration;
 mod reseal;
+pub mod staff;
 
 pub use id_number::{Gender, IdNumber, IdType};
 
