@@ -418,7 +418,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 impl Hourmark {
     /// Whether notifications are also queued for WeChat.
-    fn pushes(&self) -> bool {
+    pub(crate) fn pushes(&self) -> bool {
         self.settings().wechat.as_ref().is_some_and(|w| w.config().notice_template_id.is_some())
     }
 

@@ -83,7 +83,7 @@ pub struct SignInRequest {
     pub login: String,
 }
 
-async fn limit_client(hourmark: &Hourmark, client: std::net::IpAddr) -> Result<(), ApiError> {
+pub(crate) async fn limit_client(hourmark: &Hourmark, client: std::net::IpAddr) -> Result<(), ApiError> {
     Ok(hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?)
 }
 

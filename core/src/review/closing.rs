@@ -103,7 +103,7 @@ impl Hourmark {
                         "checked_in_at": crate::activity::to_shanghai(open.at).to_rfc3339(),
                         "closed_at": credit.then(|| crate::activity::to_shanghai(closed_at).to_rfc3339()),
                     }),
-                    push: self.settings().wechat.as_ref().is_some_and(|w| w.config().notice_template_id.is_some()),
+                    push: self.pushes(),
                     body: if credit {
                         format!(
                             "您在“{}”{when} 签到后未签退，系统已按活动结束时间为您签退，时长待记录员核实。",

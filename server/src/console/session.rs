@@ -14,6 +14,8 @@ use hourmark_core::identity::{BearerToken, Principal, Staff};
 use hourmark_core::passkeys::{FinishEnrolment, FinishSignIn};
 use hourmark_core::sessions::SignedOut;
 use hourmark_mini_program_api::ApiError;
+
+use crate::passkeys::limit_client;
 use hourmark_mini_program_api::extract::{
     ClientAddress, CurrentSession, Json, STAFF_SESSION_COOKIE, staff_session_cookie,
 };
@@ -68,10 +70,6 @@ fn browser_session(hourmark: &Hourmark, signed_in: StaffWithToken) -> Result<(He
             expires_at: signed_in.token.expires_at,
         },
     ))
-}
-
-async fn limit_client(hourmark: &Hourmark, client: std::net::IpAddr) -> Result<(), ApiError> {
-    Ok(hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?)
 }
 
 /// Finish signing in from a browser: the same ceremony as `/sign-in/passkey/finish`, but
