@@ -6,18 +6,31 @@
 //!
 //! Publishing never waits for anyone: the scan path hands an event to a bounded queue
 //! (Redis) or a broadcast channel (in-process) and moves on; a full queue drops the event,
-//! and a board that falls behind the broadcast channel gets a resync instead of the
-//! events it lost.
+//! and a board that falls behind its broadcast channel gets a resync instead of the events
+//! it lost.
+//!
+//! **Only watched activities cost anything.** A scan for an activity nobody is watching is
+//! not serialised, not sent and not parsed anywhere: that is nearly every scan of a large
+//! event, and fanning every one of them out to every instance cost the scan path a 25-fold
+//! p99 at 8 000 scans/s (BENCHMARKS.md). With Redis, each activity has its own channel
+//! `<prefix>:live:<activity>`; an instance subscribes to it only while one of its boards
+//! shows that activity, and the activities watched anywhere are kept in the sorted set
+//! `<prefix>:live:watched` (score: when the watch lapses unless refreshed). Every instance
+//! reads that set every few seconds, and a board opening anywhere is announced at once on
+//! `<prefix>:live:watching`, so a scan made after a board said `ready` is published.
 //!
 //! ```text
-//! scan at A ─► commit ─► publish ─► queue ─► PUBLISH <prefix>:live ─► Redis
-//!                                                                     │ (every instance
-//!                                                                     ▼  subscribes)
-//!        board on B ◄─ SSE ◄─ broadcast on B ◄─ subscriber task on B ◄┘
+//! scan at A ─► commit ─► watched? ─► queue ─► PUBLISH <prefix>:live:<activity> ─► Redis
+//!                          │ no: nothing                                          │ (instances
+//!                                                                                 ▼  with a board)
+//!        board on B ◄─ SSE ◄─ broadcast of the activity on B ◄─ subscriber task on B
 //! ```
 //!
-//! Without Redis, events go straight to this instance's broadcast channel.
+//! Without Redis, events go straight to this instance's broadcast channel of the activity,
+//! when it has one.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +48,12 @@ const BOARD_BACKLOG: usize = 1024;
 const PUBLISH_QUEUE: usize = 4096;
 /// Pause before reconnecting a lost subscription.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// How often an instance renews its boards' watches, reads which activities are watched
+/// anywhere, and drops subscriptions no board needs any more.
+const WATCH_REFRESH: Duration = Duration::from_secs(5);
+/// How long a watch lasts unless renewed: several refreshes, so one slow round does not
+/// make a board go quiet, and short enough that a closed board stops costing soon.
+const WATCH_LEASE: Duration = Duration::from_secs(20);
 
 /// One live event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -89,72 +108,252 @@ impl LiveEvent {
     }
 }
 
-/// Where events are published and subscribed: Redis pub/sub across instances, or this
-/// process only.
+/// Where events are published and watched: Redis pub/sub across instances, or this
+/// process only. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LiveEvents {
-    local: broadcast::Sender<LiveEvent>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// This instance's boards: one broadcast channel per watched activity. An entry whose
+    /// receivers are all gone is pruned on the next watch (and, with Redis, unsubscribed on
+    /// the next refresh).
+    boards: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
     /// Set at shutdown: open streams end, so a graceful shutdown does not wait for boards
     /// that would otherwise never hang up.
-    closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
-    /// With Redis, events go out through this queue and come back through the
-    /// subscription, so this instance's boards see them the same way as everyone else's.
-    outbound: Option<mpsc::Sender<LiveEvent>>,
+    closing: tokio::sync::watch::Sender<bool>,
+    redis: Option<RedisFanOut>,
+}
+
+/// The Redis side: events go out through `outbound` and come back through the
+/// subscription, so this instance's boards see them the same way as everyone else's.
+#[derive(Debug)]
+struct RedisFanOut {
+    channels: Channels,
+    outbound: mpsc::Sender<LiveEvent>,
+    /// Activities watched by a board on any instance, as last read (or announced).
+    watched: RwLock<HashSet<i64>>,
+    /// The subscription's command side and what it is subscribed to. The lock also orders
+    /// subscribing (a board opens) against unsubscribing (the refresh finds no board left),
+    /// so a board that opens while its activity is being dropped is not left deaf.
+    subscription: tokio::sync::Mutex<Subscription>,
+    /// For the watched set and announcements (not the event traffic).
+    commands: redis::aio::ConnectionManager,
+    client: redis::Client,
+}
+
+struct Subscription {
+    sink: redis::aio::PubSubSink,
+    activities: HashSet<i64>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("activities", &self.activities).finish_non_exhaustive()
+    }
+}
+
+/// The Redis names, all under the configured prefix.
+#[derive(Debug, Clone)]
+struct Channels {
+    prefix: String,
+}
+
+impl Channels {
+    fn activity(&self, activity_id: i64) -> String {
+        format!("{}:live:{activity_id}", self.prefix)
+    }
+    /// Where a board opening is announced (payload: the activity id).
+    fn watching(&self) -> String {
+        format!("{}:live:watching", self.prefix)
+    }
+    /// Sorted set of watched activities, scored by when each watch lapses (Unix ms).
+    fn watched(&self) -> String {
+        format!("{}:live:watched", self.prefix)
+    }
+    /// The activity an event channel is for; `None` for the announcement channel.
+    fn activity_of(&self, channel: &str) -> Option<i64> {
+        channel.strip_prefix(&self.prefix)?.strip_prefix(":live:")?.parse().ok()
+    }
 }
 
 impl LiveEvents {
     /// Events for this process only.
     pub fn in_process() -> Self {
-        Self { local: broadcast::channel(BOARD_BACKLOG).0, closing: Default::default(), outbound: None }
+        Self::with(None)
     }
 
-    /// Events fanned out through Redis pub/sub on the channel `<prefix>:live`. Returns once
-    /// subscribed, so an event published after this returns reaches this instance too.
-    pub async fn redis(url: &str, prefix: &str) -> Result<Self, CoreError> {
-        let client = redis::Client::open(url).map_err(cache_error)?;
-        let channel = format!("{prefix}:live");
-        let (local, _) = broadcast::channel(BOARD_BACKLOG);
-        let mut pubsub = client.get_async_pubsub().await.map_err(cache_error)?;
-        pubsub.subscribe(&channel).await.map_err(cache_error)?;
-        tokio::spawn(subscribe(client.clone(), channel.clone(), pubsub, local.clone()));
-        let (outbound, queue) = mpsc::channel(PUBLISH_QUEUE);
-        let publisher = redis::aio::ConnectionManager::new(client).await.map_err(cache_error)?;
-        tokio::spawn(publish(publisher, channel, queue));
-        Ok(Self { local, closing: Default::default(), outbound: Some(outbound) })
-    }
-
-    /// Publishes without waiting: a full queue drops the event (boards resync on their
-    /// next snapshot), and no subscriber at all is fine.
-    pub fn publish(&self, event: LiveEvent) {
-        match &self.outbound {
-            Some(queue) => {
-                if queue.try_send(event).is_err() {
-                    tracing::warn!("live event queue full or closed; event dropped");
-                }
-            }
-            None => {
-                let _ = self.local.send(event);
-            }
+    fn with(redis: Option<RedisFanOut>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                boards: Mutex::new(HashMap::new()),
+                closing: tokio::sync::watch::channel(false).0,
+                redis,
+            }),
         }
     }
 
-    /// Every event from now on (this instance's and, with Redis, every other's).
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.local.subscribe()
+    /// Events fanned out through Redis pub/sub, one channel per watched activity.
+    pub async fn redis(url: &str, prefix: &str) -> Result<Self, CoreError> {
+        let client = redis::Client::open(url).map_err(cache_error)?;
+        let channels = Channels { prefix: prefix.to_owned() };
+        let mut pubsub = client.get_async_pubsub().await.map_err(cache_error)?;
+        pubsub.subscribe(channels.watching()).await.map_err(cache_error)?;
+        let (sink, stream) = pubsub.split();
+        let commands = redis::aio::ConnectionManager::new(client.clone()).await.map_err(cache_error)?;
+        let (outbound, queue) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish(commands.clone(), channels.clone(), queue));
+        let live = Self::with(Some(RedisFanOut {
+            channels,
+            outbound,
+            watched: RwLock::new(HashSet::new()),
+            subscription: tokio::sync::Mutex::new(Subscription { sink, activities: HashSet::new() }),
+            commands,
+            client,
+        }));
+        live.refresh_watches().await;
+        // The tasks hold only a weak reference, so they end with the last clone.
+        tokio::spawn(receive(Arc::downgrade(&live.inner), stream));
+        tokio::spawn(refresh(Arc::downgrade(&live.inner)));
+        Ok(live)
+    }
+
+    /// Publishes without waiting, and only if a board somewhere watches the activity: a
+    /// full queue drops the event (boards resync on their next snapshot).
+    pub fn publish(&self, event: LiveEvent) {
+        match &self.inner.redis {
+            Some(redis) => {
+                if self.publishes(event.activity_id) && redis.outbound.try_send(event).is_err() {
+                    tracing::warn!("live event queue full or closed; event dropped");
+                }
+            }
+            None => self.inner.deliver(event),
+        }
+    }
+
+    /// The events of one activity from now on (this instance's and, with Redis, every
+    /// other's). With Redis, returns once subscribed and announced, so an event published
+    /// anywhere after this returns reaches the receiver.
+    pub async fn watch(&self, activity_id: i64) -> Result<broadcast::Receiver<LiveEvent>, CoreError> {
+        let receiver = {
+            let mut boards = self.inner.boards.lock().unwrap_or_else(|e| e.into_inner());
+            boards.retain(|id, sender| *id == activity_id || sender.receiver_count() > 0);
+            boards.entry(activity_id).or_insert_with(|| broadcast::channel(BOARD_BACKLOG).0).subscribe()
+        };
+        if let Some(redis) = &self.inner.redis {
+            {
+                let mut subscription = redis.subscription.lock().await;
+                if !subscription.activities.contains(&activity_id) {
+                    subscription.sink.subscribe(redis.channels.activity(activity_id)).await.map_err(cache_error)?;
+                    subscription.activities.insert(activity_id);
+                }
+            }
+            redis.watched.write().unwrap_or_else(|e| e.into_inner()).insert(activity_id);
+            let mut commands = redis.commands.clone();
+            let lapses = lease_end();
+            redis::pipe()
+                .zadd(redis.channels.watched(), activity_id, lapses)
+                .ignore()
+                .publish(redis.channels.watching(), activity_id)
+                .ignore()
+                .query_async::<()>(&mut commands)
+                .await
+                .map_err(cache_error)?;
+        }
+        Ok(receiver)
+    }
+
+    /// Whether this instance publishes the activity's events: in-process, while it has a
+    /// board of it; with Redis, while a board of it is open on any instance (as far as this
+    /// instance has heard: an announcement takes one Redis delivery to arrive).
+    pub fn publishes(&self, activity_id: i64) -> bool {
+        match &self.inner.redis {
+            Some(redis) => redis.watched.read().unwrap_or_else(|e| e.into_inner()).contains(&activity_id),
+            None => self.inner.watching().contains(&activity_id),
+        }
     }
 
     /// Ends every open stream (at shutdown).
     pub fn close(&self) {
-        self.closing.send_replace(true);
+        self.inner.closing.send_replace(true);
     }
 
     /// Completes when [`LiveEvents::close`] has been called.
     pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut closing = self.closing.subscribe();
+        let mut closing = self.inner.closing.subscribe();
         async move {
             let _ = closing.wait_for(|closing| *closing).await;
         }
     }
+
+    /// Renews this instance's watches, forgets activities no board shows any more, and
+    /// reads which activities are watched anywhere.
+    async fn refresh_watches(&self) {
+        self.inner.refresh_watches().await;
+    }
+}
+
+impl Inner {
+    /// Hands an event to this instance's boards of its activity (every board for a resync).
+    fn deliver(&self, event: LiveEvent) {
+        let boards = self.boards.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(event.change, LiveChange::Resync) {
+            for sender in boards.values() {
+                let _ = sender.send(event.clone());
+            }
+        } else if let Some(sender) = boards.get(&event.activity_id) {
+            let _ = sender.send(event);
+        }
+    }
+
+    /// Activities this instance has a board open for.
+    fn watching(&self) -> HashSet<i64> {
+        let boards = self.boards.lock().unwrap_or_else(|e| e.into_inner());
+        boards.iter().filter(|(_, sender)| sender.receiver_count() > 0).map(|(id, _)| *id).collect()
+    }
+
+    async fn refresh_watches(&self) {
+        let Some(redis) = &self.redis else { return };
+        {
+            let mut subscription = redis.subscription.lock().await;
+            // Read under the lock: a board opening now either counts here or subscribes
+            // after this (see `RedisFanOut::subscription`).
+            let watching = self.watching();
+            let idle: Vec<i64> = subscription.activities.difference(&watching).copied().collect();
+            for activity_id in idle {
+                if let Err(e) = subscription.sink.unsubscribe(redis.channels.activity(activity_id)).await {
+                    tracing::warn!(error = %e, "could not drop an idle live subscription");
+                    break;
+                }
+                subscription.activities.remove(&activity_id);
+            }
+        }
+        let watching = self.watching();
+        let now = Utc::now().timestamp_millis();
+        let mut pipe = redis::pipe();
+        let key = redis.channels.watched();
+        for activity_id in &watching {
+            pipe.zadd(&key, activity_id, lease_end()).ignore();
+        }
+        pipe.zrembyscore(&key, "-inf", now).ignore().zrangebyscore(&key, now, "+inf");
+        let mut commands = redis.commands.clone();
+        match pipe.query_async::<(Vec<i64>,)>(&mut commands).await {
+            Ok((anywhere,)) => {
+                let mut watched: HashSet<i64> = anywhere.into_iter().collect();
+                watched.extend(watching);
+                *redis.watched.write().unwrap_or_else(|e| e.into_inner()) = watched;
+            }
+            // Keep the last known set: publishing a little too much beats going quiet.
+            Err(e) => tracing::warn!(error = %e, "could not refresh the watched activities"),
+        }
+    }
+}
+
+/// When a watch made now lapses (Unix ms).
+fn lease_end() -> i64 {
+    (Utc::now() + WATCH_LEASE).timestamp_millis()
 }
 
 /// Opens Redis pub/sub if a URL is given, in-process events otherwise.
@@ -174,13 +373,13 @@ const PUBLISH_BATCH: usize = 256;
 
 /// Sends queued events to Redis on its own connection; whatever queued up during one
 /// round trip goes in the next, as one pipeline, so an arrival burst costs few round trips.
-async fn publish(mut conn: redis::aio::ConnectionManager, channel: String, mut queue: mpsc::Receiver<LiveEvent>) {
+async fn publish(mut conn: redis::aio::ConnectionManager, channels: Channels, mut queue: mpsc::Receiver<LiveEvent>) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         let mut pipe = redis::pipe();
         for event in batch.drain(..) {
             if let Ok(text) = serde_json::to_string(&event) {
-                pipe.publish(&channel, text).ignore();
+                pipe.publish(channels.activity(event.activity_id), text).ignore();
             }
         }
         let sent: Result<(), _> = pipe.query_async(&mut conn).await;
@@ -190,56 +389,82 @@ async fn publish(mut conn: redis::aio::ConnectionManager, channel: String, mut q
     }
 }
 
+/// Renews watches every few seconds while the events object lives.
+async fn refresh(inner: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(WATCH_REFRESH).await;
+        let Some(inner) = inner.upgrade() else { return };
+        inner.refresh_watches().await;
+    }
+}
+
 /// Forwards the subscription to this instance's boards, resubscribing when the connection
 /// drops; after a gap every board is told to resync.
-async fn subscribe(
-    client: redis::Client,
-    channel: String,
-    mut pubsub: redis::aio::PubSub,
-    local: broadcast::Sender<LiveEvent>,
-) {
+async fn receive(inner: std::sync::Weak<Inner>, mut stream: redis::aio::PubSubStream) {
     use futures_util::StreamExt;
     loop {
-        {
-            let mut messages = pubsub.on_message();
-            while let Some(message) = messages.next().await {
-                let Ok(text) = message.get_payload::<String>() else { continue };
-                match serde_json::from_str::<LiveEvent>(&text) {
-                    Ok(event) => {
-                        let _ = local.send(event);
-                    }
+        while let Some(message) = stream.next().await {
+            let Some(inner) = inner.upgrade() else { return };
+            let Some(redis) = &inner.redis else { return };
+            let Ok(text) = message.get_payload::<String>() else { continue };
+            match redis.channels.activity_of(message.get_channel_name()) {
+                Some(_) => match serde_json::from_str::<LiveEvent>(&text) {
+                    Ok(event) => inner.deliver(event),
                     Err(e) => tracing::warn!(error = %e, "unreadable live event"),
+                },
+                // A board opened somewhere: publish its activity's events from now on.
+                None => {
+                    if let Ok(activity_id) = text.parse::<i64>() {
+                        redis.watched.write().unwrap_or_else(|e| e.into_inner()).insert(activity_id);
+                    }
                 }
             }
         }
         tracing::warn!("live event subscription lost; reconnecting");
-        pubsub = loop {
+        stream = loop {
             tokio::time::sleep(RECONNECT_PAUSE).await;
-            let attempt = async {
-                let mut p = client.get_async_pubsub().await?;
-                p.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(p)
-            };
-            match attempt.await {
-                Ok(p) => break p,
+            let Some(inner) = inner.upgrade() else { return };
+            let Some(redis) = &inner.redis else { return };
+            match resubscribe(&inner, redis).await {
+                Ok(stream) => break stream,
                 Err(e) => tracing::warn!(error = %e, "live event subscription: still reconnecting"),
             }
         };
-        let _ = local.send(LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync });
+        if let Some(inner) = inner.upgrade() {
+            inner.deliver(LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync });
+        }
     }
+}
+
+/// A new subscription to the announcements and every activity this instance watches.
+async fn resubscribe(inner: &Inner, redis: &RedisFanOut) -> Result<redis::aio::PubSubStream, redis::RedisError> {
+    let mut subscription = redis.subscription.lock().await;
+    let mut pubsub = redis.client.get_async_pubsub().await?;
+    pubsub.subscribe(redis.channels.watching()).await?;
+    let watching = inner.watching();
+    for activity_id in &watching {
+        pubsub.subscribe(redis.channels.activity(*activity_id)).await?;
+    }
+    let (sink, stream) = pubsub.split();
+    *subscription = Subscription { sink, activities: watching };
+    Ok(stream)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn events_round_trip_and_resync_reaches_every_board() {
-        let scan = LiveEvent {
-            activity_id: 7,
+    fn scan(activity_id: i64) -> LiveEvent {
+        LiveEvent {
+            activity_id,
             id: Uuid::now_v7(),
             change: LiveChange::Scan { volunteer_id: 3, gate: Some(1), direction: Direction::In, at: Utc::now() },
-        };
+        }
+    }
+
+    #[test]
+    fn events_round_trip_and_resync_reaches_every_board() {
+        let scan = scan(7);
         let text = serde_json::to_string(&scan).expect("serialises");
         assert!(text.contains(r#""kind":"scan""#), "{text}");
         assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("parses"), scan);
@@ -249,16 +474,38 @@ mod tests {
         assert!(resync.concerns(8));
     }
 
+    #[test]
+    fn channel_names_say_which_activity() {
+        let channels = Channels { prefix: "hm:test".into() };
+        assert_eq!(channels.activity_of(&channels.activity(42)), Some(42));
+        assert_eq!(channels.activity_of(&channels.watching()), None);
+        assert_eq!(channels.activity_of("other:live:42"), None);
+    }
+
     #[tokio::test]
-    async fn in_process_events_reach_subscribers_and_publishing_never_waits() {
+    async fn in_process_events_reach_only_their_activitys_boards_and_publishing_never_waits() {
         let live = LiveEvents::in_process();
-        let mut board = live.subscribe();
+        let mut board = live.watch(7).await.expect("watches");
+        let mut other = live.watch(8).await.expect("watches");
+        live.publish(scan(8));
+        assert_eq!(other.recv().await.expect("an event").activity_id, 8);
         // Far more than the backlog, with nobody reading: publishing still returns.
-        for n in 0..(BOARD_BACKLOG as i64 * 2) {
-            live.publish(LiveEvent { activity_id: n, id: Uuid::now_v7(), change: LiveChange::Flags { raised: 1 } });
+        for _ in 0..(BOARD_BACKLOG * 2) {
+            live.publish(scan(7));
         }
         // The board lagged: it learns so, then reads what is left.
         assert!(matches!(board.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
         assert!(board.recv().await.is_ok());
+        // Activity 8's board saw none of activity 7's events.
+        assert!(matches!(other.try_recv(), Err(broadcast::error::TryRecvError::Empty)));
+    }
+
+    #[tokio::test]
+    async fn a_closed_boards_channel_is_pruned_when_the_next_board_opens() {
+        let live = LiveEvents::in_process();
+        drop(live.watch(7).await.expect("watches"));
+        let _board = live.watch(8).await.expect("watches");
+        assert_eq!(live.inner.watching(), HashSet::from([8]));
+        assert_eq!(live.inner.boards.lock().expect("lock").len(), 1);
     }
 }

@@ -263,3 +263,51 @@ on_both_backends! {
         assert!(fresh.next_within(WITHIN).await.is_none(), "the stream ended");
     }
 }
+
+/// The fan-out costs nothing for activities nobody watches: their scans are not published
+/// at all. A board opening on one instance makes the other publish that activity (and only
+/// that one) on its own channel, in time for the next scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_watched_activities_are_published_each_on_its_own_channel() {
+    use futures_util::StreamExt;
+    use hourmark_core::attendance::Direction;
+    use hourmark_core::live::{LiveChange, LiveEvent, LiveEvents};
+
+    let prefix = format!("hourmark-test:{}", Uuid::new_v4().simple());
+    let url = hourmark_tests::redis_url();
+    let a = LiveEvents::redis(&url, &prefix).await.expect("instance A connects");
+    let b = LiveEvents::redis(&url, &prefix).await.expect("instance B connects");
+    // What reaches Redis at all, on any of the fan-out's event channels.
+    let client = redis::Client::open(url.as_str()).expect("redis url");
+    let mut wire = client.get_async_pubsub().await.expect("a raw subscriber");
+    wire.psubscribe(format!("{prefix}:live:[0-9]*")).await.expect("pattern subscription");
+    let mut wire = wire.into_on_message();
+    let scan = |activity_id: i64| LiveEvent {
+        activity_id,
+        id: Uuid::now_v7(),
+        change: LiveChange::Scan { volunteer_id: 1, gate: None, direction: Direction::In, at: chrono::Utc::now() },
+    };
+
+    a.publish(scan(5));
+    assert!(!a.publishes(5));
+    assert!(
+        tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(),
+        "nobody watches activity 5: nothing is sent"
+    );
+
+    let mut board = b.watch(5).await.expect("B's board subscribes");
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !a.publishes(5) {
+        assert!(tokio::time::Instant::now() < deadline, "A hears of B's board within 2 s");
+        tokio::time::sleep(Wait::from_millis(5)).await;
+    }
+    assert!(!a.publishes(6), "only the watched activity");
+    a.publish(scan(6));
+    let sent = scan(5);
+    a.publish(sent.clone());
+    let received = tokio::time::timeout(WITHIN, board.recv()).await.expect("within 2 s").expect("an event");
+    assert_eq!(received, sent, "A's scan reaches B's board");
+    let on_wire = tokio::time::timeout(WITHIN, wire.next()).await.expect("within 2 s").expect("a message");
+    assert_eq!(on_wire.get_channel_name(), format!("{prefix}:live:5"), "activity 6's scan was never sent");
+    assert!(tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(), "one message in all");
+}

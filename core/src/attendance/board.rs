@@ -293,7 +293,7 @@ impl Hourmark {
         activity_id: i64,
     ) -> Result<tokio::sync::broadcast::Receiver<crate::live::LiveEvent>, CoreError> {
         self.managed_activity(by, activity_id).await?;
-        Ok(self.inner().live.subscribe())
+        self.inner().live.watch(activity_id).await
     }
 
     /// Completes when the server is shutting down: live streams end then.
