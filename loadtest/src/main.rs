@@ -19,6 +19,7 @@
 //! a loopback `--base-url`.
 
 mod api;
+mod boards;
 mod rss;
 mod sim;
 mod stats;
@@ -109,6 +110,12 @@ struct Cli {
     #[arg(long, default_value_t = 0, value_name = "SCANS_PER_SEC", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     rate: u32,
 
+    /// Staff boards to keep open on the activity during the scans (live events over SSE,
+    /// with a snapshot on open and on every resync), to measure what watching costs the
+    /// scan path. The report gives how many scans they were pushed and how late.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    boards: u32,
+
     /// Give up on a request after this many seconds (counted as a transport error). A
     /// sustained run ends at most this long after --duration.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=120))]
@@ -130,6 +137,7 @@ struct Summary {
     location: bool,
     interrupted: bool,
     code_screen: Option<ScreenReport>,
+    boards: Option<boards::BoardsReport>,
     phases: Vec<PhaseReport>,
     server: Option<ServerMemory>,
 }
@@ -227,6 +235,7 @@ async fn run(cli: Cli) -> Result<()> {
 
     let mut phases = vec![registration];
     let mut screen_report = None;
+    let mut boards_report = None;
     if registered == 0 {
         eprintln!("no volunteer could register: skipping the scans");
     } else if !stop.interrupted() {
@@ -237,8 +246,19 @@ async fn run(cli: Cli) -> Result<()> {
             location: use_location.then_some(EVENT_AT),
             pacer: (cli.rate > 0).then(|| Arc::new(sim::Pacer::new(cli.rate))),
         };
+        let boards = match cli.boards {
+            0 => None,
+            n => {
+                let boards = boards::Boards::open(&base, Arc::clone(&staff), activity_id, n as usize).await?;
+                eprintln!("{n} boards watching activity {activity_id}");
+                Some(boards)
+            }
+        };
         let scan_phases = scan(&api, &plan, &screen, &stop, cli.duration, sampler.as_ref()).await?;
         screen_report = Some(screen.stop().await);
+        if let Some(boards) = boards {
+            boards_report = Some(boards.close().await);
+        }
         phases.extend(scan_phases);
     }
 
@@ -272,6 +292,7 @@ async fn run(cli: Cli) -> Result<()> {
         location: use_location,
         interrupted: stop.interrupted(),
         code_screen: screen_report,
+        boards: boards_report,
         phases: phases.into_iter().map(Phase::report).collect(),
         server,
     };
@@ -437,6 +458,23 @@ fn render(s: &Summary) -> String {
             out,
             "code screen: {} fetches, {} rotations, {} failed fetches",
             c.fetches, c.rotations, c.failures
+        );
+    }
+    if let Some(b) = &s.boards {
+        let _ = writeln!(
+            out,
+            "boards: {} of {} connected, {} scans pushed ({} per board), {} resyncs, {} snapshots, {} failures{}",
+            b.connected,
+            b.boards,
+            b.scans_pushed,
+            b.scans_pushed / (b.connected.max(1) as u64),
+            b.resyncs,
+            b.snapshots,
+            b.failures,
+            b.delay_ms.as_ref().map_or(String::new(), |d| format!(
+                "; scan to board p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                d.p50, d.p99, d.max
+            )),
         );
     }
     if let Some(m) = &s.server {
