@@ -212,6 +212,15 @@ error_codes! {
     /// 409: the session's minutes changed since the correction was proposed; reject it and
     /// propose again.
     CorrectionStale = ("correction_stale", 409, "记录已变化，更正申请已过时"),
+    // --- the time bank ---
+    /// 409: the account (a volunteer's savings or the pool) holds fewer minutes than asked;
+    /// nothing was posted.
+    TimeBankInsufficient = ("time_bank_insufficient", 409, "时间储蓄余额不足"),
+    /// 409: this transaction key was used before for a different transaction; nothing was
+    /// posted (a retry must send the same contents).
+    TimeBankKeyReused = ("time_bank_key_reused", 409, "该交易编号已用于另一笔交易"),
+    /// 422: a donation to one's own account.
+    TimeBankSelfTransfer = ("time_bank_self_transfer", 422, "不能转赠给自己"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -370,6 +379,9 @@ mod tests {
                 ("correction_decided", 409),
                 ("correction_pending", 409),
                 ("correction_stale", 409),
+                ("time_bank_insufficient", 409),
+                ("time_bank_key_reused", 409),
+                ("time_bank_self_transfer", 422),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

@@ -45,6 +45,7 @@ pub mod sessions;
 pub mod store;
 pub mod stored;
 pub mod text;
+pub mod time_bank;
 pub mod wechat;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -110,13 +110,8 @@ impl Boards {
         delays.sort_unstable();
         if !delays.is_empty() {
             let ms = |p: f64| f64::from(percentile(&delays, p)) / 1000.0;
-            report.delay_ms = Some(Latency {
-                samples: delays.len(),
-                p50: ms(50.0),
-                p95: ms(95.0),
-                p99: ms(99.0),
-                max: ms(100.0),
-            });
+            report.delay_ms =
+                Some(Latency { samples: delays.len(), p50: ms(50.0), p95: ms(95.0), p99: ms(99.0), max: ms(100.0) });
         }
         report
     }

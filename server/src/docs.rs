@@ -58,6 +58,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::record::router())
         .merge(crate::publicity::router())
         .merge(crate::reporting::router())
+        .merge(crate::time_bank::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

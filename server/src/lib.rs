@@ -12,6 +12,7 @@ pub mod publicity;
 pub mod record;
 pub mod reporting;
 pub mod review;
+pub mod time_bank;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -113,7 +113,7 @@ async fn return_batch(
 const CSV_HEADER: &str =
     "登记序号,类型,志愿者编号,姓名,活动,服务日期,地点,服务对象,服务内容,时长（分钟）,服务评价,负责人,记录人,组织\r\n";
 
-fn csv_field(value: &serde_json::Value) -> String {
+pub(crate) fn csv_field(value: &serde_json::Value) -> String {
     let text = match value {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),

@@ -56,6 +56,16 @@ fn table() -> Vec<Row> {
         // Reporting: the register is empty here, so there is nothing to send (409).
         row(M::POST, "/api/v1/organisations/{id}/report-batches", [401, 403, 409, 404, 404, 409, 409, 404]),
         row(M::GET, "/api/v1/report-batches", [401, 403, 200, 200, 200, 200, 200, 403]),
+        // The time bank: the pool and every account are empty here (409 on spending).
+        row(M::GET, "/api/v1/organisations/{id}/time-bank", [401, 403, 200, 403, 403, 200, 200, 403]),
+        row(M::PUT, "/api/v1/organisations/{id}/time-bank", [401, 403, 200, 403, 403, 200, 403, 403]),
+        row(M::POST, "/api/v1/time-bank/spends", [401, 403, 409, 409, 403, 403, 409, 403]),
+        row(M::GET, "/api/v1/time-bank/check", admin_only),
+        row(M::GET, "/api/v1/volunteers/{id}/time-bank", admin_only),
+        row(M::GET, "/api/v1/volunteers/{id}/time-bank/statement", admin_only),
+        row(M::GET, "/mp/v1/me/time-bank", volunteer_only),
+        row(M::GET, "/mp/v1/me/time-bank/statement", volunteer_only),
+        row(M::POST, "/mp/v1/me/time-bank/donations", [401, 409, 403, 403, 403, 403, 403, 403]),
         // The officer (Wuhua) sets their organisation's period; the administrator may too.
         row(M::PUT, "/api/v1/publicity/working-days", [401, 403, 403, 403, 200, 200, 403, 403]),
         row(M::POST, "/api/v1/report-batches/{id}/confirm", [401, 403, 403, 403, 404, 403, 403, 403]),
@@ -371,6 +381,11 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         }
         (_, "/api/v1/publicity/working-days") => Some(json!({"organisation_id": org, "working_days": 5})),
         (_, "/api/v1/report-batches/{id}/return") => Some(json!({"reason": "时长有误"})),
+        (_, "/api/v1/organisations/{id}/time-bank") => Some(json!({"enabled": true})),
+        (_, "/api/v1/time-bank/spends") => {
+            Some(json!({"key": format!("role-{serial}"), "minutes": 1, "service": "助餐"}))
+        }
+        (_, "/mp/v1/me/time-bank/donations") => Some(json!({"key": format!("role-{serial}"), "minutes": 1})),
         (_, "/api/v1/objections/{id}/decision") => Some(json!({"uphold": false, "reason": "核实无误"})),
         (_, "/mp/v1/me/corrections") => {
             Some(json!({"field": "skills", "requested_value": "急救、外语", "reason": "补充技能"}))
