@@ -226,3 +226,215 @@ on_both_backends! {
         assert_eq!(check.body["transactions"], 3, "deposit, donation, expiry: {}", check.body);
     }
 }
+
+/// A small deterministic generator: the same seed, the same sequence, so a failure names
+/// the seed that reproduces it.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Post this transaction under its own key.
+    Fresh(hourmark_core::time_bank::NewBankTransaction),
+    /// Post an earlier op's transaction again (a retry).
+    Retry(usize),
+    /// Post an earlier op's key with other minutes.
+    Reuse(usize),
+}
+
+fn random_ops(seed: u64, volunteers: &[i64], count: usize) -> Vec<Op> {
+    use hourmark_core::time_bank::{AccountRef as A, BankTransactionKind as K, NewBankTransaction};
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut ops = Vec::with_capacity(count);
+    for n in 0..count {
+        let minutes = 1 + rng.below(120) as i64;
+        let v = |rng: &mut Rng| A::Volunteer(volunteers[rng.below(volunteers.len() as u64) as usize]);
+        let (kind, postings) = match rng.below(10) {
+            0..=2 => {
+                let to = v(&mut rng);
+                (K::Deposit, vec![(A::Deposits, -minutes), (to, minutes)])
+            }
+            3..=4 => {
+                let from = if rng.below(4) == 0 { A::Pool } else { v(&mut rng) };
+                (K::Spend, vec![(from, -minutes), (A::Services, minutes)])
+            }
+            5..=6 => {
+                let from = v(&mut rng);
+                let mut to = if rng.below(3) == 0 { A::Pool } else { v(&mut rng) };
+                if to == from {
+                    to = A::Pool;
+                }
+                (K::Donation, vec![(from, -minutes), (to, minutes)])
+            }
+            7..=8 if n > 0 => {
+                ops.push(Op::Retry(rng.below(n as u64) as usize));
+                continue;
+            }
+            _ if n > 0 => {
+                ops.push(Op::Reuse(rng.below(n as u64) as usize));
+                continue;
+            }
+            _ => {
+                let to = v(&mut rng);
+                (K::Deposit, vec![(A::Deposits, -minutes), (to, minutes)])
+            }
+        };
+        ops.push(Op::Fresh(NewBankTransaction {
+            key: format!("prop-{seed}-{n}"),
+            kind,
+            minutes,
+            shortfall: 0,
+            register_seq: None,
+            organisation_id: None,
+            service: (kind == K::Spend).then(|| "助餐".to_owned()),
+            beneficiary: None,
+            expires_at: None,
+            by_staff: None,
+            by_volunteer: None,
+            at: chrono::Utc::now(),
+            postings,
+        }));
+    }
+    ops
+}
+
+/// The transaction an op posts.
+fn transaction_of(ops: &[Op], n: usize) -> hourmark_core::time_bank::NewBankTransaction {
+    match &ops[n] {
+        Op::Fresh(t) => t.clone(),
+        Op::Retry(of) => transaction_of(ops, *of),
+        Op::Reuse(of) => {
+            let mut t = transaction_of(ops, *of);
+            t.minutes += 1;
+            for (_, m) in &mut t.postings {
+                *m += m.signum();
+            }
+            t
+        }
+    }
+}
+
+on_both_backends! {
+    /// Random sequences of deposits, spends, donations, retries and replayed keys with other
+    /// contents, run one at a time against a model and four at a time concurrently: the sum
+    /// over all accounts is zero, no savings account or the pool goes below zero, every
+    /// balance is the sum of its postings, and a retried transaction counts once.
+    async fn the_books_balance_under_random_concurrent_transactions(app: TestApp) {
+        use std::collections::HashMap;
+        use hourmark_core::time_bank::{AccountRef, Posting};
+        let mut volunteers = Vec::new();
+        for (n, name) in ["甲", "乙", "丙", "丁"].iter().enumerate() {
+            volunteers.push(app.volunteer(name, &format!("1380000{:04}", 100 + n)).await.0);
+        }
+        let store = app.hourmark.store().clone();
+        let accounts: Vec<AccountRef> = volunteers.iter().map(|v| AccountRef::Volunteer(*v))
+            .chain([AccountRef::Pool, AccountRef::Deposits, AccountRef::Services]).collect();
+        let mut expected: HashMap<AccountRef, i64> = HashMap::new();
+
+        for seed in 1..=12u64 {
+            let ops = random_ops(seed, &volunteers, 60);
+            let concurrent = seed % 2 == 0;
+            let before = expected.clone();
+            // What each op came to, by index.
+            let outcomes: Vec<Posting> = if concurrent {
+                let mut tasks = Vec::new();
+                for lane in 0..4 {
+                    let (store, ops) = (store.clone(), ops.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let mut out = Vec::new();
+                        for n in (lane..ops.len()).step_by(4) {
+                            out.push((n, store.post_bank_transaction(&transaction_of(&ops, n)).await.expect("posts")));
+                        }
+                        out
+                    }));
+                }
+                let mut all = Vec::new();
+                for task in tasks {
+                    all.extend(task.await.expect("lane"));
+                }
+                all.sort_by_key(|(n, _)| *n);
+                all.into_iter().map(|(_, p)| p).collect()
+            } else {
+                let mut out = Vec::new();
+                for n in 0..ops.len() {
+                    out.push(store.post_bank_transaction(&transaction_of(&ops, n)).await.expect("posts"));
+                }
+                out
+            };
+
+            // Whatever the interleaving: each key posted at most once, and every answer for
+            // a key names that one transaction.
+            let mut posted_by_key: HashMap<String, i64> = HashMap::new();
+            for (n, outcome) in outcomes.iter().enumerate() {
+                if let Posting::Posted(t) = outcome {
+                    assert!(posted_by_key.insert(t.key.clone(), t.id).is_none(), "seed {seed}: {} posted twice", t.key);
+                    for (account, minutes) in &transaction_of(&ops, n).postings {
+                        *expected.entry(*account).or_default() += minutes;
+                    }
+                }
+            }
+            for outcome in &outcomes {
+                if let Posting::Replayed(t) = outcome {
+                    assert_eq!(posted_by_key.get(&t.key), Some(&t.id), "seed {seed}: a replay names the posted one");
+                }
+            }
+            if !concurrent {
+                // One at a time, the answers are exactly the model's.
+                let mut model = before;
+                let mut first: HashMap<String, usize> = HashMap::new();
+                for (n, outcome) in outcomes.iter().enumerate() {
+                    let t = transaction_of(&ops, n);
+                    let want = match first.get(&t.key) {
+                        Some(&m) if transaction_of(&ops, m).fingerprint() == t.fingerprint() => "replayed",
+                        Some(_) => "key_reused",
+                        None => {
+                            let fits = t.postings.iter().all(|(a, m)| {
+                                !matches!(a, AccountRef::Volunteer(_) | AccountRef::Pool)
+                                    || model.get(a).copied().unwrap_or(0) + m >= 0
+                            });
+                            if fits {
+                                for (a, m) in &t.postings {
+                                    *model.entry(*a).or_default() += m;
+                                }
+                                first.insert(t.key.clone(), n);
+                                "posted"
+                            } else {
+                                "insufficient"
+                            }
+                        }
+                    };
+                    let got = match outcome {
+                        Posting::Posted(_) => "posted",
+                        Posting::Replayed(_) => "replayed",
+                        Posting::KeyReused => "key_reused",
+                        Posting::Insufficient => "insufficient",
+                    };
+                    assert_eq!(got, want, "seed {seed}, op {n}: {:?}", ops[n]);
+                }
+            }
+            for account in &accounts {
+                let balance = store.bank_balance(*account).await.expect("balance");
+                assert_eq!(balance, expected.get(account).copied().unwrap_or(0), "seed {seed}: {account:?}");
+                if matches!(account, AccountRef::Volunteer(_) | AccountRef::Pool) {
+                    assert!(balance >= 0, "seed {seed}: {account:?} below zero");
+                }
+            }
+            let check = store.bank_check().await.expect("check");
+            assert!(check.ok, "seed {seed}: {check:?}");
+            assert_eq!(check.balance_sum, 0);
+        }
+        let check = store.bank_check().await.expect("check");
+        assert!(check.transactions > 100, "the sequences did post: {check:?}");
+    }
+}
