@@ -221,6 +221,17 @@ error_codes! {
     TimeBankKeyReused = ("time_bank_key_reused", 409, "该交易编号已用于另一笔交易"),
     /// 422: a donation to one's own account.
     TimeBankSelfTransfer = ("time_bank_self_transfer", 422, "不能转赠给自己"),
+    // --- stars ---
+    /// 422: stars are applied for one at a time: the next star after those held.
+    StarWrongLevel = ("star_wrong_level", 422, "星级须逐级申请"),
+    /// 409: the confirmed hours are below the star's threshold.
+    StarThresholdNotMet = ("star_threshold_not_met", 409, "经确认的服务时长未达到该星级要求"),
+    /// 409: a verified complaint within the province's window blocks an application.
+    StarQualityBlocked = ("star_quality_blocked", 409, "近期有经核实的投诉，暂不能申请星级"),
+    /// 409: an application is already waiting for a decision.
+    StarApplicationPending = ("star_application_pending", 409, "已有星级申请待审批"),
+    /// 409: the application or review has already been decided.
+    StarApplicationDecided = ("star_application_decided", 409, "该星级申请已处理"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -382,6 +393,11 @@ mod tests {
                 ("time_bank_insufficient", 409),
                 ("time_bank_key_reused", 409),
                 ("time_bank_self_transfer", 422),
+                ("star_wrong_level", 422),
+                ("star_threshold_not_met", 409),
+                ("star_quality_blocked", 409),
+                ("star_application_pending", 409),
+                ("star_application_decided", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

@@ -169,13 +169,16 @@ impl Hourmark {
             .await?
             .ok_or_else(|| CoreError::code(ErrorCode::BatchDecided))?;
         if to == BatchStatus::Confirmed {
-            self.notify_batch_confirmed(&decided).await?;
+            let volunteers = self.notify_batch_confirmed(&decided).await?;
+            // A correction in the batch may take someone under a star they hold.
+            self.review_stars_of(&volunteers).await?;
         }
         Ok(decided)
     }
 
-    /// Tells each volunteer in a confirmed batch their confirmed minutes (net of reversals).
-    async fn notify_batch_confirmed(&self, batch: &ReportBatch) -> Result<(), CoreError> {
+    /// Tells each volunteer in a confirmed batch their confirmed minutes (net of reversals);
+    /// gives back who they are.
+    async fn notify_batch_confirmed(&self, batch: &ReportBatch) -> Result<Vec<i64>, CoreError> {
         let organisation =
             self.store().get_organisation(batch.organisation_id).await?.map(|o| o.name).unwrap_or_default();
         let mut minutes: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
@@ -188,6 +191,7 @@ impl Hourmark {
                 *minutes.entry(entry.volunteer_id).or_default() += entry.minutes;
             }
         }
+        let volunteers: Vec<i64> = minutes.keys().copied().collect();
         let notices = minutes
             .into_iter()
             .map(|(volunteer_id, minutes)| crate::notification::HoursNotice::BatchConfirmed {
@@ -198,6 +202,6 @@ impl Hourmark {
             })
             .collect();
         self.notify_all(notices).await;
-        Ok(())
+        Ok(volunteers)
     }
 }

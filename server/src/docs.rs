@@ -59,6 +59,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::publicity::router())
         .merge(crate::reporting::router())
         .merge(crate::time_bank::router())
+        .merge(crate::stars::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

@@ -12,6 +12,7 @@ pub mod publicity;
 pub mod record;
 pub mod reporting;
 pub mod review;
+pub mod stars;
 pub mod time_bank;
 
 use std::future::Future;

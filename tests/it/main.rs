@@ -36,6 +36,7 @@ mod roles;
 mod scan_page;
 mod scans;
 mod sessions;
+mod stars;
 mod time_bank;
 
 use hourmark_tests::TestApp;

@@ -66,6 +66,15 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/time-bank", volunteer_only),
         row(M::GET, "/mp/v1/me/time-bank/statement", volunteer_only),
         row(M::POST, "/mp/v1/me/time-bank/donations", [401, 409, 403, 403, 403, 403, 403, 403]),
+        // Stars: nothing is confirmed here, so no star can be applied for (409).
+        row(M::GET, "/mp/v1/me/stars", volunteer_only),
+        row(M::POST, "/mp/v1/me/star-applications", [401, 409, 403, 403, 403, 403, 403, 403]),
+        row(M::GET, "/api/v1/star-applications", [401, 403, 403, 403, 200, 403, 403, 403]),
+        row(M::POST, "/api/v1/star-applications/{id}/decision", [401, 403, 403, 403, 404, 403, 403, 403]),
+        row(M::GET, "/api/v1/star-reviews", [401, 403, 403, 403, 200, 403, 403, 403]),
+        row(M::POST, "/api/v1/star-reviews/{id}/decision", [401, 403, 403, 403, 404, 403, 403, 403]),
+        row(M::GET, "/api/v1/star-rules/{region_code}", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::PUT, "/api/v1/star-rules/{region_code}", [401, 403, 403, 403, 403, 400, 403, 403]),
         // The officer (Wuhua) sets their organisation's period; the administrator may too.
         row(M::PUT, "/api/v1/publicity/working-days", [401, 403, 403, 403, 200, 200, 403, 403]),
         row(M::POST, "/api/v1/report-batches/{id}/confirm", [401, 403, 403, 403, 404, 403, 403, 403]),
@@ -288,6 +297,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         || r.template.starts_with("/api/v1/complaints/")
         || r.template.starts_with("/api/v1/objections/")
         || r.template.starts_with("/api/v1/report-batches/")
+        || r.template.starts_with("/api/v1/star-")
     {
         1
     } else if r.template.starts_with("/api/v1/organisations/{id}") {
@@ -384,6 +394,12 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/organisations/{id}/time-bank") => Some(json!({"enabled": true})),
         (_, "/api/v1/time-bank/spends") => {
             Some(json!({"key": format!("role-{serial}"), "minutes": 1, "service": "助餐"}))
+        }
+        (_, "/mp/v1/me/star-applications") => Some(json!({"stars": 1})),
+        (_, "/api/v1/star-applications/{id}/decision") => Some(json!({"grant": true, "reason": "达标"})),
+        (_, "/api/v1/star-reviews/{id}/decision") => Some(json!({"revoke": false, "reason": "保留"})),
+        (_, "/api/v1/star-rules/{region_code}") => {
+            Some(json!({"thresholds": [100, 300, 600, 1000, 1500], "complaint_block_days": 365}))
         }
         (_, "/mp/v1/me/time-bank/donations") => Some(json!({"key": format!("role-{serial}"), "minutes": 1})),
         (_, "/api/v1/objections/{id}/decision") => Some(json!({"uphold": false, "reason": "核实无误"})),

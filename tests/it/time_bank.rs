@@ -8,18 +8,18 @@ use serde_json::json;
 /// Three hours served, finalised, through publicity, reported and confirmed by the county:
 /// the administrator, organisation, organiser, recorder, county officer, and the
 /// volunteer's id and token. The organisation has the time bank on.
-struct Served {
-    admin: String,
-    admin_key: hourmark_tests::SoftPasskey,
-    org: i64,
-    organiser: String,
-    activity: i64,
-    officer: String,
-    volunteer_id: i64,
-    volunteer: String,
+pub(crate) struct Served {
+    pub admin: String,
+    pub admin_key: hourmark_tests::SoftPasskey,
+    pub org: i64,
+    pub organiser: String,
+    pub activity: i64,
+    pub officer: String,
+    pub volunteer_id: i64,
+    pub volunteer: String,
 }
 
-async fn serve_and_confirm(app: &hourmark_tests::TestApp) -> Served {
+pub(crate) async fn serve_and_confirm(app: &hourmark_tests::TestApp) -> Served {
     let (admin, mut admin_key) = app.administrator_with_passkey().await;
     let org = app.organisation(&admin, "翠湖志愿者协会").await; // Wuhua district, 530102
     let organiser = app.organiser(&admin, org).await;
@@ -60,7 +60,7 @@ async fn serve_and_confirm(app: &hourmark_tests::TestApp) -> Served {
 }
 
 /// The administrator's token after signing in again (tokens last hours, tests days).
-async fn signed_in_admin(app: &hourmark_tests::TestApp, key: &mut hourmark_tests::SoftPasskey) -> String {
+pub(crate) async fn signed_in_admin(app: &hourmark_tests::TestApp, key: &mut hourmark_tests::SoftPasskey) -> String {
     app.sign_in("admin", key).await.expect("passkey").body["access_token"].as_str().expect("token").to_owned()
 }
 

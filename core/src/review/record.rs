@@ -261,6 +261,8 @@ pub struct VolunteerRecord {
     /// The minutes that count for certificates, stars and the time bank: those in the
     /// register that civil affairs confirmed.
     pub confirmed_minutes: i64,
+    /// Stars held (星级, granted by the volunteer departments; 0 for none).
+    pub stars: u8,
     /// Evaluations.
     pub evaluations: Vec<Evaluation>,
     /// Verified complaints.
@@ -571,6 +573,7 @@ impl Hourmark {
             volunteer_id,
             total_minutes: sessions.iter().map(|s| u64::from(s.minutes)).sum(),
             confirmed_minutes: self.store().confirmed_minutes(volunteer_id).await?,
+            stars: crate::stars::stars_held(&self.store().star_applications_of(volunteer_id).await?),
             sessions,
             evaluations: self.store().evaluations_of(volunteer_id).await?,
             complaints: complaints.into_iter().filter(|c| c.status == ComplaintStatus::Verified).collect(),

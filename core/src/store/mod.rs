@@ -40,10 +40,12 @@ use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, St
 pub mod backup;
 mod postgres;
 mod sqlite;
+mod stars;
 mod time_bank;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use stars::StarStore;
 pub use time_bank::TimeBankStore;
 
 /// Shorthand for store results.
@@ -120,7 +122,7 @@ pub struct AcceptedScan {
 
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
-pub trait Store: TimeBankStore + Send + Sync + std::fmt::Debug {
+pub trait Store: StarStore + TimeBankStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The versions of this build's migrations the database has not applied (empty when
