@@ -70,6 +70,8 @@ pub struct Settings {
     /// Development aid: every problem answer an operation's description does not list
     /// becomes a 500 that says so (the tests run with it on).
     pub check_error_docs: bool,
+    /// The bearer token `GET /metrics` answers to; none: the endpoint does not exist.
+    pub metrics_token: Option<crate::wechat::Secret>,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             passkeys: crate::passkeys::PasskeySettings::default(),
             check_error_docs: false,
+            metrics_token: None,
         }
     }
 }
@@ -306,12 +309,18 @@ impl Hourmark {
         let unauthenticated = || CoreError::refused(ErrorCode::Unauthenticated, "未登录或登录已失效，请重新登录");
         let token = BearerToken::from_presented(bearer).ok_or_else(unauthenticated)?;
         let hash = token.hash();
-        let grant = match self.inner.local_grants.get(&hash).await {
+        let local = self.inner.local_grants.get(&hash).await;
+        crate::metrics::cache_lookup("local", local.is_some());
+        let grant = match local {
             Some(grant) => grant,
             None => {
                 let shared = match self.inner.cache.get(&Self::grant_key(&hash)).await {
-                    Ok(bytes) => bytes.and_then(|b| serde_json::from_slice::<TokenGrant>(&b).ok()),
+                    Ok(bytes) => {
+                        crate::metrics::cache_lookup("shared", bytes.is_some());
+                        bytes.and_then(|b| serde_json::from_slice::<TokenGrant>(&b).ok())
+                    }
                     Err(e) => {
+                        metrics::counter!(crate::metrics::CACHE_ERRORS).increment(1);
                         tracing::warn!(error = %e, "cache unavailable; reading the token from the store");
                         None
                     }
@@ -418,13 +427,19 @@ impl Hourmark {
 
     /// An activity, if it exists (no access check: internal and scan-path use).
     pub async fn activity(&self, id: i64) -> Result<Option<Arc<Activity>>, CoreError> {
-        if let Some(a) = self.inner.local_activities.get(&id).await {
+        let local = self.inner.local_activities.get(&id).await;
+        crate::metrics::cache_lookup("local", local.is_some());
+        if let Some(a) = local {
             return Ok(Some(a));
         }
         let key = format!("activity:{id}");
         let shared = match self.inner.cache.get(&key).await {
-            Ok(bytes) => bytes.and_then(|b| serde_json::from_slice::<Activity>(&b).ok()),
+            Ok(bytes) => {
+                crate::metrics::cache_lookup("shared", bytes.is_some());
+                bytes.and_then(|b| serde_json::from_slice::<Activity>(&b).ok())
+            }
             Err(e) => {
+                metrics::counter!(crate::metrics::CACHE_ERRORS).increment(1);
                 tracing::warn!(error = %e, "cache unavailable; reading the activity from the store");
                 None
             }

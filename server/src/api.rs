@@ -571,10 +571,12 @@ async fn activity_events(
     use tokio::sync::broadcast::error::RecvError;
 
     let events = hourmark.watch_activity(&by, id).await?;
+    // Counted while the stream lives: the guard travels with the stream and drops with it.
+    let connected = BoardConnection::open();
     let ready = futures_util::stream::once(async {
         Ok::<_, std::convert::Infallible>(Event::default().event("ready").data("{}"))
     });
-    let live = futures_util::stream::unfold(events, move |mut events| async move {
+    let live = futures_util::stream::unfold((events, connected), move |(mut events, connected)| async move {
         loop {
             let event = match events.recv().await {
                 Ok(event) if event.concerns(id) => event,
@@ -589,7 +591,7 @@ async fn activity_events(
             };
             let data = serde_json::to_string(&event).unwrap_or_default();
             let sse = Event::default().id(event.id.to_string()).event(event.name()).data(data);
-            return Some((Ok(sse), events));
+            return Some((Ok(sse), (events, connected)));
         }
     });
     use futures_util::StreamExt;
@@ -608,6 +610,22 @@ async fn activity_events(
     });
     let stream = ready.chain(futures_util::stream::iter(resync)).chain(live).take_until(hourmark.live_streams_closed());
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// One open live-board stream, counted in [`hourmark_core::metrics::LIVE_BOARDS`].
+struct BoardConnection;
+
+impl BoardConnection {
+    fn open() -> Self {
+        metrics::gauge!(hourmark_core::metrics::LIVE_BOARDS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for BoardConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(hourmark_core::metrics::LIVE_BOARDS).decrement(1.0);
+    }
 }
 
 /// A volunteer, with ID and phone numbers masked (administrators; civil-affairs officers

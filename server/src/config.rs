@@ -142,6 +142,9 @@ pub struct Config {
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
+    /// The bearer token `GET /metrics` (Prometheus text) answers to; unset: no metrics
+    /// endpoint at all.
+    pub metrics_token: Option<Secret>,
     /// Seconds between runs of the periodic jobs (closing sessions left open); 0: off.
     pub job_interval_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
@@ -176,6 +179,7 @@ impl std::fmt::Debug for Config {
             .field("code_window_secs", &self.code_window_secs)
             .field("code_accept_previous", &self.code_accept_previous)
             .field("bootstrap_token", &self.bootstrap_token)
+            .field("metrics_token", &self.metrics_token)
             .field("wechat_appid", &self.wechat_appid)
             .field("wechat_secret", &self.wechat_secret)
             .field("dev_login", &self.dev_login)
@@ -210,6 +214,7 @@ impl Default for Config {
             scan_batch_max: 512,
             scan_batches_in_flight: None,
             bootstrap_token: None,
+            metrics_token: None,
             staff_origin: None,
             passkey_rp_id: None,
             invite_ttl_hours: 72,
@@ -429,6 +434,7 @@ impl Config {
             device_rebind_cooldown: chrono::Duration::hours(self.device_rebind_cooldown_hours),
             check_error_docs: self.check_error_docs,
             volunteer_token_ttl: chrono::Duration::hours(self.volunteer_token_ttl_hours),
+            metrics_token: self.metrics_token.as_ref().map(|t| hourmark_core::wechat::Secret::new(t.0.clone())),
             ..Settings::default()
         }
     }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod console;
 pub mod docs;
+pub mod metrics;
 pub mod no_store;
 pub mod passkeys;
 pub mod publicity;
@@ -68,8 +69,10 @@ pub fn router(hourmark: Hourmark) -> Router {
     if check_docs {
         api = api.layer(axum::middleware::from_fn_with_state(documented, docs::check_documented_answers));
     }
-    api.fallback(problem::not_found)
+    api.route("/metrics", axum::routing::get(metrics::render))
+        .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn(metrics::time_requests))
         .layer(axum::middleware::from_fn(console::security_headers))
         .layer(axum::middleware::from_fn(no_store::no_store_by_default))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -111,12 +114,18 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut delivering: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tick.tick().await;
-        match hourmark.close_left_open_sessions().await {
+        let started = std::time::Instant::now();
+        let closed = hourmark.close_left_open_sessions().await;
+        hourmark_core::metrics::job_run("close_left_open", started.elapsed().as_secs_f64(), closed.is_ok());
+        match closed {
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "closed left-open sessions"),
             Err(e) => tracing::warn!(error = %e, "closing left-open sessions failed; will retry"),
         }
-        match hourmark.advance_publicity().await {
+        let started = std::time::Instant::now();
+        let recorded = hourmark.advance_publicity().await;
+        hourmark_core::metrics::job_run("advance_publicity", started.elapsed().as_secs_f64(), recorded.is_ok());
+        match recorded {
             Ok(0) => {}
             Ok(recorded) => tracing::info!(recorded, "publicity periods ended: entries recorded in the register"),
             Err(e) => tracing::warn!(error = %e, "moving publicity into the register failed; will retry"),
@@ -126,7 +135,10 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
         if delivering.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
             let hourmark = hourmark.clone();
             delivering = Some(tokio::spawn(async move {
-                match hourmark.deliver_wechat_notices().await {
+                let started = std::time::Instant::now();
+                let sent = hourmark.deliver_wechat_notices().await;
+                hourmark_core::metrics::job_run("wechat_delivery", started.elapsed().as_secs_f64(), sent.is_ok());
+                match sent {
                     Ok(0) => {}
                     Ok(sent) => tracing::info!(sent, "WeChat subscription messages sent"),
                     Err(e) => tracing::warn!(error = %e, "sending WeChat subscription messages failed; will retry"),

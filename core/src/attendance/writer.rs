@@ -36,6 +36,11 @@ fn single_outcome(result: Result<Vec<bool>, CoreError>) -> Result<bool, ErrorCod
     }
 }
 
+/// Counts a scan written now by its outcome (a closed set: two outcomes and the refusal codes).
+fn count_scan(scan: &NewScan) {
+    metrics::counter!(crate::metrics::SCANS, "outcome" => scan.outcome.clone()).increment(1);
+}
+
 impl ScanWriter {
     /// Starts the collector on the current runtime.
     pub fn spawn(store: Arc<dyn Store>, max_batch: usize, in_flight: usize) -> Self {
@@ -56,6 +61,8 @@ impl ScanWriter {
                     }
                 }
                 let mut work = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                metrics::histogram!(crate::metrics::SCAN_BATCH_SIZE).record(work.len() as f64);
+                metrics::gauge!(crate::metrics::SCAN_QUEUE_DEPTH).set(rx.len() as f64);
                 // One volunteer order in every batch: concurrent batches (here, or on other
                 // instances) that collide on a volunteer's nonce or scan number then wait
                 // for each other in one direction and never deadlock.
@@ -66,6 +73,11 @@ impl ScanWriter {
                     let result = store.insert_scans(&scans).await;
                     match result {
                         Ok(written) => {
+                            for (scan, fresh) in scans.iter().zip(&written) {
+                                if *fresh {
+                                    count_scan(scan);
+                                }
+                            }
                             for (reply, fresh) in replies.into_iter().zip(written) {
                                 let _ = reply.send(Ok(fresh));
                             }
@@ -75,6 +87,9 @@ impl ScanWriter {
                             tracing::warn!(error = %e, scans = scans.len(), "scan batch failed; retrying its scans singly");
                             for (scan, reply) in scans.iter().zip(replies) {
                                 let single = store.insert_scans(std::slice::from_ref(scan)).await;
+                                if matches!(single.as_deref(), Ok([true])) {
+                                    count_scan(scan);
+                                }
                                 let _ = reply.send(single_outcome(single));
                             }
                         }

@@ -767,12 +767,22 @@ impl StorageError {
 
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e
+        let error = if let sqlx::Error::Database(db) = &e
             && db.kind() == sqlx::error::ErrorKind::UniqueViolation
         {
-            return Self::Conflict(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()));
-        }
-        if is_outage(&e) { Self::Outage(e.to_string()) } else { Self::Other(e.to_string()) }
+            Self::Conflict(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
+        } else if is_outage(&e) {
+            Self::Outage(e.to_string())
+        } else {
+            Self::Other(e.to_string())
+        };
+        let kind = match error {
+            Self::Conflict(_) => "conflict",
+            Self::Outage(_) => "outage",
+            Self::Other(_) => "other",
+        };
+        metrics::counter!(crate::metrics::STORAGE_ERRORS, "kind" => kind).increment(1);
+        error
     }
 }
 

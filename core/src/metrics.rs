@@ -1,0 +1,42 @@
+//! What operators can watch: the names and labels of Hourmark's metrics, in one place.
+//!
+//! Recording goes through the `metrics` facade, which costs an atomic add when a recorder
+//! is installed and nothing when none is (the server installs a Prometheus one and serves
+//! `GET /metrics`). Labels are closed sets (outcome codes, tiers, job names, route
+//! templates), never a volunteer, a token or a free text, so no personal data can reach
+//! the metrics and their number stays bounded.
+
+/// Scans written, by outcome (`checked_in`, `checked_out`, or the refusal's error code).
+pub const SCANS: &str = "hourmark_scans_total";
+/// Scans in one group commit.
+pub const SCAN_BATCH_SIZE: &str = "hourmark_scan_batch_size";
+/// Scans waiting for the group commit's collector.
+pub const SCAN_QUEUE_DEPTH: &str = "hourmark_scan_queue_depth";
+/// Cache look-ups by tier (`local`: this process; `shared`: Redis or the in-process
+/// cache) and result (`hit`, `miss`).
+pub const CACHE_LOOKUPS: &str = "hourmark_cache_lookups_total";
+/// Storage errors by kind (`conflict`, `outage`, `other`).
+pub const STORAGE_ERRORS: &str = "hourmark_storage_errors_total";
+/// Shared-cache (Redis) errors.
+pub const CACHE_ERRORS: &str = "hourmark_cache_errors_total";
+/// Periodic job runs by job and result (`ok`, `error`).
+pub const JOB_RUNS: &str = "hourmark_job_runs_total";
+/// Periodic job durations, seconds, by job.
+pub const JOB_SECONDS: &str = "hourmark_job_duration_seconds";
+/// Live-board event streams open on this instance.
+pub const LIVE_BOARDS: &str = "hourmark_live_board_connections";
+/// HTTP requests by route template, method and status.
+pub const HTTP_REQUESTS: &str = "hourmark_http_requests_total";
+/// HTTP request durations, seconds, by route template and method.
+pub const HTTP_SECONDS: &str = "hourmark_http_request_duration_seconds";
+
+/// Counts a cache look-up.
+pub fn cache_lookup(tier: &'static str, hit: bool) {
+    metrics::counter!(CACHE_LOOKUPS, "tier" => tier, "result" => if hit { "hit" } else { "miss" }).increment(1);
+}
+
+/// Counts a job run and its duration.
+pub fn job_run(job: &'static str, seconds: f64, ok: bool) {
+    metrics::counter!(JOB_RUNS, "job" => job, "result" => if ok { "ok" } else { "error" }).increment(1);
+    metrics::histogram!(JOB_SECONDS, "job" => job).record(seconds);
+}
