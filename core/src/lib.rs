@@ -42,6 +42,7 @@ pub mod readiness;
 pub mod reporting;
 pub mod review;
 pub mod sessions;
+pub mod sms;
 pub mod store;
 pub mod stored;
 pub mod text;

@@ -36,6 +36,7 @@ mod roles;
 mod scan_page;
 mod scans;
 mod sessions;
+mod sms_login;
 
 use hourmark_tests::TestApp;
 use serde_json::json;

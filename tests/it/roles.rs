@@ -73,6 +73,9 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/bootstrap", [401; 8]),
         row(M::POST, "/mp/v1/login/wechat", [503; 8]),
         row(M::POST, "/mp/v1/login/dev", [404; 8]),
+        // An unregistered number gets no code; no code was sent, so none is right.
+        row(M::POST, "/mp/v1/login/sms/code", [404; 8]),
+        row(M::POST, "/mp/v1/login/sms", [422; 8]),
         row(M::POST, "/mp/v1/volunteers", [201; 8]),
         row(M::POST, "/api/v1/organisations/applications", [201; 8]),
         row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200, 200, 200]),
@@ -313,6 +316,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/invites/passkey/start") => Some(json!({"invite": "hm_not-an-invite"})),
         (_, "/api/v1/sign-in/passkey/start") => Some(json!({"login": "nobody"})),
         (_, "/mp/v1/login/dev") => Some(json!({"phone": "13800001234"})),
+        (_, "/mp/v1/login/sms/code") => Some(json!({"phone": "13700009999"})),
+        (_, "/mp/v1/login/sms") => Some(json!({"phone": "13700009999", "code": "000000", "device_id": "p"})),
         (_, "/mp/v1/volunteers") => Some(registration("甲", &format!("1370000{serial:04}"), &next_resident_id())),
         (_, "/api/v1/organisations/applications") | (_, "/api/v1/organisations") => {
             Some(json!({"name": format!("组织{serial}"), "region_code": "530102"}))

@@ -39,6 +39,7 @@ use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, St
 
 pub mod backup;
 mod postgres;
+pub mod sms_code;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -118,7 +119,7 @@ pub struct AcceptedScan {
 
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: sms_code::SmsCodeStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The versions of this build's migrations the database has not applied (empty when

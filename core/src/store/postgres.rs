@@ -8,6 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod sms_code;
+
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
     is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner, volunteer_conflict,

@@ -15,6 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
+mod sms_code;
+
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
     is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner, volunteer_conflict,
