@@ -30,6 +30,7 @@ pub mod hourmark;
 pub mod identity;
 pub mod live;
 pub mod login;
+pub mod my_hours;
 pub mod notification;
 pub mod organisation;
 pub mod passkeys;

@@ -20,6 +20,7 @@ mod identity;
 mod instances;
 mod leaders;
 mod login;
+mod my_hours;
 mod migrations;
 mod openapi;
 mod organisations;

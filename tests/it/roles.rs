@@ -109,6 +109,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
+        row(M::GET, "/me", [200; 8]),
+        row(M::GET, "/mp/static/me.js", [200; 8]),
         // The role table's token is not a code any key signed.
         row(M::GET, "/mp/v1/codes/{token}", [422; 8]),
         // The officer manages no activities: an empty list, not a refusal.
@@ -182,6 +184,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/notifications", volunteer_only),
         row(M::POST, "/mp/v1/me/notifications/read", volunteer_only),
         row(M::GET, "/mp/v1/me/record", volunteer_only),
+        row(M::GET, "/mp/v1/me/hours", volunteer_only),
         row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
         row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
         row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),

@@ -38,6 +38,7 @@ use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, Recor
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 pub mod backup;
+pub mod my_hours;
 mod postgres;
 pub mod sms_code;
 mod sqlite;
@@ -119,7 +120,7 @@ pub struct AcceptedScan {
 
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
-pub trait Store: sms_code::SmsCodeStore + Send + Sync + std::fmt::Debug {
+pub trait Store: sms_code::SmsCodeStore + my_hours::MyHoursStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The versions of this build's migrations the database has not applied (empty when

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod my_hours;
 mod sms_code;
 
 use super::{
