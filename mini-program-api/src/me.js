@@ -36,7 +36,7 @@
     inside: '在场中', awaiting_review: '待组织审核', in_publicity: '公示中', publicity_held: '公示暂缓（待节假日安排公布）',
     recorded: '已记录', confirmed: '民政已确认'
   };
-  var FLAG_STATES = { open: '待处理', accepted: '已核实，时长有效', adjusted: '已调整', rejected: '不予计时' };
+  var FLAG_STATES = { open: '待组织核实', accepted: '已核实，时长有效', adjusted: '已调整', rejected: '不予计时' };
 
   function renderHours(h) {
     $('t-recorded').textContent = duration(h.recorded_minutes);
@@ -57,7 +57,7 @@
       card.appendChild(el('span', 'badge s-' + d.state, state));
       if (d.objection_open) card.appendChild(el('span', 'badge s-objection', '异议处理中'));
       d.flags.forEach(function (f) {
-        var text = '异常提示：' + f.explanation + ' —— ' + (FLAG_STATES[f.status] || f.status);
+        var text = '异常提示：' + f.explanation + ' · ' + (FLAG_STATES[f.status] || f.status);
         if (f.status === 'adjusted' && f.adjusted_minutes !== undefined) text += '为' + duration(f.adjusted_minutes);
         if (f.reason) text += '（' + f.reason + '）';
         card.appendChild(el('div', 'flag', text));
@@ -83,7 +83,7 @@
 
   function mask(s, keepStart, keepEnd) {
     if (!s || s.length <= keepStart + keepEnd) return s || '';
-    return s.slice(0, keepStart) + '*'.repeat(s.length - keepStart - keepEnd) + s.slice(s.length - keepEnd);
+    return s.slice(0, keepStart) + '*'.repeat(Math.min(8, s.length - keepStart - keepEnd)) + s.slice(s.length - keepEnd);
   }
   var GENDER = { 0: '未知', 1: '男', 2: '女', 9: '未说明' };
   var PURPOSE = { record: '为志愿服务记录处理个人信息', publicity: '公示中显示姓名（部分隐去）和时长', location: '扫码时使用位置', guardian: '监护人同意' };
@@ -111,7 +111,10 @@
       if (!c && purpose === 'guardian') return;
       var row = el('div', 'consent');
       var granted = c && c.granted;
-      row.appendChild(el('span', '', PURPOSE[purpose] + '：' + (granted ? '已同意' : '未同意')));
+      var label = el('span');
+      label.appendChild(el('span', 'what', PURPOSE[purpose]));
+      label.appendChild(el('span', 'given' + (granted ? '' : ' no'), granted ? '已同意' : '未同意'));
+      row.appendChild(label);
       if (purpose !== 'guardian') {
         var b = el('button', '', granted ? '撤回' : '同意');
         b.type = 'button';
@@ -197,10 +200,25 @@
     }
     return id;
   }
+  var countdown = null;
+  function wait(secs) {
+    var button = $('send-code');
+    button.disabled = true;
+    clearInterval(countdown);
+    var tick = function () {
+      if (secs <= 0) { clearInterval(countdown); button.disabled = false; button.textContent = '重新获取验证码'; return; }
+      button.textContent = secs + ' 秒后可重新获取';
+      secs -= 1;
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
   $('send-code').addEventListener('click', function () {
     var note = $('signin-note');
     note.textContent = '正在发送……';
     call('POST', '/mp/v1/login/sms/code', { phone: $('s_phone').value.trim() }).then(function (a) {
+      note.className = a.status === 200 ? 'muted' : 'err-note';
+      if (a.status === 200) wait(a.body.resend_after_secs || 60);
       note.textContent = a.status === 200 ? '验证码已发送至 ' + a.body.phone + '，' + a.body.expires_at.slice(11, 16) + ' 前有效。' : (a.body.detail || '发送未成功');
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
@@ -208,7 +226,7 @@
     ev.preventDefault();
     var body = { phone: $('s_phone').value.trim(), code: $('s_code').value.trim(), device_id: deviceId() };
     call('POST', '/mp/v1/login/sms', body).then(function (a) {
-      if (a.status !== 200) { $('signin-note').textContent = a.body.detail || '登录未成功'; return; }
+      if (a.status !== 200) { $('signin-note').className = 'err-note'; $('signin-note').textContent = a.body.detail || '登录未成功'; return; }
       store.setItem('hourmark.token', a.body.access_token);
       load();
     }).catch(function () { $('signin-note').textContent = '网络不畅，请稍后再试'; });

@@ -210,6 +210,7 @@
     if (!value('s_phone')) { note.textContent = '请先填写手机号'; $('s_phone').focus(); return; }
     note.textContent = '正在发送……';
     call('POST', '/mp/v1/login/sms/code', { phone: value('s_phone') }).then(function (a) {
+      note.className = a.status === 200 ? 'muted' : 'err-note';
       if (a.status === 200) {
         note.textContent = '验证码已发送至 ' + a.body.phone + '，' + hhmm(a.body.expires_at) + ' 前有效。';
         wait(a.body.resend_after_secs || 60);
@@ -225,7 +226,7 @@
     note.textContent = '正在登录……';
     var body = { phone: value('s_phone'), code: value('s_code'), device_id: deviceId() };
     call('POST', '/mp/v1/login/sms', body).then(function (a) {
-      if (a.status !== 200) { note.textContent = a.body.detail || a.body.title || '登录未成功'; return; }
+      if (a.status !== 200) { note.className = 'err-note'; note.textContent = a.body.detail || a.body.title || '登录未成功'; return; }
       store.setItem('hourmark.token', a.body.access_token);
       $('signin').hidden = true;
       note.textContent = '';

@@ -38,6 +38,7 @@ mod scan_page;
 mod scans;
 mod sessions;
 mod sms_login;
+mod volunteer_pages;
 
 use hourmark_tests::TestApp;
 use serde_json::json;
