@@ -16,10 +16,10 @@ use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
+use hourmark_core::login::sms::SmsSettings;
 use hourmark_core::passkeys::PasskeySettings;
 use hourmark_core::qr::{CodeWindows, KeyRing};
 use hourmark_core::ratelimit::{Limit, RateLimits};
-use hourmark_core::login::sms::SmsSettings;
 use hourmark_core::sms::tencent::{TencentSms, TencentSmsConfig};
 use hourmark_core::wechat::{WeChatClient, WeChatConfig};
 use serde::{Deserialize, Serialize};
@@ -462,14 +462,17 @@ impl Config {
         match self.sms_provider.as_deref().unwrap_or(default) {
             "off" => {}
             "dev" if self.production => {
-                bail!("HOURMARK_SMS_PROVIDER=dev writes sign-in codes to the log: not in production (use tencent or off)")
+                bail!(
+                    "HOURMARK_SMS_PROVIDER=dev writes sign-in codes to the log: not in production (use tencent or off)"
+                )
             }
             "dev" => sms.sender = Some(std::sync::Arc::new(hourmark_core::sms::DevSmsSink::new())),
             "tencent" => {
                 let need = |value: &Option<String>, name: &str| {
-                    value.clone().filter(|v| !v.trim().is_empty()).with_context(|| {
-                        format!("HOURMARK_SMS_PROVIDER=tencent needs HOURMARK_{name}")
-                    })
+                    value
+                        .clone()
+                        .filter(|v| !v.trim().is_empty())
+                        .with_context(|| format!("HOURMARK_SMS_PROVIDER=tencent needs HOURMARK_{name}"))
                 };
                 let secret_key = self
                     .sms_tencent_secret_key
@@ -487,8 +490,8 @@ impl Config {
                     endpoint: self.sms_tencent_endpoint.trim_end_matches('/').to_owned(),
                     timeout: std::time::Duration::from_millis(self.sms_timeout_ms),
                 };
-                let client = TencentSms::new(config)
-                    .map_err(|e| anyhow::anyhow!("HOURMARK_SMS_TENCENT_ENDPOINT: {e}"))?;
+                let client =
+                    TencentSms::new(config).map_err(|e| anyhow::anyhow!("HOURMARK_SMS_TENCENT_ENDPOINT: {e}"))?;
                 sms.sender = Some(std::sync::Arc::new(client));
             }
             other => bail!("HOURMARK_SMS_PROVIDER must be dev, tencent or off, not {other:?}"),

@@ -65,12 +65,25 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     assert_eq!(result["checked_in"]["me_link"], "查看我的服务时长 ›");
     assert_eq!(result["checked_out"]["state"], "已签退，本活动累计 2小时15分 · 北门");
 
-    assert_eq!(result["day"], json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核"}));
+    assert_eq!(
+        result["day"],
+        json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核"})
+    );
     assert_eq!(result["totals"], json!({"recorded": "0分钟", "confirmed": "0分钟", "pending": "2小时15分"}));
     assert!(result["profile"].as_array().expect("rows").iter().any(|r| r == "手机号 138****1234"), "{result:#}");
-    assert!(result["profile"].as_array().expect("rows").iter().all(|r| !r.as_str().unwrap_or("").contains("13800001234")));
-    assert!(result["consents_after"].as_array().expect("rows").iter().any(|r| r == "扫码时使用位置 未同意 同意"), "{result:#}");
-    assert_eq!(result["sessions"].as_array().map(|s| s.iter().filter(|r| r.as_str().unwrap_or("").starts_with("本机")).count()), Some(1));
+    assert!(
+        result["profile"].as_array().expect("rows").iter().all(|r| !r.as_str().unwrap_or("").contains("13800001234"))
+    );
+    assert!(
+        result["consents_after"].as_array().expect("rows").iter().any(|r| r == "扫码时使用位置 未同意 同意"),
+        "{result:#}"
+    );
+    assert_eq!(
+        result["sessions"]
+            .as_array()
+            .map(|s| s.iter().filter(|r| r.as_str().unwrap_or("").starts_with("本机")).count()),
+        Some(1)
+    );
     assert_eq!(result["download"]["has_profile"], true);
     assert_eq!(result["fresh_me_hours_hidden"], true);
     assert_eq!(result["overflow"], json!([]), "nothing wider than the phone");

@@ -150,7 +150,10 @@ pub struct DeviceStanding {
     /// Where this device stands.
     pub state: DeviceState,
     /// For `bound_elsewhere`: when this device may be bound (sign in again then), +08:00.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::activity::shanghai_time::option::serialize")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
     #[schema(value_type = Option<String>)]
     pub rebind_allowed_from: Option<DateTime<Utc>>,
     /// What to do, for the volunteer (Chinese).
@@ -186,7 +189,9 @@ fn new_code() -> Result<String, CoreError> {
 fn sms_refusal(e: &SmsError) -> CoreError {
     tracing::warn!(error = %e, "SMS code not sent");
     match e {
-        SmsError::RateLimited(_) => CoreError::refused(ErrorCode::SmsRateLimited, "该手机号接收短信过于频繁，请稍后再试"),
+        SmsError::RateLimited(_) => {
+            CoreError::refused(ErrorCode::SmsRateLimited, "该手机号接收短信过于频繁，请稍后再试")
+        }
         SmsError::PhoneRefused(_) => CoreError::refused(ErrorCode::SmsUnavailable, "短信无法发送到该手机号"),
         SmsError::Refused(_) | SmsError::Unavailable(_) => CoreError::code(ErrorCode::SmsUnavailable),
     }
@@ -227,7 +232,12 @@ impl Hourmark {
         let expires_at = now + CODE_TTL;
         // Kept before sending, so the code works as soon as it arrives.
         self.store()
-            .put_sms_code(&NewSmsCode { phone_lookup: lookup, code_hash: self.code_hash(&phone, &code), created_at: now, expires_at })
+            .put_sms_code(&NewSmsCode {
+                phone_lookup: lookup,
+                code_hash: self.code_hash(&phone, &code),
+                created_at: now,
+                expires_at,
+            })
             .await?;
         let minutes = u32::try_from(CODE_TTL.num_minutes()).unwrap_or(5);
         sender.send_code(&phone, &code, minutes, now).await.map_err(|e| sms_refusal(&e))?;
@@ -250,7 +260,8 @@ impl Hourmark {
         }
         let device_id = crate::hourmark::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
         let lookup = self.vault().lookup(PiiField::Phone, &phone);
-        let check = self.store().check_sms_code(&lookup, &self.code_hash(&phone, code), self.now(), MAX_ATTEMPTS).await?;
+        let check =
+            self.store().check_sms_code(&lookup, &self.code_hash(&phone, code), self.now(), MAX_ATTEMPTS).await?;
         match check {
             SmsCodeCheck::Accepted => {}
             SmsCodeCheck::NoCode => {
@@ -324,12 +335,7 @@ impl Hourmark {
             Ok(()) if previous.is_none() => {
                 Ok(standing(DeviceState::NewlyBound, None, "已将本机绑定为您的扫码设备", true))
             }
-            Ok(()) => Ok(standing(
-                DeviceState::Rebound,
-                None,
-                "已将本机设为您的扫码设备，原来的手机不能再扫码",
-                true,
-            )),
+            Ok(()) => Ok(standing(DeviceState::Rebound, None, "已将本机设为您的扫码设备，原来的手机不能再扫码", true)),
             Err(CoreError::Refused { code: ErrorCode::DeviceRebindTooSoon, .. }) => {
                 let from = v.device_bound_at.map(|at| at + self.settings().device_rebind_cooldown);
                 let when = from
@@ -338,7 +344,9 @@ impl Hourmark {
                 Ok(standing(
                     DeviceState::BoundElsewhere,
                     from,
-                    &format!("您最近已绑定另一部手机，{when} 之前请用那部手机扫码；之后在本机重新登录即可改用本机。可在本机查看服务时长和个人信息。"),
+                    &format!(
+                        "您最近已绑定另一部手机，{when} 之前请用那部手机扫码；之后在本机重新登录即可改用本机。可在本机查看服务时长和个人信息。"
+                    ),
                     false,
                 ))
             }

@@ -72,7 +72,13 @@ impl DevSmsSink {
 
 #[async_trait]
 impl SmsSender for DevSmsSink {
-    async fn send_code(&self, phone: &str, code: &str, valid_minutes: u32, _now: DateTime<Utc>) -> Result<(), SmsError> {
+    async fn send_code(
+        &self,
+        phone: &str,
+        code: &str,
+        valid_minutes: u32,
+        _now: DateTime<Utc>,
+    ) -> Result<(), SmsError> {
         tracing::warn!(
             phone = %crate::identity::id_number::mask_phone(phone),
             code,

@@ -92,17 +92,12 @@ pub const SECRET_KEY: &str = "hourmark-standin-secret-key";
 impl SmsStandIn {
     /// Starts a stand-in accepting [`SECRET_ID`] / [`SECRET_KEY`].
     pub async fn start() -> Self {
-        let shared = Arc::new(Shared {
-            secret_id: SECRET_ID.into(),
-            secret_key: SECRET_KEY.into(),
-            script: Mutex::default(),
-        });
+        let shared =
+            Arc::new(Shared { secret_id: SECRET_ID.into(), secret_key: SECRET_KEY.into(), script: Mutex::default() });
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind the SMS stand-in");
         let addr = listener.local_addr().expect("stand-in address");
-        let app = Router::new()
-            .route("/", post(send_sms))
-            .route("/_sent/{phone}", get(last_code))
-            .with_state(shared.clone());
+        let app =
+            Router::new().route("/", post(send_sms)).route("/_sent/{phone}", get(last_code)).with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -202,7 +197,8 @@ fn verify(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), (&'st
     let (Some(date), Some("sms"), Some("tc3_request")) = (date, service, terminal) else {
         return Err(("AuthFailure.InvalidAuthorization", "bad credential scope"));
     };
-    let timestamp: i64 = header(headers, "x-tc-timestamp").parse().map_err(|_| ("MissingParameter", "X-TC-Timestamp"))?;
+    let timestamp: i64 =
+        header(headers, "x-tc-timestamp").parse().map_err(|_| ("MissingParameter", "X-TC-Timestamp"))?;
     let day = chrono::DateTime::from_timestamp(timestamp, 0).map(|t| t.format("%Y-%m-%d").to_string());
     if day.as_deref() != Some(date) {
         return Err(("AuthFailure.InvalidAuthorization", "the scope's date is not the timestamp's UTC date"));
@@ -216,14 +212,16 @@ fn verify(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), (&'st
         return Err(("AuthFailure.InvalidAuthorization", "content-type and host must be signed"));
     }
     let canonical = format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{}", hex_sha256(body));
-    let to_sign = format!("TC3-HMAC-SHA256\n{timestamp}\n{credential_scope}\n{}", hex_sha256(canonical.as_bytes()),
-        credential_scope = format!("{date}/sms/tc3_request"));
+    let to_sign = format!("TC3-HMAC-SHA256\n{timestamp}\n{date}/sms/tc3_request\n{}", hex_sha256(canonical.as_bytes()));
     let k_date = mac(format!("TC3{}", shared.secret_key).as_bytes(), date);
     let k_service = mac(k_date.as_ref(), "sms");
     let k_signing = mac(k_service.as_ref(), "tc3_request");
     let expected = data_encoding::HEXLOWER.encode(mac(k_signing.as_ref(), &to_sign).as_ref());
     if expected != signature {
-        return Err(("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct."));
+        return Err((
+            "AuthFailure.SignatureFailure",
+            "The provided credentials could not be validated. Please check your signature is correct.",
+        ));
     }
     Ok(())
 }
@@ -249,9 +247,10 @@ async fn send_sms(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     };
     let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
     let list = |key: &str| -> Vec<String> {
-        request.get(key).and_then(Value::as_array).map_or_else(Vec::new, |a| {
-            a.iter().filter_map(Value::as_str).map(str::to_owned).collect()
-        })
+        request
+            .get(key)
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
     };
     let phones = list("PhoneNumberSet");
     if phones.len() != 1 || text("SmsSdkAppId").is_empty() || text("TemplateId").is_empty() {

@@ -146,8 +146,7 @@ fn api_error(code: &str) -> SmsError {
     let code = code.chars().take(100).collect::<String>();
     if code.starts_with("LimitExceeded.PhoneNumber") || code == "LimitExceeded.DeliveryFrequencyLimit" {
         SmsError::RateLimited(code)
-    } else if code == "InvalidParameterValue.IncorrectPhoneNumber" || code == "FailedOperation.PhoneNumberInBlacklist"
-    {
+    } else if code == "InvalidParameterValue.IncorrectPhoneNumber" || code == "FailedOperation.PhoneNumberInBlacklist" {
         SmsError::PhoneRefused(code)
     } else if code.starts_with("InternalError") || code.starts_with("RequestLimitExceeded") {
         SmsError::Unavailable(code)
@@ -251,7 +250,8 @@ mod tests {
         assert!(matches!(read_answer(&bad_number), Err(SmsError::PhoneRefused(_))));
         let signature = json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "The provided credentials could not be validated."}, "RequestId": "x"}});
         assert_eq!(read_answer(&signature), Err(SmsError::Refused("AuthFailure.SignatureFailure".into())));
-        let internal = json!({"Response": {"Error": {"Code": "InternalError.Timeout", "Message": ""}, "RequestId": "x"}});
+        let internal =
+            json!({"Response": {"Error": {"Code": "InternalError.Timeout", "Message": ""}, "RequestId": "x"}});
         assert!(matches!(read_answer(&internal), Err(SmsError::Unavailable(_))));
         assert!(matches!(read_answer(&json!({"nope": 1})), Err(SmsError::Unavailable(_))));
     }
