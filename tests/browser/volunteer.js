@@ -13,10 +13,15 @@ const { chromium } = require("playwright-core");
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [], console_errors: [], overflow: [] };
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const pages = [];
 const ask = async (request) => {
   process.stdout.write(JSON.stringify(request) + "\n");
   const { value } = await lines.next();
-  return JSON.parse(value);
+  const answer = JSON.parse(value);
+  // The phones' clocks follow the server's (whose time the test moves), as a real
+  // phone's would: otherwise every scan is flagged for clock skew.
+  if (answer.now) for (const p of pages) await p.clock.setFixedTime(new Date(answer.now));
+  return answer;
 };
 const shot = async (page, name) => {
   // A page wider than the phone scrolls sideways: the one layout fault a volunteer notices first.
@@ -32,6 +37,8 @@ const phone = async (browser) => {
     userAgent: "Mozilla/5.0 (Linux; Android 10; Redmi 9A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/86.0 Mobile Safari/537.36 MicroMessenger/8.0.40",
   });
   const page = await context.newPage();
+  pages.push(page);
+  await ask({ op: "advance", secs: 0 });
   page.on("console", m => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) out.console_errors.push(m.text()); });
   page.on("pageerror", e => out.console_errors.push(String(e)));
   return page;
@@ -100,20 +107,30 @@ const smsCode = async (phoneNumber) => {
     await shot(page, "04-checked-out");
 
     step = "my hours";
+    const dayCard = (page) => page.$eval("#days article", e => ({
+      date: e.querySelector(".day-date").textContent, minutes: e.querySelector(".day-minutes").textContent,
+      name: e.querySelector(".day-name").textContent, state: e.querySelector(".badge").textContent,
+      flags: [...e.querySelectorAll(".flag")].map(f => f.textContent),
+    }));
     await page.click("#me-link");
     await page.waitForSelector("#days article");
     out.me_title = await page.title();
-    out.day = await page.$eval("#days article", e => ({
-      date: e.querySelector(".day-date").textContent, minutes: e.querySelector(".day-minutes").textContent,
-      name: e.querySelector(".day-name").textContent, state: e.querySelector(".badge").textContent,
-    }));
+    out.day = await dayCard(page);
     out.totals = { recorded: await text(page, "#t-recorded"), confirmed: await text(page, "#t-confirmed"), pending: await text(page, "#t-pending") };
-    await shot(page, "05-my-hours");
+    await shot(page, "05-my-hours-awaiting-review");
+    // The evening: the recorder finalises the day, and it goes into publicity.
+    await ask({ op: "finalise" });
+    await page.reload();
+    await page.waitForSelector("#days article .s-in_publicity");
+    out.day_published = await dayCard(page);
+    await shot(page, "05b-my-hours-in-publicity");
 
     step = "notifications";
     await page.click("#tab-notices");
     await page.waitForSelector("#notices:not([hidden])");
-    out.notices = await text(page, "#notice-list");
+    await page.waitForSelector("#notice-list .note");
+    out.notices = await page.$$eval("#notice-list .note", ns => ns.map(n => n.innerText.replace(/\s+/g, " ").trim()));
+    out.unread_badge = await text(page, "#unread");
     await shot(page, "06-notifications");
 
     step = "my data";

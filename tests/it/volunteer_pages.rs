@@ -18,6 +18,7 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     let app = TestApp::spawn_for_browser_with(Backend::Sqlite, |c| crate::sms_login::point_at(c, &endpoint)).await;
     // 张三 (13800001234) registered before, on another phone.
     let e = event(&app, "toggle").await;
+    let recorder = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let input = json!({
         "base": app.browser_url(), "sms": endpoint, "phone": "13800001234",
@@ -39,6 +40,12 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
         let answer = match message["op"].as_str() {
             Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("finalise") => {
+                app.advance(Duration::hours(9)); // 20:15, after the activity and its check-out window
+                let path = format!("/api/v1/activities/{}/finalise", e.activity_id);
+                app.post(&path, Some(&recorder), json!({})).await.expect_status(201);
+                json!({"now": app.clock_now()})
+            }
             Some("advance") => {
                 app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
                 json!({"now": app.clock_now()})
@@ -67,9 +74,13 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
 
     assert_eq!(
         result["day"],
-        json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核"})
+        json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核", "flags": []})
     );
     assert_eq!(result["totals"], json!({"recorded": "0分钟", "confirmed": "0分钟", "pending": "2小时15分"}));
+    // Published on Saturday 5 December: three working days end on Wednesday the 9th.
+    assert_eq!(result["day_published"]["state"], "公示中，至12月9日");
+    assert_eq!(result["unread_badge"], "（1）");
+    assert!(result["notices"][0].as_str().is_some_and(|n| n.starts_with("12月5日 20:15")), "{result:#}");
     assert!(result["profile"].as_array().expect("rows").iter().any(|r| r == "手机号 138****1234"), "{result:#}");
     assert!(
         result["profile"].as_array().expect("rows").iter().all(|r| !r.as_str().unwrap_or("").contains("13800001234"))
