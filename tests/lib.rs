@@ -224,11 +224,17 @@ impl TestApp {
     /// browsers allow passkeys on `localhost` but never on an IP address. Browse
     /// [`TestApp::browser_url`].
     pub async fn spawn_for_browser(backend: Backend) -> Self {
+        Self::spawn_for_browser_with(backend, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_for_browser`] with a chance to change the configuration.
+    pub async fn spawn_for_browser_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let database = Arc::new(TestDatabase::create(backend).await);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         Self::spawn_on(backend, database, Uuid::new_v4().simple().to_string(), listener, |config| {
             config.staff_origin = Some(format!("http://localhost:{port}"));
+            adjust(config);
         })
         .await
     }

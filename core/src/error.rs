@@ -118,6 +118,24 @@ error_codes! {
     WechatUnavailable = ("wechat_unavailable", 502, "暂时无法连接微信服务，请重试"),
     /// 502: WeChat answered an error not listed above.
     WechatError = ("wechat_error", 502, "微信服务返回错误"),
+    // --- SMS sign-in ---
+    /// 404: no volunteer is registered with this phone number (register instead).
+    PhoneNotRegistered = ("phone_not_registered", 404, "该手机号尚未登记"),
+    /// 422: the SMS code is wrong, was used already, or none was sent to this number.
+    SmsCodeInvalid = ("sms_code_invalid", 422, "验证码错误"),
+    /// 422: the SMS code is older than five minutes; ask for a new one.
+    SmsCodeExpired = ("sms_code_expired", 422, "验证码已过期"),
+    /// 422: five wrong tries: this code is dead even if the right one follows; ask for a
+    /// new one.
+    SmsCodeAttemptsExhausted = ("sms_code_attempts_exhausted", 422, "验证码错误次数过多"),
+    /// 429: too many codes asked for this number or from this client, or too many tries
+    /// from this client (or the SMS provider's own limit for the number); the detail says
+    /// how long to wait.
+    SmsRateLimited = ("sms_rate_limited", 429, "获取验证码过于频繁"),
+    /// 503: this server sends no SMS (no provider configured in production).
+    SmsNotConfigured = ("sms_not_configured", 503, "本服务未开通短信验证码登录"),
+    /// 502: the SMS provider refused or could not be reached; nothing was sent.
+    SmsUnavailable = ("sms_unavailable", 502, "短信发送失败，请稍后再试"),
     /// 422: the WeChat registration ticket is forged, damaged or expired; log in again.
     RegistrationTicketInvalid = ("registration_ticket_invalid", 422, "登记凭证无效或已过期，请重新登录"),
     /// 409: this WeChat account is already bound to a volunteer.
@@ -349,6 +367,13 @@ mod tests {
                 ("wechat_timeout", 504),
                 ("wechat_unavailable", 502),
                 ("wechat_error", 502),
+                ("phone_not_registered", 404),
+                ("sms_code_invalid", 422),
+                ("sms_code_expired", 422),
+                ("sms_code_attempts_exhausted", 422),
+                ("sms_rate_limited", 429),
+                ("sms_not_configured", 503),
+                ("sms_unavailable", 502),
                 ("registration_ticket_invalid", 422),
                 ("wechat_already_bound", 409),
                 ("code_unreadable", 422),

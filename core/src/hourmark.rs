@@ -55,6 +55,8 @@ pub struct Settings {
     pub wechat: Option<crate::wechat::WeChatClient>,
     /// Whether the development login (by phone number, no WeChat) is on.
     pub dev_login: bool,
+    /// SMS sign-in: the sender and its limits.
+    pub sms: crate::login::sms::SmsSettings,
     /// A production installation: no development shortcuts (an administrator's new
     /// organisation goes through application, check and approval like any other).
     pub production: bool,
@@ -87,6 +89,7 @@ impl Default for Settings {
             scan_batches_in_flight: 2,
             wechat: None,
             dev_login: false,
+            sms: crate::login::sms::SmsSettings::default(),
             production: false,
             rate_limits: crate::ratelimit::RateLimits::default(),
             device_rebind_cooldown: Duration::hours(24),

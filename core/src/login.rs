@@ -1,4 +1,5 @@
-//! Signing volunteers in: WeChat mini-program login, and a development login.
+//! Signing volunteers in: WeChat mini-program login, a one-time SMS code ([`sms`]), and a
+//! development login.
 //!
 //! WeChat: the phone calls `wx.login` and sends us the short-lived code; we exchange it
 //! (`jscode2session`) for the user's `openid` and a `session_key` that never leaves the
@@ -7,6 +8,8 @@
 //! the openid sealed with the personal-data vault and a 30-minute expiry, which the
 //! registration request hands back to bind the new volunteer. The ticket needs no storage
 //! and cannot be forged or read.
+
+pub mod sms;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

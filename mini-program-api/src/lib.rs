@@ -6,6 +6,7 @@
 //! so that the staff API in `hourmark-server` speaks exactly the same error language.
 
 pub mod extract;
+mod me_page;
 mod my_data;
 pub mod problem;
 mod routes;
@@ -22,5 +23,5 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The mini-program routes, under `/mp/v1`, with their OpenAPI description.
 pub fn router() -> OpenApiRouter<Hourmark> {
-    routes::router().merge(my_data::router()).merge(sessions::volunteer_router())
+    routes::router().merge(my_data::router()).merge(me_page::router()).merge(sessions::volunteer_router())
 }

@@ -9,6 +9,7 @@ use hourmark_core::attendance::reading::CodeReading;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
+use hourmark_core::login::sms::{SmsCodeRequest, SmsCodeSent, SmsLoginAnswer, SmsLoginRequest};
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
 use hourmark_core::privacy::{ConsentChange, GuardianConsent};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,6 +28,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(bind_phone))
         .routes(routes!(login_wechat))
         .routes(routes!(login_dev))
+        .routes(routes!(send_sms_code))
+        .routes(routes!(login_sms))
         .routes(routes!(read_code))
         .routes(routes!(scan))
         .routes(routes!(scan_page))
@@ -113,6 +116,61 @@ pub(crate) async fn login_dev(
 ) -> Result<axum::Json<LoginAnswer>, ApiError> {
     hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
     Ok(axum::Json(hourmark.login_dev(request).await?))
+}
+
+/// Ask for a one-time sign-in code by SMS, for a volunteer already registered with this
+/// number (a new phone, or a browser that lost its sign-in).
+///
+/// The code has 6 digits, works once, for 5 minutes, and dies after 5 wrong tries. One
+/// code per `resend_after_secs` per number (and a few per hour); codes asked from one
+/// client address are limited too. Asking again replaces the earlier code.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/sms/code",
+    tag = "volunteers",
+    request_body = SmsCodeRequest,
+    responses(
+        (status = 200, description = "Sent", body = SmsCodeSent),
+        (status = 404, description = "`phone_not_registered` (register instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body` (not a mainland mobile number)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`sms_rate_limited`: too many codes for this number or from this client, or the provider's limit for the number; the detail says how long to wait", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`sms_unavailable`: the provider refused or could not be reached", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sms_not_configured`: this server sends no SMS", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn send_sms_code(
+    State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
+    Json(request): Json<SmsCodeRequest>,
+) -> Result<axum::Json<SmsCodeSent>, ApiError> {
+    Ok(axum::Json(hourmark.send_sms_code(request, &client.to_string()).await?))
+}
+
+/// Sign in with the SMS code, and bind this phone by the device binding rule.
+///
+/// The answer carries the bearer token and `device`: whether scans from this `device_id`
+/// will be accepted (`bound`, `newly_bound`, `rebound`), or, when another phone was bound
+/// within the cool-down (`bound_elsewhere`), from when this one can be, with what to do.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/sms",
+    tag = "volunteers",
+    request_body = SmsLoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SmsLoginAnswer),
+        (status = 404, description = "`phone_not_registered`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`sms_code_invalid` (wrong, used, not 6 digits, or none sent to this number), `sms_code_expired`, `sms_code_attempts_exhausted` (5 wrong tries: ask for a new code), `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`sms_rate_limited`: too many tries from this client", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn login_sms(
+    State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
+    Json(request): Json<SmsLoginRequest>,
+) -> Result<axum::Json<SmsLoginAnswer>, ApiError> {
+    Ok(axum::Json(hourmark.login_sms(request, &client.to_string()).await?))
 }
 
 /// Everything held about the signed-in volunteer, unmasked, with their consent history.

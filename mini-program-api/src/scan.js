@@ -1,7 +1,8 @@
 // The scan page's script (served, never inline: the pages' CSP forbids inline script).
 // Stand-in for the mini program. In order: read the code (GET /mp/v1/codes/{token}) and
 // show what it names, or why it is no good, before asking anything; register once if
-// needed; get a guardian's consent for a minor; then post the scan with the pending-scan
+// needed, or sign a returning volunteer in by SMS code (a new phone, a cleared browser);
+// get a guardian's consent for a minor; then post the scan with the pending-scan
 // ticket from the reading (so a slow form does not lose it) and a nonce kept until an
 // answer arrives (so a retry on a weak network never counts twice).
 (function () {
@@ -22,6 +23,7 @@
     $('outcome-state').textContent = opts.state || '';
     $('outcome-next').textContent = opts.next || '';
     $('retry').hidden = !opts.retry;
+    $('me-link').hidden = !opts.me;
   }
   // Times arrive as +08:00 RFC 3339 text: read them as written.
   function hhmm(t) { return t ? t.slice(11, 16) : ''; }
@@ -82,6 +84,8 @@
       $('code-card').hidden = false;
       if (store.getItem('hourmark.token')) { scan(); return; }
       $('hold-note').textContent = '扫码时间已记为 ' + hhmm(reading.read_at) + '，请在 ' + hhmm(reading.ticket_expires_at) + ' 前完成登记。';
+      $('signin-hold').textContent = '扫码时间已记为 ' + hhmm(reading.read_at) + '，请在 ' + hhmm(reading.ticket_expires_at) + ' 前完成登录。';
+      $('signin-submit').textContent = '登录并' + word;
       show('', '请先登记', { state: '登记后自动完成' + word + '。' });
       $('register').hidden = false;
     }).catch(function () {
@@ -104,7 +108,7 @@
     }).then(function (a) {
       if (a.status === 503) { show('err', '服务繁忙', { state: a.body.detail, retry: true }); $('retry').onclick = scan; return; }
       store.removeItem(nonceKey);
-      if (a.status === 401) { store.removeItem('hourmark.token'); $('register').hidden = false; show('err', '请重新登记'); return; }
+      if (a.status === 401) { store.removeItem('hourmark.token'); openSignIn('', '登录已失效，请用短信验证码重新登录'); return; }
       if (a.status === 200) return done(a.body);
       var code = a.body.code;
       if (code === 'guardian_consent_required') { $('guardian').hidden = false; show('', '还差一步', { state: a.body.detail }); return; }
@@ -124,10 +128,10 @@
     store.setItem('hourmark.last.' + r.activity_id, JSON.stringify(r));
     var inside = r.outcome === 'checked_in';
     document.title = (inside ? '签到成功' : '签退成功') + ' · ' + r.activity_name;
-    $('register').hidden = true; $('guardian').hidden = true;
+    $('register').hidden = true; $('guardian').hidden = true; $('signin').hidden = true;
     show('ok', inside ? '签到成功' : '签退成功', {
       time: hhmm(r.server_time), state: stateText(r) + ' · ' + r.gate,
-      next: inside ? '离开时再次扫码签退' : '感谢您的服务！'
+      next: inside ? '离开时再次扫码签退' : '感谢您的服务！', me: true
     });
   }
   // A repeat within the guard is not a failure: say so calmly, with the state we know.
@@ -155,6 +159,10 @@
     };
     if (idType.value !== 'resident_id') { body.gender = Number(value('gender')); body.birth_month = value('birth_month'); }
     call('POST', '/mp/v1/volunteers', body).then(function (a) {
+      if (a.status === 409 && a.body.code === 'phone_taken') {
+        openSignIn(body.phone, '该手机号已登记。请用短信验证码登录，登录后自动完成' + directionWord(reading && reading.direction) + '。');
+        return;
+      }
       if (a.status !== 201) { show('err', a.body.title || '登记未成功', { state: a.body.detail }); return; }
       store.setItem('hourmark.token', a.body.access_token);
       $('register').hidden = true;
@@ -170,6 +178,65 @@
       $('guardian').hidden = true;
       scan();
     }).catch(function () { show('err', '网络不畅', { state: '请稍后再试' }); });
+  });
+  // Returning volunteers: phone number and a one-time SMS code.
+  function openSignIn(phone, why) {
+    $('register').hidden = true;
+    $('signin').hidden = false;
+    if (phone) $('s_phone').value = phone;
+    show('', '请登录', { state: why || ('登录后自动完成' + directionWord(reading && reading.direction) + '。') });
+    $('s_phone').focus();
+  }
+  $('to-signin').addEventListener('click', function (ev) { ev.preventDefault(); openSignIn(value('phone')); });
+  $('to-register').addEventListener('click', function (ev) {
+    ev.preventDefault();
+    $('signin').hidden = true; $('register').hidden = false;
+    show('', '请先登记', { state: '登记后自动完成' + directionWord(reading && reading.direction) + '。' });
+  });
+  var countdown = null;
+  function wait(secs) {
+    var button = $('send-code');
+    button.disabled = true;
+    clearInterval(countdown);
+    countdown = setInterval(function () {
+      secs -= 1;
+      if (secs <= 0) { clearInterval(countdown); button.disabled = false; button.textContent = '重新获取验证码'; return; }
+      button.textContent = secs + ' 秒后可重新获取';
+    }, 1000);
+    button.textContent = secs + ' 秒后可重新获取';
+  }
+  $('send-code').addEventListener('click', function () {
+    var note = $('signin-note');
+    if (!value('s_phone')) { note.textContent = '请先填写手机号'; $('s_phone').focus(); return; }
+    note.textContent = '正在发送……';
+    call('POST', '/mp/v1/login/sms/code', { phone: value('s_phone') }).then(function (a) {
+      note.className = a.status === 200 ? 'muted' : 'err-note';
+      if (a.status === 200) {
+        note.textContent = '验证码已发送至 ' + a.body.phone + '，' + hhmm(a.body.expires_at) + ' 前有效。';
+        wait(a.body.resend_after_secs || 60);
+        $('s_code').focus();
+        return;
+      }
+      note.textContent = a.body.detail || a.body.title || '发送未成功';
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
+  });
+  $('signin').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var note = $('signin-note');
+    note.textContent = '正在登录……';
+    var body = { phone: value('s_phone'), code: value('s_code'), device_id: deviceId() };
+    call('POST', '/mp/v1/login/sms', body).then(function (a) {
+      if (a.status !== 200) { note.className = 'err-note'; note.textContent = a.body.detail || a.body.title || '登录未成功'; return; }
+      store.setItem('hourmark.token', a.body.access_token);
+      $('signin').hidden = true;
+      note.textContent = '';
+      if (!a.body.device.may_scan_here) {
+        document.title = '已登录';
+        show('note', '已登录，但本机暂不能扫码', { state: a.body.device.advice, me: true });
+        return;
+      }
+      scan();
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
   readCode();
 })();

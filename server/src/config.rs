@@ -16,9 +16,11 @@ use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
+use hourmark_core::login::sms::SmsSettings;
 use hourmark_core::passkeys::PasskeySettings;
 use hourmark_core::qr::{CodeWindows, KeyRing};
 use hourmark_core::ratelimit::{Limit, RateLimits};
+use hourmark_core::sms::tencent::{TencentSms, TencentSmsConfig};
 use hourmark_core::wechat::{WeChatClient, WeChatConfig};
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +121,34 @@ pub struct Config {
     pub wechat_notice_template_id: Option<String>,
     /// The development login (by phone number, no WeChat). Never in production.
     pub dev_login: bool,
+    /// Who sends SMS sign-in codes: `dev` (writes each code to the log instead: the
+    /// default outside production, refused in production), `tencent` (Tencent Cloud SMS,
+    /// needs the `sms_tencent_*` settings) or `off`. Unset in production means `off`.
+    pub sms_provider: Option<String>,
+    /// Tencent Cloud API key: SecretId.
+    pub sms_tencent_secret_id: Option<String>,
+    /// Tencent Cloud API key: SecretKey.
+    pub sms_tencent_secret_key: Option<Secret>,
+    /// The SMS application's SdkAppId.
+    pub sms_tencent_sdk_app_id: Option<String>,
+    /// The approved SMS signature (签名).
+    pub sms_tencent_sign_name: Option<String>,
+    /// The approved template: two parameters, the code and the minutes it is valid.
+    pub sms_tencent_template_id: Option<String>,
+    /// The region the request names.
+    pub sms_tencent_region: String,
+    /// Tencent's endpoint (tests point it at a local stand-in).
+    pub sms_tencent_endpoint: String,
+    /// Timeout of one call to the SMS provider, milliseconds.
+    pub sms_timeout_ms: u64,
+    /// Seconds before another code may be sent to the same number.
+    pub sms_resend_secs: u64,
+    /// Codes per number per hour.
+    pub sms_codes_per_number_per_hour: u64,
+    /// Codes asked from one client address per hour (0: no limit).
+    pub sms_codes_per_client_per_hour: u64,
+    /// Codes tried from one client address per hour (0: no limit).
+    pub sms_checks_per_client_per_hour: u64,
     /// This is a production installation: refuses development shortcuts (the development
     /// login; an administrator's organisation approved without application, check and
     /// approval).
@@ -183,6 +213,9 @@ impl std::fmt::Debug for Config {
             .field("wechat_appid", &self.wechat_appid)
             .field("wechat_secret", &self.wechat_secret)
             .field("dev_login", &self.dev_login)
+            .field("sms_provider", &self.sms_provider)
+            .field("sms_tencent_secret_id", &self.sms_tencent_secret_id)
+            .field("sms_tencent_secret_key", &self.sms_tencent_secret_key)
             .field("production", &self.production)
             .finish_non_exhaustive()
     }
@@ -230,6 +263,19 @@ impl Default for Config {
             wechat_timeout_ms: 5_000,
             wechat_notice_template_id: None,
             dev_login: false,
+            sms_provider: None,
+            sms_tencent_secret_id: None,
+            sms_tencent_secret_key: None,
+            sms_tencent_sdk_app_id: None,
+            sms_tencent_sign_name: None,
+            sms_tencent_template_id: None,
+            sms_tencent_region: "ap-guangzhou".to_owned(),
+            sms_tencent_endpoint: hourmark_core::sms::tencent::DEFAULT_ENDPOINT.to_owned(),
+            sms_timeout_ms: 5_000,
+            sms_resend_secs: 60,
+            sms_codes_per_number_per_hour: 5,
+            sms_codes_per_client_per_hour: 120,
+            sms_checks_per_client_per_hour: 240,
             production: false,
             check_error_docs: false,
             job_interval_secs: 60,
@@ -301,6 +347,7 @@ impl Config {
         if self.wechat_notice_template_id.is_some() && self.wechat_appid.is_none() {
             bail!("HOURMARK_WECHAT_NOTICE_TEMPLATE_ID needs HOURMARK_WECHAT_APPID and HOURMARK_WECHAT_SECRET");
         }
+        self.sms_settings()?;
         if self.checkout_closes_after_minutes < self.late_grace_minutes {
             bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
         }
@@ -395,6 +442,66 @@ impl Config {
         wechat.timeout = timeout;
         wechat.notice_template_id = self.wechat_notice_template_id.clone();
         Ok(Some(WeChatClient::new(wechat, http)))
+    }
+
+    /// SMS sign-in: who sends the codes, and the limits.
+    pub fn sms_settings(&self) -> anyhow::Result<SmsSettings> {
+        let hourly = |max| Limit { max, per: std::time::Duration::from_secs(3600) };
+        let mut sms = SmsSettings {
+            sender: None,
+            per_number: Limit { max: 1, per: std::time::Duration::from_secs(self.sms_resend_secs.max(1)) },
+            per_number_hourly: hourly(self.sms_codes_per_number_per_hour),
+            per_client: hourly(self.sms_codes_per_client_per_hour),
+            checks_per_client: hourly(self.sms_checks_per_client_per_hour),
+        };
+        if !(10..=3600).contains(&self.sms_resend_secs) {
+            bail!("HOURMARK_SMS_RESEND_SECS must be between 10 and 3600");
+        }
+        if !(1..=100).contains(&self.sms_codes_per_number_per_hour) {
+            bail!("HOURMARK_SMS_CODES_PER_NUMBER_PER_HOUR must be between 1 and 100");
+        }
+        if !(100..=60_000).contains(&self.sms_timeout_ms) {
+            bail!("HOURMARK_SMS_TIMEOUT_MS must be between 100 and 60000");
+        }
+        let default = if self.production { "off" } else { "dev" };
+        match self.sms_provider.as_deref().unwrap_or(default) {
+            "off" => {}
+            "dev" if self.production => {
+                bail!(
+                    "HOURMARK_SMS_PROVIDER=dev writes sign-in codes to the log: not in production (use tencent or off)"
+                )
+            }
+            "dev" => sms.sender = Some(std::sync::Arc::new(hourmark_core::sms::DevSmsSink::new())),
+            "tencent" => {
+                let need = |value: &Option<String>, name: &str| {
+                    value
+                        .clone()
+                        .filter(|v| !v.trim().is_empty())
+                        .with_context(|| format!("HOURMARK_SMS_PROVIDER=tencent needs HOURMARK_{name}"))
+                };
+                let secret_key = self
+                    .sms_tencent_secret_key
+                    .as_ref()
+                    .map(|Secret(s)| s.clone())
+                    .filter(|s| !s.is_empty())
+                    .context("HOURMARK_SMS_PROVIDER=tencent needs HOURMARK_SMS_TENCENT_SECRET_KEY")?;
+                let config = TencentSmsConfig {
+                    secret_id: need(&self.sms_tencent_secret_id, "SMS_TENCENT_SECRET_ID")?,
+                    secret_key: hourmark_core::wechat::Secret::new(secret_key),
+                    sdk_app_id: need(&self.sms_tencent_sdk_app_id, "SMS_TENCENT_SDK_APP_ID")?,
+                    sign_name: need(&self.sms_tencent_sign_name, "SMS_TENCENT_SIGN_NAME")?,
+                    template_id: need(&self.sms_tencent_template_id, "SMS_TENCENT_TEMPLATE_ID")?,
+                    region: self.sms_tencent_region.clone(),
+                    endpoint: self.sms_tencent_endpoint.trim_end_matches('/').to_owned(),
+                    timeout: std::time::Duration::from_millis(self.sms_timeout_ms),
+                };
+                let client =
+                    TencentSms::new(config).map_err(|e| anyhow::anyhow!("HOURMARK_SMS_TENCENT_ENDPOINT: {e}"))?;
+                sms.sender = Some(std::sync::Arc::new(client));
+            }
+            other => bail!("HOURMARK_SMS_PROVIDER must be dev, tencent or off, not {other:?}"),
+        }
+        Ok(sms)
     }
 
     /// The passkey relying party and invite links, from `staff_origin` and `passkey_rp_id`.

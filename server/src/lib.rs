@@ -56,6 +56,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let mut settings = config.settings();
     settings.wechat = config.wechat_client()?;
     settings.passkeys = config.passkey_settings()?;
+    settings.sms = config.sms_settings()?;
+    if settings.sms.sender.is_some() && config.sms_provider.as_deref().unwrap_or("dev") == "dev" {
+        tracing::warn!("SMS sign-in codes are written to the log, not sent (HOURMARK_SMS_PROVIDER=dev)");
+    }
     Ok(Hourmark::new(store, cache, keys, vault, clock, settings, live))
 }
 

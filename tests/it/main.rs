@@ -22,6 +22,7 @@ mod leaders;
 mod login;
 mod metrics;
 mod migrations;
+mod my_hours;
 mod openapi;
 mod organisations;
 mod passkeys;
@@ -39,6 +40,8 @@ mod scans;
 mod sessions;
 mod stars;
 mod time_bank;
+mod sms_login;
+mod volunteer_pages;
 
 use hourmark_tests::TestApp;
 use serde_json::json;

@@ -92,6 +92,9 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/bootstrap", [401; 8]),
         row(M::POST, "/mp/v1/login/wechat", [503; 8]),
         row(M::POST, "/mp/v1/login/dev", [404; 8]),
+        // An unregistered number gets no code; no code was sent, so none is right.
+        row(M::POST, "/mp/v1/login/sms/code", [404; 8]),
+        row(M::POST, "/mp/v1/login/sms", [422; 8]),
         row(M::POST, "/mp/v1/volunteers", [201; 8]),
         row(M::POST, "/api/v1/organisations/applications", [201; 8]),
         row(M::GET, "/api/v1/organisations", [401, 403, 200, 200, 200, 200, 200, 200]),
@@ -125,6 +128,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
+        row(M::GET, "/me", [200; 8]),
+        row(M::GET, "/mp/static/me.js", [200; 8]),
         // The role table's token is not a code any key signed.
         row(M::GET, "/mp/v1/codes/{token}", [422; 8]),
         // The officer manages no activities: an empty list, not a refusal.
@@ -198,6 +203,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/notifications", volunteer_only),
         row(M::POST, "/mp/v1/me/notifications/read", volunteer_only),
         row(M::GET, "/mp/v1/me/record", volunteer_only),
+        row(M::GET, "/mp/v1/me/hours", volunteer_only),
         row(M::PUT, "/mp/v1/me/extra-fields/{field}", volunteer_only),
         row(M::POST, "/mp/v1/me/extra-fields/{field}/withdraw", volunteer_only),
         row(M::POST, "/mp/v1/me/corrections", [401, 201, 403, 403, 403, 403, 403, 403]),
@@ -333,6 +339,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/invites/passkey/start") => Some(json!({"invite": "hm_not-an-invite"})),
         (_, "/api/v1/sign-in/passkey/start") => Some(json!({"login": "nobody"})),
         (_, "/mp/v1/login/dev") => Some(json!({"phone": "13800001234"})),
+        (_, "/mp/v1/login/sms/code") => Some(json!({"phone": "13700009999"})),
+        (_, "/mp/v1/login/sms") => Some(json!({"phone": "13700009999", "code": "000000", "device_id": "p"})),
         (_, "/mp/v1/volunteers") => Some(registration("甲", &format!("1370000{serial:04}"), &next_resident_id())),
         (_, "/api/v1/organisations/applications") | (_, "/api/v1/organisations") => {
             Some(json!({"name": format!("组织{serial}"), "region_code": "530102"}))

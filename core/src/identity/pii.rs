@@ -29,6 +29,9 @@ pub enum PiiField {
     GuardianDetail,
     /// A personal field given with its own consent (e-mail, employer…).
     Extra,
+    /// A one-time SMS sign-in code, with the number it was sent to (lookup only: the
+    /// code is kept as this keyed hash, never in clear).
+    SmsCode,
 }
 
 impl PiiField {
@@ -39,6 +42,7 @@ impl PiiField {
             Self::WeChatTicket => b"wechat_ticket",
             Self::GuardianDetail => b"guardian_detail",
             Self::Extra => b"extra_field",
+            Self::SmsCode => b"sms_code",
         }
     }
 }

@@ -38,7 +38,9 @@ use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, Recor
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 pub mod backup;
+pub mod my_hours;
 mod postgres;
+pub mod sms_code;
 mod sqlite;
 mod stars;
 mod time_bank;
@@ -122,7 +124,9 @@ pub struct AcceptedScan {
 
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
-pub trait Store: StarStore + TimeBankStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    StarStore + TimeBankStore + sms_code::SmsCodeStore + my_hours::MyHoursStore + Send + Sync + std::fmt::Debug
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The versions of this build's migrations the database has not applied (empty when

@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 mod stars;
 mod time_bank;
+mod my_hours;
+mod sms_code;
 
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,

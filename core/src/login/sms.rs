@@ -1,0 +1,356 @@
+//! Signing a returning volunteer in by phone number and a one-time SMS code: for a new
+//! phone, or a browser whose storage was cleared, outside WeChat.
+//!
+//! ```text
+//! phone                         Hourmark                              SMS provider
+//!   │ POST /mp/v1/login/sms/code  │                                        │
+//!   │ {phone}                     │ registered? limits (number, client)    │
+//!   ├────────────────────────────►│ code = 6 random digits                 │
+//!   │                             │ keep HMAC(number, code), 5 min, 0 tries│
+//!   │                             ├── SendSms(+86…, [code, 5]) ───────────►│
+//!   │ 200 {expires_at, resend…}   │                                        │
+//!   │◄────────────────────────────┤                                        │
+//!   │ POST /mp/v1/login/sms       │                                        │
+//!   │ {phone, code, device_id}    │ limit (client); check in one           │
+//!   ├────────────────────────────►│ transaction: used? 5 wrong? expired?   │
+//!   │                             │ right → used; wrong → tries + 1        │
+//!   │                             │ device binding rule → standing         │
+//!   │ 200 {access_token, device}  │                                        │
+//!   │◄────────────────────────────┤                                        │
+//! ```
+//!
+//! The code is never stored in clear: only a keyed hash of the number and the code (the
+//! personal-data lookup key), so a copy of the database signs nobody in. One live code per
+//! number; asking again replaces it. A code works once, for five minutes, and dies after
+//! five wrong tries (even the right code is refused then). Asking is limited per number
+//! and per client address, trying per client address, so guessing across many numbers
+//! from one place is slow too.
+//!
+//! Whether a number is registered is told (`phone_not_registered`): registration already
+//! answers `phone_taken`, and a volunteer waiting for a code that never comes is worse.
+
+use chrono::{DateTime, Duration, Utc};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::LoginAnswer;
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::normalise_phone;
+use crate::identity::pii::PiiField;
+use crate::ratelimit::Limit;
+use crate::sms::SmsError;
+use crate::store::sms_code::{NewSmsCode, SmsCodeCheck};
+
+/// How long a code works.
+pub const CODE_TTL: Duration = Duration::minutes(5);
+/// Wrong tries that kill a code.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The SMS sign-in settings.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// Who sends the codes; none: SMS sign-in is off (`sms_not_configured`).
+    pub sender: Option<std::sync::Arc<dyn crate::sms::SmsSender>>,
+    /// Codes per number in a short window (the resend wait).
+    pub per_number: Limit,
+    /// Codes per number per hour.
+    pub per_number_hourly: Limit,
+    /// Codes asked from one client address.
+    pub per_client: Limit,
+    /// Codes tried from one client address.
+    pub checks_per_client: Limit,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            sender: None,
+            per_number: Limit { max: 1, per: std::time::Duration::from_secs(60) },
+            per_number_hourly: Limit { max: 5, per: std::time::Duration::from_secs(3600) },
+            per_client: Limit { max: 120, per: std::time::Duration::from_secs(3600) },
+            checks_per_client: Limit { max: 240, per: std::time::Duration::from_secs(3600) },
+        }
+    }
+}
+
+/// Ask for a code. `Debug` hides the number.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsCodeRequest {
+    /// The mainland mobile number the volunteer registered with.
+    pub phone: String,
+}
+
+impl std::fmt::Debug for SmsCodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmsCodeRequest(<redacted>)")
+    }
+}
+
+/// A code is on its way.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SmsCodeSent {
+    /// The number it went to, masked (138****1234).
+    pub phone: String,
+    /// When the code stops working (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub expires_at: DateTime<Utc>,
+    /// Seconds before another code may be asked for this number.
+    pub resend_after_secs: u64,
+    /// Wrong tries the code allows.
+    pub attempts_allowed: u32,
+}
+
+/// Sign in with a code. `Debug` hides the number and the code.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsLoginRequest {
+    /// The number the code was sent to.
+    pub phone: String,
+    /// The six digits from the SMS.
+    pub code: String,
+    /// This phone's device id (1–64 printable ASCII characters): the device binding rule
+    /// is applied to it, and the answer's `device` says where it stands.
+    #[serde(default)]
+    pub device_id: Option<String>,
+}
+
+impl std::fmt::Debug for SmsLoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmsLoginRequest(<redacted>)")
+    }
+}
+
+/// Where the signing-in device stands with the device binding rule (scans must come from
+/// the bound device; binding another is allowed once per cool-down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    /// This device is the bound one: scan away.
+    Bound,
+    /// No device was bound; this one is now.
+    NewlyBound,
+    /// Another device was bound long enough ago: this one replaces it (audited). The old
+    /// phone can no longer scan.
+    Rebound,
+    /// Another device was bound within the cool-down: signed in (hours and data can be
+    /// seen), but scans must come from that device until `rebind_allowed_from`.
+    BoundElsewhere,
+    /// No `device_id` was sent: nothing changed.
+    NotGiven,
+}
+
+/// The device binding rule's answer, with what to do.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeviceStanding {
+    /// Where this device stands.
+    pub state: DeviceState,
+    /// For `bound_elsewhere`: when this device may be bound (sign in again then), +08:00.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub rebind_allowed_from: Option<DateTime<Utc>>,
+    /// What to do, for the volunteer (Chinese).
+    pub advice: String,
+    /// Whether scans from this device will be accepted.
+    pub may_scan_here: bool,
+}
+
+/// A signed-in volunteer, and where this device stands.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SmsLoginAnswer {
+    /// The token and who signed in (`registered` is always true).
+    #[serde(flatten)]
+    pub login: LoginAnswer,
+    /// The device binding rule applied to `device_id`.
+    pub device: DeviceStanding,
+}
+
+/// Six uniformly random digits.
+fn new_code() -> Result<String, CoreError> {
+    let rng = SystemRandom::new();
+    loop {
+        let mut bytes = [0u8; 4];
+        rng.fill(&mut bytes).map_err(|_| CoreError::Internal("no randomness".into()))?;
+        let n = u32::from_le_bytes(bytes);
+        // Rejection sampling: the top partial block would favour small codes.
+        if n < u32::MAX - u32::MAX % 1_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+fn sms_refusal(e: &SmsError) -> CoreError {
+    tracing::warn!(error = %e, "SMS code not sent");
+    match e {
+        SmsError::RateLimited(_) => {
+            CoreError::refused(ErrorCode::SmsRateLimited, "该手机号接收短信过于频繁，请稍后再试")
+        }
+        SmsError::PhoneRefused(_) => CoreError::refused(ErrorCode::SmsUnavailable, "短信无法发送到该手机号"),
+        SmsError::Refused(_) | SmsError::Unavailable(_) => CoreError::code(ErrorCode::SmsUnavailable),
+    }
+}
+
+impl Hourmark {
+    /// Counts one request against an SMS limit; over it is `sms_rate_limited` with the
+    /// wait in the sentence.
+    async fn sms_limit(&self, scope: &str, subject: &str, limit: Limit) -> Result<(), CoreError> {
+        match self.limit(scope, subject, limit).await {
+            Err(CoreError::RateLimited { retry_after_secs }) => Err(CoreError::refused(
+                ErrorCode::SmsRateLimited,
+                format!("操作过于频繁，请 {retry_after_secs} 秒后再试"),
+            )),
+            other => other,
+        }
+    }
+
+    fn code_hash(&self, phone: &str, code: &str) -> [u8; 32] {
+        self.vault().lookup(PiiField::SmsCode, &format!("{phone}:{code}"))
+    }
+
+    /// Sends a sign-in code to a registered volunteer's number.
+    pub async fn send_sms_code(&self, request: SmsCodeRequest, client: &str) -> Result<SmsCodeSent, CoreError> {
+        let settings = &self.settings().sms;
+        let sender = settings.sender.as_ref().ok_or_else(|| CoreError::code(ErrorCode::SmsNotConfigured))?;
+        let phone = normalise_phone(&request.phone)?;
+        self.sms_limit("sms_client", client, settings.per_client).await?;
+        let lookup = self.vault().lookup(PiiField::Phone, &phone);
+        if self.store().volunteer_by_phone(&lookup).await?.is_none() {
+            return Err(CoreError::refused(ErrorCode::PhoneNotRegistered, "该手机号尚未登记，请先登记"));
+        }
+        let number = data_encoding::HEXLOWER.encode(&lookup[..16]);
+        self.sms_limit("sms_number", &number, settings.per_number).await?;
+        self.sms_limit("sms_number_hour", &number, settings.per_number_hourly).await?;
+        let code = new_code()?;
+        let now = self.now();
+        let expires_at = now + CODE_TTL;
+        // Kept before sending, so the code works as soon as it arrives.
+        self.store()
+            .put_sms_code(&NewSmsCode {
+                phone_lookup: lookup,
+                code_hash: self.code_hash(&phone, &code),
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        let minutes = u32::try_from(CODE_TTL.num_minutes()).unwrap_or(5);
+        sender.send_code(&phone, &code, minutes, now).await.map_err(|e| sms_refusal(&e))?;
+        Ok(SmsCodeSent {
+            phone: crate::identity::id_number::mask_phone(&phone),
+            expires_at,
+            resend_after_secs: settings.per_number.per.as_secs(),
+            attempts_allowed: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Signs a volunteer in with the code sent to their number, and applies the device
+    /// binding rule to the device signing in.
+    pub async fn login_sms(&self, request: SmsLoginRequest, client: &str) -> Result<SmsLoginAnswer, CoreError> {
+        self.sms_limit("sms_check", client, self.settings().sms.checks_per_client).await?;
+        let phone = normalise_phone(&request.phone)?;
+        let code = request.code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CoreError::refused(ErrorCode::SmsCodeInvalid, "验证码为 6 位数字"));
+        }
+        let device_id = crate::hourmark::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
+        let lookup = self.vault().lookup(PiiField::Phone, &phone);
+        let check =
+            self.store().check_sms_code(&lookup, &self.code_hash(&phone, code), self.now(), MAX_ATTEMPTS).await?;
+        match check {
+            SmsCodeCheck::Accepted => {}
+            SmsCodeCheck::NoCode => {
+                return Err(CoreError::refused(ErrorCode::SmsCodeInvalid, "验证码错误：请先获取发往该手机号的验证码"));
+            }
+            SmsCodeCheck::Used => {
+                return Err(CoreError::refused(ErrorCode::SmsCodeInvalid, "该验证码已使用过，请重新获取"));
+            }
+            SmsCodeCheck::Wrong { tries_left: 0 } => {
+                return Err(CoreError::refused(ErrorCode::SmsCodeInvalid, "验证码错误，此验证码已失效，请重新获取"));
+            }
+            SmsCodeCheck::Wrong { tries_left } => {
+                return Err(CoreError::refused(
+                    ErrorCode::SmsCodeInvalid,
+                    format!("验证码错误，还可再试 {tries_left} 次"),
+                ));
+            }
+            SmsCodeCheck::Expired => {
+                return Err(CoreError::refused(ErrorCode::SmsCodeExpired, "验证码已过期（5 分钟内有效），请重新获取"));
+            }
+            SmsCodeCheck::Exhausted => {
+                return Err(CoreError::refused(
+                    ErrorCode::SmsCodeAttemptsExhausted,
+                    "验证码错误次数过多，此验证码已失效，请重新获取",
+                ));
+            }
+        }
+        let volunteer_id = self
+            .store()
+            .volunteer_by_phone(&lookup)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::PhoneNotRegistered, "该手机号尚未登记，请先登记"))?;
+        let device = self.device_standing(volunteer_id, device_id.as_deref()).await?;
+        self.store()
+            .add_audit(&AuditEvent {
+                at: self.now(),
+                actor_kind: "volunteer".into(),
+                actor_id: Some(volunteer_id),
+                action: "signed_in_by_sms".into(),
+                subject_kind: "volunteer".into(),
+                subject_id: Some(volunteer_id),
+                detail: serde_json::json!({ "device": device.state }),
+            })
+            .await?;
+        let login = self.signed_in(volunteer_id).await?;
+        Ok(SmsLoginAnswer { login, device })
+    }
+
+    /// Applies the device binding rule to a device signing in: binds it when nothing is
+    /// bound or the cool-down since the last binding has passed; otherwise says when.
+    async fn device_standing(&self, volunteer_id: i64, device_id: Option<&str>) -> Result<DeviceStanding, CoreError> {
+        let standing = |state, rebind_allowed_from, advice: &str, may_scan_here| DeviceStanding {
+            state,
+            rebind_allowed_from,
+            advice: advice.to_owned(),
+            may_scan_here,
+        };
+        let Some(device_id) = device_id else {
+            return Ok(standing(DeviceState::NotGiven, None, "扫码须使用已绑定的手机", false));
+        };
+        let v = self
+            .store()
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::PhoneNotRegistered, "该手机号尚未登记，请先登记"))?;
+        let previous = v.device_id.clone();
+        if previous.as_deref() == Some(device_id) {
+            return Ok(standing(DeviceState::Bound, None, "本机是您绑定的扫码设备，可直接扫码", true));
+        }
+        match self.rebind_device(volunteer_id, device_id).await {
+            Ok(()) if previous.is_none() => {
+                Ok(standing(DeviceState::NewlyBound, None, "已将本机绑定为您的扫码设备", true))
+            }
+            Ok(()) => Ok(standing(DeviceState::Rebound, None, "已将本机设为您的扫码设备，原来的手机不能再扫码", true)),
+            Err(CoreError::Refused { code: ErrorCode::DeviceRebindTooSoon, .. }) => {
+                let from = v.device_bound_at.map(|at| at + self.settings().device_rebind_cooldown);
+                let when = from
+                    .map(|t| crate::activity::to_shanghai(t).format("%-m月%-d日 %H:%M").to_string())
+                    .unwrap_or_default();
+                Ok(standing(
+                    DeviceState::BoundElsewhere,
+                    from,
+                    &format!(
+                        "您最近已绑定另一部手机，{when} 之前请用那部手机扫码；之后在本机重新登录即可改用本机。可在本机查看服务时长和个人信息。"
+                    ),
+                    false,
+                ))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

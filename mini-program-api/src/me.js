@@ -1,0 +1,236 @@
+// The volunteer's own pages (served, never inline: the CSP forbids inline script).
+// Reads everything through the /mp/v1/me… operations with the token the scan page keeps
+// in localStorage; a browser without one signs in by SMS code first.
+(function () {
+  var NOTICE_VERSION = '2026-12';
+  var store = window.localStorage;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  // Dates and times arrive as +08:00 text or YYYY-MM-DD: read them as written.
+  function day(d) { return Number(d.slice(5, 7)) + '月' + Number(d.slice(8, 10)) + '日'; }
+  function when(t) { return day(t) + ' ' + t.slice(11, 16); }
+  function duration(min) {
+    min = Number(min) || 0;
+    var h = Math.floor(min / 60), m = min % 60;
+    if (!h) return m + '分钟';
+    return h + '小时' + (m ? m + '分' : '');
+  }
+  function call(method, url, body) {
+    var headers = { authorization: 'Bearer ' + store.getItem('hourmark.token') };
+    if (body) headers['content-type'] = 'application/json';
+    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        if (r.status === 204) return { status: 204, body: {} };
+        return r.json().then(function (j) { return { status: r.status, body: j }; });
+      });
+  }
+  function status(text) { $('status').hidden = !text; $('status').textContent = text || ''; }
+
+  var STATES = {
+    inside: '在场中', awaiting_review: '待组织审核', in_publicity: '公示中', publicity_held: '公示暂缓（待节假日安排公布）',
+    recorded: '已记录', confirmed: '民政已确认'
+  };
+  var FLAG_STATES = { open: '待组织核实', accepted: '已核实，时长有效', adjusted: '已调整', rejected: '不予计时' };
+
+  function renderHours(h) {
+    $('t-recorded').textContent = duration(h.recorded_minutes);
+    $('t-confirmed').textContent = duration(h.confirmed_minutes);
+    $('t-pending').textContent = duration(h.pending_minutes);
+    var list = $('days');
+    list.textContent = '';
+    if (!h.days.length) { list.appendChild(el('p', 'card empty', '还没有服务记录。扫活动现场的二维码签到后，这里会显示。')); return; }
+    h.days.forEach(function (d) {
+      var card = el('article', 'card day');
+      var head = el('div', 'day-head');
+      head.appendChild(el('span', 'day-date', day(d.day)));
+      head.appendChild(el('span', 'day-minutes', duration(d.minutes)));
+      card.appendChild(head);
+      card.appendChild(el('div', 'day-name', d.activity_name));
+      var state = STATES[d.state] || d.state;
+      if (d.state === 'in_publicity' && d.publicity_until) state += '，至' + day(d.publicity_until);
+      card.appendChild(el('span', 'badge s-' + d.state, state));
+      if (d.objection_open) card.appendChild(el('span', 'badge s-objection', '异议处理中'));
+      d.flags.forEach(function (f) {
+        var text = '异常提示：' + f.explanation + ' · ' + (FLAG_STATES[f.status] || f.status);
+        if (f.status === 'adjusted' && f.adjusted_minutes !== undefined) text += '为' + duration(f.adjusted_minutes);
+        if (f.reason) text += '（' + f.reason + '）';
+        card.appendChild(el('div', 'flag', text));
+      });
+      list.appendChild(card);
+    });
+  }
+
+  function renderNotices(list) {
+    var box = $('notice-list');
+    box.textContent = '';
+    var unread = list.filter(function (n) { return !n.read_at; }).length;
+    $('unread').textContent = unread ? '（' + unread + '）' : '';
+    $('read-all').hidden = !unread;
+    if (!list.length) { box.appendChild(el('p', 'empty', '暂无通知')); return; }
+    list.forEach(function (n) {
+      var p = el('div', 'note' + (n.read_at ? '' : ' unread'));
+      p.appendChild(el('time', '', when(n.created_at)));
+      p.appendChild(document.createTextNode(n.body));
+      box.appendChild(p);
+    });
+  }
+
+  function mask(s, keepStart, keepEnd) {
+    if (!s || s.length <= keepStart + keepEnd) return s || '';
+    return s.slice(0, keepStart) + '*'.repeat(Math.min(8, s.length - keepStart - keepEnd)) + s.slice(s.length - keepEnd);
+  }
+  var GENDER = { 0: '未知', 1: '男', 2: '女', 9: '未说明' };
+  var PURPOSE = { record: '为志愿服务记录处理个人信息', publicity: '公示中显示姓名（部分隐去）和时长', location: '扫码时使用位置', guardian: '监护人同意' };
+
+  function renderData(me) {
+    var v = me.volunteer;
+    var rows = [['志愿者编号', v.volunteer_number], ['姓名', v.name], ['性别', GENDER[v.gender] || v.gender],
+      ['出生年月', v.birth_month], ['证件号码', mask(v.id_number, 1, 1)], ['手机号', mask(v.phone, 3, 4)],
+      ['技能', (v.skills || []).join('、') || '—']];
+    var box = $('profile');
+    box.textContent = '';
+    rows.forEach(function (r) {
+      var row = el('div', 'row');
+      row.appendChild(el('span', 'k', r[0]));
+      row.appendChild(el('span', 'v', r[1]));
+      box.appendChild(row);
+    });
+    // The latest decision per purpose is the one in force.
+    var latest = {};
+    me.consents.forEach(function (c) { latest[c.purpose] = c; });
+    var consents = $('consents');
+    consents.textContent = '';
+    ['record', 'publicity', 'location', 'guardian'].forEach(function (purpose) {
+      var c = latest[purpose];
+      if (!c && purpose === 'guardian') return;
+      var row = el('div', 'consent');
+      var granted = c && c.granted;
+      var label = el('span');
+      label.appendChild(el('span', 'what', PURPOSE[purpose]));
+      label.appendChild(el('span', 'given' + (granted ? '' : ' no'), granted ? '已同意' : '未同意'));
+      row.appendChild(label);
+      if (purpose !== 'guardian') {
+        var b = el('button', '', granted ? '撤回' : '同意');
+        b.type = 'button';
+        b.setAttribute('data-purpose', purpose);
+        b.addEventListener('click', function () {
+          if (granted && purpose === 'record' && !window.confirm('撤回后将无法扫码记录服务时长，确定撤回吗？')) return;
+          call('POST', '/mp/v1/me/consents', { purpose: purpose, granted: !granted, notice_version: NOTICE_VERSION }).then(function (a) {
+            if (a.status === 200) renderData(a.body); else status(a.body.detail || '操作未成功');
+          });
+        });
+        row.appendChild(b);
+      }
+      consents.appendChild(row);
+    });
+  }
+
+  function renderSessions(list) {
+    var box = $('sessions');
+    box.textContent = '';
+    list.forEach(function (s) {
+      var row = el('div', 'consent');
+      row.appendChild(el('span', '', (s.current ? '本机 · ' : '') + '登录于 ' + when(s.created_at) + '，' + when(s.expires_at) + ' 前有效'));
+      if (!s.current) {
+        var b = el('button', '', '退出');
+        b.type = 'button';
+        b.addEventListener('click', function () {
+          call('DELETE', '/mp/v1/me/sessions/' + encodeURIComponent(s.session_id)).then(load);
+        });
+        row.appendChild(b);
+      }
+      box.appendChild(row);
+    });
+  }
+
+  function showTab() {
+    var tab = (location.hash || '#hours').slice(1);
+    if (['hours', 'notices', 'data'].indexOf(tab) < 0) tab = 'hours';
+    ['hours', 'notices', 'data'].forEach(function (t) {
+      $(t).hidden = t !== tab || !store.getItem('hourmark.token');
+      if (t === tab) $('tab-' + t).setAttribute('aria-current', 'page'); else $('tab-' + t).removeAttribute('aria-current');
+    });
+  }
+
+  function load() {
+    if (!store.getItem('hourmark.token')) { status(''); $('signin').hidden = false; showTab(); return; }
+    status('正在加载……');
+    Promise.all([
+      call('GET', '/mp/v1/me/hours'), call('GET', '/mp/v1/me/notifications'),
+      call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions')
+    ]).then(function (a) {
+      if (a[0].status === 401) { store.removeItem('hourmark.token'); status('登录已失效，请重新登录'); $('signin').hidden = false; showTab(); return; }
+      if (a[0].status !== 200) { status(a[0].body.detail || '加载未成功'); return; }
+      renderHours(a[0].body);
+      if (a[1].status === 200) renderNotices(a[1].body);
+      if (a[2].status === 200) renderData(a[2].body);
+      if (a[3].status === 200) renderSessions(a[3].body);
+      status('');
+      $('signin').hidden = true;
+      showTab();
+    }).catch(function () { status('网络不畅，请稍后下拉刷新'); });
+  }
+
+  $('read-all').addEventListener('click', function () {
+    call('POST', '/mp/v1/me/notifications/read', { all: true }).then(load);
+  });
+  $('download').addEventListener('click', function () {
+    fetch('/mp/v1/me/export', { headers: { authorization: 'Bearer ' + store.getItem('hourmark.token') } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+      .then(function (blob) {
+        var a = el('a');
+        a.href = URL.createObjectURL(blob);
+        a.download = '我的志愿服务信息.json';
+        document.body.appendChild(a); a.click(); a.remove();
+      }).catch(function () { status('下载未成功，请稍后再试'); });
+  });
+
+  // Sign-in by SMS code, the same operations as the scan page's.
+  function deviceId() {
+    var id = store.getItem('hourmark.device');
+    if (!id) {
+      id = 'web-' + (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+      store.setItem('hourmark.device', id);
+    }
+    return id;
+  }
+  var countdown = null;
+  function wait(secs) {
+    var button = $('send-code');
+    button.disabled = true;
+    clearInterval(countdown);
+    var tick = function () {
+      if (secs <= 0) { clearInterval(countdown); button.disabled = false; button.textContent = '重新获取验证码'; return; }
+      button.textContent = secs + ' 秒后可重新获取';
+      secs -= 1;
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
+  $('send-code').addEventListener('click', function () {
+    var note = $('signin-note');
+    note.textContent = '正在发送……';
+    call('POST', '/mp/v1/login/sms/code', { phone: $('s_phone').value.trim() }).then(function (a) {
+      note.className = a.status === 200 ? 'muted' : 'err-note';
+      if (a.status === 200) wait(a.body.resend_after_secs || 60);
+      note.textContent = a.status === 200 ? '验证码已发送至 ' + a.body.phone + '，' + a.body.expires_at.slice(11, 16) + ' 前有效。' : (a.body.detail || '发送未成功');
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
+  });
+  $('signin').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var body = { phone: $('s_phone').value.trim(), code: $('s_code').value.trim(), device_id: deviceId() };
+    call('POST', '/mp/v1/login/sms', body).then(function (a) {
+      if (a.status !== 200) { $('signin-note').className = 'err-note'; $('signin-note').textContent = a.body.detail || '登录未成功'; return; }
+      store.setItem('hourmark.token', a.body.access_token);
+      load();
+    }).catch(function () { $('signin-note').textContent = '网络不畅，请稍后再试'; });
+  });
+  window.addEventListener('hashchange', showTab);
+  load();
+})();

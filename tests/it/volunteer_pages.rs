@@ -1,0 +1,110 @@
+//! The volunteer's side in real Chromium at 390×844 (zh-CN): a returning volunteer on a
+//! fresh browser signs in by SMS code (read from the SMS stand-in, as the phone receives
+//! it) and the pending scan completes; the /me pages then show the day and where it
+//! stands. Screenshots in `target/browser-artifacts/volunteer/`.
+
+use chrono::Duration;
+use hourmark_core::sms::standin::SmsStandIn;
+use hourmark_tests::{Backend, TestApp};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::event;
+
+#[tokio::test]
+async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium() {
+    let sms = SmsStandIn::start().await;
+    let endpoint = sms.endpoint();
+    let app = TestApp::spawn_for_browser_with(Backend::Sqlite, |c| crate::sms_login::point_at(c, &endpoint)).await;
+    // 张三 (13800001234) registered before, on another phone.
+    let e = event(&app, "toggle").await;
+    let recorder = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = json!({
+        "base": app.browser_url(), "sms": endpoint, "phone": "13800001234",
+        "artifacts": root.join("../target/browser-artifacts/volunteer"),
+    });
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("browser/volunteer.js"))
+        .arg(input.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut result = Value::Null;
+    while let Some(line) = lines.next_line().await.expect("reads") {
+        let message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
+        let answer = match message["op"].as_str() {
+            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("finalise") => {
+                app.advance(Duration::hours(9)); // 20:15, after the activity and its check-out window
+                let path = format!("/api/v1/activities/{}/finalise", e.activity_id);
+                app.post(&path, Some(&recorder), json!({})).await.expect_status(201);
+                json!({"now": app.clock_now()})
+            }
+            Some("advance") => {
+                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
+                json!({"now": app.clock_now()})
+            }
+            _ => {
+                result = message;
+                break;
+            }
+        };
+        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+    }
+    child.wait().await.expect("node ends");
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+
+    assert_eq!(result["offered"], "已注册？用短信验证码登录");
+    assert_eq!(result["signin_hold"], "扫码时间已记为 09:00，请在 09:10 前完成登录。");
+    assert_eq!(result["signin_button"], "登录并签到/签退");
+    assert_eq!(result["sent_note"], "验证码已发送至 138****1234，09:05 前有效。");
+    assert!(result["resend_button"].as_str().is_some_and(|t| t.ends_with("秒后可重新获取")), "{result:#}");
+    assert_eq!(result["wrong_note"], "验证码错误，还可再试 4 次");
+    // Signed in 40 seconds after opening: the pending scan counts from the opening.
+    assert_eq!(result["checked_in"]["time"], "09:00");
+    assert_eq!(result["checked_in"]["state"], "在场，自 09:00 起 · 北门");
+    assert_eq!(result["checked_in"]["me_link"], "查看我的服务时长 ›");
+    assert_eq!(result["checked_out"]["state"], "已签退，本活动累计 2小时15分 · 北门");
+
+    assert_eq!(
+        result["day"],
+        json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核", "flags": []})
+    );
+    assert_eq!(result["totals"], json!({"recorded": "0分钟", "confirmed": "0分钟", "pending": "2小时15分"}));
+    // Published on Saturday 5 December: three working days end on Wednesday the 9th.
+    assert_eq!(result["day_published"]["state"], "公示中，至12月9日");
+    assert_eq!(result["unread_badge"], "（1）");
+    assert!(result["notices"][0].as_str().is_some_and(|n| n.starts_with("12月5日 20:15")), "{result:#}");
+    assert!(result["profile"].as_array().expect("rows").iter().any(|r| r == "手机号 138****1234"), "{result:#}");
+    assert!(
+        result["profile"].as_array().expect("rows").iter().all(|r| !r.as_str().unwrap_or("").contains("13800001234"))
+    );
+    assert!(
+        result["consents_after"].as_array().expect("rows").iter().any(|r| r == "扫码时使用位置 未同意 同意"),
+        "{result:#}"
+    );
+    assert_eq!(
+        result["sessions"]
+            .as_array()
+            .map(|s| s.iter().filter(|r| r.as_str().unwrap_or("").starts_with("本机")).count()),
+        Some(1)
+    );
+    assert_eq!(result["download"]["has_profile"], true);
+    assert_eq!(result["fresh_me_hours_hidden"], true);
+    assert_eq!(result["overflow"], json!([]), "nothing wider than the phone");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    // Behind the pages: the new browser is the bound device, the scans counted once each,
+    // and the withdrawal is in the consent history.
+    let me = app.hourmark.my_data(e.volunteer_id).await.expect("data");
+    assert!(me.consents.iter().any(|c| c.purpose == hourmark_core::identity::ConsentPurpose::Location && !c.granted));
+    assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
+    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+    assert_eq!(sessions.body[0]["minutes_credited"], 135);
+}
