@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::activity::{Activity, CodeMode, NewActivity, shanghai_time};
+use crate::activity::{Activity, NewActivity, shanghai_time};
 use crate::attendance::checkin::CheckinPolicy;
 use crate::attendance::writer::ScanWriter;
 use crate::cache::Cache;
@@ -517,25 +517,7 @@ impl Hourmark {
         direction: CodeDirection,
     ) -> Result<CurrentCode, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let gate_name = activity
-            .gates
-            .get(usize::from(gate))
-            .ok_or_else(|| CoreError::refused(ErrorCode::InvalidParameter, format!("活动没有编号为 {gate} 的入口")))?
-            .clone();
-        let fits = matches!(
-            (activity.code_mode, direction),
-            (CodeMode::Toggle, CodeDirection::Toggle)
-                | (CodeMode::Separate, CodeDirection::Arrival | CodeDirection::Departure)
-        );
-        if !fits {
-            return Err(CoreError::refused(
-                ErrorCode::InvalidParameter,
-                match activity.code_mode {
-                    CodeMode::Toggle => "该活动使用单一签到码：direction 须为 toggle",
-                    CodeMode::Separate => "该活动分设签到码与签退码：direction 须为 arrival 或 departure",
-                },
-            ));
-        }
+        let gate_name = crate::screen_keys::code_target(&activity, gate, direction)?;
         let activity_id =
             u32::try_from(activity.id).map_err(|_| CoreError::Internal("activity id exceeds 32 bits".into()))?;
         let now = self.now();

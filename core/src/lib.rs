@@ -41,6 +41,7 @@ pub mod ratelimit;
 pub mod readiness;
 pub mod reporting;
 pub mod review;
+pub mod screen_keys;
 pub mod sessions;
 pub mod store;
 pub mod stored;

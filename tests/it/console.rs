@@ -201,6 +201,7 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
     let (_, cookie, _) = browser_session(&app, &admin, organisation_id).await;
     let activity = app.activity(&admin, organisation_id, json!({})).await["id"].as_i64().expect("id");
     let board = format!("/console/activities/{activity}/board");
+    let screens = format!("/console/activities/{activity}/screens");
     for path in [
         "/",
         "/staff/sign-in",
@@ -210,6 +211,7 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
         "/console",
         "/console/activities/new",
         &board,
+        &screens,
         "/docs/",
     ] {
         let response = app.client.get(app.url(path)).header("cookie", &cookie).send().await.expect("page");
@@ -238,6 +240,9 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
         ("/console/static/board.js", "text/javascript; charset=utf-8"),
         ("/console/static/staff.js", "text/javascript; charset=utf-8"),
         ("/console/static/projector.js", "text/javascript; charset=utf-8"),
+        ("/console/static/screen-code.js", "text/javascript; charset=utf-8"),
+        ("/console/static/qrcode-generator.js", "text/javascript; charset=utf-8"),
+        ("/console/static/screens.js", "text/javascript; charset=utf-8"),
         ("/console/static/console.css", "text/css; charset=utf-8"),
         ("/mp/static/scan.js", "text/javascript; charset=utf-8"),
     ] {

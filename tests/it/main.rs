@@ -35,6 +35,7 @@ pub mod review;
 mod roles;
 mod scan_page;
 mod scans;
+mod screen_keys;
 mod sessions;
 
 use hourmark_tests::TestApp;

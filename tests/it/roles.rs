@@ -103,6 +103,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/new", [200; 8]),
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
         row(M::GET, "/console/activities/{id}/board", [200; 8]),
+        row(M::GET, "/console/activities/{id}/screens", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
@@ -123,6 +124,10 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/code", managed),
         row(M::GET, "/api/v1/activities/{id}/code.svg", managed),
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
+        row(M::POST, "/api/v1/activities/{id}/screen-keys", [401, 403, 201, 404, 404, 201, 201, 201]),
+        row(M::GET, "/api/v1/activities/{id}/screen-keys", managed),
+        // Screen key 1 is the organiser's, from the row above.
+        row(M::POST, "/api/v1/activities/{id}/screen-keys/{key_id}/revoke", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
         row(M::GET, "/api/v1/activities/{id}/totals", managed),
         row(M::GET, "/api/v1/activities/{id}/board", managed),
@@ -299,6 +304,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{correction_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000")
+        .replace("{key_id}", "1")
         .replace("{file}", "console.js");
     // Operations whose parameters are all in the query string.
     let path = match r.template {
@@ -331,6 +337,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/mp/v1/me/extra-fields/{field}") => Some(json!({"value": "云南大学", "notice_version": "v"})),
         (_, "/mp/v1/me/extra-fields/{field}/withdraw") => Some(json!({"notice_version": "v"})),
         (_, "/api/v1/activities/{id}/review/settings") => Some(json!({"left_open_policy": "credit_nothing"})),
+        (_, "/api/v1/activities/{id}/screen-keys") => Some(json!({"gate": 0, "direction": "toggle"})),
         (_, "/api/v1/activities/{id}/flags/{flag_id}/resolution") => {
             Some(json!({"decision": "accept", "reason": "核实无误"}))
         }

@@ -642,6 +642,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
     /// Audit entries about a subject, oldest first.
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Stores a screen key's grant; its id.
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64>;
+    /// A screen key by id.
+    async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>>;
+    /// An activity's screen keys, oldest first.
+    async fn screen_keys(&self, activity_id: i64) -> StoreResult<Vec<crate::screen_keys::ScreenKeyRecord>>;
+    /// Revokes a screen key with its audit entry, in one transaction; `None` (nothing
+    /// written) if there is no such key or it was already revoked.
+    async fn revoke_screen_key(
+        &self,
+        id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>>;
     /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).
     async fn add_consent(
         &self,

@@ -644,6 +644,33 @@ fn organisation_from_row(row: &SqliteRow) -> StoreResult<Organisation> {
 }
 
 /// Appends an audit entry on a connection (inside the caller's transaction, if any).
+macro_rules! screen_key_columns {
+    () => {
+        "id, activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at, revoked_at, revoked_by"
+    };
+}
+
+fn screen_key_from_row(row: &SqliteRow) -> StoreResult<crate::screen_keys::ScreenKeyRecord> {
+    let direction: String = row.try_get("direction")?;
+    let gate: i64 = row.try_get("gate")?;
+    let key_id: i64 = row.try_get("key_id")?;
+    let last_window: i64 = row.try_get("last_window")?;
+    Ok(crate::screen_keys::ScreenKeyRecord {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        gate: u8::try_from(gate).map_err(|_| corrupt("screen key gate"))?,
+        direction: crate::screen_keys::parse_direction_word(&direction)
+            .ok_or_else(|| corrupt("screen key direction"))?,
+        key_id: u8::try_from(key_id).map_err(|_| corrupt("screen key id"))?,
+        last_window: u32::try_from(last_window).map_err(|_| corrupt("screen key window"))?,
+        expires_at: from_ms(row.try_get("expires_at")?)?,
+        issued_by: row.try_get("issued_by")?,
+        created_at: from_ms(row.try_get("created_at")?)?,
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms).transpose()?,
+        revoked_by: row.try_get("revoked_by")?,
+    })
+}
+
 async fn insert_audit(conn: &mut sqlx::SqliteConnection, audit: &AuditEvent) -> StoreResult<()> {
     sqlx::query(
         r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
@@ -2923,6 +2950,68 @@ impl Store for SqliteStore {
     async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         insert_audit(&mut conn, audit).await
+    }
+
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64> {
+        let id: i64 = sqlx::query_scalar(
+            r"insert into screen_key (activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at)
+              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) returning id",
+        )
+        .bind(key.activity_id)
+        .bind(i64::from(key.gate))
+        .bind(crate::screen_keys::direction_word(key.direction))
+        .bind(i64::from(key.key_id))
+        .bind(i64::from(key.last_window))
+        .bind(ms(key.expires_at))
+        .bind(key.issued_by)
+        .bind(ms(key.created_at))
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
+        let row = sqlx::query(concat!("select ", screen_key_columns!(), " from screen_key where id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(screen_key_from_row).transpose()
+    }
+
+    async fn screen_keys(&self, activity_id: i64) -> StoreResult<Vec<crate::screen_keys::ScreenKeyRecord>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            screen_key_columns!(),
+            " from screen_key where activity_id = ?1 order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(screen_key_from_row).collect()
+    }
+
+    async fn revoke_screen_key(
+        &self,
+        id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(concat!(
+            "update screen_key set revoked_at = ?2, revoked_by = ?3 where id = ?1 and revoked_at is null returning ",
+            screen_key_columns!()
+        ))
+        .bind(id)
+        .bind(ms(at))
+        .bind(by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let record = screen_key_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(record))
     }
 
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {

@@ -18,6 +18,7 @@
 //! ```
 
 mod pages;
+mod screen_keys;
 mod session;
 
 use axum::extract::Request;
@@ -44,6 +45,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(pages::new_activity_page))
         .routes(routes!(pages::projector_page))
         .routes(routes!(pages::board_page))
+        .routes(routes!(screen_keys::issue_screen_key, screen_keys::list_screen_keys))
+        .routes(routes!(screen_keys::revoke_screen_key))
+        .routes(routes!(screen_keys::screens_page))
         .routes(routes!(pages::static_asset))
 }
 

@@ -30,6 +30,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("board.html", include_str!("templates/board.html")),
         ("not_found.html", include_str!("templates/not_found.html")),
         ("publicity.html", include_str!("templates/publicity.html")),
+        ("screens.html", include_str!("templates/screens.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -75,7 +76,7 @@ const CATEGORIES: [(&str, &str); 17] = [
     ("other_public_good", "其他公益"),
 ];
 
-fn role_name(principal: &Principal) -> &'static str {
+pub(super) fn role_name(principal: &Principal) -> &'static str {
     match principal {
         Principal::Staff { role, .. } => match role {
             StaffRole::Administrator => "管理员",
@@ -89,7 +90,7 @@ fn role_name(principal: &Principal) -> &'static str {
 }
 
 /// `12月5日 08:00`, in Kunming's time.
-fn chinese_time(t: DateTime<Utc>) -> String {
+pub(super) fn chinese_time(t: DateTime<Utc>) -> String {
     let local = to_shanghai(t);
     format!("{}月{}日 {:02}:{:02}", local.month(), local.day(), local.hour(), local.minute())
 }
@@ -109,6 +110,7 @@ struct ActivityRow {
     when: String,
     projectors: Vec<ProjectorLink>,
     board: String,
+    screens: String,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -179,6 +181,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             when: format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),
             projectors: projector_links(activity),
             board: format!("/console/activities/{}/board", activity.id),
+            screens: format!("/console/activities/{}/screens", activity.id),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -326,11 +329,15 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str); 12] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
     ("projector.js", "text/javascript; charset=utf-8", include_str!("static/projector.js")),
+    ("screen-code.js", "text/javascript; charset=utf-8", include_str!("static/screen-code.js")),
+    // Vendored unmodified, with its licence beside it (static/vendor/qrcode-generator.LICENSE).
+    ("qrcode-generator.js", "text/javascript; charset=utf-8", include_str!("static/vendor/qrcode-generator.js")),
+    ("screens.js", "text/javascript; charset=utf-8", include_str!("static/screens.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
