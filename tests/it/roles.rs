@@ -104,6 +104,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
         row(M::GET, "/console/activities/{id}/board", [200; 8]),
         row(M::GET, "/console/activities/{id}/screens", [200; 8]),
+        row(M::GET, "/console/activities/{id}/edit", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
@@ -117,6 +118,7 @@ fn table() -> Vec<Row> {
         row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201, 201, 403]),
         row(M::GET, "/api/v1/activities/{id}", managed),
+        row(M::PUT, "/api/v1/activities/{id}", [401, 403, 200, 404, 404, 200, 200, 403]),
         row(M::GET, "/api/v1/activities/{id}/leaders", managed),
         // Staff 1 is the administrator, not a leader: assigning them is refused.
         row(M::PUT, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 422, 404, 404, 422, 422, 403]),
@@ -329,6 +331,12 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/staff/{id}/qualification/renewals") => Some(
             json!({"certificate_number": "YN-2026-0100", "issued_on": "2026-12-01", "review_due_on": "2027-12-01"}),
         ),
+        ("PUT", "/api/v1/activities/{id}") => Some(json!({
+            "organisation_id": org, "name": "翠湖公园清洁", "category": "environment", "recipients": "市民",
+            "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
+            "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00",
+            "gates": ["北门", "南门"]
+        })),
         (_, "/api/v1/activities") => Some(json!({
             "organisation_id": org, "name": "活动", "category": "environment", "recipients": "市民",
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,

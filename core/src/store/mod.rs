@@ -691,6 +691,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity>;
     /// One activity.
     async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>>;
+    /// Replaces an activity's editable fields (everything but its organisation and
+    /// creator) with its audit entry, in one transaction; `None` if there is no such activity.
+    async fn update_activity(
+        &self,
+        id: i64,
+        changes: &NewActivity,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Activity>>;
 
     /// Records a batch of scans in one transaction, committed before it returns. For each
     /// input, `true` if it was written, `false` if that volunteer had already used its nonce

@@ -3265,6 +3265,43 @@ impl Store for PostgresStore {
         self.get_activity(id).await?.ok_or_else(|| CoreError::Internal("a new activity vanished".into()))
     }
 
+    async fn update_activity(
+        &self,
+        id: i64,
+        changes: &NewActivity,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Activity>> {
+        let gates = serde_json::to_string(&changes.gates).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            r"update activity set name = $2, category = $3, recipients = $4, content = $5, address = $6,
+                                  latitude = $7, longitude = $8, radius_m = $9, starts_at = $10, ends_at = $11,
+                                  gates = $12, code_mode = $13
+              where id = $1",
+        )
+        .bind(id)
+        .bind(&changes.name)
+        .bind(changes.category.as_str())
+        .bind(&changes.recipients)
+        .bind(&changes.content)
+        .bind(&changes.address)
+        .bind(changes.location.lat)
+        .bind(changes.location.lng)
+        .bind(i32::try_from(changes.radius_m).map_err(|_| CoreError::code(ErrorCode::InvalidBody))?)
+        .bind(changes.starts_at)
+        .bind(changes.ends_at)
+        .bind(gates)
+        .bind(changes.code_mode.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        self.get_activity(id).await
+    }
+
     async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>> {
         let row = sqlx::query(concat!(
             "select ",

@@ -17,6 +17,7 @@
 //!   │ POST /api/v1/console/sign-out ► token revoked, cookie cleared
 //! ```
 
+mod activity_form;
 mod pages;
 mod screen_keys;
 mod session;
@@ -43,6 +44,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(pages::landing))
         .routes(routes!(pages::console_home))
         .routes(routes!(pages::new_activity_page))
+        .routes(routes!(activity_form::edit_activity_page))
+        .routes(routes!(activity_form::update_activity))
         .routes(routes!(pages::projector_page))
         .routes(routes!(pages::board_page))
         .routes(routes!(screen_keys::issue_screen_key, screen_keys::list_screen_keys))

@@ -25,7 +25,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("templates/layout.html")),
         ("landing.html", include_str!("templates/landing.html")),
         ("activities.html", include_str!("templates/activities.html")),
-        ("activity_new.html", include_str!("templates/activity_new.html")),
+        ("activity_form.html", include_str!("templates/activity_form.html")),
         ("projector.html", include_str!("templates/projector.html")),
         ("board.html", include_str!("templates/board.html")),
         ("not_found.html", include_str!("templates/not_found.html")),
@@ -76,6 +76,11 @@ const CATEGORIES: [(&str, &str); 17] = [
     ("other_public_good", "其他公益"),
 ];
 
+/// The service categories for the activity form's select.
+pub(super) fn categories() -> Vec<minijinja::Value> {
+    CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect()
+}
+
 pub(super) fn role_name(principal: &Principal) -> &'static str {
     match principal {
         Principal::Staff { role, .. } => match role {
@@ -111,6 +116,7 @@ struct ActivityRow {
     projectors: Vec<ProjectorLink>,
     board: String,
     screens: String,
+    edit: Option<String>,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -172,6 +178,12 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
     };
     let now = hourmark.now();
     let today = to_shanghai(now).date_naive();
+    // Organisers, recorders and administrators create and edit; leaders run what they lead.
+    let may_create = matches!(
+        session.principal,
+        Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
+    );
+
     let (mut current, mut upcoming, mut past) = (Vec::new(), Vec::new(), Vec::new());
     for activity in &activities {
         let row = ActivityRow {
@@ -182,6 +194,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             projectors: projector_links(activity),
             board: format!("/console/activities/{}/board", activity.id),
             screens: format!("/console/activities/{}/screens", activity.id),
+            edit: may_create.then(|| format!("/console/activities/{}/edit", activity.id)),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -194,10 +207,6 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
         }
     }
     past.reverse();
-    let may_create = matches!(
-        session.principal,
-        Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
-    );
     render(
         StatusCode::OK,
         "activities.html",
@@ -229,13 +238,19 @@ pub(super) async fn new_activity_page(State(hourmark): State<Hourmark>, session:
     let today = to_shanghai(hourmark.now()).date_naive().format("%Y-%m-%d").to_string();
     render(
         StatusCode::OK,
-        "activity_new.html",
+        "activity_form.html",
         context! {
             csrf_token => session.csrf_token,
             role => role_name(&session.principal),
+            editing => false,
             organisations => organisations,
-            categories => CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect::<Vec<_>>(),
-            today => today,
+            categories => categories(),
+            category => "community_service",
+            radius_m => 300,
+            starts_at => format!("{today}T08:00"),
+            ends_at => format!("{today}T17:00"),
+            gates => vec!["正门"],
+            code_mode => "toggle",
         },
     )
 }
@@ -332,7 +347,7 @@ pub(super) async fn board_page(
 const ASSETS: [(&str, &str, &str); 12] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
-    ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
+    ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
     ("projector.js", "text/javascript; charset=utf-8", include_str!("static/projector.js")),
     ("screen-code.js", "text/javascript; charset=utf-8", include_str!("static/screen-code.js")),
     // Vendored unmodified, with its licence beside it (static/vendor/qrcode-generator.LICENSE).
