@@ -86,6 +86,12 @@ const print = (value) => process.stdout.write(JSON.stringify(value) + "\n");
     out.screens_shot = path.join(input.artifacts, "03-screens.png");
     await screens.screenshot({ path: out.screens_shot, fullPage: true });
 
+    // The sessions page shows the volunteer who scanned the offline code.
+    await screens.goto(input.base + "/console/activities/" + input.activity_id + "/sessions");
+    out.sessions_text = await screens.textContent("#sessions");
+    out.sessions_shot = path.join(input.artifacts, "03b-sessions.png");
+    await screens.screenshot({ path: out.sessions_shot, fullPage: true });
+
     // The projector polls its key and stops showing codes.
     await page.bringToFront();
     await page.clock.fastForward("00:20");

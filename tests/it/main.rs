@@ -37,6 +37,7 @@ mod roles;
 mod scan_page;
 mod scans;
 mod screen_keys;
+mod session_exports;
 mod sessions;
 
 use hourmark_tests::TestApp;

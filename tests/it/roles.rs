@@ -105,6 +105,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/board", [200; 8]),
         row(M::GET, "/console/activities/{id}/screens", [200; 8]),
         row(M::GET, "/console/activities/{id}/edit", [200; 8]),
+        row(M::GET, "/console/activities/{id}/sessions", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
@@ -131,6 +132,8 @@ fn table() -> Vec<Row> {
         // Screen key 1 is the organiser's, from the row above.
         row(M::POST, "/api/v1/activities/{id}/screen-keys/{key_id}/revoke", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
+        row(M::GET, "/api/v1/activities/{id}/sessions.csv", managed),
+        row(M::GET, "/api/v1/activities/{id}/sessions.xlsx", managed),
         row(M::GET, "/api/v1/activities/{id}/totals", managed),
         row(M::GET, "/api/v1/activities/{id}/board", managed),
         // An open stream never ends: for 200 only the status and type are checked.

@@ -284,7 +284,7 @@ process.stdout.write(JSON.stringify(out));
 
 /// A console session cookie (its value) for a new organiser of `organisation_id`, enrolled
 /// through the browser operation at the browser origin.
-async fn cookie_for_browser(app: &TestApp, admin: &str, organisation_id: i64) -> String {
+pub async fn cookie_for_browser(app: &TestApp, admin: &str, organisation_id: i64) -> String {
     let created = app
         .post(
             "/api/v1/staff",
@@ -388,6 +388,8 @@ async fn the_projector_keeps_minting_accepted_codes_offline_until_revoked() {
     let done = next_phase(&mut lines).await;
     assert!(done.get("error").is_none(), "the browser run stopped: {done:#}");
     assert_eq!(done["listed_state"], "有效");
+    let sessions = done["sessions_text"].as_str().expect("sessions page");
+    assert!(sessions.contains("张三") && sessions.contains("在场") && sessions.contains("未签退"), "{sessions}");
     assert_eq!(done["revoked_state"], "已撤销");
     assert!(done["confirm"].as_str().expect("asked first").contains("撤销投屏密钥"));
     assert!(done["after_revoke"]["status"].as_str().expect("status").contains("已被撤销"));

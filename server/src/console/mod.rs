@@ -21,6 +21,7 @@ mod activity_form;
 mod pages;
 mod screen_keys;
 mod session;
+mod sessions;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -51,6 +52,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(screen_keys::issue_screen_key, screen_keys::list_screen_keys))
         .routes(routes!(screen_keys::revoke_screen_key))
         .routes(routes!(screen_keys::screens_page))
+        .routes(routes!(sessions::sessions_page))
+        .routes(routes!(sessions::sessions_csv))
+        .routes(routes!(sessions::sessions_xlsx))
         .routes(routes!(pages::static_asset))
 }
 

@@ -31,6 +31,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("not_found.html", include_str!("templates/not_found.html")),
         ("publicity.html", include_str!("templates/publicity.html")),
         ("screens.html", include_str!("templates/screens.html")),
+        ("sessions.html", include_str!("templates/sessions.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -117,6 +118,7 @@ struct ActivityRow {
     board: String,
     screens: String,
     edit: Option<String>,
+    sessions: String,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -195,6 +197,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             board: format!("/console/activities/{}/board", activity.id),
             screens: format!("/console/activities/{}/screens", activity.id),
             edit: may_create.then(|| format!("/console/activities/{}/edit", activity.id)),
+            sessions: format!("/console/activities/{}/sessions", activity.id),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
