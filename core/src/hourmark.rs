@@ -47,6 +47,8 @@ pub struct Settings {
     pub volunteer_token_ttl: Duration,
     /// How long a staff bearer token lives.
     pub staff_token_ttl: Duration,
+    /// How long a console (browser) session lasts without use.
+    pub console_idle: Duration,
     /// Largest group commit of scans.
     pub scan_batch_max: usize,
     /// Scan batches committing at once.
@@ -81,6 +83,7 @@ impl Default for Settings {
             pending_scan_ttl: Duration::minutes(10),
             volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
+            console_idle: Duration::minutes(30),
             scan_batch_max: 512,
             scan_batches_in_flight: 2,
             wechat: None,
@@ -121,7 +124,7 @@ pub(crate) struct Inner {
     pub(crate) writer: ScanWriter,
     /// Where boards' live events are published.
     pub(crate) live: crate::live::LiveEvents,
-    local_grants: moka::future::Cache<TokenHash, TokenGrant>,
+    pub(crate) local_grants: moka::future::Cache<TokenHash, TokenGrant>,
     local_activities: moka::future::Cache<i64, Arc<Activity>>,
     pub(crate) local_permissions: moka::future::Cache<i64, crate::identity::consent::ScanPermission>,
     /// Activities' review settings, read by the scan path's per-scan rules. Another
@@ -268,11 +271,11 @@ impl Hourmark {
         let hash = token.hash();
         self.inner.store.put_access_token(&hash, &principal, now, expires_at).await?;
         // A volunteer usually registers at the gate and scans at once: have the grant ready.
-        self.share_grant(&hash, &TokenGrant { principal, expires_at }).await;
+        self.share_grant(&hash, &TokenGrant { principal, expires_at, idle_minutes: None, last_seen_at: None }).await;
         Ok(IssuedToken { access_token: token.expose().to_owned(), expires_at })
     }
 
-    fn grant_key(hash: &TokenHash) -> String {
+    pub(crate) fn grant_key(hash: &TokenHash) -> String {
         format!("grant:{}", data_encoding::HEXLOWER.encode(hash))
     }
 
@@ -330,6 +333,9 @@ impl Hourmark {
         };
         if grant.expires_at <= self.now() {
             return Err(unauthenticated());
+        }
+        if grant.idle_minutes.is_some() {
+            self.console_session_in_use(&hash, grant).await?;
         }
         Ok(grant.principal)
     }

@@ -84,6 +84,13 @@ const shot = async (page, name) => {
     out.csrf_missing = await attempt({ "content-type": "application/json" });
     out.csrf_wrong = await attempt({ "content-type": "application/json", "x-csrf-token": "AAAA" });
 
+    // 登录设备: this browser, marked as such.
+    await page.click("#devices-link");
+    await page.waitForURL("**/console/sessions");
+    out.devices = await page.$$eval("#devices tbody tr", rows => rows.map(r => r.textContent.replace(/\s+/g, " ").trim()));
+    await shot(page, "03b-devices");
+    await page.goto(input.base + "/console");
+
     // Create an activity with the console's form.
     await page.click("#new-activity");
     await page.waitForURL("**/console/activities/new");

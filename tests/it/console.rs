@@ -307,6 +307,11 @@ async fn the_console_in_chromium() {
     assert_eq!(result["cookie_after_sign_out"], false);
     assert_eq!(result["after_sign_out_url"], format!("{base}/staff/sign-in?next=/console"));
     assert_eq!(result["after_sign_in_url"], format!("{base}/console"));
+    let devices = result["devices"].as_array().expect("devices");
+    assert!(
+        devices.iter().any(|d| d.as_str().is_some_and(|d| d.contains("浏览器登录") && d.contains("本设备"))),
+        "{devices:?}"
+    );
     assert_eq!(result["csrf_missing"], json!({"status": 403, "code": "csrf_invalid"}));
     assert_eq!(result["csrf_wrong"], json!({"status": 403, "code": "csrf_invalid"}));
 

@@ -12,6 +12,7 @@ mod calendar;
 mod codes;
 mod consent;
 mod console;
+mod console_sessions;
 mod corrections;
 mod device;
 pub mod durability;

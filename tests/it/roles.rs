@@ -106,6 +106,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/screens", [200; 8]),
         row(M::GET, "/console/activities/{id}/edit", [200; 8]),
         row(M::GET, "/console/activities/{id}/sessions", [200; 8]),
+        row(M::GET, "/console/sessions", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),

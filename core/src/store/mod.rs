@@ -678,6 +678,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>>;
     /// A principal's unrevoked tokens (expired ones too), newest first.
     async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>>;
+    /// Makes a token a console session that ends after `idle_minutes` without use, last
+    /// used `at`.
+    async fn set_token_idle(&self, hash: &TokenHash, idle_minutes: u32, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that a console session was used `at` (never moving it back).
+    async fn touch_access_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()>;
     /// Revokes a principal's tokens: those in `only`, or all when `only` is `None`.
     /// Returns the hashes revoked now.
     async fn revoke_access_tokens(
@@ -721,6 +726,10 @@ pub struct StoredSession {
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// A console session's idle limit, minutes.
+    pub idle_minutes: Option<u32>,
+    /// A console session's last use.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// The owner column and id of a principal's tokens.

@@ -3193,7 +3193,8 @@ impl Store for SqliteStore {
 
     async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>> {
         let row = sqlx::query(
-            r"select t.expires_at, t.volunteer_id, s.id as staff_id, s.role, s.organisation_id
+            r"select t.expires_at, t.idle_minutes, t.last_seen_at, t.volunteer_id, s.id as staff_id, s.role,
+                     s.organisation_id
               from access_token t left join staff s on s.id = t.staff_id
               where t.revoked_at is null and t.token_hash = ?1",
         )
@@ -3209,16 +3210,43 @@ impl Store for SqliteStore {
                 organisation_id: row.try_get("organisation_id")?,
             },
         };
-        Ok(Some(TokenGrant { principal, expires_at: from_ms(row.try_get("expires_at")?)? }))
+        Ok(Some(TokenGrant {
+            principal,
+            expires_at: from_ms(row.try_get("expires_at")?)?,
+            idle_minutes: row.try_get::<Option<i64>, _>("idle_minutes")?.and_then(|m| u32::try_from(m).ok()),
+            last_seen_at: row.try_get::<Option<i64>, _>("last_seen_at")?.map(from_ms).transpose()?,
+        }))
+    }
+
+    async fn set_token_idle(&self, hash: &TokenHash, idle_minutes: u32, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(r"update access_token set idle_minutes = ?2, last_seen_at = ?3 where token_hash = ?1")
+            .bind(hash.as_slice())
+            .bind(i64::from(idle_minutes))
+            .bind(ms(at))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_access_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"update access_token set last_seen_at = ?2
+              where token_hash = ?1 and revoked_at is null and (last_seen_at is null or last_seen_at < ?2)",
+        )
+        .bind(hash.as_slice())
+        .bind(ms(at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>> {
         let (column, id) = token_owner(principal);
         let sql = if column == "staff_id" {
-            r"select token_hash, created_at, expires_at from access_token
+            r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
               where staff_id = ?1 and revoked_at is null order by created_at desc"
         } else {
-            r"select token_hash, created_at, expires_at from access_token
+            r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
               where volunteer_id = ?1 and revoked_at is null order by created_at desc"
         };
         let rows = sqlx::query(sql).bind(id).fetch_all(&self.read).await?;
@@ -3228,6 +3256,8 @@ impl Store for SqliteStore {
                     hash: hash_from(row.try_get("token_hash")?)?,
                     created_at: from_ms(row.try_get("created_at")?)?,
                     expires_at: from_ms(row.try_get("expires_at")?)?,
+                    idle_minutes: row.try_get::<Option<i64>, _>("idle_minutes")?.and_then(|m| u32::try_from(m).ok()),
+                    last_seen_at: row.try_get::<Option<i64>, _>("last_seen_at")?.map(from_ms).transpose()?,
                 })
             })
             .collect()

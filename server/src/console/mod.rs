@@ -18,6 +18,7 @@
 //! ```
 
 mod activity_form;
+mod devices;
 mod pages;
 mod screen_keys;
 mod session;
@@ -53,6 +54,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(screen_keys::revoke_screen_key))
         .routes(routes!(screen_keys::screens_page))
         .routes(routes!(sessions::sessions_page))
+        .routes(routes!(devices::devices_page))
         .routes(routes!(sessions::sessions_csv))
         .routes(routes!(sessions::sessions_xlsx))
         .routes(routes!(pages::static_asset))

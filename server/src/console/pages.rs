@@ -32,6 +32,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("publicity.html", include_str!("templates/publicity.html")),
         ("screens.html", include_str!("templates/screens.html")),
         ("sessions.html", include_str!("templates/sessions.html")),
+        ("devices.html", include_str!("templates/devices.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -347,7 +348,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 12] = [
+const ASSETS: [(&str, &str, &str); 13] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -356,6 +357,7 @@ const ASSETS: [(&str, &str, &str); 12] = [
     // Vendored unmodified, with its licence beside it (static/vendor/qrcode-generator.LICENSE).
     ("qrcode-generator.js", "text/javascript; charset=utf-8", include_str!("static/vendor/qrcode-generator.js")),
     ("screens.js", "text/javascript; charset=utf-8", include_str!("static/screens.js")),
+    ("devices.js", "text/javascript; charset=utf-8", include_str!("static/devices.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),

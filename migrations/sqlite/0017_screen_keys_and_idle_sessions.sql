@@ -21,3 +21,9 @@ create table screen_key (
 ) strict;
 
 create index screen_key_activity_ix on screen_key (activity_id, id);
+
+-- Console (browser) sessions end after a stretch without use: `idle_minutes` is set when a
+-- browser session begins (null for API tokens and volunteers' sessions, which do not
+-- idle out), and `last_seen_at` is moved on by use, at most about once a minute.
+alter table access_token add column idle_minutes integer constraint access_token_idle_minutes_ck check (idle_minutes > 0);
+alter table access_token add column last_seen_at integer;
