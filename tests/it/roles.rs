@@ -135,7 +135,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions.csv", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions.xlsx", managed),
-        row(M::GET, "/api/v1/activities/{id}/totals", managed),
+        // Officers of the organisation's region read the totals (counts only) for inspection.
+        row(M::GET, "/api/v1/activities/{id}/totals", [401, 403, 200, 404, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/activities/{id}/board", managed),
         // An open stream never ends: for 200 only the status and type are checked.
         row(M::GET, "/api/v1/activities/{id}/events", managed),

@@ -91,3 +91,25 @@ on_both_backends! {
         assert!(html.contains("id=\"inside-count\">1<"), "one inside");
     }
 }
+
+on_both_backends! {
+    async fn officers_of_the_region_read_the_totals_not_the_board(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        app.scan(&e.volunteer, &code(&app, &e).await).await.expect_status(200);
+        let officer = |region: &'static str| {
+            app.staff(&e.admin, serde_json::json!({"name": "民政", "role": "officer", "region_code": region}))
+        };
+        let wuhua = officer("530102").await;
+        let panlong = officer("530103").await;
+        let totals = format!("/api/v1/activities/{}/totals", e.activity_id);
+        let seen = app.get(&totals, &wuhua).await;
+        seen.expect_status(200);
+        assert_eq!(seen.body["inside_now"], 1);
+        assert_eq!(seen.body, app.get(&totals, &e.organiser).await.body, "the same numbers the organiser sees");
+        app.get(&totals, &panlong).await.expect_problem(404, "not_found");
+        // Names stay with the organisation: the board and the sessions are not the officer's.
+        for path in ["board", "sessions", "sessions.csv"] {
+            app.get(&format!("/api/v1/activities/{}/{path}", e.activity_id), &wuhua).await.expect_problem(404, "not_found");
+        }
+    }
+}
