@@ -145,8 +145,42 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_edit_page_is_only_for_those_who_may_edit() {
     let app = TestApp::spawn(hourmark_tests::Backend::Sqlite).await;
-    let e = event(&app, "toggle").await;
+    let e = event(&app, "separate").await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let page = client.get(app.url(&format!("/console/activities/{}/edit", e.activity_id))).send().await.expect("page");
-    assert_eq!(page.status().as_u16(), 303, "no session: to sign-in");
+    let path = format!("/console/activities/{}/edit", e.activity_id);
+    let page = |cookie: Option<String>| {
+        let mut request = client.get(app.url(&path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("hourmark_staff={cookie}"));
+        }
+        request.send()
+    };
+    assert_eq!(page(None).await.expect("page").status().as_u16(), 303, "no session: to sign-in");
+
+    // The organisation's organiser: the form, filled in with what is stored.
+    let organiser = crate::screen_keys::cookie_for_role(&app, &e.admin, e.organisation_id, "organiser").await;
+    let shown = page(Some(organiser)).await.expect("page");
+    assert_eq!(shown.status().as_u16(), 200);
+    let html = shown.text().await.expect("html");
+    for text in [
+        "修改活动：翠湖公园清洁",
+        "value=\"北门\"",
+        "value=\"南门\"",
+        "value=\"25.047000\"",
+        "value=\"300\"",
+        "value=\"2026-12-05T08:00\"",
+        "value=\"separate\" checked",
+        "GCJ-02",
+        "当前保存的坐标（WGS-84）",
+    ] {
+        assert!(html.contains(text), "{text} missing from the form");
+    }
+    assert!(!html.contains("class=\"remove-gate\""), "stored gates cannot be removed");
+
+    // A leader, even of the organisation, and another organisation's organiser: no form.
+    let leader = crate::screen_keys::cookie_for_role(&app, &e.admin, e.organisation_id, "leader").await;
+    assert_eq!(page(Some(leader)).await.expect("page").status().as_u16(), 404);
+    let other_org = app.organisation(&e.admin, "滇池志愿者协会").await;
+    let outsider = crate::screen_keys::cookie_for_role(&app, &e.admin, other_org, "organiser").await;
+    assert_eq!(page(Some(outsider)).await.expect("page").status().as_u16(), 404);
 }

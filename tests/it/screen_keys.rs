@@ -285,11 +285,16 @@ process.stdout.write(JSON.stringify(out));
 /// A console session cookie (its value) for a new organiser of `organisation_id`, enrolled
 /// through the browser operation at the browser origin.
 pub async fn cookie_for_browser(app: &TestApp, admin: &str, organisation_id: i64) -> String {
+    cookie_for_role(app, admin, organisation_id, "organiser").await
+}
+
+/// A console session cookie (its value) for a new staff member of `role`.
+pub async fn cookie_for_role(app: &TestApp, admin: &str, organisation_id: i64, role: &str) -> String {
     let created = app
         .post(
             "/api/v1/staff",
             Some(admin),
-            json!({"name": "李组织", "login": hourmark_tests::next_login(), "role": "organiser", "organisation_id": organisation_id}),
+            json!({"name": "李组织", "login": hourmark_tests::next_login(), "role": role, "organisation_id": organisation_id}),
         )
         .await;
     created.expect_status(201);
