@@ -168,8 +168,12 @@ pub struct NewActivity {
     pub content: String,
     /// Address, 1–200 characters.
     pub address: String,
-    /// WGS-84 point.
+    /// The point, in `location_datum` (WGS-84 unless said otherwise).
     pub location: LatLng,
+    /// `wgs84` (default: GPS, phones) or `gcj02` (高德/腾讯 maps in China): a GCJ-02
+    /// point is converted to WGS-84 before it is stored; the activity always answers WGS-84.
+    #[serde(default)]
+    pub location_datum: crate::geo::Datum,
     /// Geofence radius, 10–50 000 metres.
     pub radius_m: u32,
     /// Scheduled start: RFC 3339; without an offset it is read as Asia/Shanghai time.
@@ -213,6 +217,8 @@ impl NewActivity {
         if !self.location.is_valid() {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "location 坐标超出范围"));
         }
+        self.location = self.location_datum.to_wgs84(self.location);
+        self.location_datum = crate::geo::Datum::Wgs84;
         if !(10..=50_000).contains(&self.radius_m) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "radius_m 须在 10 至 50000 米之间"));
         }

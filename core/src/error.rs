@@ -147,6 +147,9 @@ error_codes! {
     CodeInvalid = ("code_invalid", 422, "签到码无效"),
     /// 422: the code was shown too long ago; the screen has already moved on.
     CodeExpired = ("code_expired", 422, "签到码已过期"),
+    /// 422: the code was minted by a projector whose screen key has been revoked; the
+    /// projector must be opened again (a new key) before its codes count.
+    ScreenKeyRevoked = ("screen_key_revoked", 422, "该屏幕的签到码已被停用"),
     /// 422: the code claims a time window that has not begun by the server's clock.
     CodeNotYetValid = ("code_not_yet_valid", 422, "签到码尚未生效"),
     /// 409: check-in for this activity has not opened yet.
@@ -379,6 +382,7 @@ mod tests {
                 ("code_unreadable", 422),
                 ("code_invalid", 422),
                 ("code_expired", 422),
+                ("screen_key_revoked", 422),
                 ("code_not_yet_valid", 422),
                 ("activity_not_open", 409),
                 ("activity_ended", 409),

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::activity::{Activity, CodeMode, NewActivity, shanghai_time};
+use crate::activity::{Activity, NewActivity, shanghai_time};
 use crate::attendance::checkin::CheckinPolicy;
 use crate::attendance::writer::ScanWriter;
 use crate::cache::Cache;
@@ -47,6 +47,8 @@ pub struct Settings {
     pub volunteer_token_ttl: Duration,
     /// How long a staff bearer token lives.
     pub staff_token_ttl: Duration,
+    /// How long a console (browser) session lasts without use.
+    pub console_idle: Duration,
     /// Largest group commit of scans.
     pub scan_batch_max: usize,
     /// Scan batches committing at once.
@@ -85,6 +87,7 @@ impl Default for Settings {
             pending_scan_ttl: Duration::minutes(10),
             volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
+            console_idle: Duration::minutes(30),
             scan_batch_max: 512,
             scan_batches_in_flight: 2,
             wechat: None,
@@ -127,7 +130,7 @@ pub(crate) struct Inner {
     pub(crate) writer: ScanWriter,
     /// Where boards' live events are published.
     pub(crate) live: crate::live::LiveEvents,
-    local_grants: moka::future::Cache<TokenHash, TokenGrant>,
+    pub(crate) local_grants: moka::future::Cache<TokenHash, TokenGrant>,
     local_activities: moka::future::Cache<i64, Arc<Activity>>,
     pub(crate) local_permissions: moka::future::Cache<i64, crate::identity::consent::ScanPermission>,
     /// Activities' review settings, read by the scan path's per-scan rules. Another
@@ -274,11 +277,11 @@ impl Hourmark {
         let hash = token.hash();
         self.inner.store.put_access_token(&hash, &principal, now, expires_at).await?;
         // A volunteer usually registers at the gate and scans at once: have the grant ready.
-        self.share_grant(&hash, &TokenGrant { principal, expires_at }).await;
+        self.share_grant(&hash, &TokenGrant { principal, expires_at, idle_minutes: None, last_seen_at: None }).await;
         Ok(IssuedToken { access_token: token.expose().to_owned(), expires_at })
     }
 
-    fn grant_key(hash: &TokenHash) -> String {
+    pub(crate) fn grant_key(hash: &TokenHash) -> String {
         format!("grant:{}", data_encoding::HEXLOWER.encode(hash))
     }
 
@@ -342,6 +345,9 @@ impl Hourmark {
         };
         if grant.expires_at <= self.now() {
             return Err(unauthenticated());
+        }
+        if grant.idle_minutes.is_some() {
+            self.console_session_in_use(&hash, grant).await?;
         }
         Ok(grant.principal)
     }
@@ -535,25 +541,7 @@ impl Hourmark {
         direction: CodeDirection,
     ) -> Result<CurrentCode, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let gate_name = activity
-            .gates
-            .get(usize::from(gate))
-            .ok_or_else(|| CoreError::refused(ErrorCode::InvalidParameter, format!("活动没有编号为 {gate} 的入口")))?
-            .clone();
-        let fits = matches!(
-            (activity.code_mode, direction),
-            (CodeMode::Toggle, CodeDirection::Toggle)
-                | (CodeMode::Separate, CodeDirection::Arrival | CodeDirection::Departure)
-        );
-        if !fits {
-            return Err(CoreError::refused(
-                ErrorCode::InvalidParameter,
-                match activity.code_mode {
-                    CodeMode::Toggle => "该活动使用单一签到码：direction 须为 toggle",
-                    CodeMode::Separate => "该活动分设签到码与签退码：direction 须为 arrival 或 departure",
-                },
-            ));
-        }
+        let gate_name = crate::screen_keys::code_target(&activity, gate, direction)?;
         let activity_id =
             u32::try_from(activity.id).map_err(|_| CoreError::Internal("activity id exceeds 32 bits".into()))?;
         let now = self.now();

@@ -540,6 +540,12 @@ pub struct TokenGrant {
     pub principal: Principal,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// For a console (browser) session: the minutes without use after which it ends.
+    #[serde(default)]
+    pub idle_minutes: Option<u32>,
+    /// For a console session: when it was last used (moved on about once a minute).
+    #[serde(default)]
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! - [`wechat`]: the client for WeChat's mini-program login API (and its local stand-in).
 
 pub mod activity;
+pub mod activity_edit;
 pub mod attendance;
 pub mod audit;
 pub mod cache;
@@ -43,6 +44,7 @@ pub mod ratelimit;
 pub mod readiness;
 pub mod reporting;
 pub mod review;
+pub mod screen_keys;
 pub mod sessions;
 pub mod stars;
 pub mod sms;

@@ -2,6 +2,11 @@
 //! derived from the token's hash, never by the token. Revoking drops the grant from the
 //! shared cache and this instance's copy; other instances stop accepting it within their
 //! in-process grant lifetime (seconds).
+//!
+//! Console (browser) sessions also end after `Settings::console_idle` without use. Use
+//! moves `last_seen_at` on, in the store and in the cached grant, at most once every
+//! [`TOUCH_EVERY`], so a busy page costs one write a minute, not one per request. API
+//! tokens and volunteers' sessions never idle out.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +16,9 @@ use crate::activity::shanghai_time;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::{Principal, TokenHash};
+
+/// How stale a console session's `last_seen_at` may get before a request moves it on.
+pub const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// One session as its owner sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,6 +35,22 @@ pub struct SessionView {
     pub expires_at: DateTime<Utc>,
     /// Whether this is the session making the request.
     pub current: bool,
+    /// `console` for a browser session (it ends after a stretch without use), `token` for
+    /// a bearer token (a mini program's, a script's).
+    pub kind: &'static str,
+    /// A console session's last use (+08:00), to the minute.
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
+    #[schema(value_type = Option<String>)]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// When a console session ends if it is not used before (+08:00).
+    #[serde(serialize_with = "crate::activity::shanghai_time::option::serialize")]
+    #[schema(value_type = Option<String>)]
+    pub idle_expires_at: Option<DateTime<Utc>>,
+}
+
+/// When a session with `idle_minutes`, last used at `last_seen_at`, ends for want of use.
+fn idle_end(idle_minutes: Option<u32>, last_seen_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    Some(last_seen_at? + chrono::Duration::minutes(i64::from(idle_minutes?)))
 }
 
 /// How many sessions a sign-out ended.
@@ -41,6 +65,37 @@ fn session_id(hash: &TokenHash) -> String {
 }
 
 impl Hourmark {
+    /// Makes a just-issued token a console (browser) session: it ends after
+    /// `Settings::console_idle` without use.
+    pub async fn begin_console_session(&self, hash: &TokenHash) -> Result<(), CoreError> {
+        let minutes = u32::try_from(self.settings().console_idle.num_minutes().max(1)).unwrap_or(u32::MAX);
+        self.store().set_token_idle(hash, minutes, self.now()).await?;
+        // The grant was cached when the token was issued, without its idle limit.
+        self.forget_grant(hash).await;
+        Ok(())
+    }
+
+    /// Checks a console session's idleness on use, and moves its last use on when it is
+    /// more than [`TOUCH_EVERY`] old. An idle session is refused like an expired one.
+    pub(crate) async fn console_session_in_use(
+        &self,
+        hash: &TokenHash,
+        grant: crate::identity::TokenGrant,
+    ) -> Result<(), CoreError> {
+        let now = self.now();
+        if idle_end(grant.idle_minutes, grant.last_seen_at).is_some_and(|end| end <= now) {
+            self.forget_grant(hash).await;
+            return Err(CoreError::refused(ErrorCode::Unauthenticated, "长时间未操作，已自动退出登录，请重新登录"));
+        }
+        if grant.last_seen_at.is_none_or(|seen| now - seen >= TOUCH_EVERY) {
+            self.store().touch_access_token(hash, now).await?;
+            let touched = crate::identity::TokenGrant { last_seen_at: Some(now), ..grant };
+            self.inner().local_grants.insert(*hash, touched).await;
+            self.share_grant(hash, &touched).await;
+        }
+        Ok(())
+    }
+
     /// The principal's live sessions, newest first.
     pub async fn sessions(&self, principal: &Principal, current: &TokenHash) -> Result<Vec<SessionView>, CoreError> {
         let now = self.now();
@@ -49,12 +104,15 @@ impl Hourmark {
             .list_access_tokens(principal)
             .await?
             .into_iter()
-            .filter(|s| s.expires_at > now)
+            .filter(|s| s.expires_at > now && idle_end(s.idle_minutes, s.last_seen_at).is_none_or(|end| end > now))
             .map(|s| SessionView {
                 session_id: session_id(&s.hash),
                 created_at: s.created_at,
                 expires_at: s.expires_at,
                 current: &s.hash == current,
+                kind: if s.idle_minutes.is_some() { "console" } else { "token" },
+                last_seen_at: s.last_seen_at,
+                idle_expires_at: idle_end(s.idle_minutes, s.last_seen_at),
             })
             .collect())
     }

@@ -169,6 +169,9 @@ pub struct Config {
     /// program refreshes it (`POST /mp/v1/me/token/refresh`); a token on a lost phone
     /// dies on its own this long after its last refresh.
     pub volunteer_token_ttl_hours: i64,
+    /// Minutes a console (browser) session lasts without use before it ends (1 to 1440,
+    /// default 30). Applies to sessions begun after a change. API tokens never idle out.
+    pub console_idle_minutes: i64,
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
@@ -252,6 +255,7 @@ impl Default for Config {
             passkey_rp_id: None,
             invite_ttl_hours: 72,
             volunteer_token_ttl_hours: 24 * 7,
+            console_idle_minutes: 30,
             rate_registrations_per_minute: 120,
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
@@ -327,6 +331,9 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.invite_ttl_hours) {
             bail!("HOURMARK_INVITE_TTL_HOURS must be between 1 and 720");
+        }
+        if !(1..=24 * 60).contains(&self.console_idle_minutes) {
+            bail!("HOURMARK_CONSOLE_IDLE_MINUTES must be between 1 and 1440, not {}", self.console_idle_minutes);
         }
         if !(1..=24 * 90).contains(&self.volunteer_token_ttl_hours) {
             bail!(
@@ -542,6 +549,7 @@ impl Config {
             check_error_docs: self.check_error_docs,
             volunteer_token_ttl: chrono::Duration::hours(self.volunteer_token_ttl_hours),
             metrics_token: self.metrics_token.as_ref().map(|t| hourmark_core::wechat::Secret::new(t.0.clone())),
+            console_idle: chrono::Duration::minutes(self.console_idle_minutes),
             ..Settings::default()
         }
     }
@@ -599,6 +607,8 @@ mod tests {
         let refused = config.pii_vault().expect_err("no keys in production").to_string();
         assert!(refused.contains("HOURMARK_PII_KEYS") && refused.contains("HOURMARK_PII_LOOKUP_KEY"), "{refused}");
         assert!(!dir.join("pii-keys").exists(), "nothing generated");
+        let config = Config { console_idle_minutes: 0, ..Config::default() };
+        assert!(config.check().unwrap_err().to_string().contains("HOURMARK_CONSOLE_IDLE_MINUTES"));
         let config = Config { volunteer_token_ttl_hours: 0, ..Config::default() };
         assert!(config.check().expect_err("no lifetime").to_string().contains("HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS"));
         assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));

@@ -111,6 +111,20 @@ const SHARED_ANSWERS: &[(Shared, &str, &str, &str)] = &[
     (Shared::Body, "422", "text_invalid", "a text with invisible, direction-changing or control characters"),
 ];
 
+/// Answers of particular operations that the server's parts of the core add to routes
+/// annotated in another crate: `(method, path, status, code, when)`. The scan and the code
+/// reading refuse a revoked projector's codes (see `hourmark_core::screen_keys`).
+const CONTRIBUTED_ANSWERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("post", "/mp/v1/scans", "422", "screen_key_revoked", "a code from a projector whose screen key was revoked"),
+    (
+        "get",
+        "/mp/v1/codes/{token}",
+        "422",
+        "screen_key_revoked",
+        "a code from a projector whose screen key was revoked",
+    ),
+];
+
 /// Which operations a shared answer applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shared {
@@ -143,13 +157,19 @@ pub fn complete_error_responses(openapi: utoipa::openapi::OpenApi) -> utoipa::op
                 }
                 Shared::Body => operation.contains_key("requestBody"),
             };
-            let wanted: Vec<_> = SHARED_ANSWERS.iter().filter(|(shared, ..)| applies(*shared)).collect();
+            let contributed = CONTRIBUTED_ANSWERS.iter().filter(|(m, p, ..)| *m == method && p == path);
+            let wanted: Vec<(&str, &str, &str)> = SHARED_ANSWERS
+                .iter()
+                .filter(|(shared, ..)| applies(*shared))
+                .map(|(_, status, code, when)| (*status, *code, *when))
+                .chain(contributed.map(|(_, _, status, code, when)| (*status, *code, *when)))
+                .collect();
             let responses = operation
                 .entry("responses")
                 .or_insert_with(|| serde_json::json!({}))
                 .as_object_mut()
                 .expect("responses is an object");
-            for (_, status, code, when) in wanted {
+            for (status, code, when) in wanted {
                 let mention = format!("`{code}`");
                 let answer = responses.entry(status.to_string()).or_insert_with(|| {
                     serde_json::json!({

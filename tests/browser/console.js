@@ -84,6 +84,13 @@ const shot = async (page, name) => {
     out.csrf_missing = await attempt({ "content-type": "application/json" });
     out.csrf_wrong = await attempt({ "content-type": "application/json", "x-csrf-token": "AAAA" });
 
+    // 登录设备: this browser, marked as such.
+    await page.click("#devices-link");
+    await page.waitForURL("**/console/sessions");
+    out.devices = await page.$$eval("#devices tbody tr", rows => rows.map(r => r.textContent.replace(/\s+/g, " ").trim()));
+    await shot(page, "03b-devices");
+    await page.goto(input.base + "/console");
+
     // Create an activity with the console's form.
     await page.click("#new-activity");
     await page.waitForURL("**/console/activities/new");
@@ -96,7 +103,9 @@ const shot = async (page, name) => {
     await page.fill('input[name="lng"]', "102.704");
     await page.fill('input[name="starts_at"]', "2026-12-05T08:00");
     await page.fill('input[name="ends_at"]', "2026-12-05T17:00");
-    await page.fill('input[name="gates"]', "北门，南门");
+    await page.fill('#gates li:nth-child(1) input[name="gate"]', "北门");
+    await page.click("#add-gate");
+    await page.fill('#gates li:nth-child(2) input[name="gate"]', "南门");
     await shot(page, "04-activity-form");
     await page.click("#create-activity");
     await page.waitForURL(u => new URL(u).searchParams.has("created"), { timeout: 10000 });
@@ -104,6 +113,32 @@ const shot = async (page, name) => {
     out.created_activity_id = created;
     out.listed_today = await page.$$eval("#today-heading ~ ul .activity h3", hs => hs.map(h => h.textContent));
     await shot(page, "05-activities");
+
+    // Edit it: coordinates pasted from 高德 (GCJ-02, longitude first), a wider radius, a
+    // renamed gate and a new one.
+    await page.click(`li[data-activity-id="${created}"] a.edit-link`);
+    await page.waitForURL("**/edit");
+    out.edit_form = await page.evaluate(() => ({
+      name: document.querySelector('input[name="name"]').value,
+      gates: [...document.querySelectorAll('input[name="gate"]')].map(i => i.value),
+      removable: document.querySelectorAll("#gates button.remove-gate").length,
+      stored: document.getElementById("stored-location").textContent,
+    }));
+    await page.fill("#pasted", input.pasted);
+    out.pasted_into = await page.evaluate(() => ({
+      lat: document.querySelector('input[name="lat"]').value,
+      lng: document.querySelector('input[name="lng"]').value,
+      datum: document.getElementById("datum").value,
+    }));
+    await page.fill("#radius", "250");
+    out.radius_note = await page.textContent("#radius-note");
+    await page.fill('#gates li:nth-child(1) input[name="gate"]', "北门（主）");
+    await page.click("#add-gate");
+    await page.fill('#gates li:nth-child(3) input[name="gate"]', "西门");
+    await shot(page, "05b-activity-edit");
+    await page.click("#save-activity");
+    await page.waitForURL(u => new URL(u).searchParams.has("updated"), { timeout: 10000 });
+    out.updated_activity_id = Number(new URL(page.url()).searchParams.get("updated"));
 
     // Open the projector for the first gate, at a projector's resolution.
     await page.setViewportSize({ width: 1920, height: 1080 });

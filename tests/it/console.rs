@@ -201,6 +201,7 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
     let (_, cookie, _) = browser_session(&app, &admin, organisation_id).await;
     let activity = app.activity(&admin, organisation_id, json!({})).await["id"].as_i64().expect("id");
     let board = format!("/console/activities/{activity}/board");
+    let screens = format!("/console/activities/{activity}/screens");
     for path in [
         "/",
         "/staff/sign-in",
@@ -210,6 +211,7 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
         "/console",
         "/console/activities/new",
         &board,
+        &screens,
         "/docs/",
     ] {
         let response = app.client.get(app.url(path)).header("cookie", &cookie).send().await.expect("page");
@@ -238,6 +240,9 @@ async fn every_page_has_the_security_headers_and_no_inline_script() {
         ("/console/static/board.js", "text/javascript; charset=utf-8"),
         ("/console/static/staff.js", "text/javascript; charset=utf-8"),
         ("/console/static/projector.js", "text/javascript; charset=utf-8"),
+        ("/console/static/screen-code.js", "text/javascript; charset=utf-8"),
+        ("/console/static/qrcode-generator.js", "text/javascript; charset=utf-8"),
+        ("/console/static/screens.js", "text/javascript; charset=utf-8"),
         ("/console/static/console.css", "text/css; charset=utf-8"),
         ("/mp/static/scan.js", "text/javascript; charset=utf-8"),
     ] {
@@ -272,9 +277,13 @@ async fn the_console_in_chromium() {
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let artifacts = root.join("../target/browser-artifacts/console");
+    let wgs = hourmark_core::geo::LatLng { lat: 25.047, lng: 102.704 };
+    let gcj = hourmark_core::geo::wgs84_to_gcj02(wgs);
     let input = json!({
         "base": app.browser_url(), "invite": invite, "login": login,
         "artifacts": artifacts, "activity_name": "翠湖公园清洁（控制台）",
+        // What 高德 shows for the point whose WGS-84 position is 25.047, 102.704.
+        "pasted": format!("{:.6},{:.6}", gcj.lng, gcj.lat),
     });
     let output = tokio::process::Command::new("node")
         .arg(root.join("browser/console.js"))
@@ -298,6 +307,11 @@ async fn the_console_in_chromium() {
     assert_eq!(result["cookie_after_sign_out"], false);
     assert_eq!(result["after_sign_out_url"], format!("{base}/staff/sign-in?next=/console"));
     assert_eq!(result["after_sign_in_url"], format!("{base}/console"));
+    let devices = result["devices"].as_array().expect("devices");
+    assert!(
+        devices.iter().any(|d| d.as_str().is_some_and(|d| d.contains("浏览器登录") && d.contains("本设备"))),
+        "{devices:?}"
+    );
     assert_eq!(result["csrf_missing"], json!({"status": 403, "code": "csrf_invalid"}));
     assert_eq!(result["csrf_wrong"], json!({"status": 403, "code": "csrf_invalid"}));
 
@@ -305,8 +319,28 @@ async fn the_console_in_chromium() {
     assert_eq!(result["listed_today"], json!(["翠湖公园清洁（控制台）"]));
     let stored = app.get(&format!("/api/v1/activities/{activity_id}"), &admin).await;
     stored.expect_status(200);
-    assert_eq!(stored.body["gates"], json!(["北门", "南门"]));
     assert_eq!(stored.body["starts_at"], "2026-12-05T08:00:00+08:00");
+
+    // Edited in the form: the pasted GCJ-02 point is stored as WGS-84, the new radius,
+    // the renamed gate and the added one.
+    assert_eq!(result["edit_form"]["name"], "翠湖公园清洁（控制台）");
+    assert_eq!(result["edit_form"]["gates"], json!(["北门", "南门"]));
+    assert_eq!(result["edit_form"]["removable"], 0, "existing gates cannot be removed");
+    assert!(result["edit_form"]["stored"].as_str().expect("text").contains("WGS-84"));
+    assert_eq!(result["pasted_into"]["datum"], "gcj02");
+    assert_eq!(result["pasted_into"]["lat"], format!("{:.6}", gcj.lat).trim_end_matches('0'));
+    assert!(result["radius_note"].as_str().expect("text").contains("250"));
+    assert_eq!(result["updated_activity_id"], activity_id);
+    assert_eq!(stored.body["gates"], json!(["北门（主）", "南门", "西门"]));
+    assert_eq!(stored.body["radius_m"], 250);
+    let location = hourmark_core::geo::LatLng {
+        lat: stored.body["location"]["lat"].as_f64().expect("lat"),
+        lng: stored.body["location"]["lng"].as_f64().expect("lng"),
+    };
+    assert!(location.distance_m(&wgs) < 0.5, "stored {location:?}, want WGS-84 {wgs:?}");
+    let audit = app.hourmark.store().audit_events("activity", activity_id).await.expect("audit");
+    let edit = audit.iter().find(|a| a.action == "activity_updated").expect("the edit is audited");
+    assert_eq!(edit.detail["changed"], json!(["location", "radius_m", "gates"]));
     assert_eq!(activity_names(&app, &admin).await.len(), 1, "the refused posts created nothing");
 
     assert_eq!(
@@ -334,7 +368,7 @@ async fn the_console_in_chromium() {
     scan.expect_status(200);
     assert_eq!(scan.body["outcome"], "checked_in");
     assert_eq!(scan.body["activity_id"], activity_id);
-    assert_eq!(scan.body["gate"], "北门");
+    assert_eq!(scan.body["gate"], "北门（主）");
 }
 
 on_both_backends! {

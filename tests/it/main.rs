@@ -2,6 +2,7 @@
 //! One test binary; a module per feature. Time is moved by hand, never slept.
 
 mod access;
+mod activity_edit;
 mod backup;
 mod bad_input;
 mod board;
@@ -11,6 +12,7 @@ mod calendar;
 mod codes;
 mod consent;
 mod console;
+mod console_sessions;
 mod corrections;
 mod device;
 pub mod durability;
@@ -37,6 +39,8 @@ pub mod review;
 mod roles;
 mod scan_page;
 mod scans;
+mod screen_keys;
+mod session_exports;
 mod sessions;
 mod stars;
 mod time_bank;

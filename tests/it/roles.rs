@@ -125,6 +125,10 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/new", [200; 8]),
         row(M::GET, "/console/activities/{id}/projector", [200; 8]),
         row(M::GET, "/console/activities/{id}/board", [200; 8]),
+        row(M::GET, "/console/activities/{id}/screens", [200; 8]),
+        row(M::GET, "/console/activities/{id}/edit", [200; 8]),
+        row(M::GET, "/console/activities/{id}/sessions", [200; 8]),
+        row(M::GET, "/console/sessions", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
@@ -140,6 +144,7 @@ fn table() -> Vec<Row> {
         row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201, 201, 403]),
         row(M::GET, "/api/v1/activities/{id}", managed),
+        row(M::PUT, "/api/v1/activities/{id}", [401, 403, 200, 404, 404, 200, 200, 403]),
         row(M::GET, "/api/v1/activities/{id}/leaders", managed),
         // Staff 1 is the administrator, not a leader: assigning them is refused.
         row(M::PUT, "/api/v1/activities/{id}/leaders/{staff_id}", [401, 403, 422, 404, 404, 422, 422, 403]),
@@ -147,8 +152,15 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/activities/{id}/code", managed),
         row(M::GET, "/api/v1/activities/{id}/code.svg", managed),
         row(M::GET, "/api/v1/activities/{id}/code.png", managed),
+        row(M::POST, "/api/v1/activities/{id}/screen-keys", [401, 403, 201, 404, 404, 201, 201, 201]),
+        row(M::GET, "/api/v1/activities/{id}/screen-keys", managed),
+        // Screen key 1 is the organiser's, from the row above.
+        row(M::POST, "/api/v1/activities/{id}/screen-keys/{key_id}/revoke", managed),
         row(M::GET, "/api/v1/activities/{id}/sessions", managed),
-        row(M::GET, "/api/v1/activities/{id}/totals", managed),
+        row(M::GET, "/api/v1/activities/{id}/sessions.csv", managed),
+        row(M::GET, "/api/v1/activities/{id}/sessions.xlsx", managed),
+        // Officers of the organisation's region read the totals (counts only) for inspection.
+        row(M::GET, "/api/v1/activities/{id}/totals", [401, 403, 200, 404, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/activities/{id}/board", managed),
         // An open stream never ends: for 200 only the status and type are checked.
         row(M::GET, "/api/v1/activities/{id}/events", managed),
@@ -325,6 +337,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{correction_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000")
+        .replace("{key_id}", "1")
         .replace("{file}", "console.js");
     // Operations whose parameters are all in the query string.
     let path = match r.template {
@@ -351,6 +364,12 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/staff/{id}/qualification/renewals") => Some(
             json!({"certificate_number": "YN-2026-0100", "issued_on": "2026-12-01", "review_due_on": "2027-12-01"}),
         ),
+        ("PUT", "/api/v1/activities/{id}") => Some(json!({
+            "organisation_id": org, "name": "翠湖公园清洁", "category": "environment", "recipients": "市民",
+            "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
+            "starts_at": "2026-12-05T08:00:00+08:00", "ends_at": "2026-12-05T17:00:00+08:00",
+            "gates": ["北门", "南门"]
+        })),
         (_, "/api/v1/activities") => Some(json!({
             "organisation_id": org, "name": "活动", "category": "environment", "recipients": "市民",
             "content": "内容", "address": "地址", "location": {"lat": 25.0, "lng": 102.7}, "radius_m": 100,
@@ -359,6 +378,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/mp/v1/me/extra-fields/{field}") => Some(json!({"value": "云南大学", "notice_version": "v"})),
         (_, "/mp/v1/me/extra-fields/{field}/withdraw") => Some(json!({"notice_version": "v"})),
         (_, "/api/v1/activities/{id}/review/settings") => Some(json!({"left_open_policy": "credit_nothing"})),
+        (_, "/api/v1/activities/{id}/screen-keys") => Some(json!({"gate": 0, "direction": "toggle"})),
         (_, "/api/v1/activities/{id}/flags/{flag_id}/resolution") => {
             Some(json!({"decision": "accept", "reason": "核实无误"}))
         }

@@ -116,8 +116,20 @@ impl Hourmark {
     }
 
     /// Live totals for an activity the caller manages.
+    ///
+    /// Civil-affairs officers of the organisation's region may read them too: inspecting
+    /// how organisations record (DOMAIN: oversight) includes watching an activity's
+    /// numbers as it runs. Totals are counts, nothing personal; the board, which names who
+    /// is inside, stays with the organisation's own staff.
     pub async fn activity_totals(&self, by: &Principal, activity_id: i64) -> Result<ActivityTotals, CoreError> {
-        let (sessions, scan_count) = self.sessions_and_scan_count(by, activity_id).await?;
+        let (sessions, scan_count) = match by {
+            Principal::Staff { role: crate::identity::StaffRole::Officer, .. } => {
+                let activity = self.reviewable_activity(by, activity_id).await?;
+                let scans = self.store().accepted_scans(activity.id, None).await?;
+                (self.sessions_of(&activity, &scans), scans.len())
+            }
+            _ => self.sessions_and_scan_count(by, activity_id).await?,
+        };
         Ok(self.totals_of(activity_id, &sessions, scan_count))
     }
 

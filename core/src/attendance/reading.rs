@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::checkin::judge_code;
 use super::ticket::sign_ticket;
 use crate::activity::{CodeMode, shanghai_time};
 use crate::error::{CoreError, ErrorCode};
@@ -70,8 +69,7 @@ impl Hourmark {
         };
         let now = self.now();
         let settings = self.settings();
-        let claims = judge_code(self.inner().keys.verify(token), &settings.code_windows, now)
-            .map_err(|r| CoreError::refused(r.code, r.detail))?;
+        let claims = self.check_code(token, now).await?.map_err(|r| CoreError::refused(r.code, r.detail))?;
         let activity = self
             .activity(i64::from(claims.activity_id))
             .await?

@@ -217,15 +217,11 @@ impl Hourmark {
         let token = crate::qr::token_from_scanned(&request.code).ok_or_else(invalid)?;
         // The ticket is keyed by the master key that signed the code; a code that does not
         // verify names no key, and its ticket cannot be authentic.
-        let claims = self.inner().keys.verify(token).map_err(|_| invalid())?;
-        match verify_ticket(
-            &self.inner().keys,
-            claims.key_id,
-            token,
-            ticket,
-            self.now(),
-            self.settings().pending_scan_ttl,
-        ) {
+        let key_id = match crate::qr::read(&self.inner().keys, token).map_err(|_| invalid())? {
+            crate::qr::ScannedCode::Server(claims) => claims.key_id,
+            crate::qr::ScannedCode::Screen(code) => code.claims.key_id,
+        };
+        match verify_ticket(&self.inner().keys, key_id, token, ticket, self.now(), self.settings().pending_scan_ttl) {
             Ok(at) => Ok(Some(at)),
             Err(TicketError::Invalid) => Err(invalid()),
             Err(TicketError::Expired) => Err(CoreError::refused(
@@ -433,7 +429,7 @@ impl Hourmark {
                 detail: "这不是本平台的签到码，请扫描活动现场展示的二维码".into(),
             }));
         };
-        let claims = match checkin::judge_code(self.inner().keys.verify(token), &settings.code_windows, now) {
+        let claims = match self.check_code(token, now).await? {
             Ok(claims) => claims,
             Err(refusal) => return Ok(Err(refusal)),
         };

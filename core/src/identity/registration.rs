@@ -172,7 +172,12 @@ impl Hourmark {
                 other => break other?,
             }
         };
-        let grant = TokenGrant { principal: Principal::Volunteer { id: stored.id }, expires_at };
+        let grant = TokenGrant {
+            principal: Principal::Volunteer { id: stored.id },
+            expires_at,
+            idle_minutes: None,
+            last_seen_at: None,
+        };
         self.share_grant(&bearer.hash(), &grant).await;
         let token = IssuedToken { access_token: bearer.expose().to_owned(), expires_at };
         self.share_permission(&stored, &consents).await;

@@ -16,6 +16,8 @@
 //! * [`code_url`] and [`token_from_scanned`] ([`url`]): the URL the QR code
 //!   carries and the way back from whatever text a scanner returns.
 //! * [`render_svg`] and [`render_png`] ([`render`]): drawing the code.
+//! * [`ScreenGrant`], [`KeyRing::screen_key`] and [`read`] ([`screen`]): keys a
+//!   projector mints codes with by itself, and reading codes of either kind.
 //!
 //! Codes are stateless: verifying one needs only the key ring and the clock,
 //! never a database round trip, so a burst of scans at a busy entrance costs
@@ -34,12 +36,14 @@
 
 pub mod keys;
 pub mod render;
+pub mod screen;
 pub mod token;
 pub mod url;
 pub mod window;
 
 pub use keys::{KeyRing, KeyRingError};
 pub use render::{RenderError, qr_version, render_png, render_svg};
+pub use screen::{ScannedCode, ScreenCode, ScreenGrant, ScreenKey, read, sign_screen_code};
 pub use token::{CodeClaims, CodeDirection, CodeError, GateOutOfRange, MAX_GATE, SignedCode, TOKEN_CHARS, verify};
 pub use url::{code_url, is_qr_alphanumeric, token_from_scanned};
 pub use window::{CodeWindows, Freshness};

@@ -52,13 +52,13 @@ pub const TOKEN_CHARS: usize = 34;
 pub const MAX_TOKEN_CHARS: usize = 64;
 
 /// Signed bytes before the tag.
-const BODY_LEN: usize = 11;
+pub(super) const BODY_LEN: usize = 11;
 /// Bytes of the truncated HMAC tag.
-const TAG_LEN: usize = 10;
+pub(super) const TAG_LEN: usize = 10;
 /// Bytes of a whole version-1 token.
 const TOKEN_LEN: usize = BODY_LEN + TAG_LEN;
 /// Largest decoded size of a [`MAX_TOKEN_CHARS`]-character input.
-const MAX_DECODED_LEN: usize = MAX_TOKEN_CHARS * 5 / 8;
+pub(super) const MAX_DECODED_LEN: usize = MAX_TOKEN_CHARS * 5 / 8;
 
 /// What a scan of a code records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -74,7 +74,7 @@ pub enum CodeDirection {
 
 impl CodeDirection {
     /// The two low bits of the gate/direction byte.
-    const fn bits(self) -> u8 {
+    pub(super) const fn bits(self) -> u8 {
         match self {
             Self::Toggle => 0,
             Self::Arrival => 1,
@@ -83,7 +83,7 @@ impl CodeDirection {
     }
 
     /// Inverse of [`CodeDirection::bits`]; `None` for the unused value 3.
-    const fn from_bits(bits: u8) -> Option<Self> {
+    pub(super) const fn from_bits(bits: u8) -> Option<Self> {
         match bits {
             0 => Some(Self::Toggle),
             1 => Some(Self::Arrival),
@@ -235,7 +235,7 @@ fn encode(key: &hmac::Key, body: &[u8; BODY_LEN]) -> String {
 }
 
 /// Decodes token text into `out`, returning the decoded length.
-fn decode(token: &str, out: &mut [u8; MAX_DECODED_LEN]) -> Result<usize, CodeError> {
+pub(super) fn decode(token: &str, out: &mut [u8; MAX_DECODED_LEN]) -> Result<usize, CodeError> {
     let text = token.as_bytes();
     if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
         return Err(CodeError::Malformed);
@@ -255,7 +255,7 @@ fn decode(token: &str, out: &mut [u8; MAX_DECODED_LEN]) -> Result<usize, CodeErr
 
 /// Compares two byte strings in time independent of where they differ, so a
 /// forger cannot learn a tag byte by byte from response timing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -650,6 +650,21 @@ pub trait Store:
     async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()>;
     /// Audit entries about a subject, oldest first.
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Stores a screen key's grant; its id.
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64>;
+    /// A screen key by id.
+    async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>>;
+    /// An activity's screen keys, oldest first.
+    async fn screen_keys(&self, activity_id: i64) -> StoreResult<Vec<crate::screen_keys::ScreenKeyRecord>>;
+    /// Revokes a screen key with its audit entry, in one transaction; `None` (nothing
+    /// written) if there is no such key or it was already revoked.
+    async fn revoke_screen_key(
+        &self,
+        id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>>;
     /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).
     async fn add_consent(
         &self,
@@ -671,6 +686,11 @@ pub trait Store:
     async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>>;
     /// A principal's unrevoked tokens (expired ones too), newest first.
     async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>>;
+    /// Makes a token a console session that ends after `idle_minutes` without use, last
+    /// used `at`.
+    async fn set_token_idle(&self, hash: &TokenHash, idle_minutes: u32, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that a console session was used `at` (never moving it back).
+    async fn touch_access_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()>;
     /// Revokes a principal's tokens: those in `only`, or all when `only` is `None`.
     /// Returns the hashes revoked now.
     async fn revoke_access_tokens(
@@ -684,6 +704,14 @@ pub trait Store:
     async fn create_activity(&self, new: &NewActivity, created_by: i64, at: DateTime<Utc>) -> StoreResult<Activity>;
     /// One activity.
     async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>>;
+    /// Replaces an activity's editable fields (everything but its organisation and
+    /// creator) with its audit entry, in one transaction; `None` if there is no such activity.
+    async fn update_activity(
+        &self,
+        id: i64,
+        changes: &NewActivity,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Activity>>;
 
     /// Records a batch of scans in one transaction, committed before it returns. For each
     /// input, `true` if it was written, `false` if that volunteer had already used its nonce
@@ -706,6 +734,10 @@ pub struct StoredSession {
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// A console session's idle limit, minutes.
+    pub idle_minutes: Option<u32>,
+    /// A console session's last use.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// The owner column and id of a principal's tokens.

@@ -631,6 +631,33 @@ fn qualification_event_from_row(row: &PgRow) -> StoreResult<QualificationEvent> 
 }
 
 /// Appends an audit entry on a connection (inside the caller's transaction, if any).
+macro_rules! screen_key_columns {
+    () => {
+        "id, activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at, revoked_at, revoked_by"
+    };
+}
+
+fn screen_key_from_row(row: &PgRow) -> StoreResult<crate::screen_keys::ScreenKeyRecord> {
+    let direction: String = row.try_get("direction")?;
+    let gate: i32 = row.try_get("gate")?;
+    let key_id: i32 = row.try_get("key_id")?;
+    let last_window: i64 = row.try_get("last_window")?;
+    Ok(crate::screen_keys::ScreenKeyRecord {
+        id: row.try_get("id")?,
+        activity_id: row.try_get("activity_id")?,
+        gate: u8::try_from(gate).map_err(|_| corrupt("screen key gate"))?,
+        direction: crate::screen_keys::parse_direction_word(&direction)
+            .ok_or_else(|| corrupt("screen key direction"))?,
+        key_id: u8::try_from(key_id).map_err(|_| corrupt("screen key id"))?,
+        last_window: u32::try_from(last_window).map_err(|_| corrupt("screen key window"))?,
+        expires_at: row.try_get("expires_at")?,
+        issued_by: row.try_get("issued_by")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+    })
+}
+
 async fn insert_audit(conn: &mut sqlx::PgConnection, audit: &AuditEvent) -> StoreResult<()> {
     sqlx::query(
         r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
@@ -2913,6 +2940,68 @@ impl Store for PostgresStore {
         insert_audit(&mut conn, audit).await
     }
 
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64> {
+        let id: i64 = sqlx::query_scalar(
+            r"insert into screen_key (activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at)
+              values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+        )
+        .bind(key.activity_id)
+        .bind(i32::from(key.gate))
+        .bind(crate::screen_keys::direction_word(key.direction))
+        .bind(i32::from(key.key_id))
+        .bind(i64::from(key.last_window))
+        .bind(key.expires_at)
+        .bind(key.issued_by)
+        .bind(key.created_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
+        let row = sqlx::query(concat!("select ", screen_key_columns!(), " from screen_key where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(screen_key_from_row).transpose()
+    }
+
+    async fn screen_keys(&self, activity_id: i64) -> StoreResult<Vec<crate::screen_keys::ScreenKeyRecord>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            screen_key_columns!(),
+            " from screen_key where activity_id = $1 order by id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(screen_key_from_row).collect()
+    }
+
+    async fn revoke_screen_key(
+        &self,
+        id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            "update screen_key set revoked_at = $2, revoked_by = $3 where id = $1 and revoked_at is null returning ",
+            screen_key_columns!()
+        ))
+        .bind(id)
+        .bind(at)
+        .bind(by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let record = screen_key_from_row(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query(
             r"select at, actor_kind, actor_id, action, subject_kind, subject_id, detail from audit_event
@@ -3092,7 +3181,8 @@ impl Store for PostgresStore {
 
     async fn find_access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenGrant>> {
         let row = sqlx::query(
-            r"select t.expires_at, t.volunteer_id, s.id as staff_id, s.role, s.organisation_id
+            r"select t.expires_at, t.idle_minutes, t.last_seen_at, t.volunteer_id, s.id as staff_id, s.role,
+                     s.organisation_id
               from access_token t left join staff s on s.id = t.staff_id
               where t.revoked_at is null and t.token_hash = $1",
         )
@@ -3108,16 +3198,43 @@ impl Store for PostgresStore {
                 organisation_id: row.try_get("organisation_id")?,
             },
         };
-        Ok(Some(TokenGrant { principal, expires_at: row.try_get("expires_at")? }))
+        Ok(Some(TokenGrant {
+            principal,
+            expires_at: row.try_get("expires_at")?,
+            idle_minutes: row.try_get::<Option<i32>, _>("idle_minutes")?.and_then(|m| u32::try_from(m).ok()),
+            last_seen_at: row.try_get("last_seen_at")?,
+        }))
+    }
+
+    async fn set_token_idle(&self, hash: &TokenHash, idle_minutes: u32, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(r"update access_token set idle_minutes = $2, last_seen_at = $3 where token_hash = $1")
+            .bind(hash.as_slice())
+            .bind(i32::try_from(idle_minutes).unwrap_or(i32::MAX))
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_access_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            r"update access_token set last_seen_at = $2
+              where token_hash = $1 and revoked_at is null and (last_seen_at is null or last_seen_at < $2)",
+        )
+        .bind(hash.as_slice())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn list_access_tokens(&self, principal: &Principal) -> StoreResult<Vec<StoredSession>> {
         let (column, id) = token_owner(principal);
         let sql = if column == "staff_id" {
-            r"select token_hash, created_at, expires_at from access_token
+            r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
               where staff_id = $1 and revoked_at is null order by created_at desc"
         } else {
-            r"select token_hash, created_at, expires_at from access_token
+            r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
               where volunteer_id = $1 and revoked_at is null order by created_at desc"
         };
         let rows = sqlx::query(sql).bind(id).fetch_all(&self.pool).await?;
@@ -3127,6 +3244,8 @@ impl Store for PostgresStore {
                     hash: hash_from(row.try_get("token_hash")?)?,
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
+                    idle_minutes: row.try_get::<Option<i32>, _>("idle_minutes")?.and_then(|m| u32::try_from(m).ok()),
+                    last_seen_at: row.try_get("last_seen_at")?,
                 })
             })
             .collect()
@@ -3179,6 +3298,43 @@ impl Store for PostgresStore {
         .await?;
         let id: i64 = row.try_get("id")?;
         self.get_activity(id).await?.ok_or_else(|| CoreError::Internal("a new activity vanished".into()))
+    }
+
+    async fn update_activity(
+        &self,
+        id: i64,
+        changes: &NewActivity,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Activity>> {
+        let gates = serde_json::to_string(&changes.gates).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            r"update activity set name = $2, category = $3, recipients = $4, content = $5, address = $6,
+                                  latitude = $7, longitude = $8, radius_m = $9, starts_at = $10, ends_at = $11,
+                                  gates = $12, code_mode = $13
+              where id = $1",
+        )
+        .bind(id)
+        .bind(&changes.name)
+        .bind(changes.category.as_str())
+        .bind(&changes.recipients)
+        .bind(&changes.content)
+        .bind(&changes.address)
+        .bind(changes.location.lat)
+        .bind(changes.location.lng)
+        .bind(i32::try_from(changes.radius_m).map_err(|_| CoreError::code(ErrorCode::InvalidBody))?)
+        .bind(changes.starts_at)
+        .bind(changes.ends_at)
+        .bind(gates)
+        .bind(changes.code_mode.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        self.get_activity(id).await
     }
 
     async fn get_activity(&self, id: i64) -> StoreResult<Option<Activity>> {

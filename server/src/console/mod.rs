@@ -17,8 +17,12 @@
 //!   │ POST /api/v1/console/sign-out ► token revoked, cookie cleared
 //! ```
 
+mod activity_form;
+mod devices;
 mod pages;
+mod screen_keys;
 mod session;
+mod sessions;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -42,8 +46,17 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(pages::landing))
         .routes(routes!(pages::console_home))
         .routes(routes!(pages::new_activity_page))
+        .routes(routes!(activity_form::edit_activity_page))
+        .routes(routes!(activity_form::update_activity))
         .routes(routes!(pages::projector_page))
         .routes(routes!(pages::board_page))
+        .routes(routes!(screen_keys::issue_screen_key, screen_keys::list_screen_keys))
+        .routes(routes!(screen_keys::revoke_screen_key))
+        .routes(routes!(screen_keys::screens_page))
+        .routes(routes!(sessions::sessions_page))
+        .routes(routes!(devices::devices_page))
+        .routes(routes!(sessions::sessions_csv))
+        .routes(routes!(sessions::sessions_xlsx))
         .routes(routes!(pages::static_asset))
 }
 

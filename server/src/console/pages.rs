@@ -25,11 +25,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("templates/layout.html")),
         ("landing.html", include_str!("templates/landing.html")),
         ("activities.html", include_str!("templates/activities.html")),
-        ("activity_new.html", include_str!("templates/activity_new.html")),
+        ("activity_form.html", include_str!("templates/activity_form.html")),
         ("projector.html", include_str!("templates/projector.html")),
         ("board.html", include_str!("templates/board.html")),
         ("not_found.html", include_str!("templates/not_found.html")),
         ("publicity.html", include_str!("templates/publicity.html")),
+        ("screens.html", include_str!("templates/screens.html")),
+        ("sessions.html", include_str!("templates/sessions.html")),
+        ("devices.html", include_str!("templates/devices.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -75,7 +78,12 @@ const CATEGORIES: [(&str, &str); 17] = [
     ("other_public_good", "其他公益"),
 ];
 
-fn role_name(principal: &Principal) -> &'static str {
+/// The service categories for the activity form's select.
+pub(super) fn categories() -> Vec<minijinja::Value> {
+    CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect()
+}
+
+pub(super) fn role_name(principal: &Principal) -> &'static str {
     match principal {
         Principal::Staff { role, .. } => match role {
             StaffRole::Administrator => "管理员",
@@ -89,7 +97,7 @@ fn role_name(principal: &Principal) -> &'static str {
 }
 
 /// `12月5日 08:00`, in Kunming's time.
-fn chinese_time(t: DateTime<Utc>) -> String {
+pub(super) fn chinese_time(t: DateTime<Utc>) -> String {
     let local = to_shanghai(t);
     format!("{}月{}日 {:02}:{:02}", local.month(), local.day(), local.hour(), local.minute())
 }
@@ -109,6 +117,9 @@ struct ActivityRow {
     when: String,
     projectors: Vec<ProjectorLink>,
     board: String,
+    screens: String,
+    edit: Option<String>,
+    sessions: String,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -170,6 +181,12 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
     };
     let now = hourmark.now();
     let today = to_shanghai(now).date_naive();
+    // Organisers, recorders and administrators create and edit; leaders run what they lead.
+    let may_create = matches!(
+        session.principal,
+        Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
+    );
+
     let (mut current, mut upcoming, mut past) = (Vec::new(), Vec::new(), Vec::new());
     for activity in &activities {
         let row = ActivityRow {
@@ -179,6 +196,9 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             when: format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),
             projectors: projector_links(activity),
             board: format!("/console/activities/{}/board", activity.id),
+            screens: format!("/console/activities/{}/screens", activity.id),
+            edit: may_create.then(|| format!("/console/activities/{}/edit", activity.id)),
+            sessions: format!("/console/activities/{}/sessions", activity.id),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -191,10 +211,6 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
         }
     }
     past.reverse();
-    let may_create = matches!(
-        session.principal,
-        Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
-    );
     render(
         StatusCode::OK,
         "activities.html",
@@ -226,13 +242,19 @@ pub(super) async fn new_activity_page(State(hourmark): State<Hourmark>, session:
     let today = to_shanghai(hourmark.now()).date_naive().format("%Y-%m-%d").to_string();
     render(
         StatusCode::OK,
-        "activity_new.html",
+        "activity_form.html",
         context! {
             csrf_token => session.csrf_token,
             role => role_name(&session.principal),
+            editing => false,
             organisations => organisations,
-            categories => CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect::<Vec<_>>(),
-            today => today,
+            categories => categories(),
+            category => "community_service",
+            radius_m => 300,
+            starts_at => format!("{today}T08:00"),
+            ends_at => format!("{today}T17:00"),
+            gates => vec!["正门"],
+            code_mode => "toggle",
         },
     )
 }
@@ -326,11 +348,16 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str); 13] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
-    ("activity-new.js", "text/javascript; charset=utf-8", include_str!("static/activity-new.js")),
+    ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
     ("projector.js", "text/javascript; charset=utf-8", include_str!("static/projector.js")),
+    ("screen-code.js", "text/javascript; charset=utf-8", include_str!("static/screen-code.js")),
+    // Vendored unmodified, with its licence beside it (static/vendor/qrcode-generator.LICENSE).
+    ("qrcode-generator.js", "text/javascript; charset=utf-8", include_str!("static/vendor/qrcode-generator.js")),
+    ("screens.js", "text/javascript; charset=utf-8", include_str!("static/screens.js")),
+    ("devices.js", "text/javascript; charset=utf-8", include_str!("static/devices.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),

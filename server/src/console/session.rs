@@ -56,9 +56,15 @@ fn cleared_cookie(hourmark: &Hourmark) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn browser_session(hourmark: &Hourmark, signed_in: StaffWithToken) -> Result<(HeaderMap, BrowserSession), ApiError> {
+/// Turns a just-issued token into a browser session: it idles out
+/// (`HOURMARK_CONSOLE_IDLE_MINUTES`) and travels in the cookie.
+async fn browser_session(
+    hourmark: &Hourmark,
+    signed_in: StaffWithToken,
+) -> Result<(HeaderMap, BrowserSession), ApiError> {
     let token = BearerToken::from_presented(&signed_in.token.access_token)
         .ok_or_else(|| ApiError(hourmark_core::CoreError::Internal("issued token has an unexpected form".into())))?;
+    hourmark.begin_console_session(&token.hash()).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, session_cookie(hourmark, token.expose(), signed_in.token.expires_at));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -91,7 +97,7 @@ pub(super) async fn finish_sign_in_browser(
 ) -> Result<(HeaderMap, axum::Json<BrowserSession>), ApiError> {
     limit_client(&hourmark, client).await?;
     let signed_in = hourmark.finish_sign_in(finish).await?;
-    let (headers, session) = browser_session(&hourmark, signed_in)?;
+    let (headers, session) = browser_session(&hourmark, signed_in).await?;
     Ok((headers, axum::Json(session)))
 }
 
@@ -116,7 +122,7 @@ pub(super) async fn finish_enrolment_browser(
 ) -> Result<(StatusCode, HeaderMap, axum::Json<BrowserSession>), ApiError> {
     limit_client(&hourmark, client).await?;
     let signed_in = hourmark.finish_invited_enrolment(finish).await?;
-    let (headers, session) = browser_session(&hourmark, signed_in)?;
+    let (headers, session) = browser_session(&hourmark, signed_in).await?;
     Ok((StatusCode::CREATED, headers, axum::Json(session)))
 }
 
@@ -169,6 +175,8 @@ pub struct ConsoleSession {
     pub principal: Principal,
     /// The session's CSRF token, for the page to send with its requests.
     pub csrf_token: String,
+    /// The session's token hash, to tell it apart from the person's other sessions.
+    pub token_hash: hourmark_core::identity::TokenHash,
 }
 
 impl FromRequestParts<Hourmark> for ConsoleSession {
@@ -184,7 +192,7 @@ impl FromRequestParts<Hourmark> for ConsoleSession {
         };
         match hourmark.authenticate(token.expose()).await {
             Ok(principal @ Principal::Staff { .. }) => {
-                Ok(Self { principal, csrf_token: hourmark_core::console::csrf_token(&token) })
+                Ok(Self { principal, csrf_token: hourmark_core::console::csrf_token(&token), token_hash: token.hash() })
             }
             Ok(Principal::Volunteer { .. }) | Err(_) => Err(to_sign_in()),
         }
