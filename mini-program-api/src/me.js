@@ -66,6 +66,19 @@
     });
   }
 
+  function renderStars(st) {
+    $('t-stars').textContent = st.stars ? st.stars + ' 星' : '暂无';
+    var next = st.next, note = $('star-next'), button = $('star-apply');
+    note.hidden = !next;
+    button.hidden = !(next && next.eligible);
+    if (!next) return;
+    note.textContent = next.eligible
+      ? '经民政部门确认的服务已满 ' + next.threshold_hours + ' 小时，可以申请 ' + next.stars + ' 星。'
+      : '申请 ' + next.stars + ' 星：' + (next.blocked_because || '尚不满足条件');
+    button.textContent = '申请 ' + next.stars + ' 星';
+    button.dataset.stars = String(next.stars);
+  }
+
   function renderNotices(list) {
     var box = $('notice-list');
     box.textContent = '';
@@ -163,7 +176,8 @@
     status('正在加载……');
     Promise.all([
       call('GET', '/mp/v1/me/hours'), call('GET', '/mp/v1/me/notifications'),
-      call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions')
+      call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions'),
+      call('GET', '/mp/v1/me/stars'), call('GET', '/mp/v1/me/time-bank')
     ]).then(function (a) {
       if (a[0].status === 401) { store.removeItem('hourmark.token'); status('登录已失效，请重新登录'); $('signin').hidden = false; showTab(); return; }
       if (a[0].status !== 200) { status(a[0].body.detail || '加载未成功'); return; }
@@ -171,11 +185,22 @@
       if (a[1].status === 200) renderNotices(a[1].body);
       if (a[2].status === 200) renderData(a[2].body);
       if (a[3].status === 200) renderSessions(a[3].body);
+      if (a[4].status === 200) renderStars(a[4].body);
+      if (a[5].status === 200) $('t-bank').textContent = duration(a[5].body.balance_minutes);
       status('');
       $('signin').hidden = true;
       showTab();
     }).catch(function () { status('网络不畅，请稍后下拉刷新'); });
   }
+
+  $('star-apply').addEventListener('click', function () {
+    var stars = Number($('star-apply').dataset.stars);
+    call('POST', '/mp/v1/me/star-applications', { stars: stars }).then(function (a) {
+      if (a.status !== 201) { status(a.body.detail || '申请未成功'); return; }
+      $('star-apply').hidden = true;
+      $('star-next').textContent = '已提交 ' + stars + ' 星申请，等待志愿服务主管部门审批。';
+    }).catch(function () { status('网络不畅，请稍后再试'); });
+  });
 
   $('read-all').addEventListener('click', function () {
     call('POST', '/mp/v1/me/notifications/read', { all: true }).then(load);

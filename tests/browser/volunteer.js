@@ -116,7 +116,9 @@ const smsCode = async (phoneNumber) => {
     await page.waitForSelector("#days article");
     out.me_title = await page.title();
     out.day = await dayCard(page);
-    out.totals = { recorded: await text(page, "#t-recorded"), confirmed: await text(page, "#t-confirmed"), pending: await text(page, "#t-pending") };
+    await page.waitForFunction(() => document.querySelector("#t-bank").textContent !== "—");
+    out.totals = { recorded: await text(page, "#t-recorded"), confirmed: await text(page, "#t-confirmed"), pending: await text(page, "#t-pending"),
+      stars: await text(page, "#t-stars"), time_bank: await text(page, "#t-bank"), star_next: await text(page, "#star-next") };
     await shot(page, "05-my-hours-awaiting-review");
     // The evening: the recorder finalises the day, and it goes into publicity.
     await ask({ op: "finalise" });
