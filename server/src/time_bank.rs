@@ -37,7 +37,7 @@ struct StatementQuery {
     /// The month, `YYYY-MM` in Beijing time (default: this month).
     #[serde(default)]
     month: Option<String>,
-    /// `json` (default) or `csv` (UTF-8 with a byte-order mark, for spreadsheets).
+    /// `json` (default), `csv` (UTF-8 with a byte-order mark, for spreadsheets) or `xlsx`.
     #[serde(default)]
     format: Option<String>,
 }
@@ -144,12 +144,12 @@ async fn volunteer_account(
     Ok(axum::Json(hourmark.time_bank_account(&by, id).await?))
 }
 
-/// A month of a volunteer's account (administrators), as JSON or CSV.
+/// A month of a volunteer's account (administrators), as JSON, CSV or XLSX.
 #[utoipa::path(
     get, path = "/api/v1/volunteers/{id}/time-bank/statement", tag = "time bank", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Volunteer id"), StatementQuery),
     responses(
-        (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "`invalid_parameter`: month or format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
@@ -181,12 +181,12 @@ async fn my_account(
     Ok(axum::Json(hourmark.time_bank_account(&Principal::Volunteer { id }, id).await?))
 }
 
-/// A month of my account, as JSON or CSV.
+/// A month of my account, as JSON, CSV or XLSX.
 #[utoipa::path(
     get, path = "/mp/v1/me/time-bank/statement", tag = "time bank", security(("bearer" = [])),
     params(StatementQuery),
     responses(
-        (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "`invalid_parameter`: month or format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
     )
@@ -220,8 +220,66 @@ async fn donate(
     Ok((StatusCode::CREATED, axum::Json(hourmark.donate_time(&Principal::Volunteer { id }, donation).await?)))
 }
 
-/// The CSV header (Chinese, as a spreadsheet reader expects).
-const STATEMENT_HEADER: &str = "交易编号,时间,类型,变动（分钟）,服务内容,受益人,登记序号,未能冲回（分钟）\r\n";
+/// The statement's columns (Chinese, as a spreadsheet reader expects).
+const STATEMENT_HEADER: [&str; 8] =
+    ["交易编号", "时间", "类型", "变动（分钟）", "服务内容", "受益人", "登记序号", "未能冲回（分钟）"];
+
+/// The statement as rows under [`STATEMENT_HEADER`]: the opening balance, each line, the
+/// closing balance.
+fn statement_rows(statement: &Statement) -> Vec<[serde_json::Value; 8]> {
+    use hourmark_core::time_bank::BankTransactionKind as Kind;
+    use serde_json::{Value, json};
+    let balance = |label: &str, minutes: i64| {
+        [json!(label), Value::Null, Value::Null, json!(minutes), Value::Null, Value::Null, Value::Null, Value::Null]
+    };
+    let mut rows = vec![balance("期初余额", statement.opening_minutes)];
+    for line in &statement.lines {
+        let t = &line.transaction;
+        let kind = match t.kind {
+            Kind::Deposit => "存入",
+            Kind::Reversal => "冲回",
+            Kind::Spend => "兑换服务",
+            Kind::Donation => "转赠",
+            Kind::Expiry => "过期",
+        };
+        let at = t.created_at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string();
+        rows.push([
+            json!(t.id),
+            json!(at),
+            json!(kind),
+            json!(line.change),
+            json!(t.service),
+            json!(t.beneficiary),
+            json!(t.register_seq),
+            json!(t.shortfall),
+        ]);
+    }
+    rows.push(balance("期末余额", statement.closing_minutes));
+    rows
+}
+
+fn statement_xlsx(statement: &Statement) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(format!("时间储蓄 {}", statement.month))?;
+    for (col, title) in (0u16..).zip(STATEMENT_HEADER) {
+        sheet.write_string(0, col, title)?;
+    }
+    for (row, values) in (1u32..).zip(statement_rows(statement)) {
+        for (col, value) in (0u16..).zip(values.iter()) {
+            match value {
+                serde_json::Value::Number(n) => {
+                    sheet.write_number(row, col, n.as_f64().unwrap_or_default())?;
+                }
+                serde_json::Value::String(s) => {
+                    sheet.write_string(row, col, s)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    workbook.save_to_buffer()
+}
 
 async fn statement(
     hourmark: &Hourmark,
@@ -230,61 +288,32 @@ async fn statement(
     query: StatementQuery,
 ) -> Result<Response, ApiError> {
     use hourmark_core::error::{CoreError, ErrorCode};
-    let csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(CoreError::refused(ErrorCode::InvalidParameter, "format 须为 json 或 csv").into()),
-    };
+    let format = query.format.unwrap_or_else(|| "json".to_owned());
+    if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+        return Err(CoreError::refused(ErrorCode::InvalidParameter, "format 须为 json、csv 或 xlsx").into());
+    }
     let month = query.month.unwrap_or_else(|| hourmark_core::time_bank::current_month(hourmark.now()));
     let statement = hourmark.time_bank_statement(by, volunteer_id, &month).await?;
-    if !csv {
-        return Ok(axum::Json(statement).into_response());
-    }
-    let mut body = format!("\u{feff}{STATEMENT_HEADER}");
-    let field = |v: serde_json::Value| crate::reporting::csv_field(&v);
-    body.push_str(
-        &[
-            field("期初".into()),
-            field(serde_json::json!(format!("{month}-01"))),
-            field("".into()),
-            field(statement.opening_minutes.into()),
-        ]
-        .join(","),
-    );
-    body.push_str(",,,,\r\n");
-    for line in &statement.lines {
-        let t = &line.transaction;
-        let kind = match t.kind {
-            hourmark_core::time_bank::BankTransactionKind::Deposit => "存入",
-            hourmark_core::time_bank::BankTransactionKind::Reversal => "冲回",
-            hourmark_core::time_bank::BankTransactionKind::Spend => "兑换服务",
-            hourmark_core::time_bank::BankTransactionKind::Donation => "转赠",
-            hourmark_core::time_bank::BankTransactionKind::Expiry => "过期",
-        };
-        let at = t.created_at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string();
-        let fields = [
-            field(t.id.into()),
-            field(at.into()),
-            field(kind.into()),
-            field(line.change.into()),
-            field(serde_json::json!(t.service)),
-            field(serde_json::json!(t.beneficiary)),
-            field(serde_json::json!(t.register_seq)),
-            field(t.shortfall.into()),
-        ];
-        body.push_str(&fields.join(","));
-        body.push_str("\r\n");
-    }
-    body.push_str(
-        &[field("期末".into()), field("".into()), field("".into()), field(statement.closing_minutes.into())].join(","),
-    );
-    body.push_str(",,,,\r\n");
+    let (body, content_type) = match format.as_str() {
+        "csv" => {
+            let mut body = format!("\u{feff}{}\r\n", STATEMENT_HEADER.join(","));
+            for row in statement_rows(&statement) {
+                body.push_str(&row.iter().map(crate::reporting::csv_field).collect::<Vec<_>>().join(","));
+                body.push_str("\r\n");
+            }
+            (body.into_bytes(), "text/csv; charset=utf-8")
+        }
+        "xlsx" => (
+            statement_xlsx(&statement).map_err(|e| CoreError::Internal(format!("xlsx: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        _ => return Ok(axum::Json(statement).into_response()),
+    };
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"hourmark-time-bank-{volunteer_id}-{month}.csv\""))
-    {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let name = format!("attachment; filename=\"hourmark-time-bank-{volunteer_id}-{month}.{format}\"");
+    if let Ok(value) = HeaderValue::from_str(&name) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)

@@ -42,9 +42,9 @@ mod scans;
 mod screen_keys;
 mod session_exports;
 mod sessions;
+mod sms_login;
 mod stars;
 mod time_bank;
-mod sms_login;
 mod volunteer_pages;
 
 use hourmark_tests::TestApp;

@@ -179,6 +179,17 @@ on_both_backends! {
         assert!(text.starts_with("\u{feff}交易编号,时间,类型,变动（分钟）"), "{text}");
         assert!(text.contains("\"兑换服务\",\"-100\",\"助餐服务\",\"母亲\""), "{text}");
         assert!(text.contains("\"冲回\",\"-90\""), "{text}");
+        let xlsx = app.client.get(app.url("/mp/v1/me/time-bank/statement?month=2026-12&format=xlsx"))
+            .bearer_auth(&s.volunteer).send().await.expect("sent");
+        assert_eq!(xlsx.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        let bytes = xlsx.bytes().await.expect("bytes");
+        let mut workbook = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX is a zip");
+        let mut strings = String::new();
+        std::io::Read::read_to_string(&mut workbook.by_name("xl/sharedStrings.xml").expect("strings"), &mut strings)
+            .expect("utf-8");
+        for cell in ["期初余额", "兑换服务", "助餐服务", "母亲", "冲回", "期末余额"] {
+            assert!(strings.contains(cell), "{cell} in {strings}");
+        }
         app.get("/mp/v1/me/time-bank/statement?month=2026-13", &s.volunteer).await
             .expect_problem(400, "invalid_parameter");
         app.get("/mp/v1/me/time-bank/statement?format=pdf", &s.volunteer).await

@@ -76,8 +76,11 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
         result["day"],
         json!({"date": "12月5日", "minutes": "2小时15分", "name": "翠湖公园清洁", "state": "待组织审核", "flags": []})
     );
-    assert_eq!(result["totals"], json!({"recorded": "0分钟", "confirmed": "0分钟", "pending": "2小时15分",
-        "stars": "暂无", "time_bank": "0分钟", "star_next": "申请 1 星：经民政部门确认的服务时长须满 100 小时，现为 0 小时"}));
+    assert_eq!(
+        result["totals"],
+        json!({"recorded": "0分钟", "confirmed": "0分钟", "pending": "2小时15分",
+        "stars": "暂无", "time_bank": "0分钟", "star_next": "申请 1 星：经民政部门确认的服务时长须满 100 小时，现为 0 小时"})
+    );
     // Published on Saturday 5 December: three working days end on Wednesday the 9th.
     assert_eq!(result["day_published"]["state"], "公示中，至12月9日");
     assert_eq!(result["unread_badge"], "（1）");

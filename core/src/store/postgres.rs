@@ -8,10 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-mod stars;
-mod time_bank;
 mod my_hours;
 mod sms_code;
+mod stars;
+mod time_bank;
 
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,

@@ -15,10 +15,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-mod stars;
-mod time_bank;
 mod my_hours;
 mod sms_code;
+mod stars;
+mod time_bank;
 
 use super::{
     AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
