@@ -70,6 +70,8 @@ pub struct Settings {
     /// Development aid: every problem answer an operation's description does not list
     /// becomes a 500 that says so (the tests run with it on).
     pub check_error_docs: bool,
+    /// Certificates: the signing key and the verification URL.
+    pub certificates: crate::certificates::CertificateSettings,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             passkeys: crate::passkeys::PasskeySettings::default(),
             check_error_docs: false,
+            certificates: crate::certificates::CertificateSettings::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use hourmark_core::Settings;
+use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
 use hourmark_core::identity::pii::PiiVault;
@@ -142,6 +143,20 @@ pub struct Config {
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
+    /// The Ed25519 key signing service-record certificates, base64: a PKCS#8 document or
+    /// a 32-byte seed. Unset: a key generated at start-up (with a warning), so certificates
+    /// issued before a restart no longer verify; refused in production. Keep it as long as
+    /// its certificates must verify.
+    pub certificate_key: Option<Secret>,
+    /// The key's id, printed in each certificate (letters, digits, `-`, `_`).
+    pub certificate_key_id: String,
+    /// The URL prefix certificates' QR codes lead to; the number follows. Unset:
+    /// `<staff_origin>/verify/`.
+    pub certificate_verify_base_url: Option<String>,
+    /// The CJK font certificates are rendered with (TrueType, or a collection whose first
+    /// face is used). The default is Debian's `fonts-wqy-microhei` (Apache-2.0, or GPLv3
+    /// with the font exception: embedding it in a PDF is allowed).
+    pub certificate_font: PathBuf,
     /// Seconds between runs of the periodic jobs (closing sessions left open); 0: off.
     pub job_interval_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
@@ -178,6 +193,8 @@ impl std::fmt::Debug for Config {
             .field("bootstrap_token", &self.bootstrap_token)
             .field("wechat_appid", &self.wechat_appid)
             .field("wechat_secret", &self.wechat_secret)
+            .field("certificate_key", &self.certificate_key)
+            .field("certificate_key_id", &self.certificate_key_id)
             .field("dev_login", &self.dev_login)
             .field("production", &self.production)
             .finish_non_exhaustive()
@@ -227,6 +244,10 @@ impl Default for Config {
             dev_login: false,
             production: false,
             check_error_docs: false,
+            certificate_key: None,
+            certificate_key_id: "1".to_owned(),
+            certificate_verify_base_url: None,
+            certificate_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
             job_interval_secs: 60,
             log: "info".to_owned(),
         }
@@ -397,6 +418,32 @@ impl Config {
         let origin = self.staff_origin.clone().unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()));
         PasskeySettings::new(&origin, self.passkey_rp_id.as_deref(), chrono::Duration::hours(self.invite_ttl_hours))
             .map_err(|e| anyhow::anyhow!("HOURMARK_STAFF_ORIGIN / HOURMARK_PASSKEY_RP_ID: {e}"))
+    }
+
+    /// Certificates' signing key and verification URL.
+    pub fn certificate_settings(&self) -> anyhow::Result<CertificateSettings> {
+        let signer = match &self.certificate_key {
+            Some(Secret(key)) => CertificateSigner::from_base64(&self.certificate_key_id, key)
+                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY / HOURMARK_CERTIFICATE_KEY_ID: {e}"))?,
+            None if self.production => {
+                bail!("set HOURMARK_CERTIFICATE_KEY: certificates signed with a key generated at start-up stop verifying after a restart")
+            }
+            None => {
+                tracing::warn!(
+                    "generated an ephemeral certificate key; set HOURMARK_CERTIFICATE_KEY, or certificates issued now stop verifying after a restart"
+                );
+                CertificateSigner::ephemeral(&self.certificate_key_id)
+            }
+        };
+        let origin = self.staff_origin.clone().unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()));
+        let verify_base_url = self
+            .certificate_verify_base_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/verify/", origin.trim_end_matches('/')));
+        if !(verify_base_url.starts_with("https://") || verify_base_url.starts_with("http://")) {
+            bail!("HOURMARK_CERTIFICATE_VERIFY_BASE_URL must be an http(s) URL");
+        }
+        Ok(CertificateSettings { signer, verify_base_url, font_path: self.certificate_font.clone() })
     }
 
     /// The core's settings.

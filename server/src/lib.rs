@@ -3,6 +3,8 @@
 //! and call [`serve`] with their own shutdown signal.
 
 pub mod api;
+pub mod certificate_pdf;
+pub mod certificates;
 pub mod config;
 pub mod console;
 pub mod docs;
@@ -55,6 +57,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let mut settings = config.settings();
     settings.wechat = config.wechat_client()?;
     settings.passkeys = config.passkey_settings()?;
+    settings.certificates = config.certificate_settings()?;
     Ok(Hourmark::new(store, cache, keys, vault, clock, settings, live))
 }
 

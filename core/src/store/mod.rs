@@ -38,11 +38,13 @@ use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, Recor
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 pub mod backup;
+mod certificates;
 mod postgres;
 mod sqlite;
 mod stars;
 mod time_bank;
 
+pub use certificates::CertificateStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use stars::StarStore;
@@ -122,7 +124,7 @@ pub struct AcceptedScan {
 
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
-pub trait Store: StarStore + TimeBankStore + Send + Sync + std::fmt::Debug {
+pub trait Store: CertificateStore + StarStore + TimeBankStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The versions of this build's migrations the database has not applied (empty when

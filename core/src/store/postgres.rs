@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod certificates;
 mod stars;
 mod time_bank;
 
