@@ -271,6 +271,7 @@ on_both_backends! {
         assert!(html.contains("已更正") && html.contains("60 分钟"), "{html}");
 
         // A new certificate carries the corrected figure.
+        let recorder = crate::review::recorder(&app, &admin, s.org).await;
         let again = app.post("/mp/v1/me/certificate-requests", Some(&s.volunteer), json!({})).await;
         again.expect_status(201);
         let reissued = app.post(&format!("/api/v1/certificate-requests/{}/issue", again.body["id"]), Some(&recorder),

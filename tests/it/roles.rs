@@ -412,6 +412,9 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
             Some(json!({"key": format!("role-{serial}"), "minutes": 1, "service": "助餐"}))
         }
         (_, "/mp/v1/me/star-applications") => Some(json!({"stars": 1})),
+        (_, "/api/v1/certificate-requests/{id}/issue") => {
+            Some(json!({"handler": "李四", "contact": "0871-65123456", "department": "五华区民政局"}))
+        }
         (_, "/api/v1/star-applications/{id}/decision") => Some(json!({"grant": true, "reason": "达标"})),
         (_, "/api/v1/star-reviews/{id}/decision") => Some(json!({"revoke": false, "reason": "保留"})),
         (_, "/api/v1/star-rules/{region_code}") => {
