@@ -556,11 +556,10 @@ impl Hourmark {
         organisations.dedup();
         let mut regions = Vec::new();
         for id in &organisations {
-            let organisation = self
-                .store()
-                .get_organisation(*id)
-                .await?
-                .ok_or_else(|| CoreError::Internal(format!("organisation {id} is in the register but not stored")))?;
+            let organisation =
+                self.store().get_organisation(*id).await?.ok_or_else(|| {
+                    CoreError::Internal(format!("organisation {id} is in the register but not stored"))
+                })?;
             regions.push(organisation.region_code);
         }
         let single = (organisations.len() == 1).then(|| organisations[0]);
@@ -569,7 +568,11 @@ impl Hourmark {
 
     /// A volunteer asks for a certificate. Refused (`certificate_nothing_confirmed`) when
     /// the scope holds no confirmed minutes.
-    pub async fn ask_for_certificate(&self, by: &Principal, ask: CertificateAsk) -> Result<CertificateRequest, CoreError> {
+    pub async fn ask_for_certificate(
+        &self,
+        by: &Principal,
+        ask: CertificateAsk,
+    ) -> Result<CertificateRequest, CoreError> {
         let Principal::Volunteer { id: volunteer_id } = by else {
             return Err(CoreError::code(ErrorCode::Forbidden));
         };
@@ -593,12 +596,12 @@ impl Hourmark {
             route_region,
             at: self.now(),
         };
-        Ok(self.store().add_certificate_request(&new).await?)
+        self.store().add_certificate_request(&new).await
     }
 
     /// A volunteer's requests, newest first.
     pub async fn my_certificate_requests(&self, volunteer_id: i64) -> Result<Vec<CertificateRequest>, CoreError> {
-        Ok(self.store().certificate_requests_of(volunteer_id).await?)
+        self.store().certificate_requests_of(volunteer_id).await
     }
 
     /// Pending requests the caller may issue: a recorder's organisation's, or those in a
@@ -653,11 +656,8 @@ impl Hourmark {
         if !matches!(by, Principal::Staff { role: StaffRole::Recorder | StaffRole::Officer, .. }) {
             return Err(CoreError::code(ErrorCode::Forbidden));
         }
-        let request = self
-            .store()
-            .certificate_request(request_id)
-            .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let request =
+            self.store().certificate_request(request_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
         let services = self.confirmed_services(request.volunteer_id, &request.scope).await?;
         let route = self.certificate_route(&services).await?;
         let issuer = self.certificate_issuer(by, &route).await?;
@@ -784,7 +784,8 @@ impl Hourmark {
         if !matches!(by, Principal::Staff { role: StaffRole::Recorder | StaffRole::Officer, .. }) {
             return Err(CoreError::code(ErrorCode::Forbidden));
         }
-        let certificate = self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let certificate =
+            self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
         let region = match (&certificate.issuer_organisation_id, &certificate.issuer_region) {
             (Some(org), _) => self.store().get_organisation(*org).await?.map(|o| o.region_code),
             (None, Some(region)) => Some(region.clone()),
@@ -852,17 +853,17 @@ impl Hourmark {
     /// What anyone may learn of a certificate number: its state and masked content. A
     /// number that was never issued (or is malformed) is `not_found`.
     pub async fn verify_certificate(&self, number: &str) -> Result<CertificateVerification, CoreError> {
-        let well_formed = number.len() == 12
-            && number.starts_with("HM")
-            && number[2..].chars().all(|c| c.is_ascii_digit());
+        let well_formed =
+            number.len() == 12 && number.starts_with("HM") && number[2..].chars().all(|c| c.is_ascii_digit());
         if !well_formed {
             return Err(CoreError::code(ErrorCode::NotFound));
         }
-        let certificate = self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let certificate =
+            self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
         let content = certificate.parsed()?;
         let public = self.certificate_settings().signer.pair.public_key().as_ref().to_vec();
-        let signed_by_us =
-            certificate.key_id != self.certificate_settings().signer.key_id || verify_signed(&certificate.signed_payload(), &public).is_ok();
+        let signed_by_us = certificate.key_id != self.certificate_settings().signer.key_id
+            || verify_signed(&certificate.signed_payload(), &public).is_ok();
         if !signed_by_us {
             // The stored content no longer matches its signature: say nothing about it.
             tracing::error!(number, "a stored certificate fails its signature check");
@@ -909,13 +910,21 @@ impl Hourmark {
     /// Sets an organisation's seal image (its staff other than leaders, or an
     /// administrator): a PNG of at most [`SEAL_MAX_BYTES`], 64 to 2000 pixels a side.
     /// Audited.
-    pub async fn set_organisation_seal(&self, by: &Principal, organisation_id: i64, png: &[u8]) -> Result<(), CoreError> {
+    pub async fn set_organisation_seal(
+        &self,
+        by: &Principal,
+        organisation_id: i64,
+        png: &[u8],
+    ) -> Result<(), CoreError> {
         let staff_id = crate::hourmark::require_manager_of(by, organisation_id)?;
         if self.store().get_organisation(organisation_id).await?.is_none() {
             return Err(CoreError::code(ErrorCode::NotFound));
         }
         if png.len() > SEAL_MAX_BYTES {
-            return Err(CoreError::refused(ErrorCode::SealInvalid, format!("印章图片不能超过 {} KiB", SEAL_MAX_BYTES / 1024)));
+            return Err(CoreError::refused(
+                ErrorCode::SealInvalid,
+                format!("印章图片不能超过 {} KiB", SEAL_MAX_BYTES / 1024),
+            ));
         }
         let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
             .map_err(|_| CoreError::refused(ErrorCode::SealInvalid, "不是有效的 PNG 图片"))?;

@@ -55,7 +55,10 @@ pub fn load_font(path: &Path) -> anyhow::Result<Arc<Vec<u8>>> {
         return Ok(bytes.clone());
     }
     let bytes = Arc::new(std::fs::read(path).map_err(|e| {
-        anyhow::anyhow!("cannot read the certificate font {} ({e}); install fonts-wqy-microhei or set HOURMARK_CERTIFICATE_FONT", path.display())
+        anyhow::anyhow!(
+            "cannot read the certificate font {} ({e}); install fonts-wqy-microhei or set HOURMARK_CERTIFICATE_FONT",
+            path.display()
+        )
     })?);
     *cache = Some((path.to_path_buf(), bytes.clone()));
     Ok(bytes)
@@ -190,12 +193,12 @@ fn scope_text(content: &CertificateContent) -> String {
         (None, Some(t)) => parts.push(format!("{} 止", chinese_date(t))),
         (None, None) => {}
     }
-    if scope.organisation_id.is_some() {
-        if let Some(first) = content.services.first() {
-            parts.push(format!("在{}", first.organisation_name));
-        }
+    if scope.organisation_id.is_some()
+        && let Some(first) = content.services.first()
+    {
+        parts.push(format!("在{}", first.organisation_name));
     }
-    if parts.is_empty() { "全部经确认的志愿服务".to_owned() } else { format!("{}的志愿服务", parts.join("，")) }
+    if parts.is_empty() { "全部服务记录".to_owned() } else { format!("{}的服务记录", parts.join("，")) }
 }
 
 fn chinese_date(day: chrono::NaiveDate) -> String {
@@ -253,18 +256,15 @@ pub fn render(content: &CertificateContent, signed: &SignedCertificate, r: &Rend
             pen.right(right, 132.0, 10.5, &format!("证明编号：{}", content.number));
             y = 168.0;
             let body = format!(
-                "兹证明 {}（{}：{}，志愿者编号：{}）{}如下，服务时长均经记录组织公示并报民政部门确认。",
-                content.volunteer_name,
-                content.id_type,
-                content.id_number,
-                content.volunteer_number,
-                scope_text(content),
+                "兹证明 {}（{}：{}，志愿者编号：{}）参加志愿服务的记录如下。以下服务时长均经记录组织公示，并经民政部门确认。",
+                content.volunteer_name, content.id_type, content.id_number, content.volunteer_number,
             );
             for line in wrap(&format!("    {body}"), 12.0, right - MARGIN) {
                 pen.text(MARGIN, y, 12.0, &line);
                 y += 20.0;
             }
-            y += 6.0;
+            pen.text(MARGIN, y, 12.0, &format!("证明范围：{}", scope_text(content)));
+            y += 26.0;
         } else {
             pen.right(right, 60.0, 10.0, &format!("证明编号：{}（续）", content.number));
             y = 90.0;
@@ -321,6 +321,18 @@ pub fn render(content: &CertificateContent, signed: &SignedCertificate, r: &Rend
         // The issuer block, with the seal over it.
         let block_x = A4_WIDTH - MARGIN - 230.0;
         let block_y = (y + 60.0).max(560.0);
+        // The seal goes on first, over the issuer's name and the date as a stamp would,
+        // so the text stays legible through its transparent parts.
+        if let Some(png) = r.seal_png
+            && let Ok(image) = krilla::image::Image::from_png(png.to_vec().into(), true)
+        {
+            let seal = 120.0;
+            pen.surface.push_transform(&Transform::from_translate(block_x + 90.0, block_y - 20.0));
+            if let Some(size) = Size::from_wh(seal, seal) {
+                pen.surface.draw_image(image, size);
+            }
+            pen.surface.pop();
+        }
         let issuer_label = if content.issuer.kind == "organisation" { "出具单位" } else { "出具部门" };
         let lines = [
             format!("{issuer_label}：{}（盖章）", content.issuer.name),
@@ -339,29 +351,27 @@ pub fn render(content: &CertificateContent, signed: &SignedCertificate, r: &Rend
         let footer_y = A4_HEIGHT - 70.0;
         pen.line(MARGIN, footer_y - 14.0, right, footer_y - 14.0, 0.3);
         pen.surface.set_fill(Some(grey()));
-        pen.text(MARGIN, footer_y, 8.5, "本证明依据《志愿服务记录与证明出具办法（试行）》出具，仅列经民政部门确认的服务时长。");
+        pen.text(
+            MARGIN,
+            footer_y,
+            8.5,
+            "本证明依据《志愿服务记录与证明出具办法（试行）》出具，仅列经民政部门确认的服务时长。",
+        );
         pen.text(MARGIN, footer_y + 14.0, 8.5, &format!("核验地址：{}", r.verify_url));
         pen.text(
             MARGIN,
             footer_y + 28.0,
             8.5,
-            &format!("本证明内容经电子签名（Ed25519，密钥 {}），可用 hourmark verify-certificate 离线核验。", content.key_id),
+            &format!(
+                "本证明内容经电子签名（Ed25519，密钥 {}），可用 hourmark verify-certificate 离线核验。",
+                content.key_id
+            ),
         );
         if pages > 1 {
             pen.right(right, A4_HEIGHT - 26.0, 9.0, &format!("第 {pages} 页 共 {pages} 页"));
         }
         pen.surface.set_fill(Some(black()));
         drop(pen);
-        if let Some(png) = r.seal_png
-            && let Ok(image) = krilla::image::Image::from_png(png.to_vec().into(), true)
-        {
-            let seal = 120.0;
-            surface.push_transform(&Transform::from_translate(block_x + 70.0, block_y - 70.0));
-            if let Some(size) = Size::from_wh(seal, seal) {
-                surface.draw_image(image, size);
-            }
-            surface.pop();
-        }
         if let Some(stamp) = r.stamp {
             surface.set_fill(Some(Fill { paint: rgb::Color::new(200, 0, 0).into(), ..Fill::default() }));
             surface.draw_text(

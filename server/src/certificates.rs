@@ -213,7 +213,9 @@ async fn verify_page(
     }
     let (status, html) = match verification {
         Ok(v) => (StatusCode::OK, verify_html(Some(&v), &number)),
-        Err(CoreError::Refused { code: ErrorCode::NotFound, .. }) => (StatusCode::NOT_FOUND, verify_html(None, &number)),
+        Err(CoreError::Refused { code: ErrorCode::NotFound, .. }) => {
+            (StatusCode::NOT_FOUND, verify_html(None, &number))
+        }
         Err(e) => return Err(e.into()),
     };
     let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
@@ -272,7 +274,8 @@ async fn pdf_response(hourmark: &Hourmark, certificate: &StoredCertificate) -> R
     let settings = hourmark.certificate_settings();
     let content = certificate.parsed()?;
     let seal = hourmark.certificate_seal(certificate).await?;
-    let font = crate::certificate_pdf::load_font(&settings.font_path).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let font =
+        crate::certificate_pdf::load_font(&settings.font_path).map_err(|e| CoreError::Internal(e.to_string()))?;
     let verify_url = hourmark.verify_url(&certificate.number);
     let signed = certificate.signed_payload();
     let stamp = certificate.revoked_at.map(|_| "已撤销");
@@ -289,7 +292,10 @@ async fn pdf_response(hourmark: &Hourmark, certificate: &StoredCertificate) -> R
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("inline"))),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("inline")),
+            ),
         ],
         bytes,
     )

@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use hourmark_core::Settings;
-use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
+use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::passkeys::PasskeySettings;
 use hourmark_core::qr::{CodeWindows, KeyRing};
@@ -426,7 +426,9 @@ impl Config {
             Some(Secret(key)) => CertificateSigner::from_base64(&self.certificate_key_id, key)
                 .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY / HOURMARK_CERTIFICATE_KEY_ID: {e}"))?,
             None if self.production => {
-                bail!("set HOURMARK_CERTIFICATE_KEY: certificates signed with a key generated at start-up stop verifying after a restart")
+                bail!(
+                    "set HOURMARK_CERTIFICATE_KEY: certificates signed with a key generated at start-up stop verifying after a restart"
+                )
             }
             None => {
                 tracing::warn!(

@@ -87,8 +87,9 @@ async fn main() -> anyhow::Result<()> {
             let Some(key) = config.certificate_key.as_ref() else {
                 anyhow::bail!("HOURMARK_CERTIFICATE_KEY is not set: there is no lasting certificate key to print");
             };
-            let signer = hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
-                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
+            let signer =
+                hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
+                    .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
             println!("key id {}\npublic key {}", signer.key_id(), signer.public_key_base64());
             Ok(())
         }
@@ -170,8 +171,9 @@ fn verify_certificate(config: &Config, file: &std::path::Path, public_key: Optio
     let public = match (public_key, &config.certificate_key) {
         (Some(key), _) => BASE64.decode(key.trim().as_bytes()).context("--public-key is not base64")?,
         (None, Some(key)) => {
-            let signer = hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
-                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
+            let signer =
+                hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
+                    .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
             BASE64.decode(signer.public_key_base64().as_bytes()).context("public key")?
         }
         (None, None) => anyhow::bail!("give --public-key, or set HOURMARK_CERTIFICATE_KEY"),

@@ -13,9 +13,10 @@ use crate::time_bank::{serve_and_confirm, signed_in_admin};
 
 /// A tool from poppler-utils; the test fails (never skips) without it.
 fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
-        panic!("{tool} is needed (Debian package poppler-utils; scripts/test installs it): {e}")
-    });
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} is needed (Debian package poppler-utils; scripts/test installs it): {e}"));
     assert!(out.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -26,7 +27,20 @@ fn read_pdf(pdf: &[u8], dir: &std::path::Path) -> (String, image::GrayImage) {
     std::fs::write(&file, pdf).expect("write pdf");
     let text = poppler("pdftotext", &["-layout".as_ref(), file.as_os_str(), "-".as_ref()]);
     let prefix = dir.join("page");
-    poppler("pdftoppm", &["-png".as_ref(), "-r".as_ref(), "150".as_ref(), "-f".as_ref(), "1".as_ref(), "-l".as_ref(), "1".as_ref(), file.as_os_str(), prefix.as_os_str()]);
+    poppler(
+        "pdftoppm",
+        &[
+            "-png".as_ref(),
+            "-r".as_ref(),
+            "150".as_ref(),
+            "-f".as_ref(),
+            "1".as_ref(),
+            "-l".as_ref(),
+            "1".as_ref(),
+            file.as_os_str(),
+            prefix.as_os_str(),
+        ],
+    );
     let png = std::fs::read_dir(dir)
         .expect("dir")
         .filter_map(Result::ok)

@@ -165,10 +165,11 @@ impl CertificateStore for PostgresStore {
     }
 
     async fn certificates_of(&self, volunteer_id: i64) -> StoreResult<Vec<StoredCertificate>> {
-        let rows = sqlx::query(r"select * from certificate where volunteer_id = $1 order by issued_at desc, number desc")
-            .bind(volunteer_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(r"select * from certificate where volunteer_id = $1 order by issued_at desc, number desc")
+                .bind(volunteer_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(certificate_from).collect()
     }
 
