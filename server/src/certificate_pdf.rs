@@ -398,3 +398,71 @@ pub fn render(content: &CertificateContent, signed: &SignedCertificate, r: &Rend
     });
     document.finish().map_err(|e| anyhow::anyhow!("the PDF could not be written: {e:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use hourmark_core::certificates::{CertificateIssuer, CertificateScope, CertificateService};
+
+    use super::*;
+
+    fn content(services: usize) -> CertificateContent {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        CertificateContent {
+            number: "HM2026000007".into(),
+            issued_on: day,
+            volunteer_name: "欧阳娜娜".into(),
+            id_type: "居民身份证".into(),
+            id_number: "1****************X".into(),
+            volunteer_number: "123456789012".into(),
+            scope: CertificateScope { organisation_id: None, from: None, to: None },
+            services: (0..services)
+                .map(|i| CertificateService {
+                    day: day + chrono::Duration::days(i as i64),
+                    activity_name: "一个名字很长很长很长很长很长很长很长很长的社区养老助餐服务活动".into(),
+                    organisation_name: "昆明市五华区翠湖街道社区志愿者协会".into(),
+                    minutes: 90,
+                })
+                .collect(),
+            total_minutes: 90 * services as i64,
+            stars: 2,
+            issuer: CertificateIssuer {
+                kind: "department".into(),
+                name: "昆明市五华区民政局".into(),
+                reference: "530102".into(),
+            },
+            handler: "李四".into(),
+            contact: "0871-65123456".into(),
+            key_id: "1".into(),
+        }
+    }
+
+    #[test]
+    fn long_lists_run_onto_more_pages_and_the_payload_comes_back_out() {
+        let font = Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc");
+        let font = load_font(font).expect("Debian's fonts-wqy-microhei (scripts/test installs it)");
+        let content = content(60);
+        let signed = SignedCertificate {
+            content: serde_json::to_string(&content).expect("json"),
+            signature: "c2ln".into(),
+            key_id: "1".into(),
+        };
+        let rendering =
+            Rendering { font, seal_png: None, verify_url: "https://hm.example.cn/verify/HM2026000007", stamp: None };
+        let pdf = render(&content, &signed, &rendering).expect("renders");
+        assert!(pdf.starts_with(b"%PDF-"));
+        // 14 rows on the first page, 26 on each after: 60 rows make three pages.
+        let pages = pdf.windows(b"/Count 3".len()).filter(|w| *w == b"/Count 3").count();
+        assert_eq!(pages, 1, "one page tree of three pages");
+        assert_eq!(extract_payload(&pdf), Some(signed));
+        assert_eq!(extract_payload(b"%PDF-1.7 nothing here"), None);
+    }
+
+    #[test]
+    fn long_text_is_cut_or_wrapped_to_its_width() {
+        assert_eq!(fit("翠湖", 10.0, 100.0), "翠湖");
+        let cut = fit("一二三四五六七八九十", 10.0, 50.0);
+        assert!(cut.ends_with('…') && text_width(&cut, 10.0) <= 50.0, "{cut}");
+        let lines = wrap("一二三四五六七八九十", 10.0, 40.0);
+        assert_eq!(lines, ["一二三四", "五六七八", "九十"]);
+    }
+}

@@ -305,6 +305,15 @@ impl Config {
             );
         }
         self.passkey_settings()?;
+        if let Some(Secret(key)) = &self.certificate_key {
+            CertificateSigner::from_base64(&self.certificate_key_id, key)
+                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY / HOURMARK_CERTIFICATE_KEY_ID: {e}"))?;
+        }
+        if let Some(url) = &self.certificate_verify_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("HOURMARK_CERTIFICATE_VERIFY_BASE_URL must be an http(s) URL");
+        }
         if self.dev_login && self.production {
             bail!("HOURMARK_DEV_LOGIN cannot be on when HOURMARK_PRODUCTION is set");
         }
@@ -540,5 +549,24 @@ mod tests {
         assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));
         let config = Config { wechat_appid: Some("wx123".into()), ..Config::default() };
         assert!(config.check().expect_err("half configured").to_string().contains("HOURMARK_WECHAT_SECRET"));
+        // Certificates: a key that is no key, a verification URL that is no URL, and no
+        // key at all in production (certificates must verify after a restart).
+        let config = Config { certificate_key: Some(Secret("bm90IGEga2V5".into())), ..Config::default() };
+        assert!(config.check().expect_err("bad key").to_string().contains("HOURMARK_CERTIFICATE_KEY"));
+        let config = Config { certificate_verify_base_url: Some("hm.example.cn/verify/".into()), ..Config::default() };
+        assert!(config.check().expect_err("bad url").to_string().contains("HOURMARK_CERTIFICATE_VERIFY_BASE_URL"));
+        let config = Config { production: true, ..Config::default() };
+        let refused = config.certificate_settings().expect_err("no key in production").to_string();
+        assert!(refused.contains("HOURMARK_CERTIFICATE_KEY"), "{refused}");
+        let seed = data_encoding::BASE64.encode(&[9u8; 32]);
+        let config = Config {
+            certificate_key: Some(Secret(seed)),
+            staff_origin: Some("https://hm.example.cn".into()),
+            ..Config::default()
+        };
+        let settings = config.certificate_settings().expect("a key");
+        assert_eq!(settings.verify_base_url, "https://hm.example.cn/verify/");
+        assert_eq!(settings.signer.key_id(), "1");
+        assert!(!format!("{config:?}").contains(&data_encoding::BASE64.encode(&[9u8; 32])), "the key is redacted");
     }
 }

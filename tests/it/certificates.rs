@@ -193,6 +193,14 @@ on_both_backends! {
         let (code, said) = verify_file(&tampered_file, &public_key);
         assert_eq!(code, Some(1), "{said}");
         assert!(said.contains("TAMPERED"), "{said}");
+        let configured = Command::new(crate::durability::server_binary())
+            .arg("verify-certificate")
+            .arg(&file)
+            .env("HOURMARK_CERTIFICATE_KEY", hourmark_tests::TEST_CERTIFICATE_KEY)
+            .env("HOURMARK_LOG", "warn")
+            .output()
+            .expect("runs");
+        assert_eq!(configured.status.code(), Some(0), "the configured key's public half is the default");
         let other_key = hourmark_core::certificates::CertificateSigner::ephemeral("x").public_key_base64();
         assert_eq!(verify_file(&file, &other_key).0, Some(1), "another key: not ours");
 
