@@ -30,6 +30,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// The certificate signing key of every test server (a 32-byte seed, base64): production
+/// refuses to start without one.
+pub const TEST_CERTIFICATE_KEY: &str = "dGVzdC1jZXJ0aWZpY2F0ZS1zZWVkLTMyLWJ5dGVzISE=";
 /// The QR key ring every test server shares unless a test says otherwise.
 pub const TEST_QR_KEYS: &str = "1:dGVzdC1tYXN0ZXIta2V5LW9uZS0zMi1ieXRlcy1sb25nISE=";
 /// Personal-data sealing keys for test servers (32 bytes).
@@ -256,6 +259,7 @@ impl TestApp {
             redis_url: (backend == Backend::Postgres).then(redis_url),
             redis_prefix: format!("hourmark-test:{redis_prefix}"),
             qr_keys: Some(Secret(TEST_QR_KEYS.into())),
+            certificate_key: Some(Secret(TEST_CERTIFICATE_KEY.into())),
             pii_keys: Some(Secret(TEST_PII_KEYS.into())),
             pii_lookup_key: Some(Secret(TEST_PII_LOOKUP_KEY.into())),
             data_dir: std::env::temp_dir().join("hourmark-test-data-unused"),

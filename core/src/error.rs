@@ -253,6 +253,15 @@ error_codes! {
     StarApplicationPending = ("star_application_pending", 409, "已有星级申请待审批"),
     /// 409: the application or review has already been decided.
     StarApplicationDecided = ("star_application_decided", 409, "该星级申请已处理"),
+    // --- certificates ---
+    /// 409: the scope of a certificate holds no register minutes civil affairs confirmed.
+    CertificateNothingConfirmed = ("certificate_nothing_confirmed", 409, "所选范围内没有经确认的服务时长"),
+    /// 409: the request already has its certificate.
+    CertificateRequestIssued = ("certificate_request_issued", 409, "该证明申请已出具"),
+    /// 409: the certificate is already revoked.
+    CertificateRevoked = ("certificate_revoked", 409, "该证明已撤销"),
+    /// 422: a seal image that is not a PNG of a sensible size.
+    SealInvalid = ("seal_invalid", 422, "印章图片须为 PNG"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -427,6 +436,10 @@ mod tests {
                 ("star_quality_blocked", 409),
                 ("star_application_pending", 409),
                 ("star_application_decided", 409),
+                ("certificate_nothing_confirmed", 409),
+                ("certificate_request_issued", 409),
+                ("certificate_revoked", 409),
+                ("seal_invalid", 422),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

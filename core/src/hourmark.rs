@@ -76,6 +76,8 @@ pub struct Settings {
     pub check_error_docs: bool,
     /// The bearer token `GET /metrics` answers to; none: the endpoint does not exist.
     pub metrics_token: Option<crate::wechat::Secret>,
+    /// Certificates: the signing key and the verification URL.
+    pub certificates: crate::certificates::CertificateSettings,
 }
 
 impl Default for Settings {
@@ -100,6 +102,7 @@ impl Default for Settings {
             passkeys: crate::passkeys::PasskeySettings::default(),
             check_error_docs: false,
             metrics_token: None,
+            certificates: crate::certificates::CertificateSettings::default(),
         }
     }
 }

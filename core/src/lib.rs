@@ -21,6 +21,7 @@ pub mod attendance;
 pub mod audit;
 pub mod cache;
 pub mod calendar;
+pub mod certificates;
 pub mod clock;
 pub mod console;
 pub mod corrections;

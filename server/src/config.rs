@@ -15,6 +15,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
+use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::login::sms::SmsSettings;
 use hourmark_core::passkeys::PasskeySettings;
@@ -178,6 +179,20 @@ pub struct Config {
     /// The bearer token `GET /metrics` (Prometheus text) answers to; unset: no metrics
     /// endpoint at all.
     pub metrics_token: Option<Secret>,
+    /// The Ed25519 key signing service-record certificates, base64: a PKCS#8 document or
+    /// a 32-byte seed. Unset: a key generated at start-up (with a warning), so certificates
+    /// issued before a restart no longer verify; refused in production. Keep it as long as
+    /// its certificates must verify.
+    pub certificate_key: Option<Secret>,
+    /// The key's id, printed in each certificate (letters, digits, `-`, `_`).
+    pub certificate_key_id: String,
+    /// The URL prefix certificates' QR codes lead to; the number follows. Unset:
+    /// `<staff_origin>/verify/`.
+    pub certificate_verify_base_url: Option<String>,
+    /// The CJK font certificates are rendered with (TrueType, or a collection whose first
+    /// face is used). The default is Debian's `fonts-wqy-microhei` (Apache-2.0, or GPLv3
+    /// with the font exception: embedding it in a PDF is allowed).
+    pub certificate_font: PathBuf,
     /// Seconds between runs of the periodic jobs (closing sessions left open); 0: off.
     pub job_interval_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
@@ -215,6 +230,8 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token)
             .field("wechat_appid", &self.wechat_appid)
             .field("wechat_secret", &self.wechat_secret)
+            .field("certificate_key", &self.certificate_key)
+            .field("certificate_key_id", &self.certificate_key_id)
             .field("dev_login", &self.dev_login)
             .field("sms_provider", &self.sms_provider)
             .field("sms_tencent_secret_id", &self.sms_tencent_secret_id)
@@ -282,6 +299,10 @@ impl Default for Config {
             sms_checks_per_client_per_hour: 240,
             production: false,
             check_error_docs: false,
+            certificate_key: None,
+            certificate_key_id: "1".to_owned(),
+            certificate_verify_base_url: None,
+            certificate_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
             job_interval_secs: 60,
             log: "info".to_owned(),
         }
@@ -342,6 +363,15 @@ impl Config {
             );
         }
         self.passkey_settings()?;
+        if let Some(Secret(key)) = &self.certificate_key {
+            CertificateSigner::from_base64(&self.certificate_key_id, key)
+                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY / HOURMARK_CERTIFICATE_KEY_ID: {e}"))?;
+        }
+        if let Some(url) = &self.certificate_verify_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("HOURMARK_CERTIFICATE_VERIFY_BASE_URL must be an http(s) URL");
+        }
         if self.dev_login && self.production {
             bail!("HOURMARK_DEV_LOGIN cannot be on when HOURMARK_PRODUCTION is set");
         }
@@ -518,6 +548,34 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("HOURMARK_STAFF_ORIGIN / HOURMARK_PASSKEY_RP_ID: {e}"))
     }
 
+    /// Certificates' signing key and verification URL.
+    pub fn certificate_settings(&self) -> anyhow::Result<CertificateSettings> {
+        let signer = match &self.certificate_key {
+            Some(Secret(key)) => CertificateSigner::from_base64(&self.certificate_key_id, key)
+                .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY / HOURMARK_CERTIFICATE_KEY_ID: {e}"))?,
+            None if self.production => {
+                bail!(
+                    "set HOURMARK_CERTIFICATE_KEY: certificates signed with a key generated at start-up stop verifying after a restart"
+                )
+            }
+            None => {
+                tracing::warn!(
+                    "generated an ephemeral certificate key; set HOURMARK_CERTIFICATE_KEY, or certificates issued now stop verifying after a restart"
+                );
+                CertificateSigner::ephemeral(&self.certificate_key_id)
+            }
+        };
+        let origin = self.staff_origin.clone().unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()));
+        let verify_base_url = self
+            .certificate_verify_base_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/verify/", origin.trim_end_matches('/')));
+        if !(verify_base_url.starts_with("https://") || verify_base_url.starts_with("http://")) {
+            bail!("HOURMARK_CERTIFICATE_VERIFY_BASE_URL must be an http(s) URL");
+        }
+        Ok(CertificateSettings { signer, verify_base_url, font_path: self.certificate_font.clone() })
+    }
+
     /// The core's settings.
     pub fn settings(&self) -> Settings {
         let minutes = chrono::Duration::minutes;
@@ -614,5 +672,24 @@ mod tests {
         assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));
         let config = Config { wechat_appid: Some("wx123".into()), ..Config::default() };
         assert!(config.check().expect_err("half configured").to_string().contains("HOURMARK_WECHAT_SECRET"));
+        // Certificates: a key that is no key, a verification URL that is no URL, and no
+        // key at all in production (certificates must verify after a restart).
+        let config = Config { certificate_key: Some(Secret("bm90IGEga2V5".into())), ..Config::default() };
+        assert!(config.check().expect_err("bad key").to_string().contains("HOURMARK_CERTIFICATE_KEY"));
+        let config = Config { certificate_verify_base_url: Some("hm.example.cn/verify/".into()), ..Config::default() };
+        assert!(config.check().expect_err("bad url").to_string().contains("HOURMARK_CERTIFICATE_VERIFY_BASE_URL"));
+        let config = Config { production: true, ..Config::default() };
+        let refused = config.certificate_settings().expect_err("no key in production").to_string();
+        assert!(refused.contains("HOURMARK_CERTIFICATE_KEY"), "{refused}");
+        let seed = data_encoding::BASE64.encode(&[9u8; 32]);
+        let config = Config {
+            certificate_key: Some(Secret(seed)),
+            staff_origin: Some("https://hm.example.cn".into()),
+            ..Config::default()
+        };
+        let settings = config.certificate_settings().expect("a key");
+        assert_eq!(settings.verify_base_url, "https://hm.example.cn/verify/");
+        assert_eq!(settings.signer.key_id(), "1");
+        assert!(!format!("{config:?}").contains(&data_encoding::BASE64.encode(&[9u8; 32])), "the key is redacted");
     }
 }

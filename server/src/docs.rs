@@ -34,6 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "organisations", description = "Recording organisations"),
         (name = "staff", description = "Staff and bootstrap"),
         (name = "passkeys", description = "Staff sign-in with passkeys: invites, sign-in, managing passkeys"),
+        (name = "certificates", description = "Service-record certificates (志愿服务记录证明): requests, issuing, PDF, verification"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -60,6 +61,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::reporting::router())
         .merge(crate::time_bank::router())
         .merge(crate::stars::router())
+        .merge(crate::certificates::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

@@ -3,6 +3,8 @@
 //! and call [`serve`] with their own shutdown signal.
 
 pub mod api;
+pub mod certificate_pdf;
+pub mod certificates;
 pub mod config;
 pub mod console;
 pub mod docs;
@@ -60,6 +62,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     if settings.sms.sender.is_some() && config.sms_provider.as_deref().unwrap_or("dev") == "dev" {
         tracing::warn!("SMS sign-in codes are written to the log, not sent (HOURMARK_SMS_PROVIDER=dev)");
     }
+    settings.certificates = config.certificate_settings()?;
     Ok(Hourmark::new(store, cache, keys, vault, clock, settings, live))
 }
 

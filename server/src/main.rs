@@ -1,5 +1,6 @@
 //! `hourmark`: run the server (default), or one of the operators' commands (migrate,
-//! verify the register, re-seal personal data, back up and restore SQLite).
+//! verify the register, re-seal personal data, back up and restore SQLite, check a
+//! certificate PDF offline).
 
 use std::sync::Arc;
 
@@ -25,6 +26,20 @@ enum Command {
     /// Check the whole register's hash chain and report the first broken link (exit code
     /// 1 if there is one).
     VerifyRegister,
+    /// Check a certificate PDF offline: the signed content embedded in it against the
+    /// public key (`--public-key`, or the one of `HOURMARK_CERTIFICATE_KEY`). Says `valid`
+    /// (exit code 0) or `TAMPERED` (exit code 1). The file's text is not read: only its
+    /// signed payload counts, so compare the printed content with the page.
+    VerifyCertificate {
+        /// The certificate PDF.
+        file: std::path::PathBuf,
+        /// The raw 32-byte Ed25519 public key, base64 (`hourmark certificate-public-key`).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Print the certificate key's id and public key (base64), for `verify-certificate`
+    /// elsewhere.
+    CertificatePublicKey,
     /// Re-seal every sealed ID number, phone number and other personal value under the
     /// current key (`HOURMARK_PII_CURRENT_KEY`, or the highest id in `HOURMARK_PII_KEYS`),
     /// so older keys can be retired. Batches are committed as they go: an interrupted run
@@ -67,6 +82,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::VerifyRegister => verify_register(&config).await,
+        Command::VerifyCertificate { file, public_key } => verify_certificate(&config, &file, public_key.as_deref()),
+        Command::CertificatePublicKey => {
+            let Some(key) = config.certificate_key.as_ref() else {
+                anyhow::bail!("HOURMARK_CERTIFICATE_KEY is not set: there is no lasting certificate key to print");
+            };
+            let signer =
+                hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
+                    .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
+            println!("key id {}\npublic key {}", signer.key_id(), signer.public_key_base64());
+            Ok(())
+        }
         Command::Backup { file } => {
             refuse(hourmark_core::store::backup::backup_sqlite(&config.database_url, &file).await);
             println!("backed up to {}", file.display());
@@ -137,6 +163,48 @@ async fn verify_register(config: &Config) -> anyhow::Result<()> {
     }
     println!("register intact: {} entries, every link holds", check.entries);
     Ok(())
+}
+
+/// Checks a certificate PDF's embedded signed content; exits with code 1 if it fails.
+fn verify_certificate(config: &Config, file: &std::path::Path, public_key: Option<&str>) -> anyhow::Result<()> {
+    use data_encoding::BASE64;
+    let public = match (public_key, &config.certificate_key) {
+        (Some(key), _) => BASE64.decode(key.trim().as_bytes()).context("--public-key is not base64")?,
+        (None, Some(key)) => {
+            let signer =
+                hourmark_core::certificates::CertificateSigner::from_base64(&config.certificate_key_id, &key.0)
+                    .map_err(|e| anyhow::anyhow!("HOURMARK_CERTIFICATE_KEY: {e}"))?;
+            BASE64.decode(signer.public_key_base64().as_bytes()).context("public key")?
+        }
+        (None, None) => anyhow::bail!("give --public-key, or set HOURMARK_CERTIFICATE_KEY"),
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let Some(signed) = hourmark_server::certificate_pdf::extract_payload(&bytes) else {
+        println!("{}: TAMPERED or not a Hourmark certificate: no signed content found", file.display());
+        std::process::exit(1);
+    };
+    match hourmark_core::certificates::verify_signed(&signed, &public) {
+        Ok(content) => {
+            println!(
+                "{}: valid: certificate {} issued {} by {} to {} ({}), {} minutes ({} hours), key {}",
+                file.display(),
+                content.number,
+                content.issued_on,
+                content.issuer.name,
+                content.volunteer_name,
+                content.volunteer_number,
+                content.total_minutes,
+                content.total_hours(),
+                content.key_id
+            );
+            println!("online state (revoked or superseded since?): the verification page of {}", content.number);
+            Ok(())
+        }
+        Err(reason) => {
+            println!("{}: TAMPERED: {reason}", file.display());
+            std::process::exit(1);
+        }
+    }
 }
 
 /// The value, or the refusal's message on standard error and exit code 2: a refused

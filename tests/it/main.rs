@@ -9,6 +9,7 @@ mod board;
 mod bootstrap;
 mod cache;
 mod calendar;
+mod certificates;
 mod codes;
 mod consent;
 mod console;

@@ -38,6 +38,7 @@ use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, Recor
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 pub mod backup;
+mod certificates;
 pub mod my_hours;
 mod postgres;
 pub mod sms_code;
@@ -45,6 +46,7 @@ mod sqlite;
 mod stars;
 mod time_bank;
 
+pub use certificates::CertificateStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use stars::StarStore;
@@ -125,7 +127,14 @@ pub struct AcceptedScan {
 /// Everything Hourmark keeps, behind one interface.
 #[async_trait]
 pub trait Store:
-    StarStore + TimeBankStore + sms_code::SmsCodeStore + my_hours::MyHoursStore + Send + Sync + std::fmt::Debug
+    CertificateStore
+    + StarStore
+    + TimeBankStore
+    + sms_code::SmsCodeStore
+    + my_hours::MyHoursStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 mod my_hours;
 mod sms_code;
+mod certificates;
 mod stars;
 mod time_bank;
 

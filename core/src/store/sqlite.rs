@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 mod my_hours;
 mod sms_code;
+mod certificates;
 mod stars;
 mod time_bank;
 

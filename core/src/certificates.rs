@@ -1,0 +1,1019 @@
+//! Service-record certificates (志愿服务记录证明, DOMAIN.md point 9): a volunteer asks for
+//! a certificate of their service (all of it, a date range, one organisation, or both); a
+//! qualified recorder of the organisation that recorded it issues it, or the civil-affairs
+//! volunteer department of a region covering every organisation in it. A certificate
+//! counts only register minutes civil affairs confirmed (entries in confirmed report
+//! batches, reversals included), netted per service day.
+//!
+//! ```text
+//! volunteer            Hourmark                              recorder / officer
+//!   | POST request ------> scope checked: confirmed minutes?
+//!   |                      routed (organisation, region) <----- GET pending
+//!   |                                                    <----- POST issue (handler, contact)
+//!   |                      services read again, numbered HM<year><seq>,
+//!   |                      canonical JSON signed (Ed25519), stored, audited
+//!   | GET pdf <----------- rendered from the stored content   anyone: GET /verify/<number>
+//! ```
+//!
+//! The signature covers the canonical content exactly as stored, so a verifier needs only
+//! the content, the signature and the public key ([`verify_signed`]). A certificate is
+//! never edited: it is revoked (with a reason), and a later correction that lowers the
+//! confirmed minutes of its scope shows it as superseded, with the new figure.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use data_encoding::BASE64;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::{Principal, StaffRole, region_covers};
+use crate::publicity::{RegisterKind, RegisterRow};
+
+/// The signing key of certificates and its id (printed in each certificate).
+#[derive(Clone)]
+pub struct CertificateSigner {
+    key_id: String,
+    pair: Arc<Ed25519KeyPair>,
+}
+
+impl std::fmt::Debug for CertificateSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+impl CertificateSigner {
+    /// From base64: a PKCS#8 Ed25519 key, or a 32-byte seed.
+    pub fn from_base64(key_id: &str, key: &str) -> Result<Self, String> {
+        let bytes = BASE64.decode(key.trim().as_bytes()).map_err(|_| "not base64".to_owned())?;
+        let pair = if bytes.len() == 32 {
+            Ed25519KeyPair::from_seed_unchecked(&bytes).map_err(|_| "not an Ed25519 seed".to_owned())?
+        } else {
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(&bytes)
+                .map_err(|_| "neither a 32-byte seed nor a PKCS#8 Ed25519 key".to_owned())?
+        };
+        Self::with(key_id, pair)
+    }
+
+    /// A new random key (certificates signed with it cannot be verified after a restart).
+    pub fn ephemeral(key_id: &str) -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the system random source works");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a generated key parses");
+        Self::with(key_id, pair).expect("a valid key id")
+    }
+
+    fn with(key_id: &str, pair: Ed25519KeyPair) -> Result<Self, String> {
+        let ok = !key_id.is_empty()
+            && key_id.len() <= 32
+            && key_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err("the key id must be 1 to 32 letters, digits, '-' or '_'".to_owned());
+        }
+        Ok(Self { key_id: key_id.to_owned(), pair: Arc::new(pair) })
+    }
+
+    /// The key id.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The raw 32-byte public key, base64: what `hourmark verify-certificate` needs.
+    pub fn public_key_base64(&self) -> String {
+        BASE64.encode(self.pair.public_key().as_ref())
+    }
+
+    fn sign(&self, content: &str) -> String {
+        BASE64.encode(self.pair.sign(content.as_bytes()).as_ref())
+    }
+}
+
+/// What certificates need from the configuration.
+#[derive(Debug, Clone)]
+pub struct CertificateSettings {
+    /// Signs new certificates and verifies them.
+    pub signer: CertificateSigner,
+    /// The CJK font PDFs are rendered with.
+    pub font_path: std::path::PathBuf,
+    /// The prefix of the verification URL, ending in `/verify/`; the number follows.
+    pub verify_base_url: String,
+}
+
+impl Default for CertificateSettings {
+    fn default() -> Self {
+        Self {
+            signer: CertificateSigner::ephemeral("ephemeral"),
+            font_path: "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc".into(),
+            verify_base_url: "http://127.0.0.1:8080/verify/".to_owned(),
+        }
+    }
+}
+
+/// A volunteer's request: every field optional; together they narrow the scope.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateAsk {
+    /// Only service recorded by this organisation.
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    /// Only service on or after this day.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Only service on or before this day.
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+/// What a certificate covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CertificateScope {
+    /// One organisation's service only.
+    pub organisation_id: Option<i64>,
+    /// From this day (inclusive).
+    pub from: Option<NaiveDate>,
+    /// To this day (inclusive).
+    pub to: Option<NaiveDate>,
+}
+
+impl CertificateScope {
+    fn holds(&self, organisation_id: i64, day: NaiveDate) -> bool {
+        self.organisation_id.is_none_or(|o| o == organisation_id)
+            && self.from.is_none_or(|f| day >= f)
+            && self.to.is_none_or(|t| day <= t)
+    }
+}
+
+/// Whether a request is waiting or has its certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateRequestStatus {
+    /// Waiting for the issuer.
+    Pending,
+    /// Issued; the certificate number is on the request.
+    Issued,
+}
+
+crate::stored_names!(CertificateRequestStatus {
+    Pending => "pending",
+    Issued => "issued",
+});
+
+/// A volunteer's request for a certificate.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateRequest {
+    /// Its id.
+    pub id: i64,
+    /// Who asked.
+    pub volunteer_id: i64,
+    /// What it covers.
+    pub scope: CertificateScope,
+    /// A recorder of this organisation may issue it (all its service was recorded there).
+    pub route_organisation_id: Option<i64>,
+    /// The civil-affairs department of this region (or above) may issue it.
+    pub route_region: String,
+    /// Pending or issued.
+    pub status: CertificateRequestStatus,
+    /// The certificate, once issued.
+    pub certificate_number: Option<String>,
+    /// When it was asked for.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request to store.
+#[derive(Debug, Clone)]
+pub struct NewCertificateRequest {
+    /// Who asks.
+    pub volunteer_id: i64,
+    /// What it covers.
+    pub scope: CertificateScope,
+    /// See [`CertificateRequest::route_organisation_id`].
+    pub route_organisation_id: Option<i64>,
+    /// See [`CertificateRequest::route_region`].
+    pub route_region: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The issuer's part: who handles it and how to reach them.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateIssue {
+    /// The handler (经办人).
+    pub handler: String,
+    /// The issuer's contact telephone (联系电话).
+    pub contact: String,
+    /// The department's name (e.g. 昆明市五华区民政局), required when a civil-affairs
+    /// officer issues; a recorder issues in the organisation's name.
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+/// A revocation's reason.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRevocation {
+    /// Why (shown on the verification page).
+    pub reason: String,
+}
+
+/// One day of service on a certificate: net confirmed minutes of one activity on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateService {
+    /// The day served.
+    pub day: NaiveDate,
+    /// The activity (project).
+    pub activity_name: String,
+    /// The recording organisation.
+    pub organisation_name: String,
+    /// Confirmed minutes, net of corrections.
+    pub minutes: i64,
+}
+
+/// Who issued a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateIssuer {
+    /// `organisation` or `department`.
+    pub kind: String,
+    /// The organisation's or department's name.
+    pub name: String,
+    /// The organisation's id, or the department's region code.
+    pub reference: String,
+}
+
+/// A certificate's content, as national guidance lists it (民发〔2015〕149号). Its JSON,
+/// in this field order, is what the signature covers. Personal numbers are masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateContent {
+    /// The certificate number, `HM` + year + six digits.
+    pub number: String,
+    /// The issue date (Beijing time).
+    pub issued_on: NaiveDate,
+    /// The volunteer's name.
+    pub volunteer_name: String,
+    /// The ID document's kind, in Chinese (居民身份证…).
+    pub id_type: String,
+    /// The ID number, masked.
+    pub id_number: String,
+    /// The volunteer number.
+    pub volunteer_number: String,
+    /// What the certificate covers.
+    pub scope: CertificateScope,
+    /// Each day served, oldest first.
+    pub services: Vec<CertificateService>,
+    /// The sum of the services' minutes.
+    pub total_minutes: i64,
+    /// Stars held when issued.
+    pub stars: u8,
+    /// The issuer.
+    pub issuer: CertificateIssuer,
+    /// The handler (经办人).
+    pub handler: String,
+    /// The issuer's contact telephone.
+    pub contact: String,
+    /// The signing key's id.
+    pub key_id: String,
+}
+
+impl CertificateContent {
+    /// Total hours, one decimal (`3.0`).
+    pub fn total_hours(&self) -> String {
+        hours_text(self.total_minutes)
+    }
+}
+
+/// Minutes as hours with one decimal.
+pub fn hours_text(minutes: i64) -> String {
+    format!("{}.{}", minutes / 60, (minutes % 60) * 10 / 60)
+}
+
+/// A certificate as stored: its canonical content, signature and state.
+#[derive(Debug, Clone)]
+pub struct StoredCertificate {
+    /// The number.
+    pub number: String,
+    /// The request it answers.
+    pub request_id: i64,
+    /// Whose.
+    pub volunteer_id: i64,
+    /// Canonical JSON of [`CertificateContent`].
+    pub content: String,
+    /// Base64 Ed25519 signature over `content`.
+    pub signature: String,
+    /// The signing key's id.
+    pub key_id: String,
+    /// The total when issued.
+    pub total_minutes: i64,
+    /// The issuing organisation, if a recorder issued it.
+    pub issuer_organisation_id: Option<i64>,
+    /// The issuing department's region, if an officer issued it.
+    pub issuer_region: Option<String>,
+    /// Who issued it.
+    pub issued_by: i64,
+    /// When.
+    pub issued_at: DateTime<Utc>,
+    /// When revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+}
+
+impl StoredCertificate {
+    /// The content, parsed.
+    pub fn parsed(&self) -> Result<CertificateContent, CoreError> {
+        serde_json::from_str(&self.content).map_err(|e| CoreError::Internal(format!("certificate content: {e}")))
+    }
+
+    /// The signed payload a PDF carries: what `verify_signed` checks offline.
+    pub fn signed_payload(&self) -> SignedCertificate {
+        SignedCertificate {
+            content: self.content.clone(),
+            signature: self.signature.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
+}
+
+/// Content, signature and key id, together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedCertificate {
+    /// Canonical JSON of the content.
+    pub content: String,
+    /// Base64 Ed25519 signature.
+    pub signature: String,
+    /// The key id.
+    pub key_id: String,
+}
+
+/// Checks a signed certificate against a raw 32-byte Ed25519 public key: the signature
+/// must cover the content byte for byte, and the content must parse.
+pub fn verify_signed(signed: &SignedCertificate, public_key: &[u8]) -> Result<CertificateContent, String> {
+    let signature = BASE64.decode(signed.signature.as_bytes()).map_err(|_| "signature is not base64".to_owned())?;
+    UnparsedPublicKey::new(&ED25519, public_key)
+        .verify(signed.content.as_bytes(), &signature)
+        .map_err(|_| "the signature does not match the content".to_owned())?;
+    let content: CertificateContent =
+        serde_json::from_str(&signed.content).map_err(|e| format!("the content is not a certificate: {e}"))?;
+    if content.key_id != signed.key_id {
+        return Err("the key id inside the content differs from the one outside".to_owned());
+    }
+    Ok(content)
+}
+
+/// What the verification page says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateState {
+    /// Issued, signed, not revoked, and its hours still stand.
+    Valid,
+    /// Revoked by its issuer.
+    Revoked,
+    /// A correction since lowered the confirmed minutes of its scope.
+    Superseded,
+}
+
+/// A certificate as anyone may see it: masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateVerification {
+    /// Valid, revoked or superseded.
+    pub state: CertificateState,
+    /// The number.
+    pub number: String,
+    /// The issue date.
+    pub issued_on: NaiveDate,
+    /// The volunteer's name, masked (张*三).
+    pub volunteer_name: String,
+    /// The ID document's kind.
+    pub id_type: String,
+    /// The ID number, masked.
+    pub id_number: String,
+    /// The volunteer number.
+    pub volunteer_number: String,
+    /// Each day served.
+    pub services: Vec<CertificateService>,
+    /// Total minutes on the certificate.
+    pub total_minutes: i64,
+    /// Total hours on the certificate (one decimal).
+    pub total_hours: String,
+    /// Stars when issued.
+    pub stars: u8,
+    /// The issuer's name.
+    pub issuer: String,
+    /// The signing key's id.
+    pub key_id: String,
+    /// Why it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+    /// When superseded: the confirmed minutes of its scope today.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_minutes: Option<i64>,
+    /// When superseded: the same in hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_hours: Option<String>,
+}
+
+/// A certificate as its volunteer or issuer sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateView {
+    /// The content as signed.
+    pub content: CertificateContent,
+    /// The signature (base64).
+    pub signature: String,
+    /// Where anyone can check it.
+    pub verify_url: String,
+    /// When revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+}
+
+/// The confirmed service of a volunteer: net minutes per (organisation, activity, day),
+/// with the names from the latest entry. Entries whose net is zero (reversed) drop out.
+fn services_from(rows: &[RegisterRow]) -> Result<Vec<(i64, CertificateService)>, CoreError> {
+    #[derive(Default)]
+    struct Day {
+        minutes: i64,
+        activity_name: String,
+        organisation_name: String,
+    }
+    let mut days: BTreeMap<(NaiveDate, i64, i64), Day> = BTreeMap::new();
+    for row in rows {
+        let content: serde_json::Value =
+            serde_json::from_str(&row.content).map_err(|e| CoreError::Internal(format!("register content: {e}")))?;
+        let entry = if row.kind == RegisterKind::Reversal { &content["entry"] } else { &content };
+        let day = entry["day"]
+            .as_str()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .ok_or_else(|| CoreError::Internal(format!("register entry {} has no day", row.seq)))?;
+        let activity_id = entry["activity_id"].as_i64().unwrap_or_default();
+        let slot = days.entry((day, row.organisation_id, activity_id)).or_default();
+        slot.minutes += row.minutes;
+        if row.kind != RegisterKind::Reversal || slot.activity_name.is_empty() {
+            slot.activity_name = entry["activity_name"].as_str().unwrap_or_default().to_owned();
+            slot.organisation_name = entry["organisation_name"].as_str().unwrap_or_default().to_owned();
+        }
+    }
+    Ok(days
+        .into_iter()
+        .filter(|(_, d)| d.minutes > 0)
+        .map(|((day, organisation_id, _), d)| {
+            (
+                organisation_id,
+                CertificateService {
+                    day,
+                    activity_name: d.activity_name,
+                    organisation_name: d.organisation_name,
+                    minutes: d.minutes,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The narrowest region covering all of `regions`: the county if one, its city, its
+/// province, or `None` across provinces.
+fn covering_region(regions: &[String]) -> Option<String> {
+    let first = regions.first()?;
+    for len in [6, 4, 2] {
+        if first.len() >= len && regions.iter().all(|r| r.get(..len) == first.get(..len)) {
+            return Some(format!("{:0<6}", &first[..len]));
+        }
+    }
+    None
+}
+
+fn contact_text(contact: &str) -> Result<String, CoreError> {
+    let contact = contact.trim();
+    let digits = contact.chars().filter(char::is_ascii_digit).count();
+    let shape = contact.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
+    if !shape || !(5..=20).contains(&digits) || contact.len() > 32 {
+        return Err(CoreError::refused(ErrorCode::InvalidBody, "contact 须为联系电话，如 0871-12345678"));
+    }
+    Ok(contact.to_owned())
+}
+
+fn id_type_label(id_type: crate::identity::id_number::IdType) -> &'static str {
+    use crate::identity::id_number::IdType;
+    match id_type {
+        IdType::ResidentId => "居民身份证",
+        IdType::Passport => "护照",
+        IdType::HkMacaoPermit => "港澳居民来往内地通行证",
+        IdType::TaiwanPermit => "台湾居民来往大陆通行证",
+        IdType::ForeignPermanentResident => "外国人永久居留身份证",
+    }
+}
+
+fn today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+}
+
+/// Whom an issuer is, once checked.
+enum Issuer {
+    Recorder { staff_id: i64, organisation_id: i64 },
+    Officer { staff_id: i64, region: String },
+}
+
+impl Hourmark {
+    /// The certificate settings (signing key, verification URL).
+    pub fn certificate_settings(&self) -> &CertificateSettings {
+        &self.inner().settings.certificates
+    }
+
+    /// A volunteer's confirmed service in a scope, with each day's organisation id.
+    async fn confirmed_services(
+        &self,
+        volunteer_id: i64,
+        scope: &CertificateScope,
+    ) -> Result<Vec<(i64, CertificateService)>, CoreError> {
+        let rows = self.store().confirmed_register_entries(volunteer_id).await?;
+        Ok(services_from(&rows)?.into_iter().filter(|(org, s)| scope.holds(*org, s.day)).collect())
+    }
+
+    /// Where the service of a scope was recorded: the organisation if only one, and the
+    /// region covering them all. `certificate_nothing_confirmed` without any.
+    async fn certificate_route(
+        &self,
+        services: &[(i64, CertificateService)],
+    ) -> Result<(Option<i64>, String), CoreError> {
+        if services.is_empty() {
+            return Err(CoreError::refused(
+                ErrorCode::CertificateNothingConfirmed,
+                "所选范围内没有经民政部门确认的服务时长（记录在公示、上报确认后方可出具证明）",
+            ));
+        }
+        let mut organisations: Vec<i64> = services.iter().map(|(o, _)| *o).collect();
+        organisations.sort_unstable();
+        organisations.dedup();
+        let mut regions = Vec::new();
+        for id in &organisations {
+            let organisation =
+                self.store().get_organisation(*id).await?.ok_or_else(|| {
+                    CoreError::Internal(format!("organisation {id} is in the register but not stored"))
+                })?;
+            regions.push(organisation.region_code);
+        }
+        let single = (organisations.len() == 1).then(|| organisations[0]);
+        Ok((single, covering_region(&regions).unwrap_or_else(|| "000000".to_owned())))
+    }
+
+    /// A volunteer asks for a certificate. Refused (`certificate_nothing_confirmed`) when
+    /// the scope holds no confirmed minutes.
+    pub async fn ask_for_certificate(
+        &self,
+        by: &Principal,
+        ask: CertificateAsk,
+    ) -> Result<CertificateRequest, CoreError> {
+        let Principal::Volunteer { id: volunteer_id } = by else {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        };
+        if let (Some(from), Some(to)) = (ask.from, ask.to)
+            && from > to
+        {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "from 不能晚于 to"));
+        }
+        if let Some(org) = ask.organisation_id
+            && self.store().get_organisation(org).await?.is_none()
+        {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "organisation_id 不存在"));
+        }
+        let scope = CertificateScope { organisation_id: ask.organisation_id, from: ask.from, to: ask.to };
+        let services = self.confirmed_services(*volunteer_id, &scope).await?;
+        let (route_organisation_id, route_region) = self.certificate_route(&services).await?;
+        let new = NewCertificateRequest {
+            volunteer_id: *volunteer_id,
+            scope,
+            route_organisation_id,
+            route_region,
+            at: self.now(),
+        };
+        self.store().add_certificate_request(&new).await
+    }
+
+    /// A volunteer's requests, newest first.
+    pub async fn my_certificate_requests(&self, volunteer_id: i64) -> Result<Vec<CertificateRequest>, CoreError> {
+        self.store().certificate_requests_of(volunteer_id).await
+    }
+
+    /// Pending requests the caller may issue: a recorder's organisation's, or those in a
+    /// civil-affairs officer's region.
+    pub async fn pending_certificate_requests(&self, by: &Principal) -> Result<Vec<CertificateRequest>, CoreError> {
+        let pending = self.store().pending_certificate_requests().await?;
+        match by {
+            Principal::Staff { role: StaffRole::Recorder, organisation_id: Some(org), .. } => {
+                Ok(pending.into_iter().filter(|r| r.route_organisation_id == Some(*org)).collect())
+            }
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let region = self.officer_region(*id).await?;
+                Ok(pending.into_iter().filter(|r| region_covers(&region, &r.route_region)).collect())
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// Who may issue for this service: a qualified recorder of the one organisation that
+    /// recorded it all, or a civil-affairs officer whose region covers every organisation.
+    async fn certificate_issuer(&self, by: &Principal, route: &(Option<i64>, String)) -> Result<Issuer, CoreError> {
+        match by {
+            Principal::Staff { role: StaffRole::Recorder, .. } => {
+                let Some(org) = route.0 else {
+                    return Err(CoreError::refused(
+                        ErrorCode::Forbidden,
+                        "服务记录来自多个组织，由区县志愿服务主管部门（民政）出具证明",
+                    ));
+                };
+                let staff_id = self.require_recorder_of(by, org).await?;
+                Ok(Issuer::Recorder { staff_id, organisation_id: org })
+            }
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let region = self.officer_region(*id).await?;
+                if !region_covers(&region, &route.1) {
+                    return Err(CoreError::refused(ErrorCode::Forbidden, "服务记录不在本部门辖区内"));
+                }
+                Ok(Issuer::Officer { staff_id: *id, region })
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// Issues the certificate a volunteer asked for: reads their confirmed service again,
+    /// numbers, signs and stores it. Audited.
+    pub async fn issue_certificate(
+        &self,
+        by: &Principal,
+        request_id: i64,
+        issue: CertificateIssue,
+    ) -> Result<CertificateView, CoreError> {
+        if !matches!(by, Principal::Staff { role: StaffRole::Recorder | StaffRole::Officer, .. }) {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        }
+        let request =
+            self.store().certificate_request(request_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let services = self.confirmed_services(request.volunteer_id, &request.scope).await?;
+        let route = self.certificate_route(&services).await?;
+        let issuer = self.certificate_issuer(by, &route).await?;
+        if request.status != CertificateRequestStatus::Pending {
+            return Err(CoreError::code(ErrorCode::CertificateRequestIssued));
+        }
+        let handler = crate::text::clean(&issue.handler, 50, "handler", crate::text::Lines::One)?;
+        let contact = contact_text(&issue.contact)?;
+        let (issuer_content, staff_id, issuer_organisation_id, issuer_region) = match &issuer {
+            Issuer::Recorder { staff_id, organisation_id } => {
+                let organisation = self
+                    .store()
+                    .get_organisation(*organisation_id)
+                    .await?
+                    .ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+                let content = CertificateIssuer {
+                    kind: "organisation".into(),
+                    name: organisation.name,
+                    reference: organisation_id.to_string(),
+                };
+                (content, *staff_id, Some(*organisation_id), None)
+            }
+            Issuer::Officer { staff_id, region } => {
+                let Some(department) = issue.department.as_deref() else {
+                    return Err(CoreError::refused(
+                        ErrorCode::InvalidBody,
+                        "department 必填：出具证明的部门名称，如 昆明市五华区民政局",
+                    ));
+                };
+                let name = crate::text::clean(department, 80, "department", crate::text::Lines::One)?;
+                let content = CertificateIssuer { kind: "department".into(), name, reference: region.clone() };
+                (content, *staff_id, None, Some(region.clone()))
+            }
+        };
+        let volunteer = self.masked(self.my_data(request.volunteer_id).await?.volunteer);
+        let stars = crate::stars::stars_held(&self.store().star_applications_of(request.volunteer_id).await?);
+        let now = self.now();
+        let issued_on = today(now);
+        let sequence = self.store().next_certificate_sequence(issued_on.year()).await?;
+        let number = format!("HM{}{:06}", issued_on.year(), sequence);
+        let signer = &self.certificate_settings().signer;
+        let services: Vec<CertificateService> = services.into_iter().map(|(_, s)| s).collect();
+        let total_minutes = services.iter().map(|s| s.minutes).sum();
+        let content = CertificateContent {
+            number: number.clone(),
+            issued_on,
+            volunteer_name: volunteer.name,
+            id_type: id_type_label(volunteer.id_type).to_owned(),
+            id_number: volunteer.id_number,
+            volunteer_number: volunteer.volunteer_number,
+            scope: request.scope.clone(),
+            services,
+            total_minutes,
+            stars,
+            issuer: issuer_content,
+            handler,
+            contact,
+            key_id: signer.key_id().to_owned(),
+        };
+        let canonical = serde_json::to_string(&content).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let stored = StoredCertificate {
+            number: number.clone(),
+            request_id,
+            volunteer_id: request.volunteer_id,
+            signature: signer.sign(&canonical),
+            content: canonical,
+            key_id: signer.key_id().to_owned(),
+            total_minutes,
+            issuer_organisation_id,
+            issuer_region,
+            issued_by: staff_id,
+            issued_at: now,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "certificate_issued".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: Some(request.volunteer_id),
+            detail: serde_json::json!({ "request_id": request_id, "number": number, "total_minutes": total_minutes }),
+        };
+        if !self.store().issue_certificate(&stored, &audit).await? {
+            return Err(CoreError::code(ErrorCode::CertificateRequestIssued));
+        }
+        self.certificate_view(&stored)
+    }
+
+    fn certificate_view(&self, stored: &StoredCertificate) -> Result<CertificateView, CoreError> {
+        Ok(CertificateView {
+            content: stored.parsed()?,
+            signature: stored.signature.clone(),
+            verify_url: self.verify_url(&stored.number),
+            revoke_reason: stored.revoke_reason.clone(),
+        })
+    }
+
+    /// The verification URL of a number.
+    pub fn verify_url(&self, number: &str) -> String {
+        format!("{}{number}", self.certificate_settings().verify_base_url)
+    }
+
+    /// A certificate for its volunteer (others' numbers are `not_found`).
+    pub async fn my_certificate(&self, volunteer_id: i64, number: &str) -> Result<StoredCertificate, CoreError> {
+        self.store()
+            .certificate(number)
+            .await?
+            .filter(|c| c.volunteer_id == volunteer_id)
+            .ok_or_else(|| CoreError::code(ErrorCode::NotFound))
+    }
+
+    /// A volunteer's certificates, newest first.
+    pub async fn my_certificates(&self, volunteer_id: i64) -> Result<Vec<CertificateView>, CoreError> {
+        let stored = self.store().certificates_of(volunteer_id).await?;
+        stored.iter().map(|c| self.certificate_view(c)).collect()
+    }
+
+    /// A certificate for the issuer side: a recorder of the issuing organisation, or a
+    /// civil-affairs officer whose region covers the issuer (the organisation's region or
+    /// the issuing department's).
+    pub async fn issued_certificate(&self, by: &Principal, number: &str) -> Result<StoredCertificate, CoreError> {
+        if !matches!(by, Principal::Staff { role: StaffRole::Recorder | StaffRole::Officer, .. }) {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        }
+        let certificate =
+            self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let region = match (&certificate.issuer_organisation_id, &certificate.issuer_region) {
+            (Some(org), _) => self.store().get_organisation(*org).await?.map(|o| o.region_code),
+            (None, Some(region)) => Some(region.clone()),
+            _ => None,
+        };
+        match by {
+            Principal::Staff { role: StaffRole::Recorder, organisation_id: Some(org), .. }
+                if certificate.issuer_organisation_id == Some(*org) =>
+            {
+                self.require_qualified_recorder(by).await?;
+                Ok(certificate)
+            }
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let officer = self.officer_region(*id).await?;
+                if region.is_some_and(|r| region_covers(&officer, &r)) {
+                    Ok(certificate)
+                } else {
+                    Err(CoreError::code(ErrorCode::NotFound))
+                }
+            }
+            Principal::Staff { role: StaffRole::Recorder, .. } => Err(CoreError::code(ErrorCode::NotFound)),
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
+    }
+
+    /// The issuer's view of a certificate.
+    pub async fn issued_certificate_view(&self, by: &Principal, number: &str) -> Result<CertificateView, CoreError> {
+        let stored = self.issued_certificate(by, number).await?;
+        self.certificate_view(&stored)
+    }
+
+    /// Revokes a certificate with a reason (the issuer side). Audited.
+    pub async fn revoke_certificate(
+        &self,
+        by: &Principal,
+        number: &str,
+        revocation: CertificateRevocation,
+    ) -> Result<CertificateView, CoreError> {
+        let certificate = self.issued_certificate(by, number).await?;
+        let Principal::Staff { id: staff_id, .. } = by else {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        };
+        let reason = crate::text::clean(&revocation.reason, 500, "reason", crate::text::Lines::Many)?;
+        if certificate.revoked_at.is_some() {
+            return Err(CoreError::code(ErrorCode::CertificateRevoked));
+        }
+        let now = self.now();
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(*staff_id),
+            action: "certificate_revoked".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: Some(certificate.volunteer_id),
+            detail: serde_json::json!({ "number": number, "reason": reason }),
+        };
+        let revoked = self
+            .store()
+            .revoke_certificate(number, *staff_id, &reason, now, &audit)
+            .await?
+            .ok_or_else(|| CoreError::code(ErrorCode::CertificateRevoked))?;
+        self.certificate_view(&revoked)
+    }
+
+    /// What anyone may learn of a certificate number: its state and masked content. A
+    /// number that was never issued (or is malformed) is `not_found`.
+    pub async fn verify_certificate(&self, number: &str) -> Result<CertificateVerification, CoreError> {
+        let well_formed =
+            number.len() == 12 && number.starts_with("HM") && number[2..].chars().all(|c| c.is_ascii_digit());
+        if !well_formed {
+            return Err(CoreError::code(ErrorCode::NotFound));
+        }
+        let certificate =
+            self.store().certificate(number).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let content = certificate.parsed()?;
+        let public = self.certificate_settings().signer.pair.public_key().as_ref().to_vec();
+        let signed_by_us = certificate.key_id != self.certificate_settings().signer.key_id
+            || verify_signed(&certificate.signed_payload(), &public).is_ok();
+        if !signed_by_us {
+            // The stored content no longer matches its signature: say nothing about it.
+            tracing::error!(number, "a stored certificate fails its signature check");
+            return Err(CoreError::code(ErrorCode::NotFound));
+        }
+        let current: i64 = self
+            .confirmed_services(certificate.volunteer_id, &content.scope)
+            .await?
+            .iter()
+            .map(|(_, s)| s.minutes)
+            .sum();
+        let (state, current_minutes) = if certificate.revoked_at.is_some() {
+            (CertificateState::Revoked, None)
+        } else if current < content.total_minutes {
+            (CertificateState::Superseded, Some(current))
+        } else {
+            (CertificateState::Valid, None)
+        };
+        Ok(CertificateVerification {
+            state,
+            number: content.number,
+            issued_on: content.issued_on,
+            volunteer_name: crate::identity::id_number::mask_name(&content.volunteer_name),
+            id_type: content.id_type,
+            id_number: content.id_number,
+            volunteer_number: content.volunteer_number,
+            services: content.services,
+            total_minutes: content.total_minutes,
+            total_hours: hours_text(content.total_minutes),
+            stars: content.stars,
+            issuer: content.issuer.name,
+            key_id: content.key_id,
+            revoke_reason: certificate.revoke_reason,
+            current_minutes,
+            current_hours: current_minutes.map(hours_text),
+        })
+    }
+}
+
+/// The largest seal image accepted, in bytes.
+pub const SEAL_MAX_BYTES: usize = 256 * 1024;
+
+impl Hourmark {
+    /// Sets an organisation's seal image (its staff other than leaders, or an
+    /// administrator): a PNG of at most [`SEAL_MAX_BYTES`], 64 to 2000 pixels a side.
+    /// Audited.
+    pub async fn set_organisation_seal(
+        &self,
+        by: &Principal,
+        organisation_id: i64,
+        png: &[u8],
+    ) -> Result<(), CoreError> {
+        let staff_id = crate::hourmark::require_manager_of(by, organisation_id)?;
+        if self.store().get_organisation(organisation_id).await?.is_none() {
+            return Err(CoreError::code(ErrorCode::NotFound));
+        }
+        if png.len() > SEAL_MAX_BYTES {
+            return Err(CoreError::refused(
+                ErrorCode::SealInvalid,
+                format!("印章图片不能超过 {} KiB", SEAL_MAX_BYTES / 1024),
+            ));
+        }
+        let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+            .map_err(|_| CoreError::refused(ErrorCode::SealInvalid, "不是有效的 PNG 图片"))?;
+        let sides = 64..=2000;
+        if !sides.contains(&image.width()) || !sides.contains(&image.height()) {
+            return Err(CoreError::refused(ErrorCode::SealInvalid, "印章图片边长须在 64 至 2000 像素之间"));
+        }
+        let now = self.now();
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "organisation_seal_set".into(),
+            subject_kind: "organisation".into(),
+            subject_id: Some(organisation_id),
+            detail: serde_json::json!({ "bytes": png.len(), "width": image.width(), "height": image.height() }),
+        };
+        self.store().put_organisation_seal(organisation_id, png, staff_id, now, &audit).await?;
+        Ok(())
+    }
+
+    /// The seal to print on a certificate: its issuing organisation's, if uploaded.
+    pub async fn certificate_seal(&self, certificate: &StoredCertificate) -> Result<Option<Vec<u8>>, CoreError> {
+        match certificate.issuer_organisation_id {
+            Some(org) => Ok(self.store().organisation_seal(org).await?),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_have_one_decimal() {
+        assert_eq!(hours_text(180), "3.0");
+        assert_eq!(hours_text(90), "1.5");
+        assert_eq!(hours_text(59), "0.9");
+    }
+
+    #[test]
+    fn the_covering_region_is_the_narrowest() {
+        assert_eq!(covering_region(&["530102".into()]).as_deref(), Some("530102"));
+        assert_eq!(covering_region(&["530102".into(), "530103".into()]).as_deref(), Some("530100"));
+        assert_eq!(covering_region(&["530102".into(), "532301".into()]).as_deref(), Some("530000"));
+        assert_eq!(covering_region(&["530102".into(), "110105".into()]), None);
+    }
+
+    #[test]
+    fn a_signature_covers_every_byte() {
+        let signer = CertificateSigner::ephemeral("t1");
+        let content = CertificateContent {
+            number: "HM2026000001".into(),
+            issued_on: NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+            volunteer_name: "张三".into(),
+            id_type: "居民身份证".into(),
+            id_number: "1****************X".into(),
+            volunteer_number: "V1".into(),
+            scope: CertificateScope { organisation_id: None, from: None, to: None },
+            services: vec![],
+            total_minutes: 180,
+            stars: 0,
+            issuer: CertificateIssuer { kind: "organisation".into(), name: "翠湖".into(), reference: "1".into() },
+            handler: "李四".into(),
+            contact: "0871-1234567".into(),
+            key_id: "t1".into(),
+        };
+        let text = serde_json::to_string(&content).expect("json");
+        let signed = SignedCertificate { signature: signer.sign(&text), content: text.clone(), key_id: "t1".into() };
+        let public = BASE64.decode(signer.public_key_base64().as_bytes()).expect("base64");
+        assert_eq!(verify_signed(&signed, &public).expect("valid"), content);
+        let tampered = SignedCertificate { content: text.replace("180", "1800"), ..signed.clone() };
+        assert!(verify_signed(&tampered, &public).is_err());
+        let other = CertificateSigner::ephemeral("t1");
+        let other_public = BASE64.decode(other.public_key_base64().as_bytes()).expect("base64");
+        assert!(verify_signed(&signed, &other_public).is_err());
+    }
+
+    #[test]
+    fn keys_load_from_a_seed_or_pkcs8() {
+        let seed = BASE64.encode(&[7u8; 32]);
+        let a = CertificateSigner::from_base64("k1", &seed).expect("seed");
+        let b = CertificateSigner::from_base64("k1", &seed).expect("seed");
+        assert_eq!(a.public_key_base64(), b.public_key_base64());
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("pkcs8");
+        assert!(CertificateSigner::from_base64("k2", &BASE64.encode(pkcs8.as_ref())).is_ok());
+        assert!(CertificateSigner::from_base64("k3", "bm90IGEga2V5").is_err());
+        assert!(CertificateSigner::from_base64("bad id!", &seed).is_err());
+    }
+}
