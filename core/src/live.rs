@@ -108,6 +108,24 @@ impl LiveEvent {
     }
 }
 
+/// An event as boards receive it: serialised once, however many boards show it (fifty
+/// boards on one activity would otherwise serialise every scan fifty times).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// The event.
+    pub event: LiveEvent,
+    /// Its JSON, as sent in each board's `data`.
+    pub json: Arc<str>,
+}
+
+impl Published {
+    /// Serialises `event`.
+    pub fn new(event: LiveEvent) -> Self {
+        let json = serde_json::to_string(&event).unwrap_or_default().into();
+        Self { event, json }
+    }
+}
+
 /// Where events are published and watched: Redis pub/sub across instances, or this
 /// process only. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -120,7 +138,7 @@ struct Inner {
     /// This instance's boards: one broadcast channel per watched activity. An entry whose
     /// receivers are all gone is pruned on the next watch (and, with Redis, unsubscribed on
     /// the next refresh).
-    boards: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
+    boards: Mutex<HashMap<i64, broadcast::Sender<Arc<Published>>>>,
     /// Set at shutdown: open streams end, so a graceful shutdown does not wait for boards
     /// that would otherwise never hang up.
     closing: tokio::sync::watch::Sender<bool>,
@@ -229,14 +247,14 @@ impl LiveEvents {
                     tracing::warn!("live event queue full or closed; event dropped");
                 }
             }
-            None => self.inner.deliver(event),
+            None => self.inner.deliver(Published::new(event)),
         }
     }
 
     /// The events of one activity from now on (this instance's and, with Redis, every
     /// other's). With Redis, returns once subscribed and announced, so an event published
     /// anywhere after this returns reaches the receiver.
-    pub async fn watch(&self, activity_id: i64) -> Result<broadcast::Receiver<LiveEvent>, CoreError> {
+    pub async fn watch(&self, activity_id: i64) -> Result<broadcast::Receiver<Arc<Published>>, CoreError> {
         let receiver = {
             let mut boards = self.inner.boards.lock().unwrap_or_else(|e| e.into_inner());
             boards.retain(|id, sender| *id == activity_id || sender.receiver_count() > 0);
@@ -297,14 +315,15 @@ impl LiveEvents {
 
 impl Inner {
     /// Hands an event to this instance's boards of its activity (every board for a resync).
-    fn deliver(&self, event: LiveEvent) {
+    fn deliver(&self, published: Published) {
+        let published = Arc::new(published);
         let boards = self.boards.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(event.change, LiveChange::Resync) {
+        if matches!(published.event.change, LiveChange::Resync) {
             for sender in boards.values() {
-                let _ = sender.send(event.clone());
+                let _ = sender.send(published.clone());
             }
-        } else if let Some(sender) = boards.get(&event.activity_id) {
-            let _ = sender.send(event);
+        } else if let Some(sender) = boards.get(&published.event.activity_id) {
+            let _ = sender.send(published);
         }
     }
 
@@ -408,8 +427,9 @@ async fn receive(inner: std::sync::Weak<Inner>, mut stream: redis::aio::PubSubSt
             let Some(redis) = &inner.redis else { return };
             let Ok(text) = message.get_payload::<String>() else { continue };
             match redis.channels.activity_of(message.get_channel_name()) {
+                // Parsed once per instance; the text itself goes on to every board.
                 Some(_) => match serde_json::from_str::<LiveEvent>(&text) {
-                    Ok(event) => inner.deliver(event),
+                    Ok(event) => inner.deliver(Published { event, json: text.into() }),
                     Err(e) => tracing::warn!(error = %e, "unreadable live event"),
                 },
                 // A board opened somewhere: publish its activity's events from now on.
@@ -431,7 +451,7 @@ async fn receive(inner: std::sync::Weak<Inner>, mut stream: redis::aio::PubSubSt
             }
         };
         if let Some(inner) = inner.upgrade() {
-            inner.deliver(LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync });
+            inner.deliver(Published::new(LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync }));
         }
     }
 }
@@ -488,7 +508,7 @@ mod tests {
         let mut board = live.watch(7).await.expect("watches");
         let mut other = live.watch(8).await.expect("watches");
         live.publish(scan(8));
-        assert_eq!(other.recv().await.expect("an event").activity_id, 8);
+        assert_eq!(other.recv().await.expect("an event").event.activity_id, 8);
         // Far more than the backlog, with nobody reading: publishing still returns.
         for _ in 0..(BOARD_BACKLOG * 2) {
             live.publish(scan(7));

@@ -578,19 +578,24 @@ async fn activity_events(
     });
     let live = futures_util::stream::unfold((events, connected), move |(mut events, connected)| async move {
         loop {
-            let event = match events.recv().await {
-                Ok(event) if event.concerns(id) => event,
+            let sse = match events.recv().await {
+                Ok(published) if published.event.concerns(id) => Event::default()
+                    .id(published.event.id.to_string())
+                    .event(published.event.name())
+                    .data(&*published.json),
                 Ok(_) => continue,
                 // This board fell behind: what it missed is in the store.
-                Err(RecvError::Lagged(_)) => hourmark_core::live::LiveEvent {
-                    activity_id: id,
-                    id: uuid::Uuid::now_v7(),
-                    change: hourmark_core::live::LiveChange::Resync,
-                },
+                Err(RecvError::Lagged(_)) => {
+                    let event = hourmark_core::live::LiveEvent {
+                        activity_id: id,
+                        id: uuid::Uuid::now_v7(),
+                        change: hourmark_core::live::LiveChange::Resync,
+                    };
+                    let data = serde_json::to_string(&event).unwrap_or_default();
+                    Event::default().id(event.id.to_string()).event(event.name()).data(data)
+                }
                 Err(RecvError::Closed) => return None,
             };
-            let data = serde_json::to_string(&event).unwrap_or_default();
-            let sse = Event::default().id(event.id.to_string()).event(event.name()).data(data);
             return Some((Ok(sse), (events, connected)));
         }
     });

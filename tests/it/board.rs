@@ -306,7 +306,8 @@ async fn only_watched_activities_are_published_each_on_its_own_channel() {
     let sent = scan(5);
     a.publish(sent.clone());
     let received = tokio::time::timeout(WITHIN, board.recv()).await.expect("within 2 s").expect("an event");
-    assert_eq!(received, sent, "A's scan reaches B's board");
+    assert_eq!(received.event, sent, "A's scan reaches B's board");
+    assert_eq!(&*received.json, serde_json::to_string(&sent).expect("json"), "serialised once, as sent");
     let on_wire = tokio::time::timeout(WITHIN, wire.next()).await.expect("within 2 s").expect("a message");
     assert_eq!(on_wire.get_channel_name(), format!("{prefix}:live:5"), "activity 6's scan was never sent");
     assert!(tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(), "one message in all");

@@ -303,7 +303,7 @@ impl Hourmark {
         &self,
         by: &Principal,
         activity_id: i64,
-    ) -> Result<tokio::sync::broadcast::Receiver<crate::live::LiveEvent>, CoreError> {
+    ) -> Result<tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::Published>>, CoreError> {
         self.managed_activity(by, activity_id).await?;
         self.inner().live.watch(activity_id).await
     }

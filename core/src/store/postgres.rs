@@ -8,9 +8,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod certificates;
 mod my_hours;
 mod sms_code;
-mod certificates;
 mod stars;
 mod time_bank;
 

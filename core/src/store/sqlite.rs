@@ -15,9 +15,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
+mod certificates;
 mod my_hours;
 mod sms_code;
-mod certificates;
 mod stars;
 mod time_bank;
 
