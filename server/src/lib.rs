@@ -76,11 +76,17 @@ pub fn router(hourmark: Hourmark) -> Router {
     if check_docs {
         api = api.layer(axum::middleware::from_fn_with_state(documented, docs::check_documented_answers));
     }
-    api.route("/metrics", axum::routing::get(metrics::render))
+    let mut app = api
+        .route("/metrics", axum::routing::get(metrics::render))
         .fallback(problem::not_found)
-        .method_not_allowed_fallback(problem::method_not_allowed)
-        .layer(axum::middleware::from_fn(metrics::time_requests))
-        .layer(axum::middleware::from_fn(console::security_headers))
+        .method_not_allowed_fallback(problem::method_not_allowed);
+    // Metrics are recorded only when a scraper may read them: the recorder costs the scan
+    // path measurably at 8 000 scans/s (BENCHMARKS.md), and without one every metric is a
+    // no-op.
+    if hourmark.settings().metrics_token.is_some() {
+        app = app.layer(axum::middleware::from_fn(metrics::time_requests));
+    }
+    app.layer(axum::middleware::from_fn(console::security_headers))
         .layer(axum::middleware::from_fn(no_store::no_store_by_default))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
