@@ -53,6 +53,7 @@ impl Modify for BearerAuth {
 pub fn api_router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
+        .merge(crate::board_stream::router())
         .merge(crate::passkeys::router())
         .merge(crate::console::router())
         .merge(crate::review::router())

@@ -3,6 +3,7 @@
 //! and call [`serve`] with their own shutdown signal.
 
 pub mod api;
+pub mod board_stream;
 pub mod certificate_pdf;
 pub mod certificates;
 pub mod config;
