@@ -426,15 +426,33 @@ where
     }
 }
 
-/// The cookie that carries a staff member's browser session: the same token a bearer
-/// would carry, HttpOnly so page scripts never see it.
+/// The cookie that carries a staff member's browser session on a plain-HTTP origin
+/// (`localhost` in development, a LAN address): the same token a bearer would carry,
+/// HttpOnly so page scripts never see it.
 pub const STAFF_SESSION_COOKIE: &str = "hourmark_staff";
+
+/// The same cookie behind HTTPS. The `__Host-` prefix makes the browser accept it only
+/// with `Secure`, `Path=/` and no `Domain`, so a page on a sibling subdomain cannot plant
+/// or shadow a session cookie for the staff origin (cookie tossing); a plain-named
+/// cookie is then never read.
+pub const SECURE_STAFF_SESSION_COOKIE: &str = "__Host-hourmark_staff";
+
+/// The session cookie's name for this installation's staff origin.
+pub fn staff_session_cookie_name(hourmark: &Hourmark) -> &'static str {
+    if hourmark.settings().passkeys.staff_origin.scheme() == "https" {
+        SECURE_STAFF_SESSION_COOKIE
+    } else {
+        STAFF_SESSION_COOKIE
+    }
+}
 
 /// The header in which a page sends its session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The staff session cookie's token, if the request carries one.
-pub fn staff_session_cookie(parts: &Parts) -> Option<&str> {
+/// The staff session cookie's token, if the request carries one under this
+/// installation's cookie name.
+pub fn staff_session_cookie<'a>(parts: &'a Parts, hourmark: &Hourmark) -> Option<&'a str> {
+    let wanted = staff_session_cookie_name(hourmark);
     parts
         .headers
         .get_all(header::COOKIE)
@@ -442,7 +460,7 @@ pub fn staff_session_cookie(parts: &Parts) -> Option<&str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == STAFF_SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim())
         .filter(|value| !value.is_empty())
 }
@@ -456,7 +474,7 @@ fn bearer_or_session_cookie<'a>(parts: &'a Parts, hourmark: &Hourmark) -> Result
     if parts.headers.contains_key(header::AUTHORIZATION) {
         return bearer(parts);
     }
-    let Some(token) = staff_session_cookie(parts) else { return bearer(parts) };
+    let Some(token) = staff_session_cookie(parts, hourmark) else { return bearer(parts) };
     if !parts.method.is_safe() {
         check_csrf(parts, hourmark, token)?;
     }

@@ -1,8 +1,14 @@
 //! The staff console: browser sessions (an HttpOnly cookie and a CSRF token), the pages'
 //! security headers, sign-in redirects, and the whole console in real Chromium.
 
-use hourmark_tests::{Backend, TestApp, authenticator, next_login, on_both_backends, register};
+use std::sync::Arc;
+
+use hourmark_tests::{
+    Backend, TestApp, TestDatabase, authenticator, next_login, on_both_backends, register, register_at,
+};
 use serde_json::{Value, json};
+use uuid::Uuid;
+use webauthn_rs::prelude::Url;
 
 /// A client that shows redirects instead of following them.
 fn no_redirects() -> reqwest::Client {
@@ -161,6 +167,63 @@ on_both_backends! {
             assert!(matches!(refused.status().as_u16(), 400 | 404), "{bad}: {}", refused.status());
         }
     }
+}
+
+/// Behind HTTPS the session cookie is `__Host-` named and `Secure`, so a sibling
+/// subdomain cannot plant one; a plain-named cookie is then not a session at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_https_the_session_cookie_is_host_prefixed_and_secure() {
+    let origin = "https://console.hourmark.example";
+    let database = Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, database, Uuid::new_v4().simple().to_string(), |config| {
+        config.staff_origin = Some(origin.to_owned());
+    })
+    .await;
+    let admin = app.administrator().await;
+    let organisation_id = app.organisation(&admin, "翠湖志愿者协会").await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"name": "李组织", "login": next_login(), "role": "organiser", "organisation_id": organisation_id}),
+        )
+        .await;
+    created.expect_status(201);
+    let start =
+        app.post("/api/v1/invites/passkey/start", None, json!({ "invite": created.body["invite"]["token"] })).await;
+    start.expect_status(200);
+    let credential = register_at(Url::parse(origin).expect("origin"), &mut authenticator(), &start.body);
+    let finished = app
+        .client
+        .post(app.url("/api/v1/invites/passkey/finish-browser"))
+        .json(&json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential }))
+        .send()
+        .await
+        .expect("finish");
+    assert_eq!(finished.status().as_u16(), 201);
+    let set_cookie = finished.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(set_cookie.starts_with("__Host-hourmark_staff=hm_"), "{set_cookie}");
+    for attribute in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attribute), "{attribute} missing: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"), "a __Host- cookie names no domain: {set_cookie}");
+    let body: Value = finished.json().await.expect("json");
+    let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    let token = pair.split_once('=').expect("pair").1.to_owned();
+
+    let me = |cookie: String| app.client.get(app.url("/api/v1/me")).header("cookie", cookie).send();
+    assert_eq!(me(pair.clone()).await.expect("me").status().as_u16(), 200);
+    // The same token under the plain name, as a sibling subdomain could set it, is ignored.
+    let plain = me(format!("hourmark_staff={token}")).await.expect("me");
+    assert_eq!(problem_code(plain).await, (401, "unauthenticated".to_owned()));
+    let page = no_redirects().get(app.url("/console")).header("cookie", format!("hourmark_staff={token}")).send().await;
+    assert_eq!(page.expect("page").status().as_u16(), 303);
+
+    let out = post_with_cookie(&app, "/api/v1/console/sign-out", &pair, &[("x-csrf-token", &csrf)], json!({})).await;
+    assert_eq!(out.status().as_u16(), 200);
+    let cleared = out.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(cleared.starts_with("__Host-hourmark_staff=;") && cleared.contains("Secure"), "{cleared}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

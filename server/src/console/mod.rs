@@ -11,6 +11,7 @@
 //!   │ passkey ceremony (start) ──►  /api/v1/sign-in/passkey/start
 //!   │ ceremony finish ───────────►  /api/v1/sign-in/passkey/finish-browser
 //!   │ ◄── Set-Cookie hourmark_staff=<token>; HttpOnly; SameSite=Strict
+//!   │     (behind HTTPS: __Host-hourmark_staff=<token>; …; Secure)
 //!   │     + {csrf_token} (the page keeps it; pages also carry it in a <meta>)
 //!   │ GET /console ──────────────►  page (cookie)
 //!   │ POST /api/v1/activities ───►  cookie + X-CSRF-Token (without it: csrf_invalid)

@@ -17,7 +17,7 @@ use hourmark_mini_program_api::ApiError;
 
 use crate::passkeys::limit_client;
 use hourmark_mini_program_api::extract::{
-    ClientAddress, CurrentSession, Json, STAFF_SESSION_COOKIE, staff_session_cookie,
+    ClientAddress, CurrentSession, Json, staff_session_cookie, staff_session_cookie_name,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,19 +40,20 @@ fn is_https(hourmark: &Hourmark) -> bool {
 }
 
 /// The session cookie: HttpOnly (page scripts never see the token), SameSite=Strict
-/// (never sent on a request another site starts), Secure behind HTTPS, and gone when the
-/// token expires.
+/// (never sent on a request another site starts), Secure and `__Host-` named behind
+/// HTTPS, and gone when the token expires.
 fn session_cookie(hourmark: &Hourmark, token: &str, expires_at: DateTime<Utc>) -> HeaderValue {
     let max_age = (expires_at - hourmark.now()).num_seconds().max(0);
     let secure = if is_https(hourmark) { "; Secure" } else { "" };
-    let cookie =
-        format!("{STAFF_SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let name = staff_session_cookie_name(hourmark);
+    let cookie = format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn cleared_cookie(hourmark: &Hourmark) -> HeaderValue {
     let secure = if is_https(hourmark) { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{STAFF_SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))
+    let name = staff_session_cookie_name(hourmark);
+    HeaderValue::from_str(&format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -187,7 +188,7 @@ impl FromRequestParts<Hourmark> for ConsoleSession {
             let next = parts.uri.path();
             Redirect::to(&format!("/staff/sign-in?next={next}")).into_response()
         };
-        let Some(token) = staff_session_cookie(parts).and_then(BearerToken::from_presented) else {
+        let Some(token) = staff_session_cookie(parts, hourmark).and_then(BearerToken::from_presented) else {
             return Err(to_sign_in());
         };
         match hourmark.authenticate(token.expose()).await {
