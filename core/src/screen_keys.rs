@@ -271,7 +271,22 @@ impl Hourmark {
             issued_by: *staff_id,
             created_at: now,
         };
-        let id = self.store().add_screen_key(&new).await?;
+        // Issuing a key hands a browser the power to mint this gate's codes for hours:
+        // who did it, for which gate, and until when is kept.
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(*staff_id),
+            action: "screen_key_issued".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity.id),
+            detail: serde_json::json!({
+                "gate": request.gate,
+                "direction": direction_word(request.direction),
+                "expires_at": expires_at,
+            }),
+        };
+        let id = self.store().add_screen_key(&new, &audit).await?;
         let record = ScreenKeyRecord {
             id,
             activity_id: activity.id,

@@ -123,6 +123,13 @@ on_both_backends! {
         let revocations: Vec<_> = audit.iter().filter(|a| a.action == "screen_key_revoked").collect();
         assert_eq!(revocations.len(), 1);
         assert_eq!(revocations[0].detail["screen_key_id"], i64::from(grant.screen_key_id));
+        // Issuing was audited too: who, which gate and direction, and until when.
+        let issued: Vec<_> = audit.iter().filter(|a| a.action == "screen_key_issued").collect();
+        assert_eq!(issued.len(), 1, "one key issued so far: {issued:?}");
+        assert_eq!(issued[0].detail["screen_key_id"], i64::from(grant.screen_key_id));
+        assert_eq!(issued[0].detail["gate"], 1);
+        assert!(issued[0].detail["expires_at"].is_string(), "{:?}", issued[0].detail);
+        assert!(issued[0].actor_id.is_some());
 
         // The server's own codes, and a new projector's, still work; the volunteer leaves.
         let fresh = issue(&app, &e.organiser, e.activity_id, 1, "toggle").await;
@@ -170,6 +177,8 @@ on_both_backends! {
             .await
             .expect_problem(409, "activity_ended");
         assert_eq!(app.get(&path, &e.organiser).await.body, json!([]));
+        let audit = app.hourmark.store().audit_events("activity", e.activity_id).await.expect("audit");
+        assert!(!audit.iter().any(|a| a.action == "screen_key_issued"), "a refused issue leaves no audit entry");
     }
 }
 

@@ -660,7 +660,9 @@ pub trait Store:
     /// Audit entries about a subject, oldest first.
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>>;
     /// Stores a screen key's grant; its id.
-    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64>;
+    /// The key and its audit entry are written in one transaction; the entry's `detail`
+    /// gains the new key's `screen_key_id`.
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey, audit: &AuditEvent) -> StoreResult<i64>;
     /// A screen key by id.
     async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>>;
     /// An activity's screen keys, oldest first.

@@ -2941,7 +2941,8 @@ impl Store for PostgresStore {
         insert_audit(&mut conn, audit).await
     }
 
-    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey) -> StoreResult<i64> {
+    async fn add_screen_key(&self, key: &crate::screen_keys::NewScreenKey, audit: &AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             r"insert into screen_key (activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at)
               values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
@@ -2954,8 +2955,12 @@ impl Store for PostgresStore {
         .bind(key.expires_at)
         .bind(key.issued_by)
         .bind(key.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        let mut audit = audit.clone();
+        audit.detail["screen_key_id"] = id.into();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
