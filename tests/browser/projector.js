@@ -57,6 +57,10 @@ const print = (value) => process.stdout.write(JSON.stringify(value) + "\n");
     out.online = await shown();
     out.online_shot = path.join(input.artifacts, "01-projector-online.png");
     await page.screenshot({ path: out.online_shot });
+    // A reload goes on with the same key rather than issuing another.
+    await page.reload();
+    await codeDrawn();
+    out.reloaded = await shown();
 
     // The network goes; ten minutes pass on the page's clock.
     await context.setOffline(true);

@@ -377,6 +377,11 @@ async fn the_projector_keeps_minting_accepted_codes_offline_until_revoked() {
     let online_token = offline["online"]["token"].as_str().expect("token");
     assert_eq!(online_url, format!("HTTPS://HM.EXAMPLE.CN/S/{online_token}"));
     assert_eq!(online_token.len(), 40);
+    // Reloaded, the page goes on with the key it had: no second key issued.
+    assert_eq!(offline["reloaded"]["screen_key_id"], offline["online"]["screen_key_id"], "{offline:#}");
+    assert!(offline["reloaded"]["token"].as_str().is_some_and(|t| t.len() == 40), "{offline:#}");
+    let issued = app.get(&format!("/api/v1/activities/{}/screen-keys", e.activity_id), &e.organiser).await;
+    assert_eq!(issued.body.as_array().map(Vec::len), Some(1), "one key for one projector: {}", issued.body);
     // Offline for ten minutes: a later window, drawn and said so on the screen.
     let url = decode_screenshot(offline["offline_shot"].as_str().expect("shot"));
     let token = offline["offline"]["token"].as_str().expect("token");

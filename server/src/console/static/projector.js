@@ -4,6 +4,9 @@
 // until the key expires or is revoked. Only if no key can be had (the page opened
 // without a network) does it fall back to fetching each code from the server.
 // The number inside, and whether the key was revoked, are polled while the network is up.
+// The key is kept in this tab's sessionStorage, so reloading the page (F5 at a gate, a
+// browser that restores the tab) goes on with the same key instead of issuing, and
+// auditing, another one each time; a revoked or expired key is forgotten.
 "use strict";
 (function () {
   const root = document.getElementById("projector");
@@ -22,6 +25,24 @@
   let shownWindow = null;
   let stopped = false;
   let networkUp = true;
+  const remembered = "hourmark-screen-key:" + id + ":" + gate + ":" + direction;
+
+  function remember() {
+    try { sessionStorage.setItem(remembered, JSON.stringify({ grant, offsetMs })); } catch (e) { /* private mode */ }
+  }
+  function forget() {
+    try { sessionStorage.removeItem(remembered); } catch (e) { /* private mode */ }
+  }
+  // A key kept from before a reload, if it is still within its time.
+  function recall() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(remembered) || "null");
+      if (!kept || !kept.grant) return null;
+      const now = Date.now() + kept.offsetMs;
+      if (Math.floor(now / (kept.grant.window_secs * 1000)) > kept.grant.last_window) { forget(); return null; }
+      return kept;
+    } catch (e) { return null; }
+  }
 
   function showSvg(svg) {
     if (objectUrl) URL.revokeObjectURL(objectUrl);
@@ -54,6 +75,7 @@
 
   function stop(text) {
     stopped = true;
+    forget();
     img.removeAttribute("src");
     img.hidden = true;
     const stoppedNote = document.getElementById("qr-stopped");
@@ -84,16 +106,29 @@
     countdown.textContent = String(Math.max(1, Math.ceil(((window + 1) * stepMs - now) / 1000)));
   }
 
+  function start() {
+    key = minting.fromBase64Url(grant.key);
+    root.dataset.screenKeyId = String(grant.id);
+    say("");
+    tick();
+    setInterval(tick, 250);
+    setInterval(checkRevoked, 15000);
+  }
+
   async function getScreenKey() {
+    const kept = recall();
+    if (kept) {
+      grant = kept.grant;
+      offsetMs = kept.offsetMs;
+      start();
+      checkRevoked();
+      return;
+    }
     try {
       grant = await window.hourmark.api("POST", "/api/v1/activities/" + id + "/screen-keys", { gate, direction });
-      key = minting.fromBase64Url(grant.key);
       offsetMs = grant.server_time_ms - Date.now();
-      root.dataset.screenKeyId = String(grant.id);
-      say("");
-      tick();
-      setInterval(tick, 250);
-      setInterval(checkRevoked, 15000);
+      remember();
+      start();
     } catch (e) {
       if (e.code) { stop("无法显示二维码：" + e.message); return; }
       say("暂时无法获取投屏密钥，正在从服务器获取二维码：" + e.message, true);
