@@ -242,6 +242,9 @@ error_codes! {
     TimeBankKeyReused = ("time_bank_key_reused", 409, "该交易编号已用于另一笔交易"),
     /// 422: a donation to one's own account.
     TimeBankSelfTransfer = ("time_bank_self_transfer", 422, "不能转赠给自己"),
+    /// 409: the recording organisation lets only volunteers holding more stars spend
+    /// their savings; nothing was posted.
+    TimeBankStarsRequired = ("time_bank_stars_required", 409, "星级未达到使用时间储蓄的要求"),
     // --- stars ---
     /// 422: stars are applied for one at a time: the next star after those held.
     StarWrongLevel = ("star_wrong_level", 422, "星级须逐级申请"),
@@ -431,6 +434,7 @@ mod tests {
                 ("time_bank_insufficient", 409),
                 ("time_bank_key_reused", 409),
                 ("time_bank_self_transfer", 422),
+                ("time_bank_stars_required", 409),
                 ("star_wrong_level", 422),
                 ("star_threshold_not_met", 409),
                 ("star_quality_blocked", 409),

@@ -223,6 +223,11 @@ pub struct TimeBankSetting {
     /// they never lapse.
     #[serde(default)]
     pub expiry_months: Option<u32>,
+    /// Only volunteers holding at least this many stars (1–5) may spend their savings
+    /// on a service this organisation records; none: anyone may. Spending from the
+    /// common pool is not capped.
+    #[serde(default)]
+    pub min_stars_to_spend: Option<u8>,
 }
 
 /// A volunteer's account.
@@ -381,6 +386,9 @@ impl Hourmark {
         if setting.expiry_months.is_some_and(|m| !(1..=600).contains(&m)) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "expiry_months 须在 1 至 600 之间"));
         }
+        if setting.min_stars_to_spend.is_some_and(|s| !(1..=5).contains(&s)) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "min_stars_to_spend 须在 1 至 5 之间"));
+        }
         self.store().get_organisation(organisation_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
         let now = self.now();
         let audit = AuditEvent {
@@ -390,7 +398,11 @@ impl Hourmark {
             action: "time_bank_set".into(),
             subject_kind: "organisation".into(),
             subject_id: Some(organisation_id),
-            detail: serde_json::json!({ "enabled": setting.enabled, "expiry_months": setting.expiry_months }),
+            detail: serde_json::json!({
+                "enabled": setting.enabled,
+                "expiry_months": setting.expiry_months,
+                "min_stars_to_spend": setting.min_stars_to_spend,
+            }),
         };
         self.store().put_time_bank_setting(organisation_id, &setting, staff_id, now, &audit).await?;
         Ok(setting)
@@ -399,11 +411,11 @@ impl Hourmark {
     /// An organisation's time-bank setting (off when never set).
     pub async fn time_bank_setting(&self, by: &Principal, organisation_id: i64) -> Result<TimeBankSetting, CoreError> {
         require_manager_of(by, organisation_id)?;
-        Ok(self
-            .store()
-            .time_bank_setting(organisation_id)
-            .await?
-            .unwrap_or(TimeBankSetting { enabled: false, expiry_months: None }))
+        Ok(self.store().time_bank_setting(organisation_id).await?.unwrap_or(TimeBankSetting {
+            enabled: false,
+            expiry_months: None,
+            min_stars_to_spend: None,
+        }))
     }
 
     /// A volunteer's account, after saving their newly confirmed minutes and lapsing what
@@ -470,6 +482,7 @@ impl Hourmark {
         let from = match spend.volunteer_id {
             Some(volunteer_id) => {
                 self.store().get_volunteer(volunteer_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+                self.check_star_cap(organisation_id, volunteer_id).await?;
                 self.settle(volunteer_id).await?;
                 AccountRef::Volunteer(volunteer_id)
             }
@@ -491,6 +504,23 @@ impl Hourmark {
             postings: vec![(from, -spend.minutes), (AccountRef::Services, spend.minutes)],
         };
         self.post(&transaction).await
+    }
+
+    /// Refuses a spend from a volunteer's savings when the recording organisation lets
+    /// only holders of some stars spend, and the volunteer holds fewer.
+    async fn check_star_cap(&self, organisation_id: i64, volunteer_id: i64) -> Result<(), CoreError> {
+        let Some(needed) = self.store().time_bank_setting(organisation_id).await?.and_then(|s| s.min_stars_to_spend)
+        else {
+            return Ok(());
+        };
+        let held = crate::stars::stars_held(&self.store().star_applications_of(volunteer_id).await?);
+        if held < needed {
+            return Err(CoreError::refused(
+                ErrorCode::TimeBankStarsRequired,
+                format!("本组织规定星级达到 {needed} 星的志愿者方可使用时间储蓄，该志愿者现为 {held} 星"),
+            ));
+        }
+        Ok(())
     }
 
     /// Gives minutes to another volunteer (by volunteer number) or to the common pool.

@@ -95,7 +95,7 @@ async fn put_setting(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such volunteer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`time_bank_insufficient`, `time_bank_key_reused`, `organisation_not_approved`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`time_bank_insufficient`, `time_bank_key_reused`, `time_bank_stars_required`, `organisation_not_approved`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -121,3 +121,47 @@ on_both_backends! {
         assert_eq!(app.get("/api/v1/star-reviews", &county).await.body, json!([]));
     }
 }
+
+on_both_backends! {
+    /// An organisation may let only volunteers holding a star spend their savings through
+    /// it: below the star the spend is refused and nothing is posted; once the star is
+    /// granted the same spend goes through. The common pool is not capped.
+    async fn an_organisation_may_let_only_star_holders_spend(app: TestApp) {
+        let s = serve_and_confirm(&app).await; // 180 confirmed minutes, no star
+        let setting = format!("/api/v1/organisations/{}/time-bank", s.org);
+        for bad in [0, 6] {
+            app.call(Method::PUT, &setting, Some(&s.organiser), Some(json!({"enabled": true, "min_stars_to_spend": bad})))
+                .await
+                .expect_problem(422, "invalid_body");
+        }
+        app.call(Method::PUT, &setting, Some(&s.organiser), Some(json!({"enabled": true, "min_stars_to_spend": 1})))
+            .await
+            .expect_status(200);
+        assert_eq!(app.get(&setting, &s.organiser).await.body["min_stars_to_spend"], 1);
+
+        let spend = json!({"key": "meal-1", "volunteer_id": s.volunteer_id, "minutes": 30, "service": "助餐服务"});
+        let refused = app.post("/api/v1/time-bank/spends", Some(&s.organiser), spend.clone()).await;
+        refused.expect_problem(409, "time_bank_stars_required");
+        assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("1 星") && d.contains("0 星")), "{}", refused.body);
+        assert_eq!(app.get("/mp/v1/me/time-bank", &s.volunteer).await.body["balance_minutes"], 180, "nothing posted");
+        // The pool is not the volunteer's savings: not capped (and empty, so refused for that).
+        app.post("/api/v1/time-bank/spends", Some(&s.organiser),
+            json!({"key": "pool-1", "minutes": 30, "service": "助餐服务"})).await
+            .expect_problem(409, "time_bank_insufficient");
+
+        // One star, granted by the county.
+        let rule = json!({"thresholds": [2, 3, 4, 5, 6], "complaint_block_days": 365});
+        app.call(Method::PUT, "/api/v1/star-rules/530000", Some(&s.admin), Some(rule)).await.expect_status(200);
+        let applied = app.post("/mp/v1/me/star-applications", Some(&s.volunteer), json!({"stars": 1})).await;
+        applied.expect_status(201);
+        app.post(&format!("/api/v1/star-applications/{}/decision", applied.body["id"]), Some(&s.officer),
+            json!({"grant": true, "reason": "时长达标"})).await.expect_status(200);
+
+        let spent = app.post("/api/v1/time-bank/spends", Some(&s.organiser), spend).await;
+        spent.expect_status(201);
+        assert_eq!(app.get("/mp/v1/me/time-bank", &s.volunteer).await.body["balance_minutes"], 150);
+        let audit = app.hourmark.store().audit_events("organisation", s.org).await.expect("audit");
+        let set = audit.iter().rev().find(|a| a.action == "time_bank_set").expect("audited");
+        assert_eq!(set.detail["min_stars_to_spend"], 1);
+    }
+}

@@ -47,7 +47,10 @@ pub(crate) async fn serve_and_confirm(app: &hourmark_tests::TestApp) -> Served {
         .expect_problem(422, "invalid_body");
     let on = app.call(reqwest::Method::PUT, &setting, Some(&organiser), Some(json!({"enabled": true}))).await;
     on.expect_status(200);
-    assert_eq!(app.get(&setting, &organiser).await.body, json!({"enabled": true, "expiry_months": null}));
+    assert_eq!(
+        app.get(&setting, &organiser).await.body,
+        json!({"enabled": true, "expiry_months": null, "min_stars_to_spend": null})
+    );
     // Recorded but not confirmed: nothing saved yet.
     assert_eq!(app.get("/mp/v1/me/time-bank", &volunteer).await.body["balance_minutes"], 0);
     let officer = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;

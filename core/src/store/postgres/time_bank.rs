@@ -74,15 +74,19 @@ impl PostgresStore {
 #[async_trait]
 impl TimeBankStore for PostgresStore {
     async fn time_bank_setting(&self, organisation_id: i64) -> StoreResult<Option<TimeBankSetting>> {
-        let row = sqlx::query(r"select enabled, expiry_months from time_bank_setting where organisation_id = $1")
-            .bind(organisation_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            r"select enabled, expiry_months, min_stars_to_spend from time_bank_setting where organisation_id = $1",
+        )
+        .bind(organisation_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             let months: Option<i32> = row.try_get("expiry_months")?;
+            let min_stars: Option<i16> = row.try_get("min_stars_to_spend")?;
             Ok(TimeBankSetting {
                 enabled: row.try_get("enabled")?,
                 expiry_months: months.and_then(|m| u32::try_from(m).ok()),
+                min_stars_to_spend: min_stars.and_then(|s| u8::try_from(s).ok()),
             })
         })
         .transpose()
@@ -98,16 +102,18 @@ impl TimeBankStore for PostgresStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            r"insert into time_bank_setting (organisation_id, enabled, expiry_months, set_by, set_at)
-              values ($1, $2, $3, $4, $5)
+            r"insert into time_bank_setting (organisation_id, enabled, expiry_months, set_by, set_at, min_stars_to_spend)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict (organisation_id) do update set enabled = excluded.enabled,
-                  expiry_months = excluded.expiry_months, set_by = excluded.set_by, set_at = excluded.set_at",
+                  expiry_months = excluded.expiry_months, set_by = excluded.set_by, set_at = excluded.set_at,
+                  min_stars_to_spend = excluded.min_stars_to_spend",
         )
         .bind(organisation_id)
         .bind(setting.enabled)
         .bind(setting.expiry_months.map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
         .bind(by)
         .bind(at)
+        .bind(setting.min_stars_to_spend.map(i16::from))
         .execute(&mut *tx)
         .await?;
         insert_audit(&mut tx, audit).await?;
