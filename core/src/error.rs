@@ -261,6 +261,9 @@ error_codes! {
     CertificateNothingConfirmed = ("certificate_nothing_confirmed", 409, "所选范围内没有经确认的服务时长"),
     /// 409: the request already has its certificate.
     CertificateRequestIssued = ("certificate_request_issued", 409, "该证明申请已出具"),
+    /// 409: the request was declined; a volunteer who still wants a certificate asks
+    /// again.
+    CertificateRequestDeclined = ("certificate_request_declined", 409, "该证明申请已被拒绝"),
     /// 409: the certificate is already revoked.
     CertificateRevoked = ("certificate_revoked", 409, "该证明已撤销"),
     /// 422: a seal image that is not a PNG of a sensible size.
@@ -442,6 +445,7 @@ mod tests {
                 ("star_application_decided", 409),
                 ("certificate_nothing_confirmed", 409),
                 ("certificate_request_issued", 409),
+                ("certificate_request_declined", 409),
                 ("certificate_revoked", 409),
                 ("seal_invalid", 422),
                 ("unavailable", 503),

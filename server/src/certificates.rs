@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::certificates::{
-    CertificateAsk, CertificateIssue, CertificateRequest, CertificateRevocation, CertificateState,
+    CertificateAsk, CertificateDecline, CertificateIssue, CertificateRequest, CertificateRevocation, CertificateState,
     CertificateVerification, CertificateView, SEAL_MAX_BYTES, StoredCertificate,
 };
 use hourmark_core::error::{CoreError, ErrorCode, Problem};
@@ -24,6 +24,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(my_pdf))
         .routes(routes!(pending_requests))
         .routes(routes!(issue))
+        .routes(routes!(decline))
         .routes(routes!(issuer_pdf))
         .routes(routes!(revoke))
         .routes(routes!(verify_page))
@@ -130,7 +131,7 @@ async fn pending_requests(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not a qualified recorder of the organisation, or an officer of another region", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`certificate_request_issued`, `certificate_nothing_confirmed` (corrected since)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`certificate_request_issued`, `certificate_request_declined`, `certificate_nothing_confirmed` (corrected since)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -141,6 +142,30 @@ async fn issue(
     Json(issue): Json<CertificateIssue>,
 ) -> Result<(StatusCode, axum::Json<CertificateView>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.issue_certificate(&by, id, issue).await?)))
+}
+
+/// Decline a pending request with a reason the volunteer reads (in their list of
+/// requests): whoever could issue it. Audited. A declined request is never issued; the
+/// volunteer asks again.
+#[utoipa::path(
+    post, path = "/api/v1/certificate-requests/{id}/decline", tag = "certificates", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")), request_body = CertificateDecline,
+    responses(
+        (status = 200, body = CertificateRequest),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a qualified recorder of the organisation, or an officer of another region", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`certificate_request_issued`, `certificate_request_declined`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decline(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(decline): Json<CertificateDecline>,
+) -> Result<axum::Json<CertificateRequest>, ApiError> {
+    Ok(axum::Json(hourmark.decline_certificate_request(&by, id, decline).await?))
 }
 
 /// A certificate as a PDF, for the issuer side (a recorder of the issuing organisation,

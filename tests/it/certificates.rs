@@ -343,3 +343,62 @@ on_both_backends! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+on_both_backends! {
+    /// An issuer declines a request with a reason the volunteer reads; a declined request
+    /// is never issued, and only those who could issue it may decline it.
+    async fn an_issuer_declines_a_request_with_a_reason(app: TestApp) {
+        let s = serve_and_confirm(&app).await;
+        let asks = "/mp/v1/me/certificate-requests";
+        let asked = app.post(asks, Some(&s.volunteer), json!({"organisation_id": s.org})).await;
+        asked.expect_status(201);
+        let id = asked.body["id"].as_i64().expect("id");
+        let decline = format!("/api/v1/certificate-requests/{id}/decline");
+        let recorder = crate::review::recorder(&app, &s.admin, s.org).await;
+        let other_region = app.staff(&s.admin, json!({"name": "盘龙", "role": "officer", "region_code": "530103"})).await;
+        let reason = json!({"reason": "请按服务日期范围重新申请"});
+
+        // Refused: not an issuer, another region, no reason, an unknown request.
+        app.post(&decline, Some(&s.organiser), reason.clone()).await.expect_problem(403, "forbidden");
+        app.post(&decline, Some(&s.volunteer), reason.clone()).await.expect_problem(403, "forbidden");
+        app.post(&decline, Some(&other_region), reason.clone()).await.expect_problem(403, "forbidden");
+        app.post(&decline, Some(&recorder), json!({"reason": "  "})).await.expect_problem(422, "invalid_body");
+        app.post(&decline, Some(&recorder), json!({})).await.expect_problem(422, "invalid_body");
+        app.post("/api/v1/certificate-requests/999999/decline", Some(&recorder), reason.clone()).await
+            .expect_problem(404, "not_found");
+        assert_eq!(app.get(asks, &s.volunteer).await.body[0]["status"], "pending", "the refusals changed nothing");
+
+        let declined = app.post(&decline, Some(&recorder), reason.clone()).await;
+        declined.expect_status(200);
+        assert_eq!(declined.body["status"], "declined");
+        assert_eq!(declined.body["decline_reason"], "请按服务日期范围重新申请");
+        // The volunteer reads why; the request leaves the issuers' lists.
+        let mine = app.get(asks, &s.volunteer).await;
+        assert_eq!(mine.body[0]["status"], "declined");
+        assert_eq!(mine.body[0]["decline_reason"], "请按服务日期范围重新申请");
+        assert!(mine.body[0]["declined_at"].as_str().is_some_and(|t| t.ends_with("+08:00")), "{}", mine.body);
+        assert_eq!(app.get("/api/v1/certificate-requests", &recorder).await.body, json!([]));
+        assert_eq!(app.get("/api/v1/certificate-requests", &s.officer).await.body, json!([]));
+
+        // Declined is final: neither issued nor declined again.
+        app.post(&format!("/api/v1/certificate-requests/{id}/issue"), Some(&recorder),
+            json!({"handler": "李四", "contact": "0871-65123456"})).await
+            .expect_problem(409, "certificate_request_declined");
+        app.post(&decline, Some(&s.officer), reason.clone()).await.expect_problem(409, "certificate_request_declined");
+        assert_eq!(app.get("/mp/v1/me/certificates", &s.volunteer).await.body, json!([]), "nothing issued");
+        let audit = app.hourmark.store().audit_events("volunteer", s.volunteer_id).await.expect("audit");
+        let entries: Vec<_> = audit.iter().filter(|a| a.action == "certificate_request_declined").collect();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].detail["request_id"], id);
+
+        // Asking again works, and an issued request cannot be declined.
+        let again = app.post(asks, Some(&s.volunteer), json!({})).await;
+        again.expect_status(201);
+        let again_id = again.body["id"].as_i64().expect("id");
+        app.post(&format!("/api/v1/certificate-requests/{again_id}/issue"), Some(&recorder),
+            json!({"handler": "李四", "contact": "0871-65123456"})).await
+            .expect_status(201);
+        app.post(&format!("/api/v1/certificate-requests/{again_id}/decline"), Some(&recorder), reason).await
+            .expect_problem(409, "certificate_request_issued");
+    }
+}

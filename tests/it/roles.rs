@@ -83,6 +83,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/mp/v1/me/certificates/{file}", [401, 404, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/api/v1/certificate-requests", [401, 403, 403, 403, 200, 403, 200, 403]),
         row(M::POST, "/api/v1/certificate-requests/{id}/issue", [401, 403, 403, 403, 404, 403, 404, 403]),
+        row(M::POST, "/api/v1/certificate-requests/{id}/decline", [401, 403, 403, 403, 404, 403, 404, 403]),
         row(M::GET, "/api/v1/certificates/{number}/pdf", [401, 403, 403, 403, 404, 403, 404, 403]),
         row(M::POST, "/api/v1/certificates/{number}/revoke", [401, 403, 403, 403, 404, 403, 404, 403]),
         // A page for people: an unknown number is a 404 page in HTML, not problem+json.
@@ -443,6 +444,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/certificate-requests/{id}/issue") => {
             Some(json!({"handler": "李四", "contact": "0871-65123456", "department": "五华区民政局"}))
         }
+        (_, "/api/v1/certificate-requests/{id}/decline") => Some(json!({"reason": "所选日期内没有服务记录"})),
         (_, "/api/v1/star-applications/{id}/decision") => Some(json!({"grant": true, "reason": "达标"})),
         (_, "/api/v1/star-reviews/{id}/decision") => Some(json!({"revoke": false, "reason": "保留"})),
         (_, "/api/v1/star-rules/{region_code}") => {

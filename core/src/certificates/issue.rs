@@ -48,9 +48,7 @@ impl Hourmark {
         let services = self.confirmed_services(request.volunteer_id, &request.scope).await?;
         let route = self.certificate_route(&services).await?;
         let issuer = self.certificate_issuer(by, &route).await?;
-        if request.status != CertificateRequestStatus::Pending {
-            return Err(CoreError::code(ErrorCode::CertificateRequestIssued));
-        }
+        request.status.require_pending()?;
         let handler = crate::text::clean(&issue.handler, 50, "handler", crate::text::Lines::One)?;
         let contact = contact_text(&issue.contact)?;
         let (issuer_content, staff_id, issuer_organisation_id, issuer_region) = match &issuer {

@@ -157,11 +157,25 @@ pub enum CertificateRequestStatus {
     Pending,
     /// Issued; the certificate number is on the request.
     Issued,
+    /// Declined by the issuer, with the reason on the request.
+    Declined,
+}
+
+impl CertificateRequestStatus {
+    /// Refuses to act on a request that is no longer waiting.
+    pub(crate) fn require_pending(self) -> Result<(), CoreError> {
+        match self {
+            Self::Pending => Ok(()),
+            Self::Issued => Err(CoreError::code(ErrorCode::CertificateRequestIssued)),
+            Self::Declined => Err(CoreError::code(ErrorCode::CertificateRequestDeclined)),
+        }
+    }
 }
 
 crate::stored_names!(CertificateRequestStatus {
     Pending => "pending",
     Issued => "issued",
+    Declined => "declined",
 });
 
 /// A volunteer's request for a certificate.
@@ -177,7 +191,7 @@ pub struct CertificateRequest {
     pub route_organisation_id: Option<i64>,
     /// The civil-affairs department of this region (or above) may issue it.
     pub route_region: String,
-    /// Pending or issued.
+    /// Pending, issued or declined.
     pub status: CertificateRequestStatus,
     /// The certificate, once issued.
     pub certificate_number: Option<String>,
@@ -185,6 +199,24 @@ pub struct CertificateRequest {
     #[serde(with = "crate::activity::shanghai_time")]
     #[schema(value_type = String)]
     pub created_at: DateTime<Utc>,
+    /// Why the issuer declined it, once declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_reason: Option<String>,
+    /// When it was declined (+08:00).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub declined_at: Option<DateTime<Utc>>,
+}
+
+/// Why an issuer declines a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateDecline {
+    /// 1–500 characters, shown to the volunteer.
+    pub reason: String,
 }
 
 /// A request to store.

@@ -99,4 +99,50 @@ impl Hourmark {
             _ => Err(CoreError::code(ErrorCode::Forbidden)),
         }
     }
+
+    /// Declines a pending request, with a reason the volunteer reads: whoever could
+    /// issue it (a qualified recorder of the organisation, or the civil-affairs
+    /// department of a covering region). Audited.
+    pub async fn decline_certificate_request(
+        &self,
+        by: &Principal,
+        request_id: i64,
+        decline: CertificateDecline,
+    ) -> Result<CertificateRequest, CoreError> {
+        if !matches!(by, Principal::Staff { role: StaffRole::Recorder | StaffRole::Officer, .. }) {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        }
+        let request =
+            self.store().certificate_request(request_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+        let route = (request.route_organisation_id, request.route_region.clone());
+        let issuer = self.certificate_issuer(by, &route).await?;
+        request.status.require_pending()?;
+        let reason = crate::text::clean(&decline.reason, 500, "reason", crate::text::Lines::Many)?;
+        let staff_id = match issuer {
+            Issuer::Recorder { staff_id, .. } | Issuer::Officer { staff_id, .. } => staff_id,
+        };
+        let now = self.now();
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "certificate_request_declined".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: Some(request.volunteer_id),
+            detail: serde_json::json!({ "request_id": request.id, "reason": reason }),
+        };
+        match self.store().decline_certificate_request(request.id, &reason, staff_id, now, &audit).await? {
+            Some(declined) => Ok(declined),
+            // Issued or declined meanwhile by someone else.
+            None => {
+                let now_stored = self
+                    .store()
+                    .certificate_request(request.id)
+                    .await?
+                    .ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
+                now_stored.status.require_pending()?;
+                Err(CoreError::Internal("a pending certificate request could not be declined".into()))
+            }
+        }
+    }
 }

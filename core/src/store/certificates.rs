@@ -23,6 +23,16 @@ pub trait CertificateStore: Send + Sync {
     async fn certificate_requests_of(&self, volunteer_id: i64) -> StoreResult<Vec<CertificateRequest>>;
     /// Every pending request, oldest first.
     async fn pending_certificate_requests(&self) -> StoreResult<Vec<CertificateRequest>>;
+    /// Declines a pending request with its audit entry, in one transaction; `None`
+    /// (nothing written) if it was no longer pending.
+    async fn decline_certificate_request(
+        &self,
+        id: i64,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<CertificateRequest>>;
     /// The next number of a year's sequence (from 1; a number taken by an issue that then
     /// fails is not reused).
     async fn next_certificate_sequence(&self, year: i32) -> StoreResult<i64>;

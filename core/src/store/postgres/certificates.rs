@@ -32,6 +32,8 @@ fn request_from(row: &PgRow) -> StoreResult<CertificateRequest> {
         status: CertificateRequestStatus::parse(&status).ok_or_else(|| corrupt("certificate request status"))?,
         certificate_number: row.try_get("certificate_number")?,
         created_at: row.try_get("created_at")?,
+        decline_reason: row.try_get("decline_reason")?,
+        declined_at: row.try_get("declined_at")?,
     })
 }
 
@@ -108,6 +110,32 @@ impl CertificateStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(request_from).collect()
+    }
+
+    async fn decline_certificate_request(
+        &self,
+        id: i64,
+        reason: &str,
+        by: i64,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<CertificateRequest>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            r"update certificate_request set status = 'declined', decline_reason = $2, declined_by = $3, declined_at = $4
+              where id = $1 and status = 'pending' returning *",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(by)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let request = request_from(&row)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(request))
     }
 
     async fn next_certificate_sequence(&self, year: i32) -> StoreResult<i64> {
