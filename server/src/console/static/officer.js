@@ -1,0 +1,104 @@
+// The officer's pages: checking, approving and revoking organisations, confirming and
+// returning report batches, and revealing a volunteer's numbers, each through its API
+// operation. A reveal is audited: the page says so and asks before calling.
+"use strict";
+(function () {
+  const api = window.hourmark.api;
+  const status = document.getElementById("officer-status");
+  const say = (text, failed) => {
+    status.textContent = text;
+    status.classList.toggle("error", Boolean(failed));
+  };
+
+  // Runs one action of a row; on success the row's state cell and actions are replaced.
+  async function act(control, call, done) {
+    const row = control.closest("tr");
+    const controls = row.querySelectorAll("button, input");
+    controls.forEach(c => { c.disabled = true; });
+    try {
+      const answer = await call();
+      row.querySelector(".state").textContent = done(answer);
+      row.querySelectorAll("button, form").forEach(c => c.remove());
+      say(done(answer) + "。");
+    } catch (e) {
+      controls.forEach(c => { c.disabled = false; });
+      say("操作未完成：" + e.message, true);
+    }
+  }
+
+  const organisations = document.getElementById("organisations");
+  if (organisations) {
+    organisations.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button) return;
+      const id = button.dataset.organisationId;
+      const name = button.closest("tr").cells[0].textContent;
+      if (button.dataset.action === "check") {
+        act(button, () => api("POST", "/api/v1/organisations/" + id + "/check"), () => name + " 已初审，待上级批准");
+      } else if (button.dataset.action === "approve") {
+        if (!window.confirm("批准 " + name + " 为记录机构？批准后将公示在记录机构名单中。")) return;
+        act(button, () => api("POST", "/api/v1/organisations/" + id + "/approve"), () => name + " 已批准");
+      }
+    });
+    organisations.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const name = form.closest("tr").cells[0].textContent;
+      const reason = form.elements.reason.value.trim();
+      if (!window.confirm("撤销 " + name + " 的记录资格？其活动将立即停止签到。")) return;
+      act(form, () => api("POST", "/api/v1/organisations/" + form.dataset.organisationId + "/revoke", { reason }),
+        () => name + " 已撤销记录资格");
+    });
+  }
+
+  const batches = document.getElementById("batches");
+  if (batches) {
+    batches.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action=confirm]");
+      if (!button) return;
+      const id = button.dataset.batchId;
+      if (!window.confirm("确认批次 " + id + " 无误？确认后其记录计入志愿者的服务时长。")) return;
+      act(button, () => api("POST", "/api/v1/report-batches/" + id + "/confirm"), () => "批次 " + id + " 已确认");
+    });
+    batches.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const id = form.dataset.batchId;
+      act(form, () => api("POST", "/api/v1/report-batches/" + id + "/return", { reason: form.elements.reason.value }),
+        () => "批次 " + id + " 已退回");
+    });
+  }
+
+  const volunteer = document.getElementById("volunteer");
+  const reveal = document.getElementById("reveal");
+  if (volunteer && reveal) {
+    reveal.addEventListener("click", async () => {
+      const name = document.querySelector("h1").textContent;
+      if (!window.confirm("此操作将被记录：您查看 " + name + " 的完整身份证号和手机号，查看人和时间将写入审计记录。继续？")) return;
+      reveal.disabled = true;
+      try {
+        const profile = await api("GET", "/api/v1/volunteers/" + volunteer.dataset.volunteerId + "/personal-data");
+        document.getElementById("id-number").textContent = profile.id_number;
+        document.getElementById("phone").textContent = profile.phone;
+        // The audit log read back: the page shows the entry the server wrote, not a guess.
+        const events = await api("GET", "/api/v1/volunteers/" + volunteer.dataset.volunteerId + "/audit");
+        const read = events.filter(e => e.action === "personal_data_read").pop();
+        if (read) {
+          // "2026-12-05T08:00:00+08:00" → "12月5日 08:00" (the server writes Kunming time).
+          const [, month, day, time] = read.at.match(/^\d{4}-(\d{2})-(\d{2})T(\d{2}:\d{2})/);
+          const row = document.querySelector("#audit tbody").insertRow(0);
+          row.classList.add("just-recorded");
+          [Number(month) + "月" + Number(day) + "日 " + time, "您", "查看了完整身份证号和手机号"]
+            .forEach(text => { row.insertCell().textContent = text; });
+        }
+        const empty = document.getElementById("audit-empty");
+        if (empty) empty.remove();
+        reveal.remove();
+        say("已显示完整信息。本次查看已记入审计记录。");
+      } catch (e) {
+        reveal.disabled = false;
+        say("未能显示：" + e.message, true);
+      }
+    });
+  }
+})();
