@@ -14,7 +14,8 @@ async fn browser_session(app: &TestApp, admin: &str, mut body: Value) -> (String
     body["login"] = json!(next_login());
     let created = app.post("/api/v1/staff", Some(admin), body).await;
     created.expect_status(201);
-    let start = app.post("/api/v1/invites/passkey/start", None, json!({ "invite": created.body["invite"]["token"] })).await;
+    let start =
+        app.post("/api/v1/invites/passkey/start", None, json!({ "invite": created.body["invite"]["token"] })).await;
     start.expect_status(200);
     let origin = webauthn_rs::prelude::Url::parse(&app.browser_url()).expect("the staff origin is a URL");
     let credential = register_at(origin, &mut authenticator(), &start.body);
@@ -49,7 +50,8 @@ async fn two_recorded_organisations(app: &TestApp) -> (String, [i64; 2], [i64; 2
     {
         let org = app.organisation(&admin, org_name).await;
         let organiser = app.organiser(&admin, org).await;
-        let activity = app.activity(&organiser, org, json!({ "name": activity_name })).await["id"].as_i64().expect("id");
+        let activity =
+            app.activity(&organiser, org, json!({ "name": activity_name })).await["id"].as_i64().expect("id");
         let recorder = crate::review::recorder(app, &admin, org).await;
         let (id, volunteer) = app.volunteer(person, phone).await;
         organisations[i] = org;
@@ -65,7 +67,9 @@ async fn two_recorded_organisations(app: &TestApp) -> (String, [i64; 2], [i64; 2
     }
     app.advance(Duration::hours(5));
     for (_, activity, recorder, _) in &served {
-        app.post(&format!("/api/v1/activities/{activity}/finalise"), Some(recorder), json!({})).await.expect_status(201);
+        app.post(&format!("/api/v1/activities/{activity}/finalise"), Some(recorder), json!({}))
+            .await
+            .expect_status(201);
     }
     app.advance(Duration::days(4) + Duration::hours(4));
     assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 2);
@@ -120,7 +124,8 @@ async fn officer_and_administrator_pages_in_chromium() {
 
     let (officer, officer_csrf, officer_id) =
         browser_session(&app, &admin, json!({"name": "昆明民政", "role": "officer", "region_code": "530100"})).await;
-    let (administrator, _, _) = browser_session(&app, &admin, json!({"name": "第二管理员", "role": "administrator"})).await;
+    let (administrator, _, _) =
+        browser_session(&app, &admin, json!({"name": "第二管理员", "role": "administrator"})).await;
     let (organiser, organiser_csrf, _) = browser_session(
         &app,
         &admin,
@@ -129,8 +134,7 @@ async fn officer_and_administrator_pages_in_chromium() {
     .await;
 
     // Refusals first, so the browser run starts from untouched batches.
-    let no_redirects =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let page = no_redirects.get(app.url("/console/batches")).send().await.expect("page");
     assert_eq!(page.status().as_u16(), 303, "no session: to sign-in");
     assert_eq!(page.headers()["location"], "/staff/sign-in?next=/console/batches");
@@ -190,7 +194,7 @@ async fn officer_and_administrator_pages_in_chromium() {
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 
     // The application, approved from the page.
-    assert_eq!(result["approved_state"], "五华社区服务中心 已批准");
+    assert_eq!(result["approved_state"], "已批准");
     let public = app.call(reqwest::Method::GET, "/api/v1/public/organisations", None, None).await;
     assert!(public.body.as_array().expect("list").iter().any(|o| o["id"] == application && o["status"] == "approved"));
 
@@ -199,7 +203,8 @@ async fn officer_and_administrator_pages_in_chromium() {
     assert_eq!(batch_status(&app, &admin, to_confirm).await, "confirmed");
     assert_eq!(batch_status(&app, &admin, to_return).await, "returned");
     let returned = app.get("/api/v1/report-batches", &admin).await;
-    let returned = returned.body.as_array().expect("list").iter().find(|b| b["id"] == to_return).cloned().expect("batch");
+    let returned =
+        returned.body.as_array().expect("list").iter().find(|b| b["id"] == to_return).cloned().expect("batch");
     assert_eq!(returned["reason"], "请补充服务对象");
     let states = result["batch_states"].as_array().expect("states");
     assert!(states.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("已确认"))), "{states:?}");

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
 use hourmark_core::Hourmark;
 use hourmark_core::identity::{Principal, QualificationState, StaffRole};
 use hourmark_mini_program_api::ApiError;
@@ -117,7 +118,7 @@ pub(super) async fn calendar_page(State(hourmark): State<Hourmark>, session: Con
         .map(|(year, notice)| {
             context! {
                 year => year, title => notice.title, document => notice.document,
-                published => notice.published.map(chinese_day), url => notice.url,
+                published => notice.published.map(|d| format!("{}年{}", d.year(), chinese_day(d))), url => notice.url,
             }
         })
         .collect();

@@ -138,17 +138,22 @@ pub(super) async fn batches_page(State(hourmark): State<Hourmark>, session: Cons
     if !is_officer(&session) {
         return not_for_role(&session, "民政部门和团委");
     }
-    let (batches, organisations) =
-        match (hourmark.report_batches(&session.principal).await, hourmark.list_organisations(&session.principal).await) {
-            (Ok(b), Ok(o)) => (b, o),
-            (Err(e), _) | (_, Err(e)) => return ApiError(e).into_response(),
-        };
+    let (batches, organisations) = match (
+        hourmark.report_batches(&session.principal).await,
+        hourmark.list_organisations(&session.principal).await,
+    ) {
+        (Ok(b), Ok(o)) => (b, o),
+        (Err(e), _) | (_, Err(e)) => return ApiError(e).into_response(),
+    };
     let names: BTreeMap<i64, String> = organisations.into_iter().map(|o| (o.id, o.name)).collect();
     let mut rows: Vec<BatchRow> = batches
         .into_iter()
         .map(|b| BatchRow {
             id: b.id,
-            organisation: names.get(&b.organisation_id).cloned().unwrap_or_else(|| format!("组织 {}", b.organisation_id)),
+            organisation: names
+                .get(&b.organisation_id)
+                .cloned()
+                .unwrap_or_else(|| format!("组织 {}", b.organisation_id)),
             county_code: b.county_code,
             status: match b.status {
                 BatchStatus::Submitted => "待确认",
@@ -210,8 +215,10 @@ pub(super) async fn volunteers_page(
     }
     let by = &session.principal;
     if let Some(id) = q.id {
-        let (profile, audit) = match (hourmark.volunteer_for_staff(by, id).await, hourmark.volunteer_audit(by, id).await)
-        {
+        let (profile, audit) = match (
+            hourmark.volunteer_for_staff(by, id).await,
+            hourmark.volunteer_audit(by, id).await,
+        ) {
             (Ok(p), Ok(a)) => (p, a),
             _ => {
                 return render(

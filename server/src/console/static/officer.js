@@ -10,16 +10,17 @@
     status.classList.toggle("error", Boolean(failed));
   };
 
-  // Runs one action of a row; on success the row's state cell and actions are replaced.
-  async function act(control, call, done) {
+  // Runs one action of a row; on success the row's state cell shows `state` and its
+  // actions go, and the status line says `message`.
+  async function act(control, call, state, message) {
     const row = control.closest("tr");
     const controls = row.querySelectorAll("button, input");
     controls.forEach(c => { c.disabled = true; });
     try {
-      const answer = await call();
-      row.querySelector(".state").textContent = done(answer);
+      await call();
+      row.querySelector(".state").textContent = state;
       row.querySelectorAll("button, form").forEach(c => c.remove());
-      say(done(answer) + "。");
+      say(message);
     } catch (e) {
       controls.forEach(c => { c.disabled = false; });
       say("操作未完成：" + e.message, true);
@@ -34,10 +35,11 @@
       const id = button.dataset.organisationId;
       const name = button.closest("tr").cells[0].textContent;
       if (button.dataset.action === "check") {
-        act(button, () => api("POST", "/api/v1/organisations/" + id + "/check"), () => name + " 已初审，待上级批准");
+        act(button, () => api("POST", "/api/v1/organisations/" + id + "/check"), "已初审，待批准",
+          name + " 已初审，待上级批准。");
       } else if (button.dataset.action === "approve") {
         if (!window.confirm("批准 " + name + " 为记录机构？批准后将公示在记录机构名单中。")) return;
-        act(button, () => api("POST", "/api/v1/organisations/" + id + "/approve"), () => name + " 已批准");
+        act(button, () => api("POST", "/api/v1/organisations/" + id + "/approve"), "已批准", name + " 已批准为记录机构。");
       }
     });
     organisations.addEventListener("submit", (event) => {
@@ -47,7 +49,7 @@
       const reason = form.elements.reason.value.trim();
       if (!window.confirm("撤销 " + name + " 的记录资格？其活动将立即停止签到。")) return;
       act(form, () => api("POST", "/api/v1/organisations/" + form.dataset.organisationId + "/revoke", { reason }),
-        () => name + " 已撤销记录资格");
+        "已撤销记录资格", name + " 的记录资格已撤销。");
     });
   }
 
@@ -58,14 +60,15 @@
       if (!button) return;
       const id = button.dataset.batchId;
       if (!window.confirm("确认批次 " + id + " 无误？确认后其记录计入志愿者的服务时长。")) return;
-      act(button, () => api("POST", "/api/v1/report-batches/" + id + "/confirm"), () => "批次 " + id + " 已确认");
+      act(button, () => api("POST", "/api/v1/report-batches/" + id + "/confirm"), "已确认", "批次 " + id + " 已确认。");
     });
     batches.addEventListener("submit", (event) => {
       event.preventDefault();
       const form = event.target;
       const id = form.dataset.batchId;
-      act(form, () => api("POST", "/api/v1/report-batches/" + id + "/return", { reason: form.elements.reason.value }),
-        () => "批次 " + id + " 已退回");
+      const reason = form.elements.reason.value;
+      act(form, () => api("POST", "/api/v1/report-batches/" + id + "/return", { reason }),
+        "已退回（" + reason.trim() + "）", "批次 " + id + " 已退回。");
     });
   }
 
