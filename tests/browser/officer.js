@@ -102,6 +102,24 @@ let step = "start";
     out.revealed = await shown();
     await shot(officer, "08-volunteer-revealed");
 
+    step = "recorders";
+    await officer.goto(input.base + "/console/recorders");
+    await shot(officer, "15-recorders");
+    const recorderRow = "#recorders tr[data-staff-id='" + input.recorder_id + "']";
+    await officer.click(recorderRow + " form button[type=submit]");
+    await officer.waitForFunction(s => !document.querySelector(s).classList.contains("attention"), recorderRow);
+    out.recorder_after = await officer.$eval(recorderRow, tr => ({
+      state: tr.querySelector(".state").textContent, due: tr.querySelector(".due").textContent }));
+    await shot(officer, "16-recorders-reviewed");
+
+    step = "regional days";
+    await officer.goto(input.base + "/console/regional-days");
+    await officer.fill("#overlay-form input[name=day]", input.regional_day);
+    await officer.fill("#overlay-form input[name=name]", input.regional_name);
+    await Promise.all([officer.waitForNavigation(), officer.click("#overlay-form button[type=submit]")]);
+    out.regional_days = await officer.$$eval("#regional-days tbody tr", trs => trs.map(tr => [...tr.cells].map(c => c.textContent.trim()).join(" ")));
+    await shot(officer, "17-regional-days", true);
+
     step = "staff";
     const admin = await open(input.admin_cookie);
     await admin.goto(input.base + "/console/staff");

@@ -122,6 +122,16 @@ async fn officer_and_administrator_pages_in_chromium() {
     let wuhua = app.staff(&admin, json!({"name": "五华民政", "role": "officer", "region_code": "530102"})).await;
     app.post(&format!("/api/v1/organisations/{application}/check"), Some(&wuhua), json!({})).await.expect_status(200);
 
+    // A recorder whose annual review falls due this month.
+    let due = app
+        .post("/api/v1/staff", Some(&admin), json!({
+            "name": "钱记录", "login": next_login(), "role": "recorder", "organisation_id": organisations[0],
+            "qualification": {"certificate_number": "YN-2025-0042", "issued_on": "2025-12-01", "review_due_on": "2026-12-31"}
+        }))
+        .await;
+    due.expect_status(201);
+    let recorder_id = due.body["staff"]["id"].as_i64().expect("id");
+
     let (officer, officer_csrf, officer_id) =
         browser_session(&app, &admin, json!({"name": "昆明民政", "role": "officer", "region_code": "530100"})).await;
     let (administrator, _, _) =
@@ -138,7 +148,15 @@ async fn officer_and_administrator_pages_in_chromium() {
     let page = no_redirects.get(app.url("/console/batches")).send().await.expect("page");
     assert_eq!(page.status().as_u16(), 303, "no session: to sign-in");
     assert_eq!(page.headers()["location"], "/staff/sign-in?next=/console/batches");
-    for path in ["/console/organisations", "/console/batches", "/console/volunteers", "/console/staff"] {
+    for path in [
+        "/console/organisations",
+        "/console/batches",
+        "/console/volunteers",
+        "/console/recorders",
+        "/console/regional-days",
+        "/console/staff",
+        "/console/calendar",
+    ] {
         let page = app.client.get(app.url(path)).header("cookie", &organiser).send().await.expect("page");
         assert_eq!(page.status().as_u16(), 403, "{path} as an organiser");
         assert!(page.text().await.expect("html").contains("此页面仅供"), "{path} says whose it is");
@@ -177,7 +195,8 @@ async fn officer_and_administrator_pages_in_chromium() {
         "admin_cookie": administrator.split_once('=').expect("pair").1,
         "application": "五华社区服务中心", "confirm_batch": to_confirm, "return_batch": to_return,
         "return_reason": "请补充服务对象", "volunteer_id": volunteers[0],
-        "invite_name": "赵新人", "invite_login": staff_login,
+        "invite_name": "赵新人", "invite_login": staff_login, "recorder_id": recorder_id,
+        "regional_day": "2026-12-21", "regional_name": "地方纪念日",
     });
     let output = tokio::process::Command::new("node")
         .arg(root.join("browser/officer.js"))
@@ -248,4 +267,20 @@ async fn officer_and_administrator_pages_in_chromium() {
     let staff = app.get("/api/v1/staff", &admin).await;
     assert!(staff.body.as_array().expect("list").iter().any(|s| s["staff"]["login"] == staff_login.as_str()));
     assert!(result["reinvite_url"].as_str().is_some_and(|u| u.contains("invite=") && u != url));
+
+    // The annual review recorded from the page, and the regional day set there.
+    assert_eq!(result["recorder_after"], json!({"state": "有效", "due": "2027年12月31日"}));
+    let history = app.get(&format!("/api/v1/staff/{recorder_id}/qualification"), &wuhua).await;
+    history.expect_status(200);
+    assert_eq!(history.body["history"].as_array().map(Vec::len), Some(1), "{}", history.body);
+    assert_eq!(result["regional_days"], json!(["2026年12月21日 放假 地方纪念日 删除"]));
+    let days = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/public/calendar/days?region_code=530102&from=2026-12-21&to=2026-12-21",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(days.body["days"][0]["reason"], "regional_day_off", "{}", days.body);
 }

@@ -147,6 +147,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/organisations", [200; 8]),
         row(M::GET, "/console/batches", [200; 8]),
         row(M::GET, "/console/volunteers", [200; 8]),
+        row(M::GET, "/console/recorders", [200; 8]),
+        row(M::GET, "/console/regional-days", [200; 8]),
         row(M::GET, "/console/staff", [200; 8]),
         row(M::GET, "/console/calendar", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),

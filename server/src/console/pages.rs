@@ -38,6 +38,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("officer_batches.html", include_str!("templates/officer_batches.html")),
         ("officer_volunteers.html", include_str!("templates/officer_volunteers.html")),
         ("officer_volunteer.html", include_str!("templates/officer_volunteer.html")),
+        ("officer_recorders.html", include_str!("templates/officer_recorders.html")),
+        ("officer_regional_days.html", include_str!("templates/officer_regional_days.html")),
         ("admin_staff.html", include_str!("templates/admin_staff.html")),
         ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
     ] {

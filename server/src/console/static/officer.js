@@ -72,6 +72,55 @@
     });
   }
 
+  const recorders = document.getElementById("recorders");
+  if (recorders) {
+    recorders.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const row = form.closest("tr");
+      const name = row.cells[0].textContent;
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const change = await api("POST", "/api/v1/staff/" + form.dataset.staffId + "/qualification/reviews",
+          { reviewed_on: form.elements.reviewed_on.value });
+        const due = change.recorder.qualification.review_due_on.split("-").map(Number);
+        row.querySelector(".due").textContent = due[0] + "年" + due[1] + "月" + due[2] + "日";
+        row.querySelector(".state").textContent = "有效";
+        row.classList.remove("attention");
+        say(name + " 的年审已记录，下次年审截止 " + row.querySelector(".due").textContent + "。");
+      } catch (e) {
+        say("未能记录年审：" + e.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  const regionalDays = document.getElementById("regional-days");
+  if (regionalDays) {
+    const region = regionalDays.dataset.region;
+    regionalDays.addEventListener("click", async (event) => {
+      const button = event.target.closest("button.remove-day");
+      if (!button) return;
+      if (!window.confirm("删除这一天的地方安排？已开始的公示期不受影响。")) return;
+      act(button, () => api("DELETE", "/api/v1/calendar/overlays/" + region + "/" + button.dataset.day), "已删除",
+        "已删除。");
+    });
+    const overlay = document.getElementById("overlay-form");
+    overlay.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const f = overlay.elements;
+      try {
+        await api("PUT", "/api/v1/calendar/overlays",
+          { region_code: f.region_code.value, day: f.day.value, kind: f.kind.value, name: f.name.value.trim() });
+        location.reload();
+      } catch (e) {
+        say("未能保存：" + e.message, true);
+      }
+    });
+  }
+
   const volunteer = document.getElementById("volunteer");
   const reveal = document.getElementById("reveal");
   if (volunteer && reveal) {
