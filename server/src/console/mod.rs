@@ -19,7 +19,10 @@
 //! ```
 
 mod activity_form;
+mod admin_pages;
 mod devices;
+mod officer_oversight;
+mod officer_pages;
 mod pages;
 mod screen_keys;
 mod session;
@@ -58,6 +61,13 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(devices::devices_page))
         .routes(routes!(sessions::sessions_csv))
         .routes(routes!(sessions::sessions_xlsx))
+        .routes(routes!(officer_pages::organisations_page))
+        .routes(routes!(officer_pages::batches_page))
+        .routes(routes!(officer_pages::volunteers_page))
+        .routes(routes!(officer_oversight::recorders_page))
+        .routes(routes!(officer_oversight::regional_days_page))
+        .routes(routes!(admin_pages::staff_page))
+        .routes(routes!(admin_pages::calendar_page))
         .routes(routes!(pages::static_asset))
 }
 

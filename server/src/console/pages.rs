@@ -33,6 +33,15 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("screens.html", include_str!("templates/screens.html")),
         ("sessions.html", include_str!("templates/sessions.html")),
         ("devices.html", include_str!("templates/devices.html")),
+        ("forbidden.html", include_str!("templates/forbidden.html")),
+        ("officer_organisations.html", include_str!("templates/officer_organisations.html")),
+        ("officer_batches.html", include_str!("templates/officer_batches.html")),
+        ("officer_volunteers.html", include_str!("templates/officer_volunteers.html")),
+        ("officer_volunteer.html", include_str!("templates/officer_volunteer.html")),
+        ("officer_recorders.html", include_str!("templates/officer_recorders.html")),
+        ("officer_regional_days.html", include_str!("templates/officer_regional_days.html")),
+        ("admin_staff.html", include_str!("templates/admin_staff.html")),
+        ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -348,7 +357,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 13] = [
+const ASSETS: [(&str, &str, &str); 16] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -363,6 +372,9 @@ const ASSETS: [(&str, &str, &str); 13] = [
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
     ("publicity.js", "text/javascript; charset=utf-8", include_str!("static/publicity.js")),
     ("publicity.css", "text/css; charset=utf-8", include_str!("static/publicity.css")),
+    ("officer.js", "text/javascript; charset=utf-8", include_str!("static/officer.js")),
+    ("admin.js", "text/javascript; charset=utf-8", include_str!("static/admin.js")),
+    ("oversight.css", "text/css; charset=utf-8", include_str!("static/oversight.css")),
 ];
 
 /// A console asset (script or style sheet).
