@@ -7,7 +7,7 @@
 //! and `HOURMARK_CODE_BASE_URL`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use figment::Figment;
@@ -63,6 +63,12 @@ pub struct Config {
     /// (with `pii_lookup_key`): read or create `<data_dir>/pii-keys`. To rotate, add a key
     /// with a higher id; values sealed under older keys still open while those stay listed.
     pub pii_keys: Option<Secret>,
+    /// A file holding the sealing keys and the lookup key (two lines, as `pii_keys` and
+    /// `pii_lookup_key`), for installations that keep secrets in files (a mounted secret,
+    /// a file only the service user reads) rather than in the environment. It must not sit
+    /// in the data folder, where a copy of the database would carry its keys along, and
+    /// must not be readable by other users.
+    pub pii_key_file: Option<PathBuf>,
     /// Which of `pii_keys` seals new values; unset: the highest id.
     pub pii_current_key: Option<u8>,
     /// Key of the keyed hash that finds an ID or phone number without decrypting (base64,
@@ -222,6 +228,7 @@ impl std::fmt::Debug for Config {
             .field("qr_keys", &self.qr_keys)
             .field("qr_current_key", &self.qr_current_key)
             .field("pii_keys", &self.pii_keys)
+            .field("pii_key_file", &self.pii_key_file)
             .field("pii_lookup_key", &self.pii_lookup_key)
             .field("code_base_url", &self.code_base_url)
             .field("code_window_secs", &self.code_window_secs)
@@ -252,6 +259,7 @@ impl Default for Config {
             qr_keys: None,
             qr_current_key: None,
             pii_keys: None,
+            pii_key_file: None,
             pii_current_key: None,
             pii_lookup_key: None,
             code_base_url: None,
@@ -433,14 +441,23 @@ impl Config {
         KeyRing::parse(&spec, self.qr_current_key).map_err(|e| anyhow::anyhow!("HOURMARK_QR_KEYS is invalid: {e}"))
     }
 
-    /// The personal-data vault: from `pii_keys` and `pii_lookup_key`, or from
-    /// `<data_dir>/pii-keys` (two lines), created on first use.
+    /// The personal-data vault: from `pii_keys` and `pii_lookup_key`, from `pii_key_file`,
+    /// or (development on SQLite only) from `<data_dir>/pii-keys` (two lines), created on
+    /// first use.
     pub fn pii_vault(&self) -> anyhow::Result<PiiVault> {
         let (keys, lookup) = match (&self.pii_keys, &self.pii_lookup_key) {
+            (Some(_), Some(_)) if self.pii_key_file.is_some() => {
+                bail!("set HOURMARK_PII_KEYS and HOURMARK_PII_LOOKUP_KEY, or HOURMARK_PII_KEY_FILE, not both")
+            }
             (Some(Secret(k)), Some(Secret(l))) => (k.clone(), l.clone()),
+            (None, None) if self.pii_key_file.is_some() => {
+                let path = self.pii_key_file.as_deref().unwrap_or(Path::new(""));
+                read_pii_key_file(path, &self.data_dir)?
+            }
             (None, None) if self.is_postgres() || self.production => bail!(
-                "set HOURMARK_PII_KEYS and HOURMARK_PII_LOOKUP_KEY: with PostgreSQL or in production every instance \
-                 needs the same keys, from configuration (a generated key on one instance would lock the others out)"
+                "set HOURMARK_PII_KEYS and HOURMARK_PII_LOOKUP_KEY (or HOURMARK_PII_KEY_FILE): with PostgreSQL or in \
+                 production every instance needs the same keys, from configuration (a generated key on one instance \
+                 would lock the others out), never from the data folder"
             ),
             (None, None) => {
                 let path = self.data_dir.join("pii-keys");
@@ -624,6 +641,42 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads `HOURMARK_PII_KEY_FILE`: two lines, the sealing keys and the lookup key. Refused
+/// inside the data folder (a copy of the database would carry its own keys) and, on Unix,
+/// when other users may read it.
+fn read_pii_key_file(path: &Path, data_dir: &Path) -> anyhow::Result<(String, String)> {
+    let resolved = std::fs::canonicalize(path)
+        .with_context(|| format!("HOURMARK_PII_KEY_FILE: cannot read {}", path.display()))?;
+    if let Ok(data) = std::fs::canonicalize(data_dir)
+        && resolved.starts_with(&data)
+    {
+        bail!(
+            "HOURMARK_PII_KEY_FILE must not be in the data folder ({}): a copy of the database would carry the keys \
+             that protect it",
+            data_dir.display()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&resolved)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "HOURMARK_PII_KEY_FILE {} may be read by other users (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    let text = std::fs::read_to_string(&resolved)
+        .with_context(|| format!("HOURMARK_PII_KEY_FILE: cannot read {}", path.display()))?;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some(k), Some(l), None) => Ok((k.to_owned(), l.to_owned())),
+        _ => bail!("HOURMARK_PII_KEY_FILE {} must hold two lines: the sealing keys and the lookup key", path.display()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,6 +718,45 @@ mod tests {
         let refused = config.pii_vault().expect_err("no keys in production").to_string();
         assert!(refused.contains("HOURMARK_PII_KEYS") && refused.contains("HOURMARK_PII_LOOKUP_KEY"), "{refused}");
         assert!(!dir.join("pii-keys").exists(), "nothing generated");
+        // A key file: refused inside the data folder and when others may read it; read
+        // when it is private and elsewhere.
+        let (keys, lookup) = PiiVault::generate().expect("keys");
+        let secrets = std::env::temp_dir().join(format!("hourmark-secrets-test-{}", std::process::id()));
+        std::fs::create_dir_all(&secrets).expect("dir");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let inside = dir.join("keys.txt");
+        write_private(&inside, &format!("{keys}\n{lookup}\n")).expect("write");
+        let config =
+            Config { production: true, data_dir: dir.clone(), pii_key_file: Some(inside), ..Config::default() };
+        assert!(config.pii_vault().expect_err("in the data folder").to_string().contains("data folder"));
+        let outside = secrets.join("pii-keys");
+        std::fs::write(&outside, format!("{keys}\n{lookup}\n")).expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let config = Config {
+                production: true,
+                data_dir: dir.clone(),
+                pii_key_file: Some(outside.clone()),
+                ..Config::default()
+            };
+            assert!(config.pii_vault().expect_err("world-readable").to_string().contains("chmod 600"));
+            std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        let config = Config {
+            production: true,
+            data_dir: dir.clone(),
+            pii_key_file: Some(outside.clone()),
+            ..Config::default()
+        };
+        config.pii_vault().expect("a private key file outside the data folder");
+        std::fs::write(&outside, format!("{keys}\n")).expect("write");
+        let config =
+            Config { production: true, data_dir: dir.clone(), pii_key_file: Some(outside), ..Config::default() };
+        assert!(config.pii_vault().expect_err("one line").to_string().contains("two lines"));
+        let _ = std::fs::remove_dir_all(&secrets);
+        let _ = std::fs::remove_dir_all(&dir);
         let config = Config { console_idle_minutes: 0, ..Config::default() };
         assert!(config.check().unwrap_err().to_string().contains("HOURMARK_CONSOLE_IDLE_MINUTES"));
         let config = Config { volunteer_token_ttl_hours: 0, ..Config::default() };
