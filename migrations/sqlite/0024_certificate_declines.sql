@@ -9,7 +9,7 @@
 -- reference is left broken.
 pragma defer_foreign_keys = on;
 
-create temp table certificate_request_before_0026 as select * from certificate_request;
+create temp table certificate_request_before_0024 as select * from certificate_request;
 drop table certificate_request;
 
 create table certificate_request (
@@ -38,8 +38,8 @@ insert into certificate_request (id, volunteer_id, organisation_id, from_day, to
                                  route_region, status, certificate_number, created_at)
 select id, volunteer_id, organisation_id, from_day, to_day, route_organisation_id,
        route_region, status, certificate_number, created_at
-from certificate_request_before_0026;
-drop table certificate_request_before_0026;
+from certificate_request_before_0024;
+drop table certificate_request_before_0024;
 
 create index certificate_request_status_ix on certificate_request (status);
 create index certificate_request_volunteer_ix on certificate_request (volunteer_id);
