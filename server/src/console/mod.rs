@@ -20,6 +20,8 @@
 mod activity_form;
 mod devices;
 mod pages;
+mod review_pages;
+mod review_view;
 mod screen_keys;
 mod session;
 mod sessions;
@@ -55,6 +57,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(screen_keys::screens_page))
         .routes(routes!(sessions::sessions_page))
         .routes(routes!(devices::devices_page))
+        .routes(routes!(review_pages::review_home))
+        .routes(routes!(review_pages::activity_review_page))
         .routes(routes!(sessions::sessions_csv))
         .routes(routes!(sessions::sessions_xlsx))
         .routes(routes!(pages::static_asset))

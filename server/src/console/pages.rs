@@ -33,6 +33,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("screens.html", include_str!("templates/screens.html")),
         ("sessions.html", include_str!("templates/sessions.html")),
         ("devices.html", include_str!("templates/devices.html")),
+        ("review_home.html", include_str!("templates/review_home.html")),
+        ("review.html", include_str!("templates/review.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -348,7 +350,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 13] = [
+const ASSETS: [(&str, &str, &str); 15] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -363,6 +365,8 @@ const ASSETS: [(&str, &str, &str); 13] = [
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
     ("publicity.js", "text/javascript; charset=utf-8", include_str!("static/publicity.js")),
     ("publicity.css", "text/css; charset=utf-8", include_str!("static/publicity.css")),
+    ("review.js", "text/javascript; charset=utf-8", include_str!("static/review.js")),
+    ("review.css", "text/css; charset=utf-8", include_str!("static/review.css")),
 ];
 
 /// A console asset (script or style sheet).
