@@ -13,6 +13,7 @@ mod certificates;
 mod codes;
 mod consent;
 mod console;
+mod console_review;
 mod console_sessions;
 mod corrections;
 mod device;

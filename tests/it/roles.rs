@@ -144,6 +144,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/edit", [200; 8]),
         row(M::GET, "/console/activities/{id}/sessions", [200; 8]),
         row(M::GET, "/console/sessions", [200; 8]),
+        row(M::GET, "/console/review", [200; 8]),
+        row(M::GET, "/console/activities/{id}/review", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
