@@ -14,6 +14,7 @@ mod codes;
 mod consent;
 mod console;
 mod console_officer;
+mod console_review;
 mod console_sessions;
 mod corrections;
 mod device;

@@ -152,6 +152,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/regional-days", [200; 8]),
         row(M::GET, "/console/staff", [200; 8]),
         row(M::GET, "/console/calendar", [200; 8]),
+        row(M::GET, "/console/review", [200; 8]),
+        row(M::GET, "/console/activities/{id}/review", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),

@@ -24,6 +24,8 @@ mod devices;
 mod officer_oversight;
 mod officer_pages;
 mod pages;
+mod review_pages;
+mod review_view;
 mod screen_keys;
 mod session;
 mod sessions;
@@ -59,6 +61,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(screen_keys::screens_page))
         .routes(routes!(sessions::sessions_page))
         .routes(routes!(devices::devices_page))
+        .routes(routes!(review_pages::review_home))
+        .routes(routes!(review_pages::activity_review_page))
         .routes(routes!(sessions::sessions_csv))
         .routes(routes!(sessions::sessions_xlsx))
         .routes(routes!(officer_pages::organisations_page))

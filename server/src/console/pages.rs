@@ -42,6 +42,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("officer_regional_days.html", include_str!("templates/officer_regional_days.html")),
         ("admin_staff.html", include_str!("templates/admin_staff.html")),
         ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
+        ("review_home.html", include_str!("templates/review_home.html")),
+        ("review.html", include_str!("templates/review.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -357,7 +359,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 16] = [
+const ASSETS: [(&str, &str, &str); 18] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -375,6 +377,8 @@ const ASSETS: [(&str, &str, &str); 16] = [
     ("officer.js", "text/javascript; charset=utf-8", include_str!("static/officer.js")),
     ("admin.js", "text/javascript; charset=utf-8", include_str!("static/admin.js")),
     ("oversight.css", "text/css; charset=utf-8", include_str!("static/oversight.css")),
+    ("review.js", "text/javascript; charset=utf-8", include_str!("static/review.js")),
+    ("review.css", "text/css; charset=utf-8", include_str!("static/review.css")),
 ];
 
 /// A console asset (script or style sheet).

@@ -1,0 +1,206 @@
+//! The recorder's console pages: what awaits review, and one activity's review with its
+//! actions (resolve a flag within the cap, ask for a late entry and see the same recorder
+//! refused, finalise), in real Chromium; who may not review is refused and nothing changes.
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, on_both_backends};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::event;
+use crate::review::recorder;
+
+/// A second recorder of `organisation_id` (late entries need two).
+async fn second_recorder(app: &TestApp, admin: &str, organisation_id: i64) -> String {
+    app.staff(admin, json!({
+        "name": "赵记录", "role": "recorder", "organisation_id": organisation_id,
+        "qualification": {"certificate_number": "YN-2025-0002", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+    }))
+    .await
+}
+
+/// The volunteer checks in from 1.1 km north of the venue (outside its 300 m: a flag),
+/// and out four hours later from inside it.
+async fn serve_with_a_flag(app: &TestApp, organiser: &str, volunteer: &str, activity_id: i64) {
+    let code = app.code(organiser, activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    let body = json!({
+        "code": code, "nonce": Uuid::new_v4(), "client_time": app.clock_now().to_rfc3339(), "device_id": "test-phone-1",
+        "location": {"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0},
+    });
+    app.post("/mp/v1/scans", Some(volunteer), body).await.expect_status(200);
+    app.advance(Duration::hours(4));
+    let code = app.code(organiser, activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(volunteer, &code).await.expect_status(200);
+}
+
+fn no_redirects() -> reqwest::Client {
+    hourmark_tests::http_client();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// The recorder's day in Chromium, on a desk and on a tablet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_reviews_and_finalises_in_chromium() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let e = event(&app, "toggle").await;
+    let first = recorder(&app, &e.admin, e.organisation_id).await;
+    let second = second_recorder(&app, &e.admin, e.organisation_id).await;
+    let (absent_id, _) = app.volunteer("李四", "13800005678").await;
+    serve_with_a_flag(&app, &e.organiser, &e.volunteer, e.activity_id).await;
+    // Past the check-out window: only the open flag and the late entry block finalising.
+    app.advance(Duration::minutes(390));
+    let first_id = app.get("/api/v1/me", &first).await.body["staff"]["id"].as_i64().expect("id");
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let artifacts = root.join("../target/browser-artifacts/review");
+    let input = json!({
+        "base": app.browser_url(), "first": first, "second": second, "activity_id": e.activity_id,
+        "absent_id": absent_id, "volunteer_id": e.volunteer_id, "artifacts": artifacts,
+    });
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("browser/review.js"))
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+        panic!("the script prints JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
+    });
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+    assert!(output.status.success(), "{result:#}");
+
+    // The home: one activity with one open flag, not finalisable yet.
+    assert_eq!(result["home"]["open_flags"], "1");
+    assert_eq!(result["home"]["state"], "待处理后定稿");
+
+    // The flagged day: the rule, its evidence in words, the day's scans.
+    let day = &result["day"];
+    assert_eq!(day["rule"], "超出签到范围");
+    assert!(day["evidence"].as_str().is_some_and(|x| x.contains("离活动地点") && x.contains(" 米")), "{day}");
+    assert!(day["summary"].as_str().is_some_and(|x| x.contains("4小时") && x.contains("9小时")), "{day}");
+    let scans = day["scans"].as_array().expect("scans");
+    assert_eq!(scans.len(), 2, "{day}");
+    assert!(scans[0].as_str().is_some_and(|s| s.contains("签到") && s.contains("范围外")), "{scans:?}");
+    assert!(scans[1].as_str().is_some_and(|s| s.contains("签退") && s.contains("范围内")), "{scans:?}");
+    assert_eq!(result["blockers_before"], json!(["还有 1 个标记待审核"]));
+
+    // Over the cap: refused in the API's words, nothing changed; then adjusted.
+    assert_eq!(result["over_cap"]["code"], "minutes_over_cap");
+    assert!(result["over_cap"]["text"].as_str().is_some_and(|t| t.contains("超过当日计划时长 540 分钟")), "{result:#}");
+    assert_eq!(result["after_adjust"]["flash"], "已保存审核决定。");
+    assert_eq!(result["after_adjust"]["decided"], "已调整为 3小时：在停车场引导，已核实");
+
+    // The late entry: the same recorder may not approve it, and finalising says why not.
+    assert_eq!(result["late_same"]["code"], "same_recorder");
+    assert_eq!(result["late_same"]["text"], "补录须由另一名记录员审批");
+    assert_eq!(result["blockers_with_late"], json!(["还有 1 个补录申请待另一名记录员审批"]));
+    assert_eq!(result["finalise_refused"]["code"], "flags_open");
+    assert!(result["finalise_refused"]["text"].as_str().is_some_and(|t| t.contains("1 个补录申请")), "{result:#}");
+    assert_eq!(result["late_by_second"], "已批准（您）：签到表核实");
+    assert!(result["finalised"].as_str().is_some_and(|t| t.starts_with("已于")), "{result:#}");
+    assert_eq!(result["evaluation"], "良好：引导认真");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    // What the page said is what is stored.
+    let flags = app.hourmark.store().flags(e.activity_id).await.expect("flags");
+    assert_eq!(flags.len(), 1);
+    assert_eq!(flags[0].status.as_str(), "adjusted");
+    assert_eq!(flags[0].adjusted_minutes, Some(180));
+    assert_eq!(flags[0].resolved_by, Some(first_id));
+    let late = app.get(&format!("/api/v1/activities/{}/late-entries", e.activity_id), &first).await;
+    assert_eq!(late.body[0]["status"], "approved");
+    assert_eq!(late.body[0]["requested_by"], first_id);
+    assert_ne!(late.body[0]["decided_by"], first_id);
+    let finalisation = app.get(&format!("/api/v1/activities/{}/finalisation", e.activity_id), &first).await;
+    finalisation.expect_status(200);
+    assert_eq!(finalisation.body["finalised_by"], first_id);
+    let sessions: Vec<(i64, u64, String)> = finalisation.body["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| {
+            (
+                s["volunteer_id"].as_i64().expect("id"),
+                s["final_minutes"].as_u64().expect("minutes"),
+                s["source"].as_str().expect("source").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(sessions, vec![(e.volunteer_id, 180, "adjusted".to_owned()), (absent_id, 120, "late_entry".to_owned())]);
+    let evaluations = app.get(&format!("/api/v1/activities/{}/evaluations", e.activity_id), &first).await;
+    assert_eq!(evaluations.body[0]["grade"], "good");
+}
+
+on_both_backends! {
+    async fn the_review_pages_refuse_who_may_not_review(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let ours = recorder(&app, &e.admin, e.organisation_id).await;
+        serve_with_a_flag(&app, &e.organiser, &e.volunteer, e.activity_id).await;
+        let leader = app.staff(&e.admin, json!({"name": "钱负责", "role": "leader", "organisation_id": e.organisation_id})).await;
+        let other_org = app.organisation(&e.admin, "滇池志愿者协会").await;
+        let theirs = app.staff(&e.admin, json!({
+            "name": "孙记录", "role": "recorder", "organisation_id": other_org,
+            "qualification": {"certificate_number": "YN-2025-0009", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+        })).await;
+        let page = format!("/console/activities/{}/review", e.activity_id);
+        let client = no_redirects();
+        let get = |path: String, token: Option<String>| {
+            let mut request = client.get(app.url(&path));
+            if let Some(token) = token {
+                request = request.header("cookie", format!("hourmark_staff={token}"));
+            }
+            request.send()
+        };
+
+        // Without a session: to sign-in, and back here afterwards.
+        for path in ["/console/review".to_owned(), page.clone()] {
+            let response = get(path.clone(), None).await.expect("page");
+            assert_eq!(response.status().as_u16(), 303, "{path}");
+            assert_eq!(response.headers()["location"], format!("/staff/sign-in?next={path}").as_str());
+        }
+        // A leader does not review; another organisation's recorder does not see it.
+        let refused = get(page.clone(), Some(leader.clone())).await.expect("page");
+        assert_eq!(refused.status().as_u16(), 403);
+        assert!(refused.text().await.expect("text").contains("您无权审核这个活动"));
+        assert_eq!(get("/console/review".into(), Some(leader)).await.expect("page").status().as_u16(), 403);
+        let hidden = get(page.clone(), Some(theirs.clone())).await.expect("page");
+        assert_eq!(hidden.status().as_u16(), 404);
+        assert!(!hidden.text().await.expect("text").contains("翠湖公园清洁"), "nothing about the activity leaks");
+        let home = get("/console/review".into(), Some(theirs)).await.expect("page").text().await.expect("text");
+        assert!(!home.contains("翠湖公园清洁"), "another organisation's activity is not listed");
+
+        // The organiser reads the review but is offered no decisions; the recorder is.
+        let organiser_view = get(page.clone(), Some(e.organiser.clone())).await.expect("page");
+        assert_eq!(organiser_view.status().as_u16(), 200);
+        let html = organiser_view.text().await.expect("text");
+        assert!(html.contains("超出签到范围") && !html.contains("class=\"form resolve\""), "no decision form for organisers");
+        let recorder_view = get(page.clone(), Some(ours.clone())).await.expect("page");
+        assert_eq!(recorder_view.status().as_u16(), 200);
+        assert!(recorder_view.headers()["content-security-policy"].to_str().expect("ascii").contains("script-src 'self';"));
+        let html = recorder_view.text().await.expect("text");
+        assert!(html.contains("class=\"form resolve\"") && html.contains("/console/static/review.js"));
+        for tag in html.split("<script").skip(1) {
+            assert!(tag.split('>').next().unwrap_or_default().contains("src=\"/"), "no inline script");
+        }
+        let home = get("/console/review".into(), Some(ours.clone())).await.expect("page");
+        assert_eq!(home.status().as_u16(), 200);
+        let home = home.text().await.expect("text");
+        assert!(
+            home.contains(&format!("<tr data-activity-id=\"{}\">", e.activity_id)) && home.contains("翠湖公园清洁"),
+            "the home lists the activity: {home}"
+        );
+
+        // The page's actions need the CSRF token: without it nothing changes.
+        let flag_id = app.hourmark.store().flags(e.activity_id).await.expect("flags")[0].id;
+        let response = app.client
+            .post(app.url(&format!("/api/v1/activities/{}/flags/{flag_id}/resolution", e.activity_id)))
+            .header("cookie", format!("hourmark_staff={ours}"))
+            .json(&json!({"decision": "reject", "reason": "伪造"}))
+            .send().await.expect("post");
+        assert_eq!(response.status().as_u16(), 403);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["code"], "csrf_invalid");
+        assert_eq!(app.hourmark.store().flags(e.activity_id).await.expect("flags")[0].status.as_str(), "open");
+    }
+}
