@@ -21,6 +21,7 @@ mod hardening;
 mod hours;
 mod identity;
 mod instances;
+mod late_upload;
 mod leaders;
 mod login;
 mod metrics;
