@@ -27,6 +27,7 @@ mod login;
 mod metrics;
 mod migrations;
 mod my_hours;
+mod offline_page;
 mod openapi;
 mod organisations;
 mod passkeys;

@@ -125,7 +125,7 @@ pub(crate) fn too_late(deadline: DateTime<Utc>) -> Refusal {
     Refusal {
         code: ErrorCode::LateUploadTooLate,
         detail: format!(
-            "离线扫码须在 {} 前上传，已超过补传期限，本次不计时。如确实参加了活动，请联系活动负责人补录",
+            "离线扫码须在 {} 前上传，已超过补传期限，本次不计时。如确实参加了活动，请联系活动负责人补录。",
             to_shanghai(deadline).format("%-m月%-d日 %H:%M")
         ),
     }
