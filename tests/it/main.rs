@@ -14,6 +14,7 @@ mod codes;
 mod consent;
 mod console;
 mod console_sessions;
+mod correction_page;
 mod corrections;
 mod device;
 pub mod durability;
