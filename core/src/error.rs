@@ -166,6 +166,12 @@ error_codes! {
     /// 422: the pending-scan ticket is older than the server allows (10 minutes by default):
     /// scan the code on the screen again; nothing is recorded.
     ScanTicketExpired = ("scan_ticket_expired", 422, "扫码凭证已过期"),
+    /// 422: a scan kept on the phone offline and uploaded late claims a time at which its
+    /// code was not valid (before the code was shown, or after it expired); recorded as refused.
+    LateUploadCodeNotValidThen = ("late_upload_code_not_valid_then", 422, "离线扫码时签到码无效"),
+    /// 409: a scan kept on the phone offline arrived after the late-upload bound (by default,
+    /// when the activity's check-out window closed); recorded as refused.
+    LateUploadTooLate = ("late_upload_too_late", 409, "离线扫码上传过晚"),
     /// 429: too many requests from this client or volunteer; wait `Retry-After` seconds.
     RateLimited = ("rate_limited", 429, "请求过于频繁，请稍后再试"),
     /// 403: the scan came from a device other than the one the volunteer bound; recorded as refused.
@@ -405,6 +411,8 @@ mod tests {
                 ("repeat_scan", 409),
                 ("scan_ticket_invalid", 422),
                 ("scan_ticket_expired", 422),
+                ("late_upload_code_not_valid_then", 422),
+                ("late_upload_too_late", 409),
                 ("rate_limited", 429),
                 ("device_not_bound", 403),
                 ("device_rebind_too_soon", 409),

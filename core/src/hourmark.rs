@@ -43,6 +43,9 @@ pub struct Settings {
     /// How long a pending-scan ticket keeps a scan valid while the volunteer registers
     /// (see [`crate::attendance::ticket`]).
     pub pending_scan_ttl: Duration,
+    /// Until when a scan the phone kept offline may still be uploaded (see
+    /// [`crate::attendance::offline`]).
+    pub late_upload_bound: crate::attendance::offline::LateUploadBound,
     /// How long a volunteer's bearer token lives.
     pub volunteer_token_ttl: Duration,
     /// How long a staff bearer token lives.
@@ -87,6 +90,7 @@ impl Default for Settings {
             code_base_url: "HTTP://127.0.0.1:8080/S/".to_owned(),
             checkin: CheckinPolicy::default(),
             pending_scan_ttl: Duration::minutes(10),
+            late_upload_bound: crate::attendance::offline::LateUploadBound::CheckoutCloses,
             volunteer_token_ttl: Duration::days(7),
             staff_token_ttl: Duration::hours(12),
             console_idle: Duration::minutes(30),

@@ -8,6 +8,7 @@
 pub mod extract;
 mod me_page;
 mod my_data;
+mod offline_page;
 pub mod problem;
 mod routes;
 pub mod sessions;
@@ -23,5 +24,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The mini-program routes, under `/mp/v1`, with their OpenAPI description.
 pub fn router() -> OpenApiRouter<Hourmark> {
-    routes::router().merge(my_data::router()).merge(me_page::router()).merge(sessions::volunteer_router())
+    routes::router()
+        .merge(my_data::router())
+        .merge(me_page::router())
+        .merge(offline_page::router())
+        .merge(sessions::volunteer_router())
 }

@@ -106,6 +106,11 @@
     var rows = [['志愿者编号', v.volunteer_number], ['姓名', v.name], ['性别', GENDER[v.gender] || v.gender],
       ['出生年月', v.birth_month], ['证件号码', mask(v.id_number, 1, 1)], ['手机号', mask(v.phone, 3, 4)],
       ['技能', (v.skills || []).join('、') || '—']];
+    // Gender and birth month come from a resident ID's own digits: corrected by correcting the ID.
+    ['gender', 'birth_month'].forEach(function (f) {
+      var option = $('c_field').querySelector('option[value="' + f + '"]');
+      option.hidden = option.disabled = v.id_type === 'resident_id';
+    });
     var box = $('profile');
     box.textContent = '';
     rows.forEach(function (r) {
@@ -144,6 +149,51 @@
     });
   }
 
+  // Correction requests: what to correct, the right value, why; and where each stands.
+  var FIELDS = { name: '姓名', gender: '性别', birth_month: '出生年月', skills: '技能', other: '其他' };
+  var HINTS = {
+    name: '填写正确的姓名。', gender: '填写 1（男）、2（女）、9（未说明）或 0（未知）。',
+    birth_month: '如 1990-01。', skills: '多项技能用“、”分隔，如 急救、翻译。',
+    other: '写明哪条记录有误、正确的应是什么，如 12月5日 翠湖公园清洁 签退时间应为 11:30。'
+  };
+  var REQUEST_STATES = { open: '待组织核实', accepted: '已更正', rejected: '未予更正' };
+  function hint() { $('c_value_hint').textContent = HINTS[$('c_field').value] || ''; }
+  function renderCorrections(list) {
+    var box = $('corrections');
+    box.textContent = '';
+    if (!list.length) { box.appendChild(el('p', 'empty', '还没有更正申请')); return; }
+    list.slice().reverse().forEach(function (c) {
+      var item = el('div', 'request');
+      item.appendChild(el('span', 'badge s-' + c.status, REQUEST_STATES[c.status] || c.status));
+      item.appendChild(el('span', 'what', (FIELDS[c.field] || c.field) + '：' + c.requested_value));
+      item.appendChild(el('div', 'why', '理由：' + c.reason + '（' + when(c.requested_at) + ' 提交）'));
+      if (c.decided_at) {
+        item.appendChild(el('div', 'decision', when(c.decided_at) + ' ' + (REQUEST_STATES[c.status] || '') +
+          (c.decision_reason ? '：' + c.decision_reason : '')));
+      }
+      box.appendChild(item);
+    });
+  }
+  function loadCorrections() {
+    return call('GET', '/mp/v1/me/corrections').then(function (a) { if (a.status === 200) renderCorrections(a.body); });
+  }
+  $('c_field').addEventListener('change', hint);
+  hint();
+  $('correction').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var note = $('c_note');
+    note.className = 'muted';
+    note.textContent = '正在提交……';
+    var body = { field: $('c_field').value, requested_value: $('c_value').value.trim(), reason: $('c_reason').value.trim() };
+    call('POST', '/mp/v1/me/corrections', body).then(function (a) {
+      if (a.status !== 201) { note.className = 'err-note'; note.textContent = a.body.detail || a.body.title || '提交未成功'; return; }
+      note.className = 'ok-note';
+      note.textContent = '已提交，组织核实后会通知您。';
+      $('c_value').value = ''; $('c_reason').value = '';
+      return loadCorrections();
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
+  });
+
   function renderSessions(list) {
     var box = $('sessions');
     box.textContent = '';
@@ -177,7 +227,8 @@
     Promise.all([
       call('GET', '/mp/v1/me/hours'), call('GET', '/mp/v1/me/notifications'),
       call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions'),
-      call('GET', '/mp/v1/me/stars'), call('GET', '/mp/v1/me/time-bank')
+      call('GET', '/mp/v1/me/stars'), call('GET', '/mp/v1/me/time-bank'),
+      call('GET', '/mp/v1/me/corrections')
     ]).then(function (a) {
       if (a[0].status === 401) { store.removeItem('hourmark.token'); status('登录已失效，请重新登录'); $('signin').hidden = false; showTab(); return; }
       if (a[0].status !== 200) { status(a[0].body.detail || '加载未成功'); return; }
@@ -187,6 +238,7 @@
       if (a[3].status === 200) renderSessions(a[3].body);
       if (a[4].status === 200) renderStars(a[4].body);
       if (a[5].status === 200) $('t-bank').textContent = duration(a[5].body.balance_minutes);
+      if (a[6].status === 200) renderCorrections(a[6].body);
       status('');
       $('signin').hidden = true;
       showTab();

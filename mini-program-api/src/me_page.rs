@@ -1,6 +1,6 @@
 //! The volunteer's own pages (`/me`): my hours (each day, where it stands, flags and
-//! decisions, totals), notifications, and my data (profile, consents with withdraw, the
-//! download, signed-in devices). Static HTML and a small script served here; every action
+//! decisions, totals), notifications, and my data (profile, consents with withdraw,
+//! correction requests and their decisions, the download, signed-in devices). Static HTML and a small script served here; every action
 //! is an `/mp/v1/me…` operation, and `GET /mp/v1/me/hours` is the one this page added.
 
 use axum::extract::State;

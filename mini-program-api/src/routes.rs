@@ -326,6 +326,16 @@ pub(crate) async fn read_code(
 /// counts twice. An accepted scan answers 200 with a receipt; a refused one answers with a
 /// problem whose `code` says why (and the refusal is recorded too). Every answer is
 /// durable before it is sent.
+///
+/// A scan the phone kept while it had no network is uploaded later with `offline`
+/// (`elapsed_ms`: how long ago it was made, by the phone's own measure). It is judged and
+/// recorded at that time, the server's arrival time less `elapsed_ms`: refused with
+/// `late_upload_code_not_valid_then` if its code was not valid then, with
+/// `late_upload_too_late` if it arrives after the bound (by default, when the activity's
+/// check-out window closes; `HOURMARK_LATE_UPLOAD_MINUTES`), and with `device_not_bound`
+/// unless it comes from the volunteer's bound device. Retries with the same nonce count
+/// once, as for any scan; an accepted late upload is flagged `late_upload` for review when it
+/// arrived more than the threshold after its code was shown.
 #[utoipa::path(
     post,
     path = "/mp/v1/scans",
@@ -335,9 +345,9 @@ pub(crate) async fn read_code(
     responses(
         (status = 200, description = "Checked in or out", body = ScanReceipt),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`, `organisation_not_approved` (not yet approved, or revoked)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`; `scan_ticket_invalid`, `scan_ticket_expired` (a bad `pending_ticket`: nothing recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused; for a late upload also when no device is bound)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`, `organisation_not_approved` (not yet approved, or revoked); `late_upload_too_late` (an `offline` scan past the bound; recorded as refused)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`; `scan_ticket_invalid`, `scan_ticket_expired` (a bad `pending_ticket`: nothing recorded); `late_upload_code_not_valid_then` (an `offline` scan claiming a time its code was not valid at; recorded as refused)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: not recorded; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: not recorded; retry with the same nonce", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),

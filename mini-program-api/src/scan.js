@@ -4,7 +4,9 @@
 // needed, or sign a returning volunteer in by SMS code (a new phone, a cleared browser);
 // get a guardian's consent for a minor; then post the scan with the pending-scan
 // ticket from the reading (so a slow form does not lose it) and a nonce kept until an
-// answer arrives (so a retry on a weak network never counts twice).
+// answer arrives (so a retry on a weak network never counts twice). With no network, a
+// signed-in volunteer's scan is kept on the phone and uploaded later (scan-queue.js); the
+// service worker (scan-sw.js) lets the page itself open with no network.
 (function () {
   // The privacy notice (/privacy) this page links to; recorded with each consent.
   var NOTICE_VERSION = '2026-12';
@@ -13,6 +15,12 @@
   var session = window.sessionStorage;
   var $ = function (id) { return document.getElementById(id); };
   var reading = null;
+  var queue = window.HourmarkQueue;
+  // The nonce of the scan this page kept offline, to show its answer here when it is uploaded.
+  var keptHere = null;
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.register('/mp/static/scan-sw.js', { scope: '/S/' }).catch(function () {});
+  }
 
   function show(kind, title, opts) {
     opts = opts || {};
@@ -89,17 +97,73 @@
       show('', '请先登记', { state: '登记后自动完成' + word + '。' });
       $('register').hidden = false;
     }).catch(function () {
-      show('err', '网络不畅', { state: '无法读取签到码，请检查网络后重试', retry: true });
+      // No network. A signed-in volunteer's scan is kept and uploaded later; registering
+      // or signing in needs the network.
+      if (store.getItem('hourmark.token')) { keepOffline(); return; }
+      show('err', '网络不畅', { state: '无法读取签到码。首次使用须联网登记，请检查网络后重试', retry: true });
       $('retry').onclick = readCode;
     });
   }
+
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function phoneTime(ms) { var d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()); }
+  function nonceFor() {
+    var nonceKey = 'hourmark.nonce.' + token;
+    var nonce = store.getItem(nonceKey);
+    if (!nonce) { nonce = uuid(); store.setItem(nonceKey, nonce); }
+    return nonce;
+  }
+  // Keeps this page's scan on the phone, with the nonce already used for it if any.
+  function keepOffline() {
+    var nonce = nonceFor();
+    keptHere = nonce;
+    queue.add(token, nonce, deviceId()).then(function (waiting) {
+      store.removeItem('hourmark.nonce.' + token);
+      document.title = '已保存，待上传';
+      show('note', '已保存在手机上，联网后自动上传', {
+        time: phoneTime(Date.now()),
+        state: '现在没有网络，扫码时间已记下（手机时间）。手机上共有 ' + waiting + ' 次扫码待上传。',
+        next: '无需重复扫码，联网后自动上传，只计一次。请勿清除浏览器数据。'
+      });
+    }, function () {
+      keptHere = null;
+      show('err', '网络不畅', { state: '无法在手机上保存这次扫码，请联网后重新扫码', retry: true });
+      $('retry').onclick = readCode;
+    });
+  }
+  // What became of kept scans: the count still waiting, and each upload's answer.
+  // This page's own kept scan is told in the outcome card; the queue card tells of the others.
+  queue.onChange(function (e) {
+    var mine = e.record && e.record.nonce === keptHere;
+    var answered = e.kind === 'uploaded' || e.kind === 'refused';
+    var others = e.waiting - (keptHere && !(mine && answered) ? 1 : 0);
+    $('queue-count').textContent = others > 0 ? '手机上还有 ' + others + ' 次之前的扫码待上传，联网后自动上传。' : '';
+    if (e.kind === 'signin') $('queue-count').textContent = '手机上有 ' + e.waiting + ' 次扫码待上传，请先登录，登录后自动上传。';
+    if (answered && !mine) {
+      var r = e.answer, ok = e.kind === 'uploaded';
+      var li = document.createElement('li');
+      li.className = ok ? 'up-ok' : 'up-err';
+      li.textContent = phoneTime(e.record.wall_ms) + ' 的离线扫码' +
+        (ok ? '已上传：' + (r.outcome === 'checked_in' ? '签到成功' : '签退成功') + ' · ' + r.activity_name
+            : '未被接受：' + (r.title || '扫码未成功') + '。' + (r.detail || ''));
+      $('queue-results').appendChild(li);
+    }
+    if (mine && e.kind === 'uploaded') { keptHere = null; done(e.answer, '离线扫码已上传，只计一次。'); }
+    if (mine && e.kind === 'refused') {
+      keptHere = null;
+      document.title = e.answer.title || '扫码未成功';
+      show('err', e.answer.title || '扫码未成功', {
+        state: e.answer.detail, next: '这次扫码（手机时间 ' + phoneTime(e.record.wall_ms) + '）已从手机中移除。'
+      });
+    }
+    $('queue').hidden = !$('queue-count').textContent && !$('queue-results').children.length;
+  });
 
   // 2. The scan, with the reading's ticket.
   function scan() {
     show('', '正在提交……');
     var nonceKey = 'hourmark.nonce.' + token;
-    var nonce = store.getItem(nonceKey);
-    if (!nonce) { nonce = uuid(); store.setItem(nonceKey, nonce); }
+    var nonce = nonceFor();
     position().then(function (loc) {
       var body = { code: token, nonce: nonce, client_time: new Date().toISOString(), device_id: deviceId() };
       if (reading && reading.pending_ticket) body.pending_ticket = reading.pending_ticket;
@@ -117,21 +181,25 @@
       // The detail already says to scan again; after a registration, add that it is kept.
       var next = code === 'scan_ticket_expired' ? '您的登记已保存，重新扫码即可' + directionWord(reading && reading.direction) : '';
       show('err', a.body.title || '扫码未成功', { state: a.body.detail, next: next });
-    }).catch(function () { show('err', '网络不畅', { state: '请点击重试（不会重复计时）', retry: true }); $('retry').onclick = scan; });
+    }).catch(function () {
+      // The network dropped: keep it with the same nonce, so if the scan did arrive, the
+      // upload gets its recorded answer instead of counting twice.
+      keepOffline();
+    });
   }
 
   function stateText(r) {
     if (r.session.inside) return '在场，自 ' + hhmm(r.session.checked_in_at) + ' 起';
     return '已签退，本活动累计 ' + duration(r.minutes_credited);
   }
-  function done(r) {
+  function done(r, note) {
     store.setItem('hourmark.last.' + r.activity_id, JSON.stringify(r));
     var inside = r.outcome === 'checked_in';
     document.title = (inside ? '签到成功' : '签退成功') + ' · ' + r.activity_name;
     $('register').hidden = true; $('guardian').hidden = true; $('signin').hidden = true;
     show('ok', inside ? '签到成功' : '签退成功', {
       time: hhmm(r.server_time), state: stateText(r) + ' · ' + r.gate,
-      next: inside ? '离开时再次扫码签退' : '感谢您的服务！', me: true
+      next: (note ? note + ' ' : '') + (inside ? '离开时再次扫码签退' : '感谢您的服务！'), me: true
     });
   }
   // A repeat within the guard is not a failure: say so calmly, with the state we know.
@@ -239,4 +307,5 @@
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
   readCode();
+  queue.flush();
 })();

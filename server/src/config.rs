@@ -15,6 +15,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use hourmark_core::Settings;
 use hourmark_core::attendance::MinutesPolicy;
 use hourmark_core::attendance::checkin::CheckinPolicy;
+use hourmark_core::attendance::offline::LateUploadBound;
 use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::login::sms::SmsSettings;
@@ -92,6 +93,12 @@ pub struct Config {
     /// volunteer registers (the pending-scan ticket; default 10, 1–60). Longer widens what
     /// a forwarded page link is worth; the scan is always recorded at the opening time.
     pub pending_scan_minutes: i64,
+    /// Until when a scan the phone kept offline may be uploaded: unset (the default), before
+    /// the activity's check-out window closes; a number (1–10080), within that many minutes
+    /// of the scan the phone claims. Longer lets a longer-offline phone count, and lets a
+    /// photo of a code be claimed as a scan for longer; every late upload past the review
+    /// threshold is flagged `late_upload` either way.
+    pub late_upload_minutes: Option<i64>,
     /// Minutes before the scheduled start that already count (default 0).
     pub early_grace_minutes: i64,
     /// Minutes after the scheduled end that still count (default 30).
@@ -269,6 +276,7 @@ impl Default for Config {
             checkout_closes_after_minutes: 120,
             repeat_scan_guard_secs: 60,
             pending_scan_minutes: 10,
+            late_upload_minutes: None,
             early_grace_minutes: 0,
             late_grace_minutes: 30,
             max_pairs_per_day: 3,
@@ -354,6 +362,13 @@ impl Config {
         }
         if !(1..=60).contains(&self.pending_scan_minutes) {
             bail!("HOURMARK_PENDING_SCAN_MINUTES must be between 1 and 60, not {}", self.pending_scan_minutes);
+        }
+        if let Some(m) = self.late_upload_minutes
+            && !(1..=7 * 24 * 60).contains(&m)
+        {
+            bail!(
+                "HOURMARK_LATE_UPLOAD_MINUTES must be between 1 and 10080 (or unset: until check-out closes), not {m}"
+            );
         }
         if !(0..=24 * 365).contains(&self.device_rebind_cooldown_hours) {
             bail!("HOURMARK_DEVICE_REBIND_COOLDOWN_HOURS must be between 0 and 8760");
@@ -610,6 +625,9 @@ impl Config {
                 },
             },
             pending_scan_ttl: minutes(self.pending_scan_minutes),
+            late_upload_bound: self
+                .late_upload_minutes
+                .map_or(LateUploadBound::CheckoutCloses, |m| LateUploadBound::AfterScan(minutes(m))),
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
             dev_login: self.dev_login,

@@ -156,6 +156,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/review", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
+        row(M::GET, "/mp/static/scan-queue.js", [200; 8]),
+        row(M::GET, "/mp/static/scan-sw.js", [200; 8]),
         row(M::GET, "/privacy", [200; 8]),
         row(M::GET, "/me", [200; 8]),
         row(M::GET, "/mp/static/me.js", [200; 8]),

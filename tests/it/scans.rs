@@ -277,6 +277,7 @@ on_both_backends! {
             seq: None,
             outcome: "code_expired".into(),
             server_time: app.clock_now(),
+            uploaded_at: None,
             client_time: None,
             code_window: None,
             key_id: None,

@@ -6,10 +6,12 @@
 //!   and each is acknowledged only after its row is durable;
 //! - [`minutes`]: the pure function from scans to credited minutes;
 //! - [`reading`] and [`ticket`]: reading a code before scanning, and the pending-scan
-//!   ticket that keeps a scan valid while a first-time volunteer registers.
+//!   ticket that keeps a scan valid while a first-time volunteer registers;
+//! - [`offline`]: late uploads of scans the phone kept while it had no network.
 
 pub mod checkin;
 pub mod minutes;
+pub mod offline;
 pub mod writer;
 
 pub use minutes::{Direction, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};

@@ -40,6 +40,7 @@ use uuid::Uuid;
 
 use super::checkin::{self, Refusal};
 use super::minutes::{Direction, ScanFact, Schedule, derive_minutes};
+use super::offline::{self, OfflineScan};
 use crate::activity::{shanghai_time, to_shanghai};
 use crate::cache::{PresenceFact, PresenceLookup};
 use crate::error::{CoreError, ErrorCode, Problem};
@@ -72,6 +73,12 @@ pub struct ScanRequest {
     /// recorded; a ticket older than the volunteer's last accepted scan is a `repeat_scan`.
     #[serde(default)]
     pub pending_ticket: Option<String>,
+    /// Only for a scan the phone kept while offline and uploads now: how long ago it was
+    /// made. It is judged and recorded at that time if its code was valid then, it arrives
+    /// within the late-upload bound and it comes from the volunteer's bound device (see
+    /// [`super::offline`]); not together with `pending_ticket`.
+    #[serde(default)]
+    pub offline: Option<OfflineScan>,
 }
 
 /// A position fix from the phone.
@@ -147,6 +154,12 @@ impl ScanRequest {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "client_time 须为 2000 至 2100 年间的时间"));
         }
         validate_device_id(Some(&self.device_id))?;
+        if let Some(offline) = &self.offline {
+            offline.validate()?;
+            if self.pending_ticket.is_some() {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "offline 与 pending_ticket 不能同时使用"));
+            }
+        }
         if let Some(loc) = &self.location {
             let point = LatLng { lat: loc.lat, lng: loc.lng };
             if !point.is_valid() || !loc.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&loc.accuracy_m) {
@@ -179,7 +192,12 @@ impl Hourmark {
         client: Option<std::net::IpAddr>,
     ) -> Result<StoredAnswer, CoreError> {
         request.validate()?;
-        let taken_at = self.pending_scan_time(&request)?;
+        // A late upload is taken at its claimed scan time, a scan with a pending-scan
+        // ticket at the ticket's; any other scan now.
+        let taken_at = match request.offline {
+            Some(offline) => Some(offline.scanned_at(self.now())),
+            None => self.pending_scan_time(&request)?,
+        };
         let bound_device = match self.may_scan(volunteer_id).await {
             Ok(permission) => {
                 if !permission.location {
@@ -310,6 +328,7 @@ impl Hourmark {
             seq: None,
             outcome: String::new(),
             server_time: now,
+            uploaded_at: request.offline.map(|_| self.now()),
             client_time: Some(request.client_time),
             code_window: None,
             key_id: None,
@@ -326,6 +345,11 @@ impl Hourmark {
             Some(bound) if bound != request.device_id => Ok(Err(Refusal {
                 code: ErrorCode::DeviceNotBound,
                 detail: "请使用已绑定的手机扫码；如已更换手机，请先在“我的”中更换绑定设备".into(),
+            })),
+            // A late upload's time is the phone's claim: only the volunteer's own phone makes it.
+            None if request.offline.is_some() => Ok(Err(Refusal {
+                code: ErrorCode::DeviceNotBound,
+                detail: "离线扫码只能从已绑定的手机补传；请联网后重新扫描现场的二维码".into(),
             })),
             _ => self.judge(request, now, &mut record, source).await,
         }?;
@@ -357,6 +381,7 @@ impl Hourmark {
             id: record.id,
             volunteer_id,
             at: record.server_time,
+            uploaded_at: record.uploaded_at,
             direction: Some(fact.direction),
             client_time: record.client_time,
             code_shown_at: record.code_window.map(|w| self.settings().code_windows.window_start(w)),
@@ -431,6 +456,7 @@ impl Hourmark {
         };
         let claims = match self.check_code(token, now).await? {
             Ok(claims) => claims,
+            Err(refusal) if request.offline.is_some() => return Ok(Err(offline::not_valid_then(refusal))),
             Err(refusal) => return Ok(Err(refusal)),
         };
         record.key_id = Some(claims.key_id);
@@ -442,6 +468,12 @@ impl Hourmark {
         };
         record.activity_id = Some(activity.id);
         record.gate = Some(claims.gate);
+        if let Some(arrived) = record.uploaded_at {
+            let deadline = settings.late_upload_bound.deadline(&activity, settings.checkin.checkout_closes_after, now);
+            if arrived > deadline {
+                return Ok(Err(offline::too_late(deadline)));
+            }
+        }
         if let Some(loc) = request.location {
             let distance = activity.location.distance_m(&LatLng { lat: loc.lat, lng: loc.lng });
             record.distance_m = Some(distance);
@@ -465,13 +497,16 @@ impl Hourmark {
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let live = derive_minutes(&all, &schedule, &settings.checkin.minutes, Some(now));
         let settled = derive_minutes(&all, &schedule, &settings.checkin.minutes, None);
-        let (outcome, message) = match accepted.direction {
+        let (outcome, mut message) = match accepted.direction {
             Direction::In => (ScanOutcome::CheckedIn, format!("签到成功：{} · {}", activity.name, accepted.gate_name)),
             Direction::Out => (
                 ScanOutcome::CheckedOut,
                 format!("签退成功：{}，本次活动累计 {} 分钟", activity.name, settled.total_minutes),
             ),
         };
+        if record.uploaded_at.is_some() {
+            message.push_str("（离线扫码，已补传）");
+        }
         let receipt = ScanReceipt {
             outcome,
             scan_id: record.id,

@@ -169,6 +169,7 @@ impl Hourmark {
             seq: Some(u32::try_from(seq).unwrap_or(u32::MAX)),
             outcome: "checked_out".to_owned(),
             server_time: at,
+            uploaded_at: None,
             client_time: None,
             code_window: None,
             key_id: None,

@@ -331,7 +331,7 @@ impl Hourmark {
         let least = rules::RuleParams::LEAST_DELAY_SECS;
         let quick_look = scan.geofence != Some(crate::geo::Geofence::Inside)
             || scan.client_time.is_some_and(|c| (c - scan.at).num_seconds().abs() > least)
-            || scan.code_shown_at.is_some_and(|s| (scan.at - s).num_seconds() > least);
+            || scan.code_shown_at.is_some_and(|s| (scan.uploaded_at.unwrap_or(scan.at) - s).num_seconds() > least);
         if !quick_look {
             return;
         }

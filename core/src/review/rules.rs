@@ -260,8 +260,10 @@ pub struct ScanEvidence {
     pub id: Uuid,
     /// Who.
     pub volunteer_id: i64,
-    /// When the server took it.
+    /// When the server took it; for a late upload, the scan time the phone claimed.
     pub at: DateTime<Utc>,
+    /// For a late upload (a scan kept offline on the phone): when it reached the server.
+    pub uploaded_at: Option<DateTime<Utc>>,
     /// In or out (accepted scans only).
     pub direction: Option<Direction>,
     /// What the phone's clock said.
@@ -375,7 +377,9 @@ pub fn scan_findings(activity: &ActivityFacts, params: &RuleParams, scan: &ScanE
         None => {}
     }
     if let Some(shown) = scan.code_shown_at {
-        let delay = secs(scan.at - shown);
+        // A late upload is recorded at its claimed scan time; the delay that matters is
+        // until it arrived, which is what the recorder must weigh.
+        let delay = secs(scan.uploaded_at.unwrap_or(scan.at) - shown);
         if delay > params.late_upload_secs {
             found.push(Finding::new(
                 RuleCode::LateUpload,

@@ -76,8 +76,10 @@ pub struct NewScan {
     pub seq: Option<u32>,
     /// `checked_in`, `checked_out`, or the refusal's error code.
     pub outcome: String,
-    /// When the server took the scan.
+    /// When the server took the scan; for a late upload, the scan time the phone claimed.
     pub server_time: DateTime<Utc>,
+    /// For a late upload only: when it reached the server (see `attendance::offline`).
+    pub uploaded_at: Option<DateTime<Utc>>,
     /// What the phone's clock said.
     pub client_time: Option<DateTime<Utc>>,
     /// The code's time window.

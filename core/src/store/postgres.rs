@@ -1331,7 +1331,7 @@ impl Store for PostgresStore {
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
         let rows = sqlx::query(
             r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window,
-                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network
+                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at
               from scan s join volunteer v on v.id = s.volunteer_id
               where s.activity_id = $1 order by s.server_time, s.id",
         )
@@ -1349,6 +1349,7 @@ impl Store for PostgresStore {
                         at: row.try_get("server_time")?,
                         direction: direction.as_deref().map(parse_direction).transpose()?,
                         client_time: row.try_get("client_time")?,
+                        uploaded_at: row.try_get("uploaded_at")?,
                         code_shown_at: None,
                         distance_m: row.try_get("distance_m")?,
                         accuracy_m: row.try_get("accuracy_m")?,
@@ -3368,11 +3369,11 @@ impl Store for PostgresStore {
         let rows = sqlx::query(
             r"insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
                                 client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer,
-                                geofence, client_network, seq)
+                                geofence, client_network, seq, uploaded_at)
               select * from unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[],
                                    $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::smallint[],
                                    $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[],
-                                   $18::text[], $19::integer[])
+                                   $18::text[], $19::integer[], $20::timestamptz[])
               on conflict do nothing
               returning id",
         )
@@ -3395,6 +3396,7 @@ impl Store for PostgresStore {
         .bind(scans.iter().map(|s| s.geofence.map(crate::geo::Geofence::as_str)).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.network.as_deref()).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.seq.map(|n| i32::try_from(n).unwrap_or(i32::MAX))).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.uploaded_at).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
         let written: std::collections::HashSet<Uuid> =

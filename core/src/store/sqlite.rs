@@ -1346,7 +1346,7 @@ impl Store for SqliteStore {
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
         let rows = sqlx::query(
             r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window,
-                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network
+                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at
               from scan s join volunteer v on v.id = s.volunteer_id
               where s.activity_id = ?1 order by s.server_time, s.id",
         )
@@ -1364,6 +1364,7 @@ impl Store for SqliteStore {
                         at: from_ms(row.try_get("server_time")?)?,
                         direction: direction.as_deref().map(parse_direction).transpose()?,
                         client_time: row.try_get::<Option<i64>, _>("client_time")?.map(from_ms).transpose()?,
+                        uploaded_at: row.try_get::<Option<i64>, _>("uploaded_at")?.map(from_ms).transpose()?,
                         code_shown_at: None,
                         distance_m: row.try_get("distance_m")?,
                         accuracy_m: row.try_get("accuracy_m")?,
@@ -3377,14 +3378,14 @@ impl Store for SqliteStore {
         if scans.is_empty() {
             return Ok(Vec::new());
         }
-        // 20 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
+        // 21 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
         let mut written = std::collections::HashSet::with_capacity(scans.len());
         let mut tx = self.write.begin().await?;
         for chunk in scans.chunks(1024) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time, \
                  client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer, created_at, \
-                 geofence, client_network, seq) ",
+                 geofence, client_network, seq, uploaded_at) ",
             );
             query.push_values(chunk, |mut row, s| {
                 row.push_bind(s.id)
@@ -3406,7 +3407,8 @@ impl Store for SqliteStore {
                     .push_bind(ms(s.server_time))
                     .push_bind(s.geofence.map(crate::geo::Geofence::as_str))
                     .push_bind(s.network.as_deref())
-                    .push_bind(s.seq.map(i64::from));
+                    .push_bind(s.seq.map(i64::from))
+                    .push_bind(s.uploaded_at.map(ms));
             });
             // A repeated nonce, or a scan number already taken, writes nothing.
             query.push(" on conflict do nothing returning id");

@@ -25,6 +25,7 @@ fn scan(volunteer_id: i64, minute: i64, direction: Direction) -> ScanEvidence {
         id: Uuid::new_v4(),
         volunteer_id,
         at: at(minute),
+        uploaded_at: None,
         direction: Some(direction),
         client_time: Some(at(minute)),
         code_shown_at: Some(at(minute)),
@@ -81,6 +82,13 @@ fn late_upload_on_both_sides_of_the_threshold() {
     scans[1].code_shown_at = Some(scans[1].at - Duration::seconds(600));
     assert_eq!(evaluate(&scans), vec![], "exactly the threshold is not late");
     scans[1].code_shown_at = Some(scans[1].at - Duration::seconds(601));
+    assert_eq!(evaluate(&scans), vec![RuleCode::LateUpload]);
+    // A late upload is recorded at its claimed scan time, just after the code was shown;
+    // the delay is measured to its arrival.
+    scans[1].code_shown_at = Some(scans[1].at - Duration::seconds(5));
+    scans[1].uploaded_at = Some(scans[1].at + Duration::seconds(595));
+    assert_eq!(evaluate(&scans), vec![]);
+    scans[1].uploaded_at = Some(scans[1].at + Duration::seconds(596));
     assert_eq!(evaluate(&scans), vec![RuleCode::LateUpload]);
 }
 

@@ -1,0 +1,92 @@
+//! The scan page with no network, in real Chromium at 390×844: the page opens from the
+//! service worker's copy, keeps the scan on the phone, uploads it once when the network
+//! returns, and shows a refusal in Chinese for one kept past the bound. Screenshots in
+//! `target/browser-artifacts/offline/`.
+
+use chrono::Duration;
+use hourmark_tests::{Backend, TestApp, next_resident_id, registration};
+use serde_json::{Value, json};
+
+use crate::event;
+
+#[tokio::test]
+async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_is_refused() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let e = event(&app, "toggle").await;
+    let device = "web-offline-phone";
+    let mut body = registration("李四", "13900007777", &next_resident_id());
+    body["device_id"] = json!(device);
+    let registered = app.post("/mp/v1/volunteers", None, body).await;
+    registered.expect_status(201);
+    let volunteer_id = registered.body["volunteer"]["id"].as_i64().expect("id");
+    let token = registered.body["access_token"].as_str().expect("token");
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = json!({
+        "base": app.browser_url(), "artifacts": root.join("../target/browser-artifacts/offline"),
+        "token": token, "device": device, "now": app.clock_now(),
+    });
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("browser/offline.js"))
+        .arg(input.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut result = Value::Null;
+    while let Some(line) = lines.next_line().await.expect("reads") {
+        let message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
+        let answer = match message["op"].as_str() {
+            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("advance") => {
+                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
+                json!({"now": app.clock_now()})
+            }
+            _ => {
+                result = message;
+                break;
+            }
+        };
+        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+    }
+    child.wait().await.expect("node ends");
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+
+    assert_eq!(result["online"]["title"], "签到成功", "{result:#}");
+    assert_eq!(result["kept_page"], true, "the service worker kept the page and its scripts");
+    // No network: the page opened from the kept copy and kept the scan.
+    assert_eq!(result["queued"]["controlled"], true, "{result:#}");
+    assert_eq!(result["queued"]["waiting"], 1);
+    assert_eq!(result["queued"]["class"], "card note");
+    assert!(result["queued"]["state"].as_str().expect("state").contains("共有 1 次扫码待上传"), "{result:#}");
+    // Back online: uploaded, answered, and gone from the phone.
+    assert_eq!(result["uploaded"]["class"], "card ok");
+    assert!(result["uploaded"]["next"].as_str().expect("next").starts_with("离线扫码已上传，只计一次。"));
+    assert_eq!(result["uploaded"]["waiting"], 0);
+    assert_eq!(result["uploaded"]["state"], "已签退，本活动累计 2分钟 · 北门");
+    assert_eq!(result["uploaded"]["queue_shown"], false, "said once, in the outcome");
+    // Past the bound: refused in Chinese and removed from the queue.
+    assert_eq!(result["too_late"]["class"], "card err");
+    assert!(result["too_late"]["state"].as_str().expect("state").contains("已超过补传期限"), "{result:#}");
+    assert!(result["too_late"]["next"].as_str().expect("next").starts_with("这次扫码（手机时间 09:04）"), "{result:#}");
+    assert_eq!(result["too_late"]["waiting"], 0);
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    // Behind the page: the check-in, the uploaded check-out (once), the refusal kept.
+    assert_eq!(app.scans_recorded(volunteer_id).await, 3);
+    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+    let mine: Vec<&Value> =
+        sessions.body.as_array().expect("array").iter().filter(|s| s["volunteer_id"] == volunteer_id).collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let pairs = mine[0]["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0]["checked_in_at"], "2026-12-05T09:00:00+08:00");
+    let out = pairs[0]["checked_out_at"].as_str().expect("checked out");
+    assert!(out.starts_with("2026-12-05T09:02:"), "placed when it was scanned, not when it arrived: {out}");
+}
