@@ -194,6 +194,70 @@
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
 
+  // Certificates (记录证明): the requests with where each stands, and the issued ones
+  // with their PDF (fetched with the token, then saved) and the public check.
+  var CERT_STATES = { pending: '待出具', issued: '已出具', declined: '未予出具' };
+  function scopeText(scope) {
+    if (!scope.from && !scope.to) return '全部服务';
+    return (scope.from ? day(scope.from) : '最早') + ' 至 ' + (scope.to ? day(scope.to) : '今');
+  }
+  function renderCertificates(requests, certificates) {
+    var box = $('certificates');
+    box.textContent = '';
+    if (!requests.length && !certificates.length) { box.appendChild(el('p', 'empty', '还没有申请过证明')); return; }
+    var byNumber = {};
+    certificates.forEach(function (c) { byNumber[c.content.number] = c; });
+    requests.forEach(function (r) {
+      var item = el('div', 'request');
+      item.appendChild(el('span', 'badge s-' + r.status, CERT_STATES[r.status] || r.status));
+      item.appendChild(el('span', 'what', scopeText(r.scope) + '（' + when(r.created_at) + ' 申请）'));
+      if (r.status === 'declined') item.appendChild(el('div', 'decision', '理由：' + (r.decline_reason || '')));
+      var c = r.certificate_number && byNumber[r.certificate_number];
+      if (c) {
+        item.appendChild(el('div', 'why', '证明编号 ' + c.content.number + '，共 ' + duration(c.content.total_minutes) +
+          (c.revoke_reason ? '（已撤销：' + c.revoke_reason + '）' : '')));
+        var pdf = el('button', '', '下载证明（PDF）');
+        pdf.type = 'button';
+        pdf.addEventListener('click', function () { downloadPdf(c.content.number); });
+        item.appendChild(pdf);
+        var check = el('a', '', '查验真伪');
+        check.href = c.verify_url;
+        item.appendChild(check);
+      }
+      box.appendChild(item);
+    });
+  }
+  function downloadPdf(number) {
+    fetch('/mp/v1/me/certificates/' + encodeURIComponent(number) + '.pdf',
+      { headers: { authorization: 'Bearer ' + store.getItem('hourmark.token') } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+      .then(function (blob) {
+        var a = el('a');
+        a.href = URL.createObjectURL(blob);
+        a.download = '志愿服务记录证明-' + number + '.pdf';
+        document.body.appendChild(a); a.click(); a.remove();
+      }).catch(function () { status('下载未成功，请稍后再试'); });
+  }
+  function loadCertificates() {
+    return Promise.all([call('GET', '/mp/v1/me/certificate-requests'), call('GET', '/mp/v1/me/certificates')])
+      .then(function (a) { if (a[0].status === 200 && a[1].status === 200) renderCertificates(a[0].body, a[1].body); });
+  }
+  $('certificate-ask').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var note = $('cert_note');
+    note.className = 'muted';
+    note.textContent = '正在提交……';
+    var body = {};
+    if ($('cert_from').value) body.from = $('cert_from').value;
+    if ($('cert_to').value) body.to = $('cert_to').value;
+    call('POST', '/mp/v1/me/certificate-requests', body).then(function (a) {
+      if (a.status !== 201) { note.className = 'err-note'; note.textContent = a.body.detail || a.body.title || '提交未成功'; return; }
+      note.className = 'ok-note';
+      note.textContent = '已提交，出具后可在这里下载。';
+      return loadCertificates();
+    }).catch(function () { note.className = 'err-note'; note.textContent = '网络不畅，请稍后再试'; });
+  });
+
   function renderSessions(list) {
     var box = $('sessions');
     box.textContent = '';
@@ -228,7 +292,8 @@
       call('GET', '/mp/v1/me/hours'), call('GET', '/mp/v1/me/notifications'),
       call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions'),
       call('GET', '/mp/v1/me/stars'), call('GET', '/mp/v1/me/time-bank'),
-      call('GET', '/mp/v1/me/corrections')
+      call('GET', '/mp/v1/me/corrections'), call('GET', '/mp/v1/me/certificate-requests'),
+      call('GET', '/mp/v1/me/certificates')
     ]).then(function (a) {
       if (a[0].status === 401) { store.removeItem('hourmark.token'); status('登录已失效，请重新登录'); $('signin').hidden = false; showTab(); return; }
       if (a[0].status !== 200) { status(a[0].body.detail || '加载未成功'); return; }
@@ -239,6 +304,7 @@
       if (a[4].status === 200) renderStars(a[4].body);
       if (a[5].status === 200) $('t-bank').textContent = duration(a[5].body.balance_minutes);
       if (a[6].status === 200) renderCorrections(a[6].body);
+      if (a[7].status === 200 && a[8].status === 200) renderCertificates(a[7].body, a[8].body);
       status('');
       $('signin').hidden = true;
       showTab();

@@ -9,6 +9,7 @@ mod board;
 mod bootstrap;
 mod cache;
 mod calendar;
+mod certificate_page;
 mod certificates;
 mod codes;
 mod consent;

@@ -1,0 +1,93 @@
+// A volunteer asks for a service-record certificate on /me (服务时长) in real Chromium at
+// 390×844, zh-CN, driven by tests/it/certificate_page.rs: the request shown as waiting,
+// then (the Rust side issues one and declines another when asked: {"op":"issue"} on
+// stdout, the answer on stdin) the certificate with its PDF download and the declined
+// request with its reason. The last stdout line is the result.
+"use strict";
+const path = require("path");
+const fs = require("fs");
+const readline = require("readline");
+const { chromium } = require("playwright-core");
+
+const input = JSON.parse(process.argv[2]);
+const out = { steps: [], console_errors: [], overflow: [] };
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const ask = async (request) => {
+  process.stdout.write(JSON.stringify(request) + "\n");
+  const { value } = await lines.next();
+  return JSON.parse(value);
+};
+const shot = async (page, name) => {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > 390) out.overflow.push(name + ": " + width);
+  await page.screenshot({ path: path.join(input.artifacts, name + ".png"), fullPage: true });
+  out.steps.push("screenshot " + name);
+};
+const items = (page) => page.$$eval("#certificates .request", l => l.map(e => e.innerText.replace(/\s+/g, " ").trim()));
+
+(async () => {
+  fs.mkdirSync(input.artifacts, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
+  });
+  let step = "start";
+  try {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN",
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    page.on("console", m => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) out.console_errors.push(m.text()); });
+    page.on("pageerror", e => out.console_errors.push(String(e)));
+
+    step = "open my hours";
+    await page.goto(input.base + "/privacy");
+    await page.evaluate(t => localStorage.setItem("hourmark.token", t), input.token);
+    await page.goto(input.base + "/me#hours");
+    await page.waitForSelector("#certificates .empty");
+    out.empty = await page.$eval("#certificates", e => e.innerText.trim());
+    out.unlabelled = await page.$$eval("#certificate-ask input",
+      l => l.filter(e => !document.querySelector('label[for="' + e.id + '"]')).map(e => e.id));
+
+    step = "a range with nothing confirmed";
+    await page.fill("#cert_from", "2025-01-01");
+    await page.fill("#cert_to", "2025-12-31");
+    await page.click("#certificate-ask button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("cert_note").className === "err-note");
+    out.nothing_note = await page.$eval("#cert_note", e => e.textContent);
+
+    step = "ask for all of it, twice";
+    await page.fill("#cert_from", "");
+    await page.fill("#cert_to", "");
+    await page.click("#certificate-ask button[type=submit]");
+    await page.waitForFunction(() => document.querySelectorAll("#certificates .request").length === 1);
+    await page.click("#certificate-ask button[type=submit]");
+    await page.waitForFunction(() => document.querySelectorAll("#certificates .request").length === 2);
+    out.asked_note = await page.$eval("#cert_note", e => e.textContent);
+    out.asked = await items(page);
+    await shot(page, "1-asked");
+
+    step = "issued and declined";
+    await ask({ op: "issue" });
+    await page.reload();
+    await page.waitForSelector("#certificates .s-issued");
+    out.decided = await items(page);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click("#certificates .request button"),
+    ]);
+    out.download_name = download.suggestedFilename();
+    const file = path.join(input.artifacts, "certificate.pdf");
+    await download.saveAs(file);
+    out.pdf_file = file;
+    out.verify_href = await page.$eval("#certificates .request a", a => a.getAttribute("href"));
+    await shot(page, "2-issued-and-declined");
+  } catch (e) {
+    out.error = step + ": " + String(e && e.stack || e);
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+  process.exit(0);
+})();
