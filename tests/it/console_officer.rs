@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 /// A browser session for a new staff member (`body` as `POST /api/v1/staff` takes it):
 /// (the cookie pair, the CSRF token, the staff id).
-async fn browser_session(app: &TestApp, admin: &str, mut body: Value) -> (String, String, i64) {
+pub(crate) async fn browser_session(app: &TestApp, admin: &str, mut body: Value) -> (String, String, i64) {
     body["login"] = json!(next_login());
     let created = app.post("/api/v1/staff", Some(admin), body).await;
     created.expect_status(201);

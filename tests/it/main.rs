@@ -36,6 +36,7 @@ mod qualification;
 mod ratelimit;
 mod readiness;
 mod record;
+mod region_volunteers;
 mod reporting;
 pub mod review;
 mod roles;
