@@ -63,7 +63,7 @@ pub(super) fn civil_affairs_work(session: &ConsoleSession, work: &str) -> Respon
         context! {
             csrf_token => session.csrf_token,
             role => role_name(&session.principal),
-            what => format!("{work}由民政部门办理。团委负责批准本省高校志愿者组织的记录资格，请到“记录机构”页面办理。"),
+            what => format!("{work}由民政部门办理。团委负责批准本省高校志愿者组织的记录资格，请到“机构”页面（记录机构审批）办理。"),
         },
     )
 }
