@@ -134,7 +134,10 @@ let step = "start";
     await admin.locator("#invite-qr").screenshot({ path: out.invite_qr_shot });
     await shot(admin, "11-staff-invited");
     // The new person's row is in the list at once, before any reload.
-    out.invited_row_before_reload = await admin.locator("#staff tr", { hasText: input.invite_login }).count();
+    const invitedRow = admin.locator("#staff tr", { hasText: input.invite_login });
+    out.invited_row_before_reload = await invitedRow.count();
+    await invitedRow.scrollIntoViewIfNeeded();
+    await shot(admin, "11b-staff-invited-row");
     await admin.reload();
     await admin.locator("#staff tr", { hasText: input.invite_login }).locator("button.reinvite").click();
     await admin.waitForSelector("#invite-result:not([hidden])");
@@ -168,6 +171,19 @@ let step = "start";
     await officer.setViewportSize({ width: 1024, height: 768 });
     out.officer_nav_one_line = (await navHeight()) === wide;
     await shot(officer, "20-officer-nav-1024");
+
+    step = "youth league";
+    // A Youth League officer: the organisations page shows their approvals; civil affairs'
+    // pages answer a 403 page saying who handles them (those 403s are expected here).
+    const league = await open(input.league_cookie);
+    await league.goto(input.base + "/console/organisations");
+    out.league_organisations = await league.textContent("main");
+    await shot(league, "21-league-organisations");
+    const refused = await league.goto(input.base + "/console/batches");
+    out.league_batches = { status: refused.status(), text: await league.textContent("main") };
+    await shot(league, "22-league-batches");
+    const expected = "403 " + input.base + "/console/batches";
+    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter(e => e !== expected));
 
     step = "tablet";
     await officer.setViewportSize({ width: 820, height: 1180 });

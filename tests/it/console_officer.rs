@@ -137,6 +137,12 @@ async fn officer_and_administrator_pages_in_chromium() {
         browser_session(&app, &admin, json!({"name": "昆明民政", "role": "officer", "region_code": "530100"})).await;
     let (administrator, _, _) =
         browser_session(&app, &admin, json!({"name": "第二管理员", "role": "administrator"})).await;
+    let (league, _, _) = browser_session(
+        &app,
+        &admin,
+        json!({"name": "省团委", "role": "officer", "region_code": "530000", "agency": "youth_league"}),
+    )
+    .await;
     // Someone whose phone is lost: the administrator removes its passkey from the page.
     let (lost_phone, _, lost_phone_id) = browser_session(
         &app,
@@ -205,6 +211,7 @@ async fn officer_and_administrator_pages_in_chromium() {
         "return_reason": "请补充服务对象", "volunteer_id": volunteers[0],
         "invite_name": "赵新人", "invite_login": staff_login, "recorder_id": recorder_id,
         "regional_day": "2026-12-21", "regional_name": "地方纪念日", "lost_phone_id": lost_phone_id,
+        "league_cookie": league.split_once('=').expect("pair").1,
     });
     let output = tokio::process::Command::new("node")
         .arg(root.join("browser/officer.js"))
@@ -288,6 +295,11 @@ async fn officer_and_administrator_pages_in_chromium() {
     let page = no_redirects.get(app.url("/console")).header("cookie", &lost_phone).send().await.expect("page");
     assert_eq!(page.status().as_u16(), 303, "the lost phone's session ended");
     assert_eq!(result["officer_nav_one_line"], true, "the officer's links fit a 1024-pixel screen");
+
+    // The Youth League officer: what they approve, and who handles the rest.
+    assert!(result["league_organisations"].as_str().expect("text").contains("由省团委批准"));
+    assert_eq!(result["league_batches"]["status"], 403);
+    assert!(result["league_batches"]["text"].as_str().expect("text").contains("报送批次的确认和退回由民政部门办理"));
 
     // The annual review recorded from the page, and the regional day set there.
     assert_eq!(result["recorder_after"], json!({"state": "有效", "due": "2027年12月31日"}));
