@@ -597,11 +597,54 @@ impl Hourmark {
             subject_id: Some(*id),
             detail: serde_json::json!({ "passkey_id": passkey_id }),
         };
-        match self.store().remove_passkey(*id, passkey_id, &audit).await? {
+        match self.store().remove_passkey(*id, passkey_id, false, &audit).await? {
             PasskeyRemoval::Removed => Ok(()),
             PasskeyRemoval::NotFound => Err(CoreError::code(ErrorCode::NotFound)),
             PasskeyRemoval::Last => Err(CoreError::code(ErrorCode::LastPasskey)),
         }
+    }
+
+    /// A staff member's passkeys (administrators): which one a lost phone held.
+    pub async fn staff_passkeys(&self, by: &Principal, staff_id: i64) -> Result<Vec<PasskeySummary>, CoreError> {
+        crate::hourmark::require_administrator(by)?;
+        if self.store().get_staff(staff_id).await?.is_none() {
+            return Err(CoreError::code(ErrorCode::NotFound));
+        }
+        Ok(self.store().passkeys(staff_id).await?.iter().map(StoredPasskey::summary).collect())
+    }
+
+    /// Removes a staff member's passkey (administrators), for a phone lost or stolen.
+    ///
+    /// Someone else's last passkey may go: that is the lost-phone case, and the person is
+    /// re-invited to enrol a new one. An administrator's own last passkey never goes
+    /// (`last_passkey`, as on `/me`): they could lock themselves, perhaps the only
+    /// administrator, out for good. Removing someone else's passkey also ends every
+    /// session they hold, since a lost phone may still be signed in; with a passkey left,
+    /// they simply sign in again.
+    pub async fn remove_staff_passkey(&self, by: &Principal, staff_id: i64, passkey_id: Uuid) -> Result<(), CoreError> {
+        let admin = crate::hourmark::require_administrator(by)?;
+        let Some(staff) = self.store().get_staff(staff_id).await? else {
+            return Err(CoreError::code(ErrorCode::NotFound));
+        };
+        let someone_else = staff_id != admin;
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(admin),
+            action: "passkey_removed".into(),
+            subject_kind: "staff".into(),
+            subject_id: Some(staff_id),
+            detail: serde_json::json!({ "passkey_id": passkey_id, "by_administrator": true }),
+        };
+        match self.store().remove_passkey(staff_id, passkey_id, someone_else, &audit).await? {
+            PasskeyRemoval::Removed => {}
+            PasskeyRemoval::NotFound => return Err(CoreError::code(ErrorCode::NotFound)),
+            PasskeyRemoval::Last => return Err(CoreError::code(ErrorCode::LastPasskey)),
+        }
+        if someone_else {
+            self.revoke(&crate::hourmark::staff_principal(&staff), None).await?;
+        }
+        Ok(())
     }
 }
 

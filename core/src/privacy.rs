@@ -31,6 +31,18 @@ const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(3600);
 /// after the change dropped it; dropping it again this much later clears such a write.
 const SECOND_FORGET_AFTER: StdDuration = StdDuration::from_secs(2);
 
+/// How many volunteers one page of a region's list holds.
+pub const REGION_VOLUNTEERS_PAGE: u32 = 50;
+
+/// One page of the volunteers who served in a region, masked.
+#[derive(Debug)]
+pub struct RegionVolunteers {
+    /// The volunteers, by volunteer number.
+    pub volunteers: Vec<VolunteerProfile>,
+    /// The cursor of the next page (the last number here), if there is one.
+    pub next: Option<String>,
+}
+
 /// A change of one consent.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +296,48 @@ impl Hourmark {
     pub async fn volunteer_audit(&self, by: &Principal, volunteer_id: i64) -> Result<Vec<AuditEvent>, CoreError> {
         self.require_volunteer_overseer(by, volunteer_id).await?;
         self.store().audit_events("volunteer", volunteer_id).await
+    }
+
+    /// One page of the volunteers who served in a civil-affairs officer's region, masked,
+    /// by volunteer number: those whose number starts with `number` (digits, possibly
+    /// none), after the number `after` (the previous page's last). The next page's cursor
+    /// comes with it while there is more.
+    pub async fn volunteers_served_in_region(
+        &self,
+        by: &Principal,
+        number: &str,
+        after: Option<&str>,
+    ) -> Result<RegionVolunteers, CoreError> {
+        let Principal::Staff { id, role: StaffRole::Officer, .. } = by else {
+            return Err(CoreError::code(ErrorCode::Forbidden));
+        };
+        let region = self.officer_region(*id).await?;
+        if number.len() > 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CoreError::refused(ErrorCode::InvalidParameter, "志愿者编号只含数字，最多 12 位"));
+        }
+        // As `region_covers` reads a region: a province (530000) covers every code starting
+        // 53, a city (530100) every one starting 5301, a district only itself.
+        let prefix = if region.ends_with("0000") {
+            &region[..2]
+        } else if region.ends_with("00") {
+            &region[..4]
+        } else {
+            &region
+        };
+        let mut ids = self
+            .store()
+            .volunteers_served_in(prefix, number, after.unwrap_or_default(), REGION_VOLUNTEERS_PAGE + 1)
+            .await?;
+        let more = ids.len() > REGION_VOLUNTEERS_PAGE as usize;
+        ids.truncate(REGION_VOLUNTEERS_PAGE as usize);
+        let mut volunteers = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(stored) = self.store().get_volunteer(id).await? {
+                volunteers.push(self.profile(&stored, false)?);
+            }
+        }
+        let next = if more { volunteers.last().map(|v| v.volunteer_number.clone()) } else { None };
+        Ok(RegionVolunteers { volunteers, next })
     }
 
     /// Drops a volunteer's cached scan permission here and in the shared cache (again a

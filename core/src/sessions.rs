@@ -166,7 +166,7 @@ impl Hourmark {
         Ok(issued)
     }
 
-    async fn revoke(&self, principal: &Principal, only: Option<&TokenHash>) -> Result<SignedOut, CoreError> {
+    pub(crate) async fn revoke(&self, principal: &Principal, only: Option<&TokenHash>) -> Result<SignedOut, CoreError> {
         let revoked = self.store().revoke_access_tokens(principal, only, self.now()).await?;
         for hash in &revoked {
             self.forget_grant(hash).await;

@@ -1,5 +1,6 @@
 //! `/api/v1` passkey routes: enrolling through an invite, signing in, and a signed-in
-//! staff member's own passkeys; and re-inviting staff who lost theirs.
+//! staff member's own passkeys; and, for administrators, re-inviting staff who lost
+//! theirs and removing a lost phone's passkey.
 //!
 //! Every ceremony is a start and a finish (see `hourmark_core::passkeys`). The public
 //! starts and finishes count against the per-client login limit.
@@ -29,6 +30,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(finish_passkey_addition))
         .routes(routes!(remove_passkey))
         .routes(routes!(reinvite_staff))
+        .routes(routes!(staff_passkeys))
+        .routes(routes!(remove_staff_passkey))
         .routes(routes!(enrol_page))
         .routes(routes!(sign_in_page))
 }
@@ -259,4 +262,51 @@ async fn reinvite_staff(
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, axum::Json<Invite>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.reinvite_staff(&by, id).await?)))
+}
+
+/// A staff member's passkeys (administrators).
+#[utoipa::path(
+    get, path = "/api/v1/staff/{id}/passkeys", tag = "passkeys", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The staff member's id")),
+    responses(
+        (status = 200, body = Vec<PasskeySummary>),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn staff_passkeys(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<PasskeySummary>>, ApiError> {
+    Ok(axum::Json(hourmark.staff_passkeys(&by, id).await?))
+}
+
+/// Remove a staff member's passkey, e.g. a lost phone's (administrators). Someone else's
+/// last passkey may go (they are then re-invited), and their sessions end; an
+/// administrator's own last passkey never goes.
+#[utoipa::path(
+    delete, path = "/api/v1/staff/{id}/passkeys/{passkey_id}", tag = "passkeys", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The staff member's id"),
+        ("passkey_id" = Uuid, Path, description = "The passkey's id"),
+    ),
+    responses(
+        (status = 204, description = "Removed; the staff member's sessions ended"),
+        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (no such staff member, or not their passkey)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_passkey` (the administrator's own last one)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn remove_staff_passkey(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, passkey_id)): Path<(i64, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    hourmark.remove_staff_passkey(&by, id, passkey_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

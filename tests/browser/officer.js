@@ -133,15 +133,57 @@ let step = "start";
     out.invite_qr_shot = path.join(input.artifacts, "10-invite-qr.png");
     await admin.locator("#invite-qr").screenshot({ path: out.invite_qr_shot });
     await shot(admin, "11-staff-invited");
+    // The new person's row is in the list at once, before any reload.
+    const invitedRow = admin.locator("#staff tr", { hasText: input.invite_login });
+    out.invited_row_before_reload = await invitedRow.count();
+    await invitedRow.scrollIntoViewIfNeeded();
+    await shot(admin, "11b-staff-invited-row");
     await admin.reload();
     await admin.locator("#staff tr", { hasText: input.invite_login }).locator("button.reinvite").click();
     await admin.waitForSelector("#invite-result:not([hidden])");
     out.reinvite_url = await admin.inputValue("#invite-url");
     await shot(admin, "12-staff-reinvited");
 
+    step = "staff passkeys";
+    const lostRow = "#staff tr[data-staff-id='" + input.lost_phone_id + "']";
+    await admin.click(lostRow + " button.passkeys");
+    await admin.waitForSelector(".passkeys-row li button.remove-passkey");
+    out.passkeys_listed = await admin.$$eval(".passkeys-row li", lis => lis.map(li => li.textContent.trim()));
+    out.passkeys_expanded = await admin.getAttribute(lostRow + " button.passkeys", "aria-expanded");
+    await shot(admin, "18-staff-passkeys");
+    const dialogsBeforeRemoval = out.dialogs.length;
+    await admin.click(".passkeys-row button.remove-passkey");
+    await admin.waitForSelector(".passkeys-row .empty");
+    out.passkey_removal_notice = out.dialogs[dialogsBeforeRemoval] || null;
+    out.passkey_removed_status = await admin.textContent("#admin-status");
+    out.passkeys_after = await admin.textContent(".passkeys-row");
+    await shot(admin, "19-staff-passkey-removed");
+
     step = "calendar";
     await admin.goto(input.base + "/console/calendar");
     await shot(admin, "13-calendar", true);
+
+    step = "nav at 1024";
+    // The officer's links stay on one line on a 1024-pixel screen.
+    const navHeight = () => officer.$eval("header.bar", h => h.getBoundingClientRect().height);
+    await officer.goto(input.base + "/console/organisations");
+    const wide = await navHeight();
+    await officer.setViewportSize({ width: 1024, height: 768 });
+    out.officer_nav_one_line = (await navHeight()) === wide;
+    await shot(officer, "20-officer-nav-1024");
+
+    step = "youth league";
+    // A Youth League officer: the organisations page shows their approvals; civil affairs'
+    // pages answer a 403 page saying who handles them (those 403s are expected here).
+    const league = await open(input.league_cookie);
+    await league.goto(input.base + "/console/organisations");
+    out.league_organisations = await league.textContent("main");
+    await shot(league, "21-league-organisations");
+    const refused = await league.goto(input.base + "/console/batches");
+    out.league_batches = { status: refused.status(), text: await league.textContent("main") };
+    await shot(league, "22-league-batches");
+    const expected = "403 " + input.base + "/console/batches";
+    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter(e => e !== expected));
 
     step = "tablet";
     await officer.setViewportSize({ width: 820, height: 1180 });

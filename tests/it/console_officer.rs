@@ -1,7 +1,8 @@
 //! The officer's and the administrator's console pages in real Chromium: an officer
 //! approves an application, confirms one report batch and returns another, downloads the
 //! workbook and reveals a volunteer's numbers after the notice; an administrator invites
-//! someone and the QR on the page is the invite link. And the refusals: no session, the
+//! someone (listed at once) and the QR on the page is the invite link, and removes a lost
+//! phone's passkey; the officer's links fit a 1024-pixel screen. And the refusals: no session, the
 //! wrong role, no CSRF token, a return without a reason.
 
 use chrono::Duration;
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 
 /// A browser session for a new staff member (`body` as `POST /api/v1/staff` takes it):
 /// (the cookie pair, the CSRF token, the staff id).
-async fn browser_session(app: &TestApp, admin: &str, mut body: Value) -> (String, String, i64) {
+pub(crate) async fn browser_session(app: &TestApp, admin: &str, mut body: Value) -> (String, String, i64) {
     body["login"] = json!(next_login());
     let created = app.post("/api/v1/staff", Some(admin), body).await;
     created.expect_status(201);
@@ -136,6 +137,19 @@ async fn officer_and_administrator_pages_in_chromium() {
         browser_session(&app, &admin, json!({"name": "昆明民政", "role": "officer", "region_code": "530100"})).await;
     let (administrator, _, _) =
         browser_session(&app, &admin, json!({"name": "第二管理员", "role": "administrator"})).await;
+    let (league, _, _) = browser_session(
+        &app,
+        &admin,
+        json!({"name": "省团委", "role": "officer", "region_code": "530000", "agency": "youth_league"}),
+    )
+    .await;
+    // Someone whose phone is lost: the administrator removes its passkey from the page.
+    let (lost_phone, _, lost_phone_id) = browser_session(
+        &app,
+        &admin,
+        json!({"name": "孙丢机", "role": "organiser", "organisation_id": organisations[1]}),
+    )
+    .await;
     let (organiser, organiser_csrf, _) = browser_session(
         &app,
         &admin,
@@ -196,7 +210,8 @@ async fn officer_and_administrator_pages_in_chromium() {
         "application": "五华社区服务中心", "confirm_batch": to_confirm, "return_batch": to_return,
         "return_reason": "请补充服务对象", "volunteer_id": volunteers[0],
         "invite_name": "赵新人", "invite_login": staff_login, "recorder_id": recorder_id,
-        "regional_day": "2026-12-21", "regional_name": "地方纪念日",
+        "regional_day": "2026-12-21", "regional_name": "地方纪念日", "lost_phone_id": lost_phone_id,
+        "league_cookie": league.split_once('=').expect("pair").1,
     });
     let output = tokio::process::Command::new("node")
         .arg(root.join("browser/officer.js"))
@@ -267,6 +282,24 @@ async fn officer_and_administrator_pages_in_chromium() {
     let staff = app.get("/api/v1/staff", &admin).await;
     assert!(staff.body.as_array().expect("list").iter().any(|s| s["staff"]["login"] == staff_login.as_str()));
     assert!(result["reinvite_url"].as_str().is_some_and(|u| u.contains("invite=") && u != url));
+    assert_eq!(result["invited_row_before_reload"], 1, "the new person is listed at once");
+
+    // The lost phone's passkey: listed, removed after the warning, and the person is out.
+    let listed = result["passkeys_listed"].as_array().expect("list");
+    assert!(listed.len() == 1 && listed[0].as_str().is_some_and(|l| l.contains("通行密钥") && l.contains("删除")));
+    assert_eq!(result["passkeys_expanded"], "true");
+    assert!(result["passkey_removal_notice"].as_str().expect("dialog").contains("删除后此人需重新邀请才能登录"));
+    assert!(result["passkey_removed_status"].as_str().expect("status").contains("登录已全部失效"));
+    assert!(result["passkeys_after"].as_str().expect("row").contains("需重新邀请"));
+    assert!(app.hourmark.store().passkeys(lost_phone_id).await.expect("passkeys").is_empty());
+    let page = no_redirects.get(app.url("/console")).header("cookie", &lost_phone).send().await.expect("page");
+    assert_eq!(page.status().as_u16(), 303, "the lost phone's session ended");
+    assert_eq!(result["officer_nav_one_line"], true, "the officer's links fit a 1024-pixel screen");
+
+    // The Youth League officer: what they approve, and who handles the rest.
+    assert!(result["league_organisations"].as_str().expect("text").contains("由省团委批准"));
+    assert_eq!(result["league_batches"]["status"], 403);
+    assert!(result["league_batches"]["text"].as_str().expect("text").contains("报送批次的确认和退回由民政部门办理"));
 
     // The annual review recorded from the page, and the regional day set there.
     assert_eq!(result["recorder_after"], json!({"state": "有效", "due": "2027年12月31日"}));

@@ -41,6 +41,7 @@ mod qualification;
 mod ratelimit;
 mod readiness;
 mod record;
+mod region_volunteers;
 mod reporting;
 pub mod review;
 mod roles;

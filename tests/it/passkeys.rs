@@ -327,6 +327,55 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn an_administrator_removes_a_lost_phones_passkey(app: TestApp) {
+        let (admin, _) = app.administrator_with_passkey().await;
+        let admin_id = app.get("/api/v1/me", &admin).await.body["staff"]["id"].as_i64().expect("id");
+        let (staff_id, invite) = invited(&app, &admin, "lost.phone").await;
+        let mut phone = authenticator();
+        let organiser = app.enrol(&invite, &mut phone).await.body["access_token"].as_str().expect("t").to_owned();
+
+        let listed = app.get(&format!("/api/v1/staff/{staff_id}/passkeys"), &admin).await;
+        listed.expect_status(200);
+        let phone_key = listed.body[0]["id"].as_str().expect("id").to_owned();
+        assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+        app.get(&format!("/api/v1/staff/{staff_id}/passkeys"), &organiser).await.expect_problem(403, "forbidden");
+        app.get("/api/v1/staff/999999/passkeys", &admin).await.expect_problem(404, "not_found");
+        let admin_keys = app.get(&format!("/api/v1/staff/{admin_id}/passkeys"), &admin).await.body;
+        let admin_key = admin_keys[0]["id"].as_str().expect("id").to_owned();
+        let delete = |path: String, token: String| {
+            let app = &app;
+            async move { app.call(reqwest::Method::DELETE, &path, Some(&token), None).await }
+        };
+        // Only the staff member's own passkeys, only by an administrator.
+        delete(format!("/api/v1/staff/{staff_id}/passkeys/{admin_key}"), admin.clone())
+            .await
+            .expect_problem(404, "not_found");
+        delete(format!("/api/v1/staff/{staff_id}/passkeys/{phone_key}"), organiser.clone())
+            .await
+            .expect_problem(403, "forbidden");
+
+        // The lost phone's passkey, their last, goes; so do their sessions.
+        delete(format!("/api/v1/staff/{staff_id}/passkeys/{phone_key}"), admin.clone()).await.expect_status(204);
+        assert_eq!(passkey_count(&app, staff_id).await, 0);
+        app.get("/api/v1/me", &organiser).await.expect_problem(401, "unauthenticated");
+        assert!(app.sign_in("lost.phone", &mut phone).await.is_none(), "the lost phone signs in no more");
+        let audit = app.hourmark.store().audit_events("staff", staff_id).await.expect("audit");
+        let removed = audit.iter().find(|e| e.action == "passkey_removed").expect("audited");
+        assert_eq!(removed.actor_id, Some(admin_id));
+
+        // An administrator's own last passkey stays: nobody could sign in as them again.
+        delete(format!("/api/v1/staff/{admin_id}/passkeys/{admin_key}"), admin.clone())
+            .await
+            .expect_problem(409, "last_passkey");
+        // Re-invited, the person enrols the new phone.
+        let again = app.post(&format!("/api/v1/staff/{staff_id}/invites"), Some(&admin), json!({})).await;
+        let mut new_phone = authenticator();
+        app.enrol(again.body["token"].as_str().expect("token"), &mut new_phone).await.expect_status(201);
+        app.sign_in("lost.phone", &mut new_phone).await.expect("new phone").expect_status(200);
+    }
+}
+
+on_both_backends! {
     async fn logins_are_unique_and_well_formed(app: TestApp) {
         let admin = app.administrator().await;
         let org = app.organisation(&admin, "组织").await;

@@ -126,6 +126,9 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/staff/{id}/qualification/renewals", [401, 403, 403, 403, 404, 403, 403, 403]),
         // Staff id 1 is the administrator.
         row(M::POST, "/api/v1/staff/{id}/invites", admin_only.map(|s| if s == 200 { 201 } else { s })),
+        row(M::GET, "/api/v1/staff/{id}/passkeys", admin_only),
+        // No such passkey of staff 1's.
+        row(M::DELETE, "/api/v1/staff/{id}/passkeys/{passkey_id}", admin_only.map(|s| if s == 200 { 404 } else { s })),
         row(M::POST, "/api/v1/invites/passkey/start", [410; 8]),
         row(M::POST, "/api/v1/invites/passkey/finish", [422; 8]),
         row(M::POST, "/api/v1/sign-in/passkey/start", [200; 8]),

@@ -209,7 +209,7 @@ impl Hourmark {
     }
 
     /// Builds the shown form of a volunteer: unmasked only for their own view.
-    fn profile(&self, v: &StoredVolunteer, own: bool) -> Result<VolunteerProfile, CoreError> {
+    pub(crate) fn profile(&self, v: &StoredVolunteer, own: bool) -> Result<VolunteerProfile, CoreError> {
         let vault = &self.inner().vault;
         let open = |field, sealed: &str| vault.open(field, sealed).map_err(|e| CoreError::Internal(e.to_string()));
         let profile = VolunteerProfile {

@@ -41,6 +41,7 @@ pub mod backup;
 mod certificates;
 pub mod my_hours;
 mod postgres;
+pub mod region_volunteers;
 pub mod sms_code;
 mod sqlite;
 mod stars;
@@ -134,6 +135,7 @@ pub trait Store:
     + TimeBankStore
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
+    + region_volunteers::RegionVolunteerStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -603,8 +605,15 @@ pub trait Store:
     async fn passkeys(&self, staff_id: i64) -> StoreResult<Vec<StoredPasskey>>;
     /// Records a sign-in with a passkey: its updated credential (counter) and the time.
     async fn passkey_used(&self, id: Uuid, credential: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Removes one of a staff member's passkeys, never the last, with its audit entry.
-    async fn remove_passkey(&self, staff_id: i64, id: Uuid, audit: &AuditEvent) -> StoreResult<PasskeyRemoval>;
+    /// Removes one of a staff member's passkeys with its audit entry; the last one only
+    /// with `last_too` (an administrator removing a lost phone's: the person is re-invited).
+    async fn remove_passkey(
+        &self,
+        staff_id: i64,
+        id: Uuid,
+        last_too: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<PasskeyRemoval>;
 
     /// Registers a volunteer with their consents, in one transaction. A registered ID number
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 mod certificates;
 mod my_hours;
+mod region_volunteers;
 mod sms_code;
 mod stars;
 mod time_bank;
@@ -2814,7 +2815,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn remove_passkey(&self, staff_id: i64, id: Uuid, audit: &AuditEvent) -> StoreResult<PasskeyRemoval> {
+    async fn remove_passkey(
+        &self,
+        staff_id: i64,
+        id: Uuid,
+        last_too: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<PasskeyRemoval> {
         let mut tx = self.pool.begin().await?;
         // Lock the owner's passkeys so two removals at once cannot both see "not the last".
         let ids: Vec<Uuid> = sqlx::query_scalar(r"select id from staff_passkey where staff_id = $1 for update")
@@ -2824,7 +2831,7 @@ impl Store for PostgresStore {
         if !ids.contains(&id) {
             return Ok(PasskeyRemoval::NotFound);
         }
-        if ids.len() == 1 {
+        if ids.len() == 1 && !last_too {
             return Ok(PasskeyRemoval::Last);
         }
         sqlx::query(r"delete from staff_passkey where id = $1").bind(id).execute(&mut *tx).await?;

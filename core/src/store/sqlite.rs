@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 mod certificates;
 mod my_hours;
+mod region_volunteers;
 mod sms_code;
 mod stars;
 mod time_bank;
@@ -2831,7 +2832,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn remove_passkey(&self, staff_id: i64, id: Uuid, audit: &AuditEvent) -> StoreResult<PasskeyRemoval> {
+    async fn remove_passkey(
+        &self,
+        staff_id: i64,
+        id: Uuid,
+        last_too: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<PasskeyRemoval> {
         // The single writer connection serialises this transaction against any other write.
         let mut tx = self.write.begin().await?;
         let ids: Vec<Uuid> = sqlx::query_scalar(r"select id from staff_passkey where staff_id = ?1")
@@ -2841,7 +2848,7 @@ impl Store for SqliteStore {
         if !ids.contains(&id) {
             return Ok(PasskeyRemoval::NotFound);
         }
-        if ids.len() == 1 {
+        if ids.len() == 1 && !last_too {
             return Ok(PasskeyRemoval::Last);
         }
         sqlx::query(r"delete from staff_passkey where id = ?1").bind(id).execute(&mut *tx).await?;

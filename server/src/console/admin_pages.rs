@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
 use hourmark_core::Hourmark;
-use hourmark_core::identity::{Principal, QualificationState, StaffRole};
+use hourmark_core::identity::{Agency, Principal, QualificationState, StaffRole};
 use hourmark_mini_program_api::ApiError;
 use minijinja::context;
 use serde::Serialize;
@@ -71,6 +71,9 @@ pub(super) async fn staff_page(State(hourmark): State<Hourmark>, session: Consol
             role: role_label(s.staff.role),
             place: match (s.organisation, s.staff.region_code) {
                 (Some(o), _) => o.name,
+                (None, Some(region)) if s.staff.agency == Some(Agency::YouthLeague) => {
+                    format!("行政区划 {region}（团委）")
+                }
                 (None, Some(region)) => format!("行政区划 {region}"),
                 (None, None) => "—".to_owned(),
             },

@@ -9,13 +9,13 @@ use chrono::{Datelike, Duration, NaiveDate};
 use hourmark_core::Hourmark;
 use hourmark_core::activity::to_shanghai;
 use hourmark_core::calendar::DayReason;
-use hourmark_core::identity::{Principal, QualificationState, StaffRole};
+use hourmark_core::identity::{Agency, Principal, QualificationState, StaffRole};
 use hourmark_mini_program_api::ApiError;
 use minijinja::context;
 use serde::Serialize;
 
 use super::ConsoleSession;
-use super::officer_pages::{chinese_day, not_for_role};
+use super::officer_pages::{chinese_day, civil_affairs_work, not_for_role, refused_page};
 use super::pages::{render, role_name};
 
 fn is_officer(session: &ConsoleSession) -> bool {
@@ -45,7 +45,7 @@ struct RecorderRow {
     responses(
         (status = 200, description = "The recorders page", content_type = "text/html", body = String),
         (status = 303, description = "No session: to the sign-in page"),
-        (status = 403, description = "Not a civil-affairs or Youth League officer", content_type = "text/html", body = String),
+        (status = 403, description = "Not an officer; or a Youth League officer, told that civil affairs handles it", content_type = "text/html", body = String),
     )
 )]
 pub(super) async fn recorders_page(State(hourmark): State<Hourmark>, session: ConsoleSession) -> Response {
@@ -54,7 +54,7 @@ pub(super) async fn recorders_page(State(hourmark): State<Hourmark>, session: Co
     }
     let staff = match hourmark.overseen_staff(&session.principal).await {
         Ok(s) => s,
-        Err(e) => return ApiError(e).into_response(),
+        Err(e) => return refused_page(&session, e, "记录员的年审和续证"),
     };
     let mut rows: Vec<RecorderRow> = staff
         .into_iter()
@@ -94,7 +94,7 @@ pub(super) async fn recorders_page(State(hourmark): State<Hourmark>, session: Co
     responses(
         (status = 200, description = "The regional days page", content_type = "text/html", body = String),
         (status = 303, description = "No session: to the sign-in page"),
-        (status = 403, description = "Not a civil-affairs or Youth League officer", content_type = "text/html", body = String),
+        (status = 403, description = "Not an officer; or a Youth League officer, told that civil affairs handles it", content_type = "text/html", body = String),
     )
 )]
 pub(super) async fn regional_days_page(State(hourmark): State<Hourmark>, session: ConsoleSession) -> Response {
@@ -102,6 +102,9 @@ pub(super) async fn regional_days_page(State(hourmark): State<Hourmark>, session
         return not_for_role(&session, "民政部门和团委");
     }
     let region = match hourmark.staff_profile(&session.principal).await {
+        Ok(profile) if profile.staff.agency == Some(Agency::YouthLeague) => {
+            return civil_affairs_work(&session, "地方放假和调休日期的设置");
+        }
         Ok(profile) => profile.staff.region_code.unwrap_or_default(),
         Err(e) => return ApiError(e).into_response(),
     };

@@ -3,14 +3,16 @@
 //! who served in the region, masked until a reveal the audit log records. Each page reads
 //! through the use case its API operation uses; its buttons call those operations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use hourmark_core::Hourmark;
-use hourmark_core::identity::{OrganisationKind, OrganisationStatus, Principal, StaffRole};
+use hourmark_core::error::{CoreError, ErrorCode};
+use hourmark_core::identity::{Agency, OrganisationKind, OrganisationStatus, Principal, StaffRole};
+use hourmark_core::privacy::{REGION_VOLUNTEERS_PAGE, RegionVolunteers};
 use hourmark_core::reporting::BatchStatus;
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::Query;
@@ -51,6 +53,30 @@ pub(super) fn not_for_role(session: &ConsoleSession, whose: &str) -> Response {
     )
 }
 
+/// The page a Youth League officer gets for civil affairs' work: which department
+/// handles it and what the Youth League does here instead (a 403 page, never a
+/// problem+json answer to a page load).
+pub(super) fn civil_affairs_work(session: &ConsoleSession, work: &str) -> Response {
+    render(
+        StatusCode::FORBIDDEN,
+        "forbidden.html",
+        context! {
+            csrf_token => session.csrf_token,
+            role => role_name(&session.principal),
+            what => format!("{work}由民政部门办理。团委负责批准本省高校志愿者组织的记录资格，请到“机构”页面（记录机构审批）办理。"),
+        },
+    )
+}
+
+/// A refusal of what a page reads: `forbidden` (to an officer, only ever their
+/// department's) becomes [`civil_affairs_work`]; anything else is answered as the API would.
+pub(super) fn refused_page(session: &ConsoleSession, error: CoreError, work: &str) -> Response {
+    match error {
+        CoreError::Refused { code: ErrorCode::Forbidden, .. } => civil_affairs_work(session, work),
+        other => ApiError(other).into_response(),
+    }
+}
+
 fn is_officer(session: &ConsoleSession) -> bool {
     matches!(session.principal, Principal::Staff { role: StaffRole::Officer, .. })
 }
@@ -79,10 +105,14 @@ pub(super) async fn organisations_page(State(hourmark): State<Hourmark>, session
     if !is_officer(&session) {
         return not_for_role(&session, "民政部门和团委");
     }
-    let organisations = match hourmark.list_organisations(&session.principal).await {
-        Ok(o) => o,
-        Err(e) => return ApiError(e).into_response(),
-    };
+    let (organisations, profile) =
+        match (hourmark.list_organisations(&session.principal).await, hourmark.staff_profile(&session.principal).await)
+        {
+            (Ok(o), Ok(p)) => (o, p),
+            (Err(e), _) | (_, Err(e)) => return ApiError(e).into_response(),
+        };
+    // The Youth League approves university groups; checking and revoking are civil affairs'.
+    let civil_affairs = profile.staff.agency != Some(Agency::YouthLeague);
     let mut rows: Vec<OrganisationRow> = organisations
         .into_iter()
         .map(|o| {
@@ -107,7 +137,10 @@ pub(super) async fn organisations_page(State(hourmark): State<Hourmark>, session
     render(
         StatusCode::OK,
         "officer_organisations.html",
-        context! { csrf_token => session.csrf_token, role => role_name(&session.principal), organisations => rows },
+        context! {
+            csrf_token => session.csrf_token, role => role_name(&session.principal), organisations => rows,
+            civil_affairs => civil_affairs,
+        },
     )
 }
 
@@ -131,7 +164,7 @@ struct BatchRow {
     responses(
         (status = 200, description = "The report batches page", content_type = "text/html", body = String),
         (status = 303, description = "No session: to the sign-in page"),
-        (status = 403, description = "Not a civil-affairs or Youth League officer", content_type = "text/html", body = String),
+        (status = 403, description = "Not an officer; or a Youth League officer, told that civil affairs handles it", content_type = "text/html", body = String),
     )
 )]
 pub(super) async fn batches_page(State(hourmark): State<Hourmark>, session: ConsoleSession) -> Response {
@@ -143,7 +176,7 @@ pub(super) async fn batches_page(State(hourmark): State<Hourmark>, session: Cons
         hourmark.list_organisations(&session.principal).await,
     ) {
         (Ok(b), Ok(o)) => (b, o),
-        (Err(e), _) | (_, Err(e)) => return ApiError(e).into_response(),
+        (Err(e), _) | (_, Err(e)) => return refused_page(&session, e, "报送批次的确认和退回"),
     };
     let names: BTreeMap<i64, String> = organisations.into_iter().map(|o| (o.id, o.name)).collect();
     let mut rows: Vec<BatchRow> = batches
@@ -175,16 +208,17 @@ pub(super) async fn batches_page(State(hourmark): State<Hourmark>, session: Cons
     )
 }
 
-/// Which volunteer the volunteers page shows in detail.
+/// Which volunteer the volunteers page shows in detail, or which page of the list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct VolunteerQuery {
     /// A volunteer's id; without it, the list.
     pub id: Option<i64>,
+    /// Only volunteer numbers starting with these digits.
+    pub number: Option<String>,
+    /// The list after this volunteer number (the previous page's last).
+    pub after: Option<String>,
 }
-
-/// How many volunteers the list shows: the list is for finding someone, not an export.
-const VOLUNTEERS_LISTED: usize = 100;
 
 #[derive(Serialize)]
 struct AuditRow {
@@ -193,15 +227,16 @@ struct AuditRow {
     by: String,
 }
 
-/// The volunteers who served in the officer's region (those in the region's report
-/// batches), masked. One volunteer in detail shows the masked profile, the button that
+/// The volunteers who served in the officer's region (scanned at an activity of one of its
+/// organisations), masked, fifty a page by volunteer number, searchable by number. One
+/// volunteer in detail shows the masked profile, the button that
 /// reveals the numbers after saying that the reveal is recorded, and the audit log.
 #[utoipa::path(
     get, path = "/console/volunteers", tag = "staff", params(VolunteerQuery),
     responses(
         (status = 200, description = "The volunteers page", content_type = "text/html", body = String),
         (status = 303, description = "No session: to the sign-in page"),
-        (status = 403, description = "Not a civil-affairs or Youth League officer", content_type = "text/html", body = String),
+        (status = 403, description = "Not an officer; or a Youth League officer, told that civil affairs handles it", content_type = "text/html", body = String),
         (status = 404, description = "No such volunteer in the officer's region", content_type = "text/html", body = String),
     )
 )]
@@ -255,37 +290,33 @@ pub(super) async fn volunteers_page(
             },
         );
     }
-    let batches = match hourmark.report_batches(by).await {
-        Ok(b) => b,
-        Err(e) => return ApiError(e).into_response(),
-    };
-    let mut seen = BTreeSet::new();
-    let mut volunteers = Vec::new();
-    'batches: for batch in &batches {
-        let entries = match hourmark.batch_entries(by, batch.id, 0, 500).await {
-            Ok(e) => e,
-            Err(e) => return ApiError(e).into_response(),
-        };
-        for entry in entries {
-            if seen.len() >= VOLUNTEERS_LISTED {
-                break 'batches;
-            }
-            if seen.insert(entry.volunteer_id)
-                && let Ok(p) = hourmark.volunteer_for_staff(by, entry.volunteer_id).await
-            {
-                volunteers.push(context! {
-                    id => p.id, number => p.volunteer_number, name => p.name, phone => p.phone,
-                    id_number => p.id_number,
-                });
-            }
+    let number = q.number.as_deref().map(str::trim).unwrap_or_default();
+    // A search that is no volunteer number finds no one, and the page says why.
+    let (page, notice) = match hourmark.volunteers_served_in_region(by, number, q.after.as_deref()).await {
+        Ok(p) => (p, None),
+        Err(CoreError::Refused { code: ErrorCode::InvalidParameter, detail }) => {
+            (RegionVolunteers { volunteers: Vec::new(), next: None }, Some(detail))
         }
-    }
+        Err(e) => return refused_page(&session, e, "辖区志愿者的查看"),
+    };
+    let volunteers: Vec<_> = page
+        .volunteers
+        .iter()
+        .map(|p| {
+            context! {
+                id => p.id, number => p.volunteer_number, name => p.name, phone => p.phone, id_number => p.id_number,
+            }
+        })
+        .collect();
     render(
         StatusCode::OK,
         "officer_volunteers.html",
         context! {
             csrf_token => session.csrf_token, role => role_name(by), volunteers => volunteers,
-            capped => seen.len() >= VOLUNTEERS_LISTED,
+            // Links carry the number only once the search accepted it: digits, nothing to escape.
+            link_number => if notice.is_none() { number } else { "" },
+            number => number, notice => notice, next => page.next, paged => q.after.is_some(),
+            page_size => REGION_VOLUNTEERS_PAGE,
         },
     )
 }

@@ -1,5 +1,6 @@
 // The administrator's pages: inviting staff (the link shown to copy and as a QR drawn
-// here, from the vendored generator), re-inviting, and adding a calendar year, each
+// here, from the vendored generator; the new person's row added to the list), a person's
+// passkeys with removal (a lost phone's), re-inviting, and adding a calendar year, each
 // through its API operation.
 "use strict";
 (function () {
@@ -74,7 +75,8 @@
       try {
         const created = await api("POST", "/api/v1/staff", body);
         showInvite(created.staff.name, created.invite);
-        say("已邀请 " + created.staff.name + "。刷新页面后可在列表中看到。");
+        addStaffRow(created.staff, body, form);
+        say("已邀请 " + created.staff.name + "，已加入下方列表。");
         form.reset();
         showFields();
       } catch (e) {
@@ -95,7 +97,12 @@
       say("邀请链接已复制。");
     });
 
-    document.getElementById("staff").addEventListener("click", async (event) => {
+    const staff = document.getElementById("staff");
+    staff.addEventListener("click", async (event) => {
+      const passkeys = event.target.closest("button.passkeys");
+      if (passkeys) return togglePasskeys(passkeys);
+      const remove = event.target.closest("button.remove-passkey");
+      if (remove) return removePasskey(remove);
       const button = event.target.closest("button.reinvite");
       if (!button) return;
       if (!window.confirm("为 " + button.dataset.name + " 生成新的邀请链接？对方可用它设置新的通行密钥。")) return;
@@ -110,6 +117,115 @@
         button.disabled = false;
       }
     });
+  }
+
+  // A cell with text (never HTML: names are typed by people).
+  const cell = (tr, text) => { const td = tr.insertCell(); td.textContent = text; return td; };
+  const button = (className, text, data) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = className;
+    b.textContent = text;
+    Object.assign(b.dataset, data);
+    return b;
+  };
+
+  // The invited person's row, as the page would render it after a reload.
+  const roleNames = { administrator: "管理员", organiser: "组织者", leader: "活动负责人", recorder: "记录员",
+    officer: "主管部门" };
+  function addStaffRow(person, sent, form) {
+    const tr = document.getElementById("staff").tBodies[0].insertRow();
+    tr.dataset.staffId = person.id;
+    tr.className = "just-recorded";
+    cell(tr, person.name);
+    cell(tr, person.login);
+    cell(tr, roleNames[sent.role] || sent.role);
+    const organisation = form.elements.organisation_id;
+    cell(tr, sent.organisation_id ? organisation.options[organisation.selectedIndex].text
+      : sent.region_code ? "行政区划 " + sent.region_code : "—");
+    const due = sent.qualification && sent.qualification.review_due_on.match(/^\d{4}-(\d{2})-(\d{2})$/);
+    cell(tr, due ? Number(due[1]) + "月" + Number(due[2]) + "日前年审" : "");
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const data = { staffId: String(person.id), name: person.name };
+    const toggle = button("passkeys", "通行密钥", data);
+    toggle.setAttribute("aria-expanded", "false");
+    actions.append(toggle, " ", button("reinvite", "重新邀请", data));
+    tr.insertCell().append(actions);
+  }
+
+  // "2026-12-08T09:00:00+08:00" → "12月8日 09:00"; none yet → "从未使用".
+  const when = (at) => at ? chineseTime(at) : "从未使用";
+
+  // A person's passkeys in a row under theirs: each with its 删除 button.
+  async function togglePasskeys(toggle) {
+    const row = toggle.closest("tr");
+    const open = row.nextElementSibling && row.nextElementSibling.classList.contains("passkeys-row");
+    if (open) {
+      row.nextElementSibling.remove();
+      toggle.setAttribute("aria-expanded", "false");
+      return;
+    }
+    toggle.disabled = true;
+    try {
+      const keys = await api("GET", "/api/v1/staff/" + toggle.dataset.staffId + "/passkeys");
+      const tr = document.createElement("tr");
+      tr.className = "passkeys-row";
+      row.after(tr);
+      showPasskeys(tr, toggle.dataset, keys);
+      toggle.setAttribute("aria-expanded", "true");
+    } catch (e) {
+      say("未能读取通行密钥：" + e.message, true);
+    } finally {
+      toggle.disabled = false;
+    }
+  }
+
+  function showPasskeys(tr, person, keys) {
+    tr.replaceChildren();
+    const td = tr.insertCell();
+    td.colSpan = 6;
+    const heading = document.createElement("h3");
+    heading.textContent = person.name + " 的通行密钥";
+    td.append(heading);
+    if (keys.length === 0) {
+      const none = document.createElement("p");
+      none.className = "empty";
+      none.textContent = "没有通行密钥：需重新邀请后才能登录。";
+      td.append(none);
+      return;
+    }
+    const list = document.createElement("ul");
+    list.className = "passkey-list";
+    for (const key of keys) {
+      const li = document.createElement("li");
+      const text = document.createElement("span");
+      text.textContent = key.label + "　登记于 " + chineseTime(key.created_at) + "　最近使用 " + when(key.last_used_at);
+      li.append(text, " ", button("remove-passkey danger", "删除", {
+        staffId: person.staffId, name: person.name, passkeyId: key.id, label: key.label,
+        last: String(keys.length === 1),
+      }));
+      li.lastChild.setAttribute("aria-label", "删除 " + person.name + " 的通行密钥“" + key.label + "”");
+      list.append(li);
+    }
+    td.append(list);
+  }
+
+  async function removePasskey(remove) {
+    const d = remove.dataset;
+    const after = d.last === "true" ? "删除后此人需重新邀请才能登录。" : "删除后此人需用其余通行密钥重新登录。";
+    if (!window.confirm("删除 " + d.name + " 的通行密钥“" + d.label + "”？" + after)) return;
+    remove.disabled = true;
+    try {
+      await api("DELETE", "/api/v1/staff/" + d.staffId + "/passkeys/" + d.passkeyId);
+      const tr = remove.closest("tr");
+      showPasskeys(tr, d, await api("GET", "/api/v1/staff/" + d.staffId + "/passkeys"));
+      say("已删除 " + d.name + " 的通行密钥“" + d.label + "”，此人的登录已全部失效。" +
+        (d.last === "true" ? "如需继续使用，请为其重新邀请。" : ""));
+    } catch (e) {
+      remove.disabled = false;
+      say("未能删除：" + e.message, true);
+    }
   }
 
   // One festival a line: its name, then its days.
