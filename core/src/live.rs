@@ -28,6 +28,14 @@
 //!
 //! Without Redis, events go straight to this instance's broadcast channel of the activity,
 //! when it has one.
+//!
+//! **A board's cost does not grow with the scan rate.** Scans are not sent one by one: an
+//! instance gathers the scans of a watched activity for [`GATHER`] and sends one `scans`
+//! event saying how many arrived and left and which was the newest. A board needs no more
+//! (it refetches its snapshot on any event, at most once a second), and at 8 000 scans/s
+//! with fifty boards open, one event per scan meant 400 000 writes a second to boards and
+//! the scan path fell behind (BENCHMARKS.md). Now it is at most four events a second per
+//! activity and instance, whatever the rate; the price is up to [`GATHER`] more delay.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -42,6 +50,10 @@ use uuid::Uuid;
 use crate::attendance::Direction;
 use crate::error::CoreError;
 
+/// How long an instance gathers an activity's scans into one `scans` event: well inside
+/// the two seconds a board has to show a scan, and few enough events that fifty boards
+/// cost the scan path nothing measurable.
+pub const GATHER: Duration = Duration::from_millis(250);
 /// How many events a board may fall behind before it is told to resync.
 const BOARD_BACKLOG: usize = 1024;
 /// How many events may wait for Redis before new ones are dropped.
@@ -71,15 +83,25 @@ pub struct LiveEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveChange {
-    /// An accepted scan, committed.
-    Scan {
-        /// The volunteer.
+    /// Accepted scans, committed since the activity's last `scans` event (gathered for up
+    /// to [`GATHER`]); the event's id is the newest scan's id.
+    Scans {
+        /// How many scans this event stands for (at least one).
+        count: u32,
+        /// How many of them were arrivals (签到).
+        arrivals: u32,
+        /// How many of them were departures (签退).
+        departures: u32,
+        /// When the server took the first of them (UTC).
+        #[schema(value_type = String)]
+        first_at: DateTime<Utc>,
+        /// The newest scan's volunteer.
         volunteer_id: i64,
-        /// The gate number.
+        /// The newest scan's gate number.
         gate: Option<u8>,
-        /// In or out.
+        /// The newest scan's direction.
         direction: Direction,
-        /// When the server took it (UTC).
+        /// When the server took the newest scan (UTC).
         #[schema(value_type = String)]
         at: DateTime<Utc>,
     },
@@ -101,7 +123,7 @@ impl LiveEvent {
     /// The SSE event name.
     pub fn name(&self) -> &'static str {
         match self.change {
-            LiveChange::Scan { .. } => "scan",
+            LiveChange::Scans { .. } => "scans",
             LiveChange::Flags { .. } => "flags",
             LiveChange::Resync => "resync",
         }
@@ -142,7 +164,74 @@ struct Inner {
     /// Set at shutdown: open streams end, so a graceful shutdown does not wait for boards
     /// that would otherwise never hang up.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Scans of watched activities waiting for their activity's next `scans` event.
+    gathering: Mutex<HashMap<i64, Gathered>>,
     redis: Option<RedisFanOut>,
+}
+
+/// An accepted scan, as a board hears of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanSeen {
+    /// The scan's id.
+    pub id: Uuid,
+    /// The volunteer.
+    pub volunteer_id: i64,
+    /// The gate number.
+    pub gate: Option<u8>,
+    /// In or out.
+    pub direction: Direction,
+    /// When the server took it.
+    pub at: DateTime<Utc>,
+}
+
+/// The scans of one activity gathered so far.
+#[derive(Debug)]
+struct Gathered {
+    count: u32,
+    arrivals: u32,
+    departures: u32,
+    first_at: DateTime<Utc>,
+    newest: ScanSeen,
+}
+
+impl Gathered {
+    fn new(scan: ScanSeen) -> Self {
+        let mut gathered = Self { count: 0, arrivals: 0, departures: 0, first_at: scan.at, newest: scan };
+        gathered.add(scan);
+        gathered
+    }
+
+    fn add(&mut self, scan: ScanSeen) {
+        self.count = self.count.saturating_add(1);
+        match scan.direction {
+            Direction::In => self.arrivals = self.arrivals.saturating_add(1),
+            Direction::Out => self.departures = self.departures.saturating_add(1),
+        }
+        self.first_at = self.first_at.min(scan.at);
+        // Scans committed in one batch may be published out of order: the newest is the
+        // one the server took last.
+        if (scan.at, scan.id) >= (self.newest.at, self.newest.id) {
+            self.newest = scan;
+        }
+    }
+
+    fn into_event(self, activity_id: i64) -> LiveEvent {
+        let newest = self.newest;
+        LiveEvent {
+            activity_id,
+            id: newest.id,
+            change: LiveChange::Scans {
+                count: self.count,
+                arrivals: self.arrivals,
+                departures: self.departures,
+                first_at: self.first_at,
+                volunteer_id: newest.volunteer_id,
+                gate: newest.gate,
+                direction: newest.direction,
+                at: newest.at,
+            },
+        }
+    }
 }
 
 /// The Redis side: events go out through `outbound` and come back through the
@@ -208,6 +297,7 @@ impl LiveEvents {
             inner: Arc::new(Inner {
                 boards: Mutex::new(HashMap::new()),
                 closing: tokio::sync::watch::channel(false).0,
+                gathering: Mutex::new(HashMap::new()),
                 redis,
             }),
         }
@@ -241,13 +331,42 @@ impl LiveEvents {
     /// Publishes without waiting, and only if a board somewhere watches the activity: a
     /// full queue drops the event (boards resync on their next snapshot).
     pub fn publish(&self, event: LiveEvent) {
-        match &self.inner.redis {
-            Some(redis) => {
-                if self.publishes(event.activity_id) && redis.outbound.try_send(event).is_err() {
-                    tracing::warn!("live event queue full or closed; event dropped");
+        if self.publishes(event.activity_id) {
+            // Scans gathered so far go first, so a board hears of a scan before of the
+            // flag it raised.
+            self.inner.send_gathered(event.activity_id);
+            self.inner.send(event);
+        }
+    }
+
+    /// Publishes an accepted scan, if a board somewhere watches its activity: gathered with
+    /// the activity's other scans into one `scans` event sent [`GATHER`] after the first.
+    /// Never waits (the scan path calls it after each commit). Needs a Tokio runtime.
+    pub fn publish_scan(&self, activity_id: i64, scan: ScanSeen) {
+        if !self.publishes(activity_id) {
+            return;
+        }
+        let first = {
+            let mut gathering = self.inner.gathering.lock().unwrap_or_else(|e| e.into_inner());
+            match gathering.entry(activity_id) {
+                std::collections::hash_map::Entry::Occupied(mut gathered) => {
+                    gathered.get_mut().add(scan);
+                    false
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Gathered::new(scan));
+                    true
                 }
             }
-            None => self.inner.deliver(Published::new(event)),
+        };
+        if first {
+            let inner = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                tokio::time::sleep(GATHER).await;
+                if let Some(inner) = inner.upgrade() {
+                    inner.send_gathered(activity_id);
+                }
+            });
         }
     }
 
@@ -289,7 +408,10 @@ impl LiveEvents {
     pub fn publishes(&self, activity_id: i64) -> bool {
         match &self.inner.redis {
             Some(redis) => redis.watched.read().unwrap_or_else(|e| e.into_inner()).contains(&activity_id),
-            None => self.inner.watching().contains(&activity_id),
+            None => {
+                let boards = self.inner.boards.lock().unwrap_or_else(|e| e.into_inner());
+                boards.get(&activity_id).is_some_and(|sender| sender.receiver_count() > 0)
+            }
         }
     }
 
@@ -314,6 +436,26 @@ impl LiveEvents {
 }
 
 impl Inner {
+    /// Sends an event on: to Redis, or straight to this instance's boards.
+    fn send(&self, event: LiveEvent) {
+        match &self.redis {
+            Some(redis) => {
+                if redis.outbound.try_send(event).is_err() {
+                    tracing::warn!("live event queue full or closed; event dropped");
+                }
+            }
+            None => self.deliver(Published::new(event)),
+        }
+    }
+
+    /// Sends the activity's gathered scans as one event.
+    fn send_gathered(&self, activity_id: i64) {
+        let gathered = self.gathering.lock().unwrap_or_else(|e| e.into_inner()).remove(&activity_id);
+        if let Some(gathered) = gathered {
+            self.send(gathered.into_event(activity_id));
+        }
+    }
+
     /// Hands an event to this instance's boards of its activity (every board for a resync).
     fn deliver(&self, published: Published) {
         let published = Arc::new(published);
@@ -474,24 +616,49 @@ async fn resubscribe(inner: &Inner, redis: &RedisFanOut) -> Result<redis::aio::P
 mod tests {
     use super::*;
 
-    fn scan(activity_id: i64) -> LiveEvent {
-        LiveEvent {
-            activity_id,
-            id: Uuid::now_v7(),
-            change: LiveChange::Scan { volunteer_id: 3, gate: Some(1), direction: Direction::In, at: Utc::now() },
-        }
+    fn seen(direction: Direction, at: DateTime<Utc>) -> ScanSeen {
+        ScanSeen { id: Uuid::now_v7(), volunteer_id: 3, gate: Some(1), direction, at }
+    }
+
+    fn flags(activity_id: i64) -> LiveEvent {
+        LiveEvent { activity_id, id: Uuid::now_v7(), change: LiveChange::Flags { raised: 1 } }
     }
 
     #[test]
     fn events_round_trip_and_resync_reaches_every_board() {
-        let scan = scan(7);
-        let text = serde_json::to_string(&scan).expect("serialises");
-        assert!(text.contains(r#""kind":"scan""#), "{text}");
-        assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("parses"), scan);
-        assert!(scan.concerns(7));
-        assert!(!scan.concerns(8));
+        let scans = Gathered::new(seen(Direction::In, Utc::now())).into_event(7);
+        let text = serde_json::to_string(&scans).expect("serialises");
+        assert!(text.contains(r#""kind":"scans""#), "{text}");
+        assert!(text.contains(r#""count":1"#), "{text}");
+        assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("parses"), scans);
+        assert!(scans.concerns(7));
+        assert!(!scans.concerns(8));
         let resync = LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync };
         assert!(resync.concerns(8));
+    }
+
+    #[test]
+    fn gathered_scans_count_each_direction_and_name_the_newest_whatever_their_order() {
+        let start = Utc::now();
+        let newest = seen(Direction::Out, start + chrono::Duration::seconds(2));
+        let mut gathered = Gathered::new(seen(Direction::In, start + chrono::Duration::seconds(1)));
+        gathered.add(newest);
+        gathered.add(seen(Direction::In, start));
+        let event = gathered.into_event(7);
+        assert_eq!(event.id, newest.id, "the event carries the newest scan's id");
+        assert_eq!(
+            event.change,
+            LiveChange::Scans {
+                count: 3,
+                arrivals: 2,
+                departures: 1,
+                first_at: start,
+                volunteer_id: 3,
+                gate: Some(1),
+                direction: Direction::Out,
+                at: newest.at,
+            }
+        );
     }
 
     #[test]
@@ -503,21 +670,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn in_process_events_reach_only_their_activitys_boards_and_publishing_never_waits() {
+    async fn a_burst_of_scans_reaches_a_board_as_one_event_and_only_its_activitys() {
         let live = LiveEvents::in_process();
         let mut board = live.watch(7).await.expect("watches");
         let mut other = live.watch(8).await.expect("watches");
-        live.publish(scan(8));
-        assert_eq!(other.recv().await.expect("an event").event.activity_id, 8);
-        // Far more than the backlog, with nobody reading: publishing still returns.
-        for _ in 0..(BOARD_BACKLOG * 2) {
-            live.publish(scan(7));
+        let started = tokio::time::Instant::now();
+        // Far more than a board's backlog: had each been sent, the board would have lagged.
+        let burst = BOARD_BACKLOG * 3;
+        for i in 0..burst {
+            let direction = if i % 3 == 0 { Direction::Out } else { Direction::In };
+            live.publish_scan(7, seen(direction, Utc::now()));
         }
-        // The board lagged: it learns so, then reads what is left.
-        assert!(matches!(board.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
-        assert!(board.recv().await.is_ok());
-        // Activity 8's board saw none of activity 7's events.
+        let event = board.recv().await.expect("one event for the burst").event.clone();
+        assert!(started.elapsed() >= GATHER, "gathered for {GATHER:?}");
+        let LiveChange::Scans { count, arrivals, departures, .. } = event.change else {
+            panic!("a scans event: {event:?}")
+        };
+        assert_eq!((count as usize, arrivals as usize, departures as usize), (burst, burst - burst / 3, burst / 3));
+        assert!(matches!(board.try_recv(), Err(broadcast::error::TryRecvError::Empty)), "nothing else");
+        // Activity 8's board saw none of activity 7's scans; its own come separately.
         assert!(matches!(other.try_recv(), Err(broadcast::error::TryRecvError::Empty)));
+        live.publish_scan(8, seen(Direction::In, Utc::now()));
+        assert_eq!(other.recv().await.expect("its own scan").event.activity_id, 8);
+    }
+
+    #[tokio::test]
+    async fn a_board_that_falls_behind_learns_so_and_publishing_never_waits() {
+        let live = LiveEvents::in_process();
+        let mut board = live.watch(7).await.expect("watches");
+        for _ in 0..(BOARD_BACKLOG * 2) {
+            live.publish(flags(7));
+        }
+        assert!(matches!(board.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
+        assert!(board.recv().await.is_ok(), "then reads what is left");
+    }
+
+    #[tokio::test]
+    async fn scans_of_an_activity_nobody_watches_are_not_gathered() {
+        let live = LiveEvents::in_process();
+        live.publish_scan(9, seen(Direction::In, Utc::now()));
+        assert!(live.inner.gathering.lock().expect("lock").is_empty());
     }
 
     #[tokio::test]

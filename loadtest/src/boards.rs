@@ -2,10 +2,13 @@
 //! simulated organiser screens, as the console's board does, so the cost of the fan-out
 //! on the scan path can be measured with boards watching (and without).
 //!
-//! Each board opens `/api/v1/activities/{id}/events`, fetches the snapshot once it is
-//! told `ready` (and again on every `resync`), and counts the scans it is pushed. The delay
-//! of a pushed scan is measured from the server's time on the scan (`at`) to the moment
-//! the board has read the event: the server and this tool share the machine's clock.
+//! Each board opens `/api/v1/activities/{id}/events` and behaves as the console's board
+//! does: it fetches the snapshot once it is told `ready`, again on every `resync`, and on
+//! any other event at most once a second (one fetch at a time). It counts the scans it is
+//! told of (a `scans` event stands for several). The delay of a pushed event is measured
+//! from the server's time on the *first* scan it stands for (`first_at`, the one that
+//! waited longest) to the moment the board has read it: the server and this tool share
+//! the machine's clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,14 +49,18 @@ pub struct BoardsReport {
     pub resyncs: u64,
     pub snapshots: u64,
     pub failures: u64,
-    /// From the scan's server time to the board holding the event.
+    /// From the server's time on the first scan an event stands for to the board holding it.
     pub delay_ms: Option<Latency>,
 }
 
 #[derive(Deserialize)]
-struct ScanEvent {
-    at: DateTime<Utc>,
+struct ScansEvent {
+    count: u64,
+    first_at: DateTime<Utc>,
 }
+
+/// The console's board refetches its snapshot at most this often.
+const REFETCH: Duration = Duration::from_secs(1);
 
 impl Boards {
     /// Opens `count` boards on the activity and waits until each has said `ready` (or
@@ -139,10 +146,20 @@ impl Board {
         tally.connected = true;
         let mut response = response;
         let mut buffer = String::new();
+        // When the snapshot was last fetched, and whether an event since asks for another.
+        let mut fetched = tokio::time::Instant::now();
+        let mut stale = false;
         loop {
+            let refetch_at = fetched + REFETCH;
             let chunk = tokio::select! {
-                chunk = response.chunk() => chunk,
+                chunk = response.chunk() => Some(chunk),
+                () = tokio::time::sleep_until(refetch_at), if stale => None,
                 _ = stopped.wait_for(|stop| *stop) => break,
+            };
+            let Some(chunk) = chunk else {
+                self.snapshot(&mut tally).await;
+                (fetched, stale) = (tokio::time::Instant::now(), false);
+                continue;
             };
             let Ok(Some(chunk)) = chunk else {
                 tally.failures += 1;
@@ -160,26 +177,20 @@ impl Board {
                     }
                 }
                 match name {
-                    "scan" => {
-                        tally.scans += 1;
-                        if let Ok(event) = serde_json::from_str::<ScanEvent>(data) {
-                            let delay = (Utc::now() - event.at).num_microseconds().unwrap_or(0);
+                    "scans" | "flags" => {
+                        if let Ok(event) = serde_json::from_str::<ScansEvent>(data) {
+                            tally.scans += event.count;
+                            let delay = (Utc::now() - event.first_at).num_microseconds().unwrap_or(0);
                             tally.delays_us.push(delay.clamp(0, i64::from(u32::MAX)) as u32);
                         }
+                        stale = true;
                     }
                     "ready" | "resync" => {
                         if name == "resync" {
                             tally.resyncs += 1;
                         }
-                        // As the console's board does: the snapshot after subscribing.
-                        let snapshot = format!("{}/api/v1/activities/{}/board", self.base, self.activity_id);
-                        match self.client.get(snapshot).bearer_auth(&*self.staff).send().await {
-                            Ok(r) if r.status().is_success() => {
-                                let _ = r.bytes().await;
-                                tally.snapshots += 1;
-                            }
-                            _ => tally.failures += 1,
-                        }
+                        self.snapshot(&mut tally).await;
+                        (fetched, stale) = (tokio::time::Instant::now(), false);
                         if let Some(said) = said_ready.take() {
                             let _ = said.send(());
                         }
@@ -187,7 +198,23 @@ impl Board {
                     _ => {}
                 }
             }
+            if stale && fetched.elapsed() >= REFETCH {
+                self.snapshot(&mut tally).await;
+                (fetched, stale) = (tokio::time::Instant::now(), false);
+            }
         }
         tally
+    }
+
+    /// Fetches the board's snapshot, as the console does.
+    async fn snapshot(&self, tally: &mut BoardTally) {
+        let snapshot = format!("{}/api/v1/activities/{}/board", self.base, self.activity_id);
+        match self.client.get(snapshot).bearer_auth(&*self.staff).send().await {
+            Ok(r) if r.status().is_success() => {
+                let _ = r.bytes().await;
+                tally.snapshots += 1;
+            }
+            _ => tally.failures += 1,
+        }
     }
 }

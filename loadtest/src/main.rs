@@ -472,7 +472,7 @@ fn render(s: &Summary) -> String {
             b.snapshots,
             b.failures,
             b.delay_ms.as_ref().map_or(String::new(), |d| format!(
-                "; scan to board p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                "; first scan of an event to board p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
                 d.p50, d.p99, d.max
             )),
         );

@@ -15,8 +15,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
 }
 
 /// Server-sent events for an activity's board (the same people as the totals): `ready`
-/// once subscribed, then `scan` for each accepted scan and `flags` when anomaly flags are
-/// raised, each with its id; `resync` when events were lost (the board then fetches
+/// once subscribed, then `scans` for the scans accepted since the last one (gathered for
+/// up to 250 ms, with how many arrived and left and the newest; its id is the newest
+/// scan's) and `flags` when anomaly flags are raised; `resync` when events were lost (the board then fetches
 /// `/board` again, as it should on every reconnect; a request with `Last-Event-ID` gets
 /// one at once). Works across instances through Redis. Streams end when the server shuts down.
 #[utoipa::path(

@@ -32,9 +32,10 @@ async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
     let url = code_url(&a, &e.organiser, e.activity_id, 1).await;
     let receipt = a.scan(&e.volunteer, &url).await;
     receipt.expect_status(200);
-    let pushed = board.next_named("scan", WITHIN).await.expect("the scan at A reaches B's board within 2 s");
+    let pushed = board.next_named("scans", WITHIN).await.expect("the scan at A reaches B's board within 2 s");
     assert_eq!(pushed.id, receipt.body["scan_id"].as_str().expect("scan id"), "the event carries the scan's id");
     assert_eq!(pushed.data["activity_id"], e.activity_id);
+    assert_eq!((pushed.data["count"].as_u64(), pushed.data["arrivals"].as_u64()), (Some(1), Some(1)));
     assert_eq!(pushed.data["volunteer_id"], e.volunteer_id);
     assert_eq!(pushed.data["direction"], "in");
     assert_eq!(pushed.data["gate"], 1);
@@ -55,7 +56,7 @@ async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
     let url = code_url(&b, &e.organiser, e.activity_id, 0).await;
     let out = b.scan(&e.volunteer, &url).await;
     out.expect_status(200);
-    let pushed = board_a.next_named("scan", WITHIN).await.expect("B's scan reaches A's board");
+    let pushed = board_a.next_named("scans", WITHIN).await.expect("B's scan reaches A's board");
     assert_eq!(pushed.data["direction"], "out");
     assert_eq!(pushed.id, out.body["scan_id"].as_str().expect("scan id"));
 }
@@ -84,7 +85,7 @@ on_both_backends! {
         let arrival = app.post("/mp/v1/scans", Some(&e.volunteer), body).await;
         arrival.expect_status(200);
         let pushed = board.next_within(WITHIN).await.expect("an event within 2 s");
-        assert_eq!(pushed.name, "scan", "the other activity's scan was not sent here: {pushed:?}");
+        assert_eq!(pushed.name, "scans", "the other activity's scan was not sent here: {pushed:?}");
         assert_eq!(pushed.data["activity_id"], e.activity_id);
         assert_eq!(pushed.id, arrival.body["scan_id"].as_str().expect("id"));
         let flagged = board.next_named("flags", WITHIN).await.expect("the flag is pushed as it is raised");
@@ -93,7 +94,7 @@ on_both_backends! {
         app.advance(Duration::minutes(135));
         let departure = app.scan(&e.volunteer, &code_url(&app, &e.organiser, e.activity_id, 0).await).await;
         departure.expect_status(200);
-        let pushed = board.next_named("scan", WITHIN).await.expect("the departure is pushed");
+        let pushed = board.next_named("scans", WITHIN).await.expect("the departure is pushed");
         assert_eq!(pushed.data["direction"], "out");
 
         let snapshot = app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
@@ -271,7 +272,7 @@ on_both_backends! {
 async fn only_watched_activities_are_published_each_on_its_own_channel() {
     use futures_util::StreamExt;
     use hourmark_core::attendance::Direction;
-    use hourmark_core::live::{LiveChange, LiveEvent, LiveEvents};
+    use hourmark_core::live::{LiveChange, LiveEvents, ScanSeen};
 
     let prefix = format!("hourmark-test:{}", Uuid::new_v4().simple());
     let url = hourmark_tests::redis_url();
@@ -282,16 +283,18 @@ async fn only_watched_activities_are_published_each_on_its_own_channel() {
     let mut wire = client.get_async_pubsub().await.expect("a raw subscriber");
     wire.psubscribe(format!("{prefix}:live:[0-9]*")).await.expect("pattern subscription");
     let mut wire = wire.into_on_message();
-    let scan = |activity_id: i64| LiveEvent {
-        activity_id,
+    let scan = || ScanSeen {
         id: Uuid::now_v7(),
-        change: LiveChange::Scan { volunteer_id: 1, gate: None, direction: Direction::In, at: chrono::Utc::now() },
+        volunteer_id: 1,
+        gate: None,
+        direction: Direction::In,
+        at: chrono::Utc::now(),
     };
 
-    a.publish(scan(5));
+    a.publish_scan(5, scan());
     assert!(!a.publishes(5));
     assert!(
-        tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(),
+        tokio::time::timeout(Wait::from_millis(300) + hourmark_core::live::GATHER, wire.next()).await.is_err(),
         "nobody watches activity 5: nothing is sent"
     );
 
@@ -302,12 +305,20 @@ async fn only_watched_activities_are_published_each_on_its_own_channel() {
         tokio::time::sleep(Wait::from_millis(5)).await;
     }
     assert!(!a.publishes(6), "only the watched activity");
-    a.publish(scan(6));
-    let sent = scan(5);
-    a.publish(sent.clone());
+    a.publish_scan(6, scan());
+    // A burst at A: B's board hears of it as one event, sent once through Redis.
+    let burst: Vec<ScanSeen> = (0..100).map(|_| scan()).collect();
+    for seen in &burst {
+        a.publish_scan(5, *seen);
+    }
     let received = tokio::time::timeout(WITHIN, board.recv()).await.expect("within 2 s").expect("an event");
-    assert_eq!(received.event, sent, "A's scan reaches B's board");
-    assert_eq!(&*received.json, serde_json::to_string(&sent).expect("json"), "serialised once, as sent");
+    assert_eq!(received.event.activity_id, 5);
+    assert_eq!(received.event.id, burst[99].id, "named by the newest scan");
+    let LiveChange::Scans { count, arrivals, first_at, .. } = received.event.change else {
+        panic!("a scans event: {:?}", received.event)
+    };
+    assert_eq!((count, arrivals, first_at), (100, 100, burst[0].at), "A's burst reaches B's board");
+    assert_eq!(&*received.json, serde_json::to_string(&received.event).expect("json"), "serialised once, as sent");
     let on_wire = tokio::time::timeout(WITHIN, wire.next()).await.expect("within 2 s").expect("a message");
     assert_eq!(on_wire.get_channel_name(), format!("{prefix}:live:5"), "activity 6's scan was never sent");
     assert!(tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(), "one message in all");

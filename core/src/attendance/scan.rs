@@ -414,11 +414,10 @@ impl Hourmark {
         if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
             self.record_presence(activity_id, volunteer_id, fact).await;
             // After the commit, never awaiting a board: the event is queued or dropped.
-            self.inner().live.publish(crate::live::LiveEvent {
+            self.inner().live.publish_scan(
                 activity_id,
-                id: fact.scan_id,
-                change: crate::live::LiveChange::Scan { volunteer_id, gate, direction: fact.direction, at: fact.at },
-            });
+                crate::live::ScanSeen { id: fact.scan_id, volunteer_id, gate, direction: fact.direction, at: fact.at },
+            );
             if let Some(evidence) = evidence {
                 self.flag_scan(activity_id, &evidence).await;
             }

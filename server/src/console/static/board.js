@@ -112,10 +112,10 @@
     status.className = "connection live";
     refresh();
   });
-  for (const name of ["scan", "flags", "resync"]) {
+  for (const name of ["scans", "flags", "resync"]) {
     events.addEventListener(name, (e) => {
       root.dataset.lastEventId = e.lastEventId;
-      if (name === "scan") root.dataset.lastScanEventId = e.lastEventId;
+      if (name === "scans") root.dataset.lastScanEventId = e.lastEventId;
       refresh();
     });
   }
