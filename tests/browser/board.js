@@ -9,7 +9,7 @@
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [] };
@@ -23,10 +23,7 @@ const text = (page, id) => page.$eval("#" + id, (el) => el.textContent);
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   try {
     // A tablet on the organiser's table.
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });

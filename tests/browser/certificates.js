@@ -7,7 +7,7 @@
 const path = require("path");
 const fs = require("fs");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [], console_errors: [], overflow: [] };
@@ -27,10 +27,7 @@ const items = (page) => page.$$eval("#certificates .request", l => l.map(e => e.
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   let step = "start";
   try {
     const context = await browser.newContext({

@@ -12,7 +12,7 @@
 const path = require("path");
 const fs = require("fs");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [], console_errors: [] };
@@ -45,10 +45,7 @@ const advance = async (page, server, phone) => {
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   let step = "start";
   try {
     const context = await browser.newContext({

@@ -12,7 +12,7 @@
 const path = require("path");
 const fs = require("fs");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -21,10 +21,7 @@ const print = (value) => process.stdout.write(JSON.stringify(value) + "\n");
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
   const out = { steps: [] };
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: "zh-CN" });
     await context.addCookies([{ name: "hourmark_staff", value: input.cookie, url: input.base, httpOnly: true, sameSite: "Strict" }]);

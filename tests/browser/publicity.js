@@ -4,7 +4,7 @@
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [], console_errors: [] };
@@ -27,10 +27,7 @@ const result = async (form) => {
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   let step = "start";
   try {
     const context = await browser.newContext({

@@ -10,17 +10,14 @@
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [] };
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
     const signIn = async (token) => {

@@ -6,7 +6,7 @@
 const path = require("path");
 const fs = require("fs");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [] };
@@ -52,10 +52,7 @@ const fill = async (page, who) => {
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
   out.console_errors = [];
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   let step = "start";
   try {
     // A forged code: said before any form.
