@@ -49,6 +49,10 @@ pub enum NotificationKind {
     Recorded,
     /// Civil affairs confirmed a reported batch holding the volunteer's days.
     BatchConfirmed,
+    /// A certificate the volunteer asked for was issued.
+    CertificateIssued,
+    /// A certificate request was declined, with the issuer's reason.
+    CertificateDeclined,
 }
 
 crate::stored_names!(NotificationKind {
@@ -60,6 +64,8 @@ crate::stored_names!(NotificationKind {
     ObjectionDecided => "objection_decided",
     Recorded => "recorded",
     BatchConfirmed => "batch_confirmed",
+    CertificateIssued => "certificate_issued",
+    CertificateDeclined => "certificate_declined",
 });
 
 impl NotificationKind {
@@ -74,6 +80,8 @@ impl NotificationKind {
             Self::ObjectionDecided => "异议已处理",
             Self::Recorded => "已记录",
             Self::BatchConfirmed => "民政确认",
+            Self::CertificateIssued => "证明已出具",
+            Self::CertificateDeclined => "未予出具",
         }
     }
 }
@@ -241,6 +249,26 @@ pub enum HoursNotice {
         /// The organisation that reported it.
         organisation: String,
     },
+    /// A certificate the volunteer asked for was issued.
+    CertificateIssued {
+        /// Whom.
+        volunteer_id: i64,
+        /// The request.
+        request_id: i64,
+        /// The certificate's number.
+        number: String,
+        /// The minutes it certifies.
+        minutes: i64,
+    },
+    /// A certificate request was declined.
+    CertificateDeclined {
+        /// Whom.
+        volunteer_id: i64,
+        /// The request.
+        request_id: i64,
+        /// The issuer's reason.
+        reason: String,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -341,6 +369,20 @@ impl HoursNotice {
                 let data = json!({"batch_id": batch_id, "minutes": minutes, "organisation": organisation});
                 (volunteer_id, format!("batch:{batch_id}"), NotificationKind::BatchConfirmed, body, data)
             }
+            Self::CertificateIssued { volunteer_id, request_id, number, minutes } => {
+                let body = format!(
+                    "您申请的志愿服务记录证明已出具，编号{number}，共{}，可在“我的时长”中下载。",
+                    format_minutes(minutes)
+                );
+                let data = json!({"subject": "志愿服务记录证明", "request_id": request_id, "number": number,
+                    "minutes": minutes});
+                (volunteer_id, format!("certificate:{request_id}"), NotificationKind::CertificateIssued, body, data)
+            }
+            Self::CertificateDeclined { volunteer_id, request_id, reason } => {
+                let body = format!("您申请的志愿服务记录证明未予出具。理由：{reason}");
+                let data = json!({"subject": "志愿服务记录证明", "request_id": request_id, "reason": reason});
+                (volunteer_id, format!("certificate:{request_id}"), NotificationKind::CertificateDeclined, body, data)
+            }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
     }
@@ -392,7 +434,8 @@ pub fn retry_after(attempts: u32) -> Duration {
 /// mini program's console) must have these four: `thing1` activity (20 characters),
 /// `date2` day, `phrase3` status (5 characters), `thing4` what happened (20 characters).
 pub fn subscribe_keywords(kind: NotificationKind, body: &str, data: &serde_json::Value) -> BTreeMap<String, String> {
-    let activity = data["activity"].as_str().or(data["organisation"].as_str()).unwrap_or("志愿服务");
+    let activity =
+        data["activity"].as_str().or(data["organisation"].as_str()).or(data["subject"].as_str()).unwrap_or("志愿服务");
     let day = data["day"]
         .as_str()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -552,6 +595,8 @@ mod tests {
             NotificationKind::ObjectionDecided,
             NotificationKind::Recorded,
             NotificationKind::BatchConfirmed,
+            NotificationKind::CertificateIssued,
+            NotificationKind::CertificateDeclined,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

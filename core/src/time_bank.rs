@@ -272,6 +272,10 @@ pub struct NewSpend {
     /// Whose savings pay: a volunteer id, or none for the common pool.
     #[serde(default)]
     pub volunteer_id: Option<i64>,
+    /// Or the volunteer number (志愿者编号) on their card, as a desk is told it; not
+    /// both.
+    #[serde(default)]
+    pub volunteer_number: Option<String>,
     /// Minutes (1–100000).
     pub minutes: i64,
     /// The service received (1–200 characters).
@@ -479,7 +483,19 @@ impl Hourmark {
         if organisation.status != OrganisationStatus::Approved {
             return Err(CoreError::code(ErrorCode::OrganisationNotApproved));
         }
-        let from = match spend.volunteer_id {
+        let volunteer_id = match (spend.volunteer_id, spend.volunteer_number.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 与 volunteer_number 只填一个"));
+            }
+            (None, Some(number)) => Some(
+                self.store()
+                    .volunteer_id_by_number(number.trim())
+                    .await?
+                    .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个志愿者编号"))?,
+            ),
+            (id, None) => id,
+        };
+        let from = match volunteer_id {
             Some(volunteer_id) => {
                 self.store().get_volunteer(volunteer_id).await?.ok_or_else(|| CoreError::code(ErrorCode::NotFound))?;
                 self.check_star_cap(organisation_id, volunteer_id).await?;

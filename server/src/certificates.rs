@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::certificates::{
     CertificateAsk, CertificateDecline, CertificateIssue, CertificateRequest, CertificateRevocation, CertificateState,
-    CertificateVerification, CertificateView, SEAL_MAX_BYTES, StoredCertificate,
+    CertificateVerification, CertificateView, PendingCertificateRequest, SEAL_MAX_BYTES, StoredCertificate,
 };
 use hourmark_core::error::{CoreError, ErrorCode, Problem};
 use hourmark_core::identity::Principal;
@@ -107,7 +107,7 @@ async fn my_pdf(
 #[utoipa::path(
     get, path = "/api/v1/certificate-requests", tag = "certificates", security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<CertificateRequest>),
+        (status = 200, body = Vec<PendingCertificateRequest>),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
     )
@@ -115,7 +115,7 @@ async fn my_pdf(
 async fn pending_requests(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
-) -> Result<axum::Json<Vec<CertificateRequest>>, ApiError> {
+) -> Result<axum::Json<Vec<PendingCertificateRequest>>, ApiError> {
     Ok(axum::Json(hourmark.pending_certificate_requests(&by).await?))
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(return_batch))
         .routes(routes!(export_csv))
         .routes(routes!(export_xlsx))
+        .routes(routes!(export_batch_xlsx))
 }
 
 /// Send the organisation's register entries not yet sent to the county-level civil-affairs
@@ -227,6 +228,37 @@ async fn export_csv(
 )]
 async fn export_xlsx(State(hourmark): State<Hourmark>, StaffCaller(by): StaffCaller) -> Result<Response, ApiError> {
     let batches = hourmark.report_batches(&by).await?;
+    workbook_response(hourmark, by, batches, "hourmark-report.xlsx").await
+}
+
+/// One batch as an XLSX workbook (one sheet, Chinese headers): what an officer checks
+/// before confirming, and keeps with the confirmation.
+#[utoipa::path(
+    get, path = "/api/v1/report-batches/{id}/export.xlsx", tag = "reporting", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn export_batch_xlsx(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let batch = hourmark.report_batch(&by, id).await?;
+    workbook_response(hourmark, by, vec![batch], &format!("hourmark-batch-{id}.xlsx")).await
+}
+
+/// Writes the batches' workbook to a temporary file and streams it.
+async fn workbook_response(
+    hourmark: Hourmark,
+    by: Principal,
+    batches: Vec<ReportBatch>,
+    filename: &str,
+) -> Result<Response, ApiError> {
     let path = std::env::temp_dir().join(format!("hourmark-export-{}.xlsx", uuid::Uuid::new_v4().simple()));
     let runtime = tokio::runtime::Handle::current();
     let written = path.clone();
@@ -246,8 +278,9 @@ async fn export_xlsx(State(hourmark): State<Hourmark>, StaffCaller(by): StaffCal
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     );
-    headers
-        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hourmark-report.xlsx\""));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
     Ok(response)
 }
 

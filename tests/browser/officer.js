@@ -7,7 +7,7 @@
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const input = JSON.parse(process.argv[2]);
 const out = { steps: [], dialogs: [] };
@@ -15,10 +15,7 @@ let step = "start";
 
 (async () => {
   fs.mkdirSync(input.artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.HOURMARK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-  });
+  const browser = await launchChromium();
   const consoleErrors = [];
   const open = async (cookie) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN", acceptDownloads: true });
@@ -79,6 +76,12 @@ let step = "start";
     ]);
     out.xlsx = path.join(input.artifacts, "report.xlsx");
     await download.saveAs(out.xlsx);
+    const [one] = await Promise.all([
+      officer.waitForEvent("download"),
+      officer.click(confirmRow + " a.batch-xlsx"),
+    ]);
+    out.batch_xlsx = path.join(input.artifacts, "batch.xlsx");
+    await one.saveAs(out.batch_xlsx);
 
     step = "volunteers";
     await officer.goto(input.base + "/console/volunteers");

@@ -101,6 +101,13 @@ on_both_backends! {
             async move { app.get("/api/v1/certificate-requests", &token).await.body.as_array().map(Vec::len) }
         };
         assert_eq!(pending(recorder.clone()).await, Some(1));
+        let desk = app.get("/api/v1/certificate-requests", &recorder).await.body;
+        assert_eq!(desk[0]["id"], id, "{desk}");
+        assert_eq!(desk[0]["status"], "pending");
+        assert_eq!(desk[0]["confirmed_minutes"], 180, "what issuing would print: {desk}");
+        assert_eq!(desk[0]["service_days"], 1);
+        assert!(desk[0]["volunteer_name"].as_str().is_some_and(|n| !n.is_empty()), "{desk}");
+        assert!(desk[0]["volunteer_number"].as_str().is_some_and(|n| !n.is_empty()), "{desk}");
         assert_eq!(pending(s.officer.clone()).await, Some(1), "the county's department sees it too");
         assert_eq!(pending(other_region.clone()).await, Some(0));
         app.get("/api/v1/certificate-requests", &s.organiser).await.expect_problem(403, "forbidden");
@@ -377,6 +384,13 @@ on_both_backends! {
         assert_eq!(mine.body[0]["status"], "declined");
         assert_eq!(mine.body[0]["decline_reason"], "请按服务日期范围重新申请");
         assert!(mine.body[0]["declined_at"].as_str().is_some_and(|t| t.ends_with("+08:00")), "{}", mine.body);
+        // And is told so, once, with the reason.
+        let notices = app.get("/mp/v1/me/notifications", &s.volunteer).await.body;
+        let told: Vec<_> =
+            notices.as_array().expect("list").iter().filter(|n| n["kind"] == "certificate_declined").collect();
+        assert_eq!(told.len(), 1, "{notices}");
+        assert_eq!(told[0]["data"]["request_id"], id);
+        assert!(told[0]["body"].as_str().is_some_and(|b| b.ends_with("理由：请按服务日期范围重新申请")), "{}", told[0]);
         assert_eq!(app.get("/api/v1/certificate-requests", &recorder).await.body, json!([]));
         assert_eq!(app.get("/api/v1/certificate-requests", &s.officer).await.body, json!([]));
 

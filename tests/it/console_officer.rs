@@ -256,6 +256,12 @@ async fn officer_and_administrator_pages_in_chromium() {
         assert!(confirmed.contains(cell), "{cell} in {confirmed}");
     }
     assert!(!confirmed.contains("李四"), "only the batch's own rows");
+    // And the confirmed batch alone, from its row.
+    let bytes = std::fs::read(result["batch_xlsx"].as_str().expect("path")).expect("the download");
+    let (names, sheets) = workbook(&bytes);
+    assert_eq!(sheets.len(), 1, "{names}");
+    assert!(names.contains(&format!("批次{to_confirm}（已确认）")), "{names}");
+    assert!(sheets[0].contains("张三") && !sheets[0].contains("李四"), "{}", sheets[0]);
 
     // The reveal: announced before, recorded after, and the page says so.
     assert!(result["masked"]["phone"].as_str().expect("phone").contains('*'), "{}", result["masked"]);

@@ -172,6 +172,12 @@ async fn a_youth_league_officer_is_told_which_department_handles_each_page() {
     assert_eq!((status, kind.starts_with("text/html")), (200, true), "{organisations}");
     assert!(organisations.contains("云南大学青年志愿者协会") && organisations.contains("data-action=\"approve\""));
     assert!(organisations.contains("由省团委批准"), "the page says what the Youth League does");
+    let bar = organisations.split("</nav>").next().expect("the page bar");
+    assert!(bar.contains(r#"<span class="who">团委</span>"#), "named as the Youth League: {bar}");
+    assert!(bar.contains(r#"href="/console/organisations""#), "{bar}");
+    for civil_affairs in ["/console/batches", "/console/volunteers", "/console/recorders", "/console/regional-days"] {
+        assert!(!bar.contains(civil_affairs), "no link to civil affairs' {civil_affairs}: {bar}");
+    }
     assert!(!organisations.contains("data-action=\"check\""), "checking is civil affairs'");
     assert!(organisations.contains("待民政部门初审"), "{organisations}");
     assert!(!organisations.contains("revoke-form"), "so is revoking");

@@ -130,6 +130,13 @@ impl Hourmark {
         if !self.store().issue_certificate(&stored, &audit).await? {
             return Err(CoreError::code(ErrorCode::CertificateRequestIssued));
         }
+        self.notify_hours(crate::notification::HoursNotice::CertificateIssued {
+            volunteer_id: request.volunteer_id,
+            request_id,
+            number,
+            minutes: total_minutes,
+        })
+        .await;
         self.certificate_view(&stored)
     }
 

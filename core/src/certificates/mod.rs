@@ -211,6 +211,23 @@ pub struct CertificateRequest {
     pub declined_at: Option<DateTime<Utc>>,
 }
 
+/// A pending request as its issuer sees it: who asked and what the certificate would say
+/// today, so the desk can check it before issuing without a second look-up.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingCertificateRequest {
+    /// The request.
+    #[serde(flatten)]
+    pub request: CertificateRequest,
+    /// The volunteer's public number.
+    pub volunteer_number: String,
+    /// The volunteer's name (as the certificate will print it).
+    pub volunteer_name: String,
+    /// Confirmed minutes in the request's scope now, net of corrections.
+    pub confirmed_minutes: i64,
+    /// Days of service in the scope now.
+    pub service_days: usize,
+}
+
 /// Why an issuer declines a request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

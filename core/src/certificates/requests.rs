@@ -85,19 +85,38 @@ impl Hourmark {
     }
 
     /// Pending requests the caller may issue: a recorder's organisation's, or those in a
-    /// civil-affairs officer's region.
-    pub async fn pending_certificate_requests(&self, by: &Principal) -> Result<Vec<CertificateRequest>, CoreError> {
+    /// civil-affairs officer's region; each with who asked and the confirmed service its
+    /// scope holds now (what issuing would print).
+    pub async fn pending_certificate_requests(
+        &self,
+        by: &Principal,
+    ) -> Result<Vec<PendingCertificateRequest>, CoreError> {
         let pending = self.store().pending_certificate_requests().await?;
-        match by {
+        let mine: Vec<CertificateRequest> = match by {
             Principal::Staff { role: StaffRole::Recorder, organisation_id: Some(org), .. } => {
-                Ok(pending.into_iter().filter(|r| r.route_organisation_id == Some(*org)).collect())
+                pending.into_iter().filter(|r| r.route_organisation_id == Some(*org)).collect()
             }
             Principal::Staff { id, role: StaffRole::Officer, .. } => {
                 let region = self.officer_region(*id).await?;
-                Ok(pending.into_iter().filter(|r| region_covers(&region, &r.route_region)).collect())
+                pending.into_iter().filter(|r| region_covers(&region, &r.route_region)).collect()
             }
-            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+            _ => return Err(CoreError::code(ErrorCode::Forbidden)),
+        };
+        let mut desk = Vec::with_capacity(mine.len());
+        for request in mine {
+            let volunteer = self.store().get_volunteer(request.volunteer_id).await?.ok_or_else(|| {
+                CoreError::Internal(format!("certificate request {} names a volunteer not stored", request.id))
+            })?;
+            let services = self.confirmed_services(request.volunteer_id, &request.scope).await?;
+            desk.push(PendingCertificateRequest {
+                volunteer_number: volunteer.volunteer_number,
+                volunteer_name: volunteer.name,
+                confirmed_minutes: services.iter().map(|(_, s)| s.minutes).sum(),
+                service_days: services.len(),
+                request,
+            });
         }
+        Ok(desk)
     }
 
     /// Declines a pending request, with a reason the volunteer reads: whoever could
@@ -132,7 +151,15 @@ impl Hourmark {
             detail: serde_json::json!({ "request_id": request.id, "reason": reason }),
         };
         match self.store().decline_certificate_request(request.id, &reason, staff_id, now, &audit).await? {
-            Some(declined) => Ok(declined),
+            Some(declined) => {
+                self.notify_hours(crate::notification::HoursNotice::CertificateDeclined {
+                    volunteer_id: declined.volunteer_id,
+                    request_id: declined.id,
+                    reason,
+                })
+                .await;
+                Ok(declined)
+            }
             // Issued or declined meanwhile by someone else.
             None => {
                 let now_stored = self

@@ -14,7 +14,7 @@ use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
 use minijinja::context;
 
 use super::ConsoleSession;
-use super::pages::{categories, render, role_name};
+use super::pages::{categories, render};
 
 /// Replace an activity's fields: the same body as creating one (its `organisation_id`
 /// must stay the activity's own). A `gcj02` location (高德/腾讯 maps) is stored as WGS-84.
@@ -82,7 +82,7 @@ pub(super) async fn edit_activity_page(
         "activity_form.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             editing => true,
             activity_id => activity.id,
             organisation_id => activity.organisation_id,

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::ConsoleSession;
 use super::officer_pages::{chinese_day, not_for_role};
-use super::pages::{render, role_name};
+use super::pages::render;
 
 fn is_administrator(session: &ConsoleSession) -> bool {
     matches!(session.principal, Principal::Staff { role: StaffRole::Administrator, .. })
@@ -91,7 +91,7 @@ pub(super) async fn staff_page(State(hourmark): State<Hourmark>, session: Consol
         StatusCode::OK,
         "admin_staff.html",
         context! {
-            csrf_token => session.csrf_token, role => role_name(&session.principal),
+            csrf_token => session.csrf_token, role => session.role,
             staff => rows, organisations => organisations,
         },
     )
@@ -128,6 +128,6 @@ pub(super) async fn calendar_page(State(hourmark): State<Hourmark>, session: Con
     render(
         StatusCode::OK,
         "admin_calendar.html",
-        context! { csrf_token => session.csrf_token, role => role_name(&session.principal), years => years },
+        context! { csrf_token => session.csrf_token, role => session.role, years => years },
     )
 }

@@ -10,7 +10,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::ConsoleSession;
-use super::pages::{chinese_time, render, role_name};
+use super::pages::{chinese_time, render};
 
 #[derive(Serialize)]
 struct DeviceRow {
@@ -53,7 +53,7 @@ pub(super) async fn devices_page(State(hourmark): State<Hourmark>, session: Cons
         "devices.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             sessions => rows,
             idle_minutes => idle_minutes,
         },

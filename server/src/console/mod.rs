@@ -24,6 +24,7 @@ mod devices;
 mod officer_oversight;
 mod officer_pages;
 mod pages;
+mod register_pages;
 mod review_pages;
 mod review_view;
 mod screen_keys;
@@ -72,6 +73,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(officer_oversight::regional_days_page))
         .routes(routes!(admin_pages::staff_page))
         .routes(routes!(admin_pages::calendar_page))
+        .routes(routes!(register_pages::certificates_page))
+        .routes(routes!(register_pages::stars_page))
+        .routes(routes!(register_pages::time_bank_page))
         .routes(routes!(pages::static_asset))
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::ConsoleSession;
 use super::officer_pages::{chinese_day, civil_affairs_work, not_for_role, refused_page};
-use super::pages::{render, role_name};
+use super::pages::render;
 
 fn is_officer(session: &ConsoleSession) -> bool {
     matches!(session.principal, Principal::Staff { role: StaffRole::Officer, .. })
@@ -83,7 +83,7 @@ pub(super) async fn recorders_page(State(hourmark): State<Hourmark>, session: Co
     render(
         StatusCode::OK,
         "officer_recorders.html",
-        context! { csrf_token => session.csrf_token, role => role_name(&session.principal), recorders => rows, today => today },
+        context! { csrf_token => session.csrf_token, role => session.role, recorders => rows, today => today },
     )
 }
 
@@ -132,7 +132,7 @@ pub(super) async fn regional_days_page(State(hourmark): State<Hourmark>, session
         StatusCode::OK,
         "officer_regional_days.html",
         context! {
-            csrf_token => session.csrf_token, role => role_name(&session.principal),
+            csrf_token => session.csrf_token, role => session.role,
             region => region, days => days, today => today.format("%Y-%m-%d").to_string(),
         },
     )

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::ConsoleSession;
-use super::pages::{chinese_time, render, role_name};
+use super::pages::{chinese_time, render};
 
 /// `12月5日`.
 pub(super) fn chinese_day(day: NaiveDate) -> String {
@@ -47,7 +47,7 @@ pub(super) fn not_for_role(session: &ConsoleSession, whose: &str) -> Response {
         "forbidden.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             what => format!("此页面仅供{whose}使用。"),
         },
     )
@@ -62,7 +62,7 @@ pub(super) fn civil_affairs_work(session: &ConsoleSession, work: &str) -> Respon
         "forbidden.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             what => format!("{work}由民政部门办理。团委负责批准本省高校志愿者组织的记录资格，请到“机构”页面（记录机构审批）办理。"),
         },
     )
@@ -138,7 +138,7 @@ pub(super) async fn organisations_page(State(hourmark): State<Hourmark>, session
         StatusCode::OK,
         "officer_organisations.html",
         context! {
-            csrf_token => session.csrf_token, role => role_name(&session.principal), organisations => rows,
+            csrf_token => session.csrf_token, role => session.role, organisations => rows,
             civil_affairs => civil_affairs,
         },
     )
@@ -204,7 +204,7 @@ pub(super) async fn batches_page(State(hourmark): State<Hourmark>, session: Cons
     render(
         StatusCode::OK,
         "officer_batches.html",
-        context! { csrf_token => session.csrf_token, role => role_name(&session.principal), batches => rows },
+        context! { csrf_token => session.csrf_token, role => session.role, batches => rows },
     )
 }
 
@@ -259,7 +259,7 @@ pub(super) async fn volunteers_page(
                 return render(
                     StatusCode::NOT_FOUND,
                     "not_found.html",
-                    context! { csrf_token => session.csrf_token, role => role_name(by), what => "您的辖区内没有这位志愿者。" },
+                    context! { csrf_token => session.csrf_token, role => session.role, what => "您的辖区内没有这位志愿者。" },
                 );
             }
         };
@@ -280,7 +280,7 @@ pub(super) async fn volunteers_page(
             StatusCode::OK,
             "officer_volunteer.html",
             context! {
-                csrf_token => session.csrf_token, role => role_name(by),
+                csrf_token => session.csrf_token, role => session.role,
                 volunteer => context! {
                     id => profile.id, number => profile.volunteer_number, name => profile.name,
                     birth_month => profile.birth_month, id_number => profile.id_number, phone => profile.phone,
@@ -312,7 +312,7 @@ pub(super) async fn volunteers_page(
         StatusCode::OK,
         "officer_volunteers.html",
         context! {
-            csrf_token => session.csrf_token, role => role_name(by), volunteers => volunteers,
+            csrf_token => session.csrf_token, role => session.role, volunteers => volunteers,
             // Links carry the number only once the search accepted it: digits, nothing to escape.
             link_number => if notice.is_none() { number } else { "" },
             number => number, notice => notice, next => page.next, paged => q.after.is_some(),

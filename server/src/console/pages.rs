@@ -44,6 +44,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
         ("review_home.html", include_str!("templates/review_home.html")),
         ("review.html", include_str!("templates/review.html")),
+        ("register_certificates.html", include_str!("templates/register_certificates.html")),
+        ("register_stars.html", include_str!("templates/register_stars.html")),
+        ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -94,7 +97,20 @@ pub(super) fn categories() -> Vec<minijinja::Value> {
     CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect()
 }
 
-pub(super) fn role_name(principal: &Principal) -> &'static str {
+/// What the page bar calls a signed-in staff member. Officers' department is read from
+/// their record (one query, officers only): the Youth League's officers are 团委 and are
+/// offered only their own work.
+pub(super) async fn role_label(hourmark: &Hourmark, principal: &Principal) -> &'static str {
+    if let Principal::Staff { role: StaffRole::Officer, .. } = principal
+        && let Ok(profile) = hourmark.staff_profile(principal).await
+        && profile.staff.agency == Some(hourmark_core::identity::Agency::YouthLeague)
+    {
+        return "团委";
+    }
+    role_name(principal)
+}
+
+fn role_name(principal: &Principal) -> &'static str {
     match principal {
         Principal::Staff { role, .. } => match role {
             StaffRole::Administrator => "管理员",
@@ -227,7 +243,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
         "activities.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             today => current,
             upcoming => upcoming,
             past => past,
@@ -256,7 +272,7 @@ pub(super) async fn new_activity_page(State(hourmark): State<Hourmark>, session:
         "activity_form.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             editing => false,
             organisations => organisations,
             categories => categories(),
@@ -351,7 +367,7 @@ pub(super) async fn board_page(
         "board.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             activity_id => activity.id,
             name => activity.name.clone(),
         },
@@ -359,7 +375,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 18] = [
+const ASSETS: [(&str, &str, &str); 19] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -379,6 +395,7 @@ const ASSETS: [(&str, &str, &str); 18] = [
     ("oversight.css", "text/css; charset=utf-8", include_str!("static/oversight.css")),
     ("review.js", "text/javascript; charset=utf-8", include_str!("static/review.js")),
     ("review.css", "text/css; charset=utf-8", include_str!("static/review.css")),
+    ("register.js", "text/javascript; charset=utf-8", include_str!("static/register.js")),
 ];
 
 /// A console asset (script or style sheet).

@@ -26,7 +26,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use super::ConsoleSession;
-use super::pages::{chinese_time, render, role_name};
+use super::pages::{chinese_time, render};
 use super::review_view::{day, day_and_clock, duration, flag_view, scan_row};
 
 /// A refusal as a page: the API's 403 and 404 stay 403 and 404 (nothing is revealed
@@ -118,7 +118,7 @@ pub(super) async fn review_home(State(hourmark): State<Hourmark>, session: Conso
         "review_home.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(by),
+            role => session.role,
             activities => rows,
             is_recorder => is_recorder(by),
         },
@@ -375,7 +375,7 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
     let last_day = to_shanghai(activity.ends_at).date_naive();
     Ok(context! {
         csrf_token => session.csrf_token.clone(),
-        role => role_name(by),
+        role => session.role,
         activity_id => id,
         name => activity.name.clone(),
         when => format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),

@@ -14,7 +14,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::ConsoleSession;
-use super::pages::{chinese_time, render, role_name};
+use super::pages::{chinese_time, render};
 
 /// A key for a projector of one gate and direction: the page mints that gate's rotating
 /// codes with it by itself, for 12 hours at most and never past the time the activity
@@ -143,7 +143,7 @@ pub(super) async fn screens_page(
         "screens.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             activity_id => activity.id,
             name => activity.name.clone(),
             screens => rows,

@@ -178,6 +178,9 @@ pub struct ConsoleSession {
     pub csrf_token: String,
     /// The session's token hash, to tell it apart from the person's other sessions.
     pub token_hash: hourmark_core::identity::TokenHash,
+    /// What the page bar calls them, and which links it offers: an officer is 主管部门
+    /// (civil affairs) or 团委 (the Youth League), who share a role but not the work.
+    pub role: &'static str,
 }
 
 impl FromRequestParts<Hourmark> for ConsoleSession {
@@ -193,7 +196,13 @@ impl FromRequestParts<Hourmark> for ConsoleSession {
         };
         match hourmark.authenticate(token.expose()).await {
             Ok(principal @ Principal::Staff { .. }) => {
-                Ok(Self { principal, csrf_token: hourmark_core::console::csrf_token(&token), token_hash: token.hash() })
+                let role = super::pages::role_label(hourmark, &principal).await;
+                Ok(Self {
+                    principal,
+                    csrf_token: hourmark_core::console::csrf_token(&token),
+                    token_hash: token.hash(),
+                    role,
+                })
             }
             Ok(Principal::Volunteer { .. }) | Err(_) => Err(to_sign_in()),
         }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ConsoleSession;
-use super::pages::{render, role_name};
+use super::pages::render;
 
 /// The columns of both downloads (Chinese, as organisers' spreadsheets expect).
 const HEADER: [&str; 9] =
@@ -294,7 +294,7 @@ pub(super) async fn sessions_page(
         "sessions.html",
         context! {
             csrf_token => session.csrf_token,
-            role => role_name(&session.principal),
+            role => session.role,
             activity_id => activity.id,
             name => activity.name.clone(),
             volunteers => shown.len(),
