@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::review::correction::{CorrectionProposal, ProposalDecision};
-use hourmark_core::review::finalise::{Finalisation, LateEntry, LateEntryDecision, NewLateEntry, SessionCorrection};
+use hourmark_core::review::finalise::{
+    Finalisation, LateEntry, LateEntryDecision, LateEntryRequest, SessionCorrection,
+};
 use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
@@ -102,7 +104,7 @@ async fn resolve_flag(
 /// Ask for a late entry (补录) for a volunteer who served but could not scan, with
 /// evidence (a qualified recorder of the organisation). Another recorder must approve it.
 #[utoipa::path(
-    post, path = "/api/v1/activities/{id}/late-entries", tag = "review", request_body = NewLateEntry,
+    post, path = "/api/v1/activities/{id}/late-entries", tag = "review", request_body = LateEntryRequest,
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),
     responses(
@@ -111,7 +113,7 @@ async fn resolve_flag(
         (status = 403, description = "`forbidden` (not a qualified recorder of the organisation)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`minutes_over_cap`, `invalid_body` (also: the day already has scan minutes)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`minutes_over_cap`, `invalid_body` (also: the day already has scan minutes; no such volunteer number)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -119,7 +121,7 @@ async fn request_late_entry(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
-    Json(new): Json<NewLateEntry>,
+    Json(new): Json<LateEntryRequest>,
 ) -> Result<(StatusCode, axum::Json<LateEntry>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.request_late_entry(&by, id, new).await?)))
 }

@@ -4,7 +4,7 @@
 // the same recorder's approval refused, finalising is refused for it; the second
 // recorder approves it; the first finalises and evaluates. Then the page on a tablet.
 //
-//   node review.js '{"base":…,"first":<token>,"second":<token>,"activity_id":…,"absent_id":…,"volunteer_id":…,"artifacts":…}'
+//   node review.js '{"base":…,"first":<token>,"second":<token>,"activity_id":…,"absent_number":…,"volunteer_id":…,"artifacts":…}'
 //
 // Prints one JSON line; a failed wait is reported in `error`.
 "use strict";
@@ -89,11 +89,12 @@ const out = { steps: [] };
 
     // A late entry for the volunteer who could not scan; the asker may not approve it.
     const late = "#late-entry-form";
-    await page.fill(late + ' input[name="volunteer_id"]', String(input.absent_id));
+    await page.fill(late + ' input[name="volunteer_number"]', input.absent_number);
     await page.fill(late + ' input[name="minutes"]', "120");
     await page.fill(late + ' textarea[name="evidence"]', "纸质签到表第 3 行，负责人签字");
     await page.fill(late + ' textarea[name="reason"]', "手机没电，未能扫码");
     await submitAndReload(() => page.click(late + ' button[type="submit"]'));
+    out.late_volunteer = await page.$eval("#late-entries tbody tr td", (td) => td.textContent.trim());
     const decide = "form.decide-late";
     await page.fill(decide + ' input[name="reason"]', "自己批准");
     out.late_same = await refusal(decide + " .status", () => page.click(decide + ' button[value="true"]'));

@@ -45,7 +45,10 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
     let e = event(&app, "toggle").await;
     let first = recorder(&app, &e.admin, e.organisation_id).await;
     let second = second_recorder(&app, &e.admin, e.organisation_id).await;
-    let (absent_id, _) = app.volunteer("李四", "13800005678").await;
+    let (absent_id, absent) = app.volunteer("李四", "13800005678").await;
+    // The recorder is told the number on the volunteer's card, not an internal id.
+    let absent_number =
+        app.get("/mp/v1/me", &absent).await.body["volunteer"]["volunteer_number"].as_str().expect("number").to_owned();
     serve_with_a_flag(&app, &e.organiser, &e.volunteer, e.activity_id).await;
     // Past the check-out window: only the open flag and the late entry block finalising.
     app.advance(Duration::minutes(390));
@@ -55,7 +58,7 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
     let artifacts = root.join("../target/browser-artifacts/review");
     let input = json!({
         "base": app.browser_url(), "first": first, "second": second, "activity_id": e.activity_id,
-        "absent_id": absent_id, "volunteer_id": e.volunteer_id, "artifacts": artifacts,
+        "absent_number": absent_number, "volunteer_id": e.volunteer_id, "artifacts": artifacts,
     });
     let output = tokio::process::Command::new("node")
         .arg(root.join("browser/review.js"))
@@ -128,6 +131,7 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
         })
         .collect();
     assert_eq!(sessions, vec![(e.volunteer_id, 180, "adjusted".to_owned()), (absent_id, 120, "late_entry".to_owned())]);
+    assert_eq!(result["late_volunteer"], format!("李四（{absent_number}）"), "named, though they never scanned here");
     let evaluations = app.get(&format!("/api/v1/activities/{}/evaluations", e.activity_id), &first).await;
     assert_eq!(evaluations.body[0]["grade"], "good");
 }

@@ -254,7 +254,20 @@ on_both_backends! {
         app.post(&entries, Some(&first), entry(other_id, 541)).await.expect_problem(422, "minutes_over_cap");
         app.post(&entries, Some(&first), entry(e.volunteer_id, 60)).await.expect_problem(422, "invalid_body");
         app.post(&entries, Some(&e.organiser), entry(other_id, 120)).await.expect_problem(403, "forbidden");
-        let asked = app.post(&entries, Some(&first), entry(other_id, 120)).await;
+        // By the number on the volunteer's card; an unknown number, or both, are refused.
+        let by_number = |number: &str| json!({
+            "volunteer_number": number, "day": "2026-12-05", "minutes": 120,
+            "evidence": "纸质签到表第 3 页", "reason": "手机没电无法扫码"
+        });
+        app.post(&entries, Some(&first), by_number("999999999999")).await.expect_problem(422, "invalid_body");
+        let mut both = entry(other_id, 120);
+        both["volunteer_number"] = json!("999999999999");
+        app.post(&entries, Some(&first), both).await.expect_problem(422, "invalid_body");
+        app.post(&entries, Some(&first), json!({"day": "2026-12-05", "minutes": 120, "evidence": "表", "reason": "无"}))
+            .await.expect_problem(422, "invalid_body");
+        assert_eq!(app.get(&entries, &first).await.body, json!([]), "nothing stored");
+        let other_number = app.hourmark.store().get_volunteer(other_id).await.expect("read").expect("stored").volunteer_number;
+        let asked = app.post(&entries, Some(&first), by_number(&other_number)).await;
         asked.expect_status(201);
         let decide = format!("{entries}/{}/decision", asked.body["id"]);
         app.post(&decide, Some(&first), json!({"approve": true, "reason": "核实"})).await

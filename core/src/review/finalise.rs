@@ -20,12 +20,18 @@ use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 
-/// A request for a late entry.
+/// A request for a late entry, as a recorder makes it: the volunteer by id, or by the
+/// volunteer number (志愿者编号) on their card or their 我的时长 page, which is what a
+/// recorder at a desk is told.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewLateEntry {
-    /// Who served.
-    pub volunteer_id: i64,
+pub struct LateEntryRequest {
+    /// Who served, by id; or
+    #[serde(default)]
+    pub volunteer_id: Option<i64>,
+    /// by volunteer number (not both).
+    #[serde(default)]
+    pub volunteer_number: Option<String>,
     /// The local day they served.
     #[schema(value_type = String, format = Date)]
     pub day: NaiveDate,
@@ -35,6 +41,30 @@ pub struct NewLateEntry {
     pub evidence: String,
     /// Why they could not scan, 1–500 characters.
     pub reason: String,
+}
+
+/// A late entry to store.
+#[derive(Debug, Clone)]
+pub struct NewLateEntry {
+    /// Who served.
+    pub volunteer_id: i64,
+    /// The local day they served.
+    pub day: NaiveDate,
+    /// Minutes served, at most the day's scheduled minutes.
+    pub minutes: u32,
+    /// The evidence (photos' references, a sign-in sheet, a witness), 1–1000 characters.
+    pub evidence: String,
+    /// Why they could not scan, 1–500 characters.
+    pub reason: String,
+}
+
+/// See [`Hourmark::review_subjects`].
+#[derive(Debug, Default)]
+pub struct ReviewSubjects {
+    /// (volunteer number, name) by volunteer id.
+    pub volunteers: BTreeMap<i64, (String, String)>,
+    /// The publicity entries objected to, by id.
+    pub disputed: BTreeMap<i64, crate::publicity::PublicityRow>,
 }
 
 /// Where a late entry stands.
@@ -176,18 +206,41 @@ impl Hourmark {
         &self,
         by: &Principal,
         activity_id: i64,
-        new: NewLateEntry,
+        request: LateEntryRequest,
     ) -> Result<LateEntry, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
         let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
-        let evidence = crate::identity::bounded_text(&new.evidence, 1000, "evidence")?;
-        let reason = validate_reason(&new.reason)?;
+        let evidence = crate::identity::bounded_text(&request.evidence, 1000, "evidence")?;
+        let reason = validate_reason(&request.reason)?;
         if self.store().is_finalised(activity_id).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }
-        if self.store().get_volunteer(new.volunteer_id).await?.is_none() {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
-        }
+        let volunteer_id = match (request.volunteer_id, request.volunteer_number.as_deref()) {
+            (Some(id), None) => {
+                if self.store().get_volunteer(id).await?.is_none() {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "volunteer_id 所指的志愿者不存在"));
+                }
+                id
+            }
+            (None, Some(number)) => self
+                .store()
+                .volunteer_id_by_number(number.trim())
+                .await?
+                .ok_or_else(|| CoreError::refused(ErrorCode::InvalidBody, "没有这个志愿者编号"))?,
+            _ => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    "请填写 volunteer_number（志愿者编号）或 volunteer_id 之一",
+                ));
+            }
+        };
+        let new = NewLateEntry {
+            volunteer_id,
+            day: request.day,
+            minutes: request.minutes,
+            evidence: request.evidence,
+            reason: request.reason,
+        };
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let cap = scheduled_minutes_on(&schedule, new.day);
         if new.minutes == 0 || new.minutes > cap {
@@ -213,6 +266,29 @@ impl Hourmark {
     pub async fn late_entries(&self, by: &Principal, activity_id: i64) -> Result<Vec<LateEntry>, CoreError> {
         self.reviewable_activity(by, activity_id).await?;
         self.store().late_entries(activity_id).await
+    }
+
+    /// Who the activity's late entries and objections are about, for its reviewers: each
+    /// volunteer's number and name by id (a late entry's volunteer may never have scanned
+    /// there), and the publicity entry each objection disputes.
+    pub async fn review_subjects(&self, by: &Principal, activity_id: i64) -> Result<ReviewSubjects, CoreError> {
+        self.reviewable_activity(by, activity_id).await?;
+        let mut subjects = ReviewSubjects::default();
+        let mut ids: Vec<i64> = self.store().late_entries(activity_id).await?.iter().map(|e| e.volunteer_id).collect();
+        for objection in self.store().objections_of_activity(activity_id).await? {
+            if let Some(entry) = self.store().publicity_entry(objection.entry_id).await? {
+                ids.push(entry.volunteer_id);
+                subjects.disputed.insert(entry.id, entry);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            if let Some(volunteer) = self.store().get_volunteer(id).await? {
+                subjects.volunteers.insert(id, (volunteer.volunteer_number, volunteer.name));
+            }
+        }
+        Ok(subjects)
     }
 
     /// Approves or rejects a late entry: a qualified recorder other than the one who asked.

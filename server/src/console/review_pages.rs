@@ -245,6 +245,11 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
         names.extend(sessions.into_iter().map(|s| (s.volunteer_id, s.volunteer_name)));
     }
     names.extend(review.days.iter().map(|d| (d.volunteer_id, d.volunteer_name.clone())));
+    // Late entries' and objections' volunteers may never have scanned here: by number.
+    let subjects = hourmark.review_subjects(by, id).await?;
+    for (volunteer_id, (number, name)) in &subjects.volunteers {
+        names.entry(*volunteer_id).or_insert_with(|| format!("{name}（{number}）"));
+    }
     let name_of = |v: i64| names.get(&v).cloned().unwrap_or_else(|| format!("志愿者 #{v}"));
 
     let now = hourmark.now();
@@ -334,6 +339,12 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
             context! {
                 id => o.id,
                 entry_id => o.entry_id,
+                disputed => subjects.disputed.get(&o.entry_id).map(|e| format!(
+                    "{} {} {}",
+                    name_of(e.volunteer_id),
+                    day(e.day),
+                    duration(e.minutes)
+                )),
                 reason => o.reason.clone(),
                 raised_at => day_and_clock(o.raised_at),
                 open => o.status == ObjectionStatus::Open,

@@ -61,7 +61,7 @@
     lateForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const body = {
-        volunteer_id: number(lateForm, "volunteer_id"), day: text(lateForm, "day"),
+        volunteer_number: text(lateForm, "volunteer_number"), day: text(lateForm, "day"),
         minutes: number(lateForm, "minutes"), evidence: text(lateForm, "evidence"), reason: text(lateForm, "reason"),
       };
       const path = "/api/v1/activities/" + lateForm.dataset.activityId + "/late-entries";
