@@ -134,6 +134,49 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
     assert_eq!(result["late_volunteer"], format!("李四（{absent_number}）"), "named, though they never scanned here");
     let evaluations = app.get(&format!("/api/v1/activities/{}/evaluations", e.activity_id), &first).await;
     assert_eq!(evaluations.body[0]["grade"], "good");
+
+    // In publicity, someone objects to 张三's day; the recorders uphold it and correct
+    // 李四's late entry from the page.
+    let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+    let zhang =
+        board.body.as_array().expect("lines").iter().find(|l| l["name"] == "张*").expect("line")["entry_id"].clone();
+    app.post(
+        &format!("/api/v1/public/publicity/{zhang}/objections"),
+        None,
+        json!({"contact": "王先生 13912345678", "reason": "张三当天下午才到"}),
+    )
+    .await
+    .expect_status(201);
+    let input = json!({
+        "base": app.browser_url(), "first": first, "second": second, "activity_id": e.activity_id,
+        "correct_session": format!("{absent_id}|2026-12-05"), "artifacts": crate::browser_script::artifacts("review"),
+    });
+    let result = crate::browser_script::run_browser_script("review_after.js", &input).await;
+    assert!(
+        result["objection_subject"].as_str().is_some_and(|s| s.starts_with("张三") && s.contains("12月5日")),
+        "the objection names whose day it disputes: {result:#}"
+    );
+    assert!(
+        result["objection_status"].as_str().is_some_and(|s| s.starts_with("已采纳，更正为 2小时30分")),
+        "{result:#}"
+    );
+    assert_eq!(result["objection_own"], "own_decision", "who finalised does not judge it: {result:#}");
+    assert_eq!(result["correction_same"], "same_recorder", "{result:#}");
+    let rows = result["correction_rows"].as_array().expect("rows");
+    assert!(
+        rows.iter().any(|r| r.as_str().is_some_and(|r| r.contains("1小时30分") && r.contains("已批准"))),
+        "{rows:?}"
+    );
+    let objections = app.get(&format!("/api/v1/activities/{}/objections", e.activity_id), &first).await;
+    assert_eq!(objections.body[0]["status"], "upheld", "{}", objections.body);
+    let finalisation = app.get(&format!("/api/v1/activities/{}/finalisation", e.activity_id), &first).await;
+    let minutes: Vec<(i64, u64)> = finalisation.body["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| (s["volunteer_id"].as_i64().expect("id"), s["final_minutes"].as_u64().expect("minutes")))
+        .collect();
+    assert_eq!(minutes, vec![(e.volunteer_id, 150), (absent_id, 90)], "what the page decided is stored");
 }
 
 on_both_backends! {
