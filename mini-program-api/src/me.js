@@ -258,6 +258,56 @@
     }).catch(function () { note.className = 'err-note'; note.textContent = '网络不畅，请稍后再试'; });
   });
 
+  var BANK_KINDS = { deposit: '存入', reversal: '更正扣回', spend: '接受服务', donation: '转赠', expiry: '到期失效' };
+  // The account and this month's statement; a change is signed from the volunteer's side.
+  function renderBank(account, statement) {
+    $('t-bank').textContent = duration(account.balance_minutes);
+    var summary = '余额 ' + duration(account.balance_minutes);
+    if (account.next_expiry) {
+      summary += '，部分时长将于 ' + new Date(account.next_expiry).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' }) + ' 到期';
+    }
+    $('bank-summary').textContent = summary + '。';
+    $('bank-month').textContent = Number(statement.month.slice(5, 7)) + '月明细';
+    var box = $('bank-lines');
+    box.textContent = '';
+    if (!statement.lines.length) { box.appendChild(el('p', 'empty', '本月没有收支')); return; }
+    statement.lines.forEach(function (line) {
+      var t = line; // the transaction's fields, flattened beside `change`
+      var row = el('div', 'consent');
+      var what = (BANK_KINDS[t.kind] || t.kind) + (t.service ? '：' + t.service : '') + (t.beneficiary ? '（' + t.beneficiary + '）' : '');
+      row.appendChild(el('span', '', when(t.created_at) + ' ' + what));
+      row.appendChild(el('strong', line.change < 0 ? 'minus' : 'plus', (line.change < 0 ? '−' : '+') + duration(Math.abs(line.change))));
+      box.appendChild(row);
+    });
+  }
+  function loadBank() {
+    return Promise.all([call('GET', '/mp/v1/me/time-bank'), call('GET', '/mp/v1/me/time-bank/statement')])
+      .then(function (a) { if (a[0].status === 200 && a[1].status === 200) renderBank(a[0].body, a[1].body); });
+  }
+  // One key per filled form: pressing again after a lost answer gives once, never twice.
+  function newKey() { return 'me-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 12); }
+  var donationKey = newKey();
+  $('donate').addEventListener('input', function () { donationKey = newKey(); });
+  $('donate').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var note = $('donate_note');
+    var to = $('donate_to').value.trim();
+    var minutes = Number($('donate_minutes').value);
+    if (!window.confirm('将 ' + duration(minutes) + ' 转给' + (to ? '志愿者 ' + to : '公共互助池') + '？转出后不能撤回。')) return;
+    var body = { key: donationKey, minutes: minutes };
+    if (to) body.to_volunteer_number = to;
+    note.className = 'muted';
+    note.textContent = '正在提交……';
+    call('POST', '/mp/v1/me/time-bank/donations', body).then(function (a) {
+      if (a.status !== 201) { note.className = 'err-note'; note.textContent = a.body.detail || a.body.title || '转赠未成功'; return; }
+      note.className = 'ok-note';
+      note.textContent = '已转赠 ' + duration(minutes) + '。';
+      $('donate').reset();
+      donationKey = newKey();
+      return loadBank();
+    }).catch(function () { note.className = 'err-note'; note.textContent = '网络不畅，请稍后再试'; });
+  });
+
   function renderSessions(list) {
     var box = $('sessions');
     box.textContent = '';
@@ -302,7 +352,7 @@
       if (a[2].status === 200) renderData(a[2].body);
       if (a[3].status === 200) renderSessions(a[3].body);
       if (a[4].status === 200) renderStars(a[4].body);
-      if (a[5].status === 200) $('t-bank').textContent = duration(a[5].body.balance_minutes);
+      if (a[5].status === 200) { $('t-bank').textContent = duration(a[5].body.balance_minutes); loadBank(); }
       if (a[6].status === 200) renderCorrections(a[6].body);
       if (a[7].status === 200 && a[8].status === 200) renderCertificates(a[7].body, a[8].body);
       status('');

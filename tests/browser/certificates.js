@@ -37,6 +37,8 @@ const items = (page) => page.$$eval("#certificates .request", l => l.map(e => e.
     const page = await context.newPage();
     page.on("console", m => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) out.console_errors.push(m.text()); });
     page.on("pageerror", e => out.console_errors.push(String(e)));
+    out.dialogs = [];
+    page.on("dialog", d => { out.dialogs.push(d.message()); d.accept(); });
 
     step = "open my hours";
     await page.goto(input.base + "/privacy");
@@ -80,6 +82,27 @@ const items = (page) => page.$$eval("#certificates .request", l => l.map(e => e.
     out.pdf_file = file;
     out.verify_href = await page.$eval("#certificates .request a", a => a.getAttribute("href"));
     await shot(page, "2-issued-and-declined");
+
+    step = "the time bank";
+    await page.waitForFunction(() => document.getElementById("bank-summary").textContent.startsWith("余额"));
+    out.bank_summary = await page.$eval("#bank-summary", e => e.textContent);
+    out.bank_lines = await page.$$eval("#bank-lines .consent", l => l.map(e => e.innerText.replace(/\s+/g, " ").trim()));
+    out.bank_unlabelled = await page.$$eval("#donate input",
+      l => l.filter(e => !document.querySelector('label[for="' + e.id + '"]')).map(e => e.id));
+    await page.fill("#donate_to", "999999999999");
+    await page.fill("#donate_minutes", "30");
+    await page.click("#donate button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("donate_note").className === "err-note");
+    out.donate_unknown = await page.$eval("#donate_note", e => e.textContent);
+    await page.fill("#donate_to", "");
+    await page.click("#donate button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("donate_note").className === "ok-note");
+    out.donate_note = await page.$eval("#donate_note", e => e.textContent);
+    await page.waitForFunction(() => document.getElementById("bank-summary").textContent.startsWith("余额 2小时30分"));
+    out.bank_after = await page.$eval("#bank-summary", e => e.textContent);
+    out.bank_lines_after = await page.$$eval("#bank-lines .consent", l => l.map(e => e.innerText.replace(/\s+/g, " ").trim()));
+    await page.$eval("#bank", e => e.scrollIntoView());
+    await shot(page, "3-time-bank");
   } catch (e) {
     out.error = step + ": " + String(e && e.stack || e);
   } finally {

@@ -92,6 +92,37 @@ async fn a_volunteer_asks_for_a_certificate_and_downloads_it_in_chromium() {
     assert_eq!(result["overflow"], json!([]), "nothing wider than the phone");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 
+    // The time bank on the same page: three hours saved, then half an hour given to the
+    // pool (an unknown volunteer number first: refused, nothing moved).
+    assert_eq!(result["bank_summary"], "余额 3小时。", "{result:#}");
+    let lines = result["bank_lines"].as_array().expect("lines");
+    assert!(
+        lines.len() == 1 && lines[0].as_str().is_some_and(|l| l.contains("存入") && l.ends_with("+3小时")),
+        "{lines:?}"
+    );
+    assert_eq!(result["bank_unlabelled"], json!([]), "every field has its label");
+    assert!(result["donate_unknown"].as_str().is_some_and(|n| n.contains("没有这个志愿者编号")), "{result:#}");
+    assert_eq!(result["donate_note"], "已转赠 30分钟。");
+    assert_eq!(result["bank_after"], "余额 2小时30分。");
+    assert!(
+        result["bank_lines_after"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("转赠") && l.ends_with("−30分钟"))),
+        "{result:#}"
+    );
+    assert!(
+        result["dialogs"]
+            .as_array()
+            .expect("dialogs")
+            .iter()
+            .all(|d| d.as_str().is_some_and(|d| d.contains("转出后不能撤回"))),
+        "asked first"
+    );
+    let account = app.get("/mp/v1/me/time-bank", &s.volunteer).await.body;
+    assert_eq!(account["balance_minutes"], 150, "{account}");
+
     // Behind the page: what the API holds.
     let mine = app.get("/mp/v1/me/certificate-requests", &s.volunteer).await;
     let states: Vec<&str> = mine.body.as_array().expect("list").iter().filter_map(|r| r["status"].as_str()).collect();
