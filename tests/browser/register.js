@@ -27,7 +27,8 @@ let step = "start";
       // The refusals the script provokes on purpose.
       const at = new URL(r.url()).pathname;
       const expected = (r.status() === 403 && at === "/console/certificates")
-        || (r.status() === 409 && (at === "/api/v1/time-bank/spends" || at.endsWith("/revoke")));
+        || (r.status() === 409 && (at === "/api/v1/time-bank/spends" || at.endsWith("/revoke")))
+        || (r.status() === 422 && at.endsWith("/seal"));
       if (r.status() >= 400 && !expected && new URL(r.url()).pathname !== "/favicon.ico") consoleErrors.push(r.status() + " " + r.url());
     });
     page.on("pageerror", e => consoleErrors.push(String(e)));
@@ -50,6 +51,15 @@ let step = "start";
       scope: tr.cells[2].textContent.trim(), confirmed: tr.cells[3].textContent.trim(),
     })));
     await shot(recorder, "01-certificate-requests", true);
+
+    step = "seal";
+    await recorder.setInputFiles("#seal-form input[name=seal]", input.not_a_png);
+    await recorder.click("#seal-form button");
+    await recorder.locator("#register-status.error").waitFor();
+    out.bad_seal_status = (await recorder.textContent("#register-status")).trim();
+    await recorder.setInputFiles("#seal-form input[name=seal]", input.seal_png);
+    await recorder.click("#seal-form button");
+    await recorder.locator("#register-status:not(.error)", { hasText: "印章已上传" }).waitFor();
 
     step = "issue";
     const issueRow = recorder.locator("#certificate-requests tr[data-request-id='" + input.issue_id + "']");

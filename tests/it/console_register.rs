@@ -83,6 +83,16 @@ async fn certificates_and_stars_are_decided_at_the_desk_in_chromium() {
 
     let desk = app.get("/api/v1/certificate-requests", &s.officer).await.body;
     let volunteer_number = desk[0]["volunteer_number"].as_str().expect("number").to_owned();
+    // A seal to upload from the desk (a red ring), and a text file that is not one.
+    let dir = artifacts("register");
+    std::fs::create_dir_all(&dir).expect("artifacts");
+    let ring = image::RgbaImage::from_fn(200, 200, |x, y| {
+        let d = ((x as f32 - 100.0).powi(2) + (y as f32 - 100.0).powi(2)).sqrt();
+        if (80.0..95.0).contains(&d) { image::Rgba([200, 0, 0, 255]) } else { image::Rgba([0, 0, 0, 0]) }
+    });
+    let (seal_png, not_a_png) = (dir.join("seal.png"), dir.join("not-a-seal.png"));
+    ring.save(&seal_png).expect("png");
+    std::fs::write(&not_a_png, "这不是图片").expect("write");
     let input = json!({
         "base": app.browser_url(), "artifacts": artifacts("register"),
         "recorder_cookie": recorder.split_once('=').expect("pair").1,
@@ -91,7 +101,7 @@ async fn certificates_and_stars_are_decided_at_the_desk_in_chromium() {
         "organiser_cookie": organiser.split_once('=').expect("pair").1, "volunteer_number": volunteer_number,
         "issue_id": all_id, "decline_id": december_id, "decline_reason": "与上一份申请重复",
         "revoke_reason": "经办人填写有误，重新出具", "star_application_id": star.body["id"],
-        "grant_reason": "时长达标，无投诉",
+        "grant_reason": "时长达标，无投诉", "seal_png": seal_png, "not_a_png": not_a_png,
     });
     let result = run_browser_script("register.js", &input).await;
 
@@ -108,6 +118,11 @@ async fn certificates_and_stars_are_decided_at_the_desk_in_chromium() {
     assert_eq!(result["remembered_handler"], "李四", "the desk's handler is filled in on the next row");
     let bar = result["recorder_bar"].as_str().expect("bar");
     assert!(bar.contains("证明") && !bar.contains("星级"), "a recorder is offered certificates only: {bar}");
+
+    // The seal: a file that is not a PNG refused, the real one stored as uploaded.
+    assert!(result["bad_seal_status"].as_str().is_some_and(|t| t.starts_with("未能上传印章")), "{result:#}");
+    let stored = app.hourmark.store().organisation_seal(s.org).await.expect("read").expect("a seal");
+    assert_eq!(stored, std::fs::read(&seal_png).expect("png"), "the file the desk uploaded");
 
     // What the volunteer sees agrees with the desk.
     let number = result["number"].as_str().expect("number").to_owned();

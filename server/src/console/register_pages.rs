@@ -76,10 +76,18 @@ pub(super) async fn certificates_page(State(hourmark): State<Hourmark>, session:
     };
     let rows: Vec<RequestRow> = pending.into_iter().map(RequestRow::from).collect();
     let officer = matches!(session.principal, Principal::Staff { role: StaffRole::Officer, .. });
+    // A recorder issues in the organisation's name, under its seal when it has one.
+    let organisation_id = match session.principal {
+        Principal::Staff { role: StaffRole::Recorder, organisation_id, .. } => organisation_id,
+        _ => None,
+    };
     render(
         StatusCode::OK,
         "register_certificates.html",
-        context! { csrf_token => session.csrf_token, role => session.role, requests => rows, officer => officer },
+        context! {
+            csrf_token => session.csrf_token, role => session.role, requests => rows, officer => officer,
+            organisation_id => organisation_id,
+        },
     )
 }
 

@@ -74,6 +74,34 @@
     });
   }
 
+  // The seal is a PNG sent as it is (the server checks the bytes, not the name).
+  const seal = document.getElementById("seal-form");
+  if (seal) {
+    seal.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const file = seal.elements.seal.files[0];
+      if (!file) return;
+      const button = seal.querySelector("button");
+      button.disabled = true;
+      try {
+        const response = await fetch("/api/v1/organisations/" + seal.dataset.organisationId + "/seal", {
+          method: "PUT", credentials: "same-origin", body: file,
+          headers: { "content-type": "image/png", "x-csrf-token": window.hourmark.csrfToken },
+        });
+        if (!response.ok) {
+          const problem = await response.json().catch(() => ({}));
+          throw new Error(problem.detail || problem.title || "请求失败（" + response.status + "）");
+        }
+        say("印章已上传，此后出具的证明将印有此章。");
+        seal.reset();
+      } catch (e) {
+        say("未能上传印章：" + e.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   const revoke = document.getElementById("revoke-form");
   if (revoke) {
     revoke.addEventListener("submit", async (event) => {
