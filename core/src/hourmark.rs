@@ -146,6 +146,8 @@ pub(crate) struct Inner {
     /// Coalesces concurrent presence loads of one activity on this instance.
     pub(crate) presence_loads: moka::future::Cache<i64, ()>,
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
+    /// Each watched activity's board snapshot, shared by its boards on this instance.
+    pub(crate) board_snapshots: crate::attendance::board::BoardSnapshots,
 }
 
 impl std::fmt::Debug for Hourmark {
@@ -242,6 +244,7 @@ impl Hourmark {
                 .time_to_live(StdDuration::from_secs(5))
                 .build(),
             scan_stripes: (0..SCAN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            board_snapshots: crate::attendance::board::BoardSnapshots::default(),
             settings,
         };
         Self { inner: Arc::new(inner) }

@@ -166,6 +166,12 @@ struct Inner {
     closing: tokio::sync::watch::Sender<bool>,
     /// Scans of watched activities waiting for their activity's next `scans` event.
     gathering: Mutex<HashMap<i64, Gathered>>,
+    /// How many events this instance has handed to an activity's boards: a board
+    /// snapshot computed since the count last moved is still the truth, so every board of
+    /// the activity here can share it.
+    delivered: Mutex<HashMap<i64, u64>>,
+    /// Moved by a resync: every activity's count is then out of date.
+    resyncs: std::sync::atomic::AtomicU64,
     redis: Option<RedisFanOut>,
 }
 
@@ -298,6 +304,8 @@ impl LiveEvents {
                 boards: Mutex::new(HashMap::new()),
                 closing: tokio::sync::watch::channel(false).0,
                 gathering: Mutex::new(HashMap::new()),
+                delivered: Mutex::new(HashMap::new()),
+                resyncs: std::sync::atomic::AtomicU64::new(0),
                 redis,
             }),
         }
@@ -402,16 +410,28 @@ impl LiveEvents {
         Ok(receiver)
     }
 
+    /// Whether a board of `activity_id` streams from this instance now (so this instance
+    /// hears of the activity's events).
+    pub fn watched_here(&self, activity_id: i64) -> bool {
+        let boards = self.inner.boards.lock().unwrap_or_else(|e| e.into_inner());
+        boards.get(&activity_id).is_some_and(|sender| sender.receiver_count() > 0)
+    }
+
+    /// Where this instance's boards of `activity_id` stand: it changes whenever an event
+    /// about the activity (or a resync) reaches them. Read it before computing a snapshot;
+    /// while it has not changed, the snapshot holds everything the boards have heard of.
+    pub fn delivered(&self, activity_id: i64) -> (u64, u64) {
+        let count = self.inner.delivered.lock().unwrap_or_else(|e| e.into_inner()).get(&activity_id).copied();
+        (self.inner.resyncs.load(std::sync::atomic::Ordering::SeqCst), count.unwrap_or(0))
+    }
+
     /// Whether this instance publishes the activity's events: in-process, while it has a
     /// board of it; with Redis, while a board of it is open on any instance (as far as this
     /// instance has heard: an announcement takes one Redis delivery to arrive).
     pub fn publishes(&self, activity_id: i64) -> bool {
         match &self.inner.redis {
             Some(redis) => redis.watched.read().unwrap_or_else(|e| e.into_inner()).contains(&activity_id),
-            None => {
-                let boards = self.inner.boards.lock().unwrap_or_else(|e| e.into_inner());
-                boards.get(&activity_id).is_some_and(|sender| sender.receiver_count() > 0)
-            }
+            None => self.watched_here(activity_id),
         }
     }
 
@@ -458,6 +478,14 @@ impl Inner {
 
     /// Hands an event to this instance's boards of its activity (every board for a resync).
     fn deliver(&self, published: Published) {
+        // Counted before the boards hear of it: a board refetching its snapshot after the
+        // event never gets one computed before it.
+        if matches!(published.event.change, LiveChange::Resync) {
+            self.resyncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        } else {
+            let mut delivered = self.delivered.lock().unwrap_or_else(|e| e.into_inner());
+            *delivered.entry(published.event.activity_id).or_default() += 1;
+        }
         let published = Arc::new(published);
         let boards = self.boards.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(published.event.change, LiveChange::Resync) {

@@ -5,6 +5,7 @@
 //! disagree. A staff request reads the database; the scan path never does this.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::Serialize;
@@ -222,12 +223,76 @@ pub struct ActivityBoard {
     pub last_scan_id: Option<uuid::Uuid>,
 }
 
+/// How long a shared snapshot serves with no event in between: the minutes-inside figures
+/// and the chart's minutes move on with the clock.
+const SNAPSHOT_FRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// Board snapshots shared by an activity's boards on this instance.
+///
+/// A snapshot reads every accepted scan of the activity, so fifty boards each refetching
+/// after an event cost fifty such reads a second (BENCHMARKS.md, "Live boards"). Here the
+/// first board to ask computes it while the others wait, and they all get that one, as
+/// long as no live event reached this instance's boards since it began (see
+/// [`LiveEvents::delivered`](crate::live::LiveEvents::delivered)) and it is under a second
+/// old. Only while boards here stream the activity: without them no event would say the
+/// snapshot is out of date, so each request computes its own.
+#[derive(Debug)]
+pub(crate) struct BoardSnapshots {
+    slots: moka::future::Cache<i64, Arc<tokio::sync::Mutex<Option<SharedSnapshot>>>>,
+}
+
+impl Default for BoardSnapshots {
+    fn default() -> Self {
+        Self {
+            slots: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(std::time::Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SharedSnapshot {
+    delivered: (u64, u64),
+    computed_at: DateTime<Utc>,
+    board: ActivityBoard,
+}
+
 impl Hourmark {
     /// The live board of an activity the caller manages (the same people as the totals).
     pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<ActivityBoard, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
+        let live = &self.inner().live;
+        if !live.watched_here(activity.id) {
+            return self.board_of(&activity).await;
+        }
+        let slot = self
+            .inner()
+            .board_snapshots
+            .slots
+            .get_with(activity.id, async { Arc::new(tokio::sync::Mutex::new(None)) })
+            .await;
+        let mut shared = slot.lock().await;
+        // Read before the store: an event arriving meanwhile makes this snapshot stale.
+        let delivered = live.delivered(activity.id);
+        let now = self.now();
+        if let Some(snapshot) = shared.as_ref()
+            && snapshot.delivered == delivered
+            && now >= snapshot.computed_at
+            && now - snapshot.computed_at < SNAPSHOT_FRESH
+        {
+            return Ok(snapshot.board.clone());
+        }
+        let board = self.board_of(&activity).await?;
+        *shared = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
+        Ok(board)
+    }
+
+    /// Computes an activity's board from the store.
+    async fn board_of(&self, activity: &Activity) -> Result<ActivityBoard, CoreError> {
         let scans = self.store().accepted_scans(activity.id, None).await?;
-        let sessions = self.sessions_of(&activity, &scans);
+        let sessions = self.sessions_of(activity, &scans);
         let totals = self.totals_of(activity.id, &sessions, scans.len());
         let now = self.now();
 
