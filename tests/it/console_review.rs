@@ -54,24 +54,12 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
     app.advance(Duration::minutes(390));
     let first_id = app.get("/api/v1/me", &first).await.body["staff"]["id"].as_i64().expect("id");
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let artifacts = root.join("../target/browser-artifacts/review");
     let input = json!({
         "base": app.browser_url(), "first": first, "second": second, "activity_id": e.activity_id,
-        "absent_number": absent_number, "volunteer_id": e.volunteer_id, "artifacts": artifacts,
+        "absent_number": absent_number, "volunteer_id": e.volunteer_id,
+        "artifacts": crate::browser_script::artifacts("review"),
     });
-    let output = tokio::process::Command::new("node")
-        .arg(root.join("browser/review.js"))
-        .arg(input.to_string())
-        .output()
-        .await
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
-        panic!("the script prints JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
-    });
-    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
-    assert!(output.status.success(), "{result:#}");
+    let result = crate::browser_script::run_browser_script("review.js", &input).await;
 
     // The home: one activity with one open flag, not finalisable yet.
     assert_eq!(result["home"]["open_flags"], "1");

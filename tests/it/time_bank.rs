@@ -90,6 +90,13 @@ on_both_backends! {
         other["minutes"] = json!(90);
         app.post("/api/v1/time-bank/spends", Some(&s.organiser), other).await
             .expect_problem(409, "time_bank_key_reused");
+        // By the number on the card: an unknown number, or an id and a number, change nothing.
+        let unknown = json!({"key": "svc-n1", "volunteer_number": "999999999999", "minutes": 10, "service": "助浴"});
+        app.post("/api/v1/time-bank/spends", Some(&s.organiser), unknown).await.expect_problem(404, "not_found");
+        let both = json!({"key": "svc-n2", "volunteer_id": s.volunteer_id, "volunteer_number": "999999999999",
+                          "minutes": 10, "service": "助浴"});
+        app.post("/api/v1/time-bank/spends", Some(&s.organiser), both).await.expect_problem(422, "invalid_body");
+        assert_eq!(app.get("/mp/v1/me/time-bank", &s.volunteer).await.body["balance_minutes"], 80, "nothing posted");
         let too_much = json!({"key": "svc-2", "volunteer_id": s.volunteer_id, "minutes": 81, "service": "助浴"});
         app.post("/api/v1/time-bank/spends", Some(&s.organiser), too_much).await
             .expect_problem(409, "time_bank_insufficient");
