@@ -155,6 +155,10 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
         rows.iter().any(|r| r.as_str().is_some_and(|r| r.contains("1小时30分") && r.contains("已批准"))),
         "{rows:?}"
     );
+    assert!(
+        rows.iter().any(|r| r.as_str().is_some_and(|r| r.contains("记录员 王记录"))),
+        "the second recorder sees who proposed it by name: {rows:?}"
+    );
     let objections = app.get(&format!("/api/v1/activities/{}/objections", e.activity_id), &first).await;
     assert_eq!(objections.body[0]["status"], "upheld", "{}", objections.body);
     let finalisation = app.get(&format!("/api/v1/activities/{}/finalisation", e.activity_id), &first).await;

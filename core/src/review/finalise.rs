@@ -65,6 +65,9 @@ pub struct ReviewSubjects {
     pub volunteers: BTreeMap<i64, (String, String)>,
     /// The publicity entries objected to, by id.
     pub disputed: BTreeMap<i64, crate::publicity::PublicityRow>,
+    /// Names of the staff who asked for or decided late entries and corrections, by staff
+    /// id: a recorder must see *who* the other recorder was, not a number.
+    pub staff: BTreeMap<i64, String>,
 }
 
 /// Where a late entry stands.
@@ -270,11 +273,27 @@ impl Hourmark {
 
     /// Who the activity's late entries and objections are about, for its reviewers: each
     /// volunteer's number and name by id (a late entry's volunteer may never have scanned
-    /// there), and the publicity entry each objection disputes.
+    /// there), the publicity entry each objection disputes, and the names of the recorders
+    /// who asked for or decided its late entries and corrections.
     pub async fn review_subjects(&self, by: &Principal, activity_id: i64) -> Result<ReviewSubjects, CoreError> {
         self.reviewable_activity(by, activity_id).await?;
         let mut subjects = ReviewSubjects::default();
-        let mut ids: Vec<i64> = self.store().late_entries(activity_id).await?.iter().map(|e| e.volunteer_id).collect();
+        let late = self.store().late_entries(activity_id).await?;
+        let corrections = self.store().session_correction_proposals(activity_id).await?;
+        let mut staff: Vec<i64> = late
+            .iter()
+            .flat_map(|e| [Some(e.requested_by), e.decided_by])
+            .chain(corrections.iter().flat_map(|c| [Some(c.proposed_by), c.decided_by]))
+            .flatten()
+            .collect();
+        staff.sort_unstable();
+        staff.dedup();
+        for id in staff {
+            if let Some(person) = self.store().get_staff(id).await? {
+                subjects.staff.insert(id, person.name);
+            }
+        }
+        let mut ids: Vec<i64> = late.iter().map(|e| e.volunteer_id).collect();
         for objection in self.store().objections_of_activity(activity_id).await? {
             if let Some(entry) = self.store().publicity_entry(objection.entry_id).await? {
                 ids.push(entry.volunteer_id);

@@ -417,6 +417,21 @@ impl Hourmark {
         }
     }
 
+    /// How many of the activity's flags await a decision, current as
+    /// [`Hourmark::activity_review`] would say, without listing the days: a finalised
+    /// activity's flags can no longer change, so only an open one reads its scans and runs
+    /// the rules. For the recorder's home, which shows this for every activity begun.
+    pub async fn open_flag_count(&self, by: &Principal, activity_id: i64) -> Result<u32, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
+        if !self.store().is_finalised(activity_id).await? {
+            let scans = self.store().scan_evidence(activity_id).await?;
+            self.evaluate_scans(&activity, &scans).await?;
+        }
+        let flags = self.store().flags(activity_id).await?;
+        let open = flags.iter().filter(|f| f.status == FlagStatus::Open).count();
+        Ok(u32::try_from(open).unwrap_or(u32::MAX))
+    }
+
     /// The activity's review: runs every rule first, so it is current, then lists each
     /// flagged day with its scans.
     pub async fn activity_review(&self, by: &Principal, activity_id: i64) -> Result<ActivityReview, CoreError> {

@@ -132,14 +132,14 @@ async fn awaiting_row(
     now: DateTime<Utc>,
 ) -> Result<AwaitingRow, CoreError> {
     let id = activity.id;
-    let review = hourmark.activity_review(by, id).await?;
+    let open_flags = hourmark.open_flag_count(by, id).await?;
     let late = hourmark.late_entries(by, id).await?;
     let objections = hourmark.activity_objections(by, id).await?;
     let corrections = hourmark.session_correction_proposals(by, id).await?;
     let finalised = optional(hourmark.finalisation(by, id).await)?;
     let open_late_entries = late.iter().filter(|e| e.status == LateEntryStatus::Open).count();
     let closes = checkout_closes(hourmark, activity);
-    let finalisable = finalised.is_none() && now >= closes && review.open_flags == 0 && open_late_entries == 0;
+    let finalisable = finalised.is_none() && now >= closes && open_flags == 0 && open_late_entries == 0;
     let state = match &finalised {
         Some(f) => format!("已于 {} 定稿", chinese_time(f.finalised_at)),
         None if now < closes => format!("签退至 {} 结束", chinese_time(closes)),
@@ -150,7 +150,7 @@ async fn awaiting_row(
         id,
         name: activity.name.clone(),
         when: format!("{} – {}", chinese_time(activity.starts_at), chinese_time(activity.ends_at)),
-        open_flags: review.open_flags,
+        open_flags,
         open_late_entries,
         open_objections: objections.iter().filter(|o| o.status == ObjectionStatus::Open).count(),
         open_corrections: corrections.iter().filter(|c| c.status == ProposalStatus::Proposed).count(),
@@ -180,9 +180,14 @@ fn source_name(source: MinutesSource) -> &'static str {
 }
 
 /// Who did something: "您" for the signed-in person, who must see that a second
-/// recorder is needed; otherwise the staff number.
-fn who(me: Option<i64>, staff: i64) -> String {
-    if me == Some(staff) { "您".to_owned() } else { format!("记录员 #{staff}") }
+/// recorder is needed; otherwise the recorder's name (the number only if the person is
+/// gone from the staff list).
+fn who(me: Option<i64>, staff: i64, names: &BTreeMap<i64, String>) -> String {
+    if me == Some(staff) {
+        "您".to_owned()
+    } else {
+        names.get(&staff).map_or_else(|| format!("记录员 #{staff}"), |name| format!("记录员 {name}"))
+    }
 }
 
 /// The flagged days as the page shows them.
@@ -278,14 +283,14 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
                 minutes => duration(e.minutes),
                 evidence => e.evidence.clone(),
                 reason => e.reason.clone(),
-                requested_by => who(me, e.requested_by),
+                requested_by => who(me, e.requested_by, &subjects.staff),
                 requested_at => day_and_clock(e.requested_at),
                 open => e.status == LateEntryStatus::Open,
                 mine => me == Some(e.requested_by),
                 status => match e.status {
                     LateEntryStatus::Open => "待审批".to_owned(),
-                    LateEntryStatus::Approved => format!("已批准（{}）", who(me, e.decided_by.unwrap_or_default())),
-                    LateEntryStatus::Rejected => format!("未批准（{}）", who(me, e.decided_by.unwrap_or_default())),
+                    LateEntryStatus::Approved => format!("已批准（{}）", who(me, e.decided_by.unwrap_or_default(), &subjects.staff)),
+                    LateEntryStatus::Rejected => format!("未批准（{}）", who(me, e.decided_by.unwrap_or_default(), &subjects.staff)),
                 },
                 decision_reason => e.decision_reason.clone(),
             }
@@ -321,7 +326,7 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
                 from => duration(c.from_minutes),
                 to => duration(c.to_minutes),
                 reason => c.reason.clone(),
-                proposed_by => who(me, c.proposed_by),
+                proposed_by => who(me, c.proposed_by, &subjects.staff),
                 open => c.status == ProposalStatus::Proposed,
                 mine => me == Some(c.proposed_by),
                 status => match c.status {
