@@ -61,6 +61,78 @@ async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
     assert_eq!(pushed.id, out.body["scan_id"].as_str().expect("scan id"));
 }
 
+/// Boards of one activity on one instance share one snapshot: computed once after an
+/// event, handed to every board that asks until the next event reaches them, and never
+/// older than a second. Shown with a scan the boards cannot hear of (taken by an instance
+/// on another Redis prefix): the shared snapshot leaves it out until the second is up,
+/// while a scan they do hear of is in the very next snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_on_one_instance_share_a_snapshot_until_an_event_or_a_second_passes() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let deaf = TestApp::spawn_with(Backend::Postgres, a.database(), Uuid::new_v4().simple().to_string(), |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let board_path = format!("/api/v1/activities/{}/board", e.activity_id);
+    let arrived = |snapshot: &serde_json::Value| snapshot["totals"]["arrived"].as_u64().expect("arrived");
+    let mut board = a.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+    board.next_named("ready", WITHIN).await.expect("ready");
+    assert_eq!(arrived(&a.get(&board_path, &e.organiser).await.body), 0);
+
+    // Unheard here: the snapshot the boards share stays as it was, for every board asking.
+    let url = code_url(&deaf, &e.organiser, e.activity_id, 0).await;
+    deaf.scan(&e.volunteer, &url).await.expect_status(200);
+    for _ in 0..3 {
+        assert_eq!(arrived(&a.get(&board_path, &e.organiser).await.body), 0, "shared, not recomputed");
+    }
+    // A second later it is computed again, and counts the scan.
+    a.advance(Duration::seconds(1));
+    assert_eq!(arrived(&a.get(&board_path, &e.organiser).await.body), 1, "a shared snapshot lives a second at most");
+
+    // A scan the boards hear of makes the shared snapshot stale at once: no waiting.
+    let (_, second) = a.volunteer("李四", "13800005678").await;
+    let url = code_url(&a, &e.organiser, e.activity_id, 0).await;
+    a.scan(&second, &url).await.expect_status(200);
+    board.next_named("scans", WITHIN).await.expect("the scan is pushed");
+    assert_eq!(arrived(&a.get(&board_path, &e.organiser).await.body), 2, "recomputed after the event");
+}
+
+on_both_backends! {
+    /// While a board streams, each snapshot reads only the scans recorded since the last
+    /// one: round after round of arrivals and departures, it says exactly what a full read
+    /// of the store says (the totals are computed from every scan, each time).
+    async fn a_streaming_boards_snapshots_agree_with_a_full_read_round_after_round(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let mut volunteers = vec![e.volunteer.clone()];
+        for (name, phone) in [("李四", "13800005678"), ("王五", "13800005679"), ("赵六", "13800005680")] {
+            volunteers.push(app.volunteer(name, phone).await.1);
+        }
+        let mut board = app.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+        board.next_named("ready", WITHIN).await.expect("ready");
+        let board_path = format!("/api/v1/activities/{}/board", e.activity_id);
+        let totals_path = format!("/api/v1/activities/{}/totals", e.activity_id);
+        let mut scans = 0;
+        for round in 0..5_usize {
+            // Everyone scans in the first rounds; later only some, so sessions diverge.
+            let url = code_url(&app, &e.organiser, e.activity_id, 0).await;
+            for (_, volunteer) in volunteers.iter().enumerate().filter(|(i, _)| round < 2 || i % 2 == round % 2) {
+                app.scan(volunteer, &url).await.expect_status(200);
+                scans += 1;
+            }
+            let snapshot = app.get(&board_path, &e.organiser).await;
+            snapshot.expect_status(200);
+            let mut from_board = snapshot.body["totals"].clone();
+            let mut from_store = app.get(&totals_path, &e.organiser).await.body;
+            for totals in [&mut from_board, &mut from_store] {
+                totals.as_object_mut().expect("totals").remove("as_of");
+            }
+            assert_eq!(from_board, from_store, "round {round}");
+            assert_eq!(from_board["accepted_scans"], scans, "round {round}: each scan once");
+            let listed = snapshot.body["still_inside"].as_array().expect("list").len();
+            assert_eq!(json!(listed), from_board["inside_now"], "round {round}");
+            app.advance(Duration::minutes(25));
+        }
+    }
+}
+
 on_both_backends! {
     /// One instance (in-process events on SQLite, Redis on PostgreSQL): the board follows
     /// arrivals, departures and flags, and sees nothing of other activities.
@@ -107,6 +179,7 @@ on_both_backends! {
         assert_eq!(s["gates"][0]["inside"], 0);
         assert_eq!(s["flags"][0]["rule"], "outside_geofence");
         assert_eq!(s["flags"][0]["volunteer_name"], "张三");
+        assert_eq!(s["flags_total"], 1);
         // The last 30 minutes: the departure in the newest minute, the arrival long before.
         let minutes = s["minutes"].as_array().expect("minutes");
         assert_eq!(minutes.len(), 30);

@@ -2,7 +2,9 @@
 //!
 //! Both are derived on request from the accepted scans in the store, with the same pure
 //! minutes function the scan path uses, so the board and the volunteers' receipts never
-//! disagree. A staff request reads the database; the scan path never does this.
+//! disagree. A staff request reads the database; the scan path never does this. While
+//! boards stream an activity from this instance, its scans are kept here in a
+//! [`ScanBook`] and each snapshot reads only the scans recorded since the last one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use crate::activity::{Activity, shanghai_time};
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
-use crate::store::AcceptedScan;
+use crate::store::{AcceptedScan, NumberedScan, ScanCursor};
 
 /// One volunteer's session at an activity.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -80,31 +82,24 @@ impl Hourmark {
         activity_id: i64,
     ) -> Result<(Vec<VolunteerSession>, usize), CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let scans = self.store().accepted_scans(activity.id, None).await?;
-        Ok((self.sessions_of(&activity, &scans), scans.len()))
+        let book = ScanBook::read(self, activity.id).await?;
+        Ok((self.sessions_of(&activity, &book), book.scans))
     }
 
     /// Each volunteer's session, from the activity's accepted scans in time order.
-    fn sessions_of(&self, activity: &Activity, scans: &[AcceptedScan]) -> Vec<VolunteerSession> {
-        let mut by_volunteer: BTreeMap<i64, (String, Vec<ScanFact>)> = BTreeMap::new();
-        for s in scans {
-            by_volunteer
-                .entry(s.volunteer_id)
-                .or_insert_with(|| (s.volunteer_name.clone(), Vec::new()))
-                .1
-                .push(ScanFact { at: s.at, direction: s.direction });
-        }
+    fn sessions_of(&self, activity: &Activity, book: &ScanBook) -> Vec<VolunteerSession> {
         let now = self.now();
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
-        by_volunteer
-            .into_iter()
-            .map(|(volunteer_id, (volunteer_name, facts))| {
+        book.volunteers
+            .iter()
+            .map(|(volunteer_id, booked)| {
+                let facts = booked.facts();
                 let live = derive_minutes(&facts, &schedule, policy, Some(now));
                 let settled = derive_minutes(&facts, &schedule, policy, None);
                 VolunteerSession {
-                    volunteer_id,
-                    volunteer_name,
+                    volunteer_id: *volunteer_id,
+                    volunteer_name: booked.name.clone(),
                     inside: live.is_inside(),
                     checked_in_at: live.open_since,
                     minutes_credited: settled.total_minutes,
@@ -126,8 +121,8 @@ impl Hourmark {
         let (sessions, scan_count) = match by {
             Principal::Staff { role: crate::identity::StaffRole::Officer, .. } => {
                 let activity = self.reviewable_activity(by, activity_id).await?;
-                let scans = self.store().accepted_scans(activity.id, None).await?;
-                (self.sessions_of(&activity, &scans), scans.len())
+                let book = ScanBook::read(self, activity.id).await?;
+                (self.sessions_of(&activity, &book), book.scans)
             }
             _ => self.sessions_and_scan_count(by, activity_id).await?,
         };
@@ -152,6 +147,12 @@ impl Hourmark {
 
 /// How many minutes the board's arrivals-and-departures row covers, ending now.
 pub const BOARD_MINUTES: i64 = 30;
+
+/// The longest list a board snapshot carries (who is still inside, flags). A gate of
+/// thousands must not make every board fetch, and a tablet draw, thousands of rows a
+/// second: those inside longest are the ones who may have forgotten to check out, and the
+/// sessions export and the review desk list everyone.
+pub const BOARD_LIST: usize = 200;
 
 /// Volunteers inside now at one gate (by the gate of their last check-in).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -215,10 +216,13 @@ pub struct ActivityBoard {
     pub gates: Vec<GateCount>,
     /// Arrivals and departures per minute over the last [`BOARD_MINUTES`] minutes, oldest first.
     pub minutes: Vec<MinuteCount>,
-    /// Who has not checked out, longest inside first.
+    /// Who has not checked out, longest inside first: the first [`BOARD_LIST`] of
+    /// `totals.inside_now` (everyone is in the sessions export).
     pub still_inside: Vec<StillInside>,
-    /// Anomaly flags, newest first.
+    /// Anomaly flags, newest first: the newest [`BOARD_LIST`] of `flags_total`.
     pub flags: Vec<BoardFlag>,
+    /// How many flags the activity has in all (the review desk lists every one).
+    pub flags_total: u32,
     /// The id of the last accepted scan included: events up to it are already counted.
     pub last_scan_id: Option<uuid::Uuid>,
 }
@@ -227,18 +231,21 @@ pub struct ActivityBoard {
 /// and the chart's minutes move on with the clock.
 const SNAPSHOT_FRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
-/// Board snapshots shared by an activity's boards on this instance.
+/// Board snapshots shared by an activity's boards on this instance, and the scans they
+/// are computed from.
 ///
-/// A snapshot reads every accepted scan of the activity, so fifty boards each refetching
-/// after an event cost fifty such reads a second (BENCHMARKS.md, "Live boards"). Here the
-/// first board to ask computes it while the others wait, and they all get that one, as
-/// long as no live event reached this instance's boards since it began (see
+/// Fifty boards each refetching after an event would cost fifty snapshots a second
+/// (BENCHMARKS.md, "Live boards"). Here the first board to ask computes it while the
+/// others wait, and they all get that one, as long as no live event reached this
+/// instance's boards since it began (see
 /// [`LiveEvents::delivered`](crate::live::LiveEvents::delivered)) and it is under a second
-/// old. Only while boards here stream the activity: without them no event would say the
-/// snapshot is out of date, so each request computes its own.
+/// old. And a snapshot does not read every scan of the activity again: the activity's
+/// [`ScanBook`] stays here, and each snapshot adds only the scans recorded since the last
+/// one. Only while boards here stream the activity: without them no event would say the
+/// snapshot is out of date, so each request reads and computes its own.
 #[derive(Debug)]
 pub(crate) struct BoardSnapshots {
-    slots: moka::future::Cache<i64, Arc<tokio::sync::Mutex<Option<SharedSnapshot>>>>,
+    slots: moka::future::Cache<i64, Arc<tokio::sync::Mutex<Slot>>>,
 }
 
 impl Default for BoardSnapshots {
@@ -252,11 +259,101 @@ impl Default for BoardSnapshots {
     }
 }
 
+/// One activity's shared state on this instance.
+#[derive(Debug, Default)]
+struct Slot {
+    book: Option<ScanBook>,
+    snapshot: Option<SharedSnapshot>,
+}
+
 #[derive(Debug)]
 struct SharedSnapshot {
     delivered: (u64, u64),
     computed_at: DateTime<Utc>,
     board: ActivityBoard,
+}
+
+/// An activity's accepted scans by volunteer, as far as they have been read.
+#[derive(Debug, Default)]
+pub(crate) struct ScanBook {
+    volunteers: BTreeMap<i64, Booked>,
+    /// Where the next read starts.
+    cursor: Option<ScanCursor>,
+    /// How many scans in all.
+    scans: usize,
+    /// The greatest scan id (ids are time-ordered).
+    last_scan_id: Option<uuid::Uuid>,
+}
+
+/// One volunteer's accepted scans, by their number.
+#[derive(Debug)]
+struct Booked {
+    name: String,
+    scans: Vec<NumberedScan>,
+}
+
+impl Booked {
+    /// The scans in time order, as the minutes rules take them (the store's order: server
+    /// time, then id).
+    fn facts(&self) -> Vec<ScanFact> {
+        let mut scans: Vec<&AcceptedScan> = self.scans.iter().map(|n| &n.scan).collect();
+        scans.sort_by_key(|s| (s.at, s.id));
+        scans.iter().map(|s| ScanFact { at: s.at, direction: s.direction }).collect()
+    }
+}
+
+impl ScanBook {
+    /// Every accepted scan of the activity.
+    async fn read(hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
+        let mut book = Self::default();
+        book.catch_up(hourmark, activity_id).await?;
+        Ok(book)
+    }
+
+    /// Adds the scans recorded since the last read. Should a volunteer's numbers ever
+    /// jump (a scan the store did not return), the book is read again from the start
+    /// rather than show a session with a scan missing.
+    async fn catch_up(&mut self, hourmark: &Hourmark, activity_id: i64) -> Result<(), CoreError> {
+        let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, self.cursor).await?;
+        if !self.add(scans) {
+            tracing::warn!(activity_id, "a volunteer's scan numbers jumped; reading the activity's scans again");
+            *self = Self::default();
+            let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, None).await?;
+            self.add(scans);
+            self.cursor = cursor;
+            return Ok(());
+        }
+        self.cursor = cursor;
+        Ok(())
+    }
+
+    /// Adds scans, skipping those already here; `false` if one would leave a gap in its
+    /// volunteer's numbers.
+    fn add(&mut self, mut scans: Vec<NumberedScan>) -> bool {
+        scans.sort_by_key(|n| (n.scan.volunteer_id, n.seq));
+        for numbered in scans {
+            let booked = self
+                .volunteers
+                .entry(numbered.scan.volunteer_id)
+                .or_insert_with(|| Booked { name: numbered.scan.volunteer_name.clone(), scans: Vec::new() });
+            let next = booked.scans.last().map_or(1, |last| last.seq.saturating_add(1));
+            if numbered.seq < next {
+                continue;
+            }
+            if numbered.seq > next {
+                return false;
+            }
+            self.scans += 1;
+            self.last_scan_id = self.last_scan_id.max(Some(numbered.scan.id));
+            booked.scans.push(numbered);
+        }
+        true
+    }
+
+    /// Every scan, in no particular order.
+    fn all(&self) -> impl Iterator<Item = &AcceptedScan> {
+        self.volunteers.values().flat_map(|b| b.scans.iter().map(|n| &n.scan))
+    }
 }
 
 impl Hourmark {
@@ -265,41 +362,57 @@ impl Hourmark {
         let activity = self.managed_activity(by, activity_id).await?;
         let live = &self.inner().live;
         if !live.watched_here(activity.id) {
-            return self.board_of(&activity).await;
+            let book = ScanBook::read(self, activity.id).await?;
+            return self.board_of(&activity, &book).await;
         }
         let slot = self
             .inner()
             .board_snapshots
             .slots
-            .get_with(activity.id, async { Arc::new(tokio::sync::Mutex::new(None)) })
+            .get_with(activity.id, async { Arc::new(tokio::sync::Mutex::new(Slot::default())) })
             .await;
-        let mut shared = slot.lock().await;
+        let mut slot = slot.lock().await;
         // Read before the store: an event arriving meanwhile makes this snapshot stale.
         let delivered = live.delivered(activity.id);
         let now = self.now();
-        if let Some(snapshot) = shared.as_ref()
+        if let Some(snapshot) = slot.snapshot.as_ref()
             && snapshot.delivered == delivered
             && now >= snapshot.computed_at
             && now - snapshot.computed_at < SNAPSHOT_FRESH
         {
             return Ok(snapshot.board.clone());
         }
-        let board = self.board_of(&activity).await?;
-        *shared = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
+        // Taken out while it is read: after a failed read it is not put back, since half a
+        // read is no basis for the next one.
+        let mut book = slot.book.take().unwrap_or_default();
+        book.catch_up(self, activity.id).await?;
+        let board = self.board_of(&activity, &book).await;
+        slot.book = Some(book);
+        let board = board?;
+        slot.snapshot = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
         Ok(board)
     }
 
-    /// Computes an activity's board from the store.
-    async fn board_of(&self, activity: &Activity) -> Result<ActivityBoard, CoreError> {
-        let scans = self.store().accepted_scans(activity.id, None).await?;
-        let sessions = self.sessions_of(activity, &scans);
-        let totals = self.totals_of(activity.id, &sessions, scans.len());
+    /// Computes an activity's board from its scans.
+    async fn board_of(&self, activity: &Activity, book: &ScanBook) -> Result<ActivityBoard, CoreError> {
+        let sessions = self.sessions_of(activity, book);
+        let totals = self.totals_of(activity.id, &sessions, book.scans);
         let now = self.now();
 
-        let mut last_in_gate: BTreeMap<i64, Option<u8>> = BTreeMap::new();
-        for s in scans.iter().filter(|s| s.direction == super::Direction::In) {
-            last_in_gate.insert(s.volunteer_id, s.gate);
-        }
+        // The gate of each volunteer's latest check-in.
+        let last_in_gate: BTreeMap<i64, Option<u8>> = book
+            .volunteers
+            .iter()
+            .filter_map(|(id, booked)| {
+                let latest = booked
+                    .scans
+                    .iter()
+                    .map(|n| &n.scan)
+                    .filter(|s| s.direction == super::Direction::In)
+                    .max_by_key(|s| (s.at, s.id))?;
+                Some((*id, latest.gate))
+            })
+            .collect();
         let mut gates: Vec<GateCount> = activity
             .gates
             .iter()
@@ -321,14 +434,14 @@ impl Hourmark {
                 gate_name: gate.and_then(|g| activity.gates.get(usize::from(g)).cloned()),
             });
         }
-        still_inside.sort_by_key(|s| (s.since, s.volunteer_id));
+        keep_longest_inside(&mut still_inside);
 
         let this_minute = now.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap_or(now);
         let first = this_minute - chrono::TimeDelta::minutes(BOARD_MINUTES - 1);
         let mut minutes: Vec<MinuteCount> = (0..BOARD_MINUTES)
             .map(|i| MinuteCount { minute: first + chrono::TimeDelta::minutes(i), arrivals: 0, departures: 0 })
             .collect();
-        for s in scans.iter().filter(|s| s.at >= first) {
+        for s in book.all().filter(|s| s.at >= first) {
             let Ok(i) = usize::try_from((s.at - first).num_minutes()) else { continue };
             if let Some(m) = minutes.get_mut(i) {
                 match s.direction {
@@ -350,6 +463,8 @@ impl Hourmark {
             })
             .collect();
         flags.sort_by(|a, b| b.flag.raised_at.cmp(&a.flag.raised_at).then(b.flag.id.cmp(&a.flag.id)));
+        let flags_total = u32::try_from(flags.len()).unwrap_or(u32::MAX);
+        flags.truncate(BOARD_LIST);
 
         Ok(ActivityBoard {
             activity_name: activity.name.clone(),
@@ -358,7 +473,8 @@ impl Hourmark {
             minutes,
             still_inside,
             flags,
-            last_scan_id: scans.iter().map(|s| s.id).max(),
+            flags_total,
+            last_scan_id: book.last_scan_id,
         })
     }
 
@@ -381,5 +497,64 @@ impl Hourmark {
     /// Ends every live stream, so a graceful shutdown need not wait for boards to hang up.
     pub fn end_live_streams(&self) {
         self.inner().live.close();
+    }
+}
+
+/// Orders who is still inside longest first and keeps the first [`BOARD_LIST`].
+fn keep_longest_inside(still_inside: &mut Vec<StillInside>) {
+    still_inside.sort_by_key(|s| (s.since, s.volunteer_id));
+    still_inside.truncate(BOARD_LIST);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(volunteer_id: i64, seq: u32) -> NumberedScan {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-05T08:00:00+08:00").expect("time").to_utc();
+        NumberedScan {
+            scan: AcceptedScan {
+                id: uuid::Uuid::now_v7(),
+                volunteer_id,
+                volunteer_name: format!("志愿者{volunteer_id}"),
+                at: at + chrono::TimeDelta::minutes(i64::from(seq)),
+                direction: if seq % 2 == 1 { super::super::Direction::In } else { super::super::Direction::Out },
+                gate: Some(0),
+            },
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_book_takes_each_scan_once_in_any_order_and_notices_a_gap() {
+        let mut book = ScanBook::default();
+        assert!(book.add(vec![numbered(2, 1), numbered(1, 2), numbered(1, 1)]), "out of order in one read");
+        let again = vec![numbered(1, 1), numbered(1, 2), numbered(2, 1), numbered(2, 2)];
+        assert!(book.add(again), "read again with one new scan");
+        assert_eq!(book.scans, 4);
+        assert_eq!(book.volunteers[&1].scans.iter().map(|n| n.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(book.volunteers[&2].facts().len(), 2);
+        assert!(!book.add(vec![numbered(1, 4)]), "volunteer 1's third scan is missing");
+        assert!(!ScanBook::default().add(vec![numbered(3, 2)]), "a first read must start at 1");
+    }
+
+    #[test]
+    fn a_crowd_inside_is_listed_longest_first_and_no_longer_than_the_board_list() {
+        let opened = chrono::DateTime::parse_from_rfc3339("2026-12-05T08:00:00+08:00").expect("time").to_utc();
+        // 500 people, arriving a minute apart, in no particular order.
+        let mut crowd: Vec<StillInside> = (0..500_i64)
+            .map(|i| (i * 7919) % 500)
+            .map(|i| StillInside {
+                volunteer_id: i,
+                volunteer_name: format!("志愿者{i}"),
+                since: opened + chrono::TimeDelta::minutes(i),
+                minutes_inside: 0,
+                gate_name: None,
+            })
+            .collect();
+        keep_longest_inside(&mut crowd);
+        assert_eq!(crowd.len(), BOARD_LIST);
+        let ids: Vec<i64> = crowd.iter().map(|s| s.volunteer_id).collect();
+        assert_eq!(ids, (0..BOARD_LIST as i64).collect::<Vec<_>>(), "the earliest arrivals, in order");
     }
 }

@@ -743,8 +743,36 @@ pub trait Store:
     async fn find_scan_answer(&self, volunteer_id: i64, nonce: Uuid) -> StoreResult<Option<StoredAnswer>>;
     /// Accepted scans of an activity (of one volunteer, if given), in server-time order.
     async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>>;
+    /// The accepted scans of an activity recorded after `after` (every one for `None`),
+    /// each with its number in its volunteer's order, and where to read from next time
+    /// (`None`: from the start). It may return scans it returned before; it never skips
+    /// one recorded after `after`, whatever order concurrent writers committed in. A live
+    /// board keeps the activity's scans and reads only what is new (see
+    /// `attendance::board`).
+    async fn accepted_scans_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)>;
     /// How many scans (accepted and refused) a volunteer has made: for tests and audits.
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64>;
+}
+
+/// Where a reader of an activity's accepted scans got to, for
+/// [`Store::accepted_scans_after`]. Each engine gives it its own meaning: on PostgreSQL the
+/// oldest transaction still running when the scans were read (every transaction before it
+/// had finished, so nothing older can still appear); on SQLite, whose one writer commits
+/// in row order, the last row read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCursor(pub i64);
+
+/// An accepted scan and its number in its volunteer's order at the activity (1, 2, …).
+#[derive(Debug, Clone)]
+pub struct NumberedScan {
+    /// The scan.
+    pub scan: AcceptedScan,
+    /// Its number: one more than the volunteer's previous accepted scan there.
+    pub seq: u32,
 }
 
 /// A stored session (bearer token) as its owner may see it: never the token itself.

@@ -16,8 +16,9 @@ mod stars;
 mod time_bank;
 
 use super::{
-    AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
-    is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner, volunteer_conflict,
+    AcceptedScan, NewScan, NumberedScan, ScanCursor, Store, StoreResult, StoredAnswer, StoredSession, corrupt,
+    direction_str, hash_from, is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner,
+    volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
@@ -3449,6 +3450,47 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn accepted_scans_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
+        // The horizon comes from the statement's own snapshot: every transaction older than
+        // its xmin had finished, so a scan of one of them is in this read or an earlier one,
+        // and the next read starts there. Scans of transactions still running then are
+        // read again next time (callers keep each volunteer's scans by number).
+        let rows = sqlx::query(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq,
+                     pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = $1 and s.direction is not null
+                and ($2::bigint is null or s.recorded_by_xact >= $2::bigint::text::xid8)",
+        )
+        .bind(activity_id)
+        .bind(after.map(|c| c.0))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut next = after;
+        let scans = rows
+            .iter()
+            .map(|row| {
+                next = Some(ScanCursor(row.try_get("horizon")?));
+                Ok(NumberedScan {
+                    scan: AcceptedScan {
+                        id: row.try_get("id")?,
+                        volunteer_id: row.try_get("volunteer_id")?,
+                        volunteer_name: row.try_get("name")?,
+                        at: row.try_get("server_time")?,
+                        direction: parse_direction(row.try_get("direction")?)?,
+                        gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
+                    },
+                    seq: u32::try_from(row.try_get::<i32, _>("seq")?).unwrap_or(0),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((scans, next))
     }
 
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {

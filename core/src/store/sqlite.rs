@@ -23,8 +23,9 @@ mod stars;
 mod time_bank;
 
 use super::{
-    AcceptedScan, NewScan, Store, StoreResult, StoredAnswer, StoredSession, corrupt, direction_str, hash_from,
-    is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner, volunteer_conflict,
+    AcceptedScan, NewScan, NumberedScan, ScanCursor, Store, StoreResult, StoredAnswer, StoredSession, corrupt,
+    direction_str, hash_from, is_unique_violation, parse_direction, parse_skills, pending, skills_json, token_owner,
+    volunteer_conflict,
 };
 use crate::activity::{Activity, CodeMode, NewActivity, ServiceCategory};
 use crate::audit::AuditEvent;
@@ -3465,6 +3466,44 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn accepted_scans_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
+        // One writer, so rows are numbered in the order they were committed: a reader sees
+        // a prefix, and the next read starts after the last row of this one.
+        let rows = sqlx::query(
+            r"select s.rowid as row_number, s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = ?1 and s.direction is not null and (?2 is null or s.rowid > ?2)",
+        )
+        .bind(activity_id)
+        .bind(after.map(|c| c.0))
+        .fetch_all(&self.read)
+        .await?;
+        let mut next = after;
+        let scans = rows
+            .iter()
+            .map(|row| {
+                let row_number: i64 = row.try_get("row_number")?;
+                next = Some(ScanCursor(next.map_or(row_number, |n| n.0.max(row_number))));
+                Ok(NumberedScan {
+                    scan: AcceptedScan {
+                        id: row.try_get("id")?,
+                        volunteer_id: row.try_get("volunteer_id")?,
+                        volunteer_name: row.try_get("name")?,
+                        at: from_ms(row.try_get("server_time")?)?,
+                        direction: parse_direction(row.try_get("direction")?)?,
+                        gate: row.try_get::<Option<i64>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
+                    },
+                    seq: u32::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((scans, next))
     }
 
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {

@@ -69,13 +69,18 @@
       $("minutes-range").textContent = "（" + clock(board.minutes[0].minute) + "–" + clock(board.minutes[board.minutes.length - 1].minute) + "）";
     }
 
-    $("inside-count").textContent = String(board.still_inside.length);
+    // The snapshot lists the longest inside first, at most a few hundred of them.
+    $("inside-count").textContent = board.still_inside.length < t.inside_now
+      ? t.inside_now + " 人，列出在场最久的 " + board.still_inside.length + " 人"
+      : t.inside_now + " 人";
     fill("still-inside", board.still_inside.map((p) => item([
       ["span", "name", p.volunteer_name + (p.gate_name ? "（" + p.gate_name + "）" : "")],
       ["span", "since", day(p.since) + " " + clock(p.since) + " 起，已 " + duration(p.minutes_inside)],
     ])), "目前无人在场。");
 
-    $("flag-count").textContent = String(board.flags.length);
+    $("flag-count").textContent = board.flags.length < board.flags_total
+      ? board.flags_total + "，列出最新的 " + board.flags.length + " 个"
+      : String(board.flags_total);
     fill("flags", board.flags.map((f) => item([
       ["strong", f.severity === "high" ? "high" : "", (f.volunteer_name || "志愿者") + "：" + f.explanation],
       ["span", "when", day(f.raised_at) + " " + clock(f.raised_at) + " 提出"],
