@@ -34,15 +34,16 @@ pub(crate) async fn scan_queue_script() -> Response {
     script(SCAN_QUEUE, "public, max-age=300")
 }
 
-/// The scan page's service worker, for the scope `/S/` (allowed by `Service-Worker-Allowed`,
-/// since it is served from elsewhere). Never cached by HTTP, so a new version reaches
-/// phones on their next visit.
+/// The scan page's service worker, for the scopes `/S/` and `/s/` (the page registers it
+/// for the path it was opened at; `Service-Worker-Allowed: /` permits both, since it is
+/// served from elsewhere). Never cached by HTTP, so a new version reaches phones on their
+/// next visit.
 #[utoipa::path(
     get, path = "/mp/static/scan-sw.js", tag = "scans",
     responses((status = 200, description = "The scan page's service worker", content_type = "text/javascript", body = String))
 )]
 pub(crate) async fn scan_service_worker() -> Response {
     let mut response = script(SCAN_SERVICE_WORKER, "no-cache");
-    response.headers_mut().insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/S/"));
+    response.headers_mut().insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/"));
     response
 }

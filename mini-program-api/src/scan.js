@@ -19,7 +19,9 @@
   // The nonce of the scan this page kept offline, to show its answer here when it is uploaded.
   var keptHere = null;
   if (navigator.serviceWorker) {
-    navigator.serviceWorker.register('/mp/static/scan-sw.js', { scope: '/S/' }).catch(function () {});
+    // For the path this page was opened at: a registration covers one scope.
+    var scope = window.location.pathname.indexOf('/s/') === 0 ? '/s/' : '/S/';
+    navigator.serviceWorker.register('/mp/static/scan-sw.js', { scope: scope }).catch(function () {});
   }
 
   function show(kind, title, opts) {

@@ -1,4 +1,6 @@
-// The scan page's service worker, scoped to /S/ (the path QR codes use). It keeps the
+// The scan page's service worker, scoped to /S/ (the path QR codes use) or /s/ (the same
+// page, as a code typed or shared by hand may spell it): the page registers it for its
+// own path, so a page opened either way works with no network. It keeps the
 // page shell and its two scripts so that a volunteer who has used the page on this phone
 // can open a code with no network: the page then keeps the scan on the phone and uploads
 // it when the network returns (scan-queue.js). Network first, always: a fresh page and
@@ -46,7 +48,7 @@ self.addEventListener('fetch', function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   // Every code's page is the same shell: one copy serves them all.
-  if (request.mode === 'navigate' && url.pathname.indexOf('/S/') === 0) {
+  if (request.mode === 'navigate' && /^\/[Ss]\//.test(url.pathname)) {
     event.respondWith(networkFirst(request, SHELL));
     return;
   }

@@ -105,6 +105,21 @@ const advance = async (page, server, phone) => {
     out.too_late = await outcome(page, "离线扫码上传过晚");
     out.too_late.waiting = await page.evaluate(() => window.HourmarkQueue.count());
     await shot(page, "3-refused-too-late");
+
+    // A code opened at the lower-case path (typed or shared by hand) is kept offline too.
+    step = "lower-case path, online";
+    await advance(page, 120, 120);
+    code = await ask({ op: "code" });
+    await page.goto(input.base + "/s/" + code.token);
+    await page.waitForFunction(() => document.getElementById("outcome-title").textContent.length > 0, null, { timeout: 20000 });
+    out.lower_scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+    step = "lower-case path, no network";
+    await advance(page, 120, 120);
+    code = await ask({ op: "code" });
+    await context.setOffline(true);
+    await page.goto(input.base + "/s/" + code.token);
+    out.lower_queued = await outcome(page, "已保存在手机上，联网后自动上传");
+    out.lower_queued.controlled = await page.evaluate(() => !!navigator.serviceWorker.controller);
     await context.close();
   } catch (e) {
     out.error = step + ": " + String(e && e.stack || e);

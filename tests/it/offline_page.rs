@@ -76,10 +76,16 @@ async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_
     assert!(result["too_late"]["state"].as_str().expect("state").contains("已超过补传期限"), "{result:#}");
     assert!(result["too_late"]["next"].as_str().expect("next").starts_with("这次扫码（手机时间 09:04）"), "{result:#}");
     assert_eq!(result["too_late"]["waiting"], 0);
+    // The lower-case path has its own registration, and a page opened there offline works.
+    assert!(result["lower_scope"].as_str().is_some_and(|s| s.ends_with("/s/")), "{result:#}");
+    assert_eq!(result["lower_queued"]["controlled"], true, "{result:#}");
+    assert_eq!(result["lower_queued"]["class"], "card note", "{result:#}");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 
-    // Behind the page: the check-in, the uploaded check-out (once), the refusal kept.
-    assert_eq!(app.scans_recorded(volunteer_id).await, 3);
+    // Behind the page: the check-in, the uploaded check-out (once), the refusal kept, and
+    // the lower-case page's online scan (after the activity, refused); its offline one
+    // waits on the phone.
+    assert_eq!(app.scans_recorded(volunteer_id).await, 4);
     let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
     let mine: Vec<&Value> =
         sessions.body.as_array().expect("array").iter().filter(|s| s["volunteer_id"] == volunteer_id).collect();
