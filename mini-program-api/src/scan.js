@@ -101,7 +101,7 @@
     }).catch(function () {
       // No network. A signed-in volunteer's scan is kept and uploaded later; registering
       // or signing in needs the network.
-      if (store.getItem('hourmark.token')) { keepOffline(); return; }
+      if (store.getItem('hourmark.token')) { position().then(keepOffline); return; }
       show('err', '网络不畅', { state: '无法读取签到码。首次使用须联网登记，请检查网络后重试', retry: true });
       $('retry').onclick = readCode;
     });
@@ -115,11 +115,13 @@
     if (!nonce) { nonce = uuid(); store.setItem(nonceKey, nonce); }
     return nonce;
   }
-  // Keeps this page's scan on the phone, with the nonce already used for it if any.
-  function keepOffline() {
+  // Keeps this page's scan on the phone, with the nonce already used for it if any, and
+  // where the phone was then (a fix needs no network; `null` without one): the geofence
+  // is checked on upload against where the scan was made, not where it is sent from.
+  function keepOffline(loc) {
     var nonce = nonceFor();
     keptHere = nonce;
-    queue.add(token, nonce, deviceId()).then(function (waiting) {
+    queue.add(token, nonce, deviceId(), loc).then(function (waiting) {
       store.removeItem('hourmark.nonce.' + token);
       document.title = '已保存，待上传';
       show('note', '已保存在手机上，联网后自动上传', {
@@ -166,7 +168,9 @@
     show('', '正在提交……');
     var nonceKey = 'hourmark.nonce.' + token;
     var nonce = nonceFor();
+    var fix = null;
     position().then(function (loc) {
+      fix = loc;
       var body = { code: token, nonce: nonce, client_time: new Date().toISOString(), device_id: deviceId() };
       if (reading && reading.pending_ticket) body.pending_ticket = reading.pending_ticket;
       if (loc) body.location = loc;
@@ -186,7 +190,7 @@
     }).catch(function () {
       // The network dropped: keep it with the same nonce, so if the scan did arrive, the
       // upload gets its recorded answer instead of counting twice.
-      keepOffline();
+      keepOffline(fix);
     });
   }
 

@@ -46,10 +46,10 @@ window.HourmarkQueue = (function () {
   function count() { return all().then(function (l) { return l.length; }); }
   function emit(event) { listeners.forEach(function (fn) { fn(event); }); }
 
-  // Keeps one scan; resolves with how many wait.
-  function add(code, nonce, deviceId) {
+  // Keeps one scan (with where the phone was, if it knew); resolves with how many wait.
+  function add(code, nonce, deviceId, location) {
     var record = {
-      nonce: nonce, code: code, device_id: deviceId,
+      nonce: nonce, code: code, device_id: deviceId, location: location || null,
       phone_time: new Date().toISOString(), wall_ms: Date.now(),
       mono_ms: performance.now(), page_origin: performance.timeOrigin
     };
@@ -70,6 +70,7 @@ window.HourmarkQueue = (function () {
       code: r.code, nonce: r.nonce, client_time: r.phone_time, device_id: r.device_id,
       offline: { elapsed_ms: elapsed(r) }
     };
+    if (r.location) body.location = r.location;
     return fetch('/mp/v1/scans', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + bearer },

@@ -1,8 +1,8 @@
 // The scan page with no network, in real Chromium on a phone-sized screen (390×844,
 // zh-CN), driven by tests/it/offline_page.rs. A signed-in volunteer opens a code online
 // (the service worker keeps the page), then the network goes: a code opened now is kept on
-// the phone, and uploaded once when the network returns; one kept until after check-out
-// closed is refused and said so in Chinese.
+// the phone with where the phone was, and uploaded once when the network returns; one kept
+// until after check-out closed is refused and said so in Chinese.
 //
 // The Rust side owns the server's clock and the codes: this script asks on stdout
 // ({"op":"code"} or {"op":"advance","secs":N}) and reads the answer from stdin. The page's
@@ -50,7 +50,9 @@ const advance = async (page, server, phone) => {
   try {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN",
-      timezoneId: "Asia/Shanghai",
+      timezoneId: "Asia/Shanghai", permissions: ["geolocation"],
+      // At the venue while online.
+      geolocation: { latitude: 25.0471, longitude: 102.7041, accuracy: 12 },
       userAgent: "Mozilla/5.0 (Linux; Android 10; Redmi 9A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/86.0 Mobile Safari/537.36 MicroMessenger/8.0.40",
     });
     await context.clock.install({ time: new Date(input.now) });
@@ -79,8 +81,11 @@ const advance = async (page, server, phone) => {
     await advance(page, 120, 120);
     code = await ask({ op: "code" });
     await context.setOffline(true);
+    // Offline, and 1.1 km north of the venue: the upload must say where the scan was made.
+    await context.setGeolocation({ latitude: 25.057, longitude: 102.7041, accuracy: 12 });
     await page.goto(input.base + "/S/" + code.token);
     out.queued = await outcome(page, "已保存在手机上，联网后自动上传");
+    await context.setGeolocation({ latitude: 25.0471, longitude: 102.7041, accuracy: 12 });
     out.queued.controlled = await page.evaluate(() => !!navigator.serviceWorker.controller);
     out.queued.waiting = await page.evaluate(() => window.HourmarkQueue.count());
     await shot(page, "1-queued-offline");

@@ -95,4 +95,15 @@ async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_
     assert_eq!(pairs[0]["checked_in_at"], "2026-12-05T09:00:00+08:00");
     let out = pairs[0]["checked_out_at"].as_str().expect("checked out");
     assert!(out.starts_with("2026-12-05T09:02:"), "placed when it was scanned, not when it arrived: {out}");
+    // The kept check-out carried where the phone was when it was made (1.1 km away): the
+    // geofence flags it on upload. The check-in, at the venue, raised none.
+    let board = app.get(&format!("/api/v1/activities/{}/board", e.activity_id), &e.organiser).await;
+    let flags: Vec<&str> = board.body["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .filter(|f| f["volunteer_id"] == volunteer_id)
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(flags.contains(&"outside_geofence"), "{flags:?}");
 }
