@@ -80,6 +80,9 @@
         return;
       }
       reading = a.body;
+      // When the phone read it, by its own clocks: a scan kept offline after a slow first
+      // registration is then uploaded as made at the reading, as its ticket says online.
+      reading.phone_read = { wall_ms: Date.now(), mono_ms: performance.now(), page_origin: performance.timeOrigin };
       // Kept for this tab, so a visit to the privacy notice and back keeps the scan.
       var kept = session.getItem('hourmark.reading.' + token);
       if (kept) reading = JSON.parse(kept); else session.setItem('hourmark.reading.' + token, JSON.stringify(reading));
@@ -121,11 +124,12 @@
   function keepOffline(loc) {
     var nonce = nonceFor();
     keptHere = nonce;
-    queue.add(token, nonce, deviceId(), loc).then(function (waiting) {
+    var madeAt = reading && reading.pending_ticket ? reading.phone_read : null;
+    queue.add(token, nonce, deviceId(), loc, madeAt).then(function (waiting) {
       store.removeItem('hourmark.nonce.' + token);
       document.title = '已保存，待上传';
       show('note', '已保存在手机上，联网后自动上传', {
-        time: phoneTime(Date.now()),
+        time: phoneTime(madeAt ? madeAt.wall_ms : Date.now()),
         state: '现在没有网络，扫码时间已记下（手机时间）。手机上共有 ' + waiting + ' 次扫码待上传。',
         next: '无需重复扫码，联网后自动上传，只计一次。请勿清除浏览器数据。'
       });

@@ -46,12 +46,14 @@ window.HourmarkQueue = (function () {
   function count() { return all().then(function (l) { return l.length; }); }
   function emit(event) { listeners.forEach(function (fn) { fn(event); }); }
 
-  // Keeps one scan (with where the phone was, if it knew); resolves with how many wait.
-  function add(code, nonce, deviceId, location) {
+  // Keeps one scan (with where the phone was, if it knew), made now or at `madeAt` (the
+  // phone's readings when the page read the code); resolves with how many wait.
+  function add(code, nonce, deviceId, location, madeAt) {
+    var at = madeAt || { wall_ms: Date.now(), mono_ms: performance.now(), page_origin: performance.timeOrigin };
     var record = {
       nonce: nonce, code: code, device_id: deviceId, location: location || null,
-      phone_time: new Date().toISOString(), wall_ms: Date.now(),
-      mono_ms: performance.now(), page_origin: performance.timeOrigin
+      phone_time: new Date(at.wall_ms).toISOString(), wall_ms: at.wall_ms,
+      mono_ms: at.mono_ms, page_origin: at.page_origin
     };
     return tx('readwrite', function (s) { s.put(record); }).then(count).then(function (n) {
       emit({ kind: 'queued', record: record, waiting: n });

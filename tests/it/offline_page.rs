@@ -11,8 +11,6 @@ use crate::event;
 
 #[tokio::test]
 async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_is_refused() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
     let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
     let e = event(&app, "toggle").await;
     let device = "web-offline-phone";
@@ -23,39 +21,9 @@ async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_
     let volunteer_id = registered.body["volunteer"]["id"].as_i64().expect("id");
     let token = registered.body["access_token"].as_str().expect("token");
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let input = json!({
-        "base": app.browser_url(), "artifacts": root.join("../target/browser-artifacts/offline"),
-        "token": token, "device": device, "now": app.clock_now(),
-    });
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/offline.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
-            Some("advance") => {
-                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
-                json!({"now": app.clock_now()})
-            }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
+    let result =
+        drive(&app, &e, json!({"base": app.browser_url(), "token": token, "device": device, "now": app.clock_now()}))
+            .await;
     assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
 
     assert_eq!(result["online"]["title"], "签到成功", "{result:#}");
@@ -106,4 +74,72 @@ async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_
         .filter_map(|f| f["rule"].as_str())
         .collect();
     assert!(flags.contains(&"outside_geofence"), "{flags:?}");
+}
+
+/// A first-time volunteer takes five minutes over the form and the scan after registering
+/// is lost on the way: the page keeps it as made when it read the code (as the reading's
+/// ticket says online), so the upload is placed then and the code was valid then. Kept as
+/// made at the upload's time instead, it would be refused: that code had long rotated.
+#[tokio::test]
+async fn a_newcomers_scan_lost_after_a_slow_registration_is_kept_as_made_at_the_reading() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let e = event(&app, "toggle").await;
+    let read_at = app.clock_now();
+    let newcomer = json!({"name": "王五", "id_number": next_resident_id(), "phone": "13900006666"});
+    let result = drive(&app, &e, json!({"base": app.browser_url(), "now": read_at, "newcomer": newcomer})).await;
+    assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
+    let read =
+        read_at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset")).format("%H:%M").to_string();
+    assert_eq!(result["newcomer_queued"]["time"], read, "kept as made at the reading: {result:#}");
+    assert_eq!(result["newcomer_queued"]["class"], "card note");
+    assert_eq!(result["newcomer_uploaded"]["title"], "签到成功", "{result:#}");
+    assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
+
+    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
+    let mine = sessions.body.as_array().expect("array").iter().find(|s| s["volunteer_name"] == "王五").cloned();
+    let checked_in = mine.as_ref().and_then(|s| s["checked_in_at"].as_str()).unwrap_or_default().to_owned();
+    let placed = chrono::DateTime::parse_from_rfc3339(&checked_in).expect("checked in").to_utc();
+    assert!(
+        placed >= read_at && placed - read_at < Duration::seconds(45),
+        "placed at the reading ({read_at}), not at the upload five minutes later: {mine:?}"
+    );
+}
+
+/// Runs tests/browser/offline.js with `input` (plus where its screenshots go), answering
+/// its requests for a fresh code of the event and for the server's clock to move; returns
+/// the script's result.
+async fn drive(app: &TestApp, e: &crate::Event, mut input: Value) -> Value {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    input["artifacts"] = json!(root.join("../target/browser-artifacts/offline"));
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("browser/offline.js"))
+        .arg(input.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut result = Value::Null;
+    while let Some(line) = lines.next_line().await.expect("reads") {
+        let message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
+        let answer = match message["op"].as_str() {
+            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("advance") => {
+                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
+                json!({"now": app.clock_now()})
+            }
+            _ => {
+                result = message;
+                break;
+            }
+        };
+        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+    }
+    child.wait().await.expect("node ends");
+    result
 }
