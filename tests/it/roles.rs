@@ -156,6 +156,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/regional-days", [200; 8]),
         row(M::GET, "/console/staff", [200; 8]),
         row(M::GET, "/console/calendar", [200; 8]),
+        row(M::GET, "/console/star-rules", [200; 8]),
         row(M::GET, "/console/review", [200; 8]),
         row(M::GET, "/console/activities/{id}/review", [200; 8]),
         row(M::GET, "/console/certificates", [200; 8]),

@@ -42,6 +42,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("officer_regional_days.html", include_str!("templates/officer_regional_days.html")),
         ("admin_staff.html", include_str!("templates/admin_staff.html")),
         ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
+        ("admin_star_rules.html", include_str!("templates/admin_star_rules.html")),
         ("review_home.html", include_str!("templates/review_home.html")),
         ("review.html", include_str!("templates/review.html")),
         ("register_certificates.html", include_str!("templates/register_certificates.html")),
