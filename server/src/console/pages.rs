@@ -48,6 +48,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("register_certificates.html", include_str!("templates/register_certificates.html")),
         ("register_stars.html", include_str!("templates/register_stars.html")),
         ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
+        ("register_statement.html", include_str!("templates/register_statement.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
