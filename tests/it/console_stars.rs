@@ -171,7 +171,7 @@ async fn star_reviews_rules_and_statements_are_handled_at_the_desk_in_chromium()
     assert_eq!(result["bad_rule_puts"], 0, "a decreasing set is not sent");
     assert!(result["rule_status"].as_str().is_some_and(|t| t.contains("已保存")), "{result:#}");
     assert_eq!(result["rule_after"], json!(["20 小时", "40 小时", "60 小时", "80 小时", "100 小时"]));
-    assert_eq!(result["days_after"], "近 30 天内经核实的投诉");
+    assert_eq!(result["days_after"], "30 天");
     assert_eq!(
         app.get("/api/v1/star-rules/530102", &county).await.body,
         json!({"thresholds": [20, 40, 60, 80, 100], "complaint_block_days": 30}),

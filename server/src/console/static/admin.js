@@ -280,7 +280,7 @@
           document.getElementById("fact-star" + (i + 1)).textContent = hours + " 小时";
         });
         document.getElementById("fact-days").textContent = saved.complaint_block_days
-          ? "近 " + saved.complaint_block_days + " 天内经核实的投诉" : "不影响申请";
+          ? saved.complaint_block_days + " 天" : "投诉不影响申请";
         document.getElementById("rule-source").textContent = "现行标准由本省规定。";
         say(ruleForm.dataset.name + "的星级标准已保存：" + saved.thresholds.join("、") + " 小时。");
       } catch (e) {
