@@ -437,6 +437,25 @@ impl Hourmark {
         })
     }
 
+    /// A volunteer's account found by the number on their card (administrators, who read
+    /// any account). The caller's role is checked before the number is looked up, so a
+    /// caller who may not read accounts learns nothing of which numbers exist.
+    pub async fn time_bank_account_by_number(
+        &self,
+        by: &Principal,
+        volunteer_number: &str,
+    ) -> Result<TimeBankAccount, CoreError> {
+        crate::hourmark::require_administrator(by)?;
+        let number = volunteer_number.trim();
+        let unknown = || CoreError::refused(ErrorCode::NotFound, "没有这个志愿者编号");
+        // Volunteer numbers are twelve digits; anything else is no one's.
+        if number.is_empty() || number.len() > 32 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(unknown());
+        }
+        let volunteer_id = self.store().volunteer_id_by_number(number).await?.ok_or_else(unknown)?;
+        self.time_bank_account(by, volunteer_id).await
+    }
+
     /// One month of a volunteer's account.
     pub async fn time_bank_statement(
         &self,

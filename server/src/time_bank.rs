@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(record_spend))
         .routes(routes!(ledger_check))
         .routes(routes!(volunteer_account))
+        .routes(routes!(account_by_number))
         .routes(routes!(volunteer_statement))
         .routes(routes!(my_account))
         .routes(routes!(my_statement))
@@ -142,6 +143,37 @@ async fn volunteer_account(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<TimeBankAccount>, ApiError> {
     Ok(axum::Json(hourmark.time_bank_account(&by, id).await?))
+}
+
+/// Whose account: the number on the volunteer's card.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct AccountQuery {
+    /// The volunteer number (twelve digits).
+    volunteer_number: String,
+}
+
+/// A volunteer's time-bank account found by volunteer number (administrators): the
+/// answer's `volunteer_id` is what the statement operation takes.
+#[utoipa::path(
+    get, path = "/api/v1/time-bank/accounts", tag = "time bank", security(("bearer" = [])),
+    params(AccountQuery),
+    responses(
+        (status = 200, body = TimeBankAccount),
+        (status = 400, description = "`invalid_parameter`: no volunteer number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no volunteer has that number", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the account moved while it was settled; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn account_by_number(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Query(query): Query<AccountQuery>,
+) -> Result<axum::Json<TimeBankAccount>, ApiError> {
+    Ok(axum::Json(hourmark.time_bank_account_by_number(&by, &query.volunteer_number).await?))
 }
 
 /// A month of a volunteer's account (administrators), as JSON, CSV or XLSX.

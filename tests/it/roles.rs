@@ -62,6 +62,8 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/time-bank/spends", [401, 403, 409, 409, 403, 403, 409, 403]),
         row(M::GET, "/api/v1/time-bank/check", admin_only),
         row(M::GET, "/api/v1/volunteers/{id}/time-bank", admin_only),
+        // By the number on the card: no volunteer has the number asked for here (404).
+        row(M::GET, "/api/v1/time-bank/accounts", [401, 403, 403, 403, 403, 404, 403, 403]),
         row(M::GET, "/api/v1/volunteers/{id}/time-bank/statement", admin_only),
         row(M::GET, "/mp/v1/me/time-bank", volunteer_only),
         row(M::GET, "/mp/v1/me/time-bank/statement", volunteer_only),
@@ -156,6 +158,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/regional-days", [200; 8]),
         row(M::GET, "/console/staff", [200; 8]),
         row(M::GET, "/console/calendar", [200; 8]),
+        row(M::GET, "/console/star-rules", [200; 8]),
         row(M::GET, "/console/review", [200; 8]),
         row(M::GET, "/console/activities/{id}/review", [200; 8]),
         row(M::GET, "/console/certificates", [200; 8]),
@@ -378,6 +381,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     let path = match r.template {
         "/api/v1/public/calendar/days" => format!("{path}?region_code=530102&from=2026-12-01&to=2026-12-31"),
         "/api/v1/public/calendar/period" => format!("{path}?organisation_id={org}"),
+        "/api/v1/time-bank/accounts" => format!("{path}?volunteer_number=100000000000"),
         _ => path,
     };
     let body = match (r.method.as_str(), r.template) {

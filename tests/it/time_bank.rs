@@ -459,3 +459,31 @@ on_both_backends! {
         assert!(check.transactions > 100, "the sequences did post: {check:?}");
     }
 }
+
+on_both_backends! {
+    /// An administrator finds an account by the number on the volunteer's card, and the
+    /// id it answers is the one the statement takes. Anyone else is refused before the
+    /// number is looked up; a number no one has, or no number, is refused too.
+    async fn an_administrator_finds_an_account_by_volunteer_number(app: TestApp) {
+        let s = serve_and_confirm(&app).await;
+        let number = app.get(&format!("/api/v1/volunteers/{}", s.volunteer_id), &s.admin).await.body
+            ["volunteer_number"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        let lookup = |number: &str| format!("/api/v1/time-bank/accounts?volunteer_number={number}");
+        let found = app.get(&lookup(&format!(" {number} ")), &s.admin).await;
+        found.expect_status(200);
+        assert_eq!(found.body["volunteer_id"], s.volunteer_id);
+        assert_eq!(found.body["balance_minutes"], 180, "{}", found.body);
+        let statement = app.get(&format!("/api/v1/volunteers/{}/time-bank/statement", s.volunteer_id), &s.admin).await;
+        assert_eq!(statement.body["closing_minutes"], 180, "{}", statement.body);
+        for caller in [&s.officer, &s.organiser, &s.volunteer] {
+            app.get(&lookup(&number), caller).await.expect_problem(403, "forbidden");
+            app.get(&lookup("100000000000"), caller).await.expect_problem(403, "forbidden");
+        }
+        app.get(&lookup("100000000000"), &s.admin).await.expect_problem(404, "not_found");
+        app.get(&lookup("HM2026"), &s.admin).await.expect_problem(404, "not_found");
+        app.get("/api/v1/time-bank/accounts", &s.admin).await.expect_problem(400, "invalid_parameter");
+    }
+}

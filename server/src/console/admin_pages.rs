@@ -1,6 +1,7 @@
 //! The administrator's pages: staff (list, invite with a copyable link and its QR,
-//! re-invite) and the working-day calendar's national years. Each page reads through the
-//! use case its API operation uses; its forms call those operations.
+//! re-invite), the working-day calendar's national years, and each province's star rule.
+//! Each page reads through the use case its API operation uses; its forms call those
+//! operations.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
 use hourmark_core::Hourmark;
 use hourmark_core::identity::{Agency, Principal, QualificationState, StaffRole};
+use hourmark_core::stars::StarRule;
 use hourmark_mini_program_api::ApiError;
+use hourmark_mini_program_api::extract::Query;
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 use super::ConsoleSession;
 use super::officer_pages::{chinese_day, not_for_role};
@@ -129,5 +133,118 @@ pub(super) async fn calendar_page(State(hourmark): State<Hourmark>, session: Con
         StatusCode::OK,
         "admin_calendar.html",
         context! { csrf_token => session.csrf_token, role => session.role, years => years },
+    )
+}
+
+/// The provincial-level divisions and their codes (GB/T 2260), for the star rules desk's
+/// picker. Hong Kong, Macao and Taiwan keep their own volunteer systems.
+const PROVINCES: [(&str, &str); 31] = [
+    ("110000", "北京市"),
+    ("120000", "天津市"),
+    ("130000", "河北省"),
+    ("140000", "山西省"),
+    ("150000", "内蒙古自治区"),
+    ("210000", "辽宁省"),
+    ("220000", "吉林省"),
+    ("230000", "黑龙江省"),
+    ("310000", "上海市"),
+    ("320000", "江苏省"),
+    ("330000", "浙江省"),
+    ("340000", "安徽省"),
+    ("350000", "福建省"),
+    ("360000", "江西省"),
+    ("370000", "山东省"),
+    ("410000", "河南省"),
+    ("420000", "湖北省"),
+    ("430000", "湖南省"),
+    ("440000", "广东省"),
+    ("450000", "广西壮族自治区"),
+    ("460000", "海南省"),
+    ("500000", "重庆市"),
+    ("510000", "四川省"),
+    ("520000", "贵州省"),
+    ("530000", "云南省"),
+    ("540000", "西藏自治区"),
+    ("610000", "陕西省"),
+    ("620000", "甘肃省"),
+    ("630000", "青海省"),
+    ("640000", "宁夏回族自治区"),
+    ("650000", "新疆维吾尔自治区"),
+];
+
+/// Which province the star rules desk shows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StarRuleQuery {
+    /// A region code (`530000`, or any code in the province: `530102` shows Yunnan's);
+    /// without it, the desk asks which province.
+    pub region: Option<String>,
+}
+
+/// A star rule as the desk shows it: the hours for each star and the complaint window.
+fn rule_context(rule: &StarRule) -> minijinja::Value {
+    let stars: Vec<_> = (1u8..=5).zip(rule.thresholds).map(|(n, hours)| context! { n => n, hours => hours }).collect();
+    context! { stars => stars, complaint_block_days => rule.complaint_block_days }
+}
+
+/// A province's star rule at the administrator's desk: pick or enter a province, see the
+/// hours it sets for one to five stars and how long a verified complaint blocks an
+/// application (the national rule where it set none), and save new ones through
+/// `PUT /api/v1/star-rules/{region_code}`.
+#[utoipa::path(
+    get, path = "/console/star-rules", tag = "stars", params(StarRuleQuery),
+    responses(
+        (status = 200, description = "The star rules desk", content_type = "text/html", body = String),
+        (status = 303, description = "No session: to the sign-in page"),
+        (status = 403, description = "Not an administrator", content_type = "text/html", body = String),
+    )
+)]
+pub(super) async fn star_rules_page(
+    State(hourmark): State<Hourmark>,
+    session: ConsoleSession,
+    Query(q): Query<StarRuleQuery>,
+) -> Response {
+    if !is_administrator(&session) {
+        return not_for_role(&session, "管理员");
+    }
+    // Kept short: it is shown back in the field and, when it is no code, in the notice.
+    let entered: String = q.region.as_deref().map(str::trim).unwrap_or_default().chars().take(20).collect();
+    let provinces: Vec<_> = PROVINCES.iter().map(|(code, name)| context! { code => *code, name => *name }).collect();
+    let national = rule_context(&StarRule::default());
+    let (province, notice) = if entered.is_empty() {
+        (None, None)
+    } else if !hourmark_core::identity::is_region_code(&entered) {
+        (None, Some(format!("“{entered}”不是行政区划代码：须为六位数字，如云南省 530000。")))
+    } else {
+        (Some(hourmark_core::stars::province_of(&entered)), None)
+    };
+    let Some(code) = province else {
+        return render(
+            StatusCode::OK,
+            "admin_star_rules.html",
+            context! {
+                csrf_token => session.csrf_token, role => session.role, provinces => provinces,
+                national => national, entered => entered, notice => notice,
+            },
+        );
+    };
+    // The same use case `GET /api/v1/star-rules/{region_code}` answers with.
+    let rule = match hourmark.star_rule(&code).await {
+        Ok(r) => r,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let name =
+        PROVINCES.iter().find(|(c, _)| *c == code).map_or_else(|| format!("行政区划 {code}"), |(_, n)| (*n).to_owned());
+    render(
+        StatusCode::OK,
+        "admin_star_rules.html",
+        context! {
+            csrf_token => session.csrf_token, role => session.role, provinces => provinces,
+            national => national, entered => entered, notice => notice,
+            code => code, name => name, rule => rule_context(&rule),
+            // Said when the entered code was a county's or city's, not the province's own.
+            from_region => (entered != code).then_some(entered.clone()),
+            is_national => rule == StarRule::default(),
+        },
     )
 }

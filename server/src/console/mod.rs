@@ -73,6 +73,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(officer_oversight::regional_days_page))
         .routes(routes!(admin_pages::staff_page))
         .routes(routes!(admin_pages::calendar_page))
+        .routes(routes!(admin_pages::star_rules_page))
         .routes(routes!(register_pages::certificates_page))
         .routes(routes!(register_pages::stars_page))
         .routes(routes!(register_pages::time_bank_page))

@@ -42,11 +42,13 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("officer_regional_days.html", include_str!("templates/officer_regional_days.html")),
         ("admin_staff.html", include_str!("templates/admin_staff.html")),
         ("admin_calendar.html", include_str!("templates/admin_calendar.html")),
+        ("admin_star_rules.html", include_str!("templates/admin_star_rules.html")),
         ("review_home.html", include_str!("templates/review_home.html")),
         ("review.html", include_str!("templates/review.html")),
         ("register_certificates.html", include_str!("templates/register_certificates.html")),
         ("register_stars.html", include_str!("templates/register_stars.html")),
         ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
+        ("register_statement.html", include_str!("templates/register_statement.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {

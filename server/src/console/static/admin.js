@@ -1,7 +1,7 @@
 // The administrator's pages: inviting staff (the link shown to copy and as a QR drawn
 // here, from the vendored generator; the new person's row added to the list), a person's
-// passkeys with removal (a lost phone's), re-inviting, and adding a calendar year, each
-// through its API operation.
+// passkeys with removal (a lost phone's), re-inviting, adding a calendar year, and a
+// province's star rule, each through its API operation.
 "use strict";
 (function () {
   const api = window.hourmark.api;
@@ -251,6 +251,42 @@
         location.reload();
       } catch (e) {
         say("未能添加：" + e.message, true);
+      }
+    });
+  }
+
+  // A province's star rule: the five thresholds and the complaint window, saved whole.
+  const ruleForm = document.getElementById("star-rule-form");
+  if (ruleForm) {
+    ruleForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const f = ruleForm.elements;
+      const body = {
+        thresholds: [1, 2, 3, 4, 5].map(n => Number(f["star" + n].value)),
+        complaint_block_days: Number(f.complaint_block_days.value),
+      };
+      // Each star needs more hours than the one below: said here, in words, before asking.
+      const low = body.thresholds.findIndex((hours, i) => i > 0 && hours <= body.thresholds[i - 1]);
+      if (low > 0) {
+        say("未能保存：" + (low + 1) + " 星所需小时数须多于 " + low + " 星。", true);
+        f["star" + (low + 1)].focus();
+        return;
+      }
+      const submit = ruleForm.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        const saved = await api("PUT", "/api/v1/star-rules/" + ruleForm.dataset.region, body);
+        saved.thresholds.forEach((hours, i) => {
+          document.getElementById("fact-star" + (i + 1)).textContent = hours + " 小时";
+        });
+        document.getElementById("fact-days").textContent = saved.complaint_block_days
+          ? saved.complaint_block_days + " 天" : "投诉不影响申请";
+        document.getElementById("rule-source").textContent = "现行标准由本省规定。";
+        say(ruleForm.dataset.name + "的星级标准已保存：" + saved.thresholds.join("、") + " 小时。");
+      } catch (e) {
+        say("未能保存：" + e.message, true);
+      } finally {
+        submit.disabled = false;
       }
     });
   }
