@@ -95,8 +95,8 @@ impl Hourmark {
             .iter()
             .map(|(volunteer_id, booked)| {
                 let facts = booked.facts();
-                let live = derive_minutes(&facts, &schedule, policy, Some(now));
-                let settled = derive_minutes(&facts, &schedule, policy, None);
+                let live = derive_minutes(facts, &schedule, policy, Some(now));
+                let settled = derive_minutes(facts, &schedule, policy, None);
                 VolunteerSession {
                     volunteer_id: *volunteer_id,
                     volunteer_name: booked.name.clone(),
@@ -285,20 +285,27 @@ pub(crate) struct ScanBook {
     last_scan_id: Option<uuid::Uuid>,
 }
 
-/// One volunteer's accepted scans, by their number.
+/// One volunteer's accepted scans, by their number, and the same in time order as the
+/// minutes rules take them (kept as they arrive, not sorted for every snapshot).
 #[derive(Debug)]
 struct Booked {
     name: String,
     scans: Vec<NumberedScan>,
+    facts: Vec<ScanFact>,
 }
 
 impl Booked {
-    /// The scans in time order, as the minutes rules take them (the store's order: server
-    /// time, then id).
-    fn facts(&self) -> Vec<ScanFact> {
-        let mut scans: Vec<&AcceptedScan> = self.scans.iter().map(|n| &n.scan).collect();
-        scans.sort_by_key(|s| (s.at, s.id));
-        scans.iter().map(|s| ScanFact { at: s.at, direction: s.direction }).collect()
+    fn push(&mut self, numbered: NumberedScan) {
+        let at = numbered.scan.at;
+        // After any scan at the same instant: those came first in the volunteer's order.
+        let position = self.facts.partition_point(|f| f.at <= at);
+        self.facts.insert(position, ScanFact { at, direction: numbered.scan.direction });
+        self.scans.push(numbered);
+    }
+
+    /// The scans in time order.
+    fn facts(&self) -> &[ScanFact] {
+        &self.facts
     }
 }
 
@@ -332,10 +339,11 @@ impl ScanBook {
     fn add(&mut self, mut scans: Vec<NumberedScan>) -> bool {
         scans.sort_by_key(|n| (n.scan.volunteer_id, n.seq));
         for numbered in scans {
-            let booked = self
-                .volunteers
-                .entry(numbered.scan.volunteer_id)
-                .or_insert_with(|| Booked { name: numbered.scan.volunteer_name.clone(), scans: Vec::new() });
+            let booked = self.volunteers.entry(numbered.scan.volunteer_id).or_insert_with(|| Booked {
+                name: numbered.scan.volunteer_name.clone(),
+                scans: Vec::new(),
+                facts: Vec::new(),
+            });
             let next = booked.scans.last().map_or(1, |last| last.seq.saturating_add(1));
             if numbered.seq < next {
                 continue;
@@ -345,7 +353,7 @@ impl ScanBook {
             }
             self.scans += 1;
             self.last_scan_id = self.last_scan_id.max(Some(numbered.scan.id));
-            booked.scans.push(numbered);
+            booked.push(numbered);
         }
         true
     }
@@ -363,7 +371,7 @@ impl Hourmark {
         let live = &self.inner().live;
         if !live.watched_here(activity.id) {
             let book = ScanBook::read(self, activity.id).await?;
-            return self.board_of(&activity, &book).await;
+            return Ok(self.board_of(&activity, book).await?.0);
         }
         let slot = self
             .inner()
@@ -386,15 +394,31 @@ impl Hourmark {
         // read is no basis for the next one.
         let mut book = slot.book.take().unwrap_or_default();
         book.catch_up(self, activity.id).await?;
-        let board = self.board_of(&activity, &book).await;
+        let (board, book) = self.board_of(&activity, book).await?;
         slot.book = Some(book);
-        let board = board?;
         slot.snapshot = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
         Ok(board)
     }
 
-    /// Computes an activity's board from its scans.
-    async fn board_of(&self, activity: &Activity, book: &ScanBook) -> Result<ActivityBoard, CoreError> {
+    /// Computes an activity's board from its scans, handing the book back.
+    ///
+    /// Deriving every volunteer's session of a large activity takes tens of milliseconds
+    /// of CPU; done on an async worker it would hold up every scan queued behind it there
+    /// (at 8 000 scans/s with fifty boards, a scan p99 of 2.2 s; BENCHMARKS.md). So it runs
+    /// on the blocking pool, and the scheduler shares the cores in slices instead.
+    async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(ActivityBoard, ScanBook), CoreError> {
+        let flags = self.store().flags(activity.id).await?;
+        let (hourmark, activity) = (self.clone(), activity.clone());
+        tokio::task::spawn_blocking(move || {
+            let board = hourmark.board_from(&activity, &book, flags);
+            (board, book)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))
+    }
+
+    /// The board itself, from the scans and the flags.
+    fn board_from(&self, activity: &Activity, book: &ScanBook, flags: Vec<crate::review::Flag>) -> ActivityBoard {
         let sessions = self.sessions_of(activity, book);
         let totals = self.totals_of(activity.id, &sessions, book.scans);
         let now = self.now();
@@ -419,22 +443,29 @@ impl Hourmark {
             .enumerate()
             .map(|(i, name)| GateCount { gate: u8::try_from(i).unwrap_or(u8::MAX), name: name.clone(), inside: 0 })
             .collect();
-        let mut still_inside = Vec::new();
+        // Everyone inside counts at their gate; only those listed are built.
+        let mut inside: Vec<(&VolunteerSession, Option<u8>)> = Vec::new();
         for session in sessions.iter().filter(|s| s.inside) {
             let gate = last_in_gate.get(&session.volunteer_id).copied().flatten();
             if let Some(count) = gate.and_then(|g| gates.get_mut(usize::from(g))) {
                 count.inside += 1;
             }
-            let since = session.checked_in_at.unwrap_or(now);
-            still_inside.push(StillInside {
-                volunteer_id: session.volunteer_id,
-                volunteer_name: session.volunteer_name.clone(),
-                since,
-                minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
-                gate_name: gate.and_then(|g| activity.gates.get(usize::from(g)).cloned()),
-            });
+            inside.push((session, gate));
         }
-        keep_longest_inside(&mut still_inside);
+        keep_longest_inside(&mut inside, |(s, _)| (s.checked_in_at.unwrap_or(now), s.volunteer_id));
+        let still_inside: Vec<StillInside> = inside
+            .into_iter()
+            .map(|(session, gate)| {
+                let since = session.checked_in_at.unwrap_or(now);
+                StillInside {
+                    volunteer_id: session.volunteer_id,
+                    volunteer_name: session.volunteer_name.clone(),
+                    since,
+                    minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
+                    gate_name: gate.and_then(|g| activity.gates.get(usize::from(g)).cloned()),
+                }
+            })
+            .collect();
 
         let this_minute = now.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap_or(now);
         let first = this_minute - chrono::TimeDelta::minutes(BOARD_MINUTES - 1);
@@ -452,10 +483,7 @@ impl Hourmark {
         }
 
         let names: BTreeMap<i64, &str> = sessions.iter().map(|s| (s.volunteer_id, s.volunteer_name.as_str())).collect();
-        let mut flags: Vec<BoardFlag> = self
-            .store()
-            .flags(activity.id)
-            .await?
+        let mut flags: Vec<BoardFlag> = flags
             .into_iter()
             .map(|flag| BoardFlag {
                 volunteer_name: names.get(&flag.volunteer_id).copied().unwrap_or("").to_owned(),
@@ -466,7 +494,7 @@ impl Hourmark {
         let flags_total = u32::try_from(flags.len()).unwrap_or(u32::MAX);
         flags.truncate(BOARD_LIST);
 
-        Ok(ActivityBoard {
+        ActivityBoard {
             activity_name: activity.name.clone(),
             totals,
             gates,
@@ -475,7 +503,7 @@ impl Hourmark {
             flags,
             flags_total,
             last_scan_id: book.last_scan_id,
-        })
+        }
     }
 
     /// The live events of an activity the caller manages, from now on. The caller should
@@ -500,10 +528,11 @@ impl Hourmark {
     }
 }
 
-/// Orders who is still inside longest first and keeps the first [`BOARD_LIST`].
-fn keep_longest_inside(still_inside: &mut Vec<StillInside>) {
-    still_inside.sort_by_key(|s| (s.since, s.volunteer_id));
-    still_inside.truncate(BOARD_LIST);
+/// Orders who is still inside longest first (by when they came in, then volunteer id)
+/// and keeps the first [`BOARD_LIST`].
+fn keep_longest_inside<T>(inside: &mut Vec<T>, since_and_id: impl Fn(&T) -> (DateTime<Utc>, i64)) {
+    inside.sort_unstable_by_key(since_and_id);
+    inside.truncate(BOARD_LIST);
 }
 
 #[cfg(test)]
@@ -552,7 +581,7 @@ mod tests {
                 gate_name: None,
             })
             .collect();
-        keep_longest_inside(&mut crowd);
+        keep_longest_inside(&mut crowd, |s| (s.since, s.volunteer_id));
         assert_eq!(crowd.len(), BOARD_LIST);
         let ids: Vec<i64> = crowd.iter().map(|s| s.volunteer_id).collect();
         assert_eq!(ids, (0..BOARD_LIST as i64).collect::<Vec<_>>(), "the earliest arrivals, in order");
