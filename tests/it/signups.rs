@@ -106,6 +106,10 @@ on_both_backends! {
         all.expect_status(200);
         let statuses: Vec<&str> = all.body.as_array().expect("list").iter().map(|s| s["status"].as_str().expect("s")).collect();
         assert_eq!(statuses, ["cancelled", "approved", "approved", "waitlisted", "approved"]);
+        // The volunteer's copy of their data carries their sign-ups.
+        let export = app.get("/mp/v1/me/export", &volunteers[0].1).await;
+        let kept: Vec<&str> = export.body["signups"].as_array().expect("signups").iter().map(|s| s["status"].as_str().expect("s")).collect();
+        assert_eq!(kept, ["approved", "cancelled"]);
 
         // A wait-listed volunteer may leave after the cut-off; one holding a place may not.
         app.advance(chrono::Duration::days(6) + chrono::Duration::hours(4));
