@@ -170,6 +170,8 @@ pub struct MyDataExport {
     pub extra_fields: crate::extra_fields::MyExtraFields,
     /// Correction requests and their decisions.
     pub corrections: Vec<CorrectionRequest>,
+    /// Sign-ups for activities, newest first.
+    pub signups: Vec<crate::signups::Signup>,
     /// Who did what with their data (device changes, staff reads in clear, corrections).
     pub audit: Vec<AuditEvent>,
 }
@@ -184,6 +186,7 @@ impl Hourmark {
             scans: self.store().volunteer_scans(volunteer_id).await?,
             extra_fields: self.my_extra_fields(volunteer_id).await?,
             corrections: self.store().corrections_of(volunteer_id).await?,
+            signups: self.store().volunteer_signups(volunteer_id).await?,
             audit: self.store().audit_events("volunteer", volunteer_id).await?,
         })
     }

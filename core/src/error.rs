@@ -274,6 +274,23 @@ error_codes! {
     CertificateRevoked = ("certificate_revoked", 409, "该证明已撤销"),
     /// 422: a seal image that is not a PNG of a sensible size.
     SealInvalid = ("seal_invalid", 422, "印章图片须为 PNG"),
+    // --- recruitment and sign-ups ---
+    /// 409: the activity's sign-up deadline has passed; nothing was recorded.
+    SignupDeadlinePassed = ("signup_deadline_passed", 409, "报名已截止"),
+    /// 409: every place of the slot is taken and the activity keeps no waiting list.
+    SignupSlotFull = ("signup_slot_full", 409, "该岗位名额已满"),
+    /// 409: the volunteer is younger on the activity's day than its minimum age.
+    SignupTooYoung = ("signup_too_young", 409, "未达到该活动的最低年龄要求"),
+    /// 409: the volunteer's registered skills lack one the activity requires.
+    SignupSkillMissing = ("signup_skill_missing", 409, "不具备该活动要求的技能"),
+    /// 409: the volunteer already holds a sign-up (placed, waiting for approval or on the
+    /// waiting list) for this activity; cancel it first to change slot.
+    SignupDuplicate = ("signup_duplicate", 409, "已报名该活动"),
+    /// 409: the cancellation cut-off has passed; the organiser must be asked instead.
+    SignupCancellationClosed = ("signup_cancellation_closed", 409, "已过取消报名的截止时间"),
+    /// 409: the sign-up is not in a state this decision applies to (already approved,
+    /// declined or cancelled).
+    SignupDecided = ("signup_decided", 409, "该报名已处理"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -456,6 +473,13 @@ mod tests {
                 ("certificate_request_declined", 409),
                 ("certificate_revoked", 409),
                 ("seal_invalid", 422),
+                ("signup_deadline_passed", 409),
+                ("signup_slot_full", 409),
+                ("signup_too_young", 409),
+                ("signup_skill_missing", 409),
+                ("signup_duplicate", 409),
+                ("signup_cancellation_closed", 409),
+                ("signup_decided", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

@@ -10,6 +10,7 @@
 //! - [`activity`]: activities, categories, code modes;
 //! - [`identity`]: organisations, staff, volunteers, bearer tokens;
 //! - [`qualification`]: recorders' annual reviews and renewals, and the staff overseers list;
+//! - [`signups`]: recruitment before the day: slots, sign-ups, the waiting list;
 //! - [`text`]: names and free text shown to others (NFC, no hidden characters);
 //! - [`store`]: the storage trait and its PostgreSQL and SQLite implementations;
 //! - [`cache`]: the cache trait and its in-process and Redis implementations;
@@ -47,6 +48,7 @@ pub mod reporting;
 pub mod review;
 pub mod screen_keys;
 pub mod sessions;
+pub mod signups;
 pub mod sms;
 pub mod stars;
 pub mod store;

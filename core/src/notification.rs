@@ -3,7 +3,8 @@
 //! Every decision on a volunteer's hours leaves them a notification: a flag accepted,
 //! adjusted or rejected; a late entry approved; a correction; publicity started (and when it
 //! ends); an objection upheld or dismissed; the day recorded in the register; a batch
-//! confirmed by civil affairs. Each is stored once per key (a decision written twice, or by
+//! confirmed by civil affairs. Before the day, a sign-up approved, declined, or moved up
+//! from the waiting list (see `signups`) is told the same way. Each is stored once per key (a decision written twice, or by
 //! two instances, notifies once), read in the app with read/unread, and, when the mini
 //! program has a notice template configured, queued for a WeChat subscription message.
 //!
@@ -53,6 +54,12 @@ pub enum NotificationKind {
     CertificateIssued,
     /// A certificate request was declined, with the issuer's reason.
     CertificateDeclined,
+    /// An organiser approved a sign-up: the volunteer is expected on the day.
+    SignupApproved,
+    /// An organiser declined a sign-up, with a reason.
+    SignupDeclined,
+    /// A place freed and the volunteer moved up from the waiting list.
+    SignupMovedUp,
 }
 
 crate::stored_names!(NotificationKind {
@@ -66,6 +73,9 @@ crate::stored_names!(NotificationKind {
     BatchConfirmed => "batch_confirmed",
     CertificateIssued => "certificate_issued",
     CertificateDeclined => "certificate_declined",
+    SignupApproved => "signup_approved",
+    SignupDeclined => "signup_declined",
+    SignupMovedUp => "signup_moved_up",
 });
 
 impl NotificationKind {
@@ -82,6 +92,9 @@ impl NotificationKind {
             Self::BatchConfirmed => "民政确认",
             Self::CertificateIssued => "证明已出具",
             Self::CertificateDeclined => "未予出具",
+            Self::SignupApproved => "报名通过",
+            Self::SignupDeclined => "报名未通过",
+            Self::SignupMovedUp => "候补递补",
         }
     }
 }
@@ -269,6 +282,49 @@ pub enum HoursNotice {
         /// The issuer's reason.
         reason: String,
     },
+    /// A sign-up was approved.
+    SignupApproved {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The activity's first day.
+        day: NaiveDate,
+        /// The slot.
+        slot: String,
+    },
+    /// A sign-up was declined.
+    SignupDeclined {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The activity's first day.
+        day: NaiveDate,
+        /// The slot.
+        slot: String,
+        /// The organiser's reason.
+        reason: String,
+    },
+    /// A wait-listed sign-up moved up into a place.
+    SignupMovedUp {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// The activity's first day.
+        day: NaiveDate,
+        /// The slot.
+        slot: String,
+        /// Whether the place still waits for an organiser's approval.
+        awaiting_approval: bool,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -382,6 +438,28 @@ impl HoursNotice {
                 let body = format!("您申请的志愿服务记录证明未予出具。理由：{reason}");
                 let data = json!({"subject": "志愿服务记录证明", "request_id": request_id, "reason": reason});
                 (volunteer_id, format!("certificate:{request_id}"), NotificationKind::CertificateDeclined, body, data)
+            }
+            Self::SignupApproved { volunteer_id, signup_id, activity, day, slot } => {
+                let body = format!("您报名的“{activity}”（{}，{slot}）已通过审核，请按时参加。", format_day(day));
+                let data = json!({"activity": activity, "day": day, "slot": slot, "signup_id": signup_id});
+                (volunteer_id, format!("signup:{signup_id}:approved"), NotificationKind::SignupApproved, body, data)
+            }
+            Self::SignupDeclined { volunteer_id, signup_id, activity, day, slot, reason } => {
+                let body = format!("您报名的“{activity}”（{}，{slot}）未获通过。理由：{reason}", format_day(day));
+                let data =
+                    json!({"activity": activity, "day": day, "slot": slot, "signup_id": signup_id, "reason": reason});
+                (volunteer_id, format!("signup:{signup_id}:declined"), NotificationKind::SignupDeclined, body, data)
+            }
+            Self::SignupMovedUp { volunteer_id, signup_id, activity, day, slot, awaiting_approval } => {
+                let next = if awaiting_approval {
+                    "已获得名额，待组织方审核"
+                } else {
+                    "已获得名额，请按时参加"
+                };
+                let body = format!("您在“{activity}”（{}，{slot}）的候补已递补：{next}。", format_day(day));
+                let data = json!({"activity": activity, "day": day, "slot": slot, "signup_id": signup_id,
+                    "awaiting_approval": awaiting_approval});
+                (volunteer_id, format!("signup:{signup_id}:moved_up"), NotificationKind::SignupMovedUp, body, data)
             }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
@@ -597,6 +675,9 @@ mod tests {
             NotificationKind::BatchConfirmed,
             NotificationKind::CertificateIssued,
             NotificationKind::CertificateDeclined,
+            NotificationKind::SignupApproved,
+            NotificationKind::SignupDeclined,
+            NotificationKind::SignupMovedUp,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

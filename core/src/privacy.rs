@@ -196,14 +196,22 @@ impl Hourmark {
     /// else the youngest the birth month allows.
     fn age_band_of(&self, v: &StoredVolunteer) -> AgeBand {
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        // An unreadable birth month is treated as a child's: the protective default.
+        self.birth_date_of(v).map_or(AgeBand::Under14, |birth| age_band(birth, today))
+    }
+
+    /// A volunteer's birth date as the age rules read it: exact when the ID carries one,
+    /// else the last day of the birth month (the youngest they could be); `None` when
+    /// neither can be read.
+    pub(crate) fn birth_date_of(&self, v: &StoredVolunteer) -> Option<chrono::NaiveDate> {
+        let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         let exact = self
             .vault()
             .open(PiiField::IdNumber, &v.id_number_sealed)
             .ok()
             .and_then(|plain| IdNumber::parse(v.id_type, &plain, today).ok())
             .and_then(|n| n.birth_date());
-        // An unreadable birth month is treated as a child's: the protective default.
-        exact.or_else(|| latest_birth_date(&v.birth_month)).map_or(AgeBand::Under14, |birth| age_band(birth, today))
+        exact.or_else(|| latest_birth_date(&v.birth_month))
     }
 
     /// Binds the volunteer to a new device, at most once per cool-down, audited.

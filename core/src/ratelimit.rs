@@ -3,7 +3,7 @@
 //! down would turn a speed problem into an outage.
 //!
 //! Limits are per client address for the unauthenticated endpoints (registration, login)
-//! and per volunteer for scanning. Scanning is deliberately not limited per address:
+//! and per volunteer for scanning and signing up. Scanning is deliberately not limited per address:
 //! mobile carriers put thousands of phones behind one address (CGNAT), and an event's
 //! Wi-Fi does the same.
 
@@ -37,6 +37,9 @@ pub struct RateLimits {
     pub login_per_client: Limit,
     /// Scans per volunteer.
     pub scans_per_volunteer: Limit,
+    /// Sign-ups per volunteer (each attempt counts, refused or not): a script grabbing
+    /// places, or hammering a full slot, is slowed to a person's pace.
+    pub signups_per_volunteer: Limit,
 }
 
 impl Default for RateLimits {
@@ -45,6 +48,7 @@ impl Default for RateLimits {
             registration_per_client: Limit::per_minute(120),
             login_per_client: Limit::per_minute(300),
             scans_per_volunteer: Limit::per_minute(30),
+            signups_per_volunteer: Limit::per_minute(10),
         }
     }
 }

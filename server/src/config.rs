@@ -118,6 +118,8 @@ pub struct Config {
     /// Scans per volunteer per minute (0: no limit). Not per address: carriers put
     /// thousands of phones behind one.
     pub rate_scans_per_volunteer_per_minute: u64,
+    /// Sign-up attempts per volunteer per minute (0: no limit).
+    pub rate_signups_per_volunteer_per_minute: u64,
     /// Hours a volunteer must wait after binding a device before binding another.
     pub device_rebind_cooldown_hours: i64,
     /// Take the client address from the last `X-Forwarded-For` hop: only behind a proxy
@@ -294,6 +296,7 @@ impl Default for Config {
             rate_registrations_per_minute: 120,
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
+            rate_signups_per_volunteer_per_minute: 10,
             trust_forwarded_for: false,
             device_rebind_cooldown_hours: 24,
             wechat_appid: None,
@@ -638,6 +641,7 @@ impl Config {
                 registration_per_client: Limit::per_minute(self.rate_registrations_per_minute),
                 login_per_client: Limit::per_minute(self.rate_logins_per_minute),
                 scans_per_volunteer: Limit::per_minute(self.rate_scans_per_volunteer_per_minute),
+                signups_per_volunteer: Limit::per_minute(self.rate_signups_per_volunteer_per_minute),
             },
             trust_forwarded_for: self.trust_forwarded_for,
             device_rebind_cooldown: chrono::Duration::hours(self.device_rebind_cooldown_hours),

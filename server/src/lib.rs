@@ -17,6 +17,7 @@ pub mod publicity;
 pub mod record;
 pub mod reporting;
 pub mod review;
+pub mod signups;
 pub mod stars;
 pub mod time_bank;
 

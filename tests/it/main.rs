@@ -53,6 +53,7 @@ mod scans;
 mod screen_keys;
 mod session_exports;
 mod sessions;
+mod signups;
 mod sms_login;
 mod stars;
 mod time_bank;

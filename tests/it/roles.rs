@@ -88,6 +88,18 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/certificate-requests/{id}/decline", [401, 403, 403, 403, 404, 403, 404, 403]),
         row(M::GET, "/api/v1/certificates/{number}/pdf", [401, 403, 403, 403, 404, 403, 404, 403]),
         row(M::POST, "/api/v1/certificates/{number}/revoke", [401, 403, 403, 403, 404, 403, 404, 403]),
+        // Recruitment: published by its managers (not leaders); the role table's volunteer
+        // then takes slot 1 (approved at once: no approval is needed), so approving it
+        // again is `signup_decided` (409); the volunteer cancels it last.
+        row(M::PUT, "/api/v1/activities/{id}/recruitment", [401, 403, 200, 404, 404, 200, 200, 403]),
+        row(M::GET, "/api/v1/activities/{id}/recruitment", managed),
+        row(M::GET, "/mp/v1/activities/{id}/recruitment", volunteer_only),
+        row(M::POST, "/mp/v1/activities/{id}/signups", [401, 201, 403, 403, 403, 403, 403, 403]),
+        row(M::GET, "/mp/v1/me/signups", volunteer_only),
+        row(M::GET, "/api/v1/activities/{id}/signups", managed),
+        row(M::POST, "/api/v1/activities/{id}/signups/{signup_id}/decision", [401, 403, 409, 404, 404, 409, 409, 403]),
+        row(M::POST, "/api/v1/activities/{id}/signups/approvals", [401, 403, 200, 404, 404, 200, 200, 403]),
+        row(M::POST, "/mp/v1/me/signups/{signup_id}/cancel", volunteer_only),
         // A page for people: an unknown number is a 404 page in HTML, not problem+json.
         row(M::GET, "/verify/{number}", [404; 8]),
         row(M::GET, "/api/v1/public/certificates/{number}", [404; 8]),
@@ -345,7 +357,7 @@ on_both_backends! {
 /// A row's path and body for one call.
 fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, serial: u32) -> (String, Option<Value>) {
     let organisation = if r.template.ends_with("/revoke") { other_org } else { org };
-    let id = if r.template.starts_with("/api/v1/activities/") {
+    let id = if r.template.starts_with("/api/v1/activities/") || r.template.starts_with("/mp/v1/activities/") {
         activity
     } else if r.template.starts_with("/api/v1/staff/")
         || r.template.starts_with("/api/v1/corrections/")
@@ -372,6 +384,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         .replace("{day}", "2026-07-23")
         .replace("{entry_id}", "1")
         .replace("{correction_id}", "1")
+        .replace("{signup_id}", "1")
         .replace("{volunteer_id}", &volunteer.to_string())
         .replace("{passkey_id}", "00000000-0000-4000-8000-000000000000")
         .replace("{key_id}", "1")
@@ -463,6 +476,13 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
             Some(json!({"key": format!("role-{serial}"), "minutes": 1, "service": "助餐"}))
         }
         (_, "/mp/v1/me/star-applications") => Some(json!({"stars": 1})),
+        (_, "/api/v1/activities/{id}/recruitment") => Some(json!({
+            "slots": [{"name": "北门引导", "capacity": 5}],
+            "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00"
+        })),
+        (_, "/mp/v1/activities/{id}/signups") => Some(json!({"slot_id": 1})),
+        (_, "/api/v1/activities/{id}/signups/{signup_id}/decision") => Some(json!({"approve": true})),
+        (_, "/api/v1/activities/{id}/signups/approvals") => Some(json!({"all": true})),
         (_, "/api/v1/certificate-requests/{id}/issue") => {
             Some(json!({"handler": "李四", "contact": "0871-65123456", "department": "五华区民政局"}))
         }

@@ -42,6 +42,7 @@ mod certificates;
 pub mod my_hours;
 mod postgres;
 pub mod region_volunteers;
+mod signups;
 pub mod sms_code;
 mod sqlite;
 mod stars;
@@ -49,6 +50,7 @@ mod time_bank;
 
 pub use certificates::CertificateStore;
 pub use postgres::PostgresStore;
+pub use signups::SignupStore;
 pub use sqlite::SqliteStore;
 pub use stars::StarStore;
 pub use time_bank::TimeBankStore;
@@ -133,6 +135,7 @@ pub trait Store:
     CertificateStore
     + StarStore
     + TimeBankStore
+    + SignupStore
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
     + region_volunteers::RegionVolunteerStore

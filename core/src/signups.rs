@@ -1,0 +1,753 @@
+//! Recruitment and sign-ups before the day (issue 17), so organisers know whom to expect.
+//!
+//! An organiser publishes an activity for recruitment: named slots (roles or shifts), each
+//! with its places; requirements (a minimum age on the activity's day, registered skills);
+//! a sign-up deadline; a cancellation cut-off; and whether approval is needed, a waiting
+//! list is kept and walk-ins may scan in. Volunteers sign up for one slot per activity.
+//!
+//! ```text
+//! volunteer                      server (any instance)                     store
+//!   │ POST /mp/v1/activities/{id}/signups {slot_id}
+//!   │──────────────────────────────►│ rate limit · deadline · consent ·
+//!   │                               │ age and skills
+//!   │                               │── sign_up ──────────────────────────►│ lock the slot's row
+//!   │                               │                                      │ places taken < capacity?
+//!   │                               │                                      │   yes: pending / approved
+//!   │                               │                                      │   no:  waitlisted, or full
+//!   │◄── 201 {status} / 409 ────────│◄─────────────────────────────────────│ commit (lock released)
+//!
+//! cancel / decline ──► lock the slot ──► free the place ──► first on the waiting list
+//!                                                           moves up (same transaction)
+//!                                                           ──► notified after commit
+//! ```
+//!
+//! A slot's places are held by its `pending` and `approved` sign-ups: a sign-up waiting
+//! for approval holds its place, so approving never overfills a slot. Every change to who
+//! holds a place locks the slot first (on SQLite the single writer does the same), which is
+//! what makes the last place go to exactly one of two volunteers signing up at once.
+//!
+//! Leaving the waiting list is allowed at any time: a wait-listed volunteer holds no place
+//! the organiser plans with. The cancellation cut-off binds only those holding a place.
+//!
+//! Walk-ins: the setting is stored and answered, but the scan path does not read it yet;
+//! until it does, a volunteer who did not sign up may still scan in.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::{Hourmark, require_manager_of};
+use crate::identity::Principal;
+use crate::notification::HoursNotice;
+
+/// Most slots one activity recruits for.
+pub const MAX_SLOTS: usize = 50;
+/// Most skills an activity may require.
+pub const MAX_REQUIRED_SKILLS: usize = 10;
+
+fn yes() -> bool {
+    true
+}
+
+/// A slot as the organiser describes it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlotRequest {
+    /// The role or shift, 1–40 characters, distinct within the activity (e.g. "北门引导 上午").
+    /// Slots are matched by name when recruitment is published again.
+    pub name: String,
+    /// Places, 1–100 000.
+    pub capacity: u32,
+}
+
+/// Publishing (or republishing) an activity for recruitment.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecruitmentRequest {
+    /// 1–50 slots. A slot left out is removed, which only a slot nobody ever signed up
+    /// for may be; a slot's places cannot fall below those taken.
+    pub slots: Vec<SlotRequest>,
+    /// Minimum age in whole years on the activity's start day (Beijing time), 1–100.
+    #[serde(default)]
+    pub min_age: Option<u8>,
+    /// Skills a volunteer must have registered (each, exactly as registered), at most 10.
+    #[serde(default)]
+    pub required_skills: Vec<String>,
+    /// Sign-ups close at this instant: RFC 3339, or local Beijing time without an offset;
+    /// not after the activity's end.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String, example = "2026-12-11T20:00:00+08:00")]
+    pub signup_deadline: DateTime<Utc>,
+    /// Volunteers holding a place may cancel until this instant; not after the activity's end.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String, example = "2026-12-11T12:00:00+08:00")]
+    pub cancel_cutoff: DateTime<Utc>,
+    /// Sign-ups wait for an organiser's approval (holding their place meanwhile). Default false.
+    #[serde(default)]
+    pub approval_required: bool,
+    /// A full slot keeps a waiting list that moves up by itself. Default true.
+    #[serde(default = "yes")]
+    pub waitlist: bool,
+    /// Volunteers who did not sign up may scan in on the day. Default true. Stored only:
+    /// the scan path does not enforce it yet.
+    #[serde(default = "yes")]
+    pub walk_ins: bool,
+}
+
+/// A validated recruitment to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecruitment {
+    /// The activity.
+    pub activity_id: i64,
+    /// Slots, in order: (name, capacity).
+    pub slots: Vec<(String, u32)>,
+    /// Minimum age.
+    pub min_age: Option<u8>,
+    /// Required skills.
+    pub required_skills: Vec<String>,
+    /// Sign-ups close.
+    pub signup_deadline: DateTime<Utc>,
+    /// Cancellations close.
+    pub cancel_cutoff: DateTime<Utc>,
+    /// Approval needed.
+    pub approval_required: bool,
+    /// Waiting list kept.
+    pub waitlist: bool,
+    /// Walk-ins allowed.
+    pub walk_ins: bool,
+    /// Who published.
+    pub by: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A slot with its places.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RecruitmentSlot {
+    /// Its id: what a volunteer signs up for.
+    pub id: i64,
+    /// The role or shift.
+    pub name: String,
+    /// Places.
+    pub capacity: u32,
+    /// Approved sign-ups: whom the board will expect.
+    pub approved: u32,
+    /// Sign-ups waiting for approval (they hold a place).
+    pub pending: u32,
+    /// On the waiting list.
+    pub waitlisted: u32,
+    /// Places nobody holds.
+    pub places_left: u32,
+}
+
+/// An activity's recruitment.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Recruitment {
+    /// The activity.
+    pub activity_id: i64,
+    /// Its slots, in the organiser's order.
+    pub slots: Vec<RecruitmentSlot>,
+    /// Minimum age on the day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u8>,
+    /// Skills required.
+    pub required_skills: Vec<String>,
+    /// Sign-ups close (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub signup_deadline: DateTime<Utc>,
+    /// Cancellations close (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub cancel_cutoff: DateTime<Utc>,
+    /// Approval needed.
+    pub approval_required: bool,
+    /// Waiting list kept.
+    pub waitlist: bool,
+    /// Walk-ins allowed (not yet enforced at the scan).
+    pub walk_ins: bool,
+    /// First published (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub published_at: DateTime<Utc>,
+    /// Last changed (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where a sign-up stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupStatus {
+    /// Holds a place, waiting for an organiser's approval.
+    Pending,
+    /// Holds a place: expected on the day.
+    Approved,
+    /// On the slot's waiting list; moves up when a place frees.
+    Waitlisted,
+    /// Declined by an organiser, with a reason.
+    Declined,
+    /// Cancelled by the volunteer.
+    Cancelled,
+}
+
+crate::stored_names!(SignupStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Waitlisted => "waitlisted",
+    Declined => "declined",
+    Cancelled => "cancelled",
+});
+
+impl SignupStatus {
+    /// Whether the sign-up still counts (holds a place or waits for one).
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Pending | Self::Approved | Self::Waitlisted)
+    }
+}
+
+/// The statuses that hold a place.
+pub const HOLDING: [SignupStatus; 2] = [SignupStatus::Pending, SignupStatus::Approved];
+/// The statuses that count as signed up.
+pub const LIVE: [SignupStatus; 3] = [SignupStatus::Pending, SignupStatus::Approved, SignupStatus::Waitlisted];
+
+/// A volunteer's sign-up for one slot of an activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Signup {
+    /// Its id.
+    pub id: i64,
+    /// The activity.
+    pub activity_id: i64,
+    /// The activity's name.
+    pub activity_name: String,
+    /// When the activity starts (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub starts_at: DateTime<Utc>,
+    /// The slot.
+    pub slot_id: i64,
+    /// The slot's name.
+    pub slot_name: String,
+    /// The volunteer.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// Where it stands.
+    pub status: SignupStatus,
+    /// Place on the slot's waiting list (1 is next), while wait-listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<u32>,
+    /// Why it was declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When an organiser approved or declined it (+08:00).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When the volunteer signed up (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+    /// When it last changed (+08:00).
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Signing up.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// The slot (from the activity's recruitment).
+    pub slot_id: i64,
+}
+
+/// An organiser's decision on one sign-up.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupDecision {
+    /// Approve a pending sign-up (true) or decline a live one (false).
+    pub approve: bool,
+    /// Why: required to decline (1–500 characters, shown to the volunteer).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Approving many pending sign-ups at once.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkApproval {
+    /// These sign-ups (1–500 of the activity's; those not pending are left as they are);
+    /// or none with `all`.
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    /// Every pending sign-up of the activity.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// How publishing went in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Publishing {
+    /// Stored; these wait-listed sign-ups moved up into places added.
+    Published(Vec<Signup>),
+    /// A slot left out has sign-ups and cannot be removed (nothing changed).
+    SlotInUse(String),
+    /// A slot's places would fall below those taken (nothing changed).
+    BelowTaken {
+        /// The slot's name.
+        slot: String,
+        /// Places taken now.
+        taken: u32,
+    },
+}
+
+/// How a sign-up went in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placing {
+    /// Stored: holding a place (pending or approved) or on the waiting list.
+    Placed(Signup),
+    /// No place left and no waiting list (nothing stored).
+    Full,
+    /// The volunteer already has a live sign-up for the activity (nothing stored).
+    Duplicate,
+    /// The slot is not the activity's.
+    NoSuchSlot,
+}
+
+/// A sign-up that left its place, and those who moved up into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Freed {
+    /// The cancelled or declined sign-up.
+    pub signup: Signup,
+    /// Wait-listed sign-ups that moved up, in order.
+    pub moved_up: Vec<Signup>,
+}
+
+/// A minimum age on a day: whole years, birthdays as [`crate::identity::id_number::age_on`] counts them.
+fn old_enough(birth: Option<chrono::NaiveDate>, day: chrono::NaiveDate, min_age: u8) -> bool {
+    birth.is_some_and(|b| crate::identity::id_number::age_on(b, day) >= u32::from(min_age))
+}
+
+/// The required skills a volunteer lacks, in the activity's order.
+fn missing_skills<'a>(required: &'a [String], held: &[String]) -> Vec<&'a str> {
+    required.iter().filter(|r| !held.iter().any(|h| h == *r)).map(String::as_str).collect()
+}
+
+fn reason_text(reason: &str) -> Result<String, CoreError> {
+    crate::text::clean(reason, 500, "reason", crate::text::Lines::Many)
+}
+
+impl RecruitmentRequest {
+    fn validate(
+        self,
+        activity: &crate::activity::Activity,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> Result<NewRecruitment, CoreError> {
+        if self.slots.is_empty() || self.slots.len() > MAX_SLOTS {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "slots 须为 1 至 50 个岗位"));
+        }
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for slot in self.slots {
+            let name = crate::text::clean(&slot.name, 40, "slots[].name", crate::text::Lines::One)?;
+            if !(1..=100_000).contains(&slot.capacity) {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "slots[].capacity 须在 1 至 100000 之间"));
+            }
+            if slots.iter().any(|(n, _)| *n == name) {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "岗位名称不能重复"));
+            }
+            slots.push((name, slot.capacity));
+        }
+        if self.min_age.is_some_and(|a| !(1..=100).contains(&a)) {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "min_age 须在 1 至 100 之间"));
+        }
+        if self.required_skills.len() > MAX_REQUIRED_SKILLS {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "required_skills 最多 10 项"));
+        }
+        let mut required_skills = crate::identity::registration::validate_skills(self.required_skills)?;
+        required_skills.dedup();
+        if self.signup_deadline > activity.ends_at || self.cancel_cutoff > activity.ends_at {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "报名截止与取消截止时间不能晚于活动结束时间"));
+        }
+        Ok(NewRecruitment {
+            activity_id: activity.id,
+            slots,
+            min_age: self.min_age,
+            required_skills,
+            signup_deadline: self.signup_deadline,
+            cancel_cutoff: self.cancel_cutoff,
+            approval_required: self.approval_required,
+            waitlist: self.waitlist,
+            walk_ins: self.walk_ins,
+            by,
+            at,
+        })
+    }
+}
+
+impl Hourmark {
+    /// Publishes an activity for recruitment, or changes its recruitment: the organisers
+    /// and recorders of its organisation, and administrators (as for editing the activity;
+    /// leaders run the day, they do not recruit). Places added to a slot with a waiting
+    /// list move its first volunteers up. Audited.
+    pub async fn publish_recruitment(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        request: RecruitmentRequest,
+    ) -> Result<Recruitment, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let staff_id = require_manager_of(by, activity.organisation_id)?;
+        let new = request.validate(&activity, staff_id, self.now())?;
+        if self.store().is_finalised(activity.id).await? {
+            return Err(CoreError::refused(ErrorCode::ActivityFinalised, "活动已定稿，不能再发布招募"));
+        }
+        let audit = AuditEvent {
+            at: new.at,
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "recruitment_published".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity.id),
+            detail: serde_json::json!({
+                "slots": new.slots, "min_age": new.min_age, "required_skills": new.required_skills,
+                "signup_deadline": new.signup_deadline, "cancel_cutoff": new.cancel_cutoff,
+                "approval_required": new.approval_required, "waitlist": new.waitlist, "walk_ins": new.walk_ins,
+            }),
+        };
+        match self.store().publish_recruitment(&new, &audit).await? {
+            Publishing::Published(moved_up) => self.notify_moved_up(&moved_up, new.approval_required).await,
+            Publishing::SlotInUse(slot) => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    format!("岗位“{slot}”已有人报名，不能删除；可保留该岗位并调整名额"),
+                ));
+            }
+            Publishing::BelowTaken { slot, taken } => {
+                return Err(CoreError::refused(
+                    ErrorCode::InvalidBody,
+                    format!("岗位“{slot}”已有 {taken} 人占用名额，名额不能少于此数"),
+                ));
+            }
+        }
+        self.store().recruitment(activity.id).await?.ok_or_else(|| CoreError::Internal("recruitment vanished".into()))
+    }
+
+    /// An activity's recruitment with each slot's places, for those who manage the
+    /// activity (its leaders too: they plan the day with it). `not_found` until published.
+    pub async fn recruitment_for_staff(&self, by: &Principal, activity_id: i64) -> Result<Recruitment, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        self.store()
+            .recruitment(activity_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "该活动尚未发布招募"))
+    }
+
+    /// An activity's recruitment as volunteers see it (any signed-in volunteer: they
+    /// reach it from the activity's share link). `not_found` until published.
+    pub async fn recruitment_for_volunteer(&self, activity_id: i64) -> Result<Recruitment, CoreError> {
+        self.store()
+            .recruitment(activity_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "该活动未开放报名"))
+    }
+
+    /// Approved sign-ups per slot, `(slot id, slot name, approved)`: whom the live board
+    /// can expect (it does not read this yet). Empty when the activity recruits nobody.
+    pub async fn expected_by_slot(&self, activity_id: i64) -> Result<Vec<(i64, String, u32)>, CoreError> {
+        Ok(self
+            .store()
+            .recruitment(activity_id)
+            .await?
+            .map(|r| r.slots.into_iter().map(|s| (s.id, s.name, s.approved)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Signs a volunteer up for a slot. The checks run in a fixed order, each refusing
+    /// with its own code and storing nothing: the rate limit, the recruitment exists, the
+    /// deadline, consent (a minor needs the guardian's, recorded as for scanning), the
+    /// minimum age on the activity's day, the required skills; then the store places them,
+    /// wait-lists them, or finds the slot full or the volunteer already signed up.
+    pub async fn sign_up(
+        &self,
+        volunteer_id: i64,
+        activity_id: i64,
+        request: SignupRequest,
+    ) -> Result<Signup, CoreError> {
+        self.limit("signup", &volunteer_id.to_string(), self.settings().rate_limits.signups_per_volunteer).await?;
+        let activity =
+            self.activity(activity_id).await?.ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
+        let recruitment = self.recruitment_for_volunteer(activity_id).await?;
+        if self.now() > recruitment.signup_deadline {
+            let at = crate::activity::to_shanghai(recruitment.signup_deadline).format("%-m月%-d日 %H:%M");
+            return Err(CoreError::refused(ErrorCode::SignupDeadlinePassed, format!("报名已于 {at} 截止")));
+        }
+        let permission = self.scan_permission(volunteer_id).await?;
+        if !permission.record {
+            return Err(CoreError::refused(
+                ErrorCode::ConsentWithdrawn,
+                "您已撤回个人信息处理同意，重新同意后方可报名",
+            ));
+        }
+        if permission.needs_guardian {
+            return Err(CoreError::refused(
+                ErrorCode::GuardianConsentRequired,
+                "未满十八周岁的志愿者须经监护人同意后方可报名参加活动",
+            ));
+        }
+        let volunteer = self
+            .store()
+            .get_volunteer(volunteer_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::Unauthenticated, "志愿者不存在"))?;
+        if let Some(min_age) = recruitment.min_age {
+            let day = activity.starts_at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+            if !old_enough(self.birth_date_of(&volunteer), day, min_age) {
+                return Err(CoreError::refused(
+                    ErrorCode::SignupTooYoung,
+                    format!("该活动要求活动当天年满 {min_age} 周岁"),
+                ));
+            }
+        }
+        let missing = missing_skills(&recruitment.required_skills, &volunteer.skills);
+        if !missing.is_empty() {
+            return Err(CoreError::refused(
+                ErrorCode::SignupSkillMissing,
+                format!("该活动要求具备以下技能：{}（可在个人信息中申请更正技能）", missing.join("、")),
+            ));
+        }
+        match self.store().sign_up(activity_id, request.slot_id, volunteer_id, self.now()).await? {
+            Placing::Placed(signup) => Ok(signup),
+            Placing::Full => Err(CoreError::refused(ErrorCode::SignupSlotFull, "该岗位名额已满，且本活动不设候补")),
+            Placing::Duplicate => {
+                Err(CoreError::refused(ErrorCode::SignupDuplicate, "您已报名该活动；如需更换岗位，请先取消原报名"))
+            }
+            Placing::NoSuchSlot => {
+                Err(CoreError::Refused { code: ErrorCode::InvalidBody, detail: "该活动没有这个岗位".into() })
+            }
+        }
+    }
+
+    /// A volunteer's sign-ups, newest first.
+    pub async fn my_signups(&self, volunteer_id: i64) -> Result<Vec<Signup>, CoreError> {
+        self.store().volunteer_signups(volunteer_id).await
+    }
+
+    /// Cancels a volunteer's own sign-up. Holding a place, only until the cut-off; from the
+    /// waiting list, at any time. Cancelling again answers the cancelled sign-up (a retry
+    /// changes nothing). The freed place goes to the first on the waiting list.
+    pub async fn cancel_signup(&self, volunteer_id: i64, signup_id: i64) -> Result<Signup, CoreError> {
+        let not_found = || CoreError::refused(ErrorCode::NotFound, "没有这个报名");
+        let signup =
+            self.store().signup(signup_id).await?.filter(|s| s.volunteer_id == volunteer_id).ok_or_else(not_found)?;
+        match signup.status {
+            SignupStatus::Cancelled => return Ok(signup),
+            SignupStatus::Declined => {
+                return Err(CoreError::refused(ErrorCode::SignupDecided, "该报名未获通过，无需取消"));
+            }
+            _ => {}
+        }
+        let recruitment = self.recruitment_for_volunteer(signup.activity_id).await?;
+        let allowed: &[SignupStatus] = if self.now() > recruitment.cancel_cutoff {
+            if signup.status != SignupStatus::Waitlisted {
+                let at = crate::activity::to_shanghai(recruitment.cancel_cutoff).format("%-m月%-d日 %H:%M");
+                return Err(CoreError::refused(
+                    ErrorCode::SignupCancellationClosed,
+                    format!("取消报名已于 {at} 截止，如有变动请联系组织方"),
+                ));
+            }
+            &[SignupStatus::Waitlisted]
+        } else {
+            &LIVE
+        };
+        match self.store().cancel_signup(signup_id, allowed, self.now()).await? {
+            Some(freed) => {
+                self.notify_moved_up(&freed.moved_up, recruitment.approval_required).await;
+                Ok(freed.signup)
+            }
+            // It moved on meanwhile (moved up after the cut-off, or declined): say what it is now.
+            None => match self.store().signup(signup_id).await?.ok_or_else(not_found)? {
+                s if s.status == SignupStatus::Cancelled => Ok(s),
+                s if s.status == SignupStatus::Declined => Err(CoreError::code(ErrorCode::SignupDecided)),
+                _ => Err(CoreError::refused(
+                    ErrorCode::SignupCancellationClosed,
+                    "已过取消报名的截止时间，如有变动请联系组织方",
+                )),
+            },
+        }
+    }
+
+    /// An activity's sign-ups, by slot and then in the order they came, for those who
+    /// manage it (leaders included: they meet these volunteers on the day).
+    pub async fn activity_signups(&self, by: &Principal, activity_id: i64) -> Result<Vec<Signup>, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        self.store().activity_signups(activity_id).await
+    }
+
+    /// Approves a pending sign-up, or declines a live one with a reason (the freed place,
+    /// if it held one, goes to the first on the waiting list). The organisation's
+    /// organisers and recorders, and administrators; others' sign-ups are `not_found`.
+    /// Audited, and the volunteer is notified.
+    pub async fn decide_signup(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        signup_id: i64,
+        decision: SignupDecision,
+    ) -> Result<Signup, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let staff_id = require_manager_of(by, activity.organisation_id)?;
+        let reason = match (&decision.reason, decision.approve) {
+            (Some(r), _) => Some(reason_text(r)?),
+            (None, false) => return Err(CoreError::refused(ErrorCode::InvalidBody, "拒绝报名须填写理由 reason")),
+            (None, true) => None,
+        };
+        let signup = self
+            .store()
+            .signup(signup_id)
+            .await?
+            .filter(|s| s.activity_id == activity.id)
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个报名"))?;
+        let recruitment = self.recruitment_for_staff(by, activity.id).await?;
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: if decision.approve { "signup_approved" } else { "signup_declined" }.into(),
+            subject_kind: "signup".into(),
+            subject_id: Some(signup.id),
+            detail: serde_json::json!({ "activity_id": activity.id, "volunteer_id": signup.volunteer_id, "reason": reason }),
+        };
+        if decision.approve {
+            let approved =
+                self.store().approve_signups(activity.id, Some(&[signup.id]), staff_id, self.now(), &audit).await?;
+            let Some(approved) = approved.into_iter().next() else {
+                return Err(CoreError::refused(ErrorCode::SignupDecided, "只有待审核的报名可以通过"));
+            };
+            self.notify_approved(std::slice::from_ref(&approved)).await;
+            return Ok(approved);
+        }
+        let reason = reason.unwrap_or_default();
+        let Some(freed) = self.store().decline_signup(signup.id, staff_id, &reason, self.now(), &audit).await? else {
+            return Err(CoreError::refused(ErrorCode::SignupDecided, "该报名已取消或已被拒绝"));
+        };
+        let declined = &freed.signup;
+        self.notify_hours(HoursNotice::SignupDeclined {
+            volunteer_id: declined.volunteer_id,
+            signup_id: declined.id,
+            activity: declined.activity_name.clone(),
+            day: crate::activity::to_shanghai(declined.starts_at).date_naive(),
+            slot: declined.slot_name.clone(),
+            reason,
+        })
+        .await;
+        self.notify_moved_up(&freed.moved_up, recruitment.approval_required).await;
+        Ok(freed.signup)
+    }
+
+    /// Approves pending sign-ups of an activity at once: those listed, or all. Sign-ups
+    /// not pending are left as they are (the answer lists only those approved now).
+    /// Audited with the ids approved; each volunteer is notified.
+    pub async fn approve_signups(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        which: BulkApproval,
+    ) -> Result<Vec<Signup>, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let staff_id = require_manager_of(by, activity.organisation_id)?;
+        if which.all != which.ids.is_empty() || which.ids.len() > 500 {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "须指定 ids（1 至 500 个）或 all: true 之一"));
+        }
+        let audit = AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(staff_id),
+            action: "signups_approved".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity.id),
+            detail: serde_json::json!({}),
+        };
+        let ids = (!which.all).then_some(which.ids.as_slice());
+        let approved = self.store().approve_signups(activity.id, ids, staff_id, self.now(), &audit).await?;
+        self.notify_approved(&approved).await;
+        Ok(approved)
+    }
+
+    async fn notify_approved(&self, approved: &[Signup]) {
+        let notices = approved
+            .iter()
+            .map(|s| HoursNotice::SignupApproved {
+                volunteer_id: s.volunteer_id,
+                signup_id: s.id,
+                activity: s.activity_name.clone(),
+                day: crate::activity::to_shanghai(s.starts_at).date_naive(),
+                slot: s.slot_name.clone(),
+            })
+            .collect();
+        self.notify_all(notices).await;
+    }
+
+    async fn notify_moved_up(&self, moved_up: &[Signup], approval_required: bool) {
+        let notices = moved_up
+            .iter()
+            .map(|s| HoursNotice::SignupMovedUp {
+                volunteer_id: s.volunteer_id,
+                signup_id: s.id,
+                activity: s.activity_name.clone(),
+                day: crate::activity::to_shanghai(s.starts_at).date_naive(),
+                slot: s.slot_name.clone(),
+                awaiting_approval: approval_required && s.status == SignupStatus::Pending,
+            })
+            .collect();
+        self.notify_all(notices).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn the_minimum_age_is_reached_on_the_birthday() {
+        assert!(!old_enough(Some(d("2008-12-06")), d("2026-12-05"), 18));
+        assert!(old_enough(Some(d("2008-12-05")), d("2026-12-05"), 18));
+        // An unreadable birth date never passes an age requirement.
+        assert!(!old_enough(None, d("2026-12-05"), 1));
+    }
+
+    #[test]
+    fn skills_must_match_as_registered() {
+        let required = vec!["急救".to_owned(), "手语".to_owned()];
+        assert_eq!(missing_skills(&required, &["急救".to_owned()]), vec!["手语"]);
+        assert!(missing_skills(&required, &["手语".to_owned(), "急救".to_owned(), "驾驶".to_owned()]).is_empty());
+        assert!(missing_skills(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn statuses_read_back_and_say_whether_they_count() {
+        for status in [
+            SignupStatus::Pending,
+            SignupStatus::Approved,
+            SignupStatus::Waitlisted,
+            SignupStatus::Declined,
+            SignupStatus::Cancelled,
+        ] {
+            assert_eq!(SignupStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.is_live(), LIVE.contains(&status));
+        }
+        assert!(HOLDING.iter().all(|s| s.is_live()));
+    }
+}

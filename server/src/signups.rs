@@ -1,0 +1,220 @@
+//! Recruitment and sign-ups over HTTP: organisers publish an activity's slots and rules
+//! and decide sign-ups (`/api/v1`); volunteers sign up, see and cancel their sign-ups
+//! (`/mp/v1`, with their bearer token). The rules live in `hourmark_core::signups`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use hourmark_core::Hourmark;
+use hourmark_core::error::Problem;
+use hourmark_core::signups::{BulkApproval, Recruitment, RecruitmentRequest, Signup, SignupDecision, SignupRequest};
+use hourmark_mini_program_api::ApiError;
+use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn router() -> OpenApiRouter<Hourmark> {
+    OpenApiRouter::new()
+        .routes(routes!(get_recruitment, put_recruitment))
+        .routes(routes!(list_signups))
+        .routes(routes!(decide))
+        .routes(routes!(approve_many))
+        .routes(routes!(open_recruitment))
+        .routes(routes!(sign_up))
+        .routes(routes!(my_signups))
+        .routes(routes!(cancel))
+}
+
+/// An activity's recruitment: its slots with places approved, pending, wait-listed and
+/// left, and its rules (those who manage the activity, its leaders included).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/recruitment", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Recruitment),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity of the caller's, or not published for recruitment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_recruitment(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Recruitment>, ApiError> {
+    Ok(axum::Json(hourmark.recruitment_for_staff(&by, id).await?))
+}
+
+/// Publishes the activity for recruitment, or changes it: slots (matched by name; one
+/// with sign-ups cannot be removed, nor its places cut below those taken), minimum age,
+/// required skills, sign-up deadline, cancellation cut-off, approval, waiting list and
+/// walk-ins (stored; the scan does not enforce it yet). Places added move the waiting
+/// list up. The organisation's organisers and recorders, and administrators. Audited.
+#[utoipa::path(
+    put, path = "/api/v1/activities/{id}/recruitment", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = RecruitmentRequest,
+    responses(
+        (status = 200, body = Recruitment),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (also: a slot with sign-ups removed, or its places below those taken), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_recruitment(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(request): Json<RecruitmentRequest>,
+) -> Result<axum::Json<Recruitment>, ApiError> {
+    Ok(axum::Json(hourmark.publish_recruitment(&by, id, request).await?))
+}
+
+/// The activity's sign-ups by slot, in the order they came (those who manage the
+/// activity, its leaders included).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/signups", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<Signup>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_signups(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<Signup>>, ApiError> {
+    Ok(axum::Json(hourmark.activity_signups(&by, id).await?))
+}
+
+/// Approves a pending sign-up, or declines a live one with a reason; a place freed goes
+/// to the first on the waiting list. The organisation's organisers and recorders, and
+/// administrators. Audited; the volunteer is notified.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/signups/{signup_id}/decision", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id"), ("signup_id" = i64, Path, description = "Sign-up id")),
+    request_body = SignupDecision,
+    responses(
+        (status = 200, body = Signup),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity of the caller's, or no such sign-up of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_decided`: approving a sign-up not pending, or declining one cancelled or declined", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (a decline without a reason), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path((id, signup_id)): Path<(i64, i64)>,
+    Json(decision): Json<SignupDecision>,
+) -> Result<axum::Json<Signup>, ApiError> {
+    Ok(axum::Json(hourmark.decide_signup(&by, id, signup_id, decision).await?))
+}
+
+/// Approves pending sign-ups at once: those listed, or all. Others are left as they are;
+/// the answer lists those approved now. Audited; each volunteer is notified.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/signups/approvals", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = BulkApproval,
+    responses(
+        (status = 200, body = Vec<Signup>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn approve_many(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(which): Json<BulkApproval>,
+) -> Result<axum::Json<Vec<Signup>>, ApiError> {
+    Ok(axum::Json(hourmark.approve_signups(&by, id, which).await?))
+}
+
+/// An activity's recruitment as a volunteer sees it (from its share link): slots and the
+/// places left, requirements, deadline, cut-off.
+#[utoipa::path(
+    get, path = "/mp/v1/activities/{id}/recruitment", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Recruitment),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn open_recruitment(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(_id): VolunteerCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Recruitment>, ApiError> {
+    Ok(axum::Json(hourmark.recruitment_for_volunteer(id).await?))
+}
+
+/// Signs me up for a slot: a place (`approved`, or `pending` when the organiser approves
+/// sign-ups), or the waiting list (`waitlisted`, with my position) when the slot is full.
+/// Refused, with nothing recorded: after the deadline, a full slot without a waiting list,
+/// a requirement I do not meet, a second sign-up for the activity, a minor without the
+/// guardian's consent. Rate limited per volunteer.
+#[utoipa::path(
+    post, path = "/mp/v1/activities/{id}/signups", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = SignupRequest,
+    responses(
+        (status = 201, body = Signup),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`guardian_consent_required`, `consent_withdrawn`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_duplicate`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (also: a slot not the activity's), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn sign_up(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Path(id): Path<i64>,
+    Json(request): Json<SignupRequest>,
+) -> Result<(StatusCode, axum::Json<Signup>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(hourmark.sign_up(volunteer_id, id, request).await?)))
+}
+
+/// My sign-ups, newest first, each with where it stands (and my place on the waiting list).
+#[utoipa::path(
+    get, path = "/mp/v1/me/signups", tag = "signups", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<Signup>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn my_signups(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+) -> Result<axum::Json<Vec<Signup>>, ApiError> {
+    Ok(axum::Json(hourmark.my_signups(volunteer_id).await?))
+}
+
+/// Cancels my sign-up: holding a place, until the cancellation cut-off; from the waiting
+/// list, at any time. Cancelling again answers the cancelled sign-up. My place goes to the
+/// first on the waiting list.
+#[utoipa::path(
+    post, path = "/mp/v1/me/signups/{signup_id}/cancel", tag = "signups", security(("bearer" = [])),
+    params(("signup_id" = i64, Path, description = "Sign-up id")),
+    responses(
+        (status = 200, body = Signup),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such sign-up of mine", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_cancellation_closed`, `signup_decided` (it was declined)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel(
+    State(hourmark): State<Hourmark>,
+    VolunteerCaller(volunteer_id): VolunteerCaller,
+    Path(signup_id): Path<i64>,
+) -> Result<axum::Json<Signup>, ApiError> {
+    Ok(axum::Json(hourmark.cancel_signup(volunteer_id, signup_id).await?))
+}
