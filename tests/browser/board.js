@@ -57,6 +57,10 @@ const text = (page, id) => page.$eval("#" + id, (el) => el.textContent);
       inside_now: await text(page, "inside-now"),
       still_inside: await page.$$eval("#still-inside li .name", (els) => els.map((e) => e.textContent)),
       flags: await text(page, "flag-count"),
+      expected: await page.$$eval("#expected-slots li", (els) => els.map((e) => e.textContent)),
+      missing: await page.$$eval("#missing li", (els) => els.map((e) => e.textContent)),
+      missing_count: await text(page, "missing-count"),
+      walk_ins: await text(page, "walk-ins"),
     };
     await shot(page, "01-board-before");
 
@@ -85,6 +89,7 @@ const text = (page, id) => page.$eval("#" + id, (el) => el.textContent);
       bars: await page.$$eval("#minutes .minute", (els) => els.length),
       last_scan_event_id: await page.$eval("#board", (el) => el.dataset.lastScanEventId || ""),
       status: await text(page, "board-status"),
+      walk_ins: await text(page, "walk-ins"),
     };
     out.board_shot = await shot(page, "02-board-after-scan");
     out.console_errors = consoleErrors;

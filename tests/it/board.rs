@@ -251,15 +251,41 @@ async fn the_board_in_chromium() {
     let activity_id =
         app.activity(&admin, organisation_id, json!({"name": "翠湖公园清洁"})).await["id"].as_i64().expect("id");
 
+    // It recruits: three for the north gate, two for first aid, no approval needed.
+    let recruitment = json!({
+        "slots": [{"name": "北门引导", "capacity": 3}, {"name": "医疗点", "capacity": 2}],
+        "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T16:00:00+08:00",
+    });
+    let published = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/activities/{activity_id}/recruitment"),
+            Some(&admin),
+            Some(recruitment),
+        )
+        .await;
+    published.expect_status(200);
+    let slots: Vec<i64> =
+        published.body["slots"].as_array().expect("slots").iter().filter_map(|s| s["id"].as_i64()).collect();
+
     // A morning so far: five volunteers arrive over a few minutes at both gates, two leave.
+    // Four signed up; 赵磊 walks in; 孙丽 signed up for first aid and has not come.
     let names = ["王芳", "刘洋", "陈静", "杨帆", "赵磊"];
     let mut tokens = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let (_, token) = app.volunteer(name, &format!("1390000{:04}", 100 + i)).await;
+        tokens.push(app.volunteer(name, &format!("1390000{:04}", 100 + i)).await.1);
+    }
+    let (_, absent) = app.volunteer("孙丽", "13900000200").await;
+    for (token, slot) in tokens.iter().take(4).chain([&absent]).zip([slots[0], slots[0], slots[0], slots[1], slots[1]])
+    {
+        let signed_up =
+            app.post(&format!("/mp/v1/activities/{activity_id}/signups"), Some(token), json!({"slot_id": slot})).await;
+        signed_up.expect_status(201);
+    }
+    for (i, token) in tokens.iter().enumerate() {
         let gate = u8::try_from(i % 2).expect("gate");
-        app.scan(&token, &code_url(&app, &admin, activity_id, gate).await).await.expect_status(200);
+        app.scan(token, &code_url(&app, &admin, activity_id, gate).await).await.expect_status(200);
         app.advance(Duration::minutes(3));
-        tokens.push(token);
     }
     for token in &tokens[..2] {
         app.advance(Duration::minutes(2));
@@ -299,6 +325,11 @@ async fn the_board_in_chromium() {
     assert_eq!(result["before"]["inside_now"], "3 人");
     assert_eq!(result["before"]["still_inside"], json!(["陈静（北门）", "杨帆（南门）", "赵磊（北门）"]));
     assert_eq!(result["before"]["flags"], "0");
+    assert_eq!(result["before"]["expected"], json!(["北门引导到 3 / 应到 3 人", "医疗点到 1 / 应到 2 人"]));
+    assert_eq!(result["before"]["missing"], json!(["孙丽医疗点"]));
+    assert_eq!(result["before"]["missing_count"], "1 人");
+    assert_eq!(result["before"]["walk_ins"], "未报名到场 1 人");
+    assert_eq!(result["after"]["walk_ins"], "未报名到场 2 人", "张三 came without signing up");
     assert_eq!(result["scan_status"], 200);
     let shown = result["shown_after_ms"].as_u64().expect("timed");
     assert!(shown < 2000, "the scan took {shown} ms to reach the board");

@@ -195,6 +195,42 @@ pub struct StillInside {
     pub gate_name: Option<String>,
 }
 
+/// Who was expected and who came, for an activity that recruits (approved sign-ups).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Expected {
+    /// Each slot (role or shift), in the organiser's order.
+    pub slots: Vec<SlotAttendance>,
+    /// Approved volunteers who have not scanned yet, by slot then name: the first
+    /// [`BOARD_LIST`] of `missing_total`.
+    pub missing: Vec<Missing>,
+    /// How many approved volunteers have not scanned yet.
+    pub missing_total: u32,
+    /// Volunteers who scanned in without an approved sign-up.
+    pub walk_ins: u32,
+}
+
+/// One slot's expected and arrived.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlotAttendance {
+    /// The role or shift.
+    pub name: String,
+    /// Approved sign-ups.
+    pub expected: u32,
+    /// Of those, how many have scanned in at least once.
+    pub arrived: u32,
+}
+
+/// An approved volunteer not yet arrived.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Missing {
+    /// The volunteer.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// The slot they signed up for.
+    pub slot_name: String,
+}
+
 /// An anomaly flag as the board shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BoardFlag {
@@ -225,6 +261,9 @@ pub struct ActivityBoard {
     pub flags_total: u32,
     /// The id of the last accepted scan included: events up to it are already counted.
     pub last_scan_id: Option<uuid::Uuid>,
+    /// Expected against arrived, when the activity recruits (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expected>,
 }
 
 /// How long a shared snapshot serves with no event in between: the minutes-inside figures
@@ -408,9 +447,16 @@ impl Hourmark {
     /// on the blocking pool, and the scheduler shares the cores in slices instead.
     async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(ActivityBoard, ScanBook), CoreError> {
         let flags = self.store().flags(activity.id).await?;
+        // The slots in the organiser's order, then the approved sign-ups.
+        let recruitment = self.store().recruitment(activity.id).await?;
+        let signups = match &recruitment {
+            Some(_) => self.store().activity_signups(activity.id).await?,
+            None => Vec::new(),
+        };
         let (hourmark, activity) = (self.clone(), activity.clone());
         tokio::task::spawn_blocking(move || {
-            let board = hourmark.board_from(&activity, &book, flags);
+            let mut board = hourmark.board_from(&activity, &book, flags);
+            board.expected = recruitment.map(|r| expected(&r, &signups, &book));
             (board, book)
         })
         .await
@@ -503,6 +549,7 @@ impl Hourmark {
             flags,
             flags_total,
             last_scan_id: book.last_scan_id,
+            expected: None,
         }
     }
 
@@ -525,6 +572,56 @@ impl Hourmark {
     /// Ends every live stream, so a graceful shutdown need not wait for boards to hang up.
     pub fn end_live_streams(&self) {
         self.inner().live.close();
+    }
+}
+
+/// Expected against arrived: a volunteer has arrived once they have an accepted scan.
+fn expected(
+    recruitment: &crate::signups::Recruitment,
+    signups: &[crate::signups::Signup],
+    book: &ScanBook,
+) -> Expected {
+    let approved: Vec<&crate::signups::Signup> =
+        signups.iter().filter(|s| s.status == crate::signups::SignupStatus::Approved).collect();
+    let slots = recruitment
+        .slots
+        .iter()
+        .map(|slot| {
+            let of_slot = approved.iter().filter(|s| s.slot_id == slot.id);
+            SlotAttendance {
+                name: slot.name.clone(),
+                expected: u32::try_from(of_slot.clone().count()).unwrap_or(u32::MAX),
+                arrived: u32::try_from(of_slot.filter(|s| book.volunteers.contains_key(&s.volunteer_id)).count())
+                    .unwrap_or(u32::MAX),
+            }
+        })
+        .collect();
+    let order: BTreeMap<i64, usize> = recruitment.slots.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let mut missing: Vec<&&crate::signups::Signup> =
+        approved.iter().filter(|s| !book.volunteers.contains_key(&s.volunteer_id)).collect();
+    missing.sort_by(|a, b| {
+        (order.get(&a.slot_id), &a.volunteer_name, a.volunteer_id).cmp(&(
+            order.get(&b.slot_id),
+            &b.volunteer_name,
+            b.volunteer_id,
+        ))
+    });
+    let missing_total = u32::try_from(missing.len()).unwrap_or(u32::MAX);
+    let signed_up: std::collections::HashSet<i64> = approved.iter().map(|s| s.volunteer_id).collect();
+    let walk_ins = book.volunteers.keys().filter(|v| !signed_up.contains(v)).count();
+    Expected {
+        slots,
+        missing: missing
+            .into_iter()
+            .take(BOARD_LIST)
+            .map(|s| Missing {
+                volunteer_id: s.volunteer_id,
+                volunteer_name: s.volunteer_name.clone(),
+                slot_name: s.slot_name.clone(),
+            })
+            .collect(),
+        missing_total,
+        walk_ins: u32::try_from(walk_ins).unwrap_or(u32::MAX),
     }
 }
 

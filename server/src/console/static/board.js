@@ -69,6 +69,22 @@
       $("minutes-range").textContent = "（" + clock(board.minutes[0].minute) + "–" + clock(board.minutes[board.minutes.length - 1].minute) + "）";
     }
 
+    // Only for an activity that recruits: each slot's arrived against its approved
+    // sign-ups, who has not come, and who came without signing up.
+    const ex = board.expected;
+    $("expected-panel").hidden = !ex;
+    if (ex) {
+      $("expected-slots").replaceChildren(...ex.slots.map((s) => item([
+        ["span", "", s.name], ["strong", "", "到 " + s.arrived + " / 应到 " + s.expected + " 人"],
+      ])));
+      $("missing-count").textContent = ex.missing.length < ex.missing_total
+        ? ex.missing_total + " 人，列出 " + ex.missing.length + " 人"
+        : ex.missing_total + " 人";
+      $("walk-ins").textContent = "未报名到场 " + ex.walk_ins + " 人";
+      fill("missing", ex.missing.map((m) => item([["span", "name", m.volunteer_name], ["span", "since", m.slot_name]])),
+        "报名者均已到场。");
+    }
+
     // The snapshot lists the longest inside first, at most a few hundred of them.
     $("inside-count").textContent = board.still_inside.length < t.inside_now
       ? t.inside_now + " 人，列出在场最久的 " + board.still_inside.length + " 人"
