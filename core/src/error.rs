@@ -291,6 +291,9 @@ error_codes! {
     /// 409: the sign-up is not in a state this decision applies to (already approved,
     /// declined or cancelled).
     SignupDecided = ("signup_decided", 409, "该报名已处理"),
+    /// 409: the activity admits only volunteers with an approved sign-up, and this one has
+    /// none; the scan is recorded as refused.
+    WalkInRefused = ("walk_in_refused", 409, "本活动仅限已报名并获批准的志愿者签到"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -480,6 +483,7 @@ mod tests {
                 ("signup_duplicate", 409),
                 ("signup_cancellation_closed", 409),
                 ("signup_decided", 409),
+                ("walk_in_refused", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

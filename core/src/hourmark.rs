@@ -148,6 +148,9 @@ pub(crate) struct Inner {
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
     /// Each watched activity's board snapshot, shared by its boards on this instance.
     pub(crate) board_snapshots: crate::attendance::board::BoardSnapshots,
+    /// Per activity that admits no walk-ins, who has an approved sign-up (`None`: anyone
+    /// may check in). See `Hourmark::walk_in_refusal`.
+    pub(crate) walk_ins: moka::future::Cache<i64, Arc<Option<std::collections::HashSet<i64>>>>,
 }
 
 impl std::fmt::Debug for Hourmark {
@@ -245,6 +248,10 @@ impl Hourmark {
                 .build(),
             scan_stripes: (0..SCAN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             board_snapshots: crate::attendance::board::BoardSnapshots::default(),
+            walk_ins: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(crate::signups::WALK_IN_RULE_FRESH)
+                .build(),
             settings,
         };
         Self { inner: Arc::new(inner) }

@@ -29,8 +29,11 @@
 //! Leaving the waiting list is allowed at any time: a wait-listed volunteer holds no place
 //! the organiser plans with. The cancellation cut-off binds only those holding a place.
 //!
-//! Walk-ins: the setting is stored and answered, but the scan path does not read it yet;
-//! until it does, a volunteer who did not sign up may still scan in.
+//! Walk-ins: where the activity admits none, a check-in by a volunteer without an approved
+//! sign-up is refused (`walk_in_refused`, recorded as a refused scan); see
+//! `Hourmark::walk_in_refusal` for how the scan path reads the rule without a query.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -90,8 +93,8 @@ pub struct RecruitmentRequest {
     /// A full slot keeps a waiting list that moves up by itself. Default true.
     #[serde(default = "yes")]
     pub waitlist: bool,
-    /// Volunteers who did not sign up may scan in on the day. Default true. Stored only:
-    /// the scan path does not enforce it yet.
+    /// Volunteers who did not sign up may scan in on the day. Default true; when false, a
+    /// check-in needs an approved sign-up (`walk_in_refused` otherwise).
     #[serde(default = "yes")]
     pub walk_ins: bool,
 }
@@ -166,7 +169,7 @@ pub struct Recruitment {
     pub approval_required: bool,
     /// Waiting list kept.
     pub waitlist: bool,
-    /// Walk-ins allowed (not yet enforced at the scan).
+    /// Walk-ins allowed (when not, a check-in needs an approved sign-up).
     pub walk_ins: bool,
     /// First published (+08:00).
     #[serde(with = "crate::activity::shanghai_time")]
@@ -206,6 +209,65 @@ impl SignupStatus {
     /// Whether the sign-up still counts (holds a place or waits for one).
     pub fn is_live(self) -> bool {
         matches!(self, Self::Pending | Self::Approved | Self::Waitlisted)
+    }
+}
+
+/// How long an instance trusts its copy of who may check in at an activity that admits
+/// no walk-ins. Only a volunteer found on it is let in on the copy's word; one missing from
+/// it is looked up in the store before being refused, so an approval counts at once and a
+/// cancellation or decline elsewhere at most this much later.
+pub const WALK_IN_RULE_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Hourmark {
+    /// Why a check-in is refused at an activity that admits only approved sign-ups, if it
+    /// is: `None` when the activity recruits nobody, admits walk-ins, or the volunteer's
+    /// sign-up is approved. On the scan path, so the rule is kept per instance
+    /// ([`WALK_IN_RULE_FRESH`]) and the store is read only for a refusal.
+    pub(crate) async fn walk_in_refusal(
+        &self,
+        activity_id: i64,
+        volunteer_id: i64,
+    ) -> Result<Option<crate::attendance::checkin::Refusal>, CoreError> {
+        let store = self.store().clone();
+        let rule = self
+            .inner()
+            .walk_ins
+            .try_get_with(activity_id, async move {
+                let admitted = match store.recruitment(activity_id).await? {
+                    Some(r) if !r.walk_ins => Some(
+                        store
+                            .activity_signups(activity_id)
+                            .await?
+                            .into_iter()
+                            .filter(|s| s.status == SignupStatus::Approved)
+                            .map(|s| s.volunteer_id)
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+                Ok::<_, CoreError>(Arc::new(admitted))
+            })
+            .await
+            .map_err(|e| CoreError::Internal(format!("reading who may check in: {e}")))?;
+        let Some(admitted) = rule.as_ref() else { return Ok(None) };
+        if admitted.contains(&volunteer_id) {
+            return Ok(None);
+        }
+        // Not on this instance's copy: an approval may be newer than it.
+        let approved = self
+            .store()
+            .volunteer_signups(volunteer_id)
+            .await?
+            .iter()
+            .any(|s| s.activity_id == activity_id && s.status == SignupStatus::Approved);
+        if approved {
+            self.inner().walk_ins.invalidate(&activity_id).await;
+            return Ok(None);
+        }
+        Ok(Some(crate::attendance::checkin::Refusal {
+            code: ErrorCode::WalkInRefused,
+            detail: "本活动仅限已报名并获批准的志愿者签到，请联系活动组织者".into(),
+        }))
     }
 }
 
@@ -437,6 +499,7 @@ impl Hourmark {
                 ));
             }
         }
+        self.inner().walk_ins.invalidate(&activity.id).await;
         self.store().recruitment(activity.id).await?.ok_or_else(|| CoreError::Internal("recruitment vanished".into()))
     }
 
@@ -569,6 +632,7 @@ impl Hourmark {
         };
         match self.store().cancel_signup(signup_id, allowed, self.now()).await? {
             Some(freed) => {
+                self.inner().walk_ins.invalidate(&freed.signup.activity_id).await;
                 self.notify_moved_up(&freed.moved_up, recruitment.approval_required).await;
                 Ok(freed.signup)
             }
@@ -639,6 +703,7 @@ impl Hourmark {
             return Err(CoreError::refused(ErrorCode::SignupDecided, "该报名已取消或已被拒绝"));
         };
         let declined = &freed.signup;
+        self.inner().walk_ins.invalidate(&declined.activity_id).await;
         self.notify_hours(HoursNotice::SignupDeclined {
             volunteer_id: declined.volunteer_id,
             signup_id: declined.id,

@@ -408,3 +408,56 @@ async fn signup_races_across_two_instances_give_each_place_once() {
         assert_eq!(counted[0].0 + counted[1].0, 1, "round {round}");
     }
 }
+
+on_both_backends! {
+    /// An activity that admits no walk-ins lets in only approved sign-ups: a stranger and a
+    /// volunteer still waiting for approval are refused at the gate (recorded as refused,
+    /// nothing accepted); the moment the organiser approves, the volunteer checks in, though
+    /// this instance had just refused them; once walk-ins are allowed, anyone may.
+    async fn an_activity_without_walk_ins_admits_only_approved_sign_ups(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let path = format!("/api/v1/activities/{}/recruitment", e.activity_id);
+        let rules = |walk_ins: bool| {
+            json!({
+                "slots": [{"name": "入口引导", "capacity": 5}],
+                "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+                "approval_required": true, "walk_ins": walk_ins,
+            })
+        };
+        let published = app.call(reqwest::Method::PUT, &path, Some(&e.organiser), Some(rules(false))).await;
+        published.expect_status(200);
+        let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        let signed_up = sign_up(&app, &e.volunteer, e.activity_id, slot).await;
+        signed_up.expect_status(201);
+        assert_eq!(signed_up.body["status"], "pending");
+        let (stranger_id, stranger) = app.volunteer("李四", "13800005678").await;
+        let code = || async { app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned() };
+
+        app.scan(&stranger, &code().await).await.expect_problem(409, "walk_in_refused");
+        app.scan(&e.volunteer, &code().await).await.expect_problem(409, "walk_in_refused");
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &e.organiser).await;
+        assert_eq!(totals.body["accepted_scans"], 0, "refused scans accept nobody");
+        assert_eq!(app.scans_recorded(stranger_id).await, 1, "the refusal is on the record");
+
+        let decided = app
+            .post(
+                &format!("/api/v1/activities/{}/signups/{}/decision", e.activity_id, signed_up.body["id"]),
+                Some(&e.organiser),
+                json!({"approve": true}),
+            )
+            .await;
+        decided.expect_status(200);
+        let arrival = app.scan(&e.volunteer, &code().await).await;
+        arrival.expect_status(200);
+        assert_eq!(arrival.body["outcome"], "checked_in", "approved a moment ago, admitted at once");
+        app.advance(chrono::Duration::minutes(30));
+        let departure = app.scan(&e.volunteer, &code().await).await;
+        departure.expect_status(200);
+        assert_eq!(departure.body["outcome"], "checked_out");
+
+        app.call(reqwest::Method::PUT, &path, Some(&e.organiser), Some(rules(true))).await.expect_status(200);
+        let walk_in = app.scan(&stranger, &code().await).await;
+        walk_in.expect_status(200);
+        assert_eq!(walk_in.body["outcome"], "checked_in", "walk-ins allowed now");
+    }
+}

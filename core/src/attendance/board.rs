@@ -4,7 +4,7 @@
 //! minutes function the scan path uses, so the board and the volunteers' receipts never
 //! disagree. A staff request reads the database; the scan path never does this. While
 //! boards stream an activity from this instance, its scans are kept here in a
-//! [`ScanBook`] and each snapshot reads only the scans recorded since the last one.
+//! `ScanBook` and each snapshot reads only the scans recorded since the last one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

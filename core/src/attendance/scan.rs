@@ -488,6 +488,11 @@ impl Hourmark {
             Ok(accepted) => accepted,
             Err(refusal) => return Ok(Err(refusal)),
         };
+        if accepted.direction == Direction::In
+            && let Some(refusal) = self.walk_in_refusal(activity.id, record.volunteer_id).await?
+        {
+            return Ok(Err(refusal));
+        }
 
         let fact = PresenceFact { scan_id: record.id, at: now, direction: accepted.direction };
         record.seq = Some(u32::try_from(facts.len()).unwrap_or(u32::MAX).saturating_add(1));
