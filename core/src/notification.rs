@@ -60,6 +60,8 @@ pub enum NotificationKind {
     SignupDeclined,
     /// A place freed and the volunteer moved up from the waiting list.
     SignupMovedUp,
+    /// An approved sign-up's activity starts soon (the day before, and an hour before).
+    SignupReminder,
 }
 
 crate::stored_names!(NotificationKind {
@@ -76,6 +78,7 @@ crate::stored_names!(NotificationKind {
     SignupApproved => "signup_approved",
     SignupDeclined => "signup_declined",
     SignupMovedUp => "signup_moved_up",
+    SignupReminder => "signup_reminder",
 });
 
 impl NotificationKind {
@@ -95,6 +98,7 @@ impl NotificationKind {
             Self::SignupApproved => "报名通过",
             Self::SignupDeclined => "报名未通过",
             Self::SignupMovedUp => "候补递补",
+            Self::SignupReminder => "活动提醒",
         }
     }
 }
@@ -325,6 +329,21 @@ pub enum HoursNotice {
         /// Whether the place still waits for an organiser's approval.
         awaiting_approval: bool,
     },
+    /// An approved sign-up's activity starts soon.
+    SignupReminder {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// When it starts.
+        starts_at: DateTime<Utc>,
+        /// The slot.
+        slot: String,
+        /// Which reminder: `day` (the day before) or `hour` (an hour before).
+        stage: &'static str,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -460,6 +479,14 @@ impl HoursNotice {
                 let data = json!({"activity": activity, "day": day, "slot": slot, "signup_id": signup_id,
                     "awaiting_approval": awaiting_approval});
                 (volunteer_id, format!("signup:{signup_id}:moved_up"), NotificationKind::SignupMovedUp, body, data)
+            }
+            Self::SignupReminder { volunteer_id, signup_id, activity, starts_at, slot, stage } => {
+                let local = starts_at.with_timezone(&chrono_tz::Asia::Shanghai);
+                let when = format!("{} {}", format_day(local.date_naive()), local.format("%H:%M"));
+                let body = format!("提醒：您报名的“{activity}”（{slot}）将于{when}开始，请按时到场并扫码签到。");
+                let data = json!({"activity": activity, "day": local.date_naive(), "slot": slot,
+                    "signup_id": signup_id, "starts_at": starts_at, "stage": stage});
+                (volunteer_id, format!("signup:{signup_id}:{stage}"), NotificationKind::SignupReminder, body, data)
             }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
@@ -678,6 +705,7 @@ mod tests {
             NotificationKind::SignupApproved,
             NotificationKind::SignupDeclined,
             NotificationKind::SignupMovedUp,
+            NotificationKind::SignupReminder,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

@@ -271,6 +271,44 @@ impl Hourmark {
     }
 }
 
+/// The reminders an approved volunteer gets before their activity: (stage, the window of
+/// start times it is for, from now). An activity starting within the hour gets the hour's
+/// reminder only, so a volunteer approved 30 minutes before hears once, not twice.
+const REMINDERS: [(&str, chrono::TimeDelta, chrono::TimeDelta); 2] = [
+    ("remind_hour", chrono::TimeDelta::zero(), chrono::TimeDelta::hours(1)),
+    ("remind_day", chrono::TimeDelta::hours(1), chrono::TimeDelta::hours(24)),
+];
+/// Most reminders of one stage sent in one run of the job (the next run sends the rest).
+const REMINDERS_PER_RUN: i64 = 1000;
+
+impl Hourmark {
+    /// Sends the reminders now due: to each approved volunteer, the day before their
+    /// activity and an hour before (in the app, and by WeChat where they subscribed).
+    /// Idempotent: a reminder is a notification keyed by sign-up and stage, stored once
+    /// whichever instance's job gets there first. Returns how many were queued.
+    pub async fn send_signup_reminders(&self) -> Result<usize, CoreError> {
+        let now = self.now();
+        let mut sent = 0;
+        for (stage, from, until) in REMINDERS {
+            let due = self.store().due_signup_reminders(now + from, now + until, stage, REMINDERS_PER_RUN).await?;
+            let notices: Vec<HoursNotice> = due
+                .into_iter()
+                .map(|s| HoursNotice::SignupReminder {
+                    volunteer_id: s.volunteer_id,
+                    signup_id: s.id,
+                    activity: s.activity_name,
+                    starts_at: s.starts_at,
+                    slot: s.slot_name,
+                    stage,
+                })
+                .collect();
+            sent += notices.len();
+            self.notify_all(notices).await;
+        }
+        Ok(sent)
+    }
+}
+
 /// The statuses that hold a place.
 pub const HOLDING: [SignupStatus; 2] = [SignupStatus::Pending, SignupStatus::Approved];
 /// The statuses that count as signed up.

@@ -14,8 +14,8 @@ create table recruitment (
     cancel_cutoff timestamptz not null,
     approval_required boolean not null,
     waitlist boolean not null,
-    -- Whether volunteers who did not sign up may still scan in on the day (kept here; the
-    -- scan path does not read it yet).
+    -- Whether volunteers who did not sign up may still scan in on the day (when not, a
+    -- check-in needs an approved sign-up).
     walk_ins boolean not null,
     min_age integer constraint recruitment_min_age_ck check (min_age is null or min_age between 1 and 100),
     -- A JSON array of skill names, each of which a volunteer must have registered.

@@ -13,8 +13,8 @@ create table recruitment (
     cancel_cutoff integer not null,
     approval_required integer not null constraint recruitment_approval_ck check (approval_required in (0, 1)),
     waitlist integer not null constraint recruitment_waitlist_ck check (waitlist in (0, 1)),
-    -- Whether volunteers who did not sign up may still scan in on the day (kept here; the
-    -- scan path does not read it yet).
+    -- Whether volunteers who did not sign up may still scan in on the day (when not, a
+    -- check-in needs an approved sign-up).
     walk_ins integer not null constraint recruitment_walk_ins_ck check (walk_ins in (0, 1)),
     min_age integer constraint recruitment_min_age_ck check (min_age is null or min_age between 1 and 100),
     -- A JSON array of skill names, each of which a volunteer must have registered.

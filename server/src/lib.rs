@@ -121,8 +121,9 @@ pub async fn serve(
 }
 
 /// The periodic jobs, every `interval` until the process ends: closing sessions left open
-/// after their activity, moving ended publicity periods into the register, and sending
-/// the WeChat messages that notifications queued. Safe on
+/// after their activity, moving ended publicity periods into the register, reminding
+/// approved volunteers of their activity, and sending the WeChat messages that
+/// notifications queued. Safe on
 /// every instance at once (each job is idempotent).
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
@@ -145,6 +146,14 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(0) => {}
             Ok(recorded) => tracing::info!(recorded, "publicity periods ended: entries recorded in the register"),
             Err(e) => tracing::warn!(error = %e, "moving publicity into the register failed; will retry"),
+        }
+        let started = std::time::Instant::now();
+        let reminded = hourmark.send_signup_reminders().await;
+        hourmark_core::metrics::job_run("signup_reminders", started.elapsed().as_secs_f64(), reminded.is_ok());
+        match reminded {
+            Ok(0) => {}
+            Ok(reminded) => tracing::info!(reminded, "sign-up reminders queued"),
+            Err(e) => tracing::warn!(error = %e, "sending sign-up reminders failed; will retry"),
         }
         // WeChat is slow when it is slow: its messages go in their own task, so an outage
         // there never holds up closing sessions or recording publicity.

@@ -461,3 +461,45 @@ on_both_backends! {
         assert_eq!(walk_in.body["outcome"], "checked_in", "walk-ins allowed now");
     }
 }
+
+on_both_backends! {
+    /// An approved volunteer is reminded the day before and an hour before, once each,
+    /// however often the job runs; one whose sign-up waits on the list hears nothing, and
+    /// one approved within the last hour gets only the hour's reminder.
+    async fn approved_volunteers_are_reminded_the_day_and_the_hour_before(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        // 12月12日 08:00, sign-ups open until the start; the medical slot has one place.
+        let open_until = json!({"signup_deadline": "2026-12-12T08:00"});
+        let (activity, slots) = recruiting(&app, &e.organiser, e.organisation_id, open_until).await;
+        sign_up(&app, &e.volunteer, activity, slots[1]).await.expect_status(201);
+        let (_, waiting) = app.volunteer("李四", "13800005678").await;
+        let queued = sign_up(&app, &waiting, activity, slots[1]).await;
+        queued.expect_status(201);
+        assert_eq!(queued.body["status"], "waitlisted");
+        let (_, late) = app.volunteer("王五", "13800005679").await;
+        assert_eq!(app.hourmark.send_signup_reminders().await.expect("job"), 0, "a week ahead: nothing due");
+        // 12月11日 09:00, 23 hours before.
+        app.advance(chrono::Duration::hours(6 * 24));
+        assert_eq!(app.hourmark.send_signup_reminders().await.expect("job"), 1);
+        assert_eq!(app.hourmark.send_signup_reminders().await.expect("job"), 0, "once, however often the job runs");
+        // 12月12日 07:30: 王五 signs up for the north gate now (no approval needed).
+        app.advance(chrono::Duration::minutes(22 * 60 + 30));
+        sign_up(&app, &late, activity, slots[0]).await.expect_status(201);
+        assert_eq!(app.hourmark.send_signup_reminders().await.expect("job"), 2, "the hour's, to both");
+        assert_eq!(app.hourmark.send_signup_reminders().await.expect("job"), 0);
+
+        let mine = reminders(&app, &e.volunteer).await;
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        assert!(mine.iter().all(|b| b.contains("（医疗点）将于12月12日 08:00开始")), "{mine:?}");
+        assert_eq!(reminders(&app, &late).await.len(), 1, "approved within the hour: reminded once");
+        assert!(reminders(&app, &waiting).await.is_empty(), "the waiting list is not expected");
+    }
+}
+
+/// The bodies of a volunteer's sign-up reminders.
+async fn reminders(app: &TestApp, token: &str) -> Vec<String> {
+    kinds_of(&app.get("/mp/v1/me/notifications", token).await.body, "signup_reminder")
+        .iter()
+        .map(|n| n["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

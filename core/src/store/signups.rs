@@ -38,6 +38,16 @@ pub trait SignupStore: Send + Sync {
     async fn activity_signups(&self, activity_id: i64) -> StoreResult<Vec<Signup>>;
     /// A volunteer's sign-ups, newest first.
     async fn volunteer_signups(&self, volunteer_id: i64) -> StoreResult<Vec<Signup>>;
+    /// Approved sign-ups of activities starting in `(after, until]` whose volunteer has no
+    /// notification keyed `signup:<id>:<stage>` yet: the reminders still to send (at most
+    /// `limit`, soonest first).
+    async fn due_signup_reminders(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        stage: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Signup>>;
     /// Cancels a sign-up that is in one of `from`, moving the waiting list up; `None`
     /// (nothing changed) if it was in none of them.
     async fn cancel_signup(&self, id: i64, from: &[SignupStatus], at: DateTime<Utc>) -> StoreResult<Option<Freed>>;

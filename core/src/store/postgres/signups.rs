@@ -378,6 +378,29 @@ impl SignupStore for PostgresStore {
         rows.iter().map(signup_from).collect()
     }
 
+    async fn due_signup_reminders(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        stage: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Signup>> {
+        let rows = sqlx::query(concat!(
+            signup_select!(),
+            r" where s.status = 'approved' and a.starts_at > $1 and a.starts_at <= $2
+                 and not exists (select 1 from notification n where n.volunteer_id = s.volunteer_id
+                                 and n.dedupe_key = 'signup:' || s.id || ':' || $3)
+               order by a.starts_at, s.id limit $4"
+        ))
+        .bind(after)
+        .bind(until)
+        .bind(stage)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signup_from).collect()
+    }
+
     async fn cancel_signup(&self, id: i64, from: &[SignupStatus], at: DateTime<Utc>) -> StoreResult<Option<Freed>> {
         self.leave(id, from, SignupStatus::Cancelled, None, at, None).await
     }
