@@ -1,7 +1,8 @@
 //! Editing an activity: every field the API takes when creating one, except the
 //! organisation it belongs to. Gates keep their numbers (codes carry the number), so a
 //! gate can be renamed or added but never removed; a finalised activity is history and
-//! does not change. Every edit is audited with the fields it changed.
+//! does not change. Every edit is audited with the fields it changed, and a change of
+//! time, place or name is notified to everyone signed up (waiting list included).
 
 use crate::activity::{Activity, NewActivity};
 use crate::audit::AuditEvent;
@@ -67,6 +68,26 @@ impl Hourmark {
             .await?
             .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
         self.forget_activity(activity.id).await;
+        // Those signed up planned around the time and place: tell them what it is now.
+        if changed.iter().any(|f| ["name", "address", "location", "starts_at", "ends_at"].contains(f)) {
+            let notices = self
+                .store()
+                .activity_signups(activity.id)
+                .await?
+                .into_iter()
+                .filter(|s| s.status.is_live())
+                .map(|s| crate::notification::HoursNotice::ActivityChanged {
+                    volunteer_id: s.volunteer_id,
+                    signup_id: s.id,
+                    activity: updated.name.clone(),
+                    starts_at: updated.starts_at,
+                    ends_at: updated.ends_at,
+                    address: updated.address.clone(),
+                    changed_at: audit.at,
+                })
+                .collect();
+            self.notify_all(notices).await;
+        }
         Ok(updated)
     }
 }

@@ -62,6 +62,8 @@ pub enum NotificationKind {
     SignupMovedUp,
     /// An approved sign-up's activity starts soon (the day before, and an hour before).
     SignupReminder,
+    /// The time, place or name of an activity the volunteer signed up for changed.
+    ActivityChanged,
 }
 
 crate::stored_names!(NotificationKind {
@@ -79,6 +81,7 @@ crate::stored_names!(NotificationKind {
     SignupDeclined => "signup_declined",
     SignupMovedUp => "signup_moved_up",
     SignupReminder => "signup_reminder",
+    ActivityChanged => "activity_changed",
 });
 
 impl NotificationKind {
@@ -99,6 +102,7 @@ impl NotificationKind {
             Self::SignupDeclined => "报名未通过",
             Self::SignupMovedUp => "候补递补",
             Self::SignupReminder => "活动提醒",
+            Self::ActivityChanged => "活动变更",
         }
     }
 }
@@ -344,6 +348,23 @@ pub enum HoursNotice {
         /// Which reminder: `day` (the day before) or `hour` (an hour before).
         stage: &'static str,
     },
+    /// An activity the volunteer signed up for changed its time, place or name.
+    ActivityChanged {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name (as it is now).
+        activity: String,
+        /// When it starts and ends now.
+        starts_at: DateTime<Utc>,
+        /// When it ends now.
+        ends_at: DateTime<Utc>,
+        /// Where, now.
+        address: String,
+        /// When the change was made (tells one change's notice from the next).
+        changed_at: DateTime<Utc>,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -487,6 +508,22 @@ impl HoursNotice {
                 let data = json!({"activity": activity, "day": local.date_naive(), "slot": slot,
                     "signup_id": signup_id, "starts_at": starts_at, "stage": stage});
                 (volunteer_id, format!("signup:{signup_id}:{stage}"), NotificationKind::SignupReminder, body, data)
+            }
+            Self::ActivityChanged { volunteer_id, signup_id, activity, starts_at, ends_at, address, changed_at } => {
+                let (from, to) = (
+                    starts_at.with_timezone(&chrono_tz::Asia::Shanghai),
+                    ends_at.with_timezone(&chrono_tz::Asia::Shanghai),
+                );
+                let body = format!(
+                    "您报名的活动已变更，现为“{activity}”，{} {}–{}，地点：{address}。如不能参加，请取消报名。",
+                    format_day(from.date_naive()),
+                    from.format("%H:%M"),
+                    to.format("%H:%M"),
+                );
+                let data = json!({"activity": activity, "day": from.date_naive(), "signup_id": signup_id,
+                    "starts_at": starts_at, "ends_at": ends_at, "address": address});
+                let key = format!("signup:{signup_id}:changed:{}", changed_at.timestamp_millis());
+                (volunteer_id, key, NotificationKind::ActivityChanged, body, data)
             }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
@@ -706,6 +743,7 @@ mod tests {
             NotificationKind::SignupDeclined,
             NotificationKind::SignupMovedUp,
             NotificationKind::SignupReminder,
+            NotificationKind::ActivityChanged,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

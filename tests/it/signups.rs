@@ -503,3 +503,48 @@ async fn reminders(app: &TestApp, token: &str) -> Vec<String> {
         .map(|n| n["body"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+on_both_backends! {
+    /// Those signed up planned around the time and place: moving the activity tells each
+    /// of them (waiting list included, not those who cancelled), once per change; an edit
+    /// of the description alone tells nobody.
+    async fn moving_an_activity_tells_everyone_signed_up(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let (activity, slots) = recruiting(&app, &e.organiser, e.organisation_id, json!({})).await;
+        sign_up(&app, &e.volunteer, activity, slots[1]).await.expect_status(201);
+        let (_, waiting) = app.volunteer("李四", "13800005678").await;
+        sign_up(&app, &waiting, activity, slots[1]).await.expect_status(201);
+        let (_, gone) = app.volunteer("王五", "13800005679").await;
+        let cancelled = sign_up(&app, &gone, activity, slots[0]).await;
+        app.post(&format!("/mp/v1/me/signups/{}/cancel", cancelled.body["id"]), Some(&gone), json!({}))
+            .await
+            .expect_status(200);
+
+        let path = format!("/api/v1/activities/{activity}");
+        let current = app.get(&path, &e.organiser).await.body;
+        let mut body = json!({"organisation_id": e.organisation_id});
+        for field in ["name", "category", "recipients", "content", "address", "location", "radius_m", "starts_at",
+                      "ends_at", "gates", "code_mode"] {
+            body[field] = current[field].clone();
+        }
+        body["content"] = json!("捡拾垃圾（改）");
+        app.call(reqwest::Method::PUT, &path, Some(&e.organiser), Some(body.clone())).await.expect_status(200);
+        assert!(changes(&app, &e.volunteer).await.is_empty(), "the description alone is nobody's plan");
+
+        body["starts_at"] = json!("2026-12-12T09:00");
+        app.call(reqwest::Method::PUT, &path, Some(&e.organiser), Some(body)).await.expect_status(200);
+        let told = changes(&app, &e.volunteer).await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].contains("12月12日 09:00–17:00"), "{told:?}");
+        assert_eq!(changes(&app, &waiting).await.len(), 1, "the waiting list plans too");
+        assert!(changes(&app, &gone).await.is_empty(), "a cancelled sign-up is not told");
+    }
+}
+
+/// The bodies of a volunteer's activity-changed notices.
+async fn changes(app: &TestApp, token: &str) -> Vec<String> {
+    kinds_of(&app.get("/mp/v1/me/notifications", token).await.body, "activity_changed")
+        .iter()
+        .map(|n| n["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
