@@ -309,6 +309,15 @@ impl Hourmark {
     }
 }
 
+/// Approved volunteers who did not come. See [`Hourmark::no_shows`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoShows {
+    /// Whether the activity has ended (before, the list says who has not come yet).
+    pub ended: bool,
+    /// Their sign-ups, by slot order and then by id.
+    pub no_shows: Vec<Signup>,
+}
+
 /// The statuses that hold a place.
 pub const HOLDING: [SignupStatus; 2] = [SignupStatus::Pending, SignupStatus::Approved];
 /// The statuses that count as signed up.
@@ -691,6 +700,23 @@ impl Hourmark {
     pub async fn activity_signups(&self, by: &Principal, activity_id: i64) -> Result<Vec<Signup>, CoreError> {
         self.managed_activity(by, activity_id).await?;
         self.store().activity_signups(activity_id).await
+    }
+
+    /// Who was approved and never scanned: for the organisation's own planning (the same
+    /// people as the sign-ups), never published. Until the activity has ended the list is
+    /// of who has not come *yet* (`ended: false`).
+    pub async fn no_shows(&self, by: &Principal, activity_id: i64) -> Result<NoShows, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let came: std::collections::HashSet<i64> =
+            self.store().accepted_scans(activity_id, None).await?.into_iter().map(|s| s.volunteer_id).collect();
+        let no_shows = self
+            .store()
+            .activity_signups(activity_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SignupStatus::Approved && !came.contains(&s.volunteer_id))
+            .collect();
+        Ok(NoShows { ended: self.now() >= activity.ends_at, no_shows })
     }
 
     /// Approves a pending sign-up, or declines a live one with a reason (the freed place,

@@ -16,6 +16,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(get_recruitment, put_recruitment))
         .routes(routes!(list_signups))
+        .routes(routes!(list_no_shows))
         .routes(routes!(decide))
         .routes(routes!(approve_many))
         .routes(routes!(open_recruitment))
@@ -72,6 +73,26 @@ async fn put_recruitment(
 
 /// The activity's sign-ups by slot, in the order they came (those who manage the
 /// activity, its leaders included).
+/// Approved volunteers who never scanned at the activity (organisation staff only; never
+/// published). `ended` says whether the activity has ended.
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/no-shows", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = hourmark_core::signups::NoShows),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_no_shows(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<hourmark_core::signups::NoShows>, ApiError> {
+    Ok(axum::Json(hourmark.no_shows(&by, id).await?))
+}
+
 #[utoipa::path(
     get, path = "/api/v1/activities/{id}/signups", tag = "signups", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),

@@ -97,6 +97,7 @@ fn table() -> Vec<Row> {
         row(M::POST, "/mp/v1/activities/{id}/signups", [401, 201, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/signups", volunteer_only),
         row(M::GET, "/api/v1/activities/{id}/signups", managed),
+        row(M::GET, "/api/v1/activities/{id}/no-shows", managed),
         row(M::POST, "/api/v1/activities/{id}/signups/{signup_id}/decision", [401, 403, 409, 404, 404, 409, 409, 403]),
         row(M::POST, "/api/v1/activities/{id}/signups/approvals", [401, 403, 200, 404, 404, 200, 200, 403]),
         row(M::POST, "/mp/v1/me/signups/{signup_id}/cancel", volunteer_only),

@@ -548,3 +548,46 @@ async fn changes(app: &TestApp, token: &str) -> Vec<String> {
         .map(|n| n["body"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+on_both_backends! {
+    /// Who was approved and never came: while the activity runs, who has not come yet;
+    /// after it, the no-shows. Only approved sign-ups count, and only for the
+    /// organisation's staff.
+    async fn no_shows_are_the_approved_who_never_scanned(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let path = format!("/api/v1/activities/{}/recruitment", e.activity_id);
+        let rules = json!({
+            "slots": [{"name": "入口引导", "capacity": 2}],
+            "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+        });
+        let published = app.call(reqwest::Method::PUT, &path, Some(&e.organiser), Some(rules)).await;
+        published.expect_status(200);
+        let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        // 李四 and 王五 hold the two places; 赵六 waits. Only 李四 comes.
+        let (_, came) = app.volunteer("李四", "13800005678").await;
+        let (_, absent) = app.volunteer("王五", "13800005679").await;
+        let (_, queued) = app.volunteer("赵六", "13800005680").await;
+        for token in [&came, &absent, &queued] {
+            sign_up(&app, token, e.activity_id, slot).await.expect_status(201);
+        }
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&came, &url).await.expect_status(200);
+
+        let no_shows = format!("/api/v1/activities/{}/no-shows", e.activity_id);
+        let names = |body: &Value| -> Vec<String> {
+            let list = body["no_shows"].as_array().expect("list");
+            list.iter().map(|s| s["volunteer_name"].as_str().unwrap_or_default().to_owned()).collect()
+        };
+        let during = app.get(&no_shows, &e.organiser).await;
+        during.expect_status(200);
+        assert_eq!(during.body["ended"], false);
+        assert_eq!(names(&during.body), ["王五"], "not come yet; 赵六 was never expected");
+
+        // After 17:00 the list is final.
+        app.advance(chrono::Duration::hours(9));
+        let after = app.get(&no_shows, &e.organiser).await;
+        assert_eq!(after.body["ended"], true, "{}", after.body);
+        assert_eq!(names(&after.body), ["王五"]);
+        app.get(&no_shows, &came).await.expect_problem(403, "forbidden");
+    }
+}
