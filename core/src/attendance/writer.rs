@@ -82,6 +82,16 @@ impl ScanWriter {
                                 let _ = reply.send(Ok(fresh));
                             }
                         }
+                        Err(e) if scans.len() > 1 && e.error_code() == ErrorCode::Unavailable => {
+                            // The store is unreachable, not one row bad: every single retry
+                            // would wait out its own connection timeout, one after another,
+                            // while the whole batch waits unanswered. Answer them all now;
+                            // each phone retries with its nonce.
+                            tracing::warn!(error = %e, scans = scans.len(), "scan batch failed: storage unavailable");
+                            for reply in replies {
+                                let _ = reply.send(Err(ErrorCode::Unavailable));
+                            }
+                        }
                         Err(e) if scans.len() > 1 => {
                             // One bad row must not fail its neighbours: write them one by one.
                             tracing::warn!(error = %e, scans = scans.len(), "scan batch failed; retrying its scans singly");
