@@ -42,7 +42,7 @@ pub mod publicity;
 mod publicity_page;
 mod qualification;
 mod ratelimit;
-mod readiness;
+pub mod readiness;
 mod record;
 mod region_volunteers;
 mod reporting;
