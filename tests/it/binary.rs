@@ -84,16 +84,6 @@ impl ServerProcess {
         }
         panic!("the server did not come up");
     }
-
-    /// The child's resident set size in kB (`VmRSS` of `/proc/<pid>/status`).
-    pub fn rss_kb(&self) -> Option<u64> {
-        let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-    }
 }
 
 /// An activity under way with its code and its registered volunteers.

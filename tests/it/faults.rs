@@ -584,17 +584,18 @@ async fn redis_killed_mid_burst() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// A slow database: 300 ms added to every chunk either way between the server and
-/// PostgreSQL (a query costs at least two of them). Scans are still answered within the
-/// bound, 200 or 503 `unavailable`, the server's memory stays bounded (the waiting scans
-/// are the clients' in-flight requests, no more), and service returns to normal speed
-/// when the delay goes.
+/// A slow database, then a stalled one, between the server and PostgreSQL (through a proxy
+/// that holds every chunk either way). With 300 ms per chunk (a query costs at least two)
+/// scans are still served, only slower; with the database not answering at all they are
+/// answered 503 `unavailable` within the bound, not left hanging. Throughout, the server's
+/// memory stays bounded (the waiting scans are the clients' in-flight requests, no more),
+/// and service returns to full speed when the delay goes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_database() {
     const DELAY: Duration = Duration::from_millis(300);
-    const SLOW_FOR: Duration = Duration::from_secs(6);
+    const SLOW_FOR: Duration = Duration::from_secs(5);
     /// The child's resident memory may not pass this: a few times what it holds at rest
-    /// (tens of MB in a debug build), far below what a queue growing without bound reaches.
+    /// (about 65 MB in a debug build), far below what a queue growing without bound reaches.
     const RSS_BOUND_KB: u64 = 256 * 1024;
     let database = TestDatabase::create(Backend::Postgres).await;
     let mut url = reqwest::Url::parse(&database.url).expect("database URL");
@@ -609,14 +610,33 @@ async fn slow_database() {
 
     let mut burst = Burst::start(&server.base, &event);
     burst.wait_for(Duration::from_secs(30), "scans at full speed", |b| b.acks() >= 200).await;
-    let rss_at_rest = server.rss_kb().expect("the server's memory");
+    let rss_at_rest = rss_of(server.child.id().expect("pid")).expect("the server's memory");
+    let rss_peak = Arc::new(AtomicU64::new(rss_at_rest));
+    let sampler = tokio::spawn({
+        let (pid, peak) = (server.child.id().expect("pid"), rss_peak.clone());
+        async move {
+            loop {
+                if let Some(kb) = rss_of(pid) {
+                    peak.fetch_max(kb, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+
     proxy.set_delay(DELAY);
     let slow_from = burst.now();
-    let mut rss_peak = rss_at_rest;
-    while burst.now() < slow_from + SLOW_FOR {
-        rss_peak = rss_peak.max(server.rss_kb().expect("the server's memory"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    burst.wait_for(SLOW_FOR + Duration::from_secs(30), "the slow phase", |b| b.now() >= slow_from + SLOW_FOR).await;
+    // Stalled: nothing comes back from the database while this lasts, longer than any
+    // scan may wait, so that a scan stuck behind a query in flight is caught.
+    proxy.set_delay(Duration::from_secs(3600));
+    let stalled_from = burst.now();
+    burst
+        .wait_for(ANSWER_BOUND + Duration::from_secs(40), "503 answers while the database is stalled", |b| {
+            b.now() >= stalled_from + ANSWER_BOUND + Duration::from_secs(2)
+                && b.count_since(stalled_from, |a| a.status == 503 && a.code == "unavailable") >= 20
+        })
+        .await;
     proxy.set_delay(Duration::ZERO);
     let fast_from = burst.now();
     burst
@@ -625,13 +645,17 @@ async fn slow_database() {
         })
         .await;
     let (answers, acks, abandoned) = burst.finish().await;
+    sampler.abort();
+    let rss_peak = rss_peak.load(Ordering::Relaxed);
 
-    let slow = figures(&answers, slow_from, fast_from);
+    let slow = figures(&answers, slow_from, stalled_from);
     let fast = figures(&answers, fast_from, burst.now());
+    let refused = answers.iter().filter(|a| a.status == 503).count();
+    let slowest = answers.iter().map(|a| a.latency).max().unwrap_or_default();
     println!(
-        "slow database: {:.0} scans/s, p50 {:.0} ms, p99 {:.0} ms; after: {:.0} scans/s, p99 {:.0} ms; \
-         RSS {rss_at_rest} kB at rest, {rss_peak} kB at peak",
-        slow.per_second, slow.p50_ms, slow.p99_ms, fast.per_second, fast.p99_ms
+        "slow database: {:.0} scans/s, p50 {:.0} ms, p99 {:.0} ms; stalled: {refused} answered 503; after: {:.0} \
+         scans/s; slowest answer {slowest:?}; RSS {rss_at_rest} kB at rest, {rss_peak} kB at peak",
+        slow.per_second, slow.p50_ms, slow.p99_ms, fast.per_second
     );
     let odd: Vec<_> =
         answers.iter().filter(|a| !(a.status == 200 || (a.status == 503 && a.code == "unavailable"))).collect();
@@ -642,6 +666,15 @@ async fn slow_database() {
     assert_acknowledged_exactly_once(&database.url, &event, &acks, &abandoned).await;
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The resident set size in kB of process `pid`.
+fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A TCP proxy that delays every chunk it forwards, either way, by the current delay.
@@ -693,9 +726,15 @@ async fn pump(
         if n == 0 {
             break;
         }
-        let ms = delay.load(Ordering::Relaxed);
-        if ms > 0 {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+        // Held until the delay set *now* has passed since it arrived, so that lowering the
+        // delay releases what is held at once.
+        let arrived = Instant::now();
+        loop {
+            let wait = Duration::from_millis(delay.load(Ordering::Relaxed)).saturating_sub(arrived.elapsed());
+            if wait.is_zero() {
+                break;
+            }
+            tokio::time::sleep(wait.min(Duration::from_millis(20))).await;
         }
         if to.write_all(&buffer[..n]).await.is_err() {
             break;
