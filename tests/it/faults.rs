@@ -441,8 +441,10 @@ async fn postgres_restart_mid_burst() {
     assert!(abandoned.is_empty(), "scans never acknowledged after the restart: {}", abandoned.len());
     let slowest = answers.iter().map(|a| a.latency).max().unwrap_or_default();
     let refused = answers.iter().filter(|a| a.status == 503).count();
+    let first_after = answers.iter().filter(|a| a.at >= up_at && a.status == 200).map(|a| a.at - up_at).min();
     println!(
-        "postgres restart: {} scans acknowledged, {refused} answered 503 during the outage, slowest answer {slowest:?}",
+        "postgres restart: {} scans acknowledged, {refused} answered 503 during the outage, slowest answer \
+         {slowest:?}, first scan acknowledged {first_after:?} after the restart",
         acks.len()
     );
     assert_acknowledged_exactly_once(&postgres.url(), &event, &acks, &abandoned).await;
