@@ -35,6 +35,18 @@ pub fn bootstrap_token() -> String {
 /// valid for minutes (a burst outlives the 15 s default, and its clients scan one code).
 pub fn server_command(database_url: &str, port: u16, data_dir: &std::path::Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(server_binary());
+    configure_server(&mut command, database_url, port, data_dir);
+    command
+}
+
+/// Gives `command` (which runs the server, possibly through a wrapper) the environment
+/// [`server_command`] describes.
+pub fn configure_server(
+    command: &mut tokio::process::Command,
+    database_url: &str,
+    port: u16,
+    data_dir: &std::path::Path,
+) {
     command
         .env("HOURMARK_LISTEN", format!("127.0.0.1:{port}"))
         .env("HOURMARK_DATABASE_URL", database_url)
@@ -52,7 +64,6 @@ pub fn server_command(database_url: &str, port: u16, data_dir: &std::path::Path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    command
 }
 
 /// A fresh data folder for one server (its generated files), under the system's temp dir.

@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use hourmark_tests::{Backend, TestDatabase};
 use serde_json::Value;
-use sqlx::Row;
 use uuid::Uuid;
 
-use crate::binary::{ScanEvent, ServerProcess, free_port, scan_body, scan_event, server_command};
+use crate::binary::{
+    ScanEvent, ServerProcess, configure_server, free_port, scan_body, scan_event, server_binary, server_command,
+};
 
 /// The longest a scan may go unanswered, whatever the fault. With the database away, a scan
 /// waits for a free batch slot and then for its own batch, each given up after the store's
@@ -217,20 +218,27 @@ async fn assert_acknowledged_exactly_once(
     acks: &[Ack],
     abandoned: &[(i64, Uuid)],
 ) {
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await.expect("database");
     let ids: Vec<i64> = event.volunteers.iter().map(|(id, _)| *id).collect();
-    let rows =
-        sqlx::query("select volunteer_id, client_nonce, answer_status, answer from scan where volunteer_id = any($1)")
-            .bind(&ids)
+    let rows: Vec<(i64, Uuid, i16, String)> = if database_url.starts_with("sqlite:") {
+        // A database of the test's own: every scan in it is the burst's.
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(database_url).await.expect("database");
+        sqlx::query_as("select volunteer_id, client_nonce, answer_status, answer from scan")
             .fetch_all(&mut conn)
             .await
-            .expect("scans");
+            .expect("scans")
+    } else {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await.expect("database");
+        sqlx::query_as(
+            "select volunteer_id, client_nonce, answer_status, answer from scan where volunteer_id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut conn)
+        .await
+        .expect("scans")
+    };
     let mut stored: HashMap<(i64, Uuid), Vec<(i16, String)>> = HashMap::new();
-    for row in &rows {
-        stored
-            .entry((row.get("volunteer_id"), row.get("client_nonce")))
-            .or_default()
-            .push((row.get("answer_status"), row.get("answer")));
+    for (volunteer_id, nonce, status, answer) in rows {
+        stored.entry((volunteer_id, nonce)).or_default().push((status, answer));
     }
     let mut acknowledged = std::collections::HashSet::new();
     for ack in acks {
@@ -743,4 +751,67 @@ async fn pump(
         }
     }
     let _ = to.shutdown().await;
+}
+
+/// Sets the soft file-size limit (`RLIMIT_FSIZE`) of process `pid`, in bytes (`None`: no
+/// limit). Past it every write fails as on a full disk: the test's way to fill "the disk"
+/// of one process without root or a mount.
+async fn limit_file_size(pid: u32, bytes: Option<u64>) {
+    let soft = bytes.map_or_else(|| "unlimited".to_owned(), |b| b.to_string());
+    let status = tokio::process::Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--fsize={soft}:"))
+        .status()
+        .await
+        .expect("prlimit (util-linux) must be installed");
+    assert!(status.success(), "prlimit failed");
+}
+
+/// SQLite on a full disk: writes past a file-size limit set on the server mid-burst fail
+/// as they would with no space left. Scans are then refused 503 `unavailable` (the phone
+/// retries with the same nonce), nothing acknowledged is lost, and once the limit is
+/// lifted the server records scans again by itself.
+///
+/// The server runs with `SIGXFSZ` ignored (an ignored signal stays ignored across
+/// `exec`), so a write past the limit fails with `EFBIG` instead of killing the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_full_disk() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let data_dir = crate::binary::data_dir("faults-full");
+    let port = free_port();
+    let mut command = tokio::process::Command::new("sh");
+    command.arg("-c").arg("trap '' XFSZ; exec \"$0\"").arg(server_binary());
+    configure_server(&mut command, &database.url, port, &data_dir);
+    let server = ServerProcess::start(command, port).await;
+    let pid = server.child.id().expect("pid");
+    let event = scan_event(&server.base, 24).await;
+
+    let mut burst = Burst::start(&server.base, &event);
+    burst.wait_for(Duration::from_secs(30), "scans before the disk fills", |b| b.acks() >= 200).await;
+    // No byte may be written anywhere.
+    limit_file_size(pid, Some(0)).await;
+    let full_at = burst.now();
+    burst
+        .wait_for(Duration::from_secs(30), "refusals while the disk is full", |b| {
+            b.now() >= full_at + Duration::from_secs(2) && b.count_since(full_at, |a| a.status != 200) >= 20
+        })
+        .await;
+    limit_file_size(pid, None).await;
+    let freed_at = burst.now();
+    burst
+        .wait_for(Duration::from_secs(30), "scans once there is space again", |b| {
+            b.count_since(freed_at, |a| a.status == 200) >= 200
+        })
+        .await;
+    let (answers, acks, abandoned) = burst.finish().await;
+
+    let refused = answers.iter().filter(|a| a.status != 200).count();
+    println!("sqlite full disk: {} scans acknowledged, {refused} refused while full", acks.len());
+    let odd: Vec<_> =
+        answers.iter().filter(|a| !(a.status == 200 || (a.status == 503 && a.code == "unavailable"))).collect();
+    assert!(odd.is_empty(), "answers other than 200 and 503 unavailable: {:?}", &odd[..odd.len().min(5)]);
+    assert!(abandoned.is_empty());
+    drop(server);
+    assert_acknowledged_exactly_once(&database.url, &event, &acks, &abandoned).await;
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
