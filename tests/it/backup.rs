@@ -16,7 +16,7 @@ use crate::review::recorder;
 
 /// Runs the binary with `args` against the database `database_url`.
 fn hourmark(args: &[&str], database_url: &str, data_dir: &Path) -> Output {
-    std::process::Command::new(crate::durability::server_binary())
+    std::process::Command::new(crate::binary::server_binary())
         .args(args)
         .env("HOURMARK_DATABASE_URL", database_url)
         .env("HOURMARK_QR_KEYS", hourmark_tests::TEST_QR_KEYS)

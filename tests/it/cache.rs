@@ -88,3 +88,26 @@ async fn hit_counters_count_per_key() {
         assert_eq!(cache.hit("b", Duration::from_secs(60)).await.expect("hit"), 1, "{name}: keys are separate");
     }
 }
+
+/// With Redis gone the cache fails fast, so that its callers' fallbacks (the store, an
+/// unchecked rate limit) keep the server serving: once a call has found Redis unreachable
+/// the next ones fail at once, and none waits out seconds of reconnect backoff. Redis
+/// coming back is the fault tests' part (`faults::redis_killed_mid_burst`).
+#[tokio::test]
+async fn a_lost_redis_fails_calls_fast() {
+    let (url, cut) = crate::readiness::relay_to_redis().await;
+    let prefix = format!("hourmark-test:{}", Uuid::new_v4().simple());
+    let cache = RedisCache::connect(&url, &prefix).await.expect("connects through the relay");
+    cache.set("k", b"v", Duration::from_secs(60)).await.expect("set");
+    cut.send(true).expect("relay running");
+    let started = std::time::Instant::now();
+    let mut failed = 0;
+    for _ in 0..50 {
+        if cache.get("k").await.is_err() {
+            failed += 1;
+        }
+    }
+    let took = started.elapsed();
+    assert!(failed >= 45, "only {failed} of 50 calls failed with the relay cut");
+    assert!(took < Duration::from_secs(3), "50 calls to a lost Redis took {took:?}");
+}

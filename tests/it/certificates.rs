@@ -52,7 +52,7 @@ fn read_pdf(pdf: &[u8], dir: &std::path::Path) -> (String, image::GrayImage) {
 }
 
 fn verify_file(file: &std::path::Path, public_key: &str) -> (Option<i32>, String) {
-    let out = Command::new(crate::durability::server_binary())
+    let out = Command::new(crate::binary::server_binary())
         .arg("verify-certificate")
         .arg(file)
         .arg("--public-key")
@@ -200,7 +200,7 @@ on_both_backends! {
         let (code, said) = verify_file(&tampered_file, &public_key);
         assert_eq!(code, Some(1), "{said}");
         assert!(said.contains("TAMPERED"), "{said}");
-        let configured = Command::new(crate::durability::server_binary())
+        let configured = Command::new(crate::binary::server_binary())
             .arg("verify-certificate")
             .arg(&file)
             .env("HOURMARK_CERTIFICATE_KEY", hourmark_tests::TEST_CERTIFICATE_KEY)

@@ -130,7 +130,7 @@ on_both_backends! {
         let check = app.hourmark.verify_register().await.expect("verify");
         assert_eq!(check.first_broken, Some(1));
         assert_eq!(check.recorded_without_entry, 1, "the removed last entry is missed too");
-        let mut command = std::process::Command::new(crate::durability::server_binary());
+        let mut command = std::process::Command::new(crate::binary::server_binary());
         command
             .arg("verify-register")
             .env("HOURMARK_DATABASE_URL", &app.config.database_url)

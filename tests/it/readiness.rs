@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// A TCP relay to Redis that the test can cut: the server's cache then loses its
 /// connection and cannot open another (the port is closed), as when Redis goes away.
-async fn relay_to_redis() -> (String, watch::Sender<bool>) {
+pub async fn relay_to_redis() -> (String, watch::Sender<bool>) {
     let target = hourmark_tests::redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("redis://{}", listener.local_addr().expect("address"));

@@ -13,7 +13,25 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::{CoreError, ErrorCode};
-use crate::store::{NewScan, Store};
+use crate::store::{NewScan, StorageError, Store};
+
+/// The longest one batch's write may take. A batch normally commits in milliseconds;
+/// a database that has not answered in this long is stalled (a hung connection, a network
+/// that drops packets), and without a bound the batches in flight would hold their slots
+/// for ever while every later scan queued behind them unanswered. Given up, the write is
+/// an outage: 503 `unavailable`, and the phone's retry with the same nonce is answered
+/// from the store if the commit did land after all.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn insert(store: &dyn Store, scans: &[NewScan]) -> Result<Vec<bool>, CoreError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, store.insert_scans(scans)).await {
+        Ok(result) => result,
+        Err(_) => {
+            metrics::counter!(crate::metrics::STORAGE_ERRORS, "kind" => "outage").increment(1);
+            Err(CoreError::Storage(StorageError::Outage(format!("no commit within {WRITE_TIMEOUT:?}"))))
+        }
+    }
+}
 
 type Reply = oneshot::Sender<Result<bool, ErrorCode>>;
 
@@ -70,7 +88,7 @@ impl ScanWriter {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let (scans, replies): (Vec<NewScan>, Vec<Reply>) = work.into_iter().unzip();
-                    let result = store.insert_scans(&scans).await;
+                    let result = insert(store.as_ref(), &scans).await;
                     match result {
                         Ok(written) => {
                             for (scan, fresh) in scans.iter().zip(&written) {
@@ -82,11 +100,21 @@ impl ScanWriter {
                                 let _ = reply.send(Ok(fresh));
                             }
                         }
+                        Err(e) if scans.len() > 1 && e.error_code() == ErrorCode::Unavailable => {
+                            // The store is unreachable, not one row bad: every single retry
+                            // would wait out its own connection timeout, one after another,
+                            // while the whole batch waits unanswered. Answer them all now;
+                            // each phone retries with its nonce.
+                            tracing::warn!(error = %e, scans = scans.len(), "scan batch failed: storage unavailable");
+                            for reply in replies {
+                                let _ = reply.send(Err(ErrorCode::Unavailable));
+                            }
+                        }
                         Err(e) if scans.len() > 1 => {
                             // One bad row must not fail its neighbours: write them one by one.
                             tracing::warn!(error = %e, scans = scans.len(), "scan batch failed; retrying its scans singly");
                             for (scan, reply) in scans.iter().zip(replies) {
-                                let single = store.insert_scans(std::slice::from_ref(scan)).await;
+                                let single = insert(store.as_ref(), std::slice::from_ref(scan)).await;
                                 if matches!(single.as_deref(), Ok([true])) {
                                     count_scan(scan);
                                 }

@@ -3,8 +3,19 @@
 //! One multiplexed connection (redis-rs `ConnectionManager`, which reconnects by itself)
 //! carries all traffic: concurrent requests are pipelined on it, which is what lets a busy
 //! scan path make two round trips per scan without a connection pool.
+//!
+//! Losing Redis must cost speed, not service: every caller falls back to the store (or,
+//! for rate limits, lets the request through). So a call must fail *fast* when Redis is
+//! gone. Left to itself the connection manager makes every command wait for its reconnect
+//! attempts (seconds of backoff), and a scan makes several cache calls: with Redis killed,
+//! scans took tens of seconds. Hence three bounds: each call gives up after
+//! [`CALL_TIMEOUT`]; a reconnect is one quick attempt and a retry, not a long backoff; and
+//! once a call has found Redis unreachable, calls fail at once for [`BACKOFF`] before one
+//! is let through to try again (a circuit breaker).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::AsyncCommands;
@@ -40,12 +51,57 @@ redis.call('PEXPIRE', key, ARGV[1])
 return 1
 ";
 
+/// The longest one cache call may take. Redis answers in well under a millisecond even at
+/// the benchmark's peak; a call this slow means Redis (or the way to it) is in trouble,
+/// and the caller is better served by its fallback.
+const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long calls fail at once after one found Redis unreachable.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// How long the server waits for Redis at start-up (a reconnect later is quicker: see
+/// [`BACKOFF`]).
+const STARTUP_PATIENCE: Duration = Duration::from_secs(6);
+
+/// Whether Redis is to be left alone for a while: calls fail at once until `open_until`.
+#[derive(Debug)]
+struct Breaker {
+    epoch: Instant,
+    /// Milliseconds after `epoch`; 0 while closed.
+    open_until: AtomicU64,
+}
+
+impl Breaker {
+    fn new() -> Self {
+        Self { epoch: Instant::now(), open_until: AtomicU64::new(0) }
+    }
+
+    fn millis_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn is_open(&self) -> bool {
+        self.millis_now() < self.open_until.load(Ordering::Relaxed)
+    }
+
+    fn open(&self) {
+        let until = self.millis_now().saturating_add(u64::try_from(BACKOFF.as_millis()).unwrap_or(u64::MAX));
+        self.open_until.store(until, Ordering::Relaxed);
+    }
+}
+
+/// Whether an error means Redis cannot be reached (rather than, say, a wrong type).
+fn unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+}
+
 /// Redis behind a self-reconnecting multiplexed connection, every key under a prefix.
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     merge: redis::Script,
+    breaker: Arc<Breaker>,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -59,14 +115,56 @@ fn cache_error(e: redis::RedisError) -> CoreError {
 }
 
 impl RedisCache {
-    /// Connects; every key is written under `prefix:`.
+    /// Connects, waiting a few seconds for Redis if it is not up yet; every key is written
+    /// under `prefix:`.
     pub async fn connect(url: &str, prefix: &str) -> CacheResult<Self> {
         let client = redis::Client::open(url).map_err(cache_error)?;
+        // A reconnect is one attempt and one retry 100 ms later: while Redis is down the
+        // breaker spaces the attempts out, not a backoff every command would wait through.
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(5)));
-        let conn = ConnectionManager::new_with_config(client, config).await.map_err(cache_error)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), merge: redis::Script::new(MERGE_SCRIPT) })
+            .set_connection_timeout(Some(CALL_TIMEOUT))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_millis(200));
+        let started = Instant::now();
+        let conn = loop {
+            match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
+                Ok(conn) => break conn,
+                Err(e) if started.elapsed() < STARTUP_PATIENCE && unreachable(&e) => {
+                    tracing::warn!(error = %e, "Redis is not reachable yet; waiting");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(cache_error(e)),
+            }
+        };
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            merge: redis::Script::new(MERGE_SCRIPT),
+            breaker: Arc::new(Breaker::new()),
+        })
+    }
+
+    /// Runs one call within the bounds above: at once refused while the breaker is open,
+    /// given up after [`CALL_TIMEOUT`], and opening the breaker if Redis proved unreachable.
+    async fn call<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> CacheResult<T> {
+        if self.breaker.is_open() {
+            return Err(CoreError::Cache("Redis was unreachable a moment ago; not trying again yet".into()));
+        }
+        match tokio::time::timeout(CALL_TIMEOUT, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if unreachable(&e) {
+                    self.breaker.open();
+                }
+                Err(cache_error(e))
+            }
+            Err(_) => {
+                self.breaker.open();
+                Err(CoreError::Cache(format!("no answer from Redis within {CALL_TIMEOUT:?}")))
+            }
+        }
     }
 
     fn value_key(&self, key: &str) -> String {
@@ -84,7 +182,7 @@ impl RedisCache {
             invocation.arg(field).arg(facts);
         }
         let mut conn = self.conn.clone();
-        let _: i64 = invocation.invoke_async(&mut conn).await.map_err(cache_error)?;
+        let _: i64 = self.call(invocation.invoke_async(&mut conn)).await?;
         Ok(())
     }
 }
@@ -97,28 +195,28 @@ fn join(facts: &[PresenceFact]) -> String {
 impl Cache for RedisCache {
     async fn ping(&self) -> CacheResult<()> {
         let mut conn = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ()).map_err(cache_error)
+        self.call(redis::cmd("PING").query_async::<String>(&mut conn)).await.map(|_| ())
     }
 
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
-        conn.get(self.value_key(key)).await.map_err(cache_error)
+        self.call(conn.get(self.value_key(key))).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> CacheResult<()> {
         let mut conn = self.conn.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        conn.pset_ex(self.value_key(key), value, millis).await.map_err(cache_error)
+        self.call(conn.pset_ex(self.value_key(key), value, millis)).await
     }
 
     async fn delete(&self, key: &str) -> CacheResult<()> {
         let mut conn = self.conn.clone();
-        conn.del(self.value_key(key)).await.map_err(cache_error)
+        self.call(conn.del(self.value_key(key))).await
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
-        conn.get_del(self.value_key(key)).await.map_err(cache_error)
+        self.call(conn.get_del(self.value_key(key))).await
     }
 
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
@@ -127,23 +225,25 @@ impl Cache for RedisCache {
         // A plain INCR on the hot path (cheaper for Redis than a script); the first hit
         // sets the lifetime. Should a process die between the two, the key only outlives
         // its window, which is never counted again: it can never block anyone.
-        let hits: u64 = conn.incr(&key, 1).await.map_err(cache_error)?;
+        let hits: u64 = self.call(conn.incr(&key, 1)).await?;
         if hits == 1 {
             let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-            let _: bool = conn.pexpire(&key, millis).await.map_err(cache_error)?;
+            let _: bool = self.call(conn.pexpire(&key, millis)).await?;
         }
         Ok(hits)
     }
 
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup> {
         let mut conn = self.conn.clone();
-        let (loaded, facts): (Option<String>, Option<String>) = redis::cmd("HMGET")
-            .arg(self.presence_key(activity_id))
-            .arg(LOADED_FIELD)
-            .arg(volunteer_id)
-            .query_async(&mut conn)
-            .await
-            .map_err(cache_error)?;
+        let (loaded, facts): (Option<String>, Option<String>) = self
+            .call(
+                redis::cmd("HMGET")
+                    .arg(self.presence_key(activity_id))
+                    .arg(LOADED_FIELD)
+                    .arg(volunteer_id)
+                    .query_async(&mut conn),
+            )
+            .await?;
         if loaded.is_none() {
             return Ok(PresenceLookup::NotLoaded);
         }
@@ -177,6 +277,6 @@ impl Cache for RedisCache {
 
     async fn presence_forget(&self, activity_id: i64) -> CacheResult<()> {
         let mut conn = self.conn.clone();
-        conn.del(self.presence_key(activity_id)).await.map_err(cache_error)
+        self.call(conn.del(self.presence_key(activity_id))).await
     }
 }

@@ -890,6 +890,9 @@ impl From<sqlx::migrate::MigrateError> for CoreError {
 /// Whether a driver error means "not reachable right now" rather than "this request is
 /// wrong": lost connections, a closed or exhausted pool, and the SQLSTATE classes for
 /// connection failures, shutdown and serialization conflicts (SQLite: busy, locked).
+/// A full disk is one too (PostgreSQL's `disk_full`; SQLite's `SQLITE_FULL`, and its
+/// I/O errors, which is how a write refused by the system shows): nothing about the
+/// request is wrong, it can be retried with its nonce once there is space again.
 fn is_outage(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -898,17 +901,28 @@ fn is_outage(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08")
-                || c.starts_with("57P0")
-                || c == "40001"
-                || c == "40P01"
-                || c == "53300"
-                || c == "5"
-                || c == "6"
-        }),
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || c.starts_with("57P0")
+                    || c == "40001"
+                    || c == "40P01"
+                    || c == "53300"
+                    || c == "53100"
+                    || c == "5"
+                    || c == "6"
+            }) || is_sqlite_out_of_space(db.as_ref())
+        }
         _ => false,
     }
+}
+
+/// Whether SQLite failed to write: `SQLITE_FULL` (13) or any `SQLITE_IOERR` (10, with
+/// its extended codes `10 + 256·n`). SQLite reports extended codes, and only SQLite's are
+/// read so, since a numeric PostgreSQL SQLSTATE could share the low byte.
+fn is_sqlite_out_of_space(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|code| matches!(code & 0xff, 10 | 13))
 }
 
 /// Maps a unique violation on the volunteer table to its refusal. PostgreSQL names the

@@ -91,7 +91,25 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            // A failed write can leave the driver and SQLite disagreeing about the open
+            // transaction: SQLite rolls a transaction back by itself on some errors (an I/O
+            // error, a full disk), the driver's rollback then fails, and it still counts the
+            // transaction open. Its next `begin` would then be a savepoint and its `commit` a
+            // release of it, inside a transaction that is never committed, while the caller
+            // is told "committed": with the disk full for a moment, every scan after it was
+            // acknowledged and lost. So a connection still in a transaction when it comes
+            // back (after the ping that flushes a dropped transaction's rollback) is closed,
+            // and the next write gets a fresh one.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
+            .connect_with(options.clone())
+            .await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         Ok(Self { write, read })
     }
