@@ -248,7 +248,11 @@ impl Hourmark {
                 Ok::<_, CoreError>(Arc::new(admitted))
             })
             .await
-            .map_err(|e| CoreError::Internal(format!("reading who may check in: {e}")))?;
+            // An outage stays an outage (503, retry with the same nonce), not a 500.
+            .map_err(|e| match e.error_code() {
+                ErrorCode::Internal => CoreError::Internal(format!("reading who may check in: {e}")),
+                code => CoreError::code(code),
+            })?;
         let Some(admitted) = rule.as_ref() else { return Ok(None) };
         if admitted.contains(&volunteer_id) {
             return Ok(None);
