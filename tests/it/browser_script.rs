@@ -28,3 +28,47 @@ pub(crate) async fn run_browser_script(script: &str, input: &Value) -> Value {
 pub(crate) fn artifacts(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts").join(name)
 }
+
+/// Runs `tests/browser/<script>` with `input` for a script that needs the server's hand
+/// along the way, answering each request line it prints: `{"op":"code"}` with a fresh code
+/// of the event's gate 0 (toggle), `{"op":"advance","secs":N}` by moving the server's clock
+/// that far. Any other line is the script's report, returned unchecked (the test decides
+/// what a stopped run means).
+pub(crate) async fn run_clocked_browser_script(
+    app: &hourmark_tests::TestApp,
+    e: &crate::Event,
+    script: &str,
+    input: &Value,
+) -> Value {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("browser").join(script))
+        .arg(input.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut report = Value::Null;
+    while let Some(line) = lines.next_line().await.expect("reads") {
+        let message: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from {script} ({e}): {line}"));
+        let answer = match message["op"].as_str() {
+            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+            Some("advance") => {
+                app.advance(chrono::Duration::seconds(message["secs"].as_i64().expect("secs")));
+                json!({"now": app.clock_now()})
+            }
+            _ => {
+                report = message;
+                break;
+            }
+        };
+        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+    }
+    child.wait().await.expect("node ends");
+    report
+}

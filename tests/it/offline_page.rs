@@ -105,41 +105,8 @@ async fn a_newcomers_scan_lost_after_a_slow_registration_is_kept_as_made_at_the_
     );
 }
 
-/// Runs tests/browser/offline.js with `input` (plus where its screenshots go), answering
-/// its requests for a fresh code of the event and for the server's clock to move; returns
-/// the script's result.
+/// Runs tests/browser/offline.js with `input` (plus where its screenshots go).
 async fn drive(app: &TestApp, e: &crate::Event, mut input: Value) -> Value {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    input["artifacts"] = json!(root.join("../target/browser-artifacts/offline"));
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/offline.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
-            Some("advance") => {
-                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
-                json!({"now": app.clock_now()})
-            }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
-    result
+    input["artifacts"] = json!(crate::browser_script::artifacts("offline"));
+    crate::browser_script::run_clocked_browser_script(app, e, "offline.js", &input).await
 }

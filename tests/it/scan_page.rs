@@ -162,46 +162,17 @@ on_both_backends! {
 #[tokio::test]
 async fn the_scan_page_in_chromium() {
     use hourmark_tests::{Backend, resident_id};
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
     let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
     let e = event(&app, "toggle").await;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let artifacts = root.join("../target/browser-artifacts/scan-page");
+    let artifacts = crate::browser_script::artifacts("scan-page");
     let input = json!({
         "base": app.browser_url(), "artifacts": artifacts,
         "adult": {"name": "李四", "id_number": resident_id("19900101", 31), "phone": "13900007777"},
         "too_slow": {"name": "赵六", "id_number": resident_id("19850505", 41), "phone": "13900008888"},
         "minor": {"name": "王小明", "id_number": resident_id("20100601", 51), "phone": "13900009999"},
     });
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/scan_page.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
-            Some("advance") => {
-                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
-                json!({"now": app.clock_now()})
-            }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
+    let result = crate::browser_script::run_clocked_browser_script(&app, &e, "scan_page.js", &input).await;
     assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
 
     // Forged and expired: said before any form.
