@@ -29,16 +29,14 @@ pub(crate) fn artifacts(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts").join(name)
 }
 
-/// Runs `tests/browser/<script>` with `input` for a script that needs the server's hand
-/// along the way, answering each request line it prints: `{"op":"code"}` with a fresh code
-/// of the event's gate 0 (toggle), `{"op":"advance","secs":N}` by moving the server's clock
-/// that far. Any other line is the script's report, returned unchecked (the test decides
-/// what a stopped run means).
-pub(crate) async fn run_clocked_browser_script(
-    app: &hourmark_tests::TestApp,
-    e: &crate::Event,
+/// Runs `tests/browser/<script>` with `input` for a script that needs the test's hand
+/// along the way: each line it prints with an `op` is handed to `answer`, whose reply is
+/// written back as one line; the first line without an `op` is the script's report,
+/// returned unchecked (the test decides what a stopped run means).
+pub(crate) async fn run_interactive_browser_script(
     script: &str,
     input: &Value,
+    mut answer: impl AsyncFnMut(&Value) -> Value,
 ) -> Value {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -56,19 +54,36 @@ pub(crate) async fn run_clocked_browser_script(
     let mut report = Value::Null;
     while let Some(line) = lines.next_line().await.expect("reads") {
         let message: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from {script} ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
-            Some("advance") => {
-                app.advance(chrono::Duration::seconds(message["secs"].as_i64().expect("secs")));
-                json!({"now": app.clock_now()})
-            }
-            _ => {
-                report = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
+        if message.get("op").is_none() {
+            report = message;
+            break;
+        }
+        let reply = answer(&message).await;
+        stdin.write_all(format!("{reply}\n").as_bytes()).await.expect("writes");
     }
     child.wait().await.expect("node ends");
     report
+}
+
+/// [`run_interactive_browser_script`] for a script that asks the event's server for a
+/// fresh code of gate 0 (`{"op":"code"}`) and to move its clock (`{"op":"advance","secs":N}`).
+pub(crate) async fn run_clocked_browser_script(
+    app: &hourmark_tests::TestApp,
+    e: &crate::Event,
+    script: &str,
+    input: &Value,
+) -> Value {
+    run_interactive_browser_script(script, input, async |message: &Value| clock_and_codes(app, e, message).await).await
+}
+
+/// The answer to a clocked script's `code` or `advance` request.
+pub(crate) async fn clock_and_codes(app: &hourmark_tests::TestApp, e: &crate::Event, message: &Value) -> Value {
+    match message["op"].as_str() {
+        Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+        Some("advance") => {
+            app.advance(chrono::Duration::seconds(message["secs"].as_i64().expect("secs")));
+            json!({"now": app.clock_now()})
+        }
+        other => panic!("the script asked for {other:?}: {message}"),
+    }
 }

@@ -4,7 +4,6 @@
 //! Screenshots in `target/browser-artifacts/certificate-page/`.
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use hourmark_tests::{Backend, TestApp};
 
@@ -20,53 +19,37 @@ async fn a_volunteer_asks_for_a_certificate_and_downloads_it_in_chromium() {
         "base": app.browser_url(), "artifacts": root.join("../target/browser-artifacts/certificate-page"),
         "token": s.volunteer,
     });
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/certificates.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
     let mut issued_number = String::new();
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("issue") => {
-                let pending = app.get("/api/v1/certificate-requests", &recorder).await;
-                let ids: Vec<i64> =
-                    pending.body.as_array().expect("list").iter().filter_map(|r| r["id"].as_i64()).collect();
-                assert_eq!(ids.len(), 2, "both requests wait: {}", pending.body);
-                let issued = app
-                    .post(
-                        &format!("/api/v1/certificate-requests/{}/issue", ids[0]),
+    let result =
+        crate::browser_script::run_interactive_browser_script("certificates.js", &input, async |message: &Value| {
+            match message["op"].as_str() {
+                Some("issue") => {
+                    let pending = app.get("/api/v1/certificate-requests", &recorder).await;
+                    let ids: Vec<i64> =
+                        pending.body.as_array().expect("list").iter().filter_map(|r| r["id"].as_i64()).collect();
+                    assert_eq!(ids.len(), 2, "both requests wait: {}", pending.body);
+                    let issued = app
+                        .post(
+                            &format!("/api/v1/certificate-requests/{}/issue", ids[0]),
+                            Some(&recorder),
+                            json!({"handler": "李四", "contact": "0871-65123456"}),
+                        )
+                        .await;
+                    issued.expect_status(201);
+                    issued_number = issued.body["content"]["number"].as_str().expect("number").to_owned();
+                    app.post(
+                        &format!("/api/v1/certificate-requests/{}/decline", ids[1]),
                         Some(&recorder),
-                        json!({"handler": "李四", "contact": "0871-65123456"}),
+                        json!({"reason": "重复申请，已出具一份"}),
                     )
-                    .await;
-                issued.expect_status(201);
-                issued_number = issued.body["content"]["number"].as_str().expect("number").to_owned();
-                app.post(
-                    &format!("/api/v1/certificate-requests/{}/decline", ids[1]),
-                    Some(&recorder),
-                    json!({"reason": "重复申请，已出具一份"}),
-                )
-                .await
-                .expect_status(200);
-                json!({})
+                    .await
+                    .expect_status(200);
+                    json!({})
+                }
+                other => panic!("the script asked for {other:?}: {message}"),
             }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
+        })
+        .await;
     assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
 
     assert_eq!(result["empty"], "还没有申请过证明");

@@ -5,7 +5,6 @@
 
 use hourmark_tests::{Backend, TestApp};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::event;
 
@@ -18,38 +17,26 @@ async fn a_volunteer_asks_for_corrections_on_my_data_in_chromium() {
         "base": app.browser_url(), "artifacts": root.join("../target/browser-artifacts/corrections"),
         "token": e.volunteer,
     });
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/corrections.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("decide") => {
-                let open = app.get("/api/v1/corrections", &e.admin).await;
-                let id = open.body[0]["id"].as_i64().expect("a request waits");
-                let path = format!("/api/v1/corrections/{id}/decision");
-                app.post(&path, Some(&e.admin), json!({"accept": false, "reason": "与身份证登记的姓名一致，无需更正"}))
+    let result =
+        crate::browser_script::run_interactive_browser_script("corrections.js", &input, async |message: &Value| {
+            match message["op"].as_str() {
+                Some("decide") => {
+                    let open = app.get("/api/v1/corrections", &e.admin).await;
+                    let id = open.body[0]["id"].as_i64().expect("a request waits");
+                    let path = format!("/api/v1/corrections/{id}/decision");
+                    app.post(
+                        &path,
+                        Some(&e.admin),
+                        json!({"accept": false, "reason": "与身份证登记的姓名一致，无需更正"}),
+                    )
                     .await
                     .expect_status(200);
-                json!({})
+                    json!({})
+                }
+                other => panic!("the script asked for {other:?}: {message}"),
             }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
+        })
+        .await;
     assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
 
     assert_eq!(result["empty"], "还没有更正申请");

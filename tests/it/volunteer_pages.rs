@@ -7,7 +7,6 @@ use chrono::Duration;
 use hourmark_core::sms::standin::SmsStandIn;
 use hourmark_tests::{Backend, TestApp};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::event;
 
@@ -24,40 +23,24 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
         "base": app.browser_url(), "sms": endpoint, "phone": "13800001234",
         "artifacts": root.join("../target/browser-artifacts/volunteer"),
     });
-    let mut child = tokio::process::Command::new("node")
-        .arg(root.join("browser/volunteer.js"))
-        .arg(input.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (scripts/test installs it, and Chromium, and tests/browser's packages)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut result = Value::Null;
-    while let Some(line) = lines.next_line().await.expect("reads") {
-        let message: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("JSON from the script ({e}): {line}"));
-        let answer = match message["op"].as_str() {
-            Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
-            Some("finalise") => {
-                app.advance(Duration::hours(9)); // 20:15, after the activity and its check-out window
-                let path = format!("/api/v1/activities/{}/finalise", e.activity_id);
-                app.post(&path, Some(&recorder), json!({})).await.expect_status(201);
-                json!({"now": app.clock_now()})
+    let result =
+        crate::browser_script::run_interactive_browser_script("volunteer.js", &input, async |message: &Value| {
+            match message["op"].as_str() {
+                Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+                Some("finalise") => {
+                    app.advance(Duration::hours(9)); // 20:15, after the activity and its check-out window
+                    let path = format!("/api/v1/activities/{}/finalise", e.activity_id);
+                    app.post(&path, Some(&recorder), json!({})).await.expect_status(201);
+                    json!({"now": app.clock_now()})
+                }
+                Some("advance") => {
+                    app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
+                    json!({"now": app.clock_now()})
+                }
+                other => panic!("the script asked for {other:?}: {message}"),
             }
-            Some("advance") => {
-                app.advance(Duration::seconds(message["secs"].as_i64().expect("secs")));
-                json!({"now": app.clock_now()})
-            }
-            _ => {
-                result = message;
-                break;
-            }
-        };
-        stdin.write_all(format!("{answer}\n").as_bytes()).await.expect("writes");
-    }
-    child.wait().await.expect("node ends");
+        })
+        .await;
     assert!(result.get("error").is_none(), "the browser run stopped: {result:#}");
 
     assert_eq!(result["offered"], "已注册？用短信验证码登录");
