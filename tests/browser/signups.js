@@ -25,7 +25,9 @@ let step = "start";
     // The browser's own favicon request is the one 404 it reports as a console error.
     page.on("console", m => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text()); });
     page.on("response", r => {
-      if (r.status() >= 400 && new URL(r.url()).pathname !== "/favicon.ico") consoleErrors.push(r.status() + " " + r.url());
+      // The one refusal the script provokes on purpose: a slot name given twice.
+      const expected = r.status() === 422 && r.request().method() === "PUT" && new URL(r.url()).pathname.endsWith("/recruitment");
+      if (r.status() >= 400 && !expected && new URL(r.url()).pathname !== "/favicon.ico") consoleErrors.push(r.status() + " " + r.url());
     });
     page.on("pageerror", e => consoleErrors.push(String(e)));
     return page;
@@ -102,6 +104,15 @@ let step = "start";
       out.after = await signupRows(desk);
       out.slot_rows = await slotRows(desk);
       await shot(desk, "08-desk-decided", true);
+
+      step = "a refused change";
+      await desk.click("#add-slot");
+      await desk.fill("#slot-rows li:nth-child(3) input[name=slot_name]", "医疗点");
+      await desk.click("#publish");
+      await desk.locator("#recruit-status.error").waitFor();
+      out.refused_status = (await desk.textContent("#recruit-status")).trim();
+      await desk.locator("#recruit-status").scrollIntoViewIfNeeded();
+      await shot(desk, "08b-refused-change");
 
       step = "leader";
       const leader = await open(input.leader_cookie, { width: 1024, height: 768 });

@@ -150,6 +150,8 @@ async fn recruitment_is_published_and_signups_decided_in_chromium() {
         json!([["北门引导", "2", "1", "0", "0", "1"], ["医疗点", "1", "1", "0", "1", "0"]]),
         "{decide:#}"
     );
+    // The API's refusal, in its own words, and nothing changed (checked below).
+    assert_eq!(decide["refused_status"], "未能保存：岗位名称不能重复", "{decide:#}");
     // The leader reads the list, with nothing to decide and no form.
     assert_eq!(decide["leader_rows"], 4, "{decide:#}");
     assert_eq!(decide["leader_controls"], 0, "{decide:#}");
@@ -166,4 +168,6 @@ async fn recruitment_is_published_and_signups_decided_in_chromium() {
     assert_eq!(by_id(id_of("王二"))["reason"], "已报名同一时段的其他活动");
     assert_eq!(by_id(id_of("陈四"))["status"], "waitlisted");
     assert_eq!(by_id(id_of("陈四"))["waitlist_position"], 1);
+    let slots = app.get(&format!("/api/v1/activities/{activity}/recruitment"), &admin).await.body["slots"].clone();
+    assert_eq!(slots.as_array().expect("slots").len(), 2, "the refused change added no slot: {slots}");
 }

@@ -578,5 +578,6 @@ async fn the_signups_page_by_role() {
         let html = page.text().await.expect("html");
         assert_eq!(html.contains("id=\"recruit-form\""), decides, "{who}: the form");
         assert_eq!(html.contains("id=\"approve-all\""), decides, "{who}: 全部通过");
+        assert_eq!(html.contains("id=\"read-only\""), status == 200 && !decides, "{who}: told they only read");
     }
 }

@@ -86,6 +86,10 @@
   }
 
   function showSignups(signups) {
+    // The decision column only while something waits for a decision.
+    const deciding = mayDecide && signups.some((s) => s.status === "pending");
+    const heading = document.getElementById("decide-heading");
+    if (heading) heading.hidden = !deciding;
     const body = document.querySelector("#signups tbody");
     body.replaceChildren(...signups.map((s) => {
       const tr = document.createElement("tr");
@@ -98,7 +102,7 @@
         state.append(why);
       }
       tr.append(cell(s.volunteer_name, "volunteer"), cell(s.slot_name, "slot"), state, cell(chineseTime(s.created_at), "when"));
-      if (mayDecide) tr.append(decisionCell(s));
+      if (deciding) tr.append(decisionCell(s));
       return tr;
     }));
     document.getElementById("no-signups").hidden = signups.length > 0;
