@@ -205,6 +205,13 @@
         say(formStatus, "请填写报名截止时间和取消报名截止时间。", true);
         return;
       }
+      // Both fields and the activity's end are `YYYY-MM-DDTHH:MM` in Beijing time, so they
+      // compare as text; the API refuses the same, this only saves a round trip.
+      const endsAt = form.dataset.endsAt;
+      if (deadline > endsAt || cutoff > endsAt) {
+        say(formStatus, "报名截止与取消截止时间不能晚于活动结束时间。", true);
+        return;
+      }
       const age = form.elements.min_age.value.trim();
       const body = {
         slots,
