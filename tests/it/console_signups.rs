@@ -82,6 +82,7 @@ async fn recruitment_is_published_and_signups_decided_in_chromium() {
     assert_eq!(r["waitlist"], true);
     assert_eq!(r["walk_ins"], true);
     assert_eq!(r["min_age"], 16);
+    assert_eq!(r["required_skills"], json!([]), "none asked for: {r}");
     assert_eq!(r["signup_deadline"], "2026-12-11T20:00:00+08:00", "the evening before, by default: {r}");
     assert_eq!(r["cancel_cutoff"], "2026-12-11T12:00:00+08:00", "noon the day before, by default: {r}");
     let slot = |name: &str| {

@@ -67,6 +67,7 @@ pub(super) async fn signups_page(
             waitlist => r.waitlist,
             walk_ins => r.walk_ins,
             min_age => r.min_age,
+            required_skills => r.required_skills.join("、"),
         },
         None => context! {
             slots => vec![context! { name => "", capacity => 10, taken => 0 }],
@@ -76,6 +77,7 @@ pub(super) async fn signups_page(
             waitlist => true,
             walk_ins => true,
             min_age => None::<u8>,
+            required_skills => "",
         },
     };
     render(

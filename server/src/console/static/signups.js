@@ -222,6 +222,8 @@
         waitlist: form.elements.waitlist.checked,
         walk_ins: form.elements.walk_ins.checked,
         min_age: age === "" ? null : Number(age),
+        // Sent every time: a field left out would clear the skills the API holds.
+        required_skills: form.elements.required_skills.value.split(/[、,，;；]/).map((t) => t.trim()).filter(Boolean),
       };
       const button = document.getElementById("publish");
       button.disabled = true;
