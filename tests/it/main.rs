@@ -20,6 +20,7 @@ mod console_officer;
 mod console_register;
 mod console_review;
 mod console_sessions;
+mod console_signups;
 mod console_stars;
 mod correction_page;
 mod corrections;

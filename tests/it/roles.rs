@@ -163,6 +163,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/activities/{id}/screens", [200; 8]),
         row(M::GET, "/console/activities/{id}/edit", [200; 8]),
         row(M::GET, "/console/activities/{id}/sessions", [200; 8]),
+        row(M::GET, "/console/activities/{id}/signups", [200; 8]),
         row(M::GET, "/console/sessions", [200; 8]),
         row(M::GET, "/console/organisations", [200; 8]),
         row(M::GET, "/console/batches", [200; 8]),
@@ -529,4 +530,55 @@ async fn the_role_table_covers_every_documented_operation() {
     let tabled: BTreeSet<(String, String)> =
         table().iter().map(|r| (r.method.as_str().to_owned(), r.template.to_owned())).collect();
     assert_eq!(documented, tabled, "every documented operation needs a row in the role table");
+}
+
+/// The sign-ups page with each role's browser session (the table above calls pages with
+/// bearer tokens, which pages send to sign-in): those who manage the activity see it, and
+/// only those who may decide get the form and the buttons; an organiser of another
+/// organisation and an officer are told it does not exist.
+#[tokio::test]
+async fn the_signups_page_by_role() {
+    use crate::console_officer::browser_session;
+    let app = TestApp::spawn_for_browser(hourmark_tests::Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let org = app.organisation(&admin, "翠湖志愿者协会").await;
+    let other_org = app.organisation(&admin, "滇池保护志愿队").await;
+    let activity = app.activity(&admin, org, json!({})).await["id"].as_i64().expect("id");
+    let session = |body: Value| browser_session(&app, &admin, body);
+    let (organiser, _, _) = session(json!({"name": "李组织", "role": "organiser", "organisation_id": org})).await;
+    let (other, _, _) = session(json!({"name": "周组织", "role": "organiser", "organisation_id": other_org})).await;
+    let (officer, _, _) = session(json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+    let (recorder, _, _) = session(json!({
+        "name": "王记录", "role": "recorder", "organisation_id": org,
+        "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+    }))
+    .await;
+    let (leader, _, leader_id) = session(json!({"name": "赵领队", "role": "leader", "organisation_id": org})).await;
+    app.call(Method::PUT, &format!("/api/v1/activities/{activity}/leaders/{leader_id}"), Some(&admin), None)
+        .await
+        .expect_status(204);
+    let (administrator, _, _) = session(json!({"name": "刘管理", "role": "administrator"})).await;
+    // (who, cookie, status, may decide)
+    let expected = [
+        ("organiser", &organiser, 200, true),
+        ("recorder", &recorder, 200, true),
+        ("administrator", &administrator, 200, true),
+        ("leader", &leader, 200, false),
+        ("other organiser", &other, 404, false),
+        ("officer", &officer, 404, false),
+    ];
+    for (who, cookie, status, decides) in expected {
+        let page = app
+            .client
+            .get(app.url(&format!("/console/activities/{activity}/signups")))
+            .header("cookie", cookie.as_str())
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status().as_u16(), status, "{who}");
+        let html = page.text().await.expect("html");
+        assert_eq!(html.contains("id=\"recruit-form\""), decides, "{who}: the form");
+        assert_eq!(html.contains("id=\"approve-all\""), decides, "{who}: 全部通过");
+        assert_eq!(html.contains("id=\"read-only\""), status == 200 && !decides, "{who}: told they only read");
+    }
 }

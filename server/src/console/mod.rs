@@ -30,6 +30,7 @@ mod review_view;
 mod screen_keys;
 mod session;
 mod sessions;
+mod signup_pages;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -62,6 +63,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(screen_keys::screens_page))
         .routes(routes!(sessions::sessions_page))
         .routes(routes!(devices::devices_page))
+        .routes(routes!(signup_pages::signups_page))
         .routes(routes!(review_pages::review_home))
         .routes(routes!(review_pages::activity_review_page))
         .routes(routes!(sessions::sessions_csv))

@@ -45,6 +45,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("admin_star_rules.html", include_str!("templates/admin_star_rules.html")),
         ("review_home.html", include_str!("templates/review_home.html")),
         ("review.html", include_str!("templates/review.html")),
+        ("signups.html", include_str!("templates/signups.html")),
         ("register_certificates.html", include_str!("templates/register_certificates.html")),
         ("register_stars.html", include_str!("templates/register_stars.html")),
         ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
@@ -149,6 +150,7 @@ struct ActivityRow {
     screens: String,
     edit: Option<String>,
     sessions: String,
+    signups: String,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -228,6 +230,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             screens: format!("/console/activities/{}/screens", activity.id),
             edit: may_create.then(|| format!("/console/activities/{}/edit", activity.id)),
             sessions: format!("/console/activities/{}/sessions", activity.id),
+            signups: format!("/console/activities/{}/signups", activity.id),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -377,7 +380,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 19] = [
+const ASSETS: [(&str, &str, &str); 21] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -398,6 +401,8 @@ const ASSETS: [(&str, &str, &str); 19] = [
     ("review.js", "text/javascript; charset=utf-8", include_str!("static/review.js")),
     ("review.css", "text/css; charset=utf-8", include_str!("static/review.css")),
     ("register.js", "text/javascript; charset=utf-8", include_str!("static/register.js")),
+    ("signups.js", "text/javascript; charset=utf-8", include_str!("static/signups.js")),
+    ("signups.css", "text/css; charset=utf-8", include_str!("static/signups.css")),
 ];
 
 /// A console asset (script or style sheet).
