@@ -599,6 +599,15 @@ impl Hourmark {
         let activity =
             self.activity(activity_id).await?.ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
         let recruitment = self.recruitment_for_volunteer(activity_id).await?;
+        // An organisation without (or stripped of) its recording qualification cannot
+        // record the service, so it may not take sign-ups either; its scans are refused too.
+        let organisation = self.store().get_organisation(activity.organisation_id).await?;
+        if organisation.is_none_or(|o| o.status != crate::identity::OrganisationStatus::Approved) {
+            return Err(CoreError::refused(
+                ErrorCode::OrganisationNotApproved,
+                "该组织尚未获得或已被撤销记录资格，暂不能报名",
+            ));
+        }
         if self.now() > recruitment.signup_deadline {
             let at = crate::activity::to_shanghai(recruitment.signup_deadline).format("%-m月%-d日 %H:%M");
             return Err(CoreError::refused(ErrorCode::SignupDeadlinePassed, format!("报名已于 {at} 截止")));

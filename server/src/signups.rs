@@ -190,7 +190,7 @@ async fn open_recruitment(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`guardian_consent_required`, `consent_withdrawn`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_duplicate`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_duplicate`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot not the activity's), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

@@ -591,3 +591,18 @@ on_both_backends! {
         app.get(&no_shows, &came).await.expect_problem(403, "forbidden");
     }
 }
+
+on_both_backends! {
+    /// An organisation stripped of its recording qualification takes no sign-ups (as it
+    /// takes no scans): refused with its code, the places untouched.
+    async fn a_revoked_organisation_takes_no_sign_ups(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let (activity, slots) = recruiting(&app, &e.organiser, e.organisation_id, json!({})).await;
+        let before = places(&app, activity).await;
+        let province = app.staff(&e.admin, json!({"name": "省民政", "role": "officer", "region_code": "530000"})).await;
+        let revoke = format!("/api/v1/organisations/{}/revoke", e.organisation_id);
+        app.post(&revoke, Some(&province), json!({"reason": "弄虚作假"})).await.expect_status(200);
+        sign_up(&app, &e.volunteer, activity, slots[0]).await.expect_problem(409, "organisation_not_approved");
+        assert_eq!(places(&app, activity).await, before, "nothing taken");
+    }
+}
