@@ -92,6 +92,9 @@ const text = (page, id) => page.$eval("#" + id, (el) => el.textContent);
       walk_ins: await text(page, "walk-ins"),
     };
     out.board_shot = await shot(page, "02-board-after-scan");
+    // As an organiser holds it at a gate: a tablet in landscape.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await shot(page, "03-board-tablet");
     out.console_errors = consoleErrors;
     out.failed_loads = failedLoads;
   } catch (e) {

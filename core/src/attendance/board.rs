@@ -18,6 +18,7 @@ use crate::activity::{Activity, shanghai_time};
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
+use crate::signups::{Recruitment, Signup, SignupStatus};
 use crate::store::{AcceptedScan, NumberedScan, ScanCursor};
 
 /// One volunteer's session at an activity.
@@ -576,28 +577,23 @@ impl Hourmark {
 }
 
 /// Expected against arrived: a volunteer has arrived once they have an accepted scan.
-fn expected(
-    recruitment: &crate::signups::Recruitment,
-    signups: &[crate::signups::Signup],
-    book: &ScanBook,
-) -> Expected {
-    let approved: Vec<&crate::signups::Signup> =
-        signups.iter().filter(|s| s.status == crate::signups::SignupStatus::Approved).collect();
+fn expected(recruitment: &Recruitment, signups: &[Signup], book: &ScanBook) -> Expected {
+    let approved: Vec<&Signup> = signups.iter().filter(|s| s.status == SignupStatus::Approved).collect();
     let slots = recruitment
         .slots
         .iter()
         .map(|slot| {
-            let of_slot = approved.iter().filter(|s| s.slot_id == slot.id);
-            SlotAttendance {
-                name: slot.name.clone(),
-                expected: u32::try_from(of_slot.clone().count()).unwrap_or(u32::MAX),
-                arrived: u32::try_from(of_slot.filter(|s| book.volunteers.contains_key(&s.volunteer_id)).count())
-                    .unwrap_or(u32::MAX),
-            }
+            // Both counts from the one list of sign-ups read, so they agree with each other
+            // and with who is named missing.
+            let (expected, arrived) =
+                approved.iter().filter(|s| s.slot_id == slot.id).fold((0_u32, 0_u32), |(e, a), s| {
+                    (e.saturating_add(1), a.saturating_add(u32::from(book.volunteers.contains_key(&s.volunteer_id))))
+                });
+            SlotAttendance { name: slot.name.clone(), expected, arrived }
         })
         .collect();
     let order: BTreeMap<i64, usize> = recruitment.slots.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    let mut missing: Vec<&&crate::signups::Signup> =
+    let mut missing: Vec<&&Signup> =
         approved.iter().filter(|s| !book.volunteers.contains_key(&s.volunteer_id)).collect();
     missing.sort_by(|a, b| {
         (order.get(&a.slot_id), &a.volunteer_name, a.volunteer_id).cmp(&(

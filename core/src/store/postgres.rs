@@ -3439,18 +3439,7 @@ impl Store for PostgresStore {
         .bind(volunteer_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AcceptedScan {
-                    id: row.try_get("id")?,
-                    volunteer_id: row.try_get("volunteer_id")?,
-                    volunteer_name: row.try_get("name")?,
-                    at: row.try_get("server_time")?,
-                    direction: parse_direction(row.try_get("direction")?)?,
-                    gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
-                })
-            })
-            .collect()
+        rows.iter().map(accepted_scan_from_row).collect()
     }
 
     async fn accepted_scans_after(
@@ -3479,14 +3468,7 @@ impl Store for PostgresStore {
             .map(|row| {
                 next = Some(ScanCursor(row.try_get("horizon")?));
                 Ok(NumberedScan {
-                    scan: AcceptedScan {
-                        id: row.try_get("id")?,
-                        volunteer_id: row.try_get("volunteer_id")?,
-                        volunteer_name: row.try_get("name")?,
-                        at: row.try_get("server_time")?,
-                        direction: parse_direction(row.try_get("direction")?)?,
-                        gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
-                    },
+                    scan: accepted_scan_from_row(row)?,
                     seq: u32::try_from(row.try_get::<i32, _>("seq")?).unwrap_or(0),
                 })
             })
@@ -3501,4 +3483,16 @@ impl Store for PostgresStore {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
+fn accepted_scan_from_row(row: &PgRow) -> StoreResult<AcceptedScan> {
+    Ok(AcceptedScan {
+        id: row.try_get("id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        volunteer_name: row.try_get("name")?,
+        at: row.try_get("server_time")?,
+        direction: parse_direction(row.try_get("direction")?)?,
+        gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
+    })
 }

@@ -3473,18 +3473,7 @@ impl Store for SqliteStore {
         .bind(volunteer_id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AcceptedScan {
-                    id: row.try_get("id")?,
-                    volunteer_id: row.try_get("volunteer_id")?,
-                    volunteer_name: row.try_get("name")?,
-                    at: from_ms(row.try_get("server_time")?)?,
-                    direction: parse_direction(row.try_get("direction")?)?,
-                    gate: row.try_get::<Option<i64>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
-                })
-            })
-            .collect()
+        rows.iter().map(accepted_scan_from_row).collect()
     }
 
     async fn accepted_scans_after(
@@ -3510,14 +3499,7 @@ impl Store for SqliteStore {
                 let row_number: i64 = row.try_get("row_number")?;
                 next = Some(ScanCursor(next.map_or(row_number, |n| n.0.max(row_number))));
                 Ok(NumberedScan {
-                    scan: AcceptedScan {
-                        id: row.try_get("id")?,
-                        volunteer_id: row.try_get("volunteer_id")?,
-                        volunteer_name: row.try_get("name")?,
-                        at: from_ms(row.try_get("server_time")?)?,
-                        direction: parse_direction(row.try_get("direction")?)?,
-                        gate: row.try_get::<Option<i64>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
-                    },
+                    scan: accepted_scan_from_row(row)?,
                     seq: u32::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
                 })
             })
@@ -3532,4 +3514,16 @@ impl Store for SqliteStore {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
+fn accepted_scan_from_row(row: &SqliteRow) -> StoreResult<AcceptedScan> {
+    Ok(AcceptedScan {
+        id: row.try_get("id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        volunteer_name: row.try_get("name")?,
+        at: from_ms(row.try_get("server_time")?)?,
+        direction: parse_direction(row.try_get("direction")?)?,
+        gate: row.try_get::<Option<i64>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
+    })
 }

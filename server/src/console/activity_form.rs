@@ -40,7 +40,7 @@ pub(super) async fn update_activity(
 }
 
 /// `2026-12-05T08:00` in Kunming's time, for a `datetime-local` field.
-fn local_input(t: DateTime<Utc>) -> String {
+pub(super) fn local_input(t: DateTime<Utc>) -> String {
     to_shanghai(t).format("%Y-%m-%dT%H:%M").to_string()
 }
 

@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use hourmark_core::Hourmark;
 use hourmark_core::activity::to_shanghai;
 use hourmark_core::error::{CoreError, ErrorCode};
@@ -16,12 +16,8 @@ use hourmark_mini_program_api::extract::Path;
 use minijinja::context;
 
 use super::ConsoleSession;
+use super::activity_form::local_input;
 use super::pages::{chinese_time, render};
-
-/// `2026-12-05T08:00` in Kunming's time, for a `datetime-local` field.
-fn local_input(t: DateTime<Utc>) -> String {
-    to_shanghai(t).format("%Y-%m-%dT%H:%M").to_string()
-}
 
 /// An activity's recruitment and sign-ups (through `/api/v1/activities/{id}/recruitment`
 /// and `/signups`).

@@ -1,0 +1,143 @@
+//! Sign-ups on and around the day: who may check in where walk-ins are not admitted (on
+//! the scan path), the reminders before the start, and who never came.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Signup, SignupStatus};
+use crate::attendance::checkin::Refusal;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::Principal;
+use crate::notification::HoursNotice;
+
+/// How long an instance trusts its copy of who may check in at an activity that admits
+/// no walk-ins. Only a volunteer found on it is let in on the copy's word; one missing from
+/// it is looked up in the store before being refused, so an approval counts at once and a
+/// cancellation or decline elsewhere at most this much later.
+pub const WALK_IN_RULE_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Hourmark {
+    /// Why a check-in is refused at an activity that admits only approved sign-ups, if it
+    /// is: `None` when the activity recruits nobody, admits walk-ins, or the volunteer's
+    /// sign-up is approved. On the scan path, so the rule is kept per instance
+    /// ([`WALK_IN_RULE_FRESH`]) and the store is read only for a refusal.
+    pub(crate) async fn walk_in_refusal(
+        &self,
+        activity_id: i64,
+        volunteer_id: i64,
+    ) -> Result<Option<Refusal>, CoreError> {
+        let store = self.store().clone();
+        let rule = self
+            .inner()
+            .walk_ins
+            .try_get_with(activity_id, async move {
+                let admitted = match store.recruitment(activity_id).await? {
+                    Some(r) if !r.walk_ins => Some(
+                        store
+                            .activity_signups(activity_id)
+                            .await?
+                            .into_iter()
+                            .filter(|s| s.status == SignupStatus::Approved)
+                            .map(|s| s.volunteer_id)
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+                Ok::<_, CoreError>(Arc::new(admitted))
+            })
+            .await
+            // An outage stays an outage (503, retry with the same nonce), not a 500.
+            .map_err(|e| match e.error_code() {
+                ErrorCode::Internal => CoreError::Internal(format!("reading who may check in: {e}")),
+                code => CoreError::code(code),
+            })?;
+        let Some(admitted) = rule.as_ref() else { return Ok(None) };
+        if admitted.contains(&volunteer_id) {
+            return Ok(None);
+        }
+        // Not on this instance's copy: an approval may be newer than it.
+        let approved = self
+            .store()
+            .volunteer_signups(volunteer_id)
+            .await?
+            .iter()
+            .any(|s| s.activity_id == activity_id && s.status == SignupStatus::Approved);
+        if approved {
+            self.inner().walk_ins.invalidate(&activity_id).await;
+            return Ok(None);
+        }
+        Ok(Some(Refusal {
+            code: ErrorCode::WalkInRefused,
+            detail: "本活动仅限已报名并获批准的志愿者签到，请联系活动组织者".into(),
+        }))
+    }
+}
+
+/// The reminders an approved volunteer gets before their activity: (stage, the window of
+/// start times it is for, from now). An activity starting within the hour gets the hour's
+/// reminder only, so a volunteer approved 30 minutes before hears once, not twice.
+const REMINDERS: [(&str, chrono::TimeDelta, chrono::TimeDelta); 2] = [
+    ("remind_hour", chrono::TimeDelta::zero(), chrono::TimeDelta::hours(1)),
+    ("remind_day", chrono::TimeDelta::hours(1), chrono::TimeDelta::hours(24)),
+];
+/// Most reminders of one stage sent in one run of the job (the next run sends the rest).
+const REMINDERS_PER_RUN: i64 = 1000;
+
+impl Hourmark {
+    /// Sends the reminders now due: to each approved volunteer, the day before their
+    /// activity and an hour before (in the app, and by WeChat where they subscribed).
+    /// Idempotent: a reminder is a notification keyed by sign-up and stage, stored once
+    /// whichever instance's job gets there first. Returns how many were queued.
+    pub async fn send_signup_reminders(&self) -> Result<usize, CoreError> {
+        let now = self.now();
+        let mut sent = 0;
+        for (stage, from, until) in REMINDERS {
+            let due = self.store().due_signup_reminders(now + from, now + until, stage, REMINDERS_PER_RUN).await?;
+            let notices: Vec<HoursNotice> = due
+                .into_iter()
+                .map(|s| HoursNotice::SignupReminder {
+                    volunteer_id: s.volunteer_id,
+                    signup_id: s.id,
+                    activity: s.activity_name,
+                    starts_at: s.starts_at,
+                    slot: s.slot_name,
+                    stage,
+                })
+                .collect();
+            sent += notices.len();
+            self.notify_all(notices).await;
+        }
+        Ok(sent)
+    }
+}
+
+/// Approved volunteers who did not come. See [`Hourmark::no_shows`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoShows {
+    /// Whether the activity has ended (before, the list says who has not come yet).
+    pub ended: bool,
+    /// Their sign-ups, by slot order and then by id.
+    pub no_shows: Vec<Signup>,
+}
+
+impl Hourmark {
+    /// Who was approved and never scanned: for the organisation's own planning (the same
+    /// people as the sign-ups), never published. Until the activity has ended the list is
+    /// of who has not come *yet* (`ended: false`).
+    pub async fn no_shows(&self, by: &Principal, activity_id: i64) -> Result<NoShows, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let came: std::collections::HashSet<i64> =
+            self.store().accepted_scans(activity_id, None).await?.into_iter().map(|s| s.volunteer_id).collect();
+        let no_shows = self
+            .store()
+            .activity_signups(activity_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SignupStatus::Approved && !came.contains(&s.volunteer_id))
+            .collect();
+        Ok(NoShows { ended: self.now() >= activity.ends_at, no_shows })
+    }
+}
