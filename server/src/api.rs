@@ -542,8 +542,15 @@ async fn activity_board(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
-) -> Result<axum::Json<ActivityBoard>, ApiError> {
-    Ok(axum::Json(hourmark.activity_board(&by, id).await?))
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    // The snapshot's JSON as it was serialised once for every board of the activity.
+    let json = hourmark.activity_board(&by, id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"))],
+        axum::body::Bytes::from_owner(json.bytes()),
+    )
+        .into_response())
 }
 
 /// A volunteer, with ID and phone numbers masked (administrators; civil-affairs officers

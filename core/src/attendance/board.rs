@@ -13,7 +13,7 @@ use chrono::{DateTime, DurationRound, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::minutes::{CreditedPair, ScanFact, Schedule, UnpairedScan, derive_minutes};
+use super::minutes::{CreditedPair, LiveMinutes, MinutesPolicy, ScanFact, Schedule, UnpairedScan, derive_minutes};
 use crate::activity::{Activity, shanghai_time};
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
@@ -310,7 +310,29 @@ struct Slot {
 struct SharedSnapshot {
     delivered: (u64, u64),
     computed_at: DateTime<Utc>,
-    board: ActivityBoard,
+    board: BoardJson,
+}
+
+/// A board as JSON, serialised once per snapshot.
+///
+/// Fifty boards of one activity refetch the same snapshot every second; a snapshot of a
+/// big gate (200 inside, 200 flags) is tens of kilobytes of JSON, and serialising it per
+/// request cost more than computing it (BENCHMARKS.md, issue 10). Cloning this is cheap.
+#[derive(Debug, Clone)]
+pub struct BoardJson(Arc<[u8]>);
+
+impl BoardJson {
+    fn of(board: &ActivityBoard) -> Result<Self, CoreError> {
+        serde_json::to_vec(board)
+            .map(|json| Self(json.into()))
+            .map_err(|e| CoreError::Internal(format!("serialising a board: {e}")))
+    }
+
+    /// The JSON of an [`ActivityBoard`].
+    #[must_use]
+    pub fn bytes(&self) -> Arc<[u8]> {
+        Arc::clone(&self.0)
+    }
 }
 
 /// An activity's accepted scans by volunteer, as far as they have been read.
@@ -327,20 +349,49 @@ pub(crate) struct ScanBook {
 
 /// One volunteer's accepted scans, by their number, and the same in time order as the
 /// minutes rules take them (kept as they arrive, not sorted for every snapshot).
+///
+/// What a board shows of them is kept too, until their next scan: a snapshot derives only
+/// the volunteers who scanned since the last one (BENCHMARKS.md, issue 10).
 #[derive(Debug)]
 struct Booked {
     name: String,
     scans: Vec<NumberedScan>,
     facts: Vec<ScanFact>,
+    /// Their minutes as the board shows them, for the schedule they were derived under.
+    live: Option<(Schedule, LiveMinutes)>,
+    /// The gate of their latest check-in: (when, scan id) orders the check-ins.
+    latest_in: Option<(DateTime<Utc>, uuid::Uuid, Option<u8>)>,
 }
 
 impl Booked {
+    fn new(name: String) -> Self {
+        Self { name, scans: Vec::new(), facts: Vec::new(), live: None, latest_in: None }
+    }
+
     fn push(&mut self, numbered: NumberedScan) {
-        let at = numbered.scan.at;
+        let scan = &numbered.scan;
         // After any scan at the same instant: those came first in the volunteer's order.
-        let position = self.facts.partition_point(|f| f.at <= at);
-        self.facts.insert(position, ScanFact { at, direction: numbered.scan.direction });
+        let position = self.facts.partition_point(|f| f.at <= scan.at);
+        self.facts.insert(position, ScanFact { at: scan.at, direction: scan.direction });
+        if scan.direction == super::Direction::In
+            && self.latest_in.is_none_or(|(at, id, _)| (scan.at, scan.id) > (at, id))
+        {
+            self.latest_in = Some((scan.at, scan.id, scan.gate));
+        }
+        self.live = None;
         self.scans.push(numbered);
+    }
+
+    /// Their minutes for the board, derived again only after a scan or a schedule change.
+    fn live(&mut self, schedule: &Schedule, policy: &MinutesPolicy) -> LiveMinutes {
+        match self.live {
+            Some((derived_for, live)) if derived_for == *schedule => live,
+            _ => {
+                let live = LiveMinutes::derive(&self.facts, schedule, policy);
+                self.live = Some((*schedule, live));
+                live
+            }
+        }
     }
 
     /// The scans in time order.
@@ -379,11 +430,10 @@ impl ScanBook {
     fn add(&mut self, mut scans: Vec<NumberedScan>) -> bool {
         scans.sort_by_key(|n| (n.scan.volunteer_id, n.seq));
         for numbered in scans {
-            let booked = self.volunteers.entry(numbered.scan.volunteer_id).or_insert_with(|| Booked {
-                name: numbered.scan.volunteer_name.clone(),
-                scans: Vec::new(),
-                facts: Vec::new(),
-            });
+            let booked = self
+                .volunteers
+                .entry(numbered.scan.volunteer_id)
+                .or_insert_with(|| Booked::new(numbered.scan.volunteer_name.clone()));
             let next = booked.scans.last().map_or(1, |last| last.seq.saturating_add(1));
             if numbered.seq < next {
                 continue;
@@ -405,8 +455,9 @@ impl ScanBook {
 }
 
 impl Hourmark {
-    /// The live board of an activity the caller manages (the same people as the totals).
-    pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<ActivityBoard, CoreError> {
+    /// The live board of an activity the caller manages (the same people as the totals), as
+    /// the JSON of an [`ActivityBoard`].
+    pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<BoardJson, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
         let live = &self.inner().live;
         if !live.watched_here(activity.id) {
@@ -446,7 +497,7 @@ impl Hourmark {
     /// of CPU; done on an async worker it would hold up every scan queued behind it there
     /// (at 8 000 scans/s with fifty boards, a scan p99 of 2.2 s; BENCHMARKS.md). So it runs
     /// on the blocking pool, and the scheduler shares the cores in slices instead.
-    async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(ActivityBoard, ScanBook), CoreError> {
+    async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(BoardJson, ScanBook), CoreError> {
         let flags = self.store().flags(activity.id).await?;
         // The slots in the organiser's order, then the approved sign-ups.
         let recruitment = self.store().recruitment(activity.id).await?;
@@ -456,61 +507,67 @@ impl Hourmark {
         };
         let (hourmark, activity) = (self.clone(), activity.clone());
         tokio::task::spawn_blocking(move || {
-            let mut board = hourmark.board_from(&activity, &book, flags);
+            let mut book = book;
+            let mut board = hourmark.board_from(&activity, &mut book, flags);
             board.expected = recruitment.map(|r| expected(&r, &signups, &book));
-            (board, book)
+            BoardJson::of(&board).map(|json| (json, book))
         })
         .await
-        .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))
+        .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))?
     }
 
     /// The board itself, from the scans and the flags.
-    fn board_from(&self, activity: &Activity, book: &ScanBook, flags: Vec<crate::review::Flag>) -> ActivityBoard {
-        let sessions = self.sessions_of(activity, book);
-        let totals = self.totals_of(activity.id, &sessions, book.scans);
+    fn board_from(&self, activity: &Activity, book: &mut ScanBook, flags: Vec<crate::review::Flag>) -> ActivityBoard {
         let now = self.now();
-
-        // The gate of each volunteer's latest check-in.
-        let last_in_gate: BTreeMap<i64, Option<u8>> = book
-            .volunteers
-            .iter()
-            .filter_map(|(id, booked)| {
-                let latest = booked
-                    .scans
-                    .iter()
-                    .map(|n| &n.scan)
-                    .filter(|s| s.direction == super::Direction::In)
-                    .max_by_key(|s| (s.at, s.id))?;
-                Some((*id, latest.gate))
-            })
-            .collect();
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let policy = &self.settings().checkin.minutes;
         let mut gates: Vec<GateCount> = activity
             .gates
             .iter()
             .enumerate()
             .map(|(i, name)| GateCount { gate: u8::try_from(i).unwrap_or(u8::MAX), name: name.clone(), inside: 0 })
             .collect();
-        // Everyone inside counts at their gate; only those listed are built.
-        let mut inside: Vec<(&VolunteerSession, Option<u8>)> = Vec::new();
-        for session in sessions.iter().filter(|s| s.inside) {
-            let gate = last_in_gate.get(&session.volunteer_id).copied().flatten();
-            if let Some(count) = gate.and_then(|g| gates.get_mut(usize::from(g))) {
-                count.inside += 1;
+        let (mut arrived, mut minutes_so_far, mut minutes_credited) = (0_u32, 0_u64, 0_u64);
+        // Everyone inside counts at the gate of their latest check-in; only those listed
+        // are built.
+        let mut inside: Vec<(DateTime<Utc>, i64, &Booked)> = Vec::new();
+        for (volunteer_id, booked) in &mut book.volunteers {
+            let live = booked.live(&schedule, policy);
+            let booked: &Booked = booked;
+            arrived = arrived.saturating_add(u32::from(live.arrived()));
+            minutes_so_far += u64::from(live.so_far(now));
+            minutes_credited += u64::from(live.credited());
+            if let Some(since) = live.open_since() {
+                let gate = booked.latest_in.and_then(|(_, _, gate)| gate);
+                if let Some(count) = gate.and_then(|g| gates.get_mut(usize::from(g))) {
+                    count.inside += 1;
+                }
+                inside.push((since, *volunteer_id, booked));
             }
-            inside.push((session, gate));
         }
-        keep_longest_inside(&mut inside, |(s, _)| (s.checked_in_at.unwrap_or(now), s.volunteer_id));
+        let inside_now = u32::try_from(inside.len()).unwrap_or(u32::MAX);
+        let totals = ActivityTotals {
+            activity_id: activity.id,
+            inside_now,
+            arrived,
+            left: arrived.saturating_sub(inside_now),
+            minutes_so_far,
+            minutes_credited,
+            accepted_scans: book.scans as u64,
+            as_of: now,
+        };
+        keep_longest_inside(&mut inside, |(since, id, _)| (*since, *id));
         let still_inside: Vec<StillInside> = inside
             .into_iter()
-            .map(|(session, gate)| {
-                let since = session.checked_in_at.unwrap_or(now);
-                StillInside {
-                    volunteer_id: session.volunteer_id,
-                    volunteer_name: session.volunteer_name.clone(),
-                    since,
-                    minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
-                    gate_name: gate.and_then(|g| activity.gates.get(usize::from(g)).cloned()),
-                }
+            .map(|(since, volunteer_id, booked)| StillInside {
+                volunteer_id,
+                volunteer_name: booked.name.clone(),
+                since,
+                minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
+                gate_name: booked
+                    .latest_in
+                    .and_then(|(_, _, gate)| gate)
+                    .and_then(|g| activity.gates.get(usize::from(g)).cloned()),
             })
             .collect();
 
@@ -529,11 +586,10 @@ impl Hourmark {
             }
         }
 
-        let names: BTreeMap<i64, &str> = sessions.iter().map(|s| (s.volunteer_id, s.volunteer_name.as_str())).collect();
         let mut flags: Vec<BoardFlag> = flags
             .into_iter()
             .map(|flag| BoardFlag {
-                volunteer_name: names.get(&flag.volunteer_id).copied().unwrap_or("").to_owned(),
+                volunteer_name: book.volunteers.get(&flag.volunteer_id).map(|b| b.name.clone()).unwrap_or_default(),
                 flag,
             })
             .collect();

@@ -206,9 +206,95 @@ pub fn derive_minutes(
     policy: &MinutesPolicy,
     now: Option<DateTime<Utc>>,
 ) -> MinutesReport {
-    let Pairing { sessions, unpaired, open_since } = pair_scans(scans, now);
+    let Pairing { sessions, unpaired, open_since, .. } = pair_scans(scans, now);
     let window = CreditWindow::new(schedule, policy);
+    let Credited { pairs, total_minutes, per_day, .. } = credit(sessions, window, policy);
+    MinutesReport {
+        pairs,
+        unpaired,
+        total_minutes,
+        per_day: per_day
+            .into_iter()
+            .filter(|&(_, minutes)| minutes > 0)
+            .map(|(day, minutes)| DayMinutes { day, minutes })
+            .collect(),
+        open_since,
+    }
+}
 
+/// What a live view needs of one volunteer's scans, derived once and asked again as the
+/// clock moves: the same figures as [`derive_minutes`] with and without `now`, without
+/// pairing the scans again for every `now`.
+///
+/// A live board asks for every volunteer of an activity once a second; of those, only the
+/// volunteers who scanned since have anything new to derive, and for the rest only an open
+/// session's credit moves with the clock. Rules 1 to 6 make that split exact: the open
+/// session is always the last one, so whether it is excess and what the closed pairs earn
+/// do not depend on `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveMinutes {
+    /// Minutes of the closed pairs: [`derive_minutes`] without `now`.
+    credited: u32,
+    /// Whether there is any pair, closed or open.
+    closed_pairs: bool,
+    /// The open session's check-in, and whether it is beyond the day's limit of pairs.
+    open: Option<(DateTime<Utc>, bool)>,
+    window: CreditWindow,
+}
+
+impl LiveMinutes {
+    /// Derives the parts that do not depend on the clock.
+    #[must_use]
+    pub fn derive(scans: &[ScanFact], schedule: &Schedule, policy: &MinutesPolicy) -> Self {
+        let Pairing { sessions, still_open, .. } = pair_scans(scans, None);
+        let window = CreditWindow::new(schedule, policy);
+        let closed_pairs = !sessions.is_empty();
+        let Credited { total_minutes, pairs_on_day, .. } = credit(sessions, window, policy);
+        let open = still_open.map(|since| {
+            let before = pairs_on_day.get(&local_day(since)).copied().unwrap_or(0);
+            (since, before.saturating_add(1) > policy.max_pairs_per_day)
+        });
+        Self { credited: total_minutes, closed_pairs, open, window }
+    }
+
+    /// Check-in of the open session: [`MinutesReport::open_since`] with `now`.
+    #[must_use]
+    pub fn open_since(&self) -> Option<DateTime<Utc>> {
+        self.open.map(|(since, _)| since)
+    }
+
+    /// Whether the volunteer has any pair with `now`: an open session counts.
+    #[must_use]
+    pub fn arrived(&self) -> bool {
+        self.closed_pairs || self.open.is_some()
+    }
+
+    /// Minutes from completed pairs: `derive_minutes(.., None).total_minutes`.
+    #[must_use]
+    pub fn credited(&self) -> u32 {
+        self.credited
+    }
+
+    /// Minutes counting an open session up to `now`: `derive_minutes(.., Some(now)).total_minutes`.
+    #[must_use]
+    pub fn so_far(&self, now: DateTime<Utc>) -> u32 {
+        let open = match self.open {
+            Some((since, false)) => self.window.clip(since, now).map_or(0, |(from, to)| whole_minutes(from, to)),
+            _ => 0,
+        };
+        self.credited.saturating_add(open)
+    }
+}
+
+/// Rules 5 to 8 applied to sessions in time order.
+struct Credited {
+    pairs: Vec<CreditedPair>,
+    total_minutes: u32,
+    per_day: BTreeMap<NaiveDate, u32>,
+    pairs_on_day: BTreeMap<NaiveDate, u32>,
+}
+
+fn credit(sessions: Vec<Session>, window: CreditWindow, policy: &MinutesPolicy) -> Credited {
     let mut pairs = Vec::with_capacity(sessions.len());
     let mut pairs_on_day: BTreeMap<NaiveDate, u32> = BTreeMap::new();
     let mut per_day: BTreeMap<NaiveDate, u32> = BTreeMap::new();
@@ -235,18 +321,7 @@ pub fn derive_minutes(
             excess,
         });
     }
-
-    MinutesReport {
-        pairs,
-        unpaired,
-        total_minutes,
-        per_day: per_day
-            .into_iter()
-            .filter(|&(_, minutes)| minutes > 0)
-            .map(|(day, minutes)| DayMinutes { day, minutes })
-            .collect(),
-        open_since,
-    }
+    Credited { pairs, total_minutes, per_day, pairs_on_day }
 }
 
 /// A check-in with the instant its credit may run until: the check-out, or `now` for a
@@ -264,6 +339,8 @@ struct Pairing {
     sessions: Vec<Session>,
     unpaired: Vec<UnpairedScan>,
     open_since: Option<DateTime<Utc>>,
+    /// The check-in still open after the last scan, with `now` or without.
+    still_open: Option<DateTime<Utc>>,
 }
 
 fn pair_scans(scans: &[ScanFact], now: Option<DateTime<Utc>>) -> Pairing {
@@ -308,7 +385,7 @@ fn pair_scans(scans: &[ScanFact], now: Option<DateTime<Utc>>) -> Pairing {
         }
     }
 
-    Pairing { sessions, unpaired: unpaired.into_time_order(), open_since }
+    Pairing { sessions, unpaired: unpaired.into_time_order(), open_since, still_open: open.map(|(_, at)| at) }
 }
 
 /// Unpaired scans, each tagged with its position in time order, so that a `MissingOut`,
@@ -328,7 +405,7 @@ impl UnpairedLog {
 }
 
 /// Rule 5: `[starts_at − early_grace, ends_at + late_grace]`, saturating at the ends of time.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CreditWindow {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -1053,5 +1130,43 @@ mod tests {
         let json = serde_json::to_value(&report).expect("serialisable");
         assert_eq!(json["per_day"], serde_json::json!([{ "day": "2026-10-01", "minutes": 60 }]));
         assert_eq!(json["open_since"], serde_json::Value::Null);
+    }
+
+    /// The live summary agrees with a full derivation, with and without `now`, for every
+    /// sequence of up to six scans over two local days (times and directions drawn from a
+    /// fixed pseudo-random sequence, so a failure can be replayed), with limits that bite.
+    #[test]
+    fn live_minutes_agree_with_a_full_derivation() {
+        let schedule = Schedule { starts_at: sh("2026-10-01 08:00"), ends_at: sh("2026-10-02 12:00") };
+        let policies = [MinutesPolicy::default(), MinutesPolicy { max_pairs_per_day: 1, ..MinutesPolicy::default() }];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        let first = sh("2026-10-01 06:00");
+        for case in 0..20_000 {
+            let len = next(7);
+            let scans: Vec<ScanFact> = (0..len)
+                .map(|_| ScanFact {
+                    // Within two days, on the minute or not, ties likely.
+                    at: first + Duration::seconds(i64::try_from(next(40) * 3_600 + next(3) * 20).expect("small")),
+                    direction: if next(2) == 0 { Direction::In } else { Direction::Out },
+                })
+                .collect();
+            let now = first + Duration::minutes(i64::try_from(next(48 * 60)).expect("small"));
+            for policy in &policies {
+                let live = LiveMinutes::derive(&scans, &schedule, policy);
+                let with_now = derive_minutes(&scans, &schedule, policy, Some(now));
+                let settled = derive_minutes(&scans, &schedule, policy, None);
+                let context = format!("case {case}: {scans:?} at {now}");
+                assert_eq!(live.so_far(now), with_now.total_minutes, "{context}");
+                assert_eq!(live.credited(), settled.total_minutes, "{context}");
+                assert_eq!(live.open_since(), with_now.open_since, "{context}");
+                assert_eq!(live.arrived(), !with_now.pairs.is_empty(), "{context}");
+            }
+        }
     }
 }

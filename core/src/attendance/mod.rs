@@ -14,7 +14,7 @@ pub mod minutes;
 pub mod offline;
 pub mod writer;
 
-pub use minutes::{Direction, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};
+pub use minutes::{Direction, LiveMinutes, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};
 pub mod board;
 pub mod reading;
 pub mod scan;
