@@ -227,7 +227,7 @@ async fn insert_staff(
     let row = sqlx::query(concat!(
         r"insert into staff (name, login, role, organisation_id, region_code, certificate_number,
                              certificate_issued_on, review_due_on, webauthn_user_id, created_at, agency)
-          values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
           returning ",
         staff_columns!()
     ))
@@ -251,7 +251,7 @@ async fn insert_staff(
 
 async fn insert_invite(conn: &mut sqlx::SqliteConnection, staff_id: i64, invite: &NewInvite) -> StoreResult<()> {
     sqlx::query(
-        r"insert into staff_invite (token_hash, staff_id, created_by, created_at, expires_at) values (?1, ?2, ?3, ?4, ?5)",
+        r"insert into staff_invite (token_hash, staff_id, created_by, created_at, expires_at) values ($1, $2, $3, $4, $5)",
     )
     .bind(invite.hash.as_slice())
     .bind(staff_id)
@@ -294,16 +294,16 @@ async fn apply_volunteer_change(
 ) -> StoreResult<()> {
     let query = match change {
         VolunteerChange::Name(name) => {
-            sqlx::query(r"update volunteer set name = ?2 where id = ?1").bind(volunteer_id).bind(name.clone())
+            sqlx::query(r"update volunteer set name = $2 where id = $1").bind(volunteer_id).bind(name.clone())
         }
-        VolunteerChange::Gender(gender) => sqlx::query(r"update volunteer set gender = ?2 where id = ?1")
+        VolunteerChange::Gender(gender) => sqlx::query(r"update volunteer set gender = $2 where id = $1")
             .bind(volunteer_id)
             .bind(i64::from(gender.code())),
         VolunteerChange::BirthMonth(month) => {
-            sqlx::query(r"update volunteer set birth_month = ?2 where id = ?1").bind(volunteer_id).bind(month.clone())
+            sqlx::query(r"update volunteer set birth_month = $2 where id = $1").bind(volunteer_id).bind(month.clone())
         }
         VolunteerChange::Skills(skills) => {
-            sqlx::query(r"update volunteer set skills = ?2 where id = ?1").bind(volunteer_id).bind(skills_json(skills))
+            sqlx::query(r"update volunteer set skills = $2 where id = $1").bind(volunteer_id).bind(skills_json(skills))
         }
     };
     query.execute(&mut *conn).await?;
@@ -604,7 +604,7 @@ async fn correct_finalised(
 ) -> StoreResult<Option<FinalisedSession>> {
     let day = day.format("%Y-%m-%d").to_string();
     let old: Option<i64> = sqlx::query_scalar(
-        r"select final_minutes from finalised_session where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
+        r"select final_minutes from finalised_session where activity_id = $1 and volunteer_id = $2 and local_day = $3",
     )
     .bind(activity_id)
     .bind(volunteer_id)
@@ -615,7 +615,7 @@ async fn correct_finalised(
     sqlx::query(
         r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
                                           corrected_by, corrected_at, approved_by)
-          values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(activity_id)
     .bind(volunteer_id)
@@ -629,8 +629,8 @@ async fn correct_finalised(
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(
-        r"update finalised_session set final_minutes = ?4
-          where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3
+        r"update finalised_session set final_minutes = $4
+          where activity_id = $1 and volunteer_id = $2 and local_day = $3
           returning volunteer_id, local_day, scan_minutes, final_minutes, 'corrected' as source",
     )
     .bind(activity_id)
@@ -646,8 +646,8 @@ async fn correct_finalised(
 /// recorded entry starts again too: its register entry stands until the new period ends.
 async fn restart_entry(conn: &mut sqlx::SqliteConnection, id: i64, restart: &Restart) -> StoreResult<bool> {
     let restarted = sqlx::query(
-        r"update publicity_entry set minutes = ?2, published_on = ?3, ends_on = ?4, status = ?5, restart_reason = ?6
-          where id = ?1",
+        r"update publicity_entry set minutes = $2, published_on = $3, ends_on = $4, status = $5, restart_reason = $6
+          where id = $1",
     )
     .bind(id)
     .bind(i64::from(restart.minutes))
@@ -701,7 +701,7 @@ fn screen_key_from_row(row: &SqliteRow) -> StoreResult<crate::screen_keys::Scree
 async fn insert_audit(conn: &mut sqlx::SqliteConnection, audit: &AuditEvent) -> StoreResult<()> {
     sqlx::query(
         r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
-          values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+          values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(ms(audit.at))
     .bind(&audit.actor_kind)
@@ -735,7 +735,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_bootstrap_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(r"insert into bootstrap_token (token_hash, created_at) values (?1, ?2)")
+        sqlx::query(r"insert into bootstrap_token (token_hash, created_at) values ($1, $2)")
             .bind(hash.as_slice())
             .bind(ms(at))
             .execute(&self.write)
@@ -752,8 +752,8 @@ impl Store for SqliteStore {
         let at = invite.created_at;
         let mut tx = self.write.begin().await?;
         let spent = sqlx::query(
-            r"update bootstrap_token set used_at = ?2
-              where token_hash = ?1 and used_at is null
+            r"update bootstrap_token set used_at = $2
+              where token_hash = $1 and used_at is null
                 and not exists (select 1 from staff where role = 'administrator')",
         )
         .bind(hash.as_slice())
@@ -775,7 +775,7 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Organisation> {
         let row = sqlx::query(
-            r"insert into organisation (name, region_code, kind, status, created_at) values (?1, ?2, ?3, ?4, ?5)
+            r"insert into organisation (name, region_code, kind, status, created_at) values ($1, $2, $3, $4, $5)
               returning id, name, region_code, kind, status",
         )
         .bind(&new.name)
@@ -801,7 +801,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Organisation> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            r"insert into organisation (name, region_code, kind, status, created_at) values (?1, ?2, ?3, ?4, ?5)
+            r"insert into organisation (name, region_code, kind, status, created_at) values ($1, $2, $3, $4, $5)
               returning id, name, region_code, kind, status",
         )
         .bind(&new.name)
@@ -816,7 +816,7 @@ impl Store for SqliteStore {
         })?;
         let organisation = organisation_from_row(&row)?;
         sqlx::query(
-            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values (?1, ?2, ?3, ?4, ?5)",
+            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values ($1, $2, $3, $4, $5)",
         )
         .bind(organisation.id)
         .bind(staff_id)
@@ -841,7 +841,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Organisation>> {
         let mut tx = self.write.begin().await?;
         let current =
-            sqlx::query(r"select status from organisation where id = ?1").bind(id).fetch_optional(&mut *tx).await?;
+            sqlx::query(r"select status from organisation where id = $1").bind(id).fetch_optional(&mut *tx).await?;
         let Some(current) = current else { return Ok(None) };
         let status =
             OrganisationStatus::parse(current.try_get("status")?).ok_or_else(|| corrupt("organisation status"))?;
@@ -849,7 +849,7 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let row = sqlx::query(
-            r"update organisation set status = ?1 where id = ?2 and status = ?3
+            r"update organisation set status = $1 where id = $2 and status = $3
               returning id, name, region_code, kind, status",
         )
         .bind(to.as_str())
@@ -859,7 +859,7 @@ impl Store for SqliteStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         sqlx::query(
-            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values (?1, ?2, ?3, ?4, ?5)",
+            r"insert into organisation_event (organisation_id, staff_id, action, reason, at) values ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(staff_id)
@@ -873,7 +873,7 @@ impl Store for SqliteStore {
     }
 
     async fn activity_ids_of(&self, organisation_id: i64) -> StoreResult<Vec<i64>> {
-        let rows = sqlx::query(r"select id from activity where organisation_id = ?1 order by id")
+        let rows = sqlx::query(r"select id from activity where organisation_id = $1 order by id")
             .bind(organisation_id)
             .fetch_all(&self.read)
             .await?;
@@ -881,7 +881,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_organisation(&self, id: i64) -> StoreResult<Option<Organisation>> {
-        let row = sqlx::query(r"select id, name, region_code, kind, status from organisation where id = ?1")
+        let row = sqlx::query(r"select id, name, region_code, kind, status from organisation where id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -890,7 +890,7 @@ impl Store for SqliteStore {
 
     async fn list_organisations(&self, status: Option<OrganisationStatus>) -> StoreResult<Vec<Organisation>> {
         let rows = sqlx::query(
-            r"select id, name, region_code, kind, status from organisation where (?1 is null or status = ?1) order by id",
+            r"select id, name, region_code, kind, status from organisation where ($1 is null or status = $1) order by id",
         )
         .bind(status.map(OrganisationStatus::as_str))
         .fetch_all(&self.read)
@@ -899,7 +899,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_staff(&self, id: i64) -> StoreResult<Option<Staff>> {
-        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = ?1"))
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -935,9 +935,9 @@ impl Store for SqliteStore {
         // Only if the certificate is still the one the change was computed from: two
         // officers recording the same review at once move the due date on once.
         let changed = sqlx::query(
-            r"update staff set certificate_number = ?2, certificate_issued_on = ?3, review_due_on = ?4
-              where id = ?1 and role = 'recorder'
-                and certificate_number = ?5 and certificate_issued_on = ?6 and review_due_on = ?7",
+            r"update staff set certificate_number = $2, certificate_issued_on = $3, review_due_on = $4
+              where id = $1 and role = 'recorder'
+                and certificate_number = $5 and certificate_issued_on = $6 and review_due_on = $7",
         )
         .bind(event.staff_id)
         .bind(&next.certificate_number)
@@ -955,7 +955,7 @@ impl Store for SqliteStore {
             r"insert into recorder_qualification_event (staff_id, kind, reviewed_on, previous_certificate_number,
                   previous_certificate_issued_on, previous_review_due_on, certificate_number, certificate_issued_on,
                   review_due_on, recorded_by, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
               returning ",
             qualification_event_columns!()
         ))
@@ -982,7 +982,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             qualification_event_columns!(),
-            " from recorder_qualification_event where staff_id = ?1 order by id"
+            " from recorder_qualification_event where staff_id = $1 order by id"
         ))
         .bind(staff_id)
         .fetch_all(&self.read)
@@ -992,7 +992,7 @@ impl Store for SqliteStore {
 
     async fn assign_activity_leader(&self, activity_id: i64, staff_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            r"insert into activity_leader (activity_id, staff_id, assigned_at) values (?1, ?2, ?3)
+            r"insert into activity_leader (activity_id, staff_id, assigned_at) values ($1, $2, $3)
               on conflict (activity_id, staff_id) do nothing",
         )
         .bind(activity_id)
@@ -1004,7 +1004,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool> {
-        let removed = sqlx::query(r"delete from activity_leader where activity_id = ?1 and staff_id = ?2")
+        let removed = sqlx::query(r"delete from activity_leader where activity_id = $1 and staff_id = $2")
             .bind(activity_id)
             .bind(staff_id)
             .execute(&self.write)
@@ -1013,7 +1013,7 @@ impl Store for SqliteStore {
     }
 
     async fn is_activity_leader(&self, activity_id: i64, staff_id: i64) -> StoreResult<bool> {
-        let row = sqlx::query(r"select 1 as one from activity_leader where activity_id = ?1 and staff_id = ?2")
+        let row = sqlx::query(r"select 1 as one from activity_leader where activity_id = $1 and staff_id = $2")
             .bind(activity_id)
             .bind(staff_id)
             .fetch_optional(&self.read)
@@ -1025,7 +1025,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             staff_columns!(),
-            " from staff where id in (select staff_id from activity_leader where activity_id = ?1) order by id"
+            " from staff where id in (select staff_id from activity_leader where activity_id = $1) order by id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1038,7 +1038,7 @@ impl Store for SqliteStore {
             r"select distinct o.region_code from scan s
               join activity a on a.id = s.activity_id
               join organisation o on o.id = a.organisation_id
-              where s.volunteer_id = ?1 and s.direction is not null
+              where s.volunteer_id = $1 and s.direction is not null
               order by o.region_code",
         )
         .bind(volunteer_id)
@@ -1056,7 +1056,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<CorrectionRequest> {
         let row = sqlx::query(concat!(
             r"insert into correction_request (volunteer_id, field, requested_value, reason, requested_at)
-              values (?1, ?2, ?3, ?4, ?5) returning ",
+              values ($1, $2, $3, $4, $5) returning ",
             correction_columns!()
         ))
         .bind(volunteer_id)
@@ -1070,7 +1070,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_correction(&self, id: i64) -> StoreResult<Option<CorrectionRequest>> {
-        let row = sqlx::query(concat!("select ", correction_columns!(), " from correction_request where id = ?1"))
+        let row = sqlx::query(concat!("select ", correction_columns!(), " from correction_request where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -1081,7 +1081,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             correction_columns!(),
-            " from correction_request where volunteer_id = ?1 order by requested_at, id"
+            " from correction_request where volunteer_id = $1 order by requested_at, id"
         ))
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -1112,8 +1112,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<CorrectionRequest>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            r"update correction_request set status = ?2, decided_by = ?3, decision_reason = ?4, decided_at = ?5
-              where id = ?1 and status = 'open' returning ",
+            r"update correction_request set status = $2, decided_by = $3, decision_reason = $4, decided_at = $5
+              where id = $1 and status = 'open' returning ",
             correction_columns!()
         ))
         .bind(id)
@@ -1138,7 +1138,7 @@ impl Store for SqliteStore {
             r"select s.server_time, s.activity_id, a.name as activity_name, s.direction, s.outcome, s.geofence,
                      s.distance_m, s.device_id
               from scan s left join activity a on a.id = s.activity_id
-              where s.volunteer_id = ?1 order by s.server_time, s.id",
+              where s.volunteer_id = $1 order by s.server_time, s.id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -1168,7 +1168,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             r"insert into extra_field_consent (volunteer_id, field, granted, notice_version, recorded_at)
-              values (?1, ?2, ?3, ?4, ?5)",
+              values ($1, $2, $3, $4, $5)",
         )
         .bind(volunteer_id)
         .bind(consent.field.as_str())
@@ -1180,7 +1180,7 @@ impl Store for SqliteStore {
         match sealed {
             Some(sealed) => {
                 sqlx::query(
-                    r"insert into extra_field (volunteer_id, field, value_sealed, updated_at) values (?1, ?2, ?3, ?4)
+                    r"insert into extra_field (volunteer_id, field, value_sealed, updated_at) values ($1, $2, $3, $4)
                       on conflict (volunteer_id, field) do update set value_sealed = excluded.value_sealed,
                                                                       updated_at = excluded.updated_at",
                 )
@@ -1192,7 +1192,7 @@ impl Store for SqliteStore {
                 .await?;
             }
             None => {
-                sqlx::query(r"delete from extra_field where volunteer_id = ?1 and field = ?2")
+                sqlx::query(r"delete from extra_field where volunteer_id = $1 and field = $2")
                     .bind(volunteer_id)
                     .bind(consent.field.as_str())
                     .execute(&mut *tx)
@@ -1212,7 +1212,7 @@ impl Store for SqliteStore {
             ExtraField::parse(&name).ok_or_else(|| corrupt("extra field"))
         };
         let rows = sqlx::query(
-            r"select field, value_sealed, updated_at from extra_field where volunteer_id = ?1 order by field",
+            r"select field, value_sealed, updated_at from extra_field where volunteer_id = $1 order by field",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -1223,7 +1223,7 @@ impl Store for SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         let rows = sqlx::query(
             r"select field, granted, notice_version, recorded_at from extra_field_consent
-              where volunteer_id = ?1 order by recorded_at, id",
+              where volunteer_id = $1 order by recorded_at, id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -1243,7 +1243,7 @@ impl Store for SqliteStore {
     }
 
     async fn review_settings(&self, activity_id: i64) -> StoreResult<Option<ReviewSettings>> {
-        let row = sqlx::query(r"select params, left_open_policy from activity_review_settings where activity_id = ?1")
+        let row = sqlx::query(r"select params, left_open_policy from activity_review_settings where activity_id = $1")
             .bind(activity_id)
             .fetch_optional(&self.read)
             .await?;
@@ -1268,7 +1268,7 @@ impl Store for SqliteStore {
         let params = serde_json::to_string(&settings.params).map_err(|e| CoreError::Internal(e.to_string()))?;
         sqlx::query(
             r"insert into activity_review_settings (activity_id, params, left_open_policy, updated_by, updated_at)
-              values (?1, ?2, ?3, ?4, ?5)
+              values ($1, $2, $3, $4, $5)
               on conflict (activity_id) do update set params = excluded.params,
                   left_open_policy = excluded.left_open_policy, updated_by = excluded.updated_by,
                   updated_at = excluded.updated_at",
@@ -1291,7 +1291,7 @@ impl Store for SqliteStore {
             let done = sqlx::query(
                 r"insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, dedupe_key,
                                            evidence, explanation, raised_at)
-                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                   on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing",
             )
             .bind(flag.activity_id)
@@ -1316,7 +1316,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             flag_columns!(),
-            " from review_flag where activity_id = ?1 order by volunteer_id, local_day, id"
+            " from review_flag where activity_id = $1 order by volunteer_id, local_day, id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1325,7 +1325,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>> {
-        let row = sqlx::query(concat!("select ", flag_columns!(), " from review_flag where id = ?1"))
+        let row = sqlx::query(concat!("select ", flag_columns!(), " from review_flag where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -1344,9 +1344,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Flag>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            r"update review_flag set status = ?2, resolved_by = ?3, resolution_reason = ?4,
-                                     adjusted_minutes = ?5, resolved_at = ?6
-              where id = ?1 and status = 'open' returning ",
+            r"update review_flag set status = $2, resolved_by = $3, resolution_reason = $4,
+                                     adjusted_minutes = $5, resolved_at = $6
+              where id = $1 and status = 'open' returning ",
             flag_columns!()
         ))
         .bind(id)
@@ -1369,7 +1369,7 @@ impl Store for SqliteStore {
             r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window,
                      s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at
               from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = ?1 order by s.server_time, s.id",
+              where s.activity_id = $1 order by s.server_time, s.id",
         )
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1407,10 +1407,10 @@ impl Store for SqliteStore {
                      s.direction
               from scan s
               join activity a on a.id = s.activity_id
-              join activity here on here.id = ?1
-              where s.direction is not null and s.activity_id <> ?1
+              join activity here on here.id = $1
+              where s.direction is not null and s.activity_id <> $1
                 and s.server_time between here.starts_at - 86400000 and here.ends_at + 86400000
-                and s.volunteer_id in (select volunteer_id from scan where activity_id = ?1 and direction is not null)
+                and s.volunteer_id in (select volunteer_id from scan where activity_id = $1 and direction is not null)
               order by s.volunteer_id, s.activity_id, s.server_time",
         )
         .bind(activity_id)
@@ -1438,10 +1438,10 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             r"select 1 as one where exists (
                   select 1 from scan s join activity a on a.id = s.activity_id
-                  where s.volunteer_id = ?1 and a.organisation_id = ?2 and s.direction is not null)
+                  where s.volunteer_id = $1 and a.organisation_id = $2 and s.direction is not null)
               or exists (
                   select 1 from late_entry l join activity a on a.id = l.activity_id
-                  where l.volunteer_id = ?1 and a.organisation_id = ?2 and l.status = 'approved')",
+                  where l.volunteer_id = $1 and a.organisation_id = $2 and l.status = 'approved')",
         )
         .bind(volunteer_id)
         .bind(organisation_id)
@@ -1451,7 +1451,7 @@ impl Store for SqliteStore {
     }
 
     async fn is_closed(&self, activity_id: i64) -> StoreResult<bool> {
-        let row = sqlx::query(r"select 1 as one from activity_closure where activity_id = ?1")
+        let row = sqlx::query(r"select 1 as one from activity_closure where activity_id = $1")
             .bind(activity_id)
             .fetch_optional(&self.read)
             .await?;
@@ -1459,7 +1459,7 @@ impl Store for SqliteStore {
     }
 
     async fn is_finalised(&self, activity_id: i64) -> StoreResult<bool> {
-        let row = sqlx::query(r"select 1 as one from activity_finalisation where activity_id = ?1")
+        let row = sqlx::query(r"select 1 as one from activity_finalisation where activity_id = $1")
             .bind(activity_id)
             .fetch_optional(&self.read)
             .await?;
@@ -1469,8 +1469,8 @@ impl Store for SqliteStore {
     async fn activities_to_close(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             r"select a.id from activity a
-              where a.ends_at < ?1 and not exists (select 1 from activity_closure c where c.activity_id = a.id)
-              order by a.ends_at, a.id limit ?2",
+              where a.ends_at < $1 and not exists (select 1 from activity_closure c where c.activity_id = a.id)
+              order by a.ends_at, a.id limit $2",
         )
         .bind(ms(cutoff))
         .bind(limit)
@@ -1479,7 +1479,7 @@ impl Store for SqliteStore {
     }
 
     async fn mark_closed(&self, activity_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(r"insert into activity_closure (activity_id, closed_at) values (?1, ?2) on conflict do nothing")
+        sqlx::query(r"insert into activity_closure (activity_id, closed_at) values ($1, $2) on conflict do nothing")
             .bind(activity_id)
             .bind(ms(at))
             .execute(&self.write)
@@ -1495,7 +1495,7 @@ impl Store for SqliteStore {
         for n in notifications {
             let id: Option<i64> = sqlx::query_scalar(
                 r"insert into notification (volunteer_id, dedupe_key, body, created_at, kind, data)
-                  values (?1, ?2, ?3, ?4, ?5, ?6)
+                  values ($1, $2, $3, $4, $5, $6)
                   on conflict (volunteer_id, dedupe_key) do nothing returning id",
             )
             .bind(n.volunteer_id)
@@ -1507,7 +1507,7 @@ impl Store for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
             if let (Some(id), true) = (id, n.push) {
-                sqlx::query(r"insert into wechat_delivery (notification_id, next_attempt_at) values (?1, ?2)")
+                sqlx::query(r"insert into wechat_delivery (notification_id, next_attempt_at) values ($1, $2)")
                     .bind(id)
                     .bind(ms(now))
                     .execute(&mut *tx)
@@ -1521,7 +1521,7 @@ impl Store for SqliteStore {
     async fn notifications(&self, volunteer_id: i64, unread_only: bool) -> StoreResult<Vec<Notification>> {
         let rows = sqlx::query(
             r"select id, kind, body, data, created_at, read_at from notification
-              where volunteer_id = ?1 and (not ?2 or read_at is null)
+              where volunteer_id = $1 and (not $2 or read_at is null)
               order by created_at desc, id desc limit 100",
         )
         .bind(volunteer_id)
@@ -1572,11 +1572,11 @@ impl Store for SqliteStore {
         // SQLite's single writer makes the claim exclusive.
         let mut tx = self.write.begin().await?;
         let claimed: Vec<(i64, i64)> = sqlx::query_as(
-            r"update wechat_delivery set next_attempt_at = ?2
+            r"update wechat_delivery set next_attempt_at = $2
               where notification_id in (
                   select notification_id from wechat_delivery
-                  where status = 'pending' and next_attempt_at <= ?1
-                  order by next_attempt_at limit ?3)
+                  where status = 'pending' and next_attempt_at <= $1
+                  order by next_attempt_at limit $3)
               returning notification_id, attempts",
         )
         .bind(ms(now))
@@ -1589,7 +1589,7 @@ impl Store for SqliteStore {
             let row = sqlx::query(
                 r"select n.kind, n.body, n.data, w.openid
                   from notification n left join wechat_binding w on w.volunteer_id = n.volunteer_id
-                  where n.id = ?1",
+                  where n.id = $1",
             )
             .bind(notification_id)
             .fetch_one(&mut *tx)
@@ -1624,10 +1624,10 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             r"update wechat_delivery
-              set status = ?2, attempts = attempts + case when ?2 = 'skipped' then 0 else 1 end,
-                  next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4,
-                  finished_at = case when ?2 = 'pending' then null else ?5 end
-              where notification_id = ?1 and status = 'pending'",
+              set status = $2, attempts = attempts + case when $2 = 'skipped' then 0 else 1 end,
+                  next_attempt_at = coalesce($3, next_attempt_at), last_error = $4,
+                  finished_at = case when $2 = 'pending' then null else $5 end
+              where notification_id = $1 and status = 'pending'",
         )
         .bind(notification_id)
         .bind(status)
@@ -1651,7 +1651,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(concat!(
             r"insert into late_entry (activity_id, volunteer_id, local_day, minutes, evidence, reason, requested_by,
                                       requested_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) returning ",
+              values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
             late_entry_columns!()
         ))
         .bind(activity_id)
@@ -1671,7 +1671,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             late_entry_columns!(),
-            " from late_entry where activity_id = ?1 order by id"
+            " from late_entry where activity_id = $1 order by id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1690,8 +1690,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<LateEntry>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            r"update late_entry set status = ?2, decided_by = ?3, decision_reason = ?4, decided_at = ?5
-              where id = ?1 and status = 'open' returning ",
+            r"update late_entry set status = $2, decided_by = $3, decision_reason = $4, decided_at = $5
+              where id = $1 and status = 'open' returning ",
             late_entry_columns!()
         ))
         .bind(id)
@@ -1719,7 +1719,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
-            r"insert into activity_finalisation (activity_id, finalised_by, finalised_at) values (?1, ?2, ?3)
+            r"insert into activity_finalisation (activity_id, finalised_by, finalised_at) values ($1, $2, $3)
               on conflict do nothing",
         )
         .bind(activity_id)
@@ -1733,7 +1733,7 @@ impl Store for SqliteStore {
         for s in sessions {
             sqlx::query(
                 r"insert into finalised_session (activity_id, volunteer_id, local_day, scan_minutes, final_minutes, source)
-                  values (?1, ?2, ?3, ?4, ?5, ?6)",
+                  values ($1, $2, $3, $4, $5, $6)",
             )
             .bind(activity_id)
             .bind(s.volunteer_id)
@@ -1748,7 +1748,7 @@ impl Store for SqliteStore {
             sqlx::query(
                 r"insert into publicity_entry (activity_id, volunteer_id, local_day, minutes, published_on, working_days,
                                                ends_on, status, created_at)
-                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(activity_id)
             .bind(p.volunteer_id)
@@ -1769,7 +1769,7 @@ impl Store for SqliteStore {
 
     async fn finalisation(&self, activity_id: i64) -> StoreResult<Option<Finalisation>> {
         let Some(row) =
-            sqlx::query(r"select finalised_by, finalised_at from activity_finalisation where activity_id = ?1")
+            sqlx::query(r"select finalised_by, finalised_at from activity_finalisation where activity_id = $1")
                 .bind(activity_id)
                 .fetch_optional(&self.read)
                 .await?
@@ -1783,7 +1783,7 @@ impl Store for SqliteStore {
                                        and c.volunteer_id = f.volunteer_id and c.local_day = f.local_day)
                           then 'corrected' else f.source end as source
               from finalised_session f
-              where f.activity_id = ?1 order by f.volunteer_id, f.local_day",
+              where f.activity_id = $1 order by f.volunteer_id, f.local_day",
         )
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1796,7 +1796,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         let day = proposal.day.format("%Y-%m-%d").to_string();
         let current: Option<i64> = sqlx::query_scalar(
-            r"select final_minutes from finalised_session where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
+            r"select final_minutes from finalised_session where activity_id = $1 and volunteer_id = $2 and local_day = $3",
         )
         .bind(proposal.activity_id)
         .bind(proposal.volunteer_id)
@@ -1807,7 +1807,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(concat!(
             r"insert into session_correction_proposal (activity_id, volunteer_id, local_day, from_minutes, to_minutes,
                                                       reason, proposed_by, proposed_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+              values ($1, $2, $3, $4, $5, $6, $7, $8)
               on conflict do nothing returning ",
             proposal_columns!()
         ))
@@ -1835,7 +1835,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             proposal_columns!(),
-            " from session_correction_proposal where activity_id = ?1 order by id"
+            " from session_correction_proposal where activity_id = $1 order by id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1854,7 +1854,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Decided> {
         let mut tx = self.write.begin().await?;
         let row =
-            sqlx::query(concat!("select ", proposal_columns!(), " from session_correction_proposal where id = ?1"))
+            sqlx::query(concat!("select ", proposal_columns!(), " from session_correction_proposal where id = $1"))
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -1867,7 +1867,7 @@ impl Store for SqliteStore {
             let session = (proposal.activity_id, proposal.volunteer_id, proposal.day);
             let current: Option<i64> = sqlx::query_scalar(
                 r"select final_minutes from finalised_session
-                  where activity_id = ?1 and volunteer_id = ?2 and local_day = ?3",
+                  where activity_id = $1 and volunteer_id = $2 and local_day = $3",
             )
             .bind(session.0)
             .bind(session.1)
@@ -1883,8 +1883,8 @@ impl Store for SqliteStore {
             None
         };
         let row = sqlx::query(concat!(
-            r"update session_correction_proposal set status = ?2, decided_by = ?3, decided_at = ?4, decision_reason = ?5
-              where id = ?1 returning ",
+            r"update session_correction_proposal set status = $2, decided_by = $3, decided_at = $4, decision_reason = $5
+              where id = $1 returning ",
             proposal_columns!()
         ))
         .bind(id)
@@ -1903,7 +1903,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             r"insert into evaluation (activity_id, volunteer_id, grade, comment, evaluated_by, evaluated_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict (activity_id, volunteer_id) do update set grade = excluded.grade, comment = excluded.comment,
                   evaluated_by = excluded.evaluated_by, evaluated_at = excluded.evaluated_at",
         )
@@ -1924,7 +1924,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             evaluation_columns!(),
-            " from evaluation where activity_id = ?1 order by volunteer_id"
+            " from evaluation where activity_id = $1 order by volunteer_id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -1936,7 +1936,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             evaluation_columns!(),
-            " from evaluation where volunteer_id = ?1 order by activity_id"
+            " from evaluation where volunteer_id = $1 order by activity_id"
         ))
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -1953,7 +1953,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         sqlx::query(
             r"insert into recipient_satisfaction (activity_id, score, respondents, comment, recorded_by, recorded_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict (activity_id) do update set score = excluded.score, respondents = excluded.respondents,
                   comment = excluded.comment, recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
         )
@@ -1981,7 +1981,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(concat!(
             r"insert into complaint (volunteer_id, organisation_id, activity_id, complainant_sealed, description,
                                      filed_by, filed_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7) returning ",
+              values ($1, $2, $3, $4, $5, $6, $7) returning ",
             complaint_columns!()
         ))
         .bind(volunteer_id)
@@ -1997,7 +1997,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_complaint(&self, id: i64) -> StoreResult<Option<Complaint>> {
-        let row = sqlx::query(concat!("select ", complaint_columns!(), " from complaint where id = ?1"))
+        let row = sqlx::query(concat!("select ", complaint_columns!(), " from complaint where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -2016,13 +2016,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Complaint>> {
         let mut tx = self.write.begin().await?;
         let current: Option<String> =
-            sqlx::query_scalar(r"select status from complaint where id = ?1").bind(id).fetch_optional(&mut *tx).await?;
+            sqlx::query_scalar(r"select status from complaint where id = $1").bind(id).fetch_optional(&mut *tx).await?;
         let Some(current) = current.as_deref().and_then(ComplaintStatus::parse).filter(|s| from.contains(s)) else {
             return Ok(None);
         };
         let query = if to == ComplaintStatus::Investigating {
             sqlx::query(concat!(
-                r"update complaint set status = ?2, investigation = ?3 where id = ?1 and status = ?4 returning ",
+                r"update complaint set status = $2, investigation = $3 where id = $1 and status = $4 returning ",
                 complaint_columns!()
             ))
             .bind(id)
@@ -2031,8 +2031,8 @@ impl Store for SqliteStore {
             .bind(current.as_str())
         } else {
             sqlx::query(concat!(
-                r"update complaint set status = ?2, decision_reason = ?3, decided_by = ?4, decided_at = ?5
-                  where id = ?1 and status = ?6 returning ",
+                r"update complaint set status = $2, decision_reason = $3, decided_by = $4, decided_at = $5
+                  where id = $1 and status = $6 returning ",
                 complaint_columns!()
             ))
             .bind(id)
@@ -2055,7 +2055,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             complaint_columns!(),
-            " from complaint where volunteer_id = ?1 order by id"
+            " from complaint where volunteer_id = $1 order by id"
         ))
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -2075,7 +2075,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Training> {
         let id: i64 = sqlx::query_scalar(
             r"insert into training (volunteer_id, organisation_id, title, held_on, hours, recorded_by, recorded_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7) returning id",
+              values ($1, $2, $3, $4, $5, $6, $7) returning id",
         )
         .bind(volunteer_id)
         .bind(organisation_id)
@@ -2092,7 +2092,7 @@ impl Store for SqliteStore {
     async fn trainings_of(&self, volunteer_id: i64) -> StoreResult<Vec<Training>> {
         let rows = sqlx::query(
             r"select id, volunteer_id, organisation_id, title, held_on, hours from training
-              where volunteer_id = ?1 order by held_on, id",
+              where volunteer_id = $1 order by held_on, id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -2124,7 +2124,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Award> {
         let id: i64 = sqlx::query_scalar(
             r"insert into award (volunteer_id, organisation_id, title, awarded_by, awarded_on, recorded_by, recorded_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7) returning id",
+              values ($1, $2, $3, $4, $5, $6, $7) returning id",
         )
         .bind(volunteer_id)
         .bind(organisation_id)
@@ -2148,7 +2148,7 @@ impl Store for SqliteStore {
     async fn awards_of(&self, volunteer_id: i64) -> StoreResult<Vec<Award>> {
         let rows = sqlx::query(
             r"select id, volunteer_id, organisation_id, title, awarded_by, awarded_on from award
-              where volunteer_id = ?1 order by awarded_on, id",
+              where volunteer_id = $1 order by awarded_on, id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -2172,7 +2172,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             r"select f.activity_id, a.name, f.local_day, f.final_minutes from finalised_session f
               join activity a on a.id = f.activity_id
-              where f.volunteer_id = ?1 order by f.local_day, f.activity_id",
+              where f.volunteer_id = $1 order by f.local_day, f.activity_id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -2199,7 +2199,7 @@ impl Store for SqliteStore {
     async fn add_calendar_year(&self, year: &YearArrangement, by: i64, at: DateTime<Utc>) -> StoreResult<bool> {
         let data = serde_json::to_string(year).map_err(|e| CoreError::Internal(e.to_string()))?;
         let done = sqlx::query(
-            r"insert into calendar_year (year, data, added_by, added_at) values (?1, ?2, ?3, ?4)
+            r"insert into calendar_year (year, data, added_by, added_at) values ($1, $2, $3, $4)
               on conflict (year) do nothing",
         )
         .bind(year.year)
@@ -2230,7 +2230,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_calendar_overlay(&self, region_code: &str, day: chrono::NaiveDate) -> StoreResult<bool> {
-        let removed = sqlx::query(r"delete from calendar_overlay where region_code = ?1 and day = ?2")
+        let removed = sqlx::query(r"delete from calendar_overlay where region_code = $1 and day = $2")
             .bind(region_code)
             .bind(day.format("%Y-%m-%d").to_string())
             .execute(&self.write)
@@ -2241,7 +2241,7 @@ impl Store for SqliteStore {
     async fn put_calendar_overlay(&self, overlay: &Overlay, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             r"insert into calendar_overlay (region_code, day, kind, name, created_by, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict (region_code, day) do update set kind = excluded.kind, name = excluded.name,
                   created_by = excluded.created_by, created_at = excluded.created_at",
         )
@@ -2264,10 +2264,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status in ('in_publicity', 'held') and p.id > ?1 \
-              and (?3 is null or a.organisation_id = ?3) and (?4 is null or p.activity_id = ?4) \
-              and (?5 is null or p.local_day = ?5) \
-              order by p.id limit ?2"
+            " where p.status in ('in_publicity', 'held') and p.id > $1 \
+              and ($3 is null or a.organisation_id = $3) and ($4 is null or p.activity_id = $4) \
+              and ($5 is null or p.local_day = $5) \
+              order by p.id limit $2"
         ))
         .bind(after)
         .bind(limit)
@@ -2288,7 +2288,7 @@ impl Store for SqliteStore {
 
     async fn set_publicity_end(&self, id: i64, ends_on: chrono::NaiveDate) -> StoreResult<()> {
         sqlx::query(
-            r"update publicity_entry set ends_on = ?2, status = 'in_publicity' where id = ?1 and status = 'held'",
+            r"update publicity_entry set ends_on = $2, status = 'in_publicity' where id = $1 and status = 'held'",
         )
         .bind(id)
         .bind(ends_on.format("%Y-%m-%d").to_string())
@@ -2300,7 +2300,7 @@ impl Store for SqliteStore {
     async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status = 'in_publicity' and p.ends_on < ?1 \
+            " where p.status = 'in_publicity' and p.ends_on < $1 \
               and not exists (select 1 from objection j where j.publicity_entry_id = p.id and j.status = 'open') \
               order by p.id"
         ))
@@ -2324,7 +2324,7 @@ impl Store for SqliteStore {
         // recording.
         let stands: Option<i64> = sqlx::query_scalar(
             r"select max(seq) from register_entry
-              where publicity_entry_id = ?1 and kind in ('original', 'replacement')",
+              where publicity_entry_id = $1 and kind in ('original', 'replacement')",
         )
         .bind(entry_id)
         .fetch_one(&mut *tx)
@@ -2333,9 +2333,9 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         let marked = sqlx::query(
-                    r"update publicity_entry set status = 'recorded', recorded_at = ?2
-                      where id = ?1 and status = 'in_publicity' and minutes = ?3 and published_on = ?4
-                        and not exists (select 1 from objection j where j.publicity_entry_id = ?1 and j.status = 'open')",
+                    r"update publicity_entry set status = 'recorded', recorded_at = $2
+                      where id = $1 and status = 'in_publicity' and minutes = $3 and published_on = $4
+                        and not exists (select 1 from objection j where j.publicity_entry_id = $1 and j.status = 'open')",
                 )
                 .bind(entry_id)
                 .bind(ms(at))
@@ -2361,7 +2361,7 @@ impl Store for SqliteStore {
             sqlx::query(
                 r"insert into register_entry (seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes,
                                               content, previous_hash, hash, created_at)
-                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(seq)
             .bind(entry.kind.as_str())
@@ -2385,7 +2385,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(concat!(
             "select ",
             register_columns!(),
-            " from register_entry where publicity_entry_id = ?1 and kind in ('original', 'replacement') \
+            " from register_entry where publicity_entry_id = $1 and kind in ('original', 'replacement') \
               order by seq desc limit 1"
         ))
         .bind(publicity_entry_id)
@@ -2396,7 +2396,7 @@ impl Store for SqliteStore {
 
     async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>> {
         let row =
-            sqlx::query(concat!(publicity_select!(), " where p.id = ?1")).bind(id).fetch_optional(&self.read).await?;
+            sqlx::query(concat!(publicity_select!(), " where p.id = $1")).bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(publicity_from_row).transpose()
     }
 
@@ -2404,7 +2404,7 @@ impl Store for SqliteStore {
         sqlx::query(
             r"insert into publicity_entry (activity_id, volunteer_id, local_day, minutes, published_on, working_days,
                                            ends_on, status, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
               on conflict (activity_id, volunteer_id, local_day) do nothing",
         )
         .bind(activity_id)
@@ -2429,7 +2429,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<PublicityRow>> {
         let row = sqlx::query(concat!(
             publicity_select!(),
-            " where p.activity_id = ?1 and p.volunteer_id = ?2 and p.local_day = ?3"
+            " where p.activity_id = $1 and p.volunteer_id = $2 and p.local_day = $3"
         ))
         .bind(activity_id)
         .bind(volunteer_id)
@@ -2455,7 +2455,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         // Lock the entry: the register job's marking waits for this objection, or this
         // objection sees the entry recorded.
-        let status: Option<String> = sqlx::query_scalar(r"select status from publicity_entry where id = ?1")
+        let status: Option<String> = sqlx::query_scalar(r"select status from publicity_entry where id = $1")
             .bind(entry_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -2464,7 +2464,7 @@ impl Store for SqliteStore {
         }
         let row = sqlx::query(concat!(
             r"insert into objection (publicity_entry_id, contact_sealed, reason, raised_by_staff, raised_at)
-              values (?1, ?2, ?3, ?4, ?5) returning ",
+              values ($1, $2, $3, $4, $5) returning ",
             objection_columns!()
         ))
         .bind(entry_id)
@@ -2480,7 +2480,7 @@ impl Store for SqliteStore {
     }
 
     async fn objection(&self, id: i64) -> StoreResult<Option<Objection>> {
-        let row = sqlx::query(concat!("select ", objection_columns!(), " from objection where id = ?1"))
+        let row = sqlx::query(concat!("select ", objection_columns!(), " from objection where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -2491,7 +2491,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             objection_columns!(),
-            " from objection where publicity_entry_id in (select id from publicity_entry where activity_id = ?1) order by id"
+            " from objection where publicity_entry_id in (select id from publicity_entry where activity_id = $1) order by id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -2511,9 +2511,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Objection>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            r"update objection set status = ?2, decided_by = ?3, decision_reason = ?4, decided_at = ?5,
-                                   corrected_minutes = ?6
-              where id = ?1 and status = 'open' returning ",
+            r"update objection set status = $2, decided_by = $3, decision_reason = $4, decided_at = $5,
+                                   corrected_minutes = $6
+              where id = $1 and status = 'open' returning ",
             objection_columns!()
         ))
         .bind(id)
@@ -2547,7 +2547,7 @@ impl Store for SqliteStore {
         // The single writer connection serialises batches.
         let rows = sqlx::query(
             r"select seq, minutes, kind, content from register_entry r
-              where r.organisation_id = ?1
+              where r.organisation_id = $1
                 and not exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                                 where i.register_seq = r.seq and b.status in ('submitted', 'confirmed'))
               order by seq",
@@ -2588,7 +2588,7 @@ impl Store for SqliteStore {
         let minutes: i64 = rows.iter().map(|r| r.try_get::<i64, _>("minutes")).sum::<Result<i64, _>>()?;
         let row = sqlx::query(concat!(
             r"insert into report_batch (organisation_id, county_code, status, entries, minutes, submitted_by, submitted_at)
-              values (?1, ?2, 'submitted', ?3, ?4, ?5, ?6) returning ",
+              values ($1, $2, 'submitted', $3, $4, $5, $6) returning ",
             batch_columns!()
         ))
         .bind(organisation_id)
@@ -2601,7 +2601,7 @@ impl Store for SqliteStore {
         .await?;
         let batch = batch_from_row(&row)?;
         for seq in seqs {
-            sqlx::query(r"insert into report_item (batch_id, register_seq) values (?1, ?2)")
+            sqlx::query(r"insert into report_item (batch_id, register_seq) values ($1, $2)")
                 .bind(batch.id)
                 .bind(seq)
                 .execute(&mut *tx)
@@ -2622,8 +2622,8 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             register_columns!(),
-            " from register_entry where seq in (select register_seq from report_item where batch_id = ?1) \
-              and seq > ?2 order by seq limit ?3"
+            " from register_entry where seq in (select register_seq from report_item where batch_id = $1) \
+              and seq > $2 order by seq limit $3"
         ))
         .bind(batch_id)
         .bind(after)
@@ -2644,8 +2644,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<ReportBatch>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            r"update report_batch set status = ?2, decided_by = ?3, reason = ?4, decided_at = ?5
-              where id = ?1 and status = 'submitted' returning ",
+            r"update report_batch set status = $2, decided_by = $3, reason = $4, decided_at = $5
+              where id = $1 and status = 'submitted' returning ",
             batch_columns!()
         ))
         .bind(id)
@@ -2665,7 +2665,7 @@ impl Store for SqliteStore {
     async fn confirmed_minutes(&self, volunteer_id: i64) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             r"select coalesce(sum(r.minutes), 0) from register_entry r
-              where r.volunteer_id = ?1 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
+              where r.volunteer_id = $1 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                                                  where i.register_seq = r.seq and b.status = 'confirmed')",
         )
         .bind(volunteer_id)
@@ -2674,7 +2674,7 @@ impl Store for SqliteStore {
     }
 
     async fn publicity_rule(&self, scope: &str) -> StoreResult<Option<u32>> {
-        let days: Option<i64> = sqlx::query_scalar(r"select working_days from publicity_rule where scope = ?1")
+        let days: Option<i64> = sqlx::query_scalar(r"select working_days from publicity_rule where scope = $1")
             .bind(scope)
             .fetch_optional(&self.read)
             .await?;
@@ -2683,7 +2683,7 @@ impl Store for SqliteStore {
 
     async fn put_publicity_rule(&self, scope: &str, working_days: u32, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            r"insert into publicity_rule (scope, working_days, set_by, set_at) values (?1, ?2, ?3, ?4)
+            r"insert into publicity_rule (scope, working_days, set_by, set_at) values ($1, $2, $3, $4)
               on conflict (scope) do update set working_days = excluded.working_days, set_by = excluded.set_by,
                   set_at = excluded.set_at",
         )
@@ -2723,7 +2723,7 @@ impl Store for SqliteStore {
                         where r.publicity_entry_id = p.id and r.kind in ('original', 'replacement')
                         order by r.seq desc limit 1))
               order by f.activity_id, f.volunteer_id, f.local_day
-              limit ?1",
+              limit $1",
         )
         .bind(limit)
         .fetch_all(&self.read)
@@ -2737,7 +2737,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             register_columns!(),
-            " from register_entry where seq > ?1 order by seq limit ?2"
+            " from register_entry where seq > $1 order by seq limit $2"
         ))
         .bind(after)
         .bind(limit)
@@ -2747,7 +2747,7 @@ impl Store for SqliteStore {
     }
 
     async fn staff_account(&self, id: i64) -> StoreResult<Option<StaffAccount>> {
-        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = ?1"))
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -2755,7 +2755,7 @@ impl Store for SqliteStore {
     }
 
     async fn staff_account_by_login(&self, login: &str) -> StoreResult<Option<StaffAccount>> {
-        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where login = ?1"))
+        let row = sqlx::query(concat!("select ", staff_columns!(), " from staff where login = $1"))
             .bind(login)
             .fetch_optional(&self.read)
             .await?;
@@ -2772,7 +2772,7 @@ impl Store for SqliteStore {
 
     async fn invited_staff(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
-            r"select staff_id from staff_invite where token_hash = ?1 and used_at is null and expires_at > ?2",
+            r"select staff_id from staff_invite where token_hash = $1 and used_at is null and expires_at > $2",
         )
         .bind(hash.as_slice())
         .bind(ms(at))
@@ -2790,8 +2790,8 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         if let Some(hash) = invite {
             let spent = sqlx::query(
-                r"update staff_invite set used_at = ?3
-                  where token_hash = ?1 and staff_id = ?2 and used_at is null and expires_at > ?3",
+                r"update staff_invite set used_at = $3
+                  where token_hash = $1 and staff_id = $2 and used_at is null and expires_at > $3",
             )
             .bind(hash.as_slice())
             .bind(passkey.staff_id)
@@ -2804,7 +2804,7 @@ impl Store for SqliteStore {
         }
         sqlx::query(
             r"insert into staff_passkey (id, staff_id, credential_id, credential, label, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)",
+              values ($1, $2, $3, $4, $5, $6)",
         )
         .bind(passkey.id)
         .bind(passkey.staff_id)
@@ -2822,7 +2822,7 @@ impl Store for SqliteStore {
     async fn passkeys(&self, staff_id: i64) -> StoreResult<Vec<StoredPasskey>> {
         let rows = sqlx::query(
             r"select id, staff_id, credential_id, credential, label, created_at, last_used_at from staff_passkey
-              where staff_id = ?1 order by created_at, id",
+              where staff_id = $1 order by created_at, id",
         )
         .bind(staff_id)
         .fetch_all(&self.read)
@@ -2843,7 +2843,7 @@ impl Store for SqliteStore {
     }
 
     async fn passkey_used(&self, id: Uuid, credential: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(r"update staff_passkey set credential = ?2, last_used_at = ?3 where id = ?1")
+        sqlx::query(r"update staff_passkey set credential = $2, last_used_at = $3 where id = $1")
             .bind(id)
             .bind(credential)
             .bind(ms(at))
@@ -2861,7 +2861,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<PasskeyRemoval> {
         // The single writer connection serialises this transaction against any other write.
         let mut tx = self.write.begin().await?;
-        let ids: Vec<Uuid> = sqlx::query_scalar(r"select id from staff_passkey where staff_id = ?1")
+        let ids: Vec<Uuid> = sqlx::query_scalar(r"select id from staff_passkey where staff_id = $1")
             .bind(staff_id)
             .fetch_all(&mut *tx)
             .await?;
@@ -2871,7 +2871,7 @@ impl Store for SqliteStore {
         if ids.len() == 1 && !last_too {
             return Ok(PasskeyRemoval::Last);
         }
-        sqlx::query(r"delete from staff_passkey where id = ?1").bind(id).execute(&mut *tx).await?;
+        sqlx::query(r"delete from staff_passkey where id = $1").bind(id).execute(&mut *tx).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(PasskeyRemoval::Removed)
@@ -2890,7 +2890,7 @@ impl Store for SqliteStore {
             r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
                                     id_number_lookup, phone_sealed, phone_lookup, skills, device_id, created_at,
                                     device_bound_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
               returning id",
         )
         .bind(&v.volunteer_number)
@@ -2913,7 +2913,7 @@ impl Store for SqliteStore {
         for c in consents {
             sqlx::query(
                 r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at)
-                  values (?1, ?2, ?3, ?4, ?5)",
+                  values ($1, $2, $3, $4, $5)",
             )
             .bind(id)
             .bind(c.purpose.as_str())
@@ -2925,7 +2925,7 @@ impl Store for SqliteStore {
         }
         if let Some(w) = wechat {
             sqlx::query(
-                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values (?1, ?2, ?3, ?4)",
+                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)",
             )
             .bind(&w.openid)
             .bind(w.unionid.as_deref())
@@ -2936,7 +2936,7 @@ impl Store for SqliteStore {
             .map_err(volunteer_conflict)?;
         }
         sqlx::query(
-            r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values (?1, ?2, ?3, ?4)",
+            r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values ($1, $2, $3, $4)",
         )
         .bind(token.0.as_slice())
         .bind(id)
@@ -2950,7 +2950,7 @@ impl Store for SqliteStore {
 
     async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(r"update volunteer set device_id = ?1, device_bound_at = ?2 where id = ?3")
+        sqlx::query(r"update volunteer set device_id = $1, device_bound_at = $2 where id = $3")
             .bind(device_id)
             .bind(ms(audit.at))
             .bind(volunteer_id)
@@ -2969,7 +2969,7 @@ impl Store for SqliteStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(r"update volunteer set phone_sealed = ?1, phone_lookup = ?2 where id = ?3")
+        sqlx::query(r"update volunteer set phone_sealed = $1, phone_lookup = $2 where id = $3")
             .bind(sealed)
             .bind(lookup.as_slice())
             .bind(volunteer_id)
@@ -2990,7 +2990,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
             r"insert into screen_key (activity_id, gate, direction, key_id, last_window, expires_at, issued_by, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) returning id",
+              values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
         )
         .bind(key.activity_id)
         .bind(i64::from(key.gate))
@@ -3010,7 +3010,7 @@ impl Store for SqliteStore {
     }
 
     async fn screen_key(&self, id: i64) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
-        let row = sqlx::query(concat!("select ", screen_key_columns!(), " from screen_key where id = ?1"))
+        let row = sqlx::query(concat!("select ", screen_key_columns!(), " from screen_key where id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -3021,7 +3021,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "select ",
             screen_key_columns!(),
-            " from screen_key where activity_id = ?1 order by id"
+            " from screen_key where activity_id = $1 order by id"
         ))
         .bind(activity_id)
         .fetch_all(&self.read)
@@ -3038,7 +3038,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<crate::screen_keys::ScreenKeyRecord>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
-            "update screen_key set revoked_at = ?2, revoked_by = ?3 where id = ?1 and revoked_at is null returning ",
+            "update screen_key set revoked_at = $2, revoked_by = $3 where id = $1 and revoked_at is null returning ",
             screen_key_columns!()
         ))
         .bind(id)
@@ -3056,7 +3056,7 @@ impl Store for SqliteStore {
     async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query(
             r"select at, actor_kind, actor_id, action, subject_kind, subject_id, detail from audit_event
-              where subject_kind = ?1 and subject_id = ?2 order by id",
+              where subject_kind = $1 and subject_id = $2 order by id",
         )
         .bind(subject_kind)
         .bind(subject_id)
@@ -3086,7 +3086,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         sqlx::query(
             r"insert into consent (volunteer_id, purpose, granted, notice_version, detail_sealed, recorded_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)",
+              values ($1, $2, $3, $4, $5, $6)",
         )
         .bind(volunteer_id)
         .bind(consent.purpose.as_str())
@@ -3100,7 +3100,7 @@ impl Store for SqliteStore {
     }
 
     async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(r"select volunteer_id from wechat_binding where openid = ?1")
+        let row = sqlx::query(r"select volunteer_id from wechat_binding where openid = $1")
             .bind(openid)
             .fetch_optional(&self.read)
             .await?;
@@ -3108,7 +3108,7 @@ impl Store for SqliteStore {
     }
 
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(r"select id from volunteer where phone_lookup = ?1")
+        let row = sqlx::query(r"select id from volunteer where phone_lookup = $1")
             .bind(phone_lookup.as_slice())
             .fetch_optional(&self.read)
             .await?;
@@ -3124,7 +3124,7 @@ impl Store for SqliteStore {
         // Table and column come from a closed list of fixed names, never from input.
         let (table, col) = (column.table(), column.column());
         let sql = format!(
-            "select {col} from {table} where {col} is not null and substr({col}, 1, {len}) <> ?1 limit ?2",
+            "select {col} from {table} where {col} is not null and substr({col}, 1, {len}) <> $1 limit $2",
             len = current_prefix.len()
         );
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(current_prefix).bind(limit).fetch_all(&self.read).await?)
@@ -3135,7 +3135,7 @@ impl Store for SqliteStore {
         column: crate::identity::pii::SealedColumn,
         pairs: &[(String, String)],
     ) -> StoreResult<u64> {
-        let sql = format!("update {} set {col} = ?1 where {col} = ?2", column.table(), col = column.column());
+        let sql = format!("update {} set {col} = $1 where {col} = $2", column.table(), col = column.column());
         let mut tx = self.write.begin().await?;
         let mut changed = 0;
         for (old, new) in pairs {
@@ -3154,7 +3154,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
                      phone_sealed, phone_lookup, skills, device_id, device_bound_at
-              from volunteer where id = ?1",
+              from volunteer where id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -3187,7 +3187,7 @@ impl Store for SqliteStore {
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>> {
         let rows = sqlx::query(
             r"select purpose, granted, notice_version, recorded_at from consent
-              where volunteer_id = ?1 order by id",
+              where volunteer_id = $1 order by id",
         )
         .bind(volunteer_id)
         .fetch_all(&self.read)
@@ -3218,7 +3218,7 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             r"insert into access_token (token_hash, staff_id, volunteer_id, created_at, expires_at)
-              values (?1, ?2, ?3, ?4, ?5)",
+              values ($1, $2, $3, $4, $5)",
         )
         .bind(hash.as_slice())
         .bind(staff_id)
@@ -3235,7 +3235,7 @@ impl Store for SqliteStore {
             r"select t.expires_at, t.idle_minutes, t.last_seen_at, t.volunteer_id, s.id as staff_id, s.role,
                      s.organisation_id
               from access_token t left join staff s on s.id = t.staff_id
-              where t.revoked_at is null and t.token_hash = ?1",
+              where t.revoked_at is null and t.token_hash = $1",
         )
         .bind(hash.as_slice())
         .fetch_optional(&self.read)
@@ -3258,7 +3258,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_token_idle(&self, hash: &TokenHash, idle_minutes: u32, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(r"update access_token set idle_minutes = ?2, last_seen_at = ?3 where token_hash = ?1")
+        sqlx::query(r"update access_token set idle_minutes = $2, last_seen_at = $3 where token_hash = $1")
             .bind(hash.as_slice())
             .bind(i64::from(idle_minutes))
             .bind(ms(at))
@@ -3269,8 +3269,8 @@ impl Store for SqliteStore {
 
     async fn touch_access_token(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            r"update access_token set last_seen_at = ?2
-              where token_hash = ?1 and revoked_at is null and (last_seen_at is null or last_seen_at < ?2)",
+            r"update access_token set last_seen_at = $2
+              where token_hash = $1 and revoked_at is null and (last_seen_at is null or last_seen_at < $2)",
         )
         .bind(hash.as_slice())
         .bind(ms(at))
@@ -3283,10 +3283,10 @@ impl Store for SqliteStore {
         let (column, id) = token_owner(principal);
         let sql = if column == "staff_id" {
             r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
-              where staff_id = ?1 and revoked_at is null order by created_at desc"
+              where staff_id = $1 and revoked_at is null order by created_at desc"
         } else {
             r"select token_hash, created_at, expires_at, idle_minutes, last_seen_at from access_token
-              where volunteer_id = ?1 and revoked_at is null order by created_at desc"
+              where volunteer_id = $1 and revoked_at is null order by created_at desc"
         };
         let rows = sqlx::query(sql).bind(id).fetch_all(&self.read).await?;
         rows.iter()
@@ -3310,12 +3310,12 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<TokenHash>> {
         let (column, id) = token_owner(principal);
         let sql = if column == "staff_id" {
-            r"update access_token set revoked_at = ?1
-              where staff_id = ?2 and revoked_at is null and (?3 is null or token_hash = ?3)
+            r"update access_token set revoked_at = $1
+              where staff_id = $2 and revoked_at is null and ($3 is null or token_hash = $3)
               returning token_hash"
         } else {
-            r"update access_token set revoked_at = ?1
-              where volunteer_id = ?2 and revoked_at is null and (?3 is null or token_hash = ?3)
+            r"update access_token set revoked_at = $1
+              where volunteer_id = $2 and revoked_at is null and ($3 is null or token_hash = $3)
               returning token_hash"
         };
         let rows = sqlx::query(sql).bind(ms(at)).bind(id).bind(only.map(|h| h.to_vec())).fetch_all(&self.write).await?;
@@ -3327,7 +3327,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             r"insert into activity (organisation_id, name, category, recipients, content, address, latitude, longitude,
                                     radius_m, starts_at, ends_at, gates, code_mode, created_by, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
               returning id",
         )
         .bind(new.organisation_id)
@@ -3360,10 +3360,10 @@ impl Store for SqliteStore {
         let gates = serde_json::to_string(&changes.gates).map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut tx = self.write.begin().await?;
         let updated = sqlx::query(
-            r"update activity set name = ?2, category = ?3, recipients = ?4, content = ?5, address = ?6,
-                                  latitude = ?7, longitude = ?8, radius_m = ?9, starts_at = ?10, ends_at = ?11,
-                                  gates = ?12, code_mode = ?13
-              where id = ?1",
+            r"update activity set name = $2, category = $3, recipients = $4, content = $5, address = $6,
+                                  latitude = $7, longitude = $8, radius_m = $9, starts_at = $10, ends_at = $11,
+                                  gates = $12, code_mode = $13
+              where id = $1",
         )
         .bind(id)
         .bind(&changes.name)
@@ -3393,7 +3393,7 @@ impl Store for SqliteStore {
             "select ",
             activity_columns!(),
             ", (select o.status = 'approved' from organisation o where o.id = activity.organisation_id)
-               as organisation_approved from activity where id = ?1"
+               as organisation_approved from activity where id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.read)
@@ -3448,7 +3448,7 @@ impl Store for SqliteStore {
     }
 
     async fn find_scan_answer(&self, volunteer_id: i64, nonce: Uuid) -> StoreResult<Option<StoredAnswer>> {
-        let row = sqlx::query(r"select answer_status, answer from scan where volunteer_id = ?1 and client_nonce = ?2")
+        let row = sqlx::query(r"select answer_status, answer from scan where volunteer_id = $1 and client_nonce = $2")
             .bind(volunteer_id)
             .bind(nonce)
             .fetch_optional(&self.read)
@@ -3466,7 +3466,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate
               from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = ?1 and s.direction is not null and (?2 is null or s.volunteer_id = ?2)
+              where s.activity_id = $1 and s.direction is not null and ($2 is null or s.volunteer_id = $2)
               order by s.server_time, s.id",
         )
         .bind(activity_id)
@@ -3486,7 +3486,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             r"select s.rowid as row_number, s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq
               from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = ?1 and s.direction is not null and (?2 is null or s.rowid > ?2)",
+              where s.activity_id = $1 and s.direction is not null and ($2 is null or s.rowid > $2)",
         )
         .bind(activity_id)
         .bind(after.map(|c| c.0))
@@ -3508,7 +3508,7 @@ impl Store for SqliteStore {
     }
 
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {
-        let row = sqlx::query(r"select count(*) as n from scan where volunteer_id = ?1")
+        let row = sqlx::query(r"select count(*) as n from scan where volunteer_id = $1")
             .bind(volunteer_id)
             .fetch_one(&self.read)
             .await?;
