@@ -59,6 +59,7 @@ mod sessions;
 mod signups;
 mod sms_login;
 mod stars;
+mod store_contract;
 mod time_bank;
 mod volunteer_pages;
 

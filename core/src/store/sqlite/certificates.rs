@@ -61,7 +61,7 @@ impl CertificateStore for SqliteStore {
         let rows = sqlx::query(
             r"select seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes, content, previous_hash, hash
               from register_entry r
-              where r.volunteer_id = ?1
+              where r.volunteer_id = $1
                 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                             where i.register_seq = r.seq and b.status = 'confirmed')
               order by seq",
@@ -76,7 +76,7 @@ impl CertificateStore for SqliteStore {
         let row = sqlx::query(
             r"insert into certificate_request
                   (volunteer_id, organisation_id, from_day, to_day, route_organisation_id, route_region, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+              values ($1, $2, $3, $4, $5, $6, $7)
               returning *",
         )
         .bind(new.volunteer_id)
@@ -93,12 +93,12 @@ impl CertificateStore for SqliteStore {
 
     async fn certificate_request(&self, id: i64) -> StoreResult<Option<CertificateRequest>> {
         let row =
-            sqlx::query(r"select * from certificate_request where id = ?1").bind(id).fetch_optional(&self.read).await?;
+            sqlx::query(r"select * from certificate_request where id = $1").bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(request_from).transpose()
     }
 
     async fn certificate_requests_of(&self, volunteer_id: i64) -> StoreResult<Vec<CertificateRequest>> {
-        let rows = sqlx::query(r"select * from certificate_request where volunteer_id = ?1 order by id desc")
+        let rows = sqlx::query(r"select * from certificate_request where volunteer_id = $1 order by id desc")
             .bind(volunteer_id)
             .fetch_all(&self.read)
             .await?;
@@ -122,8 +122,8 @@ impl CertificateStore for SqliteStore {
     ) -> StoreResult<Option<CertificateRequest>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            r"update certificate_request set status = 'declined', decline_reason = ?2, declined_by = ?3, declined_at = ?4
-              where id = ?1 and status = 'pending' returning *",
+            r"update certificate_request set status = 'declined', decline_reason = $2, declined_by = $3, declined_at = $4
+              where id = $1 and status = 'pending' returning *",
         )
         .bind(id)
         .bind(reason)
@@ -140,7 +140,7 @@ impl CertificateStore for SqliteStore {
 
     async fn next_certificate_sequence(&self, year: i32) -> StoreResult<i64> {
         let row = sqlx::query(
-            r"insert into certificate_sequence (year, last) values (?1, 1)
+            r"insert into certificate_sequence (year, last) values ($1, 1)
               on conflict (year) do update set last = last + 1
               returning last",
         )
@@ -153,8 +153,8 @@ impl CertificateStore for SqliteStore {
     async fn issue_certificate(&self, c: &StoredCertificate, audit: &AuditEvent) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         let marked = sqlx::query(
-            r"update certificate_request set status = 'issued', certificate_number = ?2
-              where id = ?1 and status = 'pending'",
+            r"update certificate_request set status = 'issued', certificate_number = $2
+              where id = $1 and status = 'pending'",
         )
         .bind(c.request_id)
         .bind(&c.number)
@@ -166,7 +166,7 @@ impl CertificateStore for SqliteStore {
         sqlx::query(
             r"insert into certificate (number, request_id, volunteer_id, content, signature, key_id, total_minutes,
                   issuer_organisation_id, issuer_region, issued_by, issued_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&c.number)
         .bind(c.request_id)
@@ -188,13 +188,13 @@ impl CertificateStore for SqliteStore {
 
     async fn certificate(&self, number: &str) -> StoreResult<Option<StoredCertificate>> {
         let row =
-            sqlx::query(r"select * from certificate where number = ?1").bind(number).fetch_optional(&self.read).await?;
+            sqlx::query(r"select * from certificate where number = $1").bind(number).fetch_optional(&self.read).await?;
         row.as_ref().map(certificate_from).transpose()
     }
 
     async fn certificates_of(&self, volunteer_id: i64) -> StoreResult<Vec<StoredCertificate>> {
         let rows =
-            sqlx::query(r"select * from certificate where volunteer_id = ?1 order by issued_at desc, number desc")
+            sqlx::query(r"select * from certificate where volunteer_id = $1 order by issued_at desc, number desc")
                 .bind(volunteer_id)
                 .fetch_all(&self.read)
                 .await?;
@@ -211,8 +211,8 @@ impl CertificateStore for SqliteStore {
     ) -> StoreResult<Option<StoredCertificate>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            r"update certificate set revoked_by = ?2, revoked_at = ?3, revoke_reason = ?4
-              where number = ?1 and revoked_at is null
+            r"update certificate set revoked_by = $2, revoked_at = $3, revoke_reason = $4
+              where number = $1 and revoked_at is null
               returning *",
         )
         .bind(number)
@@ -228,7 +228,7 @@ impl CertificateStore for SqliteStore {
     }
 
     async fn organisation_seal(&self, organisation_id: i64) -> StoreResult<Option<Vec<u8>>> {
-        let row = sqlx::query(r"select png from organisation_seal where organisation_id = ?1")
+        let row = sqlx::query(r"select png from organisation_seal where organisation_id = $1")
             .bind(organisation_id)
             .fetch_optional(&self.read)
             .await?;
@@ -245,7 +245,7 @@ impl CertificateStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(
-            r"insert into organisation_seal (organisation_id, png, uploaded_by, uploaded_at) values (?1, ?2, ?3, ?4)
+            r"insert into organisation_seal (organisation_id, png, uploaded_by, uploaded_at) values ($1, $2, $3, $4)
               on conflict (organisation_id) do update
                   set png = excluded.png, uploaded_by = excluded.uploaded_by, uploaded_at = excluded.uploaded_at",
         )

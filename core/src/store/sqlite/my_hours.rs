@@ -11,7 +11,7 @@ impl MyHoursStore for SqliteStore {
     async fn confirmed_publicity_entries(&self, volunteer_id: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             r"select r.publicity_entry_id from register_entry r
-              where r.volunteer_id = ?1 and r.kind = 'original' and r.publicity_entry_id is not null
+              where r.volunteer_id = $1 and r.kind = 'original' and r.publicity_entry_id is not null
                 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                             where i.register_seq = r.seq and b.status = 'confirmed')",
         )

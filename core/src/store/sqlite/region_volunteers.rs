@@ -17,14 +17,14 @@ impl RegionVolunteerStore for SqliteStore {
     ) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             r"select v.id from volunteer v
-              where v.volunteer_number like ?2 || '%' and v.volunteer_number > ?3
+              where v.volunteer_number like $2 || '%' and v.volunteer_number > $3
                 and exists (select 1 from scan s
                             join activity a on a.id = s.activity_id
                             join organisation o on o.id = a.organisation_id
                             where s.volunteer_id = v.id and s.direction is not null
-                              and o.region_code like ?1 || '%')
+                              and o.region_code like $1 || '%')
               order by v.volunteer_number
-              limit ?4",
+              limit $4",
         )
         .bind(region_prefix)
         .bind(number_prefix)

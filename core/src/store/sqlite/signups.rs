@@ -63,7 +63,7 @@ fn words(statuses: &[SignupStatus]) -> String {
 /// Places taken in a slot (the caller holds its lock).
 async fn taken(conn: &mut SqliteConnection, slot_id: i64) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        r"select count(*) from signup where slot_id = ?1 and status in (select value from json_each(?2))",
+        r"select count(*) from signup where slot_id = $1 and status in (select value from json_each($2))",
     )
     .bind(slot_id)
     .bind(words(&HOLDING))
@@ -77,7 +77,7 @@ async fn taken(conn: &mut SqliteConnection, slot_id: i64) -> StoreResult<i64> {
 async fn move_up(conn: &mut SqliteConnection, slot_id: i64, at: DateTime<Utc>) -> StoreResult<Vec<i64>> {
     let row = sqlx::query(
         r"select s.capacity, r.approval_required from recruitment_slot s
-          join recruitment r on r.activity_id = s.activity_id where s.id = ?1",
+          join recruitment r on r.activity_id = s.activity_id where s.id = $1",
     )
     .bind(slot_id)
     .fetch_one(&mut *conn)
@@ -90,8 +90,8 @@ async fn move_up(conn: &mut SqliteConnection, slot_id: i64, at: DateTime<Utc>) -
     }
     let to = if approval { SignupStatus::Pending } else { SignupStatus::Approved };
     Ok(sqlx::query_scalar(
-        r"update signup set status = ?3, updated_at = ?4
-          where id in (select id from signup where slot_id = ?1 and status = 'waitlisted' order by id limit ?2)
+        r"update signup set status = $3, updated_at = $4
+          where id in (select id from signup where slot_id = $1 and status = 'waitlisted' order by id limit $2)
           returning id",
     )
     .bind(slot_id)
@@ -108,7 +108,7 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let rows =
-            sqlx::query(concat!(signup_select!(), " where s.id in (select value from json_each(?1)) order by s.id"))
+            sqlx::query(concat!(signup_select!(), " where s.id in (select value from json_each($1)) order by s.id"))
                 .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
                 .fetch_all(&self.read)
                 .await?;
@@ -127,7 +127,7 @@ impl SqliteStore {
         audit: Option<&AuditEvent>,
     ) -> StoreResult<Option<Freed>> {
         let mut tx = self.write.begin().await?;
-        let Some(slot_id) = sqlx::query_scalar::<_, i64>(r"select slot_id from signup where id = ?1")
+        let Some(slot_id) = sqlx::query_scalar::<_, i64>(r"select slot_id from signup where id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -135,9 +135,9 @@ impl SqliteStore {
             return Ok(None);
         };
         let left = sqlx::query(
-            r"update signup set status = ?2, reason = coalesce(?3, reason), decided_by = coalesce(?4, decided_by),
-                  decided_at = case when ?4 is null then decided_at else ?5 end, updated_at = ?5
-              where id = ?1 and status in (select value from json_each(?6))",
+            r"update signup set status = $2, reason = coalesce($3, reason), decided_by = coalesce($4, decided_by),
+                  decided_at = case when $4 is null then decided_at else $5 end, updated_at = $5
+              where id = $1 and status in (select value from json_each($6))",
         )
         .bind(id)
         .bind(to.as_str())
@@ -163,7 +163,7 @@ impl SqliteStore {
 #[async_trait]
 impl SignupStore for SqliteStore {
     async fn recruitment(&self, activity_id: i64) -> StoreResult<Option<Recruitment>> {
-        let Some(row) = sqlx::query(r"select * from recruitment where activity_id = ?1")
+        let Some(row) = sqlx::query(r"select * from recruitment where activity_id = $1")
             .bind(activity_id)
             .fetch_optional(&self.read)
             .await?
@@ -176,7 +176,7 @@ impl SignupStore for SqliteStore {
                   count(*) filter (where s.status = 'pending') as pending,
                   count(*) filter (where s.status = 'waitlisted') as waitlisted
               from recruitment_slot r left join signup s on s.slot_id = r.id
-              where r.activity_id = ?1
+              where r.activity_id = $1
               group by r.id order by r.position",
         )
         .bind(activity_id)
@@ -220,7 +220,7 @@ impl SignupStore for SqliteStore {
         sqlx::query(
             r"insert into recruitment (activity_id, signup_deadline, cancel_cutoff, approval_required, waitlist,
                   walk_ins, min_age, required_skills, published_by, published_at, updated_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
               on conflict (activity_id) do update set signup_deadline = excluded.signup_deadline,
                   cancel_cutoff = excluded.cancel_cutoff, approval_required = excluded.approval_required,
                   waitlist = excluded.waitlist, walk_ins = excluded.walk_ins, min_age = excluded.min_age,
@@ -239,7 +239,7 @@ impl SignupStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let existing: Vec<(i64, String)> =
-            sqlx::query_as(r"select id, name from recruitment_slot where activity_id = ?1 order by id")
+            sqlx::query_as(r"select id, name from recruitment_slot where activity_id = $1 order by id")
                 .bind(new.activity_id)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -247,14 +247,14 @@ impl SignupStore for SqliteStore {
             if new.slots.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            let used: bool = sqlx::query_scalar(r"select exists (select 1 from signup where slot_id = ?1)")
+            let used: bool = sqlx::query_scalar(r"select exists (select 1 from signup where slot_id = $1)")
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
             if used {
                 return Ok(Publishing::SlotInUse(name.clone()));
             }
-            sqlx::query(r"delete from recruitment_slot where id = ?1").bind(id).execute(&mut *tx).await?;
+            sqlx::query(r"delete from recruitment_slot where id = $1").bind(id).execute(&mut *tx).await?;
         }
         let mut slot_ids = Vec::with_capacity(new.slots.len());
         for (position, (name, capacity)) in (0i32..).zip(&new.slots) {
@@ -264,7 +264,7 @@ impl SignupStore for SqliteStore {
                 if i64::from(capacity) < held {
                     return Ok(Publishing::BelowTaken { slot: name.clone(), taken: count(held) });
                 }
-                sqlx::query(r"update recruitment_slot set capacity = ?2, position = ?3 where id = ?1")
+                sqlx::query(r"update recruitment_slot set capacity = $2, position = $3 where id = $1")
                     .bind(id)
                     .bind(capacity)
                     .bind(position)
@@ -273,7 +273,7 @@ impl SignupStore for SqliteStore {
                 slot_ids.push(*id);
             } else {
                 let id: i64 = sqlx::query_scalar(
-                    r"insert into recruitment_slot (activity_id, name, capacity, position) values (?1, ?2, ?3, ?4)
+                    r"insert into recruitment_slot (activity_id, name, capacity, position) values ($1, $2, $3, $4)
                       returning id",
                 )
                 .bind(new.activity_id)
@@ -306,7 +306,7 @@ impl SignupStore for SqliteStore {
         let Some(slot) = sqlx::query(
             r"select s.capacity, r.approval_required, r.waitlist from recruitment_slot s
               join recruitment r on r.activity_id = s.activity_id
-              where s.id = ?1 and s.activity_id = ?2",
+              where s.id = $1 and s.activity_id = $2",
         )
         .bind(slot_id)
         .bind(activity_id)
@@ -316,7 +316,7 @@ impl SignupStore for SqliteStore {
             return Ok(Placing::NoSuchSlot);
         };
         let already: bool = sqlx::query_scalar(
-            r"select exists (select 1 from signup where activity_id = ?1 and volunteer_id = ?2
+            r"select exists (select 1 from signup where activity_id = $1 and volunteer_id = $2
                              and status in ('pending', 'approved', 'waitlisted'))",
         )
         .bind(activity_id)
@@ -337,7 +337,7 @@ impl SignupStore for SqliteStore {
         // The partial unique index stands behind the check above.
         let id: Option<i64> = sqlx::query_scalar(
             r"insert into signup (activity_id, slot_id, volunteer_id, status, created_at, updated_at)
-              values (?1, ?2, ?3, ?4, ?5, ?5)
+              values ($1, $2, $3, $4, $5, $5)
               on conflict (activity_id, volunteer_id) where status in ('pending', 'approved', 'waitlisted') do nothing
               returning id",
         )
@@ -355,12 +355,12 @@ impl SignupStore for SqliteStore {
 
     async fn signup(&self, id: i64) -> StoreResult<Option<Signup>> {
         let row =
-            sqlx::query(concat!(signup_select!(), " where s.id = ?1")).bind(id).fetch_optional(&self.read).await?;
+            sqlx::query(concat!(signup_select!(), " where s.id = $1")).bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(signup_from).transpose()
     }
 
     async fn activity_signups(&self, activity_id: i64) -> StoreResult<Vec<Signup>> {
-        let rows = sqlx::query(concat!(signup_select!(), " where s.activity_id = ?1 order by r.position, s.id"))
+        let rows = sqlx::query(concat!(signup_select!(), " where s.activity_id = $1 order by r.position, s.id"))
             .bind(activity_id)
             .fetch_all(&self.read)
             .await?;
@@ -368,7 +368,7 @@ impl SignupStore for SqliteStore {
     }
 
     async fn volunteer_signups(&self, volunteer_id: i64) -> StoreResult<Vec<Signup>> {
-        let rows = sqlx::query(concat!(signup_select!(), " where s.volunteer_id = ?1 order by s.id desc"))
+        let rows = sqlx::query(concat!(signup_select!(), " where s.volunteer_id = $1 order by s.id desc"))
             .bind(volunteer_id)
             .fetch_all(&self.read)
             .await?;
@@ -384,10 +384,10 @@ impl SignupStore for SqliteStore {
     ) -> StoreResult<Vec<Signup>> {
         let rows = sqlx::query(concat!(
             signup_select!(),
-            r" where s.status = 'approved' and a.starts_at > ?1 and a.starts_at <= ?2
+            r" where s.status = 'approved' and a.starts_at > $1 and a.starts_at <= $2
                  and not exists (select 1 from notification n where n.volunteer_id = s.volunteer_id
-                                 and n.dedupe_key = 'signup:' || s.id || ':' || ?3)
-               order by a.starts_at, s.id limit ?4"
+                                 and n.dedupe_key = 'signup:' || s.id || ':' || $3)
+               order by a.starts_at, s.id limit $4"
         ))
         .bind(ms(after))
         .bind(ms(until))
@@ -425,8 +425,8 @@ impl SignupStore for SqliteStore {
         let mut approved: Vec<i64> = Vec::new();
         macro_rules! approve {
             () => {
-                r"update signup set status = 'approved', decided_by = ?2, decided_at = ?3, updated_at = ?3
-                  where activity_id = ?1 and status = 'pending'"
+                r"update signup set status = 'approved', decided_by = $2, decided_at = $3, updated_at = $3
+                  where activity_id = $1 and status = 'pending'"
             };
         }
         match ids {
@@ -440,7 +440,7 @@ impl SignupStore for SqliteStore {
             }
             Some(ids) => {
                 for id in ids {
-                    let one: Option<i64> = sqlx::query_scalar(concat!(approve!(), " and id = ?4 returning id"))
+                    let one: Option<i64> = sqlx::query_scalar(concat!(approve!(), " and id = $4 returning id"))
                         .bind(activity_id)
                         .bind(by)
                         .bind(ms(at))

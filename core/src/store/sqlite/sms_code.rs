@@ -14,7 +14,7 @@ impl SmsCodeStore for SqliteStore {
     async fn put_sms_code(&self, code: &NewSmsCode) -> StoreResult<()> {
         sqlx::query(
             r"insert into sms_code (phone_lookup, code_hash, created_at, expires_at, attempts, used_at)
-              values (?1, ?2, ?3, ?4, 0, null)
+              values ($1, $2, $3, $4, 0, null)
               on conflict (phone_lookup) do update
               set code_hash = excluded.code_hash, created_at = excluded.created_at,
                   expires_at = excluded.expires_at, attempts = 0, used_at = null",
@@ -36,7 +36,7 @@ impl SmsCodeStore for SqliteStore {
         max_attempts: u32,
     ) -> StoreResult<SmsCodeCheck> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(r"select code_hash, attempts, used_at, expires_at from sms_code where phone_lookup = ?1")
+        let row = sqlx::query(r"select code_hash, attempts, used_at, expires_at from sms_code where phone_lookup = $1")
             .bind(phone_lookup.as_slice())
             .fetch_optional(&mut *tx)
             .await?;
@@ -48,14 +48,14 @@ impl SmsCodeStore for SqliteStore {
         let check = judge(&stored, attempts, used_at.is_some(), expires_at, code_hash, now, max_attempts);
         match check {
             SmsCodeCheck::Accepted => {
-                sqlx::query(r"update sms_code set used_at = ?2 where phone_lookup = ?1")
+                sqlx::query(r"update sms_code set used_at = $2 where phone_lookup = $1")
                     .bind(phone_lookup.as_slice())
                     .bind(ms(now))
                     .execute(&mut *tx)
                     .await?;
             }
             SmsCodeCheck::Wrong { .. } => {
-                sqlx::query(r"update sms_code set attempts = attempts + 1 where phone_lookup = ?1")
+                sqlx::query(r"update sms_code set attempts = attempts + 1 where phone_lookup = $1")
                     .bind(phone_lookup.as_slice())
                     .execute(&mut *tx)
                     .await?;

@@ -55,7 +55,7 @@ fn int(v: u32) -> i32 {
 #[async_trait]
 impl StarStore for SqliteStore {
     async fn star_rule(&self, province_code: &str) -> StoreResult<Option<StarRule>> {
-        let row = sqlx::query(r"select thresholds, complaint_block_days from star_rule where province_code = ?1")
+        let row = sqlx::query(r"select thresholds, complaint_block_days from star_rule where province_code = $1")
             .bind(province_code)
             .fetch_optional(&self.read)
             .await?;
@@ -81,7 +81,7 @@ impl StarStore for SqliteStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             r"insert into star_rule (province_code, thresholds, complaint_block_days, set_by, set_at)
-              values (?1, ?2, ?3, ?4, ?5)
+              values ($1, $2, $3, $4, $5)
               on conflict (province_code) do update set thresholds = excluded.thresholds,
                   complaint_block_days = excluded.complaint_block_days, set_by = excluded.set_by, set_at = excluded.set_at",
         )
@@ -101,7 +101,7 @@ impl StarStore for SqliteStore {
         let rows = sqlx::query(
             r"select o.region_code, sum(r.minutes) as minutes
               from register_entry r join organisation o on o.id = r.organisation_id
-              where r.volunteer_id = ?1
+              where r.volunteer_id = $1
                 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                             where i.register_seq = r.seq and b.status = 'confirmed')
               group by o.region_code order by o.region_code",
@@ -115,7 +115,7 @@ impl StarStore for SqliteStore {
     async fn add_star_application(&self, new: &NewStarApplication) -> StoreResult<Option<StarApplication>> {
         let row = sqlx::query(
             r"insert into star_application (volunteer_id, stars, hours, threshold_hours, decide_region, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict do nothing
               returning *",
         )
@@ -132,12 +132,12 @@ impl StarStore for SqliteStore {
 
     async fn star_application(&self, id: i64) -> StoreResult<Option<StarApplication>> {
         let row =
-            sqlx::query(r"select * from star_application where id = ?1").bind(id).fetch_optional(&self.read).await?;
+            sqlx::query(r"select * from star_application where id = $1").bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(application_from).transpose()
     }
 
     async fn star_applications_of(&self, volunteer_id: i64) -> StoreResult<Vec<StarApplication>> {
-        let rows = sqlx::query(r"select * from star_application where volunteer_id = ?1 order by id desc")
+        let rows = sqlx::query(r"select * from star_application where volunteer_id = $1 order by id desc")
             .bind(volunteer_id)
             .fetch_all(&self.read)
             .await?;
@@ -162,8 +162,8 @@ impl StarStore for SqliteStore {
     ) -> StoreResult<Option<StarApplication>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            r"update star_application set status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5
-              where id = ?1 and status = 'pending'
+            r"update star_application set status = $2, decided_by = $3, decided_at = $4, reason = $5
+              where id = $1 and status = 'pending'
               returning *",
         )
         .bind(id)
@@ -182,7 +182,7 @@ impl StarStore for SqliteStore {
     async fn raise_star_review(&self, grant: &StarApplication, hours: u32, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             r"insert into star_review (application_id, volunteer_id, stars, hours, threshold_hours, decide_region, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+              values ($1, $2, $3, $4, $5, $6, $7)
               on conflict do nothing",
         )
         .bind(grant.id)
@@ -198,7 +198,7 @@ impl StarStore for SqliteStore {
     }
 
     async fn star_review(&self, id: i64) -> StoreResult<Option<StarReview>> {
-        let row = sqlx::query(r"select * from star_review where id = ?1").bind(id).fetch_optional(&self.read).await?;
+        let row = sqlx::query(r"select * from star_review where id = $1").bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(review_from).transpose()
     }
 
@@ -219,8 +219,8 @@ impl StarStore for SqliteStore {
     ) -> StoreResult<Option<StarReview>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            r"update star_review set status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5
-              where id = ?1 and status = 'open'
+            r"update star_review set status = $2, decided_by = $3, decided_at = $4, reason = $5
+              where id = $1 and status = 'open'
               returning *",
         )
         .bind(id)
@@ -234,7 +234,7 @@ impl StarStore for SqliteStore {
         let review = review_from(&row)?;
         if revoke {
             sqlx::query(
-                r"update star_application set status = 'revoked', reason = ?2 where id = ?1 and status = 'granted'",
+                r"update star_application set status = 'revoked', reason = $2 where id = $1 and status = 'granted'",
             )
             .bind(review.application_id)
             .bind(reason)

@@ -38,13 +38,13 @@ impl SqliteStore {
     async fn bank_account_id(&self, account: AccountRef) -> StoreResult<Option<i64>> {
         let id = match account {
             AccountRef::Volunteer(volunteer_id) => {
-                sqlx::query_scalar(r"select id from time_bank_account where kind = 'volunteer' and volunteer_id = ?1")
+                sqlx::query_scalar(r"select id from time_bank_account where kind = 'volunteer' and volunteer_id = $1")
                     .bind(volunteer_id)
                     .fetch_optional(&self.read)
                     .await?
             }
             nominal => {
-                sqlx::query_scalar(r"select id from time_bank_account where kind = ?1")
+                sqlx::query_scalar(r"select id from time_bank_account where kind = $1")
                     .bind(nominal.kind())
                     .fetch_optional(&self.read)
                     .await?
@@ -57,7 +57,7 @@ impl SqliteStore {
     async fn ensure_bank_account(&self, account: AccountRef, at: DateTime<Utc>) -> StoreResult<i64> {
         if let AccountRef::Volunteer(volunteer_id) = account {
             sqlx::query(
-                r"insert into time_bank_account (kind, volunteer_id, created_at) values ('volunteer', ?1, ?2)
+                r"insert into time_bank_account (kind, volunteer_id, created_at) values ('volunteer', $1, $2)
                   on conflict do nothing",
             )
             .bind(volunteer_id)
@@ -73,7 +73,7 @@ impl SqliteStore {
 impl TimeBankStore for SqliteStore {
     async fn time_bank_setting(&self, organisation_id: i64) -> StoreResult<Option<TimeBankSetting>> {
         let row = sqlx::query(
-            r"select enabled, expiry_months, min_stars_to_spend from time_bank_setting where organisation_id = ?1",
+            r"select enabled, expiry_months, min_stars_to_spend from time_bank_setting where organisation_id = $1",
         )
         .bind(organisation_id)
         .fetch_optional(&self.read)
@@ -101,7 +101,7 @@ impl TimeBankStore for SqliteStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             r"insert into time_bank_setting (organisation_id, enabled, expiry_months, set_by, set_at, min_stars_to_spend)
-              values (?1, ?2, ?3, ?4, ?5, ?6)
+              values ($1, $2, $3, $4, $5, $6)
               on conflict (organisation_id) do update set enabled = excluded.enabled,
                   expiry_months = excluded.expiry_months, set_by = excluded.set_by, set_at = excluded.set_at,
                   min_stars_to_spend = excluded.min_stars_to_spend",
@@ -124,7 +124,7 @@ impl TimeBankStore for SqliteStore {
             r"select r.seq, r.organisation_id, r.minutes, s.expiry_months
               from register_entry r
               join time_bank_setting s on s.organisation_id = r.organisation_id and s.enabled
-              where r.volunteer_id = ?1
+              where r.volunteer_id = $1
                 and exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                             where i.register_seq = r.seq and b.status = 'confirmed')
                 and not exists (select 1 from time_bank_transaction t where t.register_seq = r.seq)
@@ -158,7 +158,7 @@ impl TimeBankStore for SqliteStore {
         let id: Option<i64> = sqlx::query_scalar(
             r"insert into time_bank_transaction (key, kind, fingerprint, minutes, shortfall, register_seq,
                   organisation_id, service, beneficiary, expires_at, by_staff, by_volunteer, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
               on conflict (key) do nothing
               returning id",
         )
@@ -180,7 +180,7 @@ impl TimeBankStore for SqliteStore {
         let Some(id) = id else {
             tx.rollback().await?;
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "select {TRANSACTION_COLUMNS}, t.fingerprint from time_bank_transaction t where t.key = ?1"
+                "select {TRANSACTION_COLUMNS}, t.fingerprint from time_bank_transaction t where t.key = $1"
             )))
             .bind(&t.key)
             .fetch_one(&self.read)
@@ -194,8 +194,8 @@ impl TimeBankStore for SqliteStore {
         };
         for (account_id, minutes) in &postings {
             let moved = sqlx::query(
-                r"update time_bank_account set balance = balance + ?2
-                  where id = ?1 and (kind not in ('volunteer', 'pool') or balance + ?2 >= 0)",
+                r"update time_bank_account set balance = balance + $2
+                  where id = $1 and (kind not in ('volunteer', 'pool') or balance + $2 >= 0)",
             )
             .bind(account_id)
             .bind(minutes)
@@ -208,7 +208,7 @@ impl TimeBankStore for SqliteStore {
             }
         }
         for (account_id, minutes) in &postings {
-            sqlx::query(r"insert into time_bank_posting (transaction_id, account_id, minutes) values (?1, ?2, ?3)")
+            sqlx::query(r"insert into time_bank_posting (transaction_id, account_id, minutes) values ($1, $2, $3)")
                 .bind(id)
                 .bind(account_id)
                 .bind(minutes)
@@ -232,7 +232,7 @@ impl TimeBankStore for SqliteStore {
 
     async fn bank_balance(&self, account: AccountRef) -> StoreResult<i64> {
         let Some(id) = self.bank_account_id(account).await? else { return Ok(0) };
-        Ok(sqlx::query_scalar(r"select balance from time_bank_account where id = ?1")
+        Ok(sqlx::query_scalar(r"select balance from time_bank_account where id = $1")
             .bind(id)
             .fetch_one(&self.read)
             .await?)
@@ -248,8 +248,8 @@ impl TimeBankStore for SqliteStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "select {TRANSACTION_COLUMNS}, p.minutes as change
              from time_bank_posting p join time_bank_transaction t on t.id = p.transaction_id
-             where p.account_id = ?1 and (?2 is null or t.created_at >= ?2)
-               and (?3 is null or t.created_at < ?3)
+             where p.account_id = $1 and ($2 is null or t.created_at >= $2)
+               and ($3 is null or t.created_at < $3)
              order by t.id"
         )))
         .bind(id)
@@ -269,7 +269,7 @@ impl TimeBankStore for SqliteStore {
         let rows = sqlx::query(
             r"select t.expires_at, p.minutes
               from time_bank_posting p join time_bank_transaction t on t.id = p.transaction_id
-              where p.account_id = ?1 and t.kind = 'deposit' and t.expires_at is not null",
+              where p.account_id = $1 and t.kind = 'deposit' and t.expires_at is not null",
         )
         .bind(id)
         .fetch_all(&self.read)
@@ -279,7 +279,7 @@ impl TimeBankStore for SqliteStore {
             .map(|row| Ok((from_ms(row.try_get("expires_at")?)?, row.try_get("minutes")?)))
             .collect::<StoreResult<Vec<_>>>()?;
         let debits: i64 = sqlx::query_scalar(
-            r"select coalesce(-sum(minutes), 0) from time_bank_posting where account_id = ?1 and minutes < 0",
+            r"select coalesce(-sum(minutes), 0) from time_bank_posting where account_id = $1 and minutes < 0",
         )
         .bind(id)
         .fetch_one(&self.read)
@@ -322,7 +322,7 @@ impl TimeBankStore for SqliteStore {
     }
 
     async fn volunteer_id_by_number(&self, number: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(r"select id from volunteer where volunteer_number = ?1")
+        Ok(sqlx::query_scalar(r"select id from volunteer where volunteer_number = $1")
             .bind(number)
             .fetch_optional(&self.read)
             .await?)

@@ -1,0 +1,41 @@
+//! The audit trail, on PostgreSQL.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{PostgresStore, insert_audit};
+use crate::audit::AuditEvent;
+use crate::store::{AuditStore, StoreResult, corrupt};
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn add_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, audit).await
+    }
+
+    async fn audit_events(&self, subject_kind: &str, subject_id: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            r"select at, actor_kind, actor_id, action, subject_kind, subject_id, detail from audit_event
+              where subject_kind = $1 and subject_id = $2 order by id",
+        )
+        .bind(subject_kind)
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let detail: String = row.try_get("detail")?;
+                Ok(AuditEvent {
+                    at: row.try_get("at")?,
+                    actor_kind: row.try_get("actor_kind")?,
+                    actor_id: row.try_get("actor_id")?,
+                    action: row.try_get("action")?,
+                    subject_kind: row.try_get("subject_kind")?,
+                    subject_id: row.try_get("subject_id")?,
+                    detail: serde_json::from_str(&detail).map_err(|_| corrupt("audit detail"))?,
+                })
+            })
+            .collect()
+    }
+}

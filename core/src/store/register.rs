@@ -1,0 +1,62 @@
+//! The register and the reporting batches sent from it.
+//!
+//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
+//! own file (`postgres/register.rs`, `sqlite/register.rs`), so a change to this area touches
+//! those two files side by side.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreResult;
+use crate::audit::AuditEvent;
+use crate::publicity::{NewRegisterEntry, RegisterGuard, RegisterRow};
+use crate::reporting::{BatchStatus, ReportBatch};
+
+/// The register and the reporting batches sent from it.
+#[async_trait]
+pub trait RegisterStore: Send + Sync {
+    /// Appends entries to the register, each chained to the one before, in one transaction
+    /// serialised against other appends, if `guard` still holds under that serialisation
+    /// (`false`, nothing written, if not).
+    async fn append_register(
+        &self,
+        entries: &[NewRegisterEntry],
+        guard: &RegisterGuard,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The entry that currently stands for a publicity entry (its original or latest
+    /// replacement), if it is in the register.
+    async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>>;
+    /// Puts every register entry of an organisation not in a submitted or confirmed batch
+    /// into a new submitted batch for `county_code`, in one transaction serialised against
+    /// other batches; `None` when there is nothing to send.
+    async fn create_batch(
+        &self,
+        organisation_id: i64,
+        county_code: &str,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<ReportBatch>>;
+    /// Every batch, by id.
+    async fn report_batches(&self) -> StoreResult<Vec<ReportBatch>>;
+    /// A page of a batch's register entries after `after`, in order.
+    async fn batch_entries(&self, batch_id: i64, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
+    /// Confirms or returns a submitted batch with its audit entry; `None` if it was no
+    /// longer submitted.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_batch(
+        &self,
+        id: i64,
+        to: BatchStatus,
+        by: i64,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ReportBatch>>;
+    /// A volunteer's minutes in confirmed batches.
+    async fn confirmed_minutes(&self, volunteer_id: i64) -> StoreResult<i64>;
+    /// How many publicity entries are marked recorded but have no original register entry.
+    async fn recorded_without_register_entry(&self) -> StoreResult<u64>;
+    /// Register entries after `after`, in order.
+    async fn register_page(&self, after: i64, limit: i64) -> StoreResult<Vec<RegisterRow>>;
+}

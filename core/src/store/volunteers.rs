@@ -1,0 +1,92 @@
+//! Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
+//!
+//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
+//! own file (`postgres/volunteers.rs`, `sqlite/volunteers.rs`), so a change to this area touches
+//! those two files side by side.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreResult;
+use crate::audit::AuditEvent;
+use crate::extra_fields::{ExtraField, ExtraFieldConsent};
+use crate::identity::{ConsentRecord, StoredVolunteer, TokenHash, WeChatIdentity};
+
+/// Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
+#[async_trait]
+pub trait VolunteerStore: Send + Sync {
+    /// The regions (GB/T 2260) of the organisations whose activities a volunteer has an
+    /// accepted scan at: where they served, and so which officers oversee them.
+    async fn volunteer_service_regions(&self, volunteer_id: i64) -> StoreResult<Vec<String>>;
+    /// Records a consent decision about an extra field and, in the same transaction, stores
+    /// its sealed value (`Some`) or erases it (`None`).
+    async fn set_extra_field(
+        &self,
+        volunteer_id: i64,
+        consent: &ExtraFieldConsent,
+        sealed: Option<&str>,
+    ) -> StoreResult<()>;
+    /// A volunteer's extra fields (sealed values) and their consent history.
+    async fn extra_fields(
+        &self,
+        volunteer_id: i64,
+    ) -> StoreResult<(Vec<(ExtraField, String, DateTime<Utc>)>, Vec<ExtraFieldConsent>)>;
+    /// Registers a volunteer with their consents, in one transaction. A registered ID number
+    /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
+    /// is reported as a [`StorageError::Conflict`](super::StorageError::Conflict) on `volunteer_number` for the caller to draw another.
+    /// With `wechat`, the WeChat account is bound in the same transaction; an account
+    /// already bound is `wechat_already_bound`. The volunteer's first bearer token
+    /// (`token`: hash and expiry) is stored in the same transaction too, so a registration
+    /// never commits without a way to sign in.
+    async fn create_volunteer(
+        &self,
+        volunteer: &StoredVolunteer,
+        consents: &[ConsentRecord],
+        wechat: Option<&WeChatIdentity>,
+        token: (&TokenHash, DateTime<Utc>),
+        at: DateTime<Utc>,
+    ) -> StoreResult<StoredVolunteer>;
+    /// The volunteer a WeChat account is bound to.
+    async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>>;
+    /// The volunteer with this phone number's lookup hash.
+    async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
+    /// One volunteer.
+    async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
+    /// Up to `limit` values of a sealed column that do not start with `current_prefix`
+    /// (sealed under another key), for key rotation. Re-sealed values drop out of the
+    /// answer, so calling again after [`VolunteerStore::replace_sealed_values`] moves on.
+    async fn sealed_values_not_under(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        current_prefix: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// Replaces sealed values (old, new) in one transaction. Each row is found by its old
+    /// value (unique: every seal has a fresh nonce), so a value changed meanwhile is left
+    /// alone. Returns how many rows changed.
+    async fn replace_sealed_values(
+        &self,
+        column: crate::identity::pii::SealedColumn,
+        pairs: &[(String, String)],
+    ) -> StoreResult<u64>;
+    /// A volunteer's consent history, oldest first.
+    async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
+    /// Binds a volunteer to a device and records the audit entry, in one transaction.
+    async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()>;
+    /// Replaces a volunteer's phone number and records the audit entry, in one transaction;
+    /// a number another volunteer has is `phone_taken`.
+    async fn update_phone(
+        &self,
+        volunteer_id: i64,
+        sealed: &str,
+        lookup: &[u8; 32],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Appends a consent decision (`detail_sealed`: who gave a guardian's consent).
+    async fn add_consent(
+        &self,
+        volunteer_id: i64,
+        consent: &ConsentRecord,
+        detail_sealed: Option<&str>,
+    ) -> StoreResult<()>;
+}

@@ -1,0 +1,212 @@
+//! The store's contract, asked of the store itself on both engines: the promises the domain
+//! builds on and the API cannot easily provoke (two uses of one nonce in the same batch, a
+//! register append whose guard no longer holds, a decision with nothing left to decide).
+//! Each engine implements every area on its own, so each promise is checked on each.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use hourmark_core::audit::AuditEvent;
+use hourmark_core::corrections::{CorrectionField, CorrectionStatus};
+use hourmark_core::publicity::{NewPublicity, NewRegisterEntry, PublicityStatus, RegisterGuard, RegisterKind};
+use hourmark_core::reporting::BatchStatus;
+use hourmark_core::review::FlagStatus;
+use hourmark_core::review::correction::Decided;
+use hourmark_core::review::finalise::LateEntryStatus;
+use hourmark_core::review::record::ComplaintStatus;
+use hourmark_core::store::{NewScan, Store, StoredAnswer};
+use hourmark_tests::{TestApp, on_both_backends};
+use uuid::Uuid;
+
+use crate::event;
+
+/// A refused scan (no direction, no sequence number): the simplest row a batch can carry.
+fn refused(app: &TestApp, volunteer_id: i64, activity_id: i64, nonce: Uuid, body: &str) -> NewScan {
+    NewScan {
+        id: Uuid::now_v7(),
+        volunteer_id,
+        client_nonce: nonce,
+        activity_id: Some(activity_id),
+        gate: Some(0),
+        direction: None,
+        seq: None,
+        outcome: "code_expired".into(),
+        server_time: app.clock_now(),
+        uploaded_at: None,
+        client_time: None,
+        code_window: None,
+        key_id: None,
+        distance_m: None,
+        accuracy_m: None,
+        geofence: None,
+        device_id: None,
+        network: None,
+        answer: StoredAnswer { status: 422, body: format!(r#"{{"which":"{body}"}}"#) },
+    }
+}
+
+/// An audit entry about a subject no test touches otherwise, to see whether it was written.
+fn audit(app: &TestApp) -> AuditEvent {
+    AuditEvent {
+        at: app.clock_now(),
+        actor_kind: "staff".into(),
+        actor_id: Some(1),
+        action: "contract_decision".into(),
+        subject_kind: "contract".into(),
+        subject_id: Some(7),
+        detail: serde_json::json!({}),
+    }
+}
+
+on_both_backends! {
+    async fn a_nonce_used_twice_in_one_batch_is_written_once(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let store = app.hourmark.store();
+        let nonce = Uuid::new_v4();
+        let batch = [
+            refused(&app, e.volunteer_id, e.activity_id, nonce, "first"),
+            refused(&app, e.volunteer_id, e.activity_id, Uuid::new_v4(), "other"),
+            refused(&app, e.volunteer_id, e.activity_id, nonce, "again"),
+        ];
+        let written = store.insert_scans(&batch).await.expect("batch");
+        assert_eq!(written.len(), 3, "one answer per input, in order");
+        assert!(written[1], "a fresh nonce is written");
+        assert!(written[0] ^ written[2], "exactly one use of the nonce is written: {written:?}");
+        assert_eq!(store.count_scans(e.volunteer_id).await.expect("count"), 2);
+        // The answer kept is the one of the scan reported written, for every retry to replay.
+        let kept = if written[0] { &batch[0] } else { &batch[2] };
+        assert_eq!(store.find_scan_answer(e.volunteer_id, nonce).await.expect("answer"), Some(kept.answer.clone()));
+        // In a later batch too, the nonce is spent: nothing written, the earlier answer stands.
+        let later = refused(&app, e.volunteer_id, e.activity_id, nonce, "later");
+        assert_eq!(store.insert_scans(&[later]).await.expect("batch"), vec![false]);
+        assert_eq!(store.count_scans(e.volunteer_id).await.expect("count"), 2);
+        assert_eq!(store.find_scan_answer(e.volunteer_id, nonce).await.expect("answer"), Some(kept.answer.clone()));
+        // The same nonce is another volunteer's to use.
+        let (other_id, _) = app.volunteer("李四", "13800005678").await;
+        let theirs = refused(&app, other_id, e.activity_id, nonce, "theirs");
+        assert_eq!(store.insert_scans(&[theirs]).await.expect("batch"), vec![true]);
+        assert!(store.insert_scans(&[]).await.expect("empty batch").is_empty());
+    }
+}
+
+/// Asserts that the register is still empty and the publicity entry still in publicity.
+async fn nothing_written(store: &Arc<dyn Store>, entry_id: i64) {
+    assert!(store.register_page(0, 10).await.expect("register").is_empty(), "nothing appended");
+    let now = store.publicity_entry(entry_id).await.expect("read").expect("entry");
+    assert_eq!(now.status, PublicityStatus::InPublicity, "not marked recorded");
+}
+
+on_both_backends! {
+    async fn a_register_append_whose_guard_no_longer_holds_writes_nothing(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let store = app.hourmark.store();
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
+        let publicity = NewPublicity {
+            volunteer_id: e.volunteer_id,
+            day: day("2026-12-05"),
+            minutes: 180,
+            published_on: day("2026-12-05"),
+            working_days: 3,
+            ends_on: Some(day("2026-12-09")),
+        };
+        store.add_publicity(e.activity_id, &publicity, app.clock_now()).await.expect("published");
+        let entry = store
+            .publicity_entry_for(e.activity_id, e.volunteer_id, day("2026-12-05"))
+            .await
+            .expect("read")
+            .expect("the entry");
+        let original = NewRegisterEntry {
+            kind: RegisterKind::Original,
+            publicity_entry_id: entry.id,
+            organisation_id: e.organisation_id,
+            volunteer_id: e.volunteer_id,
+            minutes: 180,
+            content: r#"{"minutes":180}"#.into(),
+        };
+        let guard = |minutes: u32, published_on: &str, standing: Option<i64>| RegisterGuard::Recording {
+            entry_id: entry.id,
+            minutes,
+            published_on: day(published_on),
+            standing,
+        };
+        // Content built from other minutes, another publication day, or against a register
+        // entry that does not stand: each refused, nothing written.
+        for stale in [guard(120, "2026-12-05", None), guard(180, "2026-12-04", None), guard(180, "2026-12-05", Some(1))] {
+            assert!(!store.append_register(std::slice::from_ref(&original), &stale, app.clock_now()).await.expect("append"));
+            nothing_written(store, entry.id).await;
+        }
+        // An entry that does not exist guards nothing.
+        let missing = RegisterGuard::Recording { entry_id: entry.id + 1000, minutes: 180, published_on: day("2026-12-05"), standing: None };
+        assert!(!store.append_register(std::slice::from_ref(&original), &missing, app.clock_now()).await.expect("append"));
+        nothing_written(store, entry.id).await;
+
+        // The guard that holds appends, chained from the start, and marks the entry recorded.
+        let holds = guard(180, "2026-12-05", None);
+        assert!(store.append_register(std::slice::from_ref(&original), &holds, app.clock_now()).await.expect("append"));
+        let register = store.register_page(0, 10).await.expect("register");
+        assert_eq!(register.len(), 1);
+        assert_eq!((register[0].seq, register[0].minutes), (1, 180));
+        let recorded = store.publicity_entry(entry.id).await.expect("read").expect("entry");
+        assert_eq!(recorded.status, PublicityStatus::Recorded);
+        // The same guard again no longer holds: the entry is recorded, nothing is appended twice.
+        assert!(!store.append_register(std::slice::from_ref(&original), &holds, app.clock_now()).await.expect("append"));
+        assert_eq!(store.register_page(0, 10).await.expect("register").len(), 1);
+        let standing = store.standing_register_entry(entry.id).await.expect("read").expect("stands");
+        assert_eq!(standing.seq, 1);
+    }
+}
+
+on_both_backends! {
+    async fn a_decision_that_finds_nothing_to_decide_changes_nothing(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let store = app.hourmark.store();
+        let at = app.clock_now();
+        let audit = audit(&app);
+        let missing = 987_654;
+        // Nothing by that id: every decision says so, and writes no audit entry.
+        assert!(store.resolve_flag(missing, FlagStatus::Accepted, 1, "核实", None, at, &audit).await.expect("flag").is_none());
+        assert!(store
+            .decide_correction(missing, CorrectionStatus::Rejected, 1, "不符", at, None, &audit)
+            .await
+            .expect("correction")
+            .is_none());
+        assert!(store
+            .decide_late_entry(missing, LateEntryStatus::Approved, 1, "核实", at, &audit)
+            .await
+            .expect("late entry")
+            .is_none());
+        assert!(store.decide_batch(missing, BatchStatus::Confirmed, 1, None, at, &audit).await.expect("batch").is_none());
+        assert!(matches!(
+            store.decide_session_correction(missing, true, 1, "核实", at, &audit).await.expect("proposal"),
+            Decided::NotFound
+        ));
+        assert!(store
+            .complaint_step(missing, &[ComplaintStatus::Filed], ComplaintStatus::Dismissed, 1, "不成立", at, Some(&audit))
+            .await
+            .expect("complaint")
+            .is_none());
+        assert!(store.audit_events("contract", 7).await.expect("audit").is_empty(), "no decision was recorded");
+
+        // A request decided once: deciding it again finds nothing open, changes nothing and
+        // records nothing more.
+        let request = store
+            .add_correction(e.volunteer_id, CorrectionField::Other, "补录一次服务", "漏记", at)
+            .await
+            .expect("filed");
+        let decided = store
+            .decide_correction(request.id, CorrectionStatus::Rejected, 1, "无记录", at, None, &audit)
+            .await
+            .expect("decided")
+            .expect("it was open");
+        assert_eq!(decided.status, CorrectionStatus::Rejected);
+        assert_eq!(store.audit_events("contract", 7).await.expect("audit").len(), 1);
+        assert!(store
+            .decide_correction(request.id, CorrectionStatus::Accepted, 1, "改判", at, None, &audit)
+            .await
+            .expect("again")
+            .is_none());
+        let stands = store.get_correction(request.id).await.expect("read").expect("request");
+        assert_eq!((stands.status, stands.decision_reason.as_deref()), (CorrectionStatus::Rejected, Some("无记录")));
+        assert_eq!(store.audit_events("contract", 7).await.expect("audit").len(), 1, "the second decision wrote nothing");
+    }
+}
