@@ -39,6 +39,7 @@ use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, St
 
 pub mod backup;
 mod certificates;
+pub mod exchange;
 pub mod my_hours;
 mod postgres;
 pub mod region_volunteers;
@@ -49,6 +50,7 @@ mod stars;
 mod time_bank;
 
 pub use certificates::CertificateStore;
+pub use exchange::ExchangeStore;
 pub use postgres::PostgresStore;
 pub use signups::SignupStore;
 pub use sqlite::SqliteStore;
@@ -133,6 +135,7 @@ pub struct AcceptedScan {
 #[async_trait]
 pub trait Store:
     CertificateStore
+    + ExchangeStore
     + StarStore
     + TimeBankStore
     + SignupStore

@@ -9,6 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod certificates;
+mod exchange;
 mod my_hours;
 mod region_volunteers;
 mod signups;

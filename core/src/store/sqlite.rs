@@ -16,6 +16,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 mod certificates;
+mod exchange;
 mod my_hours;
 mod region_volunteers;
 mod signups;
