@@ -332,6 +332,13 @@ impl TestApp {
         Answer::from(request.send().await.expect("request sent")).await
     }
 
+    /// A POST of raw bytes (a file upload) with the given content type.
+    pub async fn upload(&self, path: &str, bearer: &str, bytes: Vec<u8>, content_type: &str) -> Answer {
+        let request =
+            self.client.post(self.url(path)).bearer_auth(bearer).header("content-type", content_type).body(bytes);
+        Answer::from(request.send().await.expect("request sent")).await
+    }
+
     /// Opens a server-sent event stream with a bearer token, without reading it.
     pub async fn open_stream(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
         let mut request = self.client.get(self.url(path)).header("accept", "text/event-stream");

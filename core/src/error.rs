@@ -294,6 +294,20 @@ error_codes! {
     /// 409: the activity admits only volunteers with an approved sign-up, and this one has
     /// none; the scan is recorded as refused.
     WalkInRefused = ("walk_in_refused", 409, "本活动仅限已报名并获批准的志愿者签到"),
+    // --- exchange with the national system, roster imports ---
+    /// 422: a roster file's bytes are not in the encoding asked for (or in neither UTF-8
+    /// nor GBK); nothing was read.
+    RosterEncoding = ("roster_encoding", 422, "文件编码无法识别"),
+    /// 422: a roster file is not a CSV or XLSX file Hourmark can read, or its header lacks
+    /// a required column (the detail names them); nothing was read.
+    RosterFormat = ("roster_format", 422, "文件格式有误"),
+    /// 422: a roster has refused rows, so none of it was imported (the dry run lists
+    /// every refused row and why).
+    RosterInvalid = ("roster_invalid", 422, "花名册未通过校验，未导入任何数据"),
+    /// 409: the export asked for a report batch civil affairs has not confirmed.
+    BatchNotConfirmed = ("batch_not_confirmed", 409, "该报送批次尚未确认"),
+    /// 409: nothing confirmed (and covered by consent) is left to export.
+    NothingToExport = ("nothing_to_export", 409, "没有可导出的新记录"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
     Unavailable = ("unavailable", 503, "服务繁忙，请稍后重试"),
@@ -484,6 +498,11 @@ mod tests {
                 ("signup_cancellation_closed", 409),
                 ("signup_decided", 409),
                 ("walk_in_refused", 409),
+                ("roster_encoding", 422),
+                ("roster_format", 422),
+                ("roster_invalid", 422),
+                ("batch_not_confirmed", 409),
+                ("nothing_to_export", 409),
                 ("unavailable", 503),
                 ("internal", 500),
             ]

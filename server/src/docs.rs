@@ -29,6 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "attendance", description = "Live attendance"),
         (name = "publicity", description = "公示: the public board, and the working-day calendar"),
         (name = "reporting", description = "Reporting register entries to civil affairs, confirmation, exports"),
+        (name = "exchange", description = "The national volunteer information system: exports in its import shape; roster imports"),
         (name = "record", description = "A volunteer's record beyond hours: evaluations, complaints, training, awards"),
         (name = "review", description = "Flags raised by the anomaly rules, their resolution, and finalising"),
         (name = "organisations", description = "Recording organisations"),
@@ -61,6 +62,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::record::router())
         .merge(crate::publicity::router())
         .merge(crate::reporting::router())
+        .merge(crate::exchange::router())
         .merge(crate::time_bank::router())
         .merge(crate::stars::router())
         .merge(crate::certificates::router())

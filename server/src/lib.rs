@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod config;
 pub mod console;
 pub mod docs;
+pub mod exchange;
 mod key_files;
 pub mod metrics;
 pub mod no_store;

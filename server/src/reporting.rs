@@ -267,11 +267,16 @@ async fn workbook_response(
     tokio::task::spawn_blocking(move || write_workbook(&runtime, &hourmark, &by, &batches, &written))
         .await
         .map_err(|e| hourmark_core::CoreError::Internal(format!("export task failed: {e}")))??;
-    let file = tokio::fs::File::open(&path)
+    xlsx_file_response(&path, filename).await
+}
+
+/// Streams a finished workbook from its temporary file (removing the name at once: the
+/// open handle keeps the data readable) as an attachment called `filename`.
+pub(crate) async fn xlsx_file_response(path: &std::path::Path, filename: &str) -> Result<Response, ApiError> {
+    let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| hourmark_core::CoreError::Internal(format!("export file: {e}")))?;
-    // The open handle keeps the data readable; the name can go now.
-    let _ = tokio::fs::remove_file(&path).await;
+    let _ = tokio::fs::remove_file(path).await;
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -26,6 +26,7 @@ mod correction_page;
 mod corrections;
 mod device;
 mod durability;
+mod exchange;
 mod faults;
 mod hardening;
 mod hours;

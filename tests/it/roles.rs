@@ -113,6 +113,16 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/report-batches/{id}/export.csv", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::GET, "/api/v1/report-batches/{id}/export.xlsx", [401, 403, 404, 404, 404, 404, 404, 403]),
         row(M::GET, "/api/v1/report-batches/export.xlsx", [401, 403, 200, 200, 200, 200, 200, 403]),
+        // Rosters: its organisers (and administrators) import; an empty file is
+        // `roster_format` (422) to those who may.
+        row(M::POST, "/api/v1/organisations/{id}/roster-imports/dry-run", [401, 403, 422, 404, 403, 422, 403, 403]),
+        row(M::POST, "/api/v1/organisations/{id}/roster-imports", [401, 403, 422, 404, 403, 422, 403, 403]),
+        // The national system: nothing is confirmed or on a roster here (409); the officer's
+        // region covers the organisation.
+        row(M::POST, "/api/v1/organisations/{id}/exchange-exports", [401, 403, 409, 404, 409, 409, 409, 403]),
+        row(M::GET, "/api/v1/organisations/{id}/exchange-exports", [401, 403, 200, 404, 200, 200, 200, 403]),
+        row(M::GET, "/api/v1/exchange-exports/{id}/export.csv", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::GET, "/api/v1/exchange-exports/{id}/export.xlsx", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::POST, "/api/v1/objections/{id}/decision", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/api/v1/calendar/years", [401, 403, 200, 200, 200, 200, 200, 200]),
         // Only administrators add national years; one already shipped is refused (422).
@@ -223,6 +233,8 @@ fn table() -> Vec<Row> {
         // Late entries are a recorder's; the one who asked may not approve (403 same_recorder).
         row(M::POST, "/api/v1/activities/{id}/late-entries", [401, 403, 403, 404, 403, 403, 201, 403]),
         row(M::GET, "/api/v1/activities/{id}/late-entries", [401, 403, 200, 404, 200, 200, 200, 403]),
+        // Historic hours become late entries: its recorders only; an empty file is 422.
+        row(M::POST, "/api/v1/activities/{id}/historic-hours", [401, 403, 403, 404, 403, 403, 422, 403]),
         row(
             M::POST,
             "/api/v1/activities/{id}/late-entries/{entry_id}/decision",
@@ -366,6 +378,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         || r.template.starts_with("/api/v1/complaints/")
         || r.template.starts_with("/api/v1/objections/")
         || r.template.starts_with("/api/v1/report-batches/")
+        || r.template.starts_with("/api/v1/exchange-exports/")
         || r.template.starts_with("/api/v1/star-")
     {
         1
@@ -401,6 +414,13 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
     };
     let body = match (r.method.as_str(), r.template) {
         ("GET" | "DELETE", _) => None,
+        (
+            _,
+            "/api/v1/organisations/{id}/roster-imports/dry-run"
+            | "/api/v1/organisations/{id}/roster-imports"
+            | "/api/v1/activities/{id}/historic-hours",
+        ) => None,
+        (_, "/api/v1/organisations/{id}/exchange-exports") => Some(json!({"kind": "volunteers"})),
         (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲", "login": "someone"})),
         (_, "/mp/v1/login/wechat") => Some(json!({"code": "c"})),
         (_, "/api/v1/invites/passkey/start") => Some(json!({"invite": "hm_not-an-invite"})),

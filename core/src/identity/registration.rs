@@ -229,7 +229,7 @@ impl Hourmark {
 
 /// A fresh public volunteer number: 12 random digits, the first not zero. Random, so it
 /// reveals nothing of the ID number or of the registration order.
-fn new_volunteer_number() -> Result<String, CoreError> {
+pub(crate) fn new_volunteer_number() -> Result<String, CoreError> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     ring::rand::SystemRandom::new()

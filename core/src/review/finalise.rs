@@ -58,6 +58,15 @@ pub struct NewLateEntry {
     pub reason: String,
 }
 
+/// A late-entry request that passed every check, ready to store.
+#[derive(Debug)]
+pub(crate) struct CheckedLateEntry {
+    staff_id: i64,
+    new: NewLateEntry,
+    evidence: String,
+    reason: String,
+}
+
 /// See [`Hourmark::review_subjects`].
 #[derive(Debug, Default)]
 pub struct ReviewSubjects {
@@ -211,6 +220,28 @@ impl Hourmark {
         activity_id: i64,
         request: LateEntryRequest,
     ) -> Result<LateEntry, CoreError> {
+        let checked = self.checked_late_entry(by, activity_id, request).await?;
+        self.store_late_entry(activity_id, checked).await
+    }
+
+    /// Stores a late entry [`Hourmark::checked_late_entry`] let through.
+    pub(crate) async fn store_late_entry(
+        &self,
+        activity_id: i64,
+        checked: CheckedLateEntry,
+    ) -> Result<LateEntry, CoreError> {
+        let CheckedLateEntry { staff_id, new, evidence, reason } = checked;
+        self.store().add_late_entry(activity_id, &new, &evidence, &reason, staff_id, self.now()).await
+    }
+
+    /// Every check of a late-entry request, without writing (historic imports check a
+    /// whole file before writing any of it).
+    pub(crate) async fn checked_late_entry(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        request: LateEntryRequest,
+    ) -> Result<CheckedLateEntry, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
         let staff_id = self.require_recorder_of(by, activity.organisation_id).await?;
         let evidence = crate::identity::bounded_text(&request.evidence, 1000, "evidence")?;
@@ -262,7 +293,7 @@ impl Hourmark {
                 "该志愿者当日已有扫码时长；如需更改，请在审核中调整",
             ));
         }
-        self.store().add_late_entry(activity_id, &new, &evidence, &reason, staff_id, self.now()).await
+        Ok(CheckedLateEntry { staff_id, new, evidence, reason })
     }
 
     /// An activity's late entries.

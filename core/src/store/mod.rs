@@ -32,6 +32,7 @@ pub mod backup;
 mod calendar;
 mod certificates;
 mod corrections;
+pub mod exchange;
 pub mod my_hours;
 mod notifications;
 mod organisations;
@@ -59,6 +60,7 @@ pub use certificates::CertificateStore;
 pub use corrections::CorrectionStore;
 pub use notifications::NotificationStore;
 pub use organisations::OrganisationStore;
+pub use exchange::ExchangeStore;
 pub use postgres::PostgresStore;
 pub use publicity::PublicityStore;
 pub use record::RecordStore;
@@ -153,6 +155,7 @@ pub struct AcceptedScan {
 #[async_trait]
 pub trait Store:
     CertificateStore
+    + ExchangeStore
     + StarStore
     + TimeBankStore
     + SignupStore

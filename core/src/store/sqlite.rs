@@ -121,6 +121,7 @@ mod audit;
 mod calendar;
 mod certificates;
 mod corrections;
+mod exchange;
 mod my_hours;
 mod notifications;
 mod organisations;

@@ -1,0 +1,351 @@
+//! The roster use cases: the dry run and the all-or-nothing import.
+//!
+//! ```text
+//! upload ─► pass 1 (blocking thread: read row, check, keyed hashes) ─► chunks of 500 ─►
+//!           async: duplicates in the file, lookups against registered volunteers
+//!           └─► report (the dry run ends here; an import with any refusal stops here)
+//!       ─► pass 2 (blocking thread: read again, seal ID and phone) ─► chunks ─►
+//!           store: one transaction; the roster, its volunteers, their paper consents
+//! ```
+//!
+//! Memory stays bounded by the file itself plus two keyed hashes per row: rows are never
+//! collected, chunks flow through a channel of two.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use super::sheet::{SheetEncoding, read_rows};
+use super::{RosterLayout, RosterReport, RowProblem, RowRefusal, ValidRow, validate_row};
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, ErrorCode};
+use crate::hourmark::Hourmark;
+use crate::identity::pii::{PiiField, PiiVault};
+use crate::identity::{ConsentPurpose, ConsentRecord, Principal, StaffRole, StoredVolunteer};
+
+/// Rows per chunk between the reading thread and the database.
+const CHUNK: usize = 500;
+
+/// A recorded roster import.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RosterImportRecord {
+    /// Its id.
+    pub id: i64,
+    /// The organisation whose roster it is.
+    pub organisation_id: i64,
+    /// Who imported it (staff id).
+    pub imported_by: i64,
+    /// SHA-256 of the file, hex.
+    pub file_digest: String,
+    /// Data rows.
+    pub rows: u32,
+    /// Volunteers registered by it.
+    pub registered: u32,
+    /// Volunteers already registered, linked to the roster.
+    pub linked: u32,
+    /// When.
+    #[serde(with = "crate::activity::shanghai_time")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// One roster row as the store writes it.
+#[derive(Debug)]
+pub enum RosterEntry {
+    /// A volunteer to register, with the consents they gave on paper.
+    New {
+        /// The volunteer (number assigned; the store draws another if it is taken).
+        volunteer: Box<StoredVolunteer>,
+        /// Their consents.
+        consents: Vec<ConsentRecord>,
+    },
+    /// A registered volunteer, linked to the roster.
+    Existing {
+        /// Who.
+        volunteer_id: i64,
+    },
+}
+
+/// What the store keeps of an import besides its rows.
+#[derive(Debug, Clone)]
+pub struct NewRosterImport {
+    /// Whose roster.
+    pub organisation_id: i64,
+    /// Who imported it.
+    pub imported_by: i64,
+    /// SHA-256 of the file, hex.
+    pub file_digest: String,
+    /// Data rows, volunteers to register, volunteers to link.
+    pub counts: (u32, u32, u32),
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The audit entry.
+    pub audit: AuditEvent,
+}
+
+/// A checked row with its keyed hashes.
+struct Parsed {
+    row: ValidRow,
+    id_lookup: [u8; 32],
+    phone_lookup: [u8; 32],
+}
+
+fn id_lookup(vault: &PiiVault, row: &ValidRow) -> [u8; 32] {
+    // As registration computes it: the document type is part of what is unique.
+    vault.lookup(PiiField::IdNumber, &format!("{}:{}", row.id_number.id_type().as_str(), row.id_number.as_str()))
+}
+
+/// Reads the file on a blocking thread, sending checked rows in chunks. `into` turns each
+/// chunk into what the receiver wants (pass 1: as is; pass 2: store entries).
+fn read_in_background<T: Send + 'static>(
+    bytes: Bytes,
+    encoding: SheetEncoding,
+    today: chrono::NaiveDate,
+    vault: PiiVault,
+    capacity: usize,
+    into: impl Fn(Vec<Result<Parsed, RowRefusal>>) -> Result<T, CoreError> + Send + 'static,
+) -> mpsc::Receiver<Result<T, CoreError>> {
+    let (tx, rx) = mpsc::channel(capacity);
+    tokio::task::spawn_blocking(move || {
+        let mut layout: Option<RosterLayout> = None;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let stopped = || CoreError::Internal("roster reader: receiver gone".into());
+        let result = read_rows(&bytes, encoding, |number, cells| {
+            let Some(layout) = layout.as_ref() else {
+                layout = Some(RosterLayout::roster(&cells)?);
+                return Ok(());
+            };
+            let parsed = validate_row(layout, number, &cells, today).map(|row| Parsed {
+                id_lookup: id_lookup(&vault, &row),
+                phone_lookup: vault.lookup(PiiField::Phone, &row.phone),
+                row,
+            });
+            chunk.push(parsed);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                tx.blocking_send(into(full)).map_err(|_| stopped())?;
+            }
+            Ok(())
+        });
+        let last = match result {
+            Ok(()) if layout.is_none() => Err(CoreError::refused(ErrorCode::RosterFormat, "文件没有表头行")),
+            Ok(()) => into(chunk),
+            Err(e) => Err(e),
+        };
+        let _ = tx.blocking_send(last);
+    });
+    rx
+}
+
+/// What pass 1 leaves for pass 2: the registered volunteers found, by keyed ID hash.
+type Registered = HashMap<[u8; 32], i64>;
+
+impl Hourmark {
+    /// The staff id of whoever may import the organisation's roster: its organisers and
+    /// administrators.
+    async fn roster_importer(&self, by: &Principal, organisation_id: i64) -> Result<i64, CoreError> {
+        let staff_id = match by {
+            Principal::Staff { id, role: StaffRole::Administrator, .. } => *id,
+            Principal::Staff { id, role: StaffRole::Organiser, organisation_id: Some(org) }
+                if *org == organisation_id =>
+            {
+                *id
+            }
+            Principal::Staff { organisation_id: Some(org), .. } if *org == organisation_id => {
+                return Err(CoreError::refused(ErrorCode::Forbidden, "花名册由本组织的组织者导入"));
+            }
+            Principal::Staff { role: StaffRole::Officer, .. } | Principal::Volunteer { .. } => {
+                return Err(CoreError::refused(ErrorCode::Forbidden, "花名册由本组织的组织者导入"));
+            }
+            Principal::Staff { .. } => return Err(CoreError::refused(ErrorCode::NotFound, "没有这个组织")),
+        };
+        self.store()
+            .get_organisation(organisation_id)
+            .await?
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "没有这个组织"))?;
+        Ok(staff_id)
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+    }
+
+    /// Checks a roster without writing anything: every refused row and why, and how many
+    /// volunteers it would register or link.
+    pub async fn roster_dry_run(
+        &self,
+        by: &Principal,
+        organisation_id: i64,
+        file: Bytes,
+        encoding: SheetEncoding,
+    ) -> Result<RosterReport, CoreError> {
+        self.roster_importer(by, organisation_id).await?;
+        Ok(self.check_roster(file, encoding).await?.0)
+    }
+
+    async fn check_roster(
+        &self,
+        file: Bytes,
+        encoding: SheetEncoding,
+    ) -> Result<(RosterReport, Registered), CoreError> {
+        let mut chunks = read_in_background(file, encoding, self.today(), self.vault().clone(), 2, Ok);
+        let mut report = RosterReport::default();
+        let mut seen_ids: HashMap<[u8; 32], u32> = HashMap::new();
+        let mut seen_phones: HashMap<[u8; 32], u32> = HashMap::new();
+        let mut registered = Registered::new();
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = chunk?;
+            let ids: Vec<[u8; 32]> = chunk.iter().filter_map(|p| p.as_ref().ok().map(|p| p.id_lookup)).collect();
+            let phones: Vec<[u8; 32]> = chunk.iter().filter_map(|p| p.as_ref().ok().map(|p| p.phone_lookup)).collect();
+            let known = self.store().volunteers_by_lookups(&ids, &phones).await?;
+            for parsed in chunk {
+                report.rows += 1;
+                let parsed = match parsed {
+                    Ok(parsed) => parsed,
+                    Err(refused) => {
+                        report.refused.push(refused);
+                        continue;
+                    }
+                };
+                let row = parsed.row.row;
+                let duplicate = |first: u32, what: &str| RowRefusal {
+                    row,
+                    problem: RowProblem::DuplicateInFile,
+                    detail: format!("{what}与第 {first} 行重复"),
+                };
+                if let Some(first) = seen_ids.get(&parsed.id_lookup) {
+                    report.refused.push(duplicate(*first, "证件号码"));
+                    continue;
+                }
+                if let Some(first) = seen_phones.get(&parsed.phone_lookup) {
+                    report.refused.push(duplicate(*first, "手机号码"));
+                    continue;
+                }
+                seen_ids.insert(parsed.id_lookup, row);
+                seen_phones.insert(parsed.phone_lookup, row);
+                if let Some(known) = known.iter().find(|k| k.1 == parsed.id_lookup) {
+                    report.already_registered += 1;
+                    registered.insert(parsed.id_lookup, known.0);
+                } else if known.iter().any(|k| k.2 == parsed.phone_lookup) {
+                    report.refused.push(RowRefusal {
+                        row,
+                        problem: RowProblem::PhoneTaken,
+                        detail: "该手机号码已由另一位志愿者登记".into(),
+                    });
+                } else {
+                    report.new_volunteers += 1;
+                }
+            }
+        }
+        Ok((report, registered))
+    }
+
+    /// Imports a roster, all or nothing: a roster with any refused row is refused whole
+    /// (`roster_invalid`, naming the first rows; the dry run lists them all) and nothing
+    /// is written. Registers the new volunteers with the consents they signed on paper,
+    /// links those already registered, and records the import. Audited.
+    pub async fn import_roster(
+        &self,
+        by: &Principal,
+        organisation_id: i64,
+        file: Bytes,
+        encoding: SheetEncoding,
+    ) -> Result<RosterImportRecord, CoreError> {
+        let staff_id = self.roster_importer(by, organisation_id).await?;
+        let (report, registered) = self.check_roster(file.clone(), encoding).await?;
+        if !report.refused.is_empty() {
+            let first: Vec<String> =
+                report.refused.iter().take(10).map(|r| format!("第 {} 行：{}", r.row, r.detail)).collect();
+            return Err(CoreError::refused(
+                ErrorCode::RosterInvalid,
+                format!(
+                    "花名册有 {} 行未通过校验，未导入任何数据。{}{}",
+                    report.refused.len(),
+                    first.join("；"),
+                    if report.refused.len() > 10 { "……（试运行可查看全部）" } else { "" }
+                ),
+            ));
+        }
+        if report.rows == 0 {
+            return Err(CoreError::refused(ErrorCode::RosterFormat, "花名册没有数据行"));
+        }
+        let now = self.now();
+        let digest = hex(ring::digest::digest(&ring::digest::SHA256, &file).as_ref());
+        let vault = self.vault().clone();
+        let mut entries = read_in_background(file, encoding, self.today(), vault.clone(), 2, move |chunk| {
+            chunk.into_iter().map(|parsed| to_entry(&vault, &registered, parsed, now)).collect()
+        });
+        let new = NewRosterImport {
+            organisation_id,
+            imported_by: staff_id,
+            file_digest: digest.clone(),
+            counts: (report.rows, report.new_volunteers, report.already_registered),
+            at: now,
+            audit: AuditEvent {
+                at: now,
+                actor_kind: "staff".into(),
+                actor_id: Some(staff_id),
+                action: "roster_import".into(),
+                subject_kind: "organisation".into(),
+                subject_id: Some(organisation_id),
+                detail: serde_json::json!({
+                    "file_digest": digest,
+                    "rows": report.rows,
+                    "registered": report.new_volunteers,
+                    "linked": report.already_registered,
+                }),
+            },
+        };
+        self.store().import_roster(&new, &mut entries).await
+    }
+}
+
+fn to_entry(
+    vault: &PiiVault,
+    registered: &Registered,
+    parsed: Result<Parsed, RowRefusal>,
+    now: DateTime<Utc>,
+) -> Result<RosterEntry, CoreError> {
+    // The file was checked a moment ago; a refusal now means it changed underneath.
+    let parsed =
+        parsed.map_err(|r| CoreError::refused(ErrorCode::RosterInvalid, format!("第 {} 行：{}", r.row, r.detail)))?;
+    if let Some(volunteer_id) = registered.get(&parsed.id_lookup) {
+        return Ok(RosterEntry::Existing { volunteer_id: *volunteer_id });
+    }
+    let row = parsed.row;
+    let seal = |field, value: &str| vault.seal(field, value).map_err(|e| CoreError::Internal(e.to_string()));
+    let volunteer = StoredVolunteer {
+        id: 0,
+        volunteer_number: crate::identity::registration::new_volunteer_number()?,
+        name: row.name,
+        gender: row.gender,
+        birth_month: row.birth_month,
+        id_type: row.id_number.id_type(),
+        id_number_sealed: seal(PiiField::IdNumber, row.id_number.as_str())?,
+        id_number_lookup: parsed.id_lookup,
+        phone_sealed: seal(PiiField::Phone, &row.phone)?,
+        phone_lookup: parsed.phone_lookup,
+        skills: row.skills,
+        device_id: None,
+        device_bound_at: None,
+    };
+    let consents =
+        [(ConsentPurpose::Record, true), (ConsentPurpose::Publicity, row.publicity), (ConsentPurpose::Location, false)]
+            .into_iter()
+            .map(|(purpose, granted)| ConsentRecord {
+                purpose,
+                granted,
+                notice_version: row.notice_version.clone(),
+                recorded_at: now,
+            })
+            .collect();
+    Ok(RosterEntry::New { volunteer: Box::new(volunteer), consents })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,60 @@
+//! Exchange and roster storage: a narrow trait, implemented by each engine in its own
+//! file (`postgres/exchange.rs`, `sqlite/exchange.rs`).
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::StoreResult;
+use crate::audit::AuditEvent;
+use crate::error::CoreError;
+use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
+use crate::publicity::RegisterRow;
+use crate::roster::import::NewRosterImport;
+use crate::roster::{RosterEntry, RosterImportRecord};
+
+/// A registered volunteer found by keyed hash: (id, ID-number hash, phone hash).
+pub type KnownVolunteer = (i64, [u8; 32], [u8; 32]);
+
+/// What exchange with the national system and roster imports keep.
+#[async_trait]
+pub trait ExchangeStore: Send + Sync {
+    /// Registered volunteers whose ID-number hash is one of `ids` or whose phone hash is
+    /// one of `phones`.
+    async fn volunteers_by_lookups(&self, ids: &[[u8; 32]], phones: &[[u8; 32]]) -> StoreResult<Vec<KnownVolunteer>>;
+    /// Writes a roster in one transaction: the import record and its audit entry, each new
+    /// volunteer with their consents (a volunteer number already taken is drawn again),
+    /// and every row's roster membership. Chunks are taken from `entries` until it closes;
+    /// an error in it, or any failed write, rolls everything back.
+    async fn import_roster(
+        &self,
+        import: &NewRosterImport,
+        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
+    ) -> StoreResult<RosterImportRecord>;
+
+    /// What could go in the organisation's next export of `kind`, in order, each with the
+    /// volunteer whose consent decides it (none for activities): confirmed (in a confirmed
+    /// batch; only `batch_id`'s when given) and not yet exported by the organisation.
+    /// Volunteers are those on the roster and those with confirmed entries.
+    async fn exchange_candidates(
+        &self,
+        organisation_id: i64,
+        kind: ExchangeKind,
+        batch_id: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Option<i64>)>>;
+    /// Records an export with its items and audit entry; a subject another export took
+    /// meanwhile is left out. `None` (nothing written) when none is left.
+    async fn record_exchange_export(
+        &self,
+        new: &NewExchangeExport,
+        subjects: &[i64],
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ExchangeExport>>;
+    /// The organisation's exports, newest first.
+    async fn exchange_exports(&self, organisation_id: i64) -> StoreResult<Vec<ExchangeExport>>;
+    /// One export.
+    async fn exchange_export(&self, id: i64) -> StoreResult<Option<ExchangeExport>>;
+    /// A page of an export's items: (position, subject) after `after`, in order.
+    async fn exchange_export_items(&self, export_id: i64, after: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>>;
+    /// The register entries with these sequence numbers.
+    async fn register_rows(&self, seqs: &[i64]) -> StoreResult<Vec<RegisterRow>>;
+}

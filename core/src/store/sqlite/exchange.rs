@@ -1,0 +1,323 @@
+//! Exchange exports and roster imports on SQLite (times are Unix milliseconds; writes
+//! through the single writer, so an import holds the writer for its length: seconds for
+//! 100,000 rows, during which other writes wait).
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tokio::sync::mpsc;
+
+use super::{SqliteStore, from_ms, insert_audit, ms, register_from_row};
+use crate::audit::AuditEvent;
+use crate::error::CoreError;
+use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
+use crate::publicity::RegisterRow;
+use crate::roster::import::NewRosterImport;
+use crate::roster::{RosterEntry, RosterImportRecord};
+use crate::store::exchange::KnownVolunteer;
+use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
+
+/// A register entry in a confirmed batch (only `?2`'s when it is not null).
+const CONFIRMED: &str = r"exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
+                                   where i.register_seq = r.seq and b.status = 'confirmed'
+                                     and (?2 is null or b.id = ?2))";
+
+const EXPORT_COLUMNS: &str =
+    "id, organisation_id, kind, batch_id, organisation_code, items, held_for_consent, exported_by, exported_at";
+
+fn export_from(row: &SqliteRow) -> StoreResult<ExchangeExport> {
+    let kind: String = row.try_get("kind")?;
+    Ok(ExchangeExport {
+        id: row.try_get("id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        kind: ExchangeKind::parse(&kind).ok_or_else(|| corrupt("exchange kind"))?,
+        batch_id: row.try_get("batch_id")?,
+        organisation_code: row.try_get("organisation_code")?,
+        items: u32::try_from(row.try_get::<i64, _>("items")?).unwrap_or(0),
+        held_for_consent: u32::try_from(row.try_get::<i64, _>("held_for_consent")?).unwrap_or(0),
+        exported_by: row.try_get("exported_by")?,
+        exported_at: from_ms(row.try_get("exported_at")?)?,
+    })
+}
+
+fn hash32(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| corrupt("lookup hash"))
+}
+
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+async fn write_entry(
+    tx: &mut sqlx::SqliteConnection,
+    import_id: i64,
+    organisation_id: i64,
+    at: i64,
+    entry: RosterEntry,
+) -> StoreResult<()> {
+    let volunteer_id = match entry {
+        RosterEntry::Existing { volunteer_id } => volunteer_id,
+        RosterEntry::New { mut volunteer, consents } => {
+            let mut id = None;
+            // Volunteer numbers are random: a taken one is drawn again.
+            for _ in 0..5 {
+                let v = &volunteer;
+                id = sqlx::query_scalar::<_, i64>(
+                    r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                                             id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
+                      values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                      on conflict (volunteer_number) do nothing
+                      returning id",
+                )
+                .bind(&v.volunteer_number)
+                .bind(&v.name)
+                .bind(i64::from(v.gender.code()))
+                .bind(&v.birth_month)
+                .bind(v.id_type.as_str())
+                .bind(&v.id_number_sealed)
+                .bind(v.id_number_lookup.as_slice())
+                .bind(&v.phone_sealed)
+                .bind(v.phone_lookup.as_slice())
+                .bind(skills_json(&v.skills))
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(volunteer_conflict)?;
+                if id.is_some() {
+                    break;
+                }
+                volunteer.volunteer_number = crate::identity::registration::new_volunteer_number()?;
+            }
+            let id = id.ok_or_else(|| CoreError::Internal("could not draw a free volunteer number".into()))?;
+            for c in consents {
+                sqlx::query(
+                    r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
+                      values (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .bind(id)
+                .bind(c.purpose.as_str())
+                .bind(c.granted)
+                .bind(&c.notice_version)
+                .bind(ms(c.recorded_at))
+                .bind(import_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            id
+        }
+    };
+    sqlx::query(
+        r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
+          values (?1, ?2, ?3, ?4) on conflict (organisation_id, volunteer_id) do nothing",
+    )
+    .bind(organisation_id)
+    .bind(volunteer_id)
+    .bind(import_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl ExchangeStore for SqliteStore {
+    async fn volunteers_by_lookups(&self, ids: &[[u8; 32]], phones: &[[u8; 32]]) -> StoreResult<Vec<KnownVolunteer>> {
+        if ids.is_empty() && phones.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Bound one by one so both unique indexes are used (at most 1,000 parameters).
+        let sql = format!(
+            "select id, id_number_lookup, phone_lookup from volunteer where id_number_lookup in ({}) or phone_lookup in ({})",
+            if ids.is_empty() { "null".to_owned() } else { placeholders(1, ids.len()) },
+            if phones.is_empty() { "null".to_owned() } else { placeholders(ids.len() + 1, phones.len()) },
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for hash in ids.iter().chain(phones) {
+            query = query.bind(hash.as_slice());
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id")?,
+                    hash32(row.try_get("id_number_lookup")?)?,
+                    hash32(row.try_get("phone_lookup")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn import_roster(
+        &self,
+        import: &NewRosterImport,
+        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
+    ) -> StoreResult<RosterImportRecord> {
+        let mut tx = self.write.begin().await?;
+        let (rows, registered, linked) = import.counts;
+        let id: i64 = sqlx::query_scalar(
+            r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked, created_at)
+              values (?1, ?2, ?3, ?4, ?5, ?6, ?7) returning id",
+        )
+        .bind(import.organisation_id)
+        .bind(import.imported_by)
+        .bind(&import.file_digest)
+        .bind(i64::from(rows))
+        .bind(i64::from(registered))
+        .bind(i64::from(linked))
+        .bind(ms(import.at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut audit = import.audit.clone();
+        audit.detail["roster_import_id"] = serde_json::json!(id);
+        insert_audit(&mut tx, &audit).await?;
+        while let Some(chunk) = entries.recv().await {
+            for entry in chunk? {
+                write_entry(&mut tx, id, import.organisation_id, ms(import.at), entry).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(RosterImportRecord {
+            id,
+            organisation_id: import.organisation_id,
+            imported_by: import.imported_by,
+            file_digest: import.file_digest.clone(),
+            rows,
+            registered,
+            linked,
+            created_at: import.at,
+        })
+    }
+
+    async fn exchange_candidates(
+        &self,
+        organisation_id: i64,
+        kind: ExchangeKind,
+        batch_id: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Option<i64>)>> {
+        let sql = match kind {
+            ExchangeKind::ServiceRecords => format!(
+                r"select r.seq as subject, r.volunteer_id as volunteer from register_entry r
+                  where r.organisation_id = ?1 and {CONFIRMED}
+                    and not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                                    and x.kind = 'service_records' and x.subject_id = r.seq)
+                  order by r.seq"
+            ),
+            ExchangeKind::Activities => format!(
+                r"select p.activity_id as subject, null as volunteer
+                  from register_entry r join publicity_entry p on p.id = r.publicity_entry_id
+                  where r.organisation_id = ?1 and {CONFIRMED}
+                    and not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                                    and x.kind = 'activities' and x.subject_id = p.activity_id)
+                  group by p.activity_id order by min(r.seq)"
+            ),
+            ExchangeKind::Volunteers => format!(
+                r"select c.v as subject, c.v as volunteer from (
+                      select m.volunteer_id as v from roster_member m where m.organisation_id = ?1 and ?2 is null
+                      union
+                      select r.volunteer_id as v from register_entry r where r.organisation_id = ?1 and {CONFIRMED}
+                  ) c
+                  where not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                                    and x.kind = 'volunteers' and x.subject_id = c.v)
+                  order by c.v"
+            ),
+        };
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(organisation_id).bind(batch_id).fetch_all(&self.read).await?;
+        rows.iter().map(|row| Ok((row.try_get("subject")?, row.try_get("volunteer")?))).collect()
+    }
+
+    async fn record_exchange_export(
+        &self,
+        new: &NewExchangeExport,
+        subjects: &[i64],
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ExchangeExport>> {
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            r"insert into exchange_export (organisation_id, kind, batch_id, organisation_code, items, held_for_consent,
+                                           exported_by, exported_at)
+              values (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7) returning id",
+        )
+        .bind(new.organisation_id)
+        .bind(new.kind.as_str())
+        .bind(new.batch_id)
+        .bind(new.organisation_code.as_deref())
+        .bind(i64::from(new.held_for_consent))
+        .bind(new.exported_by)
+        .bind(ms(new.exported_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        // `where true` tells SQLite's parser the upsert clause is not a join's.
+        let inserted = sqlx::query(
+            r"insert into exchange_export_item (export_id, position, organisation_id, kind, subject_id)
+              select ?1, key + 1, ?2, ?3, value from json_each(?4) where true
+              on conflict (organisation_id, kind, subject_id) do nothing",
+        )
+        .bind(id)
+        .bind(new.organisation_id)
+        .bind(new.kind.as_str())
+        .bind(serde_json::to_string(subjects).unwrap_or_else(|_| "[]".into()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update exchange_export set items = ?2 where id = ?1 returning {EXPORT_COLUMNS}"
+        )))
+        .bind(id)
+        .bind(i64::try_from(inserted).unwrap_or(i64::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut audit = audit.clone();
+        audit.detail["export_id"] = serde_json::json!(id);
+        audit.detail["items"] = serde_json::json!(inserted);
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Some(export_from(&row)?))
+    }
+
+    async fn exchange_exports(&self, organisation_id: i64) -> StoreResult<Vec<ExchangeExport>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {EXPORT_COLUMNS} from exchange_export where organisation_id = ?1 order by id desc"
+        )))
+        .bind(organisation_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(export_from).collect()
+    }
+
+    async fn exchange_export(&self, id: i64) -> StoreResult<Option<ExchangeExport>> {
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("select {EXPORT_COLUMNS} from exchange_export where id = ?1")))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.as_ref().map(export_from).transpose()
+    }
+
+    async fn exchange_export_items(&self, export_id: i64, after: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>> {
+        let rows = sqlx::query(
+            r"select position, subject_id from exchange_export_item
+              where export_id = ?1 and position > ?2 order by position limit ?3",
+        )
+        .bind(export_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("position")?, row.try_get("subject_id")?))).collect()
+    }
+
+    async fn register_rows(&self, seqs: &[i64]) -> StoreResult<Vec<RegisterRow>> {
+        let rows = sqlx::query(
+            r"select seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes, content, previous_hash, hash
+              from register_entry where seq in (select value from json_each(?1)) order by seq",
+        )
+        .bind(serde_json::to_string(seqs).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(register_from_row).collect()
+    }
+}

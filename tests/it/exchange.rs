@@ -1,0 +1,357 @@
+//! Exchange with the national volunteer information system and roster imports: a roster
+//! is checked row by row (the dry run names every refused row), imported all or nothing,
+//! deduplicated by keyed hash; exports hold only confirmed records of consenting
+//! volunteers, each sent once.
+
+use chrono::Duration;
+use hourmark_tests::{TestApp, next_resident_id, on_both_backends};
+use serde_json::json;
+
+const CSV: &str = "text/csv";
+const HEADER: &str = "姓名,证件号码,手机号码,技能特长,同意记录,同意公示,告知书版本\r\n";
+
+/// A roster of `rows` good data rows (spreadsheet rows 2 to rows + 1), phones from `phone_base`.
+fn roster_rows(rows: u32, phone_base: u32) -> Vec<String> {
+    (0..rows)
+        .map(|i| format!("志愿者{i},{},139{:08},急救、翻译,是,否,纸质-2023\r\n", next_resident_id(), phone_base + i))
+        .collect()
+}
+
+fn csv(rows: &[String]) -> Vec<u8> {
+    format!("{HEADER}{}", rows.concat()).into_bytes()
+}
+
+/// The same ID number with a wrong check character.
+fn spoil(row: &str) -> String {
+    let mut cells: Vec<String> = row.split(',').map(str::to_owned).collect();
+    let id = &cells[1];
+    let last = if id.ends_with('0') { '1' } else { '0' };
+    cells[1] = format!("{}{last}", &id[..17]);
+    cells.join(",")
+}
+
+async fn organisation_with_organiser(app: &TestApp) -> (String, i64, String) {
+    let admin = app.administrator().await;
+    let org = app.organisation(&admin, "翠湖志愿者协会").await;
+    let organiser = app.organiser(&admin, org).await;
+    (admin, org, organiser)
+}
+
+on_both_backends! {
+    async fn a_roster_is_checked_row_by_row_and_imported_all_or_nothing(app: TestApp) {
+        let (admin, org, organiser) = organisation_with_organiser(&app).await;
+        let dry = format!("/api/v1/organisations/{org}/roster-imports/dry-run");
+        let import = format!("/api/v1/organisations/{org}/roster-imports");
+
+        // A bad ID number in spreadsheet row 73: the dry run names it; the import writes nothing.
+        let mut rows = roster_rows(80, 10_000);
+        let good = rows[71].clone();
+        rows[71] = spoil(&good);
+        let report = app.upload(&dry, &organiser, csv(&rows), CSV).await;
+        report.expect_status(200);
+        assert_eq!(report.body["rows"], 80);
+        assert_eq!(report.body["refused"], json!([{
+            "row": 73, "problem": "id_number_invalid", "detail": report.body["refused"][0]["detail"].clone()
+        }]));
+        assert!(!report.body.to_string().contains(&good.split(',').nth(1).expect("id")[..17]), "no ID number in the report");
+        let refused = app.upload(&import, &organiser, csv(&rows), CSV).await;
+        refused.expect_problem(422, "roster_invalid");
+        assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("第 73 行")), "{}", refused.body);
+        rows[71] = good;
+        let report = app.upload(&dry, &organiser, csv(&rows), CSV).await;
+        assert_eq!((report.body["new_volunteers"].as_u64(), report.body["already_registered"].as_u64()), (Some(80), Some(0)),
+            "the refused import wrote nothing: {}", report.body);
+
+        // A volunteer already registered is linked, not registered again.
+        let (_, _) = app.volunteer("张三", "13800001234").await;
+        let registered_id = hourmark_tests::resident_id("19800101", 999);
+        let mut with_known = rows.clone();
+        let known = app.post("/mp/v1/volunteers", None,
+            hourmark_tests::registration("李四", "13800005678", &registered_id)).await;
+        known.expect_status(201);
+        with_known.push(format!("李四,{registered_id},13800005678,,是,是,2026-11\r\n"));
+        let done = app.upload(&import, &organiser, csv(&with_known), CSV).await;
+        done.expect_status(201);
+        assert_eq!((done.body["rows"].as_u64(), done.body["registered"].as_u64(), done.body["linked"].as_u64()),
+            (Some(81), Some(80), Some(1)));
+        assert_eq!(done.body["file_digest"].as_str().map(str::len), Some(64));
+        // The same file again: everyone is registered now; nothing is registered twice.
+        let again = app.upload(&import, &organiser, csv(&with_known), CSV).await;
+        again.expect_status(201);
+        assert_eq!((again.body["registered"].as_u64(), again.body["linked"].as_u64()), (Some(0), Some(81)));
+
+        // A duplicate within the file: the later row is refused, naming the first.
+        let mut twice = roster_rows(3, 20_000);
+        let copy = twice[0].replace("13900020000", "13900029999");
+        twice.push(copy);
+        let report = app.upload(&dry, &organiser, csv(&twice), CSV).await;
+        report.expect_status(200);
+        assert_eq!(report.body["refused"][0]["row"], 5);
+        assert_eq!(report.body["refused"][0]["problem"], "duplicate_in_file");
+        assert!(report.body["refused"][0]["detail"].as_str().is_some_and(|d| d.contains("第 2 行")));
+        app.upload(&import, &organiser, csv(&twice), CSV).await.expect_problem(422, "roster_invalid");
+
+        // A phone number another volunteer registered with is refused.
+        let taken = format!("王五,{},13800001234,,是,否,v1\r\n", next_resident_id());
+        let report = app.upload(&dry, &organiser, csv(&[taken]), CSV).await;
+        assert_eq!(report.body["refused"][0]["problem"], "phone_taken");
+
+        // Encodings: GBK read when guessed or asked for; refused when UTF-8 is asked for.
+        let fresh = roster_rows(2, 30_000);
+        let text = String::from_utf8(csv(&fresh)).expect("utf-8");
+        let gbk = encoding_rs::GBK.encode(&text).0.into_owned();
+        app.upload(&format!("{dry}?encoding=utf-8"), &organiser, gbk.clone(), CSV).await
+            .expect_problem(422, "roster_encoding");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(HEADER.encode_utf16().flat_map(u16::to_le_bytes));
+        app.upload(&dry, &organiser, utf16, CSV).await.expect_problem(422, "roster_encoding");
+        for query in ["", "?encoding=gbk"] {
+            let report = app.upload(&format!("{dry}{query}"), &organiser, gbk.clone(), CSV).await;
+            report.expect_status(200);
+            assert_eq!(report.body["new_volunteers"], 2, "{query}");
+        }
+        app.upload(&format!("{dry}?encoding=latin1"), &organiser, gbk.clone(), CSV).await
+            .expect_problem(400, "invalid_parameter");
+
+        // A header without a required column, and an empty file.
+        app.upload(&dry, &organiser, "姓名,手机号码\r\n张三,13800001234\r\n".as_bytes().to_vec(), CSV).await
+            .expect_problem(422, "roster_format");
+        app.upload(&import, &organiser, Vec::new(), CSV).await.expect_problem(422, "roster_format");
+
+        // XLSX, as Excel saves it (the phone typed as a number).
+        let xlsx = {
+            let mut workbook = rust_xlsxwriter::Workbook::new();
+            let sheet = workbook.add_worksheet();
+            for (col, title) in (0u16..).zip(HEADER.trim_end().split(',')) {
+                sheet.write_string(0, col, title).expect("cell");
+            }
+            sheet.write_string(1, 0, "赵六").expect("cell");
+            sheet.write_string(1, 1, next_resident_id()).expect("cell");
+            sheet.write_number(1, 2, 13_900_040_000.0).expect("cell");
+            sheet.write_string(1, 4, "是").expect("cell");
+            sheet.write_string(1, 6, "v2").expect("cell");
+            workbook.save_to_buffer().expect("xlsx")
+        };
+        let xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        let done = app.upload(&import, &organiser, xlsx, xlsx_type).await;
+        done.expect_status(201);
+        assert_eq!(done.body["registered"], 1);
+
+        // Who may: the organisation's organisers and administrators, not another's.
+        let other = app.organisation(&admin, "滇池保护志愿队").await;
+        let other_organiser = app.organiser(&admin, other).await;
+        app.upload(&dry, &other_organiser, csv(&fresh), CSV).await.expect_problem(404, "not_found");
+        app.upload(&dry, &admin, csv(&fresh), CSV).await.expect_status(200);
+    }
+}
+
+/// Scans, finalises, publishes and records one 180-minute day for a new volunteer, and
+/// gives the volunteer's token.
+async fn recorded_day(app: &TestApp, org: i64, admin: &str) -> String {
+    let organiser = app.organiser(admin, org).await;
+    let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
+    let recorder = crate::review::recorder(app, admin, org).await;
+    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
+    for _ in 0..2 {
+        let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&volunteer, &url).await.expect_status(200);
+        app.advance(Duration::hours(3));
+    }
+    app.advance(Duration::hours(5));
+    app.post(&format!("/api/v1/activities/{activity}/finalise"), Some(&recorder), json!({})).await.expect_status(201);
+    app.advance(Duration::days(4) + Duration::hours(4));
+    assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
+    volunteer
+}
+
+on_both_backends! {
+    async fn exports_hold_confirmed_records_of_consenting_volunteers_once(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let volunteer = recorded_day(&app, org, &admin).await;
+        // Staff sessions have idled out over the days: sign in again.
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        let wuhua = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let panlong = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530103"})).await;
+        let sent = app.post(&format!("/api/v1/organisations/{org}/report-batches"), Some(&organiser), json!({})).await;
+        sent.expect_status(201);
+        let batch = sent.body["id"].clone();
+        let exports = format!("/api/v1/organisations/{org}/exchange-exports");
+
+        // Unconfirmed entries are never exported.
+        app.post(&exports, Some(&organiser), json!({"kind": "service_records", "batch_id": batch})).await
+            .expect_problem(409, "batch_not_confirmed");
+        app.post(&exports, Some(&organiser), json!({"kind": "service_records"})).await
+            .expect_problem(409, "nothing_to_export");
+        app.post(&exports, Some(&organiser), json!({"kind": "activities"})).await
+            .expect_problem(409, "nothing_to_export");
+        app.post(&exports, Some(&organiser), json!({"kind": "service_records", "organisation_code": "not-a-code"})).await
+            .expect_problem(422, "invalid_body");
+        assert!(app.get(&exports, &organiser).await.body.as_array().is_some_and(Vec::is_empty), "nothing recorded");
+
+        app.post(&format!("/api/v1/report-batches/{batch}/confirm"), Some(&wuhua), json!({})).await.expect_status(200);
+
+        // Outside the officer's region: no such organisation.
+        app.post(&exports, Some(&panlong), json!({"kind": "service_records"})).await.expect_problem(404, "not_found");
+
+        let code = "91530102MA6K12345X";
+        let first = app.post(&exports, Some(&wuhua),
+            json!({"kind": "service_records", "batch_id": batch, "organisation_code": code})).await;
+        first.expect_status(201);
+        assert_eq!((first.body["items"].as_u64(), first.body["held_for_consent"].as_u64()), (Some(1), Some(0)));
+        // Sent once: the organisation asking again finds nothing new.
+        app.post(&exports, Some(&organiser), json!({"kind": "service_records"})).await
+            .expect_problem(409, "nothing_to_export");
+
+        let id = first.body["id"].clone();
+        let csv = app.call(reqwest::Method::GET, &format!("/api/v1/exchange-exports/{id}/export.csv"), Some(&organiser), None).await;
+        csv.expect_status(200);
+        let text = String::from_utf8(csv.raw.clone()).expect("utf-8");
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("志愿者编号,姓名,证件类型,证件号码"), "{}", lines[0]);
+        let me = app.get("/mp/v1/me", &volunteer).await;
+        let id_number = me.body["volunteer"]["id_number"].as_str().map(str::to_owned).unwrap_or_default();
+        assert!(!id_number.is_empty() && lines[1].contains(&id_number), "the national system needs the full ID: {}", lines[1]);
+        assert!(lines[1].contains("\"居民身份证\"") && lines[1].contains("\"3\"") && lines[1].contains("\"180\""), "{}", lines[1]);
+        assert!(lines[1].contains(code) && lines[1].contains(me.body["volunteer"]["volunteer_number"].as_str().expect("number")));
+        let xlsx = app.call(reqwest::Method::GET, &format!("/api/v1/exchange-exports/{id}/export.xlsx"), Some(&wuhua), None).await;
+        xlsx.expect_status(200);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(xlsx.raw.clone())).expect("xlsx is a zip");
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("xl/worksheets/sheet1.xml").expect("sheet"), &mut sheet).expect("read");
+        assert!(sheet.contains(&id_number), "ID number written as text");
+        app.call(reqwest::Method::GET, &format!("/api/v1/exchange-exports/{id}/export.csv"), Some(&panlong), None).await
+            .expect_problem(404, "not_found");
+
+        // Activities: the one with confirmed service.
+        let activities = app.post(&exports, Some(&organiser), json!({"kind": "activities"})).await;
+        activities.expect_status(201);
+        assert_eq!(activities.body["items"], 1);
+
+        // Volunteers: a withdrawn record consent holds the volunteer back until it is given again.
+        let roster = format!("{HEADER}赵六,{},13900050000,,是,否,纸质-2023\r\n", next_resident_id());
+        app.upload(&format!("/api/v1/organisations/{org}/roster-imports"), &organiser, roster.into_bytes(), CSV).await
+            .expect_status(201);
+        let withdraw = |granted: bool| json!({"purpose": "record", "granted": granted, "notice_version": "2026-11"});
+        app.post("/mp/v1/me/consents", Some(&volunteer), withdraw(false)).await.expect_status(200);
+        let people = app.post(&exports, Some(&organiser), json!({"kind": "volunteers"})).await;
+        people.expect_status(201);
+        assert_eq!((people.body["items"].as_u64(), people.body["held_for_consent"].as_u64()), (Some(1), Some(1)));
+        let held = app.post(&exports, Some(&organiser), json!({"kind": "volunteers"})).await;
+        held.expect_problem(409, "nothing_to_export");
+        app.post("/mp/v1/me/consents", Some(&volunteer), withdraw(true)).await.expect_status(200);
+        let later = app.post(&exports, Some(&organiser), json!({"kind": "volunteers"})).await;
+        later.expect_status(201);
+        assert_eq!((later.body["items"].as_u64(), later.body["held_for_consent"].as_u64()), (Some(1), Some(0)));
+
+        let listed = app.get(&exports, &wuhua).await;
+        listed.expect_status(200);
+        let kinds: Vec<&str> = listed.body.as_array().expect("list").iter().filter_map(|e| e["kind"].as_str()).collect();
+        assert_eq!(kinds, ["volunteers", "volunteers", "activities", "service_records"], "newest first");
+    }
+}
+
+/// One value (kB) from `/proc/self/status`.
+fn proc_status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// A 100,000-row roster, dry run and import, timed, with the process's peak resident
+/// memory (server and test client together: both run in this process). Run with
+/// `cargo nextest run -p hourmark-tests --run-ignored only -E 'test(/roster_of_100000/)' --no-capture`.
+async fn measure_roster_of_100000(backend: hourmark_tests::Backend) {
+    const ROWS: u32 = 100_000;
+    let app = TestApp::spawn(backend).await;
+    let (_, org, organiser) = organisation_with_organiser(&app).await;
+    let mut file = String::from(HEADER);
+    for i in 0..ROWS {
+        file.push_str(&format!("志愿者{i},{},139{:08},急救,是,否,纸质-2023\r\n", next_resident_id(), i));
+    }
+    let file = file.into_bytes();
+    // Reset the peak so it covers only the dry run and the import.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = proc_status_kb("VmRSS:");
+    let started = std::time::Instant::now();
+    let report =
+        app.upload(&format!("/api/v1/organisations/{org}/roster-imports/dry-run"), &organiser, file.clone(), CSV).await;
+    report.expect_status(200);
+    let dry = started.elapsed();
+    assert_eq!(report.body["new_volunteers"], ROWS);
+    let started = std::time::Instant::now();
+    let done = app.upload(&format!("/api/v1/organisations/{org}/roster-imports"), &organiser, file.clone(), CSV).await;
+    done.expect_status(201);
+    let import = started.elapsed();
+    assert_eq!(done.body["registered"], ROWS);
+    println!(
+        "roster of {ROWS} rows ({:.1} MiB CSV), {backend:?}: dry run {:.1} s, import {:.1} s; \
+         resident memory before {} MiB, peak {} MiB (whole test process)",
+        file.len() as f64 / 1_048_576.0,
+        dry.as_secs_f64(),
+        import.as_secs_f64(),
+        before / 1024,
+        proc_status_kb("VmHWM:") / 1024,
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: 100,000 rows take a while"]
+async fn roster_of_100000_rows_postgres() {
+    measure_roster_of_100000(hourmark_tests::Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: 100,000 rows take a while"]
+async fn roster_of_100000_rows_sqlite() {
+    measure_roster_of_100000(hourmark_tests::Backend::Sqlite).await;
+}
+
+on_both_backends! {
+    async fn historic_hours_become_late_entries_through_review_never_the_register(app: TestApp) {
+        let (admin, org, organiser) = organisation_with_organiser(&app).await;
+        // The historic activity, as it was held (before Hourmark).
+        let activity = app.activity(&organiser, org, json!({
+            "name": "2024 年重阳敬老", "starts_at": "2024-10-11T08:00:00+08:00", "ends_at": "2024-10-11T17:00:00+08:00",
+        })).await["id"].as_i64().expect("id");
+        let recorder = crate::review::recorder(&app, &admin, org).await;
+        let (volunteer_id, volunteer) = app.volunteer("张三", "13800001234").await;
+        let number = app.get("/mp/v1/me", &volunteer).await.body["volunteer"]["volunteer_number"].as_str().expect("n").to_owned();
+        let imported_id = next_resident_id();
+        let roster = format!("{HEADER}李四,{imported_id},13900060000,,是,否,纸质-2023\r\n");
+        app.upload(&format!("/api/v1/organisations/{org}/roster-imports"), &organiser, roster.into_bytes(), CSV).await
+            .expect_status(201);
+        let path = format!("/api/v1/activities/{activity}/historic-hours");
+        let header = "志愿者编号,证件号码,服务日期,服务时长（分钟）,纸质凭证编号,说明\r\n";
+
+        // One bad row (a day the activity did not run) refuses the file; nothing is asked for.
+        let bad = format!("{header}{number},,2024-10-11,240,台账第 12 页,\r\n,{imported_id},2024-10-12,180,台账第 13 页,\r\n");
+        let refused = app.upload(&path, &recorder, bad.into_bytes(), CSV).await;
+        refused.expect_problem(422, "roster_invalid");
+        assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("第 3 行")), "{}", refused.body);
+        let entries = format!("/api/v1/activities/{activity}/late-entries");
+        assert!(app.get(&entries, &recorder).await.body.as_array().is_some_and(Vec::is_empty), "nothing written");
+
+        // Organisers do not record; recorders do.
+        let good = format!("{header}{number},,2024-10-11,240,台账第 12 页,\r\n,{imported_id},2024-10-11,180,台账第 13 页,\r\n");
+        app.upload(&path, &organiser, good.clone().into_bytes(), CSV).await.expect_problem(403, "forbidden");
+        let done = app.upload(&path, &recorder, good.into_bytes(), CSV).await;
+        done.expect_status(201);
+        let asked = done.body["late_entries"].as_array().expect("entries");
+        assert_eq!(asked.len(), 2);
+        assert!(asked.iter().all(|e| e["status"] == "open"), "each waits for a second recorder: {}", done.body);
+        assert_eq!(asked[0]["volunteer_id"], volunteer_id);
+        assert!(asked[1]["evidence"].as_str().is_some_and(|e| e.contains("台账第 13 页")));
+        // Nothing reached the register: there is nothing to report.
+        app.post(&format!("/api/v1/organisations/{org}/report-batches"), Some(&organiser), json!({})).await
+            .expect_problem(409, "nothing_to_report");
+    }
+}
