@@ -26,6 +26,7 @@ pub mod certificates;
 pub mod clock;
 pub mod console;
 pub mod corrections;
+pub mod data_inventory;
 pub mod error;
 pub mod extra_fields;
 pub mod geo;

@@ -8,6 +8,7 @@ pub mod certificate_pdf;
 pub mod certificates;
 pub mod config;
 pub mod console;
+pub mod data_inventory;
 pub mod docs;
 mod key_files;
 pub mod logging;

@@ -24,6 +24,7 @@ mod console_signups;
 mod console_stars;
 mod correction_page;
 mod corrections;
+mod data_inventory;
 mod device;
 mod durability;
 mod faults;
