@@ -211,7 +211,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         purpose: "authenticate API and console sessions",
         basis: LegalBasis::StatutoryDuty,
         readers: "no one through the API (the holder presents the token)",
-        retention: "until expiry or revocation; expired rows are not yet erased",
+        retention: "until expiry; erased by the retention job a day after it expired",
         fields: &[
             field("token_hash", "the bearer token's hash", Protection::Hashed),
             plain("last_seen_at", "last use of a console session"),
@@ -224,7 +224,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         purpose: "SMS sign-in codes: check a code and limit how many a number gets",
         basis: LegalBasis::Consent,
         readers: "no one",
-        retention: "five minutes of use; expired rows are not yet erased",
+        retention: "five minutes of use; erased by the retention job a day after it expired",
         fields: &[
             field("phone_lookup", "the number's keyed hash", Protection::KeyedHash),
             field("code_hash", "the one-time code's hash", Protection::Hashed),
@@ -303,7 +303,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         purpose: "one-time links to enrol a passkey",
         basis: LegalBasis::HumanResources,
         readers: "no one (the link's holder presents it)",
-        retention: "until used or expired; old rows are not yet erased",
+        retention: "until used or expired; erased by the retention job a day after it expired",
         fields: &[field("token_hash", "the invite token's hash", Protection::Hashed)],
         other_columns: &["staff_id", "created_by", "created_at", "expires_at", "used_at"],
     },

@@ -46,6 +46,7 @@ pub mod qualification;
 pub mod ratelimit;
 pub mod readiness;
 pub mod reporting;
+pub mod retention;
 pub mod review;
 pub mod screen_keys;
 pub mod sessions;

@@ -160,8 +160,8 @@ pub async fn serve_within(
 
 /// The periodic jobs, every `interval` until the process ends: closing sessions left open
 /// after their activity, moving ended publicity periods into the register, reminding
-/// approved volunteers of their activity, and sending the WeChat messages that
-/// notifications queued. Safe on
+/// approved volunteers of their activity, erasing expired credentials, and sending the
+/// WeChat messages that notifications queued. Safe on
 /// every instance at once (each job is idempotent).
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
@@ -192,6 +192,19 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(0) => {}
             Ok(reminded) => tracing::info!(reminded, "sign-up reminders queued"),
             Err(e) => tracing::warn!(error = %e, "sending sign-up reminders failed; will retry"),
+        }
+        let started = std::time::Instant::now();
+        let erased = hourmark.erase_outlived_data().await;
+        hourmark_core::metrics::job_run("retention", started.elapsed().as_secs_f64(), erased.is_ok());
+        match erased {
+            Ok(erased) if erased.total() == 0 => {}
+            Ok(erased) => tracing::info!(
+                sms_codes = erased.sms_codes,
+                access_tokens = erased.access_tokens,
+                staff_invites = erased.staff_invites,
+                "erased expired credentials"
+            ),
+            Err(e) => tracing::warn!(error = %e, "erasing expired credentials failed; will retry"),
         }
         // WeChat is slow when it is slow: its messages go in their own task, so an outage
         // there never holds up closing sessions or recording publicity.

@@ -51,6 +51,7 @@ pub mod readiness;
 mod record;
 mod region_volunteers;
 mod reporting;
+mod retention;
 pub mod review;
 mod roles;
 mod scan_page;

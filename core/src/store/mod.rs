@@ -42,6 +42,7 @@ mod certificates;
 pub mod my_hours;
 mod postgres;
 pub mod region_volunteers;
+pub mod retention;
 mod signups;
 pub mod sms_code;
 mod sqlite;
@@ -139,6 +140,7 @@ pub trait Store:
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
     + region_volunteers::RegionVolunteerStore
+    + retention::RetentionStore
     + Send
     + Sync
     + std::fmt::Debug

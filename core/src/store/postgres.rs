@@ -11,6 +11,7 @@ use uuid::Uuid;
 mod certificates;
 mod my_hours;
 mod region_volunteers;
+mod retention;
 mod signups;
 mod sms_code;
 mod stars;
