@@ -132,8 +132,8 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         subject: DataSubject::Volunteer,
         purpose: "identify the volunteer (one person, one volunteer), contact them, and print their record and certificates",
         basis: LegalBasis::StatutoryDuty,
-        readers: "the volunteer in full; everyone else masked (ID and phone numbers show only their first and last \
-                  characters): staff of organisations they served or signed up with, civil-affairs officers of \
+        readers: "the volunteer in full; everyone else masked (an ID number shows only its first and last characters, \
+                  a phone number its first three and last four digits): staff of organisations they served or signed up with, civil-affairs officers of \
                   regions they served in, administrators",
         retention: KEPT_WITH_RECORD,
         fields: &[
@@ -227,7 +227,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         retention: "five minutes of use; erased by the retention job a day after it expired",
         fields: &[
             field("phone_lookup", "the number's keyed hash", Protection::KeyedHash),
-            field("code_hash", "the one-time code's hash", Protection::Hashed),
+            field("code_hash", "the one-time code's keyed hash (with the number)", Protection::KeyedHash),
         ],
         other_columns: &["created_at", "expires_at", "attempts", "used_at"],
     },
