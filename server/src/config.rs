@@ -214,6 +214,26 @@ pub struct Config {
     pub job_interval_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` overrides).
     pub log: String,
+    /// How log lines are written: `text` (the default, for people) or `json` (one JSON
+    /// object a line, for a log collector). Either way each request's lines carry its
+    /// `request_id`.
+    pub log_format: LogFormat,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests (scans waiting
+    /// for their commit, exports) before the process exits anyway (1–600, default 20).
+    /// Keep it below the service manager's own stop timeout (systemd: `TimeoutStopSec`,
+    /// 90 s by default; containers: often 10 s), or it kills the process first.
+    pub shutdown_grace_secs: u64,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line (`timestamp`, `level`, `fields`, `target`, `span`).
+    Json,
 }
 
 /// A URL with any password replaced, for logs.
@@ -255,6 +275,9 @@ impl std::fmt::Debug for Config {
             .field("sms_tencent_secret_id", &self.sms_tencent_secret_id)
             .field("sms_tencent_secret_key", &self.sms_tencent_secret_key)
             .field("production", &self.production)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish_non_exhaustive()
     }
 }
@@ -326,6 +349,8 @@ impl Default for Config {
             certificate_font: PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
             job_interval_secs: 60,
             log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -350,6 +375,9 @@ impl Config {
         }
         if self.code_accept_previous > 20 {
             bail!("HOURMARK_CODE_ACCEPT_PREVIOUS must be at most 20, not {}", self.code_accept_previous);
+        }
+        if !(1..=600).contains(&self.shutdown_grace_secs) {
+            bail!("HOURMARK_SHUTDOWN_GRACE_SECS must be between 1 and 600, not {}", self.shutdown_grace_secs);
         }
         if self.scan_batch_max == 0 || self.scan_batch_max > 5_000 {
             bail!("HOURMARK_SCAN_BATCH_MAX must be between 1 and 5000");

@@ -37,7 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "passkeys", description = "Staff sign-in with passkeys: invites, sign-in, managing passkeys"),
         (name = "certificates", description = "Service-record certificates (志愿服务记录证明): requests, issuing, PDF, verification"),
         (name = "signups", description = "Recruitment before the day: slots, sign-ups, approval, the waiting list"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness, and the data inventory"),
     )
 )]
 struct ApiDoc;
@@ -67,6 +67,7 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
         .merge(crate::stars::router())
         .merge(crate::certificates::router())
         .merge(crate::signups::router())
+        .merge(crate::data_inventory::router())
         .merge(hourmark_mini_program_api::sessions::staff_router())
         .merge(hourmark_mini_program_api::router())
 }

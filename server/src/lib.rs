@@ -8,9 +8,11 @@ pub mod certificate_pdf;
 pub mod certificates;
 pub mod config;
 pub mod console;
+pub mod data_inventory;
 pub mod docs;
 pub mod exchange;
 mod key_files;
+pub mod logging;
 pub mod metrics;
 pub mod no_store;
 pub mod passkeys;
@@ -22,7 +24,7 @@ pub mod signups;
 pub mod stars;
 pub mod time_bank;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -32,7 +34,6 @@ use hourmark_core::{Clock, Hourmark};
 use hourmark_mini_program_api::{MAX_BODY_BYTES, problem};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 
@@ -93,38 +94,75 @@ pub fn router(hourmark: Hourmark) -> Router {
     app.layer(axum::middleware::from_fn(console::security_headers))
         .layer(axum::middleware::from_fn(no_store::no_store_by_default))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             problem::problem_response(&hourmark_core::error::Problem::new(
                 hourmark_core::ErrorCode::Internal,
                 "服务器内部错误",
             ))
         }))
+        // Not tower-http's TraceLayer: its span logs the concrete URI, and paths carry
+        // QR codes and invite tokens.
+        .layer(axum::middleware::from_fn(logging::request_span))
         .with_state(hourmark)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// How long [`serve`] lets in-flight requests finish after shutdown begins (the default
+/// of `HOURMARK_SHUTDOWN_GRACE_SECS`).
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves until `shutdown` completes, then finishes in-flight requests for up to
+/// [`DEFAULT_SHUTDOWN_GRACE`].
 pub async fn serve(
     hourmark: Hourmark,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_within(hourmark, listener, shutdown, DEFAULT_SHUTDOWN_GRACE).await
+}
+
+/// Serves until `shutdown` completes; then stops accepting connections, ends the live
+/// boards' streams, and lets in-flight requests finish for up to `grace`: a scan waiting
+/// for its group commit is committed and answered, so the phone does not retry a scan
+/// that was recorded. Returns when they have all finished, or when `grace` runs out
+/// (logged, with what was still running cut off; a scan cut off before its commit was not
+/// recorded and its phone retries it with the same nonce).
+pub async fn serve_within(
+    hourmark: Hourmark,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> anyhow::Result<()> {
     // The peer address feeds the per-client rate limits.
     let live = hourmark.clone();
     let app = router(hourmark).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let (begun, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
     // Boards' event streams never end on their own: close them when shutdown begins, or
     // the graceful shutdown would wait for every open board.
     let shutdown = async move {
         shutdown.await;
         live.end_live_streams();
+        let _ = begun.send(());
     };
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown).into_future();
+    let out_of_time = async move {
+        match shutdown_begun.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server => served.context("server failed"),
+        () = out_of_time => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running when the shutdown grace ran out: exiting without them");
+            Ok(())
+        }
+    }
 }
 
 /// The periodic jobs, every `interval` until the process ends: closing sessions left open
 /// after their activity, moving ended publicity periods into the register, reminding
-/// approved volunteers of their activity, and sending the WeChat messages that
-/// notifications queued. Safe on
+/// approved volunteers of their activity, erasing expired credentials, and sending the
+/// WeChat messages that notifications queued. Safe on
 /// every instance at once (each job is idempotent).
 pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
@@ -155,6 +193,19 @@ pub async fn run_jobs(hourmark: Hourmark, interval: std::time::Duration) {
             Ok(0) => {}
             Ok(reminded) => tracing::info!(reminded, "sign-up reminders queued"),
             Err(e) => tracing::warn!(error = %e, "sending sign-up reminders failed; will retry"),
+        }
+        let started = std::time::Instant::now();
+        let erased = hourmark.erase_outlived_data().await;
+        hourmark_core::metrics::job_run("retention", started.elapsed().as_secs_f64(), erased.is_ok());
+        match erased {
+            Ok(erased) if erased.total() == 0 => {}
+            Ok(erased) => tracing::info!(
+                sms_codes = erased.sms_codes,
+                access_tokens = erased.access_tokens,
+                staff_invites = erased.staff_invites,
+                "erased expired credentials"
+            ),
+            Err(e) => tracing::warn!(error = %e, "erasing expired credentials failed; will retry"),
         }
         // WeChat is slow when it is slow: its messages go in their own task, so an outage
         // there never holds up closing sessions or recording publicity.

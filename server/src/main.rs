@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hourmark_core::SystemClock;
 use hourmark_server::Config;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
 #[command(name = "hourmark", version, about = "Volunteer attendance and service records")]
@@ -71,8 +70,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load()?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    hourmark_server::logging::init(&config.log, config.log_format, std::io::stdout)?;
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
@@ -134,7 +132,10 @@ async fn main() -> anyhow::Result<()> {
                     std::time::Duration::from_secs(config.job_interval_secs),
                 ));
             }
-            hourmark_server::serve(hourmark, listener, hourmark_server::shutdown_signal()).await
+            let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+            hourmark_server::serve_within(hourmark, listener, hourmark_server::shutdown_signal(), grace).await?;
+            tracing::info!("stopped");
+            Ok(())
         }
     }
 }

@@ -104,6 +104,10 @@ pub struct ScanEvent {
     pub url: String,
     /// (volunteer id, bearer token) of each volunteer.
     pub volunteers: Vec<(i64, String)>,
+    /// The administrator's bearer token.
+    pub admin: String,
+    /// The activity's id.
+    pub activity_id: i64,
 }
 
 /// Sets up, through the API of the server at `base` (started with [`bootstrap_token`]),
@@ -169,7 +173,7 @@ pub async fn scan_event(base: &str, volunteers: usize) -> ScanEvent {
         registered
             .push((v["volunteer"]["id"].as_i64().expect("id"), v["access_token"].as_str().expect("t").to_owned()));
     }
-    ScanEvent { url, volunteers: registered }
+    ScanEvent { url, volunteers: registered, admin, activity_id }
 }
 
 /// The body of a scan of `url` with `nonce`, as the phone sends it (and resends it,

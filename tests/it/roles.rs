@@ -46,6 +46,7 @@ fn table() -> Vec<Row> {
         row(M::GET, "/S/{token}", [200; 8]),
         row(M::GET, "/s/{token}", [200; 8]),
         row(M::GET, "/api/v1/public/organisations", [200; 8]),
+        row(M::GET, "/api/v1/data-inventory", admin_only),
         row(M::GET, "/api/v1/public/publicity", [200; 8]),
         row(M::GET, "/publicity", [200; 8]),
         row(M::GET, "/api/v1/public/calendar/days", [200; 8]),

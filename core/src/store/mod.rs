@@ -45,6 +45,7 @@ mod review;
 mod scans;
 mod session_corrections;
 mod sessions;
+pub mod retention;
 mod signups;
 pub mod sms_code;
 mod sqlite;
@@ -177,6 +178,7 @@ pub trait Store:
     + PublicityStore
     + RegisterStore
     + AuditStore
+    + retention::RetentionStore
     + Send
     + Sync
     + std::fmt::Debug

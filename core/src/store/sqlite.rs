@@ -129,6 +129,7 @@ mod publicity;
 mod record;
 mod region_volunteers;
 mod register;
+mod retention;
 mod review;
 mod scans;
 mod session_corrections;

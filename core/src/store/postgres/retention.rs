@@ -1,0 +1,30 @@
+//! PostgreSQL: erasing expired credentials (see [`crate::store::retention`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{PostgresStore, insert_audit};
+use crate::store::StoreResult;
+use crate::store::retention::{Erased, RetentionStore};
+
+#[async_trait]
+impl RetentionStore for PostgresStore {
+    async fn erase_expired(&self, expired_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Erased> {
+        let before = expired_before;
+        let mut tx = self.pool.begin().await?;
+        let mut counts = [0_u64; 3];
+        for (count, sql) in counts.iter_mut().zip([
+            r"delete from sms_code where expires_at < $1",
+            r"delete from access_token where expires_at < $1",
+            r"delete from staff_invite where expires_at < $1",
+        ]) {
+            *count = sqlx::query(sql).bind(before).execute(&mut *tx).await?.rows_affected();
+        }
+        let erased = Erased { sms_codes: counts[0], access_tokens: counts[1], staff_invites: counts[2] };
+        if erased.total() > 0 {
+            insert_audit(&mut tx, &erased.audit(now)).await?;
+        }
+        tx.commit().await?;
+        Ok(erased)
+    }
+}

@@ -1,0 +1,50 @@
+//! Storage side of erasing what has outlived its purpose: one-time SMS codes, bearer
+//! tokens and staff invites past their expiry. Never the register, scans or anything a
+//! record is made of.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::StoreResult;
+use crate::audit::AuditEvent;
+
+/// How many rows one pass erased, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    /// SMS sign-in codes.
+    pub sms_codes: u64,
+    /// Volunteers' and staff's bearer tokens and console sessions.
+    pub access_tokens: u64,
+    /// Staff invites, used or not.
+    pub staff_invites: u64,
+}
+
+impl Erased {
+    /// Rows erased in all.
+    pub fn total(&self) -> u64 {
+        self.sms_codes + self.access_tokens + self.staff_invites
+    }
+
+    /// The audit event of a pass that erased these: by the system, with the counts.
+    pub fn audit(&self, at: DateTime<Utc>) -> AuditEvent {
+        AuditEvent {
+            at,
+            actor_kind: "system".to_owned(),
+            actor_id: None,
+            action: "retention_erased".to_owned(),
+            subject_kind: "retention".to_owned(),
+            subject_id: None,
+            detail: serde_json::to_value(self).unwrap_or_default(),
+        }
+    }
+}
+
+/// Erasing expired credentials.
+#[async_trait]
+pub trait RetentionStore {
+    /// Deletes SMS codes, access tokens and staff invites that expired before
+    /// `expired_before`, and, when anything went, writes [`Erased::audit`] at `now`, all in
+    /// one transaction.
+    async fn erase_expired(&self, expired_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Erased>;
+}

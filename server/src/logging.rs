@@ -1,0 +1,113 @@
+//! Logs: the subscriber `main` installs (text or JSON lines), and the request id that
+//! ties one request's lines together.
+//!
+//! Every request runs inside a `request` span carrying `request_id`, the method and the
+//! route *template* (`/S/{code}`, never the concrete path: paths carry QR codes, invite
+//! tokens and certificate numbers). The id is the caller's `x-request-id` when it is
+//! well-formed (a proxy's, so its log and ours join up), otherwise a fresh one; either way
+//! it is sent back in `x-request-id`, so a volunteer's or an operator's report can name it.
+//!
+//! What is never logged: request paths, query strings, headers and bodies, so no bearer
+//! token, cookie, QR code, one-time code, name, phone or ID number reaches a log line
+//! (`tests/it/logs.rs` drives all of them at debug level and checks).
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::LogFormat;
+
+/// The header a request id travels in, both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Longest incoming request id kept; a longer one is replaced.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Installs the process's log subscriber: `filter` (`RUST_LOG` overrides it), in
+/// `format`, written to `writer`. Fails if one is already installed.
+pub fn init<W>(filter: &str, format: LogFormat, writer: W) -> anyhow::Result<()>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(quiet_about_credentials(filter)));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        // Span fields are flattened into `span` (the innermost, the request) and `spans`,
+        // so a collector finds `span.request_id` on every line of a request.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}
+
+/// `filter`, with the passkey library held at `info` unless the filter names it: at
+/// debug level it prints each credential's id and public key, which identify a staff
+/// member. `RUST_LOG` is taken as given, for whoever really needs that.
+fn quiet_about_credentials(filter: &str) -> String {
+    if filter.contains("webauthn") {
+        filter.to_owned()
+    } else {
+        format!("{filter},webauthn_rs_core=info,webauthn_rs=info")
+    }
+}
+
+/// The caller's request id if it is well-formed: 1–64 characters among letters, digits,
+/// `-`, `_`, `.`, `:`, `/`, `+`, `=` (UUIDs, trace ids, base64). Anything else (too long,
+/// spaces, control characters that could forge log lines) is replaced, not echoed.
+fn well_formed(value: &HeaderValue) -> Option<&str> {
+    let text = value.to_str().ok()?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '+' | '=');
+    (!text.is_empty() && text.len() <= MAX_REQUEST_ID_LEN && text.chars().all(allowed)).then_some(text)
+}
+
+/// Gives the request its id and span, logs its outcome at debug level, and sends the id
+/// back. Outermost, so even a panic's answer carries it.
+pub async fn request_span(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(well_formed)
+        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned);
+    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    // Handlers that want it (none yet) see the cleaned id, not what the caller sent.
+    request.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    // An error-level span is enabled whatever the filter, so even a `warn` line of the
+    // request carries its id; the span itself prints nothing.
+    let span = tracing::error_span!("request", request_id = %id, method = %request.method(), route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
+    });
+    response.headers_mut().insert(REQUEST_ID_HEADER, header);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_short_ids_are_kept() {
+        let ok = |s: &str| well_formed(&HeaderValue::from_str(s).expect("header")).is_some();
+        assert!(ok("0192f1c3-7a3b-7c1e-9f00-1234567890ab"));
+        assert!(ok("Root=1-67891233-abcdef012345678912345678"));
+        assert!(!ok(""));
+        assert!(!ok(&"a".repeat(65)));
+        assert!(!ok("two words"));
+        assert!(!ok("tab\there"));
+        assert!(!ok("quote\"d"));
+        assert!(well_formed(&HeaderValue::from_bytes(b"caf\xc3\xa9").expect("header")).is_none());
+    }
+}
