@@ -283,6 +283,9 @@ error_codes! {
     SignupTooYoung = ("signup_too_young", 409, "未达到该活动的最低年龄要求"),
     /// 409: the volunteer's registered skills lack one the activity requires.
     SignupSkillMissing = ("signup_skill_missing", 409, "不具备该活动要求的技能"),
+    /// 409: the activity requires a training its organisation has not recorded the
+    /// volunteer as having completed.
+    SignupTrainingMissing = ("signup_training_missing", 409, "未完成该活动要求的培训"),
     /// 409: the volunteer already holds a sign-up (placed, waiting for approval or on the
     /// waiting list) for this activity; cancel it first to change slot.
     SignupDuplicate = ("signup_duplicate", 409, "已报名该活动"),
@@ -480,6 +483,7 @@ mod tests {
                 ("signup_slot_full", 409),
                 ("signup_too_young", 409),
                 ("signup_skill_missing", 409),
+                ("signup_training_missing", 409),
                 ("signup_duplicate", 409),
                 ("signup_cancellation_closed", 409),
                 ("signup_decided", 409),

@@ -47,6 +47,7 @@ pub mod sms_code;
 mod sqlite;
 mod stars;
 mod time_bank;
+mod trainings;
 
 pub use certificates::CertificateStore;
 pub use postgres::PostgresStore;
@@ -54,6 +55,7 @@ pub use signups::SignupStore;
 pub use sqlite::SqliteStore;
 pub use stars::StarStore;
 pub use time_bank::TimeBankStore;
+pub use trainings::TrainingStore;
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, CoreError>;
@@ -136,6 +138,7 @@ pub trait Store:
     + StarStore
     + TimeBankStore
     + SignupStore
+    + TrainingStore
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
     + region_volunteers::RegionVolunteerStore

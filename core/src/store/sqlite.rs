@@ -22,6 +22,7 @@ mod signups;
 mod sms_code;
 mod stars;
 mod time_bank;
+mod trainings;
 
 use super::{
     AcceptedScan, NewScan, NumberedScan, ScanCursor, Store, StoreResult, StoredAnswer, StoredSession, corrupt,
