@@ -296,6 +296,8 @@ error_codes! {
     SignupDecided = ("signup_decided", 409, "该报名已处理"),
     /// 409: the activity admits only volunteers with an approved sign-up, and this one has
     /// none; the scan is recorded as refused.
+    /// 409: the activity was cancelled by its organiser: no arrivals, no sign-ups.
+    ActivityCancelled = ("activity_cancelled", 409, "该活动已取消"),
     WalkInRefused = ("walk_in_refused", 409, "本活动仅限已报名并获批准的志愿者签到"),
     // --- the server ---
     /// 503: the server is overloaded or its storage is unreachable; retry with the same nonce.
@@ -487,6 +489,7 @@ mod tests {
                 ("signup_duplicate", 409),
                 ("signup_cancellation_closed", 409),
                 ("signup_decided", 409),
+                ("activity_cancelled", 409),
                 ("walk_in_refused", 409),
                 ("unavailable", 503),
                 ("internal", 500),

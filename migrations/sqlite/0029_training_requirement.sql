@@ -18,3 +18,13 @@ create table training_completion (
     -- Recording the same completion again changes nothing.
     constraint training_completion_uq unique (organisation_id, training, volunteer_id)
 ) strict;
+
+-- An activity called off by its organiser: arrivals are refused from then on, sign-ups
+-- closed, and everyone signed up is told. Once per activity.
+create table activity_cancellation (
+    activity_id integer constraint activity_cancellation_pk primary key
+        constraint activity_cancellation_activity_fk references activity (id),
+    reason text not null,
+    cancelled_by integer not null constraint activity_cancellation_cancelled_by_fk references staff (id),
+    cancelled_at integer not null
+) strict;

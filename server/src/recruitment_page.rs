@@ -84,6 +84,7 @@ async fn join_page(State(hourmark): State<Hourmark>, Path(id): Path<i64>) -> Res
             approval_required => r.approval_required,
             waitlist => r.waitlist,
             open => page.open,
+            cancelled => page.cancelled.as_ref().map(|c| c.reason.clone()),
             share_url => page.share_url.clone(),
         },
     );

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::signups::{
-    BulkApproval, Recruitment, RecruitmentRequest, Signup, SignupDecision, SignupRequest, TrainingCompletion,
-    TrainingCompletionRequest,
+    ActivityCancellation, BulkApproval, CancellationRequest, Recruitment, RecruitmentRequest, Signup, SignupDecision,
+    SignupRequest, TrainingCompletion, TrainingCompletionRequest,
 };
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
@@ -27,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(my_signups))
         .routes(routes!(cancel))
         .routes(routes!(record_training_completion, list_training_completions))
+        .routes(routes!(cancel_activity))
         .merge(crate::recruitment_page::router())
 }
 
@@ -63,7 +64,7 @@ async fn get_recruitment(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`, `activity_cancelled`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot with sign-ups removed, or its places below those taken), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -227,6 +228,32 @@ async fn list_training_completions(
     Ok(axum::Json(hourmark.training_completions(&by, id).await?))
 }
 
+/// Cancels the activity: arrivals are refused from then on (`activity_cancelled`; anyone
+/// inside may still leave), sign-ups and recruitment changes are closed, and everyone
+/// signed up is notified (in the app, and by WeChat where they subscribed). Cancelling
+/// again answers the cancellation as it stands. The organisation's organisers and
+/// recorders, and administrators. Audited.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/cancellation", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = CancellationRequest,
+    responses(
+        (status = 200, body = ActivityCancellation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (no reason, or longer than 500 characters), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel_activity(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(request): Json<CancellationRequest>,
+) -> Result<axum::Json<ActivityCancellation>, ApiError> {
+    Ok(axum::Json(hourmark.cancel_activity(&by, id, request).await?))
+}
+
 /// Signs me up for a slot: a place (`approved`, or `pending` when the organiser approves
 /// sign-ups), or the waiting list (`waitlisted`, with my position) when the slot is full.
 /// Refused, with nothing recorded: after the deadline, a full slot without a waiting list,
@@ -240,7 +267,7 @@ async fn list_training_completions(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`guardian_consent_required`, `consent_withdrawn`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_training_missing`, `signup_duplicate`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_training_missing`, `signup_duplicate`, `activity_cancelled`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot not the activity's), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

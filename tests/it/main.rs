@@ -2,6 +2,7 @@
 //! One test binary; a module per feature. Time is moved by hand, never slept.
 
 mod access;
+mod activity_cancel;
 mod activity_edit;
 mod backup;
 mod bad_input;

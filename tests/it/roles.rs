@@ -290,6 +290,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/me", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
+        // Cancelling the activity, near the end: no row after needs it open.
+        row(M::POST, "/api/v1/activities/{id}/cancellation", [401, 403, 200, 404, 404, 200, 200, 403]),
         // The other organisation's activity exists for the officer's revocation below.
         row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403, 403, 403]),
         // Any staff member may have a bearer token for scripts; not a volunteer.
@@ -490,6 +492,7 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         })),
         (_, "/mp/v1/activities/{id}/signups") => Some(json!({"slot_id": 1})),
         (_, "/api/v1/activities/{id}/training-completions") => Some(json!({"phone": "13800001234"})),
+        (_, "/api/v1/activities/{id}/cancellation") => Some(json!({"reason": "暴雨"})),
         (_, "/api/v1/activities/{id}/signups/{signup_id}/decision") => Some(json!({"approve": true})),
         (_, "/api/v1/activities/{id}/signups/approvals") => Some(json!({"all": true})),
         (_, "/api/v1/certificate-requests/{id}/issue") => {

@@ -43,10 +43,13 @@ use crate::hourmark::{Hourmark, require_manager_of};
 use crate::identity::Principal;
 use crate::notification::HoursNotice;
 
+mod cancellation;
 mod on_the_day;
 mod public;
 mod training;
 
+pub use cancellation::{ActivityCancellation, CancellationRequest};
+pub(crate) use on_the_day::Admission;
 pub use on_the_day::{NoShows, WALK_IN_RULE_FRESH};
 pub use public::{PublicRecruitment, share_url};
 pub use training::{TrainingCompletion, TrainingCompletionRequest};
@@ -433,6 +436,7 @@ impl Hourmark {
         if self.store().is_finalised(activity.id).await? {
             return Err(CoreError::refused(ErrorCode::ActivityFinalised, "活动已定稿，不能再发布招募"));
         }
+        self.refuse_if_cancelled(activity.id, "不能再发布或修改招募").await?;
         let audit = AuditEvent {
             at: new.at,
             actor_kind: "staff".into(),
@@ -501,6 +505,7 @@ impl Hourmark {
         let activity =
             self.activity(activity_id).await?.ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
         let recruitment = self.recruitment_for_volunteer(activity_id).await?;
+        self.refuse_if_cancelled(activity_id, "不再接受报名").await?;
         // An organisation without (or stripped of) its recording qualification cannot
         // record the service, so it may not take sign-ups either; its scans are refused too.
         let organisation = self.store().get_organisation(activity.organisation_id).await?;

@@ -21,8 +21,10 @@ pub struct PublicRecruitment {
     pub recruitment: Recruitment,
     /// The link to share: the same page, at the public address codes are printed with.
     pub share_url: String,
-    /// Whether sign-ups are still open now.
+    /// Whether sign-ups are still open now (not after the deadline, nor once cancelled).
     pub open: bool,
+    /// The activity's cancellation, if it was cancelled.
+    pub cancelled: Option<crate::signups::ActivityCancellation>,
 }
 
 /// The public page's address for an activity, at the origin the rotating codes are
@@ -48,13 +50,15 @@ impl Hourmark {
         let recruitment = self.store().recruitment(activity_id).await?.ok_or_else(missing)?;
         let organisation =
             self.store().get_organisation(activity.organisation_id).await?.map(|o| o.name).unwrap_or_default();
-        let open = self.now() <= recruitment.signup_deadline;
+        let cancelled = self.store().activity_cancellation(activity_id).await?;
+        let open = self.now() <= recruitment.signup_deadline && cancelled.is_none();
         Ok(PublicRecruitment {
             share_url: self.recruitment_share_url(activity_id),
             activity,
             organisation,
             recruitment,
             open,
+            cancelled,
         })
     }
 

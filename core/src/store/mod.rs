@@ -38,6 +38,7 @@ use crate::review::record::{Award, Complaint, ComplaintStatus, Evaluation, Recor
 use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings, ScanElsewhere, StoredScanEvidence};
 
 pub mod backup;
+mod cancellations;
 mod certificates;
 pub mod my_hours;
 mod postgres;
@@ -49,6 +50,7 @@ mod stars;
 mod time_bank;
 mod trainings;
 
+pub use cancellations::CancellationStore;
 pub use certificates::CertificateStore;
 pub use postgres::PostgresStore;
 pub use signups::SignupStore;
@@ -139,6 +141,7 @@ pub trait Store:
     + TimeBankStore
     + SignupStore
     + TrainingStore
+    + CancellationStore
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
     + region_volunteers::RegionVolunteerStore

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod cancellations;
 mod certificates;
 mod my_hours;
 mod region_volunteers;
