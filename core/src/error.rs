@@ -283,6 +283,9 @@ error_codes! {
     SignupTooYoung = ("signup_too_young", 409, "未达到该活动的最低年龄要求"),
     /// 409: the volunteer's registered skills lack one the activity requires.
     SignupSkillMissing = ("signup_skill_missing", 409, "不具备该活动要求的技能"),
+    /// 409: the activity requires a training its organisation has not recorded the
+    /// volunteer as having completed.
+    SignupTrainingMissing = ("signup_training_missing", 409, "未完成该活动要求的培训"),
     /// 409: the volunteer already holds a sign-up (placed, waiting for approval or on the
     /// waiting list) for this activity; cancel it first to change slot.
     SignupDuplicate = ("signup_duplicate", 409, "已报名该活动"),
@@ -293,6 +296,8 @@ error_codes! {
     SignupDecided = ("signup_decided", 409, "该报名已处理"),
     /// 409: the activity admits only volunteers with an approved sign-up, and this one has
     /// none; the scan is recorded as refused.
+    /// 409: the activity was cancelled by its organiser: no arrivals, no sign-ups.
+    ActivityCancelled = ("activity_cancelled", 409, "该活动已取消"),
     WalkInRefused = ("walk_in_refused", 409, "本活动仅限已报名并获批准的志愿者签到"),
     // --- exchange with the national system, roster imports ---
     /// 422: a roster file's bytes are not in the encoding asked for (or in neither UTF-8
@@ -494,9 +499,11 @@ mod tests {
                 ("signup_slot_full", 409),
                 ("signup_too_young", 409),
                 ("signup_skill_missing", 409),
+                ("signup_training_missing", 409),
                 ("signup_duplicate", 409),
                 ("signup_cancellation_closed", 409),
                 ("signup_decided", 409),
+                ("activity_cancelled", 409),
                 ("walk_in_refused", 409),
                 ("roster_encoding", 422),
                 ("roster_format", 422),

@@ -150,7 +150,7 @@ pub(crate) struct Inner {
     pub(crate) board_snapshots: crate::attendance::board::BoardSnapshots,
     /// Per activity that admits no walk-ins, who has an approved sign-up (`None`: anyone
     /// may check in). See `Hourmark::walk_in_refusal`.
-    pub(crate) walk_ins: moka::future::Cache<i64, Arc<Option<std::collections::HashSet<i64>>>>,
+    pub(crate) walk_ins: moka::future::Cache<i64, Arc<crate::signups::Admission>>,
 }
 
 impl std::fmt::Debug for Hourmark {

@@ -64,6 +64,8 @@ pub enum NotificationKind {
     SignupReminder,
     /// The time, place or name of an activity the volunteer signed up for changed.
     ActivityChanged,
+    /// An activity the volunteer signed up for was cancelled.
+    ActivityCancelled,
 }
 
 crate::stored_names!(NotificationKind {
@@ -82,6 +84,7 @@ crate::stored_names!(NotificationKind {
     SignupMovedUp => "signup_moved_up",
     SignupReminder => "signup_reminder",
     ActivityChanged => "activity_changed",
+    ActivityCancelled => "activity_cancelled",
 });
 
 impl NotificationKind {
@@ -103,6 +106,7 @@ impl NotificationKind {
             Self::SignupMovedUp => "候补递补",
             Self::SignupReminder => "活动提醒",
             Self::ActivityChanged => "活动变更",
+            Self::ActivityCancelled => "活动取消",
         }
     }
 }
@@ -365,6 +369,19 @@ pub enum HoursNotice {
         /// When the change was made (tells one change's notice from the next).
         changed_at: DateTime<Utc>,
     },
+    /// An activity the volunteer signed up for was cancelled.
+    ActivityCancelled {
+        /// Whom.
+        volunteer_id: i64,
+        /// The sign-up.
+        signup_id: i64,
+        /// The activity's name.
+        activity: String,
+        /// When it was to start.
+        starts_at: DateTime<Utc>,
+        /// The organiser's reason.
+        reason: String,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -524,6 +541,17 @@ impl HoursNotice {
                     "starts_at": starts_at, "ends_at": ends_at, "address": address});
                 let key = format!("signup:{signup_id}:changed:{}", changed_at.timestamp_millis());
                 (volunteer_id, key, NotificationKind::ActivityChanged, body, data)
+            }
+            Self::ActivityCancelled { volunteer_id, signup_id, activity, starts_at, reason } => {
+                let local = starts_at.with_timezone(&chrono_tz::Asia::Shanghai);
+                let body = format!(
+                    "您报名的“{activity}”（{} {}）已取消：{reason}。无需到场，感谢您的报名。",
+                    format_day(local.date_naive()),
+                    local.format("%H:%M"),
+                );
+                let data = json!({"activity": activity, "day": local.date_naive(), "signup_id": signup_id,
+                    "starts_at": starts_at, "reason": reason});
+                (volunteer_id, format!("signup:{signup_id}:cancelled"), NotificationKind::ActivityCancelled, body, data)
             }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
@@ -744,6 +772,7 @@ mod tests {
             NotificationKind::SignupMovedUp,
             NotificationKind::SignupReminder,
             NotificationKind::ActivityChanged,
+            NotificationKind::ActivityCancelled,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

@@ -326,10 +326,51 @@
     });
   }
 
+  // Sign-ups: where each stands, with a cancel while it is live (the server says whether
+  // the cut-off has passed: its refusal's detail is shown as it is).
+  var SIGNUP_STATES = { pending: '待审核', approved: '已确认参加', waitlisted: '候补中', declined: '未通过', cancelled: '已取消' };
+  function renderSignups(list) {
+    var box = $('signup-list');
+    box.textContent = '';
+    if (!list.length) { box.appendChild(el('p', 'empty', '还没有报名。打开活动的招募链接即可报名。')); return; }
+    list.forEach(function (s) {
+      var item = el('div', 'signup');
+      var what = el('a', 'what', s.activity_name);
+      what.href = '/join/' + s.activity_id;
+      item.appendChild(what);
+      item.appendChild(el('div', 'when', when(s.starts_at) + ' · ' + s.slot_name));
+      var state = SIGNUP_STATES[s.status] || s.status;
+      if (s.status === 'waitlisted' && s.waitlist_position) state += '，第 ' + s.waitlist_position + ' 位';
+      item.appendChild(el('span', 'badge s-' + s.status, state));
+      if (s.reason) item.appendChild(el('div', 'why', '理由：' + s.reason));
+      if (['pending', 'approved', 'waitlisted'].indexOf(s.status) >= 0) {
+        var b = el('button', '', '取消报名');
+        b.type = 'button';
+        b.addEventListener('click', function () {
+          if (!window.confirm('确定取消“' + s.activity_name + '”的报名吗？')) return;
+          var note = item.querySelector('.err-note');
+          call('POST', '/mp/v1/me/signups/' + s.id + '/cancel').then(function (a) {
+            note.textContent = a.status === 200 ? '' : (a.body.detail || '取消未成功');
+            if (a.status === 200) loadSignups();
+          }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
+        });
+        item.appendChild(b);
+        // A refusal (the cut-off passed) is said under the sign-up it is about.
+        var note = el('p', 'err-note');
+        note.setAttribute('aria-live', 'polite');
+        item.appendChild(note);
+      }
+      box.appendChild(item);
+    });
+  }
+  function loadSignups() {
+    call('GET', '/mp/v1/me/signups').then(function (a) { if (a.status === 200) renderSignups(a.body); });
+  }
+
   function showTab() {
     var tab = (location.hash || '#hours').slice(1);
-    if (['hours', 'notices', 'data'].indexOf(tab) < 0) tab = 'hours';
-    ['hours', 'notices', 'data'].forEach(function (t) {
+    if (['hours', 'signups', 'notices', 'data'].indexOf(tab) < 0) tab = 'hours';
+    ['hours', 'signups', 'notices', 'data'].forEach(function (t) {
       $(t).hidden = t !== tab || !store.getItem('hourmark.token');
       if (t === tab) $('tab-' + t).setAttribute('aria-current', 'page'); else $('tab-' + t).removeAttribute('aria-current');
     });
@@ -343,7 +384,7 @@
       call('GET', '/mp/v1/me'), call('GET', '/mp/v1/me/sessions'),
       call('GET', '/mp/v1/me/stars'), call('GET', '/mp/v1/me/time-bank'),
       call('GET', '/mp/v1/me/corrections'), call('GET', '/mp/v1/me/certificate-requests'),
-      call('GET', '/mp/v1/me/certificates')
+      call('GET', '/mp/v1/me/certificates'), call('GET', '/mp/v1/me/signups')
     ]).then(function (a) {
       if (a[0].status === 401) { store.removeItem('hourmark.token'); status('登录已失效，请重新登录'); $('signin').hidden = false; showTab(); return; }
       if (a[0].status !== 200) { status(a[0].body.detail || '加载未成功'); return; }
@@ -355,6 +396,7 @@
       if (a[5].status === 200) { $('t-bank').textContent = duration(a[5].body.balance_minutes); loadBank(); }
       if (a[6].status === 200) renderCorrections(a[6].body);
       if (a[7].status === 200 && a[8].status === 200) renderCertificates(a[7].body, a[8].body);
+      if (a[9].status === 200) renderSignups(a[9].body);
       status('');
       $('signin').hidden = true;
       showTab();

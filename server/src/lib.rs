@@ -18,6 +18,7 @@ pub mod no_store;
 pub mod passkeys;
 pub mod publicity;
 pub mod record;
+mod recruitment_page;
 pub mod reporting;
 pub mod review;
 pub mod signups;

@@ -6,7 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
-use hourmark_core::signups::{BulkApproval, Recruitment, RecruitmentRequest, Signup, SignupDecision, SignupRequest};
+use hourmark_core::signups::{
+    ActivityCancellation, BulkApproval, CancellationRequest, Recruitment, RecruitmentRequest, Signup, SignupDecision,
+    SignupRequest, TrainingCompletion, TrainingCompletionRequest,
+};
 use hourmark_mini_program_api::ApiError;
 use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +26,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(sign_up))
         .routes(routes!(my_signups))
         .routes(routes!(cancel))
+        .routes(routes!(record_training_completion, list_training_completions))
+        .routes(routes!(cancel_activity))
+        .merge(crate::recruitment_page::router())
 }
 
 /// An activity's recruitment: its slots with places approved, pending, wait-listed and
@@ -58,7 +64,7 @@ async fn get_recruitment(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`, `activity_cancelled`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot with sign-ups removed, or its places below those taken), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -177,6 +183,77 @@ async fn open_recruitment(
     Ok(axum::Json(hourmark.recruitment_for_volunteer(id).await?))
 }
 
+/// Records that a volunteer, found by the phone number they registered with, completed the
+/// training the activity's recruitment requires (`required_training`); from then on that
+/// requirement holds for every activity of the organisation requiring the same training.
+/// Recording it again changes nothing. The organisation's organisers and recorders, and
+/// administrators. Audited.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/training-completions", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = TrainingCompletionRequest,
+    responses(
+        (status = 200, body = TrainingCompletion),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity of the caller's, or its recruitment requires no training; `phone_not_registered`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (a phone number that is not one), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn record_training_completion(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(request): Json<TrainingCompletionRequest>,
+) -> Result<axum::Json<TrainingCompletion>, ApiError> {
+    Ok(axum::Json(hourmark.record_training_completion(&by, id, request).await?))
+}
+
+/// Who completed the training the activity's recruitment requires, newest first (those
+/// who manage the activity, its leaders included).
+#[utoipa::path(
+    get, path = "/api/v1/activities/{id}/training-completions", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")),
+    responses(
+        (status = 200, body = Vec<TrainingCompletion>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such activity of the caller's, or its recruitment requires no training", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_training_completions(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<TrainingCompletion>>, ApiError> {
+    Ok(axum::Json(hourmark.training_completions(&by, id).await?))
+}
+
+/// Cancels the activity: arrivals are refused from then on (`activity_cancelled`; anyone
+/// inside may still leave), sign-ups and recruitment changes are closed, and everyone
+/// signed up is notified (in the app, and by WeChat where they subscribed). Cancelling
+/// again answers the cancellation as it stands. The organisation's organisers and
+/// recorders, and administrators. Audited.
+#[utoipa::path(
+    post, path = "/api/v1/activities/{id}/cancellation", tag = "signups", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Activity id")), request_body = CancellationRequest,
+    responses(
+        (status = 200, body = ActivityCancellation),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`invalid_body` (no reason, or longer than 500 characters), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel_activity(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+    Json(request): Json<CancellationRequest>,
+) -> Result<axum::Json<ActivityCancellation>, ApiError> {
+    Ok(axum::Json(hourmark.cancel_activity(&by, id, request).await?))
+}
+
 /// Signs me up for a slot: a place (`approved`, or `pending` when the organiser approves
 /// sign-ups), or the waiting list (`waitlisted`, with my position) when the slot is full.
 /// Refused, with nothing recorded: after the deadline, a full slot without a waiting list,
@@ -190,7 +267,7 @@ async fn open_recruitment(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`guardian_consent_required`, `consent_withdrawn`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_duplicate`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_training_missing`, `signup_duplicate`, `activity_cancelled`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot not the activity's), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

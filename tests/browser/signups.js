@@ -69,6 +69,12 @@ let step = "start";
       out.slot_rows = await slotRows(desk);
       out.button = (await desk.textContent("#publish")).trim();
       await shot(desk, "03-published", true);
+      step = "share link";
+      await desk.waitForFunction(() => { const i = document.getElementById("share-qr"); return i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
+      out.share_url = await desk.inputValue("#share-url");
+      out.share_hidden = await desk.$eval("#share-section", e => e.hidden);
+      out.training_hidden = await desk.$eval("#training-section", e => e.hidden);
+      await desk.locator("#share-section").screenshot({ path: path.join(input.artifacts, "03b-share-link-and-qr.png") });
     } else {
       step = "tablet";
       const tablet = await open(input.organiser_cookie, { width: 1024, height: 768 });

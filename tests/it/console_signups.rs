@@ -74,6 +74,11 @@ async fn recruitment_is_published_and_signups_decided_in_chromium() {
         "{publish:#}"
     );
 
+    // Once published, the share link and its QR (drawn, loaded) are on the page.
+    assert_eq!(publish["share_url"], format!("HTTPS://HM.EXAMPLE.CN/join/{activity}"), "{publish:#}");
+    assert_eq!(publish["share_hidden"], false);
+    assert_eq!(publish["training_hidden"], true, "no training required, no training section");
+
     // What the page published, as the API reads it.
     let recruitment = app.get(&format!("/api/v1/activities/{activity}/recruitment"), &admin).await;
     recruitment.expect_status(200);

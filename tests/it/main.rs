@@ -2,6 +2,7 @@
 //! One test binary; a module per feature. Time is moved by hand, never slept.
 
 mod access;
+mod activity_cancel;
 mod activity_edit;
 mod backup;
 mod bad_input;
@@ -33,6 +34,7 @@ mod hardening;
 mod hours;
 mod identity;
 mod instances;
+mod join_page;
 mod late_upload;
 mod leaders;
 mod login;
@@ -61,6 +63,7 @@ mod screen_keys;
 mod session_exports;
 mod sessions;
 mod shutdown;
+mod signup_training;
 mod signups;
 mod sms_login;
 mod stars;

@@ -94,6 +94,12 @@ fn table() -> Vec<Row> {
         // again is `signup_decided` (409); the volunteer cancels it last.
         row(M::PUT, "/api/v1/activities/{id}/recruitment", [401, 403, 200, 404, 404, 200, 200, 403]),
         row(M::GET, "/api/v1/activities/{id}/recruitment", managed),
+        // The public recruitment page and its QR: anyone, once published.
+        row(M::GET, "/join/{id}", [200; 8]),
+        row(M::GET, "/join/{id}/qr.svg", [200; 8]),
+        // The role table's recruitment requires no training: nothing to record or list.
+        row(M::POST, "/api/v1/activities/{id}/training-completions", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::GET, "/api/v1/activities/{id}/training-completions", [401, 403, 404, 404, 404, 404, 404, 404]),
         row(M::GET, "/mp/v1/activities/{id}/recruitment", volunteer_only),
         row(M::POST, "/mp/v1/activities/{id}/signups", [401, 201, 403, 403, 403, 403, 403, 403]),
         row(M::GET, "/mp/v1/me/signups", volunteer_only),
@@ -297,6 +303,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/me", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/api/v1/me/sessions", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::DELETE, "/api/v1/me/sessions/{session_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
+        // Cancelling the activity, near the end: no row after needs it open.
+        row(M::POST, "/api/v1/activities/{id}/cancellation", [401, 403, 200, 404, 404, 200, 200, 403]),
         // The other organisation's activity exists for the officer's revocation below.
         row(M::POST, "/api/v1/organisations/{id}/revoke", [401, 403, 403, 403, 200, 403, 403, 403]),
         // Any staff member may have a bearer token for scripts; not a volunteer.
@@ -504,6 +512,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
             "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00"
         })),
         (_, "/mp/v1/activities/{id}/signups") => Some(json!({"slot_id": 1})),
+        (_, "/api/v1/activities/{id}/training-completions") => Some(json!({"phone": "13800001234"})),
+        (_, "/api/v1/activities/{id}/cancellation") => Some(json!({"reason": "暴雨"})),
         (_, "/api/v1/activities/{id}/signups/{signup_id}/decision") => Some(json!({"approve": true})),
         (_, "/api/v1/activities/{id}/signups/approvals") => Some(json!({"all": true})),
         (_, "/api/v1/certificate-requests/{id}/issue") => {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// An activity a week after the test day, recruiting with `rules` merged over a default
 /// of two slots (北门引导 with two places, 医疗点 with one), a waiting list and no approval.
-async fn recruiting(app: &TestApp, organiser: &str, organisation_id: i64, rules: Value) -> (i64, Vec<i64>) {
+pub(crate) async fn recruiting(app: &TestApp, organiser: &str, organisation_id: i64, rules: Value) -> (i64, Vec<i64>) {
     let activity = app
         .activity(
             organiser,

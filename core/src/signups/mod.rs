@@ -43,9 +43,16 @@ use crate::hourmark::{Hourmark, require_manager_of};
 use crate::identity::Principal;
 use crate::notification::HoursNotice;
 
+mod cancellation;
 mod on_the_day;
+mod public;
+mod training;
 
+pub use cancellation::{ActivityCancellation, CancellationRequest};
+pub(crate) use on_the_day::Admission;
 pub use on_the_day::{NoShows, WALK_IN_RULE_FRESH};
+pub use public::{PublicRecruitment, share_url};
+pub use training::{TrainingCompletion, TrainingCompletionRequest};
 
 /// Most slots one activity recruits for.
 pub const MAX_SLOTS: usize = 50;
@@ -80,6 +87,11 @@ pub struct RecruitmentRequest {
     /// Skills a volunteer must have registered (each, exactly as registered), at most 10.
     #[serde(default)]
     pub required_skills: Vec<String>,
+    /// A training volunteers must have completed, by its name (1–100 characters, e.g.
+    /// "赛事志愿者岗前培训"); the organisation records who completed it
+    /// (`POST /api/v1/activities/{id}/training-completions`). None: no training needed.
+    #[serde(default)]
+    pub required_training: Option<String>,
     /// Sign-ups close at this instant: RFC 3339, or local Beijing time without an offset;
     /// not after the activity's end.
     #[serde(with = "crate::activity::shanghai_time")]
@@ -112,6 +124,8 @@ pub struct NewRecruitment {
     pub min_age: Option<u8>,
     /// Required skills.
     pub required_skills: Vec<String>,
+    /// Required training, by name.
+    pub required_training: Option<String>,
     /// Sign-ups close.
     pub signup_deadline: DateTime<Utc>,
     /// Cancellations close.
@@ -159,6 +173,9 @@ pub struct Recruitment {
     pub min_age: Option<u8>,
     /// Skills required.
     pub required_skills: Vec<String>,
+    /// A training volunteers must have completed (recorded by the organisation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_training: Option<String>,
     /// Sign-ups close (+08:00).
     #[serde(with = "crate::activity::shanghai_time")]
     #[schema(value_type = String)]
@@ -378,6 +395,10 @@ impl RecruitmentRequest {
         }
         let mut required_skills = crate::identity::registration::validate_skills(self.required_skills)?;
         required_skills.dedup();
+        let required_training = match self.required_training.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(crate::text::clean(name, 100, "required_training", crate::text::Lines::One)?),
+        };
         if self.signup_deadline > activity.ends_at || self.cancel_cutoff > activity.ends_at {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "报名截止与取消截止时间不能晚于活动结束时间"));
         }
@@ -386,6 +407,7 @@ impl RecruitmentRequest {
             slots,
             min_age: self.min_age,
             required_skills,
+            required_training,
             signup_deadline: self.signup_deadline,
             cancel_cutoff: self.cancel_cutoff,
             approval_required: self.approval_required,
@@ -414,6 +436,7 @@ impl Hourmark {
         if self.store().is_finalised(activity.id).await? {
             return Err(CoreError::refused(ErrorCode::ActivityFinalised, "活动已定稿，不能再发布招募"));
         }
+        self.refuse_if_cancelled(activity.id, "不能再发布或修改招募").await?;
         let audit = AuditEvent {
             at: new.at,
             actor_kind: "staff".into(),
@@ -423,6 +446,7 @@ impl Hourmark {
             subject_id: Some(activity.id),
             detail: serde_json::json!({
                 "slots": new.slots, "min_age": new.min_age, "required_skills": new.required_skills,
+                "required_training": new.required_training,
                 "signup_deadline": new.signup_deadline, "cancel_cutoff": new.cancel_cutoff,
                 "approval_required": new.approval_required, "waitlist": new.waitlist, "walk_ins": new.walk_ins,
             }),
@@ -468,7 +492,8 @@ impl Hourmark {
     /// Signs a volunteer up for a slot. The checks run in a fixed order, each refusing
     /// with its own code and storing nothing: the rate limit, the recruitment exists, the
     /// deadline, consent (a minor needs the guardian's, recorded as for scanning), the
-    /// minimum age on the activity's day, the required skills; then the store places them,
+    /// minimum age on the activity's day, the required skills, the required training
+    /// (completed, as the activity's organisation recorded it); then the store places them,
     /// wait-lists them, or finds the slot full or the volunteer already signed up.
     pub async fn sign_up(
         &self,
@@ -480,6 +505,7 @@ impl Hourmark {
         let activity =
             self.activity(activity_id).await?.ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
         let recruitment = self.recruitment_for_volunteer(activity_id).await?;
+        self.refuse_if_cancelled(activity_id, "不再接受报名").await?;
         // An organisation without (or stripped of) its recording qualification cannot
         // record the service, so it may not take sign-ups either; its scans are refused too.
         let organisation = self.store().get_organisation(activity.organisation_id).await?;
@@ -525,6 +551,14 @@ impl Hourmark {
             return Err(CoreError::refused(
                 ErrorCode::SignupSkillMissing,
                 format!("该活动要求具备以下技能：{}（可在个人信息中申请更正技能）", missing.join("、")),
+            ));
+        }
+        if let Some(training) = &recruitment.required_training
+            && !self.store().has_completed_training(activity.organisation_id, training, volunteer_id).await?
+        {
+            return Err(CoreError::refused(
+                ErrorCode::SignupTrainingMissing,
+                format!("该活动要求先完成“{training}”，请参加组织方的培训后再报名"),
             ));
         }
         match self.store().sign_up(activity_id, request.slot_id, volunteer_id, self.now()).await? {

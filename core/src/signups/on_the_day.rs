@@ -19,10 +19,21 @@ use crate::notification::HoursNotice;
 /// cancellation or decline elsewhere at most this much later.
 pub const WALK_IN_RULE_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Who may arrive at an activity, as an instance keeps it for [`WALK_IN_RULE_FRESH`].
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Anyone (no recruitment, or walk-ins admitted).
+    Anyone,
+    /// Only these volunteers (approved sign-ups), and any approved since.
+    Approved(std::collections::HashSet<i64>),
+    /// Nobody: the activity was cancelled.
+    Cancelled,
+}
+
 impl Hourmark {
-    /// Why a check-in is refused at an activity that admits only approved sign-ups, if it
-    /// is: `None` when the activity recruits nobody, admits walk-ins, or the volunteer's
-    /// sign-up is approved. On the scan path, so the rule is kept per instance
+    /// Why a check-in is refused at a cancelled activity, or at one that admits only
+    /// approved sign-ups, if it is: `None` when the activity recruits nobody, admits
+    /// walk-ins, or the volunteer's sign-up is approved. On the scan path, so the rule is kept per instance
     /// ([`WALK_IN_RULE_FRESH`]) and the store is read only for a refusal.
     pub(crate) async fn walk_in_refusal(
         &self,
@@ -34,8 +45,11 @@ impl Hourmark {
             .inner()
             .walk_ins
             .try_get_with(activity_id, async move {
-                let admitted = match store.recruitment(activity_id).await? {
-                    Some(r) if !r.walk_ins => Some(
+                if store.activity_cancellation(activity_id).await?.is_some() {
+                    return Ok(Arc::new(Admission::Cancelled));
+                }
+                let admission = match store.recruitment(activity_id).await? {
+                    Some(r) if !r.walk_ins => Admission::Approved(
                         store
                             .activity_signups(activity_id)
                             .await?
@@ -44,9 +58,9 @@ impl Hourmark {
                             .map(|s| s.volunteer_id)
                             .collect(),
                     ),
-                    _ => None,
+                    _ => Admission::Anyone,
                 };
-                Ok::<_, CoreError>(Arc::new(admitted))
+                Ok::<_, CoreError>(Arc::new(admission))
             })
             .await
             // An outage stays an outage (503, retry with the same nonce), not a 500.
@@ -54,9 +68,16 @@ impl Hourmark {
                 ErrorCode::Internal => CoreError::Internal(format!("reading who may check in: {e}")),
                 code => CoreError::code(code),
             })?;
-        let Some(admitted) = rule.as_ref() else { return Ok(None) };
-        if admitted.contains(&volunteer_id) {
-            return Ok(None);
+        match rule.as_ref() {
+            Admission::Anyone => return Ok(None),
+            Admission::Cancelled => {
+                return Ok(Some(Refusal {
+                    code: ErrorCode::ActivityCancelled,
+                    detail: "该活动已取消，不再签到；如已在场，仍可扫码签退".into(),
+                }));
+            }
+            Admission::Approved(admitted) if admitted.contains(&volunteer_id) => return Ok(None),
+            Admission::Approved(_) => {}
         }
         // Not on this instance's copy: an approval may be newer than it.
         let approved = self

@@ -30,6 +30,7 @@ mod activities;
 mod audit;
 pub mod backup;
 mod calendar;
+mod cancellations;
 mod certificates;
 mod corrections;
 pub mod exchange;
@@ -57,6 +58,9 @@ mod volunteers;
 pub use activities::ActivityStore;
 pub use audit::AuditStore;
 pub use calendar::CalendarStore;
+mod trainings;
+
+pub use cancellations::CancellationStore;
 pub use certificates::CertificateStore;
 pub use corrections::CorrectionStore;
 pub use notifications::NotificationStore;
@@ -76,6 +80,7 @@ pub use staff::StaffStore;
 pub use stars::StarStore;
 pub use time_bank::TimeBankStore;
 pub use volunteers::VolunteerStore;
+pub use trainings::TrainingStore;
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, CoreError>;
@@ -160,6 +165,8 @@ pub trait Store:
     + StarStore
     + TimeBankStore
     + SignupStore
+    + TrainingStore
+    + CancellationStore
     + sms_code::SmsCodeStore
     + my_hours::MyHoursStore
     + region_volunteers::RegionVolunteerStore

@@ -52,6 +52,7 @@ macro_rules! staff_columns {
 mod activities;
 mod audit;
 mod calendar;
+mod cancellations;
 mod certificates;
 mod corrections;
 mod exchange;
@@ -72,6 +73,7 @@ mod sms_code;
 mod staff;
 mod stars;
 mod time_bank;
+mod trainings;
 mod volunteers;
 
 fn parse_day(text: &str) -> StoreResult<chrono::NaiveDate> {

@@ -119,6 +119,7 @@ macro_rules! staff_columns {
 mod activities;
 mod audit;
 mod calendar;
+mod cancellations;
 mod certificates;
 mod corrections;
 mod exchange;
@@ -139,6 +140,7 @@ mod sms_code;
 mod staff;
 mod stars;
 mod time_bank;
+mod trainings;
 mod volunteers;
 
 fn parse_day(text: &str) -> StoreResult<chrono::NaiveDate> {

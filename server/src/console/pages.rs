@@ -46,6 +46,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("review_home.html", include_str!("templates/review_home.html")),
         ("review.html", include_str!("templates/review.html")),
         ("signups.html", include_str!("templates/signups.html")),
+        ("join.html", include_str!("templates/join.html")),
         ("register_certificates.html", include_str!("templates/register_certificates.html")),
         ("register_stars.html", include_str!("templates/register_stars.html")),
         ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
@@ -380,7 +381,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 21] = [
+const ASSETS: [(&str, &str, &str); 23] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -403,6 +404,8 @@ const ASSETS: [(&str, &str, &str); 21] = [
     ("register.js", "text/javascript; charset=utf-8", include_str!("static/register.js")),
     ("signups.js", "text/javascript; charset=utf-8", include_str!("static/signups.js")),
     ("signups.css", "text/css; charset=utf-8", include_str!("static/signups.css")),
+    ("join.js", "text/javascript; charset=utf-8", include_str!("static/join.js")),
+    ("join.css", "text/css; charset=utf-8", include_str!("static/join.css")),
 ];
 
 /// A console asset (script or style sheet).

@@ -64,6 +64,7 @@ pub(super) async fn signups_page(
             walk_ins => r.walk_ins,
             min_age => r.min_age,
             required_skills => r.required_skills.join("、"),
+            required_training => r.required_training.clone().unwrap_or_default(),
         },
         None => context! {
             slots => vec![context! { name => "", capacity => 10, taken => 0 }],
@@ -74,6 +75,7 @@ pub(super) async fn signups_page(
             walk_ins => true,
             min_age => None::<u8>,
             required_skills => "",
+            required_training => "",
         },
     };
     render(
@@ -89,6 +91,7 @@ pub(super) async fn signups_page(
             recruiting => recruitment.is_some(),
             may_decide => may_decide,
             form => form,
+            share_url => hourmark.recruitment_share_url(activity.id),
         },
     )
 }

@@ -205,6 +205,7 @@ impl SignupStore for PostgresStore {
             slots,
             min_age: min_age.and_then(|a| u8::try_from(a).ok()),
             required_skills: serde_json::from_str(&skills).map_err(|_| corrupt("required skills"))?,
+            required_training: row.try_get("required_training")?,
             signup_deadline: row.try_get("signup_deadline")?,
             cancel_cutoff: row.try_get("cancel_cutoff")?,
             approval_required: row.try_get("approval_required")?,
@@ -219,12 +220,13 @@ impl SignupStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             r"insert into recruitment (activity_id, signup_deadline, cancel_cutoff, approval_required, waitlist,
-                  walk_ins, min_age, required_skills, published_by, published_at, updated_at)
-              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                  walk_ins, min_age, required_skills, published_by, published_at, updated_at, required_training)
+              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
               on conflict (activity_id) do update set signup_deadline = excluded.signup_deadline,
                   cancel_cutoff = excluded.cancel_cutoff, approval_required = excluded.approval_required,
                   waitlist = excluded.waitlist, walk_ins = excluded.walk_ins, min_age = excluded.min_age,
-                  required_skills = excluded.required_skills, updated_at = excluded.updated_at",
+                  required_skills = excluded.required_skills, updated_at = excluded.updated_at,
+                  required_training = excluded.required_training",
         )
         .bind(new.activity_id)
         .bind(new.signup_deadline)
@@ -236,6 +238,7 @@ impl SignupStore for PostgresStore {
         .bind(serde_json::to_string(&new.required_skills).unwrap_or_else(|_| "[]".into()))
         .bind(new.by)
         .bind(new.at)
+        .bind(new.required_training.as_deref())
         .execute(&mut *tx)
         .await?;
         // Lock every slot of the activity: their places are about to change.

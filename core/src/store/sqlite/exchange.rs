@@ -17,10 +17,10 @@ use crate::roster::{RosterEntry, RosterImportRecord};
 use crate::store::exchange::KnownVolunteer;
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
-/// A register entry in a confirmed batch (only `?2`'s when it is not null).
+/// A register entry in a confirmed batch (only `$2`'s when it is not null).
 const CONFIRMED: &str = r"exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                                    where i.register_seq = r.seq and b.status = 'confirmed'
-                                     and (?2 is null or b.id = ?2))";
+                                     and ($2 is null or b.id = $2))";
 
 const EXPORT_COLUMNS: &str =
     "id, organisation_id, kind, batch_id, organisation_code, items, held_for_consent, exported_by, exported_at";
@@ -65,7 +65,7 @@ async fn write_entry(
                 id = sqlx::query_scalar::<_, i64>(
                     r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
                                              id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
-                      values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                       on conflict (volunteer_number) do nothing
                       returning id",
                 )
@@ -92,7 +92,7 @@ async fn write_entry(
             for c in consents {
                 sqlx::query(
                     r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
-                      values (?1, ?2, ?3, ?4, ?5, ?6)",
+                      values ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(id)
                 .bind(c.purpose.as_str())
@@ -108,7 +108,7 @@ async fn write_entry(
     };
     sqlx::query(
         r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
-          values (?1, ?2, ?3, ?4) on conflict (organisation_id, volunteer_id) do nothing",
+          values ($1, $2, $3, $4) on conflict (organisation_id, volunteer_id) do nothing",
     )
     .bind(organisation_id)
     .bind(volunteer_id)
@@ -156,7 +156,7 @@ impl ExchangeStore for SqliteStore {
         let (rows, registered, linked) = import.counts;
         let id: i64 = sqlx::query_scalar(
             r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked, created_at)
-              values (?1, ?2, ?3, ?4, ?5, ?6, ?7) returning id",
+              values ($1, $2, $3, $4, $5, $6, $7) returning id",
         )
         .bind(import.organisation_id)
         .bind(import.imported_by)
@@ -197,26 +197,26 @@ impl ExchangeStore for SqliteStore {
         let sql = match kind {
             ExchangeKind::ServiceRecords => format!(
                 r"select r.seq as subject, r.volunteer_id as volunteer from register_entry r
-                  where r.organisation_id = ?1 and {CONFIRMED}
-                    and not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                  where r.organisation_id = $1 and {CONFIRMED}
+                    and not exists (select 1 from exchange_export_item x where x.organisation_id = $1
                                     and x.kind = 'service_records' and x.subject_id = r.seq)
                   order by r.seq"
             ),
             ExchangeKind::Activities => format!(
                 r"select p.activity_id as subject, null as volunteer
                   from register_entry r join publicity_entry p on p.id = r.publicity_entry_id
-                  where r.organisation_id = ?1 and {CONFIRMED}
-                    and not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                  where r.organisation_id = $1 and {CONFIRMED}
+                    and not exists (select 1 from exchange_export_item x where x.organisation_id = $1
                                     and x.kind = 'activities' and x.subject_id = p.activity_id)
                   group by p.activity_id order by min(r.seq)"
             ),
             ExchangeKind::Volunteers => format!(
                 r"select c.v as subject, c.v as volunteer from (
-                      select m.volunteer_id as v from roster_member m where m.organisation_id = ?1 and ?2 is null
+                      select m.volunteer_id as v from roster_member m where m.organisation_id = $1 and $2 is null
                       union
-                      select r.volunteer_id as v from register_entry r where r.organisation_id = ?1 and {CONFIRMED}
+                      select r.volunteer_id as v from register_entry r where r.organisation_id = $1 and {CONFIRMED}
                   ) c
-                  where not exists (select 1 from exchange_export_item x where x.organisation_id = ?1
+                  where not exists (select 1 from exchange_export_item x where x.organisation_id = $1
                                     and x.kind = 'volunteers' and x.subject_id = c.v)
                   order by c.v"
             ),
@@ -236,7 +236,7 @@ impl ExchangeStore for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             r"insert into exchange_export (organisation_id, kind, batch_id, organisation_code, items, held_for_consent,
                                            exported_by, exported_at)
-              values (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7) returning id",
+              values ($1, $2, $3, $4, 0, $5, $6, $7) returning id",
         )
         .bind(new.organisation_id)
         .bind(new.kind.as_str())
@@ -250,7 +250,7 @@ impl ExchangeStore for SqliteStore {
         // `where true` tells SQLite's parser the upsert clause is not a join's.
         let inserted = sqlx::query(
             r"insert into exchange_export_item (export_id, position, organisation_id, kind, subject_id)
-              select ?1, key + 1, ?2, ?3, value from json_each(?4) where true
+              select $1, key + 1, $2, $3, value from json_each($4) where true
               on conflict (organisation_id, kind, subject_id) do nothing",
         )
         .bind(id)
@@ -264,7 +264,7 @@ impl ExchangeStore for SqliteStore {
             return Ok(None);
         }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "update exchange_export set items = ?2 where id = ?1 returning {EXPORT_COLUMNS}"
+            "update exchange_export set items = $2 where id = $1 returning {EXPORT_COLUMNS}"
         )))
         .bind(id)
         .bind(i64::try_from(inserted).unwrap_or(i64::MAX))
@@ -280,7 +280,7 @@ impl ExchangeStore for SqliteStore {
 
     async fn exchange_exports(&self, organisation_id: i64) -> StoreResult<Vec<ExchangeExport>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "select {EXPORT_COLUMNS} from exchange_export where organisation_id = ?1 order by id desc"
+            "select {EXPORT_COLUMNS} from exchange_export where organisation_id = $1 order by id desc"
         )))
         .bind(organisation_id)
         .fetch_all(&self.read)
@@ -290,7 +290,7 @@ impl ExchangeStore for SqliteStore {
 
     async fn exchange_export(&self, id: i64) -> StoreResult<Option<ExchangeExport>> {
         let row =
-            sqlx::query(sqlx::AssertSqlSafe(format!("select {EXPORT_COLUMNS} from exchange_export where id = ?1")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("select {EXPORT_COLUMNS} from exchange_export where id = $1")))
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
@@ -300,7 +300,7 @@ impl ExchangeStore for SqliteStore {
     async fn exchange_export_items(&self, export_id: i64, after: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>> {
         let rows = sqlx::query(
             r"select position, subject_id from exchange_export_item
-              where export_id = ?1 and position > ?2 order by position limit ?3",
+              where export_id = $1 and position > $2 order by position limit $3",
         )
         .bind(export_id)
         .bind(after)
@@ -313,7 +313,7 @@ impl ExchangeStore for SqliteStore {
     async fn register_rows(&self, seqs: &[i64]) -> StoreResult<Vec<RegisterRow>> {
         let rows = sqlx::query(
             r"select seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes, content, previous_hash, hash
-              from register_entry where seq in (select value from json_each(?1)) order by seq",
+              from register_entry where seq in (select value from json_each($1)) order by seq",
         )
         .bind(serde_json::to_string(seqs).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.read)

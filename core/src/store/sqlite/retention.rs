@@ -14,9 +14,9 @@ impl RetentionStore for SqliteStore {
         let mut tx = self.write.begin().await?;
         let mut counts = [0_u64; 3];
         for (count, sql) in counts.iter_mut().zip([
-            r"delete from sms_code where expires_at < ?1",
-            r"delete from access_token where expires_at < ?1",
-            r"delete from staff_invite where expires_at < ?1",
+            r"delete from sms_code where expires_at < $1",
+            r"delete from access_token where expires_at < $1",
+            r"delete from staff_invite where expires_at < $1",
         ]) {
             *count = sqlx::query(sql).bind(before).execute(&mut *tx).await?.rows_affected();
         }

@@ -122,7 +122,9 @@
     }
     document.getElementById("slots-section").hidden = false;
     document.getElementById("signups-section").hidden = false;
+    showShare();
     showSlots(recruitment);
+    await showTraining(recruitment);
     try {
       showSignups(await api("GET", base + "/signups"));
     } catch (e) {
@@ -140,6 +142,66 @@
     }
     await refresh();
   }
+
+  // Who completed the training the recruitment requires (the section shows only then).
+  async function showTraining(recruitment) {
+    const section = document.getElementById("training-section");
+    section.hidden = !recruitment.required_training;
+    if (!recruitment.required_training) return;
+    document.getElementById("training-name").textContent = recruitment.required_training;
+    let done;
+    try {
+      done = await api("GET", base + "/training-completions");
+    } catch (e) {
+      say(document.getElementById("training-status"), "未能读取培训完成记录：" + e.message, true);
+      return;
+    }
+    document.getElementById("completions").replaceChildren(...done.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c.volunteer_name + " · " + chineseTime(c.recorded_at) + " 登记";
+      return li;
+    }));
+    document.getElementById("no-completions").hidden = done.length > 0;
+  }
+  const trainingForm = document.getElementById("training-form");
+  if (trainingForm) {
+    trainingForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const field = trainingForm.elements.phone;
+      const trainingStatus = document.getElementById("training-status");
+      if (!field.value.trim()) {
+        say(trainingStatus, "请填写志愿者的手机号。", true);
+        return;
+      }
+      try {
+        const done = await api("POST", base + "/training-completions", { phone: field.value.trim() });
+        say(trainingStatus, "已登记 " + done.volunteer_name + " 完成培训。");
+        field.value = "";
+      } catch (e) {
+        say(trainingStatus, "未能登记：" + e.message, true);
+      }
+      await refresh();
+    });
+  }
+
+  // The share link and its QR, once the activity is published (the QR is a 404 before).
+  function showShare() {
+    document.getElementById("share-section").hidden = false;
+    const qr = document.getElementById("share-qr");
+    if (!qr.getAttribute("src")) qr.src = qr.dataset.src;
+  }
+  document.getElementById("copy-share").addEventListener("click", async () => {
+    const field = document.getElementById("share-url");
+    const shareStatus = document.getElementById("share-status");
+    try {
+      await navigator.clipboard.writeText(field.value);
+      say(shareStatus, "已复制链接。");
+    } catch {
+      // No clipboard (an insecure origin, a refused permission): select it to copy by hand.
+      field.select();
+      say(shareStatus, "请长按或按 Ctrl+C 复制已选中的链接。");
+    }
+  });
 
   const approveAll = document.getElementById("approve-all");
   if (approveAll) {
@@ -224,6 +286,8 @@
         min_age: age === "" ? null : Number(age),
         // Sent every time: a field left out would clear the skills the API holds.
         required_skills: form.elements.required_skills.value.split(/[、,，;；]/).map((t) => t.trim()).filter(Boolean),
+        // Sent every time too: left empty, no training is required.
+        required_training: form.elements.required_training.value.trim() || null,
       };
       const button = document.getElementById("publish");
       button.disabled = true;
