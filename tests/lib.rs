@@ -433,6 +433,25 @@ impl TestApp {
         }
     }
 
+    /// Steps up the session of `bearer` with `authenticator`'s passkey: the answer to
+    /// `POST /api/v1/me/step-up/finish` (or to the start, if it failed).
+    pub async fn step_up(&self, bearer: &str, authenticator: &mut SoftPasskey) -> Answer {
+        let start = self.post("/api/v1/me/step-up/start", Some(bearer), json!({})).await;
+        if start.status != 200 {
+            return start;
+        }
+        let options: RequestChallengeResponse =
+            serde_json::from_value(start.body["options"].clone()).expect("request options");
+        let origin = Url::parse(&self.browser_url()).expect("the staff origin is a URL");
+        let credential = authenticator.do_authentication(origin, options).expect("the authenticator answers");
+        self.post(
+            "/api/v1/me/step-up/finish",
+            Some(bearer),
+            json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential }),
+        )
+        .await
+    }
+
     /// Creates a staff member (`body` as `POST /api/v1/staff` takes it; a unique login is
     /// added when missing) and enrols their passkey → their bearer token.
     pub async fn staff(&self, admin: &str, mut body: Value) -> String {

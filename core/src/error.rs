@@ -192,6 +192,11 @@ error_codes! {
     LastPasskey = ("last_passkey", 409, "不能删除唯一的通行密钥"),
     /// 409: another staff member already signs in with this login.
     LoginTaken = ("login_taken", 409, "该登录名已被使用"),
+    /// 403: adding or removing a passkey, or reading a volunteer's numbers in clear, needs
+    /// a passkey assertion with user verification made on this session in the last five
+    /// minutes (sign-in counts): step up with `POST /api/v1/me/step-up/start` and `/finish`,
+    /// then ask again.
+    ReverificationRequired = ("reverification_required", 403, "请先用通行密钥再次确认身份"),
     // --- recorders' qualification ---
     /// 409: the recorder's annual review is not due yet (it opens 90 days before the due
     /// date), or this year's review is already recorded.
@@ -461,6 +466,7 @@ mod tests {
                 ("passkey_exists", 409),
                 ("last_passkey", 409),
                 ("login_taken", 409),
+                ("reverification_required", 403),
                 ("annual_review_not_due", 409),
                 ("flag_resolved", 409),
                 ("activity_finalised", 409),

@@ -57,6 +57,7 @@ pub mod sessions;
 pub mod signups;
 pub mod sms;
 pub mod stars;
+pub mod step_up;
 pub mod store;
 pub mod stored;
 pub mod text;

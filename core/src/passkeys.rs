@@ -280,6 +280,8 @@ enum Ceremony {
     Enrol { staff_id: i64, invite: Option<TokenHash>, state: PasskeyRegistration },
     /// Signing in; `None` for a login that does not exist.
     SignIn { account: Option<(i64, PasskeyAuthentication)> },
+    /// A signed-in staff member proving presence again ([`crate::step_up`]).
+    StepUp { staff_id: i64, state: PasskeyAuthentication },
 }
 
 /// The held form: the ceremony and when it stops being valid (checked against the
@@ -295,6 +297,7 @@ impl std::fmt::Debug for Held {
         let kind = match &self.ceremony {
             Ceremony::Enrol { .. } => "enrol",
             Ceremony::SignIn { .. } => "sign_in",
+            Ceremony::StepUp { .. } => "step_up",
         };
         f.debug_struct("Held").field("kind", &kind).field("expires_at", &self.expires_at).finish_non_exhaustive()
     }
@@ -432,9 +435,11 @@ impl Hourmark {
         Ok(StaffWithToken { staff, token })
     }
 
-    /// Starts adding another passkey for the signed-in staff member.
-    pub async fn start_passkey_addition(&self, by: &Principal) -> Result<EnrolmentStart, CoreError> {
+    /// Starts adding another passkey for the signed-in staff member, on a session that
+    /// stepped up recently (`session`: its token as presented; see [`crate::step_up`]).
+    pub async fn start_passkey_addition(&self, by: &Principal, session: &str) -> Result<EnrolmentStart, CoreError> {
         let Principal::Staff { id, .. } = by else { return Err(CoreError::code(ErrorCode::Forbidden)) };
+        self.verified(by, session).await?;
         self.start_enrolment(*id, None).await
     }
 
@@ -442,9 +447,11 @@ impl Hourmark {
     pub async fn finish_passkey_addition(
         &self,
         by: &Principal,
+        session: &str,
         finish: FinishEnrolment,
     ) -> Result<PasskeySummary, CoreError> {
         let Principal::Staff { id, .. } = by else { return Err(CoreError::code(ErrorCode::Forbidden)) };
+        self.verified(by, session).await?;
         let label = validate_label(finish.label.as_deref())?;
         match self.take(&finish.ceremony_id).await? {
             Ceremony::Enrol { staff_id, invite: None, state } if staff_id == *id => {
@@ -555,11 +562,49 @@ impl Hourmark {
             return Err(CoreError::code(ErrorCode::CeremonyInvalid));
         };
         let Some((staff_id, state)) = account else { return Err(CoreError::code(ErrorCode::PasskeyRejected)) };
-        let result = self
+        self.verify_assertion(staff_id, &state, &finish.credential).await?;
+        let staff =
+            self.store().get_staff(staff_id).await?.ok_or_else(|| CoreError::code(ErrorCode::PasskeyRejected))?;
+        let token = self.sign_in_staff(&staff).await?;
+        Ok(StaffWithToken { staff, token })
+    }
+
+    /// A challenge over `staff_id`'s passkeys, for a step-up.
+    pub(crate) async fn start_assertion(&self, staff_id: i64) -> Result<SignInStart, CoreError> {
+        let passkeys = self.store().passkeys(staff_id).await?;
+        let passkeys = passkeys.iter().map(StoredPasskey::passkey).collect::<Result<Vec<_>, _>>()?;
+        if passkeys.is_empty() {
+            return Err(CoreError::code(ErrorCode::NotFound));
+        }
+        let (options, state) = self
             .passkey_settings()
             .webauthn
-            .finish_passkey_authentication(&finish.credential, &state)
-            .map_err(rejected)?;
+            .start_passkey_authentication(&passkeys)
+            .map_err(|e| CoreError::Internal(format!("passkey authentication: {e}")))?;
+        let ceremony_id = self.hold(Ceremony::StepUp { staff_id, state }).await?;
+        Ok(SignInStart { ceremony_id, options })
+    }
+
+    /// Checks a step-up's answer: the ceremony must be `staff_id`'s own.
+    pub(crate) async fn finish_assertion(&self, staff_id: i64, finish: FinishSignIn) -> Result<(), CoreError> {
+        match self.take(&finish.ceremony_id).await? {
+            Ceremony::StepUp { staff_id: started_by, state } if started_by == staff_id => {
+                self.verify_assertion(staff_id, &state, &finish.credential).await
+            }
+            _ => Err(CoreError::code(ErrorCode::CeremonyInvalid)),
+        }
+    }
+
+    /// Verifies an assertion (user verification included: webauthn-rs requires it of
+    /// passkeys) and moves the passkey's counter on.
+    async fn verify_assertion(
+        &self,
+        staff_id: i64,
+        state: &PasskeyAuthentication,
+        credential: &PublicKeyCredential,
+    ) -> Result<(), CoreError> {
+        let result =
+            self.passkey_settings().webauthn.finish_passkey_authentication(credential, state).map_err(rejected)?;
         let stored = self.store().passkeys(staff_id).await?;
         let used = stored
             .iter()
@@ -569,14 +614,17 @@ impl Hourmark {
         passkey.update_credential(&result);
         let credential = serde_json::to_string(&passkey).map_err(|e| CoreError::Internal(format!("passkey: {e}")))?;
         self.store().passkey_used(used.id, &credential, self.now()).await?;
-        let staff =
-            self.store().get_staff(staff_id).await?.ok_or_else(|| CoreError::code(ErrorCode::PasskeyRejected))?;
-        let token = self.sign_in_staff(&staff).await?;
-        Ok(StaffWithToken { staff, token })
+        Ok(())
     }
 
+    /// A new session for a staff member who has just answered a passkey challenge with
+    /// user verification: fresh for [`crate::step_up`] from the start.
     async fn sign_in_staff(&self, staff: &Staff) -> Result<IssuedToken, CoreError> {
-        self.issue_token(crate::hourmark::staff_principal(staff), self.settings().staff_token_ttl).await
+        let token = self.issue_token(crate::hourmark::staff_principal(staff), self.settings().staff_token_ttl).await?;
+        if let Some(presented) = BearerToken::from_presented(&token.access_token) {
+            self.mark_verified(&presented.hash()).await?;
+        }
+        Ok(token)
     }
 
     /// The signed-in staff member's passkeys.
@@ -585,9 +633,11 @@ impl Hourmark {
         Ok(self.store().passkeys(*id).await?.iter().map(StoredPasskey::summary).collect())
     }
 
-    /// Removes one of the signed-in staff member's passkeys; never the last one.
-    pub async fn remove_passkey(&self, by: &Principal, passkey_id: Uuid) -> Result<(), CoreError> {
+    /// Removes one of the signed-in staff member's passkeys; never the last one. On a
+    /// session that stepped up recently.
+    pub async fn remove_passkey(&self, by: &Principal, session: &str, passkey_id: Uuid) -> Result<(), CoreError> {
         let Principal::Staff { id, .. } = by else { return Err(CoreError::code(ErrorCode::Forbidden)) };
+        self.verified(by, session).await?;
         let audit = AuditEvent {
             at: self.now(),
             actor_kind: "staff".into(),
@@ -621,8 +671,18 @@ impl Hourmark {
     /// administrator, out for good. Removing someone else's passkey also ends every
     /// session they hold, since a lost phone may still be signed in; with a passkey left,
     /// they simply sign in again.
-    pub async fn remove_staff_passkey(&self, by: &Principal, staff_id: i64, passkey_id: Uuid) -> Result<(), CoreError> {
+    ///
+    /// On a session that stepped up recently: whoever holds an administrator's session
+    /// could otherwise lock anyone out.
+    pub async fn remove_staff_passkey(
+        &self,
+        by: &Principal,
+        session: &str,
+        staff_id: i64,
+        passkey_id: Uuid,
+    ) -> Result<(), CoreError> {
         let admin = crate::hourmark::require_administrator(by)?;
+        self.verified(by, session).await?;
         let Some(staff) = self.store().get_staff(staff_id).await? else {
             return Err(CoreError::code(ErrorCode::NotFound));
         };

@@ -281,9 +281,17 @@ impl Hourmark {
     }
 
     /// A volunteer's personal data in clear, for staff: the read is written to the audit
-    /// log first, and nothing is shown if it cannot be.
-    pub async fn reveal_personal_data(&self, by: &Principal, volunteer_id: i64) -> Result<VolunteerProfile, CoreError> {
+    /// log first, and nothing is shown if it cannot be. Only on a session that stepped up
+    /// recently (`session`: its token as presented; see [`crate::step_up`]), so a session
+    /// left open, or a token copied from it, cannot page through people's numbers.
+    pub async fn reveal_personal_data(
+        &self,
+        by: &Principal,
+        session: &str,
+        volunteer_id: i64,
+    ) -> Result<VolunteerProfile, CoreError> {
         let staff_id = self.require_volunteer_overseer(by, volunteer_id).await?;
+        self.verified(by, session).await?;
         let data = self.my_data(volunteer_id).await?;
         self.store()
             .add_audit(&AuditEvent {

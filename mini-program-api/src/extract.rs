@@ -426,6 +426,39 @@ where
     }
 }
 
+/// A staff caller and the token their request presented (bearer or session cookie), for
+/// the operations that ask for a fresh passkey assertion made on this very session
+/// ([`hourmark_core::step_up`]).
+pub struct StaffSession {
+    /// Who.
+    pub by: Principal,
+    /// The session's token as presented.
+    pub token: String,
+}
+
+impl std::fmt::Debug for StaffSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffSession").field("by", &self.by).field("token", &"<redacted>").finish()
+    }
+}
+
+impl<S> FromRequestParts<S> for StaffSession
+where
+    Hourmark: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let hourmark = Hourmark::from_ref(state);
+        let text = bearer_or_session_cookie(parts, &hourmark)?;
+        match hourmark.authenticate(text).await? {
+            by @ Principal::Staff { .. } => Ok(Self { by, token: text.to_owned() }),
+            Principal::Volunteer { .. } => Err(ApiError::refused(ErrorCode::Forbidden, "此接口仅供工作人员使用")),
+        }
+    }
+}
+
 /// The cookie that carries a staff member's browser session on a plain-HTTP origin
 /// (`localhost` in development, a LAN address): the same token a bearer would carry,
 /// HttpOnly so page scripts never see it.

@@ -14,7 +14,7 @@ use hourmark_core::passkeys::StaffWithInvite;
 use hourmark_core::qr::CodeDirection;
 use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationChange, QualificationHistory};
 use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller};
+use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -575,23 +575,24 @@ async fn volunteer(
 
 /// A volunteer's ID and phone numbers in clear (administrators; officers of a region where
 /// the volunteer has served). Every call is written to the audit log before anything is
-/// shown.
+/// shown, and it needs a passkey assertion on this session in the last 5 minutes
+/// (`POST /api/v1/me/step-up/start`, `/finish`; a passkey sign-in counts).
 #[utoipa::path(
     get, path = "/api/v1/volunteers/{id}/personal-data", tag = "staff", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Volunteer id")),
     responses(
         (status = 200, body = hourmark_core::identity::VolunteerProfile),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`; `reverification_required` (step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn volunteer_personal_data(
     State(hourmark): State<Hourmark>,
-    StaffCaller(by): StaffCaller,
+    StaffSession { by, token }: StaffSession,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<hourmark_core::identity::VolunteerProfile>, ApiError> {
-    Ok(axum::Json(hourmark.reveal_personal_data(&by, id).await?))
+    Ok(axum::Json(hourmark.reveal_personal_data(&by, &token, id).await?))
 }
 
 /// The audit log about a volunteer: device changes, staff reads of their personal data,

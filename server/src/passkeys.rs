@@ -11,8 +11,9 @@ use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::StaffWithToken;
 use hourmark_core::passkeys::{EnrolmentStart, FinishEnrolment, FinishSignIn, Invite, PasskeySummary, SignInStart};
+use hourmark_core::step_up::StepUp;
 use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, StaffCaller};
+use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, StaffCaller, StaffSession};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +30,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(start_passkey_addition))
         .routes(routes!(finish_passkey_addition))
         .routes(routes!(remove_passkey))
+        .routes(routes!(start_step_up))
+        .routes(routes!(finish_step_up))
         .routes(routes!(reinvite_staff))
         .routes(routes!(staff_passkeys))
         .routes(routes!(remove_staff_passkey))
@@ -191,14 +194,14 @@ async fn my_passkeys(
     responses(
         (status = 200, body = EnrolmentStart),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token); `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn start_passkey_addition(
     State(hourmark): State<Hourmark>,
-    StaffCaller(by): StaffCaller,
+    StaffSession { by, token }: StaffSession,
 ) -> Result<axum::Json<EnrolmentStart>, ApiError> {
-    Ok(axum::Json(hourmark.start_passkey_addition(&by).await?))
+    Ok(axum::Json(hourmark.start_passkey_addition(&by, &token).await?))
 }
 
 /// Finish adding a passkey.
@@ -209,17 +212,17 @@ async fn start_passkey_addition(
         (status = 201, body = PasskeySummary),
         (status = 400, description = "`ceremony_invalid` (also: started by someone else)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`, `passkey_rejected`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token); `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`passkey_exists`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn finish_passkey_addition(
     State(hourmark): State<Hourmark>,
-    StaffCaller(by): StaffCaller,
+    StaffSession { by, token }: StaffSession,
     Json(finish): Json<FinishEnrolment>,
 ) -> Result<(StatusCode, axum::Json<PasskeySummary>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(hourmark.finish_passkey_addition(&by, finish).await?)))
+    Ok((StatusCode::CREATED, axum::Json(hourmark.finish_passkey_addition(&by, &token, finish).await?)))
 }
 
 /// Remove one of your passkeys (never the last one).
@@ -230,17 +233,17 @@ async fn finish_passkey_addition(
         (status = 204, description = "Removed"),
         (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token); `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (not one of yours)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_passkey`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn remove_passkey(
     State(hourmark): State<Hourmark>,
-    StaffCaller(by): StaffCaller,
+    StaffSession { by, token }: StaffSession,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    hourmark.remove_passkey(&by, id).await?;
+    hourmark.remove_passkey(&by, &token, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,16 +300,55 @@ async fn staff_passkeys(
         (status = 204, description = "Removed; the staff member's sessions ended"),
         (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`; `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (no such staff member, or not their passkey)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_passkey` (the administrator's own last one)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn remove_staff_passkey(
     State(hourmark): State<Hourmark>,
-    StaffCaller(by): StaffCaller,
+    StaffSession { by, token }: StaffSession,
     Path((id, passkey_id)): Path<(i64, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    hourmark.remove_staff_passkey(&by, id, passkey_id).await?;
+    hourmark.remove_staff_passkey(&by, &token, id, passkey_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start a step-up: prove with one of your passkeys (user verification) that you are at
+/// the keyboard now. Adding or removing passkeys and reading a volunteer's numbers in
+/// clear need one on the same session within 5 minutes (a passkey sign-in counts).
+#[utoipa::path(
+    post, path = "/api/v1/me/step-up/start", tag = "passkeys", security(("bearer" = [])),
+    responses(
+        (status = 200, body = SignInStart),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (you have no passkey)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn start_step_up(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+) -> Result<axum::Json<SignInStart>, ApiError> {
+    Ok(axum::Json(hourmark.start_step_up(&by).await?))
+}
+
+/// Finish a step-up: this session may then, for 5 minutes, do what asks for one.
+#[utoipa::path(
+    post, path = "/api/v1/me/step-up/finish", tag = "passkeys", request_body = FinishSignIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StepUp),
+        (status = 400, description = "`ceremony_invalid` (also: started by someone else)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`, `passkey_rejected`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn finish_step_up(
+    State(hourmark): State<Hourmark>,
+    StaffSession { by, token }: StaffSession,
+    Json(finish): Json<FinishSignIn>,
+) -> Result<axum::Json<StepUp>, ApiError> {
+    Ok(axum::Json(hourmark.finish_step_up(&by, &token, finish).await?))
 }

@@ -23,6 +23,7 @@ mod console_review;
 mod console_sessions;
 mod console_signups;
 mod console_stars;
+mod console_step_up;
 mod correction_page;
 mod corrections;
 mod data_inventory;

@@ -388,3 +388,99 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    /// A session proves presence again before it adds or removes a passkey or reads a
+    /// volunteer's numbers in clear: a token made later, or a sign-in gone stale, is
+    /// refused with `reverification_required` and nothing changes; a step-up with the
+    /// person's own passkey lets it through for five minutes.
+    async fn passkeys_and_revealing_need_a_fresh_passkey_on_the_session(app: TestApp) {
+        let (signed_in, mut phone) = app.administrator_with_passkey().await;
+        let admin_id = app.get("/api/v1/me", &signed_in).await.body["staff"]["id"].as_i64().expect("id");
+        let (volunteer_id, _) = app.volunteer("王志愿", "13800138000").await;
+        let reveal = format!("/api/v1/volunteers/{volunteer_id}/personal-data");
+        let reads = || async { app.hourmark.store().audit_events("volunteer", volunteer_id).await.expect("audit").len() };
+        let server = &app;
+        let delete = |path: String, token: String| async move {
+            server.call(reqwest::Method::DELETE, &path, Some(&token), None).await
+        };
+
+        // Just signed in (enrolment counts): it may.
+        app.get(&reveal, &signed_in).await.expect_status(200);
+        app.post("/api/v1/me/passkeys/start", Some(&signed_in), json!({})).await.expect_status(200);
+
+        // An API token made from that session holds no proof of its own.
+        let issued = app.post("/api/v1/me/api-tokens", Some(&signed_in), json!({})).await;
+        issued.expect_status(201);
+        let token = issued.body["access_token"].as_str().expect("token").to_owned();
+        let audited = reads().await;
+        app.get(&reveal, &token).await.expect_problem(403, "reverification_required");
+        app.post("/api/v1/me/passkeys/start", Some(&token), json!({})).await.expect_problem(403, "reverification_required");
+        let passkeys = app.get("/api/v1/me/passkeys", &token).await.body;
+        let passkey_id = passkeys[0]["id"].as_str().expect("id").to_owned();
+        let remove = format!("/api/v1/staff/{admin_id}/passkeys/{passkey_id}");
+        delete(remove, token.clone()).await.expect_problem(403, "reverification_required");
+        delete(format!("/api/v1/me/passkeys/{passkey_id}"), token.clone())
+            .await
+            .expect_problem(403, "reverification_required");
+        assert_eq!(reads().await, audited, "a refused reveal is not a read");
+        assert_eq!(passkey_count(&app, admin_id).await, 1);
+
+        // It steps up with the administrator's passkey: for five minutes it may.
+        let stepped = app.step_up(&token, &mut phone).await;
+        stepped.expect_status(200);
+        assert!(stepped.body["verified_until"].as_str().expect("until").starts_with("2026-12-05T09:05"));
+        app.get(&reveal, &token).await.expect_status(200);
+        assert_eq!(reads().await, audited + 1);
+        app.advance(Duration::minutes(4));
+        app.get(&reveal, &token).await.expect_status(200);
+        app.advance(Duration::minutes(2));
+        app.get(&reveal, &token).await.expect_problem(403, "reverification_required");
+        // The sign-in's own proof has gone stale too.
+        app.get(&reveal, &signed_in).await.expect_problem(403, "reverification_required");
+
+        // Stepping up one session does not vouch for another.
+        app.step_up(&signed_in, &mut phone).await.expect_status(200);
+        app.get(&reveal, &signed_in).await.expect_status(200);
+        app.get(&reveal, &token).await.expect_problem(403, "reverification_required");
+    }
+}
+
+on_both_backends! {
+    /// A step-up is the caller's own: another person's passkey, someone else's ceremony, a
+    /// replayed answer and a volunteer's token are each refused, and prove nothing.
+    async fn a_step_up_takes_the_callers_own_passkey_once(app: TestApp) {
+        let (admin, mut admin_phone) = app.administrator_with_passkey().await;
+        let (_, invite) = invited(&app, &admin, "zhao.zuzhi").await;
+        let mut organiser_phone = authenticator();
+        let enrolled = app.enrol(&invite, &mut organiser_phone).await;
+        enrolled.expect_status(201);
+        let organiser = enrolled.body["access_token"].as_str().expect("token").to_owned();
+        app.advance(Duration::minutes(10));
+
+        // The administrator's phone holds none of the organiser's credentials.
+        let start = app.post("/api/v1/me/step-up/start", Some(&organiser), json!({})).await;
+        start.expect_status(200);
+        let options: RequestChallengeResponse = serde_json::from_value(start.body["options"].clone()).expect("options");
+        assert!(admin_phone.do_authentication(staff_origin(), options.clone()).is_err());
+        // The organiser's answer, finished by the administrator: not their ceremony.
+        let credential = organiser_phone.do_authentication(staff_origin(), options).expect("answers");
+        let finish = json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential });
+        app.post("/api/v1/me/step-up/finish", Some(&admin), finish.clone()).await.expect_problem(400, "ceremony_invalid");
+        // The ceremony died with that finish: the owner cannot use it either.
+        app.post("/api/v1/me/step-up/finish", Some(&organiser), finish).await.expect_problem(400, "ceremony_invalid");
+        app.post("/api/v1/me/passkeys/start", Some(&organiser), json!({})).await.expect_problem(403, "reverification_required");
+
+        // A fresh one, answered twice: the second is a replay.
+        let start = app.post("/api/v1/me/step-up/start", Some(&organiser), json!({})).await;
+        let options: RequestChallengeResponse = serde_json::from_value(start.body["options"].clone()).expect("options");
+        let credential = organiser_phone.do_authentication(staff_origin(), options).expect("answers");
+        let finish = json!({ "ceremony_id": start.body["ceremony_id"], "credential": credential });
+        app.post("/api/v1/me/step-up/finish", Some(&organiser), finish.clone()).await.expect_status(200);
+        app.post("/api/v1/me/step-up/finish", Some(&organiser), finish).await.expect_problem(400, "ceremony_invalid");
+        app.post("/api/v1/me/passkeys/start", Some(&organiser), json!({})).await.expect_status(200);
+
+        let (_, volunteer) = app.volunteer("王志愿", "13800138001").await;
+        app.post("/api/v1/me/step-up/start", Some(&volunteer), json!({})).await.expect_problem(403, "forbidden");
+    }
+}

@@ -210,6 +210,8 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/me/passkeys/start", [401, 403, 200, 200, 200, 200, 200, 200]),
         row(M::POST, "/api/v1/me/passkeys/finish", [401, 403, 422, 422, 422, 422, 422, 422]),
         row(M::DELETE, "/api/v1/me/passkeys/{passkey_id}", [401, 403, 404, 404, 404, 404, 404, 404]),
+        row(M::POST, "/api/v1/me/step-up/start", [401, 403, 200, 200, 200, 200, 200, 200]),
+        row(M::POST, "/api/v1/me/step-up/finish", [401, 403, 422, 422, 422, 422, 422, 422]),
         row(M::POST, "/api/v1/activities", [401, 403, 201, 403, 403, 201, 201, 403]),
         row(M::GET, "/api/v1/activities/{id}", managed),
         row(M::PUT, "/api/v1/activities/{id}", [401, 403, 200, 404, 404, 200, 200, 403]),

@@ -381,7 +381,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 23] = [
+const ASSETS: [(&str, &str, &str); 24] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -393,6 +393,7 @@ const ASSETS: [(&str, &str, &str); 23] = [
     ("devices.js", "text/javascript; charset=utf-8", include_str!("static/devices.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("static/board.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("static/staff.js")),
+    ("webauthn.js", "text/javascript; charset=utf-8", include_str!("static/webauthn.js")),
     ("staff.css", "text/css; charset=utf-8", include_str!("static/staff.css")),
     ("publicity.js", "text/javascript; charset=utf-8", include_str!("static/publicity.js")),
     ("publicity.css", "text/css; charset=utf-8", include_str!("static/publicity.css")),

@@ -7,7 +7,22 @@ window.hourmark = (function () {
   const csrfToken = meta ? meta.getAttribute("content") : null;
 
   // Calls the API; a problem+json answer becomes an Error whose message is its detail.
+  // What asks for a fresh passkey (removing one, revealing a volunteer's numbers) answers
+  // `reverification_required`: the person confirms with their passkey, and the call is
+  // made once more.
   async function api(method, path, body) {
+    const first = await send(method, path, body);
+    if (first.error && first.error.code === "reverification_required") {
+      await stepUp();
+      const again = await send(method, path, body);
+      if (again.error) throw again.error;
+      return again.json;
+    }
+    if (first.error) throw first.error;
+    return first.json;
+  }
+
+  async function send(method, path, body) {
     const headers = { "accept": "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (csrfToken) headers["x-csrf-token"] = csrfToken;
@@ -16,16 +31,30 @@ window.hourmark = (function () {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = await response.json().catch(() => ({}));
-    if (response.status === 401) {
+    // The session is gone (a passkey that failed to verify is a 401 too, and is not).
+    if (response.status === 401 && json.code !== "passkey_rejected") {
       location.assign("/staff/sign-in?next=" + encodeURIComponent(location.pathname));
       throw new Error("登录已失效，请重新登录");
     }
     if (!response.ok) {
       const error = new Error(json.detail || json.title || ("请求失败（" + response.status + "）"));
       error.code = json.code;
-      throw error;
+      return { error };
     }
-    return json;
+    return { json };
+  }
+
+  // A passkey assertion on this session: the browser asks for the PIN or fingerprint.
+  async function stepUp() {
+    const passkeys = window.hourmarkPasskeys;
+    const start = await api("POST", "/api/v1/me/step-up/start");
+    let credential;
+    try {
+      credential = await passkeys.assert(start);
+    } catch (e) {
+      throw new Error("此操作需要用通行密钥确认身份。" + passkeys.explain(e));
+    }
+    await api("POST", "/api/v1/me/step-up/finish", { ceremony_id: start.ceremony_id, credential });
   }
 
   const signOut = document.getElementById("sign-out");

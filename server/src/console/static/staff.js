@@ -2,22 +2,7 @@
 "use strict";
 const statusLine = document.getElementById("status");
 function say(text, kind) { statusLine.textContent = text; statusLine.className = kind || ""; }
-// The browser's own errors are in English and vague on purpose; say what they mean here.
-function explain(e) {
-  if (e && e.name === "NotAllowedError") return "未能使用通行密钥：操作已取消或超时，或本设备没有该账号的通行密钥。";
-  if (e && e.name === "InvalidStateError") return "本设备已为该账号登记过通行密钥。";
-  return (e && e.message) || "出错了，请重试。";
-}
-
-function fromB64url(s) {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
-  return Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-}
-function toB64url(buffer) {
-  let s = "";
-  for (const b of new Uint8Array(buffer)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+const { assert, create, explain } = window.hourmarkPasskeys;
 
 async function call(path, body) {
   const response = await fetch(path, {
@@ -40,25 +25,11 @@ function signedIn(answer) {
 async function enrol(invite) {
   say("正在准备……");
   const start = await call("/api/v1/invites/passkey/start", { invite });
-  const options = start.options.publicKey;
-  options.challenge = fromB64url(options.challenge);
-  options.user.id = fromB64url(options.user.id);
-  (options.excludeCredentials || []).forEach(c => { c.id = fromB64url(c.id); });
-  const credential = await navigator.credentials.create({ publicKey: options });
+  const credential = await create(start);
   const answer = await call("/api/v1/invites/passkey/finish-browser", {
     ceremony_id: start.ceremony_id,
     label: document.getElementById("label").value || null,
-    credential: {
-      id: credential.id,
-      rawId: toB64url(credential.rawId),
-      type: credential.type,
-      extensions: credential.getClientExtensionResults(),
-      response: {
-        attestationObject: toB64url(credential.response.attestationObject),
-        clientDataJSON: toB64url(credential.response.clientDataJSON),
-        transports: credential.response.getTransports ? credential.response.getTransports() : undefined,
-      },
-    },
+    credential,
   });
   history.replaceState(null, "", location.pathname);
   signedIn(answer);
@@ -67,25 +38,8 @@ async function enrol(invite) {
 async function signIn(login) {
   say("正在验证……");
   const start = await call("/api/v1/sign-in/passkey/start", { login });
-  const options = start.options.publicKey;
-  options.challenge = fromB64url(options.challenge);
-  (options.allowCredentials || []).forEach(c => { c.id = fromB64url(c.id); });
-  const credential = await navigator.credentials.get({ publicKey: options });
-  const answer = await call("/api/v1/sign-in/passkey/finish-browser", {
-    ceremony_id: start.ceremony_id,
-    credential: {
-      id: credential.id,
-      rawId: toB64url(credential.rawId),
-      type: credential.type,
-      extensions: credential.getClientExtensionResults(),
-      response: {
-        authenticatorData: toB64url(credential.response.authenticatorData),
-        clientDataJSON: toB64url(credential.response.clientDataJSON),
-        signature: toB64url(credential.response.signature),
-        userHandle: credential.response.userHandle ? toB64url(credential.response.userHandle) : null,
-      },
-    },
-  });
+  const credential = await assert(start);
+  const answer = await call("/api/v1/sign-in/passkey/finish-browser", { ceremony_id: start.ceremony_id, credential });
   signedIn(answer);
 }
 
