@@ -165,6 +165,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
             plain("notice_version", "the notice shown"),
             field("detail_sealed", "a guardian's name, relation and phone", Protection::Sealed),
             plain("recorded_at", "when"),
+            plain("roster_import_id", "the roster import that recorded a paper consent, if any"),
         ],
         other_columns: &["id", "volunteer_id"],
     },
@@ -767,6 +768,26 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         ],
     },
     PersonalTable {
+        table: "roster_member",
+        subject: DataSubject::Volunteer,
+        purpose: "which volunteers an organisation brought in from its own roster, so exports and imports know them",
+        basis: LegalBasis::Consent,
+        readers: "staff of the organisation; administrators",
+        retention: KEPT_WITH_RECORD,
+        fields: &[plain("roster_import_id", "the import that brought them in (none when linked by hand)")],
+        other_columns: &["organisation_id", "volunteer_id", "created_at"],
+    },
+    PersonalTable {
+        table: "training_completion",
+        subject: DataSubject::Volunteer,
+        purpose: "who completed a training an activity requires before signing up",
+        basis: LegalBasis::Consent,
+        readers: "staff of the organisation that recorded it",
+        retention: "kept; nothing erases it automatically",
+        fields: &[plain("training", "the training's name")],
+        other_columns: &["id", "organisation_id", "volunteer_id", "recorded_by", "recorded_at"],
+    },
+    PersonalTable {
         table: "activity_leader",
         subject: DataSubject::Staff,
         purpose: "which leader may run which activity",
@@ -785,6 +806,10 @@ pub const ONE_ENGINE_ONLY: &[&str] = &["scan.recorded_by_xact"];
 /// Tables that hold no personal data, and why (a row here names at most the staff
 /// member who acted, in a `*_by` column).
 pub const NOT_PERSONAL_TABLES: &[(&str, &str)] = &[
+    ("roster_import", "an organisation's roster upload: counts and the file's digest, not the file"),
+    ("exchange_export", "an export for the national system: what kind, how many, by whom (staff ids)"),
+    ("exchange_export_item", "which volunteer, activity or register entry ids an export held, so none is sent twice"),
+    ("activity_cancellation", "an activity's cancellation: reason, by whom (a staff id), when"),
     ("organisation", "organisations: legal persons, not natural ones"),
     ("organisation_seal", "an organisation's seal image"),
     ("activity", "activities: what, where, when"),
