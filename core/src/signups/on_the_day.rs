@@ -33,8 +33,8 @@ pub(crate) enum Admission {
 impl Hourmark {
     /// Why a check-in is refused at a cancelled activity, or at one that admits only
     /// approved sign-ups, if it is: `None` when the activity recruits nobody, admits
-    /// walk-ins, or the volunteer's sign-up is approved. On the scan path, so the rule is kept per instance
-    /// ([`WALK_IN_RULE_FRESH`]) and the store is read only for a refusal.
+    /// walk-ins, or the volunteer's sign-up is approved. On the scan path, so the rule is
+    /// kept per instance ([`WALK_IN_RULE_FRESH`]) and the store is read only for a refusal.
     pub(crate) async fn walk_in_refusal(
         &self,
         activity_id: i64,
