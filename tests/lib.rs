@@ -526,7 +526,14 @@ impl TestApp {
 
     /// A registered minor (born on `birth`, `YYYYMMDD`), confirmed by the guardian's code
     /// sent to `guardian_phone` → (id, token).
-    pub async fn minor(&self, name: &str, phone: &str, birth: &str, sequence: u16, guardian_phone: &str) -> (i64, String) {
+    pub async fn minor(
+        &self,
+        name: &str,
+        phone: &str,
+        birth: &str,
+        sequence: u16,
+        guardian_phone: &str,
+    ) -> (i64, String) {
         let mut body = registration(name, phone, &resident_id(birth, sequence));
         body["guardian"] = json!({"name": "王芳", "relation": "母亲", "phone": guardian_phone});
         let answer = self.register_confirmed(body, guardian_phone).await;

@@ -16,11 +16,11 @@ use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::{Hourmark, MyData};
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
-use crate::login::sms::SmsCodeSent;
 use crate::identity::{
     ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
     validate_person_name,
 };
+use crate::login::sms::SmsCodeSent;
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
@@ -149,7 +149,8 @@ impl Hourmark {
             return Ok(GuardianConsentAnswer::CodeSent(self.send_bound_code(&binding, &phone, client).await?));
         };
         self.check_bound_code(&binding, code, client).await?;
-        let detail = crate::identity::registration::guardian_detail(&name, &relation, &phone, "sms_code_to_guardian_phone");
+        let detail =
+            crate::identity::registration::guardian_detail(&name, &relation, &phone, "sms_code_to_guardian_phone");
         let sealed =
             self.vault().seal(PiiField::GuardianDetail, &detail).map_err(|e| CoreError::Internal(e.to_string()))?;
         let record = ConsentRecord {

@@ -302,6 +302,8 @@
     show('', guardian ? '等待监护人确认' : '等待短信验证', { state: guardian ? '监护人收到验证码后告诉您，填入下方即可完成。' : '填入短信验证码即可完成登记。' });
     $('c_code').focus();
   }
+  // A new attempt: the last one's refusal no longer applies.
+  $('c_code').addEventListener('input', function () { $('confirm-note').textContent = ''; });
   $('confirm').addEventListener('submit', function (ev) {
     ev.preventDefault();
     if (!pending) return;

@@ -150,7 +150,7 @@ const fill = async (page, who) => {
     step = "privacy";
     await page.goto(input.base + "/privacy");
     out.privacy_version = await page.$eval("#notice-version", e => e.dataset.version);
-    await shot(page, "10-privacy-notice");
+    await shot(page, "11-privacy-notice");
   } catch (e) {
     out.error = step + ": " + String(e);
   } finally {

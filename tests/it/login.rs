@@ -190,7 +190,9 @@ async fn a_wechat_verified_phone_registers_without_an_sms_code() {
     standin.add_phone_code("p3", "13700003333");
     let id_number = next_resident_id();
     // Without the button: a code is sent first.
-    app.post("/mp/v1/volunteers", None, registration("张三", "13700004444", &next_resident_id())).await.expect_status(202);
+    app.post("/mp/v1/volunteers", None, registration("张三", "13700004444", &next_resident_id()))
+        .await
+        .expect_status(202);
     // Another number than WeChat's: refused, nothing stored.
     let mut body = registration("张三", "13700009999", &id_number);
     body["wechat_phone_code"] = json!("p1");

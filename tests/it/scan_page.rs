@@ -201,7 +201,10 @@ async fn the_scan_page_in_chromium() {
     // The minor: the guardian step, then checked in.
     assert_eq!(result["guardian_privacy_links"], json!(["/privacy"]));
     assert_eq!(result["confirm_title"], "请输入监护人收到的验证码");
-    assert!(result["confirm_sent"].as_str().is_some_and(|t| t.starts_with("验证码已发送至监护人手机 136****1111")), "{result:#}");
+    assert!(
+        result["confirm_sent"].as_str().is_some_and(|t| t.starts_with("验证码已发送至监护人手机 136****1111")),
+        "{result:#}"
+    );
     assert_eq!(result["wrong_code_note"], "验证码错误，还可再试 4 次");
     assert_eq!(result["minor"]["next"], "离开时再次扫码签退");
     assert_eq!(result["privacy_version"], "2026-12");

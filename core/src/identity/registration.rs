@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::{Hourmark, IssuedToken, validate_device_id};
-use crate::identity::id_number::{IdNumberError, mask_phone};
 use crate::identity::confirmation::{CodeRecipient, GuardianContact, Registration, RegistrationConfirmation};
 use crate::identity::consent::{AgeBand, age_band, latest_birth_date};
+use crate::identity::id_number::{IdNumberError, mask_phone};
 use crate::identity::pii::PiiField;
 use crate::identity::{
     BearerToken, ConsentPurpose, ConsentRecord, Gender, IdNumber, IdType, Principal, StoredVolunteer, TokenGrant,
@@ -155,8 +155,7 @@ impl Hourmark {
             }
             _ => false,
         };
-        let needs_code =
-            valid.band != AgeBand::Adult || (self.settings().registration_phone_code && !proven_by_wechat);
+        let needs_code = valid.band != AgeBand::Adult || (self.settings().registration_phone_code && !proven_by_wechat);
         if !needs_code {
             if new.confirmation.is_some() {
                 return Err(CoreError::refused(ErrorCode::InvalidBody, "本次登记无需验证码，请去掉 confirmation"));
@@ -169,7 +168,9 @@ impl Hourmark {
                 Some(g) => (g.phone.as_str(), CodeRecipient::Guardian),
                 None => (valid.phone.as_str(), CodeRecipient::Volunteer),
             };
-            return Ok(Registration::Pending(self.start_confirmed_registration(content, phone, recipient, client).await?));
+            return Ok(Registration::Pending(
+                self.start_confirmed_registration(content, phone, recipient, client).await?,
+            ));
         };
         self.check_registration_code(content, confirmation, client).await?;
         Ok(Registration::Registered(self.store_registration(valid).await?))
@@ -251,12 +252,7 @@ impl Hourmark {
             (ConsentPurpose::Location, consent.location),
         ]
         .into_iter()
-        .map(|(purpose, granted)| ConsentRecord {
-            purpose,
-            granted,
-            notice_version: version.clone(),
-            recorded_at: now,
-        })
+        .map(|(purpose, granted)| ConsentRecord { purpose, granted, notice_version: version.clone(), recorded_at: now })
         .collect();
 
         let wechat = new.wechat_ticket.as_deref().map(|t| self.open_ticket(t)).transpose()?;
@@ -301,12 +297,8 @@ impl Hourmark {
             // Written right after the volunteer: should this fail, the minor is stored
             // without the guardian's consent and so may not take part (the scan path and
             // sign-ups refuse them): the failure is a closed door, never an open one.
-            let record = ConsentRecord {
-                purpose: ConsentPurpose::Guardian,
-                granted: true,
-                notice_version,
-                recorded_at: now,
-            };
+            let record =
+                ConsentRecord { purpose: ConsentPurpose::Guardian, granted: true, notice_version, recorded_at: now };
             let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
             let sealed = self
                 .inner()

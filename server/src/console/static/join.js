@@ -260,6 +260,8 @@
     say('', '');
     $('c_code').focus();
   }
+  // A new attempt: the last one's refusal no longer applies.
+  $('c_code').addEventListener('input', function () { $('confirm-note').textContent = ''; });
   $('confirm').addEventListener('submit', function (ev) {
     ev.preventDefault();
     if (!pending) return;
