@@ -709,6 +709,11 @@ mod tests {
         assert_eq!(config.settings().code_base_url, "HTTP://127.0.0.1:8080/S/");
         assert!(!config.settings().production, "development unless told otherwise");
         assert!(Config { production: true, ..Config::default() }.settings().production);
+        // Production always asks registrations for a code, whatever the setting says;
+        // elsewhere only when asked to.
+        assert!(Config { production: true, ..Config::default() }.settings().registration_phone_code);
+        assert!(!Config::default().settings().registration_phone_code);
+        assert!(Config { registration_phone_code: true, ..Config::default() }.settings().registration_phone_code);
     }
 
     #[test]
