@@ -504,6 +504,46 @@ impl TestApp {
         answer.body
     }
 
+    /// The last code the server's development SMS sink "sent" to `phone` (the default
+    /// test configuration sends SMS there; read in-process, never over HTTP).
+    pub fn sent_code(&self, phone: &str) -> Option<String> {
+        self.hourmark.settings().sms.sender.as_ref()?.development_outbox()?.last_code(phone)
+    }
+
+    /// A registration confirmed by its code: the first request; if it waits for a code
+    /// (202), the code "sent" to `code_phone` (the guardian's for a minor), and the same
+    /// registration again with it. → the last answer.
+    pub async fn register_confirmed(&self, body: Value, code_phone: &str) -> Answer {
+        let first = self.post("/mp/v1/volunteers", None, body.clone()).await;
+        if first.status != 202 {
+            return first;
+        }
+        let code = self.sent_code(code_phone).expect("a code was sent to that phone");
+        let mut again = body;
+        again["confirmation"] = json!({"registration_id": first.body["registration_id"], "code": code});
+        self.post("/mp/v1/volunteers", None, again).await
+    }
+
+    /// A registered minor (born on `birth`, `YYYYMMDD`), confirmed by the guardian's code
+    /// sent to `guardian_phone` → (id, token).
+    pub async fn minor(
+        &self,
+        name: &str,
+        phone: &str,
+        birth: &str,
+        sequence: u16,
+        guardian_phone: &str,
+    ) -> (i64, String) {
+        let mut body = registration(name, phone, &resident_id(birth, sequence));
+        body["guardian"] = json!({"name": "王芳", "relation": "母亲", "phone": guardian_phone});
+        let answer = self.register_confirmed(body, guardian_phone).await;
+        answer.expect_status(201);
+        (
+            answer.body["volunteer"]["id"].as_i64().expect("id"),
+            answer.body["access_token"].as_str().expect("token").to_owned(),
+        )
+    }
+
     /// A registered volunteer → (id, token).
     pub async fn volunteer(&self, name: &str, phone: &str) -> (i64, String) {
         let answer = self.post("/mp/v1/volunteers", None, registration(name, phone, &next_resident_id())).await;

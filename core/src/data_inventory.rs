@@ -163,7 +163,11 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
             plain("purpose", "what was consented to (record, publicity, location, guardian)"),
             plain("granted", "given or withdrawn"),
             plain("notice_version", "the notice shown"),
-            field("detail_sealed", "a guardian's name, relation and phone", Protection::Sealed),
+            field(
+                "detail_sealed",
+                "a guardian's name, relation and phone, and how their consent was confirmed (a code to their phone)",
+                Protection::Sealed,
+            ),
             plain("recorded_at", "when"),
             plain("roster_import_id", "the roster import that recorded a paper consent, if any"),
         ],
@@ -222,13 +226,21 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
     PersonalTable {
         table: "sms_code",
         subject: DataSubject::Volunteer,
-        purpose: "SMS sign-in codes: check a code and limit how many a number gets",
+        purpose: "one-time SMS codes: sign-in, and confirming a registration or a guardian's consent before anything of it is stored",
         basis: LegalBasis::Consent,
         readers: "no one",
         retention: "five minutes of use; erased by the retention job a day after it expired",
         fields: &[
-            field("phone_lookup", "the number's keyed hash", Protection::KeyedHash),
-            field("code_hash", "the one-time code's keyed hash (with the number)", Protection::KeyedHash),
+            field(
+                "phone_lookup",
+                "the number's keyed hash (sign-in), or of the registration or volunteer the code confirms",
+                Protection::KeyedHash,
+            ),
+            field(
+                "code_hash",
+                "the one-time code's keyed hash (with the number, or with every field of the registration or guardian consent it confirms)",
+                Protection::KeyedHash,
+            ),
         ],
         other_columns: &["created_at", "expires_at", "attempts", "used_at"],
     },

@@ -140,6 +140,14 @@ error_codes! {
     RegistrationTicketInvalid = ("registration_ticket_invalid", 422, "登记凭证无效或已过期，请重新登录"),
     /// 409: this WeChat account is already bound to a volunteer.
     WechatAlreadyBound = ("wechat_already_bound", 409, "该微信账号已绑定志愿者"),
+    /// 422: the registration a confirmation names is unknown, already completed or past
+    /// its five minutes: send the registration again for a new code.
+    RegistrationExpired = ("registration_expired", 422, "登记已完成或已失效，请重新提交"),
+    /// 422: a volunteer under 18 registers only with a guardian named (name, relation,
+    /// phone), whose phone then receives the confirmation code.
+    GuardianRequired = ("guardian_required", 422, "未满 18 周岁须填写监护人信息"),
+    /// 422: the guardian's phone is the minor's own: the code must reach someone else.
+    GuardianPhoneSame = ("guardian_phone_same", 422, "监护人手机号不能与本人相同"),
     // --- scan refusals ---
     /// 422: the scanned text is not a Hourmark code at all.
     CodeUnreadable = ("code_unreadable", 422, "这不是本平台的签到码"),
@@ -444,6 +452,9 @@ mod tests {
                 ("sms_unavailable", 502),
                 ("registration_ticket_invalid", 422),
                 ("wechat_already_bound", 409),
+                ("registration_expired", 422),
+                ("guardian_required", 422),
+                ("guardian_phone_same", 422),
                 ("code_unreadable", 422),
                 ("code_invalid", 422),
                 ("code_expired", 422),

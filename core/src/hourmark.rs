@@ -27,6 +27,7 @@ use crate::identity::{BearerToken, NewOrganisation, Organisation, Principal, Sta
 use crate::qr::{CodeDirection, CodeWindows, KeyRing};
 use crate::store::Store;
 
+pub use crate::identity::confirmation::{GuardianContact, Registration, RegistrationConfirmation, RegistrationPending};
 pub use crate::identity::registration::{ConsentAnswers, MyData, NewVolunteer, VolunteerWithToken};
 pub(crate) use crate::identity::registration::{validate_birth_month, validate_skills};
 pub use crate::identity::staff::{NewStaff, QualificationWarning, StaffProfile, StaffRecord, StaffWithToken};
@@ -62,6 +63,11 @@ pub struct Settings {
     pub dev_login: bool,
     /// SMS sign-in: the sender and its limits.
     pub sms: crate::login::sms::SmsSettings,
+    /// Whether an adult's registration waits for a one-time code sent to the phone given
+    /// (see [`crate::identity::confirmation`]): always in production, so that nobody can
+    /// learn whether an ID number is registered without proving a phone. A minor's
+    /// registration always waits for their guardian's code, whatever this says.
+    pub registration_phone_code: bool,
     /// A production installation: no development shortcuts (an administrator's new
     /// organisation goes through application, check and approval like any other).
     pub production: bool,
@@ -99,6 +105,7 @@ impl Default for Settings {
             wechat: None,
             dev_login: false,
             sms: crate::login::sms::SmsSettings::default(),
+            registration_phone_code: false,
             production: false,
             rate_limits: crate::ratelimit::RateLimits::default(),
             device_rebind_cooldown: Duration::hours(24),

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 
+pub mod confirmation;
 pub mod consent;
 pub mod id_number;
 pub mod pii;

@@ -175,12 +175,7 @@ impl Hourmark {
         volunteer_id: i64,
         request: PhoneBindingRequest,
     ) -> Result<MyData, CoreError> {
-        let client = self.settings().wechat.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatNotConfigured))?;
-        let phone = client.phone_number(&request.code).await.map_err(|e| wechat_refusal(&e))?;
-        if phone.country_code.trim_start_matches('+') != "86" {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "目前仅支持中国大陆手机号"));
-        }
-        let normalised = normalise_phone(&phone.pure_phone_number)?;
+        let normalised = self.wechat_phone(&request.code).await?;
         let sealed = self.vault().seal(PiiField::Phone, &normalised).map_err(|e| CoreError::Internal(e.to_string()))?;
         let lookup = self.vault().lookup(PiiField::Phone, &normalised);
         let audit = crate::audit::AuditEvent {
@@ -194,6 +189,17 @@ impl Hourmark {
         };
         self.store().update_phone(volunteer_id, &sealed, &lookup, &audit).await?;
         self.my_data(volunteer_id).await
+    }
+
+    /// The mainland number WeChat verified for a `getPhoneNumber` code (single use),
+    /// normalised: a phone proven without an SMS of ours.
+    pub(crate) async fn wechat_phone(&self, code: &str) -> Result<String, CoreError> {
+        let client = self.settings().wechat.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatNotConfigured))?;
+        let phone = client.phone_number(code).await.map_err(|e| wechat_refusal(&e))?;
+        if phone.country_code.trim_start_matches('+') != "86" {
+            return Err(CoreError::refused(ErrorCode::InvalidBody, "目前仅支持中国大陆手机号"));
+        }
+        normalise_phone(&phone.pure_phone_number)
     }
 
     /// Opens a registration ticket: the WeChat account it binds, if it is authentic and

@@ -8,7 +8,7 @@
 
 use std::time::Duration as StdDuration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
@@ -20,6 +20,7 @@ use crate::identity::{
     ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
     validate_person_name,
 };
+use crate::login::sms::SmsCodeSent;
 
 /// How long an instance keeps a volunteer's scan permission without asking the shared cache.
 pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
@@ -56,24 +57,38 @@ pub struct ConsentChange {
     pub notice_version: String,
 }
 
-/// A guardian's consent for a volunteer under 18.
-#[derive(Clone, Deserialize, ToSchema)]
+/// A guardian's consent for a volunteer under 18, confirmed by the code sent to the
+/// guardian's phone: send it once without `code` (the code goes to `guardian_phone`),
+/// then again, unchanged, with the code.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuardianConsent {
     /// The guardian's name.
     pub guardian_name: String,
     /// How they are related (父亲, 母亲, 其他监护人 …), 1–20 characters.
     pub relation: String,
-    /// The guardian's mobile number.
+    /// The guardian's mobile number (not the volunteer's own): the code goes there.
     pub guardian_phone: String,
     /// The version of the notice the guardian was shown, 1–32 characters.
     pub notice_version: String,
+    /// The six digits the guardian received; absent on the first request.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl std::fmt::Debug for GuardianConsent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuardianConsent").field("relation", &self.relation).finish_non_exhaustive()
     }
+}
+
+/// What a guardian-consent request came to.
+#[derive(Debug, Clone)]
+pub enum GuardianConsentAnswer {
+    /// The code went to the guardian's phone; nothing is recorded yet.
+    CodeSent(SmsCodeSent),
+    /// The guardian's code matched: recorded. The volunteer's data and consents.
+    Recorded(Box<MyData>),
 }
 
 fn notice_version(v: &str) -> Result<String, CoreError> {
@@ -99,15 +114,21 @@ impl Hourmark {
         self.my_data(volunteer_id).await
     }
 
-    /// Records a guardian's consent (who gave it is sealed like an ID number).
+    /// A guardian's consent for a minor already registered, confirmed out of band: the
+    /// child's session names the guardian, but only the code sent to the guardian's phone
+    /// records the consent (who gave it is sealed like an ID number). The code is bound
+    /// to this volunteer and to the guardian's details as first sent, so a code for
+    /// another request, or for changed details, is wrong.
     pub async fn record_guardian_consent(
         &self,
         volunteer_id: i64,
         consent: GuardianConsent,
-    ) -> Result<MyData, CoreError> {
+        client: &str,
+    ) -> Result<GuardianConsentAnswer, CoreError> {
         let name = validate_person_name(&consent.guardian_name)?;
-        let relation = &crate::identity::line_text(&consent.relation, 20, "relation")?;
+        let relation = crate::identity::line_text(&consent.relation, 20, "relation")?;
         let phone = normalise_phone(&consent.guardian_phone)?;
+        let version = notice_version(&consent.notice_version)?;
         let v = self
             .store()
             .get_volunteer(volunteer_id)
@@ -117,20 +138,30 @@ impl Hourmark {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "成年志愿者无需监护人同意"));
         }
         if self.vault().lookup(PiiField::Phone, &phone) == v.phone_lookup {
-            return Err(CoreError::refused(ErrorCode::InvalidBody, "监护人手机号不能与志愿者本人相同"));
+            return Err(CoreError::refused(
+                ErrorCode::GuardianPhoneSame,
+                "监护人手机号不能与志愿者本人相同：验证码须发送给监护人",
+            ));
         }
-        let detail = serde_json::json!({ "name": name, "relation": relation, "phone": phone }).to_string();
+        let content = serde_json::json!([name, relation, phone, version]).to_string();
+        let binding = self.code_binding("guardian", &volunteer_id.to_string(), content);
+        let Some(code) = consent.code.as_deref() else {
+            return Ok(GuardianConsentAnswer::CodeSent(self.send_bound_code(&binding, &phone, client).await?));
+        };
+        self.check_bound_code(&binding, code, client).await?;
+        let detail =
+            crate::identity::registration::guardian_detail(&name, &relation, &phone, "sms_code_to_guardian_phone");
         let sealed =
             self.vault().seal(PiiField::GuardianDetail, &detail).map_err(|e| CoreError::Internal(e.to_string()))?;
         let record = ConsentRecord {
             purpose: ConsentPurpose::Guardian,
             granted: true,
-            notice_version: notice_version(&consent.notice_version)?,
+            notice_version: version,
             recorded_at: self.now(),
         };
         self.store().add_consent(volunteer_id, &record, Some(&sealed)).await?;
         self.forget_scan_permission(volunteer_id).await;
-        self.my_data(volunteer_id).await
+        Ok(GuardianConsentAnswer::Recorded(Box::new(self.my_data(volunteer_id).await?)))
     }
 
     /// What the scan path may do for this volunteer.

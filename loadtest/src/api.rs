@@ -377,7 +377,10 @@ impl Api {
         self.setup::<CurrentCode>("fetching the current code", request, StatusCode::OK).await
     }
 
-    /// Registers a volunteer; on success the reply holds their bearer token.
+    /// Registers a volunteer; on success the reply holds their bearer token. The simulated
+    /// volunteers are adults, registered in one step: point the load test at a server that
+    /// does not ask adults for an SMS code (outside production, without
+    /// `HOURMARK_REGISTRATION_PHONE_CODE`); one that does answers 202, counted as unexpected.
     pub async fn register_volunteer(
         &self,
         name: &str,

@@ -8,10 +8,10 @@ use hourmark_core::Hourmark;
 use hourmark_core::attendance::reading::CodeReading;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
-use hourmark_core::hourmark::{MyData, NewVolunteer, VolunteerWithToken};
+use hourmark_core::hourmark::{MyData, NewVolunteer, Registration, RegistrationPending, VolunteerWithToken};
 use hourmark_core::login::sms::{SmsCodeRequest, SmsCodeSent, SmsLoginAnswer, SmsLoginRequest};
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
-use hourmark_core::privacy::{ConsentChange, GuardianConsent};
+use hourmark_core::privacy::{ConsentChange, GuardianConsent, GuardianConsentAnswer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -44,6 +44,17 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
 /// phone) and the volunteer's consents, each separately. ID and phone numbers are sealed
 /// at rest and masked in the answer. The answer carries a bearer token for the scan
 /// endpoint.
+///
+/// A registration is confirmed by a one-time SMS code before anything is stored: always
+/// for a volunteer under 18 (the code goes to the `guardian`'s phone, never the minor's
+/// own, and the guardian's consent is recorded with the registration), and for everyone
+/// in production (the code goes to `phone`). The first request answers 202 with a
+/// `registration_id`, and answers it the same way whether or not the ID number is
+/// registered; send the same registration again with `confirmation` (the id and the six
+/// digits). Only then does an ID number already registered answer `id_number_taken`.
+/// Codes: 6 digits, 5 minutes, 5 wrong tries, used once, limited like sign-in codes. An
+/// adult whose `wechat_phone_code` (the mini program's phone button) shows WeChat verified
+/// `phone` needs no SMS code.
 #[utoipa::path(
     post,
     path = "/mp/v1/volunteers",
@@ -51,9 +62,14 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     request_body = NewVolunteer,
     responses(
         (status = 201, description = "Registered", body = VolunteerWithToken),
-        (status = 409, description = "`id_number_taken` (one person, one volunteer), `phone_taken`, `wechat_already_bound`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`id_number_invalid`, `consent_required`, `registration_ticket_invalid`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "A code was sent (to the guardian's phone for a minor); nothing is stored yet: send the same registration again with `confirmation`", body = RegistrationPending),
+        (status = 409, description = "`id_number_taken` (one person, one volunteer; told only once the code proved the phone), `phone_taken`, `wechat_already_bound`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`); `sms_rate_limited` (too many codes for this number or from this client, or tries from this client); `wechat_rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`id_number_invalid`, `consent_required`, `registration_ticket_invalid`, `guardian_required` (under 18 without a guardian), `guardian_phone_same` (the guardian's phone is the minor's), `registration_expired` (unknown or already confirmed: send it again without `confirmation`), `sms_code_invalid` (wrong, or for another registration or changed fields), `sms_code_expired`, `sms_code_attempts_exhausted`, `wechat_code_invalid`, `invalid_body` (also: the phone is not the one WeChat verified)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wechat_user_blocked` (a `wechat_phone_code` WeChat refused)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`sms_unavailable`: the code could not be sent; `wechat_unavailable`, `wechat_error` (checking a `wechat_phone_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sms_not_configured`: this server sends no SMS, so registrations that need a code cannot be made; `wechat_busy`, `wechat_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`wechat_timeout`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -61,9 +77,13 @@ pub(crate) async fn register_volunteer(
     State(hourmark): State<Hourmark>,
     ClientAddress(client): ClientAddress,
     Json(new): Json<NewVolunteer>,
-) -> Result<(StatusCode, axum::Json<VolunteerWithToken>), ApiError> {
-    hourmark.limit("register", &client.to_string(), hourmark.settings().rate_limits.registration_per_client).await?;
-    Ok((StatusCode::CREATED, axum::Json(hourmark.register_volunteer(new).await?)))
+) -> Result<Response, ApiError> {
+    let client = client.to_string();
+    hourmark.limit("register", &client, hourmark.settings().rate_limits.registration_per_client).await?;
+    Ok(match hourmark.register_volunteer(new, &client).await? {
+        Registration::Registered(registered) => (StatusCode::CREATED, axum::Json(registered)).into_response(),
+        Registration::Pending(pending) => (StatusCode::ACCEPTED, axum::Json(pending)).into_response(),
+    })
 }
 
 /// Sign in with WeChat: send the code from `wx.login`.
@@ -216,7 +236,12 @@ pub(crate) async fn change_consent(
 }
 
 /// Record a guardian's consent for a volunteer under 18 (required before they take part;
-/// for under-14s, before any processing beyond registration).
+/// for under-14s, before any processing beyond registration), confirmed by the guardian.
+///
+/// The volunteer's own session cannot declare it: the first request (without `code`)
+/// sends a one-time code to `guardian_phone` (not the volunteer's own) and answers 202;
+/// the same request again with the guardian's six digits records the consent, with who
+/// gave it, their relation and phone (sealed), and how it was confirmed.
 #[utoipa::path(
     post,
     path = "/mp/v1/me/guardian-consent",
@@ -224,17 +249,25 @@ pub(crate) async fn change_consent(
     request_body = GuardianConsent,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = MyData),
+        (status = 200, description = "Recorded", body = MyData),
+        (status = 202, description = "The code went to the guardian's phone; nothing recorded yet", body = SmsCodeSent),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`guardian_phone_same`, `registration_expired` (no code pending: send without `code`), `sms_code_invalid` (wrong, or for other details), `sms_code_expired`, `sms_code_attempts_exhausted`, `invalid_body` (an adult, or a malformed field)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`sms_rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`sms_unavailable`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sms_not_configured`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn guardian_consent(
     State(hourmark): State<Hourmark>,
     VolunteerCaller(volunteer_id): VolunteerCaller,
+    ClientAddress(client): ClientAddress,
     Json(consent): Json<GuardianConsent>,
-) -> Result<axum::Json<MyData>, ApiError> {
-    Ok(axum::Json(hourmark.record_guardian_consent(volunteer_id, consent).await?))
+) -> Result<Response, ApiError> {
+    Ok(match hourmark.record_guardian_consent(volunteer_id, consent, &client.to_string()).await? {
+        GuardianConsentAnswer::Recorded(data) => axum::Json(*data).into_response(),
+        GuardianConsentAnswer::CodeSent(sent) => (StatusCode::ACCEPTED, axum::Json(sent)).into_response(),
+    })
 }
 
 /// Replace the phone number with the one WeChat verified (the code from the mini

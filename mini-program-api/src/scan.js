@@ -2,7 +2,7 @@
 // Stand-in for the mini program. In order: read the code (GET /mp/v1/codes/{token}) and
 // show what it names, or why it is no good, before asking anything; register once if
 // needed, or sign a returning volunteer in by SMS code (a new phone, a cleared browser);
-// get a guardian's consent for a minor; then post the scan with the pending-scan
+// a minor's guardian confirms by a code sent to the guardian's phone; then post the scan with the pending-scan
 // ticket from the reading (so a slow form does not lose it) and a nonce kept until an
 // answer arrives (so a retry on a weak network never counts twice). With no network, a
 // signed-in volunteer's scan is kept on the phone and uploaded later (scan-queue.js); the
@@ -185,7 +185,7 @@
       if (a.status === 401) { store.removeItem('hourmark.token'); openSignIn('', '登录已失效，请用短信验证码重新登录'); return; }
       if (a.status === 200) return done(a.body);
       var code = a.body.code;
-      if (code === 'guardian_consent_required') { $('guardian').hidden = false; show('', '还差一步', { state: a.body.detail }); return; }
+      if (code === 'guardian_consent_required') { guardianFor = 'consent'; $('guardian').hidden = false; show('', '还差一步', { state: a.body.detail }); return; }
       if (code === 'repeat_scan') return repeat(a.body);
       document.title = a.body.title || '扫码未成功';
       // The detail already says to scan again; after a registration, add that it is kept.
@@ -206,7 +206,7 @@
     store.setItem('hourmark.last.' + r.activity_id, JSON.stringify(r));
     var inside = r.outcome === 'checked_in';
     document.title = (inside ? '签到成功' : '签退成功') + ' · ' + r.activity_name;
-    $('register').hidden = true; $('guardian').hidden = true; $('signin').hidden = true;
+    $('register').hidden = true; $('guardian').hidden = true; $('confirm').hidden = true; $('signin').hidden = true;
     show('ok', inside ? '签到成功' : '签退成功', {
       time: hhmm(r.server_time), state: stateText(r) + ' · ' + r.gate,
       next: (note ? note + ' ' : '') + (inside ? '离开时再次扫码签退' : '感谢您的服务！'), me: true
@@ -227,35 +227,112 @@
   var idType = $('id_type');
   idType.addEventListener('change', function () { $('self_declared').hidden = idType.value === 'resident_id'; });
   function value(id) { return $(id).value.trim(); }
+  // Registration, and a minor's guardian. The server stores nothing until a one-time code
+  // confirms it: a minor's goes to the guardian's phone (never the child's own), an
+  // adult's to their own phone where the server asks for one. The page keeps the form
+  // and sends the same registration again with the code. `pending` is what the code
+  // confirms: {kind: 'register' | 'consent', body, id}.
+  var pending = null;
+  var guardianFor = 'register';
+  var registration = null;
   $('register').addEventListener('submit', function (ev) {
     ev.preventDefault();
-    show('', '正在登记……');
-    var body = {
+    registration = {
       name: value('name'), id_type: idType.value, id_number: value('id_number'), phone: value('phone'),
       device_id: deviceId(),
       consent: { notice_version: NOTICE_VERSION, record: $('c_record').checked, publicity: $('c_publicity').checked, location: $('c_location').checked }
     };
-    if (idType.value !== 'resident_id') { body.gender = Number(value('gender')); body.birth_month = value('birth_month'); }
+    if (idType.value !== 'resident_id') { registration.gender = Number(value('gender')); registration.birth_month = value('birth_month'); }
+    register(registration);
+  });
+  function register(body) {
+    show('', '正在登记……');
     call('POST', '/mp/v1/volunteers', body).then(function (a) {
       if (a.status === 409 && a.body.code === 'phone_taken') {
         openSignIn(body.phone, '该手机号已登记。请用短信验证码登录，登录后自动完成' + directionWord(reading && reading.direction) + '。');
         return;
       }
+      if (a.status === 422 && a.body.code === 'guardian_required') {
+        guardianFor = 'register';
+        $('register').hidden = true; $('guardian').hidden = false;
+        show('', '还差一步', { state: '您未满十八周岁，须由监护人同意后才能登记。请监护人在下方填写，验证码将发送到监护人的手机。' });
+        $('g_name').focus();
+        return;
+      }
+      if (a.status === 202) return askCode({ kind: 'register', body: body, id: a.body.registration_id }, a.body);
       if (a.status !== 201) { show('err', a.body.title || '登记未成功', { state: a.body.detail }); return; }
-      store.setItem('hourmark.token', a.body.access_token);
-      $('register').hidden = true;
-      scan();
+      registered(a.body);
     }).catch(function () { show('err', '网络不畅', { state: '请稍后再试' }); });
-  });
+  }
+  function registered(answer) {
+    store.setItem('hourmark.token', answer.access_token);
+    $('register').hidden = true; $('guardian').hidden = true; $('confirm').hidden = true;
+    pending = null;
+    scan();
+  }
   $('guardian').addEventListener('submit', function (ev) {
     ev.preventDefault();
-    show('', '正在提交监护人同意……');
-    var body = { guardian_name: value('g_name'), relation: value('g_relation'), guardian_phone: value('g_phone'), notice_version: NOTICE_VERSION };
+    var g = { name: value('g_name'), relation: value('g_relation'), phone: value('g_phone') };
+    if (guardianFor === 'register' && registration) {
+      var body = JSON.parse(JSON.stringify(registration));
+      body.guardian = g;
+      register(body);
+      return;
+    }
+    sendGuardianCode({ guardian_name: g.name, relation: g.relation, guardian_phone: g.phone, notice_version: NOTICE_VERSION });
+  });
+  // A minor registered earlier whose guardian's consent is missing: the same, by the
+  // guardian's code, for the signed-in volunteer.
+  function sendGuardianCode(body) {
+    show('', '正在发送验证码……');
     call('POST', '/mp/v1/me/guardian-consent', body, true).then(function (a) {
-      if (a.status !== 200) { show('err', a.body.title || '提交未成功', { state: a.body.detail }); return; }
-      $('guardian').hidden = true;
-      scan();
+      if (a.status === 202) return askCode({ kind: 'consent', body: body }, a.body);
+      if (a.status === 200) { $('guardian').hidden = true; scan(); return; }
+      show('err', a.body.title || '提交未成功', { state: a.body.detail });
     }).catch(function () { show('err', '网络不畅', { state: '请稍后再试' }); });
+  }
+  function askCode(what, sent) {
+    pending = what;
+    var guardian = what.kind === 'consent' || sent.code_sent_to === 'guardian';
+    $('register').hidden = true; $('guardian').hidden = true; $('confirm').hidden = false;
+    $('confirm-title').textContent = guardian ? '请输入监护人收到的验证码' : '请输入短信验证码';
+    $('confirm-sent').textContent = '验证码已发送至' + (guardian ? '监护人手机 ' : ' ') + sent.phone + '，' + hhmm(sent.expires_at) + ' 前有效。';
+    $('confirm-note').textContent = '';
+    $('c_code').value = '';
+    show('', guardian ? '等待监护人确认' : '等待短信验证', { state: guardian ? '监护人收到验证码后告诉您，填入下方即可完成。' : '填入短信验证码即可完成登记。' });
+    $('c_code').focus();
+  }
+  // A new attempt: the last one's refusal no longer applies.
+  $('c_code').addEventListener('input', function () { $('confirm-note').textContent = ''; });
+  $('confirm').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (!pending) return;
+    var what = pending, note = $('confirm-note');
+    var body = JSON.parse(JSON.stringify(what.body));
+    note.textContent = '正在确认……';
+    var request = what.kind === 'register'
+      ? (body.confirmation = { registration_id: what.id, code: value('c_code') }, call('POST', '/mp/v1/volunteers', body))
+      : (body.code = value('c_code'), call('POST', '/mp/v1/me/guardian-consent', body, true));
+    request.then(function (a) {
+      if (what.kind === 'register' && a.status === 201) return registered(a.body);
+      if (what.kind === 'consent' && a.status === 200) { $('confirm').hidden = true; pending = null; scan(); return; }
+      if (a.status === 409) {
+        // Told only now that the phone is proven: this person already has an account.
+        $('confirm').hidden = true; pending = null;
+        if (a.body.code === 'id_number_taken' || a.body.code === 'phone_taken') {
+          openSignIn(what.body.phone, (a.body.detail || a.body.title) + '。请用短信验证码登录。');
+          return;
+        }
+        show('err', a.body.title || '登记未成功', { state: a.body.detail });
+        return;
+      }
+      note.textContent = a.body.detail || a.body.title || '验证未成功';
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
+  });
+  // A new code for the same registration (or consent): the first request again.
+  $('confirm-resend').addEventListener('click', function () {
+    if (!pending) return;
+    if (pending.kind === 'register') register(pending.body); else sendGuardianCode(pending.body);
   });
   // Returning volunteers: phone number and a one-time SMS code.
   function openSignIn(phone, why) {

@@ -139,6 +139,12 @@ pub struct Config {
     pub wechat_notice_template_id: Option<String>,
     /// The development login (by phone number, no WeChat). Never in production.
     pub dev_login: bool,
+    /// Whether an adult's registration is confirmed by a one-time code sent by SMS to the
+    /// phone given before anything is stored (a minor's always is, by the guardian's
+    /// code). Always on in production, whatever this says: it is what keeps anyone from
+    /// learning whether an ID number is registered. Off by default elsewhere, so that a
+    /// development server registers in one step.
+    pub registration_phone_code: bool,
     /// Who sends SMS sign-in codes: `dev` (writes each code to the log instead: the
     /// default outside production, refused in production), `tencent` (Tencent Cloud SMS,
     /// needs the `sms_tencent_*` settings) or `off`. Unset in production means `off`.
@@ -271,6 +277,7 @@ impl std::fmt::Debug for Config {
             .field("certificate_key", &self.certificate_key)
             .field("certificate_key_id", &self.certificate_key_id)
             .field("dev_login", &self.dev_login)
+            .field("registration_phone_code", &self.registration_phone_code)
             .field("sms_provider", &self.sms_provider)
             .field("sms_tencent_secret_id", &self.sms_tencent_secret_id)
             .field("sms_tencent_secret_key", &self.sms_tencent_secret_key)
@@ -328,6 +335,7 @@ impl Default for Config {
             wechat_timeout_ms: 5_000,
             wechat_notice_template_id: None,
             dev_login: false,
+            registration_phone_code: false,
             sms_provider: None,
             sms_tencent_secret_id: None,
             sms_tencent_secret_key: None,
@@ -664,6 +672,7 @@ impl Config {
             scan_batch_max: self.scan_batch_max,
             scan_batches_in_flight: self.scan_batches_in_flight.unwrap_or(if self.is_postgres() { 2 } else { 1 }),
             dev_login: self.dev_login,
+            registration_phone_code: self.registration_phone_code || self.production,
             production: self.production,
             rate_limits: RateLimits {
                 registration_per_client: Limit::per_minute(self.rate_registrations_per_minute),
@@ -700,6 +709,11 @@ mod tests {
         assert_eq!(config.settings().code_base_url, "HTTP://127.0.0.1:8080/S/");
         assert!(!config.settings().production, "development unless told otherwise");
         assert!(Config { production: true, ..Config::default() }.settings().production);
+        // Production always asks registrations for a code, whatever the setting says;
+        // elsewhere only when asked to.
+        assert!(Config { production: true, ..Config::default() }.settings().registration_phone_code);
+        assert!(!Config::default().settings().registration_phone_code);
+        assert!(Config { registration_phone_code: true, ..Config::default() }.settings().registration_phone_code);
     }
 
     #[test]

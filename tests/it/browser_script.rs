@@ -66,7 +66,8 @@ pub(crate) async fn run_interactive_browser_script(
 }
 
 /// [`run_interactive_browser_script`] for a script that asks the event's server for a
-/// fresh code of gate 0 (`{"op":"code"}`) and to move its clock (`{"op":"advance","secs":N}`).
+/// fresh code of gate 0 (`{"op":"code"}`), to move its clock (`{"op":"advance","secs":N}`), and for
+/// the last SMS code sent to a phone (`{"op":"sms_code","phone":"…"}`).
 pub(crate) async fn run_clocked_browser_script(
     app: &hourmark_tests::TestApp,
     e: &crate::Event,
@@ -80,6 +81,8 @@ pub(crate) async fn run_clocked_browser_script(
 pub(crate) async fn clock_and_codes(app: &hourmark_tests::TestApp, e: &crate::Event, message: &Value) -> Value {
     match message["op"].as_str() {
         Some("code") => app.code(&e.organiser, e.activity_id, 0, "toggle").await,
+        // The one-time code the development SMS sink "sent" to a phone (a guardian's).
+        Some("sms_code") => json!({"code": app.sent_code(message["phone"].as_str().expect("phone"))}),
         Some("advance") => {
             app.advance(chrono::Duration::seconds(message["secs"].as_i64().expect("secs")));
             json!({"now": app.clock_now()})

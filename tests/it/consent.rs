@@ -6,13 +6,6 @@ use serde_json::json;
 
 use crate::event;
 
-/// Registers someone born on `birth` (YYYYMMDD) and returns (id, token).
-async fn born(app: &TestApp, birth: &str, phone: &str, sequence: u16) -> (i64, String) {
-    let answer = app.post("/mp/v1/volunteers", None, registration("小明", phone, &resident_id(birth, sequence))).await;
-    answer.expect_status(201);
-    (answer.body["volunteer"]["id"].as_i64().expect("id"), answer.body["access_token"].as_str().expect("t").to_owned())
-}
-
 /// The stored distance and geofence verdict of a volunteer's only scan, read behind the API.
 async fn stored_location(app: &TestApp, volunteer_id: i64) -> (Option<f64>, Option<String>) {
     let url = &app.config.database_url;
@@ -34,45 +27,38 @@ async fn stored_location(app: &TestApp, volunteer_id: i64) -> (Option<f64>, Opti
 }
 
 on_both_backends! {
-    async fn minors_take_part_only_with_a_guardians_consent(app: TestApp) {
+    async fn minors_register_and_take_part_only_with_a_guardians_confirmed_consent(app: TestApp) {
         let e = event(&app, "toggle").await;
         let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
-        // The test day is 2026-12-05.
+        // The test day is 2026-12-05. Under 18 needs a guardian named at registration;
+        // nothing is stored without one.
         let cases = [
-            ("20121206", "13600000001", Some("guardian_consent_required")), // 13: turns 14 tomorrow
-            ("20121205", "13600000002", Some("guardian_consent_required")), // 14 today
-            ("20081206", "13600000003", Some("guardian_consent_required")), // 17: turns 18 tomorrow
-            ("20081205", "13600000004", None),                              // 18 today
+            ("20121206", "13600000001", true),  // 13: turns 14 tomorrow
+            ("20121205", "13600000002", true),  // 14 today
+            ("20081206", "13600000003", true),  // 17: turns 18 tomorrow
+            ("20081205", "13600000004", false), // 18 today
         ];
-        let mut under_14 = None;
-        for (i, (birth, phone, refusal)) in cases.into_iter().enumerate() {
-            let (id, token) = born(&app, birth, phone, u16::try_from(i).expect("small") * 2 + 1).await;
-            let answer = app.scan(&token, &url).await;
-            match refusal {
-                Some(code) => {
-                    answer.expect_problem(403, code);
-                    assert_eq!(app.scans_recorded(id).await, 0, "born {birth}: nothing recorded");
-                }
-                None => {
-                    answer.expect_status(200);
-                }
-            }
-            if i == 0 {
-                under_14 = Some((id, token));
+        for (i, (birth, phone, minor)) in cases.into_iter().enumerate() {
+            let body = registration("小明", phone, &resident_id(birth, u16::try_from(i).expect("small") * 2 + 1));
+            let answer = app.post("/mp/v1/volunteers", None, body).await;
+            if minor {
+                answer.expect_problem(422, "guardian_required");
+                app.post("/mp/v1/login/sms/code", None, json!({"phone": phone})).await
+                    .expect_problem(404, "phone_not_registered");
+            } else {
+                answer.expect_status(201);
+                app.scan(answer.body["access_token"].as_str().expect("t"), &url).await.expect_status(200);
             }
         }
-        let (id, token) = under_14.expect("first case");
-        // The child's own phone is not a guardian's, and adults need no guardian.
-        let own = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13600000001", "notice_version": "2026-11"});
-        app.post("/mp/v1/me/guardian-consent", Some(&token), own).await.expect_problem(422, "invalid_body");
-        let adult = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
-        app.post("/mp/v1/me/guardian-consent", Some(&e.volunteer), adult).await.expect_problem(422, "invalid_body");
-        let consent = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
-        let mine = app.post("/mp/v1/me/guardian-consent", Some(&token), consent).await;
-        mine.expect_status(200);
+        // With the guardian's code the child is registered with the consent recorded, and
+        // takes part.
+        let (id, token) = app.minor("小明", "13600000001", "20121206", 1, "13911112222").await;
+        let mine = app.get("/mp/v1/me", &token).await;
+        let purposes: Vec<&str> = mine.body["consents"].as_array().expect("consents").iter()
+            .map(|c| c["purpose"].as_str().expect("purpose")).collect();
+        assert_eq!(purposes, ["record", "publicity", "location", "guardian"]);
         assert!(!String::from_utf8_lossy(&mine.raw).contains("13911112222"), "the guardian's phone is not echoed");
-        let answer = app.scan(&token, &url).await;
-        answer.expect_status(200);
+        app.scan(&token, &url).await.expect_status(200);
         assert_eq!(app.scans_recorded(id).await, 1);
 
         // The guardian's consent can be withdrawn; the child may then no longer take part.
@@ -82,6 +68,33 @@ on_both_backends! {
         let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
         app.scan(&token, &url).await.expect_problem(403, "guardian_consent_required");
         assert_eq!(app.scans_recorded(id).await, 1);
+
+        // Given again only through the guardian's phone: the child's own number is
+        // refused, an adult needs none, and the child's session alone records nothing.
+        let consent = |phone: &str| json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": phone, "notice_version": "2026-11"});
+        app.post("/mp/v1/me/guardian-consent", Some(&token), consent("13600000001")).await
+            .expect_problem(422, "guardian_phone_same");
+        app.post("/mp/v1/me/guardian-consent", Some(&e.volunteer), consent("13911113333")).await
+            .expect_problem(422, "invalid_body");
+        let sent = app.post("/mp/v1/me/guardian-consent", Some(&token), consent("13911113333")).await;
+        sent.expect_status(202);
+        assert_eq!(sent.body["phone"], "139****3333");
+        app.scan(&token, &url).await.expect_problem(403, "guardian_consent_required");
+        let code = app.sent_code("13911113333").expect("code to the guardian");
+        // A code for other details (another guardian phone) is wrong; so is a wrong code.
+        let mut other = consent("13911114444");
+        other["code"] = json!(code);
+        app.post("/mp/v1/me/guardian-consent", Some(&token), other).await.expect_problem(422, "sms_code_invalid");
+        let mut right = consent("13911113333");
+        right["code"] = json!(code);
+        let recorded = app.post("/mp/v1/me/guardian-consent", Some(&token), right.clone()).await;
+        recorded.expect_status(200);
+        assert_eq!(recorded.body["consents"].as_array().map(Vec::len), Some(6));
+        // Replayed: the code is used.
+        app.post("/mp/v1/me/guardian-consent", Some(&token), right).await.expect_problem(422, "registration_expired");
+        app.advance(chrono::Duration::minutes(2));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&token, &url).await.expect_status(200);
     }
 }
 

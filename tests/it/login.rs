@@ -169,3 +169,47 @@ async fn a_wechat_verified_phone_number_replaces_the_old_one() {
     let audit = app.hourmark.store().audit_events("volunteer", id).await.expect("audit");
     assert_eq!(audit.iter().filter(|a| a.action == "phone_bound").count(), 2);
 }
+
+/// Where every registration waits for an SMS code (as in production), the mini program's
+/// phone button proves an adult's phone instead: registered at once, and an ID number
+/// already registered is told then, since the phone is proven. A number other than the
+/// one WeChat verified is refused, and a minor still needs the guardian's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wechat_verified_phone_registers_without_an_sms_code() {
+    let standin = StandIn::start().await;
+    let database = std::sync::Arc::new(TestDatabase::create(Backend::Sqlite).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, database, Uuid::new_v4().simple().to_string(), |c| {
+        c.wechat_appid = Some(StandIn::APPID.into());
+        c.wechat_secret = Some(hourmark_server::config::Secret(StandIn::SECRET.into()));
+        c.wechat_base_url = standin.base_url();
+        c.registration_phone_code = true;
+    })
+    .await;
+    standin.add_phone_code("p1", "13700001111");
+    standin.add_phone_code("p2", "13700002222");
+    standin.add_phone_code("p3", "13700003333");
+    let id_number = next_resident_id();
+    // Without the button: a code is sent first.
+    app.post("/mp/v1/volunteers", None, registration("张三", "13700004444", &next_resident_id()))
+        .await
+        .expect_status(202);
+    // Another number than WeChat's: refused, nothing stored.
+    let mut body = registration("张三", "13700009999", &id_number);
+    body["wechat_phone_code"] = json!("p1");
+    app.post("/mp/v1/volunteers", None, body).await.expect_problem(422, "invalid_body");
+    let mut body = registration("张三", "13700002222", &id_number);
+    body["wechat_phone_code"] = json!("p2");
+    let registered = app.post("/mp/v1/volunteers", None, body).await;
+    registered.expect_status(201);
+    assert_eq!(registered.body["volunteer"]["phone"], "137****2222");
+    let mut again = registration("张三", "13700003333", &id_number);
+    again["wechat_phone_code"] = json!("p3");
+    app.post("/mp/v1/volunteers", None, again).await.expect_problem(409, "id_number_taken");
+    // A minor: the guardian's code, whatever WeChat says.
+    let mut minor = registration("王小明", "13700005555", &hourmark_tests::resident_id("20120601", 5));
+    minor["wechat_phone_code"] = json!("p1");
+    minor["guardian"] = json!({"name": "王芳", "relation": "母亲", "phone": "13911112222"});
+    let pending = app.post("/mp/v1/volunteers", None, minor).await;
+    pending.expect_status(202);
+    assert_eq!(pending.body["code_sent_to"], "guardian");
+}

@@ -54,6 +54,7 @@ mod ratelimit;
 pub mod readiness;
 mod record;
 mod region_volunteers;
+mod registration_codes;
 mod reporting;
 mod retention;
 pub mod review;

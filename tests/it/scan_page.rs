@@ -157,8 +157,8 @@ on_both_backends! {
 
 /// The scan page as volunteers meet it, in Chromium at 390×844: a forged and an expired
 /// code said before any form, a slow first registration that keeps its scan, a check-out,
-/// a repeat as a calm note, a registration too slow for its ticket, and a minor with a
-/// guardian. Screenshots in `target/browser-artifacts/scan-page/`.
+/// a repeat as a calm note, a registration too slow for its ticket, and a minor registered
+/// with the code sent to the guardian's phone (a wrong code first). Screenshots in `target/browser-artifacts/scan-page/`.
 #[tokio::test]
 async fn the_scan_page_in_chromium() {
     use hourmark_tests::{Backend, resident_id};
@@ -200,6 +200,12 @@ async fn the_scan_page_in_chromium() {
     assert_eq!(result["too_slow"]["next"], "您的登记已保存，重新扫码即可签到/签退");
     // The minor: the guardian step, then checked in.
     assert_eq!(result["guardian_privacy_links"], json!(["/privacy"]));
+    assert_eq!(result["confirm_title"], "请输入监护人收到的验证码");
+    assert!(
+        result["confirm_sent"].as_str().is_some_and(|t| t.starts_with("验证码已发送至监护人手机 136****1111")),
+        "{result:#}"
+    );
+    assert_eq!(result["wrong_code_note"], "验证码错误，还可再试 4 次");
     assert_eq!(result["minor"]["next"], "离开时再次扫码签退");
     assert_eq!(result["privacy_version"], "2026-12");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");

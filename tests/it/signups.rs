@@ -254,18 +254,15 @@ on_both_backends! {
         let refused = sign_up(&app, &unskilled, activity, gate).await;
         refused.expect_problem(409, "signup_skill_missing");
         assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("急救")), "{}", refused.body);
-        // 18 on 2026-12-13, the day after the activity.
-        let young = app.post("/mp/v1/volunteers", None, registration("小明", "13900000003", &resident_id("20081213", 9))).await;
-        let young = young.body["access_token"].as_str().expect("t").to_owned();
-        sign_up(&app, &young, activity, gate).await.expect_problem(403, "guardian_consent_required");
-        let consent = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112222", "notice_version": "2026-11"});
-        app.post("/mp/v1/me/guardian-consent", Some(&young), consent).await.expect_status(200);
+        // 18 on 2026-12-13, the day after the activity (registered with the guardian's code).
+        let (_, young) = app.minor("小明", "13900000003", "20081213", 9, "13911112222").await;
         sign_up(&app, &young, activity, gate).await.expect_problem(409, "signup_too_young");
+        // The guardian's consent withdrawn: refused for that first.
+        let withdraw = json!({"purpose": "guardian", "granted": false, "notice_version": "2026-11"});
+        app.post("/mp/v1/me/consents", Some(&young), withdraw).await.expect_status(200);
+        sign_up(&app, &young, activity, gate).await.expect_problem(403, "guardian_consent_required");
         // 18 on the activity's day: old enough (and a minor today, with consent).
-        let just = app.post("/mp/v1/volunteers", None, registration("小红", "13900000004", &resident_id("20081212", 11))).await;
-        let just = just.body["access_token"].as_str().expect("t").to_owned();
-        let consent = json!({"guardian_name": "王芳", "relation": "母亲", "guardian_phone": "13911112223", "notice_version": "2026-11"});
-        app.post("/mp/v1/me/guardian-consent", Some(&just), consent).await.expect_status(200);
+        let (_, just) = app.minor("小红", "13900000004", "20081212", 11, "13911112223").await;
         sign_up(&app, &just, activity, gate).await.expect_status(201);
         let before = places(&app, activity).await;
         assert_eq!(before, vec![(1, 0, 0, 1), (1, 0, 0, 0)]);

@@ -1,7 +1,9 @@
 //! Volunteer registration and the volunteer's own view of their data: what a first-time
 //! volunteer sends (validated against the rule's fields, ID numbers checked and sealed),
 //! the consents asked separately, and the profile shown back (masked to everyone but the
-//! volunteer).
+//! volunteer). A registration that needs a one-time code (a minor's, by the guardian's;
+//! everyone's in production) is stored only once the code confirms it: see
+//! [`crate::identity::confirmation`].
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
@@ -9,6 +11,8 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::{Hourmark, IssuedToken, validate_device_id};
+use crate::identity::confirmation::{CodeRecipient, GuardianContact, Registration, RegistrationConfirmation};
+use crate::identity::consent::{AgeBand, age_band, latest_birth_date};
 use crate::identity::id_number::{IdNumberError, mask_phone};
 use crate::identity::pii::PiiField;
 use crate::identity::{
@@ -27,7 +31,7 @@ pub struct VolunteerWithToken {
 }
 
 /// The consents asked at registration, each separately (个人信息保护法 Art. 14, 25, 29).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentAnswers {
     /// The version of the privacy notice shown, 1–32 characters.
@@ -43,7 +47,7 @@ pub struct ConsentAnswers {
 }
 
 /// What a volunteer sends to register: what the rule asks a record to hold.
-#[derive(Clone, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVolunteer {
     /// Name, 1–50 characters.
@@ -72,6 +76,29 @@ pub struct NewVolunteer {
     /// From a WeChat login of an account not yet registered: binds that account.
     #[serde(default)]
     pub wechat_ticket: Option<String>,
+    /// The code from the mini program's `getPhoneNumber` button, for an adult: WeChat
+    /// verifies that `phone` is theirs, so no SMS code is needed. Not used for a minor
+    /// (the guardian's code is).
+    #[serde(default)]
+    pub wechat_phone_code: Option<String>,
+    /// For a volunteer under 18 (required then, refused otherwise): the guardian, whose
+    /// phone receives the code that confirms the registration.
+    #[serde(default)]
+    pub guardian: Option<GuardianContact>,
+    /// The code from the SMS, with the 202 answer's `registration_id`: send the same
+    /// registration again with it. Absent on the first request.
+    #[serde(default)]
+    pub confirmation: Option<RegistrationConfirmation>,
+}
+
+impl NewVolunteer {
+    /// Everything a confirmation code vouches for: the registration without its
+    /// confirmation, in serde's fixed field order.
+    fn binding_content(&self) -> Result<String, CoreError> {
+        let mut plain = self.clone();
+        plain.confirmation = None;
+        serde_json::to_string(&plain).map_err(|e| CoreError::Internal(e.to_string()))
+    }
 }
 
 impl std::fmt::Debug for NewVolunteer {
@@ -89,10 +116,68 @@ pub struct MyData {
     pub consents: Vec<ConsentRecord>,
 }
 
+/// A registration checked and ready to store: what confirming it stores.
+struct ValidRegistration {
+    row: StoredVolunteer,
+    consents: Vec<ConsentRecord>,
+    wechat: Option<crate::identity::WeChatIdentity>,
+    phone: String,
+    band: AgeBand,
+    guardian: Option<ValidGuardian>,
+    notice_version: String,
+}
+
+/// A minor's guardian, checked.
+struct ValidGuardian {
+    name: String,
+    relation: String,
+    phone: String,
+}
+
 impl Hourmark {
-    /// Registers a volunteer and signs them in. One person, one volunteer: a second
-    /// registration with the same ID number is refused, found by keyed hash.
-    pub async fn register_volunteer(&self, new: NewVolunteer) -> Result<VolunteerWithToken, CoreError> {
+    /// Registers a volunteer: at once when no code is needed (an adult on a server that
+    /// does not ask for one), else in two steps (see [`crate::identity::confirmation`]):
+    /// without `confirmation` a code goes to the phone given (a minor's guardian's) and
+    /// nothing is stored; with it, the same registration is checked against the code and
+    /// only then stored. One person, one volunteer: a second registration with the same ID
+    /// number is refused, found by keyed hash, but only told once the phone is proven.
+    pub async fn register_volunteer(&self, new: NewVolunteer, client: &str) -> Result<Registration, CoreError> {
+        let valid = self.validate_registration(&new)?;
+        // The mini program's phone button proves an adult's phone through WeChat: no SMS
+        // of ours is needed then. A minor still needs the guardian's code, so the
+        // (single-use) WeChat code is not spent on them.
+        let proven_by_wechat = match (new.wechat_phone_code.as_deref(), valid.band) {
+            (Some(code), AgeBand::Adult) => {
+                if self.wechat_phone(code).await? != valid.phone {
+                    return Err(CoreError::refused(ErrorCode::InvalidBody, "手机号与微信验证的手机号不一致"));
+                }
+                true
+            }
+            _ => false,
+        };
+        let needs_code = valid.band != AgeBand::Adult || (self.settings().registration_phone_code && !proven_by_wechat);
+        if !needs_code {
+            if new.confirmation.is_some() {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "本次登记无需验证码，请去掉 confirmation"));
+            }
+            return Ok(Registration::Registered(self.store_registration(valid).await?));
+        }
+        let content = new.binding_content()?;
+        let Some(confirmation) = new.confirmation.as_ref() else {
+            let (phone, recipient) = match &valid.guardian {
+                Some(g) => (g.phone.as_str(), CodeRecipient::Guardian),
+                None => (valid.phone.as_str(), CodeRecipient::Volunteer),
+            };
+            return Ok(Registration::Pending(
+                self.start_confirmed_registration(content, phone, recipient, client).await?,
+            ));
+        };
+        self.check_registration_code(content, confirmation, client).await?;
+        Ok(Registration::Registered(self.store_registration(valid).await?))
+    }
+
+    /// Checks every field of a registration; stores nothing.
+    fn validate_registration(&self, new: &NewVolunteer) -> Result<ValidRegistration, CoreError> {
         let now = self.now();
         let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
         let name = validate_person_name(&new.name)?;
@@ -117,34 +202,62 @@ impl Hourmark {
                 (gender, validate_birth_month(month, today)?)
             }
         };
-        let skills = validate_skills(new.skills)?;
+        // The youngest the volunteer could be when only the month is known: the
+        // protective reading, as for scans.
+        let band = id_number
+            .birth_date()
+            .or_else(|| latest_birth_date(&birth_month))
+            .map_or(AgeBand::Under14, |birth| age_band(birth, today));
+        let skills = validate_skills(new.skills.clone())?;
         let device_id = validate_device_id(new.device_id.as_deref())?.map(str::to_owned);
         let consent = &new.consent;
-        let version = &crate::identity::line_text(&consent.notice_version, 32, "consent.notice_version")?;
+        let version = crate::identity::line_text(&consent.notice_version, 32, "consent.notice_version")?;
         if !consent.record {
             return Err(CoreError::refused(
                 ErrorCode::ConsentRequired,
                 "登记志愿服务记录须同意为记录之目的处理您的个人信息",
             ));
         }
+        let vault = &self.inner().vault;
+        let guardian = match (&new.guardian, band) {
+            (None, AgeBand::Adult) => None,
+            (Some(_), AgeBand::Adult) => {
+                return Err(CoreError::refused(ErrorCode::InvalidBody, "年满 18 周岁无需填写监护人"));
+            }
+            (None, _) => {
+                return Err(CoreError::refused(
+                    ErrorCode::GuardianRequired,
+                    "未满 18 周岁须填写监护人的姓名、关系和手机号，验证码将发送给监护人",
+                ));
+            }
+            (Some(g), _) => {
+                let guardian = ValidGuardian {
+                    name: validate_person_name(&g.name)?,
+                    relation: crate::identity::line_text(&g.relation, 20, "guardian.relation")?,
+                    phone: normalise_phone(&g.phone)?,
+                };
+                // The code must reach someone other than the child.
+                if vault.lookup(PiiField::Phone, &guardian.phone) == vault.lookup(PiiField::Phone, &phone) {
+                    return Err(CoreError::refused(
+                        ErrorCode::GuardianPhoneSame,
+                        "监护人手机号不能与本人相同：验证码须发送给监护人",
+                    ));
+                }
+                Some(guardian)
+            }
+        };
         let consents: Vec<ConsentRecord> = [
             (ConsentPurpose::Record, consent.record),
             (ConsentPurpose::Publicity, consent.publicity),
             (ConsentPurpose::Location, consent.location),
         ]
         .into_iter()
-        .map(|(purpose, granted)| ConsentRecord {
-            purpose,
-            granted,
-            notice_version: version.to_owned(),
-            recorded_at: now,
-        })
+        .map(|(purpose, granted)| ConsentRecord { purpose, granted, notice_version: version.clone(), recorded_at: now })
         .collect();
 
         let wechat = new.wechat_ticket.as_deref().map(|t| self.open_ticket(t)).transpose()?;
-        let vault = &self.inner().vault;
         let seal = |field, value: &str| vault.seal(field, value).map_err(|e| CoreError::Internal(e.to_string()));
-        let mut row = StoredVolunteer {
+        let row = StoredVolunteer {
             id: 0,
             volunteer_number: String::new(),
             name,
@@ -161,6 +274,14 @@ impl Hourmark {
             device_bound_at: device_id.as_ref().map(|_| now),
             device_id,
         };
+        Ok(ValidRegistration { row, consents, wechat, phone, band, guardian, notice_version: version })
+    }
+
+    /// Stores a checked registration (with the guardian's consent, for a minor whose
+    /// guardian's code confirmed it) and signs the volunteer in.
+    async fn store_registration(&self, valid: ValidRegistration) -> Result<VolunteerWithToken, CoreError> {
+        let ValidRegistration { mut row, mut consents, wechat, guardian, notice_version, .. } = valid;
+        let now = self.now();
         let bearer = BearerToken::generate()?;
         let expires_at = now + self.inner().settings.volunteer_token_ttl;
         let mut attempts = 0;
@@ -172,6 +293,21 @@ impl Hourmark {
                 other => break other?,
             }
         };
+        if let Some(g) = guardian {
+            // Written right after the volunteer: should this fail, the minor is stored
+            // without the guardian's consent and so may not take part (the scan path and
+            // sign-ups refuse them): the failure is a closed door, never an open one.
+            let record =
+                ConsentRecord { purpose: ConsentPurpose::Guardian, granted: true, notice_version, recorded_at: now };
+            let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
+            let sealed = self
+                .inner()
+                .vault
+                .seal(PiiField::GuardianDetail, &detail)
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            self.store().add_consent(stored.id, &record, Some(&sealed)).await?;
+            consents.push(record);
+        }
         let grant = TokenGrant {
             principal: Principal::Volunteer { id: stored.id },
             expires_at,
@@ -262,4 +398,18 @@ pub(crate) fn validate_skills(skills: Vec<String>) -> Result<Vec<String>, CoreEr
             crate::text::clean_with(&s, 30, "skills", crate::text::Lines::One, Some("每项 skills 须为 1 至 30 个字符"))
         })
         .collect()
+}
+
+/// What is sealed about who gave a guardian's consent: name, relation, phone (sealed, so
+/// the organisation can reach them; masked wherever it is shown) and how the consent was
+/// confirmed.
+pub(crate) fn guardian_detail(name: &str, relation: &str, phone: &str, confirmed_by: &str) -> String {
+    serde_json::json!({
+        "name": name,
+        "relation": relation,
+        "phone": phone,
+        "phone_masked": mask_phone(phone),
+        "confirmed_by": confirmed_by,
+    })
+    .to_string()
 }

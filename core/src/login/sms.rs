@@ -26,8 +26,9 @@
 //! and per client address, trying per client address, so guessing across many numbers
 //! from one place is slow too.
 //!
-//! Whether a number is registered is told (`phone_not_registered`): registration already
-//! answers `phone_taken`, and a volunteer waiting for a code that never comes is worse.
+//! Whether a number is registered is told (`phone_not_registered`): a volunteer waiting
+//! for a code that never comes is worse. (Registration says `phone_taken`, where codes are
+//! asked, only once the phone is proven: see [`crate::identity::confirmation`].)
 
 use chrono::{DateTime, Duration, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -173,7 +174,7 @@ pub struct SmsLoginAnswer {
 }
 
 /// Six uniformly random digits.
-fn new_code() -> Result<String, CoreError> {
+pub(crate) fn new_code() -> Result<String, CoreError> {
     let rng = SystemRandom::new();
     loop {
         let mut bytes = [0u8; 4];
@@ -186,7 +187,7 @@ fn new_code() -> Result<String, CoreError> {
     }
 }
 
-fn sms_refusal(e: &SmsError) -> CoreError {
+pub(crate) fn sms_refusal(e: &SmsError) -> CoreError {
     tracing::warn!(error = %e, "SMS code not sent");
     match e {
         SmsError::RateLimited(_) => {
@@ -200,7 +201,7 @@ fn sms_refusal(e: &SmsError) -> CoreError {
 impl Hourmark {
     /// Counts one request against an SMS limit; over it is `sms_rate_limited` with the
     /// wait in the sentence.
-    async fn sms_limit(&self, scope: &str, subject: &str, limit: Limit) -> Result<(), CoreError> {
+    pub(crate) async fn sms_limit(&self, scope: &str, subject: &str, limit: Limit) -> Result<(), CoreError> {
         match self.limit(scope, subject, limit).await {
             Err(CoreError::RateLimited { retry_after_secs }) => Err(CoreError::refused(
                 ErrorCode::SmsRateLimited,

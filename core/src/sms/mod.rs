@@ -45,6 +45,12 @@ pub trait SmsSender: Send + Sync + std::fmt::Debug {
     /// Sends `code` (valid `valid_minutes`) to the mainland number `phone` (11 digits).
     /// `now` signs the request (providers refuse requests whose time is far off).
     async fn send_code(&self, phone: &str, code: &str, valid_minutes: u32, now: DateTime<Utc>) -> Result<(), SmsError>;
+
+    /// The development sink behind this sender, if it is one: lets an in-process test read
+    /// the codes "sent" (never reachable over HTTP; real providers answer `None`).
+    fn development_outbox(&self) -> Option<&DevSmsSink> {
+        None
+    }
 }
 
 /// The development sink: logs each code (masked number, plain code) instead of sending
@@ -91,6 +97,10 @@ impl SmsSender for DevSmsSink {
         }
         outbox.push_back((phone.to_owned(), code.to_owned()));
         Ok(())
+    }
+
+    fn development_outbox(&self) -> Option<&DevSmsSink> {
+        Some(self)
     }
 }
 

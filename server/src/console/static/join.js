@@ -101,7 +101,7 @@
     call('POST', '/mp/v1/activities/' + activityId + '/signups', { slot_id: slotId }, true).then(function (a) {
       if (a.status === 201) {
         chosen = null;
-        hide(['signin', 'register', 'guardian']);
+        hide(['signin', 'register', 'guardian', 'confirm']);
         var s = a.body;
         say('ok', s.status === 'approved' ? '报名成功，活动当天请准时到场扫码签到。'
           : s.status === 'pending' ? '已报名，等待组织方审核；审核结果会通知您。'
@@ -112,6 +112,7 @@
       }
       if (a.status === 401) { store.removeItem('hourmark.token'); openSignIn('', '登录已失效，请重新登录。'); return; }
       if (a.body.code === 'guardian_consent_required') {
+        guardianFor = 'consent';
         hide(['signin', 'register']);
         $('guardian').hidden = false;
         say('err', a.body.detail);
@@ -195,32 +196,95 @@
   });
   $('to-signin').addEventListener('click', function (ev) { ev.preventDefault(); openSignIn(value('phone')); });
   $('id_type').addEventListener('change', function () { $('self_declared').hidden = $('id_type').value === 'resident_id'; });
+  // Registration and a minor's guardian: nothing is stored until a one-time code confirms
+  // it (a minor's goes to the guardian's phone, an adult's to their own where the server
+  // asks); the page sends the same registration again with the code. `pending`: what the
+  // code confirms, {kind: 'register' | 'consent', body, id}.
+  var pending = null, registration = null, guardianFor = 'consent';
   $('register').addEventListener('submit', function (ev) {
     ev.preventDefault();
-    var note = $('register-note');
-    note.textContent = '';
-    var body = {
+    registration = {
       name: value('name'), id_type: $('id_type').value, id_number: value('id_number'), phone: value('phone'),
       device_id: deviceId(),
       consent: { notice_version: NOTICE_VERSION, record: $('c_record').checked, publicity: $('c_publicity').checked, location: $('c_location').checked }
     };
-    if (body.id_type !== 'resident_id') { body.gender = Number(value('gender')); body.birth_month = value('birth_month'); }
+    if (registration.id_type !== 'resident_id') { registration.gender = Number(value('gender')); registration.birth_month = value('birth_month'); }
+    register(registration);
+  });
+  function register(body) {
+    var note = $('register-note');
+    note.textContent = '';
     call('POST', '/mp/v1/volunteers', body).then(function (a) {
       if (a.status === 409 && a.body.code === 'phone_taken') { openSignIn(body.phone, '该手机号已登记，请用短信验证码登录。'); return; }
-      if (a.status !== 201) { note.textContent = a.body.detail || a.body.title || '登记未成功'; return; }
-      store.setItem('hourmark.token', a.body.access_token);
-      $('register').hidden = true;
-      if (chosen) signUp(chosen);
+      if (a.status === 422 && a.body.code === 'guardian_required') {
+        guardianFor = 'register';
+        $('register').hidden = true; $('guardian').hidden = false;
+        say('', '您未满十八周岁，须由监护人同意后才能登记。请监护人填写，验证码将发送到监护人的手机。');
+        return;
+      }
+      if (a.status === 202) return askCode({ kind: 'register', body: body, id: a.body.registration_id }, a.body);
+      if (a.status !== 201) { note.textContent = a.body.detail || a.body.title || '登记未成功'; $('register').hidden = false; $('guardian').hidden = true; return; }
+      registered(a.body);
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
-  });
+  }
+  function registered(answer) {
+    store.setItem('hourmark.token', answer.access_token);
+    hide(['register', 'guardian', 'confirm']);
+    pending = null;
+    if (chosen) signUp(chosen);
+  }
   $('guardian').addEventListener('submit', function (ev) {
     ev.preventDefault();
-    var body = { guardian_name: value('g_name'), relation: value('g_relation'), guardian_phone: value('g_phone'), notice_version: NOTICE_VERSION };
-    call('POST', '/mp/v1/me/guardian-consent', body, true).then(function (a) {
-      if (a.status !== 200) { say('err', a.body.detail || a.body.title || '提交未成功'); return; }
-      $('guardian').hidden = true;
-      if (chosen) signUp(chosen);
+    var g = { name: value('g_name'), relation: value('g_relation'), phone: value('g_phone') };
+    if (guardianFor === 'register' && registration) {
+      var body = JSON.parse(JSON.stringify(registration));
+      body.guardian = g;
+      register(body);
+      return;
+    }
+    var consent = { guardian_name: g.name, relation: g.relation, guardian_phone: g.phone, notice_version: NOTICE_VERSION };
+    call('POST', '/mp/v1/me/guardian-consent', consent, true).then(function (a) {
+      if (a.status === 202) return askCode({ kind: 'consent', body: consent }, a.body);
+      say('err', a.body.detail || a.body.title || '提交未成功');
     }).catch(function () { say('err', '网络不畅，请稍后再试'); });
+  });
+  function askCode(what, sent) {
+    pending = what;
+    var guardian = what.kind === 'consent' || sent.code_sent_to === 'guardian';
+    hide(['register', 'guardian']);
+    $('confirm').hidden = false;
+    $('confirm-title').textContent = guardian ? '请输入监护人收到的验证码' : '请输入短信验证码';
+    $('confirm-sent').textContent = '验证码已发送至' + (guardian ? '监护人手机 ' : ' ') + sent.phone + '，5 分钟内有效。';
+    $('confirm-note').textContent = '';
+    $('c_code').value = '';
+    say('', '');
+    $('c_code').focus();
+  }
+  // A new attempt: the last one's refusal no longer applies.
+  $('c_code').addEventListener('input', function () { $('confirm-note').textContent = ''; });
+  $('confirm').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (!pending) return;
+    var what = pending, note = $('confirm-note');
+    var body = JSON.parse(JSON.stringify(what.body));
+    var request;
+    if (what.kind === 'register') {
+      body.confirmation = { registration_id: what.id, code: value('c_code') };
+      request = call('POST', '/mp/v1/volunteers', body);
+    } else {
+      body.code = value('c_code');
+      request = call('POST', '/mp/v1/me/guardian-consent', body, true);
+    }
+    request.then(function (a) {
+      if (what.kind === 'register' && a.status === 201) return registered(a.body);
+      if (what.kind === 'consent' && a.status === 200) { hide(['confirm']); pending = null; if (chosen) signUp(chosen); return; }
+      if (a.status === 409 && (a.body.code === 'id_number_taken' || a.body.code === 'phone_taken')) {
+        hide(['confirm']); pending = null;
+        openSignIn(what.body.phone, (a.body.detail || a.body.title) + '。请用短信验证码登录。');
+        return;
+      }
+      note.textContent = a.body.detail || a.body.title || '验证未成功';
+    }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
 
   loadMine().then(refreshPlaces);
