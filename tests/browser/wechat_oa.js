@@ -79,6 +79,8 @@ const open = async (browser) => {
     step = "registered";
     await ask({ op: "oa_user", openid: "oa-openid-zhang", unionid: "union-zhang", refuses: false });
     page = await open(browser);
+    // A slow trip through WeChat: the code has rotated away when the page comes back.
+    await ask({ op: "advance", secs: 60 });
     await page.click("#wechat-signin");
     out.registered = await outcome(page, "签到成功");
     await shot(page, "03-signed-in-by-wechat-and-checked-in");

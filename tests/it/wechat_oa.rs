@@ -441,8 +441,10 @@ async fn signing_in_by_wechat_in_chromium() {
     );
     assert_eq!(result["refused"]["signin_shown"], true);
     assert_eq!(result["refused"]["wechat_shown"], true);
-    // Registered: signed in and checked in, the handle gone from the address.
+    // Registered: signed in and checked in, the handle gone from the address; the code
+    // had expired meanwhile, and the scan counts from when the page first read it.
     assert_eq!(result["registered"]["class"], "card ok");
+    assert_eq!(result["registered"]["time"], "09:00", "{:#}", result["registered"]);
     assert_eq!(result["registered"]["wechat_shown"], false);
     assert!(!result["registered"]["url"].as_str().expect("url").contains('#'), "{}", result["registered"]["url"]);
     assert_eq!(app.scans_recorded(zhang).await, 1, "the scan is recorded once");
