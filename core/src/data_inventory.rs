@@ -211,6 +211,19 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         other_columns: &["volunteer_id", "bound_at"],
     },
     PersonalTable {
+        table: "wechat_binding_oa",
+        subject: DataSubject::Volunteer,
+        purpose: "sign the volunteer in inside WeChat's own browser through the Official Account (网页授权)",
+        basis: LegalBasis::Consent,
+        readers: "no one through the API (used by sign-in)",
+        retention: KEPT_ACCOUNT,
+        fields: &[
+            plain("oa_openid", "WeChat openid for the Official Account (not the mini program's)"),
+            plain("unionid", "WeChat unionid, when WeChat gives one"),
+        ],
+        other_columns: &["volunteer_id", "bound_at"],
+    },
+    PersonalTable {
         table: "access_token",
         subject: DataSubject::Anyone,
         purpose: "authenticate API and console sessions",

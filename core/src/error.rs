@@ -118,6 +118,16 @@ error_codes! {
     WechatUnavailable = ("wechat_unavailable", 502, "暂时无法连接微信服务，请重试"),
     /// 502: WeChat answered an error not listed above.
     WechatError = ("wechat_error", 502, "微信服务返回错误"),
+    /// 503: this server has no Official Account configured for sign-in inside WeChat's
+    /// browser (the page offers SMS sign-in instead).
+    WechatOaNotConfigured = ("wechat_oa_not_configured", 503, "本服务未开通微信内登录"),
+    /// 422: the WeChat sign-in this request continues is unknown, already used, or was
+    /// started in another browser (forged, replayed or foreign `state` or handle); start
+    /// again from the scan page.
+    WechatOaStateInvalid = ("wechat_oa_state_invalid", 422, "微信登录请求无效或已使用"),
+    /// 422: the WeChat sign-in took too long (10 minutes to come back from WeChat, 5 to
+    /// finish); start again from the scan page.
+    WechatOaStateExpired = ("wechat_oa_state_expired", 422, "微信登录请求已过期"),
     // --- SMS sign-in ---
     /// 404: no volunteer is registered with this phone number (register instead).
     PhoneNotRegistered = ("phone_not_registered", 404, "该手机号尚未登记"),
@@ -443,6 +453,9 @@ mod tests {
                 ("wechat_timeout", 504),
                 ("wechat_unavailable", 502),
                 ("wechat_error", 502),
+                ("wechat_oa_not_configured", 503),
+                ("wechat_oa_state_invalid", 422),
+                ("wechat_oa_state_expired", 422),
                 ("phone_not_registered", 404),
                 ("sms_code_invalid", 422),
                 ("sms_code_expired", 422),

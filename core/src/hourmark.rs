@@ -59,6 +59,8 @@ pub struct Settings {
     pub scan_batches_in_flight: usize,
     /// The WeChat login client, when the server has a mini-program app configured.
     pub wechat: Option<crate::wechat::WeChatClient>,
+    /// Sign-in inside WeChat's browser through the Official Account, when configured.
+    pub wechat_oa: Option<crate::login::wechat_oa::WeChatOaSettings>,
     /// Whether the development login (by phone number, no WeChat) is on.
     pub dev_login: bool,
     /// SMS sign-in: the sender and its limits.
@@ -103,6 +105,7 @@ impl Default for Settings {
             scan_batch_max: 512,
             scan_batches_in_flight: 2,
             wechat: None,
+            wechat_oa: None,
             dev_login: false,
             sms: crate::login::sms::SmsSettings::default(),
             registration_phone_code: false,

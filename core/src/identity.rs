@@ -413,13 +413,19 @@ pub struct ConsentRecord {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// A WeChat account (for this mini program) to bind to a volunteer. `Debug` hides the ids.
+/// A WeChat account to bind to a volunteer: of the mini program, or of the Official
+/// Account when the volunteer signed in inside WeChat's browser. `Debug` hides the ids.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeChatIdentity {
     /// The user's id within this app.
     pub openid: String,
     /// The user's id across the organisation's apps, when WeChat gives one.
     pub unionid: Option<String>,
+    /// Whether `openid` is the Official Account's (网页授权) rather than the mini
+    /// program's: the two apps give one user different openids, and only the mini
+    /// program's may receive subscription messages, so they are bound in different tables.
+    #[serde(default)]
+    pub official_account: bool,
 }
 
 impl std::fmt::Debug for WeChatIdentity {

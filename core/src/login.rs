@@ -8,8 +8,12 @@
 //! the openid sealed with the personal-data vault and a 30-minute expiry, which the
 //! registration request hands back to bind the new volunteer. The ticket needs no storage
 //! and cannot be forged or read.
+//!
+//! Inside WeChat's own browser, a web page signs in through the Official Account instead
+//! ([`wechat_oa`]); an account not yet bound gets the same kind of ticket.
 
 pub mod sms;
+pub mod wechat_oa;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -94,6 +98,9 @@ struct Ticket {
     openid: String,
     unionid: Option<String>,
     expires_ms: i64,
+    /// An Official Account openid (sign-in inside WeChat's browser), not the mini program's.
+    #[serde(default)]
+    official_account: bool,
 }
 
 fn wechat_refusal(e: &WeChatError) -> CoreError {
@@ -124,6 +131,7 @@ impl Hourmark {
                     openid: session.openid,
                     unionid: session.unionid,
                     expires_ms: expires_at.timestamp_millis(),
+                    official_account: false,
                 };
                 let json = serde_json::to_string(&ticket).map_err(|e| CoreError::Internal(e.to_string()))?;
                 let sealed =
@@ -214,6 +222,6 @@ impl Hourmark {
         if ticket.expires_ms <= self.now().timestamp_millis() {
             return Err(invalid());
         }
-        Ok(WeChatIdentity { openid: ticket.openid, unionid: ticket.unionid })
+        Ok(WeChatIdentity { openid: ticket.openid, unionid: ticket.unionid, official_account: ticket.official_account })
     }
 }

@@ -10,6 +10,10 @@ use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
 use hourmark_core::hourmark::{MyData, NewVolunteer, Registration, RegistrationPending, VolunteerWithToken};
 use hourmark_core::login::sms::{SmsCodeRequest, SmsCodeSent, SmsLoginAnswer, SmsLoginRequest};
+use hourmark_core::login::wechat_oa::{
+    COOKIE_NAME as OA_COOKIE, COOKIE_PATH as OA_COOKIE_PATH, STATE_TTL as OA_STATE_TTL, WeChatOaAnswer,
+    WeChatOaCallback, WeChatOaFinishRequest, WeChatOaStart, WeChatOaStartRequest,
+};
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
 use hourmark_core::privacy::{ConsentChange, GuardianConsent, GuardianConsentAnswer};
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +34,9 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(login_dev))
         .routes(routes!(send_sms_code))
         .routes(routes!(login_sms))
+        .routes(routes!(wechat_oa_start))
+        .routes(routes!(wechat_oa_callback))
+        .routes(routes!(wechat_oa_finish))
         .routes(routes!(read_code))
         .routes(routes!(scan))
         .routes(routes!(scan_page))
@@ -191,6 +198,135 @@ pub(crate) async fn login_sms(
     Json(request): Json<SmsLoginRequest>,
 ) -> Result<axum::Json<SmsLoginAnswer>, ApiError> {
     Ok(axum::Json(hourmark.login_sms(request, &client.to_string()).await?))
+}
+
+/// The WeChat sign-in's binder cookie: HttpOnly (the page never sees it), SameSite=Lax
+/// (sent when WeChat's page sends the browser back, a top-level navigation from another
+/// site, but never with another site's form posts), only on the sign-in's own routes, and
+/// Secure when browsers reach Hourmark over HTTPS.
+fn oa_cookie(hourmark: &Hourmark, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    let secure = hourmark
+        .settings()
+        .wechat_oa
+        .as_ref()
+        .is_some_and(|oa| oa.redirect_base_url.to_ascii_lowercase().starts_with("https:"));
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie =
+        format!("{OA_COOKIE}={value}; Path={OA_COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    axum::http::HeaderValue::from_str(&cookie).unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
+/// The binder cookie's value, if the request carries one.
+fn oa_binder(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == OA_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Start signing in inside WeChat's browser (Official Account web authorisation).
+///
+/// Answers WeChat's authorisation URL (ending in `#wechat_redirect`) for the page to
+/// navigate to, and sets an HttpOnly cookie binding the sign-in to this browser. WeChat
+/// sends the browser back to `/mp/v1/login/wechat-oa/callback`, which returns it to the
+/// scan page of `code`.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/wechat-oa/start",
+    tag = "volunteers",
+    request_body = WeChatOaStartRequest,
+    responses(
+        (status = 200, description = "Go to `authorize_url`; the cookie is set", body = WeChatOaStart),
+        (status = 422, description = "`invalid_body` (not a scan code)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`wechat_oa_not_configured`: offer SMS sign-in", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn wechat_oa_start(
+    State(hourmark): State<Hourmark>,
+    ClientAddress(client): ClientAddress,
+    Json(request): Json<WeChatOaStartRequest>,
+) -> Result<Response, ApiError> {
+    hourmark.limit("login", &client.to_string(), hourmark.settings().rate_limits.login_per_client).await?;
+    let start = hourmark.wechat_oa_start(request).await?;
+    let mut response = axum::Json(&start).into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::SET_COOKIE, oa_cookie(&hourmark, &start.binder, OA_STATE_TTL.num_seconds()));
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Where WeChat sends the browser back after authorisation (`code` and `state`; `state`
+/// alone when the user refused).
+///
+/// A valid state (issued here, not used before, not expired, and started in this browser)
+/// sends the browser back to its scan page: `#wechat_oa=<handle>` to finish with, or
+/// `#wechat_oa_error=<code>` (`wechat_oa_refused`, `wechat_code_invalid`,
+/// `wechat_code_used`, `wechat_timeout`, …) for the page to explain and offer SMS sign-in.
+/// Any other state is refused here and nothing is kept.
+#[utoipa::path(
+    get,
+    path = "/mp/v1/login/wechat-oa/callback",
+    tag = "volunteers",
+    params(WeChatOaCallback),
+    responses(
+        (status = 303, description = "Back to the scan page, the outcome in the fragment"),
+        (status = 404, description = "`not_found`: no Official Account is configured", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wechat_oa_state_invalid` (forged, used, or started in another browser), `wechat_oa_state_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_parameter` (a malformed query)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn wechat_oa_callback(
+    State(hourmark): State<Hourmark>,
+    headers: axum::http::HeaderMap,
+    crate::extract::Query(callback): crate::extract::Query<WeChatOaCallback>,
+) -> Result<Response, ApiError> {
+    let location = hourmark.wechat_oa_callback(callback, oa_binder(&headers).as_deref()).await?;
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let value = axum::http::HeaderValue::from_str(&location)
+        .map_err(|_| ApiError(hourmark_core::CoreError::Internal("unusable return location".into())))?;
+    response.headers_mut().insert(axum::http::header::LOCATION, value);
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Finish signing in inside WeChat's browser: the handle from the scan page's fragment,
+/// once, from the browser that started.
+///
+/// A WeChat account already bound to a volunteer (by the Official Account's openid, or by
+/// the unionid it shares with the mini program) gets a bearer token and `device`, the
+/// device binding rule applied to `device_id` as for SMS sign-in: with `bound_elsewhere`
+/// the volunteer is signed in but must scan with the bound phone until
+/// `rebind_allowed_from`. One not bound gets a `registration_ticket` to pass as
+/// `wechat_ticket` when registering, which binds this WeChat account.
+#[utoipa::path(
+    post,
+    path = "/mp/v1/login/wechat-oa/finish",
+    tag = "volunteers",
+    request_body = WeChatOaFinishRequest,
+    responses(
+        (status = 200, description = "Signed in, or a registration ticket", body = WeChatOaAnswer),
+        (status = 422, description = "`wechat_oa_state_invalid` (unknown, used, or another browser's handle), `wechat_oa_state_expired`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`wechat_oa_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn wechat_oa_finish(
+    State(hourmark): State<Hourmark>,
+    headers: axum::http::HeaderMap,
+    Json(request): Json<WeChatOaFinishRequest>,
+) -> Result<Response, ApiError> {
+    let answer = hourmark.wechat_oa_finish(request, oa_binder(&headers).as_deref()).await?;
+    let mut response = axum::Json(answer).into_response();
+    response.headers_mut().insert(axum::http::header::SET_COOKIE, oa_cookie(&hourmark, "", 0));
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// Everything held about the signed-in volunteer, unmasked, with their consent history.
@@ -403,8 +539,16 @@ pub(crate) async fn scan(
 /// kept until an answer arrives, so retries on a weak network never count twice).
 const SCAN_PAGE: &str = include_str!("scan.html");
 
-fn scan_page_response() -> Response {
-    let mut response = axum::response::Html(SCAN_PAGE).into_response();
+/// The page, marked when sign-in inside WeChat's browser is configured: the script offers
+/// it only then (and only inside WeChat), so an installation without an Official Account
+/// offers SMS sign-in alone.
+fn scan_page_response(hourmark: &Hourmark) -> Response {
+    let page = if hourmark.settings().wechat_oa.is_some() {
+        std::borrow::Cow::Owned(SCAN_PAGE.replacen("<main>", "<main data-wechat-oa=\"on\">", 1))
+    } else {
+        std::borrow::Cow::Borrowed(SCAN_PAGE)
+    };
+    let mut response = axum::response::Html(page).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     response
 }
@@ -415,8 +559,8 @@ fn scan_page_response() -> Response {
     params(("token" = String, Path, description = "The code's token")),
     responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
 )]
-pub(crate) async fn scan_page() -> Response {
-    scan_page_response()
+pub(crate) async fn scan_page(State(hourmark): State<Hourmark>) -> Response {
+    scan_page_response(&hourmark)
 }
 
 /// The web stand-in page for a scanned code, as QR codes spell it (upper case keeps them small).
@@ -425,8 +569,8 @@ pub(crate) async fn scan_page() -> Response {
     params(("token" = String, Path, description = "The code's token")),
     responses((status = 200, description = "An HTML page that submits the scan", content_type = "text/html", body = String))
 )]
-pub(crate) async fn scan_page_upper() -> Response {
-    scan_page_response()
+pub(crate) async fn scan_page_upper(State(hourmark): State<Hourmark>) -> Response {
+    scan_page_response(&hourmark)
 }
 
 const SCAN_SCRIPT: &str = include_str!("scan.js");

@@ -18,6 +18,21 @@
   var queue = window.HourmarkQueue;
   // The nonce of the scan this page kept offline, to show its answer here when it is uploaded.
   var keptHere = null;
+  // Sign-in inside WeChat's own browser (Official Account web authorisation): offered only
+  // there (its user agent says MicroMessenger) and only when the server has an Official
+  // Account (it marks the page). Coming back from WeChat, the fragment holds the one-time
+  // handle, or why it failed; it is dropped from the address at once so a reload does not
+  // reuse it.
+  var wechatOa = /MicroMessenger/i.test(navigator.userAgent) &&
+    document.querySelector('main').getAttribute('data-wechat-oa') === 'on';
+  var oaBack = (function () {
+    var m = /^#wechat_oa(_error)?=([A-Za-z0-9_]{1,64})$/.exec(location.hash);
+    if (!m) return null;
+    history.replaceState(null, '', location.pathname + location.search);
+    return m[1] ? { error: m[2] } : { handle: m[2] };
+  })();
+  // A WeChat account not yet bound: registering with this ticket binds it.
+  var wechatTicket = null;
   if (navigator.serviceWorker) {
     // For the path this page was opened at: a registration covers one scope.
     var scope = window.location.pathname.indexOf('/s/') === 0 ? '/s/' : '/S/';
@@ -74,6 +89,10 @@
   // 1. Read the code: what it names, or why it cannot be used.
   function readCode() {
     call('GET', '/mp/v1/codes/' + encodeURIComponent(token)).then(function (a) {
+      // Back from WeChat the code may have rotated away: the reading kept for this tab
+      // (with its pending-scan ticket) still stands.
+      var keptOnReturn = a.status !== 200 && oaBack && session.getItem('hourmark.reading.' + token);
+      if (keptOnReturn) a = { status: 200, body: JSON.parse(keptOnReturn) };
       if (a.status !== 200) {
         document.title = a.body.title || '签到码无效';
         show('err', a.body.title || '签到码无效', { state: a.body.detail, next: '请扫描活动现场屏幕上正在显示的二维码' });
@@ -101,6 +120,8 @@
       $('signin-submit').textContent = '登录并' + word;
       show('', '请先登记', { state: '登记后自动完成' + word + '。' });
       $('register').hidden = false;
+      $('wechat').hidden = !wechatOa;
+      if (oaBack) backFromWeChat();
     }).catch(function () {
       // No network. A signed-in volunteer's scan is kept and uploaded later; registering
       // or signing in needs the network.
@@ -206,7 +227,7 @@
     store.setItem('hourmark.last.' + r.activity_id, JSON.stringify(r));
     var inside = r.outcome === 'checked_in';
     document.title = (inside ? '签到成功' : '签退成功') + ' · ' + r.activity_name;
-    $('register').hidden = true; $('guardian').hidden = true; $('confirm').hidden = true; $('signin').hidden = true;
+    $('register').hidden = true; $('guardian').hidden = true; $('confirm').hidden = true; $('signin').hidden = true; $('wechat').hidden = true;
     show('ok', inside ? '签到成功' : '签退成功', {
       time: hhmm(r.server_time), state: stateText(r) + ' · ' + r.gate,
       next: (note ? note + ' ' : '') + (inside ? '离开时再次扫码签退' : '感谢您的服务！'), me: true
@@ -242,6 +263,7 @@
       device_id: deviceId(),
       consent: { notice_version: NOTICE_VERSION, record: $('c_record').checked, publicity: $('c_publicity').checked, location: $('c_location').checked }
     };
+    if (wechatTicket) registration.wechat_ticket = wechatTicket;
     if (idType.value !== 'resident_id') { registration.gender = Number(value('gender')); registration.birth_month = value('birth_month'); }
     register(registration);
   });
@@ -338,6 +360,7 @@
   function openSignIn(phone, why) {
     $('register').hidden = true;
     $('signin').hidden = false;
+    $('wechat').hidden = !wechatOa;
     if (phone) $('s_phone').value = phone;
     show('', '请登录', { state: why || ('登录后自动完成' + directionWord(reading && reading.direction) + '。') });
     $('s_phone').focus();
@@ -393,6 +416,60 @@
       scan();
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
+  // Inside WeChat: off to the Official Account's authorisation, which sends the browser
+  // back to this page (see backFromWeChat).
+  $('wechat-signin').addEventListener('click', function () {
+    var note = $('wechat-note');
+    note.textContent = '';
+    $('wechat-signin').disabled = true;
+    call('POST', '/mp/v1/login/wechat-oa/start', { code: token }).then(function (a) {
+      if (a.status === 200) { location.href = a.body.authorize_url; return; }
+      $('wechat-signin').disabled = false;
+      note.textContent = (a.body.detail || a.body.title || '微信登录暂不可用') + '，请用短信验证码登录。';
+    }).catch(function () {
+      $('wechat-signin').disabled = false;
+      note.textContent = '网络不畅，请稍后再试';
+    });
+  });
+  var OA_ERRORS = {
+    wechat_oa_refused: '您没有同意微信授权',
+    wechat_code_invalid: '微信授权已失效',
+    wechat_code_used: '微信授权已失效',
+    wechat_timeout: '微信暂时没有响应',
+    wechat_busy: '微信服务繁忙',
+    wechat_unavailable: '暂时无法连接微信',
+    wechat_rate_limited: '微信登录过于频繁'
+  };
+  // Said once, at the top; the WeChat button stays for another try, SMS below it.
+  function wechatFailed(why) {
+    $('wechat-note').textContent = '';
+    openSignIn('', why + '。可重试微信登录，或用下方的短信验证码登录。');
+  }
+  // Back from WeChat: collect the result once (the cookie set at the start proves it is
+  // this browser's), then scan as usual, or register with this WeChat account bound.
+  function backFromWeChat() {
+    var back = oaBack;
+    oaBack = null;
+    if (back.error) { wechatFailed('微信登录未成功：' + (OA_ERRORS[back.error] || '微信返回错误')); return; }
+    $('register').hidden = true; $('wechat').hidden = true;
+    show('', '正在用微信登录……');
+    call('POST', '/mp/v1/login/wechat-oa/finish', { handle: back.handle, device_id: deviceId() }).then(function (a) {
+      if (a.status !== 200) { wechatFailed('微信登录未成功：' + (a.body.detail || a.body.title || '请重试')); return; }
+      if (!a.body.registered) {
+        wechatTicket = a.body.registration_ticket;
+        $('register').hidden = false;
+        show('', '请先登记', { state: '微信已验证。首次使用，请填写登记信息，登记后本微信即与您绑定，并自动完成' + directionWord(reading && reading.direction) + '。' });
+        return;
+      }
+      store.setItem('hourmark.token', a.body.access_token);
+      if (!a.body.device.may_scan_here) {
+        document.title = '已登录';
+        show('note', '已登录，但本机暂不能扫码', { state: a.body.device.advice, me: true });
+        return;
+      }
+      scan();
+    }).catch(function () { wechatFailed('网络不畅'); });
+  }
   readCode();
   queue.flush();
 })();

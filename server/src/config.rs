@@ -21,6 +21,7 @@ use hourmark_core::attendance::offline::LateUploadBound;
 use hourmark_core::certificates::{CertificateSettings, CertificateSigner};
 use hourmark_core::identity::pii::PiiVault;
 use hourmark_core::login::sms::SmsSettings;
+use hourmark_core::login::wechat_oa::{OaScope, WeChatOaSettings};
 use hourmark_core::passkeys::PasskeySettings;
 use hourmark_core::qr::{CodeWindows, KeyRing};
 use hourmark_core::ratelimit::{Limit, RateLimits};
@@ -137,6 +138,21 @@ pub struct Config {
     /// hours (keywords `thing1` activity, `date2` day, `phrase3` status, `thing4` what
     /// happened); unset: in-app notifications only.
     pub wechat_notice_template_id: Option<String>,
+    /// The Official Account's AppID; with `wechat_oa_secret`, turns on sign-in inside
+    /// WeChat's browser (网页授权). Not the mini program's: each app has its own.
+    pub wechat_oa_appid: Option<String>,
+    /// The Official Account's AppSecret.
+    pub wechat_oa_secret: Option<Secret>,
+    /// WeChat's authorisation page host (tests point it at a local stand-in).
+    pub wechat_oa_authorize_base_url: String,
+    /// WeChat's API host for the Official Account's calls (tests point it at a stand-in).
+    pub wechat_oa_base_url: String,
+    /// `snsapi_userinfo` (default: gives the unionid shared with the mini program, may ask
+    /// the user) or `snsapi_base` (silent; finds only volunteers bound through the OA).
+    pub wechat_oa_scope: String,
+    /// Scheme and host at which phones reach Hourmark, for WeChat's redirect back (its host
+    /// must be the OA's 网页授权域名); unset: the scheme and host of `code_base_url`.
+    pub wechat_oa_redirect_base_url: Option<String>,
     /// The development login (by phone number, no WeChat). Never in production.
     pub dev_login: bool,
     /// Whether an adult's registration is confirmed by a one-time code sent by SMS to the
@@ -274,6 +290,8 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token)
             .field("wechat_appid", &self.wechat_appid)
             .field("wechat_secret", &self.wechat_secret)
+            .field("wechat_oa_appid", &self.wechat_oa_appid)
+            .field("wechat_oa_secret", &self.wechat_oa_secret)
             .field("certificate_key", &self.certificate_key)
             .field("certificate_key_id", &self.certificate_key_id)
             .field("dev_login", &self.dev_login)
@@ -334,6 +352,12 @@ impl Default for Config {
             wechat_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
             wechat_timeout_ms: 5_000,
             wechat_notice_template_id: None,
+            wechat_oa_appid: None,
+            wechat_oa_secret: None,
+            wechat_oa_authorize_base_url: hourmark_core::login::wechat_oa::DEFAULT_AUTHORIZE_BASE_URL.to_owned(),
+            wechat_oa_base_url: hourmark_core::wechat::DEFAULT_BASE_URL.to_owned(),
+            wechat_oa_scope: "snsapi_userinfo".to_owned(),
+            wechat_oa_redirect_base_url: None,
             dev_login: false,
             registration_phone_code: false,
             sms_provider: None,
@@ -448,6 +472,21 @@ impl Config {
         if self.wechat_notice_template_id.is_some() && self.wechat_appid.is_none() {
             bail!("HOURMARK_WECHAT_NOTICE_TEMPLATE_ID needs HOURMARK_WECHAT_APPID and HOURMARK_WECHAT_SECRET");
         }
+        if self.wechat_oa_appid.is_some() != self.wechat_oa_secret.is_some() {
+            bail!("set both HOURMARK_WECHAT_OA_APPID and HOURMARK_WECHAT_OA_SECRET, or neither");
+        }
+        self.wechat_oa_scope()?;
+        for (name, url) in [
+            ("HOURMARK_WECHAT_OA_AUTHORIZE_BASE_URL", Some(&self.wechat_oa_authorize_base_url)),
+            ("HOURMARK_WECHAT_OA_BASE_URL", Some(&self.wechat_oa_base_url)),
+            ("HOURMARK_WECHAT_OA_REDIRECT_BASE_URL", self.wechat_oa_redirect_base_url.as_ref()),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                bail!("{name} must be an http(s) URL");
+            }
+        }
         self.sms_settings()?;
         if self.checkout_closes_after_minutes < self.late_grace_minutes {
             bail!("HOURMARK_CHECKOUT_CLOSES_AFTER_MINUTES must be at least HOURMARK_LATE_GRACE_MINUTES");
@@ -543,6 +582,41 @@ impl Config {
     }
 
     /// The WeChat login client, when an app is configured. Talks TLS with ring's provider.
+    fn wechat_oa_scope(&self) -> anyhow::Result<OaScope> {
+        match self.wechat_oa_scope.as_str() {
+            "snsapi_userinfo" => Ok(OaScope::SnsapiUserinfo),
+            "snsapi_base" => Ok(OaScope::SnsapiBase),
+            other => bail!("HOURMARK_WECHAT_OA_SCOPE must be snsapi_userinfo or snsapi_base, not {other:?}"),
+        }
+    }
+
+    /// Sign-in inside WeChat's browser, when the Official Account is configured. WeChat
+    /// sends phones back to the redirect base URL, by default where the codes point
+    /// (`code_base_url`'s scheme and host, lower-cased: QR codes spell it in capitals).
+    pub fn wechat_oa_settings(&self) -> anyhow::Result<Option<WeChatOaSettings>> {
+        let (Some(appid), Some(Secret(secret))) = (&self.wechat_oa_appid, &self.wechat_oa_secret) else {
+            return Ok(None);
+        };
+        let timeout = std::time::Duration::from_millis(self.wechat_timeout_ms);
+        let http = hourmark_core::wechat::http_client(timeout).context("cannot build the HTTP client for WeChat")?;
+        let mut oa = WeChatConfig::new(appid.clone(), secret.clone());
+        oa.base_url = self.wechat_oa_base_url.trim_end_matches('/').to_owned();
+        oa.timeout = timeout;
+        let redirect_base_url = match &self.wechat_oa_redirect_base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let codes = self.settings().code_base_url;
+                hourmark_core::login::wechat_oa::origin_of(&codes).context("HOURMARK_CODE_BASE_URL is not a URL")?
+            }
+        };
+        Ok(Some(WeChatOaSettings {
+            client: WeChatClient::new(oa, http),
+            authorize_base_url: self.wechat_oa_authorize_base_url.trim_end_matches('/').to_owned(),
+            redirect_base_url,
+            scope: self.wechat_oa_scope()?,
+        }))
+    }
+
     pub fn wechat_client(&self) -> anyhow::Result<Option<WeChatClient>> {
         let (Some(appid), Some(Secret(secret))) = (&self.wechat_appid, &self.wechat_secret) else { return Ok(None) };
         let timeout = std::time::Duration::from_millis(self.wechat_timeout_ms);

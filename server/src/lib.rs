@@ -63,6 +63,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     let vault = config.pii_vault()?;
     let mut settings = config.settings();
     settings.wechat = config.wechat_client()?;
+    settings.wechat_oa = config.wechat_oa_settings()?;
     settings.passkeys = config.passkey_settings()?;
     settings.sms = config.sms_settings()?;
     if settings.sms.sender.is_some() && config.sms_provider.as_deref().unwrap_or("dev") == "dev" {

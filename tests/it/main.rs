@@ -72,6 +72,7 @@ mod stars;
 mod store_contract;
 mod time_bank;
 mod volunteer_pages;
+mod wechat_oa;
 
 use hourmark_tests::TestApp;
 use serde_json::json;

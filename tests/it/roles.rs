@@ -141,6 +141,10 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/bootstrap", [401; 8]),
         row(M::POST, "/mp/v1/login/wechat", [503; 8]),
         row(M::POST, "/mp/v1/login/dev", [404; 8]),
+        // No Official Account in this installation: sign-in inside WeChat's browser is off.
+        row(M::POST, "/mp/v1/login/wechat-oa/start", [503; 8]),
+        row(M::GET, "/mp/v1/login/wechat-oa/callback", [404; 8]),
+        row(M::POST, "/mp/v1/login/wechat-oa/finish", [503; 8]),
         // An unregistered number gets no code; no code was sent, so none is right.
         row(M::POST, "/mp/v1/login/sms/code", [404; 8]),
         row(M::POST, "/mp/v1/login/sms", [422; 8]),
@@ -434,6 +438,8 @@ fn concrete(r: &Row, activity: i64, org: i64, other_org: i64, volunteer: i64, se
         (_, "/api/v1/organisations/{id}/exchange-exports") => Some(json!({"kind": "volunteers"})),
         (_, "/api/v1/bootstrap") => Some(json!({"token": "hm_wrong", "name": "甲", "login": "someone"})),
         (_, "/mp/v1/login/wechat") => Some(json!({"code": "c"})),
+        (_, "/mp/v1/login/wechat-oa/start") => Some(json!({"code": "AAAA"})),
+        (_, "/mp/v1/login/wechat-oa/finish") => Some(json!({"handle": "0".repeat(32), "device_id": "p"})),
         (_, "/api/v1/invites/passkey/start") => Some(json!({"invite": "hm_not-an-invite"})),
         (_, "/api/v1/sign-in/passkey/start") => Some(json!({"login": "nobody"})),
         (_, "/mp/v1/login/dev") => Some(json!({"phone": "13800001234"})),

@@ -313,7 +313,11 @@ impl Hourmark {
 
     /// Applies the device binding rule to a device signing in: binds it when nothing is
     /// bound or the cool-down since the last binding has passed; otherwise says when.
-    async fn device_standing(&self, volunteer_id: i64, device_id: Option<&str>) -> Result<DeviceStanding, CoreError> {
+    pub(super) async fn device_standing(
+        &self,
+        volunteer_id: i64,
+        device_id: Option<&str>,
+    ) -> Result<DeviceStanding, CoreError> {
         let standing = |state, rebind_allowed_from, advice: &str, may_scan_here| DeviceStanding {
             state,
             rebind_allowed_from,

@@ -48,6 +48,10 @@ pub trait VolunteerStore: Send + Sync {
     ) -> StoreResult<StoredVolunteer>;
     /// The volunteer a WeChat account is bound to.
     async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>>;
+    /// The volunteer bound to this Official Account openid, or to this unionid through
+    /// either WeChat app (the mini program's openid differs from the OA's; the unionid is
+    /// common to both). A null unionid matches nothing.
+    async fn volunteer_by_wechat_oa(&self, oa_openid: &str, unionid: Option<&str>) -> StoreResult<Option<i64>>;
     /// The volunteer with this phone number's lookup hash.
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.

@@ -55,6 +55,22 @@ pub struct WxSession {
     pub session_key: SessionKey,
 }
 
+/// Who authorised an Official Account web page, from `sns/oauth2/access_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OaAuthorisation {
+    /// The user's id within the Official Account (not the mini program's openid).
+    pub openid: String,
+    /// The user's id across the Open Platform account's apps. WeChat documents it as
+    /// returned only for `snsapi_userinfo`, and only when the Official Account is bound to an
+    /// Open Platform account.
+    pub unionid: Option<String>,
+    /// The scope the user granted (`snsapi_base` or `snsapi_userinfo`).
+    pub scope: String,
+    /// Set when WeChat answers `is_snapshotuser: 1`: a "snapshot page" visitor who has not
+    /// really authorised (a virtual openid that must not be bound to anyone).
+    pub snapshot_user: bool,
+}
+
 /// A user's phone number, from `getuserphonenumber`, checked to be watermarked for our appid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WxPhone {
@@ -262,6 +278,28 @@ impl WeChatClient {
         parse_token(&answer)
     }
 
+    /// Exchanges an Official Account web-authorisation code (网页授权, the `code` WeChat
+    /// adds to the redirect) for who the user is (`sns/oauth2/access_token`).
+    ///
+    /// The client must be built with the Official Account's appid and secret, not the
+    /// mini program's. The user access token WeChat answers with is not kept: Hourmark only
+    /// needs to know who signed in, and calls nothing on the user's behalf. Codes live five
+    /// minutes and work once: 40029 is [`WeChatError::InvalidCode`], 40163 (already used)
+    /// [`WeChatError::CodeUsed`]. A malformed code is refused without calling WeChat.
+    pub async fn oa_authorisation(&self, code: &str) -> Result<OaAuthorisation, WeChatError> {
+        validate_code(code)?;
+        let config = &self.inner.config;
+        let request = self.inner.http.get(self.url("/sns/oauth2/access_token")).query(&[
+            ("appid", config.appid.as_str()),
+            ("secret", config.secret.expose_secret()),
+            ("code", code),
+            ("grant_type", "authorization_code"),
+        ]);
+        let result = self.exchange(request).await.and_then(|answer| parse_oa_authorisation(&answer));
+        log_failure("sns/oauth2/access_token", &result);
+        result
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.inner.base_url)
     }
@@ -330,7 +368,7 @@ fn log_failure<T>(api: &'static str, result: &Result<T, WeChatError>) {
     let Err(error) = result else { return };
     let code = error.code();
     match error {
-        WeChatError::InvalidCode => tracing::debug!(api, code, %error, "WeChat call failed"),
+        WeChatError::InvalidCode | WeChatError::CodeUsed => tracing::debug!(api, code, %error, "WeChat call failed"),
         WeChatError::Busy | WeChatError::RateLimited | WeChatError::Blocked => {
             tracing::info!(api, code, %error, "WeChat call failed");
         }
@@ -393,6 +431,19 @@ fn parse_session(answer: &Value) -> Result<WxSession, WeChatError> {
         openid: required_str(object, "openid", MAX_FIELD_LEN)?,
         unionid: optional_str(object, "unionid", MAX_FIELD_LEN)?,
         session_key: SessionKey::new(required_str(object, "session_key", MAX_FIELD_LEN)?),
+    })
+}
+
+fn parse_oa_authorisation(answer: &Value) -> Result<OaAuthorisation, WeChatError> {
+    let object = checked_object(answer)?;
+    // The user access token is required (its absence means this is not the answer we
+    // asked for) but dropped at once: nothing is called on the user's behalf.
+    required_str(object, "access_token", MAX_TOKEN_LEN)?;
+    Ok(OaAuthorisation {
+        openid: required_str(object, "openid", MAX_FIELD_LEN)?,
+        unionid: optional_str(object, "unionid", MAX_FIELD_LEN)?,
+        scope: optional_str(object, "scope", MAX_FIELD_LEN)?.unwrap_or_default(),
+        snapshot_user: object.get("is_snapshotuser").and_then(Value::as_i64) == Some(1),
     })
 }
 
@@ -490,6 +541,33 @@ mod tests {
         assert_eq!(errmsg.chars().count(), MAX_ERRMSG_CHARS);
         let error = parse_session(&json!({"errcode": 12345})).unwrap_err();
         assert_eq!(error, WeChatError::Upstream { errcode: 12345, errmsg: String::new() });
+    }
+
+    #[test]
+    fn an_oa_authorisation_needs_a_token_and_an_openid() {
+        let answer = json!({"access_token": "t", "expires_in": 7200, "refresh_token": "r", "openid": "oa1",
+                            "scope": "snsapi_userinfo", "unionid": "u1"});
+        let authorisation = parse_oa_authorisation(&answer).unwrap();
+        assert_eq!(authorisation.openid, "oa1");
+        assert_eq!(authorisation.unionid.as_deref(), Some("u1"));
+        assert_eq!(authorisation.scope, "snsapi_userinfo");
+        assert!(!authorisation.snapshot_user);
+        let snapshot = parse_oa_authorisation(&json!({"access_token": "t", "openid": "oa1", "is_snapshotuser": 1}));
+        assert!(snapshot.unwrap().snapshot_user);
+        for answer in [
+            json!({"openid": "oa1", "scope": "snsapi_base"}),
+            json!({"access_token": "t", "scope": "snsapi_base"}),
+            json!({"access_token": "t", "openid": 7}),
+            json!({"access_token": "t", "openid": "oa1", "unionid": ["u"]}),
+            json!("access_token"),
+        ] {
+            let error = parse_oa_authorisation(&answer).unwrap_err();
+            assert!(matches!(error, WeChatError::UnexpectedAnswer { .. }), "{answer}: {error:?}");
+        }
+        assert_eq!(
+            parse_oa_authorisation(&json!({"errcode": 40163, "errmsg": "code been used"})),
+            Err(WeChatError::CodeUsed)
+        );
     }
 
     #[test]

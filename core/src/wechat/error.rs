@@ -19,6 +19,10 @@ pub enum WeChatError {
     /// The mini program must obtain a new code.
     #[error("the code is invalid, expired or already used (errcode 40029)")]
     InvalidCode,
+    /// errcode 40163: an Official Account authorisation code that was already exchanged
+    /// (codes are single-use). The page must ask WeChat for a new one.
+    #[error("the code was already used (errcode 40163)")]
+    CodeUsed,
     /// errcode 45011: too many calls; retryable after a pause.
     #[error("WeChat's rate limit was reached (errcode 45011)")]
     RateLimited,
@@ -59,6 +63,7 @@ impl WeChatError {
         match errcode {
             -1 => Self::Busy,
             40029 => Self::InvalidCode,
+            40163 => Self::CodeUsed,
             45011 => Self::RateLimited,
             40226 => Self::Blocked,
             _ => Self::Upstream { errcode, errmsg: errmsg.into() },
@@ -70,7 +75,11 @@ impl WeChatError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Busy | Self::RateLimited | Self::Timeout | Self::Unavailable { .. } => true,
-            Self::InvalidCode | Self::Blocked | Self::UnexpectedAnswer { .. } | Self::Upstream { .. } => false,
+            Self::InvalidCode
+            | Self::CodeUsed
+            | Self::Blocked
+            | Self::UnexpectedAnswer { .. }
+            | Self::Upstream { .. } => false,
         }
     }
 
@@ -79,6 +88,7 @@ impl WeChatError {
         match self {
             Self::Busy => "wechat_busy",
             Self::InvalidCode => "wechat_code_invalid",
+            Self::CodeUsed => "wechat_code_used",
             Self::RateLimited => "wechat_rate_limited",
             Self::Blocked => "wechat_user_blocked",
             Self::Timeout => "wechat_timeout",

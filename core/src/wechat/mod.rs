@@ -7,6 +7,10 @@
 //! using the app's access token (cached and refreshed here, because WeChat limits how often it
 //! may be fetched and each fetch invalidates the previous token).
 //!
+//! Inside WeChat's own browser a web page signs in through the Official Account instead
+//! (网页授权): [`WeChatClient::oa_authorisation`], with a client built from the Official
+//! Account's appid and secret; see `login::wechat_oa` for the whole flow.
+//!
 //! The module owns the failure vocabulary too: [`WeChatError`] folds WeChat's errcodes and
 //! transport failures into the few cases the HTTP layer answers with, each with a stable
 //! [`code`](WeChatError::code) and a [`retryable`](WeChatError::retryable) flag.
@@ -27,7 +31,7 @@ mod token;
 #[cfg(test)]
 mod tests;
 
-pub use client::{MAX_CODE_LEN, NOT_SUBSCRIBED, SubscribeMessage, WeChatClient, WxPhone, WxSession};
+pub use client::{MAX_CODE_LEN, NOT_SUBSCRIBED, OaAuthorisation, SubscribeMessage, WeChatClient, WxPhone, WxSession};
 pub use config::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeChatConfig};
 pub use error::WeChatError;
 pub use secret::{Secret, SessionKey};

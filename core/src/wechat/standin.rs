@@ -1,8 +1,8 @@
 //! A local stand-in for WeChat's API, scriptable from tests.
 //!
 //! Tests of the whole server cannot reach WeChat (and must not: codes come from real phones),
-//! so they point [`WeChatConfig::base_url`] at this server instead. It speaks the same three
-//! endpoints the client uses, with WeChat's habits: every answer is HTTP 200 with JSON, errors
+//! so they point [`WeChatConfig::base_url`] at this server instead. It speaks the endpoints
+//! the client uses (and the Official Account's authorisation page, which a browser visits), with WeChat's habits: every answer is HTTP 200 with JSON, errors
 //! are an `errcode`, codes are single-use, the appid and secret are checked, and only the
 //! latest access token is accepted. Tests script it: which codes are valid, which errors come
 //! next, how slow it is; and read its counters to check how often it was called.
@@ -40,6 +40,8 @@ pub enum Api {
     PhoneNumber,
     /// `POST /cgi-bin/message/subscribe/send`.
     SubscribeSend,
+    /// `GET /sns/oauth2/access_token` (Official Account web authorisation).
+    OaAccessToken,
 }
 
 /// A subscription message the stand-in accepted, as WeChat would deliver it.
@@ -80,6 +82,24 @@ struct Shared {
     jscode2session_calls: AtomicUsize,
     token_fetches: AtomicUsize,
     phone_number_calls: AtomicUsize,
+    oa_access_token_calls: AtomicUsize,
+}
+
+/// The WeChat user "holding the phone" when a page sends them to the Official Account's
+/// authorisation, and what they do there.
+#[derive(Clone)]
+struct OaUser {
+    openid: String,
+    unionid: Option<String>,
+    /// Refuses (or closes) the authorisation: WeChat then redirects with `state` only.
+    refuses: bool,
+}
+
+/// An issued Official Account authorisation code.
+struct OaGrant {
+    openid: String,
+    unionid: Option<String>,
+    scope: String,
 }
 
 struct Login {
@@ -108,6 +128,13 @@ struct Script {
     sent: Vec<SentMessage>,
     /// Openids that have not subscribed (answered 43101, as WeChat does).
     unsubscribed: std::collections::HashSet<String>,
+    /// Who authorises at `/connect/oauth2/authorize`; none: the page answers an error.
+    oa_user: Option<OaUser>,
+    /// Unused Official Account codes.
+    oa_codes: HashMap<String, OaGrant>,
+    /// Official Account codes already exchanged (answered 40163, not 40029).
+    oa_used_codes: std::collections::HashSet<String>,
+    oa_codes_issued: u64,
 }
 
 impl Script {
@@ -122,6 +149,10 @@ impl StandIn {
     pub const APPID: &'static str = "wxstandin0000000";
     /// The secret the stand-in accepts.
     pub const SECRET: &'static str = "standin-app-secret";
+    /// The Official Account's appid the stand-in accepts (web authorisation).
+    pub const OA_APPID: &'static str = "wxstandinoa00000";
+    /// The Official Account's secret the stand-in accepts.
+    pub const OA_SECRET: &'static str = "standin-oa-secret";
 
     /// Starts a stand-in on an ephemeral port of `127.0.0.1`.
     ///
@@ -156,16 +187,23 @@ impl StandIn {
                 watermark_appid: None,
                 sent: Vec::new(),
                 unsubscribed: std::collections::HashSet::new(),
+                oa_user: None,
+                oa_codes: HashMap::new(),
+                oa_used_codes: std::collections::HashSet::new(),
+                oa_codes_issued: 0,
             }),
             jscode2session_calls: AtomicUsize::new(0),
             token_fetches: AtomicUsize::new(0),
             phone_number_calls: AtomicUsize::new(0),
+            oa_access_token_calls: AtomicUsize::new(0),
         });
         let router = Router::new()
             .route("/sns/jscode2session", get(jscode2session))
             .route("/cgi-bin/token", get(token))
             .route("/wxa/business/getuserphonenumber", post(phone_number))
             .route("/cgi-bin/message/subscribe/send", post(subscribe_send))
+            .route("/connect/oauth2/authorize", get(oa_authorize))
+            .route("/sns/oauth2/access_token", get(oa_access_token))
             .with_state(Arc::clone(&shared));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -184,6 +222,39 @@ impl StandIn {
     /// default timeout.
     pub fn config(&self) -> WeChatConfig {
         WeChatConfig { base_url: self.base_url(), ..WeChatConfig::new(Self::APPID, Self::SECRET) }
+    }
+
+    /// A configuration for the Official Account (web authorisation) at this stand-in.
+    pub fn oa_config(&self) -> WeChatConfig {
+        WeChatConfig { base_url: self.base_url(), ..WeChatConfig::new(Self::OA_APPID, Self::OA_SECRET) }
+    }
+
+    /// Makes this WeChat user the one who authorises at `/connect/oauth2/authorize`: the
+    /// page redirects straight back with a fresh code, as WeChat does after a silent
+    /// `snsapi_base` (or once the user taps 允许 for `snsapi_userinfo`). The code's answer
+    /// carries the unionid only for `snsapi_userinfo`, as WeChat documents.
+    pub fn set_oa_user(&self, openid: &str, unionid: Option<&str>) {
+        let user = OaUser { openid: openid.to_owned(), unionid: unionid.map(str::to_owned), refuses: false };
+        self.shared.script().oa_user = Some(user);
+    }
+
+    /// Makes the authorising user refuse: WeChat redirects back with `state` and no code.
+    pub fn oa_user_refuses(&self) {
+        if let Some(user) = self.shared.script().oa_user.as_mut() {
+            user.refuses = true;
+        }
+    }
+
+    /// Issues an Official Account code directly (as if `/connect/oauth2/authorize` had), for
+    /// tests of the exchange alone.
+    pub fn add_oa_code(&self, code: &str, openid: &str, unionid: Option<&str>, scope: &str) {
+        let grant = OaGrant { openid: openid.to_owned(), unionid: unionid.map(str::to_owned), scope: scope.to_owned() };
+        self.shared.script().oa_codes.insert(code.to_owned(), grant);
+    }
+
+    /// How many `sns/oauth2/access_token` requests arrived, faulted or not.
+    pub fn oa_access_token_calls(&self) -> usize {
+        self.shared.oa_access_token_calls.load(Ordering::SeqCst)
     }
 
     /// Makes `js_code` a valid `wx.login` code for this user, good for one use.
@@ -288,15 +359,20 @@ impl Shared {
 
     /// WeChat's checks of the appid and secret in a query string: the refusal, if any.
     fn refuse_credentials(&self, query: &HashMap<String, String>) -> Option<Response> {
-        let refusal = match (query.get("appid"), query.get("secret")) {
-            (None, _) => (41002, "appid missing"),
-            (Some(appid), _) if *appid != self.appid => (40013, "invalid appid"),
-            (_, None) => (41004, "appsecret missing"),
-            (_, Some(secret)) if *secret != self.secret => (40125, "invalid appsecret"),
-            _ => return None,
-        };
-        Some(wx_error(refusal.0, refusal.1))
+        refuse_credentials(query, &self.appid, &self.secret)
     }
+}
+
+/// WeChat's checks of an app's appid and secret in a query string: the refusal, if any.
+fn refuse_credentials(query: &HashMap<String, String>, appid: &str, secret: &str) -> Option<Response> {
+    let refusal = match (query.get("appid"), query.get("secret")) {
+        (None, _) => (41002, "appid missing"),
+        (Some(given), _) if given != appid => (40013, "invalid appid"),
+        (_, None) => (41004, "appsecret missing"),
+        (_, Some(given)) if given != secret => (40125, "invalid appsecret"),
+        _ => return None,
+    };
+    Some(wx_error(refusal.0, refusal.1))
 }
 
 fn wx_error(errcode: i64, errmsg: &str) -> Response {
@@ -310,6 +386,7 @@ fn fault_answer(fault: Fault) -> Response {
                 -1 => "system error",
                 40001 => "invalid credential, access_token is invalid or not latest",
                 40029 => "invalid code",
+                40163 => "code been used",
                 40226 => "user is in high risk",
                 42001 => "access_token expired",
                 45011 => "api minute-quota reach limit, mustslower retry next minute",
@@ -452,4 +529,80 @@ async fn subscribe_send(
     }
     script.sent.push(SentMessage { touser, template_id, page: text("page"), data });
     Json(json!({ "errcode": 0, "errmsg": "ok" })).into_response()
+}
+
+/// The Official Account's authorisation page, as WeChat serves it at
+/// `open.weixin.qq.com/connect/oauth2/authorize`: checks what WeChat checks (the appid,
+/// `response_type=code`, a known scope, a redirect URI), then sends the browser straight
+/// back to `redirect_uri` with `code` and `state`, or with `state` alone when the user
+/// refuses. WeChat shows its own error page for a bad request; the stand-in answers 400
+/// with the reason. (The `#wechat_redirect` fragment never reaches a server, so only the
+/// client's tests can check it is there.)
+async fn oa_authorize(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let bad = |reason: &'static str| (StatusCode::BAD_REQUEST, reason).into_response();
+    if query.get("appid").map(String::as_str) != Some(StandIn::OA_APPID) {
+        return bad("appid 参数错误");
+    }
+    if query.get("response_type").map(String::as_str) != Some("code") {
+        return bad("response_type 参数错误");
+    }
+    let scope = query.get("scope").cloned().unwrap_or_default();
+    if scope != "snsapi_base" && scope != "snsapi_userinfo" {
+        return bad("scope 参数错误");
+    }
+    let Some(mut back) = query.get("redirect_uri").and_then(|uri| reqwest::Url::parse(uri).ok()) else {
+        return bad("redirect_uri 参数错误");
+    };
+    let state = query.get("state").cloned().unwrap_or_default();
+    let mut script = shared.script();
+    let Some(user) = script.oa_user.clone() else {
+        return bad("stand-in: no WeChat user is set to authorise");
+    };
+    if !user.refuses {
+        script.oa_codes_issued += 1;
+        let code = format!("standinoacode{:04}", script.oa_codes_issued);
+        let unionid = if scope == "snsapi_userinfo" { user.unionid } else { None };
+        script.oa_codes.insert(code.clone(), OaGrant { openid: user.openid, unionid, scope });
+        back.query_pairs_mut().append_pair("code", &code);
+    }
+    back.query_pairs_mut().append_pair("state", &state);
+    (StatusCode::FOUND, [(header::LOCATION, back.to_string())]).into_response()
+}
+
+/// `sns/oauth2/access_token`: the Official Account's appid and secret, `grant_type`
+/// `authorization_code`, and a code from [`oa_authorize`]: 40029 for a code never issued,
+/// 40163 for one already exchanged.
+async fn oa_access_token(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    shared.oa_access_token_calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(fault) = shared.delay_or_fault(Api::OaAccessToken).await {
+        return fault;
+    }
+    if let Some(refusal) = refuse_credentials(&query, StandIn::OA_APPID, StandIn::OA_SECRET) {
+        return refusal;
+    }
+    if query.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return wx_error(40002, "invalid grant_type");
+    }
+    let Some(code) = query.get("code") else {
+        return wx_error(41008, "missing code");
+    };
+    let mut script = shared.script();
+    if script.oa_used_codes.contains(code) {
+        return wx_error(40163, "code been used");
+    }
+    let Some(grant) = script.oa_codes.remove(code) else {
+        return wx_error(40029, "invalid code");
+    };
+    script.oa_used_codes.insert(code.clone());
+    let mut answer = json!({
+        "access_token": format!("standin-oa-user-token-{code}"),
+        "expires_in": 7200,
+        "refresh_token": format!("standin-oa-refresh-{code}"),
+        "openid": grant.openid,
+        "scope": grant.scope,
+    });
+    if let (Some(unionid), Some(object)) = (grant.unionid, answer.as_object_mut()) {
+        object.insert("unionid".to_owned(), Value::String(unionid));
+    }
+    Json(answer).into_response()
 }

@@ -87,9 +87,9 @@ async fn every_documented_errcode_is_mapped() {
 #[tokio::test]
 async fn an_unknown_errcode_is_an_upstream_error() {
     let (standin, client) = setup().await;
-    standin.fail_next(Api::JsCode2Session, 1, Fault::Errcode(40163));
+    standin.fail_next(Api::JsCode2Session, 1, Fault::Errcode(48001));
     let error = client.code_to_session("code-1").await.unwrap_err();
-    assert_eq!(error, WeChatError::Upstream { errcode: 40163, errmsg: "stand-in scripted error".into() });
+    assert_eq!(error, WeChatError::Upstream { errcode: 48001, errmsg: "stand-in scripted error".into() });
     assert_eq!((error.code(), error.retryable()), ("wechat_error", false));
 }
 
@@ -372,6 +372,7 @@ fn every_error_has_its_stable_code() {
     let table = [
         (WeChatError::Busy, "wechat_busy", true),
         (WeChatError::InvalidCode, "wechat_code_invalid", false),
+        (WeChatError::CodeUsed, "wechat_code_used", false),
         (WeChatError::RateLimited, "wechat_rate_limited", true),
         (WeChatError::Blocked, "wechat_user_blocked", false),
         (WeChatError::Timeout, "wechat_timeout", true),
@@ -384,7 +385,55 @@ fn every_error_has_its_stable_code() {
     }
     assert_eq!(WeChatError::from_errcode(-1, "system error"), WeChatError::Busy);
     assert_eq!(WeChatError::from_errcode(40029, ""), WeChatError::InvalidCode);
+    assert_eq!(WeChatError::from_errcode(40163, "code been used"), WeChatError::CodeUsed);
     assert_eq!(WeChatError::from_errcode(45011, ""), WeChatError::RateLimited);
     assert_eq!(WeChatError::from_errcode(40226, ""), WeChatError::Blocked);
     assert_eq!(WeChatError::from_errcode(7, "m"), WeChatError::Upstream { errcode: 7, errmsg: "m".into() });
+}
+
+// --- Official Account web authorisation ---
+
+async fn oa_setup() -> (StandIn, WeChatClient) {
+    let standin = StandIn::start().await;
+    let mut config = standin.oa_config();
+    config.timeout = Duration::from_millis(300);
+    let client = WeChatClient::new(config, super::http_client(Duration::from_secs(5)).expect("client"));
+    (standin, client)
+}
+
+#[tokio::test]
+async fn an_oa_code_gives_the_openid_and_the_unionid_once() {
+    let (standin, client) = oa_setup().await;
+    standin.add_oa_code("oa-code-1", "oa-openid-1", Some("union-1"), "snsapi_userinfo");
+    let authorisation = client.oa_authorisation("oa-code-1").await.unwrap();
+    assert_eq!(authorisation.openid, "oa-openid-1");
+    assert_eq!(authorisation.unionid.as_deref(), Some("union-1"));
+    assert_eq!(authorisation.scope, "snsapi_userinfo");
+    assert_eq!(client.oa_authorisation("oa-code-1").await.unwrap_err(), WeChatError::CodeUsed, "40163");
+    assert_eq!(client.oa_authorisation("never-issued").await.unwrap_err(), WeChatError::InvalidCode, "40029");
+    assert_eq!(client.oa_authorisation("bad code").await.unwrap_err(), WeChatError::InvalidCode);
+    assert_eq!(standin.oa_access_token_calls(), 3, "a malformed code is refused without asking WeChat");
+}
+
+#[tokio::test]
+async fn oa_errors_timeouts_and_malformed_answers() {
+    let (standin, client) = oa_setup().await;
+    standin.add_oa_code("c", "o", None, "snsapi_base");
+    standin.fail_next(Api::OaAccessToken, 1, Fault::Errcode(-1));
+    assert_eq!(client.oa_authorisation("c").await.unwrap_err(), WeChatError::Busy);
+    standin.fail_next(Api::OaAccessToken, 1, Fault::Body("{\"openid\":\"o\"}".into()));
+    assert!(matches!(client.oa_authorisation("c").await.unwrap_err(), WeChatError::UnexpectedAnswer { .. }));
+    standin.fail_next(Api::OaAccessToken, 1, Fault::Body("<html>".into()));
+    assert!(matches!(client.oa_authorisation("c").await.unwrap_err(), WeChatError::Unavailable { .. }));
+    // The mini program's credentials are not the Official Account's.
+    let wrong = WeChatClient::new(standin.config(), super::http_client(Duration::from_secs(5)).expect("client"));
+    assert!(matches!(wrong.oa_authorisation("c").await.unwrap_err(), WeChatError::Upstream { errcode: 40013, .. }));
+    // Faults and refusals used no code: it still works once.
+    assert_eq!(client.oa_authorisation("c").await.unwrap().unionid, None);
+    // Too slow: given up at the client's timeout.
+    standin.add_oa_code("c2", "o", None, "snsapi_base");
+    standin.set_latency(Duration::from_millis(600));
+    let started = Instant::now();
+    assert_eq!(client.oa_authorisation("c2").await.unwrap_err(), WeChatError::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(550), "{:?}", started.elapsed());
 }

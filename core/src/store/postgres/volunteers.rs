@@ -155,16 +155,19 @@ impl VolunteerStore for PostgresStore {
             .await?;
         }
         if let Some(w) = wechat {
-            sqlx::query(
-                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)",
-            )
-            .bind(&w.openid)
-            .bind(w.unionid.as_deref())
-            .bind(id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(volunteer_conflict)?;
+            let insert = if w.official_account {
+                r"insert into wechat_binding_oa (oa_openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)"
+            } else {
+                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)"
+            };
+            sqlx::query(insert)
+                .bind(&w.openid)
+                .bind(w.unionid.as_deref())
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(volunteer_conflict)?;
         }
         sqlx::query(
             r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values ($1, $2, $3, $4)",
@@ -238,6 +241,20 @@ impl VolunteerStore for PostgresStore {
             .bind(openid)
             .fetch_optional(&self.pool)
             .await?;
+        Ok(row.map(|r| r.try_get("volunteer_id")).transpose()?)
+    }
+
+    async fn volunteer_by_wechat_oa(&self, oa_openid: &str, unionid: Option<&str>) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            r"select volunteer_id from wechat_binding_oa where oa_openid = $1
+              union select volunteer_id from wechat_binding_oa where unionid = $2
+              union select volunteer_id from wechat_binding where unionid = $2
+              order by volunteer_id limit 1",
+        )
+        .bind(oa_openid)
+        .bind(unionid)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.try_get("volunteer_id")).transpose()?)
     }
 
