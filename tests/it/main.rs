@@ -24,6 +24,7 @@ mod console_sessions;
 mod console_signups;
 mod console_stars;
 mod console_step_up;
+mod console_training;
 mod correction_page;
 mod corrections;
 mod data_inventory;
