@@ -136,3 +136,59 @@ on_both_backends! {
         assert_eq!(names(&after.body), Vec::<String>::new(), "recorded empty");
     }
 }
+
+/// 报名管理 shows the recorded no-shows to the organisation, once the activity is
+/// finalised, saying whose list it is (Chromium, tablet). Screenshot in
+/// `target/browser-artifacts/no-shows/`.
+#[tokio::test]
+async fn the_signups_page_shows_the_recorded_no_shows_in_chromium() {
+    let app = hourmark_tests::TestApp::spawn_for_browser(hourmark_tests::Backend::Sqlite).await;
+    let e = crate::event(&app, "toggle").await;
+    let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+    let published = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/activities/{}/recruitment", e.activity_id),
+            Some(&e.organiser),
+            Some(json!({
+                "slots": [{"name": "入口引导", "capacity": 5}],
+                "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+            })),
+        )
+        .await;
+    published.expect_status(200);
+    let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+    let (_, li) = app.volunteer("李四", "13800005678").await;
+    for token in [&e.volunteer, &li] {
+        app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(token), json!({"slot_id": slot}))
+            .await
+            .expect_status(201);
+    }
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    app.advance(Duration::hours(3));
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    app.advance(Duration::hours(8)); // 20:00
+    finalise(&app, &recorder, e.activity_id).await;
+    // Signed in after the day, as the organiser would be.
+    let (organiser, _, _) = crate::console_officer::browser_session(
+        &app,
+        &e.admin,
+        json!({"name": "李组织", "role": "organiser", "organisation_id": e.organisation_id}),
+    )
+    .await;
+    let run = crate::browser_script::run_browser_script(
+        "no_shows.js",
+        &json!({
+            "base": app.browser_url(), "artifacts": crate::browser_script::artifacts("no-shows"),
+            "activity_id": e.activity_id, "organiser_cookie": organiser.split_once('=').expect("pair").1,
+        }),
+    )
+    .await;
+    assert_eq!(run["no_shows"], json!(["李四 · 入口引导"]), "{run:#}");
+    assert_eq!(run["none_hidden"], true);
+    let note = run["note"].as_str().expect("note");
+    assert!(note.starts_with("活动定稿时（12月5日 20:00）记录"), "{note}");
+    assert!(note.contains("仅本组织可见，不会公示"), "{note}");
+}
