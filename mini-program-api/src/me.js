@@ -339,6 +339,14 @@
       what.href = '/join/' + s.activity_id;
       item.appendChild(what);
       item.appendChild(el('div', 'when', when(s.starts_at) + ' · ' + s.slot_name));
+      // The organiser called the activity off: that is all there is to say, and nothing
+      // is left to cancel (the sign-up keeps its status only as the organisation's record).
+      if (s.activity_cancellation) {
+        item.appendChild(el('span', 'badge s-activity-cancelled', '活动已取消'));
+        item.appendChild(el('div', 'why', '取消原因：' + s.activity_cancellation.reason));
+        box.appendChild(item);
+        return;
+      }
       var state = SIGNUP_STATES[s.status] || s.status;
       if (s.status === 'waitlisted' && s.waitlist_position) state += '，第 ' + s.waitlist_position + ' 位';
       item.appendChild(el('span', 'badge s-' + s.status, state));

@@ -498,6 +498,15 @@ impl Hourmark {
             });
         }
         let sessions: Vec<FinalisedSession> = days.into_values().collect();
+        // Who came, as the hours are settled: an accepted scan, or an approved late entry.
+        // The approved sign-ups of anyone else are recorded as no-shows (the organisation's
+        // own list, never published) before the finalisation is stored.
+        let came: std::collections::HashSet<i64> = scans
+            .iter()
+            .map(|s| s.volunteer_id)
+            .chain(entries.iter().filter(|e| e.status == LateEntryStatus::Approved).map(|e| e.volunteer_id))
+            .collect();
+        self.record_no_shows(activity_id, staff_id, &came).await?;
         let audit = AuditEvent {
             at: now,
             actor_kind: "staff".into(),

@@ -108,6 +108,28 @@ impl Hourmark {
         Ok(cancellation)
     }
 
+    /// An activity's cancellation, for those who manage it (its pages say it is off).
+    pub async fn cancellation_for_staff(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<Option<ActivityCancellation>, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        self.store().activity_cancellation(activity_id).await
+    }
+
+    /// The cancellations among activities the caller was already shown (the console's
+    /// list marks them), read in one query, by activity id.
+    pub async fn cancellations_among(
+        &self,
+        activity_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, ActivityCancellation>, CoreError> {
+        if activity_ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        Ok(self.store().cancellations_among(activity_ids).await?.into_iter().map(|c| (c.activity_id, c)).collect())
+    }
+
     /// Refuses with `activity_cancelled` when the activity was cancelled.
     pub(crate) async fn refuse_if_cancelled(&self, activity_id: i64, what: &str) -> Result<(), CoreError> {
         match self.store().activity_cancellation(activity_id).await? {

@@ -280,6 +280,11 @@ pub struct Signup {
     #[serde(with = "crate::activity::shanghai_time")]
     #[schema(value_type = String)]
     pub updated_at: DateTime<Utc>,
+    /// The activity's cancellation, if the organiser called it off: the sign-up keeps its
+    /// status (the organisation's record of whom it expected), so this is what tells the
+    /// volunteer, and the page, that there is nothing left to attend or cancel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_cancellation: Option<Box<ActivityCancellation>>,
 }
 
 /// Signing up.

@@ -1,7 +1,10 @@
 //! Sign-ups on and around the day: who may check in where walk-ins are not admitted (on
 //! the scan path), the reminders before the start, and who never came.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -140,25 +143,64 @@ impl Hourmark {
 pub struct NoShows {
     /// Whether the activity has ended (before, the list says who has not come yet).
     pub ended: bool,
+    /// When the list was recorded, at finalisation (+08:00); absent while it is still
+    /// worked out from the scans on each request.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::activity::shanghai_time::option::serialize"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// Whether the activity was cancelled: then nobody was expected, and the list is empty.
+    pub cancelled: bool,
     /// Their sign-ups, by slot order and then by id.
     pub no_shows: Vec<Signup>,
 }
 
+/// The approved sign-ups whose volunteers are not among those who came.
+fn absent(signups: Vec<Signup>, came: &HashSet<i64>) -> Vec<Signup> {
+    signups.into_iter().filter(|s| s.status == SignupStatus::Approved && !came.contains(&s.volunteer_id)).collect()
+}
+
 impl Hourmark {
-    /// Who was approved and never scanned: for the organisation's own planning (the same
+    /// Who was approved and never came: for the organisation's own planning (the same
     /// people as the sign-ups), never published. Until the activity has ended the list is
-    /// of who has not come *yet* (`ended: false`).
+    /// of who has not come *yet* (`ended: false`). Once the activity is finalised it is the
+    /// list recorded then ([`Hourmark::record_no_shows`]); a cancelled activity expected
+    /// nobody, so it has none.
     pub async fn no_shows(&self, by: &Principal, activity_id: i64) -> Result<NoShows, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let came: std::collections::HashSet<i64> =
+        let ended = self.now() >= activity.ends_at;
+        let cancelled = self.store().activity_cancellation(activity_id).await?.is_some();
+        if let Some((at, no_shows)) = self.store().recorded_no_shows(activity_id).await? {
+            return Ok(NoShows { ended: true, recorded_at: Some(at), cancelled, no_shows });
+        }
+        if cancelled {
+            return Ok(NoShows { ended, recorded_at: None, cancelled, no_shows: Vec::new() });
+        }
+        let came: HashSet<i64> =
             self.store().accepted_scans(activity_id, None).await?.into_iter().map(|s| s.volunteer_id).collect();
-        let no_shows = self
-            .store()
-            .activity_signups(activity_id)
-            .await?
-            .into_iter()
-            .filter(|s| s.status == SignupStatus::Approved && !came.contains(&s.volunteer_id))
-            .collect();
-        Ok(NoShows { ended: self.now() >= activity.ends_at, no_shows })
+        let no_shows = absent(self.store().activity_signups(activity_id).await?, &came);
+        Ok(NoShows { ended, recorded_at: None, cancelled: false, no_shows })
+    }
+
+    /// Records an activity's no-shows as finalisation settles its hours: the approved
+    /// sign-ups of volunteers not in `came` (those with an accepted scan or an approved
+    /// late entry); none for a cancelled activity. Written before the finalisation itself,
+    /// so a finalised activity always has its list; recording again (a finalisation retried
+    /// after a failure) keeps the first list.
+    pub(crate) async fn record_no_shows(
+        &self,
+        activity_id: i64,
+        by: i64,
+        came: &HashSet<i64>,
+    ) -> Result<(), CoreError> {
+        let ids: Vec<i64> = if self.store().activity_cancellation(activity_id).await?.is_some() {
+            Vec::new()
+        } else {
+            absent(self.store().activity_signups(activity_id).await?, came).iter().map(|s| s.id).collect()
+        };
+        self.store().record_no_shows(activity_id, &ids, by, self.now()).await?;
+        Ok(())
     }
 }

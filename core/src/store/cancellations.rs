@@ -23,4 +23,6 @@ pub trait CancellationStore: Send + Sync {
     ) -> StoreResult<Option<ActivityCancellation>>;
     /// An activity's cancellation, if it was cancelled.
     async fn activity_cancellation(&self, activity_id: i64) -> StoreResult<Option<ActivityCancellation>>;
+    /// The cancellations among these activities (one query for a whole list of them).
+    async fn cancellations_among(&self, activity_ids: &[i64]) -> StoreResult<Vec<ActivityCancellation>>;
 }

@@ -38,6 +38,18 @@ pub trait SignupStore: Send + Sync {
     async fn activity_signups(&self, activity_id: i64) -> StoreResult<Vec<Signup>>;
     /// A volunteer's sign-ups, newest first.
     async fn volunteer_signups(&self, volunteer_id: i64) -> StoreResult<Vec<Signup>>;
+    /// Records an activity's no-shows (these sign-ups of it) in one transaction, once:
+    /// false, and nothing written, when they were recorded already.
+    async fn record_no_shows(
+        &self,
+        activity_id: i64,
+        signup_ids: &[i64],
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// An activity's recorded no-shows (by slot order, then id) and when they were
+    /// recorded; `None` until recorded.
+    async fn recorded_no_shows(&self, activity_id: i64) -> StoreResult<Option<(DateTime<Utc>, Vec<Signup>)>>;
     /// Approved sign-ups of activities starting in `(after, until]` whose volunteer has no
     /// notification keyed `signup:<id>:<stage>` yet: the reminders still to send (at most
     /// `limit`, soonest first).

@@ -152,6 +152,8 @@ struct ActivityRow {
     edit: Option<String>,
     sessions: String,
     signups: String,
+    /// Why it was called off, if it was (the list marks it, with the reason).
+    cancelled: Option<String>,
 }
 
 fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
@@ -219,6 +221,12 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
         Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
     );
 
+    let ids: Vec<i64> = activities.iter().map(|a| a.id).collect();
+    let mut cancellations = match hourmark.cancellations_among(&ids).await {
+        Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
+
     let (mut current, mut upcoming, mut past) = (Vec::new(), Vec::new(), Vec::new());
     for activity in &activities {
         let row = ActivityRow {
@@ -232,6 +240,7 @@ pub(super) async fn console_home(State(hourmark): State<Hourmark>, session: Cons
             edit: may_create.then(|| format!("/console/activities/{}/edit", activity.id)),
             sessions: format!("/console/activities/{}/sessions", activity.id),
             signups: format!("/console/activities/{}/signups", activity.id),
+            cancelled: cancellations.remove(&activity.id).map(|c| c.reason),
         };
         let starts = to_shanghai(activity.starts_at).date_naive();
         let ends = to_shanghai(activity.ends_at).date_naive();
@@ -368,6 +377,10 @@ pub(super) async fn board_page(
     let Ok(activity) = hourmark.managed_activity(&session.principal, id).await else {
         return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "活动不存在，或您无权查看它。" });
     };
+    let cancelled = match hourmark.cancellation_for_staff(&session.principal, id).await {
+        Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
     render(
         StatusCode::OK,
         "board.html",
@@ -376,6 +389,7 @@ pub(super) async fn board_page(
             role => session.role,
             activity_id => activity.id,
             name => activity.name.clone(),
+            cancelled => cancelled.map(|c| context! { reason => c.reason, at => chinese_time(c.cancelled_at) }),
         },
     )
 }

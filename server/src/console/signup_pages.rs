@@ -2,6 +2,8 @@
 //! that publishes or changes recruitment, each slot's places, and the sign-ups to decide.
 //! The page renders the form; its script reads the places and sign-ups from the API and
 //! sends every change through it, so the page and an API client see the same rules.
+//! Calling the activity off (活动取消) is here too, at the foot, behind a confirmation:
+//! the organiser comes here to see whom a cancellation would tell.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -44,6 +46,10 @@ pub(super) async fn signups_page(
         session.principal,
         Principal::Staff { role: StaffRole::Administrator | StaffRole::Organiser | StaffRole::Recorder, .. }
     );
+    let cancelled = match hourmark.cancellation_for_staff(&session.principal, id).await {
+        Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
     let recruitment = match hourmark.recruitment_for_staff(&session.principal, id).await {
         Ok(r) => Some(r),
         Err(CoreError::Refused { code: ErrorCode::NotFound, .. }) => None,
@@ -92,6 +98,7 @@ pub(super) async fn signups_page(
             may_decide => may_decide,
             form => form,
             share_url => hourmark.recruitment_share_url(activity.id),
+            cancelled => cancelled.map(|c| context! { reason => c.reason, at => chinese_time(c.cancelled_at) }),
         },
     )
 }

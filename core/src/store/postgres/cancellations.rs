@@ -54,4 +54,23 @@ impl CancellationStore for PostgresStore {
         })
         .transpose()
     }
+
+    async fn cancellations_among(&self, activity_ids: &[i64]) -> StoreResult<Vec<ActivityCancellation>> {
+        let rows = sqlx::query(
+            r"select activity_id, reason, cancelled_at from activity_cancellation
+              where activity_id = any($1) order by activity_id",
+        )
+        .bind(activity_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityCancellation {
+                    activity_id: r.try_get("activity_id")?,
+                    reason: r.try_get("reason")?,
+                    cancelled_at: r.try_get("cancelled_at")?,
+                })
+            })
+            .collect()
+    }
 }

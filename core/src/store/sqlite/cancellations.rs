@@ -54,4 +54,24 @@ impl CancellationStore for SqliteStore {
         })
         .transpose()
     }
+
+    async fn cancellations_among(&self, activity_ids: &[i64]) -> StoreResult<Vec<ActivityCancellation>> {
+        let ids = serde_json::to_string(activity_ids).map_err(|e| crate::error::CoreError::Internal(e.to_string()))?;
+        let rows = sqlx::query(
+            r"select activity_id, reason, cancelled_at from activity_cancellation
+              where activity_id in (select value from json_each($1)) order by activity_id",
+        )
+        .bind(ids)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityCancellation {
+                    activity_id: r.try_get("activity_id")?,
+                    reason: r.try_get("reason")?,
+                    cancelled_at: from_ms(r.try_get("cancelled_at")?)?,
+                })
+            })
+            .collect()
+    }
 }

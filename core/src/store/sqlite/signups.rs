@@ -10,7 +10,8 @@ use sqlx::{Row, SqliteConnection};
 use super::{SqliteStore, from_ms, insert_audit, ms};
 use crate::audit::AuditEvent;
 use crate::signups::{
-    Freed, HOLDING, NewRecruitment, Placing, Publishing, Recruitment, RecruitmentSlot, Signup, SignupStatus,
+    ActivityCancellation, Freed, HOLDING, NewRecruitment, Placing, Publishing, Recruitment, RecruitmentSlot, Signup,
+    SignupStatus,
 };
 use crate::store::{SignupStore, StoreResult, corrupt};
 
@@ -22,9 +23,11 @@ macro_rules! signup_select {
            s.volunteer_id, v.name as volunteer_name, s.status, s.reason, s.decided_at, s.created_at, s.updated_at,
            case when s.status = 'waitlisted' then
                (select count(*) from signup w where w.slot_id = s.slot_id and w.status = 'waitlisted' and w.id <= s.id)
-           end as waitlist_position
+           end as waitlist_position,
+           c.reason as cancelled_reason, c.cancelled_at as cancelled_at
     from signup s
     join activity a on a.id = s.activity_id
+    left join activity_cancellation c on c.activity_id = s.activity_id
     join recruitment_slot r on r.id = s.slot_id
     join volunteer v on v.id = s.volunteer_id"
     };
@@ -48,6 +51,14 @@ fn signup_from(row: &SqliteRow) -> StoreResult<Signup> {
         decided_at: row.try_get::<Option<i64>, _>("decided_at")?.map(from_ms).transpose()?,
         created_at: from_ms(row.try_get("created_at")?)?,
         updated_at: from_ms(row.try_get("updated_at")?)?,
+        activity_cancellation: match row.try_get::<Option<String>, _>("cancelled_reason")? {
+            Some(reason) => Some(Box::new(ActivityCancellation {
+                activity_id: row.try_get("activity_id")?,
+                reason,
+                cancelled_at: from_ms(row.try_get("cancelled_at")?)?,
+            })),
+            None => None,
+        },
     })
 }
 
@@ -378,6 +389,57 @@ impl SignupStore for SqliteStore {
         rows.iter().map(signup_from).collect()
     }
 
+    async fn record_no_shows(
+        &self,
+        activity_id: i64,
+        signup_ids: &[i64],
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let ids = serde_json::to_string(signup_ids).map_err(|e| crate::error::CoreError::Internal(e.to_string()))?;
+        let mut tx = self.write.begin().await?;
+        let recorded = sqlx::query(
+            r"insert into no_show_record (activity_id, recorded_by, recorded_at) values ($1, $2, $3)
+              on conflict (activity_id) do nothing",
+        )
+        .bind(activity_id)
+        .bind(by)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            r"insert into no_show (signup_id, activity_id, volunteer_id)
+              select id, activity_id, volunteer_id from signup
+              where activity_id = $1 and id in (select value from json_each($2))",
+        )
+        .bind(activity_id)
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn recorded_no_shows(&self, activity_id: i64) -> StoreResult<Option<(DateTime<Utc>, Vec<Signup>)>> {
+        let at: Option<i64> = sqlx::query_scalar(r"select recorded_at from no_show_record where activity_id = $1")
+            .bind(activity_id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(at) = at else { return Ok(None) };
+        let rows = sqlx::query(concat!(
+            signup_select!(),
+            " where s.id in (select signup_id from no_show where activity_id = $1) order by r.position, s.id"
+        ))
+        .bind(activity_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(Some((from_ms(at)?, rows.iter().map(signup_from).collect::<StoreResult<_>>()?)))
+    }
+
     async fn due_signup_reminders(
         &self,
         after: DateTime<Utc>,
@@ -387,7 +449,8 @@ impl SignupStore for SqliteStore {
     ) -> StoreResult<Vec<Signup>> {
         let rows = sqlx::query(concat!(
             signup_select!(),
-            r" where s.status = 'approved' and a.starts_at > $1 and a.starts_at <= $2
+            // A cancelled activity has nothing to remind of: its volunteers were told it is off.
+            r" where s.status = 'approved' and c.activity_id is null and a.starts_at > $1 and a.starts_at <= $2
                  and not exists (select 1 from notification n where n.volunteer_id = s.volunteer_id
                                  and n.dedupe_key = 'signup:' || s.id || ':' || $3)
                order by a.starts_at, s.id limit $4"

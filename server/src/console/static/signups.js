@@ -130,6 +130,34 @@
     } catch (e) {
       say(statusLine, "未能读取报名名单：" + e.message, true);
     }
+    await showNoShows();
+  }
+
+  // Who was approved and did not come, once the activity has ended: worked out from the
+  // scans until the activity is finalised, the list recorded then afterwards. The
+  // organisation's own: the note says it is never published.
+  async function showNoShows() {
+    const section = document.getElementById("no-shows-section");
+    let result;
+    try {
+      result = await api("GET", base + "/no-shows");
+    } catch (e) {
+      section.hidden = false;
+      say(document.getElementById("no-shows-note"), "未能读取未到场名单：" + e.message, true);
+      return;
+    }
+    section.hidden = !result.ended || result.cancelled;
+    if (section.hidden) return;
+    const privacy = "仅本组织可见，不会公示，也不会报送或导出给他人。";
+    say(document.getElementById("no-shows-note"), result.recorded_at
+      ? "活动定稿时（" + chineseTime(result.recorded_at) + "）记录：报名已通过、但既没有签到也没有获批补录的志愿者。" + privacy
+      : "活动已结束：报名已通过、但还没有签到记录的志愿者；定稿时将记录在案（获批补录的不计）。" + privacy);
+    document.getElementById("no-shows").replaceChildren(...result.no_shows.map((s) => {
+      const li = document.createElement("li");
+      li.textContent = s.volunteer_name + " · " + s.slot_name;
+      return li;
+    }));
+    document.getElementById("no-no-shows").hidden = result.no_shows.length > 0;
   }
 
   async function decide(signup, decision, form) {
@@ -305,6 +333,53 @@
       }
       button.disabled = false;
       await refresh();
+    });
+  }
+
+  // Calling the activity off: the reason first, then a confirmation saying how many
+  // volunteers will be told; once done the page is read again and shows it cancelled.
+  const cancelForm = document.getElementById("cancel-form");
+  if (cancelForm) {
+    const dialog = document.getElementById("cancel-confirm");
+    const cancelStatus = document.getElementById("cancel-status");
+    const field = cancelForm.elements.reason;
+    cancelForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const reason = field.value.trim();
+      if (!reason) {
+        field.classList.add("touched");
+        say(cancelStatus, "请填写取消原因，已报名的志愿者会看到。", true);
+        field.focus();
+        return;
+      }
+      say(cancelStatus, "");
+      let live = 0;
+      if (root.dataset.recruiting === "true") {
+        try {
+          live = (await api("GET", base + "/signups")).filter((s) => ["pending", "approved", "waitlisted"].includes(s.status)).length;
+        } catch (e) {
+          say(cancelStatus, "未能读取报名名单：" + e.message, true);
+          return;
+        }
+      }
+      document.getElementById("confirm-who").textContent = live > 0
+        ? "将通知已报名和候补的 " + live + " 位志愿者：活动取消，不再接受报名和签到。"
+        : "目前没有人报名。取消后不再接受报名和签到。";
+      document.getElementById("confirm-reason").textContent = reason;
+      dialog.showModal();
+    });
+    document.getElementById("confirm-keep").addEventListener("click", () => dialog.close());
+    document.getElementById("confirm-cancel").addEventListener("click", async (event) => {
+      event.target.disabled = true;
+      try {
+        await api("POST", base + "/cancellation", { reason: field.value.trim() });
+        dialog.close();
+        location.reload();
+      } catch (e) {
+        dialog.close();
+        event.target.disabled = false;
+        say(cancelStatus, "未能取消活动：" + e.message, true);
+      }
     });
   }
 

@@ -1,0 +1,124 @@
+// Cancelling an activity in real Chromium, driven by tests/it/console_cancel.rs: a leader
+// finds no cancel on 报名管理; the organiser, on a tablet, presses 取消活动 without a reason
+// (told to give one), with one (a confirmation says whom it tells), backs out, then
+// confirms; the page, the activity list and the board show it cancelled; a volunteer's
+// /me 报名 tab on a phone says 活动已取消 with the reason. Prints one JSON object;
+// screenshots go to `artifacts`.
+"use strict";
+const path = require("path");
+const fs = require("fs");
+const { launchChromium } = require("./launch");
+
+const input = JSON.parse(process.argv[2]);
+const out = { steps: [] };
+let step = "start";
+
+(async () => {
+  fs.mkdirSync(input.artifacts, { recursive: true });
+  const browser = await launchChromium();
+  const consoleErrors = [];
+  const watch = (page) => {
+    page.on("console", m => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text()); });
+    page.on("response", r => {
+      if (r.status() >= 400 && new URL(r.url()).pathname !== "/favicon.ico") consoleErrors.push(r.status() + " " + r.url());
+    });
+    page.on("pageerror", e => consoleErrors.push(String(e)));
+    return page;
+  };
+  const staff = async (cookie, viewport) => {
+    const context = await browser.newContext({ viewport, locale: "zh-CN" });
+    await context.addCookies([{ name: "hourmark_staff", value: cookie, url: input.base, httpOnly: true, sameSite: "Strict" }]);
+    return watch(await context.newPage());
+  };
+  const shot = async (page, name, fullPage) => {
+    await page.screenshot({ path: path.join(input.artifacts, name + ".png"), fullPage: Boolean(fullPage) });
+    out.steps.push("screenshot " + name);
+  };
+  const text = (page, sel) => page.$eval(sel, e => e.textContent.trim());
+  const signups = "/console/activities/" + input.activity_id + "/signups";
+  try {
+    step = "leader";
+    const leader = await staff(input.leader_cookie, { width: 1024, height: 768 });
+    await leader.goto(input.base + signups);
+    await leader.locator("#signups tbody tr").nth(1).waitFor();
+    out.leader_cancel_controls = await leader.locator("#cancel-section, #cancel-form, #cancel-activity").count();
+
+    step = "tablet";
+    const tablet = await staff(input.organiser_cookie, { width: 1024, height: 768 });
+    await tablet.goto(input.base + signups);
+    await tablet.locator("#signups tbody tr").nth(1).waitFor();
+    await tablet.locator("#cancel-section").scrollIntoViewIfNeeded();
+    await shot(tablet, "01-cancel-section");
+
+    step = "no reason";
+    await tablet.click("#cancel-activity");
+    await tablet.locator("#cancel-status.error").waitFor();
+    out.empty_reason_status = await text(tablet, "#cancel-status");
+    out.dialog_after_empty = await tablet.$eval("#cancel-confirm", d => d.open);
+    await shot(tablet, "02-reason-wanted");
+
+    step = "confirmation";
+    await tablet.fill("#cancel-form textarea[name=reason]", input.reason);
+    await tablet.click("#cancel-activity");
+    await tablet.locator("#cancel-confirm[open]").waitFor();
+    out.confirm_who = await text(tablet, "#confirm-who");
+    out.confirm_reason = await text(tablet, "#confirm-reason");
+    await shot(tablet, "03-confirm");
+
+    step = "back out";
+    await tablet.click("#confirm-keep");
+    await tablet.locator("#cancel-confirm").waitFor({ state: "hidden" });
+    await tablet.reload();
+    await tablet.locator("#signups tbody tr").nth(1).waitFor();
+    out.kept_banner = await tablet.locator("#cancelled-banner").count();
+
+    step = "confirm";
+    await tablet.fill("#cancel-form textarea[name=reason]", input.reason);
+    await tablet.click("#cancel-activity");
+    await tablet.locator("#cancel-confirm[open]").waitFor();
+    await Promise.all([tablet.waitForNavigation(), tablet.click("#confirm-cancel")]);
+    await tablet.locator("#cancelled-banner").waitFor();
+    await tablet.locator("#signups tbody tr").nth(1).waitFor();
+    out.banner = await text(tablet, "#cancelled-banner");
+    out.cancel_section_after = await tablet.locator("#cancel-section").count();
+    out.recruit_form_after = await tablet.locator("#recruit-form").count();
+    await shot(tablet, "04-cancelled-page", true);
+
+    step = "activity list";
+    await tablet.goto(input.base + "/console");
+    const item = tablet.locator("li.activity[data-activity-id='" + input.activity_id + "']");
+    out.list_badge = (await item.locator(".cancelled-badge").textContent()).trim();
+    out.list_reason = (await item.locator(".cancel-reason").textContent()).trim();
+    out.other_badge = await tablet.locator("li.activity[data-activity-id='" + input.other_id + "'] .cancelled-badge").count();
+    await shot(tablet, "05-activity-list", true);
+
+    step = "board";
+    await tablet.goto(input.base + "/console/activities/" + input.activity_id + "/board");
+    out.board_banner = await text(tablet, "#cancelled-banner");
+    await shot(tablet, "06-board");
+
+    step = "volunteer";
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN",
+    });
+    await phone.addInitScript((token) => window.localStorage.setItem("hourmark.token", token), input.volunteer_token);
+    const me = watch(await phone.newPage());
+    await me.goto(input.base + "/me#signups");
+    await me.waitForSelector("#signups:not([hidden]) #signup-list .signup");
+    out.me_badge = await text(me, "#signup-list .signup .badge");
+    out.me_reason = await text(me, "#signup-list .signup .why");
+    out.me_buttons = await me.locator("#signup-list .signup button").count();
+    await shot(me, "07-me-signups", true);
+
+    out.console_errors = consoleErrors;
+    console.log(JSON.stringify(out));
+    await browser.close();
+    process.exit(0);
+  } catch (e) {
+    out.error = step + ": " + (e && e.stack || e);
+    out.console_errors = consoleErrors;
+    console.log(JSON.stringify(out));
+    await browser.close();
+    process.exit(1);
+  }
+})();

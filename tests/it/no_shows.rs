@@ -1,0 +1,194 @@
+//! No-shows recorded (issue 17): until an activity is finalised, who was approved and has
+//! not come is worked out from the scans on each request; finalising records the list
+//! (approved sign-ups with neither an accepted scan nor an approved late entry), and from
+//! then on that recorded list is what the organisation reads. Never on the public board,
+//! never for volunteers or other organisations; a cancelled activity has none.
+
+use chrono::Duration;
+use hourmark_tests::on_both_backends;
+use serde_json::{Value, json};
+
+use crate::publicity::finalise;
+use crate::review::recorder;
+
+fn names(body: &Value) -> Vec<String> {
+    let list = body["no_shows"].as_array().expect("list");
+    list.iter().map(|s| s["volunteer_name"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+on_both_backends! {
+    async fn no_shows_are_recorded_when_the_activity_is_finalised(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let first = recorder(&app, &e.admin, e.organisation_id).await;
+        let second = recorder(&app, &e.admin, e.organisation_id).await;
+        let published = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/activities/{}/recruitment", e.activity_id),
+                Some(&e.organiser),
+                Some(json!({
+                    "slots": [{"name": "入口引导", "capacity": 5}],
+                    "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+                })),
+            )
+            .await;
+        published.expect_status(200);
+        let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        // 张三 comes; 李四 and 王五 do not scan, but 王五's paper sign-in sheet is entered
+        // late and approved; 赵六 never comes at all.
+        let (_, li) = app.volunteer("李四", "13800005678").await;
+        let (wang_id, wang) = app.volunteer("王五", "13800005679").await;
+        let (_, zhao) = app.volunteer("赵六", "13800005680").await;
+        for token in [&e.volunteer, &li, &wang, &zhao] {
+            app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(token), json!({"slot_id": slot}))
+                .await
+                .expect_status(201);
+        }
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(Duration::hours(3));
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+
+        let entries = format!("/api/v1/activities/{}/late-entries", e.activity_id);
+        let asked = app
+            .post(&entries, Some(&first), json!({
+                "volunteer_id": wang_id, "day": "2026-12-05", "minutes": 120,
+                "evidence": "纸质签到表第 2 页", "reason": "手机没电无法扫码",
+            }))
+            .await;
+        asked.expect_status(201);
+        app.post(&format!("{entries}/{}/decision", asked.body["id"]), Some(&second), json!({"approve": true, "reason": "签到表属实"}))
+            .await
+            .expect_status(200);
+
+        let path = format!("/api/v1/activities/{}/no-shows", e.activity_id);
+        app.advance(Duration::hours(8)); // 20:00: ended, departures closed
+        let before = app.get(&path, &e.organiser).await;
+        before.expect_status(200);
+        assert_eq!(before.body["ended"], true);
+        assert!(before.body.get("recorded_at").is_none(), "not recorded before finalisation: {}", before.body);
+        assert_eq!(names(&before.body), ["李四", "王五", "赵六"], "worked out from the scans alone");
+
+        finalise(&app, &first, e.activity_id).await;
+        let after = app.get(&path, &e.organiser).await;
+        after.expect_status(200);
+        assert_eq!(after.body["recorded_at"], "2026-12-05T20:00:00+08:00", "{}", after.body);
+        assert_eq!(names(&after.body), ["李四", "赵六"], "王五's approved late entry counts as come");
+        assert_eq!(after.body["cancelled"], false);
+        let later = app.get(&path, &first).await; // a recorder of the organisation reads the same list
+        assert_eq!(later.body["recorded_at"], "2026-12-05T20:00:00+08:00", "{}", later.body);
+        assert_eq!(names(&later.body), ["李四", "赵六"]);
+        let stored = app.hourmark.store().recorded_no_shows(e.activity_id).await.expect("read").expect("recorded");
+        assert_eq!(stored.1.len(), 2);
+        // Recording again (a retried finalisation) keeps the first list.
+        assert!(!app.hourmark.store().record_no_shows(e.activity_id, &[], 1, app.clock_now()).await.expect("write"));
+        assert_eq!(names(&app.get(&path, &first).await.body), ["李四", "赵六"]);
+
+        // Only the organisation reads it: not a volunteer, not another organisation's
+        // organiser; and the public board does not carry it.
+        app.get(&path, &zhao).await.expect_problem(403, "forbidden");
+        let elsewhere = app.organisation(&e.admin, "另一个协会").await;
+        let stranger = app.organiser(&e.admin, elsewhere).await;
+        app.get(&path, &stranger).await.expect_problem(404, "not_found");
+        let board = app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+        board.expect_status(200);
+        let raw = String::from_utf8_lossy(&board.raw).into_owned();
+        assert!(!raw.contains("no_show") && !raw.contains("李*") && !raw.contains("赵*"), "{raw}");
+        let page = app.client.get(app.url("/publicity")).send().await.expect("page").text().await.expect("html");
+        assert!(!page.contains("李*") && !page.contains("赵*") && !page.contains("未到场"), "{page}");
+    }
+}
+
+on_both_backends! {
+    /// A cancelled activity expected nobody: no one is a no-show, before or after it is
+    /// finalised.
+    async fn a_cancelled_activity_has_no_no_shows(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let first = recorder(&app, &e.admin, e.organisation_id).await;
+        let published = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/activities/{}/recruitment", e.activity_id),
+                Some(&e.organiser),
+                Some(json!({
+                    "slots": [{"name": "入口引导", "capacity": 5}],
+                    "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+                })),
+            )
+            .await;
+        published.expect_status(200);
+        let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(&e.volunteer), json!({"slot_id": slot}))
+            .await
+            .expect_status(201);
+        app.post(&format!("/api/v1/activities/{}/cancellation", e.activity_id), Some(&e.organiser), json!({"reason": "暴雨"}))
+            .await
+            .expect_status(200);
+        app.advance(Duration::hours(11));
+        let path = format!("/api/v1/activities/{}/no-shows", e.activity_id);
+        let before = app.get(&path, &e.organiser).await;
+        assert_eq!(before.body["cancelled"], true, "{}", before.body);
+        assert_eq!(names(&before.body), Vec::<String>::new());
+        finalise(&app, &first, e.activity_id).await;
+        let after = app.get(&path, &e.organiser).await;
+        assert!(after.body["recorded_at"].is_string(), "{}", after.body);
+        assert_eq!(names(&after.body), Vec::<String>::new(), "recorded empty");
+    }
+}
+
+/// 报名管理 shows the recorded no-shows to the organisation, once the activity is
+/// finalised, saying whose list it is (Chromium, tablet). Screenshot in
+/// `target/browser-artifacts/no-shows/`.
+#[tokio::test]
+async fn the_signups_page_shows_the_recorded_no_shows_in_chromium() {
+    let app = hourmark_tests::TestApp::spawn_for_browser(hourmark_tests::Backend::Sqlite).await;
+    let e = crate::event(&app, "toggle").await;
+    let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+    let published = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/activities/{}/recruitment", e.activity_id),
+            Some(&e.organiser),
+            Some(json!({
+                "slots": [{"name": "入口引导", "capacity": 5}],
+                "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+            })),
+        )
+        .await;
+    published.expect_status(200);
+    let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+    let (_, li) = app.volunteer("李四", "13800005678").await;
+    for token in [&e.volunteer, &li] {
+        app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(token), json!({"slot_id": slot}))
+            .await
+            .expect_status(201);
+    }
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    app.advance(Duration::hours(3));
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    app.advance(Duration::hours(8)); // 20:00
+    finalise(&app, &recorder, e.activity_id).await;
+    // Signed in after the day, as the organiser would be.
+    let (organiser, _, _) = crate::console_officer::browser_session(
+        &app,
+        &e.admin,
+        json!({"name": "李组织", "role": "organiser", "organisation_id": e.organisation_id}),
+    )
+    .await;
+    let run = crate::browser_script::run_browser_script(
+        "no_shows.js",
+        &json!({
+            "base": app.browser_url(), "artifacts": crate::browser_script::artifacts("no-shows"),
+            "activity_id": e.activity_id, "organiser_cookie": organiser.split_once('=').expect("pair").1,
+        }),
+    )
+    .await;
+    assert_eq!(run["no_shows"], json!(["李四 · 入口引导"]), "{run:#}");
+    assert_eq!(run["none_hidden"], true);
+    let note = run["note"].as_str().expect("note");
+    assert!(note.starts_with("活动定稿时（12月5日 20:00）记录"), "{note}");
+    assert!(note.contains("仅本组织可见，不会公示"), "{note}");
+}
