@@ -7,8 +7,9 @@
 use crate::activity::{Activity, NewActivity};
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, require_manager_of};
+use crate::hourmark::Hourmark;
 use crate::identity::Principal;
+use crate::identity::guards::require_manager_of;
 
 /// The names of the fields `after` changes from `before`.
 fn changed_fields(before: &Activity, after: &NewActivity) -> Vec<&'static str> {

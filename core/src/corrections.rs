@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::Hourmark;
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::MyData;
+use crate::identity::registration::MyData;
 use crate::identity::{Gender, IdType, Principal, StaffRole, bounded_text, validate_person_name};
 
 /// At most this many requests may wait for a decision per volunteer.
@@ -306,11 +306,11 @@ fn parse_change(field: CorrectionField, value: &str, now: DateTime<Utc>) -> Resu
             Some(VolunteerChange::Gender(gender))
         }
         CorrectionField::BirthMonth => {
-            Some(VolunteerChange::BirthMonth(crate::hourmark::validate_birth_month(value, today)?))
+            Some(VolunteerChange::BirthMonth(crate::identity::registration::validate_birth_month(value, today)?))
         }
         CorrectionField::Skills => {
             let skills = value.split(['、', ',', '，']).map(str::to_owned).collect();
-            Some(VolunteerChange::Skills(crate::hourmark::validate_skills(skills)?))
+            Some(VolunteerChange::Skills(crate::identity::registration::validate_skills(skills)?))
         }
         CorrectionField::Other => None,
     })

@@ -911,7 +911,7 @@ pub fn rows() -> Vec<InventoryRow> {
 /// The inventory for `by`: administrators only (it maps where every personal value is,
 /// which is for whoever answers for the installation's data protection).
 pub fn inventory_for(by: &crate::identity::Principal) -> Result<Vec<InventoryRow>, crate::error::CoreError> {
-    crate::hourmark::require_administrator(by)?;
+    crate::identity::guards::require_administrator(by)?;
     Ok(rows())
 }
 

@@ -12,6 +12,7 @@ use crate::error::{CoreError, ErrorCode};
 
 pub mod confirmation;
 pub mod consent;
+pub(crate) mod guards;
 pub mod id_number;
 pub mod pii;
 pub mod registration;
@@ -469,6 +470,16 @@ pub struct StoredVolunteer {
 /// no hidden characters ([`crate::text`] says why), so one name cannot pass for another.
 pub fn validate_person_name(name: &str) -> Result<String, CoreError> {
     crate::text::clean_with(name, 50, "姓名", crate::text::Lines::One, Some("姓名须为 1 至 50 个字符"))
+}
+
+/// Device ids are opaque but bounded: at most 64 printable ASCII characters.
+pub(crate) fn validate_device_id(device_id: Option<&str>) -> Result<Option<&str>, CoreError> {
+    match device_id {
+        Some(d) if d.is_empty() || d.len() > 64 || !d.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(CoreError::refused(ErrorCode::InvalidBody, "device_id 须为 1 至 64 个可见 ASCII 字符"))
+        }
+        other => Ok(other),
+    }
 }
 
 /// A one-line text others read (a title, an address, a label): as

@@ -18,6 +18,7 @@
 //! - [`cache`]: the cache trait and its in-process and Redis implementations;
 //! - [`wechat`]: the client for WeChat's mini-program login API (and its local stand-in).
 
+pub mod activities;
 pub mod activity;
 pub mod activity_edit;
 pub mod attendance;
@@ -54,6 +55,7 @@ pub mod review;
 pub mod roster;
 pub mod screen_keys;
 pub mod sessions;
+pub mod settings;
 pub mod signups;
 pub mod sms;
 pub mod stars;
@@ -62,8 +64,10 @@ pub mod store;
 pub mod stored;
 pub mod text;
 pub mod time_bank;
+pub mod tokens;
 pub mod wechat;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, ErrorCode};
-pub use hourmark::{Hourmark, Settings};
+pub use hourmark::Hourmark;
+pub use settings::Settings;

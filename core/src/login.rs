@@ -20,9 +20,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, IssuedToken, MyData};
+use crate::hourmark::Hourmark;
 use crate::identity::pii::PiiField;
+use crate::identity::registration::MyData;
 use crate::identity::{Principal, VolunteerProfile, WeChatIdentity, normalise_phone};
+use crate::tokens::IssuedToken;
 use crate::wechat::WeChatError;
 
 /// How long a registration ticket stays good.

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
+use crate::identity::guards::require_administrator;
 use crate::identity::{
     Agency, NewOrganisation, Organisation, OrganisationKind, OrganisationStatus, Principal, Staff, StaffRole,
     parent_region, region_covers,
@@ -146,5 +147,67 @@ impl Hourmark {
             self.forget_activity(activity_id).await;
         }
         Ok(revoked)
+    }
+}
+
+impl Hourmark {
+    /// Creates an organisation (administrators only), audited. In production it is an
+    /// application made on the organisation's behalf, checked and approved like any other:
+    /// the chain is the only way to the right to record. A development installation keeps
+    /// the shortcut that approves it at once (first sessions and tests rely on it), and the
+    /// audit log says it skipped the chain.
+    pub async fn create_organisation(&self, by: &Principal, new: NewOrganisation) -> Result<Organisation, CoreError> {
+        use crate::identity::OrganisationStatus;
+        let admin = require_administrator(by)?;
+        let new = new.validate()?;
+        let (status, action, installation, reason) = if self.inner().settings.production {
+            (OrganisationStatus::Applied, "organisation_applied_for", "production", "管理员代为申报，须经审核和批准")
+        } else {
+            (
+                OrganisationStatus::Approved,
+                "organisation_approved_without_chain",
+                "development",
+                "开发环境：未经申报、审核和批准，直接批准",
+            )
+        };
+        let audit = crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "staff".into(),
+            actor_id: Some(admin),
+            action: action.into(),
+            subject_kind: "organisation".into(),
+            subject_id: None,
+            detail: serde_json::json!({
+                "installation": installation, "reason": reason, "status": status.as_str(),
+                "name": new.name, "region_code": new.region_code, "kind": new.kind.as_str(),
+            }),
+        };
+        self.inner().store.create_organisation_audited(&new, status, admin, reason, &audit).await
+    }
+
+    /// Lists organisations: all for administrators; their region's for officers (only
+    /// university groups for the Youth League); their own for organisation staff.
+    pub async fn list_organisations(&self, by: &Principal) -> Result<Vec<Organisation>, CoreError> {
+        match by {
+            Principal::Staff { role: StaffRole::Administrator, .. } => {
+                self.inner().store.list_organisations(None).await
+            }
+            Principal::Staff { id, role: StaffRole::Officer, .. } => {
+                let (region, agency) = self.officer(*id).await?;
+                let all = self.inner().store.list_organisations(None).await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|o| crate::identity::region_covers(&region, &o.region_code))
+                    .filter(|o| {
+                        agency == crate::identity::Agency::CivilAffairs
+                            || o.kind == crate::identity::OrganisationKind::University
+                    })
+                    .collect())
+            }
+            Principal::Staff { organisation_id: Some(id), .. } => {
+                Ok(self.inner().store.get_organisation(*id).await?.into_iter().collect())
+            }
+            _ => Err(CoreError::code(ErrorCode::Forbidden)),
+        }
     }
 }

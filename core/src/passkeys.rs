@@ -44,8 +44,9 @@ use webauthn_rs::prelude::{
 use crate::Hourmark;
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{IssuedToken, StaffWithToken};
+use crate::identity::staff::StaffWithToken;
 use crate::identity::{BearerToken, Principal, Staff, TokenHash};
+use crate::tokens::IssuedToken;
 
 /// How long a started ceremony waits for its finish: the authenticator's own timeout
 /// (five minutes in webauthn-rs) and a margin for a slow network.
@@ -351,7 +352,7 @@ impl Hourmark {
     /// A fresh invite for an existing staff member who lost their passkeys
     /// (administrators). Earlier unused invites keep working until they expire.
     pub async fn reinvite_staff(&self, by: &Principal, staff_id: i64) -> Result<Invite, CoreError> {
-        let admin = crate::hourmark::require_administrator(by)?;
+        let admin = crate::identity::guards::require_administrator(by)?;
         if self.store().get_staff(staff_id).await?.is_none() {
             return Err(CoreError::code(ErrorCode::NotFound));
         }
@@ -620,7 +621,8 @@ impl Hourmark {
     /// A new session for a staff member who has just answered a passkey challenge with
     /// user verification: fresh for [`crate::step_up`] from the start.
     async fn sign_in_staff(&self, staff: &Staff) -> Result<IssuedToken, CoreError> {
-        let token = self.issue_token(crate::hourmark::staff_principal(staff), self.settings().staff_token_ttl).await?;
+        let token =
+            self.issue_token(crate::identity::guards::staff_principal(staff), self.settings().staff_token_ttl).await?;
         if let Some(presented) = BearerToken::from_presented(&token.access_token) {
             self.mark_verified(&presented.hash()).await?;
         }
@@ -656,7 +658,7 @@ impl Hourmark {
 
     /// A staff member's passkeys (administrators): which one a lost phone held.
     pub async fn staff_passkeys(&self, by: &Principal, staff_id: i64) -> Result<Vec<PasskeySummary>, CoreError> {
-        crate::hourmark::require_administrator(by)?;
+        crate::identity::guards::require_administrator(by)?;
         if self.store().get_staff(staff_id).await?.is_none() {
             return Err(CoreError::code(ErrorCode::NotFound));
         }
@@ -681,7 +683,7 @@ impl Hourmark {
         staff_id: i64,
         passkey_id: Uuid,
     ) -> Result<(), CoreError> {
-        let admin = crate::hourmark::require_administrator(by)?;
+        let admin = crate::identity::guards::require_administrator(by)?;
         self.verified(by, session).await?;
         let Some(staff) = self.store().get_staff(staff_id).await? else {
             return Err(CoreError::code(ErrorCode::NotFound));
@@ -702,7 +704,7 @@ impl Hourmark {
             PasskeyRemoval::Last => return Err(CoreError::code(ErrorCode::LastPasskey)),
         }
         if someone_else {
-            self.revoke(&crate::hourmark::staff_principal(&staff), None).await?;
+            self.revoke(&crate::identity::guards::staff_principal(&staff), None).await?;
         }
         Ok(())
     }

@@ -13,9 +13,10 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, MyData};
+use crate::hourmark::Hourmark;
 use crate::identity::consent::{AgeBand, ConsentState, ScanPermission, age_band, latest_birth_date};
 use crate::identity::pii::PiiField;
+use crate::identity::registration::MyData;
 use crate::identity::{
     ConsentPurpose, ConsentRecord, IdNumber, Principal, StaffRole, StoredVolunteer, VolunteerProfile, normalise_phone,
     validate_person_name,
@@ -28,9 +29,21 @@ pub const LOCAL_PERMISSION_TTL: StdDuration = StdDuration::from_secs(30);
 /// consent history to the database at once (that stampede cost seconds of latency under
 /// load). Changes drop the entry explicitly instead, twice (see `forget_scan_permission`).
 const SHARED_PERMISSION_TTL: StdDuration = StdDuration::from_secs(3600);
+
 /// A permission computed from a history read just before a change can be written back just
 /// after the change dropped it; dropping it again this much later clears such a write.
 const SECOND_FORGET_AFTER: StdDuration = StdDuration::from_secs(2);
+
+/// A permission is small: both cache tiers keep it as it is.
+impl crate::cache::TierValue for ScanPermission {
+    type Shared = Self;
+    fn shared(&self) -> &Self {
+        self
+    }
+    fn from_shared(shared: Self) -> Self {
+        shared
+    }
+}
 
 /// How many volunteers one page of a region's list holds.
 pub const REGION_VOLUNTEERS_PAGE: u32 = 50;
@@ -166,27 +179,13 @@ impl Hourmark {
 
     /// What the scan path may do for this volunteer.
     pub(crate) async fn scan_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
-        let local = &self.inner().local_permissions;
-        if let Some(p) = local.get(&volunteer_id).await {
-            return Ok(p);
-        }
-        let key = format!("permission:{volunteer_id}");
-        let cache = &self.inner().cache;
-        let shared = cache.get(&key).await.ok().flatten().and_then(|b| serde_json::from_slice(&b).ok());
-        let permission = match shared {
-            Some(p) => p,
-            None => {
-                let p = self.compute_permission(volunteer_id).await?;
-                if let Ok(bytes) = serde_json::to_vec(&p)
-                    && let Err(e) = cache.set(&key, &bytes, SHARED_PERMISSION_TTL).await
-                {
-                    tracing::warn!(error = %e, "could not cache a scan permission");
-                }
-                p
-            }
-        };
-        local.insert(volunteer_id, permission.clone()).await;
-        Ok(permission)
+        let load = || async { self.compute_permission(volunteer_id).await.map(Some) };
+        let permission = self
+            .inner()
+            .permissions
+            .get_or_load(&*self.inner().cache, volunteer_id, |_| SHARED_PERMISSION_TTL, load)
+            .await?;
+        permission.ok_or_else(|| CoreError::Internal("a computed scan permission went missing".into()))
     }
 
     /// Caches the permission of a volunteer just registered: they usually scan at once,
@@ -194,12 +193,7 @@ impl Hourmark {
     pub(crate) async fn share_permission(&self, v: &StoredVolunteer, consents: &[ConsentRecord]) {
         let mut permission = ScanPermission::decide(ConsentState::from_history(consents), self.age_band_of(v));
         permission.device = v.device_id.clone();
-        if let Ok(bytes) = serde_json::to_vec(&permission)
-            && let Err(e) = self.inner().cache.set(&format!("permission:{}", v.id), &bytes, SHARED_PERMISSION_TTL).await
-        {
-            tracing::warn!(error = %e, "could not cache a scan permission");
-        }
-        self.inner().local_permissions.insert(v.id, permission.clone()).await;
+        self.inner().permissions.put(&*self.inner().cache, v.id, permission, SHARED_PERMISSION_TTL).await;
     }
 
     async fn compute_permission(&self, volunteer_id: i64) -> Result<ScanPermission, CoreError> {
@@ -247,7 +241,7 @@ impl Hourmark {
 
     /// Binds the volunteer to a new device, at most once per cool-down, audited.
     pub async fn rebind_device(&self, volunteer_id: i64, device_id: &str) -> Result<(), CoreError> {
-        crate::hourmark::validate_device_id(Some(device_id))?;
+        crate::identity::validate_device_id(Some(device_id))?;
         let v = self
             .store()
             .get_volunteer(volunteer_id)
@@ -399,9 +393,6 @@ impl Hourmark {
     }
 
     async fn forget_permission_once(&self, volunteer_id: i64) {
-        self.inner().local_permissions.invalidate(&volunteer_id).await;
-        if let Err(e) = self.inner().cache.delete(&format!("permission:{volunteer_id}")).await {
-            tracing::warn!(error = %e, volunteer_id, "could not drop a cached scan permission");
-        }
+        self.inner().permissions.forget(&*self.inner().cache, &volunteer_id).await;
     }
 }

@@ -728,7 +728,7 @@ impl Hourmark {
         year: crate::calendar::YearArrangement,
     ) -> Result<crate::calendar::YearArrangement, CoreError> {
         use crate::error::ErrorCode;
-        let staff_id = crate::hourmark::require_administrator(by)?;
+        let staff_id = crate::identity::guards::require_administrator(by)?;
         year.validate().map_err(|why| CoreError::refused(ErrorCode::InvalidBody, why))?;
         if Calendar::national(&[]).years().contains_key(&year.year) {
             return Err(CoreError::refused(ErrorCode::InvalidBody, format!("{} 年的安排已随系统提供", year.year)));

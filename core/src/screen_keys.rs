@@ -435,3 +435,62 @@ impl Hourmark {
         Ok(Ok(claims))
     }
 }
+
+/// The code to show now at one gate and direction.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CurrentCode {
+    /// The signed token (34 characters).
+    pub token: String,
+    /// The URL the QR code holds.
+    pub url: String,
+    /// The gate number.
+    pub gate: u8,
+    /// The gate's name.
+    pub gate_name: String,
+    /// Toggle, arrival or departure.
+    pub direction: CodeDirection,
+    /// When this code's window began (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub window_start: DateTime<Utc>,
+    /// When the server stops accepting this code (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub expires_at: DateTime<Utc>,
+    /// Seconds until the screen should fetch the next code.
+    pub seconds_to_rotation: u32,
+}
+
+impl Hourmark {
+    /// The code to show now at `gate` for `direction`.
+    pub async fn current_code(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        gate: u8,
+        direction: CodeDirection,
+    ) -> Result<CurrentCode, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let gate_name = crate::screen_keys::code_target(&activity, gate, direction)?;
+        let activity_id =
+            u32::try_from(activity.id).map_err(|_| CoreError::Internal("activity id exceeds 32 bits".into()))?;
+        let now = self.now();
+        let windows = &self.inner().settings.code_windows;
+        let window = windows.window_at(now);
+        let signed = self
+            .inner()
+            .keys
+            .sign(activity_id, gate, direction, window)
+            .map_err(|e| CoreError::refused(ErrorCode::InvalidParameter, e.to_string()))?;
+        Ok(CurrentCode {
+            url: crate::qr::code_url(&self.inner().settings.code_base_url, &signed.token),
+            token: signed.token,
+            gate,
+            gate_name,
+            direction,
+            window_start: windows.window_start(window),
+            expires_at: windows.expires_at(window),
+            seconds_to_rotation: windows.seconds_to_rotation(now),
+        })
+    }
+}

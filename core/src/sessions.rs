@@ -90,7 +90,6 @@ impl Hourmark {
         if grant.last_seen_at.is_none_or(|seen| now - seen >= TOUCH_EVERY) {
             self.store().touch_access_token(hash, now).await?;
             let touched = crate::identity::TokenGrant { last_seen_at: Some(now), ..grant };
-            self.inner().local_grants.insert(*hash, touched).await;
             self.share_grant(hash, &touched).await;
         }
         Ok(())
@@ -148,7 +147,7 @@ impl Hourmark {
         &self,
         principal: &Principal,
         current: &TokenHash,
-    ) -> Result<crate::hourmark::IssuedToken, CoreError> {
+    ) -> Result<crate::tokens::IssuedToken, CoreError> {
         if !matches!(principal, Principal::Volunteer { .. }) {
             return Err(CoreError::refused(ErrorCode::Forbidden, "此接口仅供志愿者使用"));
         }
@@ -180,7 +179,7 @@ impl Hourmark {
     /// import): a session of its own, as long as a sign-in's, listed and revocable with the
     /// others, audited. The console's cookie never leaves the browser, so this is how a
     /// signed-in person gets a token to use elsewhere.
-    pub async fn issue_api_token(&self, by: &Principal) -> Result<crate::hourmark::IssuedToken, CoreError> {
+    pub async fn issue_api_token(&self, by: &Principal) -> Result<crate::tokens::IssuedToken, CoreError> {
         let Principal::Staff { id, .. } = by else {
             return Err(CoreError::refused(crate::error::ErrorCode::Forbidden, "此接口仅供工作人员使用"));
         };

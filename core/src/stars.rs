@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, require_administrator};
+use crate::hourmark::Hourmark;
+use crate::identity::guards::require_administrator;
 use crate::identity::{Principal, region_covers};
 use crate::review::record::ComplaintStatus;
 

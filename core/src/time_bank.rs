@@ -35,7 +35,8 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, require_manager_of};
+use crate::hourmark::Hourmark;
+use crate::identity::guards::require_manager_of;
 use crate::identity::{OrganisationStatus, Principal, StaffRole};
 use crate::text::{self, Lines};
 
@@ -445,7 +446,7 @@ impl Hourmark {
         by: &Principal,
         volunteer_number: &str,
     ) -> Result<TimeBankAccount, CoreError> {
-        crate::hourmark::require_administrator(by)?;
+        crate::identity::guards::require_administrator(by)?;
         let number = volunteer_number.trim();
         let unknown = || CoreError::refused(ErrorCode::NotFound, "没有这个志愿者编号");
         // Volunteer numbers are twelve digits; anything else is no one's.
@@ -601,7 +602,7 @@ impl Hourmark {
 
     /// Whether the books balance (administrators).
     pub async fn check_time_bank(&self, by: &Principal) -> Result<LedgerCheck, CoreError> {
-        crate::hourmark::require_administrator(by)?;
+        crate::identity::guards::require_administrator(by)?;
         self.store().bank_check().await
     }
 

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use hourmark_core::Hourmark;
 use hourmark_core::error::{ErrorCode, Problem};
-use hourmark_core::hourmark::IssuedToken;
 use hourmark_core::identity::Principal;
 use hourmark_core::sessions::{SessionView, SignedOut};
+use hourmark_core::tokens::IssuedToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -8,13 +8,14 @@ use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, NewActivity};
 use hourmark_core::attendance::board::{ActivityBoard, ActivityTotals, VolunteerSession};
 use hourmark_core::error::{ErrorCode, Problem};
-use hourmark_core::hourmark::{CurrentCode, NewStaff};
+use hourmark_core::identity::staff::NewStaff;
 use hourmark_core::identity::{NewOrganisation, Organisation, RecorderQualification};
 use hourmark_core::passkeys::StaffWithInvite;
 use hourmark_core::qr::CodeDirection;
 use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationChange, QualificationHistory};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
+use hourmark_core::screen_keys::CurrentCode;
+use hourmark_http::ApiError;
+use hourmark_http::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -756,7 +757,7 @@ async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "staff", security(("bearer" = [])),
     responses(
-        (status = 200, body = hourmark_core::hourmark::StaffProfile),
+        (status = 200, body = hourmark_core::identity::staff::StaffProfile),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
@@ -764,6 +765,6 @@ async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::
 async fn staff_me(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
-) -> Result<axum::Json<hourmark_core::hourmark::StaffProfile>, ApiError> {
+) -> Result<axum::Json<hourmark_core::identity::staff::StaffProfile>, ApiError> {
     Ok(axum::Json(hourmark.staff_profile(&by).await?))
 }

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Path, StaffCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -12,8 +12,8 @@ use hourmark_core::certificates::{
 };
 use hourmark_core::error::{CoreError, ErrorCode, Problem};
 use hourmark_core::identity::Principal;
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

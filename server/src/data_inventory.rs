@@ -5,8 +5,8 @@ use axum::extract::State;
 use hourmark_core::Hourmark;
 use hourmark_core::data_inventory::InventoryRow;
 use hourmark_core::error::Problem;
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::StaffCaller;
+use hourmark_http::ApiError;
+use hourmark_http::extract::StaffCaller;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -90,10 +90,7 @@ async fn docs_errors_as_problems(
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if response.status() == axum::http::StatusCode::NOT_FOUND && !is_problem {
-        return hourmark_mini_program_api::problem::problem_response(&Problem::new(
-            ErrorCode::NotFound,
-            "没有这个文件",
-        ));
+        return hourmark_http::problem::problem_response(&Problem::new(ErrorCode::NotFound, "没有这个文件"));
     }
     response
 }
@@ -263,7 +260,7 @@ pub async fn check_documented_answers(
         return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
     }
     tracing::error!(%method, %route, status = parts.status.as_u16(), code, "answer not in the API description");
-    hourmark_mini_program_api::problem::problem_response(&Problem::new(
+    hourmark_http::problem::problem_response(&Problem::new(
         ErrorCode::Internal,
         format!("undocumented answer: {method} {route} {} `{code}`", parts.status.as_u16()),
     ))

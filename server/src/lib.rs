@@ -32,7 +32,8 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use hourmark_core::{Clock, Hourmark};
-use hourmark_mini_program_api::{MAX_BODY_BYTES, problem};
+use hourmark_http::problem;
+use hourmark_mini_program_api::MAX_BODY_BYTES;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 

@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::error::{CoreError, ErrorCode};
-use hourmark_mini_program_api::ApiError;
+use hourmark_http::ApiError;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets, seconds: a scan answers in milliseconds, a slow export in seconds.

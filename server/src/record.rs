@@ -9,8 +9,8 @@ use hourmark_core::review::record::{
     Award, Complaint, ComplaintDecision, Evaluation, Investigation, NewAward, NewComplaint, NewEvaluation, NewTraining,
     Satisfaction, Training, VolunteerRecord,
 };
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

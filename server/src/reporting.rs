@@ -11,8 +11,8 @@ use hourmark_core::error::Problem;
 use hourmark_core::identity::Principal;
 use hourmark_core::publicity::RegisterRow;
 use hourmark_core::reporting::{BatchReturn, ReportBatch};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -10,8 +10,8 @@ use hourmark_core::review::finalise::{
     Finalisation, LateEntry, LateEntryDecision, LateEntryRequest, SessionCorrection,
 };
 use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -10,8 +10,8 @@ use hourmark_core::signups::{
     ActivityCancellation, BulkApproval, CancellationRequest, Recruitment, RecruitmentRequest, Signup, SignupDecision,
     SignupRequest, TrainingCompletion, TrainingCompletionRequest,
 };
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -9,8 +9,8 @@ use hourmark_core::identity::Principal;
 use hourmark_core::stars::{
     StarApplication, StarDecision, StarRequest, StarReview, StarReviewDecision, StarRule, StarStanding,
 };
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

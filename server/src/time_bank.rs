@@ -10,8 +10,8 @@ use hourmark_core::identity::Principal;
 use hourmark_core::time_bank::{
     BankTransaction, LedgerCheck, NewDonation, NewSpend, Statement, TimeBankAccount, TimeBankSetting,
 };
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, Query, StaffCaller, VolunteerCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, Query, StaffCaller, VolunteerCaller};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

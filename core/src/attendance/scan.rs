@@ -45,7 +45,8 @@ use crate::activity::{shanghai_time, to_shanghai};
 use crate::cache::{PresenceFact, PresenceLookup};
 use crate::error::{CoreError, ErrorCode, Problem};
 use crate::geo::{Geofence, LatLng};
-use crate::hourmark::{Hourmark, validate_device_id};
+use crate::hourmark::Hourmark;
+use crate::identity::validate_device_id;
 use crate::store::{NewScan, StoredAnswer};
 
 /// Longest scanned text accepted: a URL with a token is under 100 characters.

@@ -23,9 +23,11 @@ use crate::error::CoreError;
 
 mod memory;
 mod redis;
+mod tiered;
 
 pub use memory::MemoryCache;
 pub use redis::RedisCache;
+pub(crate) use tiered::{TierValue, Tiered};
 
 /// One accepted scan as presence keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ impl Hourmark {
         organisation_id: i64,
         png: &[u8],
     ) -> Result<(), CoreError> {
-        let staff_id = crate::hourmark::require_manager_of(by, organisation_id)?;
+        let staff_id = crate::identity::guards::require_manager_of(by, organisation_id)?;
         if self.store().get_organisation(organisation_id).await?.is_none() {
             return Err(CoreError::code(ErrorCode::NotFound));
         }

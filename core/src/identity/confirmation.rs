@@ -115,7 +115,7 @@ pub struct RegistrationPending {
 #[derive(Debug, Clone)]
 pub enum Registration {
     /// Stored and signed in.
-    Registered(crate::hourmark::VolunteerWithToken),
+    Registered(crate::identity::registration::VolunteerWithToken),
     /// Waiting for the code.
     Pending(RegistrationPending),
 }

@@ -10,15 +10,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, IssuedToken, validate_device_id};
+use crate::hourmark::Hourmark;
 use crate::identity::confirmation::{CodeRecipient, GuardianContact, Registration, RegistrationConfirmation};
 use crate::identity::consent::{AgeBand, age_band, latest_birth_date};
 use crate::identity::id_number::{IdNumberError, mask_phone};
 use crate::identity::pii::PiiField;
+use crate::identity::validate_device_id;
 use crate::identity::{
     BearerToken, ConsentPurpose, ConsentRecord, Gender, IdNumber, IdType, Principal, StoredVolunteer, TokenGrant,
     VolunteerProfile, normalise_phone, validate_person_name,
 };
+use crate::tokens::IssuedToken;
 
 /// A volunteer with a fresh token.
 #[derive(Debug, Clone, Serialize, ToSchema)]

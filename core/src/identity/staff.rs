@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, IssuedToken, require_administrator};
+use crate::hourmark::Hourmark;
+use crate::identity::guards::require_administrator;
 use crate::identity::{BearerToken, Principal, Staff, StaffRole, validate_person_name};
+use crate::tokens::IssuedToken;
 use uuid::Uuid;
 
 /// A staff member with a fresh token.

@@ -259,7 +259,7 @@ impl Hourmark {
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CoreError::refused(ErrorCode::SmsCodeInvalid, "验证码为 6 位数字"));
         }
-        let device_id = crate::hourmark::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
+        let device_id = crate::identity::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
         let lookup = self.vault().lookup(PiiField::Phone, &phone);
         let check =
             self.store().check_sms_code(&lookup, &self.code_hash(&phone, code), self.now(), MAX_ATTEMPTS).await?;

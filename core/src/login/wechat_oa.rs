@@ -337,7 +337,7 @@ impl Hourmark {
         binder: Option<&str>,
     ) -> Result<WeChatOaAnswer, CoreError> {
         self.wechat_oa()?;
-        let device_id = crate::hourmark::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
+        let device_id = crate::identity::validate_device_id(request.device_id.as_deref())?.map(str::to_owned);
         let Some(binder) = binder.filter(|_| well_formed(&request.handle)) else { return Err(state_invalid()) };
         let bytes = self.cache().take(&format!("wx_oa_result:{}", request.handle)).await?.ok_or_else(state_invalid)?;
         let finished: Finished = serde_json::from_slice(&bytes).map_err(|_| state_invalid())?;

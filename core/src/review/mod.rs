@@ -283,7 +283,7 @@ impl Hourmark {
         settings: ReviewSettings,
     ) -> Result<ReviewSettings, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let staff_id = crate::hourmark::require_manager_of(by, activity.organisation_id)?;
+        let staff_id = crate::identity::guards::require_manager_of(by, activity.organisation_id)?;
         settings.params.validate().map_err(|why| CoreError::refused(ErrorCode::InvalidBody, why))?;
         // Once its left-open sessions are closed, changing the policy would change what was
         // already decided.

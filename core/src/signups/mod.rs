@@ -39,8 +39,9 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, require_manager_of};
+use crate::hourmark::Hourmark;
 use crate::identity::Principal;
+use crate::identity::guards::require_manager_of;
 use crate::notification::HoursNotice;
 
 mod cancellation;

@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::{Hourmark, require_manager_of};
+use crate::hourmark::Hourmark;
+use crate::identity::guards::require_manager_of;
 use crate::identity::pii::PiiField;
 use crate::identity::{Principal, normalise_phone};
 

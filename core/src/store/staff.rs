@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use crate::audit::AuditEvent;
-use crate::hourmark::StaffRecord;
+use crate::identity::staff::StaffRecord;
 use crate::identity::{Staff, TokenHash};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 

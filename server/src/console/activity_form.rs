@@ -9,8 +9,8 @@ use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, NewActivity, to_shanghai};
 use hourmark_core::error::Problem;
 use hourmark_core::identity::{Principal, StaffRole};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller};
 use minijinja::context;
 
 use super::ConsoleSession;

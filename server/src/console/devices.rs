@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
-use hourmark_mini_program_api::ApiError;
+use hourmark_http::ApiError;
 use minijinja::context;
 use serde::Serialize;
 

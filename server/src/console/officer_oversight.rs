@@ -10,7 +10,7 @@ use hourmark_core::Hourmark;
 use hourmark_core::activity::to_shanghai;
 use hourmark_core::calendar::DayReason;
 use hourmark_core::identity::{Agency, Principal, QualificationState, StaffRole};
-use hourmark_mini_program_api::ApiError;
+use hourmark_http::ApiError;
 use minijinja::context;
 use serde::Serialize;
 

@@ -12,7 +12,7 @@ use hourmark_core::certificates::{CertificateScope, PendingCertificateRequest};
 use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::identity::{Principal, StaffRole};
 use hourmark_core::time_bank::{BankTransactionKind, Statement};
-use hourmark_mini_program_api::extract::Query;
+use hourmark_http::extract::Query;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -221,7 +221,7 @@ pub(super) async fn time_bank_page(
     };
     let setting = match hourmark.time_bank_setting(&session.principal, org).await {
         Ok(s) => s,
-        Err(e) => return hourmark_mini_program_api::ApiError(e).into_response(),
+        Err(e) => return hourmark_http::ApiError(e).into_response(),
     };
     render(
         StatusCode::OK,
@@ -295,14 +295,14 @@ async fn statement_desk(hourmark: &Hourmark, session: ConsoleSession, q: TimeBan
         Err(CoreError::Refused { code: ErrorCode::NotFound, detail }) => {
             return page(Some(format!("{detail}：{number}")), minijinja::Value::from(()));
         }
-        Err(e) => return hourmark_mini_program_api::ApiError(e).into_response(),
+        Err(e) => return hourmark_http::ApiError(e).into_response(),
     };
     let statement: Statement = match hourmark.time_bank_statement(by, account.volunteer_id, &month).await {
         Ok(s) => s,
         Err(CoreError::Refused { code: ErrorCode::InvalidParameter, detail }) => {
             return page(Some(detail), minijinja::Value::from(()));
         }
-        Err(e) => return hourmark_mini_program_api::ApiError(e).into_response(),
+        Err(e) => return hourmark_http::ApiError(e).into_response(),
     };
     let name = match hourmark.volunteer_for_staff(by, account.volunteer_id).await {
         Ok(v) => v.name,
@@ -310,7 +310,7 @@ async fn statement_desk(hourmark: &Hourmark, session: ConsoleSession, q: TimeBan
     };
     let organisations: std::collections::BTreeMap<i64, String> = match hourmark.list_organisations(by).await {
         Ok(list) => list.into_iter().map(|o| (o.id, o.name)).collect(),
-        Err(e) => return hourmark_mini_program_api::ApiError(e).into_response(),
+        Err(e) => return hourmark_http::ApiError(e).into_response(),
     };
     let rows: Vec<StatementRow> = statement
         .lines

@@ -20,8 +20,8 @@ use hourmark_core::review::finalise::{LateEntryStatus, MinutesSource};
 use hourmark_core::review::record::Grade;
 use hourmark_core::review::{ActivityReview, scheduled_minutes_on};
 use hourmark_core::{CoreError, Hourmark};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::Path;
+use hourmark_http::ApiError;
+use hourmark_http::extract::Path;
 use minijinja::{Value, context};
 use serde::Serialize;
 

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::screen_keys::{IssuedScreenKey, ScreenKeyRecord, ScreenKeyRequest};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::{Json, Path, StaffCaller};
+use hourmark_http::ApiError;
+use hourmark_http::extract::{Json, Path, StaffCaller};
 use minijinja::context;
 use serde::Serialize;
 

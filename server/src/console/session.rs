@@ -9,16 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
-use hourmark_core::hourmark::StaffWithToken;
+use hourmark_core::identity::staff::StaffWithToken;
 use hourmark_core::identity::{BearerToken, Principal, Staff};
 use hourmark_core::passkeys::{FinishEnrolment, FinishSignIn};
 use hourmark_core::sessions::SignedOut;
-use hourmark_mini_program_api::ApiError;
+use hourmark_http::ApiError;
 
 use crate::passkeys::limit_client;
-use hourmark_mini_program_api::extract::{
-    ClientAddress, CurrentSession, Json, staff_session_cookie, staff_session_cookie_name,
-};
+use hourmark_http::extract::{ClientAddress, CurrentSession, Json, staff_session_cookie, staff_session_cookie_name};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -156,7 +154,7 @@ pub(super) async fn sign_out_browser(
 #[utoipa::path(
     post, path = "/api/v1/me/api-tokens", tag = "staff", security(("bearer" = [])),
     responses(
-        (status = 201, body = hourmark_core::hourmark::IssuedToken),
+        (status = 201, body = hourmark_core::tokens::IssuedToken),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`csrf_invalid` (cookie without the CSRF token, or from another origin); `forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
@@ -164,7 +162,7 @@ pub(super) async fn sign_out_browser(
 pub(super) async fn issue_api_token(
     State(hourmark): State<Hourmark>,
     session: CurrentSession,
-) -> Result<(StatusCode, axum::Json<hourmark_core::hourmark::IssuedToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<hourmark_core::tokens::IssuedToken>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(hourmark.issue_api_token(&session.principal).await?)))
 }
 

@@ -13,8 +13,8 @@ use hourmark_core::Hourmark;
 use hourmark_core::activity::to_shanghai;
 use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::identity::{Principal, StaffRole};
-use hourmark_mini_program_api::ApiError;
-use hourmark_mini_program_api::extract::Path;
+use hourmark_http::ApiError;
+use hourmark_http::extract::Path;
 use minijinja::context;
 
 use super::ConsoleSession;

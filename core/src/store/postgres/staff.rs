@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{PostgresStore, insert_audit, staff_from_row};
 use crate::audit::AuditEvent;
-use crate::hourmark::StaffRecord;
+use crate::identity::staff::StaffRecord;
 use crate::identity::{Agency, Staff, TokenHash};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::store::{StaffStore, StoreResult};

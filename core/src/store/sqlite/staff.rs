@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, from_ms, insert_audit, ms, staff_from_row};
 use crate::audit::AuditEvent;
-use crate::hourmark::StaffRecord;
+use crate::identity::staff::StaffRecord;
 use crate::identity::{Agency, Staff, TokenHash};
 use crate::passkeys::{NewInvite, PasskeyRemoval, StaffAccount, StoredPasskey};
 use crate::store::{StaffStore, StoreResult};
