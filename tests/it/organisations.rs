@@ -186,7 +186,13 @@ on_both_backends! {
 /// and approval like any other, and its activities take no scans until it is approved.
 async fn in_production_an_administrators_organisation_must_be_approved(backend: hourmark_tests::Backend) {
     let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(backend).await);
-    let app = hourmark_tests::TestApp::spawn_with(backend, database, uuid::Uuid::new_v4().simple().to_string(), |c| {
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    // A production installation registers volunteers only after an SMS code, and no SMS
+    // sender is configured here: the volunteer registers through a development instance
+    // on the same database, as a volunteer who registered elsewhere would arrive.
+    let development = hourmark_tests::TestApp::spawn_with(backend, database.clone(), prefix.clone(), |_| {}).await;
+    let (_, volunteer) = development.volunteer("张三", "13800001234").await;
+    let app = hourmark_tests::TestApp::spawn_with(backend, database, prefix, |c| {
         c.production = true;
     })
     .await;
@@ -214,7 +220,6 @@ async fn in_production_an_administrators_organisation_must_be_approved(backend: 
     let activity = app.activity(&organiser, id, json!({})).await;
     assert_eq!(activity["organisation_approved"], false);
     let activity_id = activity["id"].as_i64().expect("id");
-    let (_, volunteer) = app.volunteer("张三", "13800001234").await;
     let url = app.code(&organiser, activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
     app.scan(&volunteer, &url).await.expect_problem(409, "organisation_not_approved");
     // The administrator cannot approve it either: approval is the level above's.
