@@ -61,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
     if data.len() >= 14 {
         let activity_id = u32_at(data, 0);
         let gate = data[4];
-        let direction = [CodeDirection::Toggle, CodeDirection::Arrival, CodeDirection::Departure][usize::from(data[5] % 3)];
+        let direction =
+            [CodeDirection::Toggle, CodeDirection::Arrival, CodeDirection::Departure][usize::from(data[5] % 3)];
         let window = u32_at(data, 6);
         let which = &RINGS[usize::from(data[10] & 1)];
         let Ok(signed) = which.sign(activity_id, gate, direction, window) else {
