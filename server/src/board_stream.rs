@@ -14,6 +14,21 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new().routes(routes!(activity_events))
 }
 
+/// One event of the stream as OpenAPI reads `text/event-stream` (and schemathesis checks
+/// it): the event's fields, not its parsed data. For the description only: the stream
+/// writes its text directly.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code, reason = "never built: it only describes the stream's events")]
+struct BoardStreamEvent {
+    /// `ready`, `scans`, `flags` or `resync`.
+    event: String,
+    /// JSON: `{}` for `ready`, a `LiveEvent` for the others.
+    data: String,
+    /// The event's id (`LiveEvent.id`); `ready` has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+}
+
 /// Server-sent events for an activity's board (the same people as the totals): `ready`
 /// once subscribed, then `scans` for the scans accepted since the last one (gathered for
 /// up to 250 ms, with how many arrived and left and the newest; its id is the newest
@@ -24,7 +39,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     get, path = "/api/v1/activities/{id}/events", tag = "attendance", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Activity id")),
     responses(
-        (status = 200, description = "The event stream; each `data` is a `LiveEvent`", content_type = "text/event-stream", body = hourmark_core::live::LiveEvent),
+        (status = 200, description = "The event stream; each `data` is a `LiveEvent` (JSON), except `ready`'s, which is `{}`", content_type = "text/event-stream", body = BoardStreamEvent),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )

@@ -219,8 +219,8 @@ async fn revoke(
     get, path = "/verify/{number}", tag = "certificates",
     params(("number" = String, Path, description = "The certificate number")),
     responses(
-        (status = 200, description = "The certificate's state (HTML, or JSON with `Accept: application/json`)", content_type = "text/html", body = String),
-        (status = 404, description = "`not_found`: no certificate has this number (a page saying so, or problem+json)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The certificate's state (HTML, or JSON with `Accept: application/json`)", content((String = "text/html"), (CertificateVerification = "application/json"))),
+        (status = 404, description = "`not_found`: no certificate has this number (a page saying so, or problem+json with `Accept: application/json`)", content((String = "text/html"), (Problem = "application/problem+json"))),
     )
 )]
 async fn verify_page(

@@ -19,7 +19,9 @@ use utoipa_swagger_ui::SwaggerUi;
         description = "Volunteer attendance and service records. Every error is `application/problem+json` \
                        with a stable `code` (see the `ErrorCode` schema); clients switch on `code`, never on text.",
     ),
-    components(schemas(ErrorCode, Problem)),
+    // LiveEvent: the JSON in the live board stream's `data` fields, which the stream's own
+    // schema can only name as text.
+    components(schemas(ErrorCode, Problem, hourmark_core::live::LiveEvent)),
     modifiers(&BearerAuth),
     tags(
         (name = "scans", description = "Volunteers scanning rotating codes"),

@@ -144,7 +144,13 @@ pub struct ScanReceipt {
 }
 
 impl ScanRequest {
-    fn validate(&self) -> Result<(), CoreError> {
+    /// The shape checks a scan passes before anything else happens to it (step 1 above):
+    /// public so the fuzz targets can check them against arbitrary bodies.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorCode::InvalidBody`] naming the first field that is out of bounds.
+    pub fn validate(&self) -> Result<(), CoreError> {
         if self.code.is_empty() || self.code.len() > MAX_SCANNED_TEXT {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "code 须为 1 至 512 个字符"));
         }
