@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::my_hours::MyHours;
+use hourmark_http::responses::Unauthenticated;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,7 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     get, path = "/mp/v1/me/hours", tag = "volunteers", security(("bearer" = [])),
     responses(
         (status = 200, body = MyHours),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]

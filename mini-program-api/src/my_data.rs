@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::corrections::{CorrectionRequest, MyDataExport, NewCorrection};
 use hourmark_core::error::Problem;
+use hourmark_http::responses::{InvalidParameter, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,7 +33,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     get, path = "/mp/v1/me/export", tag = "volunteers", security(("bearer" = [])),
     responses(
         (status = 200, body = MyDataExport, description = "A JSON file (`Content-Disposition: attachment`)"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -63,7 +64,7 @@ async fn export(
     security(("bearer" = [])),
     responses(
         (status = 201, body = CorrectionRequest),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`corrections_pending` (five are waiting already)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a value that could not be applied), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -82,7 +83,7 @@ async fn request_correction(
     get, path = "/mp/v1/me/corrections", tag = "volunteers", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<CorrectionRequest>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -99,7 +100,7 @@ async fn my_corrections(
     get, path = "/mp/v1/me/extra-fields", tag = "volunteers", security(("bearer" = [])),
     responses(
         (status = 200, body = MyExtraFields),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -118,7 +119,7 @@ async fn my_extra_fields(
     responses(
         (status = 200, body = MyExtraFields),
         (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -140,7 +141,7 @@ async fn give_extra_field(
     responses(
         (status = 200, body = MyExtraFields),
         (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -163,8 +164,8 @@ async fn withdraw_extra_field(
     params(NotificationQuery),
     responses(
         (status = 200, body = Vec<hourmark_core::notification::Notification>),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -198,7 +199,7 @@ pub(crate) struct MarkedRead {
     request_body = hourmark_core::notification::MarkRead,
     responses(
         (status = 200, body = MarkedRead),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body` (neither or both of `ids` and `all`, or over 500 ids)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -218,7 +219,7 @@ async fn mark_notifications_read(
     get, path = "/mp/v1/me/record", tag = "volunteers", security(("bearer" = [])),
     responses(
         (status = 200, body = hourmark_core::review::record::VolunteerRecord),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -17,6 +17,7 @@ use hourmark_core::login::wechat_oa::{
 };
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
 use hourmark_core::privacy::{ConsentChange, GuardianConsent, GuardianConsentAnswer};
+use hourmark_http::responses::{RateLimited, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -133,7 +134,7 @@ pub(crate) async fn login_wechat(
     responses(
         (status = 200, body = LoginAnswer),
         (status = 404, description = "`not_found`: disabled, or no volunteer has this phone", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -244,7 +245,7 @@ fn oa_binder(headers: &axum::http::HeaderMap) -> Option<String> {
     responses(
         (status = 200, description = "Go to `authorize_url`; the cookie is set", body = WeChatOaStart),
         (status = 422, description = "`invalid_body` (not a scan code)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = 503, description = "`wechat_oa_not_configured`: offer SMS sign-in", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -339,7 +340,7 @@ pub(crate) async fn wechat_oa_finish(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MyData),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -360,7 +361,7 @@ pub(crate) async fn my_data(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MyData),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -388,7 +389,7 @@ pub(crate) async fn change_consent(
     responses(
         (status = 200, description = "Recorded", body = MyData),
         (status = 202, description = "The code went to the guardian's phone; nothing recorded yet", body = SmsCodeSent),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 422, description = "`guardian_phone_same`, `registration_expired` (no code pending: send without `code`), `sms_code_invalid` (wrong, or for other details), `sms_code_expired`, `sms_code_attempts_exhausted`, `invalid_body` (an adult, or a malformed field)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`sms_rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`sms_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -417,7 +418,7 @@ pub(crate) async fn guardian_consent(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MyData),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 409, description = "`phone_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wechat_code_invalid`, `invalid_body` (not a mainland number)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`wechat_unavailable`, `wechat_error`", body = Problem, content_type = "application/problem+json"),
@@ -451,7 +452,7 @@ pub struct DeviceBinding {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Bound"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 409, description = "`device_rebind_too_soon`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
@@ -514,7 +515,7 @@ pub(crate) async fn read_code(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Checked in or out", body = ScanReceipt),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a staff token), `consent_withdrawn`, `guardian_consent_required` (nothing recorded); `device_not_bound` (recorded as refused; for a late upload also when no device is bound)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`activity_not_open`, `activity_ended`, `wrong_direction`, `repeat_scan`, `organisation_not_approved` (not yet approved, or revoked); `late_upload_too_late` (an `offline` scan past the bound; recorded as refused); `walk_in_refused` (a check-in without an approved sign-up where the activity admits no walk-ins; recorded as refused); `activity_cancelled` (a check-in at a cancelled activity; recorded as refused)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`code_unreadable`, `code_invalid`, `code_expired`, `code_not_yet_valid`, `invalid_body`; `scan_ticket_invalid`, `scan_ticket_expired` (a bad `pending_ticket`: nothing recorded); `late_upload_code_not_valid_then` (an `offline` scan claiming a time its code was not valid at; recorded as refused)", body = Problem, content_type = "application/problem+json"),

@@ -7,6 +7,7 @@ use hourmark_core::error::{ErrorCode, Problem};
 use hourmark_core::identity::Principal;
 use hourmark_core::sessions::{SessionView, SignedOut};
 use hourmark_core::tokens::IssuedToken;
+use hourmark_http::responses::Unauthenticated;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -74,7 +75,7 @@ macro_rules! session_endpoints {
             get, path = concat!($prefix, "/me/sessions"), tag = $tag, security(("bearer" = [])),
             responses(
                 (status = 200, body = Vec<SessionView>),
-                (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+                Unauthenticated,
                 (status = 403, description = "`forbidden` (the other kind of token)", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -92,7 +93,7 @@ macro_rules! session_endpoints {
             params(("session_id" = String, Path, description = "From the session list")),
             responses(
                 (status = 200, body = SignedOut),
-                (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+                Unauthenticated,
                 (status = 404, description = "`not_found`: no such session of the caller's", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -110,7 +111,7 @@ macro_rules! session_endpoints {
             post, path = concat!($prefix, "/me/sign-out"), tag = $tag, security(("bearer" = [])),
             responses(
                 (status = 200, body = SignedOut),
-                (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+                Unauthenticated,
             )
         )]
         async fn $out(State(hourmark): State<Hourmark>, session: CurrentSession) -> Result<axum::Json<SignedOut>, ApiError> {
@@ -123,7 +124,7 @@ macro_rules! session_endpoints {
             post, path = concat!($prefix, "/me/sign-out-everywhere"), tag = $tag, security(("bearer" = [])),
             responses(
                 (status = 200, body = SignedOut),
-                (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+                Unauthenticated,
             )
         )]
         async fn $everywhere(

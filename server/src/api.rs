@@ -16,6 +16,7 @@ use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationCha
 use hourmark_core::screen_keys::CurrentCode;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
+use hourmark_http::responses::{Forbidden, NotFound, RateLimited, Unauthenticated};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -118,7 +119,7 @@ impl std::fmt::Debug for BootstrapRequest {
     responses(
         (status = 201, body = StaffWithInvite),
         (status = 401, description = "`bootstrap_token_invalid`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -141,8 +142,8 @@ async fn bootstrap(
     security(("bearer" = [])),
     responses(
         (status = 201, body = Organisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 409, description = "`organisation_name_taken`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
     )
@@ -160,8 +161,8 @@ async fn create_organisation(
     get, path = "/api/v1/organisations", tag = "organisations", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<Organisation>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn list_organisations(
@@ -178,8 +179,8 @@ async fn list_organisations(
     responses(
         (status = 201, body = StaffWithInvite),
         (status = 409, description = "`login_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -199,7 +200,7 @@ async fn create_staff(
     get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<OverseenStaff>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not an administrator or a civil-affairs officer", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -217,8 +218,8 @@ async fn list_staff(
     params(("id" = i64, Path, description = "The recorder's staff id")),
     responses(
         (status = 200, body = QualificationHistory),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -241,7 +242,7 @@ async fn staff_qualification(
     params(("id" = i64, Path, description = "The recorder's staff id")),
     responses(
         (status = 201, body = QualificationChange),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not a civil-affairs officer (administrators neither)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`annual_review_not_due`: more than 90 days before the due date (this year's review is recorded)", body = Problem, content_type = "application/problem+json"),
@@ -267,7 +268,7 @@ async fn record_annual_review(
     params(("id" = i64, Path, description = "The recorder's staff id")),
     responses(
         (status = 201, body = QualificationChange),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not a civil-affairs officer (administrators neither)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such staff member in your region, or not a recorder", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (the same number as now, issued in the future, due before today or before the issue), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -287,8 +288,8 @@ async fn renew_certificate(
     post, path = "/api/v1/activities", tag = "activities", request_body = NewActivity, security(("bearer" = [])),
     responses(
         (status = 201, body = Activity),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 409, description = "`organisation_revoked`: the organisation lost its recording qualification", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`", body = Problem, content_type = "application/problem+json"),
     )
@@ -307,7 +308,7 @@ async fn create_activity(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<hourmark_core::identity::Staff>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also for activities you do not manage or lead)", body = Problem, content_type = "application/problem+json"),
     )
@@ -327,9 +328,9 @@ async fn activity_leaders(
     params(("id" = i64, Path, description = "Activity id"), ("staff_id" = i64, Path, description = "The leader's staff id")),
     responses(
         (status = 204, description = "Assigned (or already was)"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (leaders do not assign)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 422, description = "`invalid_body` (not a leader of this organisation)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -348,8 +349,8 @@ async fn assign_leader(
     params(("id" = i64, Path, description = "Activity id"), ("staff_id" = i64, Path, description = "The leader's staff id")),
     responses(
         (status = 204, description = "No longer a leader of it"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: was not leading it)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -368,7 +369,7 @@ async fn unassign_leader(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Activity),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`not_found` (also for other organisations' activities)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -418,8 +419,8 @@ async fn code_for(
     responses(
         (status = 200, body = CurrentCode),
         (status = 400, description = "`invalid_parameter` (no such gate, or a direction the activity does not use)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn current_code(
@@ -498,8 +499,8 @@ async fn current_code_png(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<VolunteerSession>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn activity_sessions(
@@ -516,8 +517,8 @@ async fn activity_sessions(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = ActivityTotals),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn activity_totals(
@@ -535,8 +536,8 @@ async fn activity_totals(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = ActivityBoard),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn activity_board(
@@ -561,9 +562,9 @@ async fn activity_board(
     params(("id" = i64, Path, description = "Volunteer id")),
     responses(
         (status = 200, body = hourmark_core::identity::VolunteerProfile),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn volunteer(
@@ -583,9 +584,9 @@ async fn volunteer(
     params(("id" = i64, Path, description = "Volunteer id")),
     responses(
         (status = 200, body = hourmark_core::identity::VolunteerProfile),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`; `reverification_required` (step up first)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     )
 )]
 async fn volunteer_personal_data(
@@ -603,8 +604,8 @@ async fn volunteer_personal_data(
     params(("id" = i64, Path, description = "Volunteer id")),
     responses(
         (status = 200, body = Vec<hourmark_core::audit::AuditEvent>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: an officer's region where they never served)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -622,8 +623,8 @@ async fn volunteer_audit(
     get, path = "/api/v1/corrections", tag = "staff", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<hourmark_core::corrections::CorrectionRequest>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn open_corrections(
@@ -641,8 +642,8 @@ async fn open_corrections(
     params(("id" = i64, Path, description = "Correction request id")),
     responses(
         (status = 200, body = hourmark_core::corrections::CorrectionRequest),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: an officer's region where the volunteer never served)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`correction_decided`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -683,7 +684,7 @@ async fn apply_organisation(
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, body = Organisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not an officer, or not of this region", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such organisation in the officer's region", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`organisation_status_conflict`", body = Problem, content_type = "application/problem+json"),
@@ -704,9 +705,9 @@ async fn check_organisation(
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, body = Organisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not the approving level", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`organisation_status_conflict`: not checked yet, or already decided", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -726,9 +727,9 @@ async fn approve_organisation(
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, body = Organisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`organisation_status_conflict`: already revoked", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
@@ -758,7 +759,7 @@ async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::
     get, path = "/api/v1/me", tag = "staff", security(("bearer" = [])),
     responses(
         (status = 200, body = hourmark_core::identity::staff::StaffProfile),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]

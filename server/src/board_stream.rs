@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
-use hourmark_core::error::Problem;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Path, StaffCaller};
+use hourmark_http::responses::{NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -40,8 +40,8 @@ struct BoardStreamEvent {
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, description = "The event stream; each `data` is a `LiveEvent` (JSON), except `ready`'s, which is `{}`", content_type = "text/event-stream", body = BoardStreamEvent),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn activity_events(

@@ -14,6 +14,7 @@ use hourmark_core::error::{CoreError, ErrorCode, Problem};
 use hourmark_core::identity::Principal;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,7 +40,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     post, path = "/mp/v1/me/certificate-requests", tag = "certificates", security(("bearer" = [])), request_body = CertificateAsk,
     responses(
         (status = 201, body = CertificateRequest),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 409, description = "`certificate_nothing_confirmed`: no confirmed minutes in the scope", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -57,7 +58,7 @@ async fn ask(
     get, path = "/mp/v1/me/certificate-requests", tag = "certificates", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<CertificateRequest>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 async fn my_requests(
@@ -72,7 +73,7 @@ async fn my_requests(
     get, path = "/mp/v1/me/certificates", tag = "certificates", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<CertificateView>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 async fn my_certificates(
@@ -88,8 +89,8 @@ async fn my_certificates(
     params(("file" = String, Path, description = "The certificate number and `.pdf`, e.g. `HM2026000001.pdf`")),
     responses(
         (status = 200, description = "The certificate", content_type = "application/pdf", body = Vec<u8>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     )
 )]
 async fn my_pdf(
@@ -108,8 +109,8 @@ async fn my_pdf(
     get, path = "/api/v1/certificate-requests", tag = "certificates", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PendingCertificateRequest>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn pending_requests(
@@ -128,9 +129,9 @@ async fn pending_requests(
     params(("id" = i64, Path, description = "Request id")), request_body = CertificateIssue,
     responses(
         (status = 201, body = CertificateView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not a qualified recorder of the organisation, or an officer of another region", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`certificate_request_issued`, `certificate_request_declined`, `certificate_nothing_confirmed` (corrected since)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -152,9 +153,9 @@ async fn issue(
     params(("id" = i64, Path, description = "Request id")), request_body = CertificateDecline,
     responses(
         (status = 200, body = CertificateRequest),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not a qualified recorder of the organisation, or an officer of another region", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`certificate_request_issued`, `certificate_request_declined`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -175,9 +176,9 @@ async fn decline(
     params(("number" = String, Path, description = "The certificate number")),
     responses(
         (status = 200, description = "The certificate", content_type = "application/pdf", body = Vec<u8>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn issuer_pdf(
@@ -196,9 +197,9 @@ async fn issuer_pdf(
     params(("number" = String, Path, description = "The certificate number")), request_body = CertificateRevocation,
     responses(
         (status = 200, body = CertificateView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`certificate_revoked`: already revoked", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -273,9 +274,9 @@ async fn verify_json(
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses(
         (status = 204, description = "Stored"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`seal_invalid`: not a PNG, too large, or of the wrong size", body = Problem, content_type = "application/problem+json"),
     )

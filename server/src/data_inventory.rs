@@ -4,9 +4,9 @@
 use axum::extract::State;
 use hourmark_core::Hourmark;
 use hourmark_core::data_inventory::InventoryRow;
-use hourmark_core::error::Problem;
 use hourmark_http::ApiError;
 use hourmark_http::extract::StaffCaller;
+use hourmark_http::responses::{Forbidden, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,8 +21,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     get, path = "/api/v1/data-inventory", tag = "operations", security(("bearer" = [])),
     responses(
         (status = 200, body = [InventoryRow]),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn data_inventory(

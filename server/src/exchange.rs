@@ -14,6 +14,7 @@ use hourmark_core::roster::{RosterImportRecord, RosterReport, SheetEncoding};
 use hourmark_core::{CoreError, ErrorCode, Hourmark};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, Query, StaffCaller};
+use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, Unauthenticated};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -66,10 +67,10 @@ async fn roster_bytes(body: Body) -> Result<bytes::Bytes, ApiError> {
     request_body(content = Vec<u8>, content_type = "text/csv"),
     responses(
         (status = 200, body = RosterReport),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`roster_encoding`, `roster_format`", body = Problem, content_type = "application/problem+json"),
     )
@@ -96,10 +97,10 @@ async fn roster_dry_run(
     request_body(content = Vec<u8>, content_type = "text/csv"),
     responses(
         (status = 201, body = RosterImportRecord),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`id_number_taken`, `phone_taken` (registered meanwhile)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`roster_encoding`, `roster_format`, `roster_invalid`", body = Problem, content_type = "application/problem+json"),
@@ -129,10 +130,10 @@ async fn import_roster(
     request_body(content = Vec<u8>, content_type = "text/csv"),
     responses(
         (status = 201, body = HistoricImport),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
         (status = 403, description = "`forbidden` (not a qualified recorder of the organisation)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`roster_encoding`, `roster_format`, `roster_invalid`", body = Problem, content_type = "application/problem+json"),
@@ -162,8 +163,8 @@ async fn historic_hours(
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 201, body = ExchangeExport),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: outside the officer's region, another organisation's batch)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`batch_not_confirmed`, `nothing_to_export`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -184,9 +185,9 @@ async fn create_export(
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, body = Vec<ExchangeExport>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn exports(
@@ -215,9 +216,9 @@ fn cell_text(cell: &ExchangeCell) -> String {
     params(("id" = i64, Path, description = "Export id")),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn export_csv(
@@ -262,9 +263,9 @@ async fn export_csv(
     params(("id" = i64, Path, description = "Export id")),
     responses(
         (status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn export_xlsx(

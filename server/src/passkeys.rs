@@ -14,6 +14,7 @@ use hourmark_core::passkeys::{EnrolmentStart, FinishEnrolment, FinishSignIn, Inv
 use hourmark_core::step_up::StepUp;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, Path, StaffCaller, StaffSession};
+use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -99,7 +100,7 @@ pub(crate) async fn limit_client(hourmark: &Hourmark, client: std::net::IpAddr) 
     responses(
         (status = 200, body = EnrolmentStart),
         (status = 410, description = "`invite_invalid` (unknown, expired or used)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -121,7 +122,7 @@ async fn start_invited_enrolment(
         (status = 401, description = "`passkey_rejected`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`passkey_exists`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`invite_invalid` (used meanwhile, or expired)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -139,7 +140,7 @@ async fn finish_invited_enrolment(
     post, path = "/api/v1/sign-in/passkey/start", tag = "passkeys", request_body = SignInRequest,
     responses(
         (status = 200, body = SignInStart),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -159,7 +160,7 @@ async fn start_sign_in(
         (status = 200, body = StaffWithToken),
         (status = 400, description = "`ceremony_invalid` (unknown, expired or already finished: a replay)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`passkey_rejected`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -177,7 +178,7 @@ async fn finish_sign_in(
     get, path = "/api/v1/me/passkeys", tag = "passkeys", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PasskeySummary>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -193,7 +194,7 @@ async fn my_passkeys(
     post, path = "/api/v1/me/passkeys/start", tag = "passkeys", security(("bearer" = [])),
     responses(
         (status = 200, body = EnrolmentStart),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token); `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -231,8 +232,8 @@ async fn finish_passkey_addition(
     params(("passkey_id" = Uuid, Path, description = "The passkey's id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token); `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (not one of yours)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_passkey`", body = Problem, content_type = "application/problem+json"),
@@ -253,10 +254,10 @@ async fn remove_passkey(
     params(("id" = i64, Path, description = "The staff member's id")),
     responses(
         (status = 201, body = Invite),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn reinvite_staff(
@@ -273,10 +274,10 @@ async fn reinvite_staff(
     params(("id" = i64, Path, description = "The staff member's id")),
     responses(
         (status = 200, body = Vec<PasskeySummary>),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn staff_passkeys(
@@ -298,8 +299,8 @@ async fn staff_passkeys(
     ),
     responses(
         (status = 204, description = "Removed; the staff member's sessions ended"),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
         (status = 403, description = "`forbidden`; `reverification_required` (no passkey assertion on this session in the last 5 minutes: step up first)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (no such staff member, or not their passkey)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_passkey` (the administrator's own last one)", body = Problem, content_type = "application/problem+json"),
@@ -321,7 +322,7 @@ async fn remove_staff_passkey(
     post, path = "/api/v1/me/step-up/start", tag = "passkeys", security(("bearer" = [])),
     responses(
         (status = 200, body = SignInStart),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (you have no passkey)", body = Problem, content_type = "application/problem+json"),
     )

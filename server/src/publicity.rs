@@ -13,6 +13,7 @@ use hourmark_core::publicity::{BoardFilter, BoardLine, BoardStatus, PeriodPrevie
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
+use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -217,7 +218,7 @@ pub struct CalendarYear {
     get, path = "/api/v1/calendar/years", tag = "publicity", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<CalendarYear>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -315,8 +316,8 @@ async fn public_calendar_period(
     security(("bearer" = [])),
     responses(
         (status = 200, body = YearArrangement),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = "4XX", description = "`invalid_body` (also: unsound, or already known), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -335,7 +336,7 @@ async fn add_calendar_year(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Overlay),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -358,9 +359,9 @@ async fn put_calendar_overlay(
         (status = 201, body = Objection),
         (status = 401, description = "`unauthenticated` (a bad token: without one, anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`own_decision`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`not_in_publicity` (after the period, or recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -381,9 +382,9 @@ async fn raise_objection(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<Objection>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn activity_objections(
@@ -402,9 +403,9 @@ async fn activity_objections(
     params(("id" = i64, Path, description = "Objection id")),
     responses(
         (status = 200, body = Objection),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`; `own_decision` (the recorder who finalised the activity)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`objection_decided`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -426,9 +427,9 @@ async fn decide_objection(
     request_body = hourmark_core::publicity::PublicityDays, security(("bearer" = [])),
     responses(
         (status = 200, body = hourmark_core::publicity::PublicityDays),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -450,10 +451,10 @@ async fn set_publicity_days(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
+        Unauthenticated,
         (status = 403, description = "`forbidden` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     )
 )]
 async fn remove_calendar_overlay(

@@ -16,6 +16,7 @@ use hourmark_core::activity::to_shanghai;
 use hourmark_core::error::{CoreError, ErrorCode, Problem};
 use hourmark_http::ApiError;
 use hourmark_http::extract::Path;
+use hourmark_http::responses::InvalidParameter;
 use minijinja::context;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -100,7 +101,7 @@ async fn join_page(State(hourmark): State<Hourmark>, Path(id): Path<i64>) -> Res
     responses(
         (status = 200, description = "The QR (SVG) of the public recruitment page's link", content_type = "image/svg+xml", body = String),
         (status = 404, description = "`not_found`: not published for recruitment", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "`invalid_parameter`", body = Problem, content_type = "application/problem+json"),
+        InvalidParameter,
     )
 )]
 async fn join_qr(State(hourmark): State<Hourmark>, Path(id): Path<i64>) -> Result<Response, ApiError> {

@@ -13,6 +13,7 @@ use hourmark_core::publicity::RegisterRow;
 use hourmark_core::reporting::{BatchReturn, ReportBatch};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, StaffCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,8 +35,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 201, body = ReportBatch),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: another organisation's)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`nothing_to_report`", body = Problem, content_type = "application/problem+json"),
     )
@@ -54,8 +55,8 @@ async fn submit_batch(
     get, path = "/api/v1/report-batches", tag = "reporting", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ReportBatch>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn report_batches(
@@ -72,8 +73,8 @@ async fn report_batches(
     params(("id" = i64, Path, description = "Batch id")),
     responses(
         (status = 200, body = ReportBatch),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`batch_decided`", body = Problem, content_type = "application/problem+json"),
     )
@@ -94,8 +95,8 @@ async fn confirm_batch(
     params(("id" = i64, Path, description = "Batch id")),
     responses(
         (status = 200, body = ReportBatch),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: outside the officer's region)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`batch_decided`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -169,9 +170,9 @@ fn csv_line(row: &RegisterRow) -> String {
     params(("id" = i64, Path, description = "Batch id")),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn export_csv(
@@ -222,8 +223,8 @@ async fn export_csv(
     get, path = "/api/v1/report-batches/export.xlsx", tag = "reporting", security(("bearer" = [])),
     responses(
         (status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn export_xlsx(State(hourmark): State<Hourmark>, StaffCaller(by): StaffCaller) -> Result<Response, ApiError> {
@@ -238,9 +239,9 @@ async fn export_xlsx(State(hourmark): State<Hourmark>, StaffCaller(by): StaffCal
     params(("id" = i64, Path, description = "Batch id")),
     responses(
         (status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn export_batch_xlsx(

@@ -12,6 +12,7 @@ use hourmark_core::review::finalise::{
 use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, StaffCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,7 +38,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = ActivityReview),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (volunteers, leaders)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also: another organisation's or region's)", body = Problem, content_type = "application/problem+json"),
     )
@@ -58,9 +59,9 @@ async fn activity_review(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = ReviewSettings),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`activity_ended` (sessions already closed: the rules they were judged by stay)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -84,9 +85,9 @@ async fn put_review_settings(
     params(("id" = i64, Path, description = "Activity id"), ("flag_id" = i64, Path, description = "Flag id")),
     responses(
         (status = 200, body = Flag),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (not this flag's reviewer, or a lapsed certificate)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`flag_resolved`, `activity_finalised`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -109,9 +110,9 @@ async fn resolve_flag(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 201, body = LateEntry),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (not a qualified recorder of the organisation)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body` (also: the day already has scan minutes; no such volunteer number)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -132,9 +133,9 @@ async fn request_late_entry(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<LateEntry>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn late_entries(
@@ -153,9 +154,9 @@ async fn late_entries(
     params(("id" = i64, Path, description = "Activity id"), ("entry_id" = i64, Path, description = "Late entry id")),
     responses(
         (status = 200, body = LateEntry),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`, `same_recorder`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`late_entry_decided`, `activity_finalised`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -177,9 +178,9 @@ async fn decide_late_entry(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 201, body = Finalisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (also: a lapsed certificate)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`flags_open`, `activity_in_progress`, `activity_finalised`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -197,8 +198,8 @@ async fn finalise(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Finalisation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (also: not finalised yet)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -220,8 +221,8 @@ async fn finalisation(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 201, body = CorrectionProposal),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found` (no such finalised session)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`correction_pending` (one already waits for a decision)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`minutes_over_cap`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
@@ -243,7 +244,7 @@ async fn propose_session_correction(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<CorrectionProposal>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (volunteers, leaders)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also: another organisation's or region's)", body = Problem, content_type = "application/problem+json"),
     )
@@ -266,9 +267,9 @@ async fn session_corrections(
     params(("id" = i64, Path, description = "Activity id"), ("correction_id" = i64, Path, description = "Proposal id")),
     responses(
         (status = 200, body = CorrectionProposal),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`; `same_recorder` (the proposer may not decide)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`correction_decided`; `correction_stale` (the session changed since)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),

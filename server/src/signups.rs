@@ -12,6 +12,7 @@ use hourmark_core::signups::{
 };
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,8 +39,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Recruitment),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found`: no such activity of the caller's, or not published for recruitment", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -61,9 +62,9 @@ async fn get_recruitment(
     params(("id" = i64, Path, description = "Activity id")), request_body = RecruitmentRequest,
     responses(
         (status = 200, body = Recruitment),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`activity_finalised`, `activity_cancelled`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a slot with sign-ups removed, or its places below those taken), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -86,9 +87,9 @@ async fn put_recruitment(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = hourmark_core::signups::NoShows),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn list_no_shows(
@@ -104,9 +105,9 @@ async fn list_no_shows(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<Signup>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     )
 )]
 async fn list_signups(
@@ -126,7 +127,7 @@ async fn list_signups(
     request_body = SignupDecision,
     responses(
         (status = 200, body = Signup),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity of the caller's, or no such sign-up of it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`signup_decided`: approving a sign-up not pending, or declining one cancelled or declined", body = Problem, content_type = "application/problem+json"),
@@ -149,9 +150,9 @@ async fn decide(
     params(("id" = i64, Path, description = "Activity id")), request_body = BulkApproval,
     responses(
         (status = 200, body = Vec<Signup>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -171,7 +172,7 @@ async fn approve_many(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Recruitment),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -193,7 +194,7 @@ async fn open_recruitment(
     params(("id" = i64, Path, description = "Activity id")), request_body = TrainingCompletionRequest,
     responses(
         (status = 200, body = TrainingCompletion),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity of the caller's, or its recruitment requires no training; `phone_not_registered`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (a phone number that is not one), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -215,8 +216,8 @@ async fn record_training_completion(
     params(("id" = i64, Path, description = "Activity id")),
     responses(
         (status = 200, body = Vec<TrainingCompletion>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found`: no such activity of the caller's, or its recruitment requires no training", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -238,9 +239,9 @@ async fn list_training_completions(
     params(("id" = i64, Path, description = "Activity id")), request_body = CancellationRequest,
     responses(
         (status = 200, body = ActivityCancellation),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 409, description = "`activity_finalised`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (no reason, or longer than 500 characters), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -264,7 +265,7 @@ async fn cancel_activity(
     params(("id" = i64, Path, description = "Activity id")), request_body = SignupRequest,
     responses(
         (status = 201, body = Signup),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`guardian_consent_required`, `consent_withdrawn`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity, or it recruits nobody", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`signup_deadline_passed`, `signup_slot_full`, `signup_too_young`, `signup_skill_missing`, `signup_training_missing`, `signup_duplicate`, `activity_cancelled`, `organisation_not_approved` (the organisation lacks or lost its recording qualification)", body = Problem, content_type = "application/problem+json"),
@@ -286,7 +287,7 @@ async fn sign_up(
     get, path = "/mp/v1/me/signups", tag = "signups", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<Signup>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 async fn my_signups(
@@ -304,7 +305,7 @@ async fn my_signups(
     params(("signup_id" = i64, Path, description = "Sign-up id")),
     responses(
         (status = 200, body = Signup),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`not_found`: no such sign-up of mine", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`signup_cancellation_closed`, `signup_decided` (it was declined)", body = Problem, content_type = "application/problem+json"),
     )

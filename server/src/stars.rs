@@ -11,6 +11,7 @@ use hourmark_core::stars::{
 };
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, StaffCaller, VolunteerCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,7 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     get, path = "/mp/v1/me/stars", tag = "stars", security(("bearer" = [])),
     responses(
         (status = 200, body = StarStanding),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 async fn my_stars(
@@ -47,7 +48,7 @@ async fn my_stars(
     post, path = "/mp/v1/me/star-applications", tag = "stars", security(("bearer" = [])), request_body = StarRequest,
     responses(
         (status = 201, body = StarApplication),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 409, description = "`star_threshold_not_met`, `star_quality_blocked`, `star_application_pending`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`star_wrong_level`, `invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -66,8 +67,8 @@ async fn apply(
     get, path = "/api/v1/star-applications", tag = "stars", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<StarApplication>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn pending_applications(
@@ -84,9 +85,9 @@ async fn pending_applications(
     params(("id" = i64, Path, description = "Application id")), request_body = StarDecision,
     responses(
         (status = 200, body = StarApplication),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`star_application_decided`, `star_threshold_not_met` (corrected since)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -105,8 +106,8 @@ async fn decide_application(
     get, path = "/api/v1/star-reviews", tag = "stars", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<StarReview>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn open_reviews(
@@ -122,9 +123,9 @@ async fn open_reviews(
     params(("id" = i64, Path, description = "Review id")), request_body = StarReviewDecision,
     responses(
         (status = 200, body = StarReview),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, description = "`star_application_decided`: the review was decided", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -144,7 +145,7 @@ async fn decide_review(
     params(("region_code" = String, Path, description = "A region code in the province")),
     responses(
         (status = 200, body = StarRule),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 400, description = "`region_code_invalid`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -166,8 +167,8 @@ async fn get_rule(
     params(("region_code" = String, Path, description = "The province's code, e.g. 530000")), request_body = StarRule,
     responses(
         (status = 200, body = StarRule),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 400, description = "`region_code_invalid`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

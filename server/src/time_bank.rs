@@ -12,6 +12,7 @@ use hourmark_core::time_bank::{
 };
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Json, Path, Query, StaffCaller, VolunteerCaller};
+use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -49,8 +50,8 @@ struct StatementQuery {
     params(("id" = i64, Path, description = "Organisation id")),
     responses(
         (status = 200, body = TimeBankSetting),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn get_setting(
@@ -69,9 +70,9 @@ async fn get_setting(
     params(("id" = i64, Path, description = "Organisation id")), request_body = TimeBankSetting,
     responses(
         (status = 200, body = TimeBankSetting),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -93,8 +94,8 @@ async fn put_setting(
     post, path = "/api/v1/time-bank/spends", tag = "time bank", security(("bearer" = [])), request_body = NewSpend,
     responses(
         (status = 201, body = BankTransaction),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found`: no such volunteer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`time_bank_insufficient`, `time_bank_key_reused`, `time_bank_stars_required`, `organisation_not_approved`", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -115,8 +116,8 @@ async fn record_spend(
     get, path = "/api/v1/time-bank/check", tag = "time bank", security(("bearer" = [])),
     responses(
         (status = 200, body = LedgerCheck),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn ledger_check(
@@ -132,8 +133,8 @@ async fn ledger_check(
     params(("id" = i64, Path, description = "Volunteer id")),
     responses(
         (status = 200, body = TimeBankAccount),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 503, description = "`unavailable`: the account moved while it was settled; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -162,8 +163,8 @@ struct AccountQuery {
     responses(
         (status = 200, body = TimeBankAccount),
         (status = 400, description = "`invalid_parameter`: no volunteer number", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
         (status = 404, description = "`not_found`: no volunteer has that number", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: the account moved while it was settled; retry", body = Problem, content_type = "application/problem+json"),
     )
@@ -183,8 +184,8 @@ async fn account_by_number(
     responses(
         (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "`invalid_parameter`: month or format", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     )
 )]
 async fn volunteer_statement(
@@ -202,7 +203,7 @@ async fn volunteer_statement(
     get, path = "/mp/v1/me/time-bank", tag = "time bank", security(("bearer" = [])),
     responses(
         (status = 200, body = TimeBankAccount),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 503, description = "`unavailable`: the account moved while it was settled; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -220,7 +221,7 @@ async fn my_account(
     responses(
         (status = 200, description = "The month's statement", content((Statement = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "`invalid_parameter`: month or format", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 async fn my_statement(
@@ -237,7 +238,7 @@ async fn my_statement(
     post, path = "/mp/v1/me/time-bank/donations", tag = "time bank", security(("bearer" = [])), request_body = NewDonation,
     responses(
         (status = 201, body = BankTransaction),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`not_found`: no volunteer has that number", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`time_bank_insufficient`, `time_bank_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: the account moved while it was settled; retry", body = Problem, content_type = "application/problem+json"),

@@ -1,6 +1,7 @@
 //! The console's pages and their assets. Each page reads through the same use cases as
 //! the API; what a page changes, its script changes through the API.
 
+use hourmark_http::responses::{NotFound, Unauthenticated};
 use std::sync::LazyLock;
 
 use axum::extract::State;
@@ -179,7 +180,7 @@ fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
     get, path = "/api/v1/activities", tag = "activities", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<Activity>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -429,7 +430,7 @@ const ASSETS: [(&str, &str, &str); 24] = [
     params(("file" = String, Path, description = "e.g. `console.js`")),
     responses(
         (status = 200, description = "The asset", content_type = "text/javascript", body = String),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     )
 )]
 pub(super) async fn static_asset(Path(file): Path<String>) -> Result<Response, ApiError> {

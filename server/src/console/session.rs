@@ -14,6 +14,7 @@ use hourmark_core::identity::{BearerToken, Principal, Staff};
 use hourmark_core::passkeys::{FinishEnrolment, FinishSignIn};
 use hourmark_core::sessions::SignedOut;
 use hourmark_http::ApiError;
+use hourmark_http::responses::{RateLimited, Unauthenticated};
 
 use crate::passkeys::limit_client;
 use hourmark_http::extract::{ClientAddress, CurrentSession, Json, staff_session_cookie, staff_session_cookie_name};
@@ -85,7 +86,7 @@ async fn browser_session(
         (status = 200, body = BrowserSession, headers(("set-cookie" = String, description = "The session cookie"))),
         (status = 400, description = "`ceremony_invalid` (unknown, expired or already finished: a replay)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`passkey_rejected`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -110,7 +111,7 @@ pub(super) async fn finish_sign_in_browser(
         (status = 401, description = "`passkey_rejected`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`passkey_exists`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`invite_invalid` (used meanwhile, or expired)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -131,7 +132,7 @@ pub(super) async fn finish_enrolment_browser(
     post, path = "/api/v1/console/sign-out", tag = "staff", security(("bearer" = [])),
     responses(
         (status = 200, body = SignedOut, headers(("set-cookie" = String, description = "Clears the session cookie"))),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`csrf_invalid` (cookie without the CSRF token, or from another origin); `forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -155,7 +156,7 @@ pub(super) async fn sign_out_browser(
     post, path = "/api/v1/me/api-tokens", tag = "staff", security(("bearer" = [])),
     responses(
         (status = 201, body = hourmark_core::tokens::IssuedToken),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`csrf_invalid` (cookie without the CSRF token, or from another origin); `forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
     )
 )]
