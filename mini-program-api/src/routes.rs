@@ -279,7 +279,7 @@ pub(crate) async fn wechat_oa_start(
     params(WeChatOaCallback),
     responses(
         (status = 303, description = "Back to the scan page, the outcome in the fragment"),
-        (status = 503, description = "`wechat_oa_not_configured`: no Official Account is configured", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no Official Account is configured", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wechat_oa_state_invalid` (forged, used, or started in another browser), `wechat_oa_state_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "`invalid_parameter` (a malformed query)", body = Problem, content_type = "application/problem+json"),
     )

@@ -389,7 +389,8 @@ async fn without_an_official_account_only_sms_is_offered() {
         .expect_problem(503, "wechat_oa_not_configured");
     // WeChat never sends anyone to the callback of an installation without an account.
     let (status, _, problem) = callback(&app, &format!("code=c&state={}", "ab".repeat(16)), None).await;
-    assert_eq!((status, problem["code"].as_str()), (503, Some("wechat_oa_not_configured")));
+    let not_configured = (404, Some("not_found"), Some("本服务未开通微信内登录"));
+    assert_eq!((status, problem["code"].as_str(), problem["detail"].as_str()), not_configured);
     let (status, problem) = finish(&app, &"ab".repeat(16), None, "p").await;
     assert_eq!((status, problem["code"].as_str()), (503, Some("wechat_oa_not_configured")));
     let page = browser().get(app.url("/S/HM1.CODE")).send().await.expect("page").text().await.expect("text");

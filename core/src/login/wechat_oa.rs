@@ -295,10 +295,13 @@ impl Hourmark {
         callback: WeChatOaCallback,
         binder: Option<&str>,
     ) -> Result<String, CoreError> {
-        // WeChat never sends anyone here for an installation without an account; say so
-        // as the other two steps do.
-        let settings =
-            self.settings().wechat_oa.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatOaNotConfigured))?;
+        // WeChat never sends anyone here for an installation without an account: there is
+        // nothing here (404, not a server fault), and the detail says why.
+        let settings = self
+            .settings()
+            .wechat_oa
+            .as_ref()
+            .ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "本服务未开通微信内登录"))?;
         let started = self.take_started(callback.state.as_deref(), binder).await?;
         let page = format!("/S/{}", started.scan_code);
         let back_with_error = |code: &str| format!("{page}#wechat_oa_error={code}");
