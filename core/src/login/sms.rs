@@ -295,20 +295,31 @@ impl Hourmark {
             .volunteer_by_phone(&lookup)
             .await?
             .ok_or_else(|| CoreError::refused(ErrorCode::PhoneNotRegistered, "该手机号尚未登记，请先登记"))?;
-        let device = self.device_standing(volunteer_id, device_id.as_deref()).await?;
+        let (login, device) = self.volunteer_signs_in(volunteer_id, device_id.as_deref(), "signed_in_by_sms").await?;
+        Ok(SmsLoginAnswer { login, device })
+    }
+
+    /// A returning volunteer proven by some means (`action` names it in the audit log):
+    /// the device binding rule applied to this device, the sign-in audited, a token.
+    pub(super) async fn volunteer_signs_in(
+        &self,
+        volunteer_id: i64,
+        device_id: Option<&str>,
+        action: &'static str,
+    ) -> Result<(LoginAnswer, DeviceStanding), CoreError> {
+        let device = self.device_standing(volunteer_id, device_id).await?;
         self.store()
             .add_audit(&AuditEvent {
                 at: self.now(),
                 actor_kind: "volunteer".into(),
                 actor_id: Some(volunteer_id),
-                action: "signed_in_by_sms".into(),
+                action: action.into(),
                 subject_kind: "volunteer".into(),
                 subject_id: Some(volunteer_id),
                 detail: serde_json::json!({ "device": device.state }),
             })
             .await?;
-        let login = self.signed_in(volunteer_id).await?;
-        Ok(SmsLoginAnswer { login, device })
+        Ok((self.signed_in(volunteer_id).await?, device))
     }
 
     /// Applies the device binding rule to a device signing in: binds it when nothing is

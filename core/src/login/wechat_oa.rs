@@ -44,7 +44,6 @@ use utoipa::ToSchema;
 
 use super::sms::DeviceStanding;
 use super::{LoginAnswer, TICKET_TTL, Ticket};
-use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::pii::PiiField;
@@ -358,19 +357,8 @@ impl Hourmark {
             };
             return Ok(WeChatOaAnswer { login: self.sealed_ticket(&ticket, expires_at)?, device: None });
         };
-        let device = self.device_standing(volunteer_id, device_id.as_deref()).await?;
-        self.store()
-            .add_audit(&AuditEvent {
-                at: self.now(),
-                actor_kind: "volunteer".into(),
-                actor_id: Some(volunteer_id),
-                action: "signed_in_by_wechat_oa".into(),
-                subject_kind: "volunteer".into(),
-                subject_id: Some(volunteer_id),
-                detail: serde_json::json!({ "device": device.state }),
-            })
-            .await?;
-        let login = self.signed_in(volunteer_id).await?;
+        let (login, device) =
+            self.volunteer_signs_in(volunteer_id, device_id.as_deref(), "signed_in_by_wechat_oa").await?;
         Ok(WeChatOaAnswer { login, device: Some(device) })
     }
 
