@@ -130,7 +130,7 @@ async fn list_signups(
         Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such activity of the caller's, or no such sign-up of it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`signup_decided`: approving a sign-up not pending, or declining one cancelled or declined", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_decided`: approving a sign-up not pending, or declining one cancelled or declined; `activity_cancelled`, `activity_finalised`: the activity was called off or its hours settled, its list stays as it was", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (a decline without a reason), `text_invalid`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -153,6 +153,7 @@ async fn decide(
         Unauthenticated,
         (status = 403, description = "`forbidden`: a leader", body = Problem, content_type = "application/problem+json"),
         NotFound,
+        (status = 409, description = "`activity_cancelled`, `activity_finalised`: the activity was called off or its hours settled, its list stays as it was", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -2,7 +2,8 @@
 // finds no cancel on 报名管理; the organiser, on a tablet, presses 取消活动 without a reason
 // (told to give one), with one (a confirmation says whom it tells), backs out, then
 // confirms; the page, the activity list and the board show it cancelled; a volunteer's
-// /me 报名 tab on a phone says 活动已取消 with the reason. Prints one JSON object;
+// /me 报名 tab on a phone says 活动已取消 with the reason. With `"phase": "finalised"` it
+// only reads a finalised activity's page, which offers no cancel. Prints one JSON object;
 // screenshots go to `artifacts`.
 "use strict";
 const path = require("path");
@@ -36,7 +37,29 @@ let step = "start";
   };
   const text = (page, sel) => page.$eval(sel, e => e.textContent.trim());
   const signups = "/console/activities/" + input.activity_id + "/signups";
+  // Everything on 报名管理 that acts on a sign-up.
+  const decisionControls = "#approve-all, #decide-heading, #signups button, #signups input";
   try {
+    if (input.phase === "finalised") {
+      // A finalised activity: its hours are settled, so nothing is offered to change or
+      // call off; the page says why.
+      step = "finalised";
+      const tablet = await staff(input.organiser_cookie, { width: 1024, height: 768 });
+      await tablet.goto(input.base + signups);
+      await tablet.locator("#signups tbody tr").first().waitFor();
+      out.finalised_note = await text(tablet, "#finalised-note");
+      out.cancel_controls = await tablet.locator("#cancel-section, #cancel-form, #cancel-activity").count();
+      out.recruit_form = await tablet.locator("#recruit-form").count();
+      out.share = await tablet.locator("#share-section").count();
+      out.decision_controls = await tablet.locator(decisionControls).count();
+      out.rows = await tablet.locator("#signups tbody tr").count();
+      await shot(tablet, "08-finalised-page", true);
+      out.console_errors = consoleErrors;
+      console.log(JSON.stringify(out));
+      await browser.close();
+      process.exit(0);
+    }
+
     step = "leader";
     const leader = await staff(input.leader_cookie, { width: 1024, height: 768 });
     await leader.goto(input.base + signups);
@@ -47,6 +70,9 @@ let step = "start";
     const tablet = await staff(input.organiser_cookie, { width: 1024, height: 768 });
     await tablet.goto(input.base + signups);
     await tablet.locator("#signups tbody tr").nth(1).waitFor();
+    await tablet.locator("#signups tbody button").first().waitFor();
+    out.decision_controls_before = await tablet.locator(decisionControls).count();
+    out.share_before = await tablet.locator("#share-section:not([hidden])").count();
     await tablet.locator("#cancel-section").scrollIntoViewIfNeeded();
     await shot(tablet, "01-cancel-section");
 
@@ -76,9 +102,15 @@ let step = "start";
     await tablet.fill("#cancel-form textarea[name=reason]", input.reason);
     await tablet.click("#cancel-activity");
     await tablet.locator("#cancel-confirm[open]").waitFor();
+    let qrAfter = false;
+    tablet.on("request", r => { if (new URL(r.url()).pathname.startsWith("/join/")) qrAfter = true; });
     await Promise.all([tablet.waitForNavigation(), tablet.click("#confirm-cancel")]);
     await tablet.locator("#cancelled-banner").waitFor();
     await tablet.locator("#signups tbody tr").nth(1).waitFor();
+    out.decision_controls_after = await tablet.locator(decisionControls).count();
+    out.share_after = await tablet.locator("#share-section, #share-qr, #copy-share").count();
+    out.qr_requested_after = qrAfter;
+    out.rows_after = await tablet.locator("#signups tbody tr").count();
     out.banner = await text(tablet, "#cancelled-banner");
     out.cancel_section_after = await tablet.locator("#cancel-section").count();
     out.recruit_form_after = await tablet.locator("#recruit-form").count();

@@ -82,6 +82,17 @@ on_both_backends! {
         })))
         .await
         .expect_problem(409, "activity_cancelled");
+        // The list stays as it was when the activity was called off: no decision on it.
+        let listed = format!("/api/v1/activities/{}/signups", e.activity_id);
+        let before = app.get(&listed, &e.organiser).await.body;
+        let held = before.as_array().expect("list").iter().find(|s| s["status"] == "approved").expect("held")["id"].clone();
+        app.post(&format!("{listed}/{held}/decision"), Some(&e.organiser), json!({"approve": false, "reason": "名额调整"}))
+            .await
+            .expect_problem(409, "activity_cancelled");
+        app.post(&format!("{listed}/approvals"), Some(&e.organiser), json!({"all": true}))
+            .await
+            .expect_problem(409, "activity_cancelled");
+        assert_eq!(app.get(&listed, &e.organiser).await.body, before, "refused, nothing changed");
         let page = app.client.get(app.url(&format!("/join/{}", e.activity_id))).send().await.expect("page");
         let html = page.text().await.expect("html");
         assert!(html.contains("活动已取消") && html.contains("暴雨红色预警"), "{html}");

@@ -18,6 +18,11 @@ fn cookie_value(pair: &str) -> &str {
     pair.split_once('=').expect("pair").1
 }
 
+/// The id of the volunteer's (only) sign-up.
+async fn signup_id_of(app: &TestApp, token: &str) -> i64 {
+    app.get("/mp/v1/me/signups", token).await.body[0]["id"].as_i64().expect("id")
+}
+
 #[tokio::test]
 async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
     let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
@@ -58,13 +63,13 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
             Some(json!({
                 "slots": [{"name": "步道清洁", "capacity": 1}],
                 "signup_deadline": "2026-12-05T20:00", "cancel_cutoff": "2026-12-05T20:00",
-                "approval_required": false, "waitlist": true,
+                "approval_required": true, "waitlist": true,
             })),
         )
         .await;
     published.expect_status(200);
     let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
-    // One holds the place, one waits: both are told, both see it on /me.
+    // One holds the place awaiting approval, one waits: both are told, both see it on /me.
     let mut volunteers = Vec::new();
     for (name, phone) in [("张一", "13800000001"), ("王二", "13800000002")] {
         let (_, token) = app.volunteer(name, phone).await;
@@ -74,7 +79,7 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
         volunteers.push(token);
     }
     let mine = app.get("/mp/v1/me/signups", &volunteers[0]).await;
-    assert_eq!(mine.body[0]["status"], "approved");
+    assert_eq!(mine.body[0]["status"], "pending");
     assert!(mine.body[0].get("activity_cancellation").is_none(), "not cancelled yet: {}", mine.body);
 
     // The refusals, before the organiser does it: a leader runs the day but does not call
@@ -124,6 +129,14 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
         "{run:#}"
     );
     assert_eq!(run["cancel_section_after"], 0, "nothing left to cancel: {run:#}");
+    // Before, the pending sign-up had its buttons and the share card invited sign-ups;
+    // after, the page offers no sign-up action at all.
+    assert!(run["decision_controls_before"].as_u64().expect("count") > 0, "{run:#}");
+    assert_eq!(run["share_before"], 1, "{run:#}");
+    assert_eq!(run["decision_controls_after"], 0, "no 通过/不通过, no 全部通过: {run:#}");
+    assert_eq!(run["share_after"], 0, "no share link or QR inviting sign-ups: {run:#}");
+    assert_eq!(run["qr_requested_after"], false, "the QR is not even fetched: {run:#}");
+    assert_eq!(run["rows_after"], 2, "the list stays as it was: {run:#}");
     assert_eq!(run["recruit_form_after"], 0, "recruitment is closed, so is its form: {run:#}");
     assert_eq!(run["list_badge"], "已取消", "{run:#}");
     assert_eq!(run["list_reason"], format!("取消原因：{reason}"), "{run:#}");
@@ -142,8 +155,24 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
         let mine = app.get("/mp/v1/me/signups", token).await;
         assert_eq!(mine.body[0]["activity_cancellation"]["reason"], reason, "{}", mine.body);
     }
+    // Deciding is closed as the page shows it: approving the pending sign-up, one by one or
+    // all at once, is refused and leaves it pending.
+    let pending = signup_id_of(&app, &volunteers[0]).await;
+    app.post(
+        &format!("/api/v1/activities/{activity}/signups/{pending}/decision"),
+        Some(&admin),
+        json!({"approve": true}),
+    )
+    .await
+    .expect_problem(409, "activity_cancelled");
+    app.post(&format!("/api/v1/activities/{activity}/signups/approvals"), Some(&admin), json!({"all": true}))
+        .await
+        .expect_problem(409, "activity_cancelled");
     let listed = app.get(&format!("/api/v1/activities/{activity}/signups"), &admin).await;
     assert_eq!(listed.body.as_array().expect("list").len(), 2);
+    let statuses: Vec<&str> =
+        listed.body.as_array().expect("list").iter().map(|s| s["status"].as_str().expect("status")).collect();
+    assert_eq!(statuses, ["pending", "waitlisted"], "refused, nothing changed");
     assert!(listed.body.as_array().expect("list").iter().all(|s| s["activity_cancellation"]["reason"] == reason));
 
     // The day before: no reminder for an activity that will not happen, while one that
@@ -178,4 +207,87 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
     .await
     .expect_status(201);
     assert_eq!(app.hourmark.send_signup_reminders().await.expect("reminders"), 1, "only the activity going ahead");
+}
+
+/// A finalised activity's 报名管理 offers no 取消活动 (the API would refuse it with
+/// `activity_finalised`), nor the recruitment form or decisions on sign-ups (refused the
+/// same way), nor the share card; it says the activity is finalised, and the list is still
+/// there. Tablet size;
+/// screenshot `08-finalised-page` in `target/browser-artifacts/cancel-finalised/`.
+#[tokio::test]
+async fn a_finalised_activity_offers_no_cancellation_in_chromium() {
+    let app = TestApp::spawn_for_browser(Backend::Sqlite).await;
+    let e = crate::event(&app, "toggle").await;
+    let recorder = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/activities/{}/recruitment", e.activity_id),
+        Some(&e.organiser),
+        Some(json!({
+            "slots": [{"name": "入口引导", "capacity": 5}],
+            "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+        })),
+    )
+    .await
+    .expect_status(200);
+    let slot = app.get(&format!("/api/v1/activities/{}/recruitment", e.activity_id), &e.organiser).await.body["slots"]
+        [0]["id"]
+        .as_i64()
+        .expect("slot");
+    app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(&e.volunteer), json!({"slot_id": slot}))
+        .await
+        .expect_status(201);
+    for _ in 0..2 {
+        let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        app.scan(&e.volunteer, &url).await.expect_status(200);
+        app.advance(chrono::Duration::hours(3));
+    }
+    app.advance(chrono::Duration::hours(5)); // 20:00: ended, departures closed
+    crate::publicity::finalise(&app, &recorder, e.activity_id).await;
+    // What the page must not offer, the API refuses.
+    app.post(
+        &format!("/api/v1/activities/{}/cancellation", e.activity_id),
+        Some(&e.organiser),
+        json!({"reason": "暴雨"}),
+    )
+    .await
+    .expect_problem(409, "activity_finalised");
+    let signups = format!("/api/v1/activities/{}/signups", e.activity_id);
+    let before = app.get(&signups, &e.organiser).await.body;
+    app.post(
+        &format!("{signups}/{}/decision", before[0]["id"]),
+        Some(&e.organiser),
+        json!({"approve": false, "reason": "迟到"}),
+    )
+    .await
+    .expect_problem(409, "activity_finalised");
+    app.post(&format!("{signups}/approvals"), Some(&e.organiser), json!({"all": true}))
+        .await
+        .expect_problem(409, "activity_finalised");
+    assert_eq!(app.get(&signups, &e.organiser).await.body, before, "refused, nothing changed");
+
+    let (organiser, _, _) = browser_session(
+        &app,
+        &e.admin,
+        json!({"name": "李组织", "role": "organiser", "organisation_id": e.organisation_id}),
+    )
+    .await;
+    let run = run_browser_script(
+        "cancel.js",
+        &json!({
+            "phase": "finalised", "base": app.browser_url(), "artifacts": artifacts("cancel-finalised"),
+            "activity_id": e.activity_id, "organiser_cookie": cookie_value(&organiser),
+        }),
+    )
+    .await;
+    assert_eq!(
+        run["finalised_note"], "本活动已定稿，时数已结算：报名不再审核，招募设置不能再修改，活动也不能再取消。",
+        "{run:#}"
+    );
+    assert_eq!(run["cancel_controls"], 0, "no 取消活动 on a finalised activity: {run:#}");
+    assert_eq!(run["recruit_form"], 0, "{run:#}");
+    assert_eq!(run["share"], 0, "{run:#}");
+    assert_eq!(run["decision_controls"], 0, "no 全部通过, greyed or not: {run:#}");
+    assert_eq!(run["rows"], 1, "the list is still shown: {run:#}");
+    assert!(app.hourmark.store().activity_cancellation(e.activity_id).await.expect("read").is_none());
 }

@@ -649,6 +649,9 @@ impl Hourmark {
     ) -> Result<Signup, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
         let staff_id = require_manager_of(by, activity.organisation_id)?;
+        // The list stays as it was when the activity was called off, or its hours were
+        // settled: the record of whom it expected, and what everyone was told.
+        self.refuse_if_closed_to_decisions(activity.id).await?;
         let reason = match (&decision.reason, decision.approve) {
             (Some(r), _) => Some(reason_text(r)?),
             (None, false) => return Err(CoreError::refused(ErrorCode::InvalidBody, "拒绝报名须填写理由 reason")),
@@ -709,6 +712,7 @@ impl Hourmark {
     ) -> Result<Vec<Signup>, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
         let staff_id = require_manager_of(by, activity.organisation_id)?;
+        self.refuse_if_closed_to_decisions(activity.id).await?;
         if which.all != which.ids.is_empty() || which.ids.len() > 500 {
             return Err(CoreError::refused(ErrorCode::InvalidBody, "须指定 ids（1 至 500 个）或 all: true 之一"));
         }
@@ -725,6 +729,16 @@ impl Hourmark {
         let approved = self.store().approve_signups(activity.id, ids, staff_id, self.now(), &audit).await?;
         self.notify_approved(&approved).await;
         Ok(approved)
+    }
+
+    /// Refuses a decision on sign-ups once the activity was cancelled (`activity_cancelled`)
+    /// or finalised (`activity_finalised`).
+    async fn refuse_if_closed_to_decisions(&self, activity_id: i64) -> Result<(), CoreError> {
+        self.refuse_if_cancelled(activity_id, "报名不再审核").await?;
+        if self.store().is_finalised(activity_id).await? {
+            return Err(CoreError::refused(ErrorCode::ActivityFinalised, "活动已定稿，报名不再审核"));
+        }
+        Ok(())
     }
 
     async fn notify_approved(&self, approved: &[Signup]) {

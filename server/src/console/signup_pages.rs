@@ -4,6 +4,11 @@
 //! sends every change through it, so the page and an API client see the same rules.
 //! Calling the activity off (活动取消) is here too, at the foot, behind a confirmation:
 //! the organiser comes here to see whom a cancellation would tell.
+//!
+//! The page offers only what the API would accept: on a cancelled activity it says when and
+//! why it was called off and offers no sign-up action at all (no form, no decisions, no
+//! share link inviting sign-ups); on a finalised one neither the recruitment form, the
+//! decisions nor the cancellation.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -48,6 +53,12 @@ pub(super) async fn signups_page(
     );
     let cancelled = match hourmark.cancellation_for_staff(&session.principal, id).await {
         Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    // A finalised activity's hours are settled: recruitment is not changed and the
+    // activity is not called off any more (the API refuses both with `activity_finalised`).
+    let finalised = match hourmark.store().is_finalised(id).await {
+        Ok(f) => f,
         Err(e) => return ApiError(e).into_response(),
     };
     let recruitment = match hourmark.recruitment_for_staff(&session.principal, id).await {
@@ -96,8 +107,11 @@ pub(super) async fn signups_page(
             ends_at => local_input(activity.ends_at),
             recruiting => recruitment.is_some(),
             may_decide => may_decide,
+            // Sign-ups are decided only while the activity is neither off nor settled.
+            deciding => may_decide && cancelled.is_none() && !finalised,
             form => form,
             share_url => hourmark.recruitment_share_url(activity.id),
+            finalised => finalised,
             cancelled => cancelled.map(|c| context! { reason => c.reason, at => chinese_time(c.cancelled_at) }),
         },
     )

@@ -213,12 +213,16 @@
   }
 
   // The share link and its QR, once the activity is published (the QR is a 404 before).
+  // A cancelled or finalised activity's page has none: nobody is to be invited any more.
+  const shareSection = document.getElementById("share-section");
   function showShare() {
-    document.getElementById("share-section").hidden = false;
+    if (!shareSection) return;
+    shareSection.hidden = false;
     const qr = document.getElementById("share-qr");
     if (!qr.getAttribute("src")) qr.src = qr.dataset.src;
   }
-  document.getElementById("copy-share").addEventListener("click", async () => {
+  const copyShare = document.getElementById("copy-share");
+  if (copyShare) copyShare.addEventListener("click", async () => {
     const field = document.getElementById("share-url");
     const shareStatus = document.getElementById("share-status");
     try {
