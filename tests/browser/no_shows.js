@@ -1,6 +1,6 @@
-// The no-shows on 报名管理 in real Chromium, driven by tests/it/no_shows.rs: after the
-// activity is finalised, an organiser on a tablet reads who was approved and did not come,
-// with the note that the list is the organisation's own. Prints one JSON object;
+// The no-shows on 报名管理 and on the live board in real Chromium, driven by
+// tests/it/no_shows.rs: after the activity is finalised, an organiser on a tablet reads who
+// was approved and did not come, with the note that the list is the organisation's own. Prints one JSON object;
 // screenshots go to `artifacts`.
 "use strict";
 const path = require("path");
@@ -29,6 +29,18 @@ const out = { steps: [] };
     await page.locator("#no-shows-section").scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(input.artifacts, "01-no-shows.png") });
     out.steps.push("screenshot 01-no-shows");
+
+    // The live board of the same activity: the recorded list in its own panel, and the
+    // count of who has not come follows it.
+    await page.goto(input.base + "/console/activities/" + input.activity_id + "/board");
+    await page.locator("#no-shows-panel:not([hidden]) #no-shows li").first().waitFor();
+    out.board_no_shows = await page.$$eval("#no-shows li", ls => ls.map(l => Array.from(l.children, c => c.textContent.trim())));
+    out.board_count = (await page.textContent("#no-show-count")).trim();
+    out.board_note = (await page.textContent("#no-shows-note")).trim();
+    out.board_missing_count = (await page.textContent("#missing-count")).trim();
+    out.board_live_missing_hidden = await page.$eval("#missing-live", e => e.hidden);
+    await page.screenshot({ path: path.join(input.artifacts, "02-board-no-shows.png"), fullPage: true });
+    out.steps.push("screenshot 02-board-no-shows");
     out.console_errors = consoleErrors;
     console.log(JSON.stringify(out));
     await browser.close();

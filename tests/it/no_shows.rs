@@ -1,8 +1,10 @@
 //! No-shows recorded (issue 17): until an activity is finalised, who was approved and has
 //! not come is worked out from the scans on each request; finalising records the list
 //! (approved sign-ups with neither an accepted scan nor an approved late entry), and from
-//! then on that recorded list is what the organisation reads. Never on the public board,
-//! never for volunteers or other organisations; a cancelled activity has none.
+//! then on that recorded list is what the organisation reads, on 报名管理 and on its live
+//! board. Never on the public board or the public recruitment page, never in the board's
+//! event stream, never for volunteers, officers or other organisations; a cancelled
+//! activity has none.
 
 use chrono::Duration;
 use hourmark_tests::on_both_backends;
@@ -10,6 +12,11 @@ use serde_json::{Value, json};
 
 use crate::publicity::finalise;
 use crate::review::recorder;
+
+/// How long a stream's event may take to arrive.
+const WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a stream stays quiet before it has said everything.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(1500);
 
 fn names(body: &Value) -> Vec<String> {
     let list = body["no_shows"].as_array().expect("list");
@@ -34,11 +41,15 @@ on_both_backends! {
             .await;
         published.expect_status(200);
         let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        // The organisation's live board streams the whole day: its events never carry the
+        // no-shows (checked at the end).
+        let mut stream = app.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+        stream.next_named("ready", WITHIN).await.expect("ready");
         // 张三 comes; 李四 and 王五 do not scan, but 王五's paper sign-in sheet is entered
         // late and approved; 赵六 never comes at all.
-        let (_, li) = app.volunteer("李四", "13800005678").await;
+        let (li_id, li) = app.volunteer("李四", "13800005678").await;
         let (wang_id, wang) = app.volunteer("王五", "13800005679").await;
-        let (_, zhao) = app.volunteer("赵六", "13800005680").await;
+        let (zhao_id, zhao) = app.volunteer("赵六", "13800005680").await;
         for token in [&e.volunteer, &li, &wang, &zhao] {
             app.post(&format!("/mp/v1/activities/{}/signups", e.activity_id), Some(token), json!({"slot_id": slot}))
                 .await
@@ -69,6 +80,10 @@ on_both_backends! {
         assert_eq!(before.body["ended"], true);
         assert!(before.body.get("recorded_at").is_none(), "not recorded before finalisation: {}", before.body);
         assert_eq!(names(&before.body), ["李四", "王五", "赵六"], "worked out from the scans alone");
+        let board_path = format!("/api/v1/activities/{}/board", e.activity_id);
+        let board = app.get(&board_path, &e.organiser).await;
+        board.expect_status(200);
+        assert!(board.body.get("no_shows").is_none(), "nothing recorded before finalisation: {}", board.body);
 
         finalise(&app, &first, e.activity_id).await;
         let after = app.get(&path, &e.organiser).await;
@@ -85,6 +100,25 @@ on_both_backends! {
         assert!(!app.hourmark.store().record_no_shows(e.activity_id, &[], 1, app.clock_now()).await.expect("write"));
         assert_eq!(names(&app.get(&path, &first).await.body), ["李四", "赵六"]);
 
+        // The organisation's live board shows the recorded list (its organisers and
+        // recorders alike). Finalising sends boards no event, so a board streaming here
+        // sees it once its shared snapshot is a second old, as boards refetch.
+        app.advance(Duration::seconds(1));
+        for staff in [&e.organiser, &first] {
+            let board = app.get(&board_path, staff).await;
+            board.expect_status(200);
+            let recorded = &board.body["no_shows"];
+            assert_eq!(recorded["recorded_at"], "2026-12-05T20:00:00+08:00", "{}", board.body);
+            assert_eq!(recorded["total"], 2);
+            let listed: Vec<(&str, &str)> = recorded["volunteers"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|v| (v["volunteer_name"].as_str().expect("name"), v["slot_name"].as_str().expect("slot")))
+                .collect();
+            assert_eq!(listed, [("李四", "入口引导"), ("赵六", "入口引导")]);
+        }
+
         // Only the organisation reads it: not a volunteer, not another organisation's
         // organiser; and the public board does not carry it.
         app.get(&path, &zhao).await.expect_problem(403, "forbidden");
@@ -97,6 +131,38 @@ on_both_backends! {
         assert!(!raw.contains("no_show") && !raw.contains("李*") && !raw.contains("赵*"), "{raw}");
         let page = app.client.get(app.url("/publicity")).send().await.expect("page").text().await.expect("html");
         assert!(!page.contains("李*") && !page.contains("赵*") && !page.contains("未到场"), "{page}");
+        app.get(&board_path, &zhao).await.expect_problem(403, "forbidden");
+        app.get(&board_path, &stranger).await.expect_problem(404, "not_found");
+        // Nor does the public recruitment page, nor what a volunteer reads of recruitment.
+        let join = app.client.get(app.url(&format!("/join/{}", e.activity_id))).send().await.expect("page");
+        let join = join.text().await.expect("html");
+        assert!(!join.contains("李四") && !join.contains("赵六") && !join.contains("未到场"), "{join}");
+        let open = app.get(&format!("/mp/v1/activities/{}/recruitment", e.activity_id), &li).await;
+        open.expect_status(200);
+        let open = String::from_utf8_lossy(&open.raw).into_owned();
+        assert!(!open.contains("no_show") && !open.contains("李四") && !open.contains("赵六"), "{open}");
+        // A civil-affairs officer of the region reads the totals, counts only.
+        let officer = app.staff(&e.admin, json!({"name": "五华民政", "role": "officer", "region_code": "530102"})).await;
+        let totals = app.get(&format!("/api/v1/activities/{}/totals", e.activity_id), &officer).await;
+        totals.expect_status(200);
+        let totals = String::from_utf8_lossy(&totals.raw).into_owned();
+        assert!(!totals.contains("no_show") && !totals.contains("李四"), "{totals}");
+
+        // The stream said when to look, for each scan, and nothing else: no event names a
+        // no-show, by name or by id.
+        let mut heard = Vec::new();
+        while let Some(event) = stream.next_within(QUIET).await {
+            heard.push(event);
+        }
+        assert!(heard.iter().any(|ev| ev.name == "scans"), "the stream was live: {heard:?}");
+        for ev in &heard {
+            let data = ev.data.to_string();
+            assert!(!ev.name.contains("no_show") && !data.contains("no_show"), "{ev:?}");
+            assert!(!data.contains("李四") && !data.contains("赵六"), "{ev:?}");
+            for id in [li_id, zhao_id] {
+                assert_ne!(ev.data["volunteer_id"], id, "{ev:?}");
+            }
+        }
     }
 }
 
@@ -137,8 +203,8 @@ on_both_backends! {
     }
 }
 
-/// 报名管理 shows the recorded no-shows to the organisation, once the activity is
-/// finalised, saying whose list it is (Chromium, tablet). Screenshot in
+/// 报名管理 and the live board show the recorded no-shows to the organisation, once the
+/// activity is finalised, saying whose list it is (Chromium, tablet). Screenshots in
 /// `target/browser-artifacts/no-shows/`.
 #[tokio::test]
 async fn the_signups_page_shows_the_recorded_no_shows_in_chromium() {
@@ -191,4 +257,12 @@ async fn the_signups_page_shows_the_recorded_no_shows_in_chromium() {
     let note = run["note"].as_str().expect("note");
     assert!(note.starts_with("活动定稿时（12月5日 20:00）记录"), "{note}");
     assert!(note.contains("仅本组织可见，不会公示"), "{note}");
+    // The live board shows the same recorded list to the organisation.
+    assert_eq!(run["board_no_shows"], json!([["李四", "入口引导"]]), "{run:#}");
+    assert_eq!(run["board_count"], "1 人", "{run:#}");
+    assert_eq!(run["board_missing_count"], "1 人", "the count of who has not come follows the record: {run:#}");
+    assert_eq!(run["board_live_missing_hidden"], true, "the list from the scans gives way to the record: {run:#}");
+    let note = run["board_note"].as_str().expect("note");
+    assert!(note.starts_with("12月5日 20:00 定稿时记录"), "{note}");
+    assert!(note.ends_with("仅本组织可见，不会公示。"), "{note}");
 }

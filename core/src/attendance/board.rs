@@ -232,6 +232,21 @@ pub struct Missing {
     pub slot_name: String,
 }
 
+/// Who never came, as recorded when the activity was finalised (approved sign-ups with
+/// neither an accepted scan nor an approved late entry; see `Hourmark::no_shows`). The
+/// organisation's own: it is on the board its staff watch, never on anything published.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordedNoShows {
+    /// When the list was recorded (+08:00).
+    #[serde(with = "shanghai_time")]
+    #[schema(value_type = String)]
+    pub recorded_at: DateTime<Utc>,
+    /// How many.
+    pub total: u32,
+    /// The first [`BOARD_LIST`] of them, by slot order and then by sign-up.
+    pub volunteers: Vec<Missing>,
+}
+
 /// An anomaly flag as the board shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BoardFlag {
@@ -265,6 +280,11 @@ pub struct ActivityBoard {
     /// Expected against arrived, when the activity recruits (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expected>,
+    /// Who never came, once the activity is finalised and only if it recruits (absent
+    /// otherwise): the list recorded then, which counts approved late entries as come,
+    /// unlike `expected.missing`, worked out from the scans alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_shows: Option<RecordedNoShows>,
 }
 
 /// How long a shared snapshot serves with no event in between: the minutes-inside figures
@@ -499,17 +519,33 @@ impl Hourmark {
     /// on the blocking pool, and the scheduler shares the cores in slices instead.
     async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(BoardJson, ScanBook), CoreError> {
         let flags = self.store().flags(activity.id).await?;
-        // The slots in the organiser's order, then the approved sign-ups.
+        // The slots in the organiser's order, then the approved sign-ups, and who never
+        // came once that is recorded (at finalisation).
         let recruitment = self.store().recruitment(activity.id).await?;
-        let signups = match &recruitment {
-            Some(_) => self.store().activity_signups(activity.id).await?,
-            None => Vec::new(),
+        let (signups, no_shows) = match &recruitment {
+            Some(_) => {
+                (self.store().activity_signups(activity.id).await?, self.store().recorded_no_shows(activity.id).await?)
+            }
+            None => (Vec::new(), None),
         };
         let (hourmark, activity) = (self.clone(), activity.clone());
         tokio::task::spawn_blocking(move || {
             let mut book = book;
             let mut board = hourmark.board_from(&activity, &mut book, flags);
             board.expected = recruitment.map(|r| expected(&r, &signups, &book));
+            board.no_shows = no_shows.map(|(recorded_at, signups)| RecordedNoShows {
+                recorded_at,
+                total: u32::try_from(signups.len()).unwrap_or(u32::MAX),
+                volunteers: signups
+                    .into_iter()
+                    .take(BOARD_LIST)
+                    .map(|s| Missing {
+                        volunteer_id: s.volunteer_id,
+                        volunteer_name: s.volunteer_name,
+                        slot_name: s.slot_name,
+                    })
+                    .collect(),
+            });
             BoardJson::of(&board).map(|json| (json, book))
         })
         .await
@@ -607,6 +643,7 @@ impl Hourmark {
             flags_total,
             last_scan_id: book.last_scan_id,
             expected: None,
+            no_shows: None,
         }
     }
 

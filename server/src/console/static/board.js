@@ -85,6 +85,24 @@
         "报名者均已到场。");
     }
 
+    // Once the activity is finalised: who never came, as recorded then (an approved late
+    // entry counts as come, so this list, not the one from the scans, is the settled one).
+    // The organisation's own board; the list is never published.
+    const ns = board.no_shows;
+    $("no-shows-panel").hidden = !ns;
+    $("missing-live").hidden = Boolean(ns);
+    if (ns) {
+      const counted = ns.volunteers.length < ns.total
+        ? ns.total + " 人，列出 " + ns.volunteers.length + " 人"
+        : ns.total + " 人";
+      $("no-show-count").textContent = counted;
+      if (ex) $("missing-count").textContent = counted;
+      $("no-shows-note").textContent = day(ns.recorded_at) + " " + clock(ns.recorded_at)
+        + " 定稿时记录：报名已通过，但既没有签到、也没有获批补录。仅本组织可见，不会公示。";
+      fill("no-shows", ns.volunteers.map((m) => item([["span", "name", m.volunteer_name], ["span", "since", m.slot_name]])),
+        "获批准的志愿者都已到场。");
+    }
+
     // The snapshot lists the longest inside first, at most a few hundred of them.
     $("inside-count").textContent = board.still_inside.length < t.inside_now
       ? t.inside_now + " 人，列出在场最久的 " + board.still_inside.length + " 人"
