@@ -266,3 +266,113 @@ async fn the_signups_page_shows_the_recorded_no_shows_in_chromium() {
     assert!(note.starts_with("12月5日 20:00 定稿时记录"), "{note}");
     assert!(note.ends_with("仅本组织可见，不会公示。"), "{note}");
 }
+
+/// Every entry of a downloaded workbook (an XLSX is a zip of XML), as one text.
+fn workbook_text(bytes: &[u8]) -> String {
+    let mut workbook = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX is a zip");
+    let mut all = String::new();
+    for i in 0..workbook.len() {
+        let mut entry = workbook.by_index(i).expect("entry");
+        std::io::Read::read_to_string(&mut entry, &mut all).expect("utf-8");
+    }
+    all
+}
+
+on_both_backends! {
+    /// No export carries the no-shows: a finalised activity with two recorded, then every
+    /// file the activity's record goes out in (the session downloads, the batch to civil
+    /// affairs, and the national system's three exchange files), each as CSV and XLSX,
+    /// holds the volunteer who came and neither of those who did not.
+    async fn no_export_carries_the_no_shows(app: TestApp) {
+        let (admin, mut admin_key) = app.administrator_with_passkey().await;
+        let org = app.organisation(&admin, "翠湖志愿者协会").await;
+        let organiser = app.organiser(&admin, org).await;
+        let activity = app.activity(&organiser, org, json!({})).await["id"].as_i64().expect("id");
+        let recorder = recorder(&app, &admin, org).await;
+        let published = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/activities/{activity}/recruitment"),
+                Some(&organiser),
+                Some(json!({
+                    "slots": [{"name": "入口引导", "capacity": 5}],
+                    "signup_deadline": "2026-12-05T16:00:00+08:00", "cancel_cutoff": "2026-12-05T12:00:00+08:00",
+                })),
+            )
+            .await;
+        published.expect_status(200);
+        let slot = published.body["slots"][0]["id"].as_i64().expect("slot");
+        let (_, zhang) = app.volunteer("张三", "13800001234").await;
+        let (_, li) = app.volunteer("李四", "13800005678").await;
+        let (_, zhao) = app.volunteer("赵六", "13800005680").await;
+        let mut numbers = Vec::new();
+        for token in [&zhang, &li, &zhao] {
+            app.post(&format!("/mp/v1/activities/{activity}/signups"), Some(token), json!({"slot_id": slot}))
+                .await
+                .expect_status(201);
+            numbers.push(app.get("/mp/v1/me", token).await.body["volunteer"]["volunteer_number"].as_str().expect("number").to_owned());
+        }
+        for _ in 0..2 {
+            let url = app.code(&organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(&zhang, &url).await.expect_status(200);
+            app.advance(Duration::hours(3));
+        }
+        app.advance(Duration::hours(5));
+        app.post(&format!("/api/v1/activities/{activity}/finalise"), Some(&recorder), json!({})).await.expect_status(201);
+        let recorded = app.get(&format!("/api/v1/activities/{activity}/no-shows"), &organiser).await;
+        assert_eq!(names(&recorded.body), ["李四", "赵六"], "two no-shows recorded: {}", recorded.body);
+        app.advance(Duration::days(4) + Duration::hours(4));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1, "张三's day recorded");
+
+        // Staff sessions have idled out over the days: sign in again.
+        let admin = app.sign_in("admin", &mut admin_key).await.expect("passkey").body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let organiser = app.organiser(&admin, org).await;
+        let wuhua = app.staff(&admin, json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+        let sent = app.post(&format!("/api/v1/organisations/{org}/report-batches"), Some(&organiser), json!({})).await;
+        sent.expect_status(201);
+        let batch = sent.body["id"].clone();
+        app.post(&format!("/api/v1/report-batches/{batch}/confirm"), Some(&wuhua), json!({})).await.expect_status(200);
+        let exports = format!("/api/v1/organisations/{org}/exchange-exports");
+        let mut exchange = Vec::new();
+        for kind in ["service_records", "activities", "volunteers"] {
+            let made = app.post(&exports, Some(&organiser), json!({"kind": kind})).await;
+            made.expect_status(201);
+            exchange.push((kind, made.body["id"].clone()));
+        }
+
+        let mut files: Vec<(String, String, &str)> = Vec::new();
+        let mut wanted = vec![
+            (format!("/api/v1/activities/{activity}/sessions.csv"), &organiser, "张三"),
+            (format!("/api/v1/activities/{activity}/sessions.xlsx"), &organiser, "张三"),
+            (format!("/api/v1/report-batches/{batch}/export.csv"), &wuhua, "张三"),
+            (format!("/api/v1/report-batches/{batch}/export.xlsx"), &wuhua, "张三"),
+            ("/api/v1/report-batches/export.xlsx".to_owned(), &wuhua, "张三"),
+        ];
+        for (kind, id) in &exchange {
+            // What each file is sure to hold: the volunteer who came, or the activity.
+            let present = if *kind == "activities" { "翠湖公园清洁" } else { "张三" };
+            wanted.push((format!("/api/v1/exchange-exports/{id}/export.csv"), &organiser, present));
+            wanted.push((format!("/api/v1/exchange-exports/{id}/export.xlsx"), &organiser, present));
+        }
+        for (path, bearer, present) in wanted {
+            let answer = app.call(reqwest::Method::GET, &path, Some(bearer), None).await;
+            answer.expect_status(200);
+            let text = if path.ends_with(".xlsx") {
+                workbook_text(&answer.raw)
+            } else {
+                String::from_utf8(answer.raw.clone()).expect("utf-8")
+            };
+            files.push((path, text, present));
+        }
+        assert_eq!(files.len(), 11);
+        for (path, text, present) in &files {
+            assert!(text.contains(present), "{path} holds {present}: {text}");
+            for absent in ["李四", "赵六", "未到场", "no_show", numbers[1].as_str(), numbers[2].as_str()] {
+                assert!(!text.contains(absent), "{path} carries {absent}: {text}");
+            }
+        }
+    }
+}
