@@ -29,6 +29,21 @@
 //! Without Redis, events go straight to this instance's broadcast channel of the activity,
 //! when it has one.
 //!
+//! **One message is for the instances themselves, not for boards**: an activity's
+//! admission rule changed (it was cancelled, or who may check in there changed). The scan
+//! path keeps that rule per instance for seconds (`crate::signups::WALK_IN_RULE_FRESH`), so
+//! the instance that makes the change publishes the activity's id on
+//! `<prefix>:live:admission`, awaiting Redis's acknowledgement before it answers, and every
+//! instance (each subscribed to that channel from start-up, like the announcements) drops
+//! its copy when it hears it. Pub/sub is not a queue: an instance whose subscription dropped
+//! may have missed some, so after resubscribing it drops every copy, as boards resync.
+//!
+//! ```text
+//! cancel at A ─► commit ─► PUBLISH <prefix>:live:admission <id> ─► Redis ─► answer 200
+//!                                                                    │
+//!             B's copy of the rule dropped ◄─ subscriber task on B ◄─┘
+//! ```
+//!
 //! **A board's cost does not grow with the scan rate.** Scans are not sent one by one: an
 //! instance gathers the scans of a watched activity for [`GATHER`] and sends one `scans`
 //! event saying how many arrived and left and which was the newest. A board needs no more
@@ -172,6 +187,9 @@ struct Inner {
     delivered: Mutex<HashMap<i64, u64>>,
     /// Moved by a resync: every activity's count is then out of date.
     resyncs: std::sync::atomic::AtomicU64,
+    /// Admission rules changed, as heard from any instance: an activity's id, or `None`
+    /// when some may have been missed (every copy is then out of date).
+    admission: broadcast::Sender<Option<i64>>,
     redis: Option<RedisFanOut>,
 }
 
@@ -286,7 +304,11 @@ impl Channels {
     fn watched(&self) -> String {
         format!("{}:live:watched", self.prefix)
     }
-    /// The activity an event channel is for; `None` for the announcement channel.
+    /// Where a change to an activity's admission rule is announced (payload: its id).
+    fn admission(&self) -> String {
+        format!("{}:live:admission", self.prefix)
+    }
+    /// The activity an event channel is for; `None` for the announcement channels.
     fn activity_of(&self, channel: &str) -> Option<i64> {
         channel.strip_prefix(&self.prefix)?.strip_prefix(":live:")?.parse().ok()
     }
@@ -306,6 +328,7 @@ impl LiveEvents {
                 gathering: Mutex::new(HashMap::new()),
                 delivered: Mutex::new(HashMap::new()),
                 resyncs: std::sync::atomic::AtomicU64::new(0),
+                admission: broadcast::channel(ADMISSION_BACKLOG).0,
                 redis,
             }),
         }
@@ -317,6 +340,7 @@ impl LiveEvents {
         let channels = Channels { prefix: prefix.to_owned() };
         let mut pubsub = client.get_async_pubsub().await.map_err(cache_error)?;
         pubsub.subscribe(channels.watching()).await.map_err(cache_error)?;
+        pubsub.subscribe(channels.admission()).await.map_err(cache_error)?;
         let (sink, stream) = pubsub.split();
         let commands = redis::aio::ConnectionManager::new(client.clone()).await.map_err(cache_error)?;
         let (outbound, queue) = mpsc::channel(PUBLISH_QUEUE);
@@ -433,6 +457,39 @@ impl LiveEvents {
             Some(redis) => redis.watched.read().unwrap_or_else(|e| e.into_inner()).contains(&activity_id),
             None => self.watched_here(activity_id),
         }
+    }
+
+    /// Tells every instance (this one included) that an activity's admission rule changed,
+    /// so each drops its copy. With Redis, returns once Redis has answered the `PUBLISH`,
+    /// by which time it has queued the message to every subscribed instance: the message
+    /// is on its way to them before the change's own answer is, and so, in practice, ahead
+    /// of any request made after it. A failure is logged: the copies then lapse on their
+    /// own. Without Redis there is no other instance to tell.
+    pub async fn announce_admission_change(&self, activity_id: i64) {
+        let _ = self.inner.admission.send(Some(activity_id));
+        let Some(redis) = &self.inner.redis else { return };
+        let mut commands = redis.commands.clone();
+        let sent = tokio::time::timeout(
+            ANNOUNCE_TIMEOUT,
+            redis::cmd("PUBLISH").arg(redis.channels.admission()).arg(activity_id).query_async::<i64>(&mut commands),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, activity_id, "could not announce an admission change; other instances follow when their copy lapses")
+            }
+            Err(_) => tracing::warn!(
+                activity_id,
+                "announcing an admission change timed out; other instances follow when their copy lapses"
+            ),
+        }
+    }
+
+    /// Admission changes from now on, from every instance: an activity's id, or `None`
+    /// when some may have been missed (drop every copy).
+    pub fn admission_changes(&self) -> broadcast::Receiver<Option<i64>> {
+        self.inner.admission.subscribe()
     }
 
     /// Ends every open stream (at shutdown).
@@ -559,6 +616,12 @@ fn cache_error(e: redis::RedisError) -> CoreError {
 
 /// Most events sent to Redis in one pipeline.
 const PUBLISH_BATCH: usize = 256;
+/// How many admission changes may wait for an instance to act on them before it is told
+/// it missed some (and drops every copy).
+const ADMISSION_BACKLOG: usize = 256;
+/// The longest an admission change's announcement may hold up the request that made it:
+/// Redis answers in well under a millisecond; slower means it is in trouble.
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Sends queued events to Redis on its own connection; whatever queued up during one
 /// round trip goes in the next, as one pipeline, so an arrival burst costs few round trips.
@@ -596,6 +659,12 @@ async fn receive(inner: std::sync::Weak<Inner>, mut stream: redis::aio::PubSubSt
             let Some(inner) = inner.upgrade() else { return };
             let Some(redis) = &inner.redis else { return };
             let Ok(text) = message.get_payload::<String>() else { continue };
+            if message.get_channel_name() == redis.channels.admission() {
+                if let Ok(activity_id) = text.parse::<i64>() {
+                    let _ = inner.admission.send(Some(activity_id));
+                }
+                continue;
+            }
             match redis.channels.activity_of(message.get_channel_name()) {
                 // Parsed once per instance; the text itself goes on to every board.
                 Some(_) => match serde_json::from_str::<LiveEvent>(&text) {
@@ -622,15 +691,18 @@ async fn receive(inner: std::sync::Weak<Inner>, mut stream: redis::aio::PubSubSt
         };
         if let Some(inner) = inner.upgrade() {
             inner.deliver(Published::new(LiveEvent { activity_id: 0, id: Uuid::now_v7(), change: LiveChange::Resync }));
+            // Admission changes made during the gap were not heard: every copy is suspect.
+            let _ = inner.admission.send(None);
         }
     }
 }
 
-/// A new subscription to the announcements and every activity this instance watches.
+/// A new subscription to the announcement channels and every activity this instance watches.
 async fn resubscribe(inner: &Inner, redis: &RedisFanOut) -> Result<redis::aio::PubSubStream, redis::RedisError> {
     let mut subscription = redis.subscription.lock().await;
     let mut pubsub = redis.client.get_async_pubsub().await?;
     pubsub.subscribe(redis.channels.watching()).await?;
+    pubsub.subscribe(redis.channels.admission()).await?;
     let watching = inner.watching();
     for activity_id in &watching {
         pubsub.subscribe(redis.channels.activity(*activity_id)).await?;
@@ -694,6 +766,7 @@ mod tests {
         let channels = Channels { prefix: "hm:test".into() };
         assert_eq!(channels.activity_of(&channels.activity(42)), Some(42));
         assert_eq!(channels.activity_of(&channels.watching()), None);
+        assert_eq!(channels.activity_of(&channels.admission()), None);
         assert_eq!(channels.activity_of("other:live:42"), None);
     }
 

@@ -323,3 +323,43 @@ async fn two_instances_send_each_wechat_message_once() {
     assert_eq!(to.len(), 6, "every volunteer told");
     assert!(sent.iter().filter(|m| m.data["phrase3"] == "公示中").count() == 6, "one publicity message each");
 }
+
+/// A cancellation reaches every instance at once (issue 17): instance B has admitted an
+/// arrival, so it holds its copy of the activity's admission rule ("anyone may come");
+/// the activity is cancelled at A, and the next arrival at B, made as soon as A answers,
+/// is refused with `activity_cancelled` (its copy would otherwise have admitted arrivals
+/// for seconds more). Someone already inside still leaves through B. Three activities, so
+/// the announcement beating the next request is not luck once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_at_one_instance_stops_arrivals_at_the_other_at_once() {
+    use serde_json::json;
+
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let e = event(&a, "toggle").await;
+    let (_, early) = a.volunteer("李四", "13800005678").await;
+    let mut activities = vec![e.activity_id];
+    for name in ["翠湖巡河", "滇池护鸥"] {
+        activities
+            .push(a.activity(&e.organiser, e.organisation_id, json!({"name": name})).await["id"].as_i64().expect("id"));
+    }
+    for activity in activities {
+        let url = b.code(&e.organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        b.scan(&early, &url).await.expect_status(200);
+
+        a.post(&format!("/api/v1/activities/{activity}/cancellation"), Some(&e.organiser), json!({"reason": "暴雨"}))
+            .await
+            .expect_status(200);
+        let before = b.scans_recorded(e.volunteer_id).await;
+        b.scan(&e.volunteer, &url).await.expect_problem(409, "activity_cancelled");
+        assert_eq!(b.scans_recorded(e.volunteer_id).await, before + 1, "kept as a refused scan");
+
+        a.advance(Duration::minutes(10));
+        b.advance(Duration::minutes(10));
+        let url = b.code(&e.organiser, activity, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+        let out = b.scan(&early, &url).await;
+        out.expect_status(200);
+        assert_eq!(out.body["outcome"], "checked_out", "someone inside still leaves");
+    }
+}

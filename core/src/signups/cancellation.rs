@@ -8,15 +8,20 @@
 //! ```text
 //! organiser ── POST /api/v1/activities/{id}/cancellation {reason} ──► store: one row (once)
 //!                                                                     + audit entry
-//!           ◄── 200 {cancelled_at, reason} ── forget cached rule ◄────┘
+//!           ◄── 200 {cancelled_at, reason} ── drop the rule here ◄────┘
+//!                                             PUBLISH <prefix>:live:admission ──► every
+//!                                               instance drops its copy of the rule
 //!                                             notify every live sign-up (keyed: once each)
 //! ```
 //!
 //! The scan path reads the cancellation with the walk-in rule, from the same per-instance
-//! copy ([`super::WALK_IN_RULE_FRESH`]): the instance that cancels forgets its copy at
-//! once; another instance stops admitting arrivals at most that much later. Sign-ups are
-//! left as they were (the organisation's record of whom it expected); the notice tells the
-//! volunteer. Cancelling again answers the cancellation as it stands and tells nobody twice.
+//! copy ([`super::WALK_IN_RULE_FRESH`]). Before answering, the instance that cancels drops
+//! its copy and announces the change to every other instance through Redis, which drop
+//! theirs as they hear it: an arrival after the answer is refused on any instance. Only an
+//! instance that missed the announcement (its subscription was down) may admit arrivals
+//! until its copy lapses. Sign-ups are left as they were (the organisation's record of whom
+//! it expected); the notice tells the volunteer. Cancelling again answers the cancellation
+//! as it stands and tells nobody twice.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -90,7 +95,7 @@ impl Hourmark {
                     .ok_or_else(|| CoreError::Internal("cancellation vanished".into()));
             }
         };
-        self.inner().walk_ins.invalidate(&activity.id).await;
+        self.admission_changed(activity.id).await;
         let notices = self
             .store()
             .activity_signups(activity.id)

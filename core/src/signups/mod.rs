@@ -472,7 +472,7 @@ impl Hourmark {
                 ));
             }
         }
-        self.inner().walk_ins.invalidate(&activity.id).await;
+        self.admission_changed(activity.id).await;
         self.store().recruitment(activity.id).await?.ok_or_else(|| CoreError::Internal("recruitment vanished".into()))
     }
 
@@ -613,7 +613,7 @@ impl Hourmark {
         };
         match self.store().cancel_signup(signup_id, allowed, self.now()).await? {
             Some(freed) => {
-                self.inner().walk_ins.invalidate(&freed.signup.activity_id).await;
+                self.admission_changed(freed.signup.activity_id).await;
                 self.notify_moved_up(&freed.moved_up, recruitment.approval_required).await;
                 Ok(freed.signup)
             }
@@ -687,7 +687,7 @@ impl Hourmark {
             return Err(CoreError::refused(ErrorCode::SignupDecided, "该报名已取消或已被拒绝"));
         };
         let declined = &freed.signup;
-        self.inner().walk_ins.invalidate(&declined.activity_id).await;
+        self.admission_changed(declined.activity_id).await;
         self.notify_hours(HoursNotice::SignupDeclined {
             volunteer_id: declined.volunteer_id,
             signup_id: declined.id,

@@ -16,10 +16,15 @@ use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use crate::notification::HoursNotice;
 
-/// How long an instance trusts its copy of who may check in at an activity that admits
-/// no walk-ins. Only a volunteer found on it is let in on the copy's word; one missing from
-/// it is looked up in the store before being refused, so an approval counts at once and a
-/// cancellation or decline elsewhere at most this much later.
+/// How long an instance trusts its copy of who may check in at an activity (whether it was
+/// cancelled, and, where it admits no walk-ins, who is approved). Only a volunteer found on
+/// it is let in on the copy's word; one missing from it is looked up in the store before
+/// being refused, so an approval counts at once. A change that takes admission away (a
+/// cancellation, a decline, a sign-up cancelled) is announced to every instance, which drops
+/// its copy when it hears it ([`Hourmark::admission_changed`]); this lifetime is the bound
+/// only for an instance that missed the announcement (its Redis subscription dropped), or
+/// whose reload of the rule read the store just before the change and finished just after
+/// the announcement arrived (a window one store read wide).
 pub const WALK_IN_RULE_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who may arrive at an activity, as an instance keeps it for [`WALK_IN_RULE_FRESH`].
@@ -34,6 +39,14 @@ pub(crate) enum Admission {
 }
 
 impl Hourmark {
+    /// An activity's admission rule changed: drops this instance's copy at once and tells
+    /// every other instance to drop theirs (through Redis, before returning; see
+    /// `crate::live`), so an arrival anywhere after the change's answer is judged by it.
+    pub(crate) async fn admission_changed(&self, activity_id: i64) {
+        self.inner().walk_ins.invalidate(&activity_id).await;
+        self.inner().live.announce_admission_change(activity_id).await;
+    }
+
     /// Why a check-in is refused at a cancelled activity, or at one that admits only
     /// approved sign-ups, if it is: `None` when the activity recruits nobody, admits
     /// walk-ins, or the volunteer's sign-up is approved. On the scan path, so the rule is
