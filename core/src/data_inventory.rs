@@ -153,6 +153,31 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         other_columns: &["id", "created_at"],
     },
     PersonalTable {
+        table: "roster_staging",
+        subject: DataSubject::Volunteer,
+        purpose: "hold a roster import's rows, a chunk at a time, until one transaction publishes them all \
+                  (so the import is all or nothing without holding SQLite's single writer for its length)",
+        basis: LegalBasis::StatutoryDuty,
+        readers: "no one: only the import that staged them reads them, to publish them",
+        retention: "deleted as soon as the import is published or fails; rows of an import cut off part way \
+                    are erased by the retention job a day after they were staged",
+        fields: &[
+            plain("volunteer_number", "the volunteer number drawn for a new volunteer"),
+            plain("name", "name"),
+            plain("gender", "gender"),
+            plain("birth_month", "birth month"),
+            plain("id_type", "type of ID document"),
+            field("id_number_sealed", "ID number (sensitive)", Protection::Sealed),
+            field("id_number_lookup", "ID number's keyed hash", Protection::KeyedHash),
+            field("phone_sealed", "mobile number", Protection::Sealed),
+            field("phone_lookup", "mobile number's keyed hash", Protection::KeyedHash),
+            by_consent("skills", "skills the volunteer gave on the roster", Protection::Plain),
+            plain("consents", "the consents the volunteer signed on paper, with the notice version"),
+            plain("volunteer_id", "a volunteer already registered, to be linked to the roster"),
+        ],
+        other_columns: &["staging_key", "position", "created_at"],
+    },
+    PersonalTable {
         table: "consent",
         subject: DataSubject::Volunteer,
         purpose: "prove what the volunteer (or a minor's guardian) agreed to, and when",

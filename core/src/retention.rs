@@ -1,8 +1,10 @@
 //! Erasing what has outlived its purpose (PIPL art. 19 and 47: keep personal data no
 //! longer than its purpose needs): one-time SMS codes, bearer tokens and console sessions,
-//! and staff invites, a day after they expired. Run by the periodic jobs on every instance
-//! (deleting what is already gone is a no-op), audited with the counts. The register,
-//! scans and everything a service record is made of are never touched here.
+//! and staff invites, a day after they expired; rows a roster import staged and never
+//! published (the process died part way), a day after they were staged. Run by the
+//! periodic jobs on every instance (deleting what is already gone is a no-op), audited
+//! with the counts. The register, scans and everything a service record is made of are
+//! never touched here.
 
 use chrono::Duration;
 

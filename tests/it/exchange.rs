@@ -266,12 +266,19 @@ fn proc_status_kb(key: &str) -> u64 {
 }
 
 /// A 100,000-row roster, dry run and import, timed, with the process's peak resident
-/// memory (server and test client together: both run in this process). Run with
+/// memory (server and test client together: both run in this process), and scans made
+/// every 400 ms or so during the import (how long the slowest waited). Run with
 /// `cargo nextest run -p hourmark-tests --run-ignored only -E 'test(/roster_of_100000/)' --no-capture`.
 async fn measure_roster_of_100000(backend: hourmark_tests::Backend) {
     const ROWS: u32 = 100_000;
     let app = TestApp::spawn(backend).await;
-    let (_, org, organiser) = organisation_with_organiser(&app).await;
+    let e = crate::event(&app, "toggle").await;
+    let (org, organiser) = (e.organisation_id, e.organiser.clone());
+    let mut volunteers = vec![e.volunteer.clone()];
+    // Registrations are rate-limited per client: 50 volunteers, one arrival each.
+    for n in 0..49 {
+        volunteers.push(app.volunteer(&format!("志愿者{n}"), &format!("1370000{n:04}")).await.1);
+    }
     let mut file = String::from(HEADER);
     for i in 0..ROWS {
         file.push_str(&format!("志愿者{i},{},139{:08},急救,是,否,纸质-2023\r\n", next_resident_id(), i));
@@ -287,18 +294,44 @@ async fn measure_roster_of_100000(backend: hourmark_tests::Backend) {
     let dry = started.elapsed();
     assert_eq!(report.body["new_volunteers"], ROWS);
     let started = std::time::Instant::now();
-    let done = app.upload(&format!("/api/v1/organisations/{org}/roster-imports"), &organiser, file.clone(), CSV).await;
-    done.expect_status(201);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let importing = async {
+        let answer =
+            app.upload(&format!("/api/v1/organisations/{org}/roster-imports"), &organiser, file.clone(), CSV).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        answer
+    };
+    let scanning = async {
+        let mut waits = Vec::new();
+        for volunteer in &volunteers {
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            let asked = std::time::Instant::now();
+            let answer = app.scan(volunteer, &url).await;
+            waits.push((answer.status, asked.elapsed()));
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        }
+        waits
+    };
+    let (imported, waits) = tokio::join!(importing, scanning);
+    imported.expect_status(201);
     let import = started.elapsed();
-    assert_eq!(done.body["registered"], ROWS);
+    assert_eq!(imported.body["registered"], ROWS);
+    let refused = waits.iter().filter(|(status, _)| *status != 200).count();
+    let slowest = waits.iter().map(|(_, took)| *took).max().unwrap_or_default();
     println!(
         "roster of {ROWS} rows ({:.1} MiB CSV), {backend:?}: dry run {:.1} s, import {:.1} s; \
-         resident memory before {} MiB, peak {} MiB (whole test process)",
+         resident memory before {} MiB, peak {} MiB (whole test process); \
+         {} scans during the import, {refused} not accepted, the slowest answered in {:.0} ms",
         file.len() as f64 / 1_048_576.0,
         dry.as_secs_f64(),
         import.as_secs_f64(),
         before / 1024,
         proc_status_kb("VmHWM:") / 1024,
+        waits.len(),
+        slowest.as_secs_f64() * 1000.0,
     );
     app.stop().await;
 }
@@ -353,5 +386,170 @@ on_both_backends! {
         // Nothing reached the register: there is nothing to report.
         app.post(&format!("/api/v1/organisations/{org}/report-batches"), Some(&organiser), json!({})).await
             .expect_problem(409, "nothing_to_report");
+    }
+}
+
+/// One number from the database behind `app` (`select count(*) …`), read past Hourmark.
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    match app.backend {
+        hourmark_tests::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query_scalar(sql).fetch_one(&pool).await.expect("count")
+        }
+        hourmark_tests::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query_scalar(sql).fetch_one(&pool).await.expect("count")
+        }
+    }
+}
+
+/// Everything an import makes visible, counted: volunteers, roster imports, roster
+/// members, consents entered by an import; and the rows staged.
+async fn visible_and_staged(app: &TestApp) -> ([i64; 4], i64) {
+    (
+        [
+            count(app, "select count(*) from volunteer").await,
+            count(app, "select count(*) from roster_import").await,
+            count(app, "select count(*) from roster_member").await,
+            count(app, "select count(*) from consent where roster_import_id is not null").await,
+        ],
+        count(app, "select count(*) from roster_staging").await,
+    )
+}
+
+/// Waits (polling the database) until an import has begun staging rows.
+async fn staging_begun(app: &TestApp) {
+    let started = std::time::Instant::now();
+    while count(app, "select count(*) from roster_staging").await == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the import never staged a row");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// On SQLite every write goes through one writer. A roster import used to hold it for its
+/// whole length (44 s for 100,000 rows in a debug build), so scans waited and could time
+/// out. Staged in short transactions, it lets scans through between chunks: each scan
+/// made while a 20,000-row import runs is accepted, none waits long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_during_a_large_roster_import_are_accepted_on_sqlite() {
+    const ROWS: u32 = 20_000;
+    let app = TestApp::spawn(hourmark_tests::Backend::Sqlite).await;
+    let e = crate::event(&app, "toggle").await;
+    let mut volunteers = vec![e.volunteer.clone()];
+    for n in 0..59 {
+        volunteers.push(app.volunteer(&format!("志愿者{n}"), &format!("1370000{n:04}")).await.1);
+    }
+    let rows = roster_rows(ROWS, 0);
+    let (visible_before, _) = visible_and_staged(&app).await;
+    let import = format!("/api/v1/organisations/{}/roster-imports", e.organisation_id);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let importing = async {
+        let answer = app.upload(&import, &e.organiser, csv(&rows), CSV).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        answer
+    };
+    let scanning = async {
+        staging_begun(&app).await;
+        // (answer, how long it took, whether the import was still running when it came)
+        let mut scans = Vec::new();
+        for volunteer in &volunteers {
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            let started = std::time::Instant::now();
+            let answer = app.scan(volunteer, &url).await;
+            scans.push((answer, started.elapsed(), !done.load(std::sync::atomic::Ordering::SeqCst)));
+            // Spread the scans over the import, as arrivals are.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        scans
+    };
+    let (imported, scans) = tokio::join!(importing, scanning);
+    imported.expect_status(201);
+    assert_eq!(imported.body["registered"], ROWS);
+    let during = scans.iter().filter(|(_, _, running)| *running).count();
+    assert!(during >= 10, "scans made while the import ran: {during} of {}", scans.len());
+    for (answer, took, _) in &scans {
+        answer.expect_status(200);
+        assert_eq!(answer.body["outcome"], "checked_in", "{}", answer.body);
+        assert!(*took < std::time::Duration::from_secs(3), "a scan waited {took:?} for the import");
+    }
+    let slowest = scans.iter().map(|(_, took, _)| *took).max().unwrap_or_default();
+    println!("{during} scans during a {ROWS}-row import on SQLite; the slowest took {slowest:?}");
+    let (visible, staged) = visible_and_staged(&app).await;
+    assert_eq!(visible[0], visible_before[0] + i64::from(ROWS));
+    assert_eq!(staged, 0, "the staged rows are gone once published");
+}
+
+on_both_backends! {
+    /// An import that fails at the last step (someone registered one of the roster's ID
+    /// numbers while it was being staged) publishes nothing, and its staged rows are gone.
+    async fn a_roster_import_that_fails_publishes_nothing(app: TestApp) {
+        let (_, org, organiser) = organisation_with_organiser(&app).await;
+        let rows = roster_rows(3_000, 40_000);
+        let taken_id = rows.last().expect("row").split(',').nth(1).expect("id").to_owned();
+        let (before, _) = visible_and_staged(&app).await;
+        let import = format!("/api/v1/organisations/{org}/roster-imports");
+        let importing = app.upload(&import, &organiser, csv(&rows), CSV);
+        let registering = async {
+            staging_begun(&app).await;
+            let registered = app.post("/mp/v1/volunteers", None,
+                hourmark_tests::registration("李四", "13700009999", &taken_id)).await;
+            registered.expect_status(201);
+        };
+        let (refused, ()) = tokio::join!(importing, registering);
+        refused.expect_problem(409, "id_number_taken");
+        let (after, staged) = visible_and_staged(&app).await;
+        assert_eq!(after, [before[0] + 1, 0, 0, 0], "only the volunteer who registered meanwhile");
+        assert_eq!(staged, 0, "the failed import's staged rows are discarded");
+    }
+}
+
+on_both_backends! {
+    /// Rows staged by an import that never finished (the process died part way) are not
+    /// visible, and the retention job erases them a day after they were staged.
+    async fn rows_staged_by_an_import_cut_off_are_erased_a_day_later(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let (before, _) = visible_and_staged(&app).await;
+        let entries = vec![hourmark_core::roster::RosterEntry::Existing { volunteer_id: e.volunteer_id }];
+        app.hourmark.store().stage_roster("cut-off", 0, entries, app.clock_now()).await.expect("staged");
+        assert_eq!(visible_and_staged(&app).await, (before, 1), "staged, not visible");
+        assert_eq!(app.hourmark.erase_outlived_data().await.expect("erase").abandoned_roster_rows, 0);
+        app.advance(Duration::days(1) + Duration::minutes(1));
+        assert_eq!(app.hourmark.erase_outlived_data().await.expect("erase").abandoned_roster_rows, 1);
+        assert_eq!(visible_and_staged(&app).await, (before, 0));
+    }
+}
+
+/// An import whose request goes away part way (the handler's future is dropped) leaves
+/// nothing visible, and its staged rows are discarded in the background.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_roster_import_leaves_nothing() {
+    let app = TestApp::spawn(hourmark_tests::Backend::Sqlite).await;
+    let (admin, org, _) = organisation_with_organiser(&app).await;
+    let me = app.get("/api/v1/me", &admin).await;
+    let by = hourmark_core::identity::Principal::Staff {
+        id: me.body["staff"]["id"].as_i64().expect("id"),
+        role: hourmark_core::identity::StaffRole::Administrator,
+        organisation_id: None,
+    };
+    let (before, _) = visible_and_staged(&app).await;
+    let file = csv(&roster_rows(5_000, 50_000));
+    let import = app.hourmark.import_roster(&by, org, file.into(), hourmark_core::roster::SheetEncoding::default());
+    tokio::select! {
+        done = import => panic!("the import finished before it was interrupted: {:?}", done.map(|r| r.id)),
+        () = staging_begun(&app) => {}
+    }
+    // The import's future is gone here, part way through staging.
+    let started = std::time::Instant::now();
+    loop {
+        let (visible, staged) = visible_and_staged(&app).await;
+        assert_eq!(visible, before, "nothing of the interrupted import is visible");
+        if staged == 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{staged} staged rows left");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

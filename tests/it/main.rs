@@ -18,6 +18,7 @@ mod codes;
 mod consent;
 mod console;
 mod console_cancel;
+mod console_exchange;
 mod console_officer;
 mod console_register;
 mod console_review;

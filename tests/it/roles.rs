@@ -199,6 +199,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/console/certificates", [200; 8]),
         row(M::GET, "/console/stars", [200; 8]),
         row(M::GET, "/console/time-bank", [200; 8]),
+        row(M::GET, "/console/roster", [200; 8]),
+        row(M::GET, "/console/exports", [200; 8]),
         row(M::GET, "/console/static/{file}", [200; 8]),
         row(M::GET, "/mp/static/scan.js", [200; 8]),
         row(M::GET, "/mp/static/scan-queue.js", [200; 8]),
@@ -619,5 +621,92 @@ async fn the_signups_page_by_role() {
         assert_eq!(html.contains("id=\"recruit-form\""), decides, "{who}: the form");
         assert_eq!(html.contains("id=\"approve-all\""), decides, "{who}: 全部通过");
         assert_eq!(html.contains("id=\"read-only\""), status == 200 && !decides, "{who}: told they only read");
+    }
+}
+
+/// The roster and export desks with each role's browser session: who gets the desk, who
+/// the organisation chooser, who is told the page is not theirs, and who finds nothing.
+#[tokio::test]
+async fn the_exchange_pages_by_role() {
+    use crate::console_officer::browser_session;
+    let app = TestApp::spawn_for_browser(hourmark_tests::Backend::Sqlite).await;
+    let admin = app.administrator().await;
+    let org = app.organisation(&admin, "翠湖志愿者协会").await;
+    let other_org = app.organisation(&admin, "滇池保护志愿队").await;
+    let far_org = app
+        .post("/api/v1/organisations", Some(&admin), json!({"name": "盘龙志愿者协会", "region_code": "530103"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let session = |body: Value| browser_session(&app, &admin, body);
+    let (organiser, _, _) = session(json!({"name": "李组织", "role": "organiser", "organisation_id": org})).await;
+    let (officer, _, _) = session(json!({"name": "民政", "role": "officer", "region_code": "530102"})).await;
+    let (league, _, _) =
+        session(json!({"name": "团委", "role": "officer", "region_code": "530000", "agency": "youth_league"})).await;
+    let (recorder, _, _) = session(json!({
+        "name": "王记录", "role": "recorder", "organisation_id": org,
+        "qualification": {"certificate_number": "YN-2025-0001", "issued_on": "2025-12-01", "review_due_on": "2027-12-01"}
+    }))
+    .await;
+    let (leader, _, _) = session(json!({"name": "赵领队", "role": "leader", "organisation_id": org})).await;
+    let (administrator, _, _) = session(json!({"name": "刘管理", "role": "administrator"})).await;
+    let desk = "id=\"roster-form\"";
+    let exports = "id=\"export-form\"";
+    let chooser = "id=\"choose-organisation\"";
+    // (who, cookie, path, status, what the page must hold)
+    let expected: Vec<(&str, &String, String, u16, &str)> = vec![
+        ("organiser", &organiser, "/console/roster".into(), 200, desk),
+        ("organiser", &organiser, "/console/exports".into(), 200, exports),
+        ("organiser, own id", &organiser, format!("/console/roster?organisation={org}"), 200, desk),
+        ("organiser, another's", &organiser, format!("/console/roster?organisation={other_org}"), 404, "组织不存在"),
+        ("organiser, another's", &organiser, format!("/console/exports?organisation={other_org}"), 404, "组织不存在"),
+        ("recorder", &recorder, "/console/roster".into(), 403, "仅供记录机构的组织者和管理员"),
+        ("recorder", &recorder, "/console/exports".into(), 200, exports),
+        ("leader", &leader, "/console/roster".into(), 403, "仅供"),
+        ("leader", &leader, "/console/exports".into(), 403, "仅供"),
+        ("administrator", &administrator, "/console/roster".into(), 200, chooser),
+        ("administrator", &administrator, format!("/console/roster?organisation={other_org}"), 200, desk),
+        ("administrator", &administrator, "/console/exports".into(), 200, chooser),
+        ("administrator", &administrator, format!("/console/exports?organisation={far_org}"), 200, exports),
+        ("administrator", &administrator, "/console/exports?organisation=999999".into(), 404, "组织不存在"),
+        ("officer", &officer, "/console/roster".into(), 403, "仅供"),
+        ("officer", &officer, "/console/exports".into(), 200, chooser),
+        ("officer", &officer, format!("/console/exports?organisation={org}"), 200, exports),
+        (
+            "officer, outside the region",
+            &officer,
+            format!("/console/exports?organisation={far_org}"),
+            404,
+            "组织不存在",
+        ),
+        ("youth league", &league, "/console/exports".into(), 403, "由民政部门办理"),
+    ];
+    for (who, cookie, path, status, holds) in expected {
+        let page = app.client.get(app.url(&path)).header("cookie", cookie.as_str()).send().await.expect("page");
+        assert_eq!(page.status().as_u16(), status, "{who} {path}");
+        let html = page.text().await.expect("html");
+        assert!(html.contains(holds), "{who} {path}: {html}");
+        if status != 200 {
+            assert!(!html.contains(desk) && !html.contains(exports), "{who} {path}: no desk on a refusal");
+        }
+    }
+    // The chooser lists only what the officer's region covers.
+    let page = app
+        .client
+        .get(app.url("/console/exports"))
+        .header("cookie", officer.as_str())
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("翠湖志愿者协会") && !page.contains("盘龙志愿者协会"), "{page}");
+    // An organiser's bar links both desks; a recorder's only the exports.
+    let bar = |html: &str| (html.contains("href=\"/console/roster\""), html.contains("href=\"/console/exports\""));
+    for (cookie, links) in [(&organiser, (true, true)), (&recorder, (false, true)), (&leader, (false, false))] {
+        let html = app.client.get(app.url("/console")).header("cookie", cookie.as_str()).send().await.expect("page");
+        assert_eq!(bar(&html.text().await.expect("html")), links);
     }
 }

@@ -5,8 +5,15 @@
 //!           async: duplicates in the file, lookups against registered volunteers
 //!           └─► report (the dry run ends here; an import with any refusal stops here)
 //!       ─► pass 2 (blocking thread: read again, seal ID and phone) ─► chunks ─►
-//!           store: one transaction; the roster, its volunteers, their paper consents
+//!           store: each chunk staged in its own short transaction (roster_staging)
+//!       ─► publish: one transaction; the roster, its volunteers, their paper consents
+//!       ─► staged rows discarded (after the publish, or after a failure)
 //! ```
+//!
+//! Staging keeps "all or nothing" as seen from outside: nothing staged is visible until
+//! the publish, which is one transaction. It exists for SQLite's single writer: a
+//! 100,000-row import in one transaction held it for the import's whole length, and scans
+//! waited; now they wait at most for one chunk or the publish.
 //!
 //! Memory stays bounded by the file itself plus two keyed hashes per row: rows are never
 //! collected, chunks flow through a channel of two.
@@ -300,7 +307,81 @@ impl Hourmark {
                 }),
             },
         };
-        self.store().import_roster(&new, &mut entries).await
+        let staging = Staging::new(self.clone());
+        let published = self.stage_and_publish(&staging.key, &new, &mut entries).await;
+        staging.discard().await;
+        published
+    }
+
+    /// Stages the chunks as they come, each in its own short transaction, then publishes
+    /// them in one.
+    async fn stage_and_publish(
+        &self,
+        staging_key: &str,
+        import: &NewRosterImport,
+        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
+    ) -> Result<RosterImportRecord, CoreError> {
+        let mut staged = 0u32;
+        while let Some(chunk) = entries.recv().await {
+            let chunk = chunk?;
+            let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+            self.store().stage_roster(staging_key, staged, chunk, import.at).await?;
+            staged = staged.saturating_add(len);
+        }
+        if staged != import.counts.0 {
+            // The file was read twice; a different count means it changed in between.
+            return Err(CoreError::Internal(format!("roster read {staged} rows, checked {}", import.counts.0)));
+        }
+        self.store().publish_roster(staging_key, import).await
+    }
+}
+
+/// Rows staged per delete when discarding, so each delete is a short write.
+const DISCARD: i64 = 2_000;
+
+/// One import's staged rows. They are discarded once the import is published or has
+/// failed; if the import's task is dropped part way (the client went away), they are
+/// discarded in the background; if the process dies, the retention job erases them a day
+/// later.
+struct Staging {
+    key: String,
+    hourmark: Option<Hourmark>,
+}
+
+impl Staging {
+    fn new(hourmark: Hourmark) -> Self {
+        Self { key: uuid::Uuid::new_v4().simple().to_string(), hourmark: Some(hourmark) }
+    }
+
+    async fn discard(mut self) {
+        if let Some(hourmark) = self.hourmark.take() {
+            discard_staged(&hourmark, &self.key).await;
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(hourmark) = self.hourmark.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let key = std::mem::take(&mut self.key);
+            runtime.spawn(async move { discard_staged(&hourmark, &key).await });
+        }
+    }
+}
+
+async fn discard_staged(hourmark: &Hourmark, key: &str) {
+    loop {
+        match hourmark.store().discard_roster_staging(key, DISCARD).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                // The retention job erases what is left, a day on.
+                tracing::warn!(error = %e, "discarding a roster's staged rows failed");
+                return;
+            }
+        }
     }
 }
 

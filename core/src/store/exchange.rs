@@ -2,11 +2,10 @@
 //! file (`postgres/exchange.rs`, `sqlite/exchange.rs`).
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use chrono::{DateTime, Utc};
 
 use super::StoreResult;
 use crate::audit::AuditEvent;
-use crate::error::CoreError;
 use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
@@ -21,15 +20,24 @@ pub trait ExchangeStore: Send + Sync {
     /// Registered volunteers whose ID-number hash is one of `ids` or whose phone hash is
     /// one of `phones`.
     async fn volunteers_by_lookups(&self, ids: &[[u8; 32]], phones: &[[u8; 32]]) -> StoreResult<Vec<KnownVolunteer>>;
-    /// Writes a roster in one transaction: the import record and its audit entry, each new
-    /// volunteer with their consents (a volunteer number already taken is drawn again),
-    /// and every row's roster membership. Chunks are taken from `entries` until it closes;
-    /// an error in it, or any failed write, rolls everything back.
-    async fn import_roster(
+    /// Stages one chunk of a roster under `staging_key`, at positions from `first`, in its
+    /// own short transaction; nothing staged is visible outside the staging table. A new
+    /// volunteer's number already taken (registered or staged) is drawn again.
+    async fn stage_roster(
         &self,
-        import: &NewRosterImport,
-        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
-    ) -> StoreResult<RosterImportRecord>;
+        staging_key: &str,
+        first: u32,
+        entries: Vec<RosterEntry>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Publishes what is staged under `staging_key` in one transaction: the import record
+    /// and its audit entry, each new volunteer with their consents (recorded at the import's
+    /// time), and every row's roster membership. Any failed write rolls it all back. The
+    /// staged rows stay until [`ExchangeStore::discard_roster_staging`].
+    async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord>;
+    /// Deletes up to `limit` rows staged under `staging_key` (each call a short
+    /// transaction) → how many went.
+    async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64>;
 
     /// What could go in the organisation's next export of `kind`, in order, each with the
     /// volunteer whose consent decides it (none for activities): confirmed (in a confirmed
@@ -57,4 +65,16 @@ pub trait ExchangeStore: Send + Sync {
     async fn exchange_export_items(&self, export_id: i64, after: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>>;
     /// The register entries with these sequence numbers.
     async fn register_rows(&self, seqs: &[i64]) -> StoreResult<Vec<RegisterRow>>;
+}
+
+/// A new volunteer's paper consents as staged: a JSON list of
+/// `{purpose, granted, notice_version}` (the time is the import's).
+pub(crate) fn staged_consents(consents: &[crate::identity::ConsentRecord]) -> String {
+    let list: Vec<serde_json::Value> = consents
+        .iter()
+        .map(|c| {
+            serde_json::json!({"purpose": c.purpose.as_str(), "granted": c.granted, "notice_version": c.notice_version})
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
 }

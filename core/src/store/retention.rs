@@ -1,5 +1,6 @@
 //! Storage side of erasing what has outlived its purpose: one-time SMS codes, bearer
-//! tokens and staff invites past their expiry. Never the register, scans or anything a
+//! tokens and staff invites past their expiry, and roster rows staged by an import that
+//! never finished. Never the register, scans or anything a
 //! record is made of.
 
 use async_trait::async_trait;
@@ -18,12 +19,14 @@ pub struct Erased {
     pub access_tokens: u64,
     /// Staff invites, used or not.
     pub staff_invites: u64,
+    /// Staged rows of roster imports cut off part way (never published).
+    pub abandoned_roster_rows: u64,
 }
 
 impl Erased {
     /// Rows erased in all.
     pub fn total(&self) -> u64 {
-        self.sms_codes + self.access_tokens + self.staff_invites
+        self.sms_codes + self.access_tokens + self.staff_invites + self.abandoned_roster_rows
     }
 
     /// The audit event of a pass that erased these: by the system, with the counts.
@@ -44,7 +47,7 @@ impl Erased {
 #[async_trait]
 pub trait RetentionStore {
     /// Deletes SMS codes, access tokens and staff invites that expired before
-    /// `expired_before`, and, when anything went, writes [`Erased::audit`] at `now`, all in
+    /// `expired_before` and roster rows staged before it, and, when anything went, writes [`Erased::audit`] at `now`, all in
     /// one transaction.
     async fn erase_expired(&self, expired_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Erased>;
 }

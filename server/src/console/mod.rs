@@ -21,6 +21,7 @@
 mod activity_form;
 mod admin_pages;
 mod devices;
+mod exchange_pages;
 mod officer_oversight;
 mod officer_pages;
 mod pages;
@@ -79,6 +80,8 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(register_pages::certificates_page))
         .routes(routes!(register_pages::stars_page))
         .routes(routes!(register_pages::time_bank_page))
+        .routes(routes!(exchange_pages::roster_page))
+        .routes(routes!(exchange_pages::exports_page))
         .routes(routes!(pages::static_asset))
 }
 

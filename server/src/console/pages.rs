@@ -52,6 +52,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("register_stars.html", include_str!("templates/register_stars.html")),
         ("register_time_bank.html", include_str!("templates/register_time_bank.html")),
         ("register_statement.html", include_str!("templates/register_statement.html")),
+        ("exchange_choose.html", include_str!("templates/exchange_choose.html")),
+        ("exchange_roster.html", include_str!("templates/exchange_roster.html")),
+        ("exchange_exports.html", include_str!("templates/exchange_exports.html")),
     ] {
         // The templates are compiled in; a syntax error is caught by the page tests.
         if let Err(e) = env.add_template(name, source) {
@@ -396,7 +399,7 @@ pub(super) async fn board_page(
 }
 
 /// The console's scripts and style sheet, compiled into the binary (no CDN, no build step).
-const ASSETS: [(&str, &str, &str); 24] = [
+const ASSETS: [(&str, &str, &str); 26] = [
     ("console.css", "text/css; charset=utf-8", include_str!("static/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_str!("static/console.js")),
     ("activity-form.js", "text/javascript; charset=utf-8", include_str!("static/activity-form.js")),
@@ -422,6 +425,8 @@ const ASSETS: [(&str, &str, &str); 24] = [
     ("signups.css", "text/css; charset=utf-8", include_str!("static/signups.css")),
     ("join.js", "text/javascript; charset=utf-8", include_str!("static/join.js")),
     ("join.css", "text/css; charset=utf-8", include_str!("static/join.css")),
+    ("exchange.js", "text/javascript; charset=utf-8", include_str!("static/exchange.js")),
+    ("exchange.css", "text/css; charset=utf-8", include_str!("static/exchange.css")),
 ];
 
 /// A console asset (script or style sheet).

@@ -1,11 +1,11 @@
-//! Exchange exports and roster imports on PostgreSQL. A roster's rows go in 500 at a time
-//! through `unnest`, so a 100,000-row roster is a few hundred statements in one
-//! transaction, not half a million.
+//! Exchange exports and roster imports on PostgreSQL. A roster is staged 500 rows at a
+//! time through `unnest`, each chunk its own transaction, and published by one transaction
+//! of a few set-based statements, as on SQLite (where the single writer needs it).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use tokio::sync::mpsc;
 
 use super::{PostgresStore, insert_audit, register_from_row};
 use crate::audit::AuditEvent;
@@ -14,7 +14,7 @@ use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::KnownVolunteer;
+use crate::store::exchange::{KnownVolunteer, staged_consents};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
 /// A register entry in a confirmed batch (only `$2`'s when it is not null).
@@ -48,111 +48,84 @@ fn int(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
-/// Writes one chunk of a roster.
-async fn write_chunk(
+/// Stages one chunk of a roster through `unnest`; a new volunteer's number already taken
+/// (registered or staged) is drawn again and the row retried.
+async fn stage_chunk(
     tx: &mut sqlx::PgConnection,
-    import_id: i64,
-    organisation_id: i64,
-    at: chrono::DateTime<chrono::Utc>,
+    staging_key: &str,
+    first: u32,
     chunk: Vec<RosterEntry>,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<()> {
-    let mut members: Vec<i64> = Vec::with_capacity(chunk.len());
+    let (mut existing, mut existing_at) = (Vec::new(), Vec::new());
     let mut new = Vec::new();
-    for entry in chunk {
+    for (position, entry) in (i32::try_from(first).unwrap_or(i32::MAX)..).zip(chunk) {
         match entry {
-            RosterEntry::Existing { volunteer_id } => members.push(volunteer_id),
-            RosterEntry::New { volunteer, consents } => new.push((volunteer, consents)),
+            RosterEntry::Existing { volunteer_id } => {
+                existing.push(volunteer_id);
+                existing_at.push(position);
+            }
+            RosterEntry::New { volunteer, consents } => new.push((position, volunteer, staged_consents(&consents))),
         }
     }
-    // Volunteer numbers are random: a taken one is drawn again, and the row retried.
+    sqlx::query(
+        r"insert into roster_staging (staging_key, position, volunteer_id, created_at)
+          select $1, p, v, $4 from unnest($2::integer[], $3::bigint[]) as t(p, v)",
+    )
+    .bind(staging_key)
+    .bind(&existing_at)
+    .bind(&existing)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
     let mut pending: Vec<usize> = (0..new.len()).collect();
-    let mut ids: Vec<i64> = vec![0; new.len()];
     for _ in 0..5 {
         if pending.is_empty() {
-            break;
+            return Ok(());
         }
         let pick = |f: &dyn Fn(&crate::identity::StoredVolunteer) -> String| -> Vec<String> {
-            pending.iter().map(|i| f(&new[*i].0)).collect()
+            pending.iter().map(|i| f(&new[*i].1)).collect()
         };
-        let numbers = pick(&|v| v.volunteer_number.clone());
         let rows = sqlx::query(
-            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                     id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
-              select n, nm, g, bm, it, ids, idl, ps, pl, sk, $11
-              from unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::text[],
-                          $7::bytea[], $8::text[], $9::bytea[], $10::text[]) as t(n, nm, g, bm, it, ids, idl, ps, pl, sk)
+            r"insert into roster_staging (staging_key, position, volunteer_number, name, gender, birth_month, id_type,
+                                          id_number_sealed, id_number_lookup, phone_sealed, phone_lookup, skills,
+                                          consents, created_at)
+              select $1, p, n, nm, g, bm, it, ids, idl, ps, pl, sk, cs, $14
+              from unnest($2::integer[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[], $8::text[],
+                          $9::bytea[], $10::text[], $11::bytea[], $12::text[], $13::text[])
+                   as t(p, n, nm, g, bm, it, ids, idl, ps, pl, sk, cs)
+              where not exists (select 1 from volunteer where volunteer_number = t.n)
               on conflict (volunteer_number) do nothing
-              returning id, volunteer_number",
+              returning position",
         )
-        .bind(&numbers)
+        .bind(staging_key)
+        .bind(pending.iter().map(|i| new[*i].0).collect::<Vec<_>>())
+        .bind(pick(&|v| v.volunteer_number.clone()))
         .bind(pick(&|v| v.name.clone()))
-        .bind(pending.iter().map(|i| i16::from(new[*i].0.gender.code())).collect::<Vec<_>>())
+        .bind(pending.iter().map(|i| i16::from(new[*i].1.gender.code())).collect::<Vec<_>>())
         .bind(pick(&|v| v.birth_month.clone()))
         .bind(pick(&|v| v.id_type.as_str().to_owned()))
         .bind(pick(&|v| v.id_number_sealed.clone()))
-        .bind(pending.iter().map(|i| new[*i].0.id_number_lookup.to_vec()).collect::<Vec<_>>())
+        .bind(pending.iter().map(|i| new[*i].1.id_number_lookup.to_vec()).collect::<Vec<_>>())
         .bind(pick(&|v| v.phone_sealed.clone()))
-        .bind(pending.iter().map(|i| new[*i].0.phone_lookup.to_vec()).collect::<Vec<_>>())
+        .bind(pending.iter().map(|i| new[*i].1.phone_lookup.to_vec()).collect::<Vec<_>>())
         .bind(pick(&|v| skills_json(&v.skills)))
+        .bind(pending.iter().map(|i| new[*i].2.clone()).collect::<Vec<_>>())
         .bind(at)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(volunteer_conflict)?;
-        let mut by_number = std::collections::HashMap::with_capacity(rows.len());
-        for row in rows {
-            by_number.insert(row.try_get::<String, _>("volunteer_number")?, row.try_get::<i64, _>("id")?);
-        }
+        .await?;
+        let staged: std::collections::HashSet<i32> =
+            rows.iter().map(|r| r.try_get::<i32, _>("position")).collect::<Result<_, _>>()?;
         let mut still = Vec::new();
         for i in pending {
-            match by_number.get(&new[i].0.volunteer_number) {
-                Some(id) => ids[i] = *id,
-                None => {
-                    new[i].0.volunteer_number = crate::identity::registration::new_volunteer_number()?;
-                    still.push(i);
-                }
+            if !staged.contains(&new[i].0) {
+                new[i].1.volunteer_number = crate::identity::registration::new_volunteer_number()?;
+                still.push(i);
             }
         }
         pending = still;
     }
-    if !pending.is_empty() {
-        return Err(CoreError::Internal("could not draw free volunteer numbers".into()));
-    }
-    let (mut cv, mut cp, mut cg, mut cn, mut ca) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (i, (_, consents)) in new.iter().enumerate() {
-        for c in consents {
-            cv.push(ids[i]);
-            cp.push(c.purpose.as_str().to_owned());
-            cg.push(c.granted);
-            cn.push(c.notice_version.clone());
-            ca.push(c.recorded_at);
-        }
-    }
-    sqlx::query(
-        r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
-          select v, p, g, n, a, $6
-          from unnest($1::bigint[], $2::text[], $3::boolean[], $4::text[], $5::timestamptz[]) as t(v, p, g, n, a)",
-    )
-    .bind(&cv)
-    .bind(&cp)
-    .bind(&cg)
-    .bind(&cn)
-    .bind(&ca)
-    .bind(import_id)
-    .execute(&mut *tx)
-    .await?;
-    members.extend(ids);
-    sqlx::query(
-        r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
-          select $1, v, $3, $4 from unnest($2::bigint[]) as t(v)
-          on conflict (organisation_id, volunteer_id) do nothing",
-    )
-    .bind(organisation_id)
-    .bind(&members)
-    .bind(import_id)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    if pending.is_empty() { Ok(()) } else { Err(CoreError::Internal("could not draw free volunteer numbers".into())) }
 }
 
 #[async_trait]
@@ -182,11 +155,20 @@ impl ExchangeStore for PostgresStore {
             .collect()
     }
 
-    async fn import_roster(
+    async fn stage_roster(
         &self,
-        import: &NewRosterImport,
-        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
-    ) -> StoreResult<RosterImportRecord> {
+        staging_key: &str,
+        first: u32,
+        entries: Vec<RosterEntry>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        stage_chunk(&mut tx, staging_key, first, entries, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord> {
         let mut tx = self.pool.begin().await?;
         let (rows, registered, linked) = import.counts;
         let id: i64 = sqlx::query_scalar(
@@ -205,9 +187,43 @@ impl ExchangeStore for PostgresStore {
         let mut audit = import.audit.clone();
         audit.detail["roster_import_id"] = serde_json::json!(id);
         insert_audit(&mut tx, &audit).await?;
-        while let Some(chunk) = entries.recv().await {
-            write_chunk(&mut tx, id, import.organisation_id, import.at, chunk?).await?;
-        }
+        sqlx::query(
+            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                                     id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
+              select volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                     id_number_lookup, phone_sealed, phone_lookup, skills, $2
+              from roster_staging where staging_key = $1 and volunteer_id is null order by position",
+        )
+        .bind(staging_key)
+        .bind(import.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(volunteer_conflict)?;
+        sqlx::query(
+            r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
+              select v.id, c.value ->> 'purpose', (c.value ->> 'granted')::boolean, c.value ->> 'notice_version', $2, $3
+              from roster_staging s join volunteer v on v.volunteer_number = s.volunteer_number
+                   cross join lateral jsonb_array_elements(s.consents::jsonb) with ordinality as c(value, n)
+              where s.staging_key = $1 and s.volunteer_id is null order by s.position, c.n",
+        )
+        .bind(staging_key)
+        .bind(import.at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
+              select $2, coalesce(s.volunteer_id, v.id), $3, $4
+              from roster_staging s left join volunteer v on s.volunteer_id is null and v.volunteer_number = s.volunteer_number
+              where s.staging_key = $1 order by s.position
+              on conflict (organisation_id, volunteer_id) do nothing",
+        )
+        .bind(staging_key)
+        .bind(import.organisation_id)
+        .bind(id)
+        .bind(import.at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(RosterImportRecord {
             id,
@@ -219,6 +235,19 @@ impl ExchangeStore for PostgresStore {
             linked,
             created_at: import.at,
         })
+    }
+
+    async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64> {
+        let gone = sqlx::query(
+            r"delete from roster_staging where staging_key = $1 and position in
+                  (select position from roster_staging where staging_key = $1 order by position limit $2)",
+        )
+        .bind(staging_key)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(gone)
     }
 
     async fn exchange_candidates(

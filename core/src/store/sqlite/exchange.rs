@@ -1,11 +1,12 @@
-//! Exchange exports and roster imports on SQLite (times are Unix milliseconds; writes
-//! through the single writer, so an import holds the writer for its length: seconds for
-//! 100,000 rows, during which other writes wait).
+//! Exchange exports and roster imports on SQLite (times are Unix milliseconds). Every
+//! write goes through the single writer, so a roster is staged a chunk at a time, each
+//! chunk a short transaction, and published by one transaction of a few set-based
+//! statements: scans wait for a chunk or the publish, never for the whole import.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use tokio::sync::mpsc;
 
 use super::{SqliteStore, from_ms, insert_audit, ms, register_from_row};
 use crate::audit::AuditEvent;
@@ -14,7 +15,7 @@ use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::KnownVolunteer;
+use crate::store::exchange::{KnownVolunteer, staged_consents};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
 /// A register entry in a confirmed batch (only `$2`'s when it is not null).
@@ -48,75 +49,65 @@ fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
 
-async fn write_entry(
+/// Stages one row; a new volunteer's number already taken (registered or staged) is drawn
+/// again.
+async fn stage_entry(
     tx: &mut sqlx::SqliteConnection,
-    import_id: i64,
-    organisation_id: i64,
-    at: i64,
+    staging_key: &str,
+    position: i64,
     entry: RosterEntry,
+    at: i64,
 ) -> StoreResult<()> {
-    let volunteer_id = match entry {
-        RosterEntry::Existing { volunteer_id } => volunteer_id,
-        RosterEntry::New { mut volunteer, consents } => {
-            let mut id = None;
-            // Volunteer numbers are random: a taken one is drawn again.
-            for _ in 0..5 {
-                let v = &volunteer;
-                id = sqlx::query_scalar::<_, i64>(
-                    r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                             id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
-                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                      on conflict (volunteer_number) do nothing
-                      returning id",
-                )
-                .bind(&v.volunteer_number)
-                .bind(&v.name)
-                .bind(i64::from(v.gender.code()))
-                .bind(&v.birth_month)
-                .bind(v.id_type.as_str())
-                .bind(&v.id_number_sealed)
-                .bind(v.id_number_lookup.as_slice())
-                .bind(&v.phone_sealed)
-                .bind(v.phone_lookup.as_slice())
-                .bind(skills_json(&v.skills))
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(volunteer_conflict)?;
-                if id.is_some() {
-                    break;
-                }
-                volunteer.volunteer_number = crate::identity::registration::new_volunteer_number()?;
-            }
-            let id = id.ok_or_else(|| CoreError::Internal("could not draw a free volunteer number".into()))?;
-            for c in consents {
-                sqlx::query(
-                    r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
-                      values ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(c.purpose.as_str())
-                .bind(c.granted)
-                .bind(&c.notice_version)
-                .bind(ms(c.recorded_at))
-                .bind(import_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            id
+    let (mut volunteer, consents) = match entry {
+        RosterEntry::Existing { volunteer_id } => {
+            sqlx::query(
+                r"insert into roster_staging (staging_key, position, volunteer_id, created_at) values ($1, $2, $3, $4)",
+            )
+            .bind(staging_key)
+            .bind(position)
+            .bind(volunteer_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            return Ok(());
         }
+        RosterEntry::New { volunteer, consents } => (volunteer, consents),
     };
-    sqlx::query(
-        r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
-          values ($1, $2, $3, $4) on conflict (organisation_id, volunteer_id) do nothing",
-    )
-    .bind(organisation_id)
-    .bind(volunteer_id)
-    .bind(import_id)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    let consents = staged_consents(&consents);
+    // Volunteer numbers are random: one taken is drawn again.
+    for _ in 0..5 {
+        let v = &volunteer;
+        let staged = sqlx::query(
+            r"insert into roster_staging (staging_key, position, volunteer_number, name, gender, birth_month, id_type,
+                                          id_number_sealed, id_number_lookup, phone_sealed, phone_lookup, skills,
+                                          consents, created_at)
+              select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+              where not exists (select 1 from volunteer where volunteer_number = $3)
+              on conflict (volunteer_number) do nothing",
+        )
+        .bind(staging_key)
+        .bind(position)
+        .bind(&v.volunteer_number)
+        .bind(&v.name)
+        .bind(i64::from(v.gender.code()))
+        .bind(&v.birth_month)
+        .bind(v.id_type.as_str())
+        .bind(&v.id_number_sealed)
+        .bind(v.id_number_lookup.as_slice())
+        .bind(&v.phone_sealed)
+        .bind(v.phone_lookup.as_slice())
+        .bind(skills_json(&v.skills))
+        .bind(&consents)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if staged == 1 {
+            return Ok(());
+        }
+        volunteer.volunteer_number = crate::identity::registration::new_volunteer_number()?;
+    }
+    Err(CoreError::Internal("could not draw a free volunteer number".into()))
 }
 
 #[async_trait]
@@ -147,13 +138,25 @@ impl ExchangeStore for SqliteStore {
             .collect()
     }
 
-    async fn import_roster(
+    async fn stage_roster(
         &self,
-        import: &NewRosterImport,
-        entries: &mut mpsc::Receiver<Result<Vec<RosterEntry>, CoreError>>,
-    ) -> StoreResult<RosterImportRecord> {
+        staging_key: &str,
+        first: u32,
+        entries: Vec<RosterEntry>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for (position, entry) in (i64::from(first)..).zip(entries) {
+            stage_entry(&mut tx, staging_key, position, entry, ms(at)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord> {
         let mut tx = self.write.begin().await?;
         let (rows, registered, linked) = import.counts;
+        let at = ms(import.at);
         let id: i64 = sqlx::query_scalar(
             r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked, created_at)
               values ($1, $2, $3, $4, $5, $6, $7) returning id",
@@ -164,17 +167,50 @@ impl ExchangeStore for SqliteStore {
         .bind(i64::from(rows))
         .bind(i64::from(registered))
         .bind(i64::from(linked))
-        .bind(ms(import.at))
+        .bind(at)
         .fetch_one(&mut *tx)
         .await?;
         let mut audit = import.audit.clone();
         audit.detail["roster_import_id"] = serde_json::json!(id);
         insert_audit(&mut tx, &audit).await?;
-        while let Some(chunk) = entries.recv().await {
-            for entry in chunk? {
-                write_entry(&mut tx, id, import.organisation_id, ms(import.at), entry).await?;
-            }
-        }
+        sqlx::query(
+            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                                     id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
+              select volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
+                     id_number_lookup, phone_sealed, phone_lookup, skills, $2
+              from roster_staging where staging_key = $1 and volunteer_id is null order by position",
+        )
+        .bind(staging_key)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(volunteer_conflict)?;
+        sqlx::query(
+            r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
+              select v.id, json_extract(c.value, '$.purpose'), json_extract(c.value, '$.granted'),
+                     json_extract(c.value, '$.notice_version'), $2, $3
+              from roster_staging s join volunteer v on v.volunteer_number = s.volunteer_number,
+                   json_each(s.consents) c
+              where s.staging_key = $1 and s.volunteer_id is null order by s.position, c.key",
+        )
+        .bind(staging_key)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
+              select $2, coalesce(s.volunteer_id, v.id), $3, $4
+              from roster_staging s left join volunteer v on s.volunteer_id is null and v.volunteer_number = s.volunteer_number
+              where s.staging_key = $1
+              on conflict (organisation_id, volunteer_id) do nothing",
+        )
+        .bind(staging_key)
+        .bind(import.organisation_id)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(RosterImportRecord {
             id,
@@ -186,6 +222,19 @@ impl ExchangeStore for SqliteStore {
             linked,
             created_at: import.at,
         })
+    }
+
+    async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64> {
+        let gone = sqlx::query(
+            r"delete from roster_staging where staging_key = $1 and position in
+                  (select position from roster_staging where staging_key = $1 order by position limit $2)",
+        )
+        .bind(staging_key)
+        .bind(limit)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(gone)
     }
 
     async fn exchange_candidates(

@@ -22,13 +22,17 @@ window.hourmark = (function () {
     return first.json;
   }
 
+  // A file (a Blob) is sent as it is, under its own type (a roster upload); anything
+  // else as JSON.
   async function send(method, path, body) {
     const headers = { "accept": "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const file = body instanceof Blob;
+    if (file) headers["content-type"] = body.type || "application/octet-stream";
+    else if (body !== undefined) headers["content-type"] = "application/json";
     if (csrfToken) headers["x-csrf-token"] = csrfToken;
     const response = await fetch(path, {
       method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || file ? body : JSON.stringify(body),
     });
     const json = await response.json().catch(() => ({}));
     // The session is gone (a passkey that failed to verify is a 401 too, and is not).
