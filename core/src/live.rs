@@ -125,6 +125,11 @@ pub enum LiveChange {
         /// How many.
         raised: usize,
     },
+    /// The activity was finalised: its sessions, minutes and no-shows are now fixed, so a
+    /// board fetches its snapshot again rather than waiting for a scan that will not come.
+    Finalised,
+    /// The activity was cancelled: the board says so at once.
+    Cancelled,
     /// Events may have been lost: fetch the snapshot again.
     Resync,
 }
@@ -140,6 +145,8 @@ impl LiveEvent {
         match self.change {
             LiveChange::Scans { .. } => "scans",
             LiveChange::Flags { .. } => "flags",
+            LiveChange::Finalised => "finalised",
+            LiveChange::Cancelled => "cancelled",
             LiveChange::Resync => "resync",
         }
     }

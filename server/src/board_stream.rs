@@ -20,7 +20,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[allow(dead_code, reason = "never built: it only describes the stream's events")]
 struct BoardStreamEvent {
-    /// `ready`, `scans`, `flags` or `resync`.
+    /// `ready`, `scans`, `flags`, `finalised`, `cancelled` or `resync`.
     event: String,
     /// JSON: `{}` for `ready`, a `LiveEvent` for the others.
     data: String,
@@ -32,7 +32,9 @@ struct BoardStreamEvent {
 /// Server-sent events for an activity's board (the same people as the totals): `ready`
 /// once subscribed, then `scans` for the scans accepted since the last one (gathered for
 /// up to 250 ms, with how many arrived and left and the newest; its id is the newest
-/// scan's) and `flags` when anomaly flags are raised; `resync` when events were lost (the board then fetches
+/// scan's), `flags` when anomaly flags are raised, `finalised` when the activity is finalised
+/// (its no-shows and final minutes are then on `/board`), `cancelled` when it is cancelled;
+/// `resync` when events were lost (the board then fetches
 /// `/board` again, as it should on every reconnect; a request with `Last-Event-ID` gets
 /// one at once). Works across instances through Redis. Streams end when the server shuts down.
 #[utoipa::path(

@@ -1,7 +1,8 @@
 // Cancelling an activity in real Chromium, driven by tests/it/console_cancel.rs: a leader
 // finds no cancel on 报名管理; the organiser, on a tablet, presses 取消活动 without a reason
 // (told to give one), with one (a confirmation says whom it tells), backs out, then
-// confirms; the page, the activity list and the board show it cancelled; a volunteer's
+// confirms; a board open on another tablet shows it at once, and the page, the activity
+// list and the board show it cancelled; a volunteer's
 // /me 报名 tab on a phone says 活动已取消 with the reason. With `"phase": "finalised"` it
 // only reads a finalised activity's page, which offers no cancel. Prints one JSON object;
 // screenshots go to `artifacts`.
@@ -98,6 +99,13 @@ let step = "start";
     await tablet.locator("#signups tbody tr").nth(1).waitFor();
     out.kept_banner = await tablet.locator("#cancelled-banner").count();
 
+    step = "board open";
+    // The gate's tablet shows the live board while the organiser calls the day off.
+    const gate = await staff(input.organiser_cookie, { width: 1024, height: 768 });
+    await gate.goto(input.base + "/console/activities/" + input.activity_id + "/board");
+    await gate.locator("#board-status.live").waitFor();
+    out.live_board_banner_before = await gate.locator("#cancelled-banner").count();
+
     step = "confirm";
     await tablet.fill("#cancel-form textarea[name=reason]", input.reason);
     await tablet.click("#cancel-activity");
@@ -116,6 +124,12 @@ let step = "start";
     out.recruit_form_after = await tablet.locator("#recruit-form").count();
     await shot(tablet, "04-cancelled-page", true);
 
+    step = "board told";
+    // Told through the board's stream: nobody reloads the gate's tablet.
+    await gate.locator("#cancelled-banner").waitFor({ timeout: 5000 });
+    out.live_board_banner = await text(gate, "#cancelled-banner");
+    await shot(gate, "06-board-told");
+
     step = "activity list";
     await tablet.goto(input.base + "/console");
     const item = tablet.locator("li.activity[data-activity-id='" + input.activity_id + "']");
@@ -127,7 +141,7 @@ let step = "start";
     step = "board";
     await tablet.goto(input.base + "/console/activities/" + input.activity_id + "/board");
     out.board_banner = await text(tablet, "#cancelled-banner");
-    await shot(tablet, "06-board");
+    await shot(tablet, "06-board-opened");
 
     step = "volunteer";
     const phone = await browser.newContext({

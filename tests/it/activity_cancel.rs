@@ -10,6 +10,11 @@ use serde_json::{Value, json};
 
 use crate::signups::recruiting;
 
+/// How long a stream's event may take to arrive.
+const WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a stream stays quiet before it has said everything.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(800);
+
 fn kinds(notices: &Value, kind: &str) -> Vec<Value> {
     notices.as_array().expect("list").iter().filter(|n| n["kind"] == kind).cloned().collect()
 }
@@ -48,13 +53,21 @@ on_both_backends! {
         app.post(&signups, Some(&inside), json!({"slot_id": slot})).await.expect_status(201);
         app.advance(chrono::Duration::minutes(1));
 
+        // The organiser's live board is open when the activity is called off.
+        let mut board = app.events(&format!("/api/v1/activities/{}/events", e.activity_id), &e.organiser).await;
+        board.next_named("ready", WITHIN).await.expect("ready");
         let cancelled = app.post(&cancel, Some(&e.organiser), json!({"reason": "暴雨红色预警，活动取消"})).await;
         cancelled.expect_status(200);
         assert_eq!(cancelled.body["reason"], "暴雨红色预警，活动取消");
-        // Again: the same answer, nobody told twice.
+        let heard = board.next_named("cancelled", WITHIN).await.expect("the board is told within 2 s");
+        assert_eq!(heard.data["activity_id"], e.activity_id, "{heard:?}");
+        // Again: the same answer, nobody told twice, and the board hears nothing more.
         let again = app.post(&cancel, Some(&e.organiser), json!({"reason": "另一个理由"})).await;
         again.expect_status(200);
         assert_eq!(again.body, cancelled.body);
+        while let Some(event) = board.next_within(QUIET).await {
+            assert_ne!(event.name, "cancelled", "a repeated cancellation is announced once: {event:?}");
+        }
 
         // Those signed up are told once; the one who had left is not.
         let told = app.get("/mp/v1/me/notifications", &e.volunteer).await.body;

@@ -142,6 +142,9 @@ async fn an_organiser_cancels_an_activity_and_volunteers_see_it_in_chromium() {
     assert_eq!(run["list_reason"], format!("取消原因：{reason}"), "{run:#}");
     assert_eq!(run["other_badge"], 0, "only the cancelled activity is marked: {run:#}");
     assert!(run["board_banner"].as_str().expect("board").contains(reason), "{run:#}");
+    // A board already open when the activity was cancelled says so by itself.
+    assert_eq!(run["live_board_banner_before"], 0, "{run:#}");
+    assert!(run["live_board_banner"].as_str().expect("live board").contains(reason), "{run:#}");
     assert_eq!(run["me_badge"], "活动已取消", "{run:#}");
     assert_eq!(run["me_reason"], format!("取消原因：{reason}"), "{run:#}");
     assert_eq!(run["me_buttons"], 0, "nothing to cancel on /me: {run:#}");

@@ -529,6 +529,12 @@ impl Hourmark {
         if !self.store().finalise(activity_id, staff_id, now, &sessions, &publicity, &audit).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }
+        // Boards of the activity show its no-shows and final minutes only once they refetch.
+        self.inner().live.publish(crate::live::LiveEvent {
+            activity_id,
+            id: uuid::Uuid::now_v7(),
+            change: crate::live::LiveChange::Finalised,
+        });
         let notices = publicity
             .iter()
             .map(|p| crate::notification::HoursNotice::PublicityStarted {

@@ -96,6 +96,12 @@ impl Hourmark {
             }
         };
         self.admission_changed(activity.id).await;
+        // Only the request that cancelled publishes: a repeat answers the same record quietly.
+        self.inner().live.publish(crate::live::LiveEvent {
+            activity_id: activity.id,
+            id: uuid::Uuid::now_v7(),
+            change: crate::live::LiveChange::Cancelled,
+        });
         let notices = self
             .store()
             .activity_signups(activity.id)

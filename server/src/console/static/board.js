@@ -151,7 +151,10 @@
     status.className = "connection live";
     refresh();
   });
-  for (const name of ["scans", "flags", "resync"]) {
+  // A cancellation changes what the page says above the figures (when, and why), which the
+  // server writes into the page: load it again. The stream says `cancelled` only once.
+  events.addEventListener("cancelled", () => window.location.reload());
+  for (const name of ["scans", "flags", "finalised", "resync"]) {
     events.addEventListener(name, (e) => {
       root.dataset.lastEventId = e.lastEventId;
       if (name === "scans") root.dataset.lastScanEventId = e.lastEventId;
