@@ -20,6 +20,7 @@
 
 mod api;
 mod boards;
+mod cpu;
 mod rss;
 mod sim;
 mod stats;
@@ -36,6 +37,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::api::{Api, Location};
+use crate::cpu::CpuWatch;
 use crate::rss::RssSampler;
 use crate::sim::{CodeScreen, RunId, ScanPlan, ScreenReport, Stop};
 use crate::stats::{Phase, PhaseReport, kb_to_mb};
@@ -90,6 +92,13 @@ struct Cli {
     /// and its VmHWM at the end.
     #[arg(long, value_name = "PID")]
     pid: Option<u32>,
+
+    /// Also count the CPU time of every process with this command name (repeat for each:
+    /// `--cpu hourmark --cpu postgres --cpu redis-server`) and report, per phase, the CPU
+    /// each spent per accepted scan and how many cores it kept busy. The load generator's
+    /// own CPU is then reported too, as `loadtest`. Reads /proc (Linux).
+    #[arg(long = "cpu", value_name = "NAME")]
+    cpu: Vec<String>,
 
     /// Also print the summary as one JSON object (the last line of standard output).
     #[arg(long)]
@@ -196,6 +205,7 @@ async fn run(cli: Cli) -> Result<()> {
     });
 
     let sampler = cli.pid.map(RssSampler::start).transpose()?;
+    let cpu = if cli.cpu.is_empty() { None } else { Some(CpuWatch::new(&cli.cpu)?) };
     let rss_at_start = sampler.as_ref().map(RssSampler::take_peak);
 
     // Setup: an administrator, an organisation and an activity that is open now.
@@ -226,10 +236,14 @@ async fn run(cli: Cli) -> Result<()> {
 
     // Registration.
     eprintln!("registering {} volunteers, {} at a time", cli.volunteers, cli.register_concurrency);
+    let before = cpu.as_ref().map(CpuWatch::read);
     let (volunteers, tally, wall) =
         sim::register(&api, run, cli.volunteers as usize, cli.register_concurrency as usize, &stop).await?;
     let mut registration = Phase::new("registration", None);
     registration.add(tally, wall, 0, sampler.as_ref().map(RssSampler::take_peak));
+    if let (Some(cpu), Some(before)) = (&cpu, before) {
+        registration.add_cpu(&before.until(&cpu.read()));
+    }
     eprintln!("registered {} of {} in {:.1} s", volunteers.len(), cli.volunteers, wall.as_secs_f64());
     let registered = volunteers.len();
 
@@ -254,7 +268,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(boards)
             }
         };
-        let scan_phases = scan(&api, &plan, &screen, &stop, cli.duration, sampler.as_ref()).await?;
+        let scan_phases = scan(&api, &plan, &screen, &stop, cli.duration, sampler.as_ref(), cpu.as_ref()).await?;
         screen_report = Some(screen.stop().await);
         if let Some(boards) = boards {
             boards_report = Some(boards.close().await);
@@ -311,6 +325,7 @@ async fn scan(
     stop: &Arc<Stop>,
     duration: u64,
     sampler: Option<&RssSampler>,
+    cpu: Option<&CpuWatch>,
 ) -> Result<Vec<Phase>> {
     let sustained = duration > 0;
     let started = Instant::now();
@@ -327,8 +342,13 @@ async fn scan(
     let mut departures = Phase::new("departures", Some(api::ScanOutcome::CheckedOut));
     let mut whole = Phase::new(format!("sustained ({duration} s)"), None);
     if sustained {
+        let before = cpu.map(CpuWatch::read);
         let run = sim::scan_continuous(api, plan, &screen.current, stop).await?;
         let peak = sampler.map(RssSampler::take_peak);
+        // Arrivals and departures interleave: only the whole run's CPU is meaningful.
+        if let (Some(cpu), Some(before)) = (cpu, before) {
+            whole.add_cpu(&before.until(&cpu.read()));
+        }
         let total = (run.arrivals.requests + run.departures.requests).max(1) as f64;
         // Arrivals and departures interleave here; each phase is charged its share of the time.
         let share = |t: &stats::Tally| run.wall.mul_f64(t.requests as f64 / total);
@@ -348,8 +368,12 @@ async fn scan(
         if stop.now() {
             break;
         }
+        let before = cpu.map(CpuWatch::read);
         let r = sim::scan_round(api, plan, &screen.current, stop).await?;
         let peak = sampler.map(RssSampler::take_peak);
+        if let (Some(cpu), Some(before)) = (cpu, before) {
+            phase.add_cpu(&before.until(&cpu.read()));
+        }
         let label = if expected == api::ScanOutcome::CheckedIn { "arrivals" } else { "departures" };
         let (n, secs, ok) = (r.tally.requests, r.wall.as_secs_f64(), r.tally.accepted);
         let cut = if r.complete { "" } else { " (cut short)" };
@@ -445,6 +469,24 @@ fn render(s: &Summary) -> String {
         if !notes.is_empty() {
             let _ = writeln!(out, "{}: {}", p.name, notes.join("; "));
         }
+    }
+    for p in s.phases.iter().filter(|p| !p.cpu.is_empty()) {
+        let shares: Vec<String> = p
+            .cpu
+            .iter()
+            .map(|c| match c.us_per_accepted {
+                Some(us) => format!("{} {us:.0} µs ({:.2} cores)", c.name, c.cores),
+                None => format!("{} {:.1} s ({:.2} cores)", c.name, c.cpu_secs, c.cores),
+            })
+            .collect();
+        let together: f64 = p.cpu.iter().filter_map(|c| c.us_per_accepted).sum();
+        let _ = writeln!(
+            out,
+            "{}: CPU per accepted request: {}{}",
+            p.name,
+            shares.join(", "),
+            if p.accepted > 0 { format!("; together {together:.0} µs") } else { String::new() },
+        );
     }
     if s.phases.iter().any(|p| p.refusals.contains_key("repeat_scan")) {
         let _ = writeln!(

@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 
 use crate::api::{Reply, ScanOutcome, TransportError};
+use crate::cpu::{CpuUsed, ProcessCpu};
 
 /// The counts and latency samples of one worker, one round, or one phase.
 #[derive(Debug, Default, Clone)]
@@ -111,6 +112,8 @@ pub struct Phase {
     pub expected: Option<ScanOutcome>,
     /// Highest VmRSS seen while the phase ran, KiB.
     pub peak_rss_kb: Option<u64>,
+    /// CPU spent per watched process while the phase ran (`--cpu`).
+    pub cpu: Option<CpuUsed>,
 }
 
 impl Phase {
@@ -123,7 +126,13 @@ impl Phase {
             rounds: 0,
             expected,
             peak_rss_kb: None,
+            cpu: None,
         }
+    }
+
+    /// Adds CPU spent while the phase ran.
+    pub fn add_cpu(&mut self, used: &CpuUsed) {
+        self.cpu.get_or_insert_with(CpuUsed::default).add(used);
     }
 
     /// Adds a round (or another phase's totals) into this phase.
@@ -168,6 +177,7 @@ impl Phase {
             refusals: self.tally.refusals,
             transport_error_kinds: self.tally.transport_errors,
             peak_rss_mb: self.peak_rss_kb.map(kb_to_mb),
+            cpu: self.cpu.map(|c| c.per_accepted(self.tally.accepted)).unwrap_or_default(),
         }
     }
 }
@@ -223,6 +233,9 @@ pub struct PhaseReport {
     pub transport_errors: u64,
     pub transport_error_kinds: BTreeMap<&'static str, u64>,
     pub peak_rss_mb: Option<f64>,
+    /// CPU per watched process (`--cpu`); empty when not asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpu: Vec<ProcessCpu>,
 }
 
 #[cfg(test)]
