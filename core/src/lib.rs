@@ -54,6 +54,7 @@ pub mod retention;
 pub mod review;
 pub mod roster;
 pub mod screen_keys;
+pub mod seed;
 pub mod sessions;
 pub mod settings;
 pub mod signups;

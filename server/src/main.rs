@@ -1,6 +1,6 @@
 //! `hourmark`: run the server (default), or one of the operators' commands (migrate,
 //! verify the register, re-seal personal data, back up and restore SQLite, check a
-//! certificate PDF offline).
+//! certificate PDF offline, seed a benchmark database).
 
 use std::sync::Arc;
 
@@ -47,6 +47,21 @@ enum Command {
         /// Values per batch (each batch is one transaction).
         #[arg(long, default_value_t = 500)]
         batch: usize,
+    },
+    /// Benchmarks only: fill this (non-production) database with a year of history, an
+    /// organisation "基准测试种子协会" whose volunteers arrived and left at one activity after
+    /// another, written in bulk through the roster import and the scan writer. Needs the
+    /// first administrator to exist; refuses a database it has already seeded.
+    SeedBenchmark {
+        /// Volunteers to register.
+        #[arg(long, default_value_t = 1_000_000)]
+        volunteers: usize,
+        /// Accepted scans to write (an arrival and a departure per volunteer and activity).
+        #[arg(long, default_value_t = 10_000_000)]
+        scans: usize,
+        /// Volunteers at each activity.
+        #[arg(long, default_value_t = 2_000)]
+        per_activity: usize,
     },
     /// SQLite only: write a consistent copy of the database to FILE (a new file), safe
     /// while the server runs. PostgreSQL: see the README (pg_dump, point-in-time recovery).
@@ -101,6 +116,23 @@ async fn main() -> anyhow::Result<()> {
                 refuse(hourmark_core::store::backup::restore_sqlite(&file, &config.database_url, force).await);
             println!("restored {} as {}", file.display(), restored.display());
             verify_register(&config).await
+        }
+        Command::SeedBenchmark { volunteers, scans, per_activity } => {
+            let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
+            let plan = hourmark_core::seed::SeedPlan { volunteers, scans, per_activity };
+            let started = std::time::Instant::now();
+            let progress = |step: &str| eprintln!("{:>7.1} s  {step}", started.elapsed().as_secs_f64());
+            let seeded = hourmark.seed_benchmark(plan, &progress).await?;
+            println!(
+                "seeded organisation {}: {} volunteers, {} activities (the last, {}, is full), {} scans in {:.0} s",
+                seeded.organisation_id,
+                seeded.volunteers,
+                seeded.activities,
+                seeded.last_activity_id,
+                seeded.scans,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::RotatePiiKey { batch } => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;

@@ -66,6 +66,7 @@ mod roles;
 mod scan_page;
 mod scans;
 mod screen_keys;
+mod seed;
 mod session_exports;
 mod sessions;
 mod shutdown;

@@ -341,7 +341,7 @@ const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 const CHECK_CHARACTERS: &[u8; 11] = b"10X98765432";
 
 /// The check character for 17 ASCII digits (non-digits count as 0; callers check first).
-fn check_character(digits: &[u8; 17]) -> u8 {
+pub(crate) fn check_character(digits: &[u8; 17]) -> u8 {
     let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d.wrapping_sub(b'0') % 10) * w).sum();
     let index = usize::try_from(sum % 11).unwrap_or(0);
     CHECK_CHARACTERS.get(index).copied().unwrap_or(b'0')

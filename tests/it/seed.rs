@@ -1,0 +1,54 @@
+//! `hourmark seed-benchmark` (issue 15): a register that looks like a year of use, written
+//! in bulk for the benchmarks that must stay flat as data grows. What it writes is read
+//! back through the API as any real activity would be; what it refuses changes nothing.
+
+use hourmark_core::error::{CoreError, ErrorCode};
+use hourmark_core::seed::{SEEDED_ORGANISATION, SeedPlan};
+use hourmark_tests::on_both_backends;
+
+const PLAN: SeedPlan = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100 };
+
+fn refused_with(result: Result<hourmark_core::seed::Seeded, CoreError>, code: ErrorCode) {
+    match result {
+        Err(CoreError::Refused { code: got, .. }) if got == code => {}
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
+
+on_both_backends! {
+    async fn a_seeded_register_reads_like_a_year_of_activities(app: TestApp) {
+        // Nobody to act as: refused, nothing written.
+        refused_with(app.hourmark.seed_benchmark(PLAN, &|_| {}).await, ErrorCode::InvalidParameter);
+        let e = crate::event(&app, "toggle").await;
+        let before = app.hourmark.store().list_organisations(None).await.expect("list").len();
+        // A plan that cannot be written: refused before anything is.
+        let bad = SeedPlan { per_activity: 251, ..PLAN };
+        refused_with(app.hourmark.seed_benchmark(bad, &|_| {}).await, ErrorCode::InvalidParameter);
+        assert_eq!(app.hourmark.store().list_organisations(None).await.expect("list").len(), before);
+
+        let heard = std::sync::Mutex::new(Vec::new());
+        let seeded = app
+            .hourmark
+            .seed_benchmark(PLAN, &|step| heard.lock().expect("lock").push(step.to_owned()))
+            .await
+            .expect("seeded");
+        assert_eq!((seeded.volunteers, seeded.activities, seeded.scans), (250, 5, 1000));
+        assert!(!heard.lock().expect("lock").is_empty(), "progress is reported");
+
+        // The last activity (yesterday) holds its 100 volunteers, each with one session of
+        // 120 to 219 minutes, exactly as if they had scanned.
+        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", seeded.last_activity_id), &e.admin).await;
+        sessions.expect_status(200);
+        let list = sessions.body.as_array().expect("sessions");
+        assert_eq!(list.len(), 100, "{}", sessions.body);
+        let mut minutes: Vec<i64> = list.iter().map(|s| s["minutes_credited"].as_i64().expect("minutes")).collect();
+        minutes.sort_unstable();
+        assert_eq!((minutes[0], minutes[99]), (120, 219), "{minutes:?}");
+        let organisations = app.hourmark.store().list_organisations(None).await.expect("list");
+        assert!(organisations.iter().any(|o| o.id == seeded.organisation_id && o.name == SEEDED_ORGANISATION));
+
+        // Seeding twice would double the history: refused, nothing more written.
+        refused_with(app.hourmark.seed_benchmark(PLAN, &|_| {}).await, ErrorCode::InvalidParameter);
+        assert_eq!(app.hourmark.store().list_organisations(None).await.expect("list").len(), organisations.len());
+    }
+}
