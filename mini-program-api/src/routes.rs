@@ -97,9 +97,11 @@ pub(crate) async fn register_volunteer(
 
 /// Sign in with WeChat: send the code from `wx.login`.
 ///
-/// A WeChat account already bound to a volunteer gets a bearer token; one not yet
-/// registered gets a `registration_ticket` (30 minutes) to pass as `wechat_ticket` when
-/// registering. WeChat's `session_key` never leaves the server.
+/// A WeChat account already bound to a volunteer gets a bearer token, and so does one
+/// whose unionid is bound (the volunteer came through the Official Account first): its
+/// openid is bound then. One not yet registered gets a `registration_ticket` (30
+/// minutes) to pass as `wechat_ticket` when registering. WeChat's `session_key` never
+/// leaves the server.
 #[utoipa::path(
     post,
     path = "/mp/v1/login/wechat",
