@@ -336,6 +336,13 @@ impl Hourmark {
         })
     }
 
+    /// The volunteer registered with this phone number, if any: for operators' tools and
+    /// tests, since no answer to the public tells whether a number is registered.
+    pub async fn volunteer_with_phone(&self, phone: &str) -> Result<Option<i64>, CoreError> {
+        let phone = normalise_phone(phone)?;
+        self.store().volunteer_by_phone(&self.vault().lookup(PiiField::Phone, &phone)).await
+    }
+
     /// The masked form of a volunteer's own (unmasked) profile.
     pub(crate) fn masked(&self, mut own: VolunteerProfile) -> VolunteerProfile {
         let today = self.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
