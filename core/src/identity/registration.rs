@@ -280,36 +280,42 @@ impl Hourmark {
     }
 
     /// Stores a checked registration (with the guardian's consent, for a minor whose
-    /// guardian's code confirmed it) and signs the volunteer in.
+    /// guardian's code confirmed it, in the same transaction) and signs the volunteer in.
     async fn store_registration(&self, valid: ValidRegistration) -> Result<VolunteerWithToken, CoreError> {
         let ValidRegistration { mut row, mut consents, wechat, guardian, notice_version, .. } = valid;
         let now = self.now();
         let bearer = BearerToken::generate()?;
         let expires_at = now + self.inner().settings.volunteer_token_ttl;
+        let guardian = match guardian {
+            Some(g) => {
+                let record = ConsentRecord {
+                    purpose: ConsentPurpose::Guardian,
+                    granted: true,
+                    notice_version,
+                    recorded_at: now,
+                };
+                let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
+                let sealed = self
+                    .inner()
+                    .vault
+                    .seal(PiiField::GuardianDetail, &detail)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                Some((record, sealed))
+            }
+            None => None,
+        };
         let mut attempts = 0;
         let stored = loop {
             row.volunteer_number = new_volunteer_number()?;
             let token = (&bearer.hash(), expires_at);
-            match self.inner().store.create_volunteer(&row, &consents, wechat.as_ref(), token, now).await {
+            let with_guardian = guardian.as_ref().map(|(record, sealed)| (record, sealed.as_str()));
+            match self.inner().store.create_volunteer(&row, &consents, with_guardian, wechat.as_ref(), token, now).await
+            {
                 Err(CoreError::Storage(e)) if e.is_conflict_on("volunteer_number") && attempts < 5 => attempts += 1,
                 other => break other?,
             }
         };
-        if let Some(g) = guardian {
-            // Written right after the volunteer: should this fail, the minor is stored
-            // without the guardian's consent and so may not take part (the scan path and
-            // sign-ups refuse them): the failure is a closed door, never an open one.
-            let record =
-                ConsentRecord { purpose: ConsentPurpose::Guardian, granted: true, notice_version, recorded_at: now };
-            let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
-            let sealed = self
-                .inner()
-                .vault
-                .seal(PiiField::GuardianDetail, &detail)
-                .map_err(|e| CoreError::Internal(e.to_string()))?;
-            self.store().add_consent(stored.id, &record, Some(&sealed)).await?;
-            consents.push(record);
-        }
+        consents.extend(guardian.map(|(record, _)| record));
         let grant = TokenGrant {
             principal: Principal::Volunteer { id: stored.id },
             expires_at,

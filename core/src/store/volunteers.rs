@@ -37,11 +37,14 @@ pub trait VolunteerStore: Send + Sync {
     /// With `wechat`, the WeChat account is bound in the same transaction; an account
     /// already bound is `wechat_already_bound`. The volunteer's first bearer token
     /// (`token`: hash and expiry) is stored in the same transaction too, so a registration
-    /// never commits without a way to sign in.
+    /// never commits without a way to sign in. A minor's `guardian` consent (with who gave
+    /// it, sealed) is stored in the same transaction too: a minor is never stored without
+    /// it, and a failure storing it leaves no volunteer behind.
     async fn create_volunteer(
         &self,
         volunteer: &StoredVolunteer,
         consents: &[ConsentRecord],
+        guardian: Option<(&ConsentRecord, &str)>,
         wechat: Option<&WeChatIdentity>,
         token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,

@@ -114,6 +114,7 @@ impl VolunteerStore for SqliteStore {
         &self,
         v: &StoredVolunteer,
         consents: &[ConsentRecord],
+        guardian: Option<(&ConsentRecord, &str)>,
         wechat: Option<&WeChatIdentity>,
         token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
@@ -152,6 +153,20 @@ impl VolunteerStore for SqliteStore {
             .bind(c.purpose.as_str())
             .bind(c.granted)
             .bind(&c.notice_version)
+            .bind(ms(c.recorded_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some((c, detail_sealed)) = guardian {
+            sqlx::query(
+                r"insert into consent (volunteer_id, purpose, granted, notice_version, detail_sealed, recorded_at)
+                  values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(c.purpose.as_str())
+            .bind(c.granted)
+            .bind(&c.notice_version)
+            .bind(detail_sealed)
             .bind(ms(c.recorded_at))
             .execute(&mut *tx)
             .await?;
