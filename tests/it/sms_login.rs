@@ -348,6 +348,51 @@ with_sms! {
     }
 }
 
+/// Registers `name` with `phone` and the ID number `id` → the answer.
+async fn register_with_id(app: &TestApp, name: &str, phone: &str, id: &str) -> hourmark_tests::Answer {
+    app.post("/mp/v1/volunteers", None, registration(name, phone, id)).await
+}
+
+with_sms! {
+    /// Registrations refused because the ID number is registered tell its owner by SMS,
+    /// when the template is configured: once a day per ID number, however many tries.
+    async fn the_owner_of_a_tried_id_number_is_told_once_a_day(app, sms) adjust(|c| {
+        c.sms_tencent_id_number_tried_template_id = Some("3330".into());
+    }) {
+        let id = next_resident_id();
+        register_with_id(&app, "张三", "13500001111", &id).await.expect_status(201);
+        register_with_id(&app, "李四", "13500002222", &id).await.expect_problem(409, "id_number_taken");
+        let delivered = sms.wait_delivered(1).await;
+        assert_eq!(delivered.len(), 1, "{delivered:?}");
+        assert_eq!((delivered[0].phone.as_str(), delivered[0].template_id.as_str()), ("+8613500001111", "3330"));
+        assert!(delivered[0].params.is_empty(), "the notice names nobody: {:?}", delivered[0]);
+        // A second try the same day: refused alike, not told again (a sign-in code for the
+        // owner, asked afterwards, is the next message to arrive).
+        register_with_id(&app, "王五", "13500003333", &id).await.expect_problem(409, "id_number_taken");
+        let code = receive_code(&app, &sms, "13500001111").await;
+        assert_eq!(code.len(), 6);
+        let templates: Vec<String> = sms.delivered().iter().map(|d| d.template_id.clone()).collect();
+        assert_eq!(templates, ["3330", "1110"]);
+        // The next day, a new try is told again.
+        app.advance(Duration::days(1));
+        register_with_id(&app, "赵六", "13500004444", &id).await.expect_problem(409, "id_number_taken");
+        let delivered = sms.wait_delivered(3).await;
+        assert_eq!((delivered[2].phone.as_str(), delivered[2].template_id.as_str()), ("+8613500001111", "3330"));
+    }
+}
+
+with_sms! {
+    /// Without the template, nothing is sent to the owner.
+    async fn without_the_template_a_tried_id_number_is_not_told(app, sms) {
+        let id = next_resident_id();
+        register_with_id(&app, "张三", "13500001111", &id).await.expect_status(201);
+        register_with_id(&app, "李四", "13500002222", &id).await.expect_problem(409, "id_number_taken");
+        receive_code(&app, &sms, "13500001111").await;
+        let templates: Vec<String> = sms.delivered().iter().map(|d| d.template_id.clone()).collect();
+        assert_eq!(templates, ["1110"], "only the sign-in code");
+    }
+}
+
 mod settings {
     use super::*;
 

@@ -20,6 +20,7 @@ use crate::identity::{
     BearerToken, ConsentPurpose, ConsentRecord, Gender, IdNumber, IdType, Principal, StoredVolunteer, TokenGrant,
     VolunteerProfile, normalise_phone, validate_person_name,
 };
+use crate::sms::SmsNotice;
 use crate::tokens::IssuedToken;
 
 /// A volunteer with a fresh token.
@@ -312,6 +313,10 @@ impl Hourmark {
             match self.inner().store.create_volunteer(&row, &consents, with_guardian, wechat.as_ref(), token, now).await
             {
                 Err(CoreError::Storage(e)) if e.is_conflict_on("volunteer_number") && attempts < 5 => attempts += 1,
+                Err(e) if e.error_code() == ErrorCode::IdNumberTaken => {
+                    self.tell_id_number_owner(row.id_number_lookup);
+                    return Err(e);
+                }
                 other => break other?,
             }
         };
@@ -326,6 +331,54 @@ impl Hourmark {
         let token = IssuedToken { access_token: bearer.expose().to_owned(), expires_at };
         self.share_permission(&stored, &consents).await;
         Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
+    }
+
+    /// Tells the volunteer whose ID number a refused registration gave that someone tried
+    /// it, by SMS, when the operator configured that notice: at most once per ID number a
+    /// day (China's calendar day, counted in the cache; a cache failure sends nothing
+    /// rather than risk many). In the background, so the refusal's answer and its timing
+    /// stay as they are.
+    fn tell_id_number_owner(&self, id_number_lookup: [u8; 32]) {
+        let sender = match &self.settings().sms.sender {
+            Some(sender) if sender.sends(SmsNotice::IdNumberTried) => sender.clone(),
+            _ => return,
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let now = this.now();
+            let day = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+            let key = format!("id_number_tried:{}:{day}", data_encoding::HEXLOWER.encode(&id_number_lookup[..16]));
+            match this.cache().hit(&key, std::time::Duration::from_secs(2 * 24 * 3600)).await {
+                Ok(1) => {}
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the ID number owner was not told of a refused registration");
+                    return;
+                }
+            }
+            let phone = async {
+                let id = this.store().volunteer_by_id_number(&id_number_lookup).await?;
+                let Some(volunteer) = (match id {
+                    Some(id) => this.store().get_volunteer(id).await?,
+                    None => None,
+                }) else {
+                    return Ok(None);
+                };
+                this.vault()
+                    .open(PiiField::Phone, &volunteer.phone_sealed)
+                    .map(Some)
+                    .map_err(|e| CoreError::Internal(e.to_string()))
+            };
+            match phone.await {
+                Ok(Some(phone)) => {
+                    if let Err(e) = sender.send_notice(&phone, SmsNotice::IdNumberTried, now).await {
+                        tracing::warn!(error = %e, "the ID number owner was not told of a refused registration");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the ID number owner could not be found"),
+            }
+        });
     }
 
     /// A volunteer's own data, unmasked, with their consent history.

@@ -65,6 +65,8 @@ pub trait VolunteerStore: Send + Sync {
     /// `audit` comes without actor and subject: both are the volunteer found.
     async fn bind_openid_by_unionid(&self, openid: &str, unionid: &str, audit: &AuditEvent)
     -> StoreResult<Option<i64>>;
+    /// The volunteer with this ID number's lookup hash (of the document type and number).
+    async fn volunteer_by_id_number(&self, id_number_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// The volunteer with this phone number's lookup hash.
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.

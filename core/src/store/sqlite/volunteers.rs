@@ -314,6 +314,13 @@ impl VolunteerStore for SqliteStore {
         Ok(Some(volunteer_id))
     }
 
+    async fn volunteer_by_id_number(&self, id_number_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(r"select id from volunteer where id_number_lookup = $1")
+            .bind(id_number_lookup.as_slice())
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
         let row = sqlx::query(r"select id from volunteer where phone_lookup = $1")
             .bind(phone_lookup.as_slice())
