@@ -510,6 +510,12 @@ impl TestApp {
         self.hourmark.settings().sms.sender.as_ref()?.development_outbox()?.last_code(phone)
     }
 
+    /// Whether a volunteer is registered with this phone number (asked of the store: no
+    /// public answer tells).
+    pub async fn has_account(&self, phone: &str) -> bool {
+        self.hourmark.volunteer_with_phone(phone).await.expect("a phone number").is_some()
+    }
+
     /// A registration confirmed by its code: the first request; if it waits for a code
     /// (202), the code "sent" to `code_phone` (the guardian's for a minor), and the same
     /// registration again with it. → the last answer.

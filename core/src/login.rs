@@ -4,7 +4,10 @@
 //! WeChat: the phone calls `wx.login` and sends us the short-lived code; we exchange it
 //! (`jscode2session`) for the user's `openid` and a `session_key` that never leaves the
 //! server (we do not even keep it: nothing here needs WeChat-encrypted data). A bound
-//! `openid` gets Hourmark's own bearer token. An unbound one gets a *registration ticket*:
+//! `openid` gets Hourmark's own bearer token. An openid not bound, whose unionid is (the
+//! volunteer came first through the Official Account inside WeChat's browser, an app of the
+//! same Open Platform account), signs that volunteer in and is bound to them, so the next
+//! login finds it directly. An unbound one gets a *registration ticket*:
 //! the openid sealed with the personal-data vault and a 30-minute expiry, which the
 //! registration request hands back to bind the new volunteer. The ticket needs no storage
 //! and cannot be forged or read.
@@ -120,12 +123,17 @@ fn wechat_refusal(e: &WeChatError) -> CoreError {
 }
 
 impl Hourmark {
-    /// Exchanges a `wx.login` code: a token for a bound account, a registration ticket
-    /// otherwise.
+    /// Exchanges a `wx.login` code: a token for a bound account (by openid, or else by
+    /// unionid, binding the openid), a registration ticket otherwise.
     pub async fn login_wechat(&self, request: WeChatLoginRequest) -> Result<LoginAnswer, CoreError> {
         let client = self.settings().wechat.as_ref().ok_or_else(|| CoreError::code(ErrorCode::WechatNotConfigured))?;
         let session = client.code_to_session(&request.code).await.map_err(|e| wechat_refusal(&e))?;
-        match self.store().volunteer_by_openid(&session.openid).await? {
+        let mut bound = self.store().volunteer_by_openid(&session.openid).await?;
+        if let (None, Some(unionid)) = (bound, session.unionid.as_deref()) {
+            bound =
+                self.store().bind_openid_by_unionid(&session.openid, unionid, &self.unionid_binding_audit()).await?;
+        }
+        match bound {
             Some(volunteer_id) => self.signed_in(volunteer_id).await,
             None => {
                 let expires_at = self.now() + TICKET_TTL;
@@ -146,6 +154,20 @@ impl Hourmark {
                     ticket_expires_at: Some(expires_at),
                 })
             }
+        }
+    }
+
+    /// The audit entry for a mini-program openid bound by its unionid (actor and subject
+    /// filled in by the store: the volunteer it finds).
+    fn unionid_binding_audit(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent {
+            at: self.now(),
+            actor_kind: "volunteer".into(),
+            actor_id: None,
+            action: "wechat_bound_by_unionid".into(),
+            subject_kind: "volunteer".into(),
+            subject_id: None,
+            detail: serde_json::json!({ "app": "mini_program" }),
         }
     }
 

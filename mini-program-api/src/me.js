@@ -462,7 +462,8 @@
     call('POST', '/mp/v1/login/sms/code', { phone: $('s_phone').value.trim() }).then(function (a) {
       note.className = a.status === 200 ? 'muted' : 'err-note';
       if (a.status === 200) wait(a.body.resend_after_secs || 60);
-      note.textContent = a.status === 200 ? '验证码已发送至 ' + a.body.phone + '，' + a.body.expires_at.slice(11, 16) + ' 前有效。' : (a.body.detail || '发送未成功');
+      // The same answer whether or not the number is registered: the note says so.
+      note.textContent = a.status === 200 ? '如该号码已登记，验证码将发送至该号码（' + a.body.phone + '），' + a.body.expires_at.slice(11, 16) + ' 前有效。' : (a.body.detail || '发送未成功');
     }).catch(function () { note.textContent = '网络不畅，请稍后再试'; });
   });
   $('signin').addEventListener('submit', function (ev) {

@@ -97,9 +97,11 @@ pub(crate) async fn register_volunteer(
 
 /// Sign in with WeChat: send the code from `wx.login`.
 ///
-/// A WeChat account already bound to a volunteer gets a bearer token; one not yet
-/// registered gets a `registration_ticket` (30 minutes) to pass as `wechat_ticket` when
-/// registering. WeChat's `session_key` never leaves the server.
+/// A WeChat account already bound to a volunteer gets a bearer token, and so does one
+/// whose unionid is bound (the volunteer came through the Official Account first): its
+/// openid is bound then. One not yet registered gets a `registration_ticket` (30
+/// minutes) to pass as `wechat_ticket` when registering. WeChat's `session_key` never
+/// leaves the server.
 #[utoipa::path(
     post,
     path = "/mp/v1/login/wechat",
@@ -153,17 +155,19 @@ pub(crate) async fn login_dev(
 /// The code has 6 digits, works once, for 5 minutes, and dies after 5 wrong tries. One
 /// code per `resend_after_secs` per number (and a few per hour); codes asked from one
 /// client address are limited too. Asking again replaces the earlier code.
+///
+/// A number no volunteer has is answered exactly the same way (and limited alike), but
+/// gets no code: the answer does not tell whether a number is registered. The SMS is sent
+/// after the answer, so a provider's refusal is logged, not answered.
 #[utoipa::path(
     post,
     path = "/mp/v1/login/sms/code",
     tag = "volunteers",
     request_body = SmsCodeRequest,
     responses(
-        (status = 200, description = "Sent", body = SmsCodeSent),
-        (status = 404, description = "`phone_not_registered` (register instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Sent if the number is registered (the same answer if not)", body = SmsCodeSent),
         (status = 422, description = "`invalid_body` (not a mainland mobile number)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`sms_rate_limited`: too many codes for this number or from this client, or the provider's limit for the number; the detail says how long to wait", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "`sms_unavailable`: the provider refused or could not be reached", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`sms_rate_limited`: too many codes for this number or from this client; the detail says how long to wait", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`sms_not_configured`: this server sends no SMS", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )

@@ -175,6 +175,14 @@ pub struct Config {
     pub sms_tencent_sign_name: Option<String>,
     /// The approved template: two parameters, the code and the minutes it is valid.
     pub sms_tencent_template_id: Option<String>,
+    /// An approved template without parameters, "this number is not registered", sent to a
+    /// number a sign-in code is asked for that no volunteer has. Unset: nothing is sent
+    /// then (the answer is the same either way).
+    pub sms_tencent_not_registered_template_id: Option<String>,
+    /// An approved template without parameters, "someone tried to register with your ID
+    /// number", sent to a volunteer (at most once a day) when a registration with their
+    /// ID number is refused. Unset: not sent.
+    pub sms_tencent_id_number_tried_template_id: Option<String>,
     /// The region the request names.
     pub sms_tencent_region: String,
     /// Tencent's endpoint (tests point it at a local stand-in).
@@ -366,6 +374,8 @@ impl Default for Config {
             sms_tencent_sdk_app_id: None,
             sms_tencent_sign_name: None,
             sms_tencent_template_id: None,
+            sms_tencent_not_registered_template_id: None,
+            sms_tencent_id_number_tried_template_id: None,
             sms_tencent_region: "ap-guangzhou".to_owned(),
             sms_tencent_endpoint: hourmark_core::sms::tencent::DEFAULT_ENDPOINT.to_owned(),
             sms_timeout_ms: 5_000,
@@ -663,6 +673,7 @@ impl Config {
                         .filter(|v| !v.trim().is_empty())
                         .with_context(|| format!("HOURMARK_SMS_PROVIDER=tencent needs HOURMARK_{name}"))
                 };
+                let optional = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
                 let secret_key = self
                     .sms_tencent_secret_key
                     .as_ref()
@@ -675,6 +686,8 @@ impl Config {
                     sdk_app_id: need(&self.sms_tencent_sdk_app_id, "SMS_TENCENT_SDK_APP_ID")?,
                     sign_name: need(&self.sms_tencent_sign_name, "SMS_TENCENT_SIGN_NAME")?,
                     template_id: need(&self.sms_tencent_template_id, "SMS_TENCENT_TEMPLATE_ID")?,
+                    not_registered_template_id: optional(&self.sms_tencent_not_registered_template_id),
+                    id_number_tried_template_id: optional(&self.sms_tencent_id_number_tried_template_id),
                     region: self.sms_tencent_region.clone(),
                     endpoint: self.sms_tencent_endpoint.trim_end_matches('/').to_owned(),
                     timeout: std::time::Duration::from_millis(self.sms_timeout_ms),

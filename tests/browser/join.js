@@ -81,7 +81,7 @@ const waitText = (page, sel, prefix) =>
     out.signin_why = await text(page, "#signin-why");
     await page.fill("#s_phone", input.phone);
     await page.click("#send-code");
-    await waitText(page, "#signin-note", "验证码已发送");
+    await waitText(page, "#signin-note", "如该号码已登记，验证码将发送至该号码");
     await page.fill("#s_code", await smsCode(input.phone));
     await shot(page, "02-sign-in-on-the-page");
     await page.click("#signin-submit");

@@ -80,7 +80,7 @@ const smsCode = async (phoneNumber) => {
     out.signin_button = await text(page, "#signin-submit");
     await page.fill("#s_phone", input.phone);
     await page.click("#send-code");
-    await page.waitForFunction(() => document.getElementById("signin-note").textContent.startsWith("验证码已发送"), null, { timeout: 10000 });
+    await page.waitForFunction(() => document.getElementById("signin-note").textContent.startsWith("如该号码已登记"), null, { timeout: 10000 });
     out.sent_note = await text(page, "#signin-note");
     out.resend_button = await text(page, "#send-code");
     const sms = await smsCode(input.phone);

@@ -43,8 +43,7 @@ on_both_backends! {
             let answer = app.post("/mp/v1/volunteers", None, body).await;
             if minor {
                 answer.expect_problem(422, "guardian_required");
-                app.post("/mp/v1/login/sms/code", None, json!({"phone": phone})).await
-                    .expect_problem(404, "phone_not_registered");
+                assert!(!app.has_account(phone).await, "nothing of the child is stored");
             } else {
                 answer.expect_status(201);
                 app.scan(answer.body["access_token"].as_str().expect("t"), &url).await.expect_status(200);
@@ -194,5 +193,68 @@ on_both_backends! {
         // The download carries them too.
         let export = app.get("/mp/v1/me/export", &e.volunteer).await;
         assert_eq!(export.body["extra_fields"]["fields"][0]["value"], "云南大学");
+    }
+}
+
+/// Runs `statements` behind the application's back, one at a time.
+async fn execute_behind(app: &TestApp, statements: &[&str]) {
+    let url = &app.config.database_url;
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&pool).await.expect("statement");
+        }
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&pool).await.expect("statement");
+        }
+    }
+}
+
+/// A trigger that refuses every guardian consent, on this backend.
+async fn refuse_guardian_consents(app: &TestApp, refuse: bool) {
+    let postgres = app.config.database_url.starts_with("postgres");
+    let statements: &[&str] = match (postgres, refuse) {
+        (true, true) => &[
+            "create function refuse_guardian_consent() returns trigger language plpgsql as $$
+             begin raise exception 'refused by the test'; end $$",
+            "create trigger refuse_guardian_consent before insert on consent for each row
+             when (new.purpose = 'guardian') execute function refuse_guardian_consent()",
+        ],
+        (true, false) => {
+            &["drop trigger refuse_guardian_consent on consent", "drop function refuse_guardian_consent()"]
+        }
+        (false, true) => &["create trigger refuse_guardian_consent before insert on consent
+             when new.purpose = 'guardian' begin select raise(abort, 'refused by the test'); end"],
+        (false, false) => &["drop trigger refuse_guardian_consent"],
+    };
+    execute_behind(app, statements).await;
+}
+
+on_both_backends! {
+    /// A minor is stored with the guardian's consent in one transaction: when storing the
+    /// consent fails, no volunteer is left behind (no child without consent, no ID number
+    /// or phone held "taken"), and the answer is a clean problem.
+    async fn a_failed_guardian_consent_leaves_no_minor_behind(app: TestApp) {
+        refuse_guardian_consents(&app, true).await;
+        let mut body = registration("小红", "13600000021", &resident_id("20121206", 21));
+        body["guardian"] = json!({"name": "王芳", "relation": "母亲", "phone": "13911115555"});
+        let answer = app.register_confirmed(body.clone(), "13911115555").await;
+        answer.expect_problem(500, "internal");
+        assert!(!String::from_utf8_lossy(&answer.raw).contains("refused by the test"), "no detail leaks: {}", answer.body);
+        assert!(!app.has_account("13600000021").await, "no volunteer remains");
+
+        // Once consents can be stored again, the same child registers afresh: nothing of
+        // the failed attempt holds the ID number or the phone.
+        refuse_guardian_consents(&app, false).await;
+        app.advance(chrono::Duration::minutes(2));
+        let answer = app.register_confirmed(body, "13911115555").await;
+        answer.expect_status(201);
+        let token = answer.body["access_token"].as_str().expect("token");
+        let mine = app.get("/mp/v1/me", token).await;
+        let purposes: Vec<&str> = mine.body["consents"].as_array().expect("consents").iter()
+            .map(|c| c["purpose"].as_str().expect("purpose")).collect();
+        assert_eq!(purposes, ["record", "publicity", "location", "guardian"]);
     }
 }

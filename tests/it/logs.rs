@@ -202,7 +202,9 @@ async fn nothing_personal_or_secret_is_logged(backend: Backend) {
     secrets.extend([("volunteer token", volunteer), ("QR token", qr_token)]);
 
     // An SMS sign-in: the one-time code, and the token it gives.
+    let before = sms.delivered().len();
     app.post("/mp/v1/login/sms/code", None, json!({"phone": phone})).await.expect_status(200);
+    sms.wait_delivered(before + 1).await;
     let sms_code = sms.last_code(phone).expect("a code was sent");
     let sms_login = app
         .post("/mp/v1/login/sms", None, json!({"phone": phone, "code": sms_code, "device_id": "phone-of-ouyang"}))

@@ -46,16 +46,6 @@ fn confirmed(body: &Value, registration_id: &Value, code: &str) -> Value {
     again
 }
 
-/// Whether a phone number has an account (a sign-in code can be asked for it).
-async fn has_account(app: &TestApp, phone: &str) -> bool {
-    let answer = app.post("/mp/v1/login/sms/code", None, json!({"phone": phone})).await;
-    match answer.status {
-        200 => true,
-        404 => false,
-        _ => panic!("unexpected: {} {}", answer.status, answer.body),
-    }
-}
-
 /// The fields of a 202 answer, with what differs by nature (the id, the masked phone,
 /// the expiry) blanked: what someone who proved nothing can compare.
 fn shape(answer: &Answer) -> Value {
@@ -84,13 +74,13 @@ asking_on_both_backends! {
         assert_eq!(taken.body["code_sent_to"], "volunteer");
         assert_eq!(taken.body["phone"], "138****2222");
         assert_eq!(taken.body["attempts_allowed"], 5);
-        assert!(!has_account(&app, "13800002222").await && !has_account(&app, "13800003333").await);
+        assert!(!app.has_account("13800002222").await && !app.has_account("13800003333").await);
 
         // Proven phone: now it is told, and still nothing is stored.
         let code = app.sent_code("13800002222").expect("code to the prober's phone");
         app.post("/mp/v1/volunteers", None, confirmed(&probe, &taken.body["registration_id"], &code)).await
             .expect_problem(409, "id_number_taken");
-        assert!(!has_account(&app, "13800002222").await);
+        assert!(!app.has_account("13800002222").await);
         // The fresh one registers.
         let code = app.sent_code("13800003333").expect("code");
         let done = app.post("/mp/v1/volunteers", None, confirmed(&fresh_body, &fresh.body["registration_id"], &code)).await;
@@ -131,14 +121,14 @@ asking_on_both_backends! {
         app.post("/mp/v1/volunteers", None, confirmed(&body, &json!("x"), &code)).await
             .expect_problem(422, "registration_expired");
         app.post("/mp/v1/volunteers", None, confirmed(&body, &id, "12345")).await.expect_problem(422, "sms_code_invalid");
-        assert!(!has_account(&app, "13700000001").await, "no bad try stored anything");
+        assert!(!app.has_account("13700000001").await, "no bad try stored anything");
         // The right one, once; a replay finds nothing.
         app.post("/mp/v1/volunteers", None, confirmed(&body, &id, &code)).await.expect_status(201);
         app.post("/mp/v1/volunteers", None, confirmed(&body, &id, &code)).await
             .expect_problem(422, "registration_expired");
         // (The registration's code counts against the number's sign-in codes too.)
         app.advance(chrono::Duration::seconds(61));
-        assert!(has_account(&app, "13700000001").await);
+        assert!(app.has_account("13700000001").await);
     }
 }
 
@@ -159,7 +149,7 @@ asking_on_both_backends! {
             .expect_problem(422, "sms_code_attempts_exhausted");
         app.post("/mp/v1/volunteers", None, confirmed(&body, &id, &code)).await
             .expect_problem(422, "sms_code_attempts_exhausted");
-        assert!(!has_account(&app, "13700000011").await);
+        assert!(!app.has_account("13700000011").await);
 
         // Expired: five minutes.
         let body = registration("孙八", "13700000012", &next_resident_id());
@@ -168,7 +158,7 @@ asking_on_both_backends! {
         app.advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
         app.post("/mp/v1/volunteers", None, confirmed(&body, &first.body["registration_id"], &code)).await
             .expect_problem(422, "sms_code_expired");
-        assert!(!has_account(&app, "13700000012").await);
+        assert!(!app.has_account("13700000012").await);
         // Asking again at once for the same number is limited like sign-in codes.
         app.post("/mp/v1/volunteers", None, body.clone()).await.expect_status(202);
         app.post("/mp/v1/volunteers", None, body).await.expect_problem(429, "sms_rate_limited");
@@ -202,7 +192,7 @@ on_both_backends! {
         assert_eq!(first.body["code_sent_to"], "guardian");
         assert_eq!(first.body["phone"], "139****2222");
         assert_eq!(app.sent_code("13600000001"), None, "never to the child's own number");
-        assert!(!has_account(&app, "13600000001").await, "nothing of the child is stored before the guardian confirms");
+        assert!(!app.has_account("13600000001").await, "nothing of the child is stored before the guardian confirms");
         let code = app.sent_code("13911112222").expect("code to the guardian");
         // The guardian's code with another guardian phone: wrong.
         let mut switched = child(Some(guardian("13911113333")));

@@ -27,6 +27,7 @@ async fn erases_expired_credentials_and_never_records(backend: Backend) {
     let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
     app.scan(&e.volunteer, &code).await.expect_status(200);
     app.post("/mp/v1/login/sms/code", None, json!({"phone": "13800001234"})).await.expect_status(200);
+    sms.wait_delivered(1).await;
     assert!(sms.last_code("13800001234").is_some());
 
     // Nothing has been expired for a day yet.

@@ -1,7 +1,8 @@
 //! Returning volunteers sign in by phone number and a one-time SMS code, sent through the
 //! Tencent Cloud SMS client to a local stand-in that checks each request's signature and
 //! answers in Tencent's format. Codes: 6 digits, 5 minutes, 5 tries, used once, limited
-//! per number and per client; the device binding rule applies on sign-in.
+//! per number and per client; the device binding rule applies on sign-in. Whether a
+//! number is registered is not told by the answer.
 
 use std::sync::Arc;
 
@@ -79,6 +80,15 @@ async fn ask_code(app: &TestApp, phone: &str) -> hourmark_tests::Answer {
     app.post("/mp/v1/login/sms/code", None, json!({"phone": phone})).await
 }
 
+/// Asks for a code for `phone` and waits for the stand-in to receive it (codes are sent
+/// after the answer) → the code.
+async fn receive_code(app: &TestApp, sms: &SmsStandIn, phone: &str) -> String {
+    let before = sms.delivered().len();
+    ask_code(app, phone).await.expect_status(200);
+    sms.wait_delivered(before + 1).await;
+    sms.last_code(phone).expect("delivered")
+}
+
 async fn sign_in(app: &TestApp, phone: &str, code: &str, device: &str) -> hourmark_tests::Answer {
     app.post("/mp/v1/login/sms", None, json!({"phone": phone, "code": code, "device_id": device})).await
 }
@@ -107,7 +117,7 @@ with_sms! {
         assert_eq!(sent.body["phone"], "135****1111");
         assert_eq!(sent.body["attempts_allowed"], 5);
         assert_eq!(sent.body["resend_after_secs"], 60);
-        let delivered = sms.delivered();
+        let delivered = sms.wait_delivered(1).await;
         assert_eq!(delivered.len(), 1);
         assert_eq!(delivered[0].phone, "+8613500001111");
         assert_eq!(delivered[0].sign_name, "翠湖志愿者协会");
@@ -143,8 +153,7 @@ with_sms! {
         let e = event(&app, "toggle").await;
         registered(&app, "13500002222", "old-phone").await;
         app.advance(Duration::hours(2));
-        ask_code(&app, "13500002222").await.expect_status(200);
-        let code = sms.last_code("13500002222").expect("delivered");
+        let code = receive_code(&app, &sms, "13500002222").await;
         let signed = sign_in(&app, "13500002222", &code, "new-phone").await;
         signed.expect_status(200);
         let device = &signed.body["device"];
@@ -160,8 +169,7 @@ with_sms! {
 
         // The same phone signing in on the bound device is simply bound.
         app.advance(Duration::seconds(61));
-        ask_code(&app, "13500002222").await.expect_status(200);
-        let code = sms.last_code("13500002222").expect("delivered");
+        let code = receive_code(&app, &sms, "13500002222").await;
         let again = sign_in(&app, "13500002222", &code, "old-phone").await;
         again.expect_status(200);
         assert_eq!(again.body["device"]["state"], "bound");
@@ -171,8 +179,7 @@ with_sms! {
 with_sms! {
     async fn five_wrong_codes_kill_the_code_even_for_the_right_one(app, sms) {
         let (id, _) = registered(&app, "13500003333", "phone").await;
-        ask_code(&app, "13500003333").await.expect_status(200);
-        let code = sms.last_code("13500003333").expect("delivered");
+        let code = receive_code(&app, &sms, "13500003333").await;
         let bad = wrong(&code);
         for left in (0..5).rev() {
             let answer = sign_in(&app, "13500003333", &bad, "phone").await;
@@ -189,8 +196,7 @@ with_sms! {
         // A new code (after the resend wait) works again.
         ask_code(&app, "13500003333").await.expect_problem(429, "sms_rate_limited");
         app.advance(Duration::seconds(61));
-        ask_code(&app, "13500003333").await.expect_status(200);
-        let fresh = sms.last_code("13500003333").expect("delivered");
+        let fresh = receive_code(&app, &sms, "13500003333").await;
         sign_in(&app, "13500003333", &fresh, "phone").await.expect_status(200);
     }
 }
@@ -199,13 +205,11 @@ with_sms! {
     async fn a_code_for_another_number_an_expired_code_and_bad_input_are_refused(app, sms) {
         registered(&app, "13500004444", "phone-a").await;
         registered(&app, "13500005555", "phone-b").await;
-        ask_code(&app, "13500004444").await.expect_status(200);
-        let code_a = sms.last_code("13500004444").expect("delivered");
+        let code_a = receive_code(&app, &sms, "13500004444").await;
         // A's code for B (who has no code): refused, and A's code still works.
         sign_in(&app, "13500005555", &code_a, "phone-b").await.expect_problem(422, "sms_code_invalid");
         // B asks for their own; A's code still does not work for B.
-        ask_code(&app, "13500005555").await.expect_status(200);
-        let code_b = sms.last_code("13500005555").expect("delivered");
+        let code_b = receive_code(&app, &sms, "13500005555").await;
         if code_a != code_b {
             sign_in(&app, "13500005555", &code_a, "phone-b").await.expect_problem(422, "sms_code_invalid");
         }
@@ -215,8 +219,7 @@ with_sms! {
         app.advance(Duration::minutes(6));
         sign_in(&app, "13500005555", &code_b, "phone-b").await.expect_problem(422, "sms_code_expired");
 
-        // Not registered, not a number, not a code.
-        ask_code(&app, "13900009999").await.expect_problem(404, "phone_not_registered");
+        // Not a number, not a code.
         ask_code(&app, "12345").await.expect_problem(422, "invalid_body");
         sign_in(&app, "13500005555", "12ab56", "phone-b").await.expect_problem(422, "sms_code_invalid");
         app.post("/mp/v1/login/sms", None, json!({"phone": "13500005555", "code": "123456", "device_id": ""}))
@@ -225,22 +228,31 @@ with_sms! {
         app.post("/mp/v1/login/sms/code", None, json!({"phone": "13500005555", "extra": 1}))
             .await
             .expect_problem(422, "invalid_body");
-        assert_eq!(sms.delivered().len(), 2, "no refused request sent anything");
+        assert_eq!(sms.wait_received(2).await, 2, "no refused request sent anything");
+        assert_eq!(sms.delivered().len(), 2);
     }
 }
 
 with_sms! {
-    async fn the_provider_s_refusals_have_their_codes(app, sms) {
+    /// The provider's refusals come after the answer (sent in the background, so that the
+    /// answer's timing does not tell whether the number is registered): logged, and the
+    /// volunteer, told nothing arrived, asks again after the resend wait.
+    async fn the_provider_s_refusals_are_logged_not_answered(app, sms) {
         registered(&app, "13500006666", "phone").await;
-        sms.fail_next(SmsFault::Error("AuthFailure.SecretIdNotFound".into()));
-        ask_code(&app, "13500006666").await.expect_problem(502, "sms_unavailable");
-        app.advance(Duration::seconds(61));
-        sms.fail_next(SmsFault::Status("LimitExceeded.PhoneNumberDailyLimit".into()));
-        ask_code(&app, "13500006666").await.expect_problem(429, "sms_rate_limited");
-        app.advance(Duration::seconds(61));
-        sms.fail_next(SmsFault::Status("InvalidParameterValue.IncorrectPhoneNumber".into()));
-        ask_code(&app, "13500006666").await.expect_problem(502, "sms_unavailable");
+        let faults = [
+            SmsFault::Error("AuthFailure.SecretIdNotFound".into()),
+            SmsFault::Status("LimitExceeded.PhoneNumberDailyLimit".into()),
+            SmsFault::Status("InvalidParameterValue.IncorrectPhoneNumber".into()),
+        ];
+        for (i, fault) in faults.into_iter().enumerate() {
+            sms.fail_next(fault);
+            ask_code(&app, "13500006666").await.expect_status(200);
+            assert_eq!(sms.wait_received(i + 1).await, i + 1);
+            app.advance(Duration::seconds(61));
+        }
         assert!(sms.delivered().is_empty());
+        let code = receive_code(&app, &sms, "13500006666").await;
+        sign_in(&app, "13500006666", &code, "phone").await.expect_status(200);
     }
 }
 
@@ -249,9 +261,65 @@ with_sms! {
         c.sms_tencent_secret_key = Some(Secret("not-the-key".into()));
     }) {
         registered(&app, "13500007777", "phone").await;
-        ask_code(&app, "13500007777").await.expect_problem(502, "sms_unavailable");
+        ask_code(&app, "13500007777").await.expect_status(200);
+        sms.wait_received(1).await;
         assert_eq!(sms.rejected_signatures(), 1);
         assert!(sms.delivered().is_empty());
+    }
+}
+
+/// The parts of a code answer that anyone could compare: everything but the masked number
+/// (which is the number asked about).
+fn comparable(answer: &hourmark_tests::Answer) -> (u16, Value) {
+    let mut body = answer.body.clone();
+    body["phone"] = json!("-");
+    (answer.status, body)
+}
+
+with_sms! {
+    /// Asking for a code for a number no volunteer has is answered exactly as for a
+    /// registered one (status, fields, limits), and nothing is stored or sent for it.
+    async fn an_unregistered_number_is_answered_as_a_registered_one(app, sms) {
+        registered(&app, "13500008888", "phone").await;
+        let known = ask_code(&app, "13500008888").await;
+        let unknown = ask_code(&app, "13900009999").await;
+        known.expect_status(200);
+        assert_eq!(comparable(&known), comparable(&unknown));
+        assert_eq!(unknown.body["phone"], "139****9999");
+        let keys = |a: &hourmark_tests::Answer| a.body.as_object().expect("object").keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&known), keys(&unknown));
+        // The resend wait holds for both alike.
+        let (known, unknown) = (ask_code(&app, "13500008888").await, ask_code(&app, "13900009999").await);
+        known.expect_problem(429, "sms_rate_limited");
+        assert_eq!(comparable(&known), comparable(&unknown));
+        // Only the registered number received anything; no code is kept for the other.
+        assert_eq!(sms.wait_received(1).await, 1);
+        let delivered = sms.delivered();
+        assert_eq!(delivered.len(), 1);
+        assert_eq!(delivered[0].phone, "+8613500008888");
+        let tried = sign_in(&app, "13900009999", "123456", "phone").await;
+        tried.expect_problem(422, "sms_code_invalid");
+        assert!(tried.body["detail"].as_str().is_some_and(|d| d.contains("请先获取")), "no code kept: {}", tried.body);
+    }
+}
+
+with_sms! {
+    /// With a "not registered" template configured, the unregistered number is told so by
+    /// SMS (which only its holder reads), with no code; the answer is still the same.
+    async fn a_configured_not_registered_notice_goes_to_the_unregistered_number(app, sms) adjust(|c| {
+        c.sms_tencent_not_registered_template_id = Some("2220".into());
+    }) {
+        registered(&app, "13500008888", "phone").await;
+        let known = ask_code(&app, "13500008888").await;
+        let unknown = ask_code(&app, "13900009999").await;
+        assert_eq!(comparable(&known), comparable(&unknown));
+        let mut delivered = sms.wait_delivered(2).await;
+        delivered.sort_by(|a, b| a.phone.cmp(&b.phone));
+        assert_eq!(delivered.len(), 2, "{delivered:?}");
+        assert_eq!((delivered[0].phone.as_str(), delivered[0].template_id.as_str()), ("+8613500008888", "1110"));
+        assert_eq!((delivered[1].phone.as_str(), delivered[1].template_id.as_str()), ("+8613900009999", "2220"));
+        assert!(delivered[1].params.is_empty(), "no code in the notice: {:?}", delivered[1]);
+        assert_eq!(delivered[1].sign_name, "翠湖志愿者协会");
     }
 }
 
@@ -270,13 +338,58 @@ with_sms! {
         ask_code(&app, "13600000002").await.expect_status(200);
         // The third request from this client (the refused one counted too) uses up its hour.
         ask_code(&app, "13600000003").await.expect_problem(429, "sms_rate_limited");
-        assert_eq!(sms.delivered().len(), 2);
+        assert_eq!(sms.wait_delivered(2).await.len(), 2);
 
         let code = sms.last_code("13600000002").expect("delivered");
         for _ in 0..4 {
             sign_in(&app, "13600000001", "000000", "p").await;
         }
         sign_in(&app, "13600000002", &code, "p").await.expect_problem(429, "sms_rate_limited");
+    }
+}
+
+/// Registers `name` with `phone` and the ID number `id` → the answer.
+async fn register_with_id(app: &TestApp, name: &str, phone: &str, id: &str) -> hourmark_tests::Answer {
+    app.post("/mp/v1/volunteers", None, registration(name, phone, id)).await
+}
+
+with_sms! {
+    /// Registrations refused because the ID number is registered tell its owner by SMS,
+    /// when the template is configured: once a day per ID number, however many tries.
+    async fn the_owner_of_a_tried_id_number_is_told_once_a_day(app, sms) adjust(|c| {
+        c.sms_tencent_id_number_tried_template_id = Some("3330".into());
+    }) {
+        let id = next_resident_id();
+        register_with_id(&app, "张三", "13500001111", &id).await.expect_status(201);
+        register_with_id(&app, "李四", "13500002222", &id).await.expect_problem(409, "id_number_taken");
+        let delivered = sms.wait_delivered(1).await;
+        assert_eq!(delivered.len(), 1, "{delivered:?}");
+        assert_eq!((delivered[0].phone.as_str(), delivered[0].template_id.as_str()), ("+8613500001111", "3330"));
+        assert!(delivered[0].params.is_empty(), "the notice names nobody: {:?}", delivered[0]);
+        // A second try the same day: refused alike, not told again (a sign-in code for the
+        // owner, asked afterwards, is the next message to arrive).
+        register_with_id(&app, "王五", "13500003333", &id).await.expect_problem(409, "id_number_taken");
+        let code = receive_code(&app, &sms, "13500001111").await;
+        assert_eq!(code.len(), 6);
+        let templates: Vec<String> = sms.delivered().iter().map(|d| d.template_id.clone()).collect();
+        assert_eq!(templates, ["3330", "1110"]);
+        // The next day, a new try is told again.
+        app.advance(Duration::days(1));
+        register_with_id(&app, "赵六", "13500004444", &id).await.expect_problem(409, "id_number_taken");
+        let delivered = sms.wait_delivered(3).await;
+        assert_eq!((delivered[2].phone.as_str(), delivered[2].template_id.as_str()), ("+8613500001111", "3330"));
+    }
+}
+
+with_sms! {
+    /// Without the template, nothing is sent to the owner.
+    async fn without_the_template_a_tried_id_number_is_not_told(app, sms) {
+        let id = next_resident_id();
+        register_with_id(&app, "张三", "13500001111", &id).await.expect_status(201);
+        register_with_id(&app, "李四", "13500002222", &id).await.expect_problem(409, "id_number_taken");
+        receive_code(&app, &sms, "13500001111").await;
+        let templates: Vec<String> = sms.delivered().iter().map(|d| d.template_id.clone()).collect();
+        assert_eq!(templates, ["1110"], "only the sign-in code");
     }
 }
 

@@ -46,7 +46,7 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     assert_eq!(result["offered"], "已注册？用短信验证码登录");
     assert_eq!(result["signin_hold"], "扫码时间已记为 09:00，请在 09:10 前完成登录。");
     assert_eq!(result["signin_button"], "登录并签到/签退");
-    assert_eq!(result["sent_note"], "验证码已发送至 138****1234，09:05 前有效。");
+    assert_eq!(result["sent_note"], "如该号码已登记，验证码将发送至该号码（138****1234），09:05 前有效。");
     assert!(result["resend_button"].as_str().is_some_and(|t| t.ends_with("秒后可重新获取")), "{result:#}");
     assert_eq!(result["wrong_note"], "验证码错误，还可再试 4 次");
     // Signed in 40 seconds after opening: the pending scan counts from the opening.

@@ -268,6 +268,96 @@ with_oa! {
     }
 }
 
+/// Registers a newcomer through the Official Account inside WeChat's browser, as WeChat
+/// user (`oa_openid`, `unionid`) → id.
+async fn registered_through_official_account(
+    app: &TestApp,
+    standin: &StandIn,
+    oa_openid: &str,
+    unionid: &str,
+    phone: &str,
+) -> i64 {
+    standin.set_oa_user(oa_openid, Some(unionid));
+    let (location, cookie) = trip(app, "HM1.CODE").await;
+    let (status, answer) = finish(app, handle_of(&location), Some(&cookie), "phone").await;
+    assert_eq!((status, &answer["registered"]), (200, &json!(false)), "{answer}");
+    let mut body = registration("王五", phone, &next_resident_id());
+    body["wechat_ticket"] = answer["registration_ticket"].clone();
+    let registered = app.post("/mp/v1/volunteers", None, body).await;
+    registered.expect_status(201);
+    registered.body["volunteer"]["id"].as_i64().expect("id")
+}
+
+/// A mini-program login as WeChat user (`openid`, `unionid`): registered, and who.
+async fn mini_program_login(app: &TestApp, standin: &StandIn, openid: &str, unionid: Option<&str>) -> Value {
+    let code = format!("code-{}", Uuid::new_v4().simple());
+    standin.add_login_code(&code, openid, unionid);
+    let login = app.post("/mp/v1/login/wechat", None, json!({ "code": code })).await;
+    login.expect_status(200);
+    login.body
+}
+
+with_oa! {
+    /// Registered through the Official Account first, then the mini program: its openid
+    /// is new but its unionid is bound, so the volunteer is signed in and the openid bound
+    /// to them (audited), and the next login finds it without a unionid.
+    async fn the_mini_program_finds_an_official_account_volunteer_by_unionid(app, standin) {
+        let wang = registered_through_official_account(&app, &standin, "oa-openid-wang", "union-wang", "13800007777").await;
+        let first = mini_program_login(&app, &standin, "mini-openid-wang", Some("union-wang")).await;
+        assert_eq!(first["registered"], true, "{first}");
+        assert_eq!(first["volunteer"]["id"], wang);
+        assert!(first.get("registration_ticket").is_none());
+        let bearer = first["access_token"].as_str().expect("token");
+        app.get("/mp/v1/me", bearer).await.expect_status(200);
+        assert_eq!(app.hourmark.store().volunteer_by_openid("mini-openid-wang").await.expect("read"), Some(wang));
+        let audit = app.hourmark.store().audit_events("volunteer", wang).await.expect("audit");
+        let bound: Vec<_> = audit.iter().filter(|a| a.action == "wechat_bound_by_unionid").collect();
+        assert_eq!(bound.len(), 1, "{audit:?}");
+        assert_eq!((bound[0].actor_id, bound[0].subject_id), (Some(wang), Some(wang)));
+        // Found directly next time, even when WeChat gives no unionid.
+        let again = mini_program_login(&app, &standin, "mini-openid-wang", None).await;
+        assert_eq!(again["volunteer"]["id"], wang, "{again}");
+        let audit = app.hourmark.store().audit_events("volunteer", wang).await.expect("audit");
+        assert_eq!(audit.iter().filter(|a| a.action == "wechat_bound_by_unionid").count(), 1, "bound once");
+    }
+}
+
+with_oa! {
+    /// The unionid never takes a binding over: an openid already bound signs in its own
+    /// volunteer whatever unionid comes with it; a volunteer with a mini-program openid
+    /// already keeps it; without a unionid, or with one no one has, it is the newcomer's
+    /// registration ticket as before.
+    async fn a_unionid_never_rebinds(app, standin) {
+        let zhang = registered_through_mini_program(&app, &standin, "union-zhang").await;
+        let wang = registered_through_official_account(&app, &standin, "oa-openid-wang", "union-wang", "13800007777").await;
+        let store = app.hourmark.store();
+
+        // Zhang's openid, with Wang's unionid: Zhang, and nothing moves.
+        let login = mini_program_login(&app, &standin, "mini-openid-zhang", Some("union-wang")).await;
+        assert_eq!(login["volunteer"]["id"], zhang, "{login}");
+        assert_eq!(store.volunteer_by_openid("mini-openid-zhang").await.expect("read"), Some(zhang));
+        for id in [zhang, wang] {
+            let audit = store.audit_events("volunteer", id).await.expect("audit");
+            assert!(audit.iter().all(|a| a.action != "wechat_bound_by_unionid"), "{audit:?}");
+        }
+
+        // Zhang's unionid under another openid: Zhang is signed in (WeChat vouches for the
+        // unionid), but keeps the openid he has.
+        let login = mini_program_login(&app, &standin, "mini-openid-other", Some("union-zhang")).await;
+        assert_eq!(login["volunteer"]["id"], zhang, "{login}");
+        assert_eq!(store.volunteer_by_openid("mini-openid-other").await.expect("read"), None);
+        assert_eq!(store.volunteer_by_openid("mini-openid-zhang").await.expect("read"), Some(zhang));
+
+        // No unionid, or one no one has: not registered, a ticket, nothing bound.
+        for unionid in [None, Some("union-nobody")] {
+            let login = mini_program_login(&app, &standin, "mini-openid-new", unionid).await;
+            assert_eq!(login["registered"], false, "{login}");
+            assert!(login["registration_ticket"].is_string() && login.get("access_token").is_none());
+            assert_eq!(store.volunteer_by_openid("mini-openid-new").await.expect("read"), None);
+        }
+    }
+}
+
 with_oa! {
     /// Forged, malformed, foreign, replayed and expired states: each refused with its code;
     /// WeChat is never asked and a good state is not used up by a bad request.

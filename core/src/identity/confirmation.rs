@@ -12,7 +12,9 @@
 //!   that needs a code gets the same first answer (202, a code sent to the phone given),
 //!   whatever the ID number; only once the phone is proven does the answer say that the
 //!   ID number already has an account. Guessing then costs an SMS to a phone one holds,
-//!   limited per number and per client like sign-in codes.
+//!   limited per number and per client like sign-in codes. Where the operator configured
+//!   its template, the ID number's owner is told by SMS that someone tried it (once a
+//!   day per ID number).
 //!
 //! Nothing is kept between the two requests but the code's keyed hash. The page already
 //! holds the form, so it sends the same registration again with the code; the hash binds

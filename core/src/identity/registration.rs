@@ -20,6 +20,7 @@ use crate::identity::{
     BearerToken, ConsentPurpose, ConsentRecord, Gender, IdNumber, IdType, Principal, StoredVolunteer, TokenGrant,
     VolunteerProfile, normalise_phone, validate_person_name,
 };
+use crate::sms::SmsNotice;
 use crate::tokens::IssuedToken;
 
 /// A volunteer with a fresh token.
@@ -280,36 +281,46 @@ impl Hourmark {
     }
 
     /// Stores a checked registration (with the guardian's consent, for a minor whose
-    /// guardian's code confirmed it) and signs the volunteer in.
+    /// guardian's code confirmed it, in the same transaction) and signs the volunteer in.
     async fn store_registration(&self, valid: ValidRegistration) -> Result<VolunteerWithToken, CoreError> {
         let ValidRegistration { mut row, mut consents, wechat, guardian, notice_version, .. } = valid;
         let now = self.now();
         let bearer = BearerToken::generate()?;
         let expires_at = now + self.inner().settings.volunteer_token_ttl;
+        let guardian = match guardian {
+            Some(g) => {
+                let record = ConsentRecord {
+                    purpose: ConsentPurpose::Guardian,
+                    granted: true,
+                    notice_version,
+                    recorded_at: now,
+                };
+                let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
+                let sealed = self
+                    .inner()
+                    .vault
+                    .seal(PiiField::GuardianDetail, &detail)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                Some((record, sealed))
+            }
+            None => None,
+        };
         let mut attempts = 0;
         let stored = loop {
             row.volunteer_number = new_volunteer_number()?;
             let token = (&bearer.hash(), expires_at);
-            match self.inner().store.create_volunteer(&row, &consents, wechat.as_ref(), token, now).await {
+            let with_guardian = guardian.as_ref().map(|(record, sealed)| (record, sealed.as_str()));
+            match self.inner().store.create_volunteer(&row, &consents, with_guardian, wechat.as_ref(), token, now).await
+            {
                 Err(CoreError::Storage(e)) if e.is_conflict_on("volunteer_number") && attempts < 5 => attempts += 1,
+                Err(e) if e.error_code() == ErrorCode::IdNumberTaken => {
+                    self.tell_id_number_owner(row.id_number_lookup);
+                    return Err(e);
+                }
                 other => break other?,
             }
         };
-        if let Some(g) = guardian {
-            // Written right after the volunteer: should this fail, the minor is stored
-            // without the guardian's consent and so may not take part (the scan path and
-            // sign-ups refuse them): the failure is a closed door, never an open one.
-            let record =
-                ConsentRecord { purpose: ConsentPurpose::Guardian, granted: true, notice_version, recorded_at: now };
-            let detail = guardian_detail(&g.name, &g.relation, &g.phone, "sms_code_to_guardian_phone");
-            let sealed = self
-                .inner()
-                .vault
-                .seal(PiiField::GuardianDetail, &detail)
-                .map_err(|e| CoreError::Internal(e.to_string()))?;
-            self.store().add_consent(stored.id, &record, Some(&sealed)).await?;
-            consents.push(record);
-        }
+        consents.extend(guardian.map(|(record, _)| record));
         let grant = TokenGrant {
             principal: Principal::Volunteer { id: stored.id },
             expires_at,
@@ -320,6 +331,54 @@ impl Hourmark {
         let token = IssuedToken { access_token: bearer.expose().to_owned(), expires_at };
         self.share_permission(&stored, &consents).await;
         Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
+    }
+
+    /// Tells the volunteer whose ID number a refused registration gave that someone tried
+    /// it, by SMS, when the operator configured that notice: at most once per ID number a
+    /// day (China's calendar day, counted in the cache; a cache failure sends nothing
+    /// rather than risk many). In the background, so the refusal's answer and its timing
+    /// stay as they are.
+    fn tell_id_number_owner(&self, id_number_lookup: [u8; 32]) {
+        let sender = match &self.settings().sms.sender {
+            Some(sender) if sender.sends(SmsNotice::IdNumberTried) => sender.clone(),
+            _ => return,
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let now = this.now();
+            let day = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+            let key = format!("id_number_tried:{}:{day}", data_encoding::HEXLOWER.encode(&id_number_lookup[..16]));
+            match this.cache().hit(&key, std::time::Duration::from_secs(2 * 24 * 3600)).await {
+                Ok(1) => {}
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the ID number owner was not told of a refused registration");
+                    return;
+                }
+            }
+            let phone = async {
+                let id = this.store().volunteer_by_id_number(&id_number_lookup).await?;
+                let Some(volunteer) = (match id {
+                    Some(id) => this.store().get_volunteer(id).await?,
+                    None => None,
+                }) else {
+                    return Ok(None);
+                };
+                this.vault()
+                    .open(PiiField::Phone, &volunteer.phone_sealed)
+                    .map(Some)
+                    .map_err(|e| CoreError::Internal(e.to_string()))
+            };
+            match phone.await {
+                Ok(Some(phone)) => {
+                    if let Err(e) = sender.send_notice(&phone, SmsNotice::IdNumberTried, now).await {
+                        tracing::warn!(error = %e, "the ID number owner was not told of a refused registration");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the ID number owner could not be found"),
+            }
+        });
     }
 
     /// A volunteer's own data, unmasked, with their consent history.
@@ -334,6 +393,13 @@ impl Hourmark {
             volunteer: self.profile(&stored, true)?,
             consents: self.inner().store.consents(volunteer_id).await?,
         })
+    }
+
+    /// The volunteer registered with this phone number, if any: for operators' tools and
+    /// tests, since no answer to the public tells whether a number is registered.
+    pub async fn volunteer_with_phone(&self, phone: &str) -> Result<Option<i64>, CoreError> {
+        let phone = normalise_phone(phone)?;
+        self.store().volunteer_by_phone(&self.vault().lookup(PiiField::Phone, &phone)).await
     }
 
     /// The masked form of a volunteer's own (unmasked) profile.

@@ -4,12 +4,13 @@
 //! ```text
 //! phone                         Hourmark                              SMS provider
 //!   │ POST /mp/v1/login/sms/code  │                                        │
-//!   │ {phone}                     │ registered? limits (number, client)    │
-//!   ├────────────────────────────►│ code = 6 random digits                 │
+//!   │ {phone}                     │ limits (client, number); registered?   │
+//!   │ 200 {expires_at, resend…}   │ (the same answer either way)           │
+//!   │◄────────────────────────────┤ then, registered: code = 6 digits,     │
 //!   │                             │ keep HMAC(number, code), 5 min, 0 tries│
 //!   │                             ├── SendSms(+86…, [code, 5]) ───────────►│
-//!   │ 200 {expires_at, resend…}   │                                        │
-//!   │◄────────────────────────────┤                                        │
+//!   │                             │ not registered: nothing, or the        │
+//!   │                             ├── "not registered" notice, if set ───►│
 //!   │ POST /mp/v1/login/sms       │                                        │
 //!   │ {phone, code, device_id}    │ limit (client); check in one           │
 //!   ├────────────────────────────►│ transaction: used? 5 wrong? expired?   │
@@ -26,9 +27,14 @@
 //! and per client address, trying per client address, so guessing across many numbers
 //! from one place is slow too.
 //!
-//! Whether a number is registered is told (`phone_not_registered`): a volunteer waiting
-//! for a code that never comes is worse. (Registration says `phone_taken`, where codes are
-//! asked, only once the phone is proven: see [`crate::identity::confirmation`].)
+//! Whether a number is registered is not told: asking for a code for a number no
+//! volunteer has gets the same answer (status, body, limits counted), and the page says
+//! "如该号码已登记，验证码将发送至该号码". Nothing is stored or sent for such a number, unless
+//! the operator approved a "not registered" SMS template: then that number is told so by
+//! SMS, which only its holder reads. The code is kept and sent after the answer (a
+//! spawned task), so that the time the answer takes does not tell either; a provider's
+//! refusal is therefore logged, not answered. (Registration says `phone_taken`, where
+//! codes are asked, only once the phone is proven: see [`crate::identity::confirmation`].)
 
 use chrono::{DateTime, Duration, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -42,7 +48,7 @@ use crate::hourmark::Hourmark;
 use crate::identity::normalise_phone;
 use crate::identity::pii::PiiField;
 use crate::ratelimit::Limit;
-use crate::sms::SmsError;
+use crate::sms::{SmsError, SmsNotice};
 use crate::store::sms_code::{NewSmsCode, SmsCodeCheck};
 
 /// How long a code works.
@@ -91,10 +97,10 @@ impl std::fmt::Debug for SmsCodeRequest {
     }
 }
 
-/// A code is on its way.
+/// A code is on its way (to a registered number; the same answer for any other).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SmsCodeSent {
-    /// The number it went to, masked (138****1234).
+    /// The number it goes to, masked (138****1234).
     pub phone: String,
     /// When the code stops working (+08:00).
     #[serde(with = "crate::activity::shanghai_time")]
@@ -215,39 +221,53 @@ impl Hourmark {
         self.vault().lookup(PiiField::SmsCode, &format!("{phone}:{code}"))
     }
 
-    /// Sends a sign-in code to a registered volunteer's number.
+    /// Sends a sign-in code to a registered volunteer's number. The answer is the same for
+    /// a number no volunteer has (see the module's notes): limits counted alike, nothing
+    /// stored or sent for it but the optional "not registered" notice, and the sending
+    /// done after the answer in both cases, so that neither the answer nor its timing
+    /// tells whether the number is registered.
     pub async fn send_sms_code(&self, request: SmsCodeRequest, client: &str) -> Result<SmsCodeSent, CoreError> {
         let settings = &self.settings().sms;
-        let sender = settings.sender.as_ref().ok_or_else(|| CoreError::code(ErrorCode::SmsNotConfigured))?;
+        let sender = settings.sender.clone().ok_or_else(|| CoreError::code(ErrorCode::SmsNotConfigured))?;
         let phone = normalise_phone(&request.phone)?;
         self.sms_limit("sms_client", client, settings.per_client).await?;
         let lookup = self.vault().lookup(PiiField::Phone, &phone);
-        if self.store().volunteer_by_phone(&lookup).await?.is_none() {
-            return Err(CoreError::refused(ErrorCode::PhoneNotRegistered, "该手机号尚未登记，请先登记"));
-        }
         let number = data_encoding::HEXLOWER.encode(&lookup[..16]);
         self.sms_limit("sms_number", &number, settings.per_number).await?;
         self.sms_limit("sms_number_hour", &number, settings.per_number_hourly).await?;
-        let code = new_code()?;
+        let registered = self.store().volunteer_by_phone(&lookup).await?.is_some();
         let now = self.now();
         let expires_at = now + CODE_TTL;
-        // Kept before sending, so the code works as soon as it arrives.
-        self.store()
-            .put_sms_code(&NewSmsCode {
-                phone_lookup: lookup,
-                code_hash: self.code_hash(&phone, &code),
-                created_at: now,
-                expires_at,
-            })
-            .await?;
-        let minutes = u32::try_from(CODE_TTL.num_minutes()).unwrap_or(5);
-        sender.send_code(&phone, &code, minutes, now).await.map_err(|e| sms_refusal(&e))?;
-        Ok(SmsCodeSent {
+        let answer = SmsCodeSent {
             phone: crate::identity::id_number::mask_phone(&phone),
             expires_at,
             resend_after_secs: settings.per_number.per.as_secs(),
             attempts_allowed: MAX_ATTEMPTS,
-        })
+        };
+        if registered {
+            let code = new_code()?;
+            let code_hash = self.code_hash(&phone, &code);
+            let this = self.clone();
+            tokio::spawn(async move {
+                // Kept before sending, so the code works as soon as it arrives.
+                let new = NewSmsCode { phone_lookup: lookup, code_hash, created_at: now, expires_at };
+                if let Err(e) = this.store().put_sms_code(&new).await {
+                    tracing::error!(error = %e, "a sign-in code could not be kept, so it was not sent");
+                    return;
+                }
+                let minutes = u32::try_from(CODE_TTL.num_minutes()).unwrap_or(5);
+                if let Err(e) = sender.send_code(&phone, &code, minutes, now).await {
+                    tracing::warn!(error = %e, "a sign-in code was not sent");
+                }
+            });
+        } else if sender.sends(SmsNotice::NotRegistered) {
+            tokio::spawn(async move {
+                if let Err(e) = sender.send_notice(&phone, SmsNotice::NotRegistered, now).await {
+                    tracing::warn!(error = %e, "the \"not registered\" notice was not sent");
+                }
+            });
+        }
+        Ok(answer)
     }
 
     /// Signs a volunteer in with the code sent to their number, and applies the device

@@ -1,7 +1,8 @@
-//! Sending one-time sign-in codes by SMS.
+//! Sending one-time sign-in codes by SMS, and the few notices an operator configures.
 //!
-//! [`SmsSender`] is the one thing the sign-in use case needs from a provider: send this
-//! code to this mainland number. Two implementations:
+//! [`SmsSender`] is what the sign-in use case needs from a provider: send this code to
+//! this mainland number; and, where a template is approved for it, a fixed [`SmsNotice`].
+//! Two implementations:
 //!
 //! - [`tencent::TencentSms`]: Tencent Cloud SMS, API 3.0 `SendSms` (version 2021-01-11)
 //!   with TC3-HMAC-SHA256 request signing;
@@ -39,12 +40,34 @@ pub enum SmsError {
     Unavailable(String),
 }
 
-/// Sends sign-in codes.
+/// A message that is not a code, without parameters. Each is sent only where the operator
+/// configured an approved template for it (a provider sends no free text to mainland
+/// numbers), and otherwise not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsNotice {
+    /// To a number a sign-in code was asked for that no volunteer has: "this number is not
+    /// registered". The answer to the request itself does not say so.
+    NotRegistered,
+    /// To the volunteer whose ID number someone else tried to register with.
+    IdNumberTried,
+}
+
+/// Sends sign-in codes, and the notices an operator configured.
 #[async_trait]
 pub trait SmsSender: Send + Sync + std::fmt::Debug {
     /// Sends `code` (valid `valid_minutes`) to the mainland number `phone` (11 digits).
     /// `now` signs the request (providers refuse requests whose time is far off).
     async fn send_code(&self, phone: &str, code: &str, valid_minutes: u32, now: DateTime<Utc>) -> Result<(), SmsError>;
+
+    /// Whether a template is configured for `notice`: without one it is never sent.
+    fn sends(&self, _notice: SmsNotice) -> bool {
+        false
+    }
+
+    /// Sends `notice` to `phone`; refused when [`SmsSender::sends`] says no.
+    async fn send_notice(&self, _phone: &str, notice: SmsNotice, _now: DateTime<Utc>) -> Result<(), SmsError> {
+        Err(SmsError::Refused(format!("no template configured for {notice:?}")))
+    }
 
     /// The development sink behind this sender, if it is one: lets an in-process test read
     /// the codes "sent" (never reachable over HTTP; real providers answer `None`).

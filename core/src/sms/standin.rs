@@ -52,6 +52,8 @@ pub enum SmsFault {
 
 #[derive(Debug, Default)]
 struct Script {
+    /// Requests that reached the stand-in, answered with success or not.
+    received: usize,
     delivered: Vec<Delivered>,
     faults: VecDeque<SmsFault>,
     rejected_signatures: usize,
@@ -117,10 +119,48 @@ impl SmsStandIn {
             sdk_app_id: "1400006666".into(),
             sign_name: "翠湖志愿者协会".into(),
             template_id: "1110".into(),
+            not_registered_template_id: None,
+            id_number_tried_template_id: None,
             region: "ap-guangzhou".into(),
             endpoint: self.endpoint(),
             timeout: Duration::from_secs(5),
         }
+    }
+
+    /// The code last delivered to `phone`, waiting up to five seconds for it: sign-in codes
+    /// are sent after the answer, so the answer does not tell by its timing whether a
+    /// number is registered.
+    pub async fn wait_for_code(&self, phone: &str) -> Option<String> {
+        for _ in 0..100 {
+            if let Some(code) = self.last_code(phone) {
+                return Some(code);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    /// Everything delivered so far, once `count` messages have arrived (or after five
+    /// seconds, whatever has): sign-in codes and notices are sent after the answer.
+    pub async fn wait_delivered(&self, count: usize) -> Vec<Delivered> {
+        for _ in 0..100 {
+            if self.shared.script().delivered.len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.delivered()
+    }
+
+    /// How many requests have been answered, once `count` have (or after five seconds).
+    pub async fn wait_received(&self, count: usize) -> usize {
+        for _ in 0..100 {
+            if self.shared.script().received >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.shared.script().received
     }
 
     /// Everything delivered so far.
@@ -227,22 +267,29 @@ fn verify(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), (&'st
 }
 
 async fn send_sms(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if header(&headers, "x-tc-action") != "SendSms" {
+    let answer = answer_send_sms(&shared, &headers, &body);
+    // Counted once answered, so a test that waits for the count sees what it did.
+    shared.script().received += 1;
+    answer
+}
+
+fn answer_send_sms(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    if header(headers, "x-tc-action") != "SendSms" {
         return error("InvalidAction", "unknown action");
     }
-    if header(&headers, "x-tc-version") != "2021-01-11" {
+    if header(headers, "x-tc-version") != "2021-01-11" {
         return error("NoSuchVersion", "unknown version");
     }
-    if header(&headers, "x-tc-region").is_empty() {
+    if header(headers, "x-tc-region").is_empty() {
         return error("MissingParameter", "X-TC-Region");
     }
-    if let Err((code, message)) = verify(&shared, &headers, &body) {
+    if let Err((code, message)) = verify(shared, headers, body) {
         if code == "AuthFailure.SignatureFailure" {
             shared.script().rejected_signatures += 1;
         }
         return error(code, message);
     }
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return error("FailedOperation.FailResolvePacket", "body is not JSON");
     };
     let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or("").to_owned();

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use ring::{digest, hmac};
 use serde_json::Value;
 
-use super::{SmsError, SmsSender};
+use super::{SmsError, SmsNotice, SmsSender};
 use crate::wechat::Secret;
 
 /// Tencent's endpoint for the SMS API.
@@ -66,6 +66,12 @@ pub struct TencentSmsConfig {
     /// The approved verification-code template; its two parameters are the code and the
     /// minutes it is valid ("您的登录验证码为{1}，{2}分钟内有效").
     pub template_id: String,
+    /// An approved template without parameters for [`SmsNotice::NotRegistered`] ("此号码
+    /// 尚未登记为志愿者"); none: that notice is not sent.
+    pub not_registered_template_id: Option<String>,
+    /// An approved template without parameters for [`SmsNotice::IdNumberTried`] ("有人试图
+    /// 用您的证件号码登记"); none: that notice is not sent.
+    pub id_number_tried_template_id: Option<String>,
     /// The region, e.g. `ap-guangzhou`.
     pub region: String,
     /// The endpoint, [`DEFAULT_ENDPOINT`] unless testing.
@@ -82,6 +88,8 @@ impl fmt::Debug for TencentSmsConfig {
             .field("sdk_app_id", &self.sdk_app_id)
             .field("sign_name", &self.sign_name)
             .field("template_id", &self.template_id)
+            .field("not_registered_template_id", &self.not_registered_template_id)
+            .field("id_number_tried_template_id", &self.id_number_tried_template_id)
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .finish()
@@ -174,16 +182,31 @@ pub fn read_answer(body: &Value) -> Result<(), SmsError> {
     }
 }
 
-#[async_trait]
-impl SmsSender for TencentSms {
-    async fn send_code(&self, phone: &str, code: &str, valid_minutes: u32, now: DateTime<Utc>) -> Result<(), SmsError> {
+impl TencentSms {
+    /// The template for `notice`, if one is configured.
+    fn notice_template(&self, notice: SmsNotice) -> Option<&str> {
+        let template = match notice {
+            SmsNotice::NotRegistered => &self.config.not_registered_template_id,
+            SmsNotice::IdNumberTried => &self.config.id_number_tried_template_id,
+        };
+        template.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// One `SendSms` call: `template_id` with `params` to `phone`.
+    async fn send(
+        &self,
+        phone: &str,
+        template_id: &str,
+        params: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), SmsError> {
         let c = &self.config;
         let payload = serde_json::to_vec(&serde_json::json!({
             "PhoneNumberSet": [format!("+86{phone}")],
             "SmsSdkAppId": c.sdk_app_id,
             "SignName": c.sign_name,
-            "TemplateId": c.template_id,
-            "TemplateParamSet": [code, valid_minutes.to_string()],
+            "TemplateId": template_id,
+            "TemplateParamSet": params,
         }))
         .map_err(|e| SmsError::Unavailable(e.to_string()))?;
         let timestamp = now.timestamp();
@@ -212,9 +235,27 @@ impl SmsSender for TencentSms {
         let result = read_answer(&body);
         if let Err(e) = &result {
             let request_id = body.pointer("/Response/RequestId").and_then(Value::as_str).unwrap_or("");
-            tracing::warn!(error = %e, request_id, "Tencent Cloud SMS did not send a sign-in code");
+            tracing::warn!(error = %e, request_id, template_id, "Tencent Cloud SMS did not send a message");
         }
         result
+    }
+}
+
+#[async_trait]
+impl SmsSender for TencentSms {
+    async fn send_code(&self, phone: &str, code: &str, valid_minutes: u32, now: DateTime<Utc>) -> Result<(), SmsError> {
+        self.send(phone, &self.config.template_id, &[code.to_owned(), valid_minutes.to_string()], now).await
+    }
+
+    fn sends(&self, notice: SmsNotice) -> bool {
+        self.notice_template(notice).is_some()
+    }
+
+    async fn send_notice(&self, phone: &str, notice: SmsNotice, now: DateTime<Utc>) -> Result<(), SmsError> {
+        let template = self
+            .notice_template(notice)
+            .ok_or_else(|| SmsError::Refused(format!("no template configured for {notice:?}")))?;
+        self.send(phone, template, &[], now).await
     }
 }
 

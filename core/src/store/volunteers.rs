@@ -37,11 +37,14 @@ pub trait VolunteerStore: Send + Sync {
     /// With `wechat`, the WeChat account is bound in the same transaction; an account
     /// already bound is `wechat_already_bound`. The volunteer's first bearer token
     /// (`token`: hash and expiry) is stored in the same transaction too, so a registration
-    /// never commits without a way to sign in.
+    /// never commits without a way to sign in. A minor's `guardian` consent (with who gave
+    /// it, sealed) is stored in the same transaction too: a minor is never stored without
+    /// it, and a failure storing it leaves no volunteer behind.
     async fn create_volunteer(
         &self,
         volunteer: &StoredVolunteer,
         consents: &[ConsentRecord],
+        guardian: Option<(&ConsentRecord, &str)>,
         wechat: Option<&WeChatIdentity>,
         token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
@@ -52,6 +55,18 @@ pub trait VolunteerStore: Send + Sync {
     /// either WeChat app (the mini program's openid differs from the OA's; the unionid is
     /// common to both). A null unionid matches nothing.
     async fn volunteer_by_wechat_oa(&self, oa_openid: &str, unionid: Option<&str>) -> StoreResult<Option<i64>>;
+    /// Binds a mini-program `openid` that no one has yet to the one volunteer `unionid`
+    /// already finds (bound through the Official Account, or through the mini program
+    /// under another openid), with the audit entry, in one transaction: the volunteer to
+    /// sign in. `None` when the unionid finds no one, or more than one volunteer (bindings
+    /// that disagree are for a person to sort out, not for a login to pick from). An openid
+    /// already bound, or a volunteer who already has another mini-program openid, is left
+    /// as it is: nothing is ever rebound; the volunteer is still found by the unionid.
+    /// `audit` comes without actor and subject: both are the volunteer found.
+    async fn bind_openid_by_unionid(&self, openid: &str, unionid: &str, audit: &AuditEvent)
+    -> StoreResult<Option<i64>>;
+    /// The volunteer with this ID number's lookup hash (of the document type and number).
+    async fn volunteer_by_id_number(&self, id_number_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// The volunteer with this phone number's lookup hash.
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.

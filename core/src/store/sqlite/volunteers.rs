@@ -114,6 +114,7 @@ impl VolunteerStore for SqliteStore {
         &self,
         v: &StoredVolunteer,
         consents: &[ConsentRecord],
+        guardian: Option<(&ConsentRecord, &str)>,
         wechat: Option<&WeChatIdentity>,
         token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
@@ -152,6 +153,20 @@ impl VolunteerStore for SqliteStore {
             .bind(c.purpose.as_str())
             .bind(c.granted)
             .bind(&c.notice_version)
+            .bind(ms(c.recorded_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some((c, detail_sealed)) = guardian {
+            sqlx::query(
+                r"insert into consent (volunteer_id, purpose, granted, notice_version, detail_sealed, recorded_at)
+                  values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(c.purpose.as_str())
+            .bind(c.granted)
+            .bind(&c.notice_version)
+            .bind(detail_sealed)
             .bind(ms(c.recorded_at))
             .execute(&mut *tx)
             .await?;
@@ -258,6 +273,52 @@ impl VolunteerStore for SqliteStore {
         .fetch_optional(&self.read)
         .await?;
         Ok(row.map(|r| r.try_get("volunteer_id")).transpose()?)
+    }
+
+    async fn bind_openid_by_unionid(
+        &self,
+        openid: &str,
+        unionid: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.write.begin().await?;
+        let found: Vec<i64> = sqlx::query_scalar(
+            r"select volunteer_id from wechat_binding_oa where unionid = $1
+              union select volunteer_id from wechat_binding where unionid = $1
+              order by volunteer_id limit 2",
+        )
+        .bind(unionid)
+        .fetch_all(&mut *tx)
+        .await?;
+        let [volunteer_id] = found[..] else {
+            return Ok(None);
+        };
+        // Neither the openid (primary key) nor the volunteer (one mini-program account
+        // each) is ever taken over: a conflict on either leaves the row unwritten.
+        let bound = sqlx::query(
+            r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)
+              on conflict do nothing",
+        )
+        .bind(openid)
+        .bind(unionid)
+        .bind(volunteer_id)
+        .bind(ms(audit.at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if bound == 1 {
+            let audit = AuditEvent { actor_id: Some(volunteer_id), subject_id: Some(volunteer_id), ..audit.clone() };
+            insert_audit(&mut tx, &audit).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(volunteer_id))
+    }
+
+    async fn volunteer_by_id_number(&self, id_number_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(r"select id from volunteer where id_number_lookup = $1")
+            .bind(id_number_lookup.as_slice())
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {

@@ -163,7 +163,8 @@
     call('POST', '/mp/v1/login/sms/code', { phone: value('s_phone') }).then(function (a) {
       note.className = a.status === 200 ? 'muted' : 'err-note';
       if (a.status !== 200) { note.textContent = a.body.detail || a.body.title || '发送未成功'; return; }
-      note.textContent = '验证码已发送至 ' + a.body.phone + '，' + a.body.expires_at.slice(11, 16) + ' 前有效。';
+      // The same answer whether or not the number is registered: the note says so.
+      note.textContent = '如该号码已登记，验证码将发送至该号码（' + a.body.phone + '），' + a.body.expires_at.slice(11, 16) + ' 前有效。';
       var button = $('send-code'), secs = a.body.resend_after_secs || 60;
       button.disabled = true;
       clearInterval(countdown);
