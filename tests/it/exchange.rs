@@ -7,17 +7,17 @@ use chrono::Duration;
 use hourmark_tests::{TestApp, next_resident_id, on_both_backends};
 use serde_json::json;
 
-const CSV: &str = "text/csv";
+pub(crate) const CSV: &str = "text/csv";
 const HEADER: &str = "姓名,证件号码,手机号码,技能特长,同意记录,同意公示,告知书版本\r\n";
 
 /// A roster of `rows` good data rows (spreadsheet rows 2 to rows + 1), phones from `phone_base`.
-fn roster_rows(rows: u32, phone_base: u32) -> Vec<String> {
+pub(crate) fn roster_rows(rows: u32, phone_base: u32) -> Vec<String> {
     (0..rows)
         .map(|i| format!("志愿者{i},{},139{:08},急救、翻译,是,否,纸质-2023\r\n", next_resident_id(), phone_base + i))
         .collect()
 }
 
-fn csv(rows: &[String]) -> Vec<u8> {
+pub(crate) fn csv(rows: &[String]) -> Vec<u8> {
     format!("{HEADER}{}", rows.concat()).into_bytes()
 }
 
@@ -30,7 +30,7 @@ fn spoil(row: &str) -> String {
     cells.join(",")
 }
 
-async fn organisation_with_organiser(app: &TestApp) -> (String, i64, String) {
+pub(crate) async fn organisation_with_organiser(app: &TestApp) -> (String, i64, String) {
     let admin = app.administrator().await;
     let org = app.organisation(&admin, "翠湖志愿者协会").await;
     let organiser = app.organiser(&admin, org).await;
@@ -390,7 +390,7 @@ on_both_backends! {
 }
 
 /// One number from the database behind `app` (`select count(*) …`), read past Hourmark.
-async fn count(app: &TestApp, sql: &'static str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &'static str) -> i64 {
     match app.backend {
         hourmark_tests::Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
@@ -403,22 +403,43 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     }
 }
 
-/// Everything an import makes visible, counted: volunteers, roster imports, roster
-/// members, consents entered by an import; and the rows staged.
-async fn visible_and_staged(app: &TestApp) -> ([i64; 4], i64) {
+/// Everything an import makes visible, counted as readers see it: volunteers, published
+/// roster imports, roster members, consents entered by a published import; and the rows
+/// staged.
+pub(crate) async fn visible_and_staged(app: &TestApp) -> ([i64; 4], i64) {
     (
         [
-            count(app, "select count(*) from volunteer").await,
-            count(app, "select count(*) from roster_import").await,
-            count(app, "select count(*) from roster_member").await,
-            count(app, "select count(*) from consent where roster_import_id is not null").await,
+            count(app, "select count(*) from visible_volunteer").await,
+            count(app, "select count(*) from roster_import where state = 'published'").await,
+            count(
+                app,
+                "select count(*) from roster_member m where m.roster_import_id is null
+                 or exists (select 1 from roster_import i where i.id = m.roster_import_id and i.state = 'published')",
+            )
+            .await,
+            count(
+                app,
+                "select count(*) from consent c join roster_import i on i.id = c.roster_import_id
+                 where i.state = 'published'",
+            )
+            .await,
         ],
         count(app, "select count(*) from roster_staging").await,
     )
 }
 
+/// The rows imports wrote, visible or not: volunteers, roster members, consents entered
+/// by an import.
+pub(crate) async fn written(app: &TestApp) -> [i64; 3] {
+    [
+        count(app, "select count(*) from volunteer").await,
+        count(app, "select count(*) from roster_member").await,
+        count(app, "select count(*) from consent where roster_import_id is not null").await,
+    ]
+}
+
 /// Waits (polling the database) until an import has begun staging rows.
-async fn staging_begun(app: &TestApp) {
+pub(crate) async fn staging_begun(app: &TestApp) {
     let started = std::time::Instant::now();
     while count(app, "select count(*) from roster_staging").await == 0 {
         assert!(started.elapsed() < std::time::Duration::from_secs(120), "the import never staged a row");
@@ -483,13 +504,15 @@ async fn scans_during_a_large_roster_import_are_accepted_on_sqlite() {
 }
 
 on_both_backends! {
-    /// An import that fails at the last step (someone registered one of the roster's ID
-    /// numbers while it was being staged) publishes nothing, and its staged rows are gone.
+    /// An import that fails in the middle of publishing (someone registered the ID number
+    /// of its last row, in its second slice on SQLite, while it was being staged) shows
+    /// nothing, and its staged rows and whatever its first slice wrote are gone.
     async fn a_roster_import_that_fails_publishes_nothing(app: TestApp) {
         let (_, org, organiser) = organisation_with_organiser(&app).await;
         let rows = roster_rows(3_000, 40_000);
         let taken_id = rows.last().expect("row").split(',').nth(1).expect("id").to_owned();
         let (before, _) = visible_and_staged(&app).await;
+        let written_before = written(&app).await;
         let import = format!("/api/v1/organisations/{org}/roster-imports");
         let importing = app.upload(&import, &organiser, csv(&rows), CSV);
         let registering = async {
@@ -503,6 +526,11 @@ on_both_backends! {
         let (after, staged) = visible_and_staged(&app).await;
         assert_eq!(after, [before[0] + 1, 0, 0, 0], "only the volunteer who registered meanwhile");
         assert_eq!(staged, 0, "the failed import's staged rows are discarded");
+        assert_eq!(
+            written(&app).await,
+            [written_before[0] + 1, written_before[1], written_before[2]],
+            "what the failed publish wrote is deleted"
+        );
     }
 }
 

@@ -6,14 +6,20 @@
 //!           └─► report (the dry run ends here; an import with any refusal stops here)
 //!       ─► pass 2 (blocking thread: read again, seal ID and phone) ─► chunks ─►
 //!           store: each chunk staged in its own short transaction (roster_staging)
-//!       ─► publish: one transaction; the roster, its volunteers, their paper consents
-//!       ─► staged rows discarded (after the publish, or after a failure)
+//!       ─► publish: the roster, its volunteers, their paper consents, rows naming the
+//!           import (PostgreSQL: one transaction; SQLite: slices of 2,000 rows, then one
+//!           short transaction flips the import to `published`)
+//!       ─► staged rows discarded (after the publish, or after a failure); a failed
+//!           publish's rows deleted in short deletes
 //! ```
 //!
-//! Staging keeps "all or nothing" as seen from outside: nothing staged is visible until
-//! the publish, which is one transaction. It exists for SQLite's single writer: a
-//! 100,000-row import in one transaction held it for the import's whole length, and scans
-//! waited; now they wait at most for one chunk or the publish.
+//! Staging and slicing keep "all or nothing" as seen from outside: nothing staged is
+//! visible, and a published row is visible only once its import is `published` (readers
+//! go through `visible_volunteer`). Both exist for SQLite's single writer: a 100,000-row
+//! import in one transaction held it for the import's whole length, and scans waited; now
+//! they wait at most for one chunk or one slice. What a failed or cut-off import left is
+//! deleted by the import itself, by the next import, or at start-up
+//! ([`Hourmark::recover_roster_imports`]).
 //!
 //! Memory stays bounded by the file itself plus two keyed hashes per row: rows are never
 //! collected, chunks flow through a channel of two.
@@ -307,6 +313,9 @@ impl Hourmark {
                 }),
             },
         };
+        // What an earlier import left (it failed, or was cut off) goes first: its rows,
+        // invisible, still hold their ID and phone numbers' unique keys.
+        discard_failed_rows(self).await;
         let staging = Staging::new(self.clone());
         let published = self.stage_and_publish(&staging.key, &new, &mut entries).await;
         staging.discard().await;
@@ -333,6 +342,18 @@ impl Hourmark {
             return Err(CoreError::Internal(format!("roster read {staged} rows, checked {}", import.counts.0)));
         }
         self.store().publish_roster(staging_key, import).await
+    }
+
+    /// At start-up: an import still `publishing` was cut off with the process that ran it
+    /// (only SQLite ever leaves one, and a SQLite database has one server). It is set
+    /// `failed`, and what it and any other failed import left is deleted.
+    pub async fn recover_roster_imports(&self) -> Result<u64, CoreError> {
+        let abandoned = self.store().abandon_roster_imports(None).await?;
+        if abandoned > 0 {
+            tracing::warn!(abandoned, "roster imports cut off while publishing; their rows are deleted");
+        }
+        discard_failed_rows(self).await;
+        Ok(abandoned)
     }
 }
 
@@ -372,6 +393,12 @@ impl Drop for Staging {
 }
 
 async fn discard_staged(hourmark: &Hourmark, key: &str) {
+    // An import whose publish was cut off here (the request went away) is failed first;
+    // then what it (or a publish that failed) wrote, never visible, is deleted.
+    if let Err(e) = hourmark.store().abandon_roster_imports(Some(key)).await {
+        tracing::warn!(error = %e, "marking a cut-off roster import failed did not work");
+    }
+    discard_failed_rows(hourmark).await;
     loop {
         match hourmark.store().discard_roster_staging(key, DISCARD).await {
             Ok(0) => return,
@@ -379,6 +406,21 @@ async fn discard_staged(hourmark: &Hourmark, key: &str) {
             Err(e) => {
                 // The retention job erases what is left, a day on.
                 tracing::warn!(error = %e, "discarding a roster's staged rows failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes what failed imports published, in short deletes; what a failure leaves is
+/// deleted by the next import or at the next start.
+async fn discard_failed_rows(hourmark: &Hourmark) {
+    loop {
+        match hourmark.store().discard_failed_roster_rows(DISCARD).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting a failed roster import's rows failed");
                 return;
             }
         }

@@ -11,6 +11,15 @@ use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
 
+/// Rows of a roster published per transaction on SQLite: short enough (well under a second
+/// in a debug build) that a scan waiting for the single writer is not held long.
+pub const PUBLISH_SLICE: i64 = 2_000;
+
+/// Roster links `m` every reader may see: not those of an import still publishing or
+/// failed (volunteers have the view `visible_volunteer` for the same rule).
+pub(crate) const VISIBLE_ROSTER_MEMBER: &str = "(m.roster_import_id is null or exists (select 1 from roster_import i
+                                 where i.id = m.roster_import_id and i.state = 'published'))";
+
 /// A registered volunteer found by keyed hash: (id, ID-number hash, phone hash).
 pub type KnownVolunteer = (i64, [u8; 32], [u8; 32]);
 
@@ -30,14 +39,25 @@ pub trait ExchangeStore: Send + Sync {
         entries: Vec<RosterEntry>,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Publishes what is staged under `staging_key` in one transaction: the import record
-    /// and its audit entry, each new volunteer with their consents (recorded at the import's
-    /// time), and every row's roster membership. Any failed write rolls it all back. The
-    /// staged rows stay until [`ExchangeStore::discard_roster_staging`].
+    /// Publishes what is staged under `staging_key`: the import record and its audit entry,
+    /// each new volunteer with their consents (recorded at the import's time), and every
+    /// row's roster membership. All or nothing as every reader sees it: on PostgreSQL one
+    /// transaction; on SQLite slices of [`PUBLISH_SLICE`] rows, each its own transaction,
+    /// invisible (the import `publishing`) until a last short transaction flips the import
+    /// to `published`. A failure part way sets the import `failed` and leaves its rows,
+    /// invisible, for [`ExchangeStore::discard_failed_roster_rows`]. The staged rows stay
+    /// until [`ExchangeStore::discard_roster_staging`].
     async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord>;
     /// Deletes up to `limit` rows staged under `staging_key` (each call a short
     /// transaction) → how many went.
     async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64>;
+    /// Sets imports still `publishing` to `failed`: the one staged under `staging_key`, or
+    /// every one (`None`, at start-up: the process that published them is gone) → how many.
+    async fn abandon_roster_imports(&self, staging_key: Option<&str>) -> StoreResult<u64>;
+    /// Deletes up to `limit` rows (consents, roster links, then volunteers) written by
+    /// `failed` imports, each call a short transaction → how many went. Nobody ever saw
+    /// them: they are not visible while their import is not `published`.
+    async fn discard_failed_roster_rows(&self, limit: i64) -> StoreResult<u64>;
 
     /// What could go in the organisation's next export of `kind`, in order, each with the
     /// volunteer whose consent decides it (none for activities): confirmed (in a confirmed

@@ -261,7 +261,7 @@ impl VolunteerStore for SqliteStore {
     }
 
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(r"select id from volunteer where phone_lookup = $1")
+        let row = sqlx::query(r"select id from visible_volunteer where phone_lookup = $1")
             .bind(phone_lookup.as_slice())
             .fetch_optional(&self.read)
             .await?;
@@ -307,7 +307,7 @@ impl VolunteerStore for SqliteStore {
         let row = sqlx::query(
             r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
                      phone_sealed, phone_lookup, skills, device_id, device_bound_at
-              from volunteer where id = $1",
+              from visible_volunteer where id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
