@@ -19,6 +19,7 @@ use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
 use crate::store::exchange::{KnownVolunteer, VISIBLE_ROSTER_MEMBER, staged_consents};
+use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
 /// A register entry in a confirmed batch (only `$2`'s when it is not null).
@@ -90,18 +91,16 @@ async fn stage_chunk(
         let pick = |f: &dyn Fn(&crate::identity::StoredVolunteer) -> String| -> Vec<String> {
             pending.iter().map(|i| f(&new[*i].1)).collect()
         };
-        let rows = sqlx::query(
-            r"insert into roster_staging (staging_key, position, volunteer_number, name, gender, birth_month, id_type,
-                                          id_number_sealed, id_number_lookup, phone_sealed, phone_lookup, skills,
-                                          consents, created_at)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r"insert into roster_staging (staging_key, position, {VOLUNTEER_DATA}, consents, created_at)
               select $1, p, n, nm, g, bm, it, ids, idl, ps, pl, sk, cs, $14
               from unnest($2::integer[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[], $8::text[],
                           $9::bytea[], $10::text[], $11::bytea[], $12::text[], $13::text[])
                    as t(p, n, nm, g, bm, it, ids, idl, ps, pl, sk, cs)
               where not exists (select 1 from volunteer where volunteer_number = t.n)
               on conflict (volunteer_number) do nothing
-              returning position",
-        )
+              returning position"
+        )))
         .bind(staging_key)
         .bind(pending.iter().map(|i| new[*i].0).collect::<Vec<_>>())
         .bind(pick(&|v| v.volunteer_number.clone()))
@@ -206,13 +205,10 @@ impl ExchangeStore for PostgresStore {
         let mut audit = import.audit.clone();
         audit.detail["roster_import_id"] = serde_json::json!(id);
         insert_audit(&mut tx, &audit).await?;
-        sqlx::query(
-            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                     id_number_lookup, phone_sealed, phone_lookup, skills, created_at, roster_import_id)
-              select volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                     id_number_lookup, phone_sealed, phone_lookup, skills, $2, $3
-              from roster_staging where staging_key = $1 and volunteer_id is null order by position",
-        )
+        sqlx::query(insert_volunteers(&format!(
+            r"select {VOLUNTEER_DATA}, null, null::timestamptz, $3, $2
+              from roster_staging where staging_key = $1 and volunteer_id is null order by position"
+        )))
         .bind(staging_key)
         .bind(import.at)
         .bind(id)

@@ -17,6 +17,7 @@ use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
 use crate::store::exchange::{KnownVolunteer, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, staged_consents};
+use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
 /// A register entry in a confirmed batch (only `$2`'s when it is not null).
@@ -78,14 +79,12 @@ async fn stage_entry(
     // Volunteer numbers are random: one taken is drawn again.
     for _ in 0..5 {
         let v = &volunteer;
-        let staged = sqlx::query(
-            r"insert into roster_staging (staging_key, position, volunteer_number, name, gender, birth_month, id_type,
-                                          id_number_sealed, id_number_lookup, phone_sealed, phone_lookup, skills,
-                                          consents, created_at)
+        let staged = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r"insert into roster_staging (staging_key, position, {VOLUNTEER_DATA}, consents, created_at)
               select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
               where not exists (select 1 from volunteer where volunteer_number = $3)
-              on conflict (volunteer_number) do nothing",
-        )
+              on conflict (volunteer_number) do nothing"
+        )))
         .bind(staging_key)
         .bind(position)
         .bind(&v.volunteer_number)
@@ -135,15 +134,12 @@ async fn publish_slice(
     from: i64,
 ) -> StoreResult<()> {
     let at = ms(import.at);
-    sqlx::query(
-        r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                 id_number_lookup, phone_sealed, phone_lookup, skills, created_at, roster_import_id)
-          select volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                 id_number_lookup, phone_sealed, phone_lookup, skills, $2, $3
+    sqlx::query(insert_volunteers(&format!(
+        r"select {VOLUNTEER_DATA}, null, null, $3, $2
           from roster_staging where staging_key = $1 and position >= $4 and position < $4 + $5
                                 and volunteer_id is null
-          order by position",
-    )
+          order by position"
+    )))
     .bind(staging_key)
     .bind(at)
     .bind(id)
