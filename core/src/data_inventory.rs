@@ -872,7 +872,8 @@ pub const ONE_ENGINE_ONLY: &[&str] = &["scan.recorded_by_xact"];
 pub const NOT_PERSONAL_TABLES: &[(&str, &str)] = &[
     (
         "roster_import",
-        "an organisation's roster upload: counts, the file's digest (not the file), and whether it is published",
+        "an organisation's roster upload: counts, the file's name and digest (not the file), who uploaded it \
+         (a staff id), and whether it is published or was refused",
     ),
     ("exchange_export", "an export for the national system: what kind, how many, by whom (staff ids)"),
     ("exchange_export_item", "which volunteer, activity or register entry ids an export held, so none is sent twice"),

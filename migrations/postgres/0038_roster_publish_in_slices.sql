@@ -14,7 +14,7 @@
 -- writes, so one long transaction stalls nobody. The columns and the view are the same on
 -- both engines so that the readers' SQL is.
 alter table roster_import add column state text not null default 'published'
-    constraint roster_import_state_ck check (state in ('publishing', 'published', 'failed'));
+    constraint roster_import_state_ck check (state in ('publishing', 'published', 'failed', 'refused'));
 -- The staging key of the import's rows, so that an import cut off can be found by it.
 alter table roster_import add column staging_key text;
 

@@ -11,7 +11,7 @@
 -- PostgreSQL, whose readers and scans do not wait for a writer, still publishes in one
 -- transaction and writes 'published' at once.
 alter table roster_import add column state text not null default 'published'
-    constraint roster_import_state_ck check (state in ('publishing', 'published', 'failed'));
+    constraint roster_import_state_ck check (state in ('publishing', 'published', 'failed', 'refused'));
 -- The staging key of the import's rows, so that an import cut off can be found by it.
 alter table roster_import add column staging_key text;
 

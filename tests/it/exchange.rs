@@ -22,7 +22,7 @@ pub(crate) fn csv(rows: &[String]) -> Vec<u8> {
 }
 
 /// The same ID number with a wrong check character.
-fn spoil(row: &str) -> String {
+pub(crate) fn spoil(row: &str) -> String {
     let mut cells: Vec<String> = row.split(',').map(str::to_owned).collect();
     let id = &cells[1];
     let last = if id.ends_with('0') { '1' } else { '0' };
@@ -564,7 +564,8 @@ async fn an_interrupted_roster_import_leaves_nothing() {
     };
     let (before, _) = visible_and_staged(&app).await;
     let file = csv(&roster_rows(5_000, 50_000));
-    let import = app.hourmark.import_roster(&by, org, file.into(), hourmark_core::roster::SheetEncoding::default());
+    let import =
+        app.hourmark.import_roster(&by, org, file.into(), hourmark_core::roster::SheetEncoding::default(), None);
     tokio::select! {
         done = import => panic!("the import finished before it was interrupted: {:?}", done.map(|r| r.id)),
         () = staging_begun(&app) => {}

@@ -10,7 +10,7 @@ use hourmark_core::roster::import::NewRosterImport;
 use hourmark_core::store::exchange::PUBLISH_SLICE;
 use hourmark_tests::{Backend, TestApp, on_both_backends};
 
-use crate::exchange::{CSV, count, csv, organisation_with_organiser, roster_rows, visible_and_staged, written};
+use crate::exchange::{CSV, count, csv, organisation_with_organiser, roster_rows, spoil, visible_and_staged, written};
 
 /// A keyed hash no real value has: `tag`, then `i`.
 fn fake_lookup(tag: u8, i: u32) -> [u8; 32] {
@@ -51,6 +51,7 @@ async fn new_import(app: &TestApp, admin: &str, organisation_id: i64, rows: u32)
         organisation_id,
         imported_by: staff_id,
         file_digest: "00".repeat(32),
+        file_name: Some("名册.csv".into()),
         counts: (rows, rows, 0),
         at: app.clock_now(),
         audit: AuditEvent {
@@ -90,6 +91,10 @@ on_both_backends! {
         }
         assert_eq!(count(&app, "select count(*) from roster_import where state = 'failed'").await,
             i64::from(app.backend == Backend::Sqlite));
+        let past = app.get(&format!("/api/v1/organisations/{}/roster-imports", e.organisation_id), &e.admin).await;
+        past.expect_status(200);
+        let states: Vec<&str> = past.body.as_array().expect("list").iter().map(|p| p["state"].as_str().expect("state")).collect();
+        assert_eq!(states, if app.backend == Backend::Sqlite { vec!["failed"] } else { vec![] }, "{}", past.body);
         // No lookup finds a hidden volunteer: dedup, sign-in by phone, reading by id.
         let store = app.hourmark.store();
         assert!(store.volunteers_by_lookups(&[fake_lookup(0xBB, 0)], &[fake_lookup(0xAA, 0)]).await.expect("lookup").is_empty());
@@ -193,5 +198,59 @@ on_both_backends! {
         let (visible, staged) = visible_and_staged(&app).await;
         assert_eq!(visible[0], before[0] + i64::from(ROWS));
         assert_eq!(staged, 0);
+    }
+}
+
+on_both_backends! {
+    /// The organisation's past imports, newest first: when, by whom, the file's name, rows
+    /// imported or refused, and the state; a refused import is listed too. Bad paths: a
+    /// file name too long or with a control character, an unknown or malformed
+    /// organisation, another organisation's organiser, a volunteer.
+    async fn past_imports_list_every_attempt_newest_first(app: TestApp) {
+        let (admin, org, organiser) = organisation_with_organiser(&app).await;
+        let path = format!("/api/v1/organisations/{org}/roster-imports");
+        let empty = app.get(&path, &organiser).await;
+        empty.expect_status(200);
+        assert_eq!(empty.body, serde_json::json!([]));
+
+        let named = |name: &str| format!("{path}?file_name={name}");
+        let good = app.upload(&named("%E8%8A%B1%E5%90%8D%E5%86%8C.csv"), &organiser, csv(&roster_rows(4, 90_000)), CSV).await;
+        good.expect_status(201);
+        assert_eq!(good.body["file_name"], "花名册.csv");
+        assert_eq!(good.body["state"], "published");
+        assert_eq!(good.body["refused_rows"], 0);
+        let mut bad_rows = roster_rows(3, 91_000);
+        bad_rows[1] = spoil(&bad_rows[1]);
+        app.upload(&named("bad.csv"), &organiser, csv(&bad_rows), CSV).await.expect_problem(422, "roster_invalid");
+        // No file name at all is fine; a bad one is refused before anything is read.
+        let long = "a".repeat(256);
+        app.upload(&named(&long), &organiser, csv(&bad_rows), CSV).await.expect_problem(400, "invalid_parameter");
+        app.upload(&named("a%0Ab.csv"), &organiser, csv(&bad_rows), CSV).await.expect_problem(400, "invalid_parameter");
+
+        let past = app.get(&path, &organiser).await;
+        past.expect_status(200);
+        let list = past.body.as_array().expect("list");
+        assert_eq!(list.len(), 2, "{}", past.body);
+        let (refused, published) = (&list[0], &list[1]);
+        assert_eq!(refused["state"], "refused");
+        assert_eq!(refused["file_name"], "bad.csv");
+        assert_eq!((refused["rows"].as_i64(), refused["refused_rows"].as_i64()), (Some(3), Some(1)));
+        assert_eq!((refused["registered"].as_i64(), refused["linked"].as_i64()), (Some(0), Some(0)));
+        assert_eq!(published["state"], "published");
+        assert_eq!(published["id"], good.body["id"]);
+        assert_eq!((published["rows"].as_i64(), published["registered"].as_i64()), (Some(4), Some(4)));
+        let me = app.get("/api/v1/me", &organiser).await;
+        assert_eq!(published["imported_by_name"], me.body["staff"]["name"]);
+        assert_eq!(published["imported_by"], me.body["staff"]["id"]);
+        assert!(published["created_at"].as_str().is_some_and(|t| t.ends_with("+08:00")), "{}", published);
+        // Administrators see it too; nobody else.
+        assert_eq!(app.get(&path, &admin).await.body, past.body);
+        let other = app.organisation(&admin, "另一个协会").await;
+        let other_organiser = app.organiser(&admin, other).await;
+        app.get(&path, &other_organiser).await.expect_problem(404, "not_found");
+        let (_, volunteer) = app.volunteer("王五", "13700001111").await;
+        assert_eq!(app.get(&path, &volunteer).await.status, 403);
+        app.get("/api/v1/organisations/999999/roster-imports", &admin).await.expect_problem(404, "not_found");
+        app.get("/api/v1/organisations/x/roster-imports", &admin).await.expect_problem(400, "invalid_parameter");
     }
 }

@@ -9,6 +9,7 @@ use crate::audit::AuditEvent;
 use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::NewRosterImport;
+use crate::roster::import::PastRosterImport;
 use crate::roster::{RosterEntry, RosterImportRecord};
 
 /// Rows of a roster published per transaction on SQLite: short enough (well under a second
@@ -48,6 +49,12 @@ pub trait ExchangeStore: Send + Sync {
     /// invisible, for [`ExchangeStore::discard_failed_roster_rows`]. The staged rows stay
     /// until [`ExchangeStore::discard_roster_staging`].
     async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord>;
+    /// Records an import refused for its rows (`refused` of them): state `refused`, nobody
+    /// registered or linked, no audit entry (nothing changed).
+    async fn record_refused_roster_import(&self, import: &NewRosterImport, refused: u32) -> StoreResult<RosterImportRecord>;
+    /// The organisation's latest `limit` imports, newest first, in every state, with the
+    /// name of who made each.
+    async fn roster_imports(&self, organisation_id: i64, limit: i64) -> StoreResult<Vec<PastRosterImport>>;
     /// Deletes up to `limit` rows staged under `staging_key` (each call a short
     /// transaction) → how many went.
     async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64>;
@@ -97,4 +104,32 @@ pub(crate) fn staged_consents(consents: &[crate::identity::ConsentRecord]) -> St
         })
         .collect();
     serde_json::Value::Array(list).to_string()
+}
+
+/// The columns a past import is read with (`i` the import, `s` its staff member).
+pub(crate) const PAST_IMPORT_COLUMNS: &str = "i.id, i.organisation_id, i.imported_by, i.file_digest, i.data_rows, \
+     i.registered, i.linked, i.refused_rows, i.file_name, i.state, i.created_at, s.name as imported_by_name";
+
+/// A roster import's record as [`ExchangeStore::publish_roster`] and
+/// [`ExchangeStore::record_refused_roster_import`] answer it.
+pub(crate) fn import_record(
+    id: i64,
+    import: &NewRosterImport,
+    refused_rows: u32,
+    state: crate::roster::import::RosterImportState,
+) -> RosterImportRecord {
+    let (rows, registered, linked) = import.counts;
+    RosterImportRecord {
+        id,
+        organisation_id: import.organisation_id,
+        imported_by: import.imported_by,
+        file_digest: import.file_digest.clone(),
+        rows,
+        registered,
+        linked,
+        refused_rows,
+        file_name: import.file_name.clone(),
+        state,
+        created_at: import.at,
+    }
 }

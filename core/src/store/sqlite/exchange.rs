@@ -14,9 +14,9 @@ use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
-use crate::roster::import::NewRosterImport;
+use crate::roster::import::{NewRosterImport, PastRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::{KnownVolunteer, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, staged_consents};
+use crate::store::exchange::{KnownVolunteer, PAST_IMPORT_COLUMNS, import_record, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, staged_consents};
 use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
@@ -231,8 +231,8 @@ impl ExchangeStore for SqliteStore {
         // Recorded first, unpublished: from here on its rows name it, and nobody sees them.
         let id: i64 = sqlx::query_scalar(
             r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
-                                        created_at, state, staging_key)
-              values ($1, $2, $3, $4, $5, $6, $7, 'publishing', $8) returning id",
+                                        created_at, state, staging_key, file_name)
+              values ($1, $2, $3, $4, $5, $6, $7, 'publishing', $8, $9) returning id",
         )
         .bind(import.organisation_id)
         .bind(import.imported_by)
@@ -242,6 +242,7 @@ impl ExchangeStore for SqliteStore {
         .bind(i64::from(linked))
         .bind(at)
         .bind(staging_key)
+        .bind(import.file_name.as_deref())
         .fetch_one(&self.write)
         .await?;
         let published: StoreResult<()> = async {
@@ -279,16 +280,63 @@ impl ExchangeStore for SqliteStore {
             }
             return Err(e);
         }
-        Ok(RosterImportRecord {
-            id,
-            organisation_id: import.organisation_id,
-            imported_by: import.imported_by,
-            file_digest: import.file_digest.clone(),
-            rows,
-            registered,
-            linked,
-            created_at: import.at,
-        })
+        Ok(import_record(id, import, 0, RosterImportState::Published))
+    }
+
+    async fn record_refused_roster_import(&self, import: &NewRosterImport, refused: u32) -> StoreResult<RosterImportRecord> {
+        let (rows, registered, linked) = import.counts;
+        let id: i64 = sqlx::query_scalar(
+            r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
+                                        created_at, state, file_name, refused_rows)
+              values ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9) returning id",
+        )
+        .bind(import.organisation_id)
+        .bind(import.imported_by)
+        .bind(&import.file_digest)
+        .bind(i64::from(rows))
+        .bind(i64::from(registered))
+        .bind(i64::from(linked))
+        .bind(ms(import.at))
+        .bind(import.file_name.as_deref())
+        .bind(i64::from(refused))
+        .fetch_one(&self.write)
+        .await?;
+        Ok(import_record(id, import, refused, RosterImportState::Refused))
+    }
+
+    async fn roster_imports(&self, organisation_id: i64, limit: i64) -> StoreResult<Vec<PastRosterImport>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r"select {PAST_IMPORT_COLUMNS} from roster_import i join staff s on s.id = i.imported_by
+              where i.organisation_id = $1 order by i.id desc limit $2"
+        )))
+        .bind(organisation_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let count = |row: &_, name: &str| -> StoreResult<u32> {
+            Ok(u32::try_from(Row::try_get::<i64, _>(row, name)?).unwrap_or(0))
+        };
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(PastRosterImport {
+                    import: RosterImportRecord {
+                        id: row.try_get("id")?,
+                        organisation_id: row.try_get("organisation_id")?,
+                        imported_by: row.try_get("imported_by")?,
+                        file_digest: row.try_get("file_digest")?,
+                        rows: count(row, "data_rows")?,
+                        registered: count(row, "registered")?,
+                        linked: count(row, "linked")?,
+                        refused_rows: count(row, "refused_rows")?,
+                        file_name: row.try_get("file_name")?,
+                        state: RosterImportState::parse(&state).ok_or_else(|| corrupt("roster import state"))?,
+                        created_at: from_ms(row.try_get("created_at")?)?,
+                    },
+                    imported_by_name: row.try_get("imported_by_name")?,
+                })
+            })
+            .collect()
     }
 
     async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64> {
