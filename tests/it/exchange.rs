@@ -403,29 +403,36 @@ pub(crate) async fn count(app: &TestApp, sql: &'static str) -> i64 {
     }
 }
 
-/// Everything an import makes visible, counted as readers see it: volunteers, published
-/// roster imports, roster members, consents entered by a published import; and the rows
-/// staged.
+/// Four numbers from one statement, so from one snapshot of the database.
+async fn four(app: &TestApp, sql: &'static str) -> [i64; 4] {
+    let row: (i64, i64, i64, i64) = match app.backend {
+        hourmark_tests::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query_as(sql).fetch_one(&pool).await.expect("counts")
+        }
+        hourmark_tests::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+            sqlx::query_as(sql).fetch_one(&pool).await.expect("counts")
+        }
+    };
+    [row.0, row.1, row.2, row.3]
+}
+
+/// Everything an import makes visible, counted as readers see it, in one snapshot:
+/// volunteers, published roster imports, roster members, consents entered by a published
+/// import; and the rows staged.
 pub(crate) async fn visible_and_staged(app: &TestApp) -> ([i64; 4], i64) {
-    (
-        [
-            count(app, "select count(*) from visible_volunteer").await,
-            count(app, "select count(*) from roster_import where state = 'published'").await,
-            count(
-                app,
-                "select count(*) from roster_member m where m.roster_import_id is null
-                 or exists (select 1 from roster_import i where i.id = m.roster_import_id and i.state = 'published')",
-            )
-            .await,
-            count(
-                app,
-                "select count(*) from consent c join roster_import i on i.id = c.roster_import_id
-                 where i.state = 'published'",
-            )
-            .await,
-        ],
-        count(app, "select count(*) from roster_staging").await,
+    let visible = four(
+        app,
+        "select (select count(*) from visible_volunteer),
+                (select count(*) from roster_import where state = 'published'),
+                (select count(*) from roster_member m where m.roster_import_id is null
+                    or exists (select 1 from roster_import i where i.id = m.roster_import_id and i.state = 'published')),
+                (select count(*) from consent c join roster_import i on i.id = c.roster_import_id
+                    where i.state = 'published')",
     )
+    .await;
+    (visible, count(app, "select count(*) from roster_staging").await)
 }
 
 /// The rows imports wrote, visible or not: volunteers, roster members, consents entered

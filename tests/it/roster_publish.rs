@@ -22,7 +22,13 @@ fn fake_lookup(tag: u8, i: u32) -> [u8; 32] {
 /// `rows` new volunteers staged under `key` (as an import stages them, 500 per chunk),
 /// copied from `template` with their own number, ID and phone; the row at `taken` (if
 /// any) keeps the template's ID number, so publishing it fails as `id_number_taken`.
-async fn stage(app: &TestApp, key: &str, template: &hourmark_core::identity::StoredVolunteer, rows: u32, taken: Option<u32>) {
+async fn stage(
+    app: &TestApp,
+    key: &str,
+    template: &hourmark_core::identity::StoredVolunteer,
+    rows: u32,
+    taken: Option<u32>,
+) {
     let entries: Vec<RosterEntry> = (0..rows)
         .map(|i| {
             let mut volunteer = template.clone();

@@ -51,7 +51,11 @@ pub trait ExchangeStore: Send + Sync {
     async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord>;
     /// Records an import refused for its rows (`refused` of them): state `refused`, nobody
     /// registered or linked, no audit entry (nothing changed).
-    async fn record_refused_roster_import(&self, import: &NewRosterImport, refused: u32) -> StoreResult<RosterImportRecord>;
+    async fn record_refused_roster_import(
+        &self,
+        import: &NewRosterImport,
+        refused: u32,
+    ) -> StoreResult<RosterImportRecord>;
     /// The organisation's latest `limit` imports, newest first, in every state, with the
     /// name of who made each.
     async fn roster_imports(&self, organisation_id: i64, limit: i64) -> StoreResult<Vec<PastRosterImport>>;

@@ -19,11 +19,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
 use hourmark_core::Hourmark;
 use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::exchange::{ExchangeExport, ExchangeKind};
 use hourmark_core::identity::{Organisation, Principal, StaffRole};
-use chrono::Datelike;
 use hourmark_core::roster::ROSTER_COLUMNS;
 use hourmark_core::roster::import::{PastRosterImport, RosterImportState};
 use hourmark_http::ApiError;

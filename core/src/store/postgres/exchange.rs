@@ -18,7 +18,9 @@ use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::{NewRosterImport, PastRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::{KnownVolunteer, PAST_IMPORT_COLUMNS, import_record, VISIBLE_ROSTER_MEMBER, staged_consents};
+use crate::store::exchange::{
+    KnownVolunteer, PAST_IMPORT_COLUMNS, VISIBLE_ROSTER_MEMBER, import_record, staged_consents,
+};
 use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
@@ -245,7 +247,11 @@ impl ExchangeStore for PostgresStore {
         Ok(import_record(id, import, 0, RosterImportState::Published))
     }
 
-    async fn record_refused_roster_import(&self, import: &NewRosterImport, refused: u32) -> StoreResult<RosterImportRecord> {
+    async fn record_refused_roster_import(
+        &self,
+        import: &NewRosterImport,
+        refused: u32,
+    ) -> StoreResult<RosterImportRecord> {
         let (rows, registered, linked) = import.counts;
         let id: i64 = sqlx::query_scalar(
             r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
@@ -275,7 +281,7 @@ impl ExchangeStore for PostgresStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let count = |row: &_, name: &str| -> StoreResult<u32> {
+        let count = |row: &PgRow, name: &str| -> StoreResult<u32> {
             Ok(u32::try_from(Row::try_get::<i32, _>(row, name)?).unwrap_or(0))
         };
         rows.iter()

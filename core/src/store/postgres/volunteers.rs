@@ -118,20 +118,22 @@ impl VolunteerStore for PostgresStore {
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(insert_volunteers("values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id"))
-            .bind(&v.volunteer_number)
-            .bind(&v.name)
-            .bind(i16::from(v.gender.code()))
-            .bind(&v.birth_month)
-            .bind(v.id_type.as_str())
-            .bind(&v.id_number_sealed)
-            .bind(v.id_number_lookup.as_slice())
-            .bind(&v.phone_sealed)
-            .bind(v.phone_lookup.as_slice())
-            .bind(skills_json(&v.skills))
-            .bind(v.device_id.as_deref())
-            .bind(v.device_id.as_ref().map(|_| at))
-            .bind(at)
+        let row = sqlx::query(insert_volunteers(
+            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
+        ))
+        .bind(&v.volunteer_number)
+        .bind(&v.name)
+        .bind(i16::from(v.gender.code()))
+        .bind(&v.birth_month)
+        .bind(v.id_type.as_str())
+        .bind(&v.id_number_sealed)
+        .bind(v.id_number_lookup.as_slice())
+        .bind(&v.phone_sealed)
+        .bind(v.phone_lookup.as_slice())
+        .bind(skills_json(&v.skills))
+        .bind(v.device_id.as_deref())
+        .bind(v.device_id.as_ref().map(|_| at))
+        .bind(at)
         .fetch_one(&mut *tx)
         .await
         .map_err(volunteer_conflict)?;

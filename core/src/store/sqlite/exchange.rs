@@ -16,7 +16,9 @@ use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
 use crate::roster::import::{NewRosterImport, PastRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::{KnownVolunteer, PAST_IMPORT_COLUMNS, import_record, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, staged_consents};
+use crate::store::exchange::{
+    KnownVolunteer, PAST_IMPORT_COLUMNS, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, import_record, staged_consents,
+};
 use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
@@ -253,11 +255,12 @@ impl ExchangeStore for SqliteStore {
             }
             // The flip: one short transaction makes the whole import visible at once.
             let mut tx = self.write.begin().await?;
-            let flipped = sqlx::query(r"update roster_import set state = 'published' where id = $1 and state = 'publishing'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let flipped =
+                sqlx::query(r"update roster_import set state = 'published' where id = $1 and state = 'publishing'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if flipped != 1 {
                 return Err(CoreError::Internal("the roster import was abandoned while it was published".into()));
             }
@@ -283,7 +286,11 @@ impl ExchangeStore for SqliteStore {
         Ok(import_record(id, import, 0, RosterImportState::Published))
     }
 
-    async fn record_refused_roster_import(&self, import: &NewRosterImport, refused: u32) -> StoreResult<RosterImportRecord> {
+    async fn record_refused_roster_import(
+        &self,
+        import: &NewRosterImport,
+        refused: u32,
+    ) -> StoreResult<RosterImportRecord> {
         let (rows, registered, linked) = import.counts;
         let id: i64 = sqlx::query_scalar(
             r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
@@ -313,7 +320,7 @@ impl ExchangeStore for SqliteStore {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let count = |row: &_, name: &str| -> StoreResult<u32> {
+        let count = |row: &SqliteRow, name: &str| -> StoreResult<u32> {
             Ok(u32::try_from(Row::try_get::<i64, _>(row, name)?).unwrap_or(0))
         };
         rows.iter()

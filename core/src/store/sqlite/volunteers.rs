@@ -120,20 +120,22 @@ impl VolunteerStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(insert_volunteers("values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id"))
-            .bind(&v.volunteer_number)
-            .bind(&v.name)
-            .bind(i64::from(v.gender.code()))
-            .bind(&v.birth_month)
-            .bind(v.id_type.as_str())
-            .bind(&v.id_number_sealed)
-            .bind(v.id_number_lookup.as_slice())
-            .bind(&v.phone_sealed)
-            .bind(v.phone_lookup.as_slice())
-            .bind(skills_json(&v.skills))
-            .bind(v.device_id.as_deref())
-            .bind(v.device_id.as_ref().map(|_| ms(at)))
-            .bind(ms(at))
+        let row = sqlx::query(insert_volunteers(
+            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
+        ))
+        .bind(&v.volunteer_number)
+        .bind(&v.name)
+        .bind(i64::from(v.gender.code()))
+        .bind(&v.birth_month)
+        .bind(v.id_type.as_str())
+        .bind(&v.id_number_sealed)
+        .bind(v.id_number_lookup.as_slice())
+        .bind(&v.phone_sealed)
+        .bind(v.phone_lookup.as_slice())
+        .bind(skills_json(&v.skills))
+        .bind(v.device_id.as_deref())
+        .bind(v.device_id.as_ref().map(|_| ms(at)))
+        .bind(ms(at))
         .fetch_one(&mut *tx)
         .await
         .map_err(volunteer_conflict)?;
