@@ -374,7 +374,7 @@ impl Hourmark {
     }
 
     /// Stages the chunks as they come, each in its own short transaction, then publishes
-    /// them in one.
+    /// them, all at once as readers see it ([`crate::store::ExchangeStore::publish_roster`]).
     async fn stage_and_publish(
         &self,
         staging_key: &str,
