@@ -149,6 +149,10 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
             by_consent("skills", "skills the volunteer chose to give", Protection::Plain),
             plain("device_id", "the bound phone's identifier (one scanning device per volunteer)"),
             plain("device_bound_at", "when that phone was bound"),
+            plain(
+                "roster_import_id",
+                "the roster import that registered them, if any (not visible to anyone until that import is published)",
+            ),
         ],
         other_columns: &["id", "created_at"],
     },
@@ -866,7 +870,11 @@ pub const ONE_ENGINE_ONLY: &[&str] = &["scan.recorded_by_xact"];
 /// Tables that hold no personal data, and why (a row here names at most the staff
 /// member who acted, in a `*_by` column).
 pub const NOT_PERSONAL_TABLES: &[(&str, &str)] = &[
-    ("roster_import", "an organisation's roster upload: counts and the file's digest, not the file"),
+    (
+        "roster_import",
+        "an organisation's roster upload: counts, the file's name and digest (not the file), who uploaded it \
+         (a staff id), and whether it is published or was refused",
+    ),
     ("exchange_export", "an export for the national system: what kind, how many, by whom (staff ids)"),
     ("exchange_export_item", "which volunteer, activity or register entry ids an export held, so none is sent twice"),
     ("activity_cancellation", "an activity's cancellation: reason, by whom (a staff id), when"),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::error::Problem;
 use hourmark_core::exchange::{ExchangeCell, ExchangeExport, ExportRequest};
 use hourmark_core::roster::historic::HistoricImport;
+use hourmark_core::roster::import::PastRosterImport;
 use hourmark_core::roster::{RosterImportRecord, RosterReport, SheetEncoding};
 use hourmark_core::{CoreError, ErrorCode, Hourmark};
 use hourmark_http::ApiError;
@@ -30,7 +31,7 @@ const PAGE: i64 = 500;
 pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     OpenApiRouter::new()
         .routes(routes!(roster_dry_run))
-        .routes(routes!(import_roster))
+        .routes(routes!(import_roster, roster_imports))
         .routes(routes!(historic_hours))
         .routes(routes!(create_export, exports))
         .routes(routes!(export_csv))
@@ -46,6 +47,20 @@ pub struct RosterQuery {
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub encoding: Option<SheetEncoding>,
+}
+
+/// How to read an uploaded roster, and what to call it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RosterImportQuery {
+    /// `auto` (default: UTF-8 if the bytes are valid UTF-8, else GBK), `utf-8` or `gbk`.
+    /// XLSX files need none.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub encoding: Option<SheetEncoding>,
+    /// The file's name, kept with the import and shown in the list of past imports (at
+    /// most 255 characters, no control characters).
+    pub file_name: Option<String>,
 }
 
 async fn roster_bytes(body: Body) -> Result<bytes::Bytes, ApiError> {
@@ -90,10 +105,11 @@ async fn roster_dry_run(
 /// (`roster_invalid`) and nothing is written. New volunteers are registered with the
 /// consents they signed on paper (and the notice version); volunteers already registered
 /// (same ID number) are linked to the organisation's roster, not registered again.
-/// Audited. The organisation's organisers, administrators.
+/// A refused import is kept (state `refused`, with how many rows were refused) for the
+/// list of past imports. Audited. The organisation's organisers, administrators.
 #[utoipa::path(
     post, path = "/api/v1/organisations/{id}/roster-imports", tag = "exchange", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Organisation id"), RosterQuery),
+    params(("id" = i64, Path, description = "Organisation id"), RosterImportQuery),
     request_body(content = Vec<u8>, content_type = "text/csv"),
     responses(
         (status = 201, body = RosterImportRecord),
@@ -110,12 +126,36 @@ async fn import_roster(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
-    Query(query): Query<RosterQuery>,
+    Query(query): Query<RosterImportQuery>,
     body: Body,
 ) -> Result<(StatusCode, axum::Json<RosterImportRecord>), ApiError> {
     let file = roster_bytes(body).await?;
-    let record = hourmark.import_roster(&by, id, file, query.encoding.unwrap_or_default()).await?;
+    let encoding = query.encoding.unwrap_or_default();
+    let record = hourmark.import_roster(&by, id, file, encoding, query.file_name.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(record)))
+}
+
+/// The organisation's past roster imports, newest first (the latest 100): when, by whom,
+/// the file's name, rows imported (registered and linked) or refused, and where each
+/// stands (`published`; `refused` for its rows; `failed` part way, nothing of it kept;
+/// `publishing`). The organisation's organisers, administrators.
+#[utoipa::path(
+    get, path = "/api/v1/organisations/{id}/roster-imports", tag = "exchange", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Vec<PastRosterImport>),
+        InvalidParameter,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+    )
+)]
+async fn roster_imports(
+    State(hourmark): State<Hourmark>,
+    StaffCaller(by): StaffCaller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<PastRosterImport>>, ApiError> {
+    Ok(axum::Json(hourmark.past_roster_imports(&by, id).await?))
 }
 
 /// Historic service hours from before Hourmark (CSV or XLSX: 志愿者编号 or 证件号码,

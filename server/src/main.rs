@@ -142,6 +142,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
+            // Only here, not in `build`: the other commands may run beside a live server.
+            hourmark.recover_roster_imports().await?;
             let preset = config.bootstrap_token.as_ref().map(|s| s.0.as_str());
             if let Some(token) = hourmark.issue_bootstrap_token(preset).await? {
                 // Printed, not logged: it is a one-time secret for the person starting the server.

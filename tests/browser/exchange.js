@@ -1,8 +1,9 @@
 // The roster and export desks in real Chromium at a 1280×800 desk, driven by
-// tests/it/console_exchange.rs: the organiser opens 名册导入 from the bar, dry-runs a roster
+// tests/it/console_exchange.rs: the organiser opens 名册导入 from the bar (its past imports
+// list the refused one the test sent through the API), dry-runs a roster
 // with a bad ID number in row 73 (the report names the row; 导入 stays off), asks the test
 // how many volunteers are stored (`{"op":"volunteers"}`), dry-runs and imports the
-// corrected roster (Excel), then on 报送导出 exports the volunteers and downloads the CSV
+// corrected roster (Excel), finds it marked first among the past imports, then on 报送导出 exports the volunteers and downloads the CSV
 // and Excel files, and asks once more (nothing new). Prints one JSON object; screenshots
 // and downloads go to `artifacts`.
 "use strict";
@@ -43,12 +44,15 @@ const ask = async (message) => {
     };
     const text = (sel) => page.$eval(sel, e => e.textContent.trim());
     const facts = (sel) => page.$$eval(sel + " dd", ds => ds.map(d => d.textContent.trim()));
+    const pastImports = () => page.$$eval("#past-imports tbody tr", trs => trs.map(tr =>
+      [tr.dataset.state, tr.classList.contains("just-recorded"), ...[1, 2, 3, 4, 5, 6, 7].map(i => tr.cells[i].textContent.trim())]));
 
     step = "the bar leads to 名册导入";
     await page.goto(input.base + "/console");
     await page.click("header nav a[href='/console/roster']");
     await page.waitForURL("**/console/roster");
-    await shot("01-roster-desk");
+    out.past_before = await pastImports();
+    await shot("01-roster-desk", true);
 
     step = "dry run: row 73";
     await page.setInputFiles("#roster-file", input.bad_file);
@@ -73,11 +77,11 @@ const ask = async (message) => {
 
     step = "import";
     await page.click("#import");
-    await page.locator("#imported:not([hidden])").waitFor();
-    out.imported = (await facts("#imported-facts")).slice(1, 4);
+    await page.locator("#past-imports tr.just-recorded").waitFor();
+    out.past_after = await pastImports();
     out.import_status = await text("#roster-status");
     out.import_disabled_after = await page.$eval("#import", b => b.disabled);
-    await shot("04-imported");
+    await shot("04-imported", true);
 
     step = "the bar leads to 报送导出";
     await page.click("header nav a[href='/console/exports']");

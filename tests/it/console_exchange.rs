@@ -100,6 +100,16 @@ async fn a_roster_is_dry_run_imported_and_exported_at_the_desk_in_chromium() {
     let good_file = dir.join("roster-good.xlsx");
     std::fs::write(&good_file, xlsx(&rows)).expect("write");
     let before = volunteers_stored(&app).await;
+    // An import refused for row 73, through the API: the desk lists it among past imports.
+    let refused = app
+        .upload(
+            &format!("/api/v1/organisations/{org}/roster-imports?file_name=%E6%97%A7%E8%8A%B1%E5%90%8D%E5%86%8C.csv"),
+            &admin,
+            std::fs::read(&bad_file).expect("bad file"),
+            "text/csv",
+        )
+        .await;
+    refused.expect_problem(422, "roster_invalid");
 
     let input = json!({
         "base": app.browser_url(), "artifacts": dir,
@@ -130,7 +140,17 @@ async fn a_roster_is_dry_run_imported_and_exported_at_the_desk_in_chromium() {
 
     // The good roster imported whole.
     assert_eq!(run["good_status"], "全部 80 行合格，可以导入。", "{run:#}");
-    assert_eq!(run["imported"], json!(["80", "80", "0"]), "{run:#}");
+    // Past imports: the refused one (by the administrator, through the API) before; the
+    // good one first after, marked, with the file's name as the browser gave it.
+    let admin_name = app.get("/api/v1/me", &admin).await.body["staff"]["name"].as_str().expect("name").to_owned();
+    let refused_row = json!(["refused", false, admin_name, "旧花名册.csv", "80", "0", "0", "1", "未通过校验"]);
+    assert_eq!(run["past_before"], json!([refused_row]), "{run:#}");
+    assert_eq!(
+        run["past_after"],
+        json!([["published", true, "李组织", "roster-good.xlsx", "80", "80", "0", "0", "已导入"], refused_row]),
+        "{run:#}"
+    );
+    assert!(run["import_status"].as_str().is_some_and(|s| s.contains("新登记 80 人")), "{run:#}");
     assert_eq!(run["import_disabled_after"], true, "a roster imports once per dry run: {run:#}");
     let stored = roster_in_database(&app, org).await;
     assert_eq!(volunteers_stored(&app).await, before + 80);

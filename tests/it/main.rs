@@ -63,6 +63,7 @@ mod reporting;
 mod retention;
 pub mod review;
 mod roles;
+mod roster_publish;
 mod scan_page;
 mod scans;
 mod screen_keys;

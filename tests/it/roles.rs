@@ -124,6 +124,7 @@ fn table() -> Vec<Row> {
         // `roster_format` (422) to those who may.
         row(M::POST, "/api/v1/organisations/{id}/roster-imports/dry-run", [401, 403, 422, 404, 403, 422, 403, 403]),
         row(M::POST, "/api/v1/organisations/{id}/roster-imports", [401, 403, 422, 404, 403, 422, 403, 403]),
+        row(M::GET, "/api/v1/organisations/{id}/roster-imports", [401, 403, 200, 404, 403, 200, 403, 403]),
         // The national system: nothing is confirmed or on a roster here (409); the officer's
         // region covers the organisation.
         row(M::POST, "/api/v1/organisations/{id}/exchange-exports", [401, 403, 409, 404, 409, 409, 409, 403]),

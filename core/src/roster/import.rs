@@ -6,14 +6,20 @@
 //!           └─► report (the dry run ends here; an import with any refusal stops here)
 //!       ─► pass 2 (blocking thread: read again, seal ID and phone) ─► chunks ─►
 //!           store: each chunk staged in its own short transaction (roster_staging)
-//!       ─► publish: one transaction; the roster, its volunteers, their paper consents
-//!       ─► staged rows discarded (after the publish, or after a failure)
+//!       ─► publish: the roster, its volunteers, their paper consents, rows naming the
+//!           import (PostgreSQL: one transaction; SQLite: slices of 2,000 rows, then one
+//!           short transaction flips the import to `published`)
+//!       ─► staged rows discarded (after the publish, or after a failure); a failed
+//!           publish's rows deleted in short deletes
 //! ```
 //!
-//! Staging keeps "all or nothing" as seen from outside: nothing staged is visible until
-//! the publish, which is one transaction. It exists for SQLite's single writer: a
-//! 100,000-row import in one transaction held it for the import's whole length, and scans
-//! waited; now they wait at most for one chunk or the publish.
+//! Staging and slicing keep "all or nothing" as seen from outside: nothing staged is
+//! visible, and a published row is visible only once its import is `published` (readers
+//! go through `visible_volunteer`). Both exist for SQLite's single writer: a 100,000-row
+//! import in one transaction held it for the import's whole length, and scans waited; now
+//! they wait at most for one chunk or one slice. What a failed or cut-off import left is
+//! deleted by the import itself, by the next import, or at start-up
+//! ([`Hourmark::recover_roster_imports`]).
 //!
 //! Memory stays bounded by the file itself plus two keyed hashes per row: rows are never
 //! collected, chunks flow through a channel of two.
@@ -37,6 +43,31 @@ use crate::identity::{ConsentPurpose, ConsentRecord, Principal, StaffRole, Store
 /// Rows per chunk between the reading thread and the database.
 const CHUNK: usize = 500;
 
+/// Where a roster import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterImportState {
+    /// Being published (SQLite, in slices): none of it visible yet.
+    Publishing,
+    /// Imported: its volunteers are registered and on the roster.
+    Published,
+    /// Failed part way (someone registered one of its ID numbers meanwhile, or the server
+    /// stopped): nothing of it was ever visible, and what it wrote is deleted.
+    Failed,
+    /// Refused for its rows (`roster_invalid`): nothing was written but this record.
+    Refused,
+}
+
+crate::stored_names!(RosterImportState {
+    Publishing => "publishing",
+    Published => "published",
+    Failed => "failed",
+    Refused => "refused",
+});
+
+/// The longest file name kept with an import, in characters.
+pub const FILE_NAME_MAX: usize = 255;
+
 /// A recorded roster import.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RosterImportRecord {
@@ -54,10 +85,26 @@ pub struct RosterImportRecord {
     pub registered: u32,
     /// Volunteers already registered, linked to the roster.
     pub linked: u32,
+    /// Rows refused by the checks (only a refused import has any).
+    pub refused_rows: u32,
+    /// The file's name as the uploader's browser gave it, if it did.
+    pub file_name: Option<String>,
+    /// Where it stands.
+    pub state: RosterImportState,
     /// When.
     #[serde(with = "crate::activity::shanghai_time")]
     #[schema(value_type = String)]
     pub created_at: DateTime<Utc>,
+}
+
+/// One of an organisation's past imports, with who made it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PastRosterImport {
+    /// The import.
+    #[serde(flatten)]
+    pub import: RosterImportRecord,
+    /// The name of the staff member who made it.
+    pub imported_by_name: String,
 }
 
 /// One roster row as the store writes it.
@@ -86,6 +133,8 @@ pub struct NewRosterImport {
     pub imported_by: i64,
     /// SHA-256 of the file, hex.
     pub file_digest: String,
+    /// The file's name, as the uploader gave it (checked).
+    pub file_name: Option<String>,
     /// Data rows, volunteers to register, volunteers to link.
     pub counts: (u32, u32, u32),
     /// When.
@@ -253,43 +302,27 @@ impl Hourmark {
 
     /// Imports a roster, all or nothing: a roster with any refused row is refused whole
     /// (`roster_invalid`, naming the first rows; the dry run lists them all) and nothing
-    /// is written. Registers the new volunteers with the consents they signed on paper,
-    /// links those already registered, and records the import. Audited.
+    /// is written but the record of the refused attempt. Registers the new volunteers with
+    /// the consents they signed on paper, links those already registered, and records the
+    /// import (with `file_name`, as the uploader's browser gave it). Audited.
     pub async fn import_roster(
         &self,
         by: &Principal,
         organisation_id: i64,
         file: Bytes,
         encoding: SheetEncoding,
+        file_name: Option<&str>,
     ) -> Result<RosterImportRecord, CoreError> {
         let staff_id = self.roster_importer(by, organisation_id).await?;
-        let (report, registered) = self.check_roster(file.clone(), encoding).await?;
-        if !report.refused.is_empty() {
-            let first: Vec<String> =
-                report.refused.iter().take(10).map(|r| format!("第 {} 行：{}", r.row, r.detail)).collect();
-            return Err(CoreError::refused(
-                ErrorCode::RosterInvalid,
-                format!(
-                    "花名册有 {} 行未通过校验，未导入任何数据。{}{}",
-                    report.refused.len(),
-                    first.join("；"),
-                    if report.refused.len() > 10 { "……（试运行可查看全部）" } else { "" }
-                ),
-            ));
-        }
-        if report.rows == 0 {
-            return Err(CoreError::refused(ErrorCode::RosterFormat, "花名册没有数据行"));
-        }
+        let file_name = checked_file_name(file_name)?;
         let now = self.now();
         let digest = hex(ring::digest::digest(&ring::digest::SHA256, &file).as_ref());
-        let vault = self.vault().clone();
-        let mut entries = read_in_background(file, encoding, self.today(), vault.clone(), 2, move |chunk| {
-            chunk.into_iter().map(|parsed| to_entry(&vault, &registered, parsed, now)).collect()
-        });
-        let new = NewRosterImport {
+        let (report, registered) = self.check_roster(file.clone(), encoding).await?;
+        let mut new = NewRosterImport {
             organisation_id,
             imported_by: staff_id,
             file_digest: digest.clone(),
+            file_name,
             counts: (report.rows, report.new_volunteers, report.already_registered),
             at: now,
             audit: AuditEvent {
@@ -307,6 +340,33 @@ impl Hourmark {
                 }),
             },
         };
+        if !report.refused.is_empty() {
+            // Kept so the desk lists the attempt; nobody is registered or linked.
+            new.counts = (report.rows, 0, 0);
+            let refused = u32::try_from(report.refused.len()).unwrap_or(u32::MAX);
+            self.store().record_refused_roster_import(&new, refused).await?;
+            let first: Vec<String> =
+                report.refused.iter().take(10).map(|r| format!("第 {} 行：{}", r.row, r.detail)).collect();
+            return Err(CoreError::refused(
+                ErrorCode::RosterInvalid,
+                format!(
+                    "花名册有 {} 行未通过校验，未导入任何数据。{}{}",
+                    report.refused.len(),
+                    first.join("；"),
+                    if report.refused.len() > 10 { "……（试运行可查看全部）" } else { "" }
+                ),
+            ));
+        }
+        if report.rows == 0 {
+            return Err(CoreError::refused(ErrorCode::RosterFormat, "花名册没有数据行"));
+        }
+        let vault = self.vault().clone();
+        let mut entries = read_in_background(file, encoding, self.today(), vault.clone(), 2, move |chunk| {
+            chunk.into_iter().map(|parsed| to_entry(&vault, &registered, parsed, now)).collect()
+        });
+        // What an earlier import left (it failed, or was cut off) goes first: its rows,
+        // invisible, still hold their ID and phone numbers' unique keys.
+        discard_failed_rows(self).await;
         let staging = Staging::new(self.clone());
         let published = self.stage_and_publish(&staging.key, &new, &mut entries).await;
         staging.discard().await;
@@ -314,7 +374,7 @@ impl Hourmark {
     }
 
     /// Stages the chunks as they come, each in its own short transaction, then publishes
-    /// them in one.
+    /// them, all at once as readers see it ([`crate::store::ExchangeStore::publish_roster`]).
     async fn stage_and_publish(
         &self,
         staging_key: &str,
@@ -334,6 +394,45 @@ impl Hourmark {
         }
         self.store().publish_roster(staging_key, import).await
     }
+
+    /// The organisation's past imports, newest first (the latest [`PAST_IMPORTS`]):
+    /// published, failed, refused, or being published. For those who may import it.
+    pub async fn past_roster_imports(
+        &self,
+        by: &Principal,
+        organisation_id: i64,
+    ) -> Result<Vec<PastRosterImport>, CoreError> {
+        self.roster_importer(by, organisation_id).await?;
+        self.store().roster_imports(organisation_id, PAST_IMPORTS).await
+    }
+
+    /// At start-up: an import still `publishing` was cut off with the process that ran it
+    /// (only SQLite ever leaves one, and a SQLite database has one server). It is set
+    /// `failed`, and what it and any other failed import left is deleted.
+    pub async fn recover_roster_imports(&self) -> Result<u64, CoreError> {
+        let abandoned = self.store().abandon_roster_imports(None).await?;
+        if abandoned > 0 {
+            tracing::warn!(abandoned, "roster imports cut off while publishing; their rows are deleted");
+        }
+        discard_failed_rows(self).await;
+        Ok(abandoned)
+    }
+}
+
+/// How many past imports the list holds.
+pub const PAST_IMPORTS: i64 = 100;
+
+/// A file name as kept: trimmed, none when blank; refused when longer than
+/// [`FILE_NAME_MAX`] or holding control characters (it is shown on a page and in lists).
+fn checked_file_name(name: Option<&str>) -> Result<Option<String>, CoreError> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
+    if name.chars().count() > FILE_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(CoreError::refused(
+            ErrorCode::InvalidParameter,
+            format!("文件名不能超过 {FILE_NAME_MAX} 个字符，也不能含有控制字符"),
+        ));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 /// Rows staged per delete when discarding, so each delete is a short write.
@@ -372,6 +471,12 @@ impl Drop for Staging {
 }
 
 async fn discard_staged(hourmark: &Hourmark, key: &str) {
+    // An import whose publish was cut off here (the request went away) is failed first;
+    // then what it (or a publish that failed) wrote, never visible, is deleted.
+    if let Err(e) = hourmark.store().abandon_roster_imports(Some(key)).await {
+        tracing::warn!(error = %e, "marking a cut-off roster import failed did not work");
+    }
+    discard_failed_rows(hourmark).await;
     loop {
         match hourmark.store().discard_roster_staging(key, DISCARD).await {
             Ok(0) => return,
@@ -379,6 +484,21 @@ async fn discard_staged(hourmark: &Hourmark, key: &str) {
             Err(e) => {
                 // The retention job erases what is left, a day on.
                 tracing::warn!(error = %e, "discarding a roster's staged rows failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes what failed imports published, in short deletes; what a failure leaves is
+/// deleted by the next import or at the next start.
+async fn discard_failed_rows(hourmark: &Hourmark) {
+    loop {
+        match hourmark.store().discard_failed_roster_rows(DISCARD).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting a failed roster import's rows failed");
                 return;
             }
         }

@@ -12,6 +12,23 @@ use crate::audit::AuditEvent;
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::identity::{ConsentRecord, StoredVolunteer, TokenHash, WeChatIdentity};
 
+/// What a volunteer is registered with that a roster's staged row (`roster_staging`) also
+/// holds, under the same names, in the order every writer of `volunteer` gives it.
+pub(crate) const VOLUNTEER_DATA: &str = "volunteer_number, name, gender, birth_month, id_type, id_number_sealed, \
+                                         id_number_lookup, phone_sealed, phone_lookup, skills";
+
+/// The one `insert into volunteer` of both engines, followed by `rows`: registration's
+/// `values (…)` or a roster publish's `select … from roster_staging`. Each gives
+/// [`VOLUNTEER_DATA`] in order, then the bound device, when it was bound, the import that
+/// registered the volunteer and the time. A column added to `VOLUNTEER_DATA` is written by
+/// both, or both statements fail (their row lists no longer match the columns), so
+/// neither can forget it; a roster stages it too (`roster_staging` must then have it).
+pub(crate) fn insert_volunteers(rows: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!(
+        "insert into volunteer ({VOLUNTEER_DATA}, device_id, device_bound_at, roster_import_id, created_at) {rows}"
+    ))
+}
+
 /// Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
 #[async_trait]
 pub trait VolunteerStore: Send + Sync {

@@ -19,11 +19,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
 use hourmark_core::Hourmark;
 use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::exchange::{ExchangeExport, ExchangeKind};
 use hourmark_core::identity::{Organisation, Principal, StaffRole};
 use hourmark_core::roster::ROSTER_COLUMNS;
+use hourmark_core::roster::import::{PastRosterImport, RosterImportState};
 use hourmark_http::ApiError;
 use hourmark_http::extract::Query;
 use minijinja::context;
@@ -94,8 +96,52 @@ struct ColumnHelp {
     required: bool,
 }
 
+/// One past import as the roster desk lists it.
+#[derive(Serialize)]
+struct PastImportRow {
+    id: i64,
+    at: String,
+    by: String,
+    file_name: String,
+    rows: u32,
+    registered: u32,
+    linked: u32,
+    refused: u32,
+    state: &'static str,
+    state_zh: &'static str,
+}
+
+/// What the desk calls each state (the script says the same of an import it just made).
+fn state_zh(state: RosterImportState) -> &'static str {
+    match state {
+        RosterImportState::Publishing => "导入中",
+        RosterImportState::Published => "已导入",
+        RosterImportState::Failed => "失败，未保留数据",
+        RosterImportState::Refused => "未通过校验",
+    }
+}
+
+impl From<PastRosterImport> for PastImportRow {
+    fn from(p: PastRosterImport) -> Self {
+        let i = p.import;
+        let local = hourmark_core::activity::to_shanghai(i.created_at);
+        Self {
+            id: i.id,
+            at: format!("{}年{}", local.year(), chinese_time(i.created_at)),
+            by: p.imported_by_name,
+            file_name: i.file_name.unwrap_or_default(),
+            rows: i.rows,
+            registered: i.registered,
+            linked: i.linked,
+            refused: i.refused_rows,
+            state: i.state.as_str(),
+            state_zh: state_zh(i.state),
+        }
+    }
+}
+
 /// The roster desk: the columns a roster needs, the file to choose, its dry run's report
-/// row by row, then the import.
+/// row by row, then the import; below, the organisation's past imports.
 #[utoipa::path(
     get, path = "/console/roster", tag = "exchange", params(OrganisationQuery),
     responses(
@@ -123,6 +169,10 @@ pub(super) async fn roster_page(
             Ok(o) => o,
             Err(page) => return page,
         };
+    let past: Vec<PastImportRow> = match hourmark.past_roster_imports(&session.principal, organisation.id).await {
+        Ok(past) => past.into_iter().map(PastImportRow::from).collect(),
+        Err(e) => return ApiError(e).into_response(),
+    };
     let columns: Vec<ColumnHelp> = ROSTER_COLUMNS
         .iter()
         .map(|c| ColumnHelp { header: c.headers[0], also: c.headers[1..].join("、"), required: c.required })
@@ -134,6 +184,7 @@ pub(super) async fn roster_page(
             csrf_token => session.csrf_token, role => session.role,
             organisation_id => organisation.id, organisation_name => organisation.name,
             columns => columns, max_mib => crate::exchange::ROSTER_MAX_BYTES / 1024 / 1024,
+            past => past,
         },
     )
 }

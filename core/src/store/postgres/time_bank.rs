@@ -326,7 +326,7 @@ impl TimeBankStore for PostgresStore {
     }
 
     async fn volunteer_id_by_number(&self, number: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(r"select id from volunteer where volunteer_number = $1")
+        Ok(sqlx::query_scalar(r"select id from visible_volunteer where volunteer_number = $1")
             .bind(number)
             .fetch_optional(&self.pool)
             .await?)

@@ -1,7 +1,8 @@
 //! Exchange exports and roster imports on SQLite (times are Unix milliseconds). Every
 //! write goes through the single writer, so a roster is staged a chunk at a time, each
-//! chunk a short transaction, and published by one transaction of a few set-based
-//! statements: scans wait for a chunk or the publish, never for the whole import.
+//! chunk a short transaction, and published in slices of [`PUBLISH_SLICE`] rows, each a
+//! short transaction of a few set-based statements, invisible until a last one flips the
+//! import to `published`: scans wait for a chunk or a slice, never for the whole import.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,9 +14,12 @@ use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::exchange::{ExchangeExport, ExchangeKind, NewExchangeExport};
 use crate::publicity::RegisterRow;
-use crate::roster::import::NewRosterImport;
+use crate::roster::import::{NewRosterImport, PastRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
-use crate::store::exchange::{KnownVolunteer, staged_consents};
+use crate::store::exchange::{
+    KnownVolunteer, PAST_IMPORT_COLUMNS, PUBLISH_SLICE, VISIBLE_ROSTER_MEMBER, import_record, staged_consents,
+};
+use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
 use crate::store::{ExchangeStore, StoreResult, corrupt, skills_json, volunteer_conflict};
 
 /// A register entry in a confirmed batch (only `$2`'s when it is not null).
@@ -77,14 +81,12 @@ async fn stage_entry(
     // Volunteer numbers are random: one taken is drawn again.
     for _ in 0..5 {
         let v = &volunteer;
-        let staged = sqlx::query(
-            r"insert into roster_staging (staging_key, position, volunteer_number, name, gender, birth_month, id_type,
-                                          id_number_sealed, id_number_lookup, phone_sealed, phone_lookup, skills,
-                                          consents, created_at)
+        let staged = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r"insert into roster_staging (staging_key, position, {VOLUNTEER_DATA}, consents, created_at)
               select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
               where not exists (select 1 from volunteer where volunteer_number = $3)
-              on conflict (volunteer_number) do nothing",
-        )
+              on conflict (volunteer_number) do nothing"
+        )))
         .bind(staging_key)
         .bind(position)
         .bind(&v.volunteer_number)
@@ -110,6 +112,78 @@ async fn stage_entry(
     Err(CoreError::Internal("could not draw a free volunteer number".into()))
 }
 
+/// The rows of failed imports, deleted children first, up to `$1` per statement.
+const DISCARD_FAILED: [&str; 3] = [
+    r"delete from consent where id in
+          (select c.id from consent c join roster_import i on i.id = c.roster_import_id
+           where i.state = 'failed' limit $1)",
+    r"delete from roster_member where (organisation_id, volunteer_id) in
+          (select m.organisation_id, m.volunteer_id from roster_member m join roster_import i on i.id = m.roster_import_id
+           where i.state = 'failed' limit $1)",
+    r"delete from volunteer where id in
+          (select v.id from volunteer v join roster_import i on i.id = v.roster_import_id
+           where i.state = 'failed' limit $1)",
+];
+
+/// Publishes the staged rows at positions `from` to `from + PUBLISH_SLICE - 1` under import
+/// `id`: its new volunteers, their consents, and every row's roster link, all naming the
+/// import, so they stay invisible until it is `published`.
+async fn publish_slice(
+    tx: &mut sqlx::SqliteConnection,
+    staging_key: &str,
+    id: i64,
+    import: &NewRosterImport,
+    from: i64,
+) -> StoreResult<()> {
+    let at = ms(import.at);
+    sqlx::query(insert_volunteers(&format!(
+        r"select {VOLUNTEER_DATA}, null, null, $3, $2
+          from roster_staging where staging_key = $1 and position >= $4 and position < $4 + $5
+                                and volunteer_id is null
+          order by position"
+    )))
+    .bind(staging_key)
+    .bind(at)
+    .bind(id)
+    .bind(from)
+    .bind(PUBLISH_SLICE)
+    .execute(&mut *tx)
+    .await
+    .map_err(volunteer_conflict)?;
+    sqlx::query(
+        r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
+          select v.id, json_extract(c.value, '$.purpose'), json_extract(c.value, '$.granted'),
+                 json_extract(c.value, '$.notice_version'), $2, $3
+          from roster_staging s join volunteer v on v.volunteer_number = s.volunteer_number,
+               json_each(s.consents) c
+          where s.staging_key = $1 and s.position >= $4 and s.position < $4 + $5 and s.volunteer_id is null
+          order by s.position, c.key",
+    )
+    .bind(staging_key)
+    .bind(at)
+    .bind(id)
+    .bind(from)
+    .bind(PUBLISH_SLICE)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
+          select $2, coalesce(s.volunteer_id, v.id), $3, $4
+          from roster_staging s left join volunteer v on s.volunteer_id is null and v.volunteer_number = s.volunteer_number
+          where s.staging_key = $1 and s.position >= $5 and s.position < $5 + $6
+          on conflict (organisation_id, volunteer_id) do nothing",
+    )
+    .bind(staging_key)
+    .bind(import.organisation_id)
+    .bind(id)
+    .bind(at)
+    .bind(from)
+    .bind(PUBLISH_SLICE)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ExchangeStore for SqliteStore {
     async fn volunteers_by_lookups(&self, ids: &[[u8; 32]], phones: &[[u8; 32]]) -> StoreResult<Vec<KnownVolunteer>> {
@@ -118,7 +192,7 @@ impl ExchangeStore for SqliteStore {
         }
         // Bound one by one so both unique indexes are used (at most 1,000 parameters).
         let sql = format!(
-            "select id, id_number_lookup, phone_lookup from volunteer where id_number_lookup in ({}) or phone_lookup in ({})",
+            "select id, id_number_lookup, phone_lookup from visible_volunteer where id_number_lookup in ({}) or phone_lookup in ({})",
             if ids.is_empty() { "null".to_owned() } else { placeholders(1, ids.len()) },
             if phones.is_empty() { "null".to_owned() } else { placeholders(ids.len() + 1, phones.len()) },
         );
@@ -154,12 +228,13 @@ impl ExchangeStore for SqliteStore {
     }
 
     async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord> {
-        let mut tx = self.write.begin().await?;
         let (rows, registered, linked) = import.counts;
         let at = ms(import.at);
+        // Recorded first, unpublished: from here on its rows name it, and nobody sees them.
         let id: i64 = sqlx::query_scalar(
-            r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked, created_at)
-              values ($1, $2, $3, $4, $5, $6, $7) returning id",
+            r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
+                                        created_at, state, staging_key, file_name)
+              values ($1, $2, $3, $4, $5, $6, $7, 'publishing', $8, $9) returning id",
         )
         .bind(import.organisation_id)
         .bind(import.imported_by)
@@ -168,60 +243,107 @@ impl ExchangeStore for SqliteStore {
         .bind(i64::from(registered))
         .bind(i64::from(linked))
         .bind(at)
-        .fetch_one(&mut *tx)
+        .bind(staging_key)
+        .bind(import.file_name.as_deref())
+        .fetch_one(&self.write)
         .await?;
-        let mut audit = import.audit.clone();
-        audit.detail["roster_import_id"] = serde_json::json!(id);
-        insert_audit(&mut tx, &audit).await?;
-        sqlx::query(
-            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                     id_number_lookup, phone_sealed, phone_lookup, skills, created_at)
-              select volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                     id_number_lookup, phone_sealed, phone_lookup, skills, $2
-              from roster_staging where staging_key = $1 and volunteer_id is null order by position",
+        let published: StoreResult<()> = async {
+            for from in (0..i64::from(rows)).step_by(usize::try_from(PUBLISH_SLICE).unwrap_or(1)) {
+                let mut tx = self.write.begin().await?;
+                publish_slice(&mut tx, staging_key, id, import, from).await?;
+                tx.commit().await?;
+            }
+            // The flip: one short transaction makes the whole import visible at once.
+            let mut tx = self.write.begin().await?;
+            let flipped =
+                sqlx::query(r"update roster_import set state = 'published' where id = $1 and state = 'publishing'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if flipped != 1 {
+                return Err(CoreError::Internal("the roster import was abandoned while it was published".into()));
+            }
+            let mut audit = import.audit.clone();
+            audit.detail["roster_import_id"] = serde_json::json!(id);
+            insert_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = published {
+            // Its rows stay invisible; discard_failed_roster_rows deletes them.
+            if let Err(marking) =
+                sqlx::query(r"update roster_import set state = 'failed' where id = $1 and state = 'publishing'")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await
+            {
+                tracing::warn!(error = %marking, "a failed roster import could not be marked failed");
+            }
+            return Err(e);
+        }
+        Ok(import_record(id, import, 0, RosterImportState::Published))
+    }
+
+    async fn record_refused_roster_import(
+        &self,
+        import: &NewRosterImport,
+        refused: u32,
+    ) -> StoreResult<RosterImportRecord> {
+        let (rows, registered, linked) = import.counts;
+        let id: i64 = sqlx::query_scalar(
+            r"insert into roster_import (organisation_id, imported_by, file_digest, data_rows, registered, linked,
+                                        created_at, state, file_name, refused_rows)
+              values ($1, $2, $3, $4, $5, $6, $7, 'refused', $8, $9) returning id",
         )
-        .bind(staging_key)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(volunteer_conflict)?;
-        sqlx::query(
-            r"insert into consent (volunteer_id, purpose, granted, notice_version, recorded_at, roster_import_id)
-              select v.id, json_extract(c.value, '$.purpose'), json_extract(c.value, '$.granted'),
-                     json_extract(c.value, '$.notice_version'), $2, $3
-              from roster_staging s join volunteer v on v.volunteer_number = s.volunteer_number,
-                   json_each(s.consents) c
-              where s.staging_key = $1 and s.volunteer_id is null order by s.position, c.key",
-        )
-        .bind(staging_key)
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            r"insert into roster_member (organisation_id, volunteer_id, roster_import_id, created_at)
-              select $2, coalesce(s.volunteer_id, v.id), $3, $4
-              from roster_staging s left join volunteer v on s.volunteer_id is null and v.volunteer_number = s.volunteer_number
-              where s.staging_key = $1
-              on conflict (organisation_id, volunteer_id) do nothing",
-        )
-        .bind(staging_key)
         .bind(import.organisation_id)
-        .bind(id)
-        .bind(at)
-        .execute(&mut *tx)
+        .bind(import.imported_by)
+        .bind(&import.file_digest)
+        .bind(i64::from(rows))
+        .bind(i64::from(registered))
+        .bind(i64::from(linked))
+        .bind(ms(import.at))
+        .bind(import.file_name.as_deref())
+        .bind(i64::from(refused))
+        .fetch_one(&self.write)
         .await?;
-        tx.commit().await?;
-        Ok(RosterImportRecord {
-            id,
-            organisation_id: import.organisation_id,
-            imported_by: import.imported_by,
-            file_digest: import.file_digest.clone(),
-            rows,
-            registered,
-            linked,
-            created_at: import.at,
-        })
+        Ok(import_record(id, import, refused, RosterImportState::Refused))
+    }
+
+    async fn roster_imports(&self, organisation_id: i64, limit: i64) -> StoreResult<Vec<PastRosterImport>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r"select {PAST_IMPORT_COLUMNS} from roster_import i join staff s on s.id = i.imported_by
+              where i.organisation_id = $1 order by i.id desc limit $2"
+        )))
+        .bind(organisation_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let count = |row: &SqliteRow, name: &str| -> StoreResult<u32> {
+            Ok(u32::try_from(Row::try_get::<i64, _>(row, name)?).unwrap_or(0))
+        };
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(PastRosterImport {
+                    import: RosterImportRecord {
+                        id: row.try_get("id")?,
+                        organisation_id: row.try_get("organisation_id")?,
+                        imported_by: row.try_get("imported_by")?,
+                        file_digest: row.try_get("file_digest")?,
+                        rows: count(row, "data_rows")?,
+                        registered: count(row, "registered")?,
+                        linked: count(row, "linked")?,
+                        refused_rows: count(row, "refused_rows")?,
+                        file_name: row.try_get("file_name")?,
+                        state: RosterImportState::parse(&state).ok_or_else(|| corrupt("roster import state"))?,
+                        created_at: from_ms(row.try_get("created_at")?)?,
+                    },
+                    imported_by_name: row.try_get("imported_by_name")?,
+                })
+            })
+            .collect()
     }
 
     async fn discard_roster_staging(&self, staging_key: &str, limit: i64) -> StoreResult<u64> {
@@ -235,6 +357,40 @@ impl ExchangeStore for SqliteStore {
         .await?
         .rows_affected();
         Ok(gone)
+    }
+
+    async fn abandon_roster_imports(&self, staging_key: Option<&str>) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            r"update roster_import set state = 'failed'
+              where state = 'publishing' and ($1 is null or staging_key = $1)",
+        )
+        .bind(staging_key)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    async fn discard_failed_roster_rows(&self, limit: i64) -> StoreResult<u64> {
+        // Children first: a table is reached only once the one before it is empty.
+        for sql in &DISCARD_FAILED[..2] {
+            let gone = sqlx::query(*sql).bind(limit).execute(&self.write).await?.rows_affected();
+            if gone > 0 {
+                return Ok(gone);
+            }
+        }
+        // With foreign keys on, SQLite looks for children of every deleted volunteer in each
+        // of the ~25 tables that refer to `volunteer`, most without an index on the column
+        // (a scan of `scan` per row). A failed import's volunteers have no children left:
+        // nobody could see them to refer to them, and their consents and roster links went
+        // above. So the check is turned off for this one statement on the writer.
+        let mut conn = self.write.acquire().await?;
+        sqlx::query("pragma foreign_keys = off").execute(&mut *conn).await?;
+        let gone = sqlx::query(DISCARD_FAILED[2]).bind(limit).execute(&mut *conn).await;
+        if sqlx::query("pragma foreign_keys = on").execute(&mut *conn).await.is_err() {
+            // Never hand back a writer without its checks.
+            drop(conn.detach());
+        }
+        Ok(gone?.rows_affected())
     }
 
     async fn exchange_candidates(
@@ -261,7 +417,8 @@ impl ExchangeStore for SqliteStore {
             ),
             ExchangeKind::Volunteers => format!(
                 r"select c.v as subject, c.v as volunteer from (
-                      select m.volunteer_id as v from roster_member m where m.organisation_id = $1 and $2 is null
+                      select m.volunteer_id as v from roster_member m
+                      where m.organisation_id = $1 and $2 is null and {VISIBLE_ROSTER_MEMBER}
                       union
                       select r.volunteer_id as v from register_entry r where r.organisation_id = $1 and {CONFIRMED}
                   ) c

@@ -16,7 +16,7 @@ impl RegionVolunteerStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            r"select v.id from volunteer v
+            r"select v.id from visible_volunteer v
               where v.volunteer_number like $2 || '%' and v.volunteer_number > $3
                 and exists (select 1 from scan s
                             join activity a on a.id = s.activity_id

@@ -10,6 +10,7 @@ use super::{SqliteStore, from_ms, insert_audit, ms};
 use crate::audit::AuditEvent;
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::identity::{ConsentPurpose, ConsentRecord, Gender, IdType, StoredVolunteer, TokenHash, WeChatIdentity};
+use crate::store::volunteers::insert_volunteers;
 use crate::store::{StoreResult, VolunteerStore, corrupt, parse_skills, skills_json, volunteer_conflict};
 
 #[async_trait]
@@ -120,13 +121,9 @@ impl VolunteerStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            r"insert into volunteer (volunteer_number, name, gender, birth_month, id_type, id_number_sealed,
-                                    id_number_lookup, phone_sealed, phone_lookup, skills, device_id, created_at,
-                                    device_bound_at)
-              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-              returning id",
-        )
+        let row = sqlx::query(insert_volunteers(
+            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
+        ))
         .bind(&v.volunteer_number)
         .bind(&v.name)
         .bind(i64::from(v.gender.code()))
@@ -138,8 +135,8 @@ impl VolunteerStore for SqliteStore {
         .bind(v.phone_lookup.as_slice())
         .bind(skills_json(&v.skills))
         .bind(v.device_id.as_deref())
-        .bind(ms(at))
         .bind(v.device_id.as_ref().map(|_| ms(at)))
+        .bind(ms(at))
         .fetch_one(&mut *tx)
         .await
         .map_err(volunteer_conflict)?;
@@ -322,7 +319,7 @@ impl VolunteerStore for SqliteStore {
     }
 
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(r"select id from volunteer where phone_lookup = $1")
+        let row = sqlx::query(r"select id from visible_volunteer where phone_lookup = $1")
             .bind(phone_lookup.as_slice())
             .fetch_optional(&self.read)
             .await?;
@@ -368,7 +365,7 @@ impl VolunteerStore for SqliteStore {
         let row = sqlx::query(
             r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
                      phone_sealed, phone_lookup, skills, device_id, device_bound_at
-              from volunteer where id = $1",
+              from visible_volunteer where id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)

@@ -1,6 +1,7 @@
 // The exchange desks. 名册导入: the chosen file goes to the roster dry run, whose report
 // is shown row by row; only a report with no refused row enables 导入, which sends the
-// same file to the all-or-nothing import. 报送导出: the form records an export through
+// same file, with its name, to the all-or-nothing import; the page then reloads to list
+// it among the past imports. 报送导出: the form records an export through
 // the API and the page reloads to list it. Nothing changes except through the API.
 "use strict";
 (function () {
@@ -16,7 +17,6 @@
     const status = document.getElementById("roster-status");
     const report = document.getElementById("report");
     const refusedTable = document.getElementById("refused-rows");
-    const imported = document.getElementById("imported");
     const say = (text, failed) => {
       status.textContent = text;
       status.classList.toggle("error", Boolean(failed));
@@ -29,9 +29,21 @@
       importButton.disabled = true;
       importButton.classList.remove("primary");
       report.hidden = true;
-      imported.hidden = true;
       say("");
     };
+    // What the last import said survives the reload that lists it.
+    const kept = sessionStorage.getItem("hourmark.roster.status");
+    if (kept) {
+      sessionStorage.removeItem("hourmark.roster.status");
+      say(kept);
+      const made = sessionStorage.getItem("hourmark.roster.made");
+      sessionStorage.removeItem("hourmark.roster.made");
+      const row = made && document.querySelector('#past-imports tr[data-import-id="' + made + '"]');
+      if (row) {
+        row.classList.add("just-recorded");
+        row.scrollIntoView({ block: "nearest" });
+      }
+    }
     file.addEventListener("change", reset);
     encoding.addEventListener("change", reset);
     const query = () => (encoding.value === "auto" ? "" : "?encoding=" + encodeURIComponent(encoding.value));
@@ -94,17 +106,13 @@
       dryRun.disabled = true;
       say("正在导入……");
       try {
-        const r = await api("POST", base + query(), checked);
+        const named = (query() ? query() + "&" : "?") + "file_name=" + encodeURIComponent(file.files[0].name);
+        const r = await api("POST", base + named, checked);
         checked = null;
-        importButton.classList.remove("primary");
-        set("imported-id", r.id);
-        set("imported-rows", r.rows);
-        set("imported-registered", r.registered);
-        set("imported-linked", r.linked);
-        set("imported-at", String(r.created_at).replace("T", " ").slice(0, 16));
-        report.hidden = true;
-        imported.hidden = false;
-        say("导入完成：新登记 " + r.registered + " 人，关联已登记 " + r.linked + " 人。");
+        sessionStorage.setItem("hourmark.roster.status",
+          "导入完成（导入编号 " + r.id + "）：新登记 " + r.registered + " 人，关联已登记 " + r.linked + " 人。");
+        sessionStorage.setItem("hourmark.roster.made", String(r.id));
+        location.reload();
       } catch (e) {
         importButton.disabled = false;
         say("未导入（未写入任何数据）：" + e.message, true);
