@@ -163,7 +163,14 @@ impl Hourmark {
             for n in rows.clone() {
                 csv.push_str(&format!("志愿者{n},{},{},是,是,纸质-基准测试\r\n", resident_id(n), phone(n)));
             }
-            self.import_roster(by, organisation_id, Bytes::from(csv), SheetEncoding::Utf8).await?;
+            self.import_roster(
+                by,
+                organisation_id,
+                Bytes::from(csv),
+                SheetEncoding::Utf8,
+                Some("基准测试种子花名册.csv"),
+            )
+            .await?;
             // The import does not answer ids; find them by the same keyed lookups it used.
             let lookups: Vec<[u8; 32]> = rows
                 .clone()
