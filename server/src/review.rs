@@ -4,15 +4,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use hourmark_core::Hourmark;
-use hourmark_core::error::Problem;
+use hourmark_core::error::{CoreError, ErrorCode, Problem};
 use hourmark_core::review::correction::{CorrectionProposal, ProposalDecision};
 use hourmark_core::review::finalise::{
     Finalisation, LateEntry, LateEntryDecision, LateEntryRequest, SessionCorrection,
 };
-use hourmark_core::review::{ActivityReview, Flag, FlagResolution, ReviewSettings};
+use hourmark_core::review::{ActivityReview, DayCursor, Flag, FlagResolution, ReviewPage, ReviewSettings};
 use hourmark_http::ApiError;
-use hourmark_http::extract::{Json, Path, StaffCaller};
-use hourmark_http::responses::{Forbidden, NotFound, Unauthenticated};
+use hourmark_http::extract::{Json, Path, Query, StaffCaller};
+use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, Unauthenticated};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,15 +31,28 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
         .routes(routes!(decide_session_correction))
 }
 
-/// The activity's review: every rule is run over it first, then each flagged day is listed
-/// with its flags (rule, values, explanation), the day's scans, the minutes the scans earn
-/// and the most that may be credited. For the organisation's organisers and recorders,
-/// administrators, and civil-affairs officers of its region.
+/// Which page of the review.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// Start after this day: the previous page's `next` (`{volunteer_id}:{YYYY-MM-DD}`).
+    pub after: Option<String>,
+    /// Days on the page, 1–500 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// The activity's review: every rule is run over it first, then one page of flagged days
+/// (by volunteer and day) is listed, each with its flags (rule, values, explanation), the
+/// day's scans, the minutes the scans earn and the most that may be credited. `open_flags`
+/// and `days_total` count every page; `next`, when present, is where the next page starts.
+/// For the organisation's organisers and recorders, administrators, and civil-affairs
+/// officers of its region.
 #[utoipa::path(
     get, path = "/api/v1/activities/{id}/review", tag = "review", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Activity id")),
+    params(("id" = i64, Path, description = "Activity id"), ReviewQuery),
     responses(
         (status = 200, body = ActivityReview),
+        InvalidParameter,
         Unauthenticated,
         (status = 403, description = "`forbidden` (volunteers, leaders)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also: another organisation's or region's)", body = Problem, content_type = "application/problem+json"),
@@ -47,8 +62,22 @@ async fn activity_review(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
+    Query(query): Query<ReviewQuery>,
 ) -> Result<axum::Json<ActivityReview>, ApiError> {
-    Ok(axum::Json(hourmark.activity_review(&by, id).await?))
+    let page = review_page(query.after.as_deref(), query.limit)?;
+    Ok(axum::Json(hourmark.activity_review(&by, id, page).await?))
+}
+
+/// A page of the review from `after` and `limit` as a caller wrote them.
+pub(crate) fn review_page(after: Option<&str>, limit: Option<u32>) -> Result<ReviewPage, CoreError> {
+    let after = after
+        .map(|text| {
+            DayCursor::parse(text).ok_or_else(|| {
+                CoreError::refused(ErrorCode::InvalidParameter, "after 须为上一页的 next（志愿者编号:日期）")
+            })
+        })
+        .transpose()?;
+    Ok(ReviewPage { after, limit: limit.unwrap_or(ReviewPage::DEFAULT_LIMIT) })
 }
 
 /// Set the activity's rule parameters and its policy for sessions left open (organisers,

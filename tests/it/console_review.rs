@@ -243,3 +243,49 @@ on_both_backends! {
         assert_eq!(app.hourmark.store().flags(e.activity_id).await.expect("flags")[0].status.as_str(), "open");
     }
 }
+
+on_both_backends! {
+    async fn the_review_page_pages_its_flagged_days(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let ours = recorder(&app, &e.admin, e.organisation_id).await;
+        let (other_id, other) = app.volunteer("李四", "13800005678").await;
+        serve_with_a_flag(&app, &e.organiser, &e.volunteer, e.activity_id).await;
+        serve_with_a_flag(&app, &e.organiser, &other, e.activity_id).await;
+        let client = no_redirects();
+        let page = |query: String| {
+            client
+                .get(app.url(&format!("/console/activities/{}/review{query}", e.activity_id)))
+                .header("cookie", format!("hourmark_staff={ours}"))
+                .send()
+        };
+        let days_on = |html: &str| html.matches("<article class=\"panel day\"").count();
+
+        let first = page("?limit=1".into()).await.expect("page");
+        let status = first.status().as_u16();
+        let first = first.text().await.expect("text");
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(days_on(&first), 1);
+        let api = app.get(&format!("/api/v1/activities/{}/review", e.activity_id), &ours).await;
+        assert_eq!(api.body["days_total"], 2);
+        let counts = format!("待审核 {} 个，共 2 人次", api.body["open_flags"]);
+        assert!(first.contains(&counts), "the counts cover every page: {counts}");
+        assert!(first.contains(&format!("data-volunteer-id=\"{}\"", e.volunteer_id.min(other_id))));
+        let next = first
+            .split("id=\"next-page\"")
+            .next()
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|href| href.split('"').next())
+            .expect("a link to the next page")
+            .replace("&amp;", "&");
+        assert!(!first.contains("id=\"first-page\""), "the first page has no way back to itself");
+
+        let second = page(format!("{next}&limit=1")).await.expect("page").text().await.expect("text");
+        assert_eq!(days_on(&second), 1);
+        assert!(second.contains(&format!("data-volunteer-id=\"{}\"", e.volunteer_id.max(other_id))));
+        assert!(second.contains("id=\"first-page\"") && !second.contains("id=\"next-page\""), "the last page");
+
+        let bad = page("?after=nonsense".into()).await.expect("page");
+        assert_eq!(bad.status().as_u16(), 400);
+        assert_eq!(bad.json::<Value>().await.expect("problem")["code"], "invalid_parameter");
+    }
+}

@@ -337,3 +337,178 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn the_review_comes_in_pages_that_add_up_to_the_whole(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let far = json!({"lat": 25.057, "lng": 102.704, "accuracy_m": 10.0});
+        // Five volunteers, each scanning in from outside the venue: a flagged day each.
+        let mut volunteers = vec![(e.volunteer_id, e.volunteer.clone())];
+        for (i, name) in ["李四", "王五", "赵六", "钱七"].into_iter().enumerate() {
+            volunteers.push(app.volunteer(name, &format!("1380000{:04}", 5000 + i)).await);
+        }
+        let code = code_url(&app, &e.organiser, e.activity_id).await;
+        for (_, token) in &volunteers {
+            scan_from(&app, token, &code, Some(far.clone())).await.expect_status(200);
+        }
+        // One of them also leaves, so a day carries two scans and earns minutes.
+        app.advance(Duration::hours(2));
+        app.scan(&volunteers[2].1, &code_url(&app, &e.organiser, e.activity_id).await).await.expect_status(200);
+
+        let review = |query: &str| {
+            let url = format!("/api/v1/activities/{}/review{query}", e.activity_id);
+            let recorder = recorder.clone();
+            let app = &app;
+            async move { app.get(&url, &recorder).await }
+        };
+        let whole = review("").await;
+        whole.expect_status(200);
+        assert_eq!(whole.body["days"].as_array().map(Vec::len), Some(5));
+        assert_eq!(whole.body["days_total"], 5);
+        assert!(whole.body.get("next").is_none(), "one page holds them all: {}", whole.body);
+
+        // Two at a time: three pages, in volunteer order, every day once, with the same
+        // counts on each page, each day with its own volunteer's scans only.
+        let mut seen = Vec::new();
+        let mut query = "?limit=2".to_owned();
+        loop {
+            let page = review(&query).await;
+            page.expect_status(200);
+            assert_eq!(page.body["open_flags"], whole.body["open_flags"]);
+            assert_eq!(page.body["days_total"], 5);
+            let days = page.body["days"].as_array().expect("days");
+            assert!(!days.is_empty() && days.len() <= 2, "{}", page.body);
+            for day in days {
+                let volunteer = day["volunteer_id"].as_i64().expect("volunteer");
+                assert_eq!(day["flags"][0]["volunteer_id"], volunteer);
+                let scans = day["scans"].as_array().expect("scans");
+                let expected = if volunteer == volunteers[2].0 { 2 } else { 1 };
+                assert_eq!(scans.len(), expected, "{day}");
+                if volunteer == volunteers[2].0 {
+                    assert_eq!(day["scan_minutes"], 120);
+                }
+                seen.push(volunteer);
+            }
+            match page.body["next"].as_str() {
+                Some(next) => query = format!("?limit=2&after={next}"),
+                None => break,
+            }
+        }
+        let mut all: Vec<i64> = volunteers.iter().map(|(id, _)| *id).collect();
+        all.sort_unstable();
+        assert_eq!(seen, all, "pages in volunteer order, each day once");
+        assert_eq!(
+            whole.body["days"].as_array().expect("days").iter().map(|d| d["volunteer_id"].as_i64()).collect::<Vec<_>>(),
+            all.iter().map(|v| Some(*v)).collect::<Vec<_>>()
+        );
+
+        // A page after the last day is empty and says so; bad paging is refused.
+        let last = format!("?after={}:2026-12-05", all[4]);
+        let empty = review(&last).await;
+        empty.expect_status(200);
+        assert_eq!(empty.body["days"], json!([]));
+        assert!(empty.body.get("next").is_none());
+        for bad in ["?limit=0", "?limit=501", "?limit=ten", "?after=7", "?after=7:2026-13-01", "?after=x:2026-12-05"] {
+            review(bad).await.expect_problem(400, "invalid_parameter");
+        }
+    }
+}
+
+/// The review of an activity of 20,000 volunteers, each of whom scanned ten times (one
+/// seeded arrival and departure, then eight more a minute apart: short sessions flagged on
+/// every one, as in the load test's activity), timed request by request: the first page
+/// (which runs every rule and raises 20,000 flags), the same page again, a page deep
+/// inside, and the recorder's count of open flags. Run with
+/// `cargo nextest run -p hourmark-tests --run-ignored only -E 'test(/review_of_20000/)' --no-capture`.
+async fn measure_review_of_20000(backend: hourmark_tests::Backend) {
+    use hourmark_core::attendance::Direction;
+    use hourmark_core::seed::SeedPlan;
+    use hourmark_core::store::{NewScan, StoredAnswer};
+    const VOLUNTEERS: usize = 20_000;
+    let app = TestApp::spawn(backend).await;
+    let e = event(&app, "toggle").await;
+    let plan = SeedPlan { volunteers: VOLUNTEERS, scans: 2 * VOLUNTEERS, per_activity: VOLUNTEERS };
+    let seeded = app.hourmark.seed_benchmark(plan, &|_| {}).await.expect("seeded");
+    let activity = seeded.last_activity_id;
+    let recorder_there = recorder(&app, &e.admin, seeded.organisation_id).await;
+    let sessions = app.hourmark.store().accepted_scans(activity, None).await.expect("scans");
+    let mut extra = Vec::new();
+    for (n, s) in sessions.iter().filter(|s| s.direction == Direction::Out).enumerate() {
+        for k in 0..8u32 {
+            let at = s.at + Duration::minutes(1 + i64::from(k));
+            let direction = if k % 2 == 0 { Direction::In } else { Direction::Out };
+            extra.push(NewScan {
+                id: Uuid::now_v7(),
+                volunteer_id: s.volunteer_id,
+                client_nonce: Uuid::new_v4(),
+                activity_id: Some(activity),
+                gate: Some(0),
+                direction: Some(direction),
+                seq: Some(3 + k),
+                outcome: if direction == Direction::In { "checked_in" } else { "checked_out" }.to_owned(),
+                server_time: at,
+                uploaded_at: None,
+                client_time: Some(at),
+                code_window: None,
+                key_id: None,
+                distance_m: Some(12.0),
+                accuracy_m: Some(15.0),
+                geofence: None,
+                device_id: None,
+                network: None,
+                answer: StoredAnswer { status: 200, body: format!(r#"{{"n":{n}}}"#) },
+            });
+        }
+    }
+    for batch in extra.chunks(5_000) {
+        app.hourmark.store().insert_scans(batch).await.expect("written");
+    }
+    let url = format!("/api/v1/activities/{activity}/review?limit=100");
+    let timed = |url: String| {
+        let (app, token) = (&app, recorder_there.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let answer = app.get(&url, &token).await;
+            answer.expect_status(200);
+            (answer, started.elapsed().as_secs_f64() * 1000.0)
+        }
+    };
+    let (first, first_ms) = timed(url.clone()).await;
+    let (again, again_ms) = timed(url.clone()).await;
+    assert_eq!(first.body["days_total"], again.body["days_total"]);
+    let total = first.body["days_total"].as_u64().expect("total");
+    assert!(total >= VOLUNTEERS as u64, "every volunteer flagged: {total}");
+    let middle = format!("{url}&after={}", first.body["next"].as_str().expect("next"));
+    let (deeper, deeper_ms) = timed(middle).await;
+    assert_eq!(deeper.body["days"].as_array().map(Vec::len), Some(100));
+    let started = std::time::Instant::now();
+    let me = app.get("/api/v1/me", &recorder_there).await.body["staff"]["id"].as_i64().expect("id");
+    let principal = hourmark_core::identity::Principal::Staff {
+        id: me,
+        role: hourmark_core::identity::StaffRole::Recorder,
+        organisation_id: Some(seeded.organisation_id),
+    };
+    let open = app.hourmark.open_flag_count(&principal, activity).await.expect("count");
+    let count_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "review of {VOLUNTEERS} volunteers, {} scans, {backend:?}: {total} flagged days, {open} open flags; \
+         first page {first_ms:.0} ms ({} bytes), again {again_ms:.0} ms, second page {deeper_ms:.0} ms, \
+         open-flag count {count_ms:.0} ms",
+        2 * VOLUNTEERS + extra.len(),
+        first.body.to_string().len(),
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: 200,000 scans take a while"]
+async fn review_of_20000_postgres() {
+    measure_review_of_20000(hourmark_tests::Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: 200,000 scans take a while"]
+async fn review_of_20000_sqlite() {
+    measure_review_of_20000(hourmark_tests::Backend::Sqlite).await;
+}

@@ -518,7 +518,10 @@ impl Hourmark {
     /// (at 8 000 scans/s with fifty boards, a scan p99 of 2.2 s; BENCHMARKS.md). So it runs
     /// on the blocking pool, and the scheduler shares the cores in slices instead.
     async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(BoardJson, ScanBook), CoreError> {
-        let flags = self.store().flags(activity.id).await?;
+        // The newest few and a count: an activity where everyone was flagged holds tens of
+        // thousands, which the board never shows.
+        let flags = self.store().newest_flags(activity.id, BOARD_LIST as u32).await?;
+        let flags_total = self.store().flag_counts(activity.id).await?.all;
         // The slots in the organiser's order, then the approved sign-ups, and who never
         // came once that is recorded (at finalisation).
         let recruitment = self.store().recruitment(activity.id).await?;
@@ -531,7 +534,7 @@ impl Hourmark {
         let (hourmark, activity) = (self.clone(), activity.clone());
         tokio::task::spawn_blocking(move || {
             let mut book = book;
-            let mut board = hourmark.board_from(&activity, &mut book, flags);
+            let mut board = hourmark.board_from(&activity, &mut book, flags, flags_total);
             board.expected = recruitment.map(|r| expected(&r, &signups, &book));
             board.no_shows = no_shows.map(|(recorded_at, signups)| RecordedNoShows {
                 recorded_at,
@@ -553,7 +556,13 @@ impl Hourmark {
     }
 
     /// The board itself, from the scans and the flags.
-    fn board_from(&self, activity: &Activity, book: &mut ScanBook, flags: Vec<crate::review::Flag>) -> ActivityBoard {
+    fn board_from(
+        &self,
+        activity: &Activity,
+        book: &mut ScanBook,
+        flags: Vec<crate::review::Flag>,
+        flags_total: u32,
+    ) -> ActivityBoard {
         let now = self.now();
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
@@ -630,8 +639,6 @@ impl Hourmark {
             })
             .collect();
         flags.sort_by(|a, b| b.flag.raised_at.cmp(&a.flag.raised_at).then(b.flag.id.cmp(&a.flag.id)));
-        let flags_total = u32::try_from(flags.len()).unwrap_or(u32::MAX);
-        flags.truncate(BOARD_LIST);
 
         ActivityBoard {
             activity_name: activity.name.clone(),

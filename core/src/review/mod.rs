@@ -201,17 +201,82 @@ pub struct FlaggedDay {
     pub scans: Vec<ReviewScan>,
 }
 
-/// An activity's review: its flagged days and how many flags are still open.
+/// An activity's review: one page of its flagged days, and how many flags are still open.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActivityReview {
     /// The activity.
     pub activity_id: i64,
-    /// Flags waiting for a decision.
+    /// Flags waiting for a decision, on every page.
     pub open_flags: u32,
+    /// Days with a flag, on every page.
+    pub days_total: u32,
     /// The activity's settings.
     pub settings: ReviewSettings,
-    /// Every day with a flag.
+    /// This page's flagged days, by volunteer and day.
     pub days: Vec<FlaggedDay>,
+    /// Where the next page starts (pass it as `after`); absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// A volunteer's day: where a page of flagged days starts (after it) or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DayCursor {
+    /// The volunteer.
+    pub volunteer_id: i64,
+    /// The local day.
+    pub day: NaiveDate,
+}
+
+impl DayCursor {
+    /// Reads `"{volunteer_id}:{YYYY-MM-DD}"`, as [`Display`](std::fmt::Display) writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (volunteer, day) = text.split_once(':')?;
+        Some(Self { volunteer_id: volunteer.parse().ok()?, day: NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()? })
+    }
+}
+
+impl std::fmt::Display for DayCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.volunteer_id, self.day.format("%Y-%m-%d"))
+    }
+}
+
+/// Which flagged days to list: at most `limit`, after `after`.
+///
+/// An activity where twenty thousand volunteers each raised a flag cannot be answered in
+/// one piece: the evidence and scans of every day came to 146 MB and took a minute
+/// (BENCHMARKS.md). A page carries the days a reviewer can work through at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewPage {
+    /// Start after this day (the previous page's `next`); from the first when absent.
+    pub after: Option<DayCursor>,
+    /// Days on the page, 1 to [`ReviewPage::MAX_LIMIT`].
+    pub limit: u32,
+}
+
+impl ReviewPage {
+    /// Days on a page when the caller does not say.
+    pub const DEFAULT_LIMIT: u32 = 100;
+    /// The most days on one page.
+    pub const MAX_LIMIT: u32 = 500;
+}
+
+impl Default for ReviewPage {
+    fn default() -> Self {
+        Self { after: None, limit: Self::DEFAULT_LIMIT }
+    }
+}
+
+/// How many flags an activity has, how many are open, and on how many days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlagCounts {
+    /// Every flag, whatever its status.
+    pub all: u32,
+    /// Flags waiting for a decision.
+    pub open: u32,
+    /// Distinct (volunteer, day) pairs with a flag.
+    pub days: u32,
 }
 
 /// A scan as the store hands it to review.
@@ -257,6 +322,14 @@ pub fn scheduled_minutes_on(schedule: &Schedule, day: NaiveDate) -> u32 {
     let from = schedule.starts_at.max(day_start);
     let to = schedule.ends_at.min(day_end);
     u32::try_from((to - from).num_minutes().max(0)).unwrap_or(u32::MAX)
+}
+
+/// One volunteer's scans on a page of the review: their name, what their minutes are
+/// derived from, and each local day's scans as the page lists them.
+struct VolunteerScans {
+    name: String,
+    facts: Vec<ScanFact>,
+    by_day: BTreeMap<NaiveDate, Vec<ReviewScan>>,
 }
 
 fn validate_reason(reason: &str) -> Result<String, CoreError> {
@@ -384,13 +457,18 @@ impl Hourmark {
             .collect();
         let elsewhere =
             sessions_elsewhere(&self.store().scans_elsewhere(activity.id).await?, &self.settings().checkin.minutes);
-        let findings = rules::activity_findings(
+        let mut findings = rules::activity_findings(
             &Self::activity_facts(activity),
             &settings.params,
             &self.settings().checkin.minutes,
             &scans,
             &elsewhere,
         );
+        // Every pass finds again what earlier passes raised; offering the store tens of
+        // thousands of findings it already holds cost one statement each, on every review.
+        let raised: std::collections::HashSet<(i64, String, String)> =
+            self.store().flag_keys(activity.id).await?.into_iter().collect();
+        findings.retain(|f| !raised.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
         self.raise(activity.id, findings).await
     }
 
@@ -424,57 +502,83 @@ impl Hourmark {
     pub async fn open_flag_count(&self, by: &Principal, activity_id: i64) -> Result<u32, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
         if !self.store().is_finalised(activity_id).await? {
-            let scans = self.store().scan_evidence(activity_id).await?;
-            self.evaluate_scans(&activity, &scans).await?;
+            self.evaluate_activity(&activity).await?;
         }
-        let flags = self.store().flags(activity_id).await?;
-        let open = flags.iter().filter(|f| f.status == FlagStatus::Open).count();
-        Ok(u32::try_from(open).unwrap_or(u32::MAX))
+        Ok(self.store().flag_counts(activity_id).await?.open)
     }
 
-    /// The activity's review: runs every rule first, so it is current, then lists each
-    /// flagged day with its scans.
-    pub async fn activity_review(&self, by: &Principal, activity_id: i64) -> Result<ActivityReview, CoreError> {
+    /// The activity's review: runs every rule first, so it is current, then lists one page
+    /// of flagged days with their scans. Only the page's volunteers' scans are read for
+    /// the listing, and each day's scans are picked out once, not searched for per day.
+    pub async fn activity_review(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        page: ReviewPage,
+    ) -> Result<ActivityReview, CoreError> {
+        if page.limit == 0 || page.limit > ReviewPage::MAX_LIMIT {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidParameter,
+                format!("limit 须在 1 到 {} 之间", ReviewPage::MAX_LIMIT),
+            ));
+        }
         let activity = self.reviewable_activity(by, activity_id).await?;
-        let scans = self.store().scan_evidence(activity_id).await?;
         if !self.store().is_finalised(activity_id).await? {
-            self.evaluate_scans(&activity, &scans).await?;
+            self.evaluate_activity(&activity).await?;
         }
         let settings = self.review_settings(activity_id).await?;
-        let flags = self.store().flags(activity_id).await?;
+        let counts = self.store().flag_counts(activity_id).await?;
+        // One more day than the page holds says whether another page follows.
+        let after = page.after.map(|c| (c.volunteer_id, c.day));
+        let flags = self.store().flag_page(activity_id, after, page.limit + 1).await?;
+        let mut days: BTreeMap<DayCursor, Vec<Flag>> = BTreeMap::new();
+        for flag in flags {
+            days.entry(DayCursor { volunteer_id: flag.volunteer_id, day: flag.day }).or_default().push(flag);
+        }
+        let more = days.len() > page.limit as usize;
+        if more {
+            days.pop_last();
+        }
+        let next = if more { days.last_key_value().map(|(cursor, _)| cursor.to_string()) } else { None };
+
+        let mut volunteers: Vec<i64> = days.keys().map(|c| c.volunteer_id).collect();
+        volunteers.dedup();
+        let scans = self.store().scan_evidence_of(activity_id, &volunteers).await?;
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
-        let mut facts: BTreeMap<i64, (String, Vec<ScanFact>)> = BTreeMap::new();
-        for s in &scans {
-            let entry = facts.entry(s.evidence.volunteer_id).or_insert_with(|| (s.volunteer_name.clone(), Vec::new()));
-            if let Some(direction) = s.evidence.direction {
-                entry.1.push(ScanFact { at: s.evidence.at, direction });
+        let mut own: BTreeMap<i64, VolunteerScans> = BTreeMap::new();
+        for s in scans {
+            let e = s.evidence;
+            let entry = own.entry(e.volunteer_id).or_insert_with(|| VolunteerScans {
+                name: s.volunteer_name,
+                facts: Vec::new(),
+                by_day: BTreeMap::new(),
+            });
+            if let Some(direction) = e.direction {
+                entry.facts.push(ScanFact { at: e.at, direction });
             }
+            entry.by_day.entry(local_day(e.at)).or_default().push(ReviewScan {
+                id: e.id,
+                at: e.at,
+                direction: e.direction,
+                outcome: s.outcome,
+                geofence: e.geofence.map(|g| g.as_str().to_owned()),
+                distance_m: e.distance_m,
+                device_id: e.device_id,
+            });
         }
-        let mut days: BTreeMap<(i64, NaiveDate), Vec<Flag>> = BTreeMap::new();
-        for flag in flags {
-            days.entry((flag.volunteer_id, flag.day)).or_default().push(flag);
-        }
-        let open_flags = days.values().flatten().filter(|f| f.status == FlagStatus::Open).count();
+        let mut minutes: BTreeMap<i64, Vec<crate::attendance::minutes::DayMinutes>> = BTreeMap::new();
         let days = days
             .into_iter()
-            .map(|((volunteer_id, day), flags)| {
-                let (volunteer_name, own) = facts.get(&volunteer_id).cloned().unwrap_or_default();
-                let report = derive_minutes(&own, &schedule, policy, None);
-                let scan_minutes = report.per_day.iter().find(|d| d.day == day).map_or(0, |d| d.minutes);
-                let day_scans = scans
-                    .iter()
-                    .filter(|s| s.evidence.volunteer_id == volunteer_id && local_day(s.evidence.at) == day)
-                    .map(|s| ReviewScan {
-                        id: s.evidence.id,
-                        at: s.evidence.at,
-                        direction: s.evidence.direction,
-                        outcome: s.outcome.clone(),
-                        geofence: s.evidence.geofence.map(|g| g.as_str().to_owned()),
-                        distance_m: s.evidence.distance_m,
-                        device_id: s.evidence.device_id.clone(),
-                    })
-                    .collect();
+            .map(|(DayCursor { volunteer_id, day }, flags)| {
+                let per_day = minutes.entry(volunteer_id).or_insert_with(|| {
+                    let facts = own.get(&volunteer_id).map(|o| o.facts.as_slice()).unwrap_or_default();
+                    derive_minutes(facts, &schedule, policy, None).per_day
+                });
+                let scan_minutes = per_day.iter().find(|d| d.day == day).map_or(0, |d| d.minutes);
+                let entry = own.get_mut(&volunteer_id);
+                let volunteer_name = entry.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+                let scans = entry.and_then(|o| o.by_day.remove(&day)).unwrap_or_default();
                 FlaggedDay {
                     volunteer_id,
                     volunteer_name,
@@ -482,11 +586,11 @@ impl Hourmark {
                     scan_minutes,
                     scheduled_minutes: scheduled_minutes_on(&schedule, day),
                     flags,
-                    scans: day_scans,
+                    scans,
                 }
             })
             .collect();
-        Ok(ActivityReview { activity_id, open_flags: u32::try_from(open_flags).unwrap_or(u32::MAX), settings, days })
+        Ok(ActivityReview { activity_id, open_flags: counts.open, days_total: counts.days, settings, days, next })
     }
 
     /// Resolves a flag: a qualified recorder of the organisation for the organisation's

@@ -5,13 +5,13 @@
 //! those two files side by side.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreResult;
 use crate::audit::AuditEvent;
 use crate::publicity::NewPublicity;
 use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry};
-use crate::review::{Flag, FlagStatus, NewFlag, ReviewSettings};
+use crate::review::{Flag, FlagCounts, FlagStatus, NewFlag, ReviewSettings};
 
 /// Review: settings, flags, closing, late entries and finalisation.
 #[async_trait]
@@ -31,6 +31,15 @@ pub trait ReviewStore: Send + Sync {
     async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize>;
     /// An activity's flags, by volunteer, day and id.
     async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>>;
+    /// The flags of an activity's first `days` flagged (volunteer, day) pairs after
+    /// `after`, by volunteer, day and id: one page of its review.
+    async fn flag_page(&self, activity_id: i64, after: Option<(i64, NaiveDate)>, days: u32) -> StoreResult<Vec<Flag>>;
+    /// How many flags an activity has, how many are open, and on how many days.
+    async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts>;
+    /// An activity's newest `limit` flags, newest first (by when raised, then id).
+    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<Vec<Flag>>;
+    /// What identifies each of an activity's flags: volunteer, rule and dedupe key.
+    async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>>;
     /// One flag.
     async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>>;
     /// Resolves an open flag with its audit entry; `None` (nothing changed) if it was no

@@ -15,6 +15,8 @@ use crate::review::{ScanElsewhere, StoredScanEvidence};
 pub trait ScanStore: Send + Sync {
     /// Every scan at an activity, accepted or refused, in time order, with names.
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>>;
+    /// The same, of some of its volunteers only: what one page of a review shows.
+    async fn scan_evidence_of(&self, activity_id: i64, volunteers: &[i64]) -> StoreResult<Vec<StoredScanEvidence>>;
     /// Accepted scans at other activities by the volunteers who scanned at this one, within
     /// a day of it.
     async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>>;

@@ -18,10 +18,10 @@ use hourmark_core::publicity::ObjectionStatus;
 use hourmark_core::review::correction::ProposalStatus;
 use hourmark_core::review::finalise::{LateEntryStatus, MinutesSource};
 use hourmark_core::review::record::Grade;
-use hourmark_core::review::{ActivityReview, scheduled_minutes_on};
+use hourmark_core::review::{ActivityReview, ReviewPage, scheduled_minutes_on};
 use hourmark_core::{CoreError, Hourmark};
 use hourmark_http::ApiError;
-use hourmark_http::extract::Path;
+use hourmark_http::extract::{Path, Query};
 use minijinja::{Value, context};
 use serde::Serialize;
 
@@ -213,9 +213,10 @@ fn flagged_days(review: &ActivityReview) -> Vec<Value> {
 /// One activity's review.
 #[utoipa::path(
     get, path = "/console/activities/{id}/review", tag = "review",
-    params(("id" = i64, Path, description = "Activity id")),
+    params(("id" = i64, Path, description = "Activity id"), crate::review::ReviewQuery),
     responses(
         (status = 200, description = "The activity's review", content_type = "text/html", body = String),
+        (status = 400, description = "`invalid_parameter` (`after` or `limit`)", body = hourmark_core::error::Problem, content_type = "application/problem+json"),
         (status = 303, description = "No session: to the sign-in page"),
         (status = 403, description = "Not a reviewer (leaders)", content_type = "text/html", body = String),
         (status = 404, description = "No such activity of the caller's organisation", content_type = "text/html", body = String),
@@ -225,18 +226,28 @@ pub(super) async fn activity_review_page(
     State(hourmark): State<Hourmark>,
     session: ConsoleSession,
     Path(id): Path<i64>,
+    Query(query): Query<crate::review::ReviewQuery>,
 ) -> Response {
-    match review_context(&hourmark, &session, id).await {
+    let page = match crate::review::review_page(query.after.as_deref(), query.limit) {
+        Ok(page) => page,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    match review_context(&hourmark, &session, id, page).await {
         Ok(ctx) => render(StatusCode::OK, "review.html", ctx),
         Err(e) => refused_page(e),
     }
 }
 
-async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) -> Result<Value, CoreError> {
+async fn review_context(
+    hourmark: &Hourmark,
+    session: &ConsoleSession,
+    id: i64,
+    page: ReviewPage,
+) -> Result<Value, CoreError> {
     let by = &session.principal;
     let me = staff_id(by);
     // The review first: it decides who may see the activity at all.
-    let review = hourmark.activity_review(by, id).await?;
+    let review = hourmark.activity_review(by, id, page).await?;
     let activity = hourmark.activity(id).await?.ok_or_else(|| CoreError::refused(ErrorCode::NotFound, "活动不存在"))?;
     let late = hourmark.late_entries(by, id).await?;
     let finalisation = optional(hourmark.finalisation(by, id).await)?;
@@ -398,6 +409,9 @@ async fn review_context(hourmark: &Hourmark, session: &ConsoleSession, id: i64) 
         is_recorder => is_recorder(by),
         days => flagged_days(&review),
         open_flags => review.open_flags,
+        days_total => review.days_total,
+        paged => page.after.is_some(),
+        next => review.next.clone(),
         late_entries => late_rows,
         finalised => finalisation.as_ref().map(|f| format!("已于 {} 定稿", chinese_time(f.finalised_at))),
         finalised_sessions => finalised_rows,

@@ -1,7 +1,7 @@
 //! Review: settings, flags, closing, late entries and finalisation, on PostgreSQL.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -11,7 +11,7 @@ use crate::error::CoreError;
 use crate::publicity::NewPublicity;
 use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry};
 use crate::review::rules::{Reviewer, RuleCode, Severity};
-use crate::review::{Flag, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings};
+use crate::review::{Flag, FlagCounts, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings};
 use crate::store::{ReviewStore, StoreResult, corrupt};
 
 /// The flag columns every query returns.
@@ -181,6 +181,68 @@ impl ReviewStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn flag_page(&self, activity_id: i64, after: Option<(i64, NaiveDate)>, days: u32) -> StoreResult<Vec<Flag>> {
+        // Days are stored as 'YYYY-MM-DD', so text order is day order and '' precedes all.
+        let (volunteer, day) = after.map_or((i64::MIN, String::new()), |(v, d)| (v, d.format("%Y-%m-%d").to_string()));
+        let rows = sqlx::query(concat!(
+            "select ",
+            flag_columns!(),
+            " from review_flag where activity_id = $1 and (volunteer_id, local_day) in (
+                  select distinct volunteer_id, local_day from review_flag
+                  where activity_id = $1 and (volunteer_id, local_day) > ($2, $3)
+                  order by volunteer_id, local_day limit $4)
+              order by volunteer_id, local_day, id"
+        ))
+        .bind(activity_id)
+        .bind(volunteer)
+        .bind(day)
+        .bind(i64::from(days))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts> {
+        let row = sqlx::query(
+            r"select (select count(*) from review_flag where activity_id = $1) as all_flags,
+                     (select count(*) from review_flag where activity_id = $1 and status = 'open') as open,
+                     (select count(*) from (select distinct volunteer_id, local_day from review_flag
+                                            where activity_id = $1) as d) as days",
+        )
+        .bind(activity_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(FlagCounts {
+            all: count(row.try_get("all_flags")?),
+            open: count(row.try_get("open")?),
+            days: count(row.try_get("days")?),
+        })
+    }
+
+    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<Vec<Flag>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            flag_columns!(),
+            " from review_flag where activity_id = $1 order by raised_at desc, id desc limit $2"
+        ))
+        .bind(activity_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
+        let rows = sqlx::query(r"select volunteer_id, rule, dedupe_key from review_flag where activity_id = $1")
+            .bind(activity_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("volunteer_id")?, row.try_get("rule")?, row.try_get("dedupe_key")?)))
+            .collect()
     }
 
     async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>> {

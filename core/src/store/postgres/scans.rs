@@ -26,43 +26,67 @@ fn accepted_scan_from_row(row: &PgRow) -> StoreResult<AcceptedScan> {
     })
 }
 
+/// The columns [`evidence_from_row`] reads (`s` the scan, `v` its volunteer).
+macro_rules! evidence_columns {
+    () => {
+        "s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window, \
+         s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at"
+    };
+}
+
+/// A scan as review reads it, from a row of the columns `evidence_columns!` names.
+fn evidence_from_row(row: &PgRow) -> StoreResult<StoredScanEvidence> {
+    let direction: Option<String> = row.try_get("direction")?;
+    let geofence: Option<String> = row.try_get("geofence")?;
+    Ok(StoredScanEvidence {
+        evidence: ScanEvidence {
+            id: row.try_get("id")?,
+            volunteer_id: row.try_get("volunteer_id")?,
+            at: row.try_get("server_time")?,
+            direction: direction.as_deref().map(parse_direction).transpose()?,
+            client_time: row.try_get("client_time")?,
+            uploaded_at: row.try_get("uploaded_at")?,
+            code_shown_at: None,
+            distance_m: row.try_get("distance_m")?,
+            accuracy_m: row.try_get("accuracy_m")?,
+            geofence: geofence.as_deref().and_then(crate::geo::Geofence::parse),
+            device_id: row.try_get("device_id")?,
+            network: row.try_get("client_network")?,
+        },
+        volunteer_name: row.try_get("name")?,
+        outcome: row.try_get("outcome")?,
+        code_window: row.try_get::<Option<i64>, _>("code_window")?.and_then(|w| u32::try_from(w).ok()),
+    })
+}
+
 #[async_trait]
 impl ScanStore for PostgresStore {
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
-        let rows = sqlx::query(
-            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window,
-                     s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at
-              from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = $1 order by s.server_time, s.id",
-        )
+        let rows = sqlx::query(concat!(
+            "select ",
+            evidence_columns!(),
+            " from scan s join volunteer v on v.id = s.volunteer_id where s.activity_id = $1 order by s.server_time, s.id"
+        ))
         .bind(activity_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let direction: Option<String> = row.try_get("direction")?;
-                let geofence: Option<String> = row.try_get("geofence")?;
-                Ok(StoredScanEvidence {
-                    evidence: ScanEvidence {
-                        id: row.try_get("id")?,
-                        volunteer_id: row.try_get("volunteer_id")?,
-                        at: row.try_get("server_time")?,
-                        direction: direction.as_deref().map(parse_direction).transpose()?,
-                        client_time: row.try_get("client_time")?,
-                        uploaded_at: row.try_get("uploaded_at")?,
-                        code_shown_at: None,
-                        distance_m: row.try_get("distance_m")?,
-                        accuracy_m: row.try_get("accuracy_m")?,
-                        geofence: geofence.as_deref().and_then(crate::geo::Geofence::parse),
-                        device_id: row.try_get("device_id")?,
-                        network: row.try_get("client_network")?,
-                    },
-                    volunteer_name: row.try_get("name")?,
-                    outcome: row.try_get("outcome")?,
-                    code_window: row.try_get::<Option<i64>, _>("code_window")?.and_then(|w| u32::try_from(w).ok()),
-                })
-            })
-            .collect()
+        rows.iter().map(evidence_from_row).collect()
+    }
+
+    async fn scan_evidence_of(&self, activity_id: i64, volunteers: &[i64]) -> StoreResult<Vec<StoredScanEvidence>> {
+        if volunteers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "select ",
+            evidence_columns!(),
+            " from scan s join volunteer v on v.id = s.volunteer_id where s.activity_id = $1 and s.volunteer_id = any($2) order by s.server_time, s.id"
+        ))
+        .bind(activity_id)
+        .bind(volunteers)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(evidence_from_row).collect()
     }
 
     async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>> {
