@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{PostgresStore, finalised_from_row, insert_audit, parse_day};
 use crate::audit::AuditEvent;
@@ -145,27 +145,29 @@ impl ReviewStore for PostgresStore {
     async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize> {
         let mut tx = self.pool.begin().await?;
         let mut raised = 0;
-        for flag in flags {
-            let f = &flag.finding;
-            let done = sqlx::query(
-                r"insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, dedupe_key,
-                                           evidence, explanation, raised_at)
-                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                  on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing",
-            )
-            .bind(flag.activity_id)
-            .bind(f.volunteer_id)
-            .bind(f.rule.as_str())
-            .bind(severity_str(f.rule.severity()))
-            .bind(reviewer_str(f.rule.reviewer()))
-            .bind(f.day.format("%Y-%m-%d").to_string())
-            .bind(&f.key)
-            .bind(f.values.to_string())
-            .bind(&f.explanation)
-            .bind(flag.raised_at)
-            .execute(&mut *tx)
-            .await?;
-            raised += done.rows_affected() as usize;
+        // Many rows to a statement: a pass over an activity where everyone was flagged
+        // raises tens of thousands at once. Ten values a row stays far below either
+        // engine's limit on bound values.
+        for chunk in flags.chunks(1000) {
+            let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
+                "insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, dedupe_key, \
+                 evidence, explanation, raised_at) ",
+            );
+            query.push_values(chunk, |mut row, flag| {
+                let f = &flag.finding;
+                row.push_bind(flag.activity_id)
+                    .push_bind(f.volunteer_id)
+                    .push_bind(f.rule.as_str())
+                    .push_bind(severity_str(f.rule.severity()))
+                    .push_bind(reviewer_str(f.rule.reviewer()))
+                    .push_bind(f.day.format("%Y-%m-%d").to_string())
+                    .push_bind(f.key.clone())
+                    .push_bind(f.values.to_string())
+                    .push_bind(f.explanation.clone())
+                    .push_bind(flag.raised_at);
+            });
+            query.push(" on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing");
+            raised += query.build().execute(&mut *tx).await?.rows_affected() as usize;
         }
         tx.commit().await?;
         Ok(raised)
