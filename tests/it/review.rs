@@ -416,8 +416,9 @@ on_both_backends! {
 }
 
 /// The review of an activity of 20,000 volunteers, each of whom scanned ten times (one
-/// seeded arrival and departure, then eight more a minute apart: short sessions flagged on
-/// every one, as in the load test's activity), timed request by request: the first page
+/// seeded arrival and departure, then eight more a minute apart on a phone shared by a
+/// hundred: short sessions and shared devices flagged on every one, as in the load test's
+/// activity), timed request by request: the first page
 /// (which runs every rule and raises 20,000 flags), the same page again, a page deep
 /// inside, and the recorder's count of open flags. Run with
 /// `cargo nextest run -p hourmark-tests --run-ignored only -E 'test(/review_of_20000/)' --no-capture`.
@@ -455,7 +456,8 @@ async fn measure_review_of_20000(backend: hourmark_tests::Backend) {
                 distance_m: Some(12.0),
                 accuracy_m: Some(15.0),
                 geofence: None,
-                device_id: None,
+                // A phone at each gate scanning for a hundred volunteers who have none.
+                device_id: Some(format!("gate-phone-{}", n / 100)),
                 network: None,
                 answer: StoredAnswer { status: 200, body: format!(r#"{{"n":{n}}}"#) },
             });

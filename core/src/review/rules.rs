@@ -425,8 +425,12 @@ pub fn activity_findings(
     for s in &accepted {
         by_volunteer.entry(s.volunteer_id).or_default().push(s);
     }
+    let mut elsewhere_of: BTreeMap<i64, Vec<&OtherSession>> = BTreeMap::new();
+    for other in elsewhere {
+        elsewhere_of.entry(other.volunteer_id).or_default().push(other);
+    }
     for (volunteer_id, own) in by_volunteer {
-        let theirs: Vec<&OtherSession> = elsewhere.iter().filter(|o| o.volunteer_id == volunteer_id).collect();
+        let theirs = elsewhere_of.remove(&volunteer_id).unwrap_or_default();
         found.extend(session_findings(activity, params, policy, volunteer_id, &own, &theirs));
     }
     found
@@ -443,8 +447,14 @@ fn device_findings(accepted: &[&ScanEvidence]) -> Vec<Finding> {
             devices_of.entry(s.volunteer_id).or_default().insert(device);
         }
     }
-    let first_day =
-        |volunteer_id: i64| accepted.iter().filter(|s| s.volunteer_id == volunteer_id).map(|s| local_date(s.at)).min();
+    // Each volunteer's first day, found in one pass: searching every scan for each of a
+    // shared phone's volunteers took 47 s for 20 000 of them (BENCHMARKS.md).
+    let mut first_days: BTreeMap<i64, NaiveDate> = BTreeMap::new();
+    for s in accepted {
+        let day = local_date(s.at);
+        first_days.entry(s.volunteer_id).and_modify(|d| *d = (*d).min(day)).or_insert(day);
+    }
+    let first_day = |volunteer_id: i64| first_days.get(&volunteer_id).copied();
     for (device, volunteers) in &volunteers_of {
         if volunteers.len() < 2 {
             continue;
