@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     /// Activities' review settings, read by the scan path's per-scan rules. Another
     /// instance's change is seen within [`LOCAL_ACTIVITY_TTL`].
     pub(crate) review_settings: moka::future::Cache<i64, crate::review::ReviewSettings>,
+    /// When the rules last ran over each activity here (see `crate::review::passes`).
+    pub(crate) review_passes: crate::review::passes::Passes,
     /// Coalesces concurrent presence loads of one activity on this instance.
     pub(crate) presence_loads: moka::future::Cache<i64, ()>,
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
@@ -112,6 +114,7 @@ impl Hourmark {
                 .max_capacity(10_000)
                 .time_to_live(LOCAL_ACTIVITY_TTL)
                 .build(),
+            review_passes: crate::review::passes::Passes::default(),
             presence_loads: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(StdDuration::from_secs(5))

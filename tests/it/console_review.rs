@@ -278,6 +278,7 @@ on_both_backends! {
             .expect("a link to the next page")
             .replace("&amp;", "&");
         assert!(!first.contains("id=\"first-page\""), "the first page has no way back to itself");
+        assert!(first.contains("id=\"rules-run-at\""), "the page says when the rules ran");
 
         let second = page(format!("{next}&limit=1")).await.expect("page").text().await.expect("text");
         assert_eq!(days_on(&second), 1);

@@ -514,3 +514,38 @@ async fn review_of_20000_postgres() {
 async fn review_of_20000_sqlite() {
     measure_review_of_20000(hourmark_tests::Backend::Sqlite).await;
 }
+
+on_both_backends! {
+    async fn a_review_reruns_the_rules_when_a_scan_arrives_or_its_pass_is_old(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
+        let (_, other) = app.volunteer("李四", "13800005678").await;
+        let review_url = format!("/api/v1/activities/{}/review", e.activity_id);
+        // Both scan on one phone ("test-phone-1"): a rule over the whole activity (a shared
+        // device), which no single scan raises as it arrives.
+        scan_from(&app, &e.volunteer, &code_url(&app, &e.organiser, e.activity_id).await, None).await
+            .expect_status(200);
+        let first = app.get(&review_url, &recorder).await;
+        first.expect_status(200);
+        assert_eq!(rules(&first.body), Vec::<String>::new());
+        let ran = first.body["rules_run_at"].as_str().expect("when the rules ran").to_owned();
+
+        // Nothing arrived: the pass stands, and the answer says when it ran.
+        app.advance(Duration::seconds(5));
+        let again = app.get(&review_url, &recorder).await;
+        assert_eq!(again.body["rules_run_at"], ran.as_str());
+
+        // A scan arrives: the next review runs the rules again and finds the shared phone.
+        scan_from(&app, &other, &code_url(&app, &e.organiser, e.activity_id).await, None).await.expect_status(200);
+        let after_scan = app.get(&review_url, &recorder).await;
+        assert_ne!(after_scan.body["rules_run_at"], ran.as_str());
+        assert_eq!(rules(&after_scan.body), vec!["shared_device", "shared_device"], "{}", after_scan.body);
+        let ran = after_scan.body["rules_run_at"].as_str().expect("ran").to_owned();
+
+        // Thirty seconds on, with no scan, the pass is run again all the same.
+        app.advance(Duration::seconds(29));
+        assert_eq!(app.get(&review_url, &recorder).await.body["rules_run_at"], ran.as_str());
+        app.advance(Duration::seconds(1));
+        assert_ne!(app.get(&review_url, &recorder).await.body["rules_run_at"], ran.as_str());
+    }
+}

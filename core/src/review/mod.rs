@@ -11,6 +11,7 @@
 pub mod closing;
 pub mod correction;
 pub mod finalise;
+pub mod passes;
 pub mod record;
 pub mod rules;
 
@@ -210,6 +211,15 @@ pub struct ActivityReview {
     pub open_flags: u32,
     /// Days with a flag, on every page.
     pub days_total: u32,
+    /// When every rule last ran over the activity (absent once it is finalised): a pass
+    /// stands for up to 30 seconds while no scan arrives, so flags from scans elsewhere may
+    /// follow that much later.
+    #[serde(
+        serialize_with = "crate::activity::shanghai_time::option::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub rules_run_at: Option<DateTime<Utc>>,
     /// The activity's settings.
     pub settings: ReviewSettings,
     /// This page's flagged days, by volunteer and day.
@@ -365,6 +375,7 @@ impl Hourmark {
         }
         self.store().put_review_settings(activity_id, &settings, staff_id, self.now()).await?;
         self.inner().review_settings.invalidate(&activity_id).await;
+        self.inner().review_passes.forget(activity_id).await;
         Ok(settings)
     }
 
@@ -400,6 +411,7 @@ impl Hourmark {
     /// task; a failure is logged, never the volunteer's problem (the activity pass will
     /// raise the same flags).
     pub(crate) async fn flag_scan(&self, activity_id: i64, scan: &ScanEvidence) {
+        self.inner().review_passes.scan_taken(activity_id).await;
         // Below the least any activity may set, no per-scan rule can fire: most scans stop here.
         let least = rules::RuleParams::LEAST_DELAY_SECS;
         let quick_look = scan.geofence != Some(crate::geo::Geofence::Inside)
@@ -440,8 +452,31 @@ impl Hourmark {
 
     /// Every rule over the whole activity; returns how many new flags were raised.
     pub async fn evaluate_activity(&self, activity: &Activity) -> Result<usize, CoreError> {
+        let passes = &self.inner().review_passes;
+        let start = passes.begin(activity.id).await;
+        let settings = self.review_settings(activity.id).await?;
+        let at = self.now();
         let stored = self.store().scan_evidence(activity.id).await?;
-        self.evaluate_scans(activity, &stored).await
+        let raised = self.evaluate_scans(activity, &stored).await?;
+        passes.ran(start, Self::activity_facts(activity), settings, at).await;
+        Ok(raised)
+    }
+
+    /// Every rule over the activity unless the last pass on this instance still holds
+    /// (see [`passes`]); answers when the pass that holds ran. A finalised activity's flags
+    /// can no longer change: no pass, `None`.
+    async fn evaluate_unless_current(&self, activity: &Activity) -> Result<Option<DateTime<Utc>>, CoreError> {
+        if self.store().is_finalised(activity.id).await? {
+            return Ok(None);
+        }
+        let settings = self.review_settings(activity.id).await?;
+        let now = self.now();
+        let current = self.inner().review_passes.current(&Self::activity_facts(activity), &settings, now).await;
+        if let Some(ran) = current {
+            return Ok(Some(ran));
+        }
+        self.evaluate_activity(activity).await?;
+        Ok(Some(now))
     }
 
     /// Every rule over an activity whose scans are already loaded.
@@ -501,9 +536,7 @@ impl Hourmark {
     /// the rules. For the recorder's home, which shows this for every activity begun.
     pub async fn open_flag_count(&self, by: &Principal, activity_id: i64) -> Result<u32, CoreError> {
         let activity = self.reviewable_activity(by, activity_id).await?;
-        if !self.store().is_finalised(activity_id).await? {
-            self.evaluate_activity(&activity).await?;
-        }
+        self.evaluate_unless_current(&activity).await?;
         Ok(self.store().flag_counts(activity_id).await?.open)
     }
 
@@ -523,9 +556,7 @@ impl Hourmark {
             ));
         }
         let activity = self.reviewable_activity(by, activity_id).await?;
-        if !self.store().is_finalised(activity_id).await? {
-            self.evaluate_activity(&activity).await?;
-        }
+        let rules_run_at = self.evaluate_unless_current(&activity).await?;
         let settings = self.review_settings(activity_id).await?;
         let counts = self.store().flag_counts(activity_id).await?;
         // One more day than the page holds says whether another page follows.
@@ -590,7 +621,15 @@ impl Hourmark {
                 }
             })
             .collect();
-        Ok(ActivityReview { activity_id, open_flags: counts.open, days_total: counts.days, settings, days, next })
+        Ok(ActivityReview {
+            activity_id,
+            open_flags: counts.open,
+            days_total: counts.days,
+            rules_run_at,
+            settings,
+            days,
+            next,
+        })
     }
 
     /// Resolves a flag: a qualified recorder of the organisation for the organisation's

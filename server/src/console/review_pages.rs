@@ -410,6 +410,7 @@ async fn review_context(
         days => flagged_days(&review),
         open_flags => review.open_flags,
         days_total => review.days_total,
+        rules_run_at => review.rules_run_at.map(day_and_clock),
         paged => page.after.is_some(),
         next => review.next.clone(),
         late_entries => late_rows,
