@@ -4,9 +4,10 @@
 //!
 //! Rules run twice. As a scan arrives, the rules one scan can be judged by alone run in the
 //! scan's own task, after its commit, and cost nothing unless a location, clock or upload
-//! delay is out of line (most scans). Over the whole activity, every rule runs whenever a
-//! reviewer opens the activity's review and when left-open sessions are closed. Both raise
-//! flags keyed so that a finding raised twice is stored once.
+//! delay is out of line (most scans). Over the whole activity, every rule runs when a
+//! reviewer opens the activity's review (unless this instance's last pass still holds:
+//! [`passes`]), and always when left-open sessions are closed and when it is finalised.
+//! Both raise flags keyed so that a finding raised twice is stored once.
 
 pub mod closing;
 pub mod correction;
@@ -540,22 +541,23 @@ impl Hourmark {
         Ok(self.store().flag_counts(activity_id).await?.open)
     }
 
-    /// The activity's review: runs every rule first, so it is current, then lists one page
-    /// of flagged days with their scans. Only the page's volunteers' scans are read for
-    /// the listing, and each day's scans are picked out once, not searched for per day.
+    /// The activity's review: runs every rule first unless this instance's last pass over
+    /// the activity still holds (see [`passes`]), then lists one page of flagged days with
+    /// their scans. Only the page's volunteers' scans are read for the listing, and each
+    /// day's scans are picked out once, not searched for per day.
     pub async fn activity_review(
         &self,
         by: &Principal,
         activity_id: i64,
         page: ReviewPage,
     ) -> Result<ActivityReview, CoreError> {
+        let activity = self.reviewable_activity(by, activity_id).await?;
         if page.limit == 0 || page.limit > ReviewPage::MAX_LIMIT {
             return Err(CoreError::refused(
                 ErrorCode::InvalidParameter,
                 format!("limit 须在 1 到 {} 之间", ReviewPage::MAX_LIMIT),
             ));
         }
-        let activity = self.reviewable_activity(by, activity_id).await?;
         let rules_run_at = self.evaluate_unless_current(&activity).await?;
         let settings = self.review_settings(activity_id).await?;
         let counts = self.store().flag_counts(activity_id).await?;
