@@ -274,8 +274,10 @@ fn local(day: NaiveDate, hour: u32, minute: u32) -> Result<DateTime<Utc>, CoreEr
 }
 
 /// An accepted scan as the group commit would have written it, with a time-ordered id
-/// from its own time (so the scan table's order is a year's, not the seeding's).
-fn seeded_scan(
+/// from its own time (so the scan table's order is a year's, not the seeding's). `n`
+/// makes its nonce: distinct `n`, distinct nonces. Measurements that need more history
+/// than the seed writes add scans of their own with it.
+pub fn seeded_scan(
     activity_id: i64,
     volunteer_id: i64,
     n: usize,

@@ -424,8 +424,7 @@ on_both_backends! {
 /// `cargo nextest run -p hourmark-tests --run-ignored only -E 'test(/review_of_20000/)' --no-capture`.
 async fn measure_review_of_20000(backend: hourmark_tests::Backend) {
     use hourmark_core::attendance::Direction;
-    use hourmark_core::seed::SeedPlan;
-    use hourmark_core::store::{NewScan, StoredAnswer};
+    use hourmark_core::seed::{SeedPlan, seeded_scan};
     const VOLUNTEERS: usize = 20_000;
     let app = TestApp::spawn(backend).await;
     let e = event(&app, "toggle").await;
@@ -439,28 +438,12 @@ async fn measure_review_of_20000(backend: hourmark_tests::Backend) {
         for k in 0..8u32 {
             let at = s.at + Duration::minutes(1 + i64::from(k));
             let direction = if k % 2 == 0 { Direction::In } else { Direction::Out };
-            extra.push(NewScan {
-                id: Uuid::now_v7(),
-                volunteer_id: s.volunteer_id,
-                client_nonce: Uuid::new_v4(),
-                activity_id: Some(activity),
-                gate: Some(0),
-                direction: Some(direction),
-                seq: Some(3 + k),
-                outcome: if direction == Direction::In { "checked_in" } else { "checked_out" }.to_owned(),
-                server_time: at,
-                uploaded_at: None,
-                client_time: Some(at),
-                code_window: None,
-                key_id: None,
-                distance_m: Some(12.0),
-                accuracy_m: Some(15.0),
-                geofence: None,
-                // A phone at each gate scanning for a hundred volunteers who have none.
-                device_id: Some(format!("gate-phone-{}", n / 100)),
-                network: None,
-                answer: StoredAnswer { status: 200, body: format!(r#"{{"n":{n}}}"#) },
-            });
+            // Nonces past the seed's own (two per volunteer).
+            let mut scan =
+                seeded_scan(activity, s.volunteer_id, 10 * VOLUNTEERS + 8 * n + k as usize, at, direction, 3 + k);
+            // A phone at each gate scanning for a hundred volunteers who have none.
+            scan.device_id = Some(format!("gate-phone-{}", n / 100));
+            extra.push(scan);
         }
     }
     for batch in extra.chunks(5_000) {

@@ -520,8 +520,7 @@ impl Hourmark {
     async fn board_of(&self, activity: &Activity, book: ScanBook) -> Result<(BoardJson, ScanBook), CoreError> {
         // The newest few and a count: an activity where everyone was flagged holds tens of
         // thousands, which the board never shows.
-        let flags = self.store().newest_flags(activity.id, BOARD_LIST as u32).await?;
-        let flags_total = self.store().flag_counts(activity.id).await?.all;
+        let (flags, flags_total) = self.store().newest_flags(activity.id, BOARD_LIST as u32).await?;
         // The slots in the organiser's order, then the approved sign-ups, and who never
         // came once that is recorded (at finalisation).
         let recruitment = self.store().recruitment(activity.id).await?;
@@ -631,14 +630,14 @@ impl Hourmark {
             }
         }
 
-        let mut flags: Vec<BoardFlag> = flags
+        // Newest first, as the store hands them over.
+        let flags: Vec<BoardFlag> = flags
             .into_iter()
             .map(|flag| BoardFlag {
                 volunteer_name: book.volunteers.get(&flag.volunteer_id).map(|b| b.name.clone()).unwrap_or_default(),
                 flag,
             })
             .collect();
-        flags.sort_by(|a, b| b.flag.raised_at.cmp(&a.flag.raised_at).then(b.flag.id.cmp(&a.flag.id)));
 
         ActivityBoard {
             activity_name: activity.name.clone(),

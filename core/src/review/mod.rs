@@ -273,17 +273,9 @@ impl ReviewPage {
     pub const MAX_LIMIT: u32 = 500;
 }
 
-impl Default for ReviewPage {
-    fn default() -> Self {
-        Self { after: None, limit: Self::DEFAULT_LIMIT }
-    }
-}
-
-/// How many flags an activity has, how many are open, and on how many days.
+/// How many of an activity's flags are open, and on how many days it has flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlagCounts {
-    /// Every flag, whatever its status.
-    pub all: u32,
     /// Flags waiting for a decision.
     pub open: u32,
     /// Distinct (volunteer, day) pairs with a flag.
@@ -453,13 +445,12 @@ impl Hourmark {
 
     /// Every rule over the whole activity; returns how many new flags were raised.
     pub async fn evaluate_activity(&self, activity: &Activity) -> Result<usize, CoreError> {
-        let passes = &self.inner().review_passes;
-        let start = passes.begin(activity.id).await;
+        let start = self.inner().review_passes.begin(activity.id).await;
         let settings = self.review_settings(activity.id).await?;
         let at = self.now();
         let stored = self.store().scan_evidence(activity.id).await?;
         let raised = self.evaluate_scans(activity, &stored).await?;
-        passes.ran(start, Self::activity_facts(activity), settings, at).await;
+        passes::Passes::ran(start, Self::activity_facts(activity), settings, at);
         Ok(raised)
     }
 

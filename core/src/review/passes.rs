@@ -45,10 +45,11 @@ struct Pass {
     settings: ReviewSettings,
 }
 
-/// Where an activity stood when a pass began: hand it back with [`Passes::ran`].
-#[derive(Debug, Clone, Copy)]
+/// Where an activity stood when a pass began: hand it back with [`Passes::ran`]. It holds
+/// the entry itself, so a pass whose entry was evicted or forgotten meanwhile is recorded
+/// where nobody reads it, never against a newer counter.
 pub(crate) struct PassStart {
-    activity_id: i64,
+    entry: Arc<std::sync::Mutex<Activity>>,
     taken: u64,
 }
 
@@ -64,14 +65,13 @@ impl Default for Passes {
 }
 
 impl Passes {
-    async fn entry(&self, activity_id: i64) -> Arc<std::sync::Mutex<Activity>> {
-        self.activities.get_with(activity_id, async { Arc::default() }).await
-    }
-
-    /// Counts a scan this instance committed at the activity.
+    /// Counts a scan this instance committed at the activity. Called on the scan path: it
+    /// creates nothing, since with no entry there is no pass for the scan to outdate (a
+    /// pass that begins after this reads the scan, committed before it is counted).
     pub(crate) async fn scan_taken(&self, activity_id: i64) {
-        let entry = self.entry(activity_id).await;
-        entry.lock().unwrap_or_else(|e| e.into_inner()).taken += 1;
+        if let Some(entry) = self.activities.get(&activity_id).await {
+            entry.lock().unwrap_or_else(|e| e.into_inner()).taken += 1;
+        }
     }
 
     /// When the last pass over the activity ran, if it still holds for `facts` and
@@ -82,7 +82,7 @@ impl Passes {
         settings: &ReviewSettings,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let entry = self.entry(facts.id).await;
+        let entry = self.activities.get(&facts.id).await?;
         let entry = entry.lock().unwrap_or_else(|e| e.into_inner());
         let last = entry.last?;
         let holds = last.taken == entry.taken
@@ -95,21 +95,15 @@ impl Passes {
 
     /// Notes where the activity stands as a pass begins (read before its scans are).
     pub(crate) async fn begin(&self, activity_id: i64) -> PassStart {
-        let entry = self.entry(activity_id).await;
+        let entry = self.activities.get_with(activity_id, async { Arc::default() }).await;
         let taken = entry.lock().unwrap_or_else(|e| e.into_inner()).taken;
-        PassStart { activity_id, taken }
+        PassStart { entry, taken }
     }
 
     /// Records a finished pass that began at `start`.
-    pub(crate) async fn ran(
-        &self,
-        start: PassStart,
-        facts: ActivityFacts,
-        settings: ReviewSettings,
-        at: DateTime<Utc>,
-    ) {
-        let entry = self.entry(start.activity_id).await;
-        entry.lock().unwrap_or_else(|e| e.into_inner()).last = Some(Pass { taken: start.taken, at, facts, settings });
+    pub(crate) fn ran(start: PassStart, facts: ActivityFacts, settings: ReviewSettings, at: DateTime<Utc>) {
+        start.entry.lock().unwrap_or_else(|e| e.into_inner()).last =
+            Some(Pass { taken: start.taken, at, facts, settings });
     }
 
     /// Forgets the activity's last pass (its settings changed here).
@@ -142,7 +136,7 @@ mod tests {
         assert_eq!(passes.current(&facts(300), &settings, t0).await, None, "no pass yet");
 
         let start = passes.begin(7).await;
-        passes.ran(start, facts(300), settings, t0).await;
+        Passes::ran(start, facts(300), settings, t0);
         assert_eq!(passes.current(&facts(300), &settings, t0 + chrono::Duration::seconds(29)).await, Some(t0));
         assert_eq!(passes.current(&facts(300), &settings, t0 + PASS_FRESH).await, None, "too old");
         assert_eq!(passes.current(&facts(500), &settings, t0).await, None, "the venue's radius changed");
@@ -156,10 +150,10 @@ mod tests {
         // A scan taken while a pass runs makes that pass stale at once.
         let start = passes.begin(7).await;
         passes.scan_taken(7).await;
-        passes.ran(start, facts(300), settings, t0).await;
+        Passes::ran(start, facts(300), settings, t0);
         assert_eq!(passes.current(&facts(300), &settings, t0).await, None);
         let start = passes.begin(7).await;
-        passes.ran(start, facts(300), settings, t0).await;
+        Passes::ran(start, facts(300), settings, t0);
         assert_eq!(passes.current(&facts(300), &settings, t0).await, Some(t0));
         passes.forget(7).await;
         assert_eq!(passes.current(&facts(300), &settings, t0).await, None, "forgotten");

@@ -34,10 +34,11 @@ pub trait ReviewStore: Send + Sync {
     /// The flags of an activity's first `days` flagged (volunteer, day) pairs after
     /// `after`, by volunteer, day and id: one page of its review.
     async fn flag_page(&self, activity_id: i64, after: Option<(i64, NaiveDate)>, days: u32) -> StoreResult<Vec<Flag>>;
-    /// How many flags an activity has, how many are open, and on how many days.
+    /// How many of an activity's flags are open, and on how many days it has flags.
     async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts>;
-    /// An activity's newest `limit` flags, newest first (by when raised, then id).
-    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<Vec<Flag>>;
+    /// An activity's newest `limit` flags, newest first (by when raised, then id), and how
+    /// many it has in all, read together so the two agree.
+    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<(Vec<Flag>, u32)>;
     /// What identifies each of an activity's flags: volunteer, rule and dedupe key.
     async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>>;
     /// One flag.

@@ -210,8 +210,7 @@ impl ReviewStore for SqliteStore {
 
     async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts> {
         let row = sqlx::query(
-            r"select (select count(*) from review_flag where activity_id = $1) as all_flags,
-                     (select count(*) from review_flag where activity_id = $1 and status = 'open') as open,
+            r"select (select count(*) from review_flag where activity_id = $1 and status = 'open') as open,
                      (select count(*) from (select distinct volunteer_id, local_day from review_flag
                                             where activity_id = $1) as d) as days",
         )
@@ -219,24 +218,26 @@ impl ReviewStore for SqliteStore {
         .fetch_one(&self.read)
         .await?;
         let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(FlagCounts {
-            all: count(row.try_get("all_flags")?),
-            open: count(row.try_get("open")?),
-            days: count(row.try_get("days")?),
-        })
+        Ok(FlagCounts { open: count(row.try_get("open")?), days: count(row.try_get("days")?) })
     }
 
-    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<Vec<Flag>> {
+    async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<(Vec<Flag>, u32)> {
+        // The window counts every row before the limit applies: one statement, one snapshot.
         let rows = sqlx::query(concat!(
             "select ",
             flag_columns!(),
-            " from review_flag where activity_id = $1 order by raised_at desc, id desc limit $2"
+            ", count(*) over () as total from review_flag where activity_id = $1
+              order by raised_at desc, id desc limit $2"
         ))
         .bind(activity_id)
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(flag_from_row).collect()
+        let total = match rows.first() {
+            Some(row) => u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or(u32::MAX),
+            None => 0,
+        };
+        Ok((rows.iter().map(flag_from_row).collect::<StoreResult<_>>()?, total))
     }
 
     async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
