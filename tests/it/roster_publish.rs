@@ -29,6 +29,18 @@ async fn stage(
     rows: u32,
     taken: Option<u32>,
 ) {
+    stage_from(app, key, template, 0, rows, taken).await;
+}
+
+/// [`stage`] at positions from `first` (the rows' own numbers still count from 0).
+async fn stage_from(
+    app: &TestApp,
+    key: &str,
+    template: &hourmark_core::identity::StoredVolunteer,
+    first: u32,
+    rows: u32,
+    taken: Option<u32>,
+) {
     let entries: Vec<RosterEntry> = (0..rows)
         .map(|i| {
             let mut volunteer = template.clone();
@@ -41,7 +53,7 @@ async fn stage(
         })
         .collect();
     let mut entries = entries.into_iter().peekable();
-    let mut first = 0;
+    let mut first = first;
     while entries.peek().is_some() {
         let chunk: Vec<RosterEntry> = entries.by_ref().take(500).collect();
         let len = u32::try_from(chunk.len()).expect("len");
@@ -258,5 +270,96 @@ on_both_backends! {
         assert_eq!(app.get(&path, &volunteer).await.status, 403);
         app.get("/api/v1/organisations/999999/roster-imports", &admin).await.expect_problem(404, "not_found");
         app.get("/api/v1/organisations/x/roster-imports", &admin).await.expect_problem(400, "invalid_parameter");
+    }
+}
+
+/// Visible roster links of `volunteer_id` to `organisation_id`.
+async fn on_roster(app: &TestApp, organisation_id: i64, volunteer_id: i64) -> i64 {
+    let sql = format!(
+        "select count(*) from roster_member m where m.organisation_id = {organisation_id}
+             and m.volunteer_id = {volunteer_id}
+             and (m.roster_import_id is null or exists
+                  (select 1 from roster_import i where i.id = m.roster_import_id and i.state = 'published'))"
+    );
+    count(app, Box::leak(sql.into_boxed_str())).await
+}
+
+on_both_backends! {
+    /// Two imports of one organisation list the same registered volunteer; the first fails
+    /// in its last slice while the second is published. The second's link must stand. On
+    /// SQLite, with the two publishes' slices interleaved, the second found the first's
+    /// (still invisible) link, kept it, and lost it when the failed import's rows were
+    /// deleted: the volunteer was on no roster although the second import said so. One
+    /// publish at a time, each first deleting what failed before it, keeps it.
+    async fn a_roster_link_shared_with_an_import_that_fails_is_kept(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let store = app.hourmark.store();
+        let template = store.get_volunteer(e.volunteer_id).await.expect("read").expect("volunteer");
+        assert_eq!(on_roster(&app, e.organisation_id, e.volunteer_id).await, 0);
+        let written_before = written(&app).await;
+        let shared = || vec![RosterEntry::Existing { volunteer_id: e.volunteer_id }];
+        // The first: the shared volunteer in its first slice, and a registered ID number
+        // in its third.
+        let rows = u32::try_from(PUBLISH_SLICE).expect("slice") * 2 + 500;
+        store.stage_roster("first", 0, shared(), app.clock_now()).await.expect("staged");
+        stage_from(&app, "first", &template, 1, rows, Some(rows - 1)).await;
+        let mut first = new_import(&app, &e.admin, e.organisation_id, rows + 1).await;
+        first.counts = (rows + 1, rows, 1);
+        store.stage_roster("second", 0, shared(), app.clock_now()).await.expect("staged");
+        let mut second = new_import(&app, &e.admin, e.organisation_id, 1).await;
+        second.counts = (1, 0, 1);
+
+        let failing = store.publish_roster("first", &first);
+        let publishing = async {
+            if app.backend == Backend::Sqlite {
+                // Once the first has written its link (invisibly), as in the lost case.
+                while written(&app).await[1] == written_before[1] {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            }
+            store.publish_roster("second", &second).await
+        };
+        let (failed, published) = tokio::join!(failing, publishing);
+        assert!(failed.is_err(), "the first import's last row has a registered ID number");
+        let published = published.expect("the second import is published");
+        assert_eq!(published.linked, 1);
+
+        assert_eq!(on_roster(&app, e.organisation_id, e.volunteer_id).await, 1, "the second import's link stands");
+        let roster = app.get(&format!("/api/v1/organisations/{}/roster-imports", e.organisation_id), &e.admin).await;
+        let states: Vec<&str> = roster.body.as_array().expect("list").iter().map(|p| p["state"].as_str().expect("state")).collect();
+        let expected = if app.backend == Backend::Sqlite { vec!["published", "failed"] } else { vec!["published"] };
+        assert_eq!(states, expected, "{}", roster.body);
+        // Nothing else of the failed import is left: its volunteers and its links went.
+        assert_eq!(written(&app).await, [written_before[0], written_before[1] + 1, written_before[2]]);
+    }
+}
+
+on_both_backends! {
+    /// What a publish that failed part way wrote (SQLite: its first slice, invisible) is
+    /// erased by the retention job, not only by the next import or the next start, and
+    /// the job's audit entry counts it. PostgreSQL rolls the failed publish back, so
+    /// there is nothing for the job to find.
+    async fn the_retention_job_erases_what_a_failed_import_wrote(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let template = app.hourmark.store().get_volunteer(e.volunteer_id).await.expect("read").expect("volunteer");
+        let rows = u32::try_from(PUBLISH_SLICE).expect("slice") + 10;
+        let written_before = written(&app).await;
+        stage(&app, "fails", &template, rows, Some(rows - 1)).await;
+        let import = new_import(&app, &e.admin, e.organisation_id, rows).await;
+        assert!(app.hourmark.store().publish_roster("fails", &import).await.is_err());
+        let left = written(&app).await;
+        let left_rows: i64 = left.iter().zip(written_before).map(|(l, b)| l - b).sum();
+        match app.backend {
+            // The first slice's volunteers and their roster links.
+            Backend::Sqlite => assert_eq!(left_rows, 2 * PUBLISH_SLICE),
+            Backend::Postgres => assert_eq!(left_rows, 0),
+        }
+
+        let erased = app.hourmark.erase_outlived_data().await.expect("erase");
+        assert_eq!(erased.failed_import_rows, u64::try_from(left_rows).expect("rows"));
+        assert_eq!(written(&app).await, written_before, "nothing of the failed import is left");
+        let audited = count(&app, "select count(*) from audit_event where action = 'retention_erased'").await;
+        assert_eq!(audited, i64::from(app.backend == Backend::Sqlite), "the erasure is audited when anything went");
+        assert_eq!(app.hourmark.erase_outlived_data().await.expect("again").failed_import_rows, 0);
     }
 }

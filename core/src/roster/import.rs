@@ -366,7 +366,7 @@ impl Hourmark {
         });
         // What an earlier import left (it failed, or was cut off) goes first: its rows,
         // invisible, still hold their ID and phone numbers' unique keys.
-        discard_failed_rows(self).await;
+        try_discard_failed_rows(self).await;
         let staging = Staging::new(self.clone());
         let published = self.stage_and_publish(&staging.key, &new, &mut entries).await;
         staging.discard().await;
@@ -414,7 +414,7 @@ impl Hourmark {
         if abandoned > 0 {
             tracing::warn!(abandoned, "roster imports cut off while publishing; their rows are deleted");
         }
-        discard_failed_rows(self).await;
+        try_discard_failed_rows(self).await;
         Ok(abandoned)
     }
 }
@@ -476,7 +476,7 @@ async fn discard_staged(hourmark: &Hourmark, key: &str) {
     if let Err(e) = hourmark.store().abandon_roster_imports(Some(key)).await {
         tracing::warn!(error = %e, "marking a cut-off roster import failed did not work");
     }
-    discard_failed_rows(hourmark).await;
+    try_discard_failed_rows(hourmark).await;
     loop {
         match hourmark.store().discard_roster_staging(key, DISCARD).await {
             Ok(0) => return,
@@ -490,18 +490,22 @@ async fn discard_staged(hourmark: &Hourmark, key: &str) {
     }
 }
 
-/// Deletes what failed imports published, in short deletes; what a failure leaves is
-/// deleted by the next import or at the next start.
-async fn discard_failed_rows(hourmark: &Hourmark) {
+/// Deletes what failed imports published, in short deletes → how many rows went. What a
+/// failure leaves is deleted by the next import, the retention job, or the next start.
+pub(crate) async fn discard_failed_rows(hourmark: &Hourmark) -> Result<u64, CoreError> {
+    let mut gone = 0;
     loop {
-        match hourmark.store().discard_failed_roster_rows(DISCARD).await {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "deleting a failed roster import's rows failed");
-                return;
-            }
+        match hourmark.store().discard_failed_roster_rows(DISCARD).await? {
+            0 => return Ok(gone),
+            n => gone += n,
         }
+    }
+}
+
+/// [`discard_failed_rows`] where a failure only delays the clean-up: it is logged.
+async fn try_discard_failed_rows(hourmark: &Hourmark) {
+    if let Err(e) = discard_failed_rows(hourmark).await {
+        tracing::warn!(error = %e, "deleting a failed roster import's rows failed");
     }
 }
 

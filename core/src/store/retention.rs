@@ -21,12 +21,15 @@ pub struct Erased {
     pub staff_invites: u64,
     /// Staged rows of roster imports cut off part way (never published).
     pub abandoned_roster_rows: u64,
+    /// Rows (volunteers, their consents, roster links) written by roster imports that
+    /// failed part way, never visible to anyone.
+    pub failed_import_rows: u64,
 }
 
 impl Erased {
     /// Rows erased in all.
     pub fn total(&self) -> u64 {
-        self.sms_codes + self.access_tokens + self.staff_invites + self.abandoned_roster_rows
+        self.sms_codes + self.access_tokens + self.staff_invites + self.abandoned_roster_rows + self.failed_import_rows
     }
 
     /// The audit event of a pass that erased these: by the system, with the counts.
@@ -47,7 +50,13 @@ impl Erased {
 #[async_trait]
 pub trait RetentionStore {
     /// Deletes SMS codes, access tokens and staff invites that expired before
-    /// `expired_before` and roster rows staged before it, and, when anything went, writes [`Erased::audit`] at `now`, all in
-    /// one transaction.
-    async fn erase_expired(&self, expired_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Erased>;
+    /// `expired_before` and roster rows staged before it, and, when anything went
+    /// (`failed_import_rows` counting what the caller already deleted in short deletes
+    /// of its own), writes [`Erased::audit`] at `now`, all in one transaction.
+    async fn erase_expired(
+        &self,
+        expired_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        failed_import_rows: u64,
+    ) -> StoreResult<Erased>;
 }

@@ -28,6 +28,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    /// Held for the whole of a roster import's publish. Its slices are separate
+    /// transactions, so without it two imports' slices interleave: a roster link the
+    /// second finds already written by the first is left to the first, and is lost with
+    /// the first's rows if the first then fails. One SQLite database has one server, so
+    /// an in-process lock serialises every publish.
+    roster_publish: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -73,7 +79,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        Ok(Self { write, read })
+        Ok(Self { write, read, roster_publish: std::sync::Arc::default() })
     }
 }
 

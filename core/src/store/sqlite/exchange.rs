@@ -228,6 +228,11 @@ impl ExchangeStore for SqliteStore {
     }
 
     async fn publish_roster(&self, staging_key: &str, import: &NewRosterImport) -> StoreResult<RosterImportRecord> {
+        let _only_publish = self.roster_publish.lock().await;
+        // What an import that failed before this one left goes first: its invisible rows
+        // still hold roster links (which this one's would otherwise defer to) and unique
+        // ID and phone numbers.
+        while self.discard_failed_roster_rows(PUBLISH_SLICE).await? > 0 {}
         let (rows, registered, linked) = import.counts;
         let at = ms(import.at);
         // Recorded first, unpublished: from here on its rows name it, and nobody sees them.

@@ -9,7 +9,12 @@ use crate::store::retention::{Erased, RetentionStore};
 
 #[async_trait]
 impl RetentionStore for SqliteStore {
-    async fn erase_expired(&self, expired_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Erased> {
+    async fn erase_expired(
+        &self,
+        expired_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        failed_import_rows: u64,
+    ) -> StoreResult<Erased> {
         let before = ms(expired_before);
         let mut tx = self.write.begin().await?;
         let mut counts = [0_u64; 4];
@@ -27,6 +32,7 @@ impl RetentionStore for SqliteStore {
             access_tokens: counts[1],
             staff_invites: counts[2],
             abandoned_roster_rows: counts[3],
+            failed_import_rows,
         };
         if erased.total() > 0 {
             insert_audit(&mut tx, &erased.audit(now)).await?;
