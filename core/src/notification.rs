@@ -66,6 +66,9 @@ pub enum NotificationKind {
     ActivityChanged,
     /// An activity the volunteer signed up for was cancelled.
     ActivityCancelled,
+    /// The volunteer was named as a minor's guardian: the one-time code that confirms
+    /// their consent (also sent by SMS).
+    GuardianCode,
 }
 
 crate::stored_names!(NotificationKind {
@@ -85,6 +88,7 @@ crate::stored_names!(NotificationKind {
     SignupReminder => "signup_reminder",
     ActivityChanged => "activity_changed",
     ActivityCancelled => "activity_cancelled",
+    GuardianCode => "guardian_code",
 });
 
 impl NotificationKind {
@@ -107,6 +111,7 @@ impl NotificationKind {
             Self::SignupReminder => "活动提醒",
             Self::ActivityChanged => "活动变更",
             Self::ActivityCancelled => "活动取消",
+            Self::GuardianCode => "监护人验证",
         }
     }
 }
@@ -382,6 +387,17 @@ pub enum HoursNotice {
         /// The organiser's reason.
         reason: String,
     },
+    /// The volunteer's phone was given as a minor's guardian's: the code that confirms it.
+    GuardianCode {
+        /// The guardian (a volunteer themselves).
+        volunteer_id: i64,
+        /// The minor's name, as their form gave it.
+        minor: String,
+        /// The six digits.
+        code: String,
+        /// When the code stops working.
+        expires_at: DateTime<Utc>,
+    },
 }
 
 /// Minutes as people say them: `2小时15分`, `45分钟`, `3小时`.
@@ -552,6 +568,17 @@ impl HoursNotice {
                 let data = json!({"activity": activity, "day": local.date_naive(), "signup_id": signup_id,
                     "starts_at": starts_at, "reason": reason});
                 (volunteer_id, format!("signup:{signup_id}:cancelled"), NotificationKind::ActivityCancelled, body, data)
+            }
+            Self::GuardianCode { volunteer_id, minor, code, expires_at } => {
+                // The code first: a WeChat message shows only the first 20 characters.
+                let until = expires_at.with_timezone(&chrono_tz::Asia::Shanghai).format("%H:%M");
+                let body = format!(
+                    "验证码{code}（{until}前有效）：{minor}登记志愿者，需要您作为监护人同意。\
+                     请只告诉您同意的孩子本人；如您不知情，请勿告知任何人。"
+                );
+                let data = json!({"subject": "监护人同意", "minor": minor, "expires_at": expires_at});
+                let key = format!("guardian_code:{}:{code}", expires_at.timestamp_millis());
+                (volunteer_id, key, NotificationKind::GuardianCode, body, data)
             }
         };
         NewNotification { volunteer_id, key, kind, body, data, created_at: at, push }
@@ -773,6 +800,7 @@ mod tests {
             NotificationKind::SignupReminder,
             NotificationKind::ActivityChanged,
             NotificationKind::ActivityCancelled,
+            NotificationKind::GuardianCode,
         ] {
             assert!(kind.phrase().chars().count() <= 5, "{kind:?}");
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));

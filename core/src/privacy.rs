@@ -159,7 +159,9 @@ impl Hourmark {
         let content = serde_json::json!([name, relation, phone, version]).to_string();
         let binding = self.code_binding("guardian", &volunteer_id.to_string(), content);
         let Some(code) = consent.code.as_deref() else {
-            return Ok(GuardianConsentAnswer::CodeSent(self.send_bound_code(&binding, &phone, client).await?));
+            return Ok(GuardianConsentAnswer::CodeSent(
+                self.send_bound_code(&binding, &phone, client, Some(&v.name)).await?,
+            ));
         };
         self.check_bound_code(&binding, code, client).await?;
         let detail =

@@ -258,3 +258,105 @@ on_both_backends! {
         assert_eq!(purposes, ["record", "publicity", "location", "guardian"]);
     }
 }
+
+/// A guardian who is a volunteer, registered through WeChat (`openid`), on a server with
+/// WeChat and its notice template → (app, the guardian's token).
+async fn app_with_a_wechat_guardian(
+    backend: hourmark_tests::Backend,
+    standin: &hourmark_core::wechat::standin::StandIn,
+    guardian_phone: &str,
+) -> (TestApp, String) {
+    use hourmark_core::wechat::standin::StandIn;
+    let database = std::sync::Arc::new(hourmark_tests::TestDatabase::create(backend).await);
+    let app = TestApp::spawn_with(backend, database, uuid::Uuid::new_v4().simple().to_string(), |c| {
+        c.wechat_appid = Some(StandIn::APPID.into());
+        c.wechat_secret = Some(hourmark_server::config::Secret(StandIn::SECRET.into()));
+        c.wechat_base_url = standin.base_url();
+        c.wechat_notice_template_id = Some("tmpl-hours".into());
+    })
+    .await;
+    standin.add_login_code("code-guardian", "openid-guardian", None);
+    let login = app.post("/mp/v1/login/wechat", None, json!({"code": "code-guardian"})).await;
+    let mut body = registration("王芳", guardian_phone, &hourmark_tests::next_resident_id());
+    body["wechat_ticket"] = login.body["registration_ticket"].clone();
+    let registered = app.post("/mp/v1/volunteers", None, body).await;
+    registered.expect_status(201);
+    (app, registered.body["access_token"].as_str().expect("token").to_owned())
+}
+
+/// The six digits after "验证码" in a message.
+fn code_in(text: &str) -> Option<String> {
+    let after = text.split_once("验证码")?.1;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    (digits.len() == 6).then_some(digits)
+}
+
+/// A minor names a guardian whose phone is a volunteer's with WeChat bound: the code that
+/// the SMS carries is also in the guardian's messages and in a WeChat subscription
+/// message, and it confirms the registration. A guardian phone nobody registered gets the
+/// same answer (the first step tells nothing about the number) and only the SMS.
+async fn a_guardian_who_is_a_volunteer_gets_the_code_in_the_app_and_on_wechat(backend: hourmark_tests::Backend) {
+    let standin = hourmark_core::wechat::standin::StandIn::start().await;
+    let guardian_phone = "13800006666";
+    let (app, guardian) = app_with_a_wechat_guardian(backend, &standin, guardian_phone).await;
+    let minor = |phone: &str, sequence: u16, guardian: &str| {
+        let mut body = registration("李小明", phone, &resident_id("20120305", sequence));
+        body["guardian"] = json!({"name": "王芳", "relation": "母亲", "phone": guardian});
+        body
+    };
+    let to_volunteer = app.post("/mp/v1/volunteers", None, minor("13900000001", 11, guardian_phone)).await;
+    to_volunteer.expect_status(202);
+    let to_nobody = app.post("/mp/v1/volunteers", None, minor("13900000002", 12, "13700009999")).await;
+    to_nobody.expect_status(202);
+    let shape = |body: &serde_json::Value| {
+        let mut keys: Vec<String> = body.as_object().expect("object").keys().cloned().collect();
+        keys.sort();
+        (keys, body["code_sent_to"].clone(), body["attempts_allowed"].clone(), body["resend_after_secs"].clone())
+    };
+    assert_eq!(shape(&to_volunteer.body), shape(&to_nobody.body), "the answer does not tell whose number it is");
+
+    // In the guardian's messages (written just after the answer).
+    let mut in_app = None;
+    for _ in 0..100 {
+        let notices = app.get("/mp/v1/me/notifications", &guardian).await.body;
+        if let Some(n) = notices.as_array().expect("list").iter().find(|n| n["kind"] == "guardian_code") {
+            in_app = Some(n.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let in_app = in_app.expect("the guardian's messages hold the code");
+    let body = in_app["body"].as_str().expect("body");
+    assert!(body.contains("李小明") && body.contains("监护人"), "{body}");
+    let code = code_in(body).expect("the code is in the message");
+    assert_eq!(Some(code.clone()), app.sent_code(guardian_phone), "the SMS's code, not another");
+
+    // On WeChat: a subscription message to the guardian's openid, the code first.
+    assert_eq!(app.hourmark.deliver_wechat_notices().await.expect("job"), 1, "one message: only the guardian's");
+    let sent = standin.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].touser, "openid-guardian");
+    assert_eq!(sent[0].data["phrase3"], "监护人验证");
+    let thing4 = sent[0].data["thing4"].as_str();
+    assert!(thing4.chars().count() <= 20);
+    assert_eq!(code_in(thing4).as_deref(), Some(code.as_str()), "{thing4}");
+
+    // The code read on WeChat confirms the registration.
+    let mut again = minor("13900000001", 11, guardian_phone);
+    again["confirmation"] = json!({"registration_id": to_volunteer.body["registration_id"], "code": code});
+    app.post("/mp/v1/volunteers", None, again).await.expect_status(201);
+    // Nobody else was told anything: the unregistered guardian number got its SMS only.
+    assert!(app.sent_code("13700009999").is_some());
+    let notices = app.get("/mp/v1/me/notifications", &guardian).await.body;
+    assert_eq!(notices.as_array().expect("list").len(), 1, "{notices}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_who_is_a_volunteer_gets_the_code_in_the_app_and_on_wechat_sqlite() {
+    a_guardian_who_is_a_volunteer_gets_the_code_in_the_app_and_on_wechat(hourmark_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_who_is_a_volunteer_gets_the_code_in_the_app_and_on_wechat_postgres() {
+    a_guardian_who_is_a_volunteer_gets_the_code_in_the_app_and_on_wechat(hourmark_tests::Backend::Postgres).await;
+}

@@ -337,7 +337,9 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
     PersonalTable {
         table: "notification",
         subject: DataSubject::Volunteer,
-        purpose: "tell volunteers what happened to their hours and sign-ups",
+        purpose: "tell volunteers what happened to their hours and sign-ups; tell a guardian who is a \
+                  volunteer the code that confirms a minor's registration (with the minor's name; the \
+                  code works for five minutes, once)",
         basis: LegalBasis::StatutoryDuty,
         readers: "the volunteer",
         retention: "kept; nothing erases it automatically",

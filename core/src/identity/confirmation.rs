@@ -45,6 +45,7 @@
 //! guardian's consent through `POST /mp/v1/me/guardian-consent` the same way: the first
 //! request sends the code to the guardian, the second carries it.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,6 +54,7 @@ use crate::hourmark::Hourmark;
 use crate::identity::id_number::mask_phone;
 use crate::identity::pii::PiiField;
 use crate::login::sms::{CODE_TTL, MAX_ATTEMPTS, SmsCodeSent, new_code, sms_refusal};
+use crate::notification::HoursNotice;
 use crate::store::sms_code::{NewSmsCode, SmsCodeCheck};
 
 /// A minor's guardian, as the registration form names them. `Debug` hides who.
@@ -152,12 +154,15 @@ impl Hourmark {
     }
 
     /// Sends a one-time code to `phone` for what `binding` describes, limited like
-    /// sign-in codes (per client address, per destination number).
+    /// sign-in codes (per client address, per destination number). A guardian's code
+    /// (`guardian_of`: the minor's name) also goes to the guardian in the mini program
+    /// when the phone is a volunteer's (see [`Hourmark::tell_guardian_in_app`]).
     pub(crate) async fn send_bound_code(
         &self,
         binding: &CodeBinding,
         phone: &str,
         client: &str,
+        guardian_of: Option<&str>,
     ) -> Result<SmsCodeSent, CoreError> {
         let settings = &self.settings().sms;
         let sender = settings.sender.as_ref().ok_or_else(|| CoreError::code(ErrorCode::SmsNotConfigured))?;
@@ -178,12 +183,42 @@ impl Hourmark {
             .await?;
         let minutes = u32::try_from(CODE_TTL.num_minutes()).unwrap_or(5);
         sender.send_code(phone, &code, minutes, now).await.map_err(|e| sms_refusal(&e))?;
+        if let Some(minor) = guardian_of {
+            let (this, phone, minor) = (self.clone(), phone.to_owned(), minor.to_owned());
+            // After the answer, so that neither it nor its timing tells whether the
+            // guardian's number is a volunteer's.
+            tokio::spawn(async move { this.tell_guardian_in_app(&phone, &minor, &code, expires_at).await });
+        }
         Ok(SmsCodeSent {
             phone: mask_phone(phone),
             expires_at,
             resend_after_secs: settings.per_number.per.as_secs(),
             attempts_allowed: MAX_ATTEMPTS,
         })
+    }
+
+    /// A guardian's code, also where the guardian reads Hourmark's messages: when the
+    /// guardian's phone is a volunteer's, the code is in their notifications (消息) and,
+    /// where their WeChat is bound and subscribed, in a WeChat subscription message. The
+    /// SMS has gone either way; a failure here is logged, never answered (the answer is
+    /// the same whoever holds the number).
+    async fn tell_guardian_in_app(&self, phone: &str, minor: &str, code: &str, expires_at: DateTime<Utc>) {
+        let lookup = self.vault().lookup(PiiField::Phone, phone);
+        let guardian = match self.store().volunteer_by_phone(&lookup).await {
+            Ok(Some(volunteer_id)) => volunteer_id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "a guardian's code was not put in their messages");
+                return;
+            }
+        };
+        self.notify_hours(HoursNotice::GuardianCode {
+            volunteer_id: guardian,
+            minor: minor.to_owned(),
+            code: code.to_owned(),
+            expires_at,
+        })
+        .await;
     }
 
     /// Checks a code for what `binding` describes: a right one is used up, a wrong one
@@ -228,11 +263,13 @@ impl Hourmark {
         content: String,
         phone: &str,
         recipient: CodeRecipient,
+        minor: &str,
         client: &str,
     ) -> Result<RegistrationPending, CoreError> {
         let registration_id = new_registration_id()?;
         let binding = self.code_binding("registration", &registration_id, content);
-        let sent = self.send_bound_code(&binding, phone, client).await?;
+        let guardian_of = (recipient == CodeRecipient::Guardian).then_some(minor);
+        let sent = self.send_bound_code(&binding, phone, client, guardian_of).await?;
         Ok(RegistrationPending { registration_id, code_sent_to: recipient, sent })
     }
 

@@ -172,7 +172,7 @@ impl Hourmark {
                 None => (valid.phone.as_str(), CodeRecipient::Volunteer),
             };
             return Ok(Registration::Pending(
-                self.start_confirmed_registration(content, phone, recipient, client).await?,
+                self.start_confirmed_registration(content, phone, recipient, &valid.row.name, client).await?,
             ));
         };
         self.check_registration_code(content, confirmation, client).await?;
