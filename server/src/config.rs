@@ -29,10 +29,51 @@ use hourmark_core::sms::tencent::{TencentSms, TencentSmsConfig};
 use hourmark_core::wechat::{WeChatClient, WeChatConfig};
 use serde::{Deserialize, Serialize};
 
-/// A secret string: usable, but never printed.
+/// A secret string: usable, but never printed. Read like [`text`]: a secret of digits
+/// set in the environment arrives as a number.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
-pub struct Secret(pub String);
+pub struct Secret(#[serde(deserialize_with = "text::exact")] pub String);
+
+/// Settings that are text but may be all digits: Tencent's SdkAppId (`1400…`) and
+/// template ids, a key id such as `2026`. The environment provider reads
+/// `HOURMARK_SMS_TENCENT_SDK_APP_ID=1400006666` as a number, and a plain `String` field
+/// then refused it, so the server would not start with the values Tencent's console
+/// gives. These fields take a number as its digits. (A value whose leading zeros matter
+/// must be quoted: `HOURMARK_X='"0123"'`.)
+mod text {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Plain(String),
+        Unsigned(u64),
+        Signed(i64),
+        Float(f64),
+        Bool(bool),
+    }
+
+    impl From<Text> for String {
+        fn from(t: Text) -> Self {
+            match t {
+                Text::Plain(s) => s,
+                Text::Unsigned(n) => n.to_string(),
+                Text::Signed(n) => n.to_string(),
+                Text::Float(n) => n.to_string(),
+                Text::Bool(b) => b.to_string(),
+            }
+        }
+    }
+
+    pub fn exact<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Text::deserialize(d).map(String::from)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Option::<Text>::deserialize(d).map(|t| t.map(String::from))
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,6 +168,7 @@ pub struct Config {
     /// that sets it, or clients could pick their own address.
     pub trust_forwarded_for: bool,
     /// The WeChat mini program's AppID; with `wechat_secret`, turns on WeChat login.
+    #[serde(deserialize_with = "text::optional", default)]
     pub wechat_appid: Option<String>,
     /// The mini program's AppSecret.
     pub wechat_secret: Option<Secret>,
@@ -137,9 +179,11 @@ pub struct Config {
     /// The subscription-message template that tells volunteers what happened to their
     /// hours (keywords `thing1` activity, `date2` day, `phrase3` status, `thing4` what
     /// happened); unset: in-app notifications only.
+    #[serde(deserialize_with = "text::optional", default)]
     pub wechat_notice_template_id: Option<String>,
     /// The Official Account's AppID; with `wechat_oa_secret`, turns on sign-in inside
     /// WeChat's browser (网页授权). Not the mini program's: each app has its own.
+    #[serde(deserialize_with = "text::optional", default)]
     pub wechat_oa_appid: Option<String>,
     /// The Official Account's AppSecret.
     pub wechat_oa_secret: Option<Secret>,
@@ -166,22 +210,28 @@ pub struct Config {
     /// needs the `sms_tencent_*` settings) or `off`. Unset in production means `off`.
     pub sms_provider: Option<String>,
     /// Tencent Cloud API key: SecretId.
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_secret_id: Option<String>,
     /// Tencent Cloud API key: SecretKey.
     pub sms_tencent_secret_key: Option<Secret>,
     /// The SMS application's SdkAppId.
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_sdk_app_id: Option<String>,
     /// The approved SMS signature (签名).
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_sign_name: Option<String>,
     /// The approved template: two parameters, the code and the minutes it is valid.
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_template_id: Option<String>,
     /// An approved template without parameters, "this number is not registered", sent to a
     /// number a sign-in code is asked for that no volunteer has. Unset: nothing is sent
     /// then (the answer is the same either way).
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_not_registered_template_id: Option<String>,
     /// An approved template without parameters, "someone tried to register with your ID
     /// number", sent to a volunteer (at most once a day) when a registration with their
     /// ID number is refused. Unset: not sent.
+    #[serde(deserialize_with = "text::optional", default)]
     pub sms_tencent_id_number_tried_template_id: Option<String>,
     /// The region the request names.
     pub sms_tencent_region: String,
@@ -232,6 +282,7 @@ pub struct Config {
     /// its certificates must verify.
     pub certificate_key: Option<Secret>,
     /// The key's id, printed in each certificate (letters, digits, `-`, `_`).
+    #[serde(deserialize_with = "text::exact")]
     pub certificate_key_id: String,
     /// The URL prefix certificates' QR codes lead to; the number follows. Unset:
     /// `<staff_origin>/verify/`.

@@ -104,3 +104,30 @@ fn impossible_settings_are_refused_with_the_variable_to_fix() {
     assert_eq!(settings.signer.key_id(), "1");
     assert!(!format!("{config:?}").contains(&data_encoding::BASE64.encode(&[9u8; 32])), "the key is redacted");
 }
+
+/// Values that Tencent's console and WeChat's give as digits, set in the environment as
+/// an operator would type them: read as the text they are, not refused as numbers. The
+/// environment provider parses `1400006666` as a number, as `Serialized` gives it here.
+#[test]
+fn digits_in_text_settings_are_read_as_text() {
+    let config: Config = Figment::from(Serialized::defaults(Config::default()))
+        .merge(("sms_tencent_sdk_app_id", 1_400_006_666_u64))
+        .merge(("sms_tencent_template_id", 1110_u64))
+        .merge(("sms_tencent_id_number_tried_template_id", 2_220_u64))
+        .merge(("sms_tencent_secret_key", 123_456_u64))
+        .merge(("certificate_key_id", 2026_u64))
+        .merge(("wechat_notice_template_id", "tmpl-hours"))
+        .extract()
+        .expect("digits are text here");
+    assert_eq!(config.sms_tencent_sdk_app_id.as_deref(), Some("1400006666"));
+    assert_eq!(config.sms_tencent_template_id.as_deref(), Some("1110"));
+    assert_eq!(config.sms_tencent_id_number_tried_template_id.as_deref(), Some("2220"));
+    assert_eq!(config.sms_tencent_secret_key, Some(Secret("123456".into())));
+    assert_eq!(config.certificate_key_id, "2026");
+    assert_eq!(config.wechat_notice_template_id.as_deref(), Some("tmpl-hours"));
+    // Unset stays unset; a number where a number is meant is still a number.
+    assert_eq!(config.sms_tencent_not_registered_template_id, None);
+    let refused =
+        Figment::from(Serialized::defaults(Config::default())).merge(("code_window_secs", "soon")).extract::<Config>();
+    assert!(refused.is_err(), "a word where a number is meant is still refused");
+}
