@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::sms_sink::SmsSink;
+
 /// How a request could fail before the server answered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TransportError {
@@ -93,6 +95,27 @@ pub struct Timed<T> {
     pub reply: Reply<T>,
     /// From just before sending to the last byte of the body.
     pub latency: Duration,
+}
+
+/// The answer in `ok` with a body of `T`'s shape, a problem, or neither.
+fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8], ok: StatusCode) -> Reply<T> {
+    if status == ok {
+        match serde_json::from_slice::<T>(body) {
+            Ok(v) => Reply::Ok(v),
+            Err(_) => Reply::Unexpected { status },
+        }
+    } else {
+        match serde_json::from_slice::<ProblemBody>(body) {
+            Ok(p) => Reply::Problem { status, code: p.code, detail: p.detail },
+            Err(_) => Reply::Unexpected { status },
+        }
+    }
+}
+
+/// A registration waiting for its code.
+#[derive(Deserialize)]
+struct Pending {
+    registration_id: String,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +241,8 @@ pub fn resident_id_for(phone: &str) -> String {
 pub struct Api {
     client: Client,
     base: Arc<str>,
+    /// `--request-timeout`, also how long a registration waits for its SMS.
+    timeout: Duration,
 }
 
 impl Api {
@@ -240,7 +265,7 @@ impl Api {
             .user_agent(concat!("hourmark-loadtest/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(Self { client, base: base.into() })
+        Ok(Self { client, base: base.into(), timeout: request_timeout })
     }
 
     fn url(&self, path: &str) -> String {
@@ -254,22 +279,16 @@ impl Api {
         ok: StatusCode,
     ) -> Result<Timed<T>, TransportError> {
         let started = Instant::now();
+        let (status, body) = Self::send(request).await?;
+        Ok(Timed { reply: decode(status, &body, ok), latency: started.elapsed() })
+    }
+
+    /// Sends and reads the whole answer.
+    async fn send(request: RequestBuilder) -> Result<(StatusCode, bytes::Bytes), TransportError> {
         let response = request.send().await.map_err(|e| TransportError::classify(&e))?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| TransportError::classify(&e))?;
-        let latency = started.elapsed();
-        let reply = if status == ok {
-            match serde_json::from_slice::<T>(&body) {
-                Ok(v) => Reply::Ok(v),
-                Err(_) => Reply::Unexpected { status },
-            }
-        } else {
-            match serde_json::from_slice::<ProblemBody>(&body) {
-                Ok(p) => Reply::Problem { status, code: p.code, detail: p.detail },
-                Err(_) => Reply::Unexpected { status },
-            }
-        };
-        Ok(Timed { reply, latency })
+        Ok((status, body))
     }
 
     /// A setup step: any transport error or refusal is fatal and explained.
@@ -378,30 +397,62 @@ impl Api {
     }
 
     /// Registers a volunteer; on success the reply holds their bearer token. The simulated
-    /// volunteers are adults, registered in one step: point the load test at a server that
-    /// does not ask adults for an SMS code (outside production, without
-    /// `HOURMARK_REGISTRATION_PHONE_CODE`); one that does answers 202, counted as unexpected.
+    /// volunteers are adults. A server that asks for the phone's code (production, or
+    /// `HOURMARK_REGISTRATION_PHONE_CODE`) answers 202 and sends the code through its SMS
+    /// client to `sms` (see [`crate::sms_sink`]); the same registration then goes again
+    /// with the code, as the page does, and the latency is the whole of it: both requests
+    /// and the wait for the SMS. Without a sink a 202 is counted as a refusal.
     pub async fn register_volunteer(
         &self,
         name: &str,
         phone: &str,
         device_id: &str,
+        sms: Option<&SmsSink>,
     ) -> Result<Timed<String>, TransportError> {
-        let request = self.client.post(self.url("/mp/v1/volunteers")).json(&serde_json::json!({
+        let mut body = serde_json::json!({
             "name": name,
             "id_type": "resident_id",
             "id_number": resident_id_for(phone),
             "phone": phone,
             "device_id": device_id,
             "consent": { "notice_version": "loadtest", "record": true, "publicity": false, "location": true },
-        }));
-        let timed = self.exchange::<WithToken>(request, StatusCode::CREATED).await?;
-        let reply = match timed.reply {
+        });
+        let code = sms.map(|sink| sink.expect(phone));
+        let started = Instant::now();
+        let (status, answer) = Self::send(self.client.post(self.url("/mp/v1/volunteers")).json(&body)).await?;
+        let reply = if status == StatusCode::ACCEPTED {
+            let pending = serde_json::from_slice::<Pending>(&answer).ok();
+            match (code, pending) {
+                (None, _) => Reply::Problem {
+                    status,
+                    code: "code_needed".into(),
+                    detail: "the server asks for the phone's code: start the load test with --sms-sink".into(),
+                },
+                (Some(_), None) => Reply::Unexpected { status },
+                (Some(code), Some(pending)) => match code.wait(self.timeout).await {
+                    None => Reply::Problem {
+                        status,
+                        code: "code_not_received".into(),
+                        detail: "no code reached the SMS sink: is HOURMARK_SMS_TENCENT_ENDPOINT the sink?".into(),
+                    },
+                    Some(code) => {
+                        body["confirmation"] =
+                            serde_json::json!({"registration_id": pending.registration_id, "code": code});
+                        let (status, answer) =
+                            Self::send(self.client.post(self.url("/mp/v1/volunteers")).json(&body)).await?;
+                        decode::<WithToken>(status, &answer, StatusCode::CREATED)
+                    }
+                },
+            }
+        } else {
+            decode::<WithToken>(status, &answer, StatusCode::CREATED)
+        };
+        let reply = match reply {
             Reply::Ok(w) => Reply::Ok(w.access_token),
             Reply::Problem { status, code, detail } => Reply::Problem { status, code, detail },
             Reply::Unexpected { status } => Reply::Unexpected { status },
         };
-        Ok(Timed { reply, latency: timed.latency })
+        Ok(Timed { reply, latency: started.elapsed() })
     }
 
     /// One scan of `code` by the volunteer holding `token`, with a fresh nonce.

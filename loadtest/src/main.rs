@@ -23,6 +23,7 @@ mod boards;
 mod cpu;
 mod rss;
 mod sim;
+mod sms_sink;
 mod stats;
 
 use std::fmt::Write as _;
@@ -124,6 +125,14 @@ struct Cli {
     /// scan path. The report gives how many scans they were pushed and how late.
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000))]
     boards: u32,
+
+    /// Receive the server's registration codes here (`127.0.0.1:18399`), for a server that
+    /// asks every registration for the phone's code, as production does: start it with
+    /// `HOURMARK_SMS_PROVIDER=tencent` and `HOURMARK_SMS_TENCENT_ENDPOINT=http://<this>`
+    /// (and its SMS limits off). Each registration then takes both steps, the code read
+    /// from the SMS its real client sent.
+    #[arg(long, value_name = "ADDR")]
+    sms_sink: Option<std::net::SocketAddr>,
 
     /// Give up on a request after this many seconds (counted as a transport error). A
     /// sustained run ends at most this long after --duration.
@@ -237,8 +246,16 @@ async fn run(cli: Cli) -> Result<()> {
     // Registration.
     eprintln!("registering {} volunteers, {} at a time", cli.volunteers, cli.register_concurrency);
     let before = cpu.as_ref().map(CpuWatch::read);
+    let sms = match cli.sms_sink {
+        Some(addr) => Some(sms_sink::SmsSink::start(addr).await?),
+        None => None,
+    };
     let (volunteers, tally, wall) =
-        sim::register(&api, run, cli.volunteers as usize, cli.register_concurrency as usize, &stop).await?;
+        sim::register(&api, run, cli.volunteers as usize, cli.register_concurrency as usize, sms.as_ref(), &stop)
+            .await?;
+    if let Some(unexpected) = sms.as_ref().map(sms_sink::SmsSink::unexpected).filter(|n| *n > 0) {
+        eprintln!("the SMS sink got {unexpected} message(s) no registration waited for");
+    }
     let mut registration = Phase::new("registration", None);
     registration.add(tally, wall, 0, sampler.as_ref().map(RssSampler::take_peak));
     if let (Some(cpu), Some(before)) = (&cpu, before) {

@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use crate::api::{Api, Location, Reply, ScanOutcome};
+use crate::sms_sink::SmsSink;
 use crate::stats::Tally;
 
 /// How many different phone numbers a volunteer tries before giving up on `phone_taken`.
@@ -98,13 +99,14 @@ pub async fn register(
     run: RunId,
     count: usize,
     concurrency: usize,
+    sms: Option<&SmsSink>,
     stop: &Arc<Stop>,
 ) -> Result<(Vec<Volunteer>, Tally, Duration)> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.min(count) {
-        let (api, next, stop) = (api.clone(), Arc::clone(&next), Arc::clone(stop));
+        let (api, next, stop, sms) = (api.clone(), Arc::clone(&next), Arc::clone(stop), sms.cloned());
         workers.spawn(async move {
             let mut tally = Tally::default();
             let mut volunteers = Vec::new();
@@ -117,7 +119,7 @@ pub async fn register(
                 let name = format!("志愿者{index}");
                 let mut phone = run.phone(index);
                 for _ in 0..PHONE_ATTEMPTS {
-                    match api.register_volunteer(&name, &phone, &device_id).await {
+                    match api.register_volunteer(&name, &phone, &device_id, sms.as_ref()).await {
                         Ok(timed) => {
                             tally.record(&timed.reply, StatusCode::CREATED, timed.latency);
                             match timed.reply {

@@ -41,6 +41,7 @@ mod instances;
 mod join_page;
 mod late_upload;
 mod leaders;
+mod load_generator;
 mod login;
 mod logs;
 mod metrics;
