@@ -30,6 +30,7 @@ mod console_training;
 mod correction_page;
 mod corrections;
 mod data_inventory;
+mod deploy;
 mod device;
 mod durability;
 mod exchange;
