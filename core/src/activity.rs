@@ -48,35 +48,25 @@ pub enum ServiceCategory {
     OtherPublicGood,
 }
 
-impl ServiceCategory {
-    /// The snake_case name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PovertyRelief => "poverty_relief",
-            Self::DisabilityHelp => "disability_help",
-            Self::ElderlyHelp => "elderly_help",
-            Self::ChildCare => "child_care",
-            Self::CommunityService => "community_service",
-            Self::Teaching => "teaching",
-            Self::Health => "health",
-            Self::ScienceOutreach => "science_outreach",
-            Self::CultureSport => "culture_sport",
-            Self::Environment => "environment",
-            Self::PsychologicalSupport => "psychological_support",
-            Self::LegalAid => "legal_aid",
-            Self::LargeEvent => "large_event",
-            Self::DisasterRelief => "disaster_relief",
-            Self::EmergencyRescue => "emergency_rescue",
-            Self::PublicSafety => "public_safety",
-            Self::OtherPublicGood => "other_public_good",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
-}
+crate::stored_names!(ServiceCategory {
+    PovertyRelief => "poverty_relief",
+    DisabilityHelp => "disability_help",
+    ElderlyHelp => "elderly_help",
+    ChildCare => "child_care",
+    CommunityService => "community_service",
+    Teaching => "teaching",
+    Health => "health",
+    ScienceOutreach => "science_outreach",
+    CultureSport => "culture_sport",
+    Environment => "environment",
+    PsychologicalSupport => "psychological_support",
+    LegalAid => "legal_aid",
+    LargeEvent => "large_event",
+    DisasterRelief => "disaster_relief",
+    EmergencyRescue => "emergency_rescue",
+    PublicSafety => "public_safety",
+    OtherPublicGood => "other_public_good",
+});
 
 /// How an activity's codes decide between arrival and departure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -88,24 +78,10 @@ pub enum CodeMode {
     Separate,
 }
 
-impl CodeMode {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Toggle => "toggle",
-            Self::Separate => "separate",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "toggle" => Some(Self::Toggle),
-            "separate" => Some(Self::Separate),
-            _ => None,
-        }
-    }
-}
+crate::stored_names!(CodeMode {
+    Toggle => "toggle",
+    Separate => "separate",
+});
 
 /// An activity as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -30,21 +30,6 @@ impl ExtraField {
     /// Every extra field.
     pub const ALL: [ExtraField; 4] = [Self::Email, Self::Education, Self::PoliticalStatus, Self::Employer];
 
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Education => "education",
-            Self::PoliticalStatus => "political_status",
-            Self::Employer => "employer",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     fn validate(self, value: &str) -> Result<String, CoreError> {
         let value = crate::identity::line_text(value, 100, "value")?;
         let value = value.as_str();
@@ -58,6 +43,13 @@ impl ExtraField {
         Ok(value.to_owned())
     }
 }
+
+crate::stored_names!(ExtraField {
+    Email => "email",
+    Education => "education",
+    PoliticalStatus => "political_status",
+    Employer => "employer",
+});
 
 /// One extra field the volunteer has given.
 #[derive(Debug, Clone, Serialize, ToSchema)]

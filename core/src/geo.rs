@@ -59,26 +59,13 @@ impl Geofence {
             Self::Inside
         }
     }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inside => "inside",
-            Self::Outside => "outside",
-            Self::PoorFix => "poor_fix",
-        }
-    }
-
-    /// Parses a stored verdict.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "inside" => Some(Self::Inside),
-            "outside" => Some(Self::Outside),
-            "poor_fix" => Some(Self::PoorFix),
-            _ => None,
-        }
-    }
 }
+
+crate::stored_names!(Geofence {
+    Inside => "inside",
+    Outside => "outside",
+    PoorFix => "poor_fix",
+});
 
 #[cfg(test)]
 mod tests {

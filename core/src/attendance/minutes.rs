@@ -64,6 +64,8 @@ pub enum Direction {
     Out,
 }
 
+crate::stored_names!(Direction { In => "in", Out => "out" });
+
 /// One accepted scan of one volunteer at one activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScanFact {

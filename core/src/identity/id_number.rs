@@ -66,23 +66,15 @@ impl IdType {
         IdType::TaiwanPermit,
         IdType::ForeignPermanentResident,
     ];
-
-    /// The stored name, identical to the serialised form (`resident_id`, `passport`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ResidentId => "resident_id",
-            Self::Passport => "passport",
-            Self::HkMacaoPermit => "hk_macao_permit",
-            Self::TaiwanPermit => "taiwan_permit",
-            Self::ForeignPermanentResident => "foreign_permanent_resident",
-        }
-    }
-
-    /// Parses a stored name as written by [`IdType::as_str`]; anything else is `None`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
 }
+
+crate::stored_names!(IdType {
+    ResidentId => "resident_id",
+    Passport => "passport",
+    HkMacaoPermit => "hk_macao_permit",
+    TaiwanPermit => "taiwan_permit",
+    ForeignPermanentResident => "foreign_permanent_resident",
+});
 
 /// Gender as coded by GB/T 2261.1.
 ///

@@ -82,34 +82,6 @@ impl RuleCode {
         Self::LeftOpen,
     ];
 
-    /// The stored code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OutsideGeofence => "outside_geofence",
-            Self::PoorLocationFix => "poor_location_fix",
-            Self::LocationMissing => "location_missing",
-            Self::SharedDevice => "shared_device",
-            Self::DeviceSwitch => "device_switch",
-            Self::ScanBurst => "scan_burst",
-            Self::LateUpload => "late_upload",
-            Self::ClientClockSkew => "client_clock_skew",
-            Self::SessionTooShort => "session_too_short",
-            Self::DailyOverOrganisationLimit => "daily_over_organisation_limit",
-            Self::DailyOverOfficerLimit => "daily_over_officer_limit",
-            Self::OverlappingSessions => "overlapping_sessions",
-            Self::ImpossibleTravel => "impossible_travel",
-            Self::LowAttendanceShare => "low_attendance_share",
-            Self::TooManyPairs => "too_many_pairs",
-            Self::CheckoutWithoutCheckin => "checkout_without_checkin",
-            Self::LeftOpen => "left_open",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// How serious a finding of this rule is.
     pub fn severity(self) -> Severity {
         match self {
@@ -141,6 +113,26 @@ impl RuleCode {
     }
 }
 
+crate::stored_names!(RuleCode {
+    OutsideGeofence => "outside_geofence",
+    PoorLocationFix => "poor_location_fix",
+    LocationMissing => "location_missing",
+    SharedDevice => "shared_device",
+    DeviceSwitch => "device_switch",
+    ScanBurst => "scan_burst",
+    LateUpload => "late_upload",
+    ClientClockSkew => "client_clock_skew",
+    SessionTooShort => "session_too_short",
+    DailyOverOrganisationLimit => "daily_over_organisation_limit",
+    DailyOverOfficerLimit => "daily_over_officer_limit",
+    OverlappingSessions => "overlapping_sessions",
+    ImpossibleTravel => "impossible_travel",
+    LowAttendanceShare => "low_attendance_share",
+    TooManyPairs => "too_many_pairs",
+    CheckoutWithoutCheckin => "checkout_without_checkin",
+    LeftOpen => "left_open",
+});
+
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +145,8 @@ pub enum Severity {
     High,
 }
 
+crate::stored_names!(Severity { Low => "low", Medium => "medium", High => "high" });
+
 /// Who must resolve a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +156,8 @@ pub enum Reviewer {
     /// A civil-affairs officer of the organisation's region.
     CivilAffairs,
 }
+
+crate::stored_names!(Reviewer { Organisation => "organisation", CivilAffairs => "civil_affairs" });
 
 /// The rules' parameters. Each activity may override any of them; the rest keep these
 /// defaults.

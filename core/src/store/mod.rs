@@ -392,19 +392,7 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 /// Parses a stored direction.
 fn parse_direction(s: &str) -> StoreResult<Direction> {
-    match s {
-        "in" => Ok(Direction::In),
-        "out" => Ok(Direction::Out),
-        other => Err(CoreError::Internal(format!("stored direction {other:?}"))),
-    }
-}
-
-/// The stored name of a direction.
-fn direction_str(d: Direction) -> &'static str {
-    match d {
-        Direction::In => "in",
-        Direction::Out => "out",
-    }
+    Direction::parse(s).ok_or_else(|| CoreError::Internal(format!("stored direction {s:?}")))
 }
 
 fn corrupt(what: &str) -> CoreError {

@@ -6,12 +6,12 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::attendance::Direction;
 use crate::geo::LatLng;
 use crate::review::rules::ScanEvidence;
 use crate::review::{ScanElsewhere, StoredScanEvidence};
 use crate::store::{
-    AcceptedScan, NewScan, NumberedScan, ScanCursor, ScanStore, StoreResult, StoredAnswer, corrupt, direction_str,
-    parse_direction,
+    AcceptedScan, NewScan, NumberedScan, ScanCursor, ScanStore, StoreResult, StoredAnswer, corrupt, parse_direction,
 };
 
 /// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
@@ -163,7 +163,7 @@ impl ScanStore for PostgresStore {
         .bind(scans.iter().map(|s| s.client_nonce).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.activity_id).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.gate.map(i16::from)).collect::<Vec<_>>())
-        .bind(scans.iter().map(|s| s.direction.map(direction_str)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.direction.map(Direction::as_str)).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.outcome.as_str()).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.server_time).collect::<Vec<_>>())
         .bind(scans.iter().map(|s| s.client_time).collect::<Vec<_>>())

@@ -24,21 +24,6 @@ macro_rules! flag_columns {
     };
 }
 
-fn severity_str(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-    }
-}
-
-fn reviewer_str(r: Reviewer) -> &'static str {
-    match r {
-        Reviewer::Organisation => "organisation",
-        Reviewer::CivilAffairs => "civil_affairs",
-    }
-}
-
 fn flag_from_row(row: &SqliteRow) -> StoreResult<Flag> {
     let rule: String = row.try_get("rule")?;
     let severity: String = row.try_get("severity")?;
@@ -51,17 +36,8 @@ fn flag_from_row(row: &SqliteRow) -> StoreResult<Flag> {
         activity_id: row.try_get("activity_id")?,
         volunteer_id: row.try_get("volunteer_id")?,
         rule: RuleCode::parse(&rule).ok_or_else(|| corrupt("rule"))?,
-        severity: match severity.as_str() {
-            "low" => Severity::Low,
-            "medium" => Severity::Medium,
-            "high" => Severity::High,
-            _ => return Err(corrupt("severity")),
-        },
-        reviewer: match reviewer.as_str() {
-            "organisation" => Reviewer::Organisation,
-            "civil_affairs" => Reviewer::CivilAffairs,
-            _ => return Err(corrupt("reviewer")),
-        },
+        severity: Severity::parse(&severity).ok_or_else(|| corrupt("severity"))?,
+        reviewer: Reviewer::parse(&reviewer).ok_or_else(|| corrupt("reviewer"))?,
         day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| corrupt("flag day"))?,
         evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("flag evidence"))?,
         explanation: row.try_get("explanation")?,
@@ -160,8 +136,8 @@ impl ReviewStore for SqliteStore {
                 row.push_bind(flag.activity_id)
                     .push_bind(f.volunteer_id)
                     .push_bind(f.rule.as_str())
-                    .push_bind(severity_str(f.rule.severity()))
-                    .push_bind(reviewer_str(f.rule.reviewer()))
+                    .push_bind(f.rule.severity().as_str())
+                    .push_bind(f.rule.reviewer().as_str())
                     .push_bind(f.day.format("%Y-%m-%d").to_string())
                     .push_bind(f.key.clone())
                     .push_bind(f.values.to_string())

@@ -8,12 +8,12 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{SqliteStore, from_ms, ms};
+use crate::attendance::Direction;
 use crate::geo::LatLng;
 use crate::review::rules::ScanEvidence;
 use crate::review::{ScanElsewhere, StoredScanEvidence};
 use crate::store::{
-    AcceptedScan, NewScan, NumberedScan, ScanCursor, ScanStore, StoreResult, StoredAnswer, corrupt, direction_str,
-    parse_direction,
+    AcceptedScan, NewScan, NumberedScan, ScanCursor, ScanStore, StoreResult, StoredAnswer, corrupt, parse_direction,
 };
 
 /// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
@@ -159,7 +159,7 @@ impl ScanStore for SqliteStore {
                     .push_bind(s.client_nonce)
                     .push_bind(s.activity_id)
                     .push_bind(s.gate.map(i64::from))
-                    .push_bind(s.direction.map(direction_str))
+                    .push_bind(s.direction.map(Direction::as_str))
                     .push_bind(s.outcome.as_str())
                     .push_bind(ms(s.server_time))
                     .push_bind(s.client_time.map(ms))
