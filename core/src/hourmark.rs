@@ -132,25 +132,9 @@ impl Hourmark {
         hourmark
     }
 
-    /// Drops this instance's copy of an activity's admission rule whenever any instance
-    /// announces a change to it (see `crate::live`), and every copy when some
-    /// announcements may have been missed. The task holds the context weakly, so it ends
-    /// with it.
-    fn follow_admission_changes(&self) {
-        use tokio::sync::broadcast::error::RecvError;
-        let mut changes = self.inner.live.admission_changes();
-        let inner = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            loop {
-                let change = changes.recv().await;
-                let Some(inner) = inner.upgrade() else { return };
-                match change {
-                    Ok(Some(activity_id)) => inner.walk_ins.invalidate(&activity_id).await,
-                    Ok(None) | Err(RecvError::Lagged(_)) => inner.walk_ins.invalidate_all(),
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
+    /// The context without keeping it alive: for background tasks that end with it.
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
     }
 
     pub(crate) fn inner(&self) -> &Inner {

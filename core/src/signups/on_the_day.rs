@@ -39,6 +39,27 @@ pub(crate) enum Admission {
 }
 
 impl Hourmark {
+    /// Drops this instance's copy of an activity's admission rule whenever any instance
+    /// announces a change to it (see `crate::live`), and every copy when some
+    /// announcements may have been missed. The task holds the context weakly, so it ends
+    /// with it.
+    pub(crate) fn follow_admission_changes(&self) {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut changes = self.inner().live.admission_changes();
+        let inner = self.downgrade();
+        tokio::spawn(async move {
+            loop {
+                let change = changes.recv().await;
+                let Some(inner) = inner.upgrade() else { return };
+                match change {
+                    Ok(Some(activity_id)) => inner.walk_ins.invalidate(&activity_id).await,
+                    Ok(None) | Err(RecvError::Lagged(_)) => inner.walk_ins.invalidate_all(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
     /// An activity's admission rule changed: drops this instance's copy at once and tells
     /// every other instance to drop theirs (through Redis, before returning; see
     /// `crate::live`), so an arrival anywhere after the change's answer is judged by it.
