@@ -32,3 +32,13 @@ pub struct RateLimited(#[allow(dead_code)] Problem);
 #[derive(Debug, IntoResponses)]
 #[response(status = 400, description = "`invalid_parameter`", content_type = "application/problem+json")]
 pub struct InvalidParameter(#[allow(dead_code)] Problem);
+
+/// 403 on a volunteer's operation: the token is a staff member's.
+#[derive(Debug, IntoResponses)]
+#[response(status = 403, description = "`forbidden` (a staff token)", content_type = "application/problem+json")]
+pub struct StaffTokenForbidden(#[allow(dead_code)] Problem);
+
+/// 403 on a staff operation: the token is a volunteer's.
+#[derive(Debug, IntoResponses)]
+#[response(status = 403, description = "`forbidden` (a volunteer token)", content_type = "application/problem+json")]
+pub struct VolunteerTokenForbidden(#[allow(dead_code)] Problem);

@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
-use hourmark_core::error::Problem;
 use hourmark_core::my_hours::MyHours;
-use hourmark_http::responses::Unauthenticated;
+use hourmark_http::responses::{StaffTokenForbidden, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,7 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     responses(
         (status = 200, body = MyHours),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn my_hours(

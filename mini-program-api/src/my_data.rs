@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::corrections::{CorrectionRequest, MyDataExport, NewCorrection};
 use hourmark_core::error::Problem;
-use hourmark_http::responses::{InvalidParameter, Unauthenticated};
+use hourmark_http::responses::{InvalidParameter, StaffTokenForbidden, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,7 +34,7 @@ pub(crate) fn router() -> OpenApiRouter<Hourmark> {
     responses(
         (status = 200, body = MyDataExport, description = "A JSON file (`Content-Disposition: attachment`)"),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn export(
@@ -65,7 +65,7 @@ async fn export(
     responses(
         (status = 201, body = CorrectionRequest),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
         (status = 409, description = "`corrections_pending` (five are waiting already)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`invalid_body` (also: a value that could not be applied), `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -84,7 +84,7 @@ async fn request_correction(
     responses(
         (status = 200, body = Vec<CorrectionRequest>),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn my_corrections(
@@ -101,7 +101,7 @@ async fn my_corrections(
     responses(
         (status = 200, body = MyExtraFields),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn my_extra_fields(
@@ -120,7 +120,7 @@ async fn my_extra_fields(
         (status = 200, body = MyExtraFields),
         (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -142,7 +142,7 @@ async fn give_extra_field(
         (status = 200, body = MyExtraFields),
         (status = 400, description = "`invalid_parameter` (no such field)", body = Problem, content_type = "application/problem+json"),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
         (status = "4XX", description = "`invalid_body`, `malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -166,7 +166,7 @@ async fn withdraw_extra_field(
         (status = 200, body = Vec<hourmark_core::notification::Notification>),
         InvalidParameter,
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn my_notifications(
@@ -200,7 +200,7 @@ pub(crate) struct MarkedRead {
     responses(
         (status = 200, body = MarkedRead),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
         (status = 422, description = "`invalid_body` (neither or both of `ids` and `all`, or over 500 ids)", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", description = "`malformed_json`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
@@ -220,7 +220,7 @@ async fn mark_notifications_read(
     responses(
         (status = 200, body = hourmark_core::review::record::VolunteerRecord),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn my_record(

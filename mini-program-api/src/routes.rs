@@ -17,7 +17,7 @@ use hourmark_core::login::wechat_oa::{
 };
 use hourmark_core::login::{DevLoginRequest, LoginAnswer, PhoneBindingRequest, WeChatLoginRequest};
 use hourmark_core::privacy::{ConsentChange, GuardianConsent, GuardianConsentAnswer};
-use hourmark_http::responses::{RateLimited, Unauthenticated};
+use hourmark_http::responses::{RateLimited, StaffTokenForbidden, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -345,7 +345,7 @@ pub(crate) async fn wechat_oa_finish(
     responses(
         (status = 200, body = MyData),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 pub(crate) async fn my_data(

@@ -7,7 +7,7 @@ use hourmark_core::error::{ErrorCode, Problem};
 use hourmark_core::identity::Principal;
 use hourmark_core::sessions::{SessionView, SignedOut};
 use hourmark_core::tokens::IssuedToken;
-use hourmark_http::responses::Unauthenticated;
+use hourmark_http::responses::{StaffTokenForbidden, Unauthenticated};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -48,7 +48,7 @@ pub fn volunteer_router() -> OpenApiRouter<Hourmark> {
     responses(
         (status = 200, body = IssuedToken),
         (status = 401, description = "`unauthenticated` (expired or revoked: log in again)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a staff token)", body = Problem, content_type = "application/problem+json"),
+        StaffTokenForbidden,
     )
 )]
 async fn volunteer_refresh_token(

@@ -16,7 +16,7 @@ use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationCha
 use hourmark_core::screen_keys::CurrentCode;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
-use hourmark_http::responses::{Forbidden, NotFound, RateLimited, Unauthenticated};
+use hourmark_http::responses::{Forbidden, NotFound, RateLimited, Unauthenticated, VolunteerTokenForbidden};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -309,7 +309,7 @@ async fn create_activity(
     responses(
         (status = 200, body = Vec<hourmark_core::identity::Staff>),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
         (status = 404, description = "`not_found` (also for activities you do not manage or lead)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -760,7 +760,7 @@ async fn public_organisations(State(hourmark): State<Hourmark>) -> Result<axum::
     responses(
         (status = 200, body = hourmark_core::identity::staff::StaffProfile),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
     )
 )]
 async fn staff_me(

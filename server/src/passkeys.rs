@@ -14,7 +14,9 @@ use hourmark_core::passkeys::{EnrolmentStart, FinishEnrolment, FinishSignIn, Inv
 use hourmark_core::step_up::StepUp;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, Path, StaffCaller, StaffSession};
-use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated};
+use hourmark_http::responses::{
+    Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated, VolunteerTokenForbidden,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -179,7 +181,7 @@ async fn finish_sign_in(
     responses(
         (status = 200, body = Vec<PasskeySummary>),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
     )
 )]
 async fn my_passkeys(
@@ -323,7 +325,7 @@ async fn remove_staff_passkey(
     responses(
         (status = 200, body = SignInStart),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
         (status = 404, description = "`not_found` (you have no passkey)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -342,7 +344,7 @@ async fn start_step_up(
         (status = 200, body = StepUp),
         (status = 400, description = "`ceremony_invalid` (also: started by someone else)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`, `passkey_rejected`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
         (status = "4XX", description = "`malformed_json`, `invalid_body`, `payload_too_large`, `unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -13,7 +13,9 @@ use hourmark_core::publicity::{BoardFilter, BoardLine, BoardStatus, PeriodPrevie
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
-use hourmark_http::responses::{Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated};
+use hourmark_http::responses::{
+    Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated, VolunteerTokenForbidden,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -219,7 +221,7 @@ pub struct CalendarYear {
     responses(
         (status = 200, body = Vec<CalendarYear>),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
     )
 )]
 async fn calendar_years(

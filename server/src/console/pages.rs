@@ -1,7 +1,7 @@
 //! The console's pages and their assets. Each page reads through the same use cases as
 //! the API; what a page changes, its script changes through the API.
 
-use hourmark_http::responses::{NotFound, Unauthenticated};
+use hourmark_http::responses::{NotFound, Unauthenticated, VolunteerTokenForbidden};
 use std::sync::LazyLock;
 
 use axum::extract::State;
@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, CodeMode, to_shanghai};
-use hourmark_core::error::Problem;
 use hourmark_core::identity::{Principal, StaffRole};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{Path, Query, StaffCaller};
@@ -184,7 +183,7 @@ fn projector_links(activity: &Activity) -> Vec<ProjectorLink> {
     responses(
         (status = 200, body = Vec<Activity>),
         Unauthenticated,
-        (status = 403, description = "`forbidden` (a volunteer token)", body = Problem, content_type = "application/problem+json"),
+        VolunteerTokenForbidden,
     )
 )]
 pub(super) async fn list_activities(
