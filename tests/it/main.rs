@@ -58,6 +58,7 @@ mod publicity_page;
 mod qualification;
 mod ratelimit;
 pub mod readiness;
+mod readme;
 mod record;
 mod region_volunteers;
 mod registration_codes;
