@@ -69,15 +69,14 @@ fn well_formed(value: &HeaderValue) -> Option<&str> {
 /// Gives the request its id and span, logs its outcome at debug level, and sends the id
 /// back. Outermost, so even a panic's answer carries it.
 pub async fn request_span(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(well_formed)
-        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned);
-    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    let header = match request.headers().get(REQUEST_ID_HEADER).filter(|v| well_formed(v).is_some()) {
+        Some(theirs) => theirs.clone(),
+        None => fresh_id(),
+    };
     // Handlers that want it (none yet) see the cleaned id, not what the caller sent.
     request.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let id = header.to_str().unwrap_or("invalid");
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     // An error-level span is enabled whatever the filter, so even a `warn` line of the
     // request carries its id; the span itself prints nothing.
     let span = tracing::error_span!("request", request_id = %id, method = %request.method(), route = %route);
@@ -92,6 +91,26 @@ pub async fn request_span(mut request: Request, next: Next) -> Response {
     });
     response.headers_mut().insert(REQUEST_ID_HEADER, header);
     response
+}
+
+/// A request id of our own: 32 hex characters (the length of nginx's `$request_id`), a
+/// random 64-bit prefix drawn once per process and a counter, so that ids never repeat
+/// within a process and differ between instances. A UUID per request cost a system call
+/// for its random bits on every request (BENCHMARKS.md, "What the request id costs").
+fn fresh_id() -> HeaderValue {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let mut text = [0u8; 32];
+    for (i, byte) in prefix.to_be_bytes().iter().chain(n.to_be_bytes().iter()).enumerate() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        text[2 * i] = HEX[usize::from(byte >> 4)];
+        text[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
+    }
+    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 #[cfg(test)]
@@ -109,5 +128,14 @@ mod tests {
         assert!(!ok("tab\there"));
         assert!(!ok("quote\"d"));
         assert!(well_formed(&HeaderValue::from_bytes(b"caf\xc3\xa9").expect("header")).is_none());
+    }
+
+    #[test]
+    fn fresh_ids_are_32_hex_characters_and_never_repeat() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| fresh_id().to_str().expect("ascii").to_owned()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit())));
+        assert!(ids.iter().all(|id| well_formed(&HeaderValue::from_str(id).expect("header")).is_some()));
     }
 }
