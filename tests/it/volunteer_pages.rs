@@ -31,6 +31,22 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
                     app.advance(Duration::hours(9)); // 20:15, after the activity and its check-out window
                     let path = format!("/api/v1/activities/{}/finalise", e.activity_id);
                     app.post(&path, Some(&recorder), json!({})).await.expect_status(201);
+                    // The same evening a child names 张三 as guardian: the code is also in
+                    // 张三's messages (written just after the answer).
+                    let mut minor = hourmark_tests::registration(
+                        "李小明",
+                        "13900000031",
+                        &hourmark_tests::resident_id("20120305", 31),
+                    );
+                    minor["guardian"] = json!({"name": "张三", "relation": "父亲", "phone": "13800001234"});
+                    app.post("/mp/v1/volunteers", None, minor).await.expect_status(202);
+                    for _ in 0..100 {
+                        let told = app.hourmark.my_notifications(e.volunteer_id, false).await.expect("notifications");
+                        if told.iter().any(|n| n.kind == hourmark_core::notification::NotificationKind::GuardianCode) {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
                     json!({"now": app.clock_now()})
                 }
                 Some("advance") => {
@@ -66,8 +82,12 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     );
     // Published on Saturday 5 December: three working days end on Wednesday the 9th.
     assert_eq!(result["day_published"]["state"], "公示中，至12月9日");
-    assert_eq!(result["unread_badge"], "（1）");
-    assert!(result["notices"][0].as_str().is_some_and(|n| n.starts_with("12月5日 20:15")), "{result:#}");
+    assert_eq!(result["unread_badge"], "（2）");
+    let notices = result["notices"].as_array().expect("notices");
+    assert!(notices.iter().all(|n| n.as_str().is_some_and(|n| n.starts_with("12月5日 20:15"))), "{result:#}");
+    let guardian =
+        notices.iter().filter_map(|n| n.as_str()).find(|n| n.contains("监护人")).expect("the guardian's code");
+    assert!(guardian.contains("李小明") && guardian.contains("验证码"), "{guardian}");
     assert!(result["profile"].as_array().expect("rows").iter().any(|r| r == "手机号 138****1234"), "{result:#}");
     assert!(
         result["profile"].as_array().expect("rows").iter().all(|r| !r.as_str().unwrap_or("").contains("13800001234"))
