@@ -364,9 +364,8 @@ impl Hourmark {
         let mut entries = read_in_background(file, encoding, self.today(), vault.clone(), 2, move |chunk| {
             chunk.into_iter().map(|parsed| to_entry(&vault, &registered, parsed, now)).collect()
         });
-        // What an earlier import left (it failed, or was cut off) goes first: its rows,
-        // invisible, still hold their ID and phone numbers' unique keys.
-        try_discard_failed_rows(self).await;
+        // What an earlier import left (it failed, or was cut off) is deleted by the publish
+        // itself, first, on the engine that can leave any (SQLite, under its publish lock).
         let staging = Staging::new(self.clone());
         let published = self.stage_and_publish(&staging.key, &new, &mut entries).await;
         staging.discard().await;
