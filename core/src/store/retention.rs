@@ -26,7 +26,24 @@ pub struct Erased {
     pub failed_import_rows: u64,
 }
 
+/// What a pass deletes, in [`Erased`]'s order, each bound to the cut-off (`$1`): the same
+/// statements on both engines.
+pub(crate) const ERASE_EXPIRED: [&str; 4] = [
+    r"delete from sms_code where expires_at < $1",
+    r"delete from access_token where expires_at < $1",
+    r"delete from staff_invite where expires_at < $1",
+    // Rows of a roster import cut off part way (a crash): staged more than a day ago.
+    r"delete from roster_staging where created_at < $1",
+];
+
 impl Erased {
+    /// The counts of [`ERASE_EXPIRED`]'s statements, in order, and the failed imports'
+    /// rows deleted beforehand.
+    pub(crate) fn from_counts(counts: [u64; 4], failed_import_rows: u64) -> Self {
+        let [sms_codes, access_tokens, staff_invites, abandoned_roster_rows] = counts;
+        Self { sms_codes, access_tokens, staff_invites, abandoned_roster_rows, failed_import_rows }
+    }
+
     /// Rows erased in all.
     pub fn total(&self) -> u64 {
         self.sms_codes + self.access_tokens + self.staff_invites + self.abandoned_roster_rows + self.failed_import_rows
