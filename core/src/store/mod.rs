@@ -7,13 +7,24 @@
 //! multi-row insert on its single writer connection.
 //!
 //! [`Store`] is the supertrait of one narrow trait per area (scans, staff, publicity, …).
-//! An area's trait is in `store/<area>.rs` and each engine's implementation of it in
-//! `postgres/<area>.rs` and `sqlite/<area>.rs`, so a change to one area touches two short
-//! files that read side by side; `postgres.rs` and `sqlite.rs` keep only the pool,
-//! construction, migrations and the row helpers several areas share. Both engines write
-//! their SQL with `$1`-style placeholders (SQLite binds them by number as well), so the
-//! two implementations of an area differ only where the engines do. A `dyn Store` calls
-//! every area's methods without the area traits in scope.
+//! An area's trait is in `store/<area>.rs`, and its implementation is written once for
+//! both engines in `shared/<area>.rs`. That file is mounted twice, inside `postgres.rs`
+//! and inside `sqlite.rs` (`#[path]`), and each mount sees that engine's names:
+//!
+//! - `Engine`, `Db`, `Conn` and `DbRow`: the store, the database, a connection, a row;
+//! - `reader()` and `writer()`: the pools reads and writes go to (one pool on PostgreSQL,
+//!   the reader pool and the single writer on SQLite);
+//! - the macros `member_of!` (a value in a bound [`codec::List`]), `for_update!`,
+//!   `skip_locked!` and `one_day!`, which write the few words the engines spell differently;
+//! - `serialise`, which holds a [`Serialised`] write for the rest of a transaction (an
+//!   advisory lock on PostgreSQL; SQLite's single writer already does).
+//!
+//! Times cross into either engine as [`codec::Stamp`] (`timestamptz` or milliseconds), and
+//! integers are read at PostgreSQL's width (SQLite reads any width). What only one engine
+//! can say stays in its own folder: the batch insert of scans (`unnest` against a
+//! multi-row insert) and the cursor after it (snapshot horizon against row number), and the
+//! roster import's staging (`postgres/exchange.rs`, `sqlite/exchange.rs`). A `dyn Store`
+//! calls every area's methods without the area traits in scope.
 
 use std::sync::Arc;
 
@@ -32,6 +43,7 @@ pub mod backup;
 mod calendar;
 mod cancellations;
 mod certificates;
+mod codec;
 mod corrections;
 pub mod exchange;
 pub mod my_hours;
@@ -49,6 +61,9 @@ mod session_corrections;
 mod sessions;
 mod signups;
 pub mod sms_code;
+// The area files in `shared/` are mounted in both engines' modules, once with PostgreSQL's
+// names and once with SQLite's: that is how each area's SQL is written only once.
+#[allow(clippy::duplicate_mod)]
 mod sqlite;
 mod staff;
 mod stars;
@@ -393,6 +408,19 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Parses a stored direction.
 fn parse_direction(s: &str) -> StoreResult<Direction> {
     Direction::parse(s).ok_or_else(|| CoreError::Internal(format!("stored direction {s:?}")))
+}
+
+/// Writes that must not run two at a time, each in its own transaction until it ends
+/// (an engine's `serialise`). PostgreSQL takes an advisory lock; SQLite's single writer
+/// already runs one write transaction at a time.
+#[derive(Debug, Clone, Copy)]
+enum Serialised {
+    /// The first administrator's bootstrap: only one may be created.
+    Bootstrap = 7_240_001,
+    /// Appending to the register's hash chain.
+    RegisterAppend = 7_240_002,
+    /// Gathering an organisation's register entries into a report batch.
+    ReportBatch = 7_240_003,
 }
 
 fn corrupt(what: &str) -> CoreError {

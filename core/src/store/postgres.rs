@@ -1,18 +1,13 @@
 //! The PostgreSQL store: the production engine.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{Store, StoreResult, corrupt, pending};
-use crate::audit::AuditEvent;
+use super::{Store, StoreResult, pending};
 use crate::error::CoreError;
-use crate::identity::{Agency, Staff, StaffRole};
-use crate::publicity::{RegisterKind, RegisterRow};
-use crate::review::finalise::{FinalisedSession, MinutesSource};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -38,7 +33,26 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Where the shared area files read; one pool serves reads and writes here.
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Where the shared area files write.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
 }
+
+/// The names the area files written once for both engines (`shared/`) use for this one.
+type Engine = PostgresStore;
+/// This engine.
+type Db = sqlx::Postgres;
+/// A connection of this engine.
+type Conn = sqlx::PgConnection;
+/// A row of this engine.
+type DbRow = PgRow;
 
 /// The staff columns every query returns.
 macro_rules! staff_columns {
@@ -48,163 +62,64 @@ macro_rules! staff_columns {
     };
 }
 
+/// `column member_of!("$n")`: whether the column's value is in the [`List`] bound as `$n`.
+///
+/// [`List`]: super::codec::List
+macro_rules! member_of {
+    ($list:literal) => {
+        concat!(" = any(", $list, ")")
+    };
+}
+
+/// Locks the rows a select in a transaction reads until it ends (`for update`).
+macro_rules! for_update {
+    () => {
+        " for update"
+    };
+    ($table:literal) => {
+        concat!(" for update of ", $table)
+    };
+}
+
+/// Locks the rows a select in a transaction reads, passing over rows another transaction
+/// holds (`for update skip locked`): instances claiming work at once take different rows.
+macro_rules! skip_locked {
+    () => {
+        " for update skip locked"
+    };
+}
+
+/// One day, as a time is added to or taken from in this engine (an interval).
+macro_rules! one_day {
+    () => {
+        "interval '1 day'"
+    };
+}
+
+/// The elements of the [`List`] bound as `$n`, as a table `t(value, position)` numbered
+/// from 1 in the list's order.
+///
+/// [`List`]: super::codec::List
+macro_rules! numbered {
+    ($list:literal) => {
+        concat!("unnest(", $list, ") with ordinality as t(value, position)")
+    };
+}
+
 // The areas come after the macros above, which a module sees only below their definition.
-mod activities;
-mod audit;
-mod calendar;
-mod cancellations;
-mod certificates;
-mod corrections;
-mod exchange;
-mod my_hours;
-mod notifications;
-mod organisations;
-mod publicity;
-mod record;
-mod region_volunteers;
-mod register;
-mod retention;
-mod review;
-mod scans;
-mod session_corrections;
-mod sessions;
-mod signups;
-mod sms_code;
-mod staff;
-mod stars;
-mod time_bank;
-mod trainings;
-mod volunteers;
+mod roster_import;
+mod scan_batches;
+#[path = "shared/mod.rs"]
+mod shared;
 
-fn parse_day(text: &str) -> StoreResult<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt("day"))
-}
+#[path = "shared/rows.rs"]
+mod rows;
 
-fn finalised_from_row(row: &PgRow) -> StoreResult<FinalisedSession> {
-    let day: String = row.try_get("local_day")?;
-    let source: String = row.try_get("source")?;
-    let minutes = |column: &str| -> StoreResult<u32> {
-        u32::try_from(row.try_get::<i32, _>(column)?).map_err(|_| corrupt("minutes"))
-    };
-    Ok(FinalisedSession {
-        volunteer_id: row.try_get("volunteer_id")?,
-        day: parse_day(&day)?,
-        scan_minutes: minutes("scan_minutes")?,
-        final_minutes: minutes("final_minutes")?,
-        source: MinutesSource::parse(&source).ok_or_else(|| corrupt("minutes source"))?,
-    })
-}
+use rows::{correct_finalised, finalised_from_row, insert_audit, parse_day, register_from_row, staff_from_row};
 
-fn register_from_row(row: &PgRow) -> StoreResult<RegisterRow> {
-    let kind: String = row.try_get("kind")?;
-    Ok(RegisterRow {
-        seq: row.try_get("seq")?,
-        kind: RegisterKind::parse(&kind).ok_or_else(|| corrupt("register kind"))?,
-        publicity_entry_id: row.try_get("publicity_entry_id")?,
-        organisation_id: row.try_get("organisation_id")?,
-        volunteer_id: row.try_get("volunteer_id")?,
-        minutes: i64::from(row.try_get::<i32, _>("minutes")?),
-        content: row.try_get("content")?,
-        previous_hash: row.try_get("previous_hash")?,
-        hash: row.try_get("hash")?,
-    })
-}
-
-/// Sets a finalised session's minutes and records the correction (old and new minutes,
-/// who, when, why) on a transaction; `None` if there is no such finalised session.
-async fn correct_finalised(
-    conn: &mut sqlx::PgConnection,
-    (activity_id, volunteer_id, day): (i64, i64, chrono::NaiveDate),
-    minutes: u32,
-    reason: &str,
-    (by, approved_by): (i64, Option<i64>),
-    at: DateTime<Utc>,
-) -> StoreResult<Option<FinalisedSession>> {
-    let day = day.format("%Y-%m-%d").to_string();
-    let old: Option<i32> = sqlx::query_scalar(
-        r"select final_minutes from finalised_session where activity_id = $1 and volunteer_id = $2 and local_day = $3
-          for update",
-    )
-    .bind(activity_id)
-    .bind(volunteer_id)
-    .bind(&day)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(old) = old else { return Ok(None) };
-    sqlx::query(
-        r"insert into session_correction (activity_id, volunteer_id, local_day, old_minutes, new_minutes, reason,
-                                          corrected_by, corrected_at, approved_by)
-          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(activity_id)
-    .bind(volunteer_id)
-    .bind(&day)
-    .bind(old)
-    .bind(i32::try_from(minutes).unwrap_or(i32::MAX))
-    .bind(reason)
-    .bind(by)
-    .bind(at)
-    .bind(approved_by)
-    .execute(&mut *conn)
-    .await?;
-    let row = sqlx::query(
-        r"update finalised_session set final_minutes = $4
-          where activity_id = $1 and volunteer_id = $2 and local_day = $3
-          returning volunteer_id, local_day, scan_minutes, final_minutes, 'corrected' as source",
-    )
-    .bind(activity_id)
-    .bind(volunteer_id)
-    .bind(&day)
-    .bind(i32::try_from(minutes).unwrap_or(i32::MAX))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Some(finalised_from_row(&row)?))
-}
-
-fn qualification_from_row(row: &PgRow) -> StoreResult<Option<crate::identity::RecorderQualification>> {
-    let number: Option<String> = row.try_get("certificate_number")?;
-    let Some(certificate_number) = number else { return Ok(None) };
-    let date = |column: &str| -> StoreResult<chrono::NaiveDate> {
-        let text: String = row.try_get(column)?;
-        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| corrupt("certificate date"))
-    };
-    Ok(Some(crate::identity::RecorderQualification {
-        certificate_number,
-        issued_on: date("certificate_issued_on")?,
-        review_due_on: date("review_due_on")?,
-    }))
-}
-
-fn staff_from_row(row: &PgRow) -> StoreResult<Staff> {
-    Ok(Staff {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        login: row.try_get("login")?,
-        role: StaffRole::parse(row.try_get("role")?).ok_or_else(|| corrupt("role"))?,
-        organisation_id: row.try_get("organisation_id")?,
-        region_code: row.try_get("region_code")?,
-        agency: match row.try_get::<Option<String>, _>("agency")? {
-            Some(a) => Some(Agency::parse(&a).ok_or_else(|| corrupt("agency"))?),
-            None => None,
-        },
-        qualification: qualification_from_row(row)?,
-    })
-}
-
-async fn insert_audit(conn: &mut sqlx::PgConnection, audit: &AuditEvent) -> StoreResult<()> {
-    sqlx::query(
-        r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
-          values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(audit.at)
-    .bind(&audit.actor_kind)
-    .bind(audit.actor_id)
-    .bind(&audit.action)
-    .bind(&audit.subject_kind)
-    .bind(audit.subject_id)
-    .bind(audit.detail.to_string())
-    .execute(conn)
-    .await?;
+/// Holds `what` for the rest of the transaction `conn` is in (an advisory lock).
+async fn serialise(conn: &mut sqlx::PgConnection, what: super::Serialised) -> StoreResult<()> {
+    sqlx::query("select pg_advisory_xact_lock($1)").bind(what as i64).execute(conn).await?;
     Ok(())
 }
 

@@ -1,0 +1,94 @@
+//! The two scan statements written for PostgreSQL alone: the batch insert of the group commit
+//! (the hot path) and the read of accepted scans after a cursor. The rest of the scan
+//! store is shared (`shared/scans.rs`).
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use super::shared::scans::accepted_scan_from_row;
+use crate::attendance::Direction;
+use crate::store::{NewScan, NumberedScan, ScanCursor, StoreResult};
+
+impl PostgresStore {
+    pub(super) async fn insert_scan_batch(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>> {
+        if scans.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the whole batch: arrays in, one row per element out. `on conflict
+        // do nothing` makes a repeated nonce (even twice in one batch) or a volunteer's scan
+        // number already taken by another instance a no-op, and `returning` tells which rows
+        // were new. The writer sorts the batch by volunteer, so two instances' batches take
+        // their index locks in one order and cannot deadlock.
+        let rows = sqlx::query(
+            r"insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
+                                client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer,
+                                geofence, client_network, seq, uploaded_at)
+              select * from unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::smallint[], $6::text[],
+                                   $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::smallint[],
+                                   $12::float8[], $13::float8[], $14::text[], $15::smallint[], $16::text[], $17::text[],
+                                   $18::text[], $19::integer[], $20::timestamptz[])
+              on conflict do nothing
+              returning id",
+        )
+        .bind(scans.iter().map(|s| s.id).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.volunteer_id).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.client_nonce).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.activity_id).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.gate.map(i16::from)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.direction.map(Direction::as_str)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.outcome.as_str()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.server_time).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.client_time).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.code_window.map(i64::from)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.key_id.map(i16::from)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.distance_m).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.accuracy_m).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.device_id.as_deref()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.answer.status as i16).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.answer.body.as_str()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.geofence.map(crate::geo::Geofence::as_str)).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.network.as_deref()).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.seq.map(|n| i32::try_from(n).unwrap_or(i32::MAX))).collect::<Vec<_>>())
+        .bind(scans.iter().map(|s| s.uploaded_at).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        let written: std::collections::HashSet<Uuid> =
+            rows.iter().map(|r| r.try_get::<Uuid, _>("id")).collect::<Result<_, _>>()?;
+        Ok(scans.iter().map(|s| written.contains(&s.id)).collect())
+    }
+
+    pub(super) async fn accepted_scans_after_cursor(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
+        // The horizon comes from the statement's own snapshot: every transaction older than
+        // its xmin had finished, so a scan of one of them is in this read or an earlier one,
+        // and the next read starts there. Scans of transactions still running then are
+        // read again next time (callers keep each volunteer's scans by number).
+        let rows = sqlx::query(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq,
+                     pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = $1 and s.direction is not null
+                and ($2::bigint is null or s.recorded_by_xact >= $2::bigint::text::xid8)",
+        )
+        .bind(activity_id)
+        .bind(after.map(|c| c.0))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut next = after;
+        let scans = rows
+            .iter()
+            .map(|row| {
+                next = Some(ScanCursor(row.try_get("horizon")?));
+                Ok(NumberedScan {
+                    scan: accepted_scan_from_row(row)?,
+                    seq: u32::try_from(row.try_get::<i32, _>("seq")?).unwrap_or(0),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((scans, next))
+    }
+}

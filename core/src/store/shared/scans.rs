@@ -1,0 +1,194 @@
+//! Scans: the hot write path, replayed answers, and the reads of accepted scans, on both engines.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{DbRow, Engine};
+use crate::geo::LatLng;
+use crate::review::rules::ScanEvidence;
+use crate::review::{ScanElsewhere, StoredScanEvidence};
+use crate::store::codec::{List, RowTimes};
+use crate::store::{
+    AcceptedScan, NewScan, NumberedScan, ScanCursor, ScanStore, StoreResult, StoredAnswer, corrupt, parse_direction,
+};
+
+/// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
+pub(in crate::store) fn accepted_scan_from_row(row: &DbRow) -> StoreResult<AcceptedScan> {
+    Ok(AcceptedScan {
+        id: row.try_get("id")?,
+        volunteer_id: row.try_get("volunteer_id")?,
+        volunteer_name: row.try_get("name")?,
+        at: row.time("server_time")?,
+        direction: parse_direction(row.try_get("direction")?)?,
+        gate: row.try_get::<Option<i16>, _>("gate")?.and_then(|g| u8::try_from(g).ok()),
+    })
+}
+
+/// The columns [`evidence_from_row`] reads (`s` the scan, `v` its volunteer).
+macro_rules! evidence_columns {
+    () => {
+        "s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.outcome, s.client_time, s.code_window, \
+         s.distance_m, s.accuracy_m, s.geofence, s.device_id, s.client_network, s.uploaded_at"
+    };
+}
+
+/// A scan as review reads it, from a row of the columns `evidence_columns!` names.
+fn evidence_from_row(row: &DbRow) -> StoreResult<StoredScanEvidence> {
+    let direction: Option<String> = row.try_get("direction")?;
+    let geofence: Option<String> = row.try_get("geofence")?;
+    Ok(StoredScanEvidence {
+        evidence: ScanEvidence {
+            id: row.try_get("id")?,
+            volunteer_id: row.try_get("volunteer_id")?,
+            at: row.time("server_time")?,
+            direction: direction.as_deref().map(parse_direction).transpose()?,
+            client_time: row.maybe_time("client_time")?,
+            uploaded_at: row.maybe_time("uploaded_at")?,
+            code_shown_at: None,
+            distance_m: row.try_get("distance_m")?,
+            accuracy_m: row.try_get("accuracy_m")?,
+            geofence: geofence.as_deref().and_then(crate::geo::Geofence::parse),
+            device_id: row.try_get("device_id")?,
+            network: row.try_get("client_network")?,
+        },
+        volunteer_name: row.try_get("name")?,
+        outcome: row.try_get("outcome")?,
+        code_window: row.try_get::<Option<i64>, _>("code_window")?.and_then(|w| u32::try_from(w).ok()),
+    })
+}
+
+#[async_trait]
+impl ScanStore for Engine {
+    async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            evidence_columns!(),
+            " from scan s join volunteer v on v.id = s.volunteer_id where s.activity_id = $1 order by s.server_time, s.id"
+        ))
+        .bind(activity_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(evidence_from_row).collect()
+    }
+
+    async fn scan_evidence_of(&self, activity_id: i64, volunteers: &[i64]) -> StoreResult<Vec<StoredScanEvidence>> {
+        if volunteers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "select ",
+            evidence_columns!(),
+            " from scan s join volunteer v on v.id = s.volunteer_id where s.activity_id = $1 and s.volunteer_id",
+            member_of!("$2"),
+            " order by s.server_time, s.id"
+        ))
+        .bind(activity_id)
+        .bind(List(volunteers))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(evidence_from_row).collect()
+    }
+
+    async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>> {
+        let rows = sqlx::query(concat!(
+            r"select s.volunteer_id, s.activity_id, a.latitude, a.longitude, a.starts_at, a.ends_at, s.server_time,
+                     s.direction
+              from scan s
+              join activity a on a.id = s.activity_id
+              join activity here on here.id = $1
+              where s.direction is not null and s.activity_id <> $1
+                and s.server_time between here.starts_at - ",
+            one_day!(),
+            " and here.ends_at + ",
+            one_day!(),
+            r"
+                and s.volunteer_id in (select volunteer_id from scan where activity_id = $1 and direction is not null)
+              order by s.volunteer_id, s.activity_id, s.server_time"
+        ))
+        .bind(activity_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let direction: String = row.try_get("direction")?;
+                Ok(ScanElsewhere {
+                    volunteer_id: row.try_get("volunteer_id")?,
+                    activity_id: row.try_get("activity_id")?,
+                    venue: LatLng { lat: row.try_get("latitude")?, lng: row.try_get("longitude")? },
+                    schedule: crate::attendance::Schedule {
+                        starts_at: row.time("starts_at")?,
+                        ends_at: row.time("ends_at")?,
+                    },
+                    at: row.time("server_time")?,
+                    direction: parse_direction(&direction)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn served_with_organisation(&self, volunteer_id: i64, organisation_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            r"select 1 as one where exists (
+                  select 1 from scan s join activity a on a.id = s.activity_id
+                  where s.volunteer_id = $1 and a.organisation_id = $2 and s.direction is not null)
+              or exists (
+                  select 1 from late_entry l join activity a on a.id = l.activity_id
+                  where l.volunteer_id = $1 and a.organisation_id = $2 and l.status = 'approved')",
+        )
+        .bind(volunteer_id)
+        .bind(organisation_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn insert_scans(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>> {
+        self.insert_scan_batch(scans).await
+    }
+
+    async fn find_scan_answer(&self, volunteer_id: i64, nonce: Uuid) -> StoreResult<Option<StoredAnswer>> {
+        let row = sqlx::query(r"select answer_status, answer from scan where volunteer_id = $1 and client_nonce = $2")
+            .bind(volunteer_id)
+            .bind(nonce)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(|row| {
+            Ok(StoredAnswer {
+                status: u16::try_from(row.try_get::<i16, _>("answer_status")?).map_err(|_| corrupt("status"))?,
+                body: row.try_get("answer")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>> {
+        let rows = sqlx::query(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = $1 and s.direction is not null and (cast($2 as bigint) is null or s.volunteer_id = $2)
+              order by s.server_time, s.id",
+        )
+        .bind(activity_id)
+        .bind(volunteer_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(accepted_scan_from_row).collect()
+    }
+
+    async fn accepted_scans_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
+        self.accepted_scans_after_cursor(activity_id, after).await
+    }
+
+    async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {
+        let row = sqlx::query(r"select count(*) as n from scan where volunteer_id = $1")
+            .bind(volunteer_id)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
