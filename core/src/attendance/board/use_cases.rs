@@ -1,0 +1,305 @@
+//! The live board's use cases: the snapshot a staff board reads and the stream that
+//! follows it, over the types and derivations in `attendance::board`.
+
+use super::super::minutes::{Schedule, derive_minutes};
+use crate::activity::Activity;
+use crate::error::CoreError;
+use crate::hourmark::Hourmark;
+use crate::identity::Principal;
+use chrono::{DateTime, DurationRound, Utc};
+use std::sync::Arc;
+
+use super::{
+    ActivityBoard, ActivityTotals, BOARD_LIST, BOARD_MINUTES, BoardFlag, BoardJson, Booked, GateCount, MinuteCount,
+    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SharedSnapshot, Slot, StillInside, VolunteerSession, expected,
+    keep_longest_inside,
+};
+
+impl Hourmark {
+    /// Every volunteer's session at an activity the caller manages, by volunteer id.
+    pub async fn activity_sessions(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<Vec<VolunteerSession>, CoreError> {
+        Ok(self.sessions_and_scan_count(by, activity_id).await?.0)
+    }
+
+    pub(super) async fn sessions_and_scan_count(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<(Vec<VolunteerSession>, usize), CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let book = ScanBook::read(self, activity.id).await?;
+        Ok((self.sessions_of(&activity, &book), book.scans))
+    }
+
+    /// Each volunteer's session, from the activity's accepted scans in time order.
+    pub(super) fn sessions_of(&self, activity: &Activity, book: &ScanBook) -> Vec<VolunteerSession> {
+        let now = self.now();
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let policy = &self.settings().checkin.minutes;
+        book.volunteers
+            .iter()
+            .map(|(volunteer_id, booked)| {
+                let facts = booked.facts();
+                let live = derive_minutes(facts, &schedule, policy, Some(now));
+                let settled = derive_minutes(facts, &schedule, policy, None);
+                VolunteerSession {
+                    volunteer_id: *volunteer_id,
+                    volunteer_name: booked.name.clone(),
+                    inside: live.is_inside(),
+                    checked_in_at: live.open_since,
+                    minutes_credited: settled.total_minutes,
+                    minutes_so_far: live.total_minutes,
+                    pairs: live.pairs,
+                    unpaired: settled.unpaired,
+                }
+            })
+            .collect()
+    }
+
+    /// Live totals for an activity the caller manages.
+    ///
+    /// Civil-affairs officers of the organisation's region may read them too: inspecting
+    /// how organisations record (DOMAIN: oversight) includes watching an activity's
+    /// numbers as it runs. Totals are counts, nothing personal; the board, which names who
+    /// is inside, stays with the organisation's own staff.
+    pub async fn activity_totals(&self, by: &Principal, activity_id: i64) -> Result<ActivityTotals, CoreError> {
+        let (sessions, scan_count) = match by {
+            Principal::Staff { role: crate::identity::StaffRole::Officer, .. } => {
+                let activity = self.reviewable_activity(by, activity_id).await?;
+                let book = ScanBook::read(self, activity.id).await?;
+                (self.sessions_of(&activity, &book), book.scans)
+            }
+            _ => self.sessions_and_scan_count(by, activity_id).await?,
+        };
+        Ok(self.totals_of(activity_id, &sessions, scan_count))
+    }
+
+    pub(super) fn totals_of(
+        &self,
+        activity_id: i64,
+        sessions: &[VolunteerSession],
+        scan_count: usize,
+    ) -> ActivityTotals {
+        let arrived = sessions.iter().filter(|s| !s.pairs.is_empty() || s.inside).count();
+        let inside_now = sessions.iter().filter(|s| s.inside).count();
+        ActivityTotals {
+            activity_id,
+            inside_now: u32::try_from(inside_now).unwrap_or(u32::MAX),
+            arrived: u32::try_from(arrived).unwrap_or(u32::MAX),
+            left: u32::try_from(arrived - inside_now).unwrap_or(u32::MAX),
+            minutes_so_far: sessions.iter().map(|s| u64::from(s.minutes_so_far)).sum(),
+            minutes_credited: sessions.iter().map(|s| u64::from(s.minutes_credited)).sum(),
+            accepted_scans: scan_count as u64,
+            as_of: self.now(),
+        }
+    }
+}
+
+impl Hourmark {
+    /// The live board of an activity the caller manages (the same people as the totals), as
+    /// the JSON of an [`ActivityBoard`].
+    pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<BoardJson, CoreError> {
+        let activity = self.managed_activity(by, activity_id).await?;
+        let live = &self.inner().live;
+        if !live.watched_here(activity.id) {
+            let book = ScanBook::read(self, activity.id).await?;
+            return Ok(self.board_of(&activity, book).await?.0);
+        }
+        let slot = self
+            .inner()
+            .board_snapshots
+            .slots
+            .get_with(activity.id, async { Arc::new(tokio::sync::Mutex::new(Slot::default())) })
+            .await;
+        let mut slot = slot.lock().await;
+        // Read before the store: an event arriving meanwhile makes this snapshot stale.
+        let delivered = live.delivered(activity.id);
+        let now = self.now();
+        if let Some(snapshot) = slot.snapshot.as_ref()
+            && snapshot.delivered == delivered
+            && now >= snapshot.computed_at
+            && now - snapshot.computed_at < SNAPSHOT_FRESH
+        {
+            return Ok(snapshot.board.clone());
+        }
+        // Taken out while it is read: after a failed read it is not put back, since half a
+        // read is no basis for the next one.
+        let mut book = slot.book.take().unwrap_or_default();
+        book.catch_up(self, activity.id).await?;
+        let (board, book) = self.board_of(&activity, book).await?;
+        slot.book = Some(book);
+        slot.snapshot = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
+        Ok(board)
+    }
+
+    /// Computes an activity's board from its scans, handing the book back.
+    ///
+    /// Deriving every volunteer's session of a large activity takes tens of milliseconds
+    /// of CPU; done on an async worker it would hold up every scan queued behind it there
+    /// (at 8 000 scans/s with fifty boards, a scan p99 of 2.2 s; BENCHMARKS.md). So it runs
+    /// on the blocking pool, and the scheduler shares the cores in slices instead.
+    pub(super) async fn board_of(
+        &self,
+        activity: &Activity,
+        book: ScanBook,
+    ) -> Result<(BoardJson, ScanBook), CoreError> {
+        // The newest few and a count: an activity where everyone was flagged holds tens of
+        // thousands, which the board never shows.
+        let (flags, flags_total) = self.store().newest_flags(activity.id, BOARD_LIST as u32).await?;
+        // The slots in the organiser's order, then the approved sign-ups, and who never
+        // came once that is recorded (at finalisation).
+        let recruitment = self.store().recruitment(activity.id).await?;
+        let (signups, no_shows) = match &recruitment {
+            Some(_) => {
+                (self.store().activity_signups(activity.id).await?, self.store().recorded_no_shows(activity.id).await?)
+            }
+            None => (Vec::new(), None),
+        };
+        let (hourmark, activity) = (self.clone(), activity.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut book = book;
+            let mut board = hourmark.board_from(&activity, &mut book, flags, flags_total);
+            board.expected = recruitment.map(|r| expected(&r, &signups, &book));
+            board.no_shows = no_shows.map(|(recorded_at, signups)| RecordedNoShows {
+                recorded_at,
+                total: u32::try_from(signups.len()).unwrap_or(u32::MAX),
+                volunteers: signups
+                    .into_iter()
+                    .take(BOARD_LIST)
+                    .map(|s| Missing {
+                        volunteer_id: s.volunteer_id,
+                        volunteer_name: s.volunteer_name,
+                        slot_name: s.slot_name,
+                    })
+                    .collect(),
+            });
+            BoardJson::of(&board).map(|json| (json, book))
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))?
+    }
+
+    /// The board itself, from the scans and the flags.
+    pub(super) fn board_from(
+        &self,
+        activity: &Activity,
+        book: &mut ScanBook,
+        flags: Vec<crate::review::Flag>,
+        flags_total: u32,
+    ) -> ActivityBoard {
+        let now = self.now();
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let policy = &self.settings().checkin.minutes;
+        let mut gates: Vec<GateCount> = activity
+            .gates
+            .iter()
+            .enumerate()
+            .map(|(i, name)| GateCount { gate: u8::try_from(i).unwrap_or(u8::MAX), name: name.clone(), inside: 0 })
+            .collect();
+        let (mut arrived, mut minutes_so_far, mut minutes_credited) = (0_u32, 0_u64, 0_u64);
+        // Everyone inside counts at the gate of their latest check-in; only those listed
+        // are built.
+        let mut inside: Vec<(DateTime<Utc>, i64, &Booked)> = Vec::new();
+        for (volunteer_id, booked) in &mut book.volunteers {
+            let live = booked.live(&schedule, policy);
+            let booked: &Booked = booked;
+            arrived = arrived.saturating_add(u32::from(live.arrived()));
+            minutes_so_far += u64::from(live.so_far(now));
+            minutes_credited += u64::from(live.credited());
+            if let Some(since) = live.open_since() {
+                let gate = booked.latest_in.and_then(|(_, _, gate)| gate);
+                if let Some(count) = gate.and_then(|g| gates.get_mut(usize::from(g))) {
+                    count.inside += 1;
+                }
+                inside.push((since, *volunteer_id, booked));
+            }
+        }
+        let inside_now = u32::try_from(inside.len()).unwrap_or(u32::MAX);
+        let totals = ActivityTotals {
+            activity_id: activity.id,
+            inside_now,
+            arrived,
+            left: arrived.saturating_sub(inside_now),
+            minutes_so_far,
+            minutes_credited,
+            accepted_scans: book.scans as u64,
+            as_of: now,
+        };
+        keep_longest_inside(&mut inside, |(since, id, _)| (*since, *id));
+        let still_inside: Vec<StillInside> = inside
+            .into_iter()
+            .map(|(since, volunteer_id, booked)| StillInside {
+                volunteer_id,
+                volunteer_name: booked.name.clone(),
+                since,
+                minutes_inside: u32::try_from((now - since).num_minutes().max(0)).unwrap_or(u32::MAX),
+                gate_name: booked
+                    .latest_in
+                    .and_then(|(_, _, gate)| gate)
+                    .and_then(|g| activity.gates.get(usize::from(g)).cloned()),
+            })
+            .collect();
+
+        let this_minute = now.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap_or(now);
+        let first = this_minute - chrono::TimeDelta::minutes(BOARD_MINUTES - 1);
+        let mut minutes: Vec<MinuteCount> = (0..BOARD_MINUTES)
+            .map(|i| MinuteCount { minute: first + chrono::TimeDelta::minutes(i), arrivals: 0, departures: 0 })
+            .collect();
+        for s in book.all().filter(|s| s.at >= first) {
+            let Ok(i) = usize::try_from((s.at - first).num_minutes()) else { continue };
+            if let Some(m) = minutes.get_mut(i) {
+                match s.direction {
+                    super::super::Direction::In => m.arrivals += 1,
+                    super::super::Direction::Out => m.departures += 1,
+                }
+            }
+        }
+
+        // Newest first, as the store hands them over.
+        let flags: Vec<BoardFlag> = flags
+            .into_iter()
+            .map(|flag| BoardFlag {
+                volunteer_name: book.volunteers.get(&flag.volunteer_id).map(|b| b.name.clone()).unwrap_or_default(),
+                flag,
+            })
+            .collect();
+
+        ActivityBoard {
+            activity_name: activity.name.clone(),
+            totals,
+            gates,
+            minutes,
+            still_inside,
+            flags,
+            flags_total,
+            last_scan_id: book.last_scan_id,
+            expected: None,
+            no_shows: None,
+        }
+    }
+
+    /// The live events of an activity the caller manages, from now on. The caller should
+    /// fetch [`Hourmark::activity_board`] after subscribing, so nothing falls in between.
+    pub async fn watch_activity(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+    ) -> Result<tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::Published>>, CoreError> {
+        self.managed_activity(by, activity_id).await?;
+        self.inner().live.watch(activity_id).await
+    }
+
+    /// Completes when the server is shutting down: live streams end then.
+    pub fn live_streams_closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.inner().live.closed()
+    }
+
+    /// Ends every live stream, so a graceful shutdown need not wait for boards to hang up.
+    pub fn end_live_streams(&self) {
+        self.inner().live.close();
+    }
+}
