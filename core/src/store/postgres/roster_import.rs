@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::shared::exchange::{DISCARD_FAILED, hash32, int};
+use super::shared::exchange::{DISCARD_FAILED, int, known_volunteer_from};
 use super::{PostgresStore, insert_audit};
 use crate::error::CoreError;
 use crate::roster::import::{NewRosterImport, RosterImportState};
@@ -118,15 +118,7 @@ impl PostgresStore {
         .bind(&phones)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("id")?,
-                    hash32(row.try_get("id_number_lookup")?)?,
-                    hash32(row.try_get("phone_lookup")?)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(known_volunteer_from).collect()
     }
 
     pub(super) async fn stage_roster_here(

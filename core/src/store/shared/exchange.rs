@@ -38,8 +38,14 @@ fn export_from(row: &DbRow) -> StoreResult<ExchangeExport> {
     })
 }
 
-pub(in crate::store) fn hash32(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+fn hash32(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
     bytes.try_into().map_err(|_| corrupt("lookup hash"))
+}
+
+/// A volunteer found by ID or phone number, from a row of `id, id_number_lookup,
+/// phone_lookup` (each engine looks them up its own way).
+pub(in crate::store) fn known_volunteer_from(row: &DbRow) -> StoreResult<KnownVolunteer> {
+    Ok((row.try_get("id")?, hash32(row.try_get("id_number_lookup")?)?, hash32(row.try_get("phone_lookup")?)?))
 }
 
 /// The rows of failed imports, deleted children first, up to `$1` per statement.

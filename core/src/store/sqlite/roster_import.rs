@@ -8,9 +8,8 @@
 //! this engine alone. The rest of the exchange store is shared (`shared/exchange.rs`).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
-use super::shared::exchange::{DISCARD_FAILED, hash32};
+use super::shared::exchange::{DISCARD_FAILED, known_volunteer_from};
 use super::{SqliteStore, insert_audit};
 use crate::error::CoreError;
 use crate::roster::import::{NewRosterImport, RosterImportState};
@@ -162,15 +161,7 @@ impl SqliteStore {
             query = query.bind(hash.as_slice());
         }
         let rows = query.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("id")?,
-                    hash32(row.try_get("id_number_lookup")?)?,
-                    hash32(row.try_get("phone_lookup")?)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(known_volunteer_from).collect()
     }
 
     pub(super) async fn stage_roster_here(
