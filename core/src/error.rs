@@ -607,3 +607,18 @@ impl From<&CoreError> for Problem {
         }
     }
 }
+
+/// What the store's methods return.
+pub type StoreResult<T> = Result<T, CoreError>;
+
+impl From<sqlx::Error> for CoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for CoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Storage(crate::store::StorageError::Other(format!("migration: {e}")))
+    }
+}

@@ -9,8 +9,7 @@
 
 use std::time::Duration;
 
-use crate::error::CoreError;
-use crate::hourmark::Hourmark;
+mod use_cases;
 
 /// At most `max` requests per `per`; `max = 0` turns the limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,31 +48,6 @@ impl Default for RateLimits {
             login_per_client: Limit::per_minute(300),
             scans_per_volunteer: Limit::per_minute(30),
             signups_per_volunteer: Limit::per_minute(10),
-        }
-    }
-}
-
-impl Hourmark {
-    /// Counts one request by `subject` under `scope`; `rate_limited` with the seconds to
-    /// wait once the window's allowance is used up.
-    pub async fn limit(&self, scope: &str, subject: &str, limit: Limit) -> Result<(), CoreError> {
-        if limit.max == 0 {
-            return Ok(());
-        }
-        let window = i64::try_from(limit.per.as_secs().max(1)).unwrap_or(i64::MAX);
-        let now = self.now().timestamp();
-        let index = now.div_euclid(window);
-        let key = format!("limit:{scope}:{subject}:{index}");
-        let ttl = Duration::from_secs(u64::try_from(window).unwrap_or(u64::MAX).saturating_add(1));
-        match self.cache().hit(&key, ttl).await {
-            Ok(hits) if hits > limit.max => Err(CoreError::RateLimited {
-                retry_after_secs: u64::try_from((index + 1) * window - now).unwrap_or(1).max(1),
-            }),
-            Ok(_) => Ok(()),
-            Err(e) => {
-                tracing::warn!(error = %e, scope, "rate limit not checked: cache unavailable");
-                Ok(())
-            }
         }
     }
 }

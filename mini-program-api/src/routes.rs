@@ -8,7 +8,8 @@ use hourmark_core::Hourmark;
 use hourmark_core::attendance::reading::CodeReading;
 use hourmark_core::attendance::scan::{ScanReceipt, ScanRequest};
 use hourmark_core::error::Problem;
-use hourmark_core::identity::confirmation::{Registration, RegistrationPending};
+use hourmark_core::identity::confirmation::RegistrationPending;
+use hourmark_core::identity::registration::Registration;
 use hourmark_core::identity::registration::{MyData, NewVolunteer, VolunteerWithToken};
 use hourmark_core::login::sms::{SmsCodeRequest, SmsCodeSent, SmsLoginAnswer, SmsLoginRequest};
 use hourmark_core::login::wechat_oa::{

@@ -16,7 +16,6 @@ use utoipa::ToSchema;
 use super::minutes::{CreditedPair, LiveMinutes, MinutesPolicy, ScanFact, Schedule, UnpairedScan};
 use crate::activity::shanghai_time;
 use crate::error::CoreError;
-use crate::hourmark::Hourmark;
 use crate::signups::{Recruitment, Signup, SignupStatus};
 use crate::store::{AcceptedScan, NumberedScan, ScanCursor};
 
@@ -343,30 +342,6 @@ impl Booked {
 }
 
 impl ScanBook {
-    /// Every accepted scan of the activity.
-    async fn read(hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
-        let mut book = Self::default();
-        book.catch_up(hourmark, activity_id).await?;
-        Ok(book)
-    }
-
-    /// Adds the scans recorded since the last read. Should a volunteer's numbers ever
-    /// jump (a scan the store did not return), the book is read again from the start
-    /// rather than show a session with a scan missing.
-    async fn catch_up(&mut self, hourmark: &Hourmark, activity_id: i64) -> Result<(), CoreError> {
-        let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, self.cursor).await?;
-        if !self.add(scans) {
-            tracing::warn!(activity_id, "a volunteer's scan numbers jumped; reading the activity's scans again");
-            *self = Self::default();
-            let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, None).await?;
-            self.add(scans);
-            self.cursor = cursor;
-            return Ok(());
-        }
-        self.cursor = cursor;
-        Ok(())
-    }
-
     /// Adds scans, skipping those already here; `false` if one would leave a gap in its
     /// volunteer's numbers.
     fn add(&mut self, mut scans: Vec<NumberedScan>) -> bool {

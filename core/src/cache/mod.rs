@@ -22,10 +22,12 @@ use crate::attendance::Direction;
 use crate::error::CoreError;
 
 mod memory;
+mod open;
 mod redis;
 mod tiered;
 
 pub use memory::MemoryCache;
+pub use open::connect;
 pub use redis::RedisCache;
 pub(crate) use tiered::{TierValue, Tiered};
 
@@ -107,14 +109,6 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
 
 /// How long an activity's presence stays cached after its last change.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(12 * 3600);
-
-/// Opens Redis if a URL is given (with `prefix` on every key), the in-process cache otherwise.
-pub async fn connect(redis_url: Option<&str>, prefix: &str) -> CacheResult<std::sync::Arc<dyn Cache>> {
-    match redis_url {
-        Some(url) => Ok(std::sync::Arc::new(RedisCache::connect(url, prefix).await?)),
-        None => Ok(std::sync::Arc::new(MemoryCache::new())),
-    }
-}
 
 #[cfg(test)]
 mod tests {

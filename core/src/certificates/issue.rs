@@ -1,6 +1,7 @@
 //! Issuing, reading, revoking and verifying certificates.
 
 use super::*;
+use crate::hourmark::Hourmark;
 
 impl Hourmark {
     /// Who may issue for this service: a qualified recorder of the one organisation that

@@ -31,7 +31,6 @@ use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
-use crate::hourmark::Hourmark;
 use crate::identity::{Principal, StaffRole, region_covers};
 use crate::publicity::{RegisterKind, RegisterRow};
 

@@ -2,6 +2,7 @@
 //! waiting for an issuer.
 
 use super::*;
+use crate::hourmark::Hourmark;
 
 impl Hourmark {
     /// The certificate settings (signing key, verification URL).

@@ -1,6 +1,7 @@
 //! Organisations' seal images, printed on the certificates they issue.
 
 use super::*;
+use crate::hourmark::Hourmark;
 
 /// The largest seal image accepted, in bytes.
 pub const SEAL_MAX_BYTES: usize = 256 * 1024;

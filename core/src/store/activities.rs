@@ -1,8 +1,7 @@
 //! Activities, their leaders and their screen keys.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/activities.rs`, `sqlite/activities.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/activities.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,8 +1,7 @@
 //! The audit trail.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/audit.rs`, `sqlite/audit.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/audit.rs`.
 
 use async_trait::async_trait;
 

@@ -1,8 +1,7 @@
 //! The national calendar and its regional overlays.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/calendar.rs`, `sqlite/calendar.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/calendar.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -17,6 +17,10 @@ use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Row, Sqlite, Type};
 
 use super::StoreResult;
+use super::error::StorageError;
+use crate::attendance::Direction;
+use crate::error::{CoreError, ErrorCode};
+use crate::identity::{Principal, TokenHash};
 
 /// An instant as the engine keeps it: `timestamptz` on PostgreSQL, milliseconds on SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,4 +130,49 @@ where
     fn maybe_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         Ok(self.try_get::<Option<Stamp>, _>(column)?.map(|stamp| stamp.0))
     }
+}
+
+/// The owner column and id of a principal's tokens.
+pub(crate) fn token_owner(principal: &Principal) -> (&'static str, i64) {
+    match principal {
+        Principal::Staff { id, .. } => ("staff_id", *id),
+        Principal::Volunteer { id } => ("volunteer_id", *id),
+    }
+}
+
+pub(crate) fn hash_from(bytes: Vec<u8>) -> StoreResult<TokenHash> {
+    bytes.try_into().map_err(|_| corrupt("token hash"))
+}
+
+/// Maps a unique violation on the volunteer table to its refusal. PostgreSQL names the
+/// constraint; SQLite names the column in its message. A taken volunteer number stays a
+/// storage conflict (`volunteer_number`), for the caller to draw another.
+pub(crate) fn volunteer_conflict(e: sqlx::Error) -> CoreError {
+    let e = StorageError::from(e);
+    if e.is_conflict_on("wechat_binding") {
+        CoreError::code(ErrorCode::WechatAlreadyBound)
+    } else if e.is_conflict_on("id_number") {
+        CoreError::code(ErrorCode::IdNumberTaken)
+    } else if e.is_conflict_on("phone") {
+        CoreError::code(ErrorCode::PhoneTaken)
+    } else {
+        CoreError::Storage(e)
+    }
+}
+
+pub(crate) fn skills_json(skills: &[String]) -> String {
+    serde_json::to_string(skills).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn parse_skills(json: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|_| corrupt("skills"))
+}
+
+/// Parses a stored direction.
+pub(crate) fn parse_direction(s: &str) -> StoreResult<Direction> {
+    Direction::parse(s).ok_or_else(|| CoreError::Internal(format!("stored direction {s:?}")))
+}
+
+pub(crate) fn corrupt(what: &str) -> CoreError {
+    CoreError::Internal(format!("stored {what} does not parse"))
 }

@@ -1,8 +1,7 @@
 //! Volunteers' requests to correct their data, and the scans they may cite.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/corrections.rs`, `sqlite/corrections.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/corrections.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

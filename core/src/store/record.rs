@@ -1,8 +1,7 @@
 //! A volunteer's service record: evaluations, satisfaction, complaints, training, awards and finalised sessions.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/record.rs`, `sqlite/record.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/record.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,8 +1,7 @@
 //! Review: settings, flags, closing, late entries and finalisation.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/review.rs`, `sqlite/review.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/review.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

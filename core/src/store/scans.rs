@@ -1,13 +1,14 @@
 //! Scans: the hot write path, replayed answers, and the reads of accepted scans.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/scans.rs`, `sqlite/scans.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/scans.rs`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{AcceptedScan, NewScan, NumberedScan, ScanCursor, StoreResult, StoredAnswer};
+use super::StoreResult;
+use crate::attendance::Direction;
 use crate::review::{ScanElsewhere, StoredScanEvidence};
 
 /// Scans: the hot write path, replayed answers, and the reads of accepted scans.
@@ -44,4 +45,92 @@ pub trait ScanStore: Send + Sync {
     ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)>;
     /// How many scans (accepted and refused) a volunteer has made: for tests and audits.
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64>;
+}
+
+/// A scan to record, accepted or refused, with the answer the volunteer gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewScan {
+    /// Assigned by the server before the write (UUIDv7: time-ordered).
+    pub id: Uuid,
+    /// Who scanned.
+    pub volunteer_id: i64,
+    /// The client's idempotency key; unique per volunteer.
+    pub client_nonce: Uuid,
+    /// The activity the code named, when the code could be read.
+    pub activity_id: Option<i64>,
+    /// The gate the code named.
+    pub gate: Option<u8>,
+    /// Set for accepted scans only.
+    pub direction: Option<Direction>,
+    /// For accepted scans: the volunteer's accepted scans at the activity before this one,
+    /// plus one. Unique per (activity, volunteer), so a decision made on a state another
+    /// instance has already moved on from cannot be written (see `attendance::scan`).
+    pub seq: Option<u32>,
+    /// `checked_in`, `checked_out`, or the refusal's error code.
+    pub outcome: String,
+    /// When the server took the scan; for a late upload, the scan time the phone claimed.
+    pub server_time: DateTime<Utc>,
+    /// For a late upload only: when it reached the server (see `attendance::offline`).
+    pub uploaded_at: Option<DateTime<Utc>>,
+    /// What the phone's clock said.
+    pub client_time: Option<DateTime<Utc>>,
+    /// The code's time window.
+    pub code_window: Option<u32>,
+    /// The key id the code was signed with.
+    pub key_id: Option<u8>,
+    /// Distance from the activity's location, metres. The position itself is not kept.
+    pub distance_m: Option<f64>,
+    /// The phone's reported accuracy, metres.
+    pub accuracy_m: Option<f64>,
+    /// The geofence verdict, when a location was used.
+    pub geofence: Option<crate::geo::Geofence>,
+    /// The device the scan came from.
+    pub device_id: Option<String>,
+    /// A keyed digest of the client's network address (never the address).
+    pub network: Option<String>,
+    /// The exact answer, replayed for a retry with the same nonce.
+    pub answer: StoredAnswer,
+}
+
+/// An answer as sent: HTTP status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body, verbatim.
+    pub body: String,
+}
+
+/// An accepted scan, as the minutes derivation and the live board read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedScan {
+    /// The scan's id.
+    pub id: Uuid,
+    /// Who.
+    pub volunteer_id: i64,
+    /// Their name.
+    pub volunteer_name: String,
+    /// When the server took it.
+    pub at: DateTime<Utc>,
+    /// In or out.
+    pub direction: Direction,
+    /// The gate it was taken at.
+    pub gate: Option<u8>,
+}
+
+/// Where a reader of an activity's accepted scans got to, for
+/// [`ScanStore::accepted_scans_after`]. Each engine gives it its own meaning: on PostgreSQL the
+/// oldest transaction still running when the scans were read (every transaction before it
+/// had finished, so nothing older can still appear); on SQLite, whose one writer commits
+/// in row order, the last row read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCursor(pub i64);
+
+/// An accepted scan and its number in its volunteer's order at the activity (1, 2, …).
+#[derive(Debug, Clone)]
+pub struct NumberedScan {
+    /// The scan.
+    pub scan: AcceptedScan,
+    /// Its number: one more than the volunteer's previous accepted scan there.
+    pub seq: u32,
 }

@@ -1,8 +1,7 @@
 //! Corrections of finalised sessions: proposals and decisions.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/session_corrections.rs`, `sqlite/session_corrections.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/session_corrections.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,13 +1,12 @@
 //! Bearer tokens and console sessions.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/sessions.rs`, `sqlite/sessions.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/sessions.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{StoreResult, StoredSession};
+use super::StoreResult;
 use crate::identity::{Principal, TokenGrant, TokenHash};
 
 /// Bearer tokens and console sessions.
@@ -39,4 +38,19 @@ pub trait SessionStore: Send + Sync {
         only: Option<&TokenHash>,
         at: DateTime<Utc>,
     ) -> StoreResult<Vec<TokenHash>>;
+}
+
+/// A stored session (bearer token) as its owner may see it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The token's hash.
+    pub hash: TokenHash,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// A console session's idle limit, minutes.
+    pub idle_minutes: Option<u32>,
+    /// A console session's last use.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }

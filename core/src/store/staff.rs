@@ -1,8 +1,7 @@
 //! Staff members, the first administrator's bootstrap, invites and passkeys.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/staff.rs`, `sqlite/staff.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/staff.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,8 +1,7 @@
 //! Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
 //!
-//! One area of [`Store`](super::Store): a narrow trait that each engine implements in its
-//! own file (`postgres/volunteers.rs`, `sqlite/volunteers.rs`), so a change to this area touches
-//! those two files side by side.
+//! One area of [`Store`](super::Store): a narrow trait whose implementation is written once
+//! for both engines, in `shared/volunteers.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

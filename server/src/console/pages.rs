@@ -104,32 +104,6 @@ pub(super) fn categories() -> Vec<minijinja::Value> {
     CATEGORIES.iter().map(|(v, l)| context! { value => *v, label => *l }).collect()
 }
 
-/// What the page bar calls a signed-in staff member. Officers' department is read from
-/// their record (one query, officers only): the Youth League's officers are 团委 and are
-/// offered only their own work.
-pub(super) async fn role_label(hourmark: &Hourmark, principal: &Principal) -> &'static str {
-    if let Principal::Staff { role: StaffRole::Officer, .. } = principal
-        && let Ok(profile) = hourmark.staff_profile(principal).await
-        && profile.staff.agency == Some(hourmark_core::identity::Agency::YouthLeague)
-    {
-        return "团委";
-    }
-    role_name(principal)
-}
-
-fn role_name(principal: &Principal) -> &'static str {
-    match principal {
-        Principal::Staff { role, .. } => match role {
-            StaffRole::Administrator => "管理员",
-            StaffRole::Organiser => "组织者",
-            StaffRole::Leader => "活动负责人",
-            StaffRole::Recorder => "记录员",
-            StaffRole::Officer => "主管部门",
-        },
-        Principal::Volunteer { .. } => "志愿者",
-    }
-}
-
 /// `12月5日 08:00`, in Kunming's time.
 pub(super) fn chinese_time(t: DateTime<Utc>) -> String {
     let local = to_shanghai(t);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use hourmark_core::Hourmark;
 use hourmark_core::error::Problem;
 use hourmark_core::identity::staff::StaffWithToken;
-use hourmark_core::identity::{BearerToken, Principal, Staff};
+use hourmark_core::identity::{BearerToken, Principal, Staff, StaffRole};
 use hourmark_core::passkeys::{FinishEnrolment, FinishSignIn};
 use hourmark_core::sessions::SignedOut;
 use hourmark_http::ApiError;
@@ -195,7 +195,7 @@ impl FromRequestParts<Hourmark> for ConsoleSession {
         };
         match hourmark.authenticate(token.expose()).await {
             Ok(principal @ Principal::Staff { .. }) => {
-                let role = super::pages::role_label(hourmark, &principal).await;
+                let role = role_label(hourmark, &principal).await;
                 Ok(Self {
                     principal,
                     csrf_token: hourmark_core::console::csrf_token(&token),
@@ -205,5 +205,31 @@ impl FromRequestParts<Hourmark> for ConsoleSession {
             }
             Ok(Principal::Volunteer { .. }) | Err(_) => Err(to_sign_in()),
         }
+    }
+}
+
+/// What the page bar calls a signed-in staff member. Officers' department is read from
+/// their record (one query, officers only): the Youth League's officers are 团委 and are
+/// offered only their own work.
+async fn role_label(hourmark: &Hourmark, principal: &Principal) -> &'static str {
+    if let Principal::Staff { role: StaffRole::Officer, .. } = principal
+        && let Ok(profile) = hourmark.staff_profile(principal).await
+        && profile.staff.agency == Some(hourmark_core::identity::Agency::YouthLeague)
+    {
+        return "团委";
+    }
+    role_name(principal)
+}
+
+fn role_name(principal: &Principal) -> &'static str {
+    match principal {
+        Principal::Staff { role, .. } => match role {
+            StaffRole::Administrator => "管理员",
+            StaffRole::Organiser => "组织者",
+            StaffRole::Leader => "活动负责人",
+            StaffRole::Recorder => "记录员",
+            StaffRole::Officer => "主管部门",
+        },
+        Principal::Volunteer { .. } => "志愿者",
     }
 }

@@ -303,3 +303,29 @@ impl Hourmark {
         self.inner().live.close();
     }
 }
+
+impl ScanBook {
+    /// Every accepted scan of the activity.
+    async fn read(hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
+        let mut book = Self::default();
+        book.catch_up(hourmark, activity_id).await?;
+        Ok(book)
+    }
+
+    /// Adds the scans recorded since the last read. Should a volunteer's numbers ever
+    /// jump (a scan the store did not return), the book is read again from the start
+    /// rather than show a session with a scan missing.
+    async fn catch_up(&mut self, hourmark: &Hourmark, activity_id: i64) -> Result<(), CoreError> {
+        let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, self.cursor).await?;
+        if !self.add(scans) {
+            tracing::warn!(activity_id, "a volunteer's scan numbers jumped; reading the activity's scans again");
+            *self = Self::default();
+            let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, None).await?;
+            self.add(scans);
+            self.cursor = cursor;
+            return Ok(());
+        }
+        self.cursor = cursor;
+        Ok(())
+    }
+}
