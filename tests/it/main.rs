@@ -79,6 +79,7 @@ mod signups;
 mod sms_login;
 mod stars;
 mod store_contract;
+mod structure;
 mod time_bank;
 mod volunteer_pages;
 mod wechat_oa;

@@ -1,5 +1,5 @@
-//! Activity cancellations' storage: a narrow trait, implemented by each engine in its own
-//! file (`postgres/cancellations.rs`, `sqlite/cancellations.rs`).
+//! Activity cancellations' storage: a narrow trait, implemented once for both engines in
+//! `shared/cancellations.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

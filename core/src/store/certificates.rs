@@ -1,5 +1,5 @@
-//! Certificates' storage: a narrow trait, implemented by each engine in its own file
-//! (`postgres/certificates.rs`, `sqlite/certificates.rs`).
+//! Certificates' storage: a narrow trait, implemented once for both engines in
+//! `shared/certificates.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,5 +1,6 @@
-//! Exchange and roster storage: a narrow trait, implemented by each engine in its own
-//! file (`postgres/exchange.rs`, `sqlite/exchange.rs`).
+//! Exchange and roster storage: a narrow trait, implemented once for both engines in
+//! `shared/exchange.rs`, except the roster import's staging and publishing, which each
+//! engine writes in its own `roster_import.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

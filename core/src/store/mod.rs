@@ -23,8 +23,15 @@
 //! integers are read at PostgreSQL's width (SQLite reads any width). What only one engine
 //! can say stays in its own folder: the batch insert of scans (`unnest` against a
 //! multi-row insert) and the cursor after it (snapshot horizon against row number), and the
-//! roster import's staging (`postgres/exchange.rs`, `sqlite/exchange.rs`). A `dyn Store`
-//! calls every area's methods without the area traits in scope.
+//! roster import's staging and publishing (`postgres/roster_import.rs`,
+//! `sqlite/roster_import.rs`). A `dyn Store` calls every area's methods without the area
+//! traits in scope.
+//!
+//! This file only declares and re-exports, so that the modules below import one another
+//! in one direction: the area traits (`<area>.rs`) over the domain's types, [`Store`]
+//! over them (`contract.rs`), the engines over that, and [`connect`] (`open.rs`) over the
+//! engines. How storage fails ([`StorageError`], `error.rs`) and how values cross into
+//! the engines (`codec.rs`) are below them all.
 
 mod activities;
 mod audit;

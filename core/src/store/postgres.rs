@@ -112,11 +112,6 @@ mod scan_batches;
 #[path = "shared/mod.rs"]
 mod shared;
 
-#[path = "shared/rows.rs"]
-mod rows;
-
-use rows::{correct_finalised, finalised_from_row, insert_audit, parse_day, register_from_row, staff_from_row};
-
 /// Holds `what` for the rest of the transaction `conn` is in (an advisory lock).
 async fn serialise(conn: &mut sqlx::PgConnection, what: super::Serialised) -> StoreResult<()> {
     sqlx::query("select pg_advisory_xact_lock($1)").bind(what as i64).execute(conn).await?;

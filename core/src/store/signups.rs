@@ -1,5 +1,5 @@
-//! Recruitment's and sign-ups' storage: a narrow trait, implemented by each engine in its
-//! own file (`postgres/signups.rs`, `sqlite/signups.rs`).
+//! Recruitment's and sign-ups' storage: a narrow trait, implemented once for both engines
+//! in `shared/signups.rs`.
 //!
 //! Every write that changes who holds a slot's places (signing up, cancelling, declining,
 //! publishing new places) runs in one transaction that first locks the slot (PostgreSQL:

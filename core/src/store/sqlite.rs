@@ -155,11 +155,6 @@ async fn serialise(_conn: &mut sqlx::SqliteConnection, _what: super::Serialised)
     Ok(())
 }
 
-#[path = "shared/rows.rs"]
-mod rows;
-
-use rows::{correct_finalised, finalised_from_row, insert_audit, parse_day, register_from_row, staff_from_row};
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {

@@ -1,5 +1,4 @@
-//! Stars' storage: a narrow trait, implemented by each engine in its own file
-//! (`postgres/stars.rs`, `sqlite/stars.rs`).
+//! Stars' storage: a narrow trait, implemented once for both engines in `shared/stars.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

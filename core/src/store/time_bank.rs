@@ -1,5 +1,5 @@
-//! The time bank's storage: a narrow trait, implemented by each engine in its own file
-//! (`postgres/time_bank.rs`, `sqlite/time_bank.rs`) so the two read side by side.
+//! The time bank's storage: a narrow trait, implemented once for both engines in
+//! `shared/time_bank.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
-//! Training completions' storage (the sign-up requirement): a narrow trait, implemented by
-//! each engine in its own file (`postgres/trainings.rs`, `sqlite/trainings.rs`).
+//! Training completions' storage (the sign-up requirement): a narrow trait, implemented
+//! once for both engines in `shared/trainings.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -12,8 +12,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::PostgresStore;
 use super::shared::exchange::{DISCARD_FAILED, int, known_volunteer_from};
-use super::{PostgresStore, insert_audit};
+use super::shared::rows::insert_audit;
 use crate::error::CoreError;
 use crate::roster::import::{NewRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};

@@ -33,3 +33,8 @@ mod stars;
 mod time_bank;
 mod trainings;
 mod volunteers;
+
+/// The row helpers several areas share.
+pub(super) mod rows;
+
+use rows::{correct_finalised, finalised_from_row, insert_audit, parse_day, register_from_row, staff_from_row};

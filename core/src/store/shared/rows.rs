@@ -128,7 +128,7 @@ pub(super) fn staff_from_row(row: &DbRow) -> StoreResult<Staff> {
     })
 }
 
-pub(super) async fn insert_audit(conn: &mut Conn, audit: &AuditEvent) -> StoreResult<()> {
+pub(in crate::store) async fn insert_audit(conn: &mut Conn, audit: &AuditEvent) -> StoreResult<()> {
     sqlx::query(
         r"insert into audit_event (at, actor_kind, actor_id, action, subject_kind, subject_id, detail)
           values ($1, $2, $3, $4, $5, $6, $7)",

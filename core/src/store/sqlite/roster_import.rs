@@ -9,8 +9,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::SqliteStore;
 use super::shared::exchange::{DISCARD_FAILED, known_volunteer_from};
-use super::{SqliteStore, insert_audit};
+use super::shared::rows::insert_audit;
 use crate::error::CoreError;
 use crate::roster::import::{NewRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
