@@ -1,5 +1,5 @@
-//! The use cases of tokens (`impl Hourmark`), apart from its types and rules in the
-//! parent module, which the store and the context import without importing these.
+//! The use cases of tokens (`impl Hourmark`), apart from its types and rules in the parent
+//! module, which the store and the context import without importing these.
 
 use super::*;
 use crate::error::{CoreError, ErrorCode};

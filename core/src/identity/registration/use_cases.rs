@@ -1,5 +1,6 @@
-//! The use cases of volunteer registration (`impl Hourmark`), apart from its types and rules in the
-//! parent module, which the store and the context import without importing these.
+//! The use cases of volunteer registration (`impl Hourmark`), apart from its types and
+//! rules in the parent module, which the store and the context import without importing
+//! these.
 
 use super::*;
 use crate::error::{CoreError, ErrorCode};

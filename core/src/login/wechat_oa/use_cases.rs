@@ -1,5 +1,6 @@
-//! The use cases of the WeChat official account sign-in (`impl Hourmark`), apart from its types and rules in the
-//! parent module, which the store and the context import without importing these.
+//! The use cases of the WeChat official account sign-in (`impl Hourmark`), apart from its
+//! types and rules in the parent module, which the store and the context import without
+//! importing these.
 
 use super::super::{LoginAnswer, TICKET_TTL, Ticket};
 use super::*;

@@ -1,5 +1,6 @@
-//! The use cases of corrections of finalised sessions (`impl Hourmark`), apart from its types and rules in the
-//! parent module, which the store and the context import without importing these.
+//! The use cases of corrections of finalised sessions (`impl Hourmark`), apart from its
+//! types and rules in the parent module, which the store and the context import without
+//! importing these.
 
 use super::super::finalise::SessionCorrection;
 use super::super::{scheduled_minutes_on, validate_reason};

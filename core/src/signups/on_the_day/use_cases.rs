@@ -1,5 +1,5 @@
-//! The use cases of on-the-day admission (`impl Hourmark`), apart from its types and rules in the
-//! parent module, which the store and the context import without importing these.
+//! The use cases of on-the-day admission (`impl Hourmark`), apart from its types and rules
+//! in the parent module, which the store and the context import without importing these.
 
 use super::super::SignupStatus;
 use super::*;
