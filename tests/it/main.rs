@@ -35,6 +35,7 @@ mod device;
 mod durability;
 mod exchange;
 mod faults;
+mod flag_counts;
 mod hardening;
 mod hours;
 mod identity;

@@ -772,6 +772,7 @@ pub const NOT_PERSONAL_TABLES: &[(&str, &str)] = &[
     ("activity_closure", "when an activity's sessions were closed"),
     ("activity_finalisation", "when an activity was finalised"),
     ("activity_review_settings", "an activity's review rules"),
+    ("review_flag_count", "how many flags an activity has, how many are open, and on how many volunteer-days"),
     ("recipient_satisfaction", "the recipients' satisfaction with an activity, in aggregate"),
     ("bootstrap_token", "the first administrator's one-time token (hashed), before any person exists"),
     ("calendar_year", "working-day calendars"),

@@ -26,14 +26,16 @@ pub trait ReviewStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Stores flags, skipping any already raised (same activity, volunteer, rule and key);
-    /// returns how many were new.
+    /// returns how many were new. The activity's kept counts (see [`Self::flag_counts`])
+    /// change in the same transaction.
     async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize>;
     /// An activity's flags, by volunteer, day and id.
     async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>>;
     /// The flags of an activity's first `days` flagged (volunteer, day) pairs after
     /// `after`, by volunteer, day and id: one page of its review.
     async fn flag_page(&self, activity_id: i64, after: Option<(i64, NaiveDate)>, days: u32) -> StoreResult<Vec<Flag>>;
-    /// How many of an activity's flags are open, and on how many days it has flags.
+    /// How many of an activity's flags are open, and on how many days it has flags: counts
+    /// kept by every raise and decision, so reading them does not grow with the flags.
     async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts>;
     /// An activity's newest `limit` flags, newest first (by when raised, then id), and how
     /// many it has in all, read together so the two agree.

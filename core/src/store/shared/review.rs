@@ -1,5 +1,7 @@
 //! Review: settings, flags, closing, late entries and finalisation, on both engines.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{QueryBuilder, Row};
@@ -11,7 +13,7 @@ use crate::publicity::NewPublicity;
 use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEntryStatus, NewLateEntry};
 use crate::review::rules::{Reviewer, RuleCode, Severity};
 use crate::review::{Flag, FlagCounts, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings};
-use crate::store::codec::{RowTimes, Stamp};
+use crate::store::codec::{List, RowTimes, Stamp};
 use crate::store::{ReviewStore, StoreResult, corrupt};
 
 /// The flag columns every query returns.
@@ -20,6 +22,11 @@ macro_rules! flag_columns {
         "id, activity_id, volunteer_id, rule, severity, reviewer, local_day, evidence, explanation, raised_at, status, \
          resolved_by, resolved_at, resolution_reason, adjusted_minutes"
     };
+}
+
+/// A stored count as the API answers it (a count past `u32::MAX` is shown as that).
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn flag_from_row(row: &DbRow) -> StoreResult<Flag> {
@@ -119,34 +126,87 @@ impl ReviewStore for Engine {
     }
 
     async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize> {
+        // Activities in id order: two instances raising for the same activities lock
+        // their count rows in the same order.
+        let mut by_activity: BTreeMap<i64, Vec<&NewFlag>> = BTreeMap::new();
+        for flag in flags {
+            by_activity.entry(flag.activity_id).or_default().push(flag);
+        }
         let mut tx = self.writer().begin().await?;
-        let mut raised = 0;
-        // Many rows to a statement: a pass over an activity where everyone was flagged
-        // raises tens of thousands at once. Ten values a row stays far below either
-        // engine's limit on bound values.
-        for chunk in flags.chunks(1000) {
-            let mut query: QueryBuilder<Db> = QueryBuilder::new(
-                "insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, dedupe_key, \
-                 evidence, explanation, raised_at) ",
-            );
-            query.push_values(chunk, |mut row, flag| {
-                let f = &flag.finding;
-                row.push_bind(flag.activity_id)
-                    .push_bind(f.volunteer_id)
-                    .push_bind(f.rule.as_str())
-                    .push_bind(f.rule.severity().as_str())
-                    .push_bind(f.rule.reviewer().as_str())
-                    .push_bind(f.day.format("%Y-%m-%d").to_string())
-                    .push_bind(f.key.clone())
-                    .push_bind(f.values.to_string())
-                    .push_bind(f.explanation.clone())
-                    .push_bind(Stamp(flag.raised_at));
-            });
-            query.push(" on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing");
-            raised += query.build().execute(&mut *tx).await?.rows_affected() as usize;
+        let mut raised: i64 = 0;
+        for (activity_id, flags) in by_activity {
+            // The count row is locked before anything is read, so that the days already
+            // flagged are read after any other instance's raise has committed: two
+            // passes raising different rules on one new day count that day once.
+            sqlx::query("insert into review_flag_count (activity_id) values ($1) on conflict (activity_id) do nothing")
+                .bind(activity_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(concat!("select flags from review_flag_count where activity_id = $1", for_update!()))
+                .bind(activity_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let volunteers: Vec<i64> =
+                flags.iter().map(|f| f.finding.volunteer_id).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut days: HashSet<(i64, String)> = sqlx::query(concat!(
+                "select distinct volunteer_id, local_day from review_flag where activity_id = $1 and volunteer_id",
+                member_of!("$2")
+            ))
+            .bind(activity_id)
+            .bind(List(&volunteers))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("volunteer_id")?, row.try_get("local_day")?)))
+            .collect::<StoreResult<_>>()?;
+            let days_before = days.len();
+            let mut inserted: i64 = 0;
+            // Many rows to a statement: a pass over an activity where everyone was flagged
+            // raises tens of thousands at once. Ten values a row stays far below either
+            // engine's limit on bound values.
+            for chunk in flags.chunks(1000) {
+                let mut query: QueryBuilder<Db> = QueryBuilder::new(
+                    "insert into review_flag (activity_id, volunteer_id, rule, severity, reviewer, local_day, \
+                     dedupe_key, evidence, explanation, raised_at) ",
+                );
+                query.push_values(chunk, |mut row, flag| {
+                    let f = &flag.finding;
+                    row.push_bind(activity_id)
+                        .push_bind(f.volunteer_id)
+                        .push_bind(f.rule.as_str())
+                        .push_bind(f.rule.severity().as_str())
+                        .push_bind(f.rule.reviewer().as_str())
+                        .push_bind(f.day.format("%Y-%m-%d").to_string())
+                        .push_bind(f.key.clone())
+                        .push_bind(f.values.to_string())
+                        .push_bind(f.explanation.clone())
+                        .push_bind(Stamp(flag.raised_at));
+                });
+                query.push(
+                    " on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing \
+                     returning volunteer_id, local_day",
+                );
+                for row in query.build().fetch_all(&mut *tx).await? {
+                    inserted += 1;
+                    days.insert((row.try_get("volunteer_id")?, row.try_get("local_day")?));
+                }
+            }
+            if inserted > 0 {
+                // Every flag is raised open.
+                sqlx::query(
+                    "update review_flag_count set flags = flags + $2, open_flags = open_flags + $2, \
+                     flagged_days = flagged_days + $3 where activity_id = $1",
+                )
+                .bind(activity_id)
+                .bind(inserted)
+                .bind(i64::try_from(days.len() - days_before).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+            }
+            raised += inserted;
         }
         tx.commit().await?;
-        Ok(raised)
+        Ok(usize::try_from(raised).unwrap_or(usize::MAX))
     }
 
     async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>> {
@@ -183,24 +243,24 @@ impl ReviewStore for Engine {
     }
 
     async fn flag_counts(&self, activity_id: i64) -> StoreResult<FlagCounts> {
-        let row = sqlx::query(
-            r"select (select count(*) from review_flag where activity_id = $1 and status = 'open') as open,
-                     (select count(*) from (select distinct volunteer_id, local_day from review_flag
-                                            where activity_id = $1) as d) as days",
-        )
-        .bind(activity_id)
-        .fetch_one(self.reader())
-        .await?;
-        let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(FlagCounts { open: count(row.try_get("open")?), days: count(row.try_get("days")?) })
+        // Kept by every raise and decision in their own transactions: reading them costs
+        // the same for ten flags as for a quarter of a million.
+        let row = sqlx::query("select open_flags, flagged_days from review_flag_count where activity_id = $1")
+            .bind(activity_id)
+            .fetch_optional(self.reader())
+            .await?;
+        let Some(row) = row else { return Ok(FlagCounts::default()) };
+        Ok(FlagCounts { open: count(row.try_get("open_flags")?), days: count(row.try_get("flagged_days")?) })
     }
 
     async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<(Vec<Flag>, u32)> {
-        // The window counts every row before the limit applies: one statement, one snapshot.
+        // The total from the kept counts, in the same statement as the list: one snapshot,
+        // and no count over every flag. Newest first walks `review_flag_raised_ix` back.
         let rows = sqlx::query(concat!(
             "select ",
             flag_columns!(),
-            ", count(*) over () as total from review_flag where activity_id = $1
+            ", (select flags from review_flag_count c where c.activity_id = $1) as total
+              from review_flag where activity_id = $1
               order by raised_at desc, id desc limit $2"
         ))
         .bind(activity_id)
@@ -208,7 +268,7 @@ impl ReviewStore for Engine {
         .fetch_all(self.reader())
         .await?;
         let total = match rows.first() {
-            Some(row) => u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or(u32::MAX),
+            Some(row) => count(row.try_get::<Option<i64>, _>("total")?.unwrap_or_default()),
             None => 0,
         };
         Ok((rows.iter().map(flag_from_row).collect::<StoreResult<_>>()?, total))
@@ -259,6 +319,11 @@ impl ReviewStore for Engine {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let flag = flag_from_row(&row)?;
+        // Only an open flag is decided, once: one fewer open.
+        sqlx::query("update review_flag_count set open_flags = open_flags - 1 where activity_id = $1")
+            .bind(flag.activity_id)
+            .execute(&mut *tx)
+            .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(flag))
