@@ -97,8 +97,9 @@ async fn boards_on_one_instance_share_a_snapshot_until_an_event_or_a_second_pass
 
 on_both_backends! {
     /// While a board streams, each snapshot reads only the scans recorded since the last
-    /// one: round after round of arrivals and departures, it says exactly what a full read
-    /// of the store says (the totals are computed from every scan, each time).
+    /// one: round after round of arrivals and departures, it says exactly what the totals
+    /// say, and counts each scan once. (That both agree with a read of every scan afresh is
+    /// `unwatched_totals_sessions_and_board_keep_up_with_the_store`.)
     async fn a_streaming_boards_snapshots_agree_with_a_full_read_round_after_round(app: TestApp) {
         let e = event(&app, "toggle").await;
         let mut volunteers = vec![e.volunteer.clone()];
@@ -129,6 +130,71 @@ on_both_backends! {
             let listed = snapshot.body["still_inside"].as_array().expect("list").len();
             assert_eq!(json!(listed), from_board["inside_now"], "round {round}");
             app.advance(Duration::minutes(25));
+        }
+    }
+}
+
+on_both_backends! {
+    /// With no board streaming, the totals, the sessions and the board come from a book of
+    /// the activity's scans that this instance keeps between requests, adding only the
+    /// scans recorded since. Round after round they count a scan at once, even one taken by
+    /// an instance this one never hears from, and say exactly what a newly started instance
+    /// says from a read of every scan.
+    async fn unwatched_totals_sessions_and_board_keep_up_with_the_store(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let unheard = Uuid::new_v4().simple().to_string();
+        let deaf = TestApp::spawn_with(app.backend, app.database(), unheard, |_| {}).await;
+        let mut volunteers = vec![e.volunteer.clone()];
+        for (name, phone) in [("李四", "13800005678"), ("王五", "13800005679"), ("赵六", "13800005680")] {
+            volunteers.push(app.volunteer(name, phone).await.1);
+        }
+        let totals_path = format!("/api/v1/activities/{}/totals", e.activity_id);
+        let paths =
+            [totals_path.clone(), format!("/api/v1/activities/{}/sessions", e.activity_id), format!(
+                "/api/v1/activities/{}/board",
+                e.activity_id
+            )];
+        let without_as_of = |mut body: serde_json::Value| {
+            if let Some(totals) = body.get_mut("totals").and_then(serde_json::Value::as_object_mut) {
+                totals.remove("as_of");
+            }
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("as_of");
+            }
+            body
+        };
+        // The book starts empty, before any scan.
+        assert_eq!(app.get(&totals_path, &e.organiser).await.body["accepted_scans"], 0);
+
+        let (mut scans, mut advanced) = (0, Duration::zero());
+        for round in 0..4_u8 {
+            // Even rounds scan here, odd ones at the instance whose events never arrive here.
+            let at = if round % 2 == 0 { &app } else { &deaf };
+            let url = code_url(at, &e.organiser, e.activity_id, round % 2).await;
+            for (i, volunteer) in volunteers.iter().enumerate() {
+                if round < 2 || i % 2 == usize::from(round % 2) {
+                    at.scan(volunteer, &url).await.expect_status(200);
+                    scans += 1;
+                }
+            }
+            let totals = app.get(&totals_path, &e.organiser).await;
+            totals.expect_status(200);
+            assert_eq!(totals.body["accepted_scans"], scans, "round {round}: each scan counted at once, once");
+
+            let fresh = TestApp::spawn_with(app.backend, app.database(), Uuid::new_v4().simple().to_string(), |_| {})
+                .await;
+            fresh.advance(advanced);
+            for path in &paths {
+                let kept = app.get(path, &e.organiser).await;
+                kept.expect_status(200);
+                let afresh = fresh.get(path, &e.organiser).await;
+                afresh.expect_status(200);
+                assert_eq!(without_as_of(kept.body), without_as_of(afresh.body), "round {round}: {path}");
+            }
+            for instance in [&app, &deaf] {
+                instance.advance(Duration::minutes(25));
+            }
+            advanced += Duration::minutes(25);
         }
     }
 }

@@ -220,10 +220,13 @@ const SNAPSHOT_FRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// others wait, and they all get that one, as long as no live event reached this
 /// instance's boards since it began (see
 /// [`LiveEvents::delivered`](crate::live::LiveEvents::delivered)) and it is under a second
-/// old. And a snapshot does not read every scan of the activity again: the activity's
-/// [`ScanBook`] stays here, and each snapshot adds only the scans recorded since the last
-/// one. Only while boards here stream the activity: without them no event would say the
-/// snapshot is out of date, so each request reads and computes its own.
+/// old. Only while boards here stream the activity: without them no event would say the
+/// snapshot is out of date, so each request computes its own.
+///
+/// The activity's [`ScanBook`] stays here whether or not a board streams it: a snapshot,
+/// the totals or the sessions add only the scans recorded since the last read, since a
+/// stored scan never changes. A book unread for a minute is dropped, and none is kept
+/// longer than ten minutes, so a volunteer's corrected name shows within that.
 #[derive(Debug)]
 pub(crate) struct BoardSnapshots {
     slots: moka::future::Cache<i64, Arc<tokio::sync::Mutex<Slot>>>,
@@ -235,8 +238,16 @@ impl Default for BoardSnapshots {
             slots: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_idle(std::time::Duration::from_secs(60))
+                .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
         }
+    }
+}
+
+impl BoardSnapshots {
+    /// The activity's state on this instance, made empty if there is none.
+    async fn slot(&self, activity_id: i64) -> Arc<tokio::sync::Mutex<Slot>> {
+        self.slots.get_with(activity_id, async { Arc::new(tokio::sync::Mutex::new(Slot::default())) }).await
     }
 }
 
@@ -274,6 +285,14 @@ impl BoardJson {
     pub fn bytes(&self) -> Arc<[u8]> {
         Arc::clone(&self.0)
     }
+}
+
+/// What one pass over a [`ScanBook`] counts: the totals, the gates' counts, and everyone
+/// inside now with when they came in (unordered).
+struct Tally<'a> {
+    totals: ActivityTotals,
+    gates: Vec<GateCount>,
+    inside: Vec<(DateTime<Utc>, i64, &'a Booked)>,
 }
 
 /// An activity's accepted scans by volunteer, as far as they have been read.

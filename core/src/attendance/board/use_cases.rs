@@ -7,11 +7,10 @@ use crate::error::CoreError;
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use chrono::{DateTime, DurationRound, Utc};
-use std::sync::Arc;
 
 use super::{
     ActivityBoard, ActivityTotals, BOARD_LIST, BOARD_MINUTES, BoardFlag, BoardJson, Booked, GateCount, MinuteCount,
-    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SharedSnapshot, Slot, StillInside, VolunteerSession, expected,
+    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SharedSnapshot, StillInside, Tally, VolunteerSession, expected,
     keep_longest_inside,
 };
 
@@ -31,8 +30,8 @@ impl Hourmark {
         activity_id: i64,
     ) -> Result<(Vec<VolunteerSession>, usize), CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let book = ScanBook::read(self, activity.id).await?;
-        Ok((self.sessions_of(&activity, &book), book.scans))
+        let hourmark = self.clone();
+        self.with_book(activity.id, move |book| (hourmark.sessions_of(&activity, book), book.scans)).await
     }
 
     /// Each volunteer's session, from the activity's accepted scans in time order.
@@ -67,35 +66,44 @@ impl Hourmark {
     /// numbers as it runs. Totals are counts, nothing personal; the board, which names who
     /// is inside, stays with the organisation's own staff.
     pub async fn activity_totals(&self, by: &Principal, activity_id: i64) -> Result<ActivityTotals, CoreError> {
-        let (sessions, scan_count) = match by {
+        let activity = match by {
             Principal::Staff { role: crate::identity::StaffRole::Officer, .. } => {
-                let activity = self.reviewable_activity(by, activity_id).await?;
-                let book = ScanBook::read(self, activity.id).await?;
-                (self.sessions_of(&activity, &book), book.scans)
+                self.reviewable_activity(by, activity_id).await?
             }
-            _ => self.sessions_and_scan_count(by, activity_id).await?,
+            _ => self.managed_activity(by, activity_id).await?,
         };
-        Ok(self.totals_of(activity_id, &sessions, scan_count))
+        let hourmark = self.clone();
+        self.with_book(activity.id, move |book| hourmark.tally(&activity, book).totals).await
     }
 
-    pub(super) fn totals_of(
-        &self,
-        activity_id: i64,
-        sessions: &[VolunteerSession],
-        scan_count: usize,
-    ) -> ActivityTotals {
-        let arrived = sessions.iter().filter(|s| !s.pairs.is_empty() || s.inside).count();
-        let inside_now = sessions.iter().filter(|s| s.inside).count();
-        ActivityTotals {
-            activity_id,
-            inside_now: u32::try_from(inside_now).unwrap_or(u32::MAX),
-            arrived: u32::try_from(arrived).unwrap_or(u32::MAX),
-            left: u32::try_from(arrived - inside_now).unwrap_or(u32::MAX),
-            minutes_so_far: sessions.iter().map(|s| u64::from(s.minutes_so_far)).sum(),
-            minutes_credited: sessions.iter().map(|s| u64::from(s.minutes_credited)).sum(),
-            accepted_scans: scan_count as u64,
-            as_of: self.now(),
-        }
+    /// Runs `f` over the activity's [`ScanBook`] on this instance, first brought up to date
+    /// with the store, on the blocking pool (see [`Hourmark::board_of`] for why).
+    ///
+    /// The book is kept between requests, watched or not: scans are never changed once
+    /// stored, so the scans recorded since the last read are all there is to add, and
+    /// totals or sessions asked for every few seconds by a desk that does not stream cost
+    /// a short read instead of every scan of the activity again (BENCHMARKS.md, issue 15).
+    /// Requests for one activity wait for each other here, so the first reads and the rest
+    /// add what little came since.
+    async fn with_book<T, F>(&self, activity_id: i64, f: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ScanBook) -> T + Send + 'static,
+    {
+        let slot = self.inner().board_snapshots.slot(activity_id).await;
+        let mut slot = slot.lock().await;
+        // Taken out while it is read: after a failed read it is not put back, since half a
+        // read is no basis for the next one.
+        let mut book = slot.book.take().unwrap_or_default();
+        book.catch_up(self, activity_id).await?;
+        let (value, book) = tokio::task::spawn_blocking(move || {
+            let value = f(&mut book);
+            (value, book)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("reading an activity's scans: {e}")))?;
+        slot.book = Some(book);
+        Ok(value)
     }
 }
 
@@ -105,34 +113,27 @@ impl Hourmark {
     pub async fn activity_board(&self, by: &Principal, activity_id: i64) -> Result<BoardJson, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
         let live = &self.inner().live;
-        if !live.watched_here(activity.id) {
-            let book = ScanBook::read(self, activity.id).await?;
-            return Ok(self.board_of(&activity, book).await?.0);
-        }
-        let slot = self
-            .inner()
-            .board_snapshots
-            .slots
-            .get_with(activity.id, async { Arc::new(tokio::sync::Mutex::new(Slot::default())) })
-            .await;
+        // A snapshot is shared only while boards here stream the activity: without them no
+        // event would say it is out of date. The book is kept either way.
+        let watched = live.watched_here(activity.id);
+        let slot = self.inner().board_snapshots.slot(activity.id).await;
         let mut slot = slot.lock().await;
         // Read before the store: an event arriving meanwhile makes this snapshot stale.
         let delivered = live.delivered(activity.id);
         let now = self.now();
-        if let Some(snapshot) = slot.snapshot.as_ref()
+        if watched
+            && let Some(snapshot) = slot.snapshot.as_ref()
             && snapshot.delivered == delivered
             && now >= snapshot.computed_at
             && now - snapshot.computed_at < SNAPSHOT_FRESH
         {
             return Ok(snapshot.board.clone());
         }
-        // Taken out while it is read: after a failed read it is not put back, since half a
-        // read is no basis for the next one.
         let mut book = slot.book.take().unwrap_or_default();
         book.catch_up(self, activity.id).await?;
         let (board, book) = self.board_of(&activity, book).await?;
         slot.book = Some(book);
-        slot.snapshot = Some(SharedSnapshot { delivered, computed_at: now, board: board.clone() });
+        slot.snapshot = watched.then(|| SharedSnapshot { delivered, computed_at: now, board: board.clone() });
         Ok(board)
     }
 
@@ -183,14 +184,12 @@ impl Hourmark {
         .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))?
     }
 
-    /// The board itself, from the scans and the flags.
-    pub(super) fn board_from(
-        &self,
-        activity: &Activity,
-        book: &mut ScanBook,
-        flags: Vec<crate::review::Flag>,
-        flags_total: u32,
-    ) -> ActivityBoard {
+    /// What the totals and the board count, in one pass over the book: the totals, who is
+    /// inside at each gate, and everyone inside (since when, who).
+    ///
+    /// Each volunteer's minutes are derived again only if they scanned since the last
+    /// pass (see `Booked::live`); the rest only move with the clock.
+    pub(super) fn tally<'a>(&self, activity: &Activity, book: &'a mut ScanBook) -> Tally<'a> {
         let now = self.now();
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
@@ -201,8 +200,7 @@ impl Hourmark {
             .map(|(i, name)| GateCount { gate: u8::try_from(i).unwrap_or(u8::MAX), name: name.clone(), inside: 0 })
             .collect();
         let (mut arrived, mut minutes_so_far, mut minutes_credited) = (0_u32, 0_u64, 0_u64);
-        // Everyone inside counts at the gate of their latest check-in; only those listed
-        // are built.
+        // Everyone inside counts at the gate of their latest check-in.
         let mut inside: Vec<(DateTime<Utc>, i64, &Booked)> = Vec::new();
         for (volunteer_id, booked) in &mut book.volunteers {
             let live = booked.live(&schedule, policy);
@@ -229,6 +227,20 @@ impl Hourmark {
             accepted_scans: book.scans as u64,
             as_of: now,
         };
+        Tally { totals, gates, inside }
+    }
+
+    /// The board itself, from the scans and the flags.
+    pub(super) fn board_from(
+        &self,
+        activity: &Activity,
+        book: &mut ScanBook,
+        flags: Vec<crate::review::Flag>,
+        flags_total: u32,
+    ) -> ActivityBoard {
+        let now = self.now();
+        // Only those listed are built.
+        let Tally { totals, gates, mut inside } = self.tally(activity, book);
         keep_longest_inside(&mut inside, |(since, id, _)| (*since, *id));
         let still_inside: Vec<StillInside> = inside
             .into_iter()
@@ -305,13 +317,6 @@ impl Hourmark {
 }
 
 impl ScanBook {
-    /// Every accepted scan of the activity.
-    async fn read(hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
-        let mut book = Self::default();
-        book.catch_up(hourmark, activity_id).await?;
-        Ok(book)
-    }
-
     /// Adds the scans recorded since the last read. Should a volunteer's numbers ever
     /// jump (a scan the store did not return), the book is read again from the start
     /// rather than show a session with a scan missing.
