@@ -66,6 +66,7 @@ mod registration_codes;
 mod reporting;
 mod retention;
 pub mod review;
+mod review_passes;
 mod roles;
 mod roster_publish;
 mod scan_page;

@@ -12,20 +12,45 @@
 //! is [`PASS_FRESH`] old. The per-scan rules still run as each scan arrives, on whichever
 //! instance takes it, and closing and finalising always run every rule, so no activity is
 //! finalised on a stale pass. The review says when its pass ran (`rules_run_at`).
+//!
+//! A pass that does run judges only what changed since the one before it here: each
+//! activity's [`RulesBook`] is kept with the scan cursor it was read to (see
+//! `review::rules::book`). A volunteer's sessions at other activities are judged when
+//! they scan here again, or when the book is read anew: after [`BOOK_IDLE`] unread, after
+//! [`BOOK_LIFE`] in all, or once the activity's settings change.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::ReviewSettings;
-use super::rules::ActivityFacts;
+use super::rules::{ActivityFacts, RulesBook};
+use crate::store::ScanCursor;
 
 /// How long a pass over an activity stands on this instance while no scan is taken there.
 pub const PASS_FRESH: chrono::Duration = chrono::Duration::seconds(30);
 
+/// How long an activity's rules book is kept unread: a reviewer reading a page of flagged
+/// days for minutes keeps it.
+pub const BOOK_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How long a rules book is kept at most: how stale the judgement of volunteers' sessions
+/// at other activities can grow while they do not scan here.
+pub const BOOK_LIFE: std::time::Duration = std::time::Duration::from_secs(1800);
+
 /// Per activity: scans taken on this instance, and the last pass over it.
 pub(crate) struct Passes {
     activities: moka::future::Cache<i64, Arc<std::sync::Mutex<Activity>>>,
+    books: moka::future::Cache<i64, Arc<tokio::sync::Mutex<Option<KeptBook>>>>,
+}
+
+/// An activity's rules book, as far as its scans were read, for the activity and settings
+/// it judged under.
+pub(crate) struct KeptBook {
+    pub(crate) facts: ActivityFacts,
+    pub(crate) settings: ReviewSettings,
+    pub(crate) cursor: Option<ScanCursor>,
+    pub(crate) book: RulesBook,
 }
 
 /// One activity's entry. The counter and the pass live and are evicted together: a new
@@ -59,6 +84,13 @@ impl Default for Passes {
             activities: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_idle(std::time::Duration::from_secs(3600))
+                .build(),
+            // A book holds a few tens of bytes per scan (a 200 000-scan activity: some
+            // 20 MB), and only activities under review have one.
+            books: moka::future::Cache::builder()
+                .max_capacity(64)
+                .time_to_idle(BOOK_IDLE)
+                .time_to_live(BOOK_LIFE)
                 .build(),
         }
     }
@@ -106,9 +138,16 @@ impl Passes {
             Some(Pass { taken: start.taken, at, facts, settings });
     }
 
-    /// Forgets the activity's last pass (its settings changed here).
+    /// Forgets the activity's last pass and its book (its settings changed here).
     pub(crate) async fn forget(&self, activity_id: i64) {
         self.activities.invalidate(&activity_id).await;
+        self.books.invalidate(&activity_id).await;
+    }
+
+    /// The activity's book slot: passes over one activity take turns, and a pass takes the
+    /// book out while it runs, so one that fails leaves no half-judged book behind.
+    pub(crate) async fn book(&self, activity_id: i64) -> Arc<tokio::sync::Mutex<Option<KeptBook>>> {
+        self.books.get_with(activity_id, async { Arc::default() }).await
     }
 }
 

@@ -8,7 +8,7 @@
 //! stable across passes (a scan id, a day, a device), so evaluating again raises nothing
 //! twice.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -405,7 +405,8 @@ pub fn scan_findings(activity: &ActivityFacts, params: &RuleParams, scan: &ScanE
 
 /// Every rule over a whole activity: the per-scan rules, the rules across scans (devices,
 /// bursts), and the rules on each volunteer's sessions and days (length, daily limits,
-/// overlaps and travel against their sessions elsewhere, attendance share, pairs).
+/// overlaps and travel against their sessions elsewhere, attendance share, pairs). A
+/// [`RulesBook`] given every scan at once judges all of it.
 pub fn activity_findings(
     activity: &ActivityFacts,
     params: &RuleParams,
@@ -413,130 +414,22 @@ pub fn activity_findings(
     scans: &[ScanEvidence],
     elsewhere: &[OtherSession],
 ) -> Vec<Finding> {
-    let accepted: Vec<&ScanEvidence> = scans.iter().filter(|s| s.direction.is_some()).collect();
-    let mut found: Vec<Finding> = accepted.iter().flat_map(|s| scan_findings(activity, params, s)).collect();
-    found.extend(device_findings(&accepted));
-    found.extend(burst_findings(params, &accepted));
-    let mut by_volunteer: BTreeMap<i64, Vec<&ScanEvidence>> = BTreeMap::new();
-    for s in &accepted {
-        by_volunteer.entry(s.volunteer_id).or_default().push(s);
-    }
-    let mut elsewhere_of: BTreeMap<i64, Vec<&OtherSession>> = BTreeMap::new();
-    for other in elsewhere {
-        elsewhere_of.entry(other.volunteer_id).or_default().push(other);
-    }
-    for (volunteer_id, own) in by_volunteer {
-        let theirs = elsewhere_of.remove(&volunteer_id).unwrap_or_default();
-        found.extend(session_findings(activity, params, policy, volunteer_id, &own, &theirs));
-    }
-    found
+    let mut book = RulesBook::default();
+    let touched = book.add(scans.iter().cloned());
+    book.findings(&touched, activity, params, policy, elsewhere)
 }
 
-/// Shared devices and volunteers switching devices.
-fn device_findings(accepted: &[&ScanEvidence]) -> Vec<Finding> {
-    let mut found = Vec::new();
-    let mut volunteers_of: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    let mut devices_of: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
-    for s in accepted {
-        if let Some(device) = s.device_id.as_deref() {
-            volunteers_of.entry(device).or_default().insert(s.volunteer_id);
-            devices_of.entry(s.volunteer_id).or_default().insert(device);
-        }
-    }
-    // Each volunteer's first day, found in one pass: searching every scan for each of a
-    // shared phone's volunteers took 47 s for 20 000 of them (BENCHMARKS.md).
-    let mut first_days: BTreeMap<i64, NaiveDate> = BTreeMap::new();
-    for s in accepted {
-        let day = local_date(s.at);
-        first_days.entry(s.volunteer_id).and_modify(|d| *d = (*d).min(day)).or_insert(day);
-    }
-    let first_day = |volunteer_id: i64| first_days.get(&volunteer_id).copied();
-    for (device, volunteers) in &volunteers_of {
-        if volunteers.len() < 2 {
-            continue;
-        }
-        for &volunteer_id in volunteers {
-            let Some(day) = first_day(volunteer_id) else { continue };
-            found.push(Finding::new(
-                RuleCode::SharedDevice,
-                volunteer_id,
-                day,
-                format!("device:{device}"),
-                json!({ "device_id": device, "volunteers": volunteers }),
-                format!("同一台设备为 {} 名志愿者扫码", volunteers.len()),
-            ));
-        }
-    }
-    for (volunteer_id, devices) in devices_of {
-        if devices.len() < 2 {
-            continue;
-        }
-        let Some(day) = first_day(volunteer_id) else { continue };
-        found.push(Finding::new(
-            RuleCode::DeviceSwitch,
-            volunteer_id,
-            day,
-            "devices".to_owned(),
-            json!({ "devices": devices }),
-            format!("活动期间使用了 {} 台不同的设备扫码", devices.len()),
-        ));
-    }
-    found
-}
-
-/// Many scans in one second from one network address or device: everyone in the burst
-/// is flagged, keyed by the second.
-fn burst_findings(params: &RuleParams, accepted: &[&ScanEvidence]) -> Vec<Finding> {
-    let mut found = Vec::new();
-    let mut groups: BTreeMap<(&str, &str, i64), Vec<&ScanEvidence>> = BTreeMap::new();
-    for s in accepted {
-        let second = s.at.timestamp();
-        if let Some(network) = s.network.as_deref() {
-            groups.entry(("network", network, second)).or_default().push(s);
-        }
-        if let Some(device) = s.device_id.as_deref() {
-            groups.entry(("device", device, second)).or_default().push(s);
-        }
-    }
-    for ((kind, source, second), scans) in groups {
-        let threshold = if kind == "network" { params.burst_per_network } else { params.burst_per_device };
-        if (scans.len() as u64) < u64::from(threshold) {
-            continue;
-        }
-        let volunteers: BTreeSet<i64> = scans.iter().map(|s| s.volunteer_id).collect();
-        for volunteer_id in &volunteers {
-            let Some(day) = scans.first().map(|s| local_date(s.at)) else { continue };
-            found.push(Finding::new(
-                RuleCode::ScanBurst,
-                *volunteer_id,
-                day,
-                format!("{kind}:{source}:{second}"),
-                json!({ "source": kind, "scans_in_one_second": scans.len(), "threshold": threshold,
-                        "volunteers": volunteers.len() }),
-                if kind == "network" {
-                    format!("同一网络地址在 1 秒内提交了 {} 次扫码", scans.len())
-                } else {
-                    format!("同一台设备在 1 秒内提交了 {} 次扫码", scans.len())
-                },
-            ));
-        }
-    }
-    found
-}
-
-/// One volunteer's sessions and days at the activity.
+/// One volunteer's sessions and days at the activity, from their scans in time order.
 fn session_findings(
     activity: &ActivityFacts,
     params: &RuleParams,
     policy: &MinutesPolicy,
     volunteer_id: i64,
-    own: &[&ScanEvidence],
+    facts: &[ScanFact],
     elsewhere: &[&OtherSession],
 ) -> Vec<Finding> {
     let mut found = Vec::new();
-    let facts: Vec<ScanFact> =
-        own.iter().filter_map(|s| s.direction.map(|direction| ScanFact { at: s.at, direction })).collect();
-    let report = derive_minutes(&facts, &activity.schedule, policy, None);
+    let report = derive_minutes(facts, &activity.schedule, policy, None);
 
     for pair in &report.pairs {
         let Some(out) = pair.checked_out_at else { continue };
@@ -663,6 +556,9 @@ fn session_findings(
     }
     found
 }
+
+mod book;
+pub use book::{RulesBook, Touched};
 
 #[cfg(test)]
 mod tests;

@@ -132,9 +132,9 @@ impl Hourmark {
         Ok(raised)
     }
 
-    /// Every rule over the activity unless the last pass on this instance still holds
-    /// (see [`passes`]); answers when the pass that holds ran. A finalised activity's flags
-    /// can no longer change: no pass, `None`.
+    /// The rules over what changed at the activity, unless the last pass on this instance
+    /// still holds (see [`passes`]); answers when the pass that holds ran. A finalised
+    /// activity's flags can no longer change: no pass, `None`.
     pub(super) async fn evaluate_unless_current(
         &self,
         activity: &Activity,
@@ -148,8 +148,60 @@ impl Hourmark {
         if let Some(ran) = current {
             return Ok(Some(ran));
         }
-        self.evaluate_activity(activity).await?;
+        self.evaluate_changes(activity).await?;
         Ok(Some(now))
+    }
+
+    /// The rules over what changed at the activity since this instance's last pass there
+    /// (everything, when its book is new); returns how many new flags were raised.
+    async fn evaluate_changes(&self, activity: &Activity) -> Result<usize, CoreError> {
+        let start = self.inner().review_passes.begin(activity.id).await;
+        let settings = self.review_settings(activity.id).await?;
+        let facts = Self::activity_facts(activity);
+        let at = self.now();
+        let slot = self.inner().review_passes.book(activity.id).await;
+        let mut slot = slot.lock().await;
+        let kept = slot.take().filter(|k| k.facts == facts && k.settings == settings);
+        let whole = kept.is_none();
+        let mut kept = kept.unwrap_or_else(|| super::passes::KeptBook {
+            facts,
+            settings,
+            cursor: None,
+            book: super::rules::RulesBook::default(),
+        });
+        let (stored, cursor) = self.store().accepted_evidence_after(activity.id, kept.cursor).await?;
+        let windows = self.settings().code_windows;
+        // A new book takes every scan of the activity: off the async workers.
+        let (mut kept, touched) = blocking(move || {
+            let touched =
+                kept.book.add(stored.into_iter().map(|s| ScanEvidence {
+                    code_shown_at: s.code_window.map(|w| windows.window_start(w)),
+                    ..s.evidence
+                }));
+            (kept, touched)
+        })
+        .await?;
+        kept.cursor = cursor;
+        let raised = if touched.is_empty() {
+            0
+        } else {
+            // A new book judges every volunteer: reading their sessions elsewhere and the
+            // flags already raised activity-wide is one statement each, not a list of ids.
+            let volunteers = touched.volunteers();
+            let whose = (!whole).then_some(volunteers.as_slice());
+            let policy = self.settings().checkin.minutes;
+            let elsewhere = sessions_elsewhere(&self.store().scans_elsewhere(activity.id, whose).await?, &policy);
+            let (back, findings) = blocking(move || {
+                let findings = kept.book.findings(&touched, &facts, &settings.params, &policy, &elsewhere);
+                (kept, findings)
+            })
+            .await?;
+            kept = back;
+            self.raise_new(activity.id, findings, whole).await?
+        };
+        *slot = Some(kept);
+        super::passes::Passes::ran(start, facts, settings, at);
+        Ok(raised)
     }
 
     /// Every rule over an activity whose scans are already loaded.
@@ -167,21 +219,36 @@ impl Hourmark {
                 ..s.evidence.clone()
             })
             .collect();
-        let elsewhere =
-            sessions_elsewhere(&self.store().scans_elsewhere(activity.id).await?, &self.settings().checkin.minutes);
-        let mut findings = super::rules::activity_findings(
+        let elsewhere = sessions_elsewhere(
+            &self.store().scans_elsewhere(activity.id, None).await?,
+            &self.settings().checkin.minutes,
+        );
+        let findings = super::rules::activity_findings(
             &Self::activity_facts(activity),
             &settings.params,
             &self.settings().checkin.minutes,
             &scans,
             &elsewhere,
         );
-        // Every pass finds again what earlier passes raised; offering the store tens of
-        // thousands of findings it already holds cost one statement each, on every review.
+        self.raise_new(activity.id, findings, true).await
+    }
+
+    /// Raises those of `findings` the activity does not hold yet. Every pass finds again
+    /// much of what earlier passes raised; offering the store tens of thousands of findings
+    /// it already holds cost one statement each, on every review. `whole`: the findings
+    /// cover most of the activity's volunteers, so its every flag is read rather than
+    /// those of the volunteers named.
+    async fn raise_new(&self, activity_id: i64, mut findings: Vec<Finding>, whole: bool) -> Result<usize, CoreError> {
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        let volunteers: Vec<i64> =
+            findings.iter().map(|f| f.volunteer_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let whose = (!whole).then_some(volunteers.as_slice());
         let raised: std::collections::HashSet<(i64, String, String)> =
-            self.store().flag_keys(activity.id).await?.into_iter().collect();
+            self.store().flag_keys(activity_id, whose).await?.into_iter().collect();
         findings.retain(|f| !raised.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
-        self.raise(activity.id, findings).await
+        self.raise(activity_id, findings).await
     }
 
     /// An activity a reviewer may look at: administrators; the organisation's organisers
@@ -410,4 +477,10 @@ impl Hourmark {
         .await;
         Ok(resolved)
     }
+}
+
+/// Runs judging that can take a CPU for a while (a new book of a large activity) off the
+/// async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))
 }

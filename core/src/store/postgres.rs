@@ -106,6 +106,25 @@ macro_rules! numbered {
     };
 }
 
+/// The accepted scans of the activity bound as `$1` recorded after the cursor bound as
+/// `$2` (every one for null), read as `$columns` (of `s` the scan, `v` its volunteer), each
+/// row with the `cursor_mark` to read from next time.
+///
+/// The mark comes from the statement's own snapshot: every transaction older than its
+/// xmin had finished, so a scan of one of them is in this read or an earlier one, and the
+/// next read starts there. Scans of transactions still running then are read again next
+/// time (readers skip the scans they hold).
+macro_rules! accepted_after {
+    ($($columns:tt)*) => {
+        concat!(
+            "select ", $($columns)*, ", pg_snapshot_xmin(pg_current_snapshot())::text::bigint as cursor_mark
+             from scan s join volunteer v on v.id = s.volunteer_id
+             where s.activity_id = $1 and s.direction is not null
+               and ($2::bigint is null or s.recorded_by_xact >= $2::bigint::text::xid8)"
+        )
+    };
+}
+
 // The areas come after the macros above, which a module sees only below their definition.
 mod roster_import;
 mod scan_batches;

@@ -40,8 +40,9 @@ pub trait ReviewStore: Send + Sync {
     /// An activity's newest `limit` flags, newest first (by when raised, then id), and how
     /// many it has in all, read together so the two agree.
     async fn newest_flags(&self, activity_id: i64, limit: u32) -> StoreResult<(Vec<Flag>, u32)>;
-    /// What identifies each of an activity's flags: volunteer, rule and dedupe key.
-    async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>>;
+    /// What identifies each of an activity's flags (of some of its volunteers only, if
+    /// given): volunteer, rule and dedupe key.
+    async fn flag_keys(&self, activity_id: i64, volunteers: Option<&[i64]>) -> StoreResult<Vec<(i64, String, String)>>;
     /// One flag.
     async fn get_flag(&self, id: i64) -> StoreResult<Option<Flag>>;
     /// Resolves an open flag with its audit entry; `None` (nothing changed) if it was no

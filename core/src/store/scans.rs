@@ -18,9 +18,9 @@ pub trait ScanStore: Send + Sync {
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>>;
     /// The same, of some of its volunteers only: what one page of a review shows.
     async fn scan_evidence_of(&self, activity_id: i64, volunteers: &[i64]) -> StoreResult<Vec<StoredScanEvidence>>;
-    /// Accepted scans at other activities by the volunteers who scanned at this one, within
-    /// a day of it.
-    async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>>;
+    /// Accepted scans at other activities by the volunteers who scanned at this one (or by
+    /// those given), within a day of it.
+    async fn scans_elsewhere(&self, activity_id: i64, volunteers: Option<&[i64]>) -> StoreResult<Vec<ScanElsewhere>>;
     /// Whether a volunteer has served with an organisation: an accepted scan at one of its
     /// activities, or an approved late entry there.
     async fn served_with_organisation(&self, volunteer_id: i64, organisation_id: i64) -> StoreResult<bool>;
@@ -43,6 +43,14 @@ pub trait ScanStore: Send + Sync {
         activity_id: i64,
         after: Option<ScanCursor>,
     ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)>;
+    /// What [`ScanStore::accepted_scans_after`] reads, as the review's rules see each scan
+    /// (without the volunteer's number): a pass over an activity judges only what changed
+    /// (see `review::rules::book`).
+    async fn accepted_evidence_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<StoredScanEvidence>, Option<ScanCursor>)>;
     /// How many scans (accepted and refused) a volunteer has made: for tests and audits.
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64>;
 }

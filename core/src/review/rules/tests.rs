@@ -1,6 +1,7 @@
 //! Each rule on both sides of its threshold.
 
 use super::*;
+use std::collections::BTreeSet;
 
 /// 2026-12-05 08:00 +08:00.
 fn t0() -> DateTime<Utc> {

@@ -1,14 +1,13 @@
-//! The two scan statements written for PostgreSQL alone: the batch insert of the group commit
-//! (the hot path) and the read of accepted scans after a cursor. The rest of the scan
-//! store is shared (`shared/scans.rs`).
+//! The scan statement written for PostgreSQL alone: the batch insert of the group commit
+//! (the hot path). The rest of the scan store is shared (`shared/scans.rs`), its read of
+//! accepted scans after a cursor through the engine's `accepted_after!`.
 
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::shared::scans::accepted_scan_from_row;
 use crate::attendance::Direction;
-use crate::store::{NewScan, NumberedScan, ScanCursor, StoreResult};
+use crate::store::{NewScan, StoreResult};
 
 impl PostgresStore {
     pub(super) async fn insert_scan_batch(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>> {
@@ -56,39 +55,5 @@ impl PostgresStore {
         let written: std::collections::HashSet<Uuid> =
             rows.iter().map(|r| r.try_get::<Uuid, _>("id")).collect::<Result<_, _>>()?;
         Ok(scans.iter().map(|s| written.contains(&s.id)).collect())
-    }
-
-    pub(super) async fn accepted_scans_after_cursor(
-        &self,
-        activity_id: i64,
-        after: Option<ScanCursor>,
-    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
-        // The horizon comes from the statement's own snapshot: every transaction older than
-        // its xmin had finished, so a scan of one of them is in this read or an earlier one,
-        // and the next read starts there. Scans of transactions still running then are
-        // read again next time (callers keep each volunteer's scans by number).
-        let rows = sqlx::query(
-            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq,
-                     pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
-              from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = $1 and s.direction is not null
-                and ($2::bigint is null or s.recorded_by_xact >= $2::bigint::text::xid8)",
-        )
-        .bind(activity_id)
-        .bind(after.map(|c| c.0))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut next = after;
-        let scans = rows
-            .iter()
-            .map(|row| {
-                next = Some(ScanCursor(row.try_get("horizon")?));
-                Ok(NumberedScan {
-                    scan: accepted_scan_from_row(row)?,
-                    seq: u32::try_from(row.try_get::<i32, _>("seq")?).unwrap_or(0),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((scans, next))
     }
 }

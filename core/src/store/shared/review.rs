@@ -274,11 +274,24 @@ impl ReviewStore for Engine {
         Ok((rows.iter().map(flag_from_row).collect::<StoreResult<_>>()?, total))
     }
 
-    async fn flag_keys(&self, activity_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
-        let rows = sqlx::query(r"select volunteer_id, rule, dedupe_key from review_flag where activity_id = $1")
-            .bind(activity_id)
-            .fetch_all(self.reader())
-            .await?;
+    async fn flag_keys(&self, activity_id: i64, volunteers: Option<&[i64]>) -> StoreResult<Vec<(i64, String, String)>> {
+        let rows =
+            match volunteers {
+                None => {
+                    sqlx::query(r"select volunteer_id, rule, dedupe_key from review_flag where activity_id = $1")
+                        .bind(activity_id)
+                        .fetch_all(self.reader())
+                        .await?
+                }
+                Some(volunteers) => sqlx::query(concat!(
+                    "select volunteer_id, rule, dedupe_key from review_flag where activity_id = $1 and volunteer_id",
+                    member_of!("$2")
+                ))
+                .bind(activity_id)
+                .bind(List(volunteers))
+                .fetch_all(self.reader())
+                .await?,
+            };
         rows.iter()
             .map(|row| Ok((row.try_get("volunteer_id")?, row.try_get("rule")?, row.try_get("dedupe_key")?)))
             .collect()

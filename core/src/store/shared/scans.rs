@@ -14,7 +14,7 @@ use crate::store::{
 };
 
 /// An accepted scan from a row of `id, volunteer_id, name, server_time, direction, gate`.
-pub(in crate::store) fn accepted_scan_from_row(row: &DbRow) -> StoreResult<AcceptedScan> {
+fn accepted_scan_from_row(row: &DbRow) -> StoreResult<AcceptedScan> {
     Ok(AcceptedScan {
         id: row.try_get("id")?,
         volunteer_id: row.try_get("volunteer_id")?,
@@ -58,6 +58,30 @@ fn evidence_from_row(row: &DbRow) -> StoreResult<StoredScanEvidence> {
     })
 }
 
+impl Engine {
+    /// Reads an `accepted_after!` statement: its rows by `read`, and the cursor to read
+    /// from next time (the greatest mark: on either engine a later read's is never less).
+    async fn accepted_after_cursor<T>(
+        &self,
+        statement: &'static str,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+        read: impl Fn(&DbRow) -> StoreResult<T>,
+    ) -> StoreResult<(Vec<T>, Option<ScanCursor>)> {
+        let rows = sqlx::query(statement).bind(activity_id).bind(after.map(|c| c.0)).fetch_all(self.reader()).await?;
+        let mut next = after;
+        let scans = rows
+            .iter()
+            .map(|row| {
+                let mark: i64 = row.try_get("cursor_mark")?;
+                next = Some(ScanCursor(next.map_or(mark, |n| n.0.max(mark))));
+                read(row)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((scans, next))
+    }
+}
+
 #[async_trait]
 impl ScanStore for Engine {
     async fn scan_evidence(&self, activity_id: i64) -> StoreResult<Vec<StoredScanEvidence>> {
@@ -90,25 +114,43 @@ impl ScanStore for Engine {
         rows.iter().map(evidence_from_row).collect()
     }
 
-    async fn scans_elsewhere(&self, activity_id: i64) -> StoreResult<Vec<ScanElsewhere>> {
-        let rows = sqlx::query(concat!(
-            r"select s.volunteer_id, s.activity_id, a.latitude, a.longitude, a.starts_at, a.ends_at, s.server_time,
-                     s.direction
-              from scan s
-              join activity a on a.id = s.activity_id
-              join activity here on here.id = $1
-              where s.direction is not null and s.activity_id <> $1
-                and s.server_time between here.starts_at - ",
-            one_day!(),
-            " and here.ends_at + ",
-            one_day!(),
-            r"
-                and s.volunteer_id in (select volunteer_id from scan where activity_id = $1 and direction is not null)
-              order by s.volunteer_id, s.activity_id, s.server_time"
-        ))
-        .bind(activity_id)
-        .fetch_all(self.reader())
-        .await?;
+    async fn scans_elsewhere(&self, activity_id: i64, volunteers: Option<&[i64]>) -> StoreResult<Vec<ScanElsewhere>> {
+        macro_rules! elsewhere {
+            ($whose:expr) => {
+                concat!(
+                    r"select s.volunteer_id, s.activity_id, a.latitude, a.longitude, a.starts_at, a.ends_at,
+                             s.server_time, s.direction
+                      from scan s
+                      join activity a on a.id = s.activity_id
+                      join activity here on here.id = $1
+                      where s.direction is not null and s.activity_id <> $1
+                        and s.server_time between here.starts_at - ",
+                    one_day!(),
+                    " and here.ends_at + ",
+                    one_day!(),
+                    " and s.volunteer_id",
+                    $whose,
+                    " order by s.volunteer_id, s.activity_id, s.server_time"
+                )
+            };
+        }
+        let rows = match volunteers {
+            None => {
+                sqlx::query(elsewhere!(
+                    " in (select volunteer_id from scan where activity_id = $1 and direction is not null)"
+                ))
+                .bind(activity_id)
+                .fetch_all(self.reader())
+                .await?
+            }
+            Some(volunteers) => {
+                sqlx::query(elsewhere!(member_of!("$2")))
+                    .bind(activity_id)
+                    .bind(List(volunteers))
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
         rows.iter()
             .map(|row| {
                 let direction: String = row.try_get("direction")?;
@@ -181,7 +223,24 @@ impl ScanStore for Engine {
         activity_id: i64,
         after: Option<ScanCursor>,
     ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
-        self.accepted_scans_after_cursor(activity_id, after).await
+        let statement = accepted_after!(
+            "s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, cast(s.seq as bigint) as seq"
+        );
+        self.accepted_after_cursor(statement, activity_id, after, |row| {
+            Ok(NumberedScan {
+                scan: accepted_scan_from_row(row)?,
+                seq: u32::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
+            })
+        })
+        .await
+    }
+
+    async fn accepted_evidence_after(
+        &self,
+        activity_id: i64,
+        after: Option<ScanCursor>,
+    ) -> StoreResult<(Vec<StoredScanEvidence>, Option<ScanCursor>)> {
+        self.accepted_after_cursor(accepted_after!(evidence_columns!()), activity_id, after, evidence_from_row).await
     }
 
     async fn count_scans(&self, volunteer_id: i64) -> StoreResult<i64> {

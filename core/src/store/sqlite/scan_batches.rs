@@ -1,15 +1,14 @@
-//! The two scan statements written for SQLite alone: the batch insert of the group commit
-//! (the hot path) and the read of accepted scans after a cursor. The rest of the scan
-//! store is shared (`shared/scans.rs`).
+//! The scan statement written for SQLite alone: the batch insert of the group commit
+//! (the hot path). The rest of the scan store is shared (`shared/scans.rs`), its read of
+//! accepted scans after a cursor through the engine's `accepted_after!`.
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::SqliteStore;
-use super::shared::scans::accepted_scan_from_row;
 use crate::attendance::Direction;
 use crate::store::codec::Stamp;
-use crate::store::{NewScan, NumberedScan, ScanCursor, StoreResult};
+use crate::store::{NewScan, StoreResult};
 
 impl SqliteStore {
     pub(super) async fn insert_scan_batch(&self, scans: &[NewScan]) -> StoreResult<Vec<bool>> {
@@ -56,36 +55,5 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(scans.iter().map(|s| written.contains(&s.id)).collect())
-    }
-
-    pub(super) async fn accepted_scans_after_cursor(
-        &self,
-        activity_id: i64,
-        after: Option<ScanCursor>,
-    ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
-        // One writer, so rows are numbered in the order they were committed: a reader sees
-        // a prefix, and the next read starts after the last row of this one.
-        let rows = sqlx::query(
-            r"select s.rowid as row_number, s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, s.seq
-              from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = $1 and s.direction is not null and ($2 is null or s.rowid > $2)",
-        )
-        .bind(activity_id)
-        .bind(after.map(|c| c.0))
-        .fetch_all(&self.read)
-        .await?;
-        let mut next = after;
-        let scans = rows
-            .iter()
-            .map(|row| {
-                let row_number: i64 = row.try_get("row_number")?;
-                next = Some(ScanCursor(next.map_or(row_number, |n| n.0.max(row_number))));
-                Ok(NumberedScan {
-                    scan: accepted_scan_from_row(row)?,
-                    seq: u32::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((scans, next))
     }
 }
