@@ -1,5 +1,5 @@
 //! A review's pass of the rules judges only what changed since the last pass on this
-//! instance (see `review::rules::book`), and raises what a pass over every scan would.
+//! instance (see `review::book`), and raises what a pass over every scan would.
 
 use std::collections::BTreeSet;
 

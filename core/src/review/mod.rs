@@ -9,6 +9,7 @@
 //! [`passes`]), and always when left-open sessions are closed and when it is finalised.
 //! Both raise flags keyed so that a finding raised twice is stored once.
 
+pub mod book;
 pub mod closing;
 pub mod correction;
 pub mod finalise;

@@ -15,7 +15,7 @@
 //!
 //! A pass that does run judges only what changed since the one before it here: each
 //! activity's [`RulesBook`] is kept with the scan cursor it was read to (see
-//! `review::rules::book`). A volunteer's sessions at other activities are judged when
+//! `review::book`). A volunteer's sessions at other activities are judged when
 //! they scan here again, or when the book is read anew: after [`BOOK_IDLE`] unread, after
 //! [`BOOK_LIFE`] in all, or once the activity's settings change.
 
@@ -24,7 +24,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::ReviewSettings;
-use super::rules::{ActivityFacts, RulesBook};
+use super::book::RulesBook;
+use super::rules::ActivityFacts;
 use crate::store::ScanCursor;
 
 /// How long a pass over an activity stands on this instance while no scan is taken there.

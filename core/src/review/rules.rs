@@ -311,7 +311,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
+    pub(super) fn new(
         rule: RuleCode,
         volunteer_id: i64,
         day: NaiveDate,
@@ -403,24 +403,8 @@ pub fn scan_findings(activity: &ActivityFacts, params: &RuleParams, scan: &ScanE
     found
 }
 
-/// Every rule over a whole activity: the per-scan rules, the rules across scans (devices,
-/// bursts), and the rules on each volunteer's sessions and days (length, daily limits,
-/// overlaps and travel against their sessions elsewhere, attendance share, pairs). A
-/// [`RulesBook`] given every scan at once judges all of it.
-pub fn activity_findings(
-    activity: &ActivityFacts,
-    params: &RuleParams,
-    policy: &MinutesPolicy,
-    scans: &[ScanEvidence],
-    elsewhere: &[OtherSession],
-) -> Vec<Finding> {
-    let mut book = RulesBook::default();
-    let touched = book.add(scans.iter().cloned());
-    book.findings(&touched, activity, params, policy, elsewhere)
-}
-
 /// One volunteer's sessions and days at the activity, from their scans in time order.
-fn session_findings(
+pub(super) fn session_findings(
     activity: &ActivityFacts,
     params: &RuleParams,
     policy: &MinutesPolicy,
@@ -556,9 +540,6 @@ fn session_findings(
     }
     found
 }
-
-mod book;
-pub use book::{RulesBook, Touched};
 
 #[cfg(test)]
 mod tests;

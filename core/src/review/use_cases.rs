@@ -167,7 +167,7 @@ impl Hourmark {
             facts,
             settings,
             cursor: None,
-            book: super::rules::RulesBook::default(),
+            book: super::book::RulesBook::default(),
         });
         let (stored, cursor) = self.store().accepted_evidence_after(activity.id, kept.cursor).await?;
         let windows = self.settings().code_windows;
@@ -223,7 +223,7 @@ impl Hourmark {
             &self.store().scans_elsewhere(activity.id, None).await?,
             &self.settings().checkin.minutes,
         );
-        let findings = super::rules::activity_findings(
+        let findings = super::book::activity_findings(
             &Self::activity_facts(activity),
             &settings.params,
             &self.settings().checkin.minutes,

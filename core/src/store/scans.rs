@@ -45,7 +45,7 @@ pub trait ScanStore: Send + Sync {
     ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)>;
     /// What [`ScanStore::accepted_scans_after`] reads, as the review's rules see each scan
     /// (without the volunteer's number): a pass over an activity judges only what changed
-    /// (see `review::rules::book`).
+    /// (see `review::book`).
     async fn accepted_evidence_after(
         &self,
         activity_id: i64,

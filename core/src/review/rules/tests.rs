@@ -3,6 +3,8 @@
 use super::*;
 use std::collections::BTreeSet;
 
+use crate::review::book::activity_findings;
+
 /// 2026-12-05 08:00 +08:00.
 fn t0() -> DateTime<Utc> {
     "2026-12-05T00:00:00Z".parse().expect("time")

@@ -17,7 +17,7 @@
 //! each (source, second)'s scan count and volunteers. [`RulesBook::add`] takes new scans
 //! (any it has seen are skipped) and says what they touched; [`RulesBook::findings`] judges
 //! only that. A book fed every scan at once judges everything: that is the whole-activity
-//! pass ([`super::activity_findings`]), so both are one code path.
+//! pass ([`activity_findings`]), so both are one code path.
 //!
 //! What a volunteer's sessions elsewhere do is judged when that volunteer scans here, or in
 //! a pass over a new book; see `review::passes` for how long a book is kept.
@@ -28,11 +28,27 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
+use super::rules::{
     ActivityFacts, Finding, OtherSession, RuleCode, RuleParams, ScanEvidence, scan_findings, session_findings,
 };
 use crate::attendance::minutes::local_day;
 use crate::attendance::{Direction, MinutesPolicy, ScanFact};
+
+/// Every rule over a whole activity: the per-scan rules, the rules across scans (devices,
+/// bursts), and the rules on each volunteer's sessions and days (length, daily limits,
+/// overlaps and travel against their sessions elsewhere, attendance share, pairs). A
+/// [`RulesBook`] given every scan at once judges all of it.
+pub fn activity_findings(
+    activity: &ActivityFacts,
+    params: &RuleParams,
+    policy: &MinutesPolicy,
+    scans: &[ScanEvidence],
+    elsewhere: &[OtherSession],
+) -> Vec<Finding> {
+    let mut book = RulesBook::default();
+    let touched = book.add(scans.iter().cloned());
+    book.findings(&touched, activity, params, policy, elsewhere)
+}
 
 /// One activity's accepted scans, as far as the rules across scans need them.
 #[derive(Debug, Default)]
@@ -364,8 +380,7 @@ mod tests {
                 next = end;
                 let touched = book.add(scans[again..end].to_vec());
                 let found = keys(&book.findings(&touched, &activity(), &params, &policy, &elsewhere));
-                let so_far =
-                    keys(&super::super::activity_findings(&activity(), &params, &policy, &scans[..end], &elsewhere));
+                let so_far = keys(&activity_findings(&activity(), &params, &policy, &scans[..end], &elsewhere));
                 assert!(found.is_subset(&so_far), "seed {seed}: only what a whole pass finds now");
                 raised.extend(found);
                 whole.extend(so_far);
