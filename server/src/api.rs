@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::activity::{Activity, NewActivity};
-use hourmark_core::attendance::board::{ActivityBoard, ActivityTotals, VolunteerSession};
+use hourmark_core::attendance::board::{ActivityBoard, ActivityTotals, SessionsPage, SessionsQuery};
 use hourmark_core::error::{ErrorCode, Problem};
 use hourmark_core::identity::staff::NewStaff;
 use hourmark_core::identity::{NewOrganisation, Organisation, RecorderQualification};
@@ -16,7 +16,9 @@ use hourmark_core::qualification::{AnnualReview, OverseenStaff, QualificationCha
 use hourmark_core::screen_keys::CurrentCode;
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, Path, Query, StaffCaller, StaffSession};
-use hourmark_http::responses::{Forbidden, NotFound, RateLimited, Unauthenticated, VolunteerTokenForbidden};
+use hourmark_http::responses::{
+    Forbidden, InvalidParameter, NotFound, RateLimited, Unauthenticated, VolunteerTokenForbidden,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -493,12 +495,27 @@ async fn current_code_png(
     Ok(image(&code, "image/png", png))
 }
 
-/// Every volunteer's session at an activity: pairs, minutes, what could not be paired.
+/// Which page of an activity's sessions.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsPageQuery {
+    /// Start after this volunteer id: the previous page's `next`.
+    pub after: Option<i64>,
+    /// Volunteers on the page, 1–1000 (default 200).
+    pub limit: Option<u32>,
+}
+
+/// One page of the volunteers' sessions at an activity, by volunteer id: pairs, minutes,
+/// what could not be paired. `totals` and `volunteers_total` count every page; `next`,
+/// when present, is where the next page starts. The downloads (`sessions.csv`,
+/// `sessions.xlsx`) hold every volunteer.
 #[utoipa::path(
     get, path = "/api/v1/activities/{id}/sessions", tag = "attendance", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Activity id")),
+    params(("id" = i64, Path, description = "Activity id"), SessionsPageQuery),
     responses(
-        (status = 200, body = Vec<VolunteerSession>),
+        (status = 200, body = SessionsPage),
+        InvalidParameter,
         Unauthenticated,
         NotFound,
     )
@@ -507,8 +524,10 @@ async fn activity_sessions(
     State(hourmark): State<Hourmark>,
     StaffCaller(by): StaffCaller,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<VolunteerSession>>, ApiError> {
-    Ok(axum::Json(hourmark.activity_sessions(&by, id).await?))
+    Query(query): Query<SessionsPageQuery>,
+) -> Result<axum::Json<SessionsPage>, ApiError> {
+    let query = SessionsQuery { after: query.after, limit: query.limit.unwrap_or(SessionsQuery::DEFAULT_LIMIT) };
+    Ok(axum::Json(hourmark.activity_sessions_page(&by, id, query).await?))
 }
 
 /// Live totals: inside now, arrived, left, minutes so far.

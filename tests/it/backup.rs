@@ -69,7 +69,7 @@ async fn a_backup_taken_while_the_server_runs_restores_to_the_same_record() {
     let sessions_path = format!("/api/v1/activities/{}/sessions", e.activity_id);
     let sessions = app.get(&sessions_path, &e.organiser).await;
     sessions.expect_status(200);
-    assert_eq!(sessions.body.as_array().map(Vec::len), Some(1), "{}", sessions.body);
+    assert_eq!(sessions.body["sessions"].as_array().map(Vec::len), Some(1), "{}", sessions.body);
     app.advance(Duration::days(5)); // past the three working days of publicity
     assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 1);
     let register = app.hourmark.register_entries(0, 10).await.expect("register");
@@ -116,7 +116,13 @@ async fn a_backup_taken_while_the_server_runs_restores_to_the_same_record() {
     let second = TestApp::spawn_with(Backend::Sqlite, copy, Uuid::new_v4().simple().to_string(), |_| {}).await;
     let again = second.get(&sessions_path, &e.organiser).await;
     again.expect_status(200);
-    assert_eq!(again.body, sessions.body, "the copy has the same sessions");
+    // The same record, read at another time.
+    let record = |body: &serde_json::Value| {
+        let mut body = body.clone();
+        body["totals"]["as_of"] = serde_json::Value::Null;
+        body
+    };
+    assert_eq!(record(&again.body), record(&sessions.body), "the copy has the same sessions");
     let copied = second.hourmark.register_entries(0, 10).await.expect("register");
     let chain = |rows: &[hourmark_core::publicity::RegisterRow]| {
         rows.iter().map(|r| (r.seq, r.content.clone(), r.hash.clone())).collect::<Vec<_>>()

@@ -45,7 +45,7 @@ fn token(code: &Value) -> String {
 async fn sessions(app: &TestApp, organiser: &str, activity_id: i64) -> Vec<Value> {
     let answer = app.get(&format!("/api/v1/activities/{activity_id}/sessions"), organiser).await;
     answer.expect_status(200);
-    answer.body.as_array().expect("array").clone()
+    answer.body["sessions"].as_array().expect("array").clone()
 }
 
 on_both_backends! {

@@ -26,7 +26,7 @@ on_both_backends! {
 
         let json = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
         json.expect_status(200);
-        let zhang = json.body.as_array().expect("list").iter().find(|s| s["volunteer_name"] == "张三").expect("张三").clone();
+        let zhang = json.body["sessions"].as_array().expect("list").iter().find(|s| s["volunteer_name"] == "张三").expect("张三").clone();
         assert_eq!(zhang["minutes_credited"], 135);
 
         let csv = download(&app, &format!("/api/v1/activities/{}/sessions.csv", e.activity_id), &e.organiser).await;
@@ -111,5 +111,98 @@ on_both_backends! {
         for path in ["board", "sessions", "sessions.csv"] {
             app.get(&format!("/api/v1/activities/{}/{path}", e.activity_id), &wuhua).await.expect_problem(404, "not_found");
         }
+    }
+}
+
+on_both_backends! {
+    /// A page carries some volunteers' sessions and the figures of all of them; walking
+    /// `next` reaches everyone once, in volunteer-id order, and the minutes on the pages add
+    /// up to the figures.
+    async fn sessions_are_read_a_page_at_a_time(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let mut volunteers = vec![(e.volunteer_id, e.volunteer.clone())];
+        for (name, phone) in
+            [("李四", "13800005678"), ("王五", "13800005679"), ("赵六", "13800005680"), ("钱七", "13800005681"), ("孙八", "13800005682")]
+        {
+            volunteers.push(app.volunteer(name, phone).await);
+        }
+        for (_, token) in &volunteers {
+            app.scan(token, &code(&app, &e).await).await.expect_status(200);
+        }
+        app.advance(Duration::minutes(60));
+        for (_, token) in volunteers.iter().step_by(2) {
+            app.scan(token, &code(&app, &e).await).await.expect_status(200);
+        }
+        // Three left after an hour; three are still inside.
+
+        let path = format!("/api/v1/activities/{}/sessions", e.activity_id);
+        let (mut seen, mut credited, mut after) = (Vec::new(), 0, None::<i64>);
+        let mut pages = 0;
+        loop {
+            let url = after.map_or_else(|| format!("{path}?limit=4"), |a| format!("{path}?limit=4&after={a}"));
+            let page = app.get(&url, &e.organiser).await;
+            page.expect_status(200);
+            pages += 1;
+            assert_eq!(page.body["volunteers_total"], 6, "{}", page.body);
+            assert_eq!(page.body["totals"]["inside_now"], 3, "{}", page.body);
+            assert_eq!(page.body["totals"]["arrived"], 6, "{}", page.body);
+            assert_eq!(page.body["totals"]["minutes_credited"], 180, "{}", page.body);
+            let sessions = page.body["sessions"].as_array().expect("sessions");
+            assert!(sessions.len() <= 4, "{}", page.body);
+            for s in sessions {
+                seen.push(s["volunteer_id"].as_i64().expect("id"));
+                credited += s["minutes_credited"].as_i64().expect("minutes");
+            }
+            match page.body["next"].as_i64() {
+                Some(next) => {
+                    assert_eq!(Some(next), seen.last().copied(), "next is the page's last volunteer");
+                    after = Some(next);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(pages, 2);
+        let mut everyone: Vec<i64> = volunteers.iter().map(|(id, _)| *id).collect();
+        everyone.sort_unstable();
+        assert_eq!(seen, everyone, "everyone once, by volunteer id");
+        assert_eq!(credited, 180, "the pages' minutes add up to the figures");
+
+        // Past the last volunteer: an empty page, and no further one.
+        let beyond = app.get(&format!("{path}?after={}", everyone[5]), &e.organiser).await;
+        beyond.expect_status(200);
+        assert_eq!(beyond.body["sessions"], serde_json::json!([]));
+        assert!(beyond.body["next"].is_null(), "{}", beyond.body);
+        // Without a limit: the default page holds all six.
+        let whole = app.get(&path, &e.organiser).await;
+        assert_eq!(whole.body["sessions"].as_array().map(Vec::len), Some(6));
+        assert!(whole.body["next"].is_null());
+
+        // A page that cannot be read is refused with a stable code.
+        for bad in ["limit=0", "limit=1001", "after=abc", "limit=-1", "page=2"] {
+            app.get(&format!("{path}?{bad}"), &e.organiser).await.expect_problem(400, "invalid_parameter");
+        }
+
+        // The console page: the figures of everyone, a page of rows, and the way on.
+        let cookie = crate::screen_keys::cookie_for_browser(&app, &e.admin, e.organisation_id).await;
+        let console = |query: String| {
+            let request = app
+                .client
+                .get(app.url(&format!("/console/activities/{}/sessions?{query}", e.activity_id)))
+                .header("cookie", format!("hourmark_staff={cookie}"));
+            async move {
+                let page = request.send().await.expect("page");
+                assert_eq!(page.status(), 200);
+                page.text().await.expect("html")
+            }
+        };
+        let first = console("limit=4".to_owned()).await;
+        assert_eq!(first.matches("data-volunteer-id=").count(), 4);
+        assert!(first.contains("id=\"volunteer-count\">6<") && first.contains("id=\"inside-count\">3<"), "{first}");
+        assert!(first.contains(&format!("href=\"?after={}\" id=\"next-page\"", everyone[3])), "{first}");
+        assert!(!first.contains("id=\"first-page\""));
+        let second = console(format!("limit=4&after={}", everyone[3])).await;
+        assert_eq!(second.matches("data-volunteer-id=").count(), 2);
+        assert!(second.contains("id=\"volunteer-count\">6<") && second.contains("id=\"first-page\""), "{second}");
+        assert!(!second.contains("id=\"next-page\""));
     }
 }

@@ -44,6 +44,41 @@ pub struct VolunteerSession {
     pub unpaired: Vec<UnpairedScan>,
 }
 
+/// One page of an activity's sessions, in volunteer-id order, with the activity's figures
+/// over every page.
+///
+/// Twenty thousand volunteers' sessions came to 27 MB of JSON and a second to derive
+/// (BENCHMARKS.md, issue 15); nobody reads that many at once, and a tablet cannot draw
+/// them. A page derives only its own volunteers; the figures come from the live totals,
+/// which are kept up to date scan by scan.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionsPage {
+    /// The activity's figures over every volunteer, not only this page's.
+    pub totals: ActivityTotals,
+    /// Volunteers with at least one accepted scan, on every page.
+    pub volunteers_total: u32,
+    /// This page's volunteers' sessions, by volunteer id.
+    pub sessions: Vec<VolunteerSession>,
+    /// Where the next page starts (pass it as `after`); absent on the last page.
+    pub next: Option<i64>,
+}
+
+/// Which page of sessions: after which volunteer, and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionsQuery {
+    /// Start after this volunteer id (the previous page's `next`); from the first when absent.
+    pub after: Option<i64>,
+    /// Volunteers on the page, 1 to [`SessionsQuery::MAX_LIMIT`].
+    pub limit: u32,
+}
+
+impl SessionsQuery {
+    /// Volunteers on a page when the caller does not say.
+    pub const DEFAULT_LIMIT: u32 = 200;
+    /// The most volunteers on one page.
+    pub const MAX_LIMIT: u32 = 1000;
+}
+
 /// Live totals for an activity.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActivityTotals {

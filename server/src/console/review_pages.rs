@@ -257,8 +257,8 @@ async fn review_context(
     // Names for the forms: whoever scanned (administrators and officers may not manage the
     // activity's sessions; they see numbers instead).
     let mut names: BTreeMap<i64, String> = BTreeMap::new();
-    if let Ok(sessions) = hourmark.activity_sessions(by, id).await {
-        names.extend(sessions.into_iter().map(|s| (s.volunteer_id, s.volunteer_name)));
+    if let Ok(scanned) = hourmark.activity_volunteer_names(by, id).await {
+        names.extend(scanned);
     }
     names.extend(review.days.iter().map(|d| (d.volunteer_id, d.volunteer_name.clone())));
     // Late entries' and objections' volunteers may never have scanned here: by number.

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use hourmark_core::Hourmark;
 use hourmark_core::activity::to_shanghai;
-use hourmark_core::attendance::board::VolunteerSession;
+use hourmark_core::attendance::board::{SessionsQuery, VolunteerSession};
 use hourmark_core::attendance::{Direction, minutes::UnpairedReason};
 use hourmark_core::error::Problem;
 use hourmark_core::notification::format_minutes;
 use hourmark_http::ApiError;
-use hourmark_http::extract::{Path, StaffCaller};
+use hourmark_http::extract::{Path, Query, StaffCaller};
 use minijinja::context;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -235,12 +235,14 @@ struct SessionRow {
     unpaired: Vec<String>,
 }
 
-/// The sessions of an activity with their minutes, and the downloads.
+/// One page of the sessions of an activity with their minutes, the activity's figures,
+/// and the downloads (which hold every volunteer).
 #[utoipa::path(
     get, path = "/console/activities/{id}/sessions", tag = "attendance",
-    params(("id" = i64, Path, description = "Activity id")),
+    params(("id" = i64, Path, description = "Activity id"), crate::api::SessionsPageQuery),
     responses(
         (status = 200, description = "The sessions page", content_type = "text/html", body = String),
+        (status = 400, description = "`invalid_parameter` (`after` or `limit`)", body = Problem, content_type = "application/problem+json"),
         (status = 303, description = "No session: to the sign-in page"),
         (status = 404, description = "No such activity of the caller's", content_type = "text/html", body = String),
     )
@@ -249,46 +251,17 @@ pub(super) async fn sessions_page(
     State(hourmark): State<Hourmark>,
     session: ConsoleSession,
     Path(id): Path<i64>,
+    Query(query): Query<crate::api::SessionsPageQuery>,
 ) -> Response {
     let Ok(activity) = hourmark.managed_activity(&session.principal, id).await else {
         return render(StatusCode::NOT_FOUND, "not_found.html", context! { what => "活动不存在，或您无权查看它。" });
     };
-    let sessions = match hourmark.activity_sessions(&session.principal, id).await {
-        Ok(s) => s,
+    let query = SessionsQuery { after: query.after, limit: query.limit.unwrap_or(SessionsQuery::DEFAULT_LIMIT) };
+    let page = match hourmark.activity_sessions_page(&session.principal, id, query).await {
+        Ok(page) => page,
         Err(e) => return ApiError(e).into_response(),
     };
-    let total: u32 = sessions.iter().map(|s| s.minutes_credited).sum();
-    let inside = sessions.iter().filter(|s| s.inside).count();
-    let shown: Vec<SessionRow> = sessions
-        .iter()
-        .map(|s| SessionRow {
-            volunteer_id: s.volunteer_id,
-            name: s.volunteer_name.clone(),
-            inside: s.inside,
-            total: format_minutes(i64::from(s.minutes_credited)),
-            pairs: s
-                .pairs
-                .iter()
-                .map(|p| PairRow {
-                    checked_in: page_time(p.checked_in_at),
-                    checked_out: p.checked_out_at.map_or_else(|| "未签退".to_owned(), page_time),
-                    minutes: format_minutes(i64::from(p.minutes)),
-                    note: if p.checked_out_at.is_none() {
-                        "在场，暂计至现在"
-                    } else if p.excess {
-                        "超出每日次数，不计时"
-                    } else if p.credited_from.is_none() {
-                        "不在计时范围内"
-                    } else {
-                        ""
-                    },
-                })
-                .collect(),
-            unpaired: unpaired(s)
-                .map(|u| format!("{} {}", page_time(u.at), unpaired_words(u.direction, u.reason)))
-                .collect(),
-        })
-        .collect();
+    let shown: Vec<SessionRow> = page.sessions.iter().map(session_row).collect();
     render(
         StatusCode::OK,
         "sessions.html",
@@ -297,10 +270,43 @@ pub(super) async fn sessions_page(
             role => session.role,
             activity_id => activity.id,
             name => activity.name.clone(),
-            volunteers => shown.len(),
-            inside => inside,
-            total => format_minutes(i64::from(total)),
+            volunteers => page.volunteers_total,
+            inside => page.totals.inside_now,
+            total => format_minutes(i64::try_from(page.totals.minutes_credited).unwrap_or(i64::MAX)),
+            paged => query.after.is_some(),
+            next => page.next,
             sessions => shown,
         },
     )
+}
+
+/// A volunteer's rows as the page shows them.
+fn session_row(s: &VolunteerSession) -> SessionRow {
+    SessionRow {
+        volunteer_id: s.volunteer_id,
+        name: s.volunteer_name.clone(),
+        inside: s.inside,
+        total: format_minutes(i64::from(s.minutes_credited)),
+        pairs: s
+            .pairs
+            .iter()
+            .map(|p| PairRow {
+                checked_in: page_time(p.checked_in_at),
+                checked_out: p.checked_out_at.map_or_else(|| "未签退".to_owned(), page_time),
+                minutes: format_minutes(i64::from(p.minutes)),
+                note: if p.checked_out_at.is_none() {
+                    "在场，暂计至现在"
+                } else if p.excess {
+                    "超出每日次数，不计时"
+                } else if p.credited_from.is_none() {
+                    "不在计时范围内"
+                } else {
+                    ""
+                },
+            })
+            .collect(),
+        unpaired: unpaired(s)
+            .map(|u| format!("{} {}", page_time(u.at), unpaired_words(u.direction, u.reason)))
+            .collect(),
+    }
 }

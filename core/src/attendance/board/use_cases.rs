@@ -3,44 +3,86 @@
 
 use super::super::minutes::{Schedule, derive_minutes};
 use crate::activity::Activity;
-use crate::error::CoreError;
+use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use chrono::{DateTime, DurationRound, Utc};
+use std::ops::Bound;
 
 use super::{
     ActivityBoard, ActivityTotals, BOARD_LIST, BOARD_MINUTES, BoardFlag, BoardJson, Booked, GateCount, MinuteCount,
-    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SharedSnapshot, StillInside, Tally, VolunteerSession, expected,
-    keep_longest_inside,
+    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SessionsPage, SessionsQuery, SharedSnapshot, StillInside,
+    Tally, VolunteerSession, expected, keep_longest_inside,
 };
 
 impl Hourmark {
-    /// Every volunteer's session at an activity the caller manages, by volunteer id.
+    /// Every volunteer's session at an activity the caller manages, by volunteer id: for
+    /// the downloads, which are files. Pages read [`Hourmark::activity_sessions_page`].
     pub async fn activity_sessions(
         &self,
         by: &Principal,
         activity_id: i64,
     ) -> Result<Vec<VolunteerSession>, CoreError> {
-        Ok(self.sessions_and_scan_count(by, activity_id).await?.0)
+        let activity = self.managed_activity(by, activity_id).await?;
+        let hourmark = self.clone();
+        self.with_book(activity.id, move |book| hourmark.sessions_of(&activity, book.volunteers.iter())).await
     }
 
-    pub(super) async fn sessions_and_scan_count(
+    /// Who has an accepted scan at an activity the caller manages, by volunteer id, with
+    /// their names: what a form offering them needs, without deriving anyone's minutes.
+    pub async fn activity_volunteer_names(
         &self,
         by: &Principal,
         activity_id: i64,
-    ) -> Result<(Vec<VolunteerSession>, usize), CoreError> {
+    ) -> Result<Vec<(i64, String)>, CoreError> {
         let activity = self.managed_activity(by, activity_id).await?;
-        let hourmark = self.clone();
-        self.with_book(activity.id, move |book| (hourmark.sessions_of(&activity, book), book.scans)).await
+        self.with_book(activity.id, |book| book.volunteers.iter().map(|(id, b)| (*id, b.name.clone())).collect()).await
     }
 
-    /// Each volunteer's session, from the activity's accepted scans in time order.
-    pub(super) fn sessions_of(&self, activity: &Activity, book: &ScanBook) -> Vec<VolunteerSession> {
+    /// One page of the sessions at an activity the caller manages, with the activity's
+    /// figures over every volunteer. Refuses a `limit` outside 1 to
+    /// [`SessionsQuery::MAX_LIMIT`] (`invalid_parameter`).
+    pub async fn activity_sessions_page(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        query: SessionsQuery,
+    ) -> Result<SessionsPage, CoreError> {
+        if query.limit == 0 || query.limit > SessionsQuery::MAX_LIMIT {
+            return Err(CoreError::refused(
+                ErrorCode::InvalidParameter,
+                format!("limit 须在 1 到 {} 之间", SessionsQuery::MAX_LIMIT),
+            ));
+        }
+        let activity = self.managed_activity(by, activity_id).await?;
+        let hourmark = self.clone();
+        self.with_book(activity.id, move |book| {
+            let totals = hourmark.tally(&activity, book).totals;
+            let from = query.after.map_or(Bound::Unbounded, Bound::Excluded);
+            let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+            let mut rest = book.volunteers.range((from, Bound::Unbounded));
+            let sessions = hourmark.sessions_of(&activity, rest.by_ref().take(limit));
+            let next = rest.next().and(sessions.last().map(|s| s.volunteer_id));
+            SessionsPage {
+                totals,
+                volunteers_total: u32::try_from(book.volunteers.len()).unwrap_or(u32::MAX),
+                sessions,
+                next,
+            }
+        })
+        .await
+    }
+
+    /// Each volunteer's session, from their accepted scans in time order.
+    fn sessions_of<'a>(
+        &self,
+        activity: &Activity,
+        volunteers: impl Iterator<Item = (&'a i64, &'a Booked)>,
+    ) -> Vec<VolunteerSession> {
         let now = self.now();
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let policy = &self.settings().checkin.minutes;
-        book.volunteers
-            .iter()
+        volunteers
             .map(|(volunteer_id, booked)| {
                 let facts = booked.facts();
                 let live = derive_minutes(facts, &schedule, policy, Some(now));
