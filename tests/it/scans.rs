@@ -34,7 +34,7 @@ on_both_backends! {
 
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
         sessions.expect_status(200);
-        let list = sessions.body.as_array().expect("array");
+        let list = sessions.body["sessions"].as_array().expect("array");
         assert_eq!(list.len(), 1);
         assert_eq!(list[0]["volunteer_id"], e.volunteer_id);
         assert_eq!(list[0]["volunteer_name"], "张三");
@@ -126,7 +126,7 @@ on_both_backends! {
         again.expect_problem(409, "repeat_scan");
         assert!(again.body["scan_id"].is_string(), "a refusal names the recorded scan");
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body[0]["inside"], true);
+        assert_eq!(sessions.body["sessions"][0]["inside"], true);
     }
 }
 
@@ -182,7 +182,7 @@ on_both_backends! {
         replay.expect_problem(422, "code_expired");
         assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body[0]["inside"], true, "a refused scan does not check anyone out");
+        assert_eq!(sessions.body["sessions"][0]["inside"], true, "a refused scan does not check anyone out");
     }
 }
 

@@ -39,7 +39,7 @@ on_both_backends! {
         // 120 to 219 minutes, exactly as if they had scanned.
         let sessions = app.get(&format!("/api/v1/activities/{}/sessions", seeded.last_activity_id), &e.admin).await;
         sessions.expect_status(200);
-        let list = sessions.body.as_array().expect("sessions");
+        let list = sessions.body["sessions"].as_array().expect("sessions");
         assert_eq!(list.len(), 100, "{}", sessions.body);
         let mut minutes: Vec<i64> = list.iter().map(|s| s["minutes_credited"].as_i64().expect("minutes")).collect();
         minutes.sort_unstable();

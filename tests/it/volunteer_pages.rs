@@ -113,5 +113,5 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     assert!(me.consents.iter().any(|c| c.purpose == hourmark_core::identity::ConsentPurpose::Location && !c.granted));
     assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
     let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    assert_eq!(sessions.body[0]["minutes_credited"], 135);
+    assert_eq!(sessions.body["sessions"][0]["minutes_credited"], 135);
 }
