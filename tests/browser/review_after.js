@@ -73,6 +73,20 @@ const out = { steps: [] };
     await submitAndReload(() => page.click(decide + ' button[value="true"]'));
     out.correction_rows = await page.$$eval("#corrections tbody tr", (trs) => trs.map((tr) => tr.textContent.replace(/\s+/g, " ").trim()));
     await shot("09-review-corrected");
+
+    // On a tablet, finding one volunteer among the activity's by part of a name: the
+    // finalised days, the correction form and the evaluations narrow to them.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.fill('#volunteers-section input[name="who"]', "李");
+    await submitAndReload(() => page.click('#volunteers-section button[type="submit"]'));
+    out.search = {
+      pager: await page.$eval("#people-pager", (el) => el.textContent.replace(/\s+/g, " ").trim()),
+      finalised: await page.$$eval("#finalised-sessions tbody tr[data-volunteer-id]", (trs) => trs.map((tr) => Number(tr.dataset.volunteerId))),
+      options: await page.$$eval('#correction-form select[name="session"] option', (os) => os.map((o) => o.value)),
+      evaluations: await page.$$eval("#evaluations tbody tr[data-volunteer-id]", (trs) => trs.map((tr) => Number(tr.dataset.volunteerId))),
+      typed: await page.$eval('#volunteers-section input[name="who"]', (el) => el.value),
+    };
+    await shot("10-review-search-tablet");
     out.console_errors = consoleErrors;
   } catch (e) {
     out.error = String(e && e.stack || e);

@@ -169,6 +169,14 @@ async fn a_recorder_reviews_and_finalises_in_chromium() {
         .map(|s| (s["volunteer_id"].as_i64().expect("id"), s["final_minutes"].as_u64().expect("minutes")))
         .collect();
     assert_eq!(minutes, vec![(e.volunteer_id, 150), (absent_id, 90)], "what the page decided is stored");
+
+    // The search box finds 李四 alone, in every section below it.
+    let search = &result["search"];
+    assert_eq!(search["typed"], "李", "{result:#}");
+    assert!(search["pager"].as_str().is_some_and(|p| p.contains("找到 1 人")), "{result:#}");
+    assert_eq!(search["finalised"], json!([absent_id]), "{result:#}");
+    assert_eq!(search["options"], json!([format!("{absent_id}|2026-12-05")]), "{result:#}");
+    assert_eq!(search["evaluations"], json!([absent_id]), "{result:#}");
 }
 
 on_both_backends! {
@@ -288,5 +296,119 @@ on_both_backends! {
         let bad = page("?after=nonsense".into()).await.expect("page");
         assert_eq!(bad.status().as_u16(), 400);
         assert_eq!(bad.json::<Value>().await.expect("problem")["code"], "invalid_parameter");
+    }
+}
+
+/// The volunteer ids of a table's rows on a page, in order.
+fn rows_of(html: &str, table_id: &str) -> Vec<i64> {
+    let Some((_, table)) = html.split_once(&format!("id=\"{table_id}\"")) else { return Vec::new() };
+    let table = table.split("</table>").next().unwrap_or_default();
+    table
+        .split("<tr data-volunteer-id=\"")
+        .skip(1)
+        .map(|row| row.split('"').next().and_then(|id| id.parse().ok()).expect("an id"))
+        .collect()
+}
+
+/// The href of the link with this id, unescaped.
+fn link(html: &str, id: &str) -> Option<String> {
+    let (before, _) = html.split_once(&format!("id=\"{id}\""))?;
+    let href = before.rsplit("href=\"").next()?.split('"').next()?;
+    Some(href.replace("&amp;", "&"))
+}
+
+on_both_backends! {
+    async fn the_review_page_finds_and_pages_its_volunteers(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let ours = recorder(&app, &e.admin, e.organisation_id).await;
+        let mut volunteers = vec![(e.volunteer_id, e.volunteer.clone())];
+        for (name, phone) in [("李四", "13800005678"), ("王五", "13800005679")] {
+            volunteers.push(app.volunteer(name, phone).await);
+        }
+        let (stranger, _) = app.volunteer("赵六", "13800005680").await;
+        let number = |id: i64| {
+            let store = app.hourmark.store();
+            async move { store.get_volunteer(id).await.expect("read").expect("stored").volunteer_number }
+        };
+        let wang_number = number(volunteers[2].0).await;
+        let stranger_number = number(stranger).await;
+        for (_, token) in &volunteers {
+            let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(token, &code).await.expect_status(200);
+        }
+        app.advance(Duration::hours(4));
+        for (_, token) in &volunteers {
+            let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(token, &code).await.expect_status(200);
+        }
+        app.advance(Duration::hours(6) + Duration::minutes(35)); // departures closed
+        let mut ids: Vec<i64> = volunteers.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+
+        let client = no_redirects();
+        let page = |query: String| {
+            let request = client
+                .get(app.url(&format!("/console/activities/{}/review{query}", e.activity_id)))
+                .header("cookie", format!("hourmark_staff={ours}"));
+            async move {
+                let response = request.send().await.expect("page");
+                let status = response.status().as_u16();
+                let text = response.text().await.expect("text");
+                assert_eq!(status, 200, "{query}: {text}");
+                text
+            }
+        };
+
+        // Before finalising: evaluations for everyone who scanned, two at a time.
+        let first = page("?per=2".into()).await;
+        assert!(first.contains("（共 3 人）"), "the heading counts everyone");
+        assert_eq!(rows_of(&first, "evaluations"), ids[..2]);
+        assert!(link(&first, "people-first").is_none(), "the first page has no way back to itself");
+        let next = link(&first, "people-next").expect("a next page");
+        assert_eq!(next, format!("?per=2&from={}#volunteers-section", ids[1]), "the link keeps the page size");
+        let second = page(next).await;
+        assert_eq!(rows_of(&second, "evaluations"), ids[2..]);
+        assert!(link(&second, "people-next").is_none() && link(&second, "people-first").is_some());
+
+        // By part of a name, kept in the links; by the number on a card.
+        let li = page("?who=%E6%9D%8E&per=1".into()).await;
+        assert_eq!(rows_of(&li, "evaluations"), vec![volunteers[1].0]);
+        assert!(li.contains("value=\"李\"") && li.contains("找到 1 人"), "the box keeps what was typed");
+        let wang = page(format!("?who={wang_number}")).await;
+        assert_eq!(rows_of(&wang, "evaluations"), vec![volunteers[2].0]);
+        // A number that exists but never served here finds nobody, as one that does not exist.
+        for absent in [stranger_number.as_str(), "999999999999"] {
+            let none = page(format!("?who={absent}")).await;
+            assert_eq!(rows_of(&none, "evaluations"), Vec::<i64>::new(), "{absent}");
+            assert!(none.contains(&format!("没有找到“{absent}”")), "{absent}");
+        }
+        let bad = client
+            .get(app.url(&format!("/console/activities/{}/review?per=0", e.activity_id)))
+            .header("cookie", format!("hourmark_staff={ours}"))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(bad.status().as_u16(), 400);
+        assert_eq!(bad.json::<Value>().await.expect("problem")["code"], "invalid_parameter");
+
+        // After finalising: the finalised days and the correction form hold the page's
+        // volunteers only.
+        let path = format!("/api/v1/activities/{}", e.activity_id);
+        let review = app.get(&format!("{path}/review"), &ours).await;
+        for day in review.body["days"].as_array().expect("days") {
+            for flag in day["flags"].as_array().expect("flags") {
+                app.post(&format!("{path}/flags/{}/resolution", flag["id"]), Some(&ours), json!({"decision": "accept", "reason": "核实"}))
+                    .await
+                    .expect_status(200);
+            }
+        }
+        app.post(&format!("{path}/finalise"), Some(&ours), json!({})).await.expect_status(201);
+        let finalised = page("?per=2".into()).await;
+        assert_eq!(rows_of(&finalised, "finalised-sessions"), ids[..2]);
+        assert_eq!(rows_of(&finalised, "evaluations"), ids[..2]);
+        let options = finalised.split("<select name=\"session\"").nth(1).expect("the correction form").split("</select>").next().unwrap_or_default();
+        assert_eq!(options.matches("<option").count(), 2, "{options}");
+        let rest = page(link(&finalised, "people-next").expect("a next page")).await;
+        assert_eq!(rows_of(&rest, "finalised-sessions"), ids[2..]);
     }
 }

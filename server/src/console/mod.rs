@@ -27,6 +27,7 @@ mod officer_pages;
 mod pages;
 mod register_pages;
 mod review_pages;
+mod review_people;
 mod review_view;
 mod screen_keys;
 mod session;

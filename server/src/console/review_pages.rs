@@ -4,7 +4,7 @@
 //! the use cases behind `/api/v1/activities/{id}/review…`; every button calls those
 //! operations from `static/review.js`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::ConsoleSession;
 use super::pages::{chinese_time, render};
+use super::review_people::{ReviewPageQuery, people_page};
 use super::review_view::{day, day_and_clock, duration, flag_view, scan_row};
 
 /// A refusal as a page: the API's 403 and 404 stay 403 and 404 (nothing is revealed
@@ -226,13 +227,13 @@ pub(super) async fn activity_review_page(
     State(hourmark): State<Hourmark>,
     session: ConsoleSession,
     Path(id): Path<i64>,
-    Query(query): Query<crate::review::ReviewQuery>,
+    Query(query): Query<ReviewPageQuery>,
 ) -> Response {
     let page = match crate::review::review_page(query.after.as_deref(), query.limit) {
         Ok(page) => page,
         Err(e) => return ApiError(e).into_response(),
     };
-    match review_context(&hourmark, &session, id, page).await {
+    match review_context(&hourmark, &session, id, page, &query).await {
         Ok(ctx) => render(StatusCode::OK, "review.html", ctx),
         Err(e) => refused_page(e),
     }
@@ -243,6 +244,7 @@ async fn review_context(
     session: &ConsoleSession,
     id: i64,
     page: ReviewPage,
+    query: &ReviewPageQuery,
 ) -> Result<Value, CoreError> {
     let by = &session.principal;
     let me = staff_id(by);
@@ -307,26 +309,6 @@ async fn review_context(
             }
         })
         .collect();
-    let finalised_rows: Vec<Value> = finalisation
-        .as_ref()
-        .map(|f| {
-            f.sessions
-                .iter()
-                .map(|s| {
-                    context! {
-                        volunteer_id => s.volunteer_id,
-                        volunteer => name_of(s.volunteer_id),
-                        day => day(s.day),
-                        day_iso => s.day.to_string(),
-                        scan_minutes => duration(s.scan_minutes),
-                        final_minutes => duration(s.final_minutes),
-                        source => source_name(s.source),
-                        cap => scheduled_minutes_on(&schedule, s.day),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let correction_rows: Vec<Value> = corrections
         .iter()
         .map(|c| {
@@ -375,14 +357,48 @@ async fn review_context(
             }
         })
         .collect();
-    let evaluated: BTreeMap<i64, _> = evaluations.iter().map(|e| (e.volunteer_id, e)).collect();
-    let served: Vec<i64> = match &finalisation {
+    // The volunteer sections below list a page of volunteers: after finalising, whoever
+    // has a finalised day; before, whoever scanned or was entered late.
+    let listed: Vec<(i64, String)> = match &finalisation {
         Some(f) => {
-            let mut ids: Vec<i64> = f.sessions.iter().filter(|s| s.final_minutes > 0).map(|s| s.volunteer_id).collect();
-            ids.dedup();
-            ids
+            let ids: BTreeSet<i64> = f.sessions.iter().map(|s| s.volunteer_id).collect();
+            ids.into_iter().map(|v| (v, name_of(v))).collect()
         }
-        None => names.keys().copied().collect(),
+        None => names.iter().map(|(id, name)| (*id, name.clone())).collect(),
+    };
+    let listed: Vec<(i64, &str)> = listed.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    let people = people_page(hourmark, by, id, &listed, query).await?;
+    let finalised_rows: Vec<Value> = finalisation
+        .as_ref()
+        .map(|f| {
+            f.sessions
+                .iter()
+                .filter(|s| people.ids.contains(&s.volunteer_id))
+                .map(|s| {
+                    context! {
+                        volunteer_id => s.volunteer_id,
+                        volunteer => name_of(s.volunteer_id),
+                        day => day(s.day),
+                        day_iso => s.day.to_string(),
+                        scan_minutes => duration(s.scan_minutes),
+                        final_minutes => duration(s.final_minutes),
+                        source => source_name(s.source),
+                        cap => scheduled_minutes_on(&schedule, s.day),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let evaluated: BTreeMap<i64, _> = evaluations.iter().map(|e| (e.volunteer_id, e)).collect();
+    // Evaluations are for who served: after finalising, a day with minutes.
+    let served: BTreeSet<i64> = match &finalisation {
+        Some(f) => f
+            .sessions
+            .iter()
+            .filter(|s| s.final_minutes > 0 && people.ids.contains(&s.volunteer_id))
+            .map(|s| s.volunteer_id)
+            .collect(),
+        None => people.ids.clone(),
     };
     let evaluation_rows: Vec<Value> = served
         .iter()
@@ -397,7 +413,6 @@ async fn review_context(
             }
         })
         .collect();
-    let volunteers: Vec<Value> = names.iter().map(|(id, name)| context! { id => *id, name => name.clone() }).collect();
     let first_day = to_shanghai(activity.starts_at).date_naive();
     let last_day = to_shanghai(activity.ends_at).date_naive();
     Ok(context! {
@@ -421,7 +436,7 @@ async fn review_context(
         objections => objection_rows,
         evaluations => evaluation_rows,
         ended => now >= activity.ends_at,
-        volunteers => volunteers,
+        people => people.view,
         first_day => first_day.to_string(),
         last_day => last_day.to_string(),
         day_cap => scheduled_minutes_on(&schedule, first_day),

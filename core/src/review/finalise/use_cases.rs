@@ -101,6 +101,19 @@ impl Hourmark {
         self.store().late_entries(activity_id).await
     }
 
+    /// The volunteer with this card number, for a reviewer finding one person among an
+    /// activity's thousands (`None` when no volunteer has it). Says nothing more than
+    /// whether the number exists: callers look the id up among the activity's own.
+    pub async fn reviewed_volunteer_by_number(
+        &self,
+        by: &Principal,
+        activity_id: i64,
+        number: &str,
+    ) -> Result<Option<i64>, CoreError> {
+        self.reviewable_activity(by, activity_id).await?;
+        self.store().volunteer_id_by_number(number.trim()).await
+    }
+
     /// Who the activity's late entries and objections are about, for its reviewers: each
     /// volunteer's number and name by id (a late entry's volunteer may never have scanned
     /// there), the publicity entry each objection disputes, and the names of the recorders

@@ -1,0 +1,111 @@
+//! The review page's volunteers, a page at a time. Below the flagged days the page lists
+//! volunteers twice (finalised days with their corrections, and evaluations); a large
+//! event has tens of thousands of them, and a tablet can neither draw nor scroll that. A
+//! recorder looks for one person by name or by the number on their card, or walks the
+//! list fifty at a time.
+
+use std::collections::BTreeSet;
+
+use hourmark_core::error::ErrorCode;
+use hourmark_core::identity::Principal;
+use hourmark_core::{CoreError, Hourmark};
+use serde::{Deserialize, Serialize};
+
+/// Volunteers on a page unless `per` says otherwise.
+const PER_PAGE: u32 = 50;
+/// The most volunteers a page may ask for.
+const MAX_PER_PAGE: u32 = 200;
+
+/// The review page's query: the flagged days' page (as the API's) and the volunteers'.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ReviewPageQuery {
+    /// Flagged days start after this day: the previous page's `next`.
+    pub after: Option<String>,
+    /// Flagged days on the page.
+    pub limit: Option<u32>,
+    /// A name or part of one, or a 12-digit volunteer number.
+    pub who: Option<String>,
+    /// The volunteers start after this volunteer id (the previous page's last).
+    pub from: Option<i64>,
+    /// Volunteers on the page, 1 to 200 (default 50).
+    pub per: Option<u32>,
+}
+
+/// Whom the volunteer sections show.
+#[derive(Debug, Default)]
+pub(super) struct PeoplePage {
+    /// The volunteers on this page.
+    pub ids: BTreeSet<i64>,
+    /// What the page's heading and links need.
+    pub view: PeopleView,
+}
+
+/// The search box, the counts and where the links lead, for the template (which
+/// URL-encodes the search into them).
+#[derive(Debug, Default, Serialize)]
+pub(super) struct PeopleView {
+    /// Everyone the sections list, before any search.
+    pub total: usize,
+    /// What was searched for, as typed (trimmed).
+    pub who: String,
+    /// How many match the search (everyone without one).
+    pub matched: usize,
+    /// The page's first and last volunteer's place among those matched, from 1.
+    pub first: usize,
+    pub last: usize,
+    /// The page size asked for, kept in the links.
+    pub per: Option<u32>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<i64>,
+    /// Whether this is a later page (a link back to the first one).
+    pub later: bool,
+}
+
+/// A volunteer number as printed on a card: twelve digits.
+fn is_number(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// One page of `listed` (every volunteer the sections could show, with their names,
+/// ascending by id), narrowed by the query's search. A number is looked up among all volunteers and kept
+/// only if it is one of `listed`: the page never says who else holds a number.
+pub(super) async fn people_page(
+    hourmark: &Hourmark,
+    by: &Principal,
+    activity_id: i64,
+    listed: &[(i64, &str)],
+    query: &ReviewPageQuery,
+) -> Result<PeoplePage, CoreError> {
+    let per = query.per.unwrap_or(PER_PAGE);
+    if per == 0 || per > MAX_PER_PAGE {
+        return Err(CoreError::refused(ErrorCode::InvalidParameter, format!("per 须在 1 到 {MAX_PER_PAGE} 之间")));
+    }
+    let who = query.who.as_deref().unwrap_or_default().trim().to_owned();
+    let numbered =
+        if is_number(&who) { hourmark.reviewed_volunteer_by_number(by, activity_id, &who).await? } else { None };
+    let matches = |id: i64, name: &str| {
+        if who.is_empty() {
+            true
+        } else if is_number(&who) {
+            numbered == Some(id)
+        } else {
+            name.contains(who.as_str())
+        }
+    };
+    let matched: Vec<i64> = listed.iter().filter(|(id, name)| matches(*id, name)).map(|(id, _)| *id).collect();
+    let start = query.from.map_or(0, |from| matched.partition_point(|id| *id <= from));
+    let end = (start + per as usize).min(matched.len());
+    let ids: BTreeSet<i64> = matched[start..end].iter().copied().collect();
+    let next = (end < matched.len()).then(|| matched[end - 1]);
+    let view = PeopleView {
+        total: listed.len(),
+        matched: matched.len(),
+        first: start + 1,
+        last: end,
+        per: query.per,
+        next,
+        later: start > 0,
+        who,
+    };
+    Ok(PeoplePage { ids, view })
+}
