@@ -599,6 +599,15 @@ impl TestApp {
         self.clock.advance(by);
     }
 
+    /// The first page of an activity's sessions (`GET /api/v1/activities/{id}/sessions`),
+    /// one per volunteer in id order, as `staff` reads them; the answer must be 200. The
+    /// tests of paging and totals read the whole answer themselves.
+    pub async fn sessions(&self, staff: &str, activity_id: i64) -> Vec<Value> {
+        let answer = self.get(&format!("/api/v1/activities/{activity_id}/sessions"), staff).await;
+        answer.expect_status(200);
+        answer.body["sessions"].as_array().cloned().unwrap_or_else(|| panic!("no sessions: {}", answer.body))
+    }
+
     /// Scans recorded for a volunteer (accepted and refused), straight from the store.
     pub async fn scans_recorded(&self, volunteer_id: i64) -> i64 {
         self.hourmark.store().count_scans(volunteer_id).await.expect("count")

@@ -42,12 +42,6 @@ fn token(code: &Value) -> String {
     code["token"].as_str().expect("token").to_owned()
 }
 
-async fn sessions(app: &TestApp, organiser: &str, activity_id: i64) -> Vec<Value> {
-    let answer = app.get(&format!("/api/v1/activities/{activity_id}/sessions"), organiser).await;
-    answer.expect_status(200);
-    answer.body["sessions"].as_array().expect("array").clone()
-}
-
 on_both_backends! {
     async fn a_scan_kept_offline_counts_once_at_its_claimed_time_and_is_flagged(app: TestApp) {
         let e = event(&app, "toggle").await;
@@ -71,7 +65,7 @@ on_both_backends! {
         assert_eq!(again.body, first.body);
         assert_eq!(app.scans_recorded(volunteer_id).await, 1, "counted once");
 
-        let list = sessions(&app, &e.organiser, e.activity_id).await;
+        let list = app.sessions(&e.organiser, e.activity_id).await;
         let mine: Vec<&Value> = list.iter().filter(|s| s["volunteer_id"] == volunteer_id).collect();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:00:05+08:00");
@@ -116,7 +110,7 @@ on_both_backends! {
         let replay = upload(&app, &volunteer, &code, nonce, Duration::minutes(7), PHONE).await;
         assert_eq!(replay.body, before.body);
         assert_eq!(app.scans_recorded(volunteer_id).await, 2, "each refusal kept once, as evidence");
-        assert!(sessions(&app, &e.organiser, e.activity_id).await.iter().all(|s| s["volunteer_id"] != volunteer_id));
+        assert!(app.sessions(&e.organiser, e.activity_id).await.iter().all(|s| s["volunteer_id"] != volunteer_id));
 
         // A claim from the future is no claim at all: refused unrecorded.
         upload(&app, &volunteer, &code, Uuid::new_v4(), Duration::milliseconds(-1), PHONE)
@@ -147,7 +141,7 @@ on_both_backends! {
         assert_eq!(replay.body, late.body);
         assert_eq!(app.scans_recorded(volunteer_id).await, 1);
         assert_eq!(app.scans_recorded(other_id).await, 1);
-        let list = sessions(&app, &e.organiser, e.activity_id).await;
+        let list = app.sessions(&e.organiser, e.activity_id).await;
         assert!(list.iter().all(|s| s["volunteer_id"] != volunteer_id), "{list:?}");
     }
 }
@@ -196,7 +190,7 @@ on_both_backends! {
         }
         // The first was a check-in; the other four repeat it at the same claimed instant.
         assert_eq!(app.scans_recorded(volunteer_id).await, 5, "five scans, each once");
-        let list = sessions(&app, &e.organiser, e.activity_id).await;
+        let list = app.sessions(&e.organiser, e.activity_id).await;
         let mine: Vec<&Value> = list.iter().filter(|s| s["volunteer_id"] == volunteer_id).collect();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0]["pairs"].as_array().expect("pairs").len(), 1);

@@ -54,13 +54,8 @@ async fn a_scan_kept_offline_in_chromium_is_uploaded_once_and_one_kept_too_long_
     // the lower-case page's online scan (after the activity, refused); its offline one
     // waits on the phone.
     assert_eq!(app.scans_recorded(volunteer_id).await, 4);
-    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    let mine: Vec<&Value> = sessions.body["sessions"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|s| s["volunteer_id"] == volunteer_id)
-        .collect();
+    let sessions = app.sessions(&e.organiser, e.activity_id).await;
+    let mine: Vec<&Value> = sessions.iter().filter(|s| s["volunteer_id"] == volunteer_id).collect();
     assert_eq!(mine.len(), 1, "{mine:?}");
     let pairs = mine[0]["pairs"].as_array().expect("pairs");
     assert_eq!(pairs.len(), 1, "{pairs:?}");
@@ -99,9 +94,8 @@ async fn a_newcomers_scan_lost_after_a_slow_registration_is_kept_as_made_at_the_
     assert_eq!(result["newcomer_uploaded"]["title"], "签到成功", "{result:#}");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 
-    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    let mine =
-        sessions.body["sessions"].as_array().expect("array").iter().find(|s| s["volunteer_name"] == "王五").cloned();
+    let sessions = app.sessions(&e.organiser, e.activity_id).await;
+    let mine = sessions.iter().find(|s| s["volunteer_name"] == "王五").cloned();
     let checked_in = mine.as_ref().and_then(|s| s["checked_in_at"].as_str()).unwrap_or_default().to_owned();
     let placed = chrono::DateTime::parse_from_rfc3339(&checked_in).expect("checked in").to_utc();
     assert!(

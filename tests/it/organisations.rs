@@ -73,8 +73,7 @@ on_both_backends! {
         // History stays: the organisation and its scans are still there.
         let listed = app.get("/api/v1/organisations", &kunming).await;
         assert!(listed.body.as_array().expect("list").iter().any(|o| o["id"] == id && o["status"] == "revoked"));
-        let sessions = app.get(&format!("/api/v1/activities/{activity_id}/sessions"), &organiser).await;
-        assert_eq!(sessions.body["sessions"].as_array().map(Vec::len), Some(1));
+        assert_eq!(app.sessions(&organiser, activity_id).await.len(), 1);
         app.post(&format!("/api/v1/organisations/{id}/revoke"), Some(&yunnan), json!({"reason": "again"})).await
             .expect_problem(409, "organisation_status_conflict");
     }

@@ -209,10 +209,10 @@ on_both_backends! {
             Some(json!({"left_open_policy": "credit_to_end"}))).await.expect_problem(409, "activity_ended");
 
         // Credited up to the scheduled end (08:00 check-in opened; scanned in at 09:00).
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body["sessions"][0]["minutes_credited"], 480);
-        let strict_sessions = app.get(&format!("/api/v1/activities/{strict}/sessions"), &e.organiser).await;
-        assert_eq!(strict_sessions.body["sessions"][0]["minutes_credited"], 0, "credit nothing");
+        let sessions = app.sessions(&e.organiser, e.activity_id).await;
+        assert_eq!(sessions[0]["minutes_credited"], 480);
+        let strict_sessions = app.sessions(&e.organiser, strict).await;
+        assert_eq!(strict_sessions[0]["minutes_credited"], 0, "credit nothing");
         for activity in [e.activity_id, strict] {
             let flags = app.hourmark.store().flags(activity).await.expect("flags");
             assert!(flags.iter().any(|f| f.rule.as_str() == "left_open"), "{flags:?}");

@@ -96,8 +96,7 @@ on_both_backends! {
 
         // The same ticket again (another nonce): not a second scan.
         scan_with_ticket(&app, &volunteer, &token, &ticket).await.expect_problem(409, "repeat_scan");
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        let list = sessions.body["sessions"].as_array().expect("array");
+        let list = app.sessions(&e.organiser, e.activity_id).await;
         assert_eq!(list.len(), 1);
         assert_eq!(list[0]["volunteer_id"], volunteer_id);
         assert_eq!(list[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:00:00+08:00");
@@ -116,9 +115,9 @@ on_both_backends! {
         app.advance(Duration::minutes(2));
         let late = scan_with_ticket(&app, &e.volunteer, &token, &ticket).await;
         late.expect_problem(409, "repeat_scan");
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body["sessions"][0]["pairs"][0]["checked_in_at"], "2026-12-05T09:03:00+08:00");
-        assert_eq!(sessions.body["sessions"][0]["inside"], true, "the back-dated scan did not check them out");
+        let sessions = app.sessions(&e.organiser, e.activity_id).await;
+        assert_eq!(sessions[0]["pairs"][0]["checked_in_at"], "2026-12-05T09:03:00+08:00");
+        assert_eq!(sessions[0]["inside"], true, "the back-dated scan did not check them out");
     }
 }
 
@@ -210,13 +209,8 @@ async fn the_scan_page_in_chromium() {
     assert_eq!(result["privacy_version"], "2026-12");
     assert_eq!(result["console_errors"], json!([]), "no script errors, no CSP violations");
 
-    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    let names: Vec<&str> = sessions.body["sessions"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|s| s["volunteer_name"].as_str())
-        .collect();
+    let sessions = app.sessions(&e.organiser, e.activity_id).await;
+    let names: Vec<&str> = sessions.iter().filter_map(|s| s["volunteer_name"].as_str()).collect();
     assert_eq!(names.len(), 2, "the adult and the minor; the too-slow scan recorded nothing: {names:?}");
     assert!(!names.contains(&"赵六"), "{names:?}");
 }

@@ -32,9 +32,7 @@ on_both_backends! {
         assert_eq!(departure.body["minutes_credited"], 150);
         assert_eq!(departure.body["session"]["pairs"], 1);
 
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        sessions.expect_status(200);
-        let list = sessions.body["sessions"].as_array().expect("array");
+        let list = app.sessions(&e.organiser, e.activity_id).await;
         assert_eq!(list.len(), 1);
         assert_eq!(list[0]["volunteer_id"], e.volunteer_id);
         assert_eq!(list[0]["volunteer_name"], "张三");
@@ -125,8 +123,8 @@ on_both_backends! {
         let again = app.scan(&e.volunteer, &url).await;
         again.expect_problem(409, "repeat_scan");
         assert!(again.body["scan_id"].is_string(), "a refusal names the recorded scan");
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body["sessions"][0]["inside"], true);
+        let sessions = app.sessions(&e.organiser, e.activity_id).await;
+        assert_eq!(sessions[0]["inside"], true);
     }
 }
 
@@ -181,8 +179,8 @@ on_both_backends! {
         let replay = app.scan(&e.volunteer, &url).await;
         replay.expect_problem(422, "code_expired");
         assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-        assert_eq!(sessions.body["sessions"][0]["inside"], true, "a refused scan does not check anyone out");
+        let sessions = app.sessions(&e.organiser, e.activity_id).await;
+        assert_eq!(sessions[0]["inside"], true, "a refused scan does not check anyone out");
     }
 }
 

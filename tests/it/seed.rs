@@ -37,10 +37,8 @@ on_both_backends! {
 
         // The last activity (yesterday) holds its 100 volunteers, each with one session of
         // 120 to 219 minutes, exactly as if they had scanned.
-        let sessions = app.get(&format!("/api/v1/activities/{}/sessions", seeded.last_activity_id), &e.admin).await;
-        sessions.expect_status(200);
-        let list = sessions.body["sessions"].as_array().expect("sessions");
-        assert_eq!(list.len(), 100, "{}", sessions.body);
+        let list = app.sessions(&e.admin, seeded.last_activity_id).await;
+        assert_eq!(list.len(), 100, "{list:?}");
         let mut minutes: Vec<i64> = list.iter().map(|s| s["minutes_credited"].as_i64().expect("minutes")).collect();
         minutes.sort_unstable();
         assert_eq!((minutes[0], minutes[99]), (120, 219), "{minutes:?}");

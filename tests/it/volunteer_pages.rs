@@ -112,6 +112,6 @@ async fn a_returning_volunteer_signs_in_by_sms_and_reads_their_hours_in_chromium
     let me = app.hourmark.my_data(e.volunteer_id).await.expect("data");
     assert!(me.consents.iter().any(|c| c.purpose == hourmark_core::identity::ConsentPurpose::Location && !c.granted));
     assert_eq!(app.scans_recorded(e.volunteer_id).await, 2);
-    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    assert_eq!(sessions.body["sessions"][0]["minutes_credited"], 135);
+    let sessions = app.sessions(&e.organiser, e.activity_id).await;
+    assert_eq!(sessions[0]["minutes_credited"], 135);
 }

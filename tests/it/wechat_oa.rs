@@ -544,13 +544,8 @@ async fn signing_in_by_wechat_in_chromium() {
     assert_eq!(result["to_register"]["register_shown"], true);
     assert_eq!(result["newcomer"]["class"], "card ok");
 
-    let sessions = app.get(&format!("/api/v1/activities/{}/sessions", e.activity_id), &e.organiser).await;
-    let mut names: Vec<&str> = sessions.body["sessions"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|s| s["volunteer_name"].as_str())
-        .collect();
+    let sessions = app.sessions(&e.organiser, e.activity_id).await;
+    let mut names: Vec<&str> = sessions.iter().filter_map(|s| s["volunteer_name"].as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["张三", "王五"], "one session each");
 
