@@ -394,14 +394,7 @@ on_both_backends! {
         // After finalising: the finalised days and the correction form hold the page's
         // volunteers only.
         let path = format!("/api/v1/activities/{}", e.activity_id);
-        let review = app.get(&format!("{path}/review"), &ours).await;
-        for day in review.body["days"].as_array().expect("days") {
-            for flag in day["flags"].as_array().expect("flags") {
-                app.post(&format!("{path}/flags/{}/resolution", flag["id"]), Some(&ours), json!({"decision": "accept", "reason": "核实"}))
-                    .await
-                    .expect_status(200);
-            }
-        }
+        crate::review::accept_every_flag(&app, &ours, e.activity_id).await;
         app.post(&format!("{path}/finalise"), Some(&ours), json!({})).await.expect_status(201);
         let finalised = page("?per=2".into()).await;
         assert_eq!(rows_of(&finalised, "finalised-sessions"), ids[..2]);

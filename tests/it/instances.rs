@@ -125,18 +125,7 @@ async fn two_instances_record_each_entry_once_in_one_chain() {
         a.advance(Duration::hours(3));
     }
     a.advance(Duration::hours(5));
-    let review = a.get(&format!("/api/v1/activities/{}/review", e.activity_id), &recorder).await;
-    for day in review.body["days"].as_array().expect("days") {
-        for flag in day["flags"].as_array().expect("flags") {
-            a.post(
-                &format!("/api/v1/activities/{}/flags/{}/resolution", e.activity_id, flag["id"]),
-                Some(&recorder),
-                json!({"decision": "accept", "reason": "核实"}),
-            )
-            .await
-            .expect_status(200);
-        }
-    }
+    crate::review::accept_every_flag(&a, &recorder, e.activity_id).await;
     a.post(&format!("/api/v1/activities/{}/finalise", e.activity_id), Some(&recorder), json!({}))
         .await
         .expect_status(201);

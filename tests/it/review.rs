@@ -17,6 +17,25 @@ pub async fn recorder(app: &TestApp, admin: &str, organisation_id: i64) -> Strin
     .await
 }
 
+/// Accepts every flag on the activity's first review page as `recorder`, so it can be
+/// finalised.
+pub async fn accept_every_flag(app: &TestApp, recorder: &str, activity_id: i64) {
+    let path = format!("/api/v1/activities/{activity_id}");
+    let review = app.get(&format!("{path}/review"), recorder).await;
+    review.expect_status(200);
+    for day in review.body["days"].as_array().expect("days") {
+        for flag in day["flags"].as_array().expect("flags") {
+            app.post(
+                &format!("{path}/flags/{}/resolution", flag["id"]),
+                Some(recorder),
+                json!({"decision": "accept", "reason": "核实"}),
+            )
+            .await
+            .expect_status(200);
+        }
+    }
+}
+
 /// Scans `code` from `location` (`None`: no location).
 async fn scan_from(app: &TestApp, volunteer: &str, code: &str, location: Option<Value>) -> hourmark_tests::Answer {
     let mut body = json!({

@@ -366,7 +366,6 @@ async fn review_context(
         }
         None => names.iter().map(|(id, name)| (*id, name.clone())).collect(),
     };
-    let listed: Vec<(i64, &str)> = listed.iter().map(|(id, name)| (*id, name.as_str())).collect();
     let people = people_page(hourmark, by, id, &listed, query).await?;
     let finalised_rows: Vec<Value> = finalisation
         .as_ref()

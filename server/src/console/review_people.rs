@@ -17,7 +17,7 @@ const PER_PAGE: u32 = 50;
 const MAX_PER_PAGE: u32 = 200;
 
 /// The review page's query: the flagged days' page (as the API's) and the volunteers'.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct ReviewPageQuery {
     /// Flagged days start after this day: the previous page's `next`.
     pub after: Option<String>,
@@ -32,7 +32,7 @@ pub(super) struct ReviewPageQuery {
 }
 
 /// Whom the volunteer sections show.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct PeoplePage {
     /// The volunteers on this page.
     pub ids: BTreeSet<i64>,
@@ -42,7 +42,7 @@ pub(super) struct PeoplePage {
 
 /// The search box, the counts and where the links lead, for the template (which
 /// URL-encodes the search into them).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct PeopleView {
     /// Everyone the sections list, before any search.
     pub total: usize,
@@ -57,8 +57,6 @@ pub(super) struct PeopleView {
     pub per: Option<u32>,
     /// Where the next page starts, when there is one.
     pub next: Option<i64>,
-    /// Whether this is a later page (a link back to the first one).
-    pub later: bool,
 }
 
 /// A volunteer number as printed on a card: twelve digits.
@@ -67,13 +65,14 @@ fn is_number(text: &str) -> bool {
 }
 
 /// One page of `listed` (every volunteer the sections could show, with their names,
-/// ascending by id), narrowed by the query's search. A number is looked up among all volunteers and kept
-/// only if it is one of `listed`: the page never says who else holds a number.
+/// ascending by id), narrowed by the query's search. A number is looked up among all
+/// volunteers and kept only if it is one of `listed`: the page never says who else holds
+/// a number.
 pub(super) async fn people_page(
     hourmark: &Hourmark,
     by: &Principal,
     activity_id: i64,
-    listed: &[(i64, &str)],
+    listed: &[(i64, String)],
     query: &ReviewPageQuery,
 ) -> Result<PeoplePage, CoreError> {
     let per = query.per.unwrap_or(PER_PAGE);
@@ -104,7 +103,6 @@ pub(super) async fn people_page(
         last: end,
         per: query.per,
         next,
-        later: start > 0,
         who,
     };
     Ok(PeoplePage { ids, view })
