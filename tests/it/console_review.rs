@@ -403,5 +403,54 @@ on_both_backends! {
         assert_eq!(options.matches("<option").count(), 2, "{options}");
         let rest = page(link(&finalised, "people-next").expect("a next page")).await;
         assert_eq!(rows_of(&rest, "finalised-sessions"), ids[2..]);
+
+        // Corrections and objections for all three; 李四's stay undecided. An undecided one
+        // is listed on every page; a decided one only with its volunteer.
+        let second = second_recorder(&app, &e.admin, e.organisation_id).await;
+        let day = app.get(&format!("{path}/finalisation"), &ours).await.body["sessions"][0]["day"].clone();
+        for (i, (volunteer, _)) in volunteers.iter().enumerate() {
+            let proposed = app
+                .post(&format!("{path}/session-corrections"), Some(&ours),
+                    json!({"volunteer_id": volunteer, "day": day, "minutes": 60, "reason": "复核"}))
+                .await;
+            proposed.expect_status(201);
+            if i != 1 {
+                app.post(&format!("{path}/session-corrections/{}/decision", proposed.body["id"]), Some(&second),
+                    json!({"approve": false, "reason": "签到记录无误"}))
+                    .await
+                    .expect_status(200);
+            }
+        }
+        let board = app.call(reqwest::Method::GET, &format!("/api/v1/public/publicity?activity_id={}", e.activity_id), None, None).await;
+        for line in board.body.as_array().expect("lines") {
+            let raised = app
+                .post(&format!("/api/v1/public/publicity/{}/objections", line["entry_id"]), None,
+                    json!({"contact": "王先生 13912345678", "reason": "当天下午才到"}))
+                .await;
+            raised.expect_status(201);
+            if !line["name"].as_str().expect("name").starts_with('李') {
+                app.post(&format!("/api/v1/objections/{}/decision", raised.body["id"]), Some(&second),
+                    json!({"uphold": false, "reason": "签到记录与现场照片一致"}))
+                    .await
+                    .expect_status(200);
+            }
+        }
+        let section = |html: &str, id: &str| {
+            let table = html.split_once(&format!("id=\"{id}\"")).map(|(_, t)| t).unwrap_or_default();
+            table.split("</table>").next().unwrap_or_default().to_owned()
+        };
+        let named = |table: &str| ["张三", "李四", "王五"].into_iter().filter(|n| table.contains(n)).collect::<Vec<_>>();
+        let first = page("?per=2".into()).await;
+        assert_eq!(named(&section(&first, "corrections")), ["张三", "李四"]);
+        assert_eq!(named(&section(&first, "objections")), ["张三", "李四"]);
+        for id in ["corrections-left", "objections-left"] {
+            let note = first.split_once(&format!("id=\"{id}\"")).expect(id).1.split("</p>").next().unwrap_or_default();
+            assert!(note.contains("另有 1 条已") && !note.contains("还有"), "{id}: {note}");
+        }
+        let rest = page(link(&first, "people-next").expect("a next page")).await;
+        assert_eq!(named(&section(&rest, "corrections")), ["李四", "王五"]);
+        assert_eq!(named(&section(&rest, "objections")), ["李四", "王五"]);
+        let wang = page(format!("?who={wang_number}")).await;
+        assert_eq!(named(&section(&wang, "corrections")), ["李四", "王五"], "the search narrows decided ones too");
     }
 }

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::ConsoleSession;
 use super::pages::{chinese_time, render};
-use super::review_people::{ReviewPageQuery, people_page};
+use super::review_people::{ReviewPageQuery, listed, people_page};
 use super::review_view::{day, day_and_clock, duration, flag_view, scan_row};
 
 /// A refusal as a page: the API's 403 and 404 stay 403 and 404 (nothing is revealed
@@ -309,7 +309,27 @@ async fn review_context(
             }
         })
         .collect();
+    // The volunteer sections below list a page of volunteers: after finalising, whoever
+    // has a finalised day; before, whoever scanned or was entered late.
+    let everyone: Vec<(i64, String)> = match &finalisation {
+        Some(f) => {
+            let ids: BTreeSet<i64> = f.sessions.iter().map(|s| s.volunteer_id).collect();
+            ids.into_iter().map(|v| (v, name_of(v))).collect()
+        }
+        None => names.iter().map(|(id, name)| (*id, name.clone())).collect(),
+    };
+    let people = people_page(hourmark, by, id, &everyone, query).await?;
+    // Corrections and objections as the volunteers: every undecided one, the decided
+    // ones of this page's volunteers.
+    let corrections = listed(&corrections, &people, |c| c.status == ProposalStatus::Proposed, |c| Some(c.volunteer_id));
+    let objections = listed(
+        &objections,
+        &people,
+        |o| o.status == ObjectionStatus::Open,
+        |o| subjects.disputed.get(&o.entry_id).map(|e| e.volunteer_id),
+    );
     let correction_rows: Vec<Value> = corrections
+        .rows
         .iter()
         .map(|c| {
             context! {
@@ -332,6 +352,7 @@ async fn review_context(
         })
         .collect();
     let objection_rows: Vec<Value> = objections
+        .rows
         .iter()
         .map(|o| {
             context! {
@@ -357,16 +378,6 @@ async fn review_context(
             }
         })
         .collect();
-    // The volunteer sections below list a page of volunteers: after finalising, whoever
-    // has a finalised day; before, whoever scanned or was entered late.
-    let listed: Vec<(i64, String)> = match &finalisation {
-        Some(f) => {
-            let ids: BTreeSet<i64> = f.sessions.iter().map(|s| s.volunteer_id).collect();
-            ids.into_iter().map(|v| (v, name_of(v))).collect()
-        }
-        None => names.iter().map(|(id, name)| (*id, name.clone())).collect(),
-    };
-    let people = people_page(hourmark, by, id, &listed, query).await?;
     let finalised_rows: Vec<Value> = finalisation
         .as_ref()
         .map(|f| {
@@ -432,7 +443,9 @@ async fn review_context(
         finalised_sessions => finalised_rows,
         blockers => blockers,
         corrections => correction_rows,
+        corrections_left => context! { open => corrections.open_left, decided => corrections.decided_left },
         objections => objection_rows,
+        objections_left => context! { open => objections.open_left, decided => objections.decided_left },
         evaluations => evaluation_rows,
         ended => now >= activity.ends_at,
         people => people.view,

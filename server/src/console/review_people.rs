@@ -107,3 +107,45 @@ pub(super) async fn people_page(
     };
     Ok(PeoplePage { ids, view })
 }
+
+/// The most undecided corrections (or objections) the page lists at once, oldest first.
+const OPEN_LISTED: usize = 100;
+
+/// What a table of corrections or objections lists, and what it leaves out.
+#[derive(Debug)]
+pub(super) struct Listed<'a, T> {
+    pub rows: Vec<&'a T>,
+    /// Undecided ones past the first [`OPEN_LISTED`].
+    pub open_left: usize,
+    /// Decided ones of volunteers on other pages (or that the search did not find).
+    pub decided_left: usize,
+}
+
+/// Narrows `items` (oldest first) as the volunteer sections are narrowed: every undecided
+/// one is listed, since each waits on a recorder wherever its volunteer sits in the list
+/// (up to [`OPEN_LISTED`]; deciding them brings the rest); a decided one only when its
+/// volunteer is on this page, as their finalised days are.
+pub(super) fn listed<'a, T>(
+    items: &'a [T],
+    page: &PeoplePage,
+    open: impl Fn(&T) -> bool,
+    volunteer: impl Fn(&T) -> Option<i64>,
+) -> Listed<'a, T> {
+    let mut shown = Listed { rows: Vec::new(), open_left: 0, decided_left: 0 };
+    let mut open_listed = 0;
+    for item in items {
+        if open(item) {
+            if open_listed < OPEN_LISTED {
+                open_listed += 1;
+                shown.rows.push(item);
+            } else {
+                shown.open_left += 1;
+            }
+        } else if volunteer(item).is_some_and(|v| page.ids.contains(&v)) {
+            shown.rows.push(item);
+        } else {
+            shown.decided_left += 1;
+        }
+    }
+    shown
+}
