@@ -149,3 +149,26 @@ pub(super) fn listed<'a, T>(
     }
     shown
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_of(ids: &[i64]) -> PeoplePage {
+        let view = PeopleView { total: 0, who: String::new(), matched: 0, first: 1, last: 0, per: None, next: None };
+        PeoplePage { ids: ids.iter().copied().collect(), view }
+    }
+
+    /// Undecided ones past the first hundred wait for the next refresh, counted; decided
+    /// ones follow the page's volunteers, and one whose volunteer is unknown is left out.
+    #[test]
+    fn a_table_lists_the_first_hundred_undecided_and_this_page_s_decided() {
+        // (id, open, volunteer): 105 undecided, then three decided.
+        let mut items: Vec<(i64, bool, Option<i64>)> = (1..=105).map(|id| (id, true, Some(id))).collect();
+        items.extend([(106, false, Some(7)), (107, false, Some(8)), (108, false, None)]);
+        let shown = listed(&items, &page_of(&[7]), |i| i.1, |i| i.2);
+        let ids: Vec<i64> = shown.rows.iter().map(|i| i.0).collect();
+        assert_eq!(ids, (1..=OPEN_LISTED as i64).chain([106]).collect::<Vec<_>>(), "the oldest undecided first");
+        assert_eq!((shown.open_left, shown.decided_left), (5, 2));
+    }
+}
