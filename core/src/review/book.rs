@@ -184,9 +184,28 @@ impl RulesBook {
         policy: &MinutesPolicy,
         elsewhere: &[OtherSession],
     ) -> Vec<Finding> {
-        let mut found: Vec<Finding> = touched.scans.iter().flat_map(|s| scan_findings(activity, params, s)).collect();
-        self.device_findings(touched, &mut found);
-        self.burst_findings(touched, params, &mut found);
+        let mut all = Vec::new();
+        self.each_finding(touched, activity, params, policy, elsewhere, &mut |f| all.push(f));
+        all
+    }
+
+    /// [`RulesBook::findings`], each handed to `found` as it is found. A new book of a
+    /// large activity finds hundreds of thousands: held all at once, with their evidence,
+    /// they took a few hundred megabytes (BENCHMARKS.md), so a pass raises them in batches.
+    pub fn each_finding(
+        &self,
+        touched: &Touched,
+        activity: &ActivityFacts,
+        params: &RuleParams,
+        policy: &MinutesPolicy,
+        elsewhere: &[OtherSession],
+        found: &mut dyn FnMut(Finding),
+    ) {
+        for scan in &touched.scans {
+            scan_findings(activity, params, scan).into_iter().for_each(&mut *found);
+        }
+        self.device_findings(touched, found);
+        self.burst_findings(touched, params, found);
         let mut elsewhere_of: BTreeMap<i64, Vec<&OtherSession>> = BTreeMap::new();
         for other in elsewhere.iter().filter(|o| touched.volunteers.contains(&o.volunteer_id)) {
             elsewhere_of.entry(other.volunteer_id).or_default().push(other);
@@ -196,21 +215,22 @@ impl RulesBook {
             let facts: Vec<ScanFact> =
                 seen.scans.iter().map(|&(at, _, direction)| ScanFact { at, direction }).collect();
             let theirs = elsewhere_of.remove(volunteer_id).unwrap_or_default();
-            found.extend(session_findings(activity, params, policy, *volunteer_id, &facts, &theirs));
+            session_findings(activity, params, policy, *volunteer_id, &facts, &theirs)
+                .into_iter()
+                .for_each(&mut *found);
         }
-        found
     }
 
     /// Shared devices (every volunteer of a device a new volunteer joined) and volunteers
     /// who switched devices, each keyed on the volunteer's first day.
-    fn device_findings(&self, touched: &Touched, found: &mut Vec<Finding>) {
+    fn device_findings(&self, touched: &Touched, found: &mut dyn FnMut(Finding)) {
         let first_day = |volunteer_id: &i64| self.volunteers.get(volunteer_id).map(|s| s.first_day);
         for device in &touched.devices {
             let Some(volunteers) = self.device_volunteers.get(device).filter(|v| v.len() >= 2) else { continue };
             let name = self.names.name(*device);
             for volunteer_id in volunteers {
                 let Some(day) = first_day(volunteer_id) else { continue };
-                found.push(Finding::new(
+                found(Finding::new(
                     RuleCode::SharedDevice,
                     *volunteer_id,
                     day,
@@ -223,7 +243,7 @@ impl RulesBook {
         for volunteer_id in &touched.volunteers {
             let Some(seen) = self.volunteers.get(volunteer_id).filter(|s| s.devices.len() >= 2) else { continue };
             let devices: BTreeSet<&str> = seen.devices.iter().map(|d| self.names.name(*d)).collect();
-            found.push(Finding::new(
+            found(Finding::new(
                 RuleCode::DeviceSwitch,
                 *volunteer_id,
                 seen.first_day,
@@ -236,7 +256,7 @@ impl RulesBook {
 
     /// Many scans in one second from one network address or device: everyone in the burst
     /// is flagged, keyed by the second.
-    fn burst_findings(&self, touched: &Touched, params: &RuleParams, found: &mut Vec<Finding>) {
+    fn burst_findings(&self, touched: &Touched, params: &RuleParams, found: &mut dyn FnMut(Finding)) {
         for key in &touched.bursts {
             let (source, second) = *key;
             let Some(burst) = self.bursts.get(key) else { continue };
@@ -249,7 +269,7 @@ impl RulesBook {
             }
             let Some(day) = DateTime::from_timestamp(second, 0).map(local_day) else { continue };
             for volunteer_id in &burst.volunteers {
-                found.push(Finding::new(
+                found(Finding::new(
                     RuleCode::ScanBurst,
                     *volunteer_id,
                     day,

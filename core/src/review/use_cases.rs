@@ -191,13 +191,32 @@ impl Hourmark {
             let whose = (!whole).then_some(volunteers.as_slice());
             let policy = self.settings().checkin.minutes;
             let elsewhere = sessions_elsewhere(&self.store().scans_elsewhere(activity.id, whose).await?, &policy);
-            let (back, findings) = blocking(move || {
-                let findings = kept.book.findings(&touched, &facts, &settings.params, &policy, &elsewhere);
-                (kept, findings)
-            })
-            .await?;
-            kept = back;
-            self.raise_new(activity.id, findings, whole).await?
+            // Findings go to the store a batch at a time while the rules go on finding
+            // more, so a new book's hundreds of thousands are never all held at once.
+            // A new book's findings are checked against every flag held, read once; a
+            // few new scans' findings against their own volunteers' flags.
+            let held = if whole { Some(self.raised_keys(activity.id, None).await?) } else { None };
+            let (batches, mut found) = tokio::sync::mpsc::channel::<Vec<Finding>>(1);
+            let judging = tokio::task::spawn_blocking(move || {
+                // A refused send means the raising below failed: the rest is not needed.
+                let mut gathered = Batches::new(RAISE_BATCH, |batch| drop(batches.blocking_send(batch)));
+                let book = &kept.book;
+                book.each_finding(&touched, &facts, &settings.params, &policy, &elsewhere, &mut |f| gathered.push(f));
+                gathered.finish();
+                kept
+            });
+            let mut raised = 0;
+            while let Some(mut batch) = found.recv().await {
+                raised += match &held {
+                    Some(held) => {
+                        batch.retain(|f| !held.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
+                        self.raise(activity.id, batch).await?
+                    }
+                    None => self.raise_new(activity.id, batch, false).await?,
+                };
+            }
+            kept = judging.await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))?;
+            raised
         };
         *slot = Some(kept);
         super::passes::Passes::ran(start, facts, settings, at);
@@ -245,10 +264,18 @@ impl Hourmark {
         let volunteers: Vec<i64> =
             findings.iter().map(|f| f.volunteer_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         let whose = (!whole).then_some(volunteers.as_slice());
-        let raised: std::collections::HashSet<(i64, String, String)> =
-            self.store().flag_keys(activity_id, whose).await?.into_iter().collect();
+        let raised = self.raised_keys(activity_id, whose).await?;
         findings.retain(|f| !raised.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
         self.raise(activity_id, findings).await
+    }
+
+    /// The keys of the flags the activity holds: of `whose` volunteers, or all of them.
+    async fn raised_keys(
+        &self,
+        activity_id: i64,
+        whose: Option<&[i64]>,
+    ) -> Result<std::collections::HashSet<(i64, String, String)>, CoreError> {
+        Ok(self.store().flag_keys(activity_id, whose).await?.into_iter().collect())
     }
 
     /// An activity a reviewer may look at: administrators; the organisation's organisers
@@ -479,8 +506,58 @@ impl Hourmark {
     }
 }
 
+/// Findings raised to a statement batch in a pass over a new book: about a second of the
+/// store's work each, and a few megabytes held.
+const RAISE_BATCH: usize = 10_000;
+
+/// Items gathered until `size` are held, then handed to `send` together.
+struct Batches<T, F: FnMut(Vec<T>)> {
+    held: Vec<T>,
+    size: usize,
+    send: F,
+}
+
+impl<T, F: FnMut(Vec<T>)> Batches<T, F> {
+    fn new(size: usize, send: F) -> Self {
+        Self { held: Vec::new(), size: size.max(1), send }
+    }
+
+    fn push(&mut self, item: T) {
+        self.held.push(item);
+        if self.held.len() >= self.size {
+            (self.send)(std::mem::take(&mut self.held));
+        }
+    }
+
+    /// Hands on what is held, if anything.
+    fn finish(mut self) {
+        if !self.held.is_empty() {
+            (self.send)(std::mem::take(&mut self.held));
+        }
+    }
+}
+
 /// Runs judging that can take a CPU for a while (a new book of a large activity) off the
 /// async workers.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Batches;
+
+    #[test]
+    fn batches_are_full_but_the_last_and_keep_the_order() {
+        let mut sent: Vec<Vec<u32>> = Vec::new();
+        let mut batches = Batches::new(10, |b| sent.push(b));
+        (1..=95).for_each(|i| batches.push(i));
+        batches.finish();
+        assert_eq!(sent.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 10, 10, 10, 10, 10, 10, 10, 5]);
+        assert_eq!(sent.concat(), (1..=95).collect::<Vec<_>>());
+
+        let mut none: Vec<Vec<u32>> = Vec::new();
+        Batches::new(10, |b| none.push(b)).finish();
+        assert!(none.is_empty(), "nothing held, nothing sent");
+    }
 }
