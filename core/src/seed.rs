@@ -21,10 +21,12 @@ use chrono_tz::Asia::Shanghai;
 use uuid::Uuid;
 
 use crate::attendance::Direction;
+use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::pii::PiiField;
 use crate::identity::{NewOrganisation, Principal, StaffRole};
+use crate::review::finalise::{FinalisedSession, MinutesSource};
 use crate::roster::sheet::SheetEncoding;
 use crate::store::{NewScan, StoredAnswer};
 
@@ -47,6 +49,9 @@ pub struct SeedPlan {
     pub scans: usize,
     /// Volunteers at each activity (each arrives and leaves once there).
     pub per_activity: usize,
+    /// Finalise the last activity, so its sessions stand in publicity (公示) today and the
+    /// public board has a full activity to show (the mixed-load benchmark reads it).
+    pub publish: bool,
 }
 
 /// What was written.
@@ -62,6 +67,8 @@ pub struct Seeded {
     pub last_activity_id: i64,
     /// Scans written.
     pub scans: usize,
+    /// Entries put in publicity (the last activity's sessions, with `publish`).
+    pub published: usize,
 }
 
 impl SeedPlan {
@@ -137,13 +144,20 @@ impl Hourmark {
             .await?;
 
         let volunteers = self.seed_volunteers(&by, organisation.id, plan.volunteers, progress).await?;
-        let (activity_ids, scans) = self.seed_scans(&by, organisation.id, &volunteers, plan, progress).await?;
+        let (activity_ids, scans, last_sessions) =
+            self.seed_scans(&by, organisation.id, &volunteers, plan, progress).await?;
+        let last_activity_id = activity_ids.last().copied().unwrap_or_default();
+        let published = match plan.publish {
+            true => self.seed_publicity(admin.id, &organisation, last_activity_id, &last_sessions).await?,
+            false => 0,
+        };
         Ok(Seeded {
             organisation_id: organisation.id,
             volunteers: volunteers.len(),
             activities: activity_ids.len(),
-            last_activity_id: activity_ids.last().copied().unwrap_or_default(),
+            last_activity_id,
             scans,
+            published,
         })
     }
 
@@ -194,7 +208,8 @@ impl Hourmark {
         Ok(ids)
     }
 
-    /// Creates the activities and writes each one's arrivals and departures.
+    /// Creates the activities and writes each one's arrivals and departures; answers the
+    /// activities, the scans written, and the last activity's sessions.
     async fn seed_scans(
         &self,
         by: &Principal,
@@ -202,12 +217,13 @@ impl Hourmark {
         volunteers: &[i64],
         plan: SeedPlan,
         progress: &dyn Fn(&str),
-    ) -> Result<(Vec<i64>, usize), CoreError> {
+    ) -> Result<(Vec<i64>, usize, Vec<FinalisedSession>), CoreError> {
         let activities = plan.activities();
         let today = self.now().with_timezone(&Shanghai).date_naive();
         let mut activity_ids = Vec::with_capacity(activities);
         let mut batch: Vec<NewScan> = Vec::with_capacity(SCAN_BATCH);
         let mut written = 0usize;
+        let mut last_sessions = Vec::new();
         let pairs = plan.scans / 2;
         for j in 0..activities {
             // Spread over the past year, the last one yesterday.
@@ -240,6 +256,16 @@ impl Hourmark {
                 let leaves = arrives + Duration::minutes(120 + (k % 100) as i64);
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k, arrives, Direction::In, 1));
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k + 1, leaves, Direction::Out, 2));
+                if j + 1 == activities {
+                    let minutes = (leaves - arrives).num_minutes() as u32;
+                    last_sessions.push(FinalisedSession {
+                        volunteer_id,
+                        day,
+                        scan_minutes: minutes,
+                        final_minutes: minutes,
+                        source: MinutesSource::Scans,
+                    });
+                }
                 if batch.len() >= SCAN_BATCH {
                     written += self.write_seeded(&mut batch).await?;
                 }
@@ -250,7 +276,33 @@ impl Hourmark {
             }
         }
         written += self.write_seeded(&mut batch).await?;
-        Ok((activity_ids, written))
+        Ok((activity_ids, written, last_sessions))
+    }
+
+    /// Finalises the last activity with the sessions its scans make, as a recorder's
+    /// finalisation stores them (sessions, publicity from today by the region's calendar,
+    /// an audit entry naming the seed), without the recorder's checks a seed cannot meet.
+    async fn seed_publicity(
+        &self,
+        admin_id: i64,
+        organisation: &crate::identity::Organisation,
+        activity_id: i64,
+        sessions: &[FinalisedSession],
+    ) -> Result<usize, CoreError> {
+        let now = self.now();
+        let today = now.with_timezone(&Shanghai).date_naive();
+        let publicity = self.publicity_for(organisation, sessions, today).await?;
+        let audit = AuditEvent {
+            at: now,
+            actor_kind: "staff".into(),
+            actor_id: Some(admin_id),
+            action: "activity_finalised".into(),
+            subject_kind: "activity".into(),
+            subject_id: Some(activity_id),
+            detail: serde_json::json!({ "sessions": sessions.len(), "seeded": true }),
+        };
+        self.store().finalise(activity_id, admin_id, now, sessions, &publicity, &audit).await?;
+        Ok(publicity.len())
     }
 
     async fn write_seeded(&self, batch: &mut Vec<NewScan>) -> Result<usize, CoreError> {
@@ -335,7 +387,7 @@ mod tests {
 
     #[test]
     fn a_plan_that_cannot_be_written_is_refused() {
-        let good = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100 };
+        let good = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: false };
         assert!(good.check().is_ok());
         assert_eq!(good.activities(), 5);
         for bad in [

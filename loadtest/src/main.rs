@@ -21,6 +21,7 @@
 mod api;
 mod boards;
 mod cpu;
+mod readers;
 mod rss;
 mod sim;
 mod sms_sink;
@@ -126,6 +127,11 @@ struct Cli {
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000))]
     boards: u32,
 
+    /// Reads of the public board (`/publicity`) per second during the scans, open loop, to
+    /// measure what a busy public page costs the scan path. The report gives their latency.
+    #[arg(long, default_value_t = 0, value_name = "READS_PER_SEC", value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    public_reads: u32,
+
     /// Receive the server's registration codes here (`127.0.0.1:18399`), for a server that
     /// asks every registration for the phone's code, as production does: start it with
     /// `HOURMARK_SMS_PROVIDER=tencent` and `HOURMARK_SMS_TENCENT_ENDPOINT=http://<this>`
@@ -156,6 +162,7 @@ struct Summary {
     interrupted: bool,
     code_screen: Option<ScreenReport>,
     boards: Option<boards::BoardsReport>,
+    public_reads: Option<readers::PublicReadsReport>,
     phases: Vec<PhaseReport>,
     server: Option<ServerMemory>,
 }
@@ -267,6 +274,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut phases = vec![registration];
     let mut screen_report = None;
     let mut boards_report = None;
+    let mut reads_report = None;
     if registered == 0 {
         eprintln!("no volunteer could register: skipping the scans");
     } else if !stop.interrupted() {
@@ -285,7 +293,14 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(boards)
             }
         };
+        let readers = match cli.public_reads {
+            0 => None,
+            rate => Some(readers::PublicReaders::start(&base, rate)?),
+        };
         let scan_phases = scan(&api, &plan, &screen, &stop, cli.duration, sampler.as_ref(), cpu.as_ref()).await?;
+        if let Some(readers) = readers {
+            reads_report = Some(readers.stop().await);
+        }
         screen_report = Some(screen.stop().await);
         if let Some(boards) = boards {
             boards_report = Some(boards.close().await);
@@ -324,6 +339,7 @@ async fn run(cli: Cli) -> Result<()> {
         interrupted: stop.interrupted(),
         code_screen: screen_report,
         boards: boards_report,
+        public_reads: reads_report,
         phases: phases.into_iter().map(Phase::report).collect(),
         server,
     };
@@ -532,6 +548,21 @@ fn render(s: &Summary) -> String {
             b.failures,
             b.delay_ms.as_ref().map_or(String::new(), |d| format!(
                 "; first scan of an event to board p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                d.p50, d.p99, d.max
+            )),
+        );
+    }
+    if let Some(r) = &s.public_reads {
+        let _ = writeln!(
+            out,
+            "public board: {} reads offered at {}/s, {} answered 200 ({} bytes a page), {} failed{}",
+            r.requests,
+            r.rate,
+            r.ok,
+            r.page_bytes,
+            r.failures,
+            r.latency_ms.as_ref().map_or(String::new(), |d| format!(
+                "; from scheduled time p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
                 d.p50, d.p99, d.max
             )),
         );

@@ -62,6 +62,10 @@ enum Command {
         /// Volunteers at each activity.
         #[arg(long, default_value_t = 2_000)]
         per_activity: usize,
+        /// Also finalise the last activity, so its sessions stand in publicity today (the
+        /// public board then has a full activity to show).
+        #[arg(long)]
+        publish: bool,
     },
     /// SQLite only: write a consistent copy of the database to FILE (a new file), safe
     /// while the server runs. PostgreSQL: see the README (pg_dump, point-in-time recovery).
@@ -117,19 +121,21 @@ async fn main() -> anyhow::Result<()> {
             println!("restored {} as {}", file.display(), restored.display());
             verify_register(&config).await
         }
-        Command::SeedBenchmark { volunteers, scans, per_activity } => {
+        Command::SeedBenchmark { volunteers, scans, per_activity, publish } => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
-            let plan = hourmark_core::seed::SeedPlan { volunteers, scans, per_activity };
+            let plan = hourmark_core::seed::SeedPlan { volunteers, scans, per_activity, publish };
             let started = std::time::Instant::now();
             let progress = |step: &str| eprintln!("{:>7.1} s  {step}", started.elapsed().as_secs_f64());
             let seeded = hourmark.seed_benchmark(plan, &progress).await?;
             println!(
-                "seeded organisation {}: {} volunteers, {} activities (the last, {}, is full), {} scans in {:.0} s",
+                "seeded organisation {}: {} volunteers, {} activities (the last, {}, is full), {} scans, \
+                 {} entries in publicity in {:.0} s",
                 seeded.organisation_id,
                 seeded.volunteers,
                 seeded.activities,
                 seeded.last_activity_id,
                 seeded.scans,
+                seeded.published,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -57,3 +57,53 @@ async fn the_load_generator_registers_with_the_phones_code() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A short sustained run with staff boards streaming and the public board read, as the
+/// mixed-load benchmark runs it: every board hears of every accepted scan, and every
+/// public read is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_and_public_readers_watch_a_sustained_run() {
+    let dir = data_dir("load-generator-mixed");
+    let port = free_port();
+    let mut command = server_command(&format!("sqlite:{}/hourmark.db", dir.display()), port, &dir);
+    command
+        .env("HOURMARK_REPEAT_SCAN_GUARD_SECS", "0")
+        .env("HOURMARK_RATE_REGISTRATIONS_PER_MINUTE", "0")
+        .env("HOURMARK_RATE_SCANS_PER_VOLUNTEER_PER_MINUTE", "100000");
+    let server = ServerProcess::start(command, port).await;
+
+    let run = tokio::process::Command::new(load_generator())
+        .args(["--base-url", &server.base, "--bootstrap-token", &bootstrap_token()])
+        .args(["--staff-origin", hourmark_tests::staff_origin().as_str().trim_end_matches('/')])
+        .args(["--volunteers", "30", "--concurrency", "4", "--duration", "3", "--rate", "40", "--json"])
+        .args(["--boards", "2", "--public-reads", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .expect("loadtest runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let summary: Value = serde_json::from_str(stdout.lines().last().expect("a summary")).expect("JSON summary");
+    let sustained = summary["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"].as_str().is_some_and(|n| n.starts_with("sustained"))));
+    let accepted =
+        sustained.and_then(|p| p["accepted"].as_u64()).unwrap_or_else(|| panic!("a sustained phase: {summary}"));
+    assert!(accepted >= 60, "about 40 scans a second for 3 s: {summary}");
+
+    let boards = &summary["boards"];
+    assert_eq!((boards["boards"].as_u64(), boards["connected"].as_u64()), (Some(2), Some(2)), "{boards}");
+    assert_eq!((boards["resyncs"].as_u64(), boards["failures"].as_u64()), (Some(0), Some(0)), "{boards}");
+    assert!(boards["scans_pushed"].as_u64() >= Some(2 * accepted), "each board hears of every scan: {boards}");
+
+    let reads = &summary["public_reads"];
+    assert_eq!(reads["rate"], 20, "{reads}");
+    assert!(reads["requests"].as_u64() >= Some(40), "20 reads a second for 3 s: {reads}");
+    assert_eq!(reads["ok"], reads["requests"], "every read answered 200: {reads}");
+    assert_eq!(reads["failures"], 0, "{reads}");
+    assert!(reads["page_bytes"].as_u64() > Some(500), "the board page (empty here), not an error: {reads}");
+    assert_eq!(reads["latency_ms"]["samples"], reads["ok"], "{reads}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -120,6 +120,40 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// Names on the board follow consent as it stands at each read, for every line of a
+    /// page at once: a child's masked name only with the guardian's consent, and a
+    /// volunteer who withdraws publicity is unnamed from the next read on.
+    async fn names_on_the_board_follow_consent_as_it_stands(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        let recorder = crate::review::recorder(&app, &e.admin, e.organisation_id).await;
+        // Eleven on the test day (2026-12-05), registered with a guardian's consent.
+        let (_, child) = app.minor("小红", "13600000011", "20150301", 1, "13911115555").await;
+        for _ in 0..2 {
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(&e.volunteer, &url).await.expect_status(200);
+            app.scan(&child, &url).await.expect_status(200);
+            app.advance(Duration::minutes(90));
+        }
+        app.advance(Duration::hours(8)); // 20:00, the check-out window closed
+        finalise(&app, &recorder, e.activity_id).await;
+        let board = || async {
+            let mut names = names(&public(&app, &format!("/api/v1/public/publicity?activity_id={}", e.activity_id)).await);
+            names.sort();
+            names
+        };
+        assert_eq!(board().await, ["小*", "张*"]);
+
+        let withdraw = |purpose: &str| json!({"purpose": purpose, "granted": false, "notice_version": "2026-11"});
+        app.post("/mp/v1/me/consents", Some(&child), withdraw("guardian")).await.expect_status(200);
+        assert_eq!(board().await, ["张*", "未公开姓名"], "under 14 without the guardian's consent");
+        app.post("/mp/v1/me/consents", Some(&e.volunteer), withdraw("publicity")).await.expect_status(200);
+        assert_eq!(board().await, ["未公开姓名", "未公开姓名"]);
+        let (status, html) = page(&app, "/publicity").await;
+        assert!(status == 200 && !html.contains("张*") && !html.contains("小*"), "{html}");
+    }
+}
+
+on_both_backends! {
     async fn a_bad_objection_is_refused_with_its_code_and_nothing_is_stored(app: TestApp) {
         let t = two_entries(&app).await;
         let all = public(&app, "/api/v1/public/publicity").await;

@@ -6,7 +6,7 @@ use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::seed::{SEEDED_ORGANISATION, SeedPlan};
 use hourmark_tests::on_both_backends;
 
-const PLAN: SeedPlan = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100 };
+const PLAN: SeedPlan = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: true };
 
 fn refused_with(result: Result<hourmark_core::seed::Seeded, CoreError>, code: ErrorCode) {
     match result {
@@ -32,7 +32,7 @@ on_both_backends! {
             .seed_benchmark(PLAN, &|step| heard.lock().expect("lock").push(step.to_owned()))
             .await
             .expect("seeded");
-        assert_eq!((seeded.volunteers, seeded.activities, seeded.scans), (250, 5, 1000));
+        assert_eq!((seeded.volunteers, seeded.activities, seeded.scans, seeded.published), (250, 5, 1000, 100));
         assert!(!heard.lock().expect("lock").is_empty(), "progress is reported");
 
         // The last activity (yesterday) holds its 100 volunteers, each with one session of
@@ -42,6 +42,19 @@ on_both_backends! {
         let mut minutes: Vec<i64> = list.iter().map(|s| s["minutes_credited"].as_i64().expect("minutes")).collect();
         minutes.sort_unstable();
         assert_eq!((minutes[0], minutes[99]), (120, 219), "{minutes:?}");
+        // With `publish`, the last activity is finalised and its sessions are on the public
+        // board today, with masked names (the seeded volunteers consented on paper).
+        let board = app
+            .call(reqwest::Method::GET, &format!("/api/v1/public/publicity?activity_id={}&limit=500", seeded.last_activity_id), None, None)
+            .await;
+        let lines = board.body.as_array().expect("lines");
+        assert_eq!(lines.len(), 100, "{:?}", board.body);
+        let mut on_board: Vec<i64> = lines.iter().map(|l| l["minutes"].as_i64().expect("minutes")).collect();
+        on_board.sort_unstable();
+        assert_eq!(on_board, minutes, "the board shows what the sessions credited");
+        assert!(lines.iter().all(|l| l["status"] == "in_publicity" && l["name"].as_str().is_some_and(|n| n.starts_with("志*"))), "{lines:?}");
+        let finalised = app.hourmark.store().finalisation(seeded.last_activity_id).await.expect("read");
+        assert_eq!(finalised.map(|f| f.sessions.len()), Some(100));
         let organisations = app.hourmark.store().list_organisations(None).await.expect("list");
         assert!(organisations.iter().any(|o| o.id == seeded.organisation_id && o.name == SEEDED_ORGANISATION));
 
