@@ -121,9 +121,10 @@ impl Hourmark {
     ) -> Result<Vec<BoardLine>, CoreError> {
         filter.check()?;
         let rows = self.store().publicity_in_progress(after, limit.clamp(1, 500), filter).await?;
+        let names = self.publicity_names(&rows.iter().map(|r| r.volunteer_id).collect::<Vec<_>>()).await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
-            let name = self.publicity_name(row.volunteer_id).await?.unwrap_or_else(|| UNNAMED.to_owned());
+            let name = names.get(&row.volunteer_id).cloned().unwrap_or_else(|| UNNAMED.to_owned());
             let status = BoardStatus::of(&row);
             lines.push(BoardLine {
                 entry_id: row.id,

@@ -87,6 +87,8 @@ pub trait VolunteerStore: Send + Sync {
     async fn volunteer_by_phone(&self, phone_lookup: &[u8; 32]) -> StoreResult<Option<i64>>;
     /// One volunteer.
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>>;
+    /// The volunteers of `ids` that exist, by id (a page's people in one read).
+    async fn get_volunteers(&self, ids: &[i64]) -> StoreResult<Vec<StoredVolunteer>>;
     /// Up to `limit` values of a sealed column that do not start with `current_prefix`
     /// (sealed under another key), for key rotation. Re-sealed values drop out of the
     /// answer, so calling again after [`VolunteerStore::replace_sealed_values`] moves on.
@@ -106,6 +108,8 @@ pub trait VolunteerStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// A volunteer's consent history, oldest first.
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>>;
+    /// The consent histories of `volunteers`, each oldest first, as (volunteer, record).
+    async fn consents_of(&self, volunteers: &[i64]) -> StoreResult<Vec<(i64, ConsentRecord)>>;
     /// Binds a volunteer to a device and records the audit entry, in one transaction.
     async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()>;
     /// Replaces a volunteer's phone number and records the audit entry, in one transaction;

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Engine, insert_audit};
+use super::{DbRow, Engine, insert_audit};
 use crate::audit::AuditEvent;
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::identity::{ConsentPurpose, ConsentRecord, Gender, IdType, StoredVolunteer, TokenHash, WeChatIdentity};
-use crate::store::codec::{RowTimes, Stamp};
+use crate::store::codec::{List, RowTimes, Stamp};
 use crate::store::volunteers::insert_volunteers;
 use crate::store::{StoreResult, VolunteerStore, corrupt, parse_skills, skills_json, volunteer_conflict};
 
@@ -368,37 +368,25 @@ impl VolunteerStore for Engine {
     }
 
     async fn get_volunteer(&self, id: i64) -> StoreResult<Option<StoredVolunteer>> {
-        let row = sqlx::query(
-            r"select id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup,
-                     phone_sealed, phone_lookup, skills, device_id, device_bound_at
-              from visible_volunteer where id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.reader())
+        let row = sqlx::query(concat!("select ", volunteer_columns!(), " from visible_volunteer where id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(volunteer_from_row).transpose()
+    }
+
+    async fn get_volunteers(&self, ids: &[i64]) -> StoreResult<Vec<StoredVolunteer>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            volunteer_columns!(),
+            " from visible_volunteer where id",
+            member_of!("$1"),
+            " order by id"
+        ))
+        .bind(List(ids))
+        .fetch_all(self.reader())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let lookup = |name: &str| -> StoreResult<[u8; 32]> {
-            let bytes: Vec<u8> = row.try_get(name)?;
-            bytes.try_into().map_err(|_| corrupt("lookup hash"))
-        };
-        Ok(Some(StoredVolunteer {
-            id: row.try_get("id")?,
-            volunteer_number: row.try_get("volunteer_number")?,
-            name: row.try_get("name")?,
-            gender: u8::try_from(row.try_get::<i16, _>("gender")?)
-                .ok()
-                .and_then(Gender::from_code)
-                .ok_or_else(|| corrupt("gender"))?,
-            birth_month: row.try_get("birth_month")?,
-            id_type: IdType::parse(row.try_get("id_type")?).ok_or_else(|| corrupt("id type"))?,
-            id_number_sealed: row.try_get("id_number_sealed")?,
-            id_number_lookup: lookup("id_number_lookup")?,
-            phone_sealed: row.try_get("phone_sealed")?,
-            phone_lookup: lookup("phone_lookup")?,
-            skills: parse_skills(row.try_get("skills")?)?,
-            device_id: row.try_get("device_id")?,
-            device_bound_at: row.maybe_time("device_bound_at")?,
-        }))
+        rows.iter().map(volunteer_from_row).collect()
     }
 
     async fn consents(&self, volunteer_id: i64) -> StoreResult<Vec<ConsentRecord>> {
@@ -409,16 +397,61 @@ impl VolunteerStore for Engine {
         .bind(volunteer_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ConsentRecord {
-                    purpose: ConsentPurpose::parse(row.try_get("purpose")?)
-                        .ok_or_else(|| corrupt("consent purpose"))?,
-                    granted: row.try_get("granted")?,
-                    notice_version: row.try_get("notice_version")?,
-                    recorded_at: row.time("recorded_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(consent_from_row).collect()
     }
+
+    async fn consents_of(&self, volunteers: &[i64]) -> StoreResult<Vec<(i64, ConsentRecord)>> {
+        let rows = sqlx::query(concat!(
+            "select volunteer_id, purpose, granted, notice_version, recorded_at from consent where volunteer_id",
+            member_of!("$1"),
+            " order by volunteer_id, id"
+        ))
+        .bind(List(volunteers))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("volunteer_id")?, consent_from_row(row)?))).collect()
+    }
+}
+
+/// The columns [`volunteer_from_row`] reads.
+macro_rules! volunteer_columns {
+    () => {
+        "id, volunteer_number, name, gender, birth_month, id_type, id_number_sealed, id_number_lookup, \
+         phone_sealed, phone_lookup, skills, device_id, device_bound_at"
+    };
+}
+use volunteer_columns;
+
+fn volunteer_from_row(row: &DbRow) -> StoreResult<StoredVolunteer> {
+    let lookup = |name: &str| -> StoreResult<[u8; 32]> {
+        let bytes: Vec<u8> = row.try_get(name)?;
+        bytes.try_into().map_err(|_| corrupt("lookup hash"))
+    };
+    Ok(StoredVolunteer {
+        id: row.try_get("id")?,
+        volunteer_number: row.try_get("volunteer_number")?,
+        name: row.try_get("name")?,
+        gender: u8::try_from(row.try_get::<i16, _>("gender")?)
+            .ok()
+            .and_then(Gender::from_code)
+            .ok_or_else(|| corrupt("gender"))?,
+        birth_month: row.try_get("birth_month")?,
+        id_type: IdType::parse(row.try_get("id_type")?).ok_or_else(|| corrupt("id type"))?,
+        id_number_sealed: row.try_get("id_number_sealed")?,
+        id_number_lookup: lookup("id_number_lookup")?,
+        phone_sealed: row.try_get("phone_sealed")?,
+        phone_lookup: lookup("phone_lookup")?,
+        skills: parse_skills(row.try_get("skills")?)?,
+        device_id: row.try_get("device_id")?,
+        device_bound_at: row.maybe_time("device_bound_at")?,
+    })
+}
+
+fn consent_from_row(row: &DbRow) -> StoreResult<ConsentRecord> {
+    Ok(ConsentRecord {
+        purpose: ConsentPurpose::parse(row.try_get("purpose")?).ok_or_else(|| corrupt("consent purpose"))?,
+        granted: row.try_get("granted")?,
+        notice_version: row.try_get("notice_version")?,
+        recorded_at: row.time("recorded_at")?,
+    })
 }
