@@ -555,9 +555,11 @@ fn render(s: &Summary) -> String {
     if let Some(r) = &s.public_reads {
         let _ = writeln!(
             out,
-            "public board: {} reads offered at {}/s, {} answered 200 ({} bytes a page), {} failed{}",
+            "public board: {} reads sent at {}/s ({} not sent: {} outstanding), {} answered 200 ({} bytes a page), {} failed{}",
             r.requests,
             r.rate,
+            r.not_sent,
+            readers::IN_FLIGHT,
             r.ok,
             r.page_bytes,
             r.failures,

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::stats::{Latency, percentile};
 
 /// Reads outstanding at once: a reader's browsers, not an unbounded queue.
-const IN_FLIGHT: usize = 64;
+pub const IN_FLIGHT: usize = 64;
 
 /// The public board being read.
 #[derive(Debug)]
@@ -37,6 +37,9 @@ pub struct PublicReadsReport {
     /// Reads offered per second.
     pub rate: u32,
     pub requests: u64,
+    /// Reads whose time came while [`IN_FLIGHT`] were still outstanding, never sent: a
+    /// server that falls behind is offered fewer reads, and this says how many.
+    pub not_sent: u64,
     /// Answered 200.
     pub ok: u64,
     /// Any other status, or no answer.
@@ -50,6 +53,7 @@ pub struct PublicReadsReport {
 #[derive(Debug, Default)]
 struct ReadTally {
     requests: u64,
+    not_sent: u64,
     ok: u64,
     failures: u64,
     page_bytes: usize,
@@ -90,6 +94,7 @@ impl PublicReaders {
         PublicReadsReport {
             rate: self.rate,
             requests: tally.requests,
+            not_sent: tally.not_sent,
             ok: tally.ok,
             failures: tally.failures,
             page_bytes: tally.page_bytes,
@@ -111,7 +116,11 @@ async fn read(client: Client, url: Arc<str>, rate: u32, mut stopped: watch::Rece
             () = tokio::time::sleep_until(slot) => {}
             _ = stopped.wait_for(|stop| *stop) => break,
         }
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit,
+            _ = stopped.wait_for(|stop| *stop) => break,
+        };
+        let Ok(permit) = permit else { break };
         let (client, url) = (client.clone(), Arc::clone(&url));
         tally.requests += 1;
         reads.spawn(async move {
@@ -127,6 +136,8 @@ async fn read(client: Client, url: Arc<str>, rate: u32, mut stopped: watch::Rece
             count(&mut tally, done);
         }
     }
+    let due = start.elapsed().as_nanos() / interval.as_nanos().max(1) + 1;
+    tally.not_sent = u64::try_from(due).unwrap_or(u64::MAX).saturating_sub(tally.requests);
     while let Some(done) = reads.join_next().await {
         count(&mut tally, done);
     }
