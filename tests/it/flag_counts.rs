@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use hourmark_core::review::rules::{Finding, RuleCode};
 use hourmark_core::review::{FlagCounts, FlagStatus, NewFlag};
+use hourmark_core::store::FlaggedDays;
 use hourmark_tests::{TestApp, on_both_backends};
 
 use crate::event;
@@ -64,14 +65,14 @@ on_both_backends! {
             flag(&app, e.activity_id, e.volunteer_id, RuleCode::OutsideGeofence, 6, "c"),
             flag(&app, e.activity_id, other, RuleCode::OutsideGeofence, 5, "d"),
         ];
-        assert_eq!(store.raise_flags(&first).await.expect("raised"), 4);
+        assert_eq!(store.raise_flags(&first, &mut FlaggedDays::default()).await.expect("raised"), 4);
         assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 4, days: 3 });
 
         // Raised again with one new flag on a day already flagged: only the new one
         // counts, and no day is added.
         let mut again = first.to_vec();
         again.push(flag(&app, e.activity_id, other, RuleCode::SharedDevice, 5, "e"));
-        assert_eq!(store.raise_flags(&again).await.expect("raised"), 1);
+        assert_eq!(store.raise_flags(&again, &mut FlaggedDays::default()).await.expect("raised"), 1);
         assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 5, days: 3 });
 
         // A decision closes one; deciding it again changes nothing.
@@ -96,9 +97,45 @@ on_both_backends! {
             flag(&app, second, e.volunteer_id, RuleCode::OutsideGeofence, 7, "f"),
             flag(&app, e.activity_id, e.volunteer_id, RuleCode::OutsideGeofence, 7, "g"),
         ];
-        assert_eq!(store.raise_flags(&both).await.expect("raised"), 2);
+        assert_eq!(store.raise_flags(&both, &mut FlaggedDays::default()).await.expect("raised"), 2);
         assert_eq!(assert_kept(&app, second).await, FlagCounts { open: 1, days: 1 });
         assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 5, days: 4 });
+    }
+}
+
+on_both_backends! {
+    /// A pass raises in batches with one set of the days it has seen flagged: a batch does
+    /// not read those days again, and still counts each day once, including a day another
+    /// writer flagged meanwhile, which the set does not know.
+    async fn batches_of_one_pass_count_each_day_once_with_the_days_seen(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let (other, _) = app.volunteer("李四", "13800005678").await;
+        let store = app.hourmark.store();
+        let mut known = FlaggedDays::default();
+        let first = [
+            flag(&app, e.activity_id, e.volunteer_id, RuleCode::OutsideGeofence, 5, "a"),
+            flag(&app, e.activity_id, other, RuleCode::OutsideGeofence, 5, "b"),
+        ];
+        assert_eq!(store.raise_flags(&first, &mut known).await.expect("raised"), 2);
+        assert_eq!(known.len(), 2, "both days seen: {known:?}");
+        assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 2, days: 2 });
+
+        let second = [
+            flag(&app, e.activity_id, e.volunteer_id, RuleCode::ScanBurst, 5, "c"),
+            flag(&app, e.activity_id, e.volunteer_id, RuleCode::OutsideGeofence, 6, "d"),
+            flag(&app, e.activity_id, other, RuleCode::ScanBurst, 5, "e"),
+        ];
+        assert_eq!(store.raise_flags(&second, &mut known).await.expect("raised"), 3);
+        assert_eq!(known.len(), 3);
+        assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 5, days: 3 });
+
+        // Another writer flags a new day; the pass then raises on it without knowing.
+        let elsewhere = [flag(&app, e.activity_id, other, RuleCode::OutsideGeofence, 7, "f")];
+        assert_eq!(store.raise_flags(&elsewhere, &mut FlaggedDays::default()).await.expect("raised"), 1);
+        let late = [flag(&app, e.activity_id, other, RuleCode::ScanBurst, 7, "g")];
+        assert_eq!(store.raise_flags(&late, &mut known).await.expect("raised"), 1);
+        assert_eq!(assert_kept(&app, e.activity_id).await, FlagCounts { open: 7, days: 4 });
+        assert_eq!(known.len(), 4, "the day read is known from now on");
     }
 }
 
@@ -119,7 +156,7 @@ on_both_backends! {
                 let flags: Vec<NewFlag> =
                     volunteers.iter().map(|v| flag(&app, e.activity_id, *v, rule, day, &key)).collect();
                 let store = app.hourmark.store().clone();
-                tokio::spawn(async move { store.raise_flags(&flags).await.expect("raised") })
+                tokio::spawn(async move { store.raise_flags(&flags, &mut FlaggedDays::default()).await.expect("raised") })
             };
             let (a, b) = (raise(RuleCode::OutsideGeofence, "x"), raise(RuleCode::SharedDevice, "y"));
             assert_eq!(a.await.expect("a") + b.await.expect("b"), 2 * volunteers.len());
@@ -139,7 +176,7 @@ on_both_backends! {
             flag(&app, e.activity_id, e.volunteer_id, RuleCode::ScanBurst, 5, "b"),
             flag(&app, e.activity_id, other, RuleCode::OutsideGeofence, 6, "c"),
         ];
-        store.raise_flags(&flags).await.expect("raised");
+        store.raise_flags(&flags, &mut FlaggedDays::default()).await.expect("raised");
         let decided = store.flags(e.activity_id).await.expect("flags")[1].id;
         let audit = hourmark_core::audit::AuditEvent {
             at: app.clock_now(),

@@ -9,6 +9,7 @@ use crate::audit::AuditEvent;
 use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::{Agency, Principal, StaffRole};
+use crate::store::FlaggedDays;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -104,13 +105,23 @@ impl Hourmark {
     }
 
     pub(super) async fn raise(&self, activity_id: i64, findings: Vec<Finding>) -> Result<usize, CoreError> {
+        self.raise_knowing(activity_id, findings, &mut FlaggedDays::default()).await
+    }
+
+    /// [`Self::raise`], with the flagged days already `known` (see [`FlaggedDays`]).
+    async fn raise_knowing(
+        &self,
+        activity_id: i64,
+        findings: Vec<Finding>,
+        known: &mut FlaggedDays,
+    ) -> Result<usize, CoreError> {
         if findings.is_empty() {
             return Ok(0);
         }
         let now = self.now();
         let flags: Vec<NewFlag> =
             findings.into_iter().map(|finding| NewFlag { activity_id, finding, raised_at: now }).collect();
-        let raised = self.store().raise_flags(&flags).await?;
+        let raised = self.store().raise_flags(&flags, known).await?;
         if raised > 0 {
             self.inner().live.publish(crate::live::LiveEvent {
                 activity_id,
@@ -205,14 +216,14 @@ impl Hourmark {
                 gathered.finish();
                 kept
             });
-            let mut raised = 0;
+            let (mut raised, mut known) = (0, FlaggedDays::default());
             while let Some(mut batch) = found.recv().await {
                 raised += match &held {
                     Some(held) => {
                         batch.retain(|f| !held.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
-                        self.raise(activity.id, batch).await?
+                        self.raise_knowing(activity.id, batch, &mut known).await?
                     }
-                    None => self.raise_new(activity.id, batch, false).await?,
+                    None => self.raise_new(activity.id, batch, false, &mut known).await?,
                 };
             }
             kept = judging.await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))?;
@@ -249,7 +260,7 @@ impl Hourmark {
             &scans,
             &elsewhere,
         );
-        self.raise_new(activity.id, findings, true).await
+        self.raise_new(activity.id, findings, true, &mut FlaggedDays::default()).await
     }
 
     /// Raises those of `findings` the activity does not hold yet. Every pass finds again
@@ -257,7 +268,13 @@ impl Hourmark {
     /// it already holds cost one statement each, on every review. `whole`: the findings
     /// cover most of the activity's volunteers, so its every flag is read rather than
     /// those of the volunteers named.
-    async fn raise_new(&self, activity_id: i64, mut findings: Vec<Finding>, whole: bool) -> Result<usize, CoreError> {
+    async fn raise_new(
+        &self,
+        activity_id: i64,
+        mut findings: Vec<Finding>,
+        whole: bool,
+        known: &mut FlaggedDays,
+    ) -> Result<usize, CoreError> {
         if findings.is_empty() {
             return Ok(0);
         }
@@ -266,7 +283,7 @@ impl Hourmark {
         let whose = (!whole).then_some(volunteers.as_slice());
         let raised = self.raised_keys(activity_id, whose).await?;
         findings.retain(|f| !raised.contains(&(f.volunteer_id, f.rule.as_str().to_owned(), f.key.clone())));
-        self.raise(activity_id, findings).await
+        self.raise_knowing(activity_id, findings, known).await
     }
 
     /// The keys of the flags the activity holds: of `whose` volunteers, or all of them.
@@ -506,8 +523,11 @@ impl Hourmark {
     }
 }
 
-/// Findings raised to a statement batch in a pass over a new book: about a second of the
-/// store's work each, and a few megabytes held.
+/// Findings raised together in a pass over a new book: at most three batches are held
+/// (one gathering, one waiting, one being raised), a few tens of megabytes. A batch holds
+/// most of an activity's volunteers (the rules find rule by rule), so the pass keeps the
+/// days it has seen flagged ([`FlaggedDays`]); without them every batch re-read the flags
+/// raised before it, and PostgreSQL spent twice the CPU (BENCHMARKS.md).
 const RAISE_BATCH: usize = 10_000;
 
 /// Items gathered until `size` are held, then handed to `send` together.

@@ -89,7 +89,7 @@ pub use postgres::PostgresStore;
 pub use publicity::PublicityStore;
 pub use record::RecordStore;
 pub use register::RegisterStore;
-pub use review::ReviewStore;
+pub use review::{FlaggedDays, ReviewStore};
 pub use scans::ScanStore;
 pub use scans::{AcceptedScan, NewScan, NumberedScan, ScanCursor, StoredAnswer};
 pub use session_corrections::SessionCorrectionStore;

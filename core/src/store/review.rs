@@ -13,6 +13,12 @@ use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEnt
 use crate::review::{Flag, FlagCounts, FlagStatus, NewFlag, ReviewSettings};
 
 /// Review: settings, flags, closing, late entries and finalisation.
+/// Days known to hold a flag: (activity, volunteer, local day as `YYYY-MM-DD`). Flags
+/// are never deleted, so a day once seen flagged stays flagged and need not be read again:
+/// a pass that raises its findings in batches keeps one set for all of them (each batch
+/// would otherwise re-read every flag raised before it); a single raise starts empty.
+pub type FlaggedDays = std::collections::HashSet<(i64, i64, String)>;
+
 #[async_trait]
 pub trait ReviewStore: Send + Sync {
     /// An activity's review settings, if any were set.
@@ -27,8 +33,10 @@ pub trait ReviewStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Stores flags, skipping any already raised (same activity, volunteer, rule and key);
     /// returns how many were new. The activity's kept counts (see [`Self::flag_counts`])
-    /// change in the same transaction.
-    async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize>;
+    /// change in the same transaction. Counting new flagged days reads the days already
+    /// flagged of the flags' volunteers, except where `known` has the day already; once
+    /// committed, the days seen are added to `known`.
+    async fn raise_flags(&self, flags: &[NewFlag], known: &mut FlaggedDays) -> StoreResult<usize>;
     /// An activity's flags, by volunteer, day and id.
     async fn flags(&self, activity_id: i64) -> StoreResult<Vec<Flag>>;
     /// The flags of an activity's first `days` flagged (volunteer, day) pairs after

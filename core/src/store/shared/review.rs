@@ -14,7 +14,7 @@ use crate::review::finalise::{Finalisation, FinalisedSession, LateEntry, LateEnt
 use crate::review::rules::{Reviewer, RuleCode, Severity};
 use crate::review::{Flag, FlagCounts, FlagStatus, LeftOpenPolicy, NewFlag, ReviewSettings};
 use crate::store::codec::{List, RowTimes, Stamp};
-use crate::store::{ReviewStore, StoreResult, corrupt};
+use crate::store::{FlaggedDays, ReviewStore, StoreResult, corrupt};
 
 /// The flag columns every query returns.
 macro_rules! flag_columns {
@@ -125,7 +125,7 @@ impl ReviewStore for Engine {
         Ok(())
     }
 
-    async fn raise_flags(&self, flags: &[NewFlag]) -> StoreResult<usize> {
+    async fn raise_flags(&self, flags: &[NewFlag], known: &mut FlaggedDays) -> StoreResult<usize> {
         // Activities in id order: two instances raising for the same activities lock
         // their count rows in the same order.
         let mut by_activity: BTreeMap<i64, Vec<&NewFlag>> = BTreeMap::new();
@@ -134,6 +134,7 @@ impl ReviewStore for Engine {
         }
         let mut tx = self.writer().begin().await?;
         let mut raised: i64 = 0;
+        let mut seen: Vec<(i64, i64, String)> = Vec::new();
         for (activity_id, flags) in by_activity {
             // The count row is locked before anything is read, so that the days already
             // flagged are read after any other instance's raise has committed: two
@@ -146,20 +147,31 @@ impl ReviewStore for Engine {
                 .bind(activity_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let volunteers: Vec<i64> =
-                flags.iter().map(|f| f.finding.volunteer_id).collect::<BTreeSet<_>>().into_iter().collect();
-            let mut days: HashSet<(i64, String)> = sqlx::query(concat!(
-                "select distinct volunteer_id, local_day from review_flag where activity_id = $1 and volunteer_id",
-                member_of!("$2")
-            ))
-            .bind(activity_id)
-            .bind(List(&volunteers))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get("volunteer_id")?, row.try_get("local_day")?)))
-            .collect::<StoreResult<_>>()?;
-            let days_before = days.len();
+            let day_of = |f: &NewFlag| f.finding.day.format("%Y-%m-%d").to_string();
+            let volunteers: Vec<i64> = flags
+                .iter()
+                .filter(|f| !known.contains(&(activity_id, f.finding.volunteer_id, day_of(f))))
+                .map(|f| f.finding.volunteer_id)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            // The flagged days of the volunteers read here; a day in `known` is not new.
+            let mut days: HashSet<(i64, String)> = if volunteers.is_empty() {
+                HashSet::new()
+            } else {
+                sqlx::query(concat!(
+                    "select distinct volunteer_id, local_day from review_flag where activity_id = $1 and volunteer_id",
+                    member_of!("$2")
+                ))
+                .bind(activity_id)
+                .bind(List(&volunteers))
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("volunteer_id")?, row.try_get("local_day")?)))
+                .collect::<StoreResult<_>>()?
+            };
+            let mut new_days: i64 = 0;
             let mut inserted: i64 = 0;
             // Many rows to a statement: a pass over an activity where everyone was flagged
             // raises tens of thousands at once. Ten values a row stays far below either
@@ -188,7 +200,10 @@ impl ReviewStore for Engine {
                 );
                 for row in query.build().fetch_all(&mut *tx).await? {
                     inserted += 1;
-                    days.insert((row.try_get("volunteer_id")?, row.try_get("local_day")?));
+                    let (volunteer_id, day): (i64, String) = (row.try_get("volunteer_id")?, row.try_get("local_day")?);
+                    if !known.contains(&(activity_id, volunteer_id, day.clone())) && days.insert((volunteer_id, day)) {
+                        new_days += 1;
+                    }
                 }
             }
             if inserted > 0 {
@@ -199,13 +214,15 @@ impl ReviewStore for Engine {
                 )
                 .bind(activity_id)
                 .bind(inserted)
-                .bind(i64::try_from(days.len() - days_before).unwrap_or(i64::MAX))
+                .bind(new_days)
                 .execute(&mut *tx)
                 .await?;
             }
             raised += inserted;
+            seen.extend(days.into_iter().map(|(volunteer_id, day)| (activity_id, volunteer_id, day)));
         }
         tx.commit().await?;
+        known.extend(seen);
         Ok(usize::try_from(raised).unwrap_or(usize::MAX))
     }
 
