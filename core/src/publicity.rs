@@ -28,8 +28,8 @@ mod register;
 pub use objection::{NewObjection, Objection, ObjectionDecision, ObjectionStatus, Restart};
 pub use period::{PeriodStatus, PublicityPeriod};
 pub use register::{
-    GENESIS, NewRegisterEntry, RegisterCheck, RegisterContent, RegisterGuard, RegisterKind, RegisterRow, Replacement,
-    Reversal, chain_hash,
+    GENESIS, NewRegisterEntry, Recording, RegisterCheck, RegisterContent, RegisterGuard, RegisterKind, RegisterRow,
+    Replacement, Reversal, chain_hash,
 };
 
 mod use_cases;

@@ -52,6 +52,11 @@ pub struct SeedPlan {
     /// Finalise the last activity, so its sessions stand in publicity (公示) today and the
     /// public board has a full activity to show (the mixed-load benchmark reads it).
     pub publish: bool,
+    /// Finalise every activity the day after it took place, so that a year of sessions
+    /// has been through publicity: they enter the register by the scheduled job's own
+    /// path (`advance_publicity`), and one report batch sends them all (the export
+    /// benchmark reads it). The last activity's publicity is still running.
+    pub register: bool,
 }
 
 /// What was written.
@@ -67,8 +72,12 @@ pub struct Seeded {
     pub last_activity_id: i64,
     /// Scans written.
     pub scans: usize,
-    /// Entries put in publicity (the last activity's sessions, with `publish`).
+    /// Entries put in publicity today (the last activity's sessions, with `publish`).
     pub published: usize,
+    /// Entries recorded in the register (with `register`).
+    pub recorded: usize,
+    /// The report batch sending them (with `register`).
+    pub batch_id: Option<i64>,
 }
 
 impl SeedPlan {
@@ -144,13 +153,18 @@ impl Hourmark {
             .await?;
 
         let volunteers = self.seed_volunteers(&by, organisation.id, plan.volunteers, progress).await?;
-        let (activity_ids, scans, last_sessions) =
-            self.seed_scans(&by, organisation.id, &volunteers, plan, progress).await?;
+        let finalising =
+            (plan.register || plan.publish).then_some(Finalising { admin_id: admin.id, organisation: &organisation });
+        let (activity_ids, scans, published) =
+            self.seed_scans(&by, organisation.id, &volunteers, plan, finalising, progress).await?;
         let last_activity_id = activity_ids.last().copied().unwrap_or_default();
-        let published = match plan.publish {
-            true => self.seed_publicity(admin.id, &organisation, last_activity_id, &last_sessions).await?,
-            false => 0,
-        };
+        let (mut recorded, mut batch_id) = (0, None);
+        if plan.register {
+            progress("recording the register");
+            recorded = self.advance_publicity().await?;
+            progress(&format!("register: {recorded} entries; sending them in a report batch"));
+            batch_id = Some(self.submit_batch(&by, organisation.id).await?.id);
+        }
         Ok(Seeded {
             organisation_id: organisation.id,
             volunteers: volunteers.len(),
@@ -158,6 +172,8 @@ impl Hourmark {
             last_activity_id,
             scans,
             published,
+            recorded,
+            batch_id,
         })
     }
 
@@ -208,22 +224,24 @@ impl Hourmark {
         Ok(ids)
     }
 
-    /// Creates the activities and writes each one's arrivals and departures; answers the
-    /// activities, the scans written, and the last activity's sessions.
+    /// Creates the activities and writes each one's arrivals and departures, finalising
+    /// the last one (`publish`) or every one (`register`); answers the activities, the
+    /// scans written, and how many entries are in publicity today.
     async fn seed_scans(
         &self,
         by: &Principal,
         organisation_id: i64,
         volunteers: &[i64],
         plan: SeedPlan,
+        finalising: Option<Finalising<'_>>,
         progress: &dyn Fn(&str),
-    ) -> Result<(Vec<i64>, usize, Vec<FinalisedSession>), CoreError> {
+    ) -> Result<(Vec<i64>, usize, usize), CoreError> {
         let activities = plan.activities();
         let today = self.now().with_timezone(&Shanghai).date_naive();
         let mut activity_ids = Vec::with_capacity(activities);
         let mut batch: Vec<NewScan> = Vec::with_capacity(SCAN_BATCH);
         let mut written = 0usize;
-        let mut last_sessions = Vec::new();
+        let mut published = 0;
         let pairs = plan.scans / 2;
         for j in 0..activities {
             // Spread over the past year, the last one yesterday.
@@ -249,6 +267,8 @@ impl Hourmark {
                 )
                 .await?;
             activity_ids.push(activity.id);
+            let last = j + 1 == activities;
+            let mut sessions = Vec::new();
             let first = j * plan.per_activity;
             for k in first..(first + plan.per_activity).min(pairs) {
                 let volunteer_id = volunteers[k % volunteers.len()];
@@ -256,9 +276,9 @@ impl Hourmark {
                 let leaves = arrives + Duration::minutes(120 + (k % 100) as i64);
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k, arrives, Direction::In, 1));
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k + 1, leaves, Direction::Out, 2));
-                if j + 1 == activities {
+                if last || plan.register {
                     let minutes = (leaves - arrives).num_minutes() as u32;
-                    last_sessions.push(FinalisedSession {
+                    sessions.push(FinalisedSession {
                         volunteer_id,
                         day,
                         scan_minutes: minutes,
@@ -270,28 +290,39 @@ impl Hourmark {
                     written += self.write_seeded(&mut batch).await?;
                 }
             }
+            if let Some(finalising) = &finalising
+                && (last || plan.register)
+            {
+                // The last one published today; the others the day after they took place.
+                let published_on = if last { today } else { day + Duration::days(1) };
+                let put = self.seed_publicity(finalising, activity.id, &sessions, published_on).await?;
+                if last {
+                    published = put;
+                }
+            }
             if (j + 1) % 100 == 0 || j + 1 == activities {
                 written += self.write_seeded(&mut batch).await?;
                 progress(&format!("activities: {} of {activities}, scans: {written}", j + 1));
             }
         }
         written += self.write_seeded(&mut batch).await?;
-        Ok((activity_ids, written, last_sessions))
+        Ok((activity_ids, written, published))
     }
 
-    /// Finalises the last activity with the sessions its scans make, as a recorder's
-    /// finalisation stores them (sessions, publicity from today by the region's calendar,
-    /// an audit entry naming the seed), without the recorder's checks a seed cannot meet.
+    /// Finalises an activity with the sessions its scans make, as a recorder's
+    /// finalisation stores them (sessions, publicity from `published_on` by the region's
+    /// calendar, an audit entry naming the seed), without the recorder's checks a seed
+    /// cannot meet.
     async fn seed_publicity(
         &self,
-        admin_id: i64,
-        organisation: &crate::identity::Organisation,
+        finalising: &Finalising<'_>,
         activity_id: i64,
         sessions: &[FinalisedSession],
+        published_on: NaiveDate,
     ) -> Result<usize, CoreError> {
         let now = self.now();
-        let today = now.with_timezone(&Shanghai).date_naive();
-        let publicity = self.publicity_for(organisation, sessions, today).await?;
+        let publicity = self.publicity_for(finalising.organisation, sessions, published_on).await?;
+        let admin_id = finalising.admin_id;
         let audit = AuditEvent {
             at: now,
             actor_kind: "staff".into(),
@@ -313,6 +344,12 @@ impl Hourmark {
         batch.clear();
         Ok(written.into_iter().filter(|w| *w).count())
     }
+}
+
+/// Who finalises seeded activities, and whose they are.
+struct Finalising<'a> {
+    admin_id: i64,
+    organisation: &'a crate::identity::Organisation,
 }
 
 /// `hour:minute` of `day` in Shanghai.
@@ -387,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_plan_that_cannot_be_written_is_refused() {
-        let good = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: false };
+        let good = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: false, register: false };
         assert!(good.check().is_ok());
         assert_eq!(good.activities(), 5);
         for bad in [

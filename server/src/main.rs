@@ -66,6 +66,11 @@ enum Command {
         /// public board then has a full activity to show).
         #[arg(long)]
         publish: bool,
+        /// Also finalise every activity the day after it, record their sessions in the
+        /// register (the scheduled job's path) and send them in one report batch: a
+        /// register to export (a million entries with the defaults' 2 000 000 scans).
+        #[arg(long)]
+        register: bool,
     },
     /// SQLite only: write a consistent copy of the database to FILE (a new file), safe
     /// while the server runs. PostgreSQL: see the README (pg_dump, point-in-time recovery).
@@ -121,21 +126,23 @@ async fn main() -> anyhow::Result<()> {
             println!("restored {} as {}", file.display(), restored.display());
             verify_register(&config).await
         }
-        Command::SeedBenchmark { volunteers, scans, per_activity, publish } => {
+        Command::SeedBenchmark { volunteers, scans, per_activity, publish, register } => {
             let hourmark = hourmark_server::build(&config, Arc::new(SystemClock)).await?;
-            let plan = hourmark_core::seed::SeedPlan { volunteers, scans, per_activity, publish };
+            let plan = hourmark_core::seed::SeedPlan { volunteers, scans, per_activity, publish, register };
             let started = std::time::Instant::now();
             let progress = |step: &str| eprintln!("{:>7.1} s  {step}", started.elapsed().as_secs_f64());
             let seeded = hourmark.seed_benchmark(plan, &progress).await?;
             println!(
                 "seeded organisation {}: {} volunteers, {} activities (the last, {}, is full), {} scans, \
-                 {} entries in publicity in {:.0} s",
+                 {} entries in publicity, {} recorded in the register (batch {}) in {:.0} s",
                 seeded.organisation_id,
                 seeded.volunteers,
                 seeded.activities,
                 seeded.last_activity_id,
                 seeded.scans,
                 seeded.published,
+                seeded.recorded,
+                seeded.batch_id.map_or_else(|| "none".to_owned(), |id| id.to_string()),
                 started.elapsed().as_secs_f64()
             );
             Ok(())

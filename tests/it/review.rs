@@ -447,7 +447,13 @@ async fn measure_review_of_20000(backend: hourmark_tests::Backend) {
     const VOLUNTEERS: usize = 20_000;
     let app = TestApp::spawn(backend).await;
     let e = event(&app, "toggle").await;
-    let plan = SeedPlan { volunteers: VOLUNTEERS, scans: 2 * VOLUNTEERS, per_activity: VOLUNTEERS, publish: false };
+    let plan = SeedPlan {
+        volunteers: VOLUNTEERS,
+        scans: 2 * VOLUNTEERS,
+        per_activity: VOLUNTEERS,
+        publish: false,
+        register: false,
+    };
     let seeded = app.hourmark.seed_benchmark(plan, &|_| {}).await.expect("seeded");
     let activity = seeded.last_activity_id;
     let recorder_there = recorder(&app, &e.admin, seeded.organisation_id).await;

@@ -6,7 +6,7 @@ use hourmark_core::error::{CoreError, ErrorCode};
 use hourmark_core::seed::{SEEDED_ORGANISATION, SeedPlan};
 use hourmark_tests::on_both_backends;
 
-const PLAN: SeedPlan = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: true };
+const PLAN: SeedPlan = SeedPlan { volunteers: 250, scans: 1000, per_activity: 100, publish: true, register: false };
 
 fn refused_with(result: Result<hourmark_core::seed::Seeded, CoreError>, code: ErrorCode) {
     match result {
@@ -61,5 +61,44 @@ on_both_backends! {
         // Seeding twice would double the history: refused, nothing more written.
         refused_with(app.hourmark.seed_benchmark(PLAN, &|_| {}).await, ErrorCode::InvalidParameter);
         assert_eq!(app.hourmark.store().list_organisations(None).await.expect("list").len(), organisations.len());
+    }
+}
+
+on_both_backends! {
+    async fn a_seeded_year_reaches_the_register_a_page_at_a_time_and_exports_whole(app: TestApp) {
+        let e = crate::event(&app, "toggle").await;
+        // Two activities of 600: the first, half a year ago, has been through publicity,
+        // and its 600 sessions (more than one of the job's pages) enter the register; the
+        // last, yesterday, is still in publicity.
+        let plan = SeedPlan { volunteers: 600, scans: 2400, per_activity: 600, publish: false, register: true };
+        let seeded = app.hourmark.seed_benchmark(plan, &|_| {}).await.expect("seeded");
+        assert_eq!((seeded.activities, seeded.published, seeded.recorded), (2, 600, 600));
+        let check = app.hourmark.verify_register().await.expect("verify");
+        assert_eq!((check.entries, check.first_broken, check.recorded_without_entry), (600, None, 0));
+        assert_eq!(app.hourmark.advance_publicity().await.expect("job"), 0, "each entry once");
+        let register = app.hourmark.register_entries(0, 1000).await.expect("register");
+        let mut people: Vec<i64> = register.iter().map(|r| r.volunteer_id).collect();
+        people.sort_unstable();
+        people.dedup();
+        assert_eq!(people.len(), 600, "one entry per volunteer of the first activity");
+        assert!(register.iter().all(|r| (120..220).contains(&r.minutes)), "the sessions' minutes");
+
+        // One batch sends them all, and its export holds every entry once, in order.
+        let batch = seeded.batch_id.expect("a batch");
+        let export = app
+            .client
+            .get(app.url(&format!("/api/v1/report-batches/{batch}/export.csv")))
+            .bearer_auth(&e.admin)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(export.status(), 200);
+        let text = export.text().await.expect("text");
+        let seqs: Vec<i64> = text
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().expect("seq").trim_matches('"').parse().expect("a number"))
+            .collect();
+        assert_eq!(seqs, (1..=600).collect::<Vec<i64>>());
     }
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use hourmark_core::audit::AuditEvent;
 use hourmark_core::corrections::{CorrectionField, CorrectionStatus};
-use hourmark_core::publicity::{NewPublicity, NewRegisterEntry, PublicityStatus, RegisterGuard, RegisterKind};
+use hourmark_core::publicity::{
+    NewPublicity, NewRegisterEntry, PublicityStatus, Recording, RegisterGuard, RegisterKind,
+};
 use hourmark_core::reporting::BatchStatus;
 use hourmark_core::review::FlagStatus;
 use hourmark_core::review::correction::Decided;
@@ -90,6 +92,10 @@ on_both_backends! {
 }
 
 /// Asserts that the register is still empty and the publicity entry still in publicity.
+fn recording(entry: &NewRegisterEntry, guard: RegisterGuard) -> Recording {
+    Recording { entries: vec![entry.clone()], guard }
+}
+
 async fn nothing_written(store: &Arc<dyn Store>, entry_id: i64) {
     assert!(store.register_page(0, 10).await.expect("register").is_empty(), "nothing appended");
     let now = store.publicity_entry(entry_id).await.expect("read").expect("entry");
@@ -132,27 +138,91 @@ on_both_backends! {
         // Content built from other minutes, another publication day, or against a register
         // entry that does not stand: each refused, nothing written.
         for stale in [guard(120, "2026-12-05", None), guard(180, "2026-12-04", None), guard(180, "2026-12-05", Some(1))] {
-            assert!(!store.append_register(std::slice::from_ref(&original), &stale, app.clock_now()).await.expect("append"));
+            assert_eq!(store.append_register(&[recording(&original, stale)], app.clock_now()).await.expect("append"), [false]);
             nothing_written(store, entry.id).await;
         }
         // An entry that does not exist guards nothing.
         let missing = RegisterGuard::Recording { entry_id: entry.id + 1000, minutes: 180, published_on: day("2026-12-05"), standing: None };
-        assert!(!store.append_register(std::slice::from_ref(&original), &missing, app.clock_now()).await.expect("append"));
+        assert_eq!(store.append_register(&[recording(&original, missing)], app.clock_now()).await.expect("append"), [false]);
         nothing_written(store, entry.id).await;
 
         // The guard that holds appends, chained from the start, and marks the entry recorded.
         let holds = guard(180, "2026-12-05", None);
-        assert!(store.append_register(std::slice::from_ref(&original), &holds, app.clock_now()).await.expect("append"));
+        assert_eq!(store.append_register(&[recording(&original, holds.clone())], app.clock_now()).await.expect("append"), [true]);
         let register = store.register_page(0, 10).await.expect("register");
         assert_eq!(register.len(), 1);
         assert_eq!((register[0].seq, register[0].minutes), (1, 180));
         let recorded = store.publicity_entry(entry.id).await.expect("read").expect("entry");
         assert_eq!(recorded.status, PublicityStatus::Recorded);
         // The same guard again no longer holds: the entry is recorded, nothing is appended twice.
-        assert!(!store.append_register(std::slice::from_ref(&original), &holds, app.clock_now()).await.expect("append"));
+        assert_eq!(store.append_register(&[recording(&original, holds)], app.clock_now()).await.expect("append"), [false]);
         assert_eq!(store.register_page(0, 10).await.expect("register").len(), 1);
-        let standing = store.standing_register_entry(entry.id).await.expect("read").expect("stands");
-        assert_eq!(standing.seq, 1);
+        let standing = store.standing_register_entries(&[entry.id, entry.id + 1000]).await.expect("read");
+        assert_eq!(standing.iter().map(|r| r.seq).collect::<Vec<_>>(), [1], "only the entry in the register");
+    }
+}
+
+on_both_backends! {
+    async fn recordings_appended_together_go_in_each_by_its_own_guard(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let store = app.hourmark.store();
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
+        let mut recordings = Vec::new();
+        let mut entries = Vec::new();
+        for (n, served) in ["2026-12-05", "2026-12-06", "2026-12-07"].into_iter().enumerate() {
+            let publicity = NewPublicity {
+                volunteer_id: e.volunteer_id,
+                day: day(served),
+                minutes: 60,
+                published_on: day("2026-12-08"),
+                working_days: 3,
+                ends_on: Some(day("2026-12-10")),
+            };
+            store.add_publicity(e.activity_id, &publicity, app.clock_now()).await.expect("published");
+            let entry = store
+                .publicity_entry_for(e.activity_id, e.volunteer_id, day(served))
+                .await
+                .expect("read")
+                .expect("the entry");
+            let original = NewRegisterEntry {
+                kind: RegisterKind::Original,
+                publicity_entry_id: entry.id,
+                organisation_id: e.organisation_id,
+                volunteer_id: e.volunteer_id,
+                minutes: 60,
+                content: serde_json::json!({
+                    "day": served,
+                    "minutes": 60,
+                    "organisation_id": e.organisation_id,
+                    "volunteer_id": e.volunteer_id,
+                })
+                .to_string(),
+            };
+            // The second was built from minutes the entry no longer has.
+            let minutes = if n == 1 { 45 } else { 60 };
+            let guard = RegisterGuard::Recording { entry_id: entry.id, minutes, published_on: day("2026-12-08"), standing: None };
+            recordings.push(recording(&original, guard));
+            entries.push(entry.id);
+        }
+        let appended = store.append_register(&recordings, app.clock_now()).await.expect("append");
+        assert_eq!(appended, [true, false, true]);
+        // The two that held are chained one after the other, with nothing in between.
+        let register = store.register_page(0, 10).await.expect("register");
+        assert_eq!(
+            register.iter().map(|r| (r.seq, r.publicity_entry_id)).collect::<Vec<_>>(),
+            [(1, Some(entries[0])), (2, Some(entries[2]))]
+        );
+        assert_eq!(register[1].previous_hash, register[0].hash);
+        let check = app.hourmark.verify_register().await.expect("verify");
+        assert_eq!((check.entries, check.first_broken), (2, None));
+        let refused = store.publicity_entry(entries[1]).await.expect("read").expect("entry");
+        assert_eq!(refused.status, PublicityStatus::InPublicity, "the stale one is not marked recorded");
+        for recorded in [entries[0], entries[2]] {
+            let entry = store.publicity_entry(recorded).await.expect("read").expect("entry");
+            assert_eq!(entry.status, PublicityStatus::Recorded);
+        }
+        let standing = store.standing_register_entries(&entries).await.expect("read");
+        assert_eq!(standing.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
     }
 }
 

@@ -99,6 +99,16 @@ pub enum RegisterGuard {
     },
 }
 
+/// A publicity entry's way into the register: the entries that record it, appended only
+/// if `guard` still holds when they are.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// An original, or a reversal and a replacement.
+    pub entries: Vec<NewRegisterEntry>,
+    /// What must still hold.
+    pub guard: RegisterGuard,
+}
+
 /// A reversal's content: which entry it cancels, why, and that entry's content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reversal {

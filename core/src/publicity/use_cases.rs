@@ -2,7 +2,7 @@
 //! parent module, which the store and the context import without importing these.
 
 use super::period::PublicityPeriod;
-use super::register::{NewRegisterEntry, RegisterGuard, RegisterKind};
+use super::register::{NewRegisterEntry, Recording, RegisterGuard, RegisterKind, RegisterRow};
 use super::register::{canonical, correction_entries};
 use super::*;
 use crate::calendar::Calendar;
@@ -10,6 +10,7 @@ use crate::error::{CoreError, ErrorCode};
 use crate::hourmark::Hourmark;
 use crate::identity::Principal;
 use chrono::NaiveDate;
+use std::collections::HashMap;
 
 impl Hourmark {
     /// The calendar of a region: the national one, the years officers added, and the
@@ -169,13 +170,54 @@ impl Hourmark {
             }
         }
         let mut recorded = 0;
-        let mut notices = Vec::new();
-        for row in self.store().publicity_due(today).await? {
-            let content = self.register_content(&row, row.minutes).await?;
+        let mut after = 0;
+        loop {
+            let due = self.store().publicity_due(today, after, RECORD_PAGE).await?;
+            let Some(last) = due.last() else { break };
+            after = last.id;
+            let whole_page = due.len() as i64 == RECORD_PAGE;
+            recorded += self.record(due).await?;
+            if !whole_page {
+                break;
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Records entries whose period has ended: what they share read once, their entries
+    /// appended in one transaction, their volunteers told. Returns how many went in (an
+    /// entry changed meanwhile, by a restart or an objection, stays for a later run).
+    async fn record(&self, due: Vec<PublicityRow>) -> Result<usize, CoreError> {
+        let mut activities = HashMap::new();
+        for row in &due {
+            if let std::collections::hash_map::Entry::Vacant(vacant) = activities.entry(row.activity_id) {
+                vacant.insert(self.activity_record(row.activity_id).await?);
+            }
+        }
+        let volunteers: HashMap<i64, _> = self
+            .store()
+            .get_volunteers(&due.iter().map(|r| r.volunteer_id).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let standing: HashMap<i64, RegisterRow> = self
+            .store()
+            .standing_register_entries(&due.iter().map(|r| r.id).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.publicity_entry_id?, r)))
+            .collect();
+        let mut recordings = Vec::with_capacity(due.len());
+        for row in &due {
+            let volunteer = volunteers
+                .get(&row.volunteer_id)
+                .ok_or_else(|| CoreError::Internal("a published volunteer is missing".into()))?;
+            let content = activities[&row.activity_id].content(row, volunteer, row.minutes);
             // An entry published again after a correction of what the register already
             // holds: its period is over, so now the reversal and replacement go in.
-            let standing = self.store().standing_register_entry(row.id).await?;
-            let entries = match &standing {
+            let standing = standing.get(&row.id);
+            let entries = match standing {
                 None => vec![NewRegisterEntry {
                     kind: RegisterKind::Original,
                     publicity_entry_id: row.id,
@@ -186,28 +228,38 @@ impl Hourmark {
                 }],
                 Some(standing) => {
                     let reason = row.restart_reason.clone().unwrap_or_else(|| "更正".to_owned());
-                    correction_entries(row.id, standing, reason, content.clone())?
+                    correction_entries(row.id, standing, reason, content)?
                 }
             };
             let guard = RegisterGuard::Recording {
                 entry_id: row.id,
                 minutes: row.minutes,
                 published_on: row.published_on,
-                standing: standing.as_ref().map(|s| s.seq),
+                standing: standing.map(|s| s.seq),
             };
-            if self.store().append_register(&entries, &guard, self.now()).await? {
-                recorded += 1;
-                notices.push(crate::notification::HoursNotice::Recorded {
-                    volunteer_id: row.volunteer_id,
-                    activity: row.activity_name.clone(),
-                    day: row.day,
-                    minutes: row.minutes,
-                    entry_id: row.id,
-                    published_on: row.published_on,
-                });
-            }
+            recordings.push(Recording { entries, guard });
         }
+        let appended = self.store().append_register(&recordings, self.now()).await?;
+        let notices: Vec<_> = due
+            .into_iter()
+            .zip(appended)
+            .filter(|(_, appended)| *appended)
+            .map(|(row, _)| crate::notification::HoursNotice::Recorded {
+                volunteer_id: row.volunteer_id,
+                activity: row.activity_name,
+                day: row.day,
+                minutes: row.minutes,
+                entry_id: row.id,
+                published_on: row.published_on,
+            })
+            .collect();
+        let recorded = notices.len();
         self.notify_all(notices).await;
         Ok(recorded)
     }
 }
+
+/// Entries recorded together: one transaction each, and what they share read once. The
+/// register's appends are serialised, so a page holds other appends back while it goes
+/// in; a few hundred keep that to a fraction of a second.
+const RECORD_PAGE: i64 = 500;

@@ -25,8 +25,9 @@ pub trait PublicityStore: Send + Sync {
     async fn publicity_held(&self) -> StoreResult<Vec<PublicityRow>>;
     /// Gives a held entry its period's end.
     async fn set_publicity_end(&self, id: i64, ends_on: chrono::NaiveDate) -> StoreResult<()>;
-    /// Entries whose period ended before `today`.
-    async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>>;
+    /// Up to `limit` entries after `after` (by id) whose period ended before `today` and
+    /// that no open objection holds.
+    async fn publicity_due(&self, today: chrono::NaiveDate, after: i64, limit: i64) -> StoreResult<Vec<PublicityRow>>;
     /// One publicity entry.
     async fn publicity_entry(&self, id: i64) -> StoreResult<Option<PublicityRow>>;
     /// Publishes one more finalised day (no-op if that day is already published).

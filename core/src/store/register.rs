@@ -8,24 +8,20 @@ use chrono::{DateTime, Utc};
 
 use super::StoreResult;
 use crate::audit::AuditEvent;
-use crate::publicity::{NewRegisterEntry, RegisterGuard, RegisterRow};
+use crate::publicity::{Recording, RegisterRow};
 use crate::reporting::{BatchStatus, ReportBatch};
 
 /// The register and the reporting batches sent from it.
 #[async_trait]
 pub trait RegisterStore: Send + Sync {
-    /// Appends entries to the register, each chained to the one before, in one transaction
-    /// serialised against other appends, if `guard` still holds under that serialisation
-    /// (`false`, nothing written, if not).
-    async fn append_register(
-        &self,
-        entries: &[NewRegisterEntry],
-        guard: &RegisterGuard,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// The entry that currently stands for a publicity entry (its original or latest
-    /// replacement), if it is in the register.
-    async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>>;
+    /// Appends the recordings' entries to the register, each chained to the one before, in
+    /// one transaction serialised against other appends: a recording's entries go in if its
+    /// guard still holds under that serialisation, and nothing of it if not. Answers, for
+    /// each recording in order, whether it went in.
+    async fn append_register(&self, recordings: &[Recording], at: DateTime<Utc>) -> StoreResult<Vec<bool>>;
+    /// The entries that currently stand for publicity entries (each one's original or
+    /// latest replacement), of those in the register.
+    async fn standing_register_entries(&self, publicity_entry_ids: &[i64]) -> StoreResult<Vec<RegisterRow>>;
     /// Puts every register entry of an organisation not in a submitted or confirmed batch
     /// into a new submitted batch for `county_code`, in one transaction serialised against
     /// other batches; `None` when there is nothing to send.

@@ -1,56 +1,76 @@
 //! The use cases of the register (`impl Hourmark`), apart from its types and rules in the
 //! parent module, which the store and the context import without importing these.
 
+use std::collections::HashMap;
+
 use super::super::PublicityRow;
 use super::*;
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
+use crate::identity::StoredVolunteer;
 
-impl Hourmark {
-    pub(in crate::publicity) async fn register_content(
+/// What every register entry of one activity shares, read once for all of them: a page
+/// of entries due holds hundreds of one activity's volunteers, and reading its evaluations
+/// for each entry read the whole activity's once per entry.
+pub(in crate::publicity) struct ActivityRecord {
+    activity: crate::activity::Activity,
+    /// Grade and comment, by volunteer.
+    evaluations: HashMap<i64, String>,
+    leaders: Vec<String>,
+    recorder: Option<String>,
+}
+
+impl ActivityRecord {
+    /// The content of `row`'s register entry with `minutes`, for `volunteer`.
+    pub(in crate::publicity) fn content(
         &self,
         row: &PublicityRow,
+        volunteer: &StoredVolunteer,
         minutes: u32,
-    ) -> Result<RegisterContent, CoreError> {
+    ) -> RegisterContent {
+        let activity = &self.activity;
+        RegisterContent {
+            volunteer_id: volunteer.id,
+            volunteer_number: volunteer.volunteer_number.clone(),
+            volunteer_name: volunteer.name.clone(),
+            activity_id: activity.id,
+            activity_name: activity.name.clone(),
+            day: row.day,
+            place: activity.address.clone(),
+            recipients: activity.recipients.clone(),
+            content: activity.content.clone(),
+            minutes,
+            evaluation: self.evaluations.get(&volunteer.id).cloned(),
+            leaders: self.leaders.clone(),
+            recorder: self.recorder.clone(),
+            organisation_id: activity.organisation_id,
+            organisation_name: row.organisation_name.clone(),
+        }
+    }
+}
+
+impl Hourmark {
+    /// What the register entries of `activity_id` share.
+    pub(in crate::publicity) async fn activity_record(&self, activity_id: i64) -> Result<ActivityRecord, CoreError> {
         let activity = self
             .store()
-            .get_activity(row.activity_id)
+            .get_activity(activity_id)
             .await?
             .ok_or_else(|| CoreError::Internal("a published activity is missing".into()))?;
-        let volunteer = self
+        // One evaluation per volunteer and activity (the table's key).
+        let evaluations = self
             .store()
-            .get_volunteer(row.volunteer_id)
-            .await?
-            .ok_or_else(|| CoreError::Internal("a published volunteer is missing".into()))?;
-        let evaluation = self
-            .store()
-            .evaluations(row.activity_id)
+            .evaluations(activity_id)
             .await?
             .into_iter()
-            .find(|e| e.volunteer_id == row.volunteer_id)
-            .map(|e| format!("{}：{}", e.grade.as_str(), e.comment));
-        let leaders = self.store().activity_leaders(row.activity_id).await?.into_iter().map(|s| s.name).collect();
-        let recorder = match self.store().finalisation(row.activity_id).await? {
+            .map(|e| (e.volunteer_id, format!("{}：{}", e.grade.as_str(), e.comment)))
+            .collect();
+        let leaders = self.store().activity_leaders(activity_id).await?.into_iter().map(|s| s.name).collect();
+        let recorder = match self.store().finalisation(activity_id).await? {
             Some(f) => self.store().get_staff(f.finalised_by).await?.map(|s| s.name),
             None => None,
         };
-        Ok(RegisterContent {
-            volunteer_id: volunteer.id,
-            volunteer_number: volunteer.volunteer_number,
-            volunteer_name: volunteer.name,
-            activity_id: activity.id,
-            activity_name: activity.name,
-            day: row.day,
-            place: activity.address,
-            recipients: activity.recipients,
-            content: activity.content,
-            minutes,
-            evaluation,
-            leaders,
-            recorder,
-            organisation_id: activity.organisation_id,
-            organisation_name: row.organisation_name.clone(),
-        })
+        Ok(ActivityRecord { activity, evaluations, leaders, recorder })
     }
 
     /// Checks the whole register, link by link, and reports the first entry that does not

@@ -129,14 +129,16 @@ impl PublicityStore for Engine {
         Ok(())
     }
 
-    async fn publicity_due(&self, today: chrono::NaiveDate) -> StoreResult<Vec<PublicityRow>> {
+    async fn publicity_due(&self, today: chrono::NaiveDate, after: i64, limit: i64) -> StoreResult<Vec<PublicityRow>> {
         let rows = sqlx::query(concat!(
             publicity_select!(),
-            " where p.status = 'in_publicity' and p.ends_on < $1 \
+            " where p.status = 'in_publicity' and p.ends_on < $1 and p.id > $2 \
               and not exists (select 1 from objection j where j.publicity_entry_id = p.id and j.status = 'open') \
-              order by p.id"
+              order by p.id limit $3"
         ))
         .bind(today.format("%Y-%m-%d").to_string())
+        .bind(after)
+        .bind(limit)
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(publicity_from_row).collect()

@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
-use super::{DbRow, Engine, insert_audit, register_from_row, serialise};
+use super::{Db, DbRow, Engine, insert_audit, register_from_row, serialise};
 use crate::audit::AuditEvent;
-use crate::publicity::{NewRegisterEntry, RegisterGuard, RegisterRow};
+use crate::publicity::{NewRegisterEntry, Recording, RegisterGuard, RegisterRow};
 use crate::reporting::{BatchStatus, ReportBatch};
 use crate::store::Serialised;
-use crate::store::codec::{RowTimes, Stamp};
+use crate::store::codec::{List, RowTimes, Stamp};
 use crate::store::{RegisterStore, StoreResult, corrupt};
 
 /// The register columns every query returns.
@@ -42,44 +42,53 @@ fn batch_from_row(row: &DbRow) -> StoreResult<ReportBatch> {
     })
 }
 
+/// Whether a recording's guard holds, marking its publicity entry recorded if it does.
+async fn guard_holds(
+    tx: &mut <Db as sqlx::Database>::Connection,
+    guard: &RegisterGuard,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let RegisterGuard::Recording { entry_id, minutes, published_on, standing } = guard;
+    // The entry that stands for this publicity entry now (an original or the latest
+    // replacement): still the one the reversal was built against, or none for a first
+    // recording.
+    let stands: Option<i64> = sqlx::query_scalar(
+        r"select max(seq) from register_entry
+          where publicity_entry_id = $1 and kind in ('original', 'replacement')",
+    )
+    .bind(entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if stands != *standing {
+        return Ok(false);
+    }
+    let marked = sqlx::query(
+        r"update publicity_entry set status = 'recorded', recorded_at = $2
+          where id = $1 and status = 'in_publicity' and minutes = $3 and published_on = $4
+            and not exists (select 1 from objection j where j.publicity_entry_id = $1 and j.status = 'open')",
+    )
+    .bind(entry_id)
+    .bind(Stamp(at))
+    .bind(i32::try_from(*minutes).unwrap_or(i32::MAX))
+    .bind(published_on.format("%Y-%m-%d").to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(marked.rows_affected() == 1)
+}
+
 #[async_trait]
 impl RegisterStore for Engine {
-    async fn append_register(
-        &self,
-        entries: &[NewRegisterEntry],
-        guard: &RegisterGuard,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn append_register(&self, recordings: &[Recording], at: DateTime<Utc>) -> StoreResult<Vec<bool>> {
         let mut tx = self.writer().begin().await?;
         serialise(&mut tx, Serialised::RegisterAppend).await?;
-        let RegisterGuard::Recording { entry_id, minutes, published_on, standing } = guard;
-        // The entry that stands for this publicity entry now (an original or the latest
-        // replacement): still the one the reversal was built against, or none for a first
-        // recording.
-        let stands: Option<i64> = sqlx::query_scalar(
-            r"select max(seq) from register_entry
-              where publicity_entry_id = $1 and kind in ('original', 'replacement')",
-        )
-        .bind(entry_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if stands != *standing {
-            return Ok(false);
-        }
-        let marked = sqlx::query(
-                    r"update publicity_entry set status = 'recorded', recorded_at = $2
-                      where id = $1 and status = 'in_publicity' and minutes = $3 and published_on = $4
-                        and not exists (select 1 from objection j where j.publicity_entry_id = $1 and j.status = 'open')",
-                )
-                .bind(entry_id)
-                .bind(Stamp(at))
-                .bind(i32::try_from(*minutes).unwrap_or(i32::MAX))
-                .bind(published_on.format("%Y-%m-%d").to_string())
-                .execute(&mut *tx)
-                .await?;
-        let holds = marked.rows_affected() == 1;
-        if !holds {
-            return Ok(false);
+        let mut held = Vec::with_capacity(recordings.len());
+        let mut appending: Vec<&NewRegisterEntry> = Vec::new();
+        for recording in recordings {
+            let holds = guard_holds(&mut tx, &recording.guard, at).await?;
+            if holds {
+                appending.extend(&recording.entries);
+            }
+            held.push(holds);
         }
         let last = sqlx::query(r"select seq, hash from register_entry order by seq desc limit 1")
             .fetch_optional(&mut *tx)
@@ -88,44 +97,49 @@ impl RegisterStore for Engine {
             Some(row) => (row.try_get("seq")?, row.try_get("hash")?),
             None => (0, crate::publicity::GENESIS.to_vec()),
         };
-        for entry in entries {
-            seq += 1;
-            let hash =
-                crate::publicity::chain_hash(&previous, entry.kind, Some(entry.publicity_entry_id), &entry.content);
-            sqlx::query(
-                r"insert into register_entry (seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes,
-                                              content, previous_hash, hash, created_at)
-                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(seq)
-            .bind(entry.kind.as_str())
-            .bind(entry.publicity_entry_id)
-            .bind(entry.organisation_id)
-            .bind(entry.volunteer_id)
-            .bind(i32::try_from(entry.minutes).unwrap_or_default())
-            .bind(&entry.content)
-            .bind(&previous)
-            .bind(hash.as_slice())
-            .bind(Stamp(at))
-            .execute(&mut *tx)
-            .await?;
-            previous = hash.to_vec();
+        // Many entries to a statement: advancing publicity records a page of entries at
+        // once. Ten values a row stays far below either engine's limit on bound values.
+        for chunk in appending.chunks(500) {
+            let mut query: QueryBuilder<Db> = QueryBuilder::new(
+                "insert into register_entry (seq, kind, publicity_entry_id, organisation_id, volunteer_id, minutes, \
+                 content, previous_hash, hash, created_at) ",
+            );
+            query.push_values(chunk, |mut row, entry| {
+                seq += 1;
+                let hash =
+                    crate::publicity::chain_hash(&previous, entry.kind, Some(entry.publicity_entry_id), &entry.content);
+                row.push_bind(seq)
+                    .push_bind(entry.kind.as_str())
+                    .push_bind(entry.publicity_entry_id)
+                    .push_bind(entry.organisation_id)
+                    .push_bind(entry.volunteer_id)
+                    .push_bind(i32::try_from(entry.minutes).unwrap_or_default())
+                    .push_bind(entry.content.clone())
+                    .push_bind(std::mem::replace(&mut previous, hash.to_vec()))
+                    .push_bind(hash.to_vec())
+                    .push_bind(Stamp(at));
+            });
+            query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(held)
     }
 
-    async fn standing_register_entry(&self, publicity_entry_id: i64) -> StoreResult<Option<RegisterRow>> {
-        let row = sqlx::query(concat!(
+    async fn standing_register_entries(&self, publicity_entry_ids: &[i64]) -> StoreResult<Vec<RegisterRow>> {
+        if publicity_entry_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
             "select ",
             register_columns!(),
-            " from register_entry where publicity_entry_id = $1 and kind in ('original', 'replacement') \
-              order by seq desc limit 1"
+            " from register_entry where seq in (select max(seq) from register_entry where publicity_entry_id",
+            member_of!("$1"),
+            " and kind in ('original', 'replacement') group by publicity_entry_id) order by seq"
         ))
-        .bind(publicity_entry_id)
-        .fetch_optional(self.reader())
+        .bind(List(publicity_entry_ids))
+        .fetch_all(self.reader())
         .await?;
-        row.as_ref().map(register_from_row).transpose()
+        rows.iter().map(register_from_row).collect()
     }
 
     async fn create_batch(
@@ -138,7 +152,10 @@ impl RegisterStore for Engine {
         let mut tx = self.writer().begin().await?;
         serialise(&mut tx, Serialised::ReportBatch).await?;
         let rows = sqlx::query(
-            r"select seq, minutes, kind, content from register_entry r
+            // Only a correction's content is needed (to find what it corrects): a
+            // province's batch holds a million originals.
+            r"select seq, minutes, kind, case when kind = 'original' then null else content end as content
+              from register_entry r
               where r.organisation_id = $1
                 and not exists (select 1 from report_item i join report_batch b on b.id = i.batch_id
                                 where i.register_seq = r.seq and b.status in ('submitted', 'confirmed'))
@@ -163,7 +180,7 @@ impl RegisterStore for Engine {
             let corrects = if kind == "original" {
                 None
             } else {
-                let content: String = row.try_get("content")?;
+                let content: String = row.try_get::<Option<String>, _>("content")?.unwrap_or_default();
                 let content: serde_json::Value =
                     serde_json::from_str(&content).map_err(|_| corrupt("register content"))?;
                 content["reverses"].as_i64().or_else(|| content["replaces"].as_i64())
@@ -193,12 +210,12 @@ impl RegisterStore for Engine {
         .fetch_one(&mut *tx)
         .await?;
         let batch = batch_from_row(&row)?;
-        for seq in seqs {
-            sqlx::query(r"insert into report_item (batch_id, register_seq) values ($1, $2)")
-                .bind(batch.id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in seqs.chunks(1000) {
+            let mut query: QueryBuilder<Db> = QueryBuilder::new("insert into report_item (batch_id, register_seq) ");
+            query.push_values(chunk, |mut row, seq| {
+                row.push_bind(batch.id).push_bind(*seq);
+            });
+            query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(Some(batch))
@@ -215,8 +232,8 @@ impl RegisterStore for Engine {
         let rows = sqlx::query(concat!(
             "select ",
             register_columns!(),
-            " from register_entry where seq in (select register_seq from report_item where batch_id = $1) \
-              and seq > $2 order by seq limit $3"
+            " from report_item i join register_entry r on r.seq = i.register_seq \
+              where i.batch_id = $1 and i.register_seq > $2 order by i.register_seq limit $3"
         ))
         .bind(batch_id)
         .bind(after)
