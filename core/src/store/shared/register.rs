@@ -232,8 +232,11 @@ impl RegisterStore for Engine {
         let rows = sqlx::query(concat!(
             "select ",
             register_columns!(),
+            // Both sides bounded by `after`: without `r.seq > $2` PostgreSQL merge-joined
+            // the register from its first entry on every page (0.8 s a page half way
+            // through a batch of a million).
             " from report_item i join register_entry r on r.seq = i.register_seq \
-              where i.batch_id = $1 and i.register_seq > $2 order by i.register_seq limit $3"
+              where i.batch_id = $1 and i.register_seq > $2 and r.seq > $2 order by i.register_seq limit $3"
         ))
         .bind(batch_id)
         .bind(after)
