@@ -268,6 +268,8 @@ impl Hourmark {
                 .await?;
             activity_ids.push(activity.id);
             let last = j + 1 == activities;
+            // Finalised: the last one (`publish`), or every one (`register`).
+            let finalised = finalising.as_ref().filter(|_| last || plan.register);
             let mut sessions = Vec::new();
             let first = j * plan.per_activity;
             for k in first..(first + plan.per_activity).min(pairs) {
@@ -276,7 +278,7 @@ impl Hourmark {
                 let leaves = arrives + Duration::minutes(120 + (k % 100) as i64);
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k, arrives, Direction::In, 1));
                 batch.push(seeded_scan(activity.id, volunteer_id, 2 * k + 1, leaves, Direction::Out, 2));
-                if last || plan.register {
+                if finalised.is_some() {
                     let minutes = (leaves - arrives).num_minutes() as u32;
                     sessions.push(FinalisedSession {
                         volunteer_id,
@@ -290,9 +292,7 @@ impl Hourmark {
                     written += self.write_seeded(&mut batch).await?;
                 }
             }
-            if let Some(finalising) = &finalising
-                && (last || plan.register)
-            {
+            if let Some(finalising) = finalised {
                 // The last one published today; the others the day after they took place.
                 let published_on = if last { today } else { day + Duration::days(1) };
                 let put = self.seed_publicity(finalising, activity.id, &sessions, published_on).await?;

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use hourmark_core::audit::AuditEvent;
 use hourmark_core::corrections::{CorrectionField, CorrectionStatus};
 use hourmark_core::publicity::{
-    NewPublicity, NewRegisterEntry, PublicityStatus, Recording, RegisterGuard, RegisterKind,
+    NewPublicity, NewRegisterEntry, PublicityRow, PublicityStatus, Recording, RegisterGuard, RegisterKind,
 };
 use hourmark_core::reporting::BatchStatus;
 use hourmark_core::review::FlagStatus;
@@ -92,6 +92,47 @@ on_both_backends! {
 }
 
 /// Asserts that the register is still empty and the publicity entry still in publicity.
+/// Puts the event's volunteer's day `served` in publicity from `published_on` to
+/// `ends_on`; answers the entry and the original that would record it (its content
+/// agreeing with its columns, as verification checks).
+async fn published(
+    app: &TestApp,
+    e: &crate::Event,
+    served: &str,
+    minutes: u32,
+    published_on: &str,
+    ends_on: &str,
+) -> (PublicityRow, NewRegisterEntry) {
+    let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
+    let store = app.hourmark.store();
+    let publicity = NewPublicity {
+        volunteer_id: e.volunteer_id,
+        day: day(served),
+        minutes,
+        published_on: day(published_on),
+        working_days: 3,
+        ends_on: Some(day(ends_on)),
+    };
+    store.add_publicity(e.activity_id, &publicity, app.clock_now()).await.expect("published");
+    let entry =
+        store.publicity_entry_for(e.activity_id, e.volunteer_id, day(served)).await.expect("read").expect("the entry");
+    let original = NewRegisterEntry {
+        kind: RegisterKind::Original,
+        publicity_entry_id: entry.id,
+        organisation_id: e.organisation_id,
+        volunteer_id: e.volunteer_id,
+        minutes: i64::from(minutes),
+        content: serde_json::json!({
+            "day": served,
+            "minutes": minutes,
+            "organisation_id": e.organisation_id,
+            "volunteer_id": e.volunteer_id,
+        })
+        .to_string(),
+    };
+    (entry, original)
+}
+
 fn recording(entry: &NewRegisterEntry, guard: RegisterGuard) -> Recording {
     Recording { entries: vec![entry.clone()], guard }
 }
@@ -107,28 +148,7 @@ on_both_backends! {
         let e = event(&app, "toggle").await;
         let store = app.hourmark.store();
         let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
-        let publicity = NewPublicity {
-            volunteer_id: e.volunteer_id,
-            day: day("2026-12-05"),
-            minutes: 180,
-            published_on: day("2026-12-05"),
-            working_days: 3,
-            ends_on: Some(day("2026-12-09")),
-        };
-        store.add_publicity(e.activity_id, &publicity, app.clock_now()).await.expect("published");
-        let entry = store
-            .publicity_entry_for(e.activity_id, e.volunteer_id, day("2026-12-05"))
-            .await
-            .expect("read")
-            .expect("the entry");
-        let original = NewRegisterEntry {
-            kind: RegisterKind::Original,
-            publicity_entry_id: entry.id,
-            organisation_id: e.organisation_id,
-            volunteer_id: e.volunteer_id,
-            minutes: 180,
-            content: r#"{"minutes":180}"#.into(),
-        };
+        let (entry, original) = published(&app, &e, "2026-12-05", 180, "2026-12-05", "2026-12-09").await;
         let guard = |minutes: u32, published_on: &str, standing: Option<i64>| RegisterGuard::Recording {
             entry_id: entry.id,
             minutes,
@@ -170,34 +190,7 @@ on_both_backends! {
         let mut recordings = Vec::new();
         let mut entries = Vec::new();
         for (n, served) in ["2026-12-05", "2026-12-06", "2026-12-07"].into_iter().enumerate() {
-            let publicity = NewPublicity {
-                volunteer_id: e.volunteer_id,
-                day: day(served),
-                minutes: 60,
-                published_on: day("2026-12-08"),
-                working_days: 3,
-                ends_on: Some(day("2026-12-10")),
-            };
-            store.add_publicity(e.activity_id, &publicity, app.clock_now()).await.expect("published");
-            let entry = store
-                .publicity_entry_for(e.activity_id, e.volunteer_id, day(served))
-                .await
-                .expect("read")
-                .expect("the entry");
-            let original = NewRegisterEntry {
-                kind: RegisterKind::Original,
-                publicity_entry_id: entry.id,
-                organisation_id: e.organisation_id,
-                volunteer_id: e.volunteer_id,
-                minutes: 60,
-                content: serde_json::json!({
-                    "day": served,
-                    "minutes": 60,
-                    "organisation_id": e.organisation_id,
-                    "volunteer_id": e.volunteer_id,
-                })
-                .to_string(),
-            };
+            let (entry, original) = published(&app, &e, served, 60, "2026-12-08", "2026-12-10").await;
             // The second was built from minutes the entry no longer has.
             let minutes = if n == 1 { 45 } else { 60 };
             let guard = RegisterGuard::Recording { entry_id: entry.id, minutes, published_on: day("2026-12-08"), standing: None };

@@ -213,7 +213,7 @@ impl Hourmark {
             let volunteer = volunteers
                 .get(&row.volunteer_id)
                 .ok_or_else(|| CoreError::Internal("a published volunteer is missing".into()))?;
-            let content = activities[&row.activity_id].content(row, volunteer, row.minutes);
+            let content = activities[&row.activity_id].content(row, volunteer);
             // An entry published again after a correction of what the register already
             // holds: its period is over, so now the reversal and replacement go in.
             let standing = standing.get(&row.id);

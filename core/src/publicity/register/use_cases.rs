@@ -21,13 +21,9 @@ pub(in crate::publicity) struct ActivityRecord {
 }
 
 impl ActivityRecord {
-    /// The content of `row`'s register entry with `minutes`, for `volunteer`.
-    pub(in crate::publicity) fn content(
-        &self,
-        row: &PublicityRow,
-        volunteer: &StoredVolunteer,
-        minutes: u32,
-    ) -> RegisterContent {
+    /// The content of `row`'s register entry (its minutes as they stand in publicity), for
+    /// `volunteer`.
+    pub(in crate::publicity) fn content(&self, row: &PublicityRow, volunteer: &StoredVolunteer) -> RegisterContent {
         let activity = &self.activity;
         RegisterContent {
             volunteer_id: volunteer.id,
@@ -39,7 +35,7 @@ impl ActivityRecord {
             place: activity.address.clone(),
             recipients: activity.recipients.clone(),
             content: activity.content.clone(),
-            minutes,
+            minutes: row.minutes,
             evaluation: self.evaluations.get(&volunteer.id).cloned(),
             leaders: self.leaders.clone(),
             recorder: self.recorder.clone(),
