@@ -493,3 +493,44 @@ async fn only_watched_activities_are_published_each_on_its_own_channel() {
     assert_eq!(on_wire.get_channel_name(), format!("{prefix}:live:5"), "activity 6's scan was never sent");
     assert!(tokio::time::timeout(Wait::from_millis(300), wire.next()).await.is_err(), "one message in all");
 }
+
+/// A board reads its activity's new scans once a second. On PostgreSQL that read must go
+/// by the index of when scans were recorded even when the statistics predate the activity
+/// (a new event in a database analysed before it): PostgreSQL then expects one row of the
+/// activity, and with the read written as one statement for every case it took another
+/// index on `activity_id` and filtered every scan of the event on each read (113 ms a read
+/// at 150 000 scans, BENCHMARKS.md "Mixed load").
+#[tokio::test]
+async fn a_boards_read_of_new_scans_goes_by_when_they_were_recorded_whatever_the_statistics() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let e = event(&app, "toggle").await;
+    let code = code_url(&app, &e.organiser, e.activity_id, 0).await;
+    assert_eq!(app.scan(&e.volunteer, &code).await.status, 200);
+    let pool = sqlx::PgPool::connect(&app.config.database_url).await.expect("connect");
+    // An earlier event's worth of scans (the volunteer's arrivals, numbered on), then the
+    // statistics, as a database analysed before the new event.
+    sqlx::query(
+        "insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time,
+                           answer_status, answer, seq)
+         select gen_random_uuid(), $1, gen_random_uuid(), $2, 0, 'in', 'checked_in', now(), 200, '{}', n
+         from generate_series(2, 5001) as n",
+    )
+    .bind(e.volunteer_id)
+    .bind(e.activity_id)
+    .execute(&pool)
+    .await
+    .expect("earlier scans");
+    sqlx::query("analyze scan").execute(&pool).await.expect("analyze");
+    // An activity the statistics have never seen, as a new event's is.
+    let later = app.activity(&e.organiser, e.organisation_id, json!({"code_mode": "toggle"})).await;
+    let (_, after_cursor) = hourmark_core::store::POSTGRES_NUMBERED_SCANS_AFTER;
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("explain {after_cursor}")))
+        .bind(later["id"].as_i64().expect("id"))
+        .bind(1_i64)
+        .fetch_all(&pool)
+        .await
+        .expect("explain");
+    let plan = plan.join("\n");
+    assert!(plan.contains("scan_activity_recorded_ix"), "the read of new scans went another way:\n{plan}");
+    assert!(!plan.contains("Sort"), "the index gives the cursor's order:\n{plan}");
+}

@@ -49,6 +49,8 @@ mod notifications;
 mod open;
 mod organisations;
 mod postgres;
+#[doc(hidden)]
+pub use postgres::POSTGRES_NUMBERED_SCANS_AFTER;
 mod publicity;
 mod record;
 pub mod region_volunteers;

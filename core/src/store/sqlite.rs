@@ -143,18 +143,27 @@ macro_rules! numbered {
     };
 }
 
-/// The accepted scans of the activity bound as `$1` recorded after the cursor bound as
-/// `$2` (every one for null), read as `$columns` (of `s` the scan, `v` its volunteer), each
-/// row with the `cursor_mark` to read from next time.
+/// The accepted scans of the activity bound as `$1`, read as `$columns` (of `s` the scan,
+/// `v` its volunteer), each row with the `cursor_mark` to read from next time: two
+/// statements, every one and those recorded after the cursor bound as `$2` (as on
+/// PostgreSQL, where the split decides the plan).
 ///
 /// One writer, so rows are numbered in the order they were committed: a reader sees a
 /// prefix, and the next read starts after the last row of this one.
 macro_rules! accepted_after {
     ($($columns:tt)*) => {
-        concat!(
-            "select ", $($columns)*, ", s.rowid as cursor_mark
-             from scan s join volunteer v on v.id = s.volunteer_id
-             where s.activity_id = $1 and s.direction is not null and ($2 is null or s.rowid > $2)"
+        (
+            concat!(
+                "select ", $($columns)*, ", s.rowid as cursor_mark
+                 from scan s join volunteer v on v.id = s.volunteer_id
+                 where s.activity_id = $1 and s.direction is not null"
+            ),
+            concat!(
+                "select ", $($columns)*, ", s.rowid as cursor_mark
+                 from scan s join volunteer v on v.id = s.volunteer_id
+                 where s.activity_id = $1 and s.direction is not null and s.rowid > $2
+                 order by s.rowid"
+            ),
         )
     };
 }

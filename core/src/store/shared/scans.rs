@@ -58,17 +58,26 @@ fn evidence_from_row(row: &DbRow) -> StoreResult<StoredScanEvidence> {
     })
 }
 
+/// What a live board's book reads of an activity's scans, every one and those after a
+/// cursor (`accepted_after!`); public so that a test can ask PostgreSQL how it plans them.
+pub const NUMBERED_SCANS_AFTER: (&str, &str) =
+    accepted_after!("s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, cast(s.seq as bigint) as seq");
+
 impl Engine {
-    /// Reads an `accepted_after!` statement: its rows by `read`, and the cursor to read
-    /// from next time (the greatest mark: on either engine a later read's is never less).
+    /// Reads with an `accepted_after!` pair of statements (every scan without a cursor,
+    /// those after it with one): the rows by `read`, and the cursor to read from next time
+    /// (the greatest mark: on either engine a later read's is never less).
     async fn accepted_after_cursor<T>(
         &self,
-        statement: &'static str,
+        (every, after_cursor): (&'static str, &'static str),
         activity_id: i64,
         after: Option<ScanCursor>,
         read: impl Fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<(Vec<T>, Option<ScanCursor>)> {
-        let rows = sqlx::query(statement).bind(activity_id).bind(after.map(|c| c.0)).fetch_all(self.reader()).await?;
+        let rows = match after {
+            None => sqlx::query(every).bind(activity_id).fetch_all(self.reader()).await?,
+            Some(cursor) => sqlx::query(after_cursor).bind(activity_id).bind(cursor.0).fetch_all(self.reader()).await?,
+        };
         let mut next = after;
         let scans = rows
             .iter()
@@ -223,10 +232,7 @@ impl ScanStore for Engine {
         activity_id: i64,
         after: Option<ScanCursor>,
     ) -> StoreResult<(Vec<NumberedScan>, Option<ScanCursor>)> {
-        let statement = accepted_after!(
-            "s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, cast(s.seq as bigint) as seq"
-        );
-        self.accepted_after_cursor(statement, activity_id, after, |row| {
+        self.accepted_after_cursor(NUMBERED_SCANS_AFTER, activity_id, after, |row| {
             Ok(NumberedScan {
                 scan: accepted_scan_from_row(row)?,
                 seq: u32::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
