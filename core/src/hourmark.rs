@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     /// Per activity that admits no walk-ins, who has an approved sign-up (`None`: anyone
     /// may check in). See `Hourmark::walk_in_refusal`.
     pub(crate) walk_ins: moka::future::Cache<i64, Arc<crate::signups::Admission>>,
+    /// The public board's rendered answers, kept for `settings.public_board_fresh`.
+    pub(crate) public_board: crate::publicity::BoardCache,
 }
 
 impl std::fmt::Debug for Hourmark {
@@ -125,6 +127,7 @@ impl Hourmark {
                 .max_capacity(10_000)
                 .time_to_live(crate::signups::WALK_IN_RULE_FRESH)
                 .build(),
+            public_board: crate::publicity::BoardCache::new(settings.public_board_fresh),
             settings,
         };
         let hourmark = Self { inner: Arc::new(inner) };

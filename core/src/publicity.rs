@@ -19,12 +19,15 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, ErrorCode};
 
+mod board_cache;
 mod calendars;
 mod correction;
 mod objection;
 mod period;
 mod register;
 
+pub(crate) use board_cache::BoardCache;
+pub use board_cache::{BoardFormat, BoardQuery};
 pub use objection::{NewObjection, Objection, ObjectionDecision, ObjectionStatus, Restart};
 pub use period::{PeriodStatus, PublicityPeriod};
 pub use register::{
@@ -170,7 +173,7 @@ fn require_region_code(region_code: &str) -> Result<(), CoreError> {
 pub const UNNAMED: &str = "未公开姓名";
 
 /// Which entries of the public board to show; every part optional, all parts must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct BoardFilter {
     /// Only this organisation's activities.
     pub organisation_id: Option<i64>,

@@ -64,6 +64,9 @@ pub struct Settings {
     pub metrics_token: Option<crate::wechat::Secret>,
     /// Certificates: the signing key and the verification URL.
     pub certificates: crate::certificates::CertificateSettings,
+    /// How long the public board's rendered answers are kept and served again (zero: not
+    /// kept); see `crate::publicity::board_cache`.
+    pub public_board_fresh: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -92,6 +95,7 @@ impl Default for Settings {
             check_error_docs: false,
             metrics_token: None,
             certificates: crate::certificates::CertificateSettings::default(),
+            public_board_fresh: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -232,6 +232,9 @@ pub struct Config {
     /// Minutes a console (browser) session lasts without use before it ends (1 to 1440,
     /// default 30). Applies to sessions begun after a change. API tokens never idle out.
     pub console_idle_minutes: i64,
+    /// Milliseconds the public board's answers are kept and served again (0 to 60 000,
+    /// default 1 000; 0: never kept). Another instance's change shows this much later.
+    pub public_board_cache_ms: u64,
     /// A preset bootstrap token (`hm_` + 43 base64url characters) instead of a random
     /// one, for scripted first starts. Used only while no administrator exists.
     pub bootstrap_token: Option<Secret>,
@@ -362,6 +365,7 @@ impl Default for Config {
             invite_ttl_hours: 72,
             volunteer_token_ttl_hours: 24 * 7,
             console_idle_minutes: 30,
+            public_board_cache_ms: 1_000,
             rate_registrations_per_minute: 120,
             rate_logins_per_minute: 300,
             rate_scans_per_volunteer_per_minute: 30,
@@ -463,6 +467,9 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.invite_ttl_hours) {
             bail!("HOURMARK_INVITE_TTL_HOURS must be between 1 and 720");
+        }
+        if self.public_board_cache_ms > 60_000 {
+            bail!("HOURMARK_PUBLIC_BOARD_CACHE_MS must be between 0 and 60000, not {}", self.public_board_cache_ms);
         }
         if !(1..=24 * 60).contains(&self.console_idle_minutes) {
             bail!("HOURMARK_CONSOLE_IDLE_MINUTES must be between 1 and 1440, not {}", self.console_idle_minutes);
@@ -786,6 +793,7 @@ impl Config {
             volunteer_token_ttl: chrono::Duration::hours(self.volunteer_token_ttl_hours),
             metrics_token: self.metrics_token.as_ref().map(|t| hourmark_core::wechat::Secret::new(t.0.clone())),
             console_idle: chrono::Duration::minutes(self.console_idle_minutes),
+            public_board_fresh: std::time::Duration::from_millis(self.public_board_cache_ms),
             ..Settings::default()
         }
     }

@@ -4,13 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hourmark_core::Hourmark;
 use hourmark_core::calendar::{Notice, Overlay, YearArrangement};
 use hourmark_core::error::Problem;
 use hourmark_core::notification::{format_day, format_minutes};
-use hourmark_core::publicity::{BoardFilter, BoardLine, BoardStatus, PeriodPreview, RegionCalendar, UNNAMED};
+use hourmark_core::publicity::{BoardFilter, BoardFormat, BoardLine, BoardQuery, BoardStatus, PeriodPreview};
 use hourmark_core::publicity::{NewObjection, Objection, ObjectionDecision};
+use hourmark_core::publicity::{RegionCalendar, UNNAMED};
 use hourmark_http::ApiError;
 use hourmark_http::extract::{ClientAddress, Json, MaybeCaller, Path, Query, StaffCaller};
 use hourmark_http::responses::{
@@ -65,6 +66,11 @@ impl BoardPage {
         BoardFilter { organisation_id: self.organisation_id, activity_id: self.activity_id, day: self.day }
     }
 
+    /// The answer this page asks for, with the limit as it will be applied.
+    fn query(&self, format: BoardFormat) -> BoardQuery {
+        BoardQuery { format, after: self.after, limit: self.limit.clamp(1, 500), filter: self.filter() }
+    }
+
     /// The filter as a query string to carry onto the next page's link (ids and a day
     /// need no escaping).
     fn filter_query(&self) -> String {
@@ -106,7 +112,9 @@ fn default_board_limit() -> i64 {
 /// for volunteers who consented to publicity (`未公开姓名` otherwise), minutes (and hours
 /// to one decimal, for older clients), the period's end and where the entry stands
 /// (`in_publicity`, `held` for the calendar, or `objection_pending` while an objection is
-/// open). Never an ID or phone number.
+/// open). Never an ID or phone number. The board is the same for everyone, so an
+/// answer may be up to a second old (`HOURMARK_PUBLIC_BOARD_CACHE_MS`); a change made
+/// through the same instance (an objection, say) shows on the next read.
 #[utoipa::path(
     get, path = "/api/v1/public/publicity", tag = "publicity", params(BoardPage),
     responses(
@@ -114,11 +122,15 @@ fn default_board_limit() -> i64 {
         (status = 400, description = "`invalid_parameter` (a number or day that does not parse, an id that is not positive)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn board(
-    State(hourmark): State<Hourmark>,
-    Query(page): Query<BoardPage>,
-) -> Result<axum::Json<Vec<BoardLine>>, ApiError> {
-    Ok(axum::Json(hourmark.publicity_board(page.after, page.limit, &page.filter()).await?))
+async fn board(State(hourmark): State<Hourmark>, Query(page): Query<BoardPage>) -> Result<Response, ApiError> {
+    let body = hourmark
+        .public_board_answer(page.query(BoardFormat::Json), |lines| {
+            serde_json::to_vec(&lines)
+                .map(bytes::Bytes::from)
+                .map_err(|e| hourmark_core::CoreError::Internal(format!("board JSON: {e}")))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
 }
 
 /// One card of the board page, as the template shows it.
@@ -150,8 +162,21 @@ struct BoardCard {
     )
 )]
 async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPage>) -> Result<Response, ApiError> {
+    let query = page.query(BoardFormat::Page);
+    let body = hourmark.public_board_answer(query, |lines| board_html(&hourmark, &page, lines)).await?;
+    let mut response = axum::response::Html(body).into_response();
+    // Public and the same for everyone, but it changes as entries are objected to.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The board page of `lines`, the page `page` asked for.
+fn board_html(
+    hourmark: &Hourmark,
+    page: &BoardPage,
+    lines: Vec<BoardLine>,
+) -> Result<bytes::Bytes, hourmark_core::CoreError> {
     let limit = page.limit.clamp(1, 500);
-    let lines = hourmark.publicity_board(page.after, limit, &page.filter()).await?;
     let today = hourmark_core::activity::to_shanghai(hourmark.now()).date_naive();
     let next = match lines.last() {
         Some(last) if lines.len() as i64 == limit => {
@@ -187,8 +212,7 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
             objectable: l.ends_on.is_none_or(|end| today <= end),
         })
         .collect();
-    let mut response = crate::console::render(
-        StatusCode::OK,
+    let html = crate::console::render_html(
         "publicity.html",
         minijinja::context! {
             cards => cards,
@@ -200,10 +224,8 @@ async fn board_page(State(hourmark): State<Hourmark>, Query(page): Query<BoardPa
             day => page.day.map(|d| d.format("%Y-%m-%d").to_string()),
             filtered => page.organisation_id.is_some() || page.activity_id.is_some() || page.day.is_some(),
         },
-    );
-    // Public and the same for everyone, but it changes as entries are objected to.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    )?;
+    Ok(bytes::Bytes::from(html))
 }
 
 /// A year the calendar knows.

@@ -521,3 +521,59 @@ on_both_backends! {
         assert_eq!(board.body[0]["hours"], 2.0);
     }
 }
+
+/// The board is kept for a moment per instance (`HOURMARK_PUBLIC_BOARD_CACHE_MS`): a change
+/// made through another instance shows once that moment has passed, a change made through
+/// the same instance at once, and an instance that keeps nothing always reads the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_is_kept_for_a_moment_and_a_change_here_shows_at_once() {
+    let keeping = TestApp::spawn_with(
+        Backend::Postgres,
+        std::sync::Arc::new(hourmark_tests::TestDatabase::create(Backend::Postgres).await),
+        uuid::Uuid::new_v4().simple().to_string(),
+        |config| config.public_board_cache_ms = 60_000,
+    )
+    .await;
+    let prefix = keeping.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+    let other = TestApp::spawn_with(Backend::Postgres, keeping.database(), prefix.clone(), |_| {}).await;
+    let fresh =
+        TestApp::spawn_with(Backend::Postgres, keeping.database(), prefix, |c| c.public_board_cache_ms = 0).await;
+    let app = &keeping;
+    let e = crate::event(app, "toggle").await;
+    let recorder = recorder(app, &e.admin, e.organisation_id).await;
+    let (_, li) = app.volunteer("李四", "13800005678").await;
+    for _ in 0..2 {
+        for volunteer in [&e.volunteer, &li] {
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(volunteer, &url).await.expect_status(200);
+        }
+        app.advance(Duration::hours(3));
+    }
+    app.advance(Duration::hours(5)); // 20:00, Saturday 5 December 2026
+    finalise(app, &recorder, e.activity_id).await;
+    let (zhang, before) = board_status(app, "张*").await;
+    assert_eq!(before, "in_publicity");
+    assert_eq!(board_status(app, "李*").await.1, "in_publicity");
+
+    // Objected to through another instance: this one still shows what it kept …
+    let object = |id: i64| format!("/api/v1/public/publicity/{id}/objections");
+    let body = json!({"contact": "王先生 13912345678", "reason": "张三当天下午才到"});
+    other.post(&object(zhang), None, body.clone()).await.expect_status(201);
+    assert_eq!(board_status(app, "张*").await.1, "in_publicity", "kept for the moment the setting allows");
+    // … an instance that keeps nothing shows the objection at once …
+    assert_eq!(board_status(&fresh, "张*").await.1, "objection_pending");
+    // … and a change made here empties what this instance kept: both objections show.
+    let (li_entry, _) = board_status(app, "李*").await;
+    app.post(&object(li_entry), None, body).await.expect_status(201);
+    assert_eq!(board_status(app, "张*").await.1, "objection_pending");
+    assert_eq!(board_status(app, "李*").await.1, "objection_pending");
+}
+
+/// The status of `name`'s line on `instance`'s board, with its entry id.
+async fn board_status(instance: &TestApp, name: &str) -> (i64, String) {
+    let board = instance.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await;
+    board.expect_status(200);
+    let lines = board.body.as_array().expect("lines");
+    let line = lines.iter().find(|l| l["name"] == name).expect("the line");
+    (line["entry_id"].as_i64().expect("entry id"), line["status"].as_str().expect("status").to_owned())
+}

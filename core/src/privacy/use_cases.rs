@@ -29,6 +29,11 @@ impl Hourmark {
         };
         self.store().add_consent(volunteer_id, &record, None).await?;
         self.forget_scan_permission(volunteer_id).await;
+        // A name shown on the public board goes (or comes) with the publicity consent, and
+        // a child's with the guardian's.
+        if matches!(change.purpose, ConsentPurpose::Publicity | ConsentPurpose::Guardian) {
+            self.public_board_changed();
+        }
         self.my_data(volunteer_id).await
     }
 
@@ -81,6 +86,8 @@ impl Hourmark {
         };
         self.store().add_consent(volunteer_id, &record, Some(&sealed)).await?;
         self.forget_scan_permission(volunteer_id).await;
+        // A child's name appears on the public board only with a guardian's consent.
+        self.public_board_changed();
         Ok(GuardianConsentAnswer::Recorded(Box::new(self.my_data(volunteer_id).await?)))
     }
 

@@ -36,6 +36,7 @@ impl Hourmark {
                 for p in &publicity {
                     self.store().add_publicity(activity_id, p, self.now()).await?;
                 }
+                self.public_board_changed();
                 if let Some(entry) =
                     self.store().publicity_entry_for(activity_id, session.volunteer_id, session.day).await?
                 {
@@ -52,6 +53,7 @@ impl Hourmark {
         let restart =
             Restart { minutes: session.final_minutes, reason: Some(reason.to_owned()), published_on: today, ends_on };
         if self.store().restart_publicity(entry.id, &restart).await? {
+            self.public_board_changed();
             let restarted = PublicityRow { minutes: restart.minutes, published_on: today, ends_on, ..entry };
             self.notify_hours(publicity_started(&restarted)).await;
         }

@@ -167,6 +167,7 @@ impl Hourmark {
             let calendar = self.calendar_for(&row.region_code).await?;
             if let Some(ends_on) = PublicityPeriod::count(&calendar, row.published_on, row.working_days).ends_on {
                 self.store().set_publicity_end(row.id, ends_on).await?;
+                self.public_board_changed();
             }
         }
         let mut recorded = 0;
@@ -240,6 +241,7 @@ impl Hourmark {
             recordings.push(Recording { entries, guard });
         }
         let appended = self.store().append_register(&recordings, self.now()).await?;
+        self.public_board_changed();
         let notices: Vec<_> = due
             .into_iter()
             .zip(appended)

@@ -42,7 +42,7 @@ use hourmark_core::Hourmark;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub(crate) use pages::render;
+pub(crate) use pages::{render, render_html};
 pub use session::ConsoleSession;
 
 /// The console's documented operations and its pages.

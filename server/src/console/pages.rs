@@ -64,18 +64,23 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 pub(crate) fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
-    match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
+    match render_html(name, ctx) {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
             // Pages show one person's data: never cached by anyone.
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(e) => {
-            tracing::error!(template = name, error = %e, "console page failed to render");
-            ApiError(hourmark_core::CoreError::Internal(format!("template {name}: {e}"))).into_response()
-        }
+        Err(e) => ApiError(e).into_response(),
     }
+}
+
+/// The page `name` with `ctx`, as text (a failure is logged).
+pub(crate) fn render_html(name: &str, ctx: minijinja::Value) -> Result<String, hourmark_core::CoreError> {
+    TEMPLATES.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
+        tracing::error!(template = name, error = %e, "console page failed to render");
+        hourmark_core::CoreError::Internal(format!("template {name}: {e}"))
+    })
 }
 
 /// Every service category with its Chinese name, for the activity form.

@@ -52,10 +52,14 @@ impl Hourmark {
             }
         }
         let sealed = self.vault().seal(PiiField::Extra, &contact).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store()
+        let objection = self
+            .store()
             .add_objection(entry_id, &sealed, &reason, raised_by, self.now())
             .await?
-            .ok_or_else(|| CoreError::code(ErrorCode::NotInPublicity))
+            .ok_or_else(|| CoreError::code(ErrorCode::NotInPublicity))?;
+        // The objector looks at the board next: the entry says an objection is pending.
+        self.public_board_changed();
+        Ok(objection)
     }
 
     /// The objections to an activity's entries (reviewers).
@@ -137,6 +141,7 @@ impl Hourmark {
             .decide_objection(objection_id, &entry, staff_id, &reason, restart.as_ref(), now, &audit)
             .await?
             .ok_or_else(|| CoreError::code(ErrorCode::ObjectionDecided))?;
+        self.public_board_changed();
         let mut notices = vec![crate::notification::HoursNotice::ObjectionDecided {
             volunteer_id: entry.volunteer_id,
             activity: entry.activity_name.clone(),

@@ -341,6 +341,7 @@ impl Hourmark {
         if !self.store().finalise(activity_id, staff_id, now, &sessions, &publicity, &audit).await? {
             return Err(CoreError::code(ErrorCode::ActivityFinalised));
         }
+        self.public_board_changed();
         // Boards of the activity show its no-shows and final minutes only once they refetch.
         self.inner().live.publish(crate::live::LiveEvent {
             activity_id,
