@@ -2,10 +2,11 @@
 //!
 //! The board is public and the same for everyone, and at a large event it is read far
 //! more often than it changes: 100 reads a second of a 200-line page cost PostgreSQL
-//! three statements each (2.3 ms) and the server its rendering (3.4 ms), as much CPU as
-//! 1 500 scans (BENCHMARKS.md, "Mixed load"). So each rendered answer (the JSON or the
-//! page, per page and filter) is kept for [`crate::settings::Settings::public_board_fresh`]
-//! (a second by default) and served from memory meanwhile.
+//! three statements each (2.3 ms) and the server its rendering (3.4 ms): 0.57 cores, the
+//! CPU of some 1 300 scans a second (BENCHMARKS.md, "Mixed load"). So each rendered
+//! answer (the JSON or the page, per page and filter) is kept for
+//! [`crate::settings::Settings::public_board_fresh`] (a second by default) and served
+//! from memory meanwhile.
 //!
 //! What that costs in truth: a change made through another instance shows on this
 //! instance's board up to that long after it was committed. A change made through this
@@ -19,9 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{BoardFilter, BoardLine};
-use crate::error::CoreError;
-use crate::hourmark::Hourmark;
+use super::BoardFilter;
 
 /// How many answers are kept at most: pages and filters beyond the first few are rare.
 const KEPT_ANSWERS: u64 = 256;
@@ -62,42 +61,32 @@ impl BoardCache {
             .then(|| moka::future::Cache::builder().max_capacity(KEPT_ANSWERS).time_to_live(fresh).build());
         Self { answers, generation: AtomicU64::new(0) }
     }
-}
 
-impl Hourmark {
-    /// The public board's answer for `query`: `render` applied to the board's lines, or
-    /// the same answer rendered less than `public_board_fresh` ago on this instance.
-    ///
-    /// # Errors
-    /// Whatever reading the board or `render` fails with; a failure is not kept.
-    pub async fn public_board_answer(
-        &self,
-        query: BoardQuery,
-        render: impl FnOnce(Vec<BoardLine>) -> Result<Bytes, CoreError>,
-    ) -> Result<Bytes, CoreError> {
-        let cache = &self.inner().public_board;
-        if let Some(answers) = &cache.answers
-            && let Some(kept) = answers.get(&query).await
-        {
-            return Ok(kept);
-        }
-        let generation = cache.generation.load(Ordering::Acquire);
-        let body = render(self.publicity_board(query.after, query.limit, &query.filter).await?)?;
-        if let Some(answers) = &cache.answers {
-            answers.insert(query, body.clone()).await;
-            // A change made while this was rendered: what was just kept may predate it.
-            if cache.generation.load(Ordering::Acquire) != generation {
+    /// The answer kept for `query`, if one is.
+    pub(super) async fn get(&self, query: &BoardQuery) -> Option<Bytes> {
+        self.answers.as_ref()?.get(query).await
+    }
+
+    /// How many changes have been heard: read before an answer is rendered.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `body` for `query`, unless a change was heard since `generation` (when it
+    /// began to be rendered): then what is kept may predate that change.
+    pub(super) async fn keep(&self, query: BoardQuery, body: Bytes, generation: u64) {
+        if let Some(answers) = &self.answers {
+            answers.insert(query, body).await;
+            if self.generation() != generation {
                 answers.invalidate_all();
             }
         }
-        Ok(body)
     }
 
-    /// Forgets every kept answer of the board: something it shows changed here.
-    pub(crate) fn public_board_changed(&self) {
-        let cache = &self.inner().public_board;
-        cache.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some(answers) = &cache.answers {
+    /// Forgets every kept answer: something the board shows changed here.
+    pub(super) fn forget(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(answers) = &self.answers {
             answers.invalidate_all();
         }
     }

@@ -144,6 +144,32 @@ impl Hourmark {
         Ok(lines)
     }
 
+    /// The public board's answer for `query`: `render` applied to the board's lines, or
+    /// the same answer rendered less than `public_board_fresh` ago on this instance (see
+    /// `super::board_cache`).
+    ///
+    /// # Errors
+    /// Whatever reading the board or `render` fails with; a failure is not kept.
+    pub async fn public_board_answer(
+        &self,
+        query: super::BoardQuery,
+        render: impl FnOnce(Vec<BoardLine>) -> Result<bytes::Bytes, CoreError>,
+    ) -> Result<bytes::Bytes, CoreError> {
+        let cache = &self.inner().public_board;
+        if let Some(kept) = cache.get(&query).await {
+            return Ok(kept);
+        }
+        let generation = cache.generation();
+        let body = render(self.publicity_board(query.after, query.limit, &query.filter).await?)?;
+        cache.keep(query, body.clone(), generation).await;
+        Ok(body)
+    }
+
+    /// Forgets every kept answer of the public board: something it shows changed here.
+    pub(crate) fn public_board_changed(&self) {
+        self.inner().public_board.forget();
+    }
+
     /// Moves publicity along: gives held entries their end once the calendar knows it,
     /// and moves every entry whose period has ended into the register. Idempotent; safe on
     /// every instance at once. Returns how many entries entered the register.
