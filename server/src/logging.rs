@@ -36,7 +36,11 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(quiet_about_credentials(filter)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Colours only for a person at a terminal (`main` logs to standard output): a journal
+    // or a log file would keep the escape codes, and writing them cost every request's
+    // span a little (BENCHMARKS.md, "Where a scan's instructions go").
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let installed = match format {
         LogFormat::Text => builder.try_init(),
         // Span fields are flattened into `span` (the innermost, the request) and `spans`,
