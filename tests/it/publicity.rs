@@ -360,20 +360,28 @@ on_both_backends! {
     }
 }
 
+/// 张三 and 李四 each serve two three-hour stints of a toggling activity, which a
+/// recorder finalises on Saturday 5 December 2026 at 20:00: both days are in publicity.
+/// Answers the event and that recorder.
+async fn two_published(app: &TestApp) -> (crate::Event, String) {
+    let e = crate::event(app, "toggle").await;
+    let recorder = recorder(app, &e.admin, e.organisation_id).await;
+    let (_, li) = app.volunteer("李四", "13800005678").await;
+    for _ in 0..2 {
+        for volunteer in [&e.volunteer, &li] {
+            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+            app.scan(volunteer, &url).await.expect_status(200);
+        }
+        app.advance(Duration::hours(3));
+    }
+    app.advance(Duration::hours(5));
+    finalise(app, &recorder, e.activity_id).await;
+    (e, recorder)
+}
+
 on_both_backends! {
     async fn an_open_objection_shows_on_the_board_until_it_is_decided(app: TestApp) {
-        let e = crate::event(&app, "toggle").await;
-        let recorder = recorder(&app, &e.admin, e.organisation_id).await;
-        let (_, li) = app.volunteer("李四", "13800005678").await;
-        for _ in 0..2 {
-            for volunteer in [&e.volunteer, &li] {
-                let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
-                app.scan(volunteer, &url).await.expect_status(200);
-            }
-            app.advance(Duration::hours(3));
-        }
-        app.advance(Duration::hours(5)); // 20:00, Saturday 5 December 2026
-        finalise(&app, &recorder, e.activity_id).await;
+        let (e, recorder) = two_published(&app).await;
         let board = || async { app.call(reqwest::Method::GET, "/api/v1/public/publicity", None, None).await };
         let line = |board: &hourmark_tests::Answer, name: &str| {
             let lines = board.body.as_array().expect("lines");
@@ -539,18 +547,7 @@ async fn the_board_is_kept_for_a_moment_and_a_change_here_shows_at_once() {
     let fresh =
         TestApp::spawn_with(Backend::Postgres, keeping.database(), prefix, |c| c.public_board_cache_ms = 0).await;
     let app = &keeping;
-    let e = crate::event(app, "toggle").await;
-    let recorder = recorder(app, &e.admin, e.organisation_id).await;
-    let (_, li) = app.volunteer("李四", "13800005678").await;
-    for _ in 0..2 {
-        for volunteer in [&e.volunteer, &li] {
-            let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
-            app.scan(volunteer, &url).await.expect_status(200);
-        }
-        app.advance(Duration::hours(3));
-    }
-    app.advance(Duration::hours(5)); // 20:00, Saturday 5 December 2026
-    finalise(app, &recorder, e.activity_id).await;
+    two_published(app).await;
     let (zhang, before) = board_status(app, "张*").await;
     assert_eq!(before, "in_publicity");
     assert_eq!(board_status(app, "李*").await.1, "in_publicity");
