@@ -13,8 +13,9 @@
 //! therefore only forges codes for that one activity, and the activity id is
 //! bound into the MAC twice over (once in the signed bytes, once in the key).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use data_encoding::{BASE64, BASE64_NOPAD};
 use ring::hkdf;
@@ -81,11 +82,12 @@ struct MasterKey {
 
 /// The set of master secrets that sign and verify QR codes.
 ///
-/// Cloning is cheap (an `Arc` bump) and the ring is immutable, so it can be
-/// shared freely across request handlers without locks. Per-activity keys
-/// are derived on demand; one derivation is two HMAC-SHA256 computations
-/// (about a microsecond), which is cheaper than any cache lookup would be
-/// worth.
+/// Cloning is cheap (an `Arc` bump) and the ring's keys never change, so it
+/// can be shared freely across request handlers. Per-activity keys are derived
+/// on first use and kept ([`DERIVED_KEPT`] at most): a derivation (HKDF-Expand,
+/// then the HMAC key's inner and outer states) is about 9 700 instructions,
+/// 4 % of all a scan costs the server (BENCHMARKS.md, "Where a scan's
+/// instructions go"), and every scan verifies a code.
 ///
 /// `Debug` prints key ids only, never secrets.
 #[derive(Clone)]
@@ -99,7 +101,14 @@ struct Inner {
     keys: Vec<MasterKey>,
     /// A copy of the signing key, so signing needs no lookup that could fail.
     current: MasterKey,
+    /// Per-activity keys already derived, by master key id and activity id.
+    derived: Mutex<HashMap<(u8, u32), hmac::Key>>,
 }
+
+/// How many derived keys are kept: far more activities than run at once. Tokens
+/// naming made-up activities (forged, so refused after the lookup) can only empty
+/// it, never grow it past this.
+const DERIVED_KEPT: usize = 4096;
 
 impl KeyRing {
     /// Builds a ring from `(key id, master secret)` pairs, signing with `current`.
@@ -127,7 +136,7 @@ impl KeyRing {
         }
         let current = ring.iter().find(|k| k.id == current).ok_or(KeyRingError::CurrentMissing(current))?.clone();
         ring.sort_unstable_by_key(|k| k.id);
-        Ok(Self { inner: Arc::new(Inner { keys: ring, current }) })
+        Ok(Self { inner: Arc::new(Inner { keys: ring, current, derived: Mutex::new(HashMap::new()) }) })
     }
 
     /// Parses a config string such as `"1:BASE64SECRET,2:BASE64SECRET"`.
@@ -203,7 +212,22 @@ impl KeyRing {
     /// key `key_id`, or `None` if that key is not in the ring.
     pub(super) fn activity_key(&self, key_id: u8, activity_id: u32) -> Option<hmac::Key> {
         let master = self.inner.keys.iter().find(|k| k.id == key_id)?;
-        Some(master.activity_key(activity_id))
+        Some(self.kept(master, activity_id))
+    }
+
+    /// `master`'s key for `activity_id`, derived once and kept.
+    fn kept(&self, master: &MasterKey, activity_id: u32) -> hmac::Key {
+        // A poisoned lock only means another thread panicked mid-insert: the map is whole.
+        let mut derived = self.inner.derived.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(key) = derived.get(&(master.id, activity_id)) {
+            return key.clone();
+        }
+        if derived.len() >= DERIVED_KEPT {
+            derived.clear();
+        }
+        let key = master.activity_key(activity_id);
+        derived.insert((master.id, activity_id), key.clone());
+        key
     }
 
     /// The HMAC key for pending-scan tickets under master key `key_id` (the key that
@@ -221,7 +245,7 @@ impl KeyRing {
     /// The current key's id and its HMAC key for `activity_id`.
     pub(super) fn current_activity_key(&self, activity_id: u32) -> (u8, hmac::Key) {
         let current = &self.inner.current;
-        (current.id, current.activity_key(activity_id))
+        (current.id, self.kept(current, activity_id))
     }
 }
 
@@ -342,6 +366,25 @@ mod tests {
         assert_ne!(tag(1, 10), tag(1, 11));
         assert_ne!(tag(1, 10), tag(2, 10));
         assert!(ring.activity_key(3, 10).is_none());
+    }
+
+    #[test]
+    fn kept_keys_are_the_derived_ones_and_stay_bounded() {
+        let ring = KeyRing::new(vec![(1, secret(1)), (2, secret(2))], 2).unwrap();
+        let fresh = |kid: u8, activity: u32| {
+            let master = ring.inner.keys.iter().find(|k| k.id == kid).unwrap();
+            hmac::sign(&master.activity_key(activity), b"x").as_ref().to_vec()
+        };
+        let kept = |kid, activity| hmac::sign(&ring.activity_key(kid, activity).unwrap(), b"x").as_ref().to_vec();
+        for activity in 0..=u32::try_from(DERIVED_KEPT).unwrap() {
+            assert_eq!(kept(1, activity), fresh(1, activity));
+        }
+        assert!(ring.inner.derived.lock().unwrap().len() <= DERIVED_KEPT);
+        // Asked again after the map was emptied, and for the signing key: the same keys.
+        assert_eq!(kept(1, 3), fresh(1, 3));
+        let (id, key) = ring.current_activity_key(3);
+        assert_eq!((id, hmac::sign(&key, b"x").as_ref().to_vec()), (2, fresh(2, 3)));
+        assert_eq!(kept(2, 3), fresh(2, 3));
     }
 
     #[test]
