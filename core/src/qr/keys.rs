@@ -84,7 +84,7 @@ struct MasterKey {
 ///
 /// Cloning is cheap (an `Arc` bump) and the ring's keys never change, so it
 /// can be shared freely across request handlers. Per-activity keys are derived
-/// on first use and kept ([`DERIVED_KEPT`] at most): a derivation (HKDF-Expand,
+/// on first use and kept (`DERIVED_KEPT` at most): a derivation (HKDF-Expand,
 /// then the HMAC key's inner and outer states) is about 9 700 instructions,
 /// 4 % of all a scan costs the server (BENCHMARKS.md, "Where a scan's
 /// instructions go"), and every scan verifies a code.

@@ -79,6 +79,12 @@ fn impossible_settings_are_refused_with_the_variable_to_fix() {
     let _ = std::fs::remove_dir_all(&dir);
     let config = Config { console_idle_minutes: 0, ..Config::default() };
     assert!(config.check().unwrap_err().to_string().contains("HOURMARK_CONSOLE_IDLE_MINUTES"));
+    let config = Config { public_board_cache_ms: 60_001, ..Config::default() };
+    assert!(config.check().expect_err("a minute at most").to_string().contains("HOURMARK_PUBLIC_BOARD_CACHE_MS"));
+    let config = Config { public_board_cache_ms: 0, ..Config::default() };
+    config.check().expect("nothing kept is allowed");
+    assert_eq!(config.settings().public_board_fresh, std::time::Duration::ZERO);
+    assert_eq!(Config::default().settings().public_board_fresh, std::time::Duration::from_secs(1));
     let config = Config { volunteer_token_ttl_hours: 0, ..Config::default() };
     assert!(config.check().expect_err("no lifetime").to_string().contains("HOURMARK_VOLUNTEER_TOKEN_TTL_HOURS"));
     assert_eq!(Config::default().settings().volunteer_token_ttl, chrono::Duration::days(7));
