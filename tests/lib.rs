@@ -223,6 +223,19 @@ impl TestApp {
         Self::spawn_on(backend, database, redis_prefix, listener, adjust).await
     }
 
+    /// A server on a fresh database, with a chance to change the configuration.
+    pub async fn spawn_adjusted(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let database = Arc::new(TestDatabase::create(backend).await);
+        Self::spawn_with(backend, database, Uuid::new_v4().simple().to_string(), adjust).await
+    }
+
+    /// Another instance of this one's installation (its database and Redis prefix), with a
+    /// chance to change its configuration.
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let prefix = self.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
+        Self::spawn_with(self.backend, self.database(), prefix, adjust).await
+    }
+
     /// A server for a real browser: its staff origin is `http://localhost:<port>`, since
     /// browsers allow passkeys on `localhost` but never on an IP address. Browse
     /// [`TestApp::browser_url`].

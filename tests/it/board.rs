@@ -22,8 +22,7 @@ async fn code_url(app: &TestApp, staff: &str, activity_id: i64, gate: u8) -> Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_at_one_instance_reaches_a_board_on_the_other() {
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
     let path = format!("/api/v1/activities/{}/events", e.activity_id);
     let mut board = b.events(&path, &e.organiser).await;

@@ -209,11 +209,7 @@ impl Board {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_nginx_serves_two_instances() {
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |config| {
-        config.trust_forwarded_for = true;
-    })
-    .await;
+    let b = a.another_instance(|config| config.trust_forwarded_for = true).await;
     let nginx = Nginx::start([port_of(&a), port_of(&b)]);
     wait_for(&nginx).await;
     let https = |path: &str| format!("https://127.0.0.1:{}{path}", nginx.https);

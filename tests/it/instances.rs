@@ -8,8 +8,7 @@ use crate::event;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_presence_and_idempotency() {
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
 
     // Arrive through instance A, leave through instance B: B knows the volunteer is inside.
@@ -58,8 +57,7 @@ async fn a_passkey_ceremony_spans_instances_and_counts_once() {
     use webauthn_authenticator_rs::WebauthnAuthenticator;
 
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let admin = a.administrator().await;
     let created =
         a.post("/api/v1/staff", Some(&admin), json!({"name": "甲", "login": "jia", "role": "administrator"})).await;
@@ -85,8 +83,7 @@ async fn a_passkey_ceremony_spans_instances_and_counts_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_close_left_open_sessions_once() {
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
     let url = a.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
     a.scan(&e.volunteer, &url).await.expect_status(200);
@@ -109,8 +106,7 @@ async fn two_instances_close_left_open_sessions_once() {
 async fn two_instances_record_each_entry_once_in_one_chain() {
     use serde_json::json;
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
     let recorder = crate::review::recorder(&a, &e.admin, e.organisation_id).await;
     let mut volunteers = vec![e.volunteer.clone()];
@@ -324,8 +320,7 @@ async fn a_cancellation_at_one_instance_stops_arrivals_at_the_other_at_once() {
     use serde_json::json;
 
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
     let (_, early) = a.volunteer("李四", "13800005678").await;
     let mut activities = vec![e.activity_id];

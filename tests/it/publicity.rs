@@ -535,17 +535,9 @@ on_both_backends! {
 /// the same instance at once, and an instance that keeps nothing always reads the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_is_kept_for_a_moment_and_a_change_here_shows_at_once() {
-    let keeping = TestApp::spawn_with(
-        Backend::Postgres,
-        std::sync::Arc::new(hourmark_tests::TestDatabase::create(Backend::Postgres).await),
-        uuid::Uuid::new_v4().simple().to_string(),
-        |config| config.public_board_cache_ms = 60_000,
-    )
-    .await;
-    let prefix = keeping.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let other = TestApp::spawn_with(Backend::Postgres, keeping.database(), prefix.clone(), |_| {}).await;
-    let fresh =
-        TestApp::spawn_with(Backend::Postgres, keeping.database(), prefix, |c| c.public_board_cache_ms = 0).await;
+    let keeping = TestApp::spawn_adjusted(Backend::Postgres, |config| config.public_board_cache_ms = 60_000).await;
+    let other = keeping.another_instance(|_| {}).await;
+    let fresh = keeping.another_instance(|c| c.public_board_cache_ms = 0).await;
     let app = &keeping;
     two_published(app).await;
     let (zhang, before) = board_status(app, "张*").await;

@@ -187,8 +187,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_reaches_every_instance() {
     let a = TestApp::spawn(Backend::Postgres).await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b = TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |_| {}).await;
+    let b = a.another_instance(|_| {}).await;
     let e = event(&a, "toggle").await;
     let issued = issue(&a, &e.organiser, e.activity_id, 0, "toggle").await;
     let (grant, key) = grant_of(&issued);

@@ -341,17 +341,8 @@ mod signing_up_is_rate_limited_per_volunteer {
 /// list is kept), every time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_races_across_two_instances_give_each_place_once() {
-    let a = TestApp::spawn_with(
-        Backend::Postgres,
-        std::sync::Arc::new(hourmark_tests::TestDatabase::create(Backend::Postgres).await),
-        uuid::Uuid::new_v4().simple().to_string(),
-        |c| c.rate_signups_per_volunteer_per_minute = 0,
-    )
-    .await;
-    let prefix = a.config.redis_prefix.trim_start_matches("hourmark-test:").to_owned();
-    let b =
-        TestApp::spawn_with(Backend::Postgres, a.database(), prefix, |c| c.rate_signups_per_volunteer_per_minute = 0)
-            .await;
+    let a = TestApp::spawn_adjusted(Backend::Postgres, |c| c.rate_signups_per_volunteer_per_minute = 0).await;
+    let b = a.another_instance(|c| c.rate_signups_per_volunteer_per_minute = 0).await;
     let e = crate::event(&a, "toggle").await;
     let mut volunteers = vec![e.volunteer.clone()];
     for i in 0..5 {
