@@ -176,3 +176,40 @@ async fn the_edit_page_is_only_for_those_who_may_edit() {
     let outsider = crate::screen_keys::cookie_for_role(&app, &e.admin, other_org, "organiser").await;
     assert_eq!(page(Some(outsider)).await.expect("page").status().as_u16(), 404);
 }
+
+on_both_backends! {
+    /// What a volunteer has earned is kept as a running tally for their receipts; a new
+    /// schedule credits their earlier pairs again in the next receipt, as the record does.
+    async fn a_new_schedule_credits_earlier_pairs_again_in_the_next_receipt(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let path = format!("/api/v1/activities/{}", e.activity_id);
+        // 09:00 to 10:00 under 08:00-17:00: an hour.
+        app.scan(&e.volunteer, &toggle_code(&app, &e).await).await.expect_status(200);
+        app.advance(Duration::minutes(60));
+        let first = app.scan(&e.volunteer, &toggle_code(&app, &e).await).await;
+        assert_eq!(first.body["minutes_credited"], 60);
+
+        // From 09:30 the first pair is worth half an hour.
+        let mut later = full_body(e.organisation_id);
+        later["code_mode"] = json!("toggle");
+        later["starts_at"] = json!("2026-12-05T09:30");
+        later["ends_at"] = json!("2026-12-05T17:00");
+        put(&app, &path, Some(&e.organiser), later).await.expect_status(200);
+
+        app.advance(Duration::minutes(30));
+        let back = app.scan(&e.volunteer, &toggle_code(&app, &e).await).await;
+        back.expect_status(200);
+        assert_eq!(back.body["minutes_credited"], 30, "the first pair under the new schedule");
+        assert_eq!(back.body["session"]["pairs"], 2);
+        app.advance(Duration::minutes(30));
+        let out = app.scan(&e.volunteer, &toggle_code(&app, &e).await).await;
+        out.expect_status(200);
+        assert_eq!(out.body["minutes_credited"], 60);
+        let sessions = app.sessions(&e.organiser, e.activity_id).await;
+        assert_eq!(sessions[0]["minutes_credited"], 60, "the receipt agrees with the record");
+    }
+}
+
+async fn toggle_code(app: &TestApp, e: &crate::Event) -> String {
+    app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned()
+}

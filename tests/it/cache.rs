@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
-use hourmark_core::attendance::Direction;
-use hourmark_core::cache::{Cache, MemoryCache, PresenceFact, PresenceLookup, RedisCache};
+use hourmark_core::attendance::{Direction, LiveMinutes, MinutesPolicy, ScanFact, Schedule};
+use hourmark_core::cache::{Cache, MemoryCache, PresenceLookup, RedisCache};
 use uuid::Uuid;
 
 async fn caches() -> Vec<(&'static str, Arc<dyn Cache>)> {
@@ -16,13 +16,20 @@ async fn caches() -> Vec<(&'static str, Arc<dyn Cache>)> {
     vec![("memory", Arc::new(MemoryCache::new())), ("redis", Arc::new(redis))]
 }
 
-fn fact(ms: i64, direction: Direction) -> PresenceFact {
-    PresenceFact { scan_id: Uuid::now_v7(), at: DateTime::from_timestamp_millis(ms).expect("valid"), direction }
+/// The tally of alternating scans, one a minute from a fixed instant, the first an arrival.
+fn tally(scans: usize) -> LiveMinutes {
+    let start = DateTime::from_timestamp(1_764_000_000, 0).expect("valid");
+    let facts: Vec<ScanFact> = (0..scans)
+        .map(|i| ScanFact {
+            at: start + chrono::Duration::minutes(i64::try_from(i).expect("small")),
+            direction: if i % 2 == 0 { Direction::In } else { Direction::Out },
+        })
+        .collect();
+    LiveMinutes::derive(&facts, &schedule(start), &MinutesPolicy::default())
 }
 
-fn sorted(mut facts: Vec<PresenceFact>) -> Vec<PresenceFact> {
-    facts.sort_by_key(|f| (f.at, f.scan_id));
-    facts
+fn schedule(start: DateTime<chrono::Utc>) -> Schedule {
+    Schedule { starts_at: start, ends_at: start + chrono::Duration::hours(8) }
 }
 
 #[tokio::test]
@@ -45,38 +52,72 @@ async fn values_live_for_their_ttl_and_can_be_deleted() {
 async fn presence_is_unknown_until_loaded_then_complete() {
     for (name, cache) in caches().await {
         assert_eq!(cache.presence_get(1, 10).await.expect("get"), PresenceLookup::NotLoaded, "{name}");
-        let a = fact(1_000, Direction::In);
-        cache.presence_load(1, vec![(10, vec![a])]).await.expect("load");
-        assert_eq!(cache.presence_get(1, 10).await.expect("get"), PresenceLookup::Loaded(vec![a]), "{name}");
-        assert_eq!(
-            cache.presence_get(1, 11).await.expect("get"),
-            PresenceLookup::Loaded(vec![]),
-            "{name}: loaded, none"
-        );
+        cache.presence_load(1, vec![(10, tally(1))]).await.expect("load");
+        assert_eq!(cache.presence_get(1, 10).await.expect("get"), PresenceLookup::Loaded(Some(tally(1))), "{name}");
+        assert_eq!(cache.presence_get(1, 11).await.expect("get"), PresenceLookup::Loaded(None), "{name}: loaded, none");
         assert_eq!(cache.presence_get(2, 10).await.expect("get"), PresenceLookup::NotLoaded, "{name}: other activity");
-        let b = fact(2_000, Direction::Out);
-        cache.presence_append(1, 10, b).await.expect("append");
-        cache.presence_append(1, 10, b).await.expect("append twice is a no-op");
-        let PresenceLookup::Loaded(got) = cache.presence_get(1, 10).await.expect("get") else { panic!("{name}") };
-        assert_eq!(sorted(got), vec![a, b], "{name}");
+        cache.presence_put(1, 10, tally(2)).await.expect("put");
+        cache.presence_put(1, 10, tally(2)).await.expect("put twice is a no-op");
+        assert_eq!(cache.presence_get(1, 10).await.expect("get"), PresenceLookup::Loaded(Some(tally(2))), "{name}");
     }
 }
 
 #[tokio::test]
-async fn a_load_racing_an_append_loses_nothing_in_either_order() {
+async fn a_load_racing_a_put_loses_nothing_in_either_order() {
     for (name, cache) in caches().await {
-        let (a, b) = (fact(1_000, Direction::In), fact(2_000, Direction::Out));
-        // The append lands first (the load had read the store just before b committed).
-        cache.presence_append(5, 10, b).await.expect("append");
+        // The put lands first (the load had read the store just before the second scan
+        // committed): the load's tally of one scan does not replace the tally of two.
+        cache.presence_put(5, 10, tally(2)).await.expect("put");
         assert_eq!(cache.presence_get(5, 10).await.expect("get"), PresenceLookup::NotLoaded, "{name}");
-        cache.presence_load(5, vec![(10, vec![a])]).await.expect("load");
-        let PresenceLookup::Loaded(got) = cache.presence_get(5, 10).await.expect("get") else { panic!("{name}") };
-        assert_eq!(sorted(got), vec![a, b], "{name}: append then load");
-        // And a load that already includes an appended fact does not duplicate it.
-        cache.presence_load(5, vec![(10, vec![a, b])]).await.expect("reload");
-        let PresenceLookup::Loaded(got) = cache.presence_get(5, 10).await.expect("get") else { panic!("{name}") };
-        assert_eq!(got.len(), 2, "{name}");
+        cache.presence_load(5, vec![(10, tally(1))]).await.expect("load");
+        assert_eq!(cache.presence_get(5, 10).await.expect("get"), PresenceLookup::Loaded(Some(tally(2))), "{name}");
+        // A late put of an older tally changes nothing either.
+        cache.presence_put(5, 10, tally(1)).await.expect("put");
+        assert_eq!(cache.presence_get(5, 10).await.expect("get"), PresenceLookup::Loaded(Some(tally(2))), "{name}");
+        // A tally of as many scans replaces the kept one: the same scans, derived again under
+        // the activity's new schedule.
+        let start = DateTime::from_timestamp(1_764_000_000, 0).expect("valid");
+        let mut later = schedule(start);
+        later.ends_at += chrono::Duration::hours(1);
+        let again = LiveMinutes::derive(
+            &[
+                ScanFact { at: start, direction: Direction::In },
+                ScanFact { at: start + chrono::Duration::minutes(1), direction: Direction::Out },
+            ],
+            &later,
+            &MinutesPolicy::default(),
+        );
+        assert_ne!(again, tally(2));
+        cache.presence_put(5, 10, again).await.expect("put");
+        assert_eq!(cache.presence_get(5, 10).await.expect("get"), PresenceLookup::Loaded(Some(again)), "{name}");
     }
+}
+
+/// What presence keeps of a volunteer does not grow with their scans: the shared cache's
+/// entry after two hundred scans is no longer than after two (the scan path used to keep
+/// every scan and read them all back for each receipt).
+#[tokio::test]
+async fn a_volunteers_presence_stays_the_same_size_however_often_they_scan() {
+    let prefix = format!("hourmark-test:{}", Uuid::new_v4().simple());
+    let cache = RedisCache::connect(&hourmark_tests::redis_url(), &prefix).await.expect("Redis must be running");
+    let mut conn = redis::Client::open(hourmark_tests::redis_url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis");
+    let mut sizes = Vec::new();
+    for scans in [2, 200] {
+        cache.presence_put(9, 10, tally(scans)).await.expect("put");
+        let kept: String = redis::cmd("HGET")
+            .arg(format!("{prefix}:tally:9"))
+            .arg("10")
+            .query_async(&mut conn)
+            .await
+            .expect("the volunteer's field");
+        sizes.push(kept.len());
+    }
+    // Three counts gain two digits each; two hundred scans kept one by one took 8 000 bytes.
+    assert!(sizes[1] <= sizes[0] + 6 && sizes[1] < 100, "{sizes:?}");
 }
 
 #[tokio::test]

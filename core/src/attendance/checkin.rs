@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::minutes::{Direction, MinutesPolicy, ScanFact, Schedule, derive_minutes};
+use super::minutes::{Direction, LiveMinutes, MinutesPolicy};
 use crate::activity::{Activity, CodeMode, to_shanghai};
 use crate::error::ErrorCode;
 use crate::qr::{CodeClaims, CodeDirection, CodeError, CodeWindows, Freshness};
@@ -94,12 +94,12 @@ fn is_stale_check_in(since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     day(since) < day(now) && now - since > STALE_AFTER
 }
 
-/// Decides an authentic, fresh code for a known activity, given the volunteer's accepted
-/// scans there so far.
+/// Decides an authentic, fresh code for a known activity, given the tally of the
+/// volunteer's accepted scans there so far.
 pub fn decide(
     claims: &CodeClaims,
     activity: &Activity,
-    earlier: &[ScanFact],
+    earlier: &LiveMinutes,
     policy: &CheckinPolicy,
     now: DateTime<Utc>,
 ) -> Result<Accepted, Refusal> {
@@ -136,7 +136,7 @@ pub fn decide(
     // clock) is a repeat whatever the guard says: no one scans twice in a millisecond, and
     // a zero-length pair would earn nothing but count against the day's pairs. It also keeps
     // each volunteer's accepted scans strictly ordered in time as well as in sequence.
-    if let Some(last) = earlier.iter().map(|f| f.at).max()
+    if let Some(last) = earlier.last_at()
         && (now <= last || (policy.repeat_guard > Duration::zero() && now - last < policy.repeat_guard))
     {
         return Err(Refusal::new(
@@ -145,8 +145,7 @@ pub fn decide(
         ));
     }
 
-    let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
-    let open_since = derive_minutes(earlier, &schedule, &policy.minutes, Some(now)).open_since;
+    let open_since = earlier.open_since();
     // A check-in left open on an earlier day and long ago is a forgotten check-out, not a
     // night of service: today's scan starts a new session (the minutes rules report the old
     // one as missing its check-out). The hours bound keeps an overnight shift (in at 23:00,
@@ -172,6 +171,7 @@ pub fn decide(
 mod tests {
     use super::*;
     use crate::activity::ServiceCategory;
+    use crate::attendance::minutes::{ScanFact, Schedule};
     use crate::geo::LatLng;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -204,6 +204,19 @@ mod tests {
 
     fn fact(s: &str, direction: Direction) -> ScanFact {
         ScanFact { at: at(s), direction }
+    }
+
+    /// [`super::decide`] on the tally of `earlier`, as the scan path keeps it.
+    fn decide(
+        claims: &CodeClaims,
+        activity: &Activity,
+        earlier: &[ScanFact],
+        policy: &CheckinPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Refusal> {
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
+        let tally = LiveMinutes::derive(earlier, &schedule, &policy.minutes);
+        super::decide(claims, activity, &tally, policy, now)
     }
 
     #[test]

@@ -208,9 +208,9 @@ pub fn derive_minutes(
     policy: &MinutesPolicy,
     now: Option<DateTime<Utc>>,
 ) -> MinutesReport {
-    let Pairing { sessions, unpaired, open_since, .. } = pair_scans(scans, now);
+    let Pairing { sessions, unpaired, open_since } = pair_scans(scans, now);
     let window = CreditWindow::new(schedule, policy);
-    let Credited { pairs, total_minutes, per_day, .. } = credit(sessions, window, policy);
+    let Credited { pairs, total_minutes, per_day } = credit(sessions, window, policy);
     MinutesReport {
         pairs,
         unpaired,
@@ -224,76 +224,11 @@ pub fn derive_minutes(
     }
 }
 
-/// What a live view needs of one volunteer's scans, derived once and asked again as the
-/// clock moves: the same figures as [`derive_minutes`] with and without `now`, without
-/// pairing the scans again for every `now`.
-///
-/// A live board asks for every volunteer of an activity once a second; of those, only the
-/// volunteers who scanned since have anything new to derive, and for the rest only an open
-/// session's credit moves with the clock. Rules 1 to 6 make that split exact: the open
-/// session is always the last one, so whether it is excess and what the closed pairs earn
-/// do not depend on `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LiveMinutes {
-    /// Minutes of the closed pairs: [`derive_minutes`] without `now`.
-    credited: u32,
-    /// Whether there is any pair, closed or open.
-    closed_pairs: bool,
-    /// The open session's check-in, and whether it is beyond the day's limit of pairs.
-    open: Option<(DateTime<Utc>, bool)>,
-    window: CreditWindow,
-}
-
-impl LiveMinutes {
-    /// Derives the parts that do not depend on the clock.
-    #[must_use]
-    pub fn derive(scans: &[ScanFact], schedule: &Schedule, policy: &MinutesPolicy) -> Self {
-        let Pairing { sessions, still_open, .. } = pair_scans(scans, None);
-        let window = CreditWindow::new(schedule, policy);
-        let closed_pairs = !sessions.is_empty();
-        let Credited { total_minutes, pairs_on_day, .. } = credit(sessions, window, policy);
-        let open = still_open.map(|since| {
-            let before = pairs_on_day.get(&local_day(since)).copied().unwrap_or(0);
-            (since, before.saturating_add(1) > policy.max_pairs_per_day)
-        });
-        Self { credited: total_minutes, closed_pairs, open, window }
-    }
-
-    /// Check-in of the open session: [`MinutesReport::open_since`] with `now`.
-    #[must_use]
-    pub fn open_since(&self) -> Option<DateTime<Utc>> {
-        self.open.map(|(since, _)| since)
-    }
-
-    /// Whether the volunteer has any pair with `now`: an open session counts.
-    #[must_use]
-    pub fn arrived(&self) -> bool {
-        self.closed_pairs || self.open.is_some()
-    }
-
-    /// Minutes from completed pairs: `derive_minutes(.., None).total_minutes`.
-    #[must_use]
-    pub fn credited(&self) -> u32 {
-        self.credited
-    }
-
-    /// Minutes counting an open session up to `now`: `derive_minutes(.., Some(now)).total_minutes`.
-    #[must_use]
-    pub fn so_far(&self, now: DateTime<Utc>) -> u32 {
-        let open = match self.open {
-            Some((since, false)) => self.window.clip(since, now).map_or(0, |(from, to)| whole_minutes(from, to)),
-            _ => 0,
-        };
-        self.credited.saturating_add(open)
-    }
-}
-
 /// Rules 5 to 8 applied to sessions in time order.
 struct Credited {
     pairs: Vec<CreditedPair>,
     total_minutes: u32,
     per_day: BTreeMap<NaiveDate, u32>,
-    pairs_on_day: BTreeMap<NaiveDate, u32>,
 }
 
 fn credit(sessions: Vec<Session>, window: CreditWindow, policy: &MinutesPolicy) -> Credited {
@@ -323,7 +258,7 @@ fn credit(sessions: Vec<Session>, window: CreditWindow, policy: &MinutesPolicy) 
             excess,
         });
     }
-    Credited { pairs, total_minutes, per_day, pairs_on_day }
+    Credited { pairs, total_minutes, per_day }
 }
 
 /// A check-in with the instant its credit may run until: the check-out, or `now` for a
@@ -341,8 +276,6 @@ struct Pairing {
     sessions: Vec<Session>,
     unpaired: Vec<UnpairedScan>,
     open_since: Option<DateTime<Utc>>,
-    /// The check-in still open after the last scan, with `now` or without.
-    still_open: Option<DateTime<Utc>>,
 }
 
 fn pair_scans(scans: &[ScanFact], now: Option<DateTime<Utc>>) -> Pairing {
@@ -387,7 +320,7 @@ fn pair_scans(scans: &[ScanFact], now: Option<DateTime<Utc>>) -> Pairing {
         }
     }
 
-    Pairing { sessions, unpaired: unpaired.into_time_order(), open_since, still_open: open.map(|(_, at)| at) }
+    Pairing { sessions, unpaired: unpaired.into_time_order(), open_since }
 }
 
 /// Unpaired scans, each tagged with its position in time order, so that a `MissingOut`,
@@ -482,6 +415,10 @@ fn next_local_midnight(day: NaiveDate) -> Option<DateTime<Utc>> {
     let next = day.succ_opt()?;
     Shanghai.from_local_datetime(&next.and_time(NaiveTime::MIN)).earliest().map(|midnight| midnight.with_timezone(&Utc))
 }
+
+mod live;
+
+pub use live::LiveMinutes;
 
 #[cfg(test)]
 mod tests;

@@ -7,11 +7,14 @@
 //! - [`minutes`]: the pure function from scans to credited minutes;
 //! - [`reading`] and [`ticket`]: reading a code before scanning, and the pending-scan
 //!   ticket that keeps a scan valid while a first-time volunteer registers;
-//! - [`offline`]: late uploads of scans the phone kept while it had no network.
+//! - [`offline`]: late uploads of scans the phone kept while it had no network;
+//! - `presence`: the tally of a volunteer's scans at an activity the scan path decides on,
+//!   from the cache or the store.
 
 pub mod checkin;
 pub mod minutes;
 pub mod offline;
+mod presence;
 pub mod writer;
 
 pub use minutes::{Direction, LiveMinutes, MinutesPolicy, MinutesReport, ScanFact, Schedule, derive_minutes};

@@ -39,10 +39,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::checkin::{self, Refusal};
-use super::minutes::{Direction, ScanFact, Schedule, derive_minutes};
+use super::minutes::{Direction, LiveMinutes, ScanFact, Schedule};
 use super::offline::{self, OfflineScan};
 use crate::activity::{shanghai_time, to_shanghai};
-use crate::cache::{PresenceFact, PresenceLookup};
 use crate::error::{CoreError, ErrorCode, Problem};
 use crate::geo::{Geofence, LatLng};
 use crate::hourmark::Hourmark;
@@ -361,14 +360,14 @@ impl Hourmark {
             _ => self.judge(request, now, &mut record, source).await,
         }?;
         let appended = match verdict {
-            Ok((receipt, fact)) => {
-                record.direction = Some(fact.direction);
+            Ok((receipt, taken)) => {
+                record.direction = Some(taken.direction);
                 record.outcome = serde_json::to_value(receipt.outcome)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
                 record.answer = StoredAnswer { status: 200, body: to_json(&receipt)? };
-                Some(fact)
+                Some(taken)
             }
             Err(refusal) => {
                 let mut problem = Problem::new(refusal.code, refusal.detail);
@@ -384,12 +383,14 @@ impl Hourmark {
         let gate = record.gate;
         let answer = record.answer.clone();
         // What the per-scan rules need, kept before the record goes to the writer.
-        let evidence = appended.map(|fact| crate::review::rules::ScanEvidence {
+        let scan_id = record.id;
+        let at = record.server_time;
+        let evidence = appended.map(|taken| crate::review::rules::ScanEvidence {
             id: record.id,
             volunteer_id,
             at: record.server_time,
             uploaded_at: record.uploaded_at,
-            direction: Some(fact.direction),
+            direction: Some(taken.direction),
             client_time: record.client_time,
             code_shown_at: record.code_window.map(|w| self.settings().code_windows.window_start(w)),
             distance_m: record.distance_m,
@@ -405,44 +406,26 @@ impl Hourmark {
             };
             tracing::debug!("nonce seen before; replaying the stored answer");
             // The original request may have died between its commit and its presence
-            // update; merging the stored fact again is harmless and closes that gap.
+            // update; this closes that gap.
             if stored.status == 200
                 && let Ok(receipt) = serde_json::from_str::<ScanReceipt>(&stored.body)
             {
-                let direction = match receipt.outcome {
-                    ScanOutcome::CheckedIn => Direction::In,
-                    ScanOutcome::CheckedOut => Direction::Out,
-                };
-                let fact = PresenceFact { scan_id: receipt.scan_id, at: receipt.server_time, direction };
-                self.record_presence(receipt.activity_id, volunteer_id, fact).await;
+                self.presence_after_replay(receipt.activity_id, volunteer_id, receipt.server_time).await;
             }
             return Ok(Written::Replayed(stored));
         }
-        if let (Some(fact), Some(activity_id)) = (appended, activity_id) {
-            self.record_presence(activity_id, volunteer_id, fact).await;
+        if let (Some(taken), Some(activity_id)) = (appended, activity_id) {
+            self.record_presence(activity_id, volunteer_id, taken.tally).await;
             // After the commit, never awaiting a board: the event is queued or dropped.
             self.inner().live.publish_scan(
                 activity_id,
-                crate::live::ScanSeen { id: fact.scan_id, volunteer_id, gate, direction: fact.direction, at: fact.at },
+                crate::live::ScanSeen { id: scan_id, volunteer_id, gate, direction: taken.direction, at },
             );
             if let Some(evidence) = evidence {
                 self.flag_scan(activity_id, &evidence).await;
             }
         }
         Ok(Written::Fresh(answer))
-    }
-
-    /// Adds a committed scan to the presence cache. If that fails, the activity's presence
-    /// is dropped instead, so the next scan reloads it from the store rather than deciding
-    /// in or out on a stale entry.
-    async fn record_presence(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) {
-        let cache = &self.inner().cache;
-        if let Err(e) = cache.presence_append(activity_id, volunteer_id, fact).await {
-            tracing::warn!(error = %e, activity_id, "could not record presence; dropping the activity's cached presence");
-            if let Err(e) = cache.presence_forget(activity_id).await {
-                tracing::error!(error = %e, activity_id, "could not drop stale presence either");
-            }
-        }
     }
 
     /// Applies the rules. The outer `Result` is for outages; the inner one is the verdict.
@@ -452,7 +435,7 @@ impl Hourmark {
         now: DateTime<Utc>,
         record: &mut NewScan,
         source: PresenceSource,
-    ) -> Result<Result<(ScanReceipt, PresenceFact), Refusal>, CoreError> {
+    ) -> Result<Result<(ScanReceipt, Taken), Refusal>, CoreError> {
         let settings = self.settings();
         let Some(token) = crate::qr::token_from_scanned(&request.code) else {
             return Ok(Err(Refusal {
@@ -486,12 +469,12 @@ impl Hourmark {
             record.geofence = Some(Geofence::judge(distance, loc.accuracy_m, f64::from(activity.radius_m)));
         }
 
+        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let earlier = match source {
-            PresenceSource::Cache => self.presence(activity.id, record.volunteer_id).await?,
-            PresenceSource::Store => self.presence_from_store(activity.id, record.volunteer_id).await?,
+            PresenceSource::Cache => self.presence(activity.id, &schedule, record.volunteer_id).await?,
+            PresenceSource::Store => self.presence_from_store(activity.id, &schedule, record.volunteer_id).await?,
         };
-        let facts: Vec<ScanFact> = earlier.iter().map(|f| ScanFact { at: f.at, direction: f.direction }).collect();
-        let accepted = match checkin::decide(&claims, &activity, &facts, &settings.checkin, now) {
+        let accepted = match checkin::decide(&claims, &activity, &earlier, &settings.checkin, now) {
             Ok(accepted) => accepted,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -501,18 +484,16 @@ impl Hourmark {
             return Ok(Err(refusal));
         }
 
-        let fact = PresenceFact { scan_id: record.id, at: now, direction: accepted.direction };
-        record.seq = Some(u32::try_from(facts.len()).unwrap_or(u32::MAX).saturating_add(1));
-        let mut all = facts;
-        all.push(ScanFact { at: now, direction: accepted.direction });
-        let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
-        let live = derive_minutes(&all, &schedule, &settings.checkin.minutes, Some(now));
-        let settled = derive_minutes(&all, &schedule, &settings.checkin.minutes, None);
+        record.seq = Some(earlier.scans().saturating_add(1));
+        // `decide` refused anything not later than the last scan, so the tally takes it.
+        let tally = earlier
+            .followed_by(ScanFact { at: now, direction: accepted.direction })
+            .ok_or_else(|| CoreError::Internal("an accepted scan came before the volunteer's last".into()))?;
         let (outcome, mut message) = match accepted.direction {
             Direction::In => (ScanOutcome::CheckedIn, format!("签到成功：{} · {}", activity.name, accepted.gate_name)),
             Direction::Out => (
                 ScanOutcome::CheckedOut,
-                format!("签退成功：{}，本次活动累计 {} 分钟", activity.name, settled.total_minutes),
+                format!("签退成功：{}，本次活动累计 {} 分钟", activity.name, tally.credited()),
             ),
         };
         if record.uploaded_at.is_some() {
@@ -526,77 +507,15 @@ impl Hourmark {
             activity_name: activity.name.clone(),
             gate: accepted.gate_name,
             session: SessionSoFar {
-                inside: live.is_inside(),
-                checked_in_at: live.open_since.map(|t| to_shanghai(t).to_rfc3339()),
-                pairs: u32::try_from(live.pairs.len()).unwrap_or(u32::MAX),
-                minutes_so_far: live.total_minutes,
+                inside: tally.open_since().is_some(),
+                checked_in_at: tally.open_since().map(|t| to_shanghai(t).to_rfc3339()),
+                pairs: tally.pairs_so_far(),
+                minutes_so_far: tally.so_far(now),
             },
-            minutes_credited: settled.total_minutes,
+            minutes_credited: tally.credited(),
             message,
         };
-        Ok(Ok((receipt, fact)))
-    }
-
-    /// A volunteer's accepted scans at an activity, from the cache when it has them.
-    async fn presence(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
-        let inner = self.inner();
-        match inner.cache.presence_get(activity_id, volunteer_id).await {
-            Ok(PresenceLookup::Loaded(facts)) => return Ok(facts),
-            Ok(PresenceLookup::NotLoaded) => {
-                // Load the whole activity once (coalesced across concurrent requests here):
-                // in an arrival burst every volunteer's first scan would otherwise miss.
-                let loaded = inner
-                    .presence_loads
-                    .try_get_with(activity_id, async {
-                        let scans = inner.store.accepted_scans(activity_id, None).await?;
-                        let mut by_volunteer: std::collections::HashMap<i64, Vec<PresenceFact>> =
-                            std::collections::HashMap::new();
-                        for s in scans {
-                            by_volunteer.entry(s.volunteer_id).or_default().push(PresenceFact {
-                                scan_id: s.id,
-                                at: s.at,
-                                direction: s.direction,
-                            });
-                        }
-                        inner.cache.presence_load(activity_id, by_volunteer.into_iter().collect()).await
-                    })
-                    .await;
-                match loaded {
-                    Ok(()) => {
-                        if let Ok(PresenceLookup::Loaded(facts)) =
-                            inner.cache.presence_get(activity_id, volunteer_id).await
-                        {
-                            return Ok(facts);
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, activity_id, "presence load failed; reading one volunteer"),
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, activity_id, "cache unavailable; reading presence from the store"),
-        }
-        // Fallback: this volunteer only, straight from the store.
-        self.store_presence(activity_id, volunteer_id).await
-    }
-
-    /// A volunteer's accepted scans at an activity as the store has them, merged into the
-    /// cache as well: the cache missed at least one of them (another instance's scan whose
-    /// own update has not arrived, or never will if that instance died after its commit).
-    async fn presence_from_store(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
-        let facts = self.store_presence(activity_id, volunteer_id).await?;
-        for fact in &facts {
-            self.record_presence(activity_id, volunteer_id, *fact).await;
-        }
-        Ok(facts)
-    }
-
-    async fn store_presence(&self, activity_id: i64, volunteer_id: i64) -> Result<Vec<PresenceFact>, CoreError> {
-        Ok(self
-            .store()
-            .accepted_scans(activity_id, Some(volunteer_id))
-            .await?
-            .into_iter()
-            .map(|s| PresenceFact { scan_id: s.id, at: s.at, direction: s.direction })
-            .collect())
+        Ok(Ok((receipt, Taken { direction: accepted.direction, tally })))
     }
 }
 
@@ -607,11 +526,18 @@ const MAX_DECISIONS: usize = 8;
 
 /// Where a decision reads the volunteer's earlier scans from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PresenceSource {
+pub(super) enum PresenceSource {
     /// The presence cache: current unless another instance's scan is still in flight.
     Cache,
     /// The store, after the cache proved stale.
     Store,
+}
+
+/// An accepted scan before it is written: its direction and the volunteer's tally with it.
+#[derive(Debug, Clone, Copy)]
+struct Taken {
+    direction: Direction,
+    tally: LiveMinutes,
 }
 
 /// What became of a decided scan at the writer.

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use moka::Expiry;
 
-use super::{Cache, CacheResult, PRESENCE_TTL, PresenceFact, PresenceLookup};
+use super::{Cache, CacheResult, PRESENCE_TTL, PresenceLookup};
+use crate::attendance::LiveMinutes;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -33,19 +34,24 @@ impl Expiry<String, Entry> for PerEntryTtl {
     }
 }
 
-/// One activity's presence: whether it has been loaded, and each volunteer's facts.
+/// One activity's presence: whether it has been loaded, and each volunteer's tally.
 #[derive(Debug, Default)]
 struct ActivityPresence {
     loaded: bool,
-    by_volunteer: HashMap<i64, Vec<PresenceFact>>,
+    by_volunteer: HashMap<i64, LiveMinutes>,
 }
 
 impl ActivityPresence {
-    fn merge(&mut self, volunteer_id: i64, facts: impl IntoIterator<Item = PresenceFact>) {
-        let known = self.by_volunteer.entry(volunteer_id).or_default();
-        for fact in facts {
-            if !known.iter().any(|k| k.scan_id == fact.scan_id) {
-                known.push(fact);
+    /// Keeps `tally` unless the one kept has more scans (see the module `cache`).
+    fn merge(&mut self, volunteer_id: i64, tally: LiveMinutes) {
+        match self.by_volunteer.entry(volunteer_id) {
+            std::collections::hash_map::Entry::Occupied(mut kept) => {
+                if tally.scans() >= kept.get().scans() {
+                    kept.insert(tally);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(tally);
             }
         }
     }
@@ -139,25 +145,25 @@ impl Cache for MemoryCache {
         };
         let presence = lock(&activity);
         Ok(if presence.loaded {
-            PresenceLookup::Loaded(presence.by_volunteer.get(&volunteer_id).cloned().unwrap_or_default())
+            PresenceLookup::Loaded(presence.by_volunteer.get(&volunteer_id).copied())
         } else {
             PresenceLookup::NotLoaded
         })
     }
 
-    async fn presence_load(&self, activity_id: i64, facts: Vec<(i64, Vec<PresenceFact>)>) -> CacheResult<()> {
+    async fn presence_load(&self, activity_id: i64, tallies: Vec<(i64, LiveMinutes)>) -> CacheResult<()> {
         let activity = self.activity(activity_id).await;
         let mut presence = lock(&activity);
-        for (volunteer_id, facts) in facts {
-            presence.merge(volunteer_id, facts);
+        for (volunteer_id, tally) in tallies {
+            presence.merge(volunteer_id, tally);
         }
         presence.loaded = true;
         Ok(())
     }
 
-    async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()> {
+    async fn presence_put(&self, activity_id: i64, volunteer_id: i64, tally: LiveMinutes) -> CacheResult<()> {
         let activity = self.activity(activity_id).await;
-        lock(&activity).merge(volunteer_id, [fact]);
+        lock(&activity).merge(volunteer_id, tally);
         Ok(())
     }
 

@@ -3,22 +3,23 @@
 //! The cache is never the only copy of anything: every value can be rebuilt from the store,
 //! so losing Redis costs speed, not data. What lives here:
 //! - plain values with a lifetime (bearer-token grants, activity snapshots);
-//! - *presence*: each volunteer's accepted scans at an activity, which the scan path needs
-//!   to decide arrival or departure and to report minutes without reading the database.
+//! - *presence*: the tally of each volunteer's accepted scans at an activity
+//!   ([`LiveMinutes`]: how many, the latest, the open check-in, the minutes so far), which
+//!   the scan path needs to decide arrival or departure and to write the receipt without
+//!   reading the database. A tally has a fixed size, however often the volunteer scans.
 //!
 //! Presence is loaded per activity in one query (not per volunteer: an arrival burst is
-//! thousands of first scans) and then kept current by appending each accepted scan after
-//! it commits. Loads and appends are *merges* keyed by scan id, so they commute: a load
-//! that read the database just before a scan committed, and that scan's append, give the
-//! same result in either order. A volunteer with no entry in a loaded activity has no
-//! accepted scans there.
+//! thousands of first scans) and then kept current by putting each accepted scan's new
+//! tally after it commits. A volunteer's accepted scans are numbered 1, 2, … without gaps
+//! (the store refuses a number twice), so of two tallies the one of more scans includes
+//! the other: loads and puts keep whichever has more, so they commute. A load that read
+//! the database just before a scan committed, and that scan's put, give the same result in
+//! either order. A volunteer with no entry in a loaded activity has no accepted scans there.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use std::time::Duration;
-use uuid::Uuid;
 
-use crate::attendance::Direction;
+use crate::attendance::LiveMinutes;
 use crate::error::CoreError;
 
 mod memory;
@@ -31,48 +32,13 @@ pub use open::connect;
 pub use redis::RedisCache;
 pub(crate) use tiered::{TierValue, Tiered};
 
-/// One accepted scan as presence keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PresenceFact {
-    /// The scan's id: what makes merges idempotent.
-    pub scan_id: Uuid,
-    /// When the server took it.
-    pub at: DateTime<Utc>,
-    /// In or out.
-    pub direction: Direction,
-}
-
-impl PresenceFact {
-    /// Compact text form: `<uuid hex>:<unix ms>:<i|o>`.
-    pub fn encode(&self) -> String {
-        let d = match self.direction {
-            Direction::In => 'i',
-            Direction::Out => 'o',
-        };
-        format!("{}:{}:{d}", self.scan_id.simple(), self.at.timestamp_millis())
-    }
-
-    /// Parses [`PresenceFact::encode`]'s form.
-    pub fn decode(s: &str) -> Option<Self> {
-        let mut parts = s.split(':');
-        let scan_id = Uuid::try_parse(parts.next()?).ok()?;
-        let at = DateTime::from_timestamp_millis(parts.next()?.parse().ok()?)?;
-        let direction = match parts.next()? {
-            "i" => Direction::In,
-            "o" => Direction::Out,
-            _ => return None,
-        };
-        parts.next().is_none().then_some(Self { scan_id, at, direction })
-    }
-}
-
 /// What the cache knows of one volunteer's presence at an activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PresenceLookup {
     /// The activity's presence has not been loaded (or has expired): ask the store.
     NotLoaded,
-    /// Loaded: these are all the volunteer's accepted scans there (possibly none).
-    Loaded(Vec<PresenceFact>),
+    /// Loaded: the tally of all the volunteer's accepted scans there (`None`: no scans).
+    Loaded(Option<LiveMinutes>),
 }
 
 /// Shorthand for cache results.
@@ -95,12 +61,13 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
 
     /// One volunteer's presence at an activity.
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup>;
-    /// Merges a load from the store and marks the activity loaded.
-    async fn presence_load(&self, activity_id: i64, facts: Vec<(i64, Vec<PresenceFact>)>) -> CacheResult<()>;
-    /// Merges one newly committed scan.
-    async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()>;
+    /// Merges a load from the store and marks the activity loaded: each volunteer's tally
+    /// replaces the one kept unless that one has more scans.
+    async fn presence_load(&self, activity_id: i64, tallies: Vec<(i64, LiveMinutes)>) -> CacheResult<()>;
+    /// Merges one volunteer's tally after a scan committed, the same way.
+    async fn presence_put(&self, activity_id: i64, volunteer_id: i64, tally: LiveMinutes) -> CacheResult<()>;
     /// Drops an activity's presence, so the next scan there reloads it from the store.
-    /// Used when an append could not be made: a stale entry would misjudge in/out.
+    /// Used when a put could not be made: a stale entry would misjudge in/out.
     async fn presence_forget(&self, activity_id: i64) -> CacheResult<()>;
 
     /// Whether the cache answers (Redis `PING`), for the readiness probe.
@@ -109,23 +76,3 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
 
 /// How long an activity's presence stays cached after its last change.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(12 * 3600);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn facts_round_trip_and_garbage_is_refused() {
-        let fact = PresenceFact {
-            scan_id: Uuid::now_v7(),
-            at: DateTime::from_timestamp_millis(1_764_000_000_123).expect("valid"),
-            direction: Direction::Out,
-        };
-        assert_eq!(PresenceFact::decode(&fact.encode()), Some(fact));
-        for bad in
-            ["", "x:1:i", &format!("{}:1:x", fact.scan_id.simple()), &format!("{}:1:i:extra", fact.scan_id.simple())]
-        {
-            assert_eq!(PresenceFact::decode(bad), None, "{bad}");
-        }
-    }
-}

@@ -21,31 +21,24 @@ use async_trait::async_trait;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{Cache, CacheResult, PRESENCE_TTL, PresenceFact, PresenceLookup};
+use super::{Cache, CacheResult, PRESENCE_TTL, PresenceLookup};
+use crate::attendance::LiveMinutes;
 use crate::error::CoreError;
 
 /// The hash field that marks an activity's presence as loaded.
 const LOADED_FIELD: &str = "_";
 
-/// Merges `;`-separated facts into hash fields, skipping facts whose scan id (the part
-/// before the first `:`) is already there, and refreshes the key's lifetime. KEYS[1]: the
-/// hash. ARGV[1]: lifetime in ms. Then field/facts pairs.
+/// Sets hash fields to tallies ([`LiveMinutes::encode`], which starts with its number of
+/// scans), keeping a field whose tally has more scans than the new one, and refreshes the
+/// key's lifetime. KEYS[1]: the hash. ARGV[1]: lifetime in ms. Then field/tally pairs.
 const MERGE_SCRIPT: &str = r"
 local key = KEYS[1]
 for i = 2, #ARGV, 2 do
-  local field, add = ARGV[i], ARGV[i + 1]
+  local field, new = ARGV[i], ARGV[i + 1]
   local cur = redis.call('HGET', key, field)
-  if not cur or cur == '' then
-    cur = add
-  else
-    for tok in string.gmatch(add, '[^;]+') do
-      local id = string.match(tok, '^[^:]+')
-      if not string.find(';' .. cur, ';' .. id .. ':', 1, true) then
-        cur = cur .. ';' .. tok
-      end
-    end
+  if not cur or tonumber(string.match(new, '^%d+')) >= (tonumber(string.match(cur, '^%d+')) or -1) then
+    redis.call('HSET', key, field, new)
   end
-  redis.call('HSET', key, field, cur)
 end
 redis.call('PEXPIRE', key, ARGV[1])
 return 1
@@ -171,8 +164,10 @@ impl RedisCache {
         format!("{}:v:{key}", self.prefix)
     }
 
+    /// The hash of an activity's tallies. Named apart from the lists of scans that earlier
+    /// versions kept under `presence:`, which this version cannot read.
     fn presence_key(&self, activity_id: i64) -> String {
-        format!("{}:presence:{activity_id}", self.prefix)
+        format!("{}:tally:{activity_id}", self.prefix)
     }
 
     async fn run_merge(&self, activity_id: i64, pairs: Vec<(String, String)>) -> CacheResult<()> {
@@ -185,10 +180,6 @@ impl RedisCache {
         let _: i64 = self.call(invocation.invoke_async(&mut conn)).await?;
         Ok(())
     }
-}
-
-fn join(facts: &[PresenceFact]) -> String {
-    facts.iter().map(PresenceFact::encode).collect::<Vec<_>>().join(";")
 }
 
 #[async_trait]
@@ -235,7 +226,7 @@ impl Cache for RedisCache {
 
     async fn presence_get(&self, activity_id: i64, volunteer_id: i64) -> CacheResult<PresenceLookup> {
         let mut conn = self.conn.clone();
-        let (loaded, facts): (Option<String>, Option<String>) = self
+        let (loaded, tally): (Option<String>, Option<String>) = self
             .call(
                 redis::cmd("HMGET")
                     .arg(self.presence_key(activity_id))
@@ -247,20 +238,18 @@ impl Cache for RedisCache {
         if loaded.is_none() {
             return Ok(PresenceLookup::NotLoaded);
         }
-        let facts = facts.unwrap_or_default();
-        let parsed = facts
-            .split(';')
-            .filter(|s| !s.is_empty())
-            .map(|s| PresenceFact::decode(s).ok_or_else(|| CoreError::Cache(format!("unreadable presence fact {s:?}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PresenceLookup::Loaded(parsed))
+        let tally = tally
+            .map(|s| {
+                LiveMinutes::decode(&s).ok_or_else(|| CoreError::Cache(format!("unreadable presence tally {s:?}")))
+            })
+            .transpose()?;
+        Ok(PresenceLookup::Loaded(tally))
     }
 
-    async fn presence_load(&self, activity_id: i64, facts: Vec<(i64, Vec<PresenceFact>)>) -> CacheResult<()> {
+    async fn presence_load(&self, activity_id: i64, tallies: Vec<(i64, LiveMinutes)>) -> CacheResult<()> {
         // Large activities are written in slices so no single script blocks Redis for long;
-        // the loaded marker goes in the last slice, after every volunteer's facts.
-        let mut pairs: Vec<(String, String)> =
-            facts.iter().filter(|(_, f)| !f.is_empty()).map(|(v, f)| (v.to_string(), join(f))).collect();
+        // the loaded marker goes in the last slice, after every volunteer's tally.
+        let mut pairs: Vec<(String, String)> = tallies.iter().map(|(v, t)| (v.to_string(), t.encode())).collect();
         pairs.push((LOADED_FIELD.to_owned(), "1".to_owned()));
         let mut rest = pairs.as_slice();
         while !rest.is_empty() {
@@ -271,8 +260,8 @@ impl Cache for RedisCache {
         Ok(())
     }
 
-    async fn presence_append(&self, activity_id: i64, volunteer_id: i64, fact: PresenceFact) -> CacheResult<()> {
-        self.run_merge(activity_id, vec![(volunteer_id.to_string(), fact.encode())]).await
+    async fn presence_put(&self, activity_id: i64, volunteer_id: i64, tally: LiveMinutes) -> CacheResult<()> {
+        self.run_merge(activity_id, vec![(volunteer_id.to_string(), tally.encode())]).await
     }
 
     async fn presence_forget(&self, activity_id: i64) -> CacheResult<()> {

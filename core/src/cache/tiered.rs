@@ -250,15 +250,15 @@ mod tests {
         async fn presence_load(
             &self,
             _: i64,
-            _: Vec<(i64, Vec<crate::cache::PresenceFact>)>,
+            _: Vec<(i64, crate::attendance::LiveMinutes)>,
         ) -> crate::cache::CacheResult<()> {
             Err(CoreError::Cache("down".into()))
         }
-        async fn presence_append(
+        async fn presence_put(
             &self,
             _: i64,
             _: i64,
-            _: crate::cache::PresenceFact,
+            _: crate::attendance::LiveMinutes,
         ) -> crate::cache::CacheResult<()> {
             Err(CoreError::Cache("down".into()))
         }

@@ -657,6 +657,34 @@ fn live_minutes_agree_with_a_full_derivation() {
             assert_eq!(live.credited(), settled.total_minutes, "{context}");
             assert_eq!(live.open_since(), with_now.open_since, "{context}");
             assert_eq!(live.arrived(), !with_now.pairs.is_empty(), "{context}");
+            assert_eq!(live.pairs_so_far() as usize, with_now.pairs.len(), "{context}");
+            assert_eq!(live.scans() as usize, scans.len(), "{context}");
+            assert_eq!(live.last_at(), scans.iter().map(|s| s.at).max(), "{context}");
+            // The scan path folds one scan at a time, in time order: the same tally.
+            let mut ordered = scans.clone();
+            ordered.sort_by_key(|s| s.at);
+            let folded = ordered.iter().try_fold(LiveMinutes::empty(&schedule, policy), |t, s| t.followed_by(*s));
+            assert_eq!(folded, Some(live), "{context}");
+            // And what the shared cache keeps of it reads back the same.
+            assert_eq!(LiveMinutes::decode(&live.encode()), Some(live), "{context}");
+            assert!(live.fits(&schedule, policy), "{context}");
         }
+    }
+}
+
+/// A tally cannot take a scan earlier than its last (the scan path never offers one: it
+/// refuses such a scan as a repeat), nor does it apply under another schedule or limit.
+#[test]
+fn a_tally_refuses_an_earlier_scan_and_knows_its_schedule() {
+    let schedule = Schedule { starts_at: sh("2026-10-01 08:00"), ends_at: sh("2026-10-01 12:00") };
+    let policy = MinutesPolicy::default();
+    let tally = LiveMinutes::derive(&[check_in("2026-10-01 09:00")], &schedule, &policy);
+    assert_eq!(tally.followed_by(check_out("2026-10-01 08:59")), None);
+    let out = tally.followed_by(check_out("2026-10-01 09:00")).expect("a tie keeps its order");
+    assert_eq!((out.credited(), out.pairs_so_far(), out.open_since()), (0, 1, None));
+    assert!(!tally.fits(&Schedule { ends_at: sh("2026-10-01 13:00"), ..schedule }, &policy));
+    assert!(!tally.fits(&schedule, &MinutesPolicy { max_pairs_per_day: 1, ..policy }));
+    for bad in ["", "1:2", &format!("{}:extra", tally.encode()), &tally.encode().replacen('1', "x", 1)] {
+        assert_eq!(LiveMinutes::decode(bad), None, "{bad}");
     }
 }
