@@ -119,7 +119,9 @@ impl RegisterStore for Engine {
                     .push_bind(hash.to_vec())
                     .push_bind(Stamp(at));
             });
-            query.build().execute(&mut *tx).await?;
+            // Not kept prepared: each row count is its own statement text (see the scan
+            // batch's shapes in `sqlite/scan_batches.rs`), and these are occasional.
+            query.build().persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(held)
@@ -215,7 +217,9 @@ impl RegisterStore for Engine {
             query.push_values(chunk, |mut row, seq| {
                 row.push_bind(batch.id).push_bind(*seq);
             });
-            query.build().execute(&mut *tx).await?;
+            // Not kept prepared: each row count is its own statement text (see the scan
+            // batch's shapes in `sqlite/scan_batches.rs`), and these are occasional.
+            query.build().persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(Some(batch))

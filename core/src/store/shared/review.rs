@@ -198,7 +198,9 @@ impl ReviewStore for Engine {
                     " on conflict (activity_id, volunteer_id, rule, dedupe_key) do nothing \
                      returning volunteer_id, local_day",
                 );
-                for row in query.build().fetch_all(&mut *tx).await? {
+                // Not kept prepared: each row count is its own statement text (see the
+                // scan batch's shapes in `sqlite/scan_batches.rs`).
+                for row in query.build().persistent(false).fetch_all(&mut *tx).await? {
                     inserted += 1;
                     let (volunteer_id, day): (i64, String) = (row.try_get("volunteer_id")?, row.try_get("local_day")?);
                     if !known.contains(&(activity_id, volunteer_id, day.clone())) && days.insert((volunteer_id, day)) {

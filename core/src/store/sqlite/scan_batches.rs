@@ -15,10 +15,13 @@ impl SqliteStore {
         if scans.is_empty() {
             return Ok(Vec::new());
         }
-        // 21 columns per row; SQLite allows 32 766 bound values, so chunk well below that.
         let mut written = std::collections::HashSet::with_capacity(scans.len());
         let mut tx = self.write.begin().await?;
-        for chunk in scans.chunks(1024) {
+        let mut rest = scans;
+        while !rest.is_empty() {
+            let rows = statement_rows(rest.len());
+            let (chunk, after) = rest.split_at(rows);
+            rest = after;
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "insert into scan (id, volunteer_id, client_nonce, activity_id, gate, direction, outcome, server_time, \
                  client_time, code_window, key_id, distance_m, accuracy_m, device_id, answer_status, answer, created_at, \
@@ -55,5 +58,46 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(scans.iter().map(|s| written.contains(&s.id)).collect())
+    }
+}
+
+/// The statement shapes a batch is written in, largest first. Each distinct row count is
+/// its own SQL text, prepared once and kept in the connection's statement cache; a batch
+/// cut to whatever size the group commit gathered made up to a hundred shapes, each
+/// program up to 1 024 rows long, and the cache held tens of megabytes of them under load
+/// (BENCHMARKS.md, "Capacity"). Eight shapes, the powers of two, keep it to a few hundred
+/// kilobytes, and a batch of any size is at most `n / 128 + 7` statements in its one
+/// transaction.
+const STATEMENT_ROWS: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/// How many rows the next statement of a batch with `remaining` rows left writes.
+fn statement_rows(remaining: usize) -> usize {
+    STATEMENT_ROWS.into_iter().find(|rows| *rows <= remaining).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_cut_into_the_few_kept_shapes() {
+        let cut = |mut n: usize| {
+            let mut shapes = Vec::new();
+            while n > 0 {
+                let rows = statement_rows(n);
+                shapes.push(rows);
+                n -= rows;
+            }
+            shapes
+        };
+        assert_eq!(cut(1), vec![1]);
+        assert_eq!(cut(300), vec![128, 128, 32, 8, 4]);
+        assert_eq!(cut(41), vec![32, 8, 1]);
+        for n in 1..2_000 {
+            let shapes = cut(n);
+            assert_eq!(shapes.iter().sum::<usize>(), n);
+            assert!(shapes.iter().all(|rows| STATEMENT_ROWS.contains(rows)));
+            assert!(shapes.len() <= n / 128 + 7, "{n} rows took {} statements", shapes.len());
+        }
     }
 }
