@@ -1,8 +1,9 @@
-//! What the request-id middleware (`logging::request_span`) costs per request, in
-//! isolation: the same trivial JSON route driven in-process through axum's router, with
-//! and without the layer, under the subscriber production installs (JSON lines at `info`,
-//! written to nowhere; `text` for the text format). The difference is the middleware:
-//! reading or minting the id, the span and its fields, and the header both ways.
+//! What the edge (`hourmark_server::edge`: the request id and its span, the body limit,
+//! the panic guard and the answer's headers) costs per request, in isolation: the same
+//! trivial JSON route driven in-process, bare, behind the edge, and behind the layering
+//! the edge replaced (five `from_fn` layers, doing nothing, with the panic guard and the
+//! body limit, each applied per route by `Router::layer`), under the subscriber production
+//! installs (JSON lines at `info`, written to nowhere; `text` for the text format).
 //!
 //! Run it in release (figures in BENCHMARKS.md, "What the request id costs"):
 //!
@@ -17,7 +18,7 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
 use hourmark_server::config::LogFormat;
-use hourmark_server::logging;
+use hourmark_server::{edge, logging};
 use tower::ServiceExt;
 
 /// Requests per measured round, and rounds per variant (the median is reported).
@@ -37,24 +38,25 @@ async fn pass(request: axum::extract::Request, next: axum::middleware::Next) -> 
     next.run(request).await
 }
 
-#[derive(Clone, Copy)]
-enum Layer {
-    None,
-    Empty,
-    RequestSpan,
+fn bare() -> Router {
+    Router::new().route("/mp/v1/scans", post(receipt))
 }
 
-fn router(layer: Layer) -> Router {
-    let app = Router::new().route("/mp/v1/scans", post(receipt));
-    match layer {
-        Layer::None => app,
-        Layer::Empty => app.layer(axum::middleware::from_fn(pass)),
-        Layer::RequestSpan => app.layer(axum::middleware::from_fn(logging::request_span)),
+/// The shape the edge replaced, without its work: five per-route `from_fn` layers, the
+/// panic guard and the body limit.
+fn layered() -> Router {
+    let mut app = bare();
+    for _ in 0..5 {
+        app = app.layer(axum::middleware::from_fn(pass));
     }
+    app.layer(tower_http::catch_panic::CatchPanicLayer::new()).layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
 }
 
 /// Nanoseconds per request over one round of `REQUESTS`.
-async fn round(app: &Router, incoming_id: bool) -> f64 {
+async fn round<S>(app: &S, incoming_id: bool) -> f64
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible> + Clone,
+{
     let started = Instant::now();
     for _ in 0..REQUESTS {
         let mut request = Request::post("/mp/v1/scans").header("content-type", "application/json");
@@ -80,25 +82,25 @@ fn main() -> anyhow::Result<()> {
     logging::init("info", format, std::io::sink)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let (bare, empty, spanned) = (router(Layer::None), router(Layer::Empty), router(Layer::RequestSpan));
+        let (plain, old, edged) = (bare(), layered(), edge::around(bare().layer(logging::RecordRouteLayer), 16 * 1024));
         // Warm each (allocator, route table) before measuring.
-        for app in [&bare, &empty, &spanned] {
-            round(app, false).await;
-        }
-        let (mut without, mut nothing, mut minted, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        round(&plain, false).await;
+        round(&old, false).await;
+        round(&edged, false).await;
+        let (mut without, mut before, mut minted, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // Interleaved, so drift in the machine's speed falls on every variant alike.
         for _ in 0..ROUNDS {
-            without.push(round(&bare, false).await);
-            nothing.push(round(&empty, false).await);
-            minted.push(round(&spanned, false).await);
-            kept.push(round(&spanned, true).await);
+            without.push(round(&plain, false).await);
+            before.push(round(&old, false).await);
+            minted.push(round(&edged, false).await);
+            kept.push(round(&edged, true).await);
         }
-        let (without, nothing, minted, kept) = (median(without), median(nothing), median(minted), median(kept));
+        let (without, before, minted, kept) = (median(without), median(before), median(minted), median(kept));
         println!("{REQUESTS} requests × {ROUNDS} rounds, median ns per request (one core):");
-        println!("  without the middleware          {without:>8.0} ns");
-        println!("  an empty from_fn middleware     {nothing:>8.0} ns  (+{:.0} ns)", nothing - without);
-        println!("  with it, id minted               {minted:>8.0} ns  (+{:.0} ns)", minted - without);
-        println!("  with it, caller's id kept       {kept:>8.0} ns  (+{:.0} ns)", kept - without);
+        println!("  the bare router                      {without:>8.0} ns");
+        println!("  per-route layers, doing nothing      {before:>8.0} ns  (+{:.0} ns)", before - without);
+        println!("  the edge, id minted                  {minted:>8.0} ns  (+{:.0} ns)", minted - without);
+        println!("  the edge, caller's id kept           {kept:>8.0} ns  (+{:.0} ns)", kept - without);
     });
     Ok(())
 }

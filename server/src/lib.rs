@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod data_inventory;
 pub mod docs;
+pub mod edge;
 pub mod exchange;
 mod key_files;
 pub mod logging;
@@ -30,12 +31,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use hourmark_core::{Clock, Hourmark};
 use hourmark_http::problem;
 use hourmark_mini_program_api::MAX_BODY_BYTES;
 use tokio::net::TcpListener;
-use tower_http::catch_panic::CatchPanicLayer;
 
 pub use config::Config;
 
@@ -74,7 +73,14 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Hou
     Ok(Hourmark::new(store, cache, keys, vault, clock, settings, live))
 }
 
-/// The whole HTTP app: staff API, mini-program API, API description and docs page.
+/// The whole HTTP app: staff API, mini-program API, API description and docs page,
+/// behind the edge (request ids, body limit, panic guard, caching and security headers;
+/// see [`edge`]).
+pub fn app(hourmark: Hourmark) -> edge::Edge<impl edge::EdgeInner> {
+    edge::around(router(hourmark), MAX_BODY_BYTES)
+}
+
+/// The routes, each naming itself in the request's span; [`app`] puts the edge around them.
 pub fn router(hourmark: Hourmark) -> Router {
     let (api, openapi) = docs::api_router().split_for_parts();
     let openapi = docs::complete_error_responses(openapi);
@@ -94,19 +100,7 @@ pub fn router(hourmark: Hourmark) -> Router {
     if hourmark.settings().metrics_token.is_some() {
         app = app.layer(axum::middleware::from_fn(metrics::time_requests));
     }
-    app.layer(axum::middleware::from_fn(console::security_headers))
-        .layer(axum::middleware::from_fn(no_store::no_store_by_default))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(|_| {
-            problem::problem_response(&hourmark_core::error::Problem::new(
-                hourmark_core::ErrorCode::Internal,
-                "服务器内部错误",
-            ))
-        }))
-        // Not tower-http's TraceLayer: its span logs the concrete URI, and paths carry
-        // QR codes and invite tokens.
-        .layer(axum::middleware::from_fn(logging::request_span))
-        .with_state(hourmark)
+    app.layer(logging::RecordRouteLayer).with_state(hourmark)
 }
 
 /// How long [`serve`] lets in-flight requests finish after shutdown begins (the default
@@ -137,7 +131,9 @@ pub async fn serve_within(
 ) -> anyhow::Result<()> {
     // The peer address feeds the per-client rate limits.
     let live = hourmark.clone();
-    let app = router(hourmark).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+        app(hourmark),
+    );
     let (begun, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
     // Boards' event streams never end on their own: close them when shutdown begins, or
     // the graceful shutdown would wait for every open board.

@@ -11,13 +11,9 @@
 //! token, cookie, QR code, one-time code, name, phone or ID number reaches a log line
 //! (`tests/it/logs.rs` drives all of them at debug level and checks).
 
-use std::time::Instant;
-
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::Instrument;
+use axum::http::{HeaderValue, Method};
+use tower::{Layer, Service};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -70,31 +66,60 @@ fn well_formed(value: &HeaderValue) -> Option<&str> {
     (!text.is_empty() && text.len() <= MAX_REQUEST_ID_LEN && text.chars().all(allowed)).then_some(text)
 }
 
-/// Gives the request its id and span, logs its outcome at debug level, and sends the id
-/// back. Outermost, so even a panic's answer carries it.
-pub async fn request_span(mut request: Request, next: Next) -> Response {
+/// The request's id: the caller's if well-formed, else a fresh one, put back into the
+/// request (handlers that want it see the cleaned id, not what the caller sent) and
+/// returned for the answer.
+pub(crate) fn take_request_id(request: &mut Request) -> HeaderValue {
     let header = match request.headers().get(REQUEST_ID_HEADER).filter(|v| well_formed(v).is_some()) {
         Some(theirs) => theirs.clone(),
         None => fresh_id(),
     };
-    // Handlers that want it (none yet) see the cleaned id, not what the caller sent.
     request.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
-    let id = header.to_str().unwrap_or("invalid");
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-    // An error-level span is enabled whatever the filter, so even a `warn` line of the
-    // request carries its id; the span itself prints nothing.
-    let span = tracing::error_span!("request", request_id = %id, method = %request.method(), route = %route);
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::debug!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "request finished"
-        );
-    });
-    response.headers_mut().insert(REQUEST_ID_HEADER, header);
-    response
+    header
+}
+
+/// The request's span. An error-level span is enabled whatever the filter, so even a
+/// `warn` line of the request carries its id; the span itself prints nothing. Its `route`
+/// is filled in by [`RecordRouteLayer`] once the router has matched one.
+pub(crate) fn request_span(id: &HeaderValue, method: &Method) -> tracing::Span {
+    let id = id.to_str().unwrap_or("invalid");
+    tracing::error_span!("request", request_id = %id, method = %method, route = tracing::field::Empty)
+}
+
+/// Names the matched route's template (`unmatched` for a fallback) in the current
+/// request span. Applied with `Router::layer`, so it runs inside the router, where the
+/// match is known, and under the span, which the edge enters around the router.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordRouteLayer;
+
+impl<S> Layer<S> for RecordRouteLayer {
+    type Service = RecordRoute<S>;
+
+    fn layer(&self, inner: S) -> RecordRoute<S> {
+        RecordRoute { inner }
+    }
+}
+
+/// See [`RecordRouteLayer`].
+#[derive(Debug, Clone)]
+pub struct RecordRoute<S> {
+    inner: S,
+}
+
+impl<S: Service<Request>> Service<Request> for RecordRoute<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> S::Future {
+        let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+        tracing::Span::current().record("route", route);
+        self.inner.call(request)
+    }
 }
 
 /// A request id of our own: 32 hex characters (the length of nginx's `$request_id`), a

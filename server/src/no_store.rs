@@ -8,20 +8,17 @@
 //! board's `no-cache`) says so itself. The public API (`/api/v1/public/…`) is included:
 //! its answers are cheap, and one rule is easier to trust than a list of exceptions.
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
 
-/// Adds `Cache-Control: no-store` to API answers that set no caching themselves.
-pub async fn no_store_by_default(request: Request, next: Next) -> Response {
-    let api = {
-        let path = request.uri().path();
-        path.starts_with("/api/") || path.starts_with("/mp/")
-    };
-    let mut response = next.run(request).await;
-    if api && !response.headers().contains_key(header::CACHE_CONTROL) {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// Whether `path` is an API path, whose answers are `no-store` unless they say otherwise.
+pub(crate) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/mp/")
+}
+
+/// Adds `Cache-Control: no-store` to an API answer that set no caching itself (applied by
+/// the edge, `crate::edge`, to every answer).
+pub(crate) fn apply(api: bool, headers: &mut HeaderMap) {
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }

@@ -34,10 +34,7 @@ mod session;
 mod sessions;
 mod signup_pages;
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
 use hourmark_core::Hourmark;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -96,14 +93,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// Adds the security headers to every HTML answer (the console, the staff pages, the
 /// scan page, the public board, the API docs), whoever rendered it.
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    let headers = response.headers_mut();
+pub(crate) fn add_security_headers(headers: &mut HeaderMap) {
+    let is_html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if is_html {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
         headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -111,5 +103,4 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     }
     // Never let a browser guess a type: a JSON answer must not be run as a script.
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
 }
