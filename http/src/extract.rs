@@ -25,12 +25,42 @@ where
     type Rejection = axum::response::Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        // The usual case, a plain `application/json` body, is read with serde_json alone:
+        // axum's extractor deserialises through serde_path_to_error to name the failing
+        // field, which costs about twenty allocations on every body, good or bad
+        // (BENCHMARKS.md, "Where a scan's instructions go"). Only a body that fails is read
+        // again that way, for the field's name; the answer is the same as before.
+        let outcome = if plainly_json(req.headers()) {
+            match axum::body::Bytes::from_request(req, state).await {
+                Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
+                    Ok(value) => return Ok(Self(value)),
+                    Err(_) => axum::Json::<T>::from_bytes(&bytes).map(|axum::Json(value)| value),
+                },
+                Err(rejection) => Err(JsonRejection::BytesRejection(rejection)),
+            }
+        } else {
+            axum::Json::<T>::from_request(req, state).await.map(|axum::Json(value)| value)
+        };
+        match outcome {
+            Ok(value) => Ok(Self(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(body_error(&e.body_text()).into_response()),
             Err(rejection) => Err(axum::response::IntoResponse::into_response(json_rejection(rejection))),
         }
     }
+}
+
+/// `Content-Type: application/json`, alone or with `charset=utf-8`, in any case: what
+/// phones and browsers send, and a narrower test than axum's (which parses any parameters
+/// and also takes `application/…+json`), so the fast path in [`Json`] never accepts a body
+/// that axum's own extractor would refuse; anything else takes axum's path.
+fn plainly_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let (media, parameters) = value.split_once(';').unwrap_or((value, ""));
+    let parameters = parameters.trim();
+    media.trim().eq_ignore_ascii_case("application/json")
+        && (parameters.is_empty() || parameters.eq_ignore_ascii_case("charset=utf-8"))
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -158,6 +188,89 @@ fn without_values(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Probe {
+        name: String,
+        #[serde(default)]
+        place: Option<Place>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Place {
+        lat: f64,
+    }
+
+    /// An answer reduced to what a client sees: the value, or the status and body.
+    async fn seen(outcome: Result<Probe, axum::response::Response>) -> Result<Probe, (u16, Vec<u8>)> {
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(response) => {
+                let status = response.status().as_u16();
+                let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+                Err((status, body.to_vec()))
+            }
+        }
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> axum::extract::Request {
+        let mut builder = axum::http::Request::builder().method("POST").uri("/");
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        builder.body(axum::body::Body::from(body.to_owned())).expect("request")
+    }
+
+    /// The fast path reads plain JSON bodies without serde_path_to_error; every answer,
+    /// good or bad, must be what axum's extractor alone gave.
+    #[tokio::test]
+    async fn the_fast_path_answers_exactly_as_axums_extractor() {
+        let bodies = [
+            r#"{"name":"甲"}"#,
+            r#"{"name":"甲","place":{"lat":31.2}}"#,
+            r#" {"name":"甲"} "#,
+            r#"{"name":"甲"} trailing"#,
+            r#"{"name":"甲""#,
+            "",
+            r#"{"place":{"lat":31.2}}"#,
+            r#"{"name":"甲","extra":1}"#,
+            r#"{"name":"甲","place":{"lat":"north"}}"#,
+            r#"{"name":13800001234}"#,
+            "[]",
+        ];
+        let types = [
+            Some("application/json"),
+            Some("application/json; charset=utf-8"),
+            Some("APPLICATION/JSON;CHARSET=UTF-8"),
+            Some("application/json; charset=latin1"),
+            Some("application/problem+json"),
+            Some("text/plain"),
+            Some("application/json; =broken"),
+            None,
+        ];
+        for content_type in types {
+            for body in bodies {
+                let fast =
+                    seen(super::Json::<Probe>::from_request(request(content_type, body), &()).await.map(|j| j.0)).await;
+                let reference = seen(match axum::Json::<Probe>::from_request(request(content_type, body), &()).await {
+                    Ok(axum::Json(value)) => Ok(value),
+                    Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
+                        Err(super::body_error(&e.body_text()).into_response())
+                    }
+                    Err(rejection) => Err(super::json_rejection(rejection).into_response()),
+                })
+                .await;
+                assert_eq!(fast, reference, "{content_type:?} {body:?}");
+            }
+        }
+        assert!(super::plainly_json(request(Some("application/json"), "").headers()));
+        assert!(!super::plainly_json(request(Some("application/json; charset=latin1"), "").headers()));
+    }
+
     #[test]
     fn ipv6_clients_are_counted_by_their_64() {
         let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
