@@ -1,8 +1,10 @@
 //! What operators can watch: the names and labels of Hourmark's metrics, in one place.
 //!
 //! Recording goes through the `metrics` facade, which costs an atomic add when a recorder
-//! is installed and nothing when none is (the server installs a Prometheus one and serves
-//! `GET /metrics`). Labels are closed sets (outcome codes, tiers, job names, route
+//! is installed (the server installs a Prometheus one, and serves `GET /metrics`, only when
+//! a scraper's token is configured). Without one the facade still builds each metric's key,
+//! and a key with labels allocates; so the counters on the scan path check [`recording`]
+//! first and cost nothing at all when no one reads them. Labels are closed sets (outcome codes, tiers, job names, route
 //! templates), never a volunteer, a token or a free text, so no personal data can reach
 //! the metrics and their number stays bounded.
 
@@ -30,8 +32,23 @@ pub const HTTP_REQUESTS: &str = "hourmark_http_requests_total";
 /// HTTP request durations, seconds, by route template and method.
 pub const HTTP_SECONDS: &str = "hourmark_http_request_duration_seconds";
 
+static RECORDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that a recorder is installed: from now on the scan path's counters record.
+pub fn recording_on() {
+    RECORDING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a recorder is installed (see [`recording_on`]).
+pub fn recording() -> bool {
+    RECORDING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Counts a cache look-up.
 pub fn cache_lookup(tier: &'static str, hit: bool) {
+    if !recording() {
+        return;
+    }
     metrics::counter!(CACHE_LOOKUPS, "tier" => tier, "result" => if hit { "hit" } else { "miss" }).increment(1);
 }
 

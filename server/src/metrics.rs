@@ -44,6 +44,7 @@ pub fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only what it records");
         }
+        hourmark_core::metrics::recording_on();
         handle
     })
 }
