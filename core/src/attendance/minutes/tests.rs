@@ -688,3 +688,26 @@ fn a_tally_refuses_an_earlier_scan_and_knows_its_schedule() {
         assert_eq!(LiveMinutes::decode(bad), None, "{bad}");
     }
 }
+
+/// The text a tally is kept in by the shared cache is read by every instance, of this
+/// version and the next: its form is fixed, field by field.
+#[test]
+fn a_tally_is_kept_in_a_fixed_text_form() {
+    let schedule = Schedule { starts_at: sh("2026-10-01 08:00"), ends_at: sh("2026-10-01 12:00") };
+    let policy = MinutesPolicy::default();
+    let empty = LiveMinutes::empty(&schedule, &policy);
+    let from = empty.encode().split(':').nth(7).expect("window start").to_owned();
+    let to = empty.encode().split(':').nth(8).expect("window end").to_owned();
+    let max = policy.max_pairs_per_day;
+    assert_eq!(empty.encode(), format!("0::0:0::0::{from}:{to}:{max}"));
+    let inside = empty.followed_by(check_in("2026-10-01 09:00")).expect("in");
+    let at = sh("2026-10-01 09:00").timestamp_micros();
+    assert_eq!(inside.encode(), format!("1:{at}:0:0::0:{at}:{from}:{to}:{max}"));
+    let out = inside.followed_by(check_out("2026-10-01 10:30")).expect("out");
+    let left = sh("2026-10-01 10:30").timestamp_micros();
+    let day = chrono::Datelike::num_days_from_ce(
+        &sh("2026-10-01 09:00").with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
+    );
+    assert_eq!(out.encode(), format!("2:{left}:90:1:{day}:1::{from}:{to}:{max}"));
+    assert!(from.parse::<i64>().is_ok() && to.parse::<i64>().is_ok());
+}
