@@ -75,9 +75,19 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
 }
 
 /// `/openapi.json` and `/docs`.
+///
+/// The description is served from its JSON, serialised once here. Handed to the docs page
+/// as a document, it was kept as structs for the life of the process and serialised again
+/// on every fetch: about 9 MB of the server's heap (BENCHMARKS.md, "Capacity").
 pub fn docs_router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<Hourmark> {
-    let docs: Router<Hourmark> = SwaggerUi::new("/docs").url("/openapi.json", openapi.as_ref().clone()).into();
-    docs.layer(axum::middleware::from_fn(docs_errors_as_problems))
+    let json = axum::body::Bytes::from(serde_json::to_vec(openapi.as_ref()).unwrap_or_default());
+    let description = axum::routing::get(move || {
+        let json = json.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }
+    });
+    let docs: Router<Hourmark> =
+        SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::new(["/openapi.json"])).into();
+    docs.route("/openapi.json", description).layer(axum::middleware::from_fn(docs_errors_as_problems))
 }
 
 /// The docs page's file server answers a missing file with a bare 404; every other error
