@@ -19,8 +19,8 @@ use crate::error::CoreError;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// The writer's page cache, as SQLite's `cache_size` (negative: KiB), 16 MiB against the
-/// default 2. Each scan batch updates four indexes ordered by activity and volunteer, so
-/// its pages are spread over every volunteer at the activity; with the default cache the
+/// default 2. Three of the scan table's indexes are ordered by volunteer, so each batch's
+/// pages are spread over every volunteer at the activity; with the default cache the
 /// single writer spent its time re-reading them from the operating system, and at 8 000
 /// scans/s open loop it fell behind (7 522/s, p99 3.5 s); with this one it held 8 000/s
 /// (p99 148 ms) for 14 MB more memory (BENCHMARKS.md, "Capacity"). Readers keep the default.
