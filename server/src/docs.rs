@@ -79,8 +79,8 @@ pub fn api_router() -> OpenApiRouter<Hourmark> {
 /// The description is served from its JSON, serialised once here. Handed to the docs page
 /// as a document, it was kept as structs for the life of the process and serialised again
 /// on every fetch: about 9 MB of the server's heap (BENCHMARKS.md, "Capacity").
-pub fn docs_router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<Hourmark> {
-    let json = axum::body::Bytes::from(serde_json::to_vec(openapi.as_ref()).unwrap_or_default());
+pub fn docs_router(openapi: &utoipa::openapi::OpenApi) -> Router<Hourmark> {
+    let json = axum::body::Bytes::from(serde_json::to_vec(openapi).unwrap_or_default());
     let description = axum::routing::get(move || {
         let json = json.clone();
         async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }

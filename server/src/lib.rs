@@ -86,7 +86,7 @@ pub fn router(hourmark: Hourmark) -> Router {
     let openapi = docs::complete_error_responses(openapi);
     let documented = Arc::new(docs::DocumentedAnswers::new(&openapi));
     let check_docs = hourmark.settings().check_error_docs;
-    let mut api = api.merge(docs::docs_router(Arc::new(openapi)));
+    let mut api = api.merge(docs::docs_router(&openapi));
     if check_docs {
         api = api.layer(axum::middleware::from_fn_with_state(documented, docs::check_documented_answers));
     }

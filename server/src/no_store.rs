@@ -3,7 +3,7 @@
 //! API answers carry bearer tokens (sign-in, registration, passkey ceremonies, token
 //! refresh) and personal data (`/mp/v1/me…`, volunteers, exports, review lists). A shared
 //! proxy or the browser's disk cache must keep none of them. Rather than trust each
-//! handler to remember, one layer sets `no-store` on everything under `/api/` and `/mp/`
+//! handler to remember, the edge (`crate::edge`) sets `no-store` on everything under `/api/` and `/mp/`
 //! that has no `Cache-Control` of its own; a handler that may be cached (the public
 //! board's `no-cache`) says so itself. The public API (`/api/v1/public/…`) is included:
 //! its answers are cheap, and one rule is easier to trust than a list of exceptions.
