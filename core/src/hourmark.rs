@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     /// Coalesces concurrent presence loads of one activity on this instance.
     pub(crate) presence_loads: moka::future::Cache<i64, ()>,
     pub(crate) scan_stripes: Box<[tokio::sync::Mutex<()>]>,
+    /// Volunteers refused by the scan rate limit in its current window, here.
+    pub(crate) scans_refused: crate::ratelimit::Refused,
     /// Each watched activity's board snapshot, shared by its boards on this instance.
     pub(crate) board_snapshots: crate::attendance::board::BoardSnapshots,
     /// Per activity that admits no walk-ins, who has an approved sign-up (`None`: anyone
@@ -122,6 +124,7 @@ impl Hourmark {
                 .time_to_live(StdDuration::from_secs(5))
                 .build(),
             scan_stripes: (0..SCAN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            scans_refused: crate::ratelimit::Refused::default(),
             board_snapshots: crate::attendance::board::BoardSnapshots::default(),
             walk_ins: moka::future::Cache::builder()
                 .max_capacity(10_000)

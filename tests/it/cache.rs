@@ -152,3 +152,25 @@ async fn a_lost_redis_fails_calls_fast() {
     assert!(failed >= 45, "only {failed} of 50 calls failed with the relay cut");
     assert!(took < Duration::from_secs(3), "50 calls to a lost Redis took {took:?}");
 }
+
+/// The scan path counts a scan and reads the volunteer's presence in one request: the count
+/// is the same counter `hit` adds to, it lives for the window, and the lookup is what
+/// `presence_get` says.
+#[tokio::test]
+async fn a_hit_with_a_presence_read_counts_as_a_hit_and_reads_as_a_read() {
+    for (name, cache) in caches().await {
+        let ttl = Duration::from_millis(300);
+        let (hits, lookup) = cache.hit_and_presence_get("limit:scan:10:1", ttl, 3, 10).await.expect("both");
+        assert_eq!((hits, lookup), (1, PresenceLookup::NotLoaded), "{name}");
+        cache.presence_load(3, vec![(10, tally(3))]).await.expect("load");
+        assert_eq!(cache.hit("limit:scan:10:1", ttl).await.expect("hit"), 2, "{name}: one counter");
+        let (hits, lookup) = cache.hit_and_presence_get("limit:scan:10:1", ttl, 3, 10).await.expect("both");
+        assert_eq!((hits, lookup), (3, PresenceLookup::Loaded(Some(tally(3)))), "{name}");
+        let (hits, lookup) = cache.hit_and_presence_get("limit:scan:11:1", ttl, 3, 11).await.expect("both");
+        assert_eq!((hits, lookup), (1, PresenceLookup::Loaded(None)), "{name}: another volunteer");
+        // The count ends with its lifetime, and a new one starts.
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        let (hits, _) = cache.hit_and_presence_get("limit:scan:10:1", ttl, 3, 10).await.expect("both");
+        assert_eq!(hits, 1, "{name}: expired");
+    }
+}

@@ -113,3 +113,53 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
     assert_eq!(register("13500000024", "203.0.113.9, unknown").await.expect("sent").status().as_u16(), 201);
     assert_eq!(register("13500000025", "203.0.113.8, garbage").await.expect("sent").status().as_u16(), 429);
 }
+
+/// A scan is counted with its presence read; one refused before that read (here, a code
+/// that is not ours) is counted on its own, so it cannot be used to scan without limit.
+async fn scans_refused_before_any_presence_count_too(backend: Backend) {
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let app = limited(backend, database, &Uuid::new_v4().simple().to_string()).await;
+    let e = event(&app, "toggle").await;
+    for _ in 0..2 {
+        app.scan(&e.volunteer, "https://example.com/不是签到码").await.expect_problem(422, "code_unreadable");
+    }
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
+    app.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
+    assert_eq!(app.scans_recorded(e.volunteer_id).await, 2, "the two refusals, nothing over the limit");
+    // The next window starts afresh, on this instance too.
+    app.advance(Duration::seconds(60));
+    let url = app.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    app.scan(&e.volunteer, &url).await.expect_status(200);
+    assert_eq!(app.scans_recorded(e.volunteer_id).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_refused_before_any_presence_count_too_sqlite() {
+    scans_refused_before_any_presence_count_too(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_refused_before_any_presence_count_too_postgres() {
+    scans_refused_before_any_presence_count_too(Backend::Postgres).await;
+}
+
+/// Two instances count one volunteer's scans together: the instance that has not refused
+/// them yet refuses from the shared count, and a retry there still gets its first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_redis_count_a_volunteers_scans_together() {
+    let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let prefix = Uuid::new_v4().simple().to_string();
+    let a = limited(Backend::Postgres, database.clone(), &prefix).await;
+    let b = limited(Backend::Postgres, database, &prefix).await;
+    let e = event(&a, "toggle").await;
+    let url = a.code(&e.organiser, e.activity_id, 0, "toggle").await["url"].as_str().expect("url").to_owned();
+    let nonce = Uuid::new_v4();
+    let first = a.scan_with_nonce(&e.volunteer, &url, nonce).await;
+    first.expect_status(200);
+    b.scan(&e.volunteer, &url).await.expect_problem(409, "repeat_scan");
+    a.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
+    b.scan(&e.volunteer, &url).await.expect_problem(429, "rate_limited");
+    assert_eq!(a.scans_recorded(e.volunteer_id).await, 2);
+    assert_eq!(b.scan_with_nonce(&e.volunteer, &url, nonce).await.raw, first.raw);
+}

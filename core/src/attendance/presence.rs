@@ -8,19 +8,35 @@ use super::minutes::{LiveMinutes, ScanFact, Schedule};
 use crate::cache::PresenceLookup;
 use crate::error::CoreError;
 use crate::hourmark::Hourmark;
+use crate::ratelimit::Window;
 
 impl Hourmark {
     /// The tally of a volunteer's accepted scans at an activity under its `schedule`, from
-    /// the cache when it has one derived under that schedule.
+    /// the cache when it has one derived under that schedule. Counts the scan in the rate
+    /// limit's window with the same cache request, if `uncounted` has one (taking it: a
+    /// scan is counted once): `rate_limited` once the allowance is used up.
     pub(super) async fn presence(
         &self,
         activity_id: i64,
         schedule: &Schedule,
         volunteer_id: i64,
+        uncounted: &mut Option<Window>,
     ) -> Result<LiveMinutes, CoreError> {
         let inner = self.inner();
         let policy = &self.settings().checkin.minutes;
-        let cached = match inner.cache.presence_get(activity_id, volunteer_id).await {
+        let lookup = match uncounted.take() {
+            Some(window) => {
+                let counted =
+                    inner.cache.hit_and_presence_get(window.key(), window.ttl(), activity_id, volunteer_id).await;
+                // As for any rate limit, a cache outage lets the scan through.
+                if let Ok((hits, _)) = &counted {
+                    window.judge(*hits)?;
+                }
+                counted.map(|(_, lookup)| lookup)
+            }
+            None => inner.cache.presence_get(activity_id, volunteer_id).await,
+        };
+        let cached = match lookup {
             Ok(PresenceLookup::Loaded(tally)) => Some(tally),
             Ok(PresenceLookup::NotLoaded) => {
                 // Load the whole activity once (coalesced across concurrent requests here):

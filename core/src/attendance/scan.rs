@@ -5,7 +5,8 @@
 //! 2. the volunteer's stripe lock, so one volunteer's concurrent scans (a double tap, a
 //!    retry racing its original) are decided one after the other on this instance;
 //! 3. the code: readable, authentic, fresh ([`checkin::judge_code`]) — no I/O;
-//! 4. the activity and the volunteer's presence there, from the caches;
+//! 4. the activity and the volunteer's presence there, from the caches (the request that
+//!    reads the presence also counts the scan against the volunteer's rate limit);
 //! 5. the rules ([`checkin::decide`]);
 //! 6. the row, accepted or refused, with the exact answer, through the group-commit
 //!    writer — the answer leaves only after the commit;
@@ -46,6 +47,7 @@ use crate::error::{CoreError, ErrorCode, Problem};
 use crate::geo::{Geofence, LatLng};
 use crate::hourmark::Hourmark;
 use crate::identity::validate_device_id;
+use crate::ratelimit::Window;
 use crate::store::{NewScan, StoredAnswer};
 
 /// Longest scanned text accepted: a URL with a token is under 100 characters.
@@ -204,6 +206,18 @@ impl Hourmark {
             Some(offline) => Some(offline.scanned_at(self.now())),
             None => self.pending_scan_time(&request)?,
         };
+        // The scan is counted against the volunteer's rate limit with its presence read (one
+        // cache request for both), or on its own if it is refused before that. A volunteer
+        // this instance has already refused in the current window is refused here, before
+        // the scan queues for anything: their count only grows until the window ends.
+        let now = self.now().timestamp();
+        let window =
+            Window::of("scan", &volunteer_id.to_string(), self.settings().rate_limits.scans_per_volunteer, now);
+        if let Some(window) = &window
+            && self.inner().scans_refused.is_refused(volunteer_id, now)
+        {
+            return self.original_answer_or(volunteer_id, request.nonce, window.refusal()).await;
+        }
         let bound_device = match self.may_scan(volunteer_id).await {
             Ok(permission) => {
                 if !permission.location {
@@ -211,26 +225,44 @@ impl Hourmark {
                 }
                 permission.device
             }
-            Err(refusal) => {
-                // A retry of a scan recorded before the limit or the consent change still
-                // gets its original answer.
-                return match self.store().find_scan_answer(volunteer_id, request.nonce).await {
-                    Ok(Some(stored)) => Ok(stored),
-                    _ => Err(refusal),
-                };
-            }
+            Err(refusal) => return self.original_answer_or(volunteer_id, request.nonce, refusal).await,
         };
         let this = self.clone();
         let network = client.map(|ip| self.vault().network_digest(&ip.to_string()));
+        let nonce = request.nonce;
+        let window_ends_at = window.as_ref().map(Window::ends_at);
         // Spawned so that a phone hanging up cannot cancel a scan half-way through its
         // commit. Boxed first: the task is then a pointer, and the scan's large future is
         // moved once, into the box, instead of into the spawn and again into the task's
         // cell (BENCHMARKS.md, "Where a scan's instructions go").
-        tokio::spawn(Box::pin(async move {
-            this.scan_to_completion(volunteer_id, request, bound_device, network, taken_at).await
+        let decided = tokio::spawn(Box::pin(async move {
+            this.scan_to_completion(volunteer_id, request, bound_device, network, taken_at, window).await
         }))
         .await
-        .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?
+        .map_err(|e| CoreError::Internal(format!("scan task failed: {e}")))?;
+        match decided {
+            Err(refusal @ CoreError::RateLimited { .. }) => {
+                if let Some(ends_at) = window_ends_at {
+                    self.inner().scans_refused.note(volunteer_id, ends_at, now);
+                }
+                self.original_answer_or(volunteer_id, nonce, refusal).await
+            }
+            decided => decided,
+        }
+    }
+
+    /// The answer recorded for a retry of a scan recorded before the rate limit or the
+    /// consent change that now refuses it; `refusal` for any other scan.
+    async fn original_answer_or(
+        &self,
+        volunteer_id: i64,
+        nonce: Uuid,
+        refusal: CoreError,
+    ) -> Result<StoredAnswer, CoreError> {
+        match self.store().find_scan_answer(volunteer_id, nonce).await {
+            Ok(Some(stored)) => Ok(stored),
+            _ => Err(refusal),
+        }
     }
 
     /// The time a scan with a pending-scan ticket is taken at: the ticket's, if it is
@@ -262,9 +294,8 @@ impl Hourmark {
         }
     }
 
-    /// The checks that come before a scan is even judged: the rate limit and consent.
+    /// The check that comes before a scan is even judged: consent.
     async fn may_scan(&self, volunteer_id: i64) -> Result<crate::identity::consent::ScanPermission, CoreError> {
-        self.limit("scan", &volunteer_id.to_string(), self.settings().rate_limits.scans_per_volunteer).await?;
         let permission = self.scan_permission(volunteer_id).await?;
         if !permission.record {
             return Err(CoreError::refused(
@@ -289,6 +320,7 @@ impl Hourmark {
         bound_device: Option<String>,
         network: Option<String>,
         taken_at: Option<DateTime<Utc>>,
+        window: Option<Window>,
     ) -> Result<StoredAnswer, CoreError> {
         let inner = self.inner();
         let stripe = usize::try_from(volunteer_id.rem_euclid(inner.scan_stripes.len() as i64)).unwrap_or(0);
@@ -297,10 +329,17 @@ impl Hourmark {
         // The first decision uses the cached presence. If another instance took this
         // volunteer's next scan number meanwhile, the write finds it taken and the scan is
         // decided again on the store's state, which then includes the other scan.
-        let mut presence = PresenceSource::Cache;
+        let mut presence = PresenceSource::Cache { uncounted: window };
         for _ in 0..MAX_DECISIONS {
             match self
-                .decide_and_write(volunteer_id, &request, bound_device.as_deref(), network.clone(), presence, taken_at)
+                .decide_and_write(
+                    volunteer_id,
+                    &request,
+                    bound_device.as_deref(),
+                    network.clone(),
+                    &mut presence,
+                    taken_at,
+                )
                 .await?
             {
                 Written::Fresh(answer) => return Ok(answer),
@@ -321,7 +360,7 @@ impl Hourmark {
         request: &ScanRequest,
         bound_device: Option<&str>,
         network: Option<String>,
-        source: PresenceSource,
+        source: &mut PresenceSource,
         taken_at: Option<DateTime<Utc>>,
     ) -> Result<Written, CoreError> {
         let inner = self.inner();
@@ -363,6 +402,12 @@ impl Hourmark {
             })),
             _ => self.judge(request, now, &mut record, source).await,
         }?;
+        // A scan refused before its presence was read has not been counted yet.
+        if let PresenceSource::Cache { uncounted } = source
+            && let Some(window) = uncounted.take()
+        {
+            self.count(&window).await?;
+        }
         let appended = match verdict {
             Ok((receipt, taken)) => {
                 record.direction = Some(taken.direction);
@@ -438,7 +483,7 @@ impl Hourmark {
         request: &ScanRequest,
         now: DateTime<Utc>,
         record: &mut NewScan,
-        source: PresenceSource,
+        source: &mut PresenceSource,
     ) -> Result<Result<(ScanReceipt, Taken), Refusal>, CoreError> {
         let settings = self.settings();
         let Some(token) = crate::qr::token_from_scanned(&request.code) else {
@@ -475,7 +520,9 @@ impl Hourmark {
 
         let schedule = Schedule { starts_at: activity.starts_at, ends_at: activity.ends_at };
         let earlier = match source {
-            PresenceSource::Cache => self.presence(activity.id, &schedule, record.volunteer_id).await?,
+            PresenceSource::Cache { uncounted } => {
+                self.presence(activity.id, &schedule, record.volunteer_id, uncounted).await?
+            }
             PresenceSource::Store => self.presence_from_store(activity.id, &schedule, record.volunteer_id).await?,
         };
         let accepted = match checkin::decide(&claims, &activity, &earlier, &settings.checkin, now) {
@@ -529,10 +576,12 @@ impl Hourmark {
 const MAX_DECISIONS: usize = 8;
 
 /// Where a decision reads the volunteer's earlier scans from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum PresenceSource {
     /// The presence cache: current unless another instance's scan is still in flight.
-    Cache,
+    /// With the rate limit's window while the scan is not yet counted in it: the first
+    /// read counts it too.
+    Cache { uncounted: Option<Window> },
     /// The store, after the cache proved stale.
     Store,
 }

@@ -83,6 +83,17 @@ impl Breaker {
     }
 }
 
+/// What an `HMGET` of the loaded marker and a volunteer's tally says.
+fn lookup(loaded: Option<String>, tally: Option<String>) -> CacheResult<PresenceLookup> {
+    if loaded.is_none() {
+        return Ok(PresenceLookup::NotLoaded);
+    }
+    let tally = tally
+        .map(|s| LiveMinutes::decode(&s).ok_or_else(|| CoreError::Cache(format!("unreadable presence tally {s:?}"))))
+        .transpose()?;
+    Ok(PresenceLookup::Loaded(tally))
+}
+
 /// Whether an error means Redis cannot be reached (rather than, say, a wrong type).
 fn unreachable(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
@@ -160,6 +171,10 @@ impl RedisCache {
         }
     }
 
+    fn hits_key(&self, key: &str) -> String {
+        format!("{}:hits:{key}", self.prefix)
+    }
+
     fn value_key(&self, key: &str) -> String {
         format!("{}:v:{key}", self.prefix)
     }
@@ -212,7 +227,7 @@ impl Cache for RedisCache {
 
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
         let mut conn = self.conn.clone();
-        let key = format!("{}:hits:{key}", self.prefix);
+        let key = self.hits_key(key);
         // A plain INCR on the hot path (cheaper for Redis than a script); the first hit
         // sets the lifetime. Should a process die between the two, the key only outlives
         // its window, which is never counted again: it can never block anyone.
@@ -235,15 +250,36 @@ impl Cache for RedisCache {
                     .query_async(&mut conn),
             )
             .await?;
-        if loaded.is_none() {
-            return Ok(PresenceLookup::NotLoaded);
-        }
-        let tally = tally
-            .map(|s| {
-                LiveMinutes::decode(&s).ok_or_else(|| CoreError::Cache(format!("unreadable presence tally {s:?}")))
-            })
-            .transpose()?;
-        Ok(PresenceLookup::Loaded(tally))
+        lookup(loaded, tally)
+    }
+
+    async fn hit_and_presence_get(
+        &self,
+        key: &str,
+        ttl: Duration,
+        activity_id: i64,
+        volunteer_id: i64,
+    ) -> CacheResult<(u64, PresenceLookup)> {
+        let mut conn = self.conn.clone();
+        let hits_key = self.hits_key(key);
+        // The lifetime is set on every hit, not only the first as `hit` does (which would
+        // take a second round trip to learn it was the first): the key then lives `ttl`
+        // past its last hit, and a window's key is never counted again after its window.
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        let mut pipe = redis::pipe();
+        pipe.cmd("INCR")
+            .arg(&hits_key)
+            .cmd("PEXPIRE")
+            .arg(&hits_key)
+            .arg(millis)
+            .ignore()
+            .cmd("HMGET")
+            .arg(self.presence_key(activity_id))
+            .arg(LOADED_FIELD)
+            .arg(volunteer_id);
+        let (hits, (loaded, tally)): (u64, (Option<String>, Option<String>)) =
+            self.call(pipe.query_async(&mut conn)).await?;
+        Ok((hits, lookup(loaded, tally)?))
     }
 
     async fn presence_load(&self, activity_id: i64, tallies: Vec<(i64, LiveMinutes)>) -> CacheResult<()> {
