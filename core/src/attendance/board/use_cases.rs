@@ -303,7 +303,7 @@ impl Hourmark {
         let mut minutes: Vec<MinuteCount> = (0..BOARD_MINUTES)
             .map(|i| MinuteCount { minute: first + chrono::TimeDelta::minutes(i), arrivals: 0, departures: 0 })
             .collect();
-        for s in book.all().filter(|s| s.at >= first) {
+        for s in book.since(first) {
             let Ok(i) = usize::try_from((s.at - first).num_minutes()) else { continue };
             if let Some(m) = minutes.get_mut(i) {
                 match s.direction {
