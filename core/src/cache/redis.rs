@@ -171,8 +171,15 @@ impl RedisCache {
         }
     }
 
-    fn hits_key(&self, key: &str) -> String {
-        format!("{}:hits:{key}", self.prefix)
+    /// Adds a hit on the counter `key` to `pipe`: `INCR`, whose reply is the count, and
+    /// `PEXPIRE`, whose reply is dropped. The lifetime is set on every hit, in the same round
+    /// trip, rather than on the first alone (which takes a second round trip to learn it was
+    /// the first): a counter then lives `ttl` past its last hit. Callers key their counters
+    /// by the window or day they count, so a counter that lives on is never counted again.
+    fn add_hit(&self, pipe: &mut redis::Pipeline, key: &str, ttl: Duration) {
+        let key = format!("{}:hits:{key}", self.prefix);
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        pipe.cmd("INCR").arg(&key).cmd("PEXPIRE").arg(&key).arg(millis).ignore();
     }
 
     fn value_key(&self, key: &str) -> String {
@@ -227,15 +234,9 @@ impl Cache for RedisCache {
 
     async fn hit(&self, key: &str, ttl: Duration) -> CacheResult<u64> {
         let mut conn = self.conn.clone();
-        let key = self.hits_key(key);
-        // A plain INCR on the hot path (cheaper for Redis than a script); the first hit
-        // sets the lifetime. Should a process die between the two, the key only outlives
-        // its window, which is never counted again: it can never block anyone.
-        let hits: u64 = self.call(conn.incr(&key, 1)).await?;
-        if hits == 1 {
-            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-            let _: bool = self.call(conn.pexpire(&key, millis)).await?;
-        }
+        let mut pipe = redis::pipe();
+        self.add_hit(&mut pipe, key, ttl);
+        let (hits,): (u64,) = self.call(pipe.query_async(&mut conn)).await?;
         Ok(hits)
     }
 
@@ -261,22 +262,9 @@ impl Cache for RedisCache {
         volunteer_id: i64,
     ) -> CacheResult<(u64, PresenceLookup)> {
         let mut conn = self.conn.clone();
-        let hits_key = self.hits_key(key);
-        // The lifetime is set on every hit, not only the first as `hit` does (which would
-        // take a second round trip to learn it was the first): the key then lives `ttl`
-        // past its last hit, and a window's key is never counted again after its window.
-        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
         let mut pipe = redis::pipe();
-        pipe.cmd("INCR")
-            .arg(&hits_key)
-            .cmd("PEXPIRE")
-            .arg(&hits_key)
-            .arg(millis)
-            .ignore()
-            .cmd("HMGET")
-            .arg(self.presence_key(activity_id))
-            .arg(LOADED_FIELD)
-            .arg(volunteer_id);
+        self.add_hit(&mut pipe, key, ttl);
+        pipe.cmd("HMGET").arg(self.presence_key(activity_id)).arg(LOADED_FIELD).arg(volunteer_id);
         let (hits, (loaded, tally)): (u64, (Option<String>, Option<String>)) =
             self.call(pipe.query_async(&mut conn)).await?;
         Ok((hits, lookup(loaded, tally)?))
