@@ -23,6 +23,7 @@ pub mod activity;
 pub mod activity_edit;
 pub mod attendance;
 pub mod audit;
+mod background;
 pub mod cache;
 pub mod calendar;
 pub mod certificates;

@@ -27,6 +27,12 @@ pub const JOB_RUNS: &str = "hourmark_job_runs_total";
 pub const JOB_SECONDS: &str = "hourmark_job_duration_seconds";
 /// Live-board event streams open on this instance.
 pub const LIVE_BOARDS: &str = "hourmark_live_board_connections";
+/// Live-board snapshots served, by `source`: `computed` from the scans, or `shared` (one
+/// computed for another board of the activity on this instance, still the truth).
+pub const BOARD_SNAPSHOTS: &str = "hourmark_board_snapshots_total";
+/// How long computing a board's snapshot took, seconds (catching up with the store
+/// included): what boards cost the machine the scans run on.
+pub const BOARD_SNAPSHOT_SECONDS: &str = "hourmark_board_snapshot_duration_seconds";
 /// HTTP requests by route template, method and status.
 pub const HTTP_REQUESTS: &str = "hourmark_http_requests_total";
 /// HTTP request durations, seconds, by route template and method.
@@ -50,6 +56,20 @@ pub fn cache_lookup(tier: &'static str, hit: bool) {
         return;
     }
     metrics::counter!(CACHE_LOOKUPS, "tier" => tier, "result" => if hit { "hit" } else { "miss" }).increment(1);
+}
+
+/// Counts a board snapshot served: `computed` (with how long that took) or shared.
+pub fn board_snapshot(computed: Option<std::time::Duration>) {
+    if !recording() {
+        return;
+    }
+    match computed {
+        Some(took) => {
+            metrics::counter!(BOARD_SNAPSHOTS, "source" => "computed").increment(1);
+            metrics::histogram!(BOARD_SNAPSHOT_SECONDS).record(took.as_secs_f64());
+        }
+        None => metrics::counter!(BOARD_SNAPSHOTS, "source" => "shared").increment(1),
+    }
 }
 
 /// Counts a job run and its duration.

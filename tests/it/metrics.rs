@@ -38,6 +38,17 @@ async fn metrics_count_scans_requests_and_boards_for_the_scraper_only() {
         app.scan(&e.volunteer, &url).await.expect_status(200);
         app.scan(&e.volunteer, &url).await.expect_problem(409, "repeat_scan");
         let board = app.open_stream(&format!("/api/v1/activities/{}/events", e.activity_id), Some(&e.organiser)).await;
+        // The board's snapshot: computed once, then shared while nothing has happened since.
+        for _ in 0..2 {
+            let response = app
+                .client
+                .get(app.url(&format!("/api/v1/activities/{}/board", e.activity_id)))
+                .bearer_auth(&e.organiser)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 200);
+        }
 
         // Nobody else: no token, a wrong one, a volunteer's or a staff member's token.
         for bearer in [None, Some("wrong"), Some(e.volunteer.as_str()), Some(e.organiser.as_str())] {
@@ -61,6 +72,15 @@ async fn metrics_count_scans_requests_and_boards_for_the_scraper_only() {
             "{text}"
         );
         assert!(text.contains("hourmark_scan_batch_size_bucket"), "{text}");
+        assert!(
+            sample(&text, r#"hourmark_board_snapshots_total{source="computed"}"#).is_some_and(|v| v >= 1.0),
+            "{text}"
+        );
+        assert!(
+            sample(&text, r#"hourmark_board_snapshots_total{source="shared"}"#).is_some_and(|v| v >= 1.0),
+            "{text}"
+        );
+        assert!(sample(&text, "hourmark_board_snapshot_duration_seconds_count").is_some_and(|v| v >= 1.0), "{text}");
         assert!(text.contains(r#"hourmark_cache_lookups_total{tier="local""#), "{text}");
         // Route templates only: no token, code or id from a concrete path.
         assert!(!text.contains(TOKEN) && !text.contains(&e.volunteer) && !text.contains(&url), "nothing personal");

@@ -208,7 +208,7 @@ impl Hourmark {
             // few new scans' findings against their own volunteers' flags.
             let held = if whole { Some(self.raised_keys(activity.id, None).await?) } else { None };
             let (batches, mut found) = tokio::sync::mpsc::channel::<Vec<Finding>>(1);
-            let judging = tokio::task::spawn_blocking(move || {
+            let judging = crate::background::run("rules pass", move || {
                 // A refused send means the raising below failed: the rest is not needed.
                 let mut gathered = Batches::new(RAISE_BATCH, |batch| drop(batches.blocking_send(batch)));
                 let book = &kept.book;
@@ -226,7 +226,7 @@ impl Hourmark {
                     None => self.raise_new(activity.id, batch, false, &mut known).await?,
                 };
             }
-            kept = judging.await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))?;
+            kept = judging.await?;
             raised
         };
         *slot = Some(kept);
@@ -558,9 +558,9 @@ impl<T, F: FnMut(Vec<T>)> Batches<T, F> {
 }
 
 /// Runs judging that can take a CPU for a while (a new book of a large activity) off the
-/// async workers.
+/// async workers, on the threads that give way to scans (`crate::background`).
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Internal(format!("rules pass: {e}")))
+    crate::background::run("rules pass", work).await
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ impl Hourmark {
     }
 
     /// Runs `f` over the activity's [`ScanBook`] on this instance, first brought up to date
-    /// with the store, on the blocking pool (see [`Hourmark::board_of`] for why).
+    /// with the store, on the background threads (see [`Hourmark::board_of`] for why).
     ///
     /// The book is kept between requests, watched or not: scans are never changed once
     /// stored, so the scans recorded since the last read are all there is to add, and
@@ -136,14 +136,13 @@ impl Hourmark {
         let mut slot = slot.lock().await;
         // Taken out while it is read: after a failed read it is not put back, since half a
         // read is no basis for the next one.
-        let mut book = slot.book.take().unwrap_or_default();
-        book.catch_up(self, activity_id).await?;
-        let (value, book) = tokio::task::spawn_blocking(move || {
+        let book = slot.book.take().unwrap_or_default().catch_up(self, activity_id).await?;
+        let (value, book) = crate::background::run("reading an activity's scans", move || {
+            let mut book = book;
             let value = f(&mut book);
             (value, book)
         })
-        .await
-        .map_err(|e| CoreError::Internal(format!("reading an activity's scans: {e}")))?;
+        .await?;
         slot.book = Some(book);
         Ok(value)
     }
@@ -169,13 +168,15 @@ impl Hourmark {
             && now >= snapshot.computed_at
             && now - snapshot.computed_at < SNAPSHOT_FRESH
         {
+            crate::metrics::board_snapshot(None);
             return Ok(snapshot.board.clone());
         }
-        let mut book = slot.book.take().unwrap_or_default();
-        book.catch_up(self, activity.id).await?;
+        let started = std::time::Instant::now();
+        let book = slot.book.take().unwrap_or_default().catch_up(self, activity.id).await?;
         let (board, book) = self.board_of(&activity, book).await?;
         slot.book = Some(book);
         slot.snapshot = watched.then(|| SharedSnapshot { delivered, computed_at: now, board: board.clone() });
+        crate::metrics::board_snapshot(Some(started.elapsed()));
         Ok(board)
     }
 
@@ -184,7 +185,7 @@ impl Hourmark {
     /// Deriving every volunteer's session of a large activity takes tens of milliseconds
     /// of CPU; done on an async worker it would hold up every scan queued behind it there
     /// (at 8 000 scans/s with fifty boards, a scan p99 of 2.2 s; BENCHMARKS.md). So it runs
-    /// on the blocking pool, and the scheduler shares the cores in slices instead.
+    /// on the background threads, which give way to the scan path (`crate::background`).
     pub(super) async fn board_of(
         &self,
         activity: &Activity,
@@ -203,7 +204,7 @@ impl Hourmark {
             None => (Vec::new(), None),
         };
         let (hourmark, activity) = (self.clone(), activity.clone());
-        tokio::task::spawn_blocking(move || {
+        crate::background::run("computing a board", move || {
             let mut book = book;
             let mut board = hourmark.board_from(&activity, &mut book, flags, flags_total);
             board.expected = recruitment.map(|r| expected(&r, &signups, &book));
@@ -222,8 +223,7 @@ impl Hourmark {
             });
             BoardJson::of(&board).map(|json| (json, book))
         })
-        .await
-        .map_err(|e| CoreError::Internal(format!("computing a board: {e}")))?
+        .await?
     }
 
     /// What the totals and the board count, in one pass over the book: the totals, who is
@@ -362,17 +362,25 @@ impl ScanBook {
     /// Adds the scans recorded since the last read. Should a volunteer's numbers ever
     /// jump (a scan the store did not return), the book is read again from the start
     /// rather than show a session with a scan missing.
-    async fn catch_up(&mut self, hourmark: &Hourmark, activity_id: i64) -> Result<(), CoreError> {
+    ///
+    /// The scans are added on the background threads: a second's worth at 8 000 scans/s
+    /// is thousands, sorted and filed, which an async worker should not hold up scans for.
+    async fn catch_up(self, hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
         let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, self.cursor).await?;
-        if !self.add(scans) {
+        let (added, mut book) = Self::added(self, scans).await?;
+        if !added {
             tracing::warn!(activity_id, "a volunteer's scan numbers jumped; reading the activity's scans again");
-            *self = Self::default();
             let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, None).await?;
-            self.add(scans);
-            self.cursor = cursor;
-            return Ok(());
+            let (_, mut book) = Self::added(Self::default(), scans).await?;
+            book.cursor = cursor;
+            return Ok(book);
         }
-        self.cursor = cursor;
-        Ok(())
+        book.cursor = cursor;
+        Ok(book)
+    }
+
+    /// The book with `scans` added (see [`ScanBook::add`]), and whether they fitted.
+    async fn added(mut book: Self, scans: Vec<crate::store::NumberedScan>) -> Result<(bool, Self), CoreError> {
+        crate::background::run("adding scans to an activity's book", move || (book.add(scans), book)).await
     }
 }
