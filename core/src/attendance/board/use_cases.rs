@@ -10,9 +10,9 @@ use chrono::{DateTime, DurationRound, Utc};
 use std::ops::Bound;
 
 use super::{
-    ActivityBoard, ActivityTotals, BOARD_LIST, BOARD_MINUTES, BoardFlag, BoardJson, Booked, GateCount, MinuteCount,
-    Missing, RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SessionsPage, SessionsQuery, SharedSnapshot, StillInside,
-    Tally, VolunteerSession, expected, keep_longest_inside,
+    ActivityBoard, ActivityTotals, BOARD_LIST, BOARD_MINUTES, BoardFlag, BoardJson, Booked, GateCount, Missing,
+    RecordedNoShows, SNAPSHOT_FRESH, ScanBook, SessionsPage, SessionsQuery, SharedSnapshot, StillInside, Tally,
+    VolunteerSession, expected, keep_longest_inside,
 };
 
 impl Hourmark {
@@ -300,18 +300,7 @@ impl Hourmark {
 
         let this_minute = now.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap_or(now);
         let first = this_minute - chrono::TimeDelta::minutes(BOARD_MINUTES - 1);
-        let mut minutes: Vec<MinuteCount> = (0..BOARD_MINUTES)
-            .map(|i| MinuteCount { minute: first + chrono::TimeDelta::minutes(i), arrivals: 0, departures: 0 })
-            .collect();
-        for s in book.since(first) {
-            let Ok(i) = usize::try_from((s.at - first).num_minutes()) else { continue };
-            if let Some(m) = minutes.get_mut(i) {
-                match s.direction {
-                    super::super::Direction::In => m.arrivals += 1,
-                    super::super::Direction::Out => m.departures += 1,
-                }
-            }
-        }
+        let minutes = book.minutes(first, BOARD_MINUTES);
 
         // Newest first, as the store hands them over.
         let flags: Vec<BoardFlag> = flags
