@@ -98,7 +98,7 @@ pub struct Timed<T> {
 }
 
 /// The answer in `ok` with a body of `T`'s shape, a problem, or neither.
-fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8], ok: StatusCode) -> Reply<T> {
+pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8], ok: StatusCode) -> Reply<T> {
     if status == ok {
         match serde_json::from_slice::<T>(body) {
             Ok(v) => Reply::Ok(v),
@@ -184,13 +184,26 @@ pub struct Location {
 }
 
 #[derive(Serialize)]
-struct ScanBody<'a> {
+pub(crate) struct ScanBody<'a> {
     code: &'a str,
     nonce: Uuid,
     client_time: String,
     device_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<Location>,
+}
+
+impl<'a> ScanBody<'a> {
+    /// A scan of `code` now, with a fresh nonce.
+    pub(crate) fn new(code: &'a str, device_id: &'a str, location: Option<Location>) -> Self {
+        Self {
+            code,
+            nonce: Uuid::new_v4(),
+            client_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            device_id,
+            location,
+        }
+    }
 }
 
 /// Checks that `--base-url` is plain HTTP(S) on this machine and returns it without a
@@ -266,6 +279,16 @@ impl Api {
             .build()
             .context("cannot build the HTTP client")?;
         Ok(Self { client, base: base.into(), timeout: request_timeout })
+    }
+
+    /// The server's base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `--request-timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     fn url(&self, path: &str) -> String {
@@ -463,13 +486,7 @@ impl Api {
         device_id: &str,
         location: Option<Location>,
     ) -> Result<Timed<ScanReceipt>, TransportError> {
-        let body = ScanBody {
-            code,
-            nonce: Uuid::new_v4(),
-            client_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            device_id,
-            location,
-        };
+        let body = ScanBody::new(code, device_id, location);
         let request = self.client.post(self.url("/mp/v1/scans")).bearer_auth(token).json(&body);
         self.exchange::<ScanReceipt>(request, StatusCode::OK).await
     }

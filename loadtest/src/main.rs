@@ -21,6 +21,7 @@
 mod api;
 mod boards;
 mod cpu;
+mod phone;
 mod readers;
 mod rss;
 mod sim;

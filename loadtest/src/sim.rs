@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use crate::api::{Api, Location, Reply, ScanOutcome};
+use crate::phone::Phone;
 use crate::sms_sink::SmsSink;
 use crate::stats::Tally;
 
@@ -300,10 +301,11 @@ pub async fn scan_round(
             (api.clone(), plan.clone(), code.clone(), Arc::clone(&next), Arc::clone(stop));
         workers.spawn(async move {
             let mut tally = Tally::default();
+            let mut phone = Phone::of(&api);
             while !stop.now() {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(volunteer) = plan.volunteers.get(index) else { break };
-                scan_once(&api, &plan, &code, volunteer, index, &mut tally).await;
+                scan_once(&mut phone, &plan, &code, volunteer, index, &mut tally).await;
             }
             tally
         });
@@ -348,13 +350,14 @@ pub async fn scan_continuous(
             (api.clone(), plan.clone(), code.clone(), Arc::clone(&next), Arc::clone(stop));
         workers.spawn(async move {
             let (mut arrivals, mut departures) = (Tally::default(), Tally::default());
+            let mut phone = Phone::of(&api);
             while !stop.now() {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let (round, index) = (i / count, i % count);
                 let Some(volunteer) = plan.volunteers.get(index) else { break };
                 let arrival = expected(u32::try_from(round).unwrap_or(u32::MAX)) == ScanOutcome::CheckedIn;
                 let tally = if arrival { &mut arrivals } else { &mut departures };
-                scan_once(&api, &plan, &code, volunteer, index, tally).await;
+                scan_once(&mut phone, &plan, &code, volunteer, index, tally).await;
             }
             (arrivals, departures)
         });
@@ -375,7 +378,7 @@ pub async fn scan_continuous(
 /// One phone's scan: waits for its slot when paced (open loop, lateness charged to the
 /// latency), sends the current code, and records the answer.
 async fn scan_once(
-    api: &Api,
+    phone: &mut Phone,
     plan: &ScanPlan,
     code: &watch::Receiver<Arc<str>>,
     volunteer: &Volunteer,
@@ -392,7 +395,7 @@ async fn scan_once(
     };
     let url = Arc::clone(&code.borrow());
     let location = plan.location.map(|l| jitter(l, index));
-    match api.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
+    match phone.scan(&volunteer.token, &url, &volunteer.device_id, location).await {
         Ok(timed) => {
             tally.record(&timed.reply, StatusCode::OK, timed.latency + lag);
             if let Reply::Ok(receipt) = &timed.reply {
