@@ -11,7 +11,7 @@
 //! a volunteer's answer is not.
 //!
 //! The threads start on first use, are shared by every `Hourmark` in the process (as the
-//! blocking pool is), and take jobs in the order they came.
+//! blocking pool is), and take jobs in the order they came, [`THREADS`] at a time.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +20,12 @@ use crate::error::CoreError;
 
 /// The threads' nice value: the lowest priority an unprivileged process can give itself.
 const NICE: i32 = 19;
+
+/// How many threads take jobs. More than the cores: a first rules pass over a large
+/// activity can hold one for seconds, and boards of other activities should not queue
+/// behind two of those. Waiting threads cost nothing, and busy ones only what the scan
+/// path leaves.
+const THREADS: usize = 8;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -55,10 +61,7 @@ fn lane() -> &'static mpsc::Sender<Job> {
     LANE.get_or_init(|| {
         let (sender, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
-        // As many as there are cores, so that snapshots of several activities do not
-        // queue behind each other on an idle machine.
-        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        for i in 0..threads {
+        for i in 0..THREADS {
             let jobs = Arc::clone(&jobs);
             let spawned = std::thread::Builder::new().name(format!("hourmark-bg-{i}")).spawn(move || {
                 lower_priority();
@@ -118,6 +121,27 @@ mod tests {
         let waiting = run("a test", move || tell.send(()).expect("sent"));
         heard.recv_timeout(std::time::Duration::from_secs(10)).expect("ran before being awaited");
         waiting.await.expect("ran");
+    }
+
+    #[tokio::test]
+    async fn long_jobs_do_not_hold_up_the_others() {
+        // Two long passes hold a thread each until told to finish.
+        let (finish, finishing) = std::sync::mpsc::channel::<()>();
+        let finishing = Arc::new(Mutex::new(finishing));
+        let long: Vec<_> = (0..2)
+            .map(|_| {
+                let finishing = Arc::clone(&finishing);
+                run("a test", move || finishing.lock().map(|f| f.recv().is_ok()).unwrap_or(false))
+            })
+            .collect();
+        let quick = tokio::time::timeout(std::time::Duration::from_secs(10), run("a test", || 7)).await;
+        assert_eq!(quick.expect("not held up").expect("ran"), 7);
+        for _ in 0..2 {
+            finish.send(()).expect("sent");
+        }
+        for job in long {
+            assert!(job.await.expect("ran"));
+        }
     }
 
     #[tokio::test]
