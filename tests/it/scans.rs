@@ -326,3 +326,53 @@ async fn race_same_scan(
     }
     out
 }
+
+on_both_backends! {
+    /// One volunteer's accepted scans at an activity (a presence reload on the scan path, a
+    /// volunteer's own hours) are looked up by volunteer in the index, whatever plan the
+    /// engine makes: not as a filter over the whole activity's scans (200 000 at a large
+    /// event). PostgreSQL is asked for the plan it makes for any value (its generic plan) on
+    /// a database it has no statistics of, where it took the partial index of when scans
+    /// were recorded for any statement that says "direction is not null"; SQLite for the
+    /// only plan it makes.
+    async fn one_volunteers_scans_are_read_by_index_whatever_the_plan(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let code = app.code(&e.organiser, e.activity_id, 0, "toggle").await;
+        app.scan(&e.volunteer, code["url"].as_str().expect("url")).await.expect_status(200);
+        let (_, one_volunteer) = hourmark_core::store::ACCEPTED_SCANS;
+        let plan = match app.backend {
+            hourmark_tests::Backend::Postgres => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&app.config.database_url).await.expect("connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "set enable_seqscan = off; set plan_cache_mode = force_generic_plan;
+                     prepare one_volunteer(bigint, bigint) as {one_volunteer}"
+                )))
+                .execute(&mut conn)
+                .await
+                .expect("prepare");
+                let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "explain execute one_volunteer({}, {})",
+                    e.activity_id, e.volunteer_id
+                )))
+                .fetch_all(&mut conn)
+                .await
+                .expect("explain");
+                plan.join("\n")
+            }
+            hourmark_tests::Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("connect");
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {one_volunteer}")))
+                        .bind(e.activity_id)
+                        .bind(e.volunteer_id)
+                        .fetch_all(&pool)
+                        .await
+                        .expect("explain");
+                rows.into_iter().map(|(_, _, _, detail)| detail).collect::<Vec<_>>().join("\n")
+            }
+        };
+        let by_volunteer = plan.contains("volunteer_id = $2") || plan.contains("volunteer_id=?");
+        assert!(plan.contains("scan_volunteer_order_uq") && by_volunteer, "not looked up by volunteer:\n{plan}");
+    }
+}

@@ -50,7 +50,7 @@ mod open;
 mod organisations;
 mod postgres;
 #[doc(hidden)]
-pub use postgres::POSTGRES_NUMBERED_SCANS_AFTER;
+pub use postgres::{ACCEPTED_SCANS, POSTGRES_NUMBERED_SCANS_AFTER};
 mod publicity;
 mod record;
 pub mod region_volunteers;

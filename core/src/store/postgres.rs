@@ -147,10 +147,11 @@ mod scan_batches;
 #[path = "shared/mod.rs"]
 mod shared;
 
-/// The statements a live board's reads of new scans run on PostgreSQL, for a test of their
-/// plan (see `accepted_after!`).
+/// The statements a live board's reads of new scans run on PostgreSQL (see
+/// `accepted_after!`), and the reads of an activity's accepted scans on either engine, for
+/// tests of their plans.
 #[doc(hidden)]
-pub use shared::scans::NUMBERED_SCANS_AFTER as POSTGRES_NUMBERED_SCANS_AFTER;
+pub use shared::scans::{ACCEPTED_SCANS, NUMBERED_SCANS_AFTER as POSTGRES_NUMBERED_SCANS_AFTER};
 
 /// Holds `what` for the rest of the transaction `conn` is in (an advisory lock).
 async fn serialise(conn: &mut sqlx::PgConnection, what: super::Serialised) -> StoreResult<()> {

@@ -63,6 +63,36 @@ fn evidence_from_row(row: &DbRow) -> StoreResult<StoredScanEvidence> {
 pub const NUMBERED_SCANS_AFTER: (&str, &str) =
     accepted_after!("s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate, cast(s.seq as bigint) as seq");
 
+macro_rules! accepted_scans {
+    ($accepted_and_whose:literal) => {
+        concat!(
+            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate
+              from scan s join volunteer v on v.id = s.volunteer_id
+              where s.activity_id = $1 and ",
+            $accepted_and_whose,
+            " order by s.server_time, s.id"
+        )
+    };
+}
+
+/// An activity's accepted scans (`$1`), every volunteer's and one volunteer's (`$2`), public
+/// so that a test can ask both engines how they plan them.
+///
+/// One volunteer's are read by `scan_volunteer_order_uq (activity_id, volunteer_id, seq)`
+/// whatever the plan: a presence reload on the scan path and a volunteer's own hours read
+/// a handful of rows, at an activity that may have 200 000. So the statement is its own,
+/// not one with `($2 is null or s.volunteer_id = $2)`, which a plan made for every value of
+/// `$2` (SQLite's always, PostgreSQL's generic one) cannot look up by volunteer. And it
+/// says "accepted" by the outcome (`scan_accepted_has_direction_ck` makes that the same
+/// as a direction): by the direction, it would match the partial index of when scans were
+/// recorded, `(activity_id, recorded_by_xact) where direction is not null`, which
+/// PostgreSQL takes when its statistics predate the activity (one row expected) and which
+/// holds every volunteer's scans of the activity.
+pub const ACCEPTED_SCANS: (&str, &str) = (
+    accepted_scans!("s.direction is not null"),
+    accepted_scans!("s.outcome in ('checked_in', 'checked_out') and s.volunteer_id = $2"),
+);
+
 impl Engine {
     /// Reads with an `accepted_after!` pair of statements (every scan without a cursor,
     /// those after it with one): the rows by `read`, and the cursor to read from next time
@@ -214,16 +244,12 @@ impl ScanStore for Engine {
     }
 
     async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>> {
-        let rows = sqlx::query(
-            r"select s.id, s.volunteer_id, v.name, s.server_time, s.direction, s.gate
-              from scan s join volunteer v on v.id = s.volunteer_id
-              where s.activity_id = $1 and s.direction is not null and (cast($2 as bigint) is null or s.volunteer_id = $2)
-              order by s.server_time, s.id",
-        )
-        .bind(activity_id)
-        .bind(volunteer_id)
-        .fetch_all(self.reader())
-        .await?;
+        let rows = match volunteer_id {
+            None => sqlx::query(ACCEPTED_SCANS.0).bind(activity_id).fetch_all(self.reader()).await?,
+            Some(volunteer_id) => {
+                sqlx::query(ACCEPTED_SCANS.1).bind(activity_id).bind(volunteer_id).fetch_all(self.reader()).await?
+            }
+        };
         rows.iter().map(accepted_scan_from_row).collect()
     }
 
