@@ -91,6 +91,45 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    /// A volunteer's scan number taken by a scan decided elsewhere (another instance) is not
+    /// written, whether that scan came in an earlier batch or earlier in the same one, and
+    /// the rest of the batch is. (On PostgreSQL a batch is first written with the nonce as
+    /// its only expected conflict, and written again allowing every conflict when it meets
+    /// a taken number: `postgres/scan_batches.rs`.)
+    async fn a_scan_number_already_taken_is_not_written_and_its_neighbours_are(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let (other_id, _) = app.volunteer("李四", "13800005678").await;
+        let store = app.hourmark.store();
+        let arrival = |volunteer_id: i64, seq: u32, body: &str| NewScan {
+            direction: Some(hourmark_core::attendance::Direction::In),
+            seq: Some(seq),
+            outcome: "checked_in".into(),
+            answer: StoredAnswer { status: 200, body: format!(r#"{{"which":"{body}"}}"#) },
+            ..refused(&app, volunteer_id, e.activity_id, Uuid::new_v4(), body)
+        };
+        let first = arrival(e.volunteer_id, 1, "first");
+        assert_eq!(store.insert_scans(std::slice::from_ref(&first)).await.expect("batch"), vec![true]);
+        let batch = [
+            arrival(e.volunteer_id, 1, "taken"),
+            arrival(e.volunteer_id, 2, "next"),
+            arrival(other_id, 1, "theirs"),
+            arrival(other_id, 1, "theirs again"),
+        ];
+        let written = store.insert_scans(&batch).await.expect("batch");
+        assert_eq!(written, vec![false, true, true, false], "one answer per input, in order");
+        assert_eq!(store.find_scan_answer(e.volunteer_id, batch[0].client_nonce).await.expect("answer"), None);
+        assert_eq!(store.find_scan_answer(e.volunteer_id, first.client_nonce).await.expect("answer"), Some(first.answer.clone()));
+        assert_eq!(store.find_scan_answer(other_id, batch[3].client_nonce).await.expect("answer"), None);
+        let mut kept: Vec<Uuid> =
+            store.accepted_scans(e.activity_id, None).await.expect("scans").into_iter().map(|s| s.id).collect();
+        kept.sort();
+        let mut expected = vec![first.id, batch[1].id, batch[2].id];
+        expected.sort();
+        assert_eq!(kept, expected, "the first, the next and theirs");
+    }
+}
+
 /// Asserts that the register is still empty and the publicity entry still in publicity.
 /// Puts the event's volunteer's day `served` in publicity from `published_on` to
 /// `ends_on`; answers the entry and the original that would record it (its content
