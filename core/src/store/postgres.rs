@@ -11,11 +11,6 @@ use crate::error::CoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// How long a pooled connection may lie unused before it is checked again when handed
-/// out: long enough that connections in steady use are never checked, short enough that
-/// one left over from before a database restart is found out before a statement needs it.
-const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
-
 /// PostgreSQL behind a connection pool.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -29,21 +24,6 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            // sqlx checks a connection with a round trip each time one is handed out, as
-            // well as each time one is given back (which stays: a connection broken while
-            // in use is dropped there). A connection in steady use is therefore known to be
-            // sound, and checking it again cost every statement on the scan and
-            // registration paths a third round trip (BENCHMARKS.md "A round trip fewer a
-            // statement"); one idle for a while is still checked before it is used.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_CHECK {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })
