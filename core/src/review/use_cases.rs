@@ -182,8 +182,9 @@ impl Hourmark {
         });
         let (stored, cursor) = self.store().accepted_evidence_after(activity.id, kept.cursor).await?;
         let windows = self.settings().code_windows;
-        // A new book takes every scan of the activity: off the async workers.
-        let (mut kept, touched) = blocking(move || {
+        // A new book takes every scan of the activity: off the async workers, on the
+        // threads that give way to scans.
+        let (mut kept, touched) = crate::background::run("rules pass", move || {
             let touched =
                 kept.book.add(stored.into_iter().map(|s| ScanEvidence {
                     code_shown_at: s.code_window.map(|w| windows.window_start(w)),
@@ -555,12 +556,6 @@ impl<T, F: FnMut(Vec<T>)> Batches<T, F> {
             (self.send)(std::mem::take(&mut self.held));
         }
     }
-}
-
-/// Runs judging that can take a CPU for a while (a new book of a large activity) off the
-/// async workers, on the threads that give way to scans (`crate::background`).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-    crate::background::run("rules pass", work).await
 }
 
 #[cfg(test)]
