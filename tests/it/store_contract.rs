@@ -8,6 +8,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use hourmark_core::audit::AuditEvent;
 use hourmark_core::corrections::{CorrectionField, CorrectionStatus};
+use hourmark_core::identity::{
+    ConsentPurpose, ConsentRecord, Gender, IdType, Principal, StoredVolunteer, WeChatIdentity,
+};
 use hourmark_core::publicity::{
     NewPublicity, NewRegisterEntry, PublicityRow, PublicityStatus, Recording, RegisterGuard, RegisterKind,
 };
@@ -310,5 +313,87 @@ on_both_backends! {
         let stands = store.get_correction(request.id).await.expect("read").expect("request");
         assert_eq!((stands.status, stands.decision_reason.as_deref()), (CorrectionStatus::Rejected, Some("无记录")));
         assert_eq!(store.audit_events("contract", 7).await.expect("audit").len(), 1, "the second decision wrote nothing");
+    }
+}
+
+/// A person as the registration use case hands them to the store, with made-up sealed
+/// values and keyed hashes (the store keeps what it is given), `n` keeping them apart.
+fn person(n: u8, at: chrono::DateTime<chrono::Utc>) -> StoredVolunteer {
+    StoredVolunteer {
+        id: 0,
+        volunteer_number: format!("9{n:011}"),
+        name: format!("合约{n}"),
+        gender: Gender::Female,
+        birth_month: "1990-01".into(),
+        id_type: IdType::Passport,
+        id_number_sealed: format!("sealed-id-{n}"),
+        id_number_lookup: [n; 32],
+        phone_sealed: format!("sealed-phone-{n}"),
+        phone_lookup: [n.wrapping_add(100); 32],
+        skills: vec!["急救".into()],
+        device_id: Some(format!("device-{n}")),
+        device_bound_at: Some(at),
+    }
+}
+
+on_both_backends! {
+    /// A registration is written whole or not at all: the volunteer, every consent (a
+    /// minor's guardian's too), the WeChat binding and the first token; a conflict in any
+    /// of them (here the token's hash, which the API cannot provoke) leaves none of the
+    /// rest behind. (On PostgreSQL it is one statement: `postgres/volunteers.rs`.)
+    async fn a_registration_is_written_whole_or_not_at_all(app: TestApp) {
+        let store = app.hourmark.store();
+        let at = app.clock_now();
+        let consent = |purpose, granted| ConsentRecord { purpose, granted, notice_version: "v7".into(), recorded_at: at };
+        let consents =
+            [consent(ConsentPurpose::Record, true), consent(ConsentPurpose::Publicity, false), consent(ConsentPurpose::Location, true)];
+        let guardian = consent(ConsentPurpose::Guardian, true);
+        let mini_program = WeChatIdentity { openid: "contract-mp".into(), unionid: Some("contract-union".into()), official_account: false };
+        let expires = at + chrono::Duration::days(1);
+        let first = person(1, at);
+        let stored = store
+            .create_volunteer(&first, &consents, Some((&guardian, "sealed-guardian")), Some(&mini_program), (&[41; 32], expires), at)
+            .await
+            .expect("registered");
+        let read = store.get_volunteer(stored.id).await.expect("read").expect("stored");
+        assert_eq!(
+            (read.volunteer_number.as_str(), read.name.as_str(), read.device_id.as_deref(), read.skills.as_slice()),
+            ("900000000001", "合约1", Some("device-1"), &["急救".to_owned()][..])
+        );
+        let mut kept: Vec<_> = store.consents(stored.id).await.expect("consents").into_iter().map(|c| (c.purpose, c.granted)).collect();
+        kept.sort_by_key(|(purpose, _)| purpose.as_str());
+        assert_eq!(
+            kept,
+            vec![
+                (ConsentPurpose::Guardian, true),
+                (ConsentPurpose::Location, true),
+                (ConsentPurpose::Publicity, false),
+                (ConsentPurpose::Record, true),
+            ]
+        );
+        assert_eq!(store.volunteer_by_openid("contract-mp").await.expect("binding"), Some(stored.id));
+        let grant = store.find_access_token(&[41; 32]).await.expect("token").expect("issued");
+        assert_eq!(grant.principal, Principal::Volunteer { id: stored.id });
+
+        // Another person whose token hash happens to be taken: refused, and nothing of
+        // theirs is left behind (no volunteer by their ID or phone, no binding).
+        let second = person(2, at);
+        let official = WeChatIdentity { openid: "contract-oa".into(), unionid: None, official_account: true };
+        let refused = store.create_volunteer(&second, &consents, None, Some(&official), (&[41; 32], expires), at).await;
+        assert!(refused.is_err(), "a taken token hash fails the registration");
+        assert_eq!(store.volunteer_by_id_number(&second.id_number_lookup).await.expect("lookup"), None);
+        assert_eq!(store.volunteer_by_phone(&second.phone_lookup).await.expect("lookup"), None);
+        assert_eq!(store.volunteer_by_wechat_oa("contract-oa", None).await.expect("lookup"), None);
+        // With a token of their own they register, bound to the Official Account.
+        let again = store
+            .create_volunteer(&second, &consents, None, Some(&official), (&[42; 32], expires), at)
+            .await
+            .expect("registered");
+        assert_eq!(store.volunteer_by_wechat_oa("contract-oa", None).await.expect("lookup"), Some(again.id));
+        assert_eq!(store.consents(again.id).await.expect("consents").len(), 3);
+        // Without WeChat or consents, a registration is the volunteer and the token.
+        let third = store.create_volunteer(&person(3, at), &[], None, None, (&[43; 32], expires), at).await.expect("registered");
+        assert!(store.consents(third.id).await.expect("consents").is_empty());
+        assert!(store.find_access_token(&[43; 32]).await.expect("token").is_some());
     }
 }

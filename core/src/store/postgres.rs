@@ -146,6 +146,7 @@ mod roster_import;
 mod scan_batches;
 #[path = "shared/mod.rs"]
 mod shared;
+mod volunteers;
 
 /// The statements a live board's reads of new scans run on PostgreSQL (see
 /// `accepted_after!`), and the reads of an activity's accepted scans on either engine, for

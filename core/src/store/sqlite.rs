@@ -181,6 +181,7 @@ mod roster_import;
 mod scan_batches;
 #[path = "shared/mod.rs"]
 mod shared;
+mod volunteers;
 
 /// Nothing to take: the single writer runs one write transaction at a time.
 #[allow(clippy::unused_async)]

@@ -9,8 +9,7 @@ use crate::audit::AuditEvent;
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
 use crate::identity::{ConsentPurpose, ConsentRecord, Gender, IdType, StoredVolunteer, TokenHash, WeChatIdentity};
 use crate::store::codec::{List, RowTimes, Stamp};
-use crate::store::volunteers::insert_volunteers;
-use crate::store::{StoreResult, VolunteerStore, corrupt, parse_skills, skills_json, volunteer_conflict};
+use crate::store::{StoreResult, VolunteerStore, corrupt, parse_skills, volunteer_conflict};
 
 #[async_trait]
 impl VolunteerStore for Engine {
@@ -119,82 +118,9 @@ impl VolunteerStore for Engine {
         token: (&TokenHash, DateTime<Utc>),
         at: DateTime<Utc>,
     ) -> StoreResult<StoredVolunteer> {
-        let mut tx = self.writer().begin().await?;
-        let row = sqlx::query(insert_volunteers(
-            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
-        ))
-        .bind(&v.volunteer_number)
-        .bind(&v.name)
-        .bind(i16::from(v.gender.code()))
-        .bind(&v.birth_month)
-        .bind(v.id_type.as_str())
-        .bind(&v.id_number_sealed)
-        .bind(v.id_number_lookup.as_slice())
-        .bind(&v.phone_sealed)
-        .bind(v.phone_lookup.as_slice())
-        .bind(skills_json(&v.skills))
-        .bind(v.device_id.as_deref())
-        .bind(v.device_id.as_ref().map(|_| Stamp(at)))
-        .bind(Stamp(at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(volunteer_conflict)?;
-        let id: i64 = row.try_get("id")?;
-        // Every consent in one statement (three for an adult, a fourth for a minor's
-        // guardian): each statement is a round trip and an executor start-up, and the
-        // consents were a third of the database's time per registration (BENCHMARKS.md,
-        // "Registration in fewer statements").
-        let rows: Vec<(&ConsentRecord, Option<&str>)> =
-            consents.iter().map(|c| (c, None)).chain(guardian.map(|(c, detail)| (c, Some(detail)))).collect();
-        if !rows.is_empty() {
-            let values: Vec<String> = (0..rows.len())
-                .map(|i| {
-                    let n = 6 * i;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6)
-                })
-                .collect();
-            // Only numbered placeholders are added to the fixed text; every value is bound.
-            let sql = format!(
-                "insert into consent (volunteer_id, purpose, granted, notice_version, detail_sealed, recorded_at) values {}",
-                values.join(", ")
-            );
-            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (c, detail_sealed) in rows {
-                insert = insert
-                    .bind(id)
-                    .bind(c.purpose.as_str())
-                    .bind(c.granted)
-                    .bind(&c.notice_version)
-                    .bind(detail_sealed)
-                    .bind(Stamp(c.recorded_at));
-            }
-            insert.execute(&mut *tx).await?;
-        }
-        if let Some(w) = wechat {
-            let insert = if w.official_account {
-                r"insert into wechat_binding_oa (oa_openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)"
-            } else {
-                r"insert into wechat_binding (openid, unionid, volunteer_id, bound_at) values ($1, $2, $3, $4)"
-            };
-            sqlx::query(insert)
-                .bind(&w.openid)
-                .bind(w.unionid.as_deref())
-                .bind(id)
-                .bind(Stamp(at))
-                .execute(&mut *tx)
-                .await
-                .map_err(volunteer_conflict)?;
-        }
-        sqlx::query(
-            r"insert into access_token (token_hash, volunteer_id, created_at, expires_at) values ($1, $2, $3, $4)",
-        )
-        .bind(token.0.as_slice())
-        .bind(id)
-        .bind(Stamp(at))
-        .bind(Stamp(token.1))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        // Each engine writes a registration its own way (`postgres/volunteers.rs`,
+        // `sqlite/volunteers.rs`): the same rows, in one statement on PostgreSQL.
+        let id = self.insert_registration(v, consents, guardian, wechat, token, at).await?;
         Ok(StoredVolunteer { id, ..v.clone() })
     }
 
