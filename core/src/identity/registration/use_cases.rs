@@ -207,9 +207,12 @@ impl Hourmark {
             idle_minutes: None,
             last_seen_at: None,
         };
-        self.share_grant(&bearer.hash(), &grant).await;
+        // Both go to the shared cache at once: the two writes leave in one flush to Redis
+        // and their answers come back together, a round trip and its wake-ups fewer than
+        // one after the other (BENCHMARKS.md, "Registration in one statement").
+        let hash = bearer.hash();
+        tokio::join!(self.share_grant(&hash, &grant), self.share_permission(&stored, &consents));
         let token = IssuedToken { access_token: bearer.expose().to_owned(), expires_at };
-        self.share_permission(&stored, &consents).await;
         Ok(VolunteerWithToken { volunteer: self.profile(&stored, false)?, token })
     }
 
