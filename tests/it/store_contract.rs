@@ -19,7 +19,7 @@ use hourmark_core::review::FlagStatus;
 use hourmark_core::review::correction::Decided;
 use hourmark_core::review::finalise::LateEntryStatus;
 use hourmark_core::review::record::ComplaintStatus;
-use hourmark_core::store::{NewScan, Store, StoredAnswer};
+use hourmark_core::store::{NewRegistration, NewScan, Store, StoredAnswer};
 use hourmark_tests::{TestApp, on_both_backends};
 use uuid::Uuid;
 
@@ -351,10 +351,15 @@ on_both_backends! {
         let mini_program = WeChatIdentity { openid: "contract-mp".into(), unionid: Some("contract-union".into()), official_account: false };
         let expires = at + chrono::Duration::days(1);
         let first = person(1, at);
-        let stored = store
-            .create_volunteer(&first, &consents, Some((&guardian, "sealed-guardian")), Some(&mini_program), (&[41; 32], expires), at)
-            .await
-            .expect("registered");
+        let registration = NewRegistration {
+            volunteer: &first,
+            consents: &consents,
+            guardian: Some((&guardian, "sealed-guardian")),
+            wechat: Some(&mini_program),
+            token: (&[41; 32], expires),
+            at,
+        };
+        let stored = store.create_volunteer(&registration).await.expect("registered");
         let read = store.get_volunteer(stored.id).await.expect("read").expect("stored");
         assert_eq!(
             (read.volunteer_number.as_str(), read.name.as_str(), read.device_id.as_deref(), read.skills.as_slice()),
@@ -379,20 +384,24 @@ on_both_backends! {
         // theirs is left behind (no volunteer by their ID or phone, no binding).
         let second = person(2, at);
         let official = WeChatIdentity { openid: "contract-oa".into(), unionid: None, official_account: true };
-        let refused = store.create_volunteer(&second, &consents, None, Some(&official), (&[41; 32], expires), at).await;
+        let registration =
+            NewRegistration { volunteer: &second, guardian: None, wechat: Some(&official), ..registration };
+        let refused = store.create_volunteer(&registration).await;
         assert!(refused.is_err(), "a taken token hash fails the registration");
         assert_eq!(store.volunteer_by_id_number(&second.id_number_lookup).await.expect("lookup"), None);
         assert_eq!(store.volunteer_by_phone(&second.phone_lookup).await.expect("lookup"), None);
         assert_eq!(store.volunteer_by_wechat_oa("contract-oa", None).await.expect("lookup"), None);
         // With a token of their own they register, bound to the Official Account.
         let again = store
-            .create_volunteer(&second, &consents, None, Some(&official), (&[42; 32], expires), at)
+            .create_volunteer(&NewRegistration { token: (&[42; 32], expires), ..registration })
             .await
             .expect("registered");
         assert_eq!(store.volunteer_by_wechat_oa("contract-oa", None).await.expect("lookup"), Some(again.id));
         assert_eq!(store.consents(again.id).await.expect("consents").len(), 3);
         // Without WeChat or consents, a registration is the volunteer and the token.
-        let third = store.create_volunteer(&person(3, at), &[], None, None, (&[43; 32], expires), at).await.expect("registered");
+        let third = person(3, at);
+        let bare = NewRegistration { volunteer: &third, consents: &[], wechat: None, token: (&[43; 32], expires), ..registration };
+        let third = store.create_volunteer(&bare).await.expect("registered");
         assert!(store.consents(third.id).await.expect("consents").is_empty());
         assert!(store.find_access_token(&[43; 32]).await.expect("token").is_some());
     }

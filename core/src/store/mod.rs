@@ -103,7 +103,7 @@ pub use staff::StaffStore;
 pub use stars::StarStore;
 pub use time_bank::TimeBankStore;
 pub use trainings::TrainingStore;
-pub use volunteers::VolunteerStore;
+pub use volunteers::{NewRegistration, VolunteerStore};
 
 pub use crate::error::StoreResult;
 pub(crate) use codec::{

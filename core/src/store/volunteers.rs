@@ -16,6 +16,26 @@ use crate::identity::{ConsentRecord, StoredVolunteer, TokenHash, WeChatIdentity}
 pub(crate) const VOLUNTEER_DATA: &str = "volunteer_number, name, gender, birth_month, id_type, id_number_sealed, \
                                          id_number_lookup, phone_sealed, phone_lookup, skills";
 
+/// Binds a volunteer's [`VOLUNTEER_DATA`] to `$query`, in its order, as every writer of
+/// those columns does (a registration, a roster's staged row): one list, so that no
+/// writer binds a column out of place.
+macro_rules! bind_volunteer_data {
+    ($query:expr, $v:expr) => {
+        $query
+            .bind(&$v.volunteer_number)
+            .bind(&$v.name)
+            .bind(i16::from($v.gender.code()))
+            .bind(&$v.birth_month)
+            .bind($v.id_type.as_str())
+            .bind(&$v.id_number_sealed)
+            .bind($v.id_number_lookup.as_slice())
+            .bind(&$v.phone_sealed)
+            .bind($v.phone_lookup.as_slice())
+            .bind($crate::store::skills_json(&$v.skills))
+    };
+}
+pub(crate) use bind_volunteer_data;
+
 /// The one `insert into volunteer` of both engines, followed by `rows`: registration's
 /// `values (…)` or a roster publish's `select … from roster_staging`. Each gives
 /// [`VOLUNTEER_DATA`] in order, then the bound device, when it was bound, the import that
@@ -26,6 +46,23 @@ pub(crate) fn insert_volunteers(rows: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!(
         "insert into volunteer ({VOLUNTEER_DATA}, device_id, device_bound_at, roster_import_id, created_at) {rows}"
     ))
+}
+
+/// What a registration writes, all of it or none ([`VolunteerStore::create_volunteer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRegistration<'a> {
+    /// The volunteer (id 0).
+    pub volunteer: &'a StoredVolunteer,
+    /// Their consents.
+    pub consents: &'a [ConsentRecord],
+    /// A minor's guardian's consent, with who gave it, sealed.
+    pub guardian: Option<(&'a ConsentRecord, &'a str)>,
+    /// The WeChat account to bind.
+    pub wechat: Option<&'a WeChatIdentity>,
+    /// The first bearer token's hash and expiry.
+    pub token: (&'a TokenHash, DateTime<Utc>),
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
@@ -47,7 +84,7 @@ pub trait VolunteerStore: Send + Sync {
         &self,
         volunteer_id: i64,
     ) -> StoreResult<(Vec<(ExtraField, String, DateTime<Utc>)>, Vec<ExtraFieldConsent>)>;
-    /// Registers a volunteer with their consents, in one transaction. A registered ID number
+    /// Registers a volunteer with their consents, all or nothing. A registered ID number
     /// is `id_number_taken`, a registered phone `phone_taken`; a volunteer-number collision
     /// is reported as a [`StorageError::Conflict`](super::StorageError::Conflict) on `volunteer_number` for the caller to draw another.
     /// With `wechat`, the WeChat account is bound in the same transaction; an account
@@ -56,15 +93,7 @@ pub trait VolunteerStore: Send + Sync {
     /// never commits without a way to sign in. A minor's `guardian` consent (with who gave
     /// it, sealed) is stored in the same transaction too: a minor is never stored without
     /// it, and a failure storing it leaves no volunteer behind.
-    async fn create_volunteer(
-        &self,
-        volunteer: &StoredVolunteer,
-        consents: &[ConsentRecord],
-        guardian: Option<(&ConsentRecord, &str)>,
-        wechat: Option<&WeChatIdentity>,
-        token: (&TokenHash, DateTime<Utc>),
-        at: DateTime<Utc>,
-    ) -> StoreResult<StoredVolunteer>;
+    async fn create_volunteer(&self, registration: &NewRegistration<'_>) -> StoreResult<StoredVolunteer>;
     /// The volunteer a WeChat account is bound to.
     async fn volunteer_by_openid(&self, openid: &str) -> StoreResult<Option<i64>>;
     /// The volunteer bound to this Official Account openid, or to this unionid through

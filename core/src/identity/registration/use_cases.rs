@@ -15,6 +15,7 @@ use crate::identity::{
     normalise_phone, validate_person_name,
 };
 use crate::sms::SmsNotice;
+use crate::store::NewRegistration;
 use crate::tokens::IssuedToken;
 
 impl Hourmark {
@@ -190,8 +191,15 @@ impl Hourmark {
             row.volunteer_number = new_volunteer_number()?;
             let token = (&bearer.hash(), expires_at);
             let with_guardian = guardian.as_ref().map(|(record, sealed)| (record, sealed.as_str()));
-            match self.inner().store.create_volunteer(&row, &consents, with_guardian, wechat.as_ref(), token, now).await
-            {
+            let registration = NewRegistration {
+                volunteer: &row,
+                consents: &consents,
+                guardian: with_guardian,
+                wechat: wechat.as_ref(),
+                token,
+                at: now,
+            };
+            match self.inner().store.create_volunteer(&registration).await {
                 Err(CoreError::Storage(e)) if e.is_conflict_on("volunteer_number") && attempts < 5 => attempts += 1,
                 Err(e) if e.error_code() == ErrorCode::IdNumberTaken => {
                     self.tell_id_number_owner(row.id_number_lookup);

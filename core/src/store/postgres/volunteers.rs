@@ -13,13 +13,12 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::PostgresStore;
-use crate::identity::{ConsentRecord, StoredVolunteer, TokenHash, WeChatIdentity};
-use crate::store::volunteers::insert_volunteers;
-use crate::store::{StoreResult, skills_json, volunteer_conflict};
+use crate::identity::ConsentRecord;
+use crate::store::volunteers::{bind_volunteer_data, insert_volunteers};
+use crate::store::{NewRegistration, StoreResult, volunteer_conflict};
 
 /// See the module's comment. `$14`-`$18` are the consents as arrays (one element each),
 /// `$19`-`$21` the WeChat binding (`$21` says which table, null for none), `$22`-`$23`
@@ -45,29 +44,12 @@ static REGISTER: LazyLock<String> = LazyLock::new(|| {
 
 impl PostgresStore {
     /// Writes a registration and returns the volunteer's id.
-    pub(super) async fn insert_registration(
-        &self,
-        v: &StoredVolunteer,
-        consents: &[ConsentRecord],
-        guardian: Option<(&ConsentRecord, &str)>,
-        wechat: Option<&WeChatIdentity>,
-        token: (&TokenHash, DateTime<Utc>),
-        at: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    pub(super) async fn insert_registration(&self, registration: &NewRegistration<'_>) -> StoreResult<i64> {
+        let NewRegistration { volunteer: v, consents, guardian, wechat, token, at } = *registration;
         let rows: Vec<(&ConsentRecord, Option<&str>)> =
             consents.iter().map(|c| (c, None)).chain(guardian.map(|(c, detail)| (c, Some(detail)))).collect();
         let binding = wechat.map(|w| if w.official_account { "official_account" } else { "mini_program" });
-        let row = sqlx::query(sqlx::AssertSqlSafe(REGISTER.as_str()))
-            .bind(&v.volunteer_number)
-            .bind(&v.name)
-            .bind(i16::from(v.gender.code()))
-            .bind(&v.birth_month)
-            .bind(v.id_type.as_str())
-            .bind(&v.id_number_sealed)
-            .bind(v.id_number_lookup.as_slice())
-            .bind(&v.phone_sealed)
-            .bind(v.phone_lookup.as_slice())
-            .bind(skills_json(&v.skills))
+        let row = bind_volunteer_data!(sqlx::query(sqlx::AssertSqlSafe(REGISTER.as_str())), v)
             .bind(v.device_id.as_deref())
             .bind(v.device_id.as_ref().map(|_| at))
             .bind(at)

@@ -7,9 +7,9 @@ use sqlx::Row;
 use super::{DbRow, Engine, insert_audit};
 use crate::audit::AuditEvent;
 use crate::extra_fields::{ExtraField, ExtraFieldConsent};
-use crate::identity::{ConsentPurpose, ConsentRecord, Gender, IdType, StoredVolunteer, TokenHash, WeChatIdentity};
+use crate::identity::{ConsentPurpose, ConsentRecord, Gender, IdType, StoredVolunteer};
 use crate::store::codec::{List, RowTimes, Stamp};
-use crate::store::{StoreResult, VolunteerStore, corrupt, parse_skills, volunteer_conflict};
+use crate::store::{NewRegistration, StoreResult, VolunteerStore, corrupt, parse_skills, volunteer_conflict};
 
 #[async_trait]
 impl VolunteerStore for Engine {
@@ -109,19 +109,11 @@ impl VolunteerStore for Engine {
         Ok((values, consents))
     }
 
-    async fn create_volunteer(
-        &self,
-        v: &StoredVolunteer,
-        consents: &[ConsentRecord],
-        guardian: Option<(&ConsentRecord, &str)>,
-        wechat: Option<&WeChatIdentity>,
-        token: (&TokenHash, DateTime<Utc>),
-        at: DateTime<Utc>,
-    ) -> StoreResult<StoredVolunteer> {
+    async fn create_volunteer(&self, registration: &NewRegistration<'_>) -> StoreResult<StoredVolunteer> {
         // Each engine writes a registration its own way (`postgres/volunteers.rs`,
         // `sqlite/volunteers.rs`): the same rows, in one statement on PostgreSQL.
-        let id = self.insert_registration(v, consents, guardian, wechat, token, at).await?;
-        Ok(StoredVolunteer { id, ..v.clone() })
+        let id = self.insert_registration(registration).await?;
+        Ok(StoredVolunteer { id, ..registration.volunteer.clone() })
     }
 
     async fn rebind_device(&self, volunteer_id: i64, device_id: &str, audit: &AuditEvent) -> StoreResult<()> {

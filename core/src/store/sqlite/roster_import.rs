@@ -17,8 +17,8 @@ use crate::roster::import::{NewRosterImport, RosterImportState};
 use crate::roster::{RosterEntry, RosterImportRecord};
 use crate::store::codec::Stamp;
 use crate::store::exchange::{KnownVolunteer, PUBLISH_SLICE, import_record, staged_consents};
-use crate::store::volunteers::{VOLUNTEER_DATA, insert_volunteers};
-use crate::store::{ExchangeStore, StoreResult, skills_json, volunteer_conflict};
+use crate::store::volunteers::{VOLUNTEER_DATA, bind_volunteer_data, insert_volunteers};
+use crate::store::{ExchangeStore, StoreResult, volunteer_conflict};
 
 fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
@@ -59,22 +59,8 @@ async fn stage_entry(
               on conflict (volunteer_number) do nothing"
         )))
         .bind(staging_key)
-        .bind(position)
-        .bind(&v.volunteer_number)
-        .bind(&v.name)
-        .bind(i64::from(v.gender.code()))
-        .bind(&v.birth_month)
-        .bind(v.id_type.as_str())
-        .bind(&v.id_number_sealed)
-        .bind(v.id_number_lookup.as_slice())
-        .bind(&v.phone_sealed)
-        .bind(v.phone_lookup.as_slice())
-        .bind(skills_json(&v.skills))
-        .bind(&consents)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .bind(position);
+        let staged = bind_volunteer_data!(staged, v).bind(&consents).bind(at).execute(&mut *tx).await?.rows_affected();
         if staged == 1 {
             return Ok(());
         }

@@ -3,46 +3,29 @@
 //! process, so a statement is a function call, not a round trip; PostgreSQL writes the
 //! same rows in one statement (`postgres/volunteers.rs`).
 
-use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::identity::{ConsentRecord, StoredVolunteer, TokenHash, WeChatIdentity};
+use crate::identity::ConsentRecord;
 use crate::store::codec::Stamp;
-use crate::store::volunteers::insert_volunteers;
-use crate::store::{StoreResult, skills_json, volunteer_conflict};
+use crate::store::volunteers::{bind_volunteer_data, insert_volunteers};
+use crate::store::{NewRegistration, StoreResult, volunteer_conflict};
 
 impl SqliteStore {
     /// Writes a registration and returns the volunteer's id.
-    pub(super) async fn insert_registration(
-        &self,
-        v: &StoredVolunteer,
-        consents: &[ConsentRecord],
-        guardian: Option<(&ConsentRecord, &str)>,
-        wechat: Option<&WeChatIdentity>,
-        token: (&TokenHash, DateTime<Utc>),
-        at: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    pub(super) async fn insert_registration(&self, registration: &NewRegistration<'_>) -> StoreResult<i64> {
+        let NewRegistration { volunteer: v, consents, guardian, wechat, token, at } = *registration;
         let mut tx = self.writer().begin().await?;
-        let row = sqlx::query(insert_volunteers(
+        let insert = sqlx::query(insert_volunteers(
             "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
-        ))
-        .bind(&v.volunteer_number)
-        .bind(&v.name)
-        .bind(i16::from(v.gender.code()))
-        .bind(&v.birth_month)
-        .bind(v.id_type.as_str())
-        .bind(&v.id_number_sealed)
-        .bind(v.id_number_lookup.as_slice())
-        .bind(&v.phone_sealed)
-        .bind(v.phone_lookup.as_slice())
-        .bind(skills_json(&v.skills))
-        .bind(v.device_id.as_deref())
-        .bind(v.device_id.as_ref().map(|_| Stamp(at)))
-        .bind(Stamp(at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(volunteer_conflict)?;
+        ));
+        let row = bind_volunteer_data!(insert, v)
+            .bind(v.device_id.as_deref())
+            .bind(v.device_id.as_ref().map(|_| Stamp(at)))
+            .bind(Stamp(at))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(volunteer_conflict)?;
         let id: i64 = row.try_get("id")?;
         // Every consent in one statement (three for an adult, a fourth for a minor's
         // guardian), as on PostgreSQL, where each statement is a round trip.
