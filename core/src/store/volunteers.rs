@@ -65,6 +65,14 @@ pub struct NewRegistration<'a> {
     pub at: DateTime<Utc>,
 }
 
+impl<'a> NewRegistration<'a> {
+    /// Every consent row to write, each with its sealed detail: the volunteer's own (none),
+    /// then a minor's guardian's.
+    pub(crate) fn consent_rows(&self) -> Vec<(&'a ConsentRecord, Option<&'a str>)> {
+        self.consents.iter().map(|c| (c, None)).chain(self.guardian.map(|(c, detail)| (c, Some(detail)))).collect()
+    }
+}
+
 /// Volunteers: registration, look-ups, consents, devices, phones, extra fields and sealed values.
 #[async_trait]
 pub trait VolunteerStore: Send + Sync {

@@ -3,7 +3,7 @@
 //!
 //! Written as a transaction of four statements, a registration was seven round trips to
 //! PostgreSQL (the pool's check of the connection when it is handed out and when it comes
-//! back, `begin`, three inserts, `commit`), and PostgreSQL spent 650-780 µs of CPU on each,
+//! back, `begin`, three inserts, `commit`), and PostgreSQL spent 557-727 µs of CPU on each,
 //! more than the server did (BENCHMARKS.md, "Registration in one statement"). One
 //! statement is atomic without `begin` and `commit`, and its data-modifying `with` parts
 //! all see the volunteer's new id; the foreign keys of the consents and the token are
@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use super::PostgresStore;
-use crate::identity::ConsentRecord;
 use crate::store::volunteers::{bind_volunteer_data, insert_volunteers};
 use crate::store::{NewRegistration, StoreResult, volunteer_conflict};
 
@@ -45,9 +44,8 @@ static REGISTER: LazyLock<String> = LazyLock::new(|| {
 impl PostgresStore {
     /// Writes a registration and returns the volunteer's id.
     pub(super) async fn insert_registration(&self, registration: &NewRegistration<'_>) -> StoreResult<i64> {
-        let NewRegistration { volunteer: v, consents, guardian, wechat, token, at } = *registration;
-        let rows: Vec<(&ConsentRecord, Option<&str>)> =
-            consents.iter().map(|c| (c, None)).chain(guardian.map(|(c, detail)| (c, Some(detail)))).collect();
+        let NewRegistration { volunteer: v, wechat, token, at, .. } = *registration;
+        let rows = registration.consent_rows();
         let binding = wechat.map(|w| if w.official_account { "official_account" } else { "mini_program" });
         let row = bind_volunteer_data!(sqlx::query(sqlx::AssertSqlSafe(REGISTER.as_str())), v)
             .bind(v.device_id.as_deref())

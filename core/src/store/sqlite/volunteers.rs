@@ -6,7 +6,6 @@
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::identity::ConsentRecord;
 use crate::store::codec::Stamp;
 use crate::store::volunteers::{bind_volunteer_data, insert_volunteers};
 use crate::store::{NewRegistration, StoreResult, volunteer_conflict};
@@ -14,7 +13,7 @@ use crate::store::{NewRegistration, StoreResult, volunteer_conflict};
 impl SqliteStore {
     /// Writes a registration and returns the volunteer's id.
     pub(super) async fn insert_registration(&self, registration: &NewRegistration<'_>) -> StoreResult<i64> {
-        let NewRegistration { volunteer: v, consents, guardian, wechat, token, at } = *registration;
+        let NewRegistration { volunteer: v, wechat, token, at, .. } = *registration;
         let mut tx = self.writer().begin().await?;
         let insert = sqlx::query(insert_volunteers(
             "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, $13) returning id",
@@ -29,8 +28,7 @@ impl SqliteStore {
         let id: i64 = row.try_get("id")?;
         // Every consent in one statement (three for an adult, a fourth for a minor's
         // guardian), as on PostgreSQL, where each statement is a round trip.
-        let rows: Vec<(&ConsentRecord, Option<&str>)> =
-            consents.iter().map(|c| (c, None)).chain(guardian.map(|(c, detail)| (c, Some(detail)))).collect();
+        let rows = registration.consent_rows();
         if !rows.is_empty() {
             let values: Vec<String> = (0..rows.len())
                 .map(|i| {
