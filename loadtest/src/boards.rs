@@ -27,6 +27,8 @@ use crate::stats::{Latency, percentile};
 pub struct Boards {
     tasks: Vec<JoinHandle<BoardTally>>,
     stop: watch::Sender<bool>,
+    /// The boards' own runtime (see [`Boards::open`]).
+    runtime: tokio::runtime::Runtime,
 }
 
 /// What one board saw.
@@ -75,6 +77,15 @@ impl Boards {
             .user_agent(concat!("hourmark-loadtest/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the boards' HTTP client")?;
+        // The boards run on a thread of their own: reading their streams and snapshots
+        // on the phones' workers would delay reading the phones' answers, and the delay
+        // would be charged to the server's latency.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("boards")
+            .enable_all()
+            .build()
+            .context("cannot start the boards' runtime")?;
         let (stop, stopped) = watch::channel(false);
         let mut ready = Vec::with_capacity(count);
         let mut tasks = Vec::with_capacity(count);
@@ -82,12 +93,12 @@ impl Boards {
             let (said_ready, is_ready) = tokio::sync::oneshot::channel();
             ready.push(is_ready);
             let board = Board { client: client.clone(), base: base.to_owned(), staff: Arc::clone(&staff), activity_id };
-            tasks.push(tokio::spawn(board.run(said_ready, stopped.clone())));
+            tasks.push(runtime.spawn(board.run(said_ready, stopped.clone())));
         }
         for is_ready in ready {
             let _ = tokio::time::timeout(Duration::from_secs(10), is_ready).await;
         }
-        Ok(Self { tasks, stop })
+        Ok(Self { tasks, stop, runtime })
     }
 
     /// Closes the boards and says what they saw.
@@ -114,6 +125,8 @@ impl Boards {
             report.failures += tally.failures;
             delays.extend(tally.delays_us);
         }
+        // Dropped inside the caller's runtime, a runtime must not wait for its threads.
+        self.runtime.shutdown_background();
         delays.sort_unstable();
         if !delays.is_empty() {
             let ms = |p: f64| f64::from(percentile(&delays, p)) / 1000.0;

@@ -352,24 +352,34 @@ impl ScanBook {
     /// jump (a scan the store did not return), the book is read again from the start
     /// rather than show a session with a scan missing.
     ///
-    /// The scans are added on the background threads: a second's worth at 8 000 scans/s
-    /// is thousands, sorted and filed, which an async worker should not hold up scans for.
+    /// The read and the filing both run on a background thread, the read's future driven
+    /// there by the runtime's handle (its socket stays with the runtime's reactor). A
+    /// second's worth at 8 000 scans/s is thousands of rows, and the driver decodes each
+    /// row where its future is polled: on an async worker that held up the scans queued
+    /// behind it there for milliseconds at a time, and with fifty boards open the scans'
+    /// p99 tripled on a machine with cores to spare (BENCHMARKS.md, "Fifty boards at
+    /// 8 000 scans/s, with headroom").
     async fn catch_up(self, hourmark: &Hourmark, activity_id: i64) -> Result<Self, CoreError> {
-        let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, self.cursor).await?;
-        let (added, mut book) = Self::added(self, scans).await?;
-        if !added {
-            tracing::warn!(activity_id, "a volunteer's scan numbers jumped; reading the activity's scans again");
-            let (scans, cursor) = hourmark.store().accepted_scans_after(activity_id, None).await?;
-            let (_, mut book) = Self::added(Self::default(), scans).await?;
-            book.cursor = cursor;
-            return Ok(book);
-        }
-        book.cursor = cursor;
-        Ok(book)
-    }
-
-    /// The book with `scans` added (see [`ScanBook::add`]), and whether they fitted.
-    async fn added(mut book: Self, scans: Vec<crate::store::NumberedScan>) -> Result<(bool, Self), CoreError> {
-        crate::background::run("adding scans to an activity's book", move || (book.add(scans), book)).await
+        let (store, runtime) = (hourmark.store().clone(), tokio::runtime::Handle::current());
+        crate::background::run("catching up an activity's scans", move || {
+            runtime.block_on(async move {
+                let mut book = self;
+                let (scans, cursor) = store.accepted_scans_after(activity_id, book.cursor).await?;
+                if !book.add(scans) {
+                    tracing::warn!(
+                        activity_id,
+                        "a volunteer's scan numbers jumped; reading the activity's scans again"
+                    );
+                    let (scans, cursor) = store.accepted_scans_after(activity_id, None).await?;
+                    book = Self::default();
+                    book.add(scans);
+                    book.cursor = cursor;
+                    return Ok(book);
+                }
+                book.cursor = cursor;
+                Ok(book)
+            })
+        })
+        .await?
     }
 }
