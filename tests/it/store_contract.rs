@@ -50,6 +50,17 @@ fn refused(app: &TestApp, volunteer_id: i64, activity_id: i64, nonce: Uuid, body
     }
 }
 
+/// An accepted arrival numbered `seq` in the volunteer's order.
+fn accepted(app: &TestApp, volunteer_id: i64, activity_id: i64, seq: u32, body: &str) -> NewScan {
+    NewScan {
+        direction: Some(hourmark_core::attendance::Direction::In),
+        seq: Some(seq),
+        outcome: "checked_in".into(),
+        answer: StoredAnswer { status: 200, body: format!(r#"{{"which":"{body}"}}"#) },
+        ..refused(app, volunteer_id, activity_id, Uuid::new_v4(), body)
+    }
+}
+
 /// An audit entry about a subject no test touches otherwise, to see whether it was written.
 fn audit(app: &TestApp) -> AuditEvent {
     AuditEvent {
@@ -104,13 +115,7 @@ on_both_backends! {
         let e = event(&app, "toggle").await;
         let (other_id, _) = app.volunteer("李四", "13800005678").await;
         let store = app.hourmark.store();
-        let arrival = |volunteer_id: i64, seq: u32, body: &str| NewScan {
-            direction: Some(hourmark_core::attendance::Direction::In),
-            seq: Some(seq),
-            outcome: "checked_in".into(),
-            answer: StoredAnswer { status: 200, body: format!(r#"{{"which":"{body}"}}"#) },
-            ..refused(&app, volunteer_id, e.activity_id, Uuid::new_v4(), body)
-        };
+        let arrival = |volunteer_id: i64, seq: u32, body: &str| accepted(&app, volunteer_id, e.activity_id, seq, body);
         let first = arrival(e.volunteer_id, 1, "first");
         assert_eq!(store.insert_scans(std::slice::from_ref(&first)).await.expect("batch"), vec![true]);
         let batch = [
@@ -130,6 +135,29 @@ on_both_backends! {
         let mut expected = vec![first.id, batch[1].id, batch[2].id];
         expected.sort();
         assert_eq!(kept, expected, "the first, the next and theirs");
+    }
+}
+
+on_both_backends! {
+    /// A live board's read of new scans names a volunteer on their first scan (number 1),
+    /// where the board's book meets them, and on no other: the volunteer table is not read
+    /// for every scan of a busy second.
+    async fn new_scans_name_a_volunteer_on_their_first_only(app: TestApp) {
+        let e = event(&app, "toggle").await;
+        let (other_id, _) = app.volunteer("李四", "13800005678").await;
+        let store = app.hourmark.store();
+        let first = [accepted(&app, other_id, e.activity_id, 1, "1"), accepted(&app, other_id, e.activity_id, 2, "2")];
+        assert_eq!(store.insert_scans(&first).await.expect("batch"), vec![true, true]);
+        let (mut scans, cursor) = store.accepted_scans_after(e.activity_id, None).await.expect("every scan");
+        scans.sort_by_key(|n| n.seq);
+        let named: Vec<(u32, &str)> = scans.iter().map(|n| (n.seq, n.scan.volunteer_name.as_str())).collect();
+        assert_eq!(named, vec![(1, "李四"), (2, "")]);
+        let third = accepted(&app, other_id, e.activity_id, 3, "3");
+        assert_eq!(store.insert_scans(std::slice::from_ref(&third)).await.expect("batch"), vec![true]);
+        // A read after the cursor may give earlier scans again (PostgreSQL); the new one is there, unnamed.
+        let (later, _) = store.accepted_scans_after(e.activity_id, cursor).await.expect("new scans");
+        let new = later.iter().find(|n| n.scan.id == third.id).expect("the new scan is read");
+        assert_eq!((new.seq, new.scan.volunteer_name.as_str()), (3, ""));
     }
 }
 

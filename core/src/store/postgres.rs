@@ -123,21 +123,24 @@ macro_rules! numbered {
 /// with the event (BENCHMARKS.md, "Mixed load"). Asked for the cursor's order, the
 /// index that gives it costs less than the one that needs a sort, whatever the estimates.
 macro_rules! accepted_after {
-    ($($columns:tt)*) => {
+    (from $from:literal: $($columns:tt)*) => {
         (
             concat!(
                 "select ", $($columns)*, ", pg_snapshot_xmin(pg_current_snapshot())::text::bigint as cursor_mark
-                 from scan s join volunteer v on v.id = s.volunteer_id
+                 from ", $from, "
                  where s.activity_id = $1 and s.direction is not null"
             ),
             concat!(
                 "select ", $($columns)*, ", pg_snapshot_xmin(pg_current_snapshot())::text::bigint as cursor_mark
-                 from scan s join volunteer v on v.id = s.volunteer_id
+                 from ", $from, "
                  where s.activity_id = $1 and s.direction is not null
                    and s.recorded_by_xact >= $2::bigint::text::xid8
                  order by s.recorded_by_xact"
             ),
         )
+    };
+    ($($columns:tt)*) => {
+        accepted_after!(from "scan s join volunteer v on v.id = s.volunteer_id": $($columns)*)
     };
 }
 

@@ -33,7 +33,8 @@ pub trait ScanStore: Send + Sync {
     /// Accepted scans of an activity (of one volunteer, if given), in server-time order.
     async fn accepted_scans(&self, activity_id: i64, volunteer_id: Option<i64>) -> StoreResult<Vec<AcceptedScan>>;
     /// The accepted scans of an activity recorded after `after` (every one for `None`),
-    /// each with its number in its volunteer's order, and where to read from next time
+    /// each with its number in its volunteer's order (and the volunteer's name only on
+    /// their first, number 1; an empty one after), and where to read from next time
     /// (`None`: from the start). It may return scans it returned before; it never skips
     /// one recorded after `after`, whatever order concurrent writers committed in. A live
     /// board keeps the activity's scans and reads only what is new (see

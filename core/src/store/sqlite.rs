@@ -159,20 +159,23 @@ macro_rules! numbered {
 /// One writer, so rows are numbered in the order they were committed: a reader sees a
 /// prefix, and the next read starts after the last row of this one.
 macro_rules! accepted_after {
-    ($($columns:tt)*) => {
+    (from $from:literal: $($columns:tt)*) => {
         (
             concat!(
                 "select ", $($columns)*, ", s.rowid as cursor_mark
-                 from scan s join volunteer v on v.id = s.volunteer_id
+                 from ", $from, "
                  where s.activity_id = $1 and s.direction is not null"
             ),
             concat!(
                 "select ", $($columns)*, ", s.rowid as cursor_mark
-                 from scan s join volunteer v on v.id = s.volunteer_id
+                 from ", $from, "
                  where s.activity_id = $1 and s.direction is not null and s.rowid > $2
                  order by s.rowid"
             ),
         )
+    };
+    ($($columns:tt)*) => {
+        accepted_after!(from "scan s join volunteer v on v.id = s.volunteer_id": $($columns)*)
     };
 }
 
